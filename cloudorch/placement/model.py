@@ -1,0 +1,114 @@
+"""What the planner decides: where each replica of each resource runs, and what it costs.
+
+Frozen results; the planner never mutates its input. ``HOURS_PER_MONTH`` is the billing convention used by
+all three clouds' calculators.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+HOURS_PER_MONTH = 730
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Slot(_Frozen):
+    """A group of identical replicas on one offering."""
+
+    cloud: str
+    region: str
+    instance_type: str
+    spot: bool = False
+    count: int
+    vcpus: float
+    memory_gib: float
+    zones: tuple[str, ...] = ()
+    accelerator: str | None = None
+    accelerator_count: int = 0
+    hourly_usd: float = Field(description="for all `count` replicas")
+    monthly_usd: float = Field(description="for all `count` replicas")
+    availability: float = Field(default=1.0, description="estimated probability a replica is available")
+
+
+class ResourcePlacement(_Frozen):
+    """Where one stack resource goes. Compute has one or more slots, a database one, a bucket a region only."""
+
+    resource: str
+    kind: str
+    slots: tuple[Slot, ...] = ()
+    cloud: str | None = Field(default=None, description="bucket only: its cloud")
+    region: str | None = Field(default=None, description="bucket only: its region")
+    storage_monthly_usd: float = 0.0
+
+    @property
+    def locations(self) -> tuple[tuple[str, str], ...]:
+        if self.slots:
+            return tuple(sorted({(s.cloud, s.region) for s in self.slots}))
+        return ((self.cloud, self.region),) if self.cloud and self.region else ()
+
+    @property
+    def clouds(self) -> tuple[str, ...]:
+        return tuple(sorted({c for c, _ in self.locations}))
+
+    @property
+    def count(self) -> int:
+        return sum(s.count for s in self.slots) or (1 if self.locations else 0)
+
+    @property
+    def hourly_usd(self) -> float:
+        return round(sum(s.hourly_usd for s in self.slots) + self.storage_monthly_usd / HOURS_PER_MONTH, 6)
+
+    @property
+    def monthly_usd(self) -> float:
+        return round(sum(s.monthly_usd for s in self.slots) + self.storage_monthly_usd, 2)
+
+
+class NetworkBlock(_Frozen):
+    """The share of a stack network's address space given to one cloud and region."""
+
+    network: str
+    cloud: str
+    region: str
+    cidr: str
+
+
+class Alternative(_Frozen):
+    cloud: str
+    region: str
+    instance_type: str
+    spot: bool
+    monthly_usd: float = Field(description="for all replicas of the resource on this offering")
+
+
+class Exclusion(_Frozen):
+    cloud: str
+    region: str | None = None
+    reason: str = Field(description="geo | region | cloud | arch | capacity | no-offering | price | spread | near | apart")
+    detail: str
+
+
+class Explanation(_Frozen):
+    resource: str
+    chosen: tuple[str, ...]
+    alternatives: tuple[Alternative, ...] = ()
+    excluded: tuple[Exclusion, ...] = ()
+
+
+class PlacementResult(_Frozen):
+    objective: str
+    placements: dict[str, ResourcePlacement]
+    networks: tuple[NetworkBlock, ...] = ()
+    explanations: dict[str, Explanation] = {}
+    lower_bound_monthly_usd: float | None = Field(
+        default=None, description="LP-relaxation bound on the cost; equal to the cost when proven optimal"
+    )
+
+    @property
+    def monthly_usd(self) -> float:
+        return round(sum(p.monthly_usd for p in self.placements.values()), 2)
+
+    def blocks(self, network: str, cloud: str | None = None) -> tuple[NetworkBlock, ...]:
+        return tuple(b for b in self.networks if b.network == network and (cloud is None or b.cloud == cloud))

@@ -1,0 +1,78 @@
+"""What a provider is given to render its share of a stack."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cloudorch.placement.model import NetworkBlock, PlacementResult, ResourcePlacement
+from cloudorch.spec.models import Bucket, Compute, Database, Ingress, Network, Stack
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    stack: Stack
+    placement: PlacementResult
+    cloud: str
+
+    # -- what lands on this cloud --------------------------------------------------------------------
+    def placed(self, kind: type[Compute] | type[Database] | type[Bucket]) -> list[tuple[str, ResourcePlacement]]:
+        """(name, placement) of resources of ``kind`` with at least one location on this cloud, by name."""
+        out = []
+        for name, spec in sorted(self.stack.resources.items()):
+            placement = self.placement.placements.get(name)
+            if isinstance(spec, kind) and placement and self.cloud in placement.clouds:
+                out.append((name, placement))
+        return out
+
+    def network_blocks(self) -> list[tuple[str, Network, NetworkBlock]]:
+        """(network name, spec, block) for every network block allocated on this cloud, sorted."""
+        out = []
+        for block in sorted(self.placement.networks, key=lambda b: (b.network, b.region)):
+            if block.cloud == self.cloud:
+                spec = self.stack.resources[block.network]
+                assert isinstance(spec, Network)
+                out.append((block.network, spec, block))
+        return out
+
+    def block_for(self, network: str, region: str) -> NetworkBlock:
+        for block in self.placement.networks:
+            if block.network == network and block.cloud == self.cloud and block.region == region:
+                return block
+        raise KeyError(f"no block of network {network!r} in {self.cloud}/{region}")
+
+    def regions(self) -> list[str]:
+        """Every region of this cloud that hosts anything of the stack, sorted."""
+        found = {b.region for b in self.placement.networks if b.cloud == self.cloud}
+        for placement in self.placement.placements.values():
+            found |= {region for cloud, region in placement.locations if cloud == self.cloud}
+        return sorted(found)
+
+    # -- ingress ---------------------------------------------------------------------------------------
+    def source_cidrs(self, rule: Ingress) -> list[str]:
+        """The address ranges an ingress rule admits.
+
+        A resource name becomes the network blocks where that resource runs, on every cloud: cloudorch
+        allocates non-overlapping blocks per cloud and region precisely so they can be interconnected.
+        """
+        if rule.source_kind == "internet":
+            return ["0.0.0.0/0"]
+        if rule.source_kind == "cidr":
+            return [rule.from_]
+        source = self.stack.resources[rule.from_]
+        placement = self.placement.placements.get(rule.from_)
+        network = getattr(source, "network", None)
+        if placement is None or network is None:
+            return []
+        wanted = set(placement.locations)
+        return sorted({b.cidr for b in self.placement.blocks(network) if (b.cloud, b.region) in wanted})
+
+    def tags(self, resource: str | None = None) -> dict[str, str]:
+        """Stack tags, then the resource's own, then cloudorch's bookkeeping tags (which always win)."""
+        tags = dict(self.stack.tags)
+        spec = self.stack.resources.get(resource) if resource else None
+        if spec is not None:
+            tags |= dict(spec.tags)
+        tags["cloudorch-stack"] = self.stack.stack
+        if resource:
+            tags["cloudorch-resource"] = resource
+        return dict(sorted(tags.items()))

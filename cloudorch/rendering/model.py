@@ -1,0 +1,68 @@
+"""A rendered resource: one concrete Pulumi resource, by type token, with plain-data inputs.
+
+Inputs are JSON-shaped data. A value that is another resource's output is a reference
+``{"$ref": "<logical name>", "output": "<property>"}``: the program builder turns it into a Pulumi
+``Output``, the policy engine can follow it, and the plan file shows it without any resolved value. That
+is also how secrets stay out of plans: a generated password is a reference to the resource that generates
+it inside Pulumi's encrypted state, never a value cloudorch holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+REF = "$ref"
+
+
+def ref(name: str, output: str = "id") -> dict[str, str]:
+    return {REF: name, "output": output}
+
+
+def is_ref(value: Any) -> bool:
+    return isinstance(value, dict) and REF in value
+
+
+def refs_in(value: Any) -> Iterator[dict[str, str]]:
+    if is_ref(value):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from refs_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from refs_in(item)
+
+
+class RenderedResource(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(description="logical name, unique within the stack")
+    type: str = Field(description="Pulumi type token, e.g. aws:ec2/instance:Instance or pulumi:providers:aws")
+    cloud: str
+    region: str | None = None
+    source: str | None = Field(default=None, description="the stack resource it was rendered from")
+    inputs: dict[str, Any] = {}
+    depends_on: tuple[str, ...] = Field(default=(), description="explicit dependencies beyond input references")
+    provider: str | None = Field(default=None, description="logical name of the explicit provider resource")
+    secret_outputs: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _provider_not_self(self) -> RenderedResource:
+        if self.provider == self.name:
+            raise ValueError("a resource cannot be its own provider")
+        return self
+
+    @property
+    def is_provider(self) -> bool:
+        return self.type.startswith("pulumi:providers:")
+
+    @property
+    def dependencies(self) -> tuple[str, ...]:
+        """Everything this resource waits for: referenced resources, explicit ones and its provider."""
+        names = {r[REF] for r in refs_in(self.inputs)} | set(self.depends_on)
+        if self.provider:
+            names.add(self.provider)
+        return tuple(sorted(names))

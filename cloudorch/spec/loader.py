@@ -1,0 +1,249 @@
+"""Load a stack file and report every problem in it, each with file, line and field path.
+
+Three passes feed one list of problems: YAML (syntax, duplicate keys), the pydantic models (shape and
+types), and references (dangling names, wrong kinds, unknown clouds and regions). The reference pass reads
+the raw data, so a type error in one resource does not hide a dangling reference in another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from cloudorch.errors import Problem, SpecError
+from cloudorch.spec.models import NAME_PATTERN as NAME
+from cloudorch.spec.models import RESOURCE_KINDS, Stack
+from cloudorch.spec.yamlsource import Located, Path, load_located
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """What names mean on this installation: which clouds, regions and geographies exist."""
+
+    clouds: frozenset[str] = frozenset()
+    regions: frozenset[str] = frozenset()
+    geos: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class LoadedStack:
+    """A valid stack with where it came from, so later stages can point back at lines."""
+
+    stack: Stack
+    file: str
+    text: str
+    lines: dict[Path, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def line_of(self, *path: str | int) -> int | None:
+        return Located(None, self.lines).line_of(tuple(path))
+
+
+def load_stack(path: str | FsPath, vocabulary: Vocabulary | None = None) -> LoadedStack:
+    file = str(path)
+    try:
+        raw = FsPath(path).read_bytes()
+    except FileNotFoundError:
+        raise SpecError([Problem(file, None, "", "file not found")], hint="check the path") from None
+    except IsADirectoryError:
+        raise SpecError([Problem(file, None, "", "is a directory, not a stack file")]) from None
+    except OSError as exc:
+        raise SpecError([Problem(file, None, "", f"cannot read: {exc.strerror}")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError([Problem(file, None, "", f"not UTF-8 text (byte {exc.start})")]) from None
+    return parse_stack(text, file, vocabulary)
+
+
+def parse_stack(text: str, file: str = "<stack>", vocabulary: Vocabulary | None = None) -> LoadedStack:
+    if not text.strip():
+        raise SpecError([Problem(file, None, "", "file is empty")], hint="start from `stacks/webshop.yaml`")
+    try:
+        located = load_located(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        what = getattr(exc, "problem", None) or str(exc)
+        raise SpecError([Problem(file, line, "", f"YAML syntax error: {what}")]) from None
+    if not isinstance(located.data, dict):
+        raise SpecError([Problem(file, 1, "", "the stack file must be a mapping with `stack:` and `resources:`")])
+
+    problems = [
+        Problem(file, line, _dotted(path), f"duplicate key (first defined on line {first})")
+        for path, line, first in located.duplicates
+    ]
+    stack: Stack | None = None
+    try:
+        stack = Stack.model_validate(located.data)
+    except ValidationError as exc:
+        problems += [_problem_from_pydantic(err, located, file) for err in exc.errors()]
+    problems += check_references(located, file, vocabulary or Vocabulary())
+    if problems or stack is None:
+        raise SpecError(_dedupe(problems))
+    return LoadedStack(stack=stack, file=file, text=text, lines=located.lines)
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    return sorted(set(problems))
+
+
+def _dotted(path: Path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _strip_union_tags(loc: tuple[Any, ...], data: Any) -> Path:
+    """Pydantic puts the discriminator value into ``loc`` (resources.web.compute.cpu); users never wrote it."""
+    out: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part not in node and part in RESOURCE_KINDS and node.get("kind") == part:
+            continue
+        out.append(part)
+        node = node.get(part) if isinstance(node, dict) else (
+            node[part] if isinstance(node, list) and isinstance(part, int) and part < len(node) else None
+        )
+    return tuple(out)
+
+
+_MESSAGES = {
+    "extra_forbidden": "unknown field{suggest}",
+    "missing": "required field is missing",
+    "int_parsing": "must be an integer",
+    "int_type": "must be an integer",
+    "int_from_float": "must be a whole number",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "string_type": "must be a string (quote it in YAML)",
+    "dict_type": "must be a mapping",
+    "list_type": "must be a list",
+    "date_from_datetime_parsing": "must be a date such as 2027-06-30",
+    "date_parsing": "must be a date such as 2027-06-30",
+    "date_type": "must be a date such as 2027-06-30",
+    "union_tag_invalid": "unknown kind {tag!r}: use one of " + ", ".join(RESOURCE_KINDS),
+    "union_tag_not_found": "missing `kind:` (one of " + ", ".join(RESOURCE_KINDS) + ")",
+    "too_short": "must not be empty",
+}
+
+
+def _problem_from_pydantic(err: Any, located: Located, file: str) -> Problem:
+    path = _strip_union_tags(tuple(err["loc"]), located.data)
+    if path and path[-1] == "[key]":  # pydantic's marker for an invalid mapping key
+        path = path[:-1]
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    if kind == "greater_than" and ctx.get("gt") == 0:
+        message = "must be a positive integer" if isinstance(err.get("input"), int) else "must be a positive number"
+    elif kind == "string_pattern_mismatch":
+        message = f"{err.get('input')!r} is not a valid name: lower-case letters, digits and dashes, 1-40 characters"
+    elif kind == "extra_forbidden":
+        message = "unknown field"
+    elif kind in ("literal_error", "enum"):
+        message = f"must be one of {ctx.get('expected', '')}, not {err.get('input')!r}"
+    elif kind == "value_error":
+        message = str(ctx.get("error", err["msg"]))
+    elif kind in _MESSAGES:
+        message = _MESSAGES[kind].format(suggest="", tag=ctx.get("tag"))
+    else:
+        message = err["msg"][0].lower() + err["msg"][1:]
+    if kind == "missing" and path:
+        # a missing field has no line of its own: point at its parent mapping
+        return Problem(file, located.line_of(path[:-1]), _dotted(path), message)
+    return Problem(file, located.line_of(path), _dotted(path), message)
+
+
+# --- references --------------------------------------------------------------------------------------
+
+_REF_FIELDS = {
+    # field: (kinds that may have it, kinds it may point at)
+    "network": (("compute", "database"), ("network",)),
+    "near": (("compute", "database", "bucket"), ("compute", "database")),
+}
+
+
+def check_references(located: Located, file: str, vocab: Vocabulary) -> list[Problem]:
+    data = located.data
+    problems: list[Problem] = []
+
+    def add(path: Path, message: str) -> None:
+        problems.append(Problem(file, located.line_of(path), _dotted(path), message))
+
+    resources = data.get("resources")
+    kinds: dict[str, str] = {}
+    if isinstance(resources, dict):
+        kinds = {str(n): r.get("kind") for n, r in resources.items() if isinstance(r, dict)}
+        for name, res in resources.items():
+            if not isinstance(res, dict):
+                continue
+            kind = res.get("kind")
+            for fld, (owners, targets) in _REF_FIELDS.items():
+                target = res.get(fld)
+                if kind in owners and isinstance(target, str):
+                    _check_target(add, ("resources", name, fld), str(name), target, targets, kinds)
+            apart = res.get("apart")
+            if kind == "compute" and isinstance(apart, list):
+                for i, target in enumerate(apart):
+                    if isinstance(target, str):
+                        _check_target(add, ("resources", name, "apart", i), str(name), target, ("compute", "database"), kinds)
+            ingress = res.get("ingress")
+            if isinstance(ingress, list):
+                for i, rule in enumerate(ingress):
+                    src = rule.get("from") if isinstance(rule, dict) else None
+                    if isinstance(src, str) and src != "internet" and NAME.match(src):
+                        _check_target(add, ("resources", name, "ingress", i, "from"), str(name), src,
+                                      ("compute", "database"), kinds)
+        _check_near_cycles(add, resources)
+
+    placement = data.get("placement")
+    if isinstance(placement, dict):
+        _check_vocab(add, placement, "clouds", vocab.clouds, "cloud", "installed providers")
+        _check_vocab(add, placement, "geo", vocab.geos, "geography", "known geographies")
+        _check_vocab(add, placement, "regions", vocab.regions, "region", "catalog regions")
+        _check_vocab(add, placement, "exclude_regions", vocab.regions, "region", "catalog regions")
+    return problems
+
+
+def _check_target(add, path: Path, owner: str, target: str, allowed: tuple[str, ...], kinds: dict[str, str]) -> None:
+    if target == owner:
+        add(path, "a resource cannot refer to itself")
+        return
+    elif target not in kinds:
+        known = ", ".join(sorted(n for n, k in kinds.items() if k in allowed)) or "none"
+        add(path, f"no resource named {target!r} (resources of kind {'/'.join(allowed)}: {known})")
+    elif kinds[target] not in allowed:
+        add(path, f"{target!r} is a {kinds[target]}, expected a {' or '.join(allowed)}")
+
+
+def _check_near_cycles(add, resources: dict[Any, Any]) -> None:
+    near = {n: r.get("near") for n, r in resources.items() if isinstance(r, dict) and isinstance(r.get("near"), str)}
+    reported: set[str] = set()
+    for start in sorted(near, key=str):
+        seen = [start]
+        cur = near.get(start)
+        if cur == start:
+            continue  # self-reference, reported by _check_target
+        while cur in near and cur not in seen:
+            seen.append(cur)
+            cur = near[cur]
+        if cur == start and start not in reported:
+            reported.update(seen)
+            add(("resources", start, "near"), "`near` forms a cycle: " + " -> ".join([*seen, start]))
+
+
+def _check_vocab(add, block: dict[str, Any], key: str, known: frozenset[str], what: str, where: str) -> None:
+    values = block.get(key)
+    if not known or not isinstance(values, list):
+        return
+    for i, value in enumerate(values):
+        if isinstance(value, str) and value not in known:
+            close = sorted(k for k in known if k[:3] == value[:3])[:5]
+            suggestion = f"; did you mean {', '.join(close)}?" if close else ""
+            add(("placement", key, i), f"unknown {what} {value!r} (not among the {where}){suggestion}")

@@ -1,0 +1,200 @@
+"""Stack-file models. Frozen, unknown fields forbidden, a discriminated union on ``kind``.
+
+Field names are a public contract (users' stack files and the JSON Schema from ``cloudorch schema``):
+add fields freely, never rename.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, field_validator, model_validator
+
+NAME_RE = r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$"
+NAME_PATTERN = re.compile(NAME_RE)
+_NAME = NAME_PATTERN
+
+Name = Annotated[str, Field(pattern=NAME_RE, description="lower-case letters, digits and dashes; 1-40 characters")]
+Tags = dict[Annotated[str, Field(min_length=1, max_length=63)], Annotated[str, Field(max_length=255)]]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class Spread(Model):
+    """How replicas spread across failure domains."""
+
+    min_clouds: PositiveInt = 1
+    min_regions: PositiveInt = 1
+    max_per_region: PositiveInt | None = None
+    max_per_cloud: PositiveInt | None = None
+
+
+class Ingress(Model):
+    """Who may connect in. ``from`` is ``internet``, a CIDR, or another resource's name."""
+
+    port: Annotated[int, Field(ge=1, le=65535)]
+    to_port: Annotated[int, Field(ge=1, le=65535)] | None = Field(
+        default=None, description="last port of a range starting at `port`"
+    )
+    protocol: Literal["tcp", "udp"] = "tcp"
+    from_: str = Field(alias="from", min_length=1)
+
+    @field_validator("from_")
+    @classmethod
+    def _source_shape(cls, value: str) -> str:
+        if value == "internet" or _NAME.match(value):
+            return value
+        try:
+            ipaddress.ip_network(value, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"must be `internet`, a CIDR or a resource name ({exc})") from None
+        return value
+
+    @model_validator(mode="after")
+    def _range_order(self) -> Ingress:
+        if self.to_port is not None and self.to_port < self.port:
+            raise ValueError("to_port must not be below port")
+        return self
+
+    @property
+    def source_kind(self) -> Literal["internet", "cidr", "resource"]:
+        if self.from_ == "internet":
+            return "internet"
+        return "resource" if _NAME.match(self.from_) else "cidr"
+
+    @property
+    def is_world_open(self) -> bool:
+        return self.from_ == "internet" or self.from_ in ("0.0.0.0/0", "::/0")
+
+    @property
+    def last_port(self) -> int:
+        return self.to_port or self.port
+
+
+class Accelerator(Model):
+    type: Annotated[str, Field(min_length=1, description="accelerator model, e.g. A100, T4, L4")]
+    count: PositiveInt = 1
+
+
+class Network(Model):
+    kind: Literal["network"]
+    cidr: str = Field(description="IPv4 address space, e.g. 10.40.0.0/16; split per cloud and region")
+    tags: Tags = {}
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        try:
+            net = ipaddress.IPv4Network(value, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"not a valid IPv4 CIDR ({exc})") from None
+        if net.prefixlen > 20:
+            raise ValueError("must be /20 or larger (it is split into one block per cloud and region)")
+        if not net.is_private:
+            raise ValueError("must be a private range (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)")
+        return value
+
+    @property
+    def ip_network(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self.cidr)
+
+
+class _Placed(Model):
+    """Fields shared by the kinds the planner places."""
+
+    near: str | None = Field(default=None, description="co-locate (same cloud and region) with this resource")
+    tags: Tags = {}
+
+
+class Compute(_Placed):
+    kind: Literal["compute"]
+    network: str
+    count: PositiveInt = 1
+    cpu: PositiveInt
+    memory_gb: PositiveFloat
+    image: str = "ubuntu-24.04"
+    disk_gb: PositiveInt = 20
+    arch: Literal["x86_64", "arm64"] = "x86_64"
+    spot: bool = False
+    accelerator: Accelerator | None = None
+    spread: Spread = Spread()
+    apart: list[str] = Field(default=[], description="never share a region with these resources")
+    ingress: list[Ingress] = []
+
+
+class Database(_Placed):
+    kind: Literal["database"]
+    network: str
+    engine: Literal["postgres", "mysql"]
+    version: str
+    cpu: PositiveInt = 2
+    memory_gb: PositiveFloat = 8
+    storage_gb: PositiveInt = 20
+    backup_days: Annotated[int, Field(ge=0, le=35)] = 7
+    high_availability: bool = False
+    ingress: list[Ingress] = []
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if not re.fullmatch(r"\d+(\.\d+)?", value):
+            raise ValueError('must be a major version such as "16" or "8.0" (quote it in YAML)')
+        return value
+
+
+class Bucket(_Placed):
+    kind: Literal["bucket"]
+    versioning: bool = False
+    public: bool = Field(default=False, description="public content; policies judge it")
+
+
+Resource = Annotated[Network | Compute | Database | Bucket, Field(discriminator="kind")]
+RESOURCE_KINDS = ("network", "compute", "database", "bucket")
+
+
+class PlacementSettings(Model):
+    clouds: list[Name] | None = Field(default=None, description="candidate clouds; default: every installed provider")
+    geo: list[Annotated[str, Field(pattern=r"^[a-z]+$")]] | None = Field(
+        default=None, description="residency: only regions in these geographies (us, eu, apac)"
+    )
+    regions: list[str] | None = Field(default=None, description="allow-list of regions")
+    exclude_regions: list[str] = []
+    objective: Literal["cost", "availability", "balanced"] = "cost"
+
+
+class Waiver(Model):
+    policy: str = Field(min_length=1, description="policy id, e.g. network.public-ingress")
+    resource: str = Field(default="*", min_length=1, description="resource name or glob")
+    reason: str = Field(min_length=1)
+    owner: str = Field(min_length=1)
+    expires: dt.date
+
+
+class PolicySettings(Model):
+    packs: list[str] = ["baseline"]
+    waivers: list[Waiver] = []
+    enforcement: dict[str, Literal["advisory", "mandatory", "disabled"]] = Field(
+        default={}, description="override enforcement per policy id or pack name"
+    )
+
+
+class Budget(Model):
+    monthly_usd: PositiveFloat | None = None
+
+
+class Stack(Model):
+    stack: Name
+    description: str = ""
+    tags: Tags = {}
+    placement: PlacementSettings = PlacementSettings()
+    policies: PolicySettings = PolicySettings()
+    budget: Budget = Budget()
+    resources: dict[Name, Resource] = Field(min_length=1)
+
+    def of_kind(self, kind: type[Network] | type[Compute] | type[Database] | type[Bucket]) -> dict[str, object]:
+        return {name: r for name, r in self.resources.items() if isinstance(r, kind)}

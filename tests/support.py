@@ -1,0 +1,62 @@
+"""Hand-made placements for provider tests, independent of the planner.
+
+The planner's own output is exercised end to end in tests/test_api.py; these fixtures pin a provider's
+rendering to a known placement so a planner change cannot hide a rendering regression.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cloudorch.placement.model import NetworkBlock, PlacementResult, ResourcePlacement, Slot
+from cloudorch.rendering import RenderContext
+from cloudorch.spec.loader import load_stack
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+SCHEMAS = SHARED / "data" / "pulumi-schemas"
+
+REGIONS = {"aws": ("eu-west-1", "eu-central-1"), "azure": ("westeurope", "northeurope"), "gcp": ("europe-west4", "europe-west1")}
+WEB_TYPES = {"aws": "m7i.xlarge", "azure": "Standard_D4s_v5", "gcp": "n2-standard-4"}
+DB_TYPES = {"aws": "db.m6g.large", "azure": "Standard_D2ds_v5", "gcp": "db-custom-2-8192"}
+ZONES = {
+    "eu-west-1": ("eu-west-1a", "eu-west-1b", "eu-west-1c"),
+    "eu-central-1": ("eu-central-1a", "eu-central-1b", "eu-central-1c"),
+    "westeurope": ("1", "2", "3"),
+    "northeurope": ("1", "2", "3"),
+    "europe-west4": ("europe-west4-a", "europe-west4-b", "europe-west4-c"),
+    "europe-west1": ("europe-west1-b", "europe-west1-c", "europe-west1-d"),
+}
+
+
+def _slot(cloud: str, region: str, itype: str, count: int, vcpus: float, mem: float, price: float, **kw) -> Slot:
+    return Slot(
+        cloud=cloud, region=region, instance_type=itype, count=count, vcpus=vcpus, memory_gib=mem,
+        zones=ZONES.get(region, ()), hourly_usd=round(price * count, 6), monthly_usd=round(price * count * 730, 2), **kw,
+    )
+
+
+def webshop_placement(cloud: str) -> tuple[object, PlacementResult]:
+    """The webshop example with web split over two regions of ``cloud`` and db + bucket in the first."""
+    loaded = load_stack(ROOT / "stacks" / "webshop.yaml")
+    first, second = REGIONS[cloud]
+    placements = {
+        "web": ResourcePlacement(resource="web", kind="compute", slots=(
+            _slot(cloud, first, WEB_TYPES[cloud], 3, 4, 16, 0.2),
+            _slot(cloud, second, WEB_TYPES[cloud], 3, 4, 16, 0.21),
+        )),
+        "orders-db": ResourcePlacement(resource="orders-db", kind="database", slots=(
+            _slot(cloud, first, DB_TYPES[cloud], 1, 2, 8, 0.18),
+        )),
+        "assets": ResourcePlacement(resource="assets", kind="bucket", cloud=cloud, region=first),
+    }
+    networks = (
+        NetworkBlock(network="net", cloud=cloud, region=first, cidr="10.40.0.0/20"),
+        NetworkBlock(network="net", cloud=cloud, region=second, cidr="10.40.16.0/20"),
+    )
+    return loaded.stack, PlacementResult(objective="cost", placements=placements, networks=networks)
+
+
+def webshop_context(cloud: str) -> RenderContext:
+    stack, placement = webshop_placement(cloud)
+    return RenderContext(stack=stack, placement=placement, cloud=cloud)
