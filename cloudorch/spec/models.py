@@ -151,6 +151,7 @@ class Bucket(_Placed):
     kind: Literal["bucket"]
     versioning: bool = False
     public: bool = Field(default=False, description="public content; policies judge it")
+    size_gb: Annotated[float, Field(ge=0)] = Field(default=0, description="expected stored data, for the cost estimate")
 
 
 Resource = Annotated[Network | Compute | Database | Bucket, Field(discriminator="kind")]

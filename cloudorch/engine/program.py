@@ -1,0 +1,161 @@
+"""The inline Pulumi program: rendered resources registered in dependency order.
+
+The graph is checked (unknown references, unknown providers, cycles) when the program is *built*, so a
+broken rendering fails before the Pulumi runtime or CLI is touched. ``pulumi`` itself is imported only
+inside the returned callable, which Pulumi runs.
+
+Rendered resources are untyped (a token and a dict), so they are registered as plain
+``CustomResource``/``ProviderResource``. Such a resource only exposes an output as an attribute if the
+property was named in its props at registration, so every property another resource asks for (and every
+secret output) is declared with a ``None`` value: the SDK drops ``None`` inputs on the wire but still
+creates the ``Output`` for that property.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from cloudorch.errors import EngineError
+from cloudorch.rendering.model import REF, RenderedResource, is_ref, refs_in
+
+PROVIDER_PREFIX = "pulumi:providers:"
+
+
+class ProgramError(EngineError):
+    """The rendered resources do not form a program Pulumi could run (a rendering bug, not a cloud error)."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(
+            message,
+            hint=hint or "this is a rendering bug in a provider plugin; `cloudorch plan --format json` shows the resources",
+            kind="engine",
+        )
+
+
+def package_of(token: str) -> str:
+    """The Pulumi package a type token belongs to: ``aws:ec2/vpc:Vpc`` and ``pulumi:providers:aws`` → ``aws``."""
+    if token.startswith(PROVIDER_PREFIX):
+        return token[len(PROVIDER_PREFIX):]
+    return token.split(":", 1)[0]
+
+
+def dependency_order(resources: Sequence[RenderedResource]) -> list[RenderedResource]:
+    """Resources ordered so each comes after everything it depends on; stable in the rendered order."""
+    by_name: dict[str, RenderedResource] = {}
+    for res in resources:
+        if res.name in by_name:
+            raise ProgramError(f"two rendered resources are named {res.name!r}")
+        by_name[res.name] = res
+    for res in resources:
+        missing = [d for d in res.dependencies if d not in by_name]
+        if missing:
+            raise ProgramError(f"resource {res.name!r} refers to unknown resource(s): {', '.join(missing)}")
+        if res.provider and not by_name[res.provider].is_provider:
+            raise ProgramError(
+                f"resource {res.name!r} names {res.provider!r} as its provider, but that is a "
+                f"{by_name[res.provider].type}, not a pulumi:providers:* resource"
+            )
+
+    ordered: list[RenderedResource] = []
+    state: dict[str, str] = {}  # name -> "visiting" | "done"
+
+    def visit(res: RenderedResource, path: list[str]) -> None:
+        mark = state.get(res.name)
+        if mark == "done":
+            return
+        if mark == "visiting":
+            cycle = path[path.index(res.name):] + [res.name]
+            raise ProgramError(f"dependency cycle among rendered resources: {' -> '.join(cycle)}")
+        state[res.name] = "visiting"
+        for dep in res.dependencies:
+            visit(by_name[dep], [*path, res.name])
+        state[res.name] = "done"
+        ordered.append(res)
+
+    for res in resources:
+        visit(res, [])
+    return ordered
+
+
+def requested_outputs(resources: Iterable[RenderedResource]) -> dict[str, set[str]]:
+    """For each resource, the output properties the program will read from it."""
+    wanted: dict[str, set[str]] = {r.name: set(r.secret_outputs) for r in resources}
+    for res in resources:
+        for r in refs_in(res.inputs):
+            wanted.setdefault(r[REF], set()).add(r.get("output", "id"))
+    return wanted
+
+
+def build_program(
+    resources: Sequence[RenderedResource],
+    *,
+    plugin_versions: Mapping[str, str] | None = None,
+    secret_values: Iterable[str] = (),
+) -> Callable[[], None]:
+    """A zero-argument inline program registering ``resources``.
+
+    ``plugin_versions`` (package → version) pins each resource to the plugin its inputs were rendered for.
+    Inputs referring to a secret output, and any input equal to one of ``secret_values``, reach Pulumi as
+    secrets, so they are encrypted in state and masked in Pulumi's own output.
+    """
+    ordered = dependency_order(resources)
+    wanted = requested_outputs(ordered)
+    secret_refs = {(r.name, out) for r in ordered for out in r.secret_outputs}
+    versions = dict(plugin_versions or {})
+    secrets = frozenset(s for s in secret_values if s)
+
+    def program() -> None:
+        import pulumi
+
+        registered: dict[str, pulumi.Resource] = {}
+
+        def convert(value: Any) -> Any:
+            if is_ref(value):
+                target, prop = value[REF], value.get("output", "id")
+                out = _output_of(registered[target], prop)
+                return pulumi.Output.secret(out) if (target, prop) in secret_refs else out
+            if isinstance(value, dict):
+                return {k: convert(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [convert(v) for v in value]
+            if isinstance(value, str) and value in secrets:
+                return pulumi.Output.secret(value)
+            return value
+
+        for res in ordered:
+            props = {prop: None for prop in wanted.get(res.name, ()) if prop not in ("id", "urn")}
+            props.update({k: convert(v) for k, v in res.inputs.items()})
+            opts = pulumi.ResourceOptions(
+                provider=registered[res.provider] if res.provider else None,
+                depends_on=[registered[d] for d in res.depends_on] or None,
+                additional_secret_outputs=list(res.secret_outputs) or None,
+                version=versions.get(package_of(res.type)),
+            )
+            if res.is_provider:
+                registered[res.name] = pulumi.ProviderResource(package_of(res.type), res.name, props, opts)
+            else:
+                registered[res.name] = pulumi.CustomResource(res.type, res.name, props, opts)
+
+        for source, members in _by_source(ordered).items():
+            pulumi.export(source, {name: registered[name].id for name in members})
+
+    return program
+
+
+def _output_of(resource: Any, prop: str) -> Any:
+    if prop == "id":
+        return resource.id
+    if prop == "urn":
+        return resource.urn
+    # Declared in props at registration (see module docstring), so the SDK put an Output there.
+    return resource.__dict__[prop]
+
+
+def _by_source(resources: Iterable[RenderedResource]) -> dict[str, list[str]]:
+    """Stack resource name → its rendered (non-provider) resources, for the stack outputs."""
+    groups: dict[str, list[str]] = {}
+    for res in resources:
+        if res.source and not res.is_provider:
+            groups.setdefault(res.source, []).append(res.name)
+    return groups

@@ -1,0 +1,274 @@
+"""Which offerings each resource could run on, and why every other cloud/region is out.
+
+Filtering here is exact (a candidate satisfies every per-replica requirement); the MILP then only
+handles what couples replicas and resources. Within one (cloud, region, spot) group an option survives
+only if no other option is at least as good on every axis the model can care about (price, availability,
+and vCPUs where a vCPU quota applies): the MILP would never pick a dominated option, so pruning it keeps
+the model small without changing the optimum.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from cloudorch.catalog.model import Catalog, Region
+from cloudorch.placement.model import HOURS_PER_MONTH, Exclusion
+from cloudorch.spec.models import Compute, Database, Stack
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One replica's worth of an offering (or a managed database class) in one region."""
+
+    cloud: str
+    region: str
+    instance_type: str
+    spot: bool
+    vcpus: float
+    memory_gib: float
+    hourly_usd: float  # per replica
+    availability: float
+    zones: tuple[str, ...] = ()
+    accelerator: str | None = None
+    accelerator_count: int = 0
+
+    @property
+    def monthly_usd(self) -> float:
+        return self.hourly_usd * HOURS_PER_MONTH
+
+    @property
+    def location(self) -> tuple[str, str]:
+        return (self.cloud, self.region)
+
+    @property
+    def sort_key(self) -> tuple:
+        return (self.hourly_usd, -self.availability, self.cloud, self.region, self.instance_type, self.spot)
+
+
+@dataclass(frozen=True)
+class PlacementSettings:
+    """Installation-level knobs: which clouds are installed and what they cannot do, quotas, failures."""
+
+    clouds: tuple[str, ...]
+    #: cloud -> {capability name: reason}
+    unsupported: Mapping[str, Mapping[str, str]] = None  # type: ignore[assignment]
+    #: "cloud" or "cloud/region" -> vCPU limit
+    vcpu_quotas: Mapping[str, float] = None  # type: ignore[assignment]
+    #: (cloud, region, instance_type) -> observed capacity failures
+    capacity_failures: Mapping[tuple[str, str, str], int] = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        for name in ("unsupported", "vcpu_quotas", "capacity_failures"):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, {})
+
+
+def availability_score(zones: int, spot: bool, failures: int = 0) -> float:
+    """Estimated probability that a replica on this offering is up.
+
+    More zones offering the type means a zone outage or a capacity shortfall can be absorbed elsewhere in
+    the region; spot capacity can be reclaimed; each observed capacity failure counts against it.
+    """
+    base = 0.999 if zones >= 3 else 0.995 if zones == 2 else 0.99
+    return round(base * (0.95 if spot else 1.0) * (0.9**failures), 6)
+
+
+def allowed_regions(stack: Stack, catalog: Catalog, settings: PlacementSettings) -> tuple[list[Region], list[Exclusion]]:
+    """Regions the stack's placement block allows, and an exclusion with its reason for each other one."""
+    block = stack.placement
+    clouds = set(block.clouds) if block.clouds is not None else set(settings.clouds)
+    allowed, excluded = [], []
+    for region in sorted(catalog.regions, key=lambda r: (r.cloud, r.name)):
+        if region.cloud not in settings.clouds:
+            excluded.append(Exclusion(cloud=region.cloud, reason="cloud", detail=f"no provider plugin for {region.cloud} is installed"))
+        elif region.cloud not in clouds:
+            excluded.append(Exclusion(cloud=region.cloud, reason="cloud", detail="not among placement.clouds"))
+        elif block.geo is not None and region.geo not in block.geo:
+            excluded.append(Exclusion(cloud=region.cloud, region=region.name, reason="geo",
+                                      detail=f"in {region.geo}, outside placement.geo {block.geo}"))
+        elif block.regions is not None and region.name not in block.regions:
+            excluded.append(Exclusion(cloud=region.cloud, region=region.name, reason="region", detail="not in placement.regions"))
+        elif region.name in block.exclude_regions:
+            excluded.append(Exclusion(cloud=region.cloud, region=region.name, reason="region", detail="in placement.exclude_regions"))
+        else:
+            allowed.append(region)
+    return allowed, _collapse_cloud_exclusions(excluded)
+
+
+def _collapse_cloud_exclusions(excluded: list[Exclusion]) -> list[Exclusion]:
+    """One line per excluded cloud rather than one per region of it."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for e in excluded:
+        if e.region is None:
+            if (e.cloud, e.detail) in seen:
+                continue
+            seen.add((e.cloud, e.detail))
+        out.append(e)
+    return out
+
+
+class OfferingIndex:
+    """Per-region numpy columns over the catalog, sorted by price, built once per catalog and settings.
+
+    A 100,000-offering catalog and 1,000 resources would mean 10^8 Python-level comparisons; masks over
+    columns make the same filter a few vector operations per region.
+    """
+
+    def __init__(self, catalog: Catalog, settings: PlacementSettings) -> None:
+        import numpy as np
+
+        groups: dict[tuple[str, str], list] = defaultdict(list)
+        for o in catalog.offerings:
+            groups[(o.cloud, o.region)].append(o)
+        zones_of = {(r.cloud, r.name): r.zones for r in catalog.regions}
+        self.regions: dict[tuple[str, str], tuple[list, dict]] = {}
+        for key, offerings in groups.items():
+            offerings.sort(key=lambda o: (o.price, o.instance_type))
+            fallback = len(zones_of.get(key, ()))
+            cols = {
+                "vcpus": np.array([o.vcpus for o in offerings]),
+                "memory": np.array([o.memory_gib for o in offerings]),
+                "arm": np.array([o.arch == "arm64" for o in offerings]),
+                "accel": np.array([(o.accelerator or "").lower() for o in offerings]),
+                "accel_count": np.array([o.accelerator_count for o in offerings]),
+                "spot": np.array([np.nan if o.spot_price is None else o.spot_price for o in offerings]),
+                "zones": np.array([len(o.zones) or fallback for o in offerings]),
+                "failures": np.array([
+                    settings.capacity_failures.get((o.cloud, o.region, o.instance_type), 0) for o in offerings
+                ]),
+            }
+            self.regions[key] = (offerings, cols)
+        self._cache: dict[tuple, tuple[tuple[Option, ...], tuple[Exclusion, ...]]] = {}
+
+
+def _scores(zones, spot: bool, failures):
+    import numpy as np
+
+    base = np.where(zones >= 3, 0.999, np.where(zones == 2, 0.995, 0.99))
+    return np.round(base * (0.95 if spot else 1.0) * (0.9**failures), 6)
+
+
+def _pareto(indices, prices, scores):
+    """Indices (in price order) not dominated on (price, availability): each must beat every cheaper one."""
+    import numpy as np
+
+    order = np.lexsort((-scores[indices], prices[indices]))
+    ordered = indices[order]
+    s = scores[ordered]
+    best_before = np.maximum.accumulate(np.concatenate(([-1.0], s[:-1])))
+    return ordered[s > best_before]
+
+
+def compute_options(spec: Compute, regions: Iterable[Region], index: OfferingIndex, settings: PlacementSettings,
+                    vcpu_matters: bool = False) -> tuple[tuple[Option, ...], tuple[Exclusion, ...]]:
+    """Options for one replica of ``spec``; cached, since large stacks repeat the same requirements."""
+    regions = tuple(regions)
+    key = (spec.cpu, spec.memory_gb, spec.arch, spec.accelerator, spec.spot, tuple((r.cloud, r.name) for r in regions),
+           vcpu_matters)
+    if key not in index._cache:
+        index._cache[key] = _compute_options(spec, regions, index, settings, vcpu_matters)
+    return index._cache[key]
+
+
+def _compute_options(spec: Compute, regions: tuple[Region, ...], index: OfferingIndex, settings: PlacementSettings,
+                     vcpu_matters: bool) -> tuple[tuple[Option, ...], tuple[Exclusion, ...]]:
+    import numpy as np
+
+    options: list[Option] = []
+    exclusions: list[Exclusion] = []
+    want_arm = spec.arch == "arm64"
+    for region in regions:
+        gaps = settings.unsupported.get(region.cloud, {})
+        if spec.accelerator and "gpu" in gaps:
+            exclusions.append(Exclusion(cloud=region.cloud, region=region.name, reason="capability", detail=gaps["gpu"]))
+            continue
+        if want_arm and "arm64" in gaps:
+            exclusions.append(Exclusion(cloud=region.cloud, region=region.name, reason="capability", detail=gaps["arm64"]))
+            continue
+        offerings, cols = index.regions.get((region.cloud, region.name), ([], None))
+        if not offerings:
+            exclusions.append(_no_offering(region, spec, 0))
+            continue
+        fits = (cols["vcpus"] >= spec.cpu) & (cols["memory"] >= spec.memory_gb)
+        if spec.accelerator:
+            fits &= (cols["accel"] == spec.accelerator.type.lower()) & (cols["accel_count"] >= spec.accelerator.count)
+        else:
+            fits &= cols["accel"] == ""  # never pay for a GPU nobody asked for
+        matching = np.flatnonzero(fits & (cols["arm"] == want_arm))
+        if matching.size == 0:
+            exclusions.append(_no_offering(region, spec, int(fits.sum())))
+            continue
+        prices = np.array([o.price for o in offerings]) if vcpu_matters else None
+        variants = [(False, np.array([o.price for o in offerings]) if prices is None else prices, matching)]
+        if spec.spot and "spot" not in gaps:
+            with_spot = matching[~np.isnan(cols["spot"][matching])]
+            if with_spot.size:
+                variants.append((True, cols["spot"], with_spot))
+        for spot, price_col, idx in variants:
+            scores = _scores(cols["zones"], spot, cols["failures"])
+            chosen = idx if vcpu_matters else _pareto(idx, price_col, scores)
+            found = [
+                Option(o.cloud, o.region, o.instance_type, spot, o.vcpus, o.memory_gib, float(price_col[i]),
+                       float(scores[i]), o.zones or region.zones, o.accelerator, o.accelerator_count)
+                for i in chosen.tolist()
+                for o in (offerings[i],)
+            ]
+            options += prune_dominated(found, vcpu_matters) if vcpu_matters else found
+    return tuple(options), tuple(exclusions)
+
+
+def _no_offering(region: Region, spec: Compute, wrong_arch: int) -> Exclusion:
+    if wrong_arch:
+        return Exclusion(cloud=region.cloud, region=region.name, reason="arch",
+                         detail=f"offerings that fit are not {spec.arch}")
+    need = f"{spec.cpu} vCPU / {spec.memory_gb:g} GiB"
+    if spec.accelerator:
+        need += f" with {spec.accelerator.count}x {spec.accelerator.type}"
+    return Exclusion(cloud=region.cloud, region=region.name, reason="no-offering", detail=f"no {spec.arch} type with {need}")
+
+
+def database_options(spec: Database, regions: Iterable[Region], catalog: Catalog,
+                     settings: PlacementSettings) -> tuple[tuple[Option, ...], tuple[Exclusion, ...]]:
+    by_region: dict[tuple[str, str], list] = defaultdict(list)
+    for d in catalog.databases:
+        if d.engine == spec.engine:
+            by_region[(d.cloud, d.region)].append(d)
+    options, exclusions = [], []
+    ha = 2 if spec.high_availability else 1
+    for region in regions:
+        gap = settings.unsupported.get(region.cloud, {}).get(spec.engine)
+        if gap:
+            exclusions.append(Exclusion(cloud=region.cloud, region=region.name, reason="capability", detail=gap))
+            continue
+        found = [
+            Option(d.cloud, d.region, d.instance_class, False, d.vcpus, d.memory_gib,
+                   round(d.price * ha + spec.storage_gb * d.storage_gb_month / HOURS_PER_MONTH, 6),
+                   availability_score(3 if spec.high_availability else 1, False), region.zones)
+            for d in by_region.get((region.cloud, region.name), ())
+            if d.vcpus >= spec.cpu and d.memory_gib >= spec.memory_gb
+        ]
+        if found:
+            options += prune_dominated(found, vcpu_matters=False)  # managed DBs do not count against VM quotas
+        else:
+            exclusions.append(Exclusion(cloud=region.cloud, region=region.name, reason="no-offering",
+                                        detail=f"no managed {spec.engine} class with {spec.cpu} vCPU / {spec.memory_gb:g} GiB"))
+    return tuple(options), tuple(exclusions)
+
+
+def prune_dominated(options: list[Option], vcpu_matters: bool) -> list[Option]:
+    """Keep, per (cloud, region, spot), only options not dominated on price, availability (and vCPUs)."""
+    groups: dict[tuple, list[Option]] = defaultdict(list)
+    for o in options:
+        groups[(o.cloud, o.region, o.spot)].append(o)
+    kept = []
+    for key in sorted(groups):
+        front: list[Option] = []
+        for o in sorted(groups[key], key=lambda o: (o.sort_key, o.vcpus)):
+            if any(f.availability >= o.availability and (not vcpu_matters or f.vcpus <= o.vcpus) for f in front):
+                continue
+            front.append(o)
+        kept += front
+    return kept

@@ -1,0 +1,48 @@
+"""Why each resource went where it went: the chosen offering, the next alternatives, every exclusion."""
+
+from __future__ import annotations
+
+from cloudorch.placement import milp
+from cloudorch.placement.model import Alternative, Exclusion, Explanation
+from cloudorch.spec.models import Stack
+
+ALTERNATIVES = 3
+
+
+def explain(stack: Stack, problem: milp.Problem, solution: milp.Solution,
+            region_exclusions: list[Exclusion], option_exclusions: dict[str, tuple[Exclusion, ...]]) -> dict[str, Explanation]:
+    out = {}
+    for demand in problem.demands:
+        chosen = solution.assignment.get(demand.name, ())
+        chosen_keys = {(o.cloud, o.region, o.instance_type, o.spot) for o, _ in chosen}
+        used_locations = {o.location for o, _ in chosen}
+        alternatives = []
+        seen = set()
+        for o in sorted(demand.options, key=lambda o: o.sort_key):
+            key = (o.cloud, o.region, o.instance_type, o.spot)
+            if key in chosen_keys or key in seen:
+                continue
+            seen.add(key)
+            alternatives.append(Alternative(cloud=o.cloud, region=o.region, instance_type=o.instance_type, spot=o.spot,
+                                            monthly_usd=round(o.monthly_usd * demand.count, 2)))
+            if len(alternatives) == ALTERNATIVES:
+                break
+        excluded = list(region_exclusions) + list(option_exclusions.get(demand.name, ()))
+        # regions that had offerings but were not chosen: price (or a coupling constraint) decided
+        offered = sorted({o.location for o in demand.options} - used_locations)
+        cheapest_used = min((o.hourly_usd for o, _ in chosen), default=0.0)
+        for cloud, region in offered:
+            best = min(o.hourly_usd for o in demand.options if o.location == (cloud, region))
+            if demand.near and best <= cheapest_used:
+                reason, detail = "near", f"does not host {demand.near}"
+            else:
+                reason, detail = "price", f"cheapest fit ${best * 730:,.2f}/month per replica"
+            excluded.append(Exclusion(cloud=cloud, region=region, reason=reason, detail=detail))
+        out[demand.name] = Explanation(
+            resource=demand.name,
+            chosen=tuple(f"{n} x {o.instance_type}{' (spot)' if o.spot else ''} in {o.cloud}/{o.region}"
+                         for o, n in chosen),
+            alternatives=tuple(alternatives),
+            excluded=tuple(sorted(excluded, key=lambda e: (e.cloud, e.region or "", e.reason))),
+        )
+    return out

@@ -1,0 +1,94 @@
+"""Explaining an infeasible stack: the smallest set of constraints that conflict, and a priced way out.
+
+A deletion filter over the named constraint groups finds an irreducible infeasible subset: drop one group
+at a time and keep it dropped when the rest stays infeasible. What remains conflicts as a whole and every
+member matters. Then each member is relaxed by the smallest step that makes the stack fit, and the
+cheapest such relaxation is offered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from cloudorch.errors import InfeasiblePlacement
+from cloudorch.placement import milp
+
+
+def _feasible(problem: milp.Problem, disabled: frozenset[str]) -> bool:
+    return milp.solve(replace(problem, objective="cost", disabled=disabled)) is not None
+
+
+def conflicting_groups(problem: milp.Problem) -> list[str]:
+    groups = milp.groups_of(problem)
+    if not _feasible(problem, frozenset(groups)):
+        return []  # infeasible even without any coupling constraint: counts or options themselves
+    needed = list(groups)
+    for group in groups:
+        trial = [g for g in needed if g != group]
+        if not _feasible(problem, frozenset(set(groups) - set(trial))):
+            needed = trial
+    return needed
+
+
+def _relaxations(problem: milp.Problem, group: str):
+    """Candidate relaxations of one group, smallest first: (description, relaxed problem)."""
+    if group.startswith("resources."):
+        _, name, *rest = group.split(".")
+        field = ".".join(rest)
+        demand = next(d for d in problem.demands if d.name == name)
+
+        def with_demand(**changes):
+            demands = tuple(replace(d, **changes) if d.name == name else d for d in problem.demands)
+            return replace(problem, demands=demands)
+
+        if field == "spread.max_per_region":
+            for value in range((demand.max_per_region or 0) + 1, demand.count + 1):
+                yield f"resources.{name}.spread.max_per_region: {value}", with_demand(max_per_region=value)
+        elif field == "spread.max_per_cloud":
+            for value in range((demand.max_per_cloud or 0) + 1, demand.count + 1):
+                yield f"resources.{name}.spread.max_per_cloud: {value}", with_demand(max_per_cloud=value)
+        elif field == "spread.min_clouds":
+            for value in range(demand.min_clouds - 1, 0, -1):
+                yield f"resources.{name}.spread.min_clouds: {value}", with_demand(min_clouds=value)
+        elif field == "spread.min_regions":
+            for value in range(demand.min_regions - 1, 0, -1):
+                yield f"resources.{name}.spread.min_regions: {value}", with_demand(min_regions=value)
+        elif field == "near":
+            yield f"no `near` on resources.{name}", with_demand(near=None)
+        elif field.startswith("apart."):
+            other = field.split(".", 1)[1]
+            yield f"resources.{name} not apart from {other}", with_demand(apart=tuple(a for a in demand.apart if a != other))
+    elif group.startswith("quota."):
+        key = group.split(".", 1)[1]
+        limit = problem.quotas[key]
+        for factor in (1.25, 1.5, 2, 3, 5, 10):
+            raised = dict(problem.quotas) | {key: round(limit * factor)}
+            yield f"a vCPU quota of {round(limit * factor):,} for {key}", replace(problem, quotas=raised)
+    elif group == "budget.monthly_usd":
+        yield "a larger budget", replace(problem, budget_monthly_usd=None)
+
+
+def analyse_infeasible(problem: milp.Problem) -> InfeasiblePlacement:
+    conflicts = conflicting_groups(problem)
+    if not conflicts:
+        return InfeasiblePlacement(
+            "no placement can host every replica, even without spread, co-location and quota constraints",
+            conflicts=["resources (count)"],
+            hint="`cloudorch plan --explain` shows which regions each resource could use",
+        )
+    best: tuple[float, str] | None = None
+    for group in conflicts:
+        for description, relaxed in _relaxations(problem, group):
+            solution = milp.solve(replace(relaxed, objective="cost"))
+            if solution is not None:
+                if best is None or solution.monthly_usd < best[0]:
+                    best = (solution.monthly_usd, description)
+                break  # the smallest step of this group that fits
+    message = "no placement satisfies these constraints together: " + ", ".join(conflicts)
+    if best is None:
+        return InfeasiblePlacement(message, conflicts=conflicts, hint="relax one of the constraints named above")
+    cost, description = best
+    return InfeasiblePlacement(
+        message, conflicts=conflicts, relaxation=description, relaxation_monthly_usd=round(cost, 2),
+        hint=f"with {description} it fits, at ${cost:,.2f}/month",
+    )

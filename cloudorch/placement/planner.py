@@ -1,0 +1,221 @@
+"""The planner: a stack and a catalog in, a frozen placement out (or an explained refusal).
+
+Steps: allowed regions -> per-resource options (exact filtering, dominated options pruned) -> one MILP
+per group of linked resources (one MILP for all when a quota or an in-model budget couples them) ->
+buckets next to what they serve -> address blocks per network and location -> explanations.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter
+from collections.abc import Mapping
+
+from cloudorch.catalog.model import Catalog
+from cloudorch.errors import InfeasiblePlacement, OverBudget
+from cloudorch.placement import milp
+from cloudorch.placement.candidates import (
+    OfferingIndex,
+    Option,
+    PlacementSettings,
+    allowed_regions,
+    compute_options,
+    database_options,
+)
+from cloudorch.placement.explain import explain
+from cloudorch.placement.infeasible import analyse_infeasible
+from cloudorch.placement.model import HOURS_PER_MONTH, NetworkBlock, PlacementResult, ResourcePlacement, Slot
+from cloudorch.spec.models import Bucket, Compute, Database, Network, Stack
+
+
+def plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
+                   index: OfferingIndex | None = None) -> PlacementResult:
+    regions, region_exclusions = allowed_regions(stack, catalog, settings)
+    index = index or OfferingIndex(catalog, settings)
+    quotas = {k: v for k, v in settings.vcpu_quotas.items() if v is not None}
+    demands, exclusions = _demands(stack, regions, catalog, index, settings, vcpu_matters=bool(quotas))
+    for d in demands:
+        if not d.options:
+            raise _no_options(stack, d.name, region_exclusions + list(exclusions[d.name]))
+    budget = stack.budget.monthly_usd
+    problem = milp.Problem(tuple(demands), stack.placement.objective, quotas, budget)
+    solution = _solve(problem)
+    if solution is None:
+        if budget is not None and problem.objective != "cost":
+            unbudgeted = milp.Problem(problem.demands, problem.objective, quotas, budget, frozenset({"budget.monthly_usd"}))
+            if _solve(unbudgeted) is not None:
+                cheapest = _solve(milp.Problem(problem.demands, "cost", quotas, None))
+                assert cheapest is not None
+                raise _over_budget(stack, problem, cheapest.monthly_usd, budget, 0.0)
+        raise analyse_infeasible(problem)
+
+    bucket_placements, bucket_cost = _place_buckets(stack, catalog, regions, solution)
+    total = solution.monthly_usd + bucket_cost
+    if budget is not None and total > budget + 1e-6:
+        raise _over_budget(stack, problem, total, budget, bucket_cost)
+
+    placements = {name: _to_placement(name, stack.resources[name].kind, chosen)
+                  for name, chosen in solution.assignment.items()}
+    placements.update(bucket_placements)
+    placements = dict(sorted(placements.items()))
+    return PlacementResult(
+        objective=stack.placement.objective,
+        placements=placements,
+        networks=allocate_networks(stack, placements),
+        explanations=explain(stack, problem, solution, region_exclusions, exclusions),
+        lower_bound_monthly_usd=round(solution.lower_bound_monthly_usd + bucket_cost, 2),
+    )
+
+
+def _demands(stack: Stack, regions, catalog: Catalog, index: OfferingIndex, settings: PlacementSettings,
+             vcpu_matters: bool) -> tuple[list[milp.Demand], dict[str, tuple]]:
+    demands, exclusions = [], {}
+    for name, spec in sorted(stack.resources.items()):
+        if isinstance(spec, Compute):
+            options, excluded = compute_options(spec, regions, index, settings, vcpu_matters)
+            demands.append(milp.Demand(
+                name, "compute", spec.count, options, spec.spread.min_clouds, spec.spread.min_regions,
+                spec.spread.max_per_region, spec.spread.max_per_cloud, spec.near, tuple(spec.apart),
+            ))
+        elif isinstance(spec, Database):
+            options, excluded = database_options(spec, regions, catalog, settings)
+            demands.append(milp.Demand(name, "database", 1, options, near=spec.near, counts_against_quota=False))
+        else:
+            continue
+        exclusions[name] = excluded
+    return demands, exclusions
+
+
+def _solve(problem: milp.Problem) -> milp.Solution | None:
+    """Solve linked groups separately unless something global (quota, in-model budget) couples them."""
+    coupled = bool(problem.quotas) or (problem.budget_monthly_usd is not None and problem.objective != "cost")
+    if coupled or len(problem.demands) <= 1:
+        return milp.solve(problem)
+    assignment, monthly, bound = {}, 0.0, 0.0
+    for group in milp.components(problem.demands):
+        part = milp.solve(milp.Problem(tuple(group), problem.objective, {}, None, problem.disabled))
+        if part is None:
+            return None
+        assignment.update(part.assignment)
+        monthly += part.monthly_usd
+        bound += part.lower_bound_monthly_usd
+    return milp.Solution(dict(sorted(assignment.items())), round(monthly, 2), round(bound, 4))
+
+
+def _to_placement(name: str, kind: str, chosen: tuple[tuple[Option, int], ...]) -> ResourcePlacement:
+    slots = tuple(
+        Slot(cloud=o.cloud, region=o.region, instance_type=o.instance_type, spot=o.spot, count=n, vcpus=o.vcpus,
+             memory_gib=o.memory_gib, zones=o.zones, accelerator=o.accelerator, accelerator_count=o.accelerator_count,
+             hourly_usd=round(o.hourly_usd * n, 6), monthly_usd=round(o.hourly_usd * n * HOURS_PER_MONTH, 2),
+             availability=o.availability)
+        for o, n in sorted(chosen, key=lambda c: (c[0].cloud, c[0].region, c[0].instance_type, c[0].spot))
+    )
+    return ResourcePlacement(resource=name, kind=kind, slots=slots)
+
+
+def _place_buckets(stack: Stack, catalog: Catalog, regions, solution: milp.Solution):
+    """A bucket goes where the replicas of what it is `near` are densest; otherwise where storage is cheapest,
+    preferring regions the stack already uses (no cross-region egress)."""
+    used = Counter()
+    for chosen in solution.assignment.values():
+        for o, n in chosen:
+            used[o.location] += n
+    out, total = {}, 0.0
+    allowed = {(r.cloud, r.name) for r in regions}
+    for name, spec in sorted(stack.resources.items()):
+        if not isinstance(spec, Bucket):
+            continue
+        if spec.near:
+            here = Counter()
+            for o, n in solution.assignment.get(spec.near, ()):
+                here[o.location] += n
+            candidates = sorted(here, key=lambda g: (-here[g], catalog.storage_index.get(g, 1e9), g))
+        else:
+            candidates = sorted(
+                (g for g in allowed if g in catalog.storage_index),
+                key=lambda g: (catalog.storage_index[g], -used[g], g),
+            )
+        if not candidates:
+            raise InfeasiblePlacement(
+                f"bucket {name!r} has no region to go to",
+                conflicts=[f"resources.{name}.near" if spec.near else "placement"],
+                hint="widen placement.geo / placement.regions, or check that the catalog prices object storage there",
+            )
+        cloud, region = candidates[0]
+        storage = round(spec.size_gb * catalog.storage_index.get((cloud, region), 0.0), 2)
+        total += storage
+        out[name] = ResourcePlacement(resource=name, kind="bucket", cloud=cloud, region=region, storage_monthly_usd=storage)
+    return out, round(total, 2)
+
+
+def allocate_networks(stack: Stack, placements: Mapping[str, ResourcePlacement]) -> tuple[NetworkBlock, ...]:
+    """Give every (cloud, region) that uses a network its own block of the network's address space.
+
+    Blocks never overlap, so the clouds' networks can be peered or joined by VPN. A location keeps its block
+    when others come and go: its preferred slot comes from a stable hash of its name, probing onwards only
+    on collision.
+    """
+    blocks = []
+    for name, spec in sorted(stack.resources.items()):
+        if not isinstance(spec, Network):
+            continue
+        locations = sorted({
+            loc
+            for member, member_spec in stack.resources.items()
+            if getattr(member_spec, "network", None) == name and member in placements
+            for loc in placements[member].locations
+        })
+        net = spec.ip_network
+        new_prefix = max(net.prefixlen + 2, 20) if net.prefixlen <= 18 else net.prefixlen + 2
+        subnets = list(net.subnets(new_prefix=min(new_prefix, 24)))
+        if len(locations) > len(subnets):
+            raise InfeasiblePlacement(
+                f"network {name!r} ({spec.cidr}) is too small for {len(locations)} locations",
+                conflicts=[f"resources.{name}.cidr"], hint="give the network a larger CIDR (e.g. a /16)",
+            )
+        taken: set[int] = set()
+        for cloud, region in locations:
+            slot = _stable_slot(f"{cloud}/{region}", len(subnets))
+            while slot in taken:
+                slot = (slot + 1) % len(subnets)
+            taken.add(slot)
+            blocks.append(NetworkBlock(network=name, cloud=cloud, region=region, cidr=str(subnets[slot])))
+    return tuple(blocks)
+
+
+def _stable_slot(key: str, n: int) -> int:
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % n
+
+
+def _no_options(stack: Stack, name: str, exclusions: list) -> InfeasiblePlacement:
+    reasons = Counter(e.reason for e in exclusions)
+    detail = "; ".join(sorted({f"{e.cloud}{'/' + e.region if e.region else ''}: {e.detail}" for e in exclusions})[:6])
+    conflicts = [f"resources.{name}"]
+    block = stack.placement
+    if reasons.get("geo"):
+        conflicts.append(f"placement.geo {block.geo}")
+    if reasons.get("region"):
+        conflicts.append("placement.regions/exclude_regions")
+    if reasons.get("arch"):
+        conflicts.append(f"resources.{name}.arch")
+    return InfeasiblePlacement(
+        f"no offering can host {name!r}: {detail or 'no candidate region'}",
+        conflicts=conflicts,
+        hint="relax the resource's requirements or widen placement.clouds / geo / regions; "
+             "`cloudorch plan --explain` lists every exclusion",
+    )
+
+
+def _over_budget(stack: Stack, problem: milp.Problem, total: float, budget: float, bucket_cost: float) -> OverBudget:
+    cheapest = total
+    if problem.objective != "cost":
+        cheap = _solve(milp.Problem(problem.demands, "cost", problem.quotas, None))
+        cheapest = (cheap.monthly_usd if cheap else total) + bucket_cost
+    return OverBudget(
+        f"the placement costs ${total:,.2f}/month, over the budget of ${budget:,.2f}/month",
+        monthly_usd=round(total, 2), budget_usd=budget,
+        hint=f"the cheapest feasible placement costs ${cheapest:,.2f}/month; raise budget.monthly_usd "
+             "or reduce counts / sizes",
+    )

@@ -1,0 +1,132 @@
+"""What a check sees: the subject under evaluation and read-only indexes over it.
+
+The indexes are built once per evaluation (not per policy and never on a shared policy object), so a
+relationship rule such as "every S3 bucket has a public-access block" costs one dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cloudorch.placement.model import PlacementResult, ResourcePlacement
+from cloudorch.policy.geo import region_geo
+from cloudorch.rendering.model import REF, RenderedResource, refs_in
+from cloudorch.spec.loader import LoadedStack
+from cloudorch.spec.models import Stack
+
+RegionGeo = Callable[[str, str], "str | None"]
+
+
+@dataclass(frozen=True)
+class PolicySubject:
+    """Everything the policies judge for one stack: the spec, where it goes, and what it becomes."""
+
+    loaded: LoadedStack
+    placement: PlacementResult | None = None
+    rendered: tuple[RenderedResource, ...] | list[RenderedResource] = ()
+
+    @property
+    def stack(self) -> Stack:
+        return self.loaded.stack
+
+
+@dataclass(frozen=True, slots=True)
+class SpecTarget:
+    """A spec-level check's target: one stack resource, or the stack itself (``name`` None, kind ``stack``)."""
+
+    name: str | None
+    kind: str
+    model: Any
+
+
+@dataclass
+class _Indexes:
+    by_name: dict[str, RenderedResource]
+    by_type: dict[str, list[RenderedResource]]
+    referrers: dict[str, list[RenderedResource]]
+
+
+def _build_indexes(rendered: Iterable[RenderedResource]) -> _Indexes:
+    by_name: dict[str, RenderedResource] = {}
+    by_type: dict[str, list[RenderedResource]] = defaultdict(list)
+    referrers: dict[str, list[RenderedResource]] = defaultdict(list)
+    for res in rendered:
+        by_name[res.name] = res
+        by_type[res.type].append(res)
+        targets = {r[REF] for r in refs_in(res.inputs)}
+        # a provider may also name a sibling by its logical name as a plain string
+        targets |= {v for v in res.inputs.values() if isinstance(v, str)}
+        for target in targets:
+            referrers[target].append(res)
+    return _Indexes(dict(by_name), dict(by_type), dict(referrers))
+
+
+class Context:
+    """Read-only view of the subject for checks, plus the current policy's parameters (``config``)."""
+
+    __slots__ = ("subject", "today", "config", "_geo", "_idx")
+
+    def __init__(
+        self,
+        subject: PolicySubject,
+        *,
+        today: dt.date,
+        region_geo: RegionGeo = region_geo,
+        config: Mapping[str, Any] | None = None,
+        _idx: _Indexes | None = None,
+    ) -> None:
+        self.subject = subject
+        self.today = today
+        self.config: Mapping[str, Any] = config or {}
+        self._geo = region_geo
+        self._idx = _idx or _build_indexes(subject.rendered)
+
+    def for_policy(self, config: Mapping[str, Any]) -> Context:
+        return Context(self.subject, today=self.today, region_geo=self._geo, config=config, _idx=self._idx)
+
+    # -- spec and placement -----------------------------------------------------------------------------
+    @property
+    def stack(self) -> Stack:
+        return self.subject.stack
+
+    @property
+    def placement(self) -> PlacementResult | None:
+        return self.subject.placement
+
+    def placement_of(self, name: str) -> ResourcePlacement | None:
+        placement = self.subject.placement
+        return placement.placements.get(name) if placement else None
+
+    def tags_of(self, name: str | None) -> dict[str, str]:
+        """Stack tags overlaid with the resource's own: what every cloud will see."""
+        tags = dict(self.stack.tags)
+        spec = self.stack.resources.get(name) if name else None
+        if spec is not None:
+            tags |= dict(getattr(spec, "tags", {}))
+        return tags
+
+    def geo_of(self, cloud: str, region: str) -> str | None:
+        return self._geo(cloud, region)
+
+    # -- rendered resources -----------------------------------------------------------------------------
+    def rendered(self, name: str) -> RenderedResource | None:
+        return self._idx.by_name.get(name)
+
+    def of_type(self, *types: str) -> list[RenderedResource]:
+        return [r for t in types for r in self._idx.by_type.get(t, ())]
+
+    def referrers(self, name: str, *types: str) -> list[RenderedResource]:
+        """Rendered resources (of ``types``, if given) whose inputs refer to ``name``."""
+        found = self._idx.referrers.get(name, ())
+        return [r for r in found if not types or r.type in types]
+
+
+def spec_targets(stack: Stack) -> list[SpecTarget]:
+    targets = [SpecTarget(name, resource.kind, resource) for name, resource in sorted(stack.resources.items())]
+    return [*targets, SpecTarget(None, "stack", stack)]
+
+

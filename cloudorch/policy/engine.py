@@ -1,0 +1,186 @@
+"""Evaluate packs against one stack: every policy, every target, one finding per outcome.
+
+Pure: the same subject, packs, date and overrides give the same report, sorted. A check that raises is an
+``error`` finding carrying the exception's message; the evaluation itself never raises for a policy bug.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from functools import reduce
+from dataclasses import replace
+from typing import Any
+
+from cloudorch.errors import PluginError
+from cloudorch.policy.context import Context, PolicySubject, RegionGeo, SpecTarget, spec_targets
+from cloudorch.policy.geo import region_geo as default_region_geo
+from cloudorch.policy.model import STACK, Check, Enforcement, NotApplicable, Pack, Policy, Violation, stricter
+from cloudorch.policy.report import Finding, PolicyInfo, Report
+from cloudorch.policy.waivers import apply_waivers
+from cloudorch.rendering.model import RenderedResource
+
+
+def merge_packs(packs: Sequence[Pack]) -> list[tuple[Policy, tuple[Pack, ...]]]:
+    """Each distinct policy once, with every pack that publishes it, sorted by id.
+
+    A framework pack (pci-dss) re-publishes baseline rules under the same id; that is one rule, not two.
+    Two *different* rules under one id is an error: their findings could not be told apart.
+    """
+    found: dict[str, tuple[Policy, list[Pack]]] = {}
+    for pack in packs:
+        for policy in pack.policies:
+            if policy.id not in found:
+                found[policy.id] = (policy, [pack])
+                continue
+            first, owners = found[policy.id]
+            if not first.same_rule(policy):
+                raise PluginError(
+                    f"policy id {policy.id!r} is defined differently by packs {owners[0].name!r} and {pack.name!r}",
+                    hint="policy ids must be unique; rename one of them (ids are namespaced, e.g. team.rule)",
+                )
+            if pack not in owners:
+                owners.append(pack)
+    merged = []
+    for policy_id in sorted(found):
+        policy, owners = found[policy_id]
+        frameworks: dict[str, tuple[str, ...]] = {}
+        for owner in owners:
+            for fw, ids in owner.policy(policy_id).frameworks.items():
+                frameworks[fw] = tuple(sorted(set(frameworks.get(fw, ())) | set(ids)))
+        merged.append((_with_frameworks(policy, frameworks), tuple(owners)))
+    return merged
+
+
+def _with_frameworks(policy: Policy, frameworks: dict[str, tuple[str, ...]]) -> Policy:
+    return policy if dict(policy.frameworks) == frameworks else replace(policy, frameworks=frameworks)
+
+
+def resolve_enforcement(policy: Policy, packs: Sequence[Pack], overrides: Mapping[str, str]) -> Enforcement:
+    """A per-policy override beats everything; otherwise the strictest of its packs' settings."""
+    if policy.id in overrides:
+        return overrides[policy.id]  # type: ignore[return-value]
+    levels = [overrides.get(p.name) or p.enforcement or policy.enforcement for p in packs] or [policy.enforcement]
+    return reduce(stricter, levels)  # type: ignore[arg-type]
+
+
+def evaluate(
+    subject: PolicySubject,
+    packs: Sequence[Pack],
+    *,
+    today: dt.date | None = None,
+    overrides: Mapping[str, str] | None = None,
+    config: Mapping[str, Mapping[str, Any]] | None = None,
+    region_geo: RegionGeo | None = None,
+) -> Report:
+    """Run every policy of ``packs`` against ``subject``.
+
+    ``overrides`` (policy id or pack name -> enforcement) are applied on top of the stack file's own
+    ``policies.enforcement``; ``config`` (policy id -> parameters) on top of each policy's defaults.
+    """
+    today = today or dt.date.today()
+    stack = subject.stack
+    effective_overrides = {**stack.policies.enforcement, **(overrides or {})}
+    merged = merge_packs(packs)
+    ctx = Context(subject, today=today, region_geo=region_geo or default_region_geo)
+    locate = _Locator(subject)
+    targets = _Targets(spec_targets(stack), subject.rendered)
+
+    findings: list[Finding] = []
+    infos: list[PolicyInfo] = []
+    disabled: list[str] = []
+    for policy, owners in merged:
+        enforcement = resolve_enforcement(policy, owners, effective_overrides)
+        infos.append(_info(policy, owners, enforcement))
+        if enforcement == "disabled":
+            disabled.append(policy.id)
+            continue
+        params = {**policy.config, **(config or {}).get(policy.id, {})}
+        findings += _run_policy(policy, enforcement, ctx.for_policy(params), targets, locate)
+
+    known = {p.id for p, _ in merged} | {pack.name for pack in packs}
+    unknown = sorted(k for k in effective_overrides if k not in known)
+    findings, expired, unused = apply_waivers(
+        findings, stack.policies.waivers, today, file=subject.loaded.file,
+        line_of=lambda i: subject.loaded.line_of("policies", "waivers", i),
+    )
+    return Report(
+        stack=stack.stack, file=subject.loaded.file, findings=tuple(sorted(findings, key=Finding.sort_key)),
+        policies=tuple(infos), expired_waivers=tuple(expired), unused_waivers=tuple(unused),
+        disabled=tuple(disabled), unknown_overrides=tuple(unknown),
+    )
+
+
+def _info(policy: Policy, owners: Sequence[Pack], enforcement: Enforcement) -> PolicyInfo:
+    return PolicyInfo(
+        id=policy.id, title=policy.title, severity=policy.severity, enforcement=enforcement, levels=policy.levels,
+        packs=tuple(sorted(p.name for p in owners)), remediation=policy.remediation, description=policy.description,
+        frameworks=policy.frameworks, tags=policy.tags, url=policy.url,
+    )
+
+
+class _Targets:
+    def __init__(self, spec: list[SpecTarget], rendered: Iterable[RenderedResource]) -> None:
+        self.spec = spec
+        self.rendered = [r for r in rendered if not r.is_provider]
+        self.by_type: dict[str, list[RenderedResource]] = {}
+        for res in self.rendered:
+            self.by_type.setdefault(res.type, []).append(res)
+
+    def of(self, check: Check) -> Iterable[Any]:
+        if check.level == "spec":
+            wanted = set(check.targets)
+            return [t for t in self.spec if (t.kind in wanted if wanted else t.kind != STACK)]
+        if not check.targets:
+            return self.rendered
+        return [r for token in check.targets for r in self.by_type.get(token, ())]
+
+
+class _Locator:
+    """Stack-file lines for findings, cached: thousands of rendered resources share a few spec resources."""
+
+    def __init__(self, subject: PolicySubject) -> None:
+        self.loaded = subject.loaded
+        self.cache: dict[tuple[Any, ...], int | None] = {}
+
+    def line(self, resource: str | None, path: tuple[Any, ...]) -> int | None:
+        full = (("resources", resource, *path) if resource else path) or ("stack",)
+        if full not in self.cache:
+            self.cache[full] = self.loaded.line_of(*full)
+        return self.cache[full]
+
+
+def _run_policy(policy: Policy, enforcement: Enforcement, ctx: Context, targets: _Targets,
+                locate: _Locator) -> list[Finding]:
+    stack = ctx.stack.stack
+    base = dict(policy=policy.id, title=policy.title, severity=policy.severity, enforcement=enforcement,
+                remediation=policy.remediation, file=locate.loaded.file, stack=stack)
+    out: list[Finding] = []
+    skipped: list[str] = []
+    for check in policy.checks:
+        for target in targets.of(check):
+            rendered = target if check.level == "rendered" else None
+            resource = rendered.source if rendered is not None else target.name
+            where = dict(level=check.level, resource=resource, rendered=rendered.name if rendered else None,
+                         cloud=rendered.cloud if rendered else None)
+            try:
+                results = list(check.fn(target, ctx) or ())
+            except Exception as exc:  # a policy bug must become a finding, never a crashed run
+                out.append(Finding(**base, **where, status="error", line=locate.line(resource, ()),
+                                   message=f"policy raised {type(exc).__name__}: {exc}"))
+                continue
+            violations = [r for r in results if isinstance(r, Violation)]
+            for v in violations:
+                owner = v.resource or resource
+                out.append(Finding(**base, **(where | {"resource": owner}), status="fail", message=v.message,
+                                   line=locate.line(owner, v.path)))
+            if not violations:
+                reasons = [r.reason for r in results if isinstance(r, NotApplicable)]
+                if reasons:
+                    skipped += reasons
+                else:
+                    out.append(Finding(**base, **where, status="pass", message="ok", line=locate.line(resource, ())))
+    if not out:
+        reason = sorted(set(skipped))[0] if skipped else "no resource this policy applies to"
+        out.append(Finding(**base, level=None, status="not-applicable", message=reason, line=None))
+    return out

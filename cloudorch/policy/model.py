@@ -1,0 +1,160 @@
+"""What a policy is: frozen metadata plus pure check functions that return violations.
+
+A policy never holds state between calls and never registers itself anywhere: a pack is a plain value that
+somebody (an entry point, a policy directory) hands to the engine. Checkov's shared, mutated check objects
+and its import-time registry are the two things this shape avoids.
+
+One policy may check at both levels: the neutral spec (what the user asked for) and the rendered Pulumi
+resources (what a provider will actually create). Sharing one id means one waiver covers both, and a gap
+in a provider's mapping shows up under the same rule the spec already passed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Union
+
+if TYPE_CHECKING:
+    from cloudorch.policy.context import Context, SpecTarget
+    from cloudorch.rendering.model import RenderedResource
+
+Severity = Literal["low", "medium", "high", "critical"]
+Enforcement = Literal["advisory", "mandatory", "disabled"]
+Level = Literal["spec", "rendered"]
+Status = Literal["pass", "fail", "waived", "not-applicable", "error"]
+
+SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
+ENFORCEMENTS: tuple[Enforcement, ...] = ("disabled", "advisory", "mandatory")  # weakest first
+LEVELS: tuple[Level, ...] = ("spec", "rendered")
+STATUSES: tuple[Status, ...] = ("fail", "error", "waived", "pass", "not-applicable")
+
+POLICY_ID = re.compile(r"^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$")
+PACK_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+
+#: the target kind of a stack-wide spec check (budget, stack tags): called once, with the whole stack
+STACK = "stack"
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One thing wrong with one target.
+
+    ``path`` locates the offending field in the stack file, relative to the spec resource
+    (``("ingress", 0)``) or, for stack-wide checks, absolute (``("budget", "monthly_usd")``).
+    ``resource`` lets a stack-wide check name the spec resource it is about.
+    """
+
+    message: str
+    path: tuple[str | int, ...] = ()
+    resource: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NotApplicable:
+    """Returned by a check that cannot judge this target (no placement yet, no budget set, ...)."""
+
+    reason: str
+
+
+CheckResult = Union[Violation, NotApplicable]
+Target = Union["SpecTarget", "RenderedResource"]
+CheckFn = Callable[[Any, "Context"], Iterable[CheckResult] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One pure function and what it looks at.
+
+    ``targets`` are spec kinds (``compute``, ``database``, ``bucket``, ``network``, or ``stack``) for a
+    spec check, or Pulumi type tokens for a rendered check; empty means every target of that level.
+    """
+
+    level: Level
+    targets: tuple[str, ...]
+    fn: CheckFn
+
+    def __post_init__(self) -> None:
+        if self.level not in LEVELS:
+            raise ValueError(f"check level must be one of {LEVELS}, not {self.level!r}")
+
+
+def spec_check(*kinds: str) -> Callable[[CheckFn], Check]:
+    """Decorator: ``@spec_check("compute", "database")`` turns ``fn(target, ctx)`` into a ``Check``."""
+    return lambda fn: Check("spec", tuple(kinds), fn)
+
+
+def rendered_check(*types: str) -> Callable[[CheckFn], Check]:
+    return lambda fn: Check("rendered", tuple(types), fn)
+
+
+@dataclass(frozen=True)
+class Policy:
+    id: str
+    title: str
+    severity: Severity
+    checks: tuple[Check, ...]
+    enforcement: Enforcement = "mandatory"
+    remediation: str = ""
+    description: str = ""
+    #: framework -> control ids, e.g. {"checkov": ("CKV_AWS_24",), "cis-aws-3.0": ("5.2",)}
+    frameworks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    #: default parameters; a config file can override them per policy id
+    config: Mapping[str, Any] = field(default_factory=dict)
+    url: str | None = None
+    #: where the policy came from (a YAML file, a CrossGuard module) for error messages
+    origin: str | None = None
+
+    def __post_init__(self) -> None:
+        if not POLICY_ID.match(self.id):
+            raise ValueError(f"policy id {self.id!r} must be namespaced, e.g. `network.public-ingress`")
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"policy {self.id}: severity must be one of {SEVERITIES}, not {self.severity!r}")
+        if self.enforcement not in ENFORCEMENTS:
+            raise ValueError(f"policy {self.id}: enforcement must be one of {ENFORCEMENTS}")
+        if not self.checks:
+            raise ValueError(f"policy {self.id} has no checks")
+        object.__setattr__(self, "checks", tuple(self.checks))
+        object.__setattr__(self, "frameworks", {k: tuple(v) for k, v in sorted(dict(self.frameworks).items())})
+
+    @property
+    def levels(self) -> tuple[Level, ...]:
+        return tuple(level for level in LEVELS if any(c.level == level for c in self.checks))
+
+    def same_rule(self, other: Policy) -> bool:
+        """True when ``other`` is this rule re-published (a framework pack re-uses baseline rules)."""
+        return self.id == other.id and self.checks == other.checks
+
+
+@dataclass(frozen=True)
+class Pack:
+    """A named group of policies. ``enforcement`` (if set) is the pack's default for all its policies."""
+
+    name: str
+    policies: tuple[Policy, ...]
+    description: str = ""
+    enforcement: Enforcement | None = None
+    version: str = "0"
+    origin: str | None = None
+
+    def __post_init__(self) -> None:
+        if not PACK_NAME.match(self.name):
+            raise ValueError(f"pack name {self.name!r}: lower-case letters, digits and dashes")
+        object.__setattr__(self, "policies", tuple(self.policies))
+        seen: set[str] = set()
+        for policy in self.policies:
+            if policy.id in seen:
+                raise ValueError(f"pack {self.name!r} defines policy {policy.id!r} twice")
+            seen.add(policy.id)
+
+    def policy(self, policy_id: str) -> Policy:
+        for policy in self.policies:
+            if policy.id == policy_id:
+                return policy
+        raise KeyError(policy_id)
+
+
+def stricter(a: Enforcement, b: Enforcement) -> Enforcement:
+    return a if ENFORCEMENTS.index(a) >= ENFORCEMENTS.index(b) else b
