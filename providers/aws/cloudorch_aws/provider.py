@@ -1,0 +1,46 @@
+"""The AWS provider plugin: renders a stack's AWS share as pulumi-aws resources.
+
+Pure data in, pure data out: nothing here imports boto3 or pulumi, so planning never pays their import
+cost (boto3 is declared for a later discovery feature).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from cloudorch.provider import CloudProvider, PulumiPlugin
+from cloudorch.rendering import RenderContext, RenderedResource
+from cloudorch.spec.models import Bucket, Compute, Database
+
+from cloudorch_aws.bucket import render_bucket
+from cloudorch_aws.compute import render_compute
+from cloudorch_aws.database import render_database
+from cloudorch_aws.images import IMAGES
+from cloudorch_aws.naming import CLOUD, provider_name
+from cloudorch_aws.network import render_network
+
+
+class Provider(CloudProvider):
+    name: ClassVar[str] = CLOUD
+    display_name: ClassVar[str] = "Amazon Web Services"
+    pulumi_plugins: ClassVar[tuple[PulumiPlugin, ...]] = (PulumiPlugin("aws", "7.51.1"),)
+    images: ClassVar[tuple[str, ...]] = tuple(sorted(IMAGES))
+
+    def render(self, ctx: RenderContext) -> list[RenderedResource]:
+        out = [
+            RenderedResource(
+                name=provider_name(region), type="pulumi:providers:aws", cloud=CLOUD, region=region,
+                # Default tags reach what the rendering cannot tag itself (routes, associations, attachments).
+                inputs={"region": region, "defaultTags": {"tags": ctx.tags()}},
+            )
+            for region in ctx.regions()
+        ]
+        for network, _spec, block in ctx.network_blocks():
+            out += render_network(ctx, network, block)
+        for name, placement in ctx.placed(Compute):
+            out += render_compute(ctx, name, ctx.stack.resources[name], placement)
+        for name, placement in ctx.placed(Database):
+            out += render_database(ctx, name, ctx.stack.resources[name], placement)
+        for name, placement in ctx.placed(Bucket):
+            out += render_bucket(ctx, name, ctx.stack.resources[name], placement)
+        return sorted(out, key=lambda r: (r.region or "", r.name))

@@ -1,0 +1,56 @@
+"""The GCP provider plugin: renders a stack's share on Google Cloud as pulumi-gcp 10.x resources.
+
+Rendering is pure data, so neither pulumi nor google.cloud is imported here.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from cloudorch.provider import CloudProvider, PulumiPlugin
+from cloudorch.rendering import RenderContext, RenderedResource
+from cloudorch.spec.models import Bucket, Compute, Database
+
+from cloudorch_gcp.bucket import render_bucket
+from cloudorch_gcp.compute import render_compute
+from cloudorch_gcp.database import render_database
+from cloudorch_gcp.images import IMAGES
+from cloudorch_gcp.naming import CLOUD, provider_name
+from cloudorch_gcp.network import private_service_access, render_networks
+
+PROVIDER_TYPE = "pulumi:providers:gcp"
+
+
+class Provider(CloudProvider):
+    name: ClassVar[str] = CLOUD
+    display_name: ClassVar[str] = "Google Cloud"
+    pulumi_plugins: ClassVar[tuple[PulumiPlugin, ...]] = (
+        PulumiPlugin("gcp", "10.2.0"),
+        PulumiPlugin("random", "4.18.3"),  # generated database passwords
+    )
+    images: ClassVar[tuple[str, ...]] = IMAGES
+
+    def render(self, ctx: RenderContext) -> list[RenderedResource]:
+        providers = [
+            # only the region: the project comes from the user's environment (gcloud config,
+            # GOOGLE_PROJECT or `pulumi config set gcp:project`), so a plan is not tied to one project
+            RenderedResource(name=provider_name(region), type=PROVIDER_TYPE, cloud=CLOUD, region=region,
+                             inputs={"region": region})
+            for region in ctx.regions()
+        ]
+        out = render_networks(ctx)
+        db_networks: set[str] = set()
+        for name, placement in ctx.placed(Compute):
+            spec = ctx.stack.resources[name]
+            slots = [s for s in placement.slots if s.cloud == CLOUD]
+            out += render_compute(ctx, name, spec, slots)
+        for name, placement in ctx.placed(Database):
+            spec = ctx.stack.resources[name]
+            for slot in (s for s in placement.slots if s.cloud == CLOUD):
+                db_networks.add(spec.network)
+                out += render_database(ctx, name, spec, slot)
+        for network in sorted(db_networks):
+            out += private_service_access(ctx, network)
+        for name, placement in ctx.placed(Bucket):
+            out += render_bucket(ctx, name, ctx.stack.resources[name], placement.region)
+        return providers + sorted(out, key=lambda r: (r.region or "", r.name))

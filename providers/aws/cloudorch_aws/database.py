@@ -1,0 +1,60 @@
+"""Databases: an RDS instance in the network's private subnets, behind its own security group.
+
+The master password is RDS-managed (`manageMasterUserPassword`): AWS generates it into Secrets Manager
+and rotates it, so no password exists in cloudorch's inputs, plans or Pulumi state.
+"""
+
+from __future__ import annotations
+
+from cloudorch.placement.model import ResourcePlacement
+from cloudorch.rendering import RenderContext, RenderedResource, ref
+from cloudorch.spec.models import Database
+
+from cloudorch_aws.naming import CLOUD, logical, resource, subnets_for, tags
+from cloudorch_aws.network import vpc_name
+from cloudorch_aws.security import security_group
+
+PORTS = {"postgres": 5432, "mysql": 3306}
+LOG_EXPORTS = {"postgres": ["postgresql", "upgrade"], "mysql": ["error", "slowquery"]}
+MASTER_USER = "cloudorch"  # valid on both engines and not one of their reserved names (postgres, admin, rdsadmin)
+
+
+def render_database(
+    ctx: RenderContext, name: str, spec: Database, placement: ResourcePlacement
+) -> list[RenderedResource]:
+    out: list[RenderedResource] = []
+    for slot in sorted((s for s in placement.slots if s.cloud == CLOUD), key=lambda s: (s.region, s.instance_type)):
+        region = slot.region
+        # No egress rule: RDS answers connections, it never needs to open one.
+        block = ctx.block_for(spec.network, region)
+        out += security_group(ctx, name, block, vpc_name(spec.network, region), spec.ingress, egress=False)
+        subnet_group, db = logical(name, region, "subnets"), logical(name, region, "db")
+        out.append(resource("aws:rds/subnetGroup:SubnetGroup", name, region, "subnets", {
+            "description": f"cloudorch {ctx.stack.stack}/{name}",
+            "subnetIds": [ref(s) for s in subnets_for(ctx, spec.network, region, "private")],
+            "tags": tags(ctx, name, subnet_group),
+        }))
+        out.append(resource("aws:rds/instance:Instance", name, region, "db", {
+            "instanceClass": slot.instance_type,
+            "engine": spec.engine,
+            "engineVersion": spec.version,
+            "port": PORTS[spec.engine],
+            "allocatedStorage": spec.storage_gb,
+            "storageType": "gp3",
+            "storageEncrypted": True,
+            "publiclyAccessible": False,
+            "dbSubnetGroupName": ref(subnet_group, "name"),
+            "vpcSecurityGroupIds": [ref(logical(name, region, "sg"))],
+            "username": MASTER_USER,
+            "manageMasterUserPassword": True,
+            "multiAz": spec.high_availability,
+            "backupRetentionPeriod": spec.backup_days,
+            "copyTagsToSnapshot": True,
+            "deletionProtection": True,
+            "skipFinalSnapshot": False,
+            "finalSnapshotIdentifier": f"{db}-final",
+            "autoMinorVersionUpgrade": True,
+            "enabledCloudwatchLogsExports": LOG_EXPORTS[spec.engine],
+            "tags": tags(ctx, name, db),
+        }))
+    return out

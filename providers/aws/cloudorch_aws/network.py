@@ -1,0 +1,96 @@
+"""One VPC per network block: public and private subnets per zone, internet and NAT egress, flow logs.
+
+Public subnets route to an internet gateway and only hold what the stack exposes to the internet; private
+subnets reach out through a single NAT gateway per region (one, not one per zone: a NAT per zone costs more
+than it is worth for egress-only traffic, and a zone outage then only delays outbound calls).
+"""
+
+from __future__ import annotations
+
+from cloudorch.placement.model import NetworkBlock
+from cloudorch.rendering import RenderContext, RenderedResource, ref
+
+from cloudorch_aws.naming import (
+    assume_role_policy, logical, network_zones, policy_json, resource, subnet_cidrs, subnet_name, subnet_part, tags,
+)
+
+FLOW_LOG_RETENTION_DAYS = 365
+
+
+def vpc_name(network: str, region: str) -> str:
+    return logical(network, region, "vpc")
+
+
+class _Builder:
+    """Collects one network block's resources; every part is tagged unless the type has no tags."""
+
+    def __init__(self, ctx: RenderContext, network: str, region: str) -> None:
+        self.ctx, self.network, self.region = ctx, network, region
+        self.out: list[RenderedResource] = []
+
+    def add(self, type_: str, part: str, inputs: dict, *, taggable: bool = True, **extra) -> str:
+        name = logical(self.network, self.region, part)
+        if taggable:
+            inputs = inputs | {"tags": tags(self.ctx, self.network, name)}
+        self.out.append(resource(type_, self.network, self.region, part, inputs, **extra))
+        return name
+
+
+def render_network(ctx: RenderContext, network: str, block: NetworkBlock) -> list[RenderedResource]:
+    region = block.region
+    zones = network_zones(ctx, network, region)
+    b = _Builder(ctx, network, region)
+    vpc = b.add("aws:ec2/vpc:Vpc", "vpc", {
+        "cidrBlock": block.cidr, "enableDnsHostnames": True, "enableDnsSupport": True,
+    })
+    igw = b.add("aws:ec2/internetGateway:InternetGateway", "igw", {"vpcId": ref(vpc)})
+
+    for (tier, zone), cidr in sorted(subnet_cidrs(block.cidr, zones).items()):
+        # No public IP by default even in public subnets: a launch template asks for one explicitly.
+        b.add("aws:ec2/subnet:Subnet", subnet_part(region, zone, tier), {
+            "vpcId": ref(vpc), "cidrBlock": cidr, "availabilityZone": zone, "mapPublicIpOnLaunch": False,
+        })
+
+    eip = b.add("aws:ec2/eip:Eip", "nat-eip", {"domain": "vpc"})
+    nat = b.add("aws:ec2/natGateway:NatGateway", "nat", {
+        "allocationId": ref(eip), "subnetId": ref(subnet_name(network, region, zones[0], "public")),
+        "connectivityType": "public",
+    }, depends_on=(igw,))  # AWS refuses a public NAT gateway until the VPC has an internet gateway
+
+    for tier, target in (("public", {"gatewayId": ref(igw)}), ("private", {"natGatewayId": ref(nat)})):
+        table = b.add("aws:ec2/routeTable:RouteTable", f"{tier}-rt", {"vpcId": ref(vpc)})
+        b.add("aws:ec2/route:Route", f"{tier}-default", {
+            "routeTableId": ref(table), "destinationCidrBlock": "0.0.0.0/0", **target,
+        }, taggable=False)
+        for zone in zones:
+            b.add("aws:ec2/routeTableAssociation:RouteTableAssociation", subnet_part(region, zone, tier) + "-rta", {
+                "subnetId": ref(subnet_name(network, region, zone, tier)), "routeTableId": ref(table),
+            }, taggable=False)
+
+    _flow_logs(b, vpc)
+    return b.out
+
+
+def _flow_logs(b: _Builder, vpc: str) -> None:
+    # A fixed log-group name lets the delivery role's policy name that one group instead of `*`: a policy
+    # document is a plain string, so it cannot embed the ARN output of a resource.
+    group_name = f"/cloudorch/{b.ctx.stack.stack}/{b.network}/flow-logs"
+    group = b.add("aws:cloudwatch/logGroup:LogGroup", "flow-logs", {
+        "name": group_name, "retentionInDays": FLOW_LOG_RETENTION_DAYS,
+    })
+    writer = policy_json({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+            "Resource": f"arn:aws:logs:{b.region}:*:log-group:{group_name}:*",
+        }],
+    })
+    role = b.add("aws:iam/role:Role", "flow-logs-role", {
+        "assumeRolePolicy": assume_role_policy("vpc-flow-logs.amazonaws.com"),
+        "inlinePolicies": [{"name": "write-flow-logs", "policy": writer}],
+    })
+    b.add("aws:ec2/flowLog:FlowLog", "flow-log", {
+        "vpcId": ref(vpc), "trafficType": "ALL", "logDestinationType": "cloud-watch-logs",
+        "logDestination": ref(group, "arn"), "iamRoleArn": ref(role, "arn"), "maxAggregationInterval": 60,
+    })
