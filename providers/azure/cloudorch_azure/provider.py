@@ -1,0 +1,58 @@
+"""The Azure provider plugin: renders a stack's Azure share as pulumi-azure-native resources.
+
+Rendering is pure data; neither the Azure SDK nor pulumi is imported here, so loading the plugin stays
+cheap (the SDK dependency is for discovery).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from cloudorch.provider import CloudProvider, PulumiPlugin
+from cloudorch.rendering import RenderContext, RenderedResource
+
+from cloudorch_azure.bucket import render_buckets
+from cloudorch_azure.compute import render_compute
+from cloudorch_azure.database import render_databases
+from cloudorch_azure.images import IMAGES
+from cloudorch_azure.naming import CLOUD, PACKAGE, make, provider_name, resource_group
+from cloudorch_azure.network import render_networks
+
+
+class Provider(CloudProvider):
+    name: ClassVar[str] = CLOUD
+    display_name: ClassVar[str] = "Microsoft Azure"
+    pulumi_plugins: ClassVar[tuple[PulumiPlugin, ...]] = (
+        PulumiPlugin("azure-native", "3.29.0"),
+        PulumiPlugin("random", "4.18.3"),
+        PulumiPlugin("tls", "5.2.1"),
+    )
+    images: ClassVar[tuple[str, ...]] = IMAGES
+
+    def render(self, ctx: RenderContext) -> list[RenderedResource]:
+        if ctx.cloud != self.name:
+            raise ValueError(f"the {self.name} provider cannot render a context for {ctx.cloud!r}")
+        stack = ctx.stack.stack
+        out: list[RenderedResource] = []
+        for region in ctx.regions():
+            out.append(RenderedResource(
+                name=provider_name(region), type=f"pulumi:providers:{PACKAGE}", cloud=CLOUD, region=region,
+                inputs={"location": region},
+            ))
+            # One resource group per region: Azure resources must live in one, and a group per region
+            # keeps a region's teardown independent of the others.
+            rg = resource_group(stack, region)
+            out.append(make(rg, "azure-native:resources:ResourceGroup", region, None, {
+                "resourceGroupName": rg, "location": region, "tags": ctx.tags(),
+            }))
+        out += render_networks(ctx) + render_compute(ctx) + render_databases(ctx) + render_buckets(ctx)
+        return sorted(out, key=_order)
+
+
+def _order(resource: RenderedResource) -> tuple[str, int, str]:
+    """Region, then the region's provider and resource group, then by stack resource.
+
+    The sort is stable, so each stack resource's parts keep the order they were rendered in.
+    """
+    rank = 0 if resource.is_provider else 1 if resource.source is None else 2
+    return (resource.region or "", rank, resource.source or "")

@@ -1,0 +1,86 @@
+"""Logical names, Azure names and the address layout of a network block.
+
+Everything here is a pure function of its arguments so a re-render produces the same names and
+prefixes; Azure treats a changed name or prefix as a replacement.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+from typing import Any
+
+from cloudorch.rendering import RenderedResource, ref
+
+CLOUD = "azure"
+PACKAGE = "azure-native"
+
+
+def provider_name(region: str) -> str:
+    return f"{CLOUD}-{region}"
+
+
+def logical(source: str, region: str, part: str) -> str:
+    return f"{source}-{CLOUD}-{region}-{part}"
+
+
+def resource_group(stack: str, region: str) -> str:
+    """Logical name of the region's resource group (also its Azure name, stable and readable)."""
+    return f"{stack}-{CLOUD}-{region}-rg"
+
+
+def rg_ref(stack: str, region: str) -> dict[str, str]:
+    return ref(resource_group(stack, region), "name")
+
+
+def make(name: str, type_: str, region: str, source: str | None, inputs: dict[str, Any], **kw: Any) -> RenderedResource:
+    """An azure-native resource bound to its region's explicit provider."""
+    return RenderedResource(
+        name=name, type=type_, cloud=CLOUD, region=region, source=source, inputs=inputs,
+        provider=provider_name(region), **kw,
+    )
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _digest(stack: str, resource: str, region: str) -> str:
+    return hashlib.sha256(f"{stack}/{resource}/{region}".encode()).hexdigest()[:8]
+
+
+# Names that are part of a public DNS name must be unique across all of Azure. A readable prefix plus a
+# hash of (stack, resource, region) is deterministic, so a re-render keeps the resource, and the hash
+# keeps two stacks with a resource of the same name from colliding.
+def storage_account_name(stack: str, resource: str, region: str) -> str:
+    """3-24 lower-case alphanumerics."""
+    prefix = re.sub(r"[^a-z0-9]", "", f"{stack}{resource}".lower())[:16]
+    return f"{prefix}{_digest(stack, resource, region)}"
+
+
+def server_name(stack: str, resource: str, region: str) -> str:
+    """3-63 lower-case letters, digits and hyphens, not starting or ending with a hyphen."""
+    prefix = slug(f"{stack}-{resource}")[:54].strip("-")
+    return f"{prefix}-{_digest(stack, resource, region)}"
+
+
+# -- address layout ------------------------------------------------------------------------------------
+# The first half of a block is the compute subnet; the second half is cut into small subnets, one per
+# database, because a flexible server needs a subnet delegated to its service alone.
+DB_SUBNET_PREFIX = 27
+
+
+def compute_prefix(cidr: str) -> str:
+    block = ipaddress.IPv4Network(cidr)
+    return str(next(block.subnets(prefixlen_diff=1)))
+
+
+def database_prefix(cidr: str, index: int) -> str:
+    second_half = list(ipaddress.IPv4Network(cidr).subnets(prefixlen_diff=1))[1]
+    size = max(second_half.prefixlen, DB_SUBNET_PREFIX)
+    candidates = second_half.subnets(new_prefix=size)
+    for i, subnet in enumerate(candidates):
+        if i == index:
+            return str(subnet)
+    raise ValueError(f"network block {cidr} has no room for database subnet #{index + 1} (/{size} each)")
