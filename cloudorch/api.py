@@ -1,0 +1,216 @@
+"""The library API: each function runs part of the pipeline and returns typed results.
+
+stack file -> spec models -> resource graph -> placement -> provider rendering -> policy -> plan.
+Nothing here prints or exits; errors are ``CloudorchError`` subclasses that the CLI maps to exit codes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cloudorch.config import Config, load_config
+from cloudorch.errors import CloudorchError, PluginError, SpecError
+from cloudorch.spec.loader import LoadedStack, Vocabulary, load_stack
+
+if TYPE_CHECKING:
+    from cloudorch.catalog import Catalog
+    from cloudorch.graph import ResourceGraph
+    from cloudorch.placement.model import PlacementResult
+    from cloudorch.plan import Plan
+    from cloudorch.rendering import RenderedResource
+
+
+@dataclass(frozen=True)
+class Options:
+    """Per-run options; ``None`` means "take it from the config file"."""
+
+    catalog_dir: str | None = None
+    config_path: str | None = None
+    policy_dirs: tuple[str, ...] = ()
+    today: dt.date | None = None
+    explain: bool = False
+
+
+@dataclass(frozen=True)
+class ValidatedStack:
+    file: str
+    stack: str
+    resources: dict[str, str]  # name -> kind
+    graph: ResourceGraph = field(repr=False)
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    loaded: LoadedStack
+    placement: PlacementResult
+    rendered: tuple[RenderedResource, ...]
+    report: Any  # cloudorch.policy report
+    plan: Plan
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.report is not None and self.report.blocking)
+
+
+class Session:
+    """What several commands share within one run: config, catalog, providers (each loaded once)."""
+
+    def __init__(self, options: Options | None = None) -> None:
+        self.options = options or Options()
+        self._config: Config | None = None
+        self._catalog: Catalog | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.options.config_path)
+        return self._config
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            from cloudorch.catalog import load_catalog
+
+            self._catalog = load_catalog(self.options.catalog_dir or self.config.catalog)
+        return self._catalog
+
+    def providers(self) -> dict[str, Any]:
+        from cloudorch.plugins import load_provider, provider_names
+
+        return {name: load_provider(name) for name in provider_names()}
+
+    def vocabulary(self) -> Vocabulary:
+        from cloudorch.plugins import provider_names
+
+        catalog = self.catalog
+        return Vocabulary(
+            clouds=frozenset(provider_names()),
+            regions=frozenset(r.name for r in catalog.regions),
+            geos=frozenset(catalog.geos) | {"us", "eu", "apac"},
+        )
+
+    def today(self) -> dt.date:
+        return self.options.today or dt.date.today()
+
+
+def validate(paths: Sequence[str | Path], session: Session | None = None) -> list[ValidatedStack]:
+    """Validate stack files; every problem of every file is raised together as one SpecError."""
+    from cloudorch.graph import build_graph
+
+    session = session or Session()
+    vocabulary = session.vocabulary()
+    results, problems = [], []
+    for path in paths:
+        try:
+            loaded = load_stack(path, vocabulary)
+            graph = build_graph(loaded.stack, loaded.file)
+        except SpecError as exc:
+            problems += exc.problems
+            continue
+        results.append(ValidatedStack(
+            file=str(path), stack=loaded.stack.stack,
+            resources={n: r.kind for n, r in sorted(loaded.stack.resources.items())}, graph=graph,
+        ))
+    if problems:
+        raise SpecError(problems)
+    return results
+
+
+def plan(path: str | Path, session: Session | None = None) -> PlanResult:
+    """Run the whole pipeline for one stack and return the plan with everything that led to it."""
+    from cloudorch.graph import build_graph
+    from cloudorch.placement.candidates import PlacementSettings
+    from cloudorch.placement.planner import plan_placement
+
+    session = session or Session()
+    loaded = load_stack(path, session.vocabulary())
+    build_graph(loaded.stack, loaded.file)
+    providers = session.providers()
+    config = session.config
+    settings = PlacementSettings(
+        clouds=tuple(sorted(providers)),
+        unsupported={name: {str(k): v for k, v in p.unsupported_features().items()} for name, p in providers.items()},
+        vcpu_quotas=dict(config.vcpu_quotas),
+        capacity_failures={(f.cloud, f.region, f.instance_type): f.count for f in config.capacity_failures},
+    )
+    placement = plan_placement(loaded.stack, session.catalog, settings)
+    rendered = render(loaded, placement, providers)
+    report, policy_digest = check_policies(loaded, placement, rendered, session)
+    return PlanResult(loaded, placement, rendered, report,
+                      _build_plan(loaded, placement, rendered, report, policy_digest, session))
+
+
+def render(loaded: LoadedStack, placement: PlacementResult, providers: dict[str, Any]) -> tuple[RenderedResource, ...]:
+    """Each provider renders its share; names must be unique across all of them."""
+    from cloudorch.rendering import RenderContext
+
+    used = sorted({cloud for p in placement.placements.values() for cloud, _ in p.locations}
+                  | {b.cloud for b in placement.networks})
+    rendered: list[RenderedResource] = []
+    for cloud in used:
+        if cloud not in providers:
+            raise PluginError(f"placement uses {cloud!r} but no provider plugin for it is installed")
+        try:
+            rendered += providers[cloud].render(RenderContext(stack=loaded.stack, placement=placement, cloud=cloud))
+        except CloudorchError:
+            raise
+        except Exception as exc:  # a provider bug must name the provider, not surface as a bare traceback
+            raise PluginError(f"provider {cloud!r} failed to render the stack: {type(exc).__name__}: {exc}",
+                              hint="this is a bug in the provider plugin; rerun with --debug for the traceback") from exc
+    names: dict[str, str] = {}
+    for r in rendered:
+        if r.name in names:
+            raise PluginError(f"providers {names[r.name]!r} and {r.cloud!r} both render a resource named {r.name!r}")
+        names[r.name] = r.cloud
+    unknown = sorted({d for r in rendered for d in r.dependencies if d not in names})
+    if unknown:
+        raise PluginError(f"rendered resources refer to resources nobody rendered: {', '.join(unknown[:5])}")
+    return tuple(rendered)
+
+
+def check_policies(loaded: LoadedStack, placement: PlacementResult | None, rendered: Sequence[RenderedResource],
+                   session: Session) -> tuple[Any, str]:
+    """Evaluate the stack's policy packs; returns the report and a digest of the policy set."""
+    from cloudorch.policy import PolicySubject, evaluate, load_packs, policy_set_digest
+
+    stack = loaded.stack
+    dirs = [*session.config.policy_dirs, *session.options.policy_dirs]
+    packs = load_packs(stack.policies.packs, policy_dirs=dirs)
+    overrides = {**session.config.enforcement, **stack.policies.enforcement}
+    report = evaluate(PolicySubject(loaded=loaded, placement=placement, rendered=list(rendered)), packs,
+                      today=session.today(), overrides=overrides)
+    return report, policy_set_digest(packs, overrides)
+
+
+def _build_plan(loaded: LoadedStack, placement: PlacementResult, rendered: Sequence[RenderedResource], report: Any,
+                policy_digest: str, session: Session) -> Plan:
+    from cloudorch import __version__
+    from cloudorch.plan import (
+        CatalogInfo,
+        Fingerprint,
+        Plan,
+        cost_of,
+        explain_section,
+        placement_entries,
+        resource_entries,
+        sha256_text,
+    )
+
+    catalog = session.catalog
+    return Plan(
+        stack=loaded.stack.stack,
+        objective=placement.objective,
+        fingerprint=Fingerprint(cloudorch_version=__version__, stack_sha256=sha256_text(loaded.text),
+                                catalog_sha256=catalog.digest, policy_sha256=policy_digest),
+        catalog=CatalogInfo(source=catalog.source, as_of=catalog.as_of, offerings=len(catalog.offerings),
+                            unparsed_rows=len(catalog.issues), unparsed_examples=[str(i) for i in catalog.issues[:5]]),
+        placements=placement_entries(placement),
+        resources=resource_entries(list(rendered)),
+        policy=report.to_dict() if report is not None else {},
+        cost=cost_of(placement, loaded.stack.budget.monthly_usd),
+        explain=explain_section(placement) if session.options.explain else None,
+    )

@@ -1,0 +1,121 @@
+"""`cloudorch plan STACK`"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import typer
+
+from cloudorch.cli.application import Format, use_format
+from cloudorch.errors import ExitCode
+
+
+def register(app: typer.Typer) -> None:
+    app.command("plan")(plan)
+
+
+def plan(
+    stack: Path = typer.Argument(..., help="The stack file.", show_default=False),
+    fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the plan as JSON to this file (for `apply --plan`)."),
+    explain: bool = typer.Option(False, "--explain", help="Show alternatives and why each cloud/region was excluded."),
+    catalog: str | None = typer.Option(None, "--catalog", help="SkyPilot catalog directory (<cloud>/vms.csv)."),
+    config: str | None = typer.Option(None, "--config", help="Config file (default: ./cloudorch.toml)."),
+    policy_dir: list[str] = typer.Option([], "--policy-dir", help="Extra directory of policy packs (repeatable)."),
+) -> int:
+    """Place, render and check a stack; print the plan. Exit 3 when a mandatory policy fails."""
+    from cloudorch import api
+
+    app = use_format(fmt)
+    session = api.Session(api.Options(catalog_dir=catalog, config_path=config, policy_dirs=tuple(policy_dir),
+                                      explain=explain or app.json))
+    with app.status(f"planning {stack}"):
+        result = api.plan(stack, session)
+    document = result.plan.to_json()
+    if out is not None and not result.blocked:
+        _write_atomically(out, document)
+    if app.json:
+        typer.echo(document, nl=False)
+    else:
+        _render(app, result, explain)
+        if out is not None and not result.blocked:
+            app.err.print(f"plan written to {out}")
+    if result.blocked:
+        if not app.json:
+            app.err.print("[red]blocked[/]: a mandatory policy failed; the plan was not written" if out else
+                          "[red]blocked[/]: a mandatory policy failed")
+        return int(ExitCode.POLICY_BLOCKED)
+    return 0
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Never leave a half-written plan behind: write beside it, then rename over it."""
+    import os
+    import tempfile
+
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _render(app, result, explain: bool) -> None:
+    from rich.table import Table
+
+    plan = result.plan
+    out = app.out
+    out.print(f"[bold]stack[/] {plan.stack}  [dim]objective {plan.objective}, catalog {plan.catalog.source} "
+              f"({plan.catalog.as_of})[/]")
+    table = Table(title="Placements", title_justify="left", show_lines=False)
+    for column in ("resource", "kind", "cloud", "region", "type", "count", "$/month"):
+        table.add_column(column, justify="right" if column in ("count", "$/month") else "left")
+    for p in plan.placements:
+        table.add_row(p.resource, p.kind, p.cloud, p.region, (p.instance_type or "-") + (" (spot)" if p.spot else ""),
+                      str(p.count), f"{p.monthly_usd:,.2f}")
+    out.print(table)
+
+    per_cloud = Counter(r.cloud for r in plan.resources)
+    out.print("[bold]Resources per cloud[/]: " + ", ".join(f"{c} {n}" for c, n in sorted(per_cloud.items())))
+    if explain:
+        _render_explain(app, result)
+    _render_policy(app, plan.policy)
+    cost = plan.cost
+    budget = f" of a ${cost.budget_monthly_usd:,.2f} budget" if cost.budget_monthly_usd else ""
+    out.print(f"[bold]Total[/]: ${cost.monthly_usd:,.2f}/month{budget} "
+              f"[dim](by cloud: {', '.join(f'{c} ${v:,.2f}' for c, v in cost.by_cloud.items())})[/]")
+    if plan.catalog.unparsed_rows:
+        app.err.print(f"[yellow]catalog[/]: {plan.catalog.unparsed_rows} rows could not be parsed, e.g. "
+                      + "; ".join(plan.catalog.unparsed_examples[:3]))
+
+
+def _render_explain(app, result) -> None:
+    from rich.markup import escape
+
+    for name, e in sorted(result.placement.explanations.items()):
+        app.out.print(f"[bold]{name}[/]: " + "; ".join(e.chosen))
+        for a in e.alternatives:
+            app.out.print(f"  alternative: {a.instance_type}{' (spot)' if a.spot else ''} in {a.cloud}/{a.region} "
+                          f"${a.monthly_usd:,.2f}/month")
+        for x in e.excluded:
+            where = f"{x.cloud}/{x.region}" if x.region else x.cloud
+            app.out.print(f"  [dim]excluded {escape(where)} ({x.reason}): {escape(x.detail)}[/]")
+
+
+def _render_policy(app, policy: dict) -> None:
+    from rich.markup import escape
+
+    findings = policy.get("findings", [])
+    counts = Counter(f["status"] for f in findings)
+    app.out.print("[bold]Policy[/]: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no policies"))
+    style = {"fail": "red", "error": "magenta", "waived": "yellow"}
+    for f in findings:
+        if f["status"] in style:
+            where = f["resource"] + (f" ({f['rendered']})" if f.get("rendered") else "")
+            app.out.print(f"  [{style[f['status']]}]{f['status']}[/] {f['policy']} [{f['enforcement']}] "
+                          f"{escape(where)}: {escape(f['message'])}")

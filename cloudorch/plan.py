@@ -1,0 +1,141 @@
+"""The plan: everything cloudorch decided, as one versioned, deterministic document.
+
+The same inputs give byte-identical JSON: no timestamps, no absolute paths, sorted collections. Secret
+values never appear: generated secrets are references to the resources that generate them inside
+Pulumi's encrypted state. The fingerprint lets `apply --plan` refuse a plan whose inputs changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cloudorch import __version__
+from cloudorch.placement.model import HOURS_PER_MONTH, PlacementResult
+from cloudorch.rendering import RenderedResource
+
+FORMAT_VERSION = 1
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Fingerprint(_Frozen):
+    """What the plan was made from; any difference makes a saved plan stale."""
+
+    cloudorch_version: str
+    stack_sha256: str
+    catalog_sha256: str
+    policy_sha256: str
+
+    def differences(self, other: Fingerprint) -> list[str]:
+        labels = {
+            "cloudorch_version": "the cloudorch version",
+            "stack_sha256": "the stack file",
+            "catalog_sha256": "the catalog",
+            "policy_sha256": "the policy set",
+        }
+        return [label for key, label in labels.items() if getattr(self, key) != getattr(other, key)]
+
+
+class PlacementEntry(_Frozen):
+    resource: str
+    kind: str
+    cloud: str
+    region: str
+    instance_type: str | None = None
+    spot: bool = False
+    count: int
+    hourly_usd: float
+    monthly_usd: float
+
+
+class ResourceEntry(_Frozen):
+    name: str
+    cloud: str
+    region: str | None
+    type: str
+    source: str | None
+    provider: str | None
+    inputs: dict[str, Any]
+    depends_on: list[str]
+    secret_outputs: list[str] = []
+
+
+class Cost(_Frozen):
+    currency: str = "USD"
+    hourly_usd: float
+    monthly_usd: float
+    lower_bound_monthly_usd: float | None = None
+    budget_monthly_usd: float | None = None
+    by_cloud: dict[str, float]
+
+
+class CatalogInfo(_Frozen):
+    source: str
+    as_of: str
+    offerings: int
+    unparsed_rows: int = 0
+    unparsed_examples: list[str] = []
+
+
+class Plan(_Frozen):
+    format_version: int = FORMAT_VERSION
+    stack: str
+    objective: str
+    fingerprint: Fingerprint
+    catalog: CatalogInfo
+    placements: list[PlacementEntry]
+    resources: list[ResourceEntry]
+    policy: dict[str, Any] = Field(default_factory=dict)
+    cost: Cost
+    explain: dict[str, Any] | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json", exclude_none=False), indent=2, ensure_ascii=False) + "\n"
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def placement_entries(placement: PlacementResult) -> list[PlacementEntry]:
+    out = []
+    for name, p in sorted(placement.placements.items()):
+        if p.slots:
+            out += [
+                PlacementEntry(resource=name, kind=p.kind, cloud=s.cloud, region=s.region, instance_type=s.instance_type,
+                               spot=s.spot, count=s.count, hourly_usd=s.hourly_usd, monthly_usd=s.monthly_usd)
+                for s in p.slots
+            ]
+        elif p.cloud and p.region:
+            out.append(PlacementEntry(resource=name, kind=p.kind, cloud=p.cloud, region=p.region, count=1,
+                                      hourly_usd=round(p.storage_monthly_usd / HOURS_PER_MONTH, 6),
+                                      monthly_usd=p.storage_monthly_usd))
+    return out
+
+
+def resource_entries(rendered: list[RenderedResource]) -> list[ResourceEntry]:
+    return [
+        ResourceEntry(name=r.name, cloud=r.cloud, region=r.region, type=r.type, source=r.source, provider=r.provider,
+                      inputs=r.inputs, depends_on=list(r.dependencies), secret_outputs=list(r.secret_outputs))
+        for r in rendered
+    ]
+
+
+def cost_of(placement: PlacementResult, budget: float | None) -> Cost:
+    by_cloud: dict[str, float] = {}
+    for entry in placement_entries(placement):
+        by_cloud[entry.cloud] = round(by_cloud.get(entry.cloud, 0.0) + entry.monthly_usd, 2)
+    monthly = placement.monthly_usd
+    return Cost(hourly_usd=round(monthly / HOURS_PER_MONTH, 4), monthly_usd=monthly,
+                lower_bound_monthly_usd=placement.lower_bound_monthly_usd, budget_monthly_usd=budget,
+                by_cloud=dict(sorted(by_cloud.items())))
+
+
+def explain_section(placement: PlacementResult) -> dict[str, Any]:
+    return {name: e.model_dump(mode="json") for name, e in sorted(placement.explanations.items())}
