@@ -69,6 +69,8 @@ def parse_stack(text: str, file: str = "<stack>", vocabulary: Vocabulary | None 
         line = mark.line + 1 if mark else None
         what = getattr(exc, "problem", None) or str(exc)
         raise SpecError([Problem(file, line, "", f"YAML syntax error: {what}")]) from None
+    if located.data is None:
+        raise SpecError([Problem(file, None, "", "file is empty")], hint="start from `stacks/webshop.yaml`")
     if not isinstance(located.data, dict):
         raise SpecError([Problem(file, 1, "", "the stack file must be a mapping with `stack:` and `resources:`")])
 

@@ -1,0 +1,150 @@
+"""Every class of bad input gives exit-2 problems with file, line and field path, all in one run."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from cloudorch.errors import ExitCode, SpecError
+from cloudorch.spec.loader import Vocabulary, load_stack, parse_stack
+from tests.support import ROOT
+
+VOCAB = Vocabulary(
+    clouds=frozenset({"aws", "azure", "gcp"}),
+    regions=frozenset({"eu-west-1", "westeurope", "europe-west4"}),
+    geos=frozenset({"us", "eu", "apac"}),
+)
+
+GOOD = """\
+stack: shop
+resources:
+  net:
+    kind: network
+    cidr: 10.0.0.0/16
+  web:
+    kind: compute
+    network: net
+    cpu: 2
+    memory_gb: 4
+"""
+
+
+def problems(text: str, vocab: Vocabulary = VOCAB) -> list[str]:
+    with pytest.raises(SpecError) as info:
+        parse_stack(textwrap.dedent(text), "shop.yaml", vocab)
+    assert info.value.exit_code == ExitCode.INVALID_INPUT
+    return [str(p) for p in info.value.problems]
+
+
+def test_good_stack_loads_with_lines():
+    loaded = parse_stack(GOOD, "shop.yaml", VOCAB)
+    assert loaded.stack.resources["web"].cpu == 2
+    assert loaded.line_of("resources", "web", "cpu") == 9
+    assert loaded.line_of("resources", "web", "no-such-field") == 6  # falls back to the parent
+
+
+def test_wrong_type_names_file_line_and_path():
+    assert problems(GOOD.replace("cpu: 2", "cpu: -4")) == ["shop.yaml:9: resources.web.cpu: must be a positive integer"]
+    assert problems(GOOD.replace("cpu: 2", "cpu: two")) == ["shop.yaml:9: resources.web.cpu: must be an integer"]
+    assert problems(GOOD.replace("memory_gb: 4", "memory_gb: lots")) == [
+        "shop.yaml:10: resources.web.memory_gb: must be a number"]
+
+
+def test_unknown_field():
+    assert problems(GOOD + "    colour: blue\n") == ["shop.yaml:11: resources.web.colour: unknown field"]
+
+
+def test_duplicate_keys_are_rejected_not_silently_merged():
+    text = GOOD.replace("    cpu: 2\n", "    cpu: 2\n    cpu: 8\n")
+    assert problems(text) == ["shop.yaml:10: resources.web.cpu: duplicate key (first defined on line 9)"]
+
+
+def test_bad_cidr_and_public_or_tiny_ranges():
+    assert "not a valid IPv4 CIDR" in problems(GOOD.replace("10.0.0.0/16", "10.0.0.0/33"))[0]
+    assert "must be a private range" in problems(GOOD.replace("10.0.0.0/16", "8.8.0.0/16"))[0]
+    assert "/20 or larger" in problems(GOOD.replace("10.0.0.0/16", "10.0.0.0/24"))[0]
+    assert "host bits set" in problems(GOOD.replace("10.0.0.0/16", "10.0.0.1/16"))[0]
+
+
+def test_unknown_regions_clouds_and_geos():
+    text = GOOD.replace("resources:", "placement:\n  clouds: [aws, oracle]\n  geo: [mars]\n"
+                                     "  regions: [eu-west-9]\nresources:")
+    found = problems(text)
+    assert "shop.yaml:3: placement.clouds[1]: unknown cloud 'oracle' (not among the installed providers)" in found
+    assert any(p.startswith("shop.yaml:4: placement.geo[0]: unknown geography 'mars'") for p in found)
+    assert any(p.startswith("shop.yaml:5: placement.regions[0]: unknown region 'eu-west-9'") and "eu-west-1" in p
+               for p in found)
+
+
+def test_dangling_and_wrong_kind_references():
+    text = GOOD + "  assets:\n    kind: bucket\n    near: nowhere\n  db:\n    kind: database\n    network: assets\n" \
+                  "    engine: postgres\n    version: '16'\n"
+    found = problems(text)
+    assert any(p.startswith("shop.yaml:13: resources.assets.near: no resource named 'nowhere'") for p in found)
+    assert "shop.yaml:16: resources.db.network: 'assets' is a bucket, expected a network" in found
+
+
+def test_ingress_from_unknown_resource_and_bad_source():
+    text = GOOD + "    ingress:\n      - {port: 80, from: ghost}\n      - {port: 70000, from: 300.1.1.1/8}\n"
+    found = problems(text)
+    assert any("resources.web.ingress[0].from: no resource named 'ghost'" in p for p in found)
+    assert any("resources.web.ingress[1].port" in p for p in found)
+    assert any("resources.web.ingress[1].from" in p and "CIDR" in p for p in found)
+
+
+def test_near_cycle():
+    text = GOOD + "    near: other\n  other:\n    kind: compute\n    network: net\n    cpu: 1\n    memory_gb: 1\n" \
+                  "    near: web\n"
+    assert any("`near` forms a cycle: other -> web -> other" in p for p in problems(text))
+
+
+def test_unknown_kind_and_missing_required():
+    text = GOOD + "  queue:\n    kind: kafka\n  db:\n    kind: database\n    network: net\n    engine: postgres\n"
+    found = problems(text)
+    assert any("resources.queue: unknown kind 'kafka'" in p for p in found)
+    assert "shop.yaml:13: resources.db.version: required field is missing" in found
+
+
+def test_every_problem_reported_in_one_run():
+    text = GOOD.replace("cpu: 2", "cpu: 0").replace("memory_gb: 4", "memory_gb: x") + "    colour: red\n"
+    assert len(problems(text)) == 3
+
+
+def test_yaml_syntax_error_has_a_line():
+    found = problems("stack: shop\nresources:\n  web: [unclosed\n")
+    assert len(found) == 1 and found[0].startswith("shop.yaml:") and "YAML syntax error" in found[0]
+
+
+@pytest.mark.parametrize("text,message", [("", "file is empty"), ("   \n# only a comment\n", "file is empty"),
+                                          ("- a\n- b\n", "must be a mapping")])
+def test_empty_or_non_mapping_files(text, message):
+    if "empty" in message:
+        assert problems(text) == [f"shop.yaml: {message}"]
+    else:
+        assert message in problems(text)[0]
+
+
+def test_unreadable_files(tmp_path):
+    with pytest.raises(SpecError, match="problem") as info:
+        load_stack(tmp_path / "missing.yaml")
+    assert "file not found" in str(info.value.problems[0])
+    with pytest.raises(SpecError) as info:
+        load_stack(tmp_path)
+    assert "is a directory" in str(info.value.problems[0])
+    binary = tmp_path / "bin.yaml"
+    binary.write_bytes(b"\xff\xfe\x00stack")
+    with pytest.raises(SpecError) as info:
+        load_stack(binary)
+    assert "not UTF-8" in str(info.value.problems[0])
+
+
+def test_models_are_frozen():
+    loaded = parse_stack(GOOD, "shop.yaml", VOCAB)
+    with pytest.raises(Exception):
+        loaded.stack.resources["web"].cpu = 8  # type: ignore[misc]
+
+
+def test_example_stacks_load():
+    for path in sorted((ROOT / "stacks").glob("*.yaml")):
+        assert load_stack(path).stack.resources

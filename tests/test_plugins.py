@@ -1,0 +1,52 @@
+"""Providers register through entry points exactly as a third party would."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib.metadata import entry_points
+
+import pytest
+
+from cloudorch.errors import PluginError
+from cloudorch.plugins import PROVIDER_GROUP, load_provider, provider_names
+from cloudorch.provider import CloudProvider
+
+
+def test_builtin_providers_come_from_the_entry_point_group():
+    registered = {ep.name: ep.value for ep in entry_points(group=PROVIDER_GROUP)}
+    assert registered == {"aws": "cloudorch_aws.provider:Provider", "azure": "cloudorch_azure.provider:Provider",
+                          "gcp": "cloudorch_gcp.provider:Provider"}
+    assert provider_names() == ("aws", "azure", "gcp")
+
+
+@pytest.mark.parametrize("name", ["aws", "azure", "gcp"])
+def test_provider_contract(name):
+    provider = load_provider(name)
+    assert isinstance(provider, CloudProvider)
+    assert provider.name == name and provider.display_name
+    assert provider.pulumi_plugins and all(p.version.count(".") == 2 for p in provider.pulumi_plugins)
+    assert {"ubuntu-24.04", "ubuntu-22.04", "debian-12"} <= set(provider.images)
+    for capability, reason in provider.unsupported_features().items():
+        assert reason, f"{name} lacks {capability} without saying why"
+
+
+def test_unknown_provider_has_a_hint():
+    with pytest.raises(PluginError) as info:
+        load_provider("oracle")
+    assert "aws" in (info.value.hint or "")
+
+
+def test_incomplete_provider_fails_at_instantiation():
+    class Half(CloudProvider):
+        name = "half"
+
+    with pytest.raises(TypeError):
+        Half()  # type: ignore[abstract]
+
+
+def test_no_top_level_package_named_providers_or_policies():
+    out = subprocess.run([sys.executable, "-c", "import importlib.util as u; "
+                          "print(u.find_spec('providers'), u.find_spec('policies'))"],
+                         capture_output=True, text=True, cwd="/", check=True)
+    assert out.stdout.strip() == "None None"
