@@ -103,12 +103,12 @@ _RULES: tuple[_Rule, ...] = (
           True, "the cloud API throttled the run; retry in a minute"),
 )
 
-_REGION = (
-    re.compile(r"\b((?:us|eu|ap|sa|ca|me|af|il|mx)-(?:gov-)?[a-z]+-\d)[a-z]?\b"),  # aws, from a region or AZ
-    re.compile(r"\bregions?/([a-z]+-[a-z]+\d+)\b|\bregion ([a-z]+-[a-z]+\d+)\b|zones?/([a-z]+-[a-z]+\d+)-[a-z]\b|"
-               r"zone '?([a-z]+-[a-z]+\d+)-[a-z]'?"),  # gcp
-    re.compile(r"[Ll]ocation:? '?([a-z]+[a-z0-9]*)'?"),  # azure
-)
+_REGION = {
+    "aws": re.compile(r"\b((?:us|eu|ap|sa|ca|me|af|il|mx)-(?:gov-)?[a-z]+-\d)[a-z]?\b"),  # from a region or AZ
+    "gcp": re.compile(r"\bregions?/([a-z]+-[a-z]+\d+)\b|\bregion ([a-z]+-[a-z]+\d+)\b|"
+                      r"zones?/([a-z]+-[a-z]+\d+)-[a-z]\b|zone '?([a-z]+-[a-z]+\d+)-[a-z]'?"),
+    "azure": re.compile(r"\b[Ll]ocation:? '?([a-z][a-z0-9]*)'?"),
+}
 _MACHINE = (
     re.compile(r"\b([a-z]\d[a-z0-9-]*\.(?:nano|micro|small|medium|metal|\d*x?large)(?:-\d+xl)?)\b"),  # aws m7i.xlarge
     re.compile(r"\b((?:Standard|Basic)_[A-Za-z0-9_]+)\b"),  # azure Standard_D4s_v5
@@ -155,7 +155,8 @@ def classify(error: BaseException | str, *, operation: str = "run") -> EngineRun
             hint="the full Pulumi output is above (or in --format json); run again with --debug for the engine log",
         )
     cloud = rule.cloud or _cloud_of(text)
-    region = _first(_REGION, text)
+    # The classified cloud's region syntax first, so another cloud's looser pattern cannot claim a word.
+    region = _first(tuple(p for c, p in sorted(_REGION.items(), key=lambda item: item[0] != cloud)), text)
     machine = _first(_MACHINE, text) if rule.kind in ("capacity", "quota") else None
     where = ", ".join(x for x in (cloud, region, machine) if x)
     message = f"Pulumi {operation} failed ({rule.kind}{': ' + where if where else ''}): {headline}"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from cloudorch.engine.secrets import Secrets
-from cloudorch.engine.workspace import Op, Operation, ResourceChange
+from cloudorch.engine.workspace import Op, ResourceChange
 
 Kind = Literal["resource-start", "resource-done", "resource-failed", "diagnostic", "summary", "cancel"]
 Status = Literal["planned", "running", "done", "failed"]
@@ -67,7 +67,7 @@ def normalize_op(raw: Any, step: Any = None) -> Op:
     op = str(getattr(raw, "value", raw))
     if op == "refresh":
         # A refresh step is drift when Pulumi found differences or the resource is gone.
-        if step is not None and getattr(step, "new", True) is None:
+        if step is not None and getattr(step, "old", None) is not None and getattr(step, "new", None) is None:
             return "delete"
         return "update" if step is not None and (_diff_keys(step)) else "same"
     return _OPS.get(op, "update")

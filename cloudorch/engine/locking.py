@@ -23,6 +23,7 @@ import os
 import socket
 import sys
 import tempfile
+import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +40,7 @@ class LockInfo:
     pid: int
     since: str  # UTC, ISO 8601
     operation: str = "run"
+    token: str = ""  # tells two locks of one process apart, so a late release never drops a newer lock
 
     @property
     def holder(self) -> str:
@@ -102,6 +104,7 @@ def acquire(project_dir: Path, stack: str, operation: str = "run") -> StackLock:
     info = LockInfo(
         stack=stack, user=_user(), host=socket.gethostname(), pid=os.getpid(),
         since=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"), operation=operation,
+        token=uuid.uuid4().hex,
     )
     for _ in range(2):  # second attempt only after clearing a stale lock
         if _try_create(path, info):
@@ -180,7 +183,8 @@ def _read(path: Path) -> str:
 def _parse(raw: str, stack: str, path: Path) -> LockInfo:
     try:
         data = json.loads(raw)
-        return LockInfo(**{k: data[k] for k in ("stack", "user", "host", "pid", "since", "operation")})
+        return LockInfo(**{k: data[k] for k in ("stack", "user", "host", "pid", "since", "operation")},
+                        token=str(data.get("token", "")))
     except (ValueError, KeyError, TypeError):
         # Unreadable (hand-edited, or from another tool): still a lock, reported by its file's age.
         try:

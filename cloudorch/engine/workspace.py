@@ -119,7 +119,3 @@ class Workspace(Protocol):
     def cancel(self) -> None:
         """Cancel the backend's in-progress update, clearing Pulumi's own lock on the stack."""
         ...
-
-
-#: opens the workspace for a stack and its program; the engine calls it only after the CLI check and lock
-WorkspaceFactory = Callable[[EngineSettings, Callable[[], None] | None], Workspace]

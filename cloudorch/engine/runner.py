@@ -1,0 +1,223 @@
+"""``PulumiEngine``: the contract cloudorch keeps around every Pulumi run.
+
+In order, each run: checks the rendered graph (pure), finds the Pulumi CLI, resolves backend and
+secrets, takes the stack lock, opens the workspace, installs the pinned plugins, runs with live events,
+and turns any failure into a classified, redacted ``EngineError``. The gates that need no engine (stale
+plan, policy, budget) belong to the caller and run before any of this.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cloudorch.engine import locking
+from cloudorch.engine.config import StackConfig, resolve_stack_config
+from cloudorch.engine.errors import classify, missing_cli_error
+from cloudorch.engine.events import Event, Progress
+from cloudorch.engine.program import build_program, dependency_order, package_of
+from cloudorch.engine.secrets import MASK, Secrets
+from cloudorch.engine.workspace import EngineSettings, Operation, RunResult, StackRun, Workspace
+from cloudorch.errors import CloudorchError, PluginError
+from cloudorch.provider import PulumiPlugin
+from cloudorch.rendering.model import RenderedResource
+
+#: called for every surfaced event with the live progress state (rows, summary) after the event applied
+EventCallback = Callable[[Event, Progress], None]
+WorkspaceFactory = Callable[[EngineSettings, StackConfig, Callable[[], None] | None], Workspace]
+
+
+def pinned_plugins(resources: Iterable[RenderedResource]) -> tuple[PulumiPlugin, ...]:
+    """The plugin pins of the providers that rendered ``resources``, for the packages they use.
+
+    The pins live with each provider plugin (``CloudProvider.pulumi_plugins``): the schema its rendering
+    was written for. A package no provider pins is left to Pulumi's own plugin resolution.
+    """
+    from cloudorch.plugins import load_provider
+
+    resources = list(resources)
+    packages = {package_of(r.type) for r in resources}
+    pins: dict[str, PulumiPlugin] = {}
+    for cloud in sorted({r.cloud for r in resources}):
+        try:
+            provider = load_provider(cloud)
+        except PluginError:
+            continue  # the plan could not have rendered it either; nothing to pin
+        for plugin in getattr(provider, "pulumi_plugins", ()):
+            if plugin.name in packages:
+                pins.setdefault(plugin.name, plugin)
+    return tuple(pins[name] for name in sorted(pins))
+
+
+@dataclass(frozen=True)
+class UnlockResult:
+    cleared: locking.LockInfo | None  # the local lock removed, if any
+    backend: str  # what happened to Pulumi's own backend lock
+
+
+class PulumiEngine:
+    def __init__(
+        self,
+        settings: EngineSettings,
+        *,
+        open_workspace: WorkspaceFactory | None = None,
+        which: Callable[[str], str | None] = shutil.which,
+        plugins_for: Callable[[Sequence[RenderedResource]], Sequence[PulumiPlugin]] = pinned_plugins,
+        environ: Mapping[str, str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self._open = open_workspace
+        self._which = which
+        self._plugins_for = plugins_for
+        self._environ = environ
+        self._clock = clock
+
+    # -- the commands ------------------------------------------------------------------------------
+    # Each takes the rendered resources (destroy/refresh/drift use them for plugin pins and names), an
+    # optional ``on_event(event, progress)`` callback and ``secrets``: values marked secret in the stack,
+    # sent to Pulumi as secrets and scrubbed from every event, result and error.
+
+    def preview(self, resources: Sequence[RenderedResource], *, on_event: EventCallback | None = None,
+                secrets: Iterable[str] = ()) -> RunResult:
+        return self._run("preview", resources, lambda ws, h: ws.preview(h), on_event, secrets)
+
+    def apply(self, resources: Sequence[RenderedResource], *, on_event: EventCallback | None = None,
+              secrets: Iterable[str] = ()) -> RunResult:
+        return self._run("up", resources, lambda ws, h: ws.up(h), on_event, secrets)
+
+    def destroy(self, resources: Sequence[RenderedResource] = (), *, on_event: EventCallback | None = None,
+                secrets: Iterable[str] = ()) -> RunResult:
+        return self._run("destroy", resources, lambda ws, h: ws.destroy(h), on_event, secrets)
+
+    def refresh(self, resources: Sequence[RenderedResource] = (), *, on_event: EventCallback | None = None,
+                secrets: Iterable[str] = ()) -> RunResult:
+        return self._run("refresh", resources, lambda ws, h: ws.refresh(h), on_event, secrets)
+
+    def drift(self, resources: Sequence[RenderedResource] = (), *, on_event: EventCallback | None = None,
+              secrets: Iterable[str] = ()) -> RunResult:
+        """A refresh in preview mode: what differs between the cloud and the state, changing nothing."""
+        return self._run("drift", resources, lambda ws, h: ws.refresh(h, preview_only=True), on_event, secrets)
+
+    def outputs(self, *, secrets: Iterable[str] = ()) -> dict[str, Any]:
+        self._require_cli()
+        config = self._config()
+        known = Secrets([*secrets, config.passphrase])
+        try:
+            return self._masked_outputs(self._workspace(config, None), known)
+        except CloudorchError:
+            raise
+        except Exception as exc:
+            raise self._failure(exc, "outputs", known, []) from None
+
+    def unlock(self) -> UnlockResult:
+        """Clear the stack's local lock and cancel Pulumi's backend lock (the latter needs the CLI)."""
+        cleared = locking.unlock(self.settings.project_dir, self.settings.stack)
+        if self._which("pulumi") is None:
+            return UnlockResult(cleared, "skipped: no Pulumi CLI to clear a backend lock")
+        config = self._config()
+        try:
+            self._workspace(config, None).cancel()
+        except Exception as exc:  # "no update in progress" is the usual and harmless outcome
+            text = Secrets([config.passphrase]).redact(str(exc)).strip().splitlines()
+            return UnlockResult(cleared, f"not cancelled: {text[-1] if text else type(exc).__name__}")
+        return UnlockResult(cleared, "cancelled")
+
+    # -- the contract ------------------------------------------------------------------------------
+    def _run(
+        self,
+        operation: Operation,
+        resources: Sequence[RenderedResource],
+        call: Callable[[Workspace, Callable[[Any], None]], StackRun],
+        on_event: EventCallback | None,
+        secrets: Iterable[str],
+    ) -> RunResult:
+        dependency_order(resources)  # a broken graph is a rendering bug, reported even without the CLI
+        self._require_cli()
+        config = self._config()
+        secret_values = [s for s in secrets if s]
+        plugins = tuple(self._plugins_for(resources)) if resources else ()
+        program = build_program(
+            resources, plugin_versions={p.name: p.version for p in plugins}, secret_values=secret_values
+        )
+        known = Secrets([*secret_values, config.passphrase])
+        progress = Progress({r.name: r.source for r in resources}, secrets=known, clock=self._clock)
+        callback_errors: list[BaseException] = []
+
+        def handle(raw: Any) -> None:
+            event = progress.handle(raw)
+            if event is not None and on_event is not None and not callback_errors:
+                try:
+                    on_event(event, progress)
+                except Exception as exc:  # raising here would kill Pulumi's event thread silently
+                    callback_errors.append(exc)
+
+        started = self._clock()
+        with locking.acquire(self.settings.project_dir, self.settings.stack, operation):
+            try:
+                workspace = self._workspace(config, program)
+                workspace.install_plugins(plugins)
+                run = call(workspace, handle)
+                outputs = self._masked_outputs(workspace, known) if operation in ("up", "refresh") else {}
+            except CloudorchError:
+                raise
+            except Exception as exc:
+                raise self._failure(exc, operation, known, progress.errors) from None
+        if callback_errors:
+            raise callback_errors[0]
+        return RunResult(
+            operation=operation,
+            stack=self.settings.stack,
+            summary=progress.summary or dict(run.summary),
+            changes=progress.changes(),
+            outputs=outputs,
+            duration_s=self._clock() - started,
+        )
+
+    def _require_cli(self) -> None:
+        # Before anything else that involves Pulumi, so the user gets install instructions, not a trace.
+        if self._which("pulumi") is None:
+            raise missing_cli_error()
+
+    def _config(self) -> StackConfig:
+        if self._environ is None:
+            return resolve_stack_config(self.settings)
+        return resolve_stack_config(self.settings, self._environ)
+
+    def _workspace(self, config: StackConfig, program: Callable[[], None] | None) -> Workspace:
+        if self._open is None:
+            from cloudorch.engine.adapter import open_workspace
+
+            return open_workspace(self.settings, config, program)
+        return self._open(self.settings, config, program)
+
+    @staticmethod
+    def _masked_outputs(workspace: Workspace, known: Secrets) -> dict[str, Any]:
+        values = workspace.outputs()
+        known.add(*(leaf for v in values.values() if v.secret for leaf in _leaves(v.value)))
+        return {k: MASK if v.secret else known.redact_data(v.value) for k, v in values.items()}
+
+    @staticmethod
+    def _failure(exc: BaseException, operation: str, known: Secrets, diagnostics: list[str]) -> CloudorchError:
+        # Pulumi's stderr often says only "update failed"; the provider's reason is in the diagnostics.
+        text = "\n".join([*diagnostics, str(exc)]) if diagnostics else str(exc)
+        if isinstance(exc, FileNotFoundError) and "pulumi" in str(exc):
+            return missing_cli_error()
+        error = classify(known.redact(text), operation=operation)
+        error.message = known.redact(error.message)
+        error.args = (error.message,)
+        return error
+
+
+def _leaves(value: Any) -> Iterable[Any]:
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _leaves(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _leaves(item)
+    elif value is not None and not isinstance(value, bool):
+        yield value

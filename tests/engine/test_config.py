@@ -1,0 +1,61 @@
+"""Backend URL and secrets provider resolution."""
+
+from __future__ import annotations
+
+import pytest
+
+from cloudorch.engine.config import resolve_backend_url, resolve_stack_config
+from cloudorch.engine.workspace import EngineSettings
+from cloudorch.errors import EngineError, UsageError
+
+
+def test_default_backend_is_a_file_backend_inside_the_project(settings):
+    url = resolve_backend_url(settings, {})
+    assert url == (settings.project_dir / ".cloudorch" / "state").resolve().as_uri()
+    assert (settings.project_dir / ".cloudorch" / "state").is_dir()
+
+
+def test_environment_then_settings_override(settings, tmp_path):
+    assert resolve_backend_url(settings, {"PULUMI_BACKEND_URL": "s3://team-state"}) == "s3://team-state"
+    override = EngineSettings(project_dir=tmp_path, stack="dev", backend_url="gs://other")
+    assert resolve_backend_url(override, {"PULUMI_BACKEND_URL": "s3://team-state"}) == "gs://other"
+    with pytest.raises(UsageError):
+        resolve_backend_url(EngineSettings(project_dir=tmp_path, stack="dev", backend_url="ftp://x"), {})
+
+
+def test_passphrase_from_cloudorch_env_first(settings):
+    config = resolve_stack_config(settings, {"CLOUDORCH_PASSPHRASE": "a-b-c-d", "PULUMI_CONFIG_PASSPHRASE": "x"})
+    assert config.secrets_provider == "passphrase" and config.passphrase == "a-b-c-d"
+    assert "a-b-c-d" not in repr(config)
+
+
+def test_passphrase_from_keyring(settings):
+    seen = []
+
+    def lookup(service, account):
+        seen.append((service, account))
+        return "from-keyring"
+
+    assert resolve_stack_config(settings, {}, keyring_lookup=lookup).passphrase == "from-keyring"
+    assert seen == [("cloudorch", "cloudorch/dev")]
+
+
+def test_no_passphrase_anywhere_is_an_engine_error_with_a_hint(settings, monkeypatch):
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)  # as if `keyring` were not installed
+    with pytest.raises(EngineError) as caught:
+        resolve_stack_config(settings, {})
+    assert caught.value.kind == "auth" and "CLOUDORCH_PASSPHRASE" in caught.value.hint
+    assert "keyring" in caught.value.hint
+
+
+@pytest.mark.parametrize("url", ["awskms://alias/cloudorch?region=eu-west-1",
+                                 "azurekeyvault://acme.vault.azure.net/keys/cloudorch",
+                                 "gcpkms://projects/p/locations/global/keyRings/r/cryptoKeys/k"])
+def test_kms_urls_pass_through_without_a_passphrase(tmp_path, url):
+    config = resolve_stack_config(EngineSettings(project_dir=tmp_path, stack="dev", secrets_provider=url), {})
+    assert config.secrets_provider == url and config.passphrase is None
+
+
+def test_unknown_secrets_provider(tmp_path):
+    with pytest.raises(UsageError):
+        resolve_stack_config(EngineSettings(project_dir=tmp_path, stack="dev", secrets_provider="rot13"), {})

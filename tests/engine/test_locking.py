@@ -1,0 +1,102 @@
+"""The per-stack lock: exclusive, names its holder, recovers from dead local holders, unlockable."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from cloudorch.engine import locking
+from cloudorch.engine.locking import LockHeld
+
+
+def test_second_acquisition_fails_naming_the_holder(tmp_path):
+    with locking.acquire(tmp_path, "prod", "up") as held:
+        with pytest.raises(LockHeld) as caught:
+            locking.acquire(tmp_path, "prod", "up")
+    err = caught.value
+    assert err.kind == "lock" and err.exit_code == 6
+    assert f"pid {os.getpid()}" in err.message and socket.gethostname() in err.message
+    assert held.info.since in err.message and "cloudorch unlock prod" in err.hint
+    assert not locking.lock_path(tmp_path, "prod").exists()  # released on exit
+
+
+def test_other_stacks_are_independent(tmp_path):
+    with locking.acquire(tmp_path, "prod"), locking.acquire(tmp_path, "org/proj/staging"):
+        assert locking.read_lock(tmp_path, "org/proj/staging").stack == "org/proj/staging"
+
+
+def _contend(project: str, stack: str, start, finish, results) -> None:
+    start.wait()
+    try:
+        lock = locking.acquire(project, stack, "up")
+    except LockHeld as exc:
+        results.put(("held", exc.info.pid))
+        return
+    results.put(("won", os.getpid()))
+    finish.wait(20)  # hold the lock until every contender has tried
+    lock.release()
+
+
+def test_concurrent_processes_exactly_one_wins(tmp_path):
+    n = 4
+    ctx = multiprocessing.get_context("spawn")
+    start, finish, results = ctx.Barrier(n), ctx.Event(), ctx.Queue()
+    procs = [ctx.Process(target=_contend, args=(str(tmp_path), "prod", start, finish, results)) for _ in range(n)]
+    for p in procs:
+        p.start()
+    outcomes = [results.get(timeout=60) for _ in range(n)]
+    finish.set()
+    for p in procs:
+        p.join(timeout=20)
+    assert all(p.exitcode == 0 for p in procs)
+    assert not locking.lock_path(tmp_path, "prod").exists()
+    winners = [pid for what, pid in outcomes if what == "won"]
+    assert len(winners) == 1
+    assert all(pid == winners[0] for what, pid in outcomes if what == "held")
+
+
+def test_stale_lock_of_a_dead_local_process_is_taken_over(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)
+    path = locking.lock_path(tmp_path, "prod")
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"stack": "prod", "user": "ana", "host": socket.gethostname(), "pid": pid,
+                                "since": "2026-11-01T08:00:00Z", "operation": "up"}))
+    with locking.acquire(tmp_path, "prod") as lock:
+        assert lock.info.pid == os.getpid()
+
+
+def test_lock_from_another_host_is_never_broken(tmp_path):
+    path = locking.lock_path(tmp_path, "prod")
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"stack": "prod", "user": "ben", "host": "build-box-9", "pid": 1,
+                                "since": "2026-11-01T08:00:00Z", "operation": "destroy"}))
+    with pytest.raises(LockHeld) as caught:
+        locking.acquire(tmp_path, "prod")
+    assert "ben@build-box-9 (pid 1)" in caught.value.message and "destroy" in caught.value.message
+    assert "2026-11-01T08:00:00Z" in caught.value.message
+
+
+def test_unlock_clears_any_lock_and_reports_it(tmp_path):
+    lock = locking.acquire(tmp_path, "prod")
+    cleared = locking.unlock(tmp_path, "prod")
+    assert cleared == lock.info
+    assert locking.read_lock(tmp_path, "prod") is None
+    assert locking.unlock(tmp_path, "prod") is None
+    with locking.acquire(tmp_path, "prod"):
+        lock.release()  # the old holder's late release must not remove the new lock
+        assert locking.read_lock(tmp_path, "prod") is not None
+
+
+def test_unreadable_lock_still_blocks(tmp_path):
+    path = locking.lock_path(tmp_path, "prod")
+    path.parent.mkdir(parents=True)
+    path.write_text("garbage")
+    with pytest.raises(LockHeld, match="unknown@unknown"):
+        locking.acquire(tmp_path, "prod")

@@ -1,0 +1,134 @@
+"""The inline program under Pulumi's mocks: tokens, providers, resolved references, secrets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cloudorch.engine.program import ProgramError, build_program, dependency_order, package_of
+from cloudorch.rendering.model import RenderedResource, ref
+
+from .conftest import PASSWORD
+
+pulumi = pytest.importorskip("pulumi")
+
+# What the SDK puts in place of a secret value on the wire (pulumi.runtime.rpc._special_secret_sig).
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.registered: dict[str, Any] = {}
+
+    def new_resource(self, args: Any) -> tuple[str, dict[str, Any]]:
+        self.registered[args.name] = args
+        outputs = dict(args.inputs)
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            outputs["result"] = PASSWORD
+        return f"{args.name}-id", outputs
+
+    def call(self, args: Any) -> dict[str, Any]:
+        return {}  # a (dict, None) tuple crashes the mocks (MEASURED.md)
+
+
+def run_under_mocks(program: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[RecordingMocks, dict[str, Any]]:
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project="cloudorch", stack="dev", preview=False)
+    exported: dict[str, Any] = {}
+    monkeypatch.setattr(pulumi, "export", lambda key, value: exported.__setitem__(key, value))
+    resolved: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def run() -> Any:
+        program()
+        return pulumi.Output.from_input(exported).apply(resolved.update)
+
+    run()
+    return mocks, resolved
+
+
+def test_every_resource_registered_with_its_token_provider_and_inputs(resources, monkeypatch):
+    mocks, _ = run_under_mocks(build_program(resources), monkeypatch)
+
+    assert {n: a.typ for n, a in mocks.registered.items()} == {r.name: r.type for r in resources}
+    provider_ref = mocks.registered["net-vpc"].provider
+    assert "pulumi:providers:aws::aws-eu-west-1::aws-eu-west-1-id" in provider_ref
+    assert mocks.registered["orders-db"].provider == provider_ref
+    assert not mocks.registered["orders-db-password"].provider  # default provider for random
+    assert mocks.registered["aws-eu-west-1"].inputs == {"region": "eu-west-1"}
+    assert mocks.registered["net-vpc"].inputs == {"cidrBlock": "10.40.0.0/20", "tags": {"Name": "net"}}
+
+
+def test_references_resolve_to_the_mocked_outputs(resources, monkeypatch):
+    mocks, _ = run_under_mocks(build_program(resources), monkeypatch)
+
+    assert mocks.registered["net-subnet-a"].inputs == {"vpcId": "net-vpc-id", "cidrBlock": "10.40.0.0/24"}
+    assert mocks.registered["orders-db"].inputs["dbSubnetGroupName"] == "net-subnet-a-id"
+
+
+def test_generated_password_reaches_the_database_as_a_secret(resources, monkeypatch):
+    mocks, _ = run_under_mocks(build_program(resources), monkeypatch)
+
+    password = mocks.registered["orders-db"].inputs["password"]
+    assert isinstance(password, dict) and SECRET_SIG in password.values()  # a secret wrapper, not a bare string
+    assert password["value"] == PASSWORD
+
+
+def test_values_marked_secret_are_wrapped_wherever_they_appear(monkeypatch):
+    token = "tok-1234-secret"
+    res = [RenderedResource(name="cfg", type="aws:ssm/parameter:Parameter", cloud="aws",
+                            inputs={"value": token, "nested": [{"v": token}], "plain": "visible"})]
+    mocks, _ = run_under_mocks(build_program(res, secret_values=[token]), monkeypatch)
+
+    inputs = mocks.registered["cfg"].inputs
+    assert SECRET_SIG in inputs["value"].values()
+    # Secretness propagates up: the SDK sends the whole list containing the value as one secret.
+    assert SECRET_SIG in inputs["nested"].values()
+    assert inputs["nested"]["value"] == [{"v": token}]
+    assert inputs["plain"] == "visible"
+
+
+def test_stack_outputs_name_stack_resources(resources, monkeypatch):
+    _, exported = run_under_mocks(build_program(resources), monkeypatch)
+
+    assert exported == {
+        "net": {"net-vpc": "net-vpc-id", "net-subnet-a": "net-subnet-a-id"},
+        "orders-db": {"orders-db-password": "orders-db-password-id", "orders-db": "orders-db-id"},
+    }
+
+
+def test_dependency_order_puts_dependencies_first(resources):
+    order = [r.name for r in dependency_order(list(reversed(resources)))]
+    for res in resources:
+        for dep in res.dependencies:
+            assert order.index(dep) < order.index(res.name)
+
+
+def test_package_of_tokens():
+    assert package_of("pulumi:providers:azure-native") == "azure-native"
+    assert package_of("gcp:compute/instance:Instance") == "gcp"
+
+
+@pytest.mark.parametrize(
+    ("bad", "words"),
+    [
+        ([RenderedResource(name="a", type="aws:x:X", cloud="aws", inputs={"v": ref("ghost")})], ["a", "ghost"]),
+        ([RenderedResource(name="a", type="aws:x:X", cloud="aws", inputs={"v": ref("b")}),
+          RenderedResource(name="b", type="aws:x:X", cloud="aws", depends_on=("a",))], ["cycle", "a -> b -> a"]),
+        ([RenderedResource(name="a", type="aws:x:X", cloud="aws"),
+          RenderedResource(name="b", type="aws:x:X", cloud="aws", provider="a")], ["provider", "not a pulumi:providers"]),
+        ([RenderedResource(name="a", type="aws:x:X", cloud="aws"),
+          RenderedResource(name="a", type="aws:y:Y", cloud="aws")], ["two rendered resources"]),
+    ],
+)
+def test_broken_graphs_fail_before_pulumi_is_touched(bad, words, monkeypatch):
+    def untouchable(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("Pulumi was touched")
+
+    monkeypatch.setattr(pulumi, "CustomResource", untouchable)
+    with pytest.raises(ProgramError) as caught:
+        build_program(bad)
+    assert caught.value.exit_code == 6
+    for word in words:
+        assert word in caught.value.message
