@@ -175,15 +175,39 @@ def render(loaded: LoadedStack, placement: PlacementResult, providers: dict[str,
 def check_policies(loaded: LoadedStack, placement: PlacementResult | None, rendered: Sequence[RenderedResource],
                    session: Session) -> tuple[Any, str]:
     """Evaluate the stack's policy packs; returns the report and a digest of the policy set."""
-    from cloudorch.policy import PolicySubject, evaluate, load_packs, policy_set_digest
+    from cloudorch.policy import PolicySubject, evaluate, load_packs
 
     stack = loaded.stack
     dirs = [*session.config.policy_dirs, *session.options.policy_dirs]
-    packs = load_packs(stack.policies.packs, policy_dirs=dirs)
+    packs = load_packs(stack.policies.packs, policy_dirs=dirs, base_dir=Path(loaded.file).parent)
     overrides = {**session.config.enforcement, **stack.policies.enforcement}
     report = evaluate(PolicySubject(loaded=loaded, placement=placement, rendered=list(rendered)), packs,
                       today=session.today(), overrides=overrides)
-    return report, policy_set_digest(packs, overrides)
+    return report, _policy_digest(packs, overrides)
+
+
+def _policy_digest(packs: Sequence[Any], overrides: dict[str, str]) -> str:
+    """Identifies the policy set: which rules, at which enforcement, from which pack versions and files.
+
+    A saved plan is stale when this changes, as a policy that would now block it was never checked.
+    """
+    import hashlib
+    import json
+
+    from cloudorch.policy import list_policies
+
+    h = hashlib.sha256()
+    h.update(json.dumps(list_policies(packs, overrides=overrides), sort_keys=True, default=str).encode())
+    for pack in sorted(packs, key=lambda p: p.name):
+        h.update(f"{pack.name}\0{pack.version}\0".encode())
+        origin = Path(pack.origin) if pack.origin else None
+        if origin is not None and origin.is_file():
+            h.update(hashlib.sha256(origin.read_bytes()).digest())
+        elif origin is not None and origin.is_dir():
+            for file in sorted(origin.rglob("*")):
+                if file.is_file() and file.suffix in (".py", ".yaml", ".yml"):
+                    h.update(file.name.encode() + hashlib.sha256(file.read_bytes()).digest())
+    return h.hexdigest()
 
 
 def _build_plan(loaded: LoadedStack, placement: PlacementResult, rendered: Sequence[RenderedResource], report: Any,

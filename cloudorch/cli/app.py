@@ -8,8 +8,10 @@ import sys
 import typer
 
 from cloudorch import __version__
+from cloudorch.cli import lifecycle as lifecycle_cmd
 from cloudorch.cli import plan as plan_cmd
 from cloudorch.cli import schema as schema_cmd
+from cloudorch.cli import state as state_cmd
 from cloudorch.cli import validate as validate_cmd
 from cloudorch.cli.application import Application, current, get_app
 
@@ -39,7 +41,7 @@ def _root(
     current.set(Application(debug=debug, fmt=get_app().format))
 
 
-for module in (validate_cmd, plan_cmd, schema_cmd):
+for module in (validate_cmd, plan_cmd, schema_cmd, lifecycle_cmd, state_cmd):
     module.register(app)
 
 

@@ -1,0 +1,65 @@
+"""Engine progress for people (a live table on a TTY, one line per step elsewhere) and for CI (JSON lines)."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+
+_STYLE = {"done": "green", "failed": "red", "running": "yellow", "planned": "dim"}
+
+
+@contextmanager
+def progress_callback(app, title: str):
+    """Yields the ``on_event(event, progress)`` callback the engine calls for each event."""
+    if app.json:
+        def on_json(event, progress) -> None:
+            from cloudorch.engine import json_line
+
+            sys.stdout.write(json_line(event) + "\n")
+            sys.stdout.flush()
+
+        yield on_json
+        return
+    if not app.err.is_terminal:
+        def on_line(event, progress) -> None:
+            if event.kind in ("resource-done", "resource-failed") and event.op not in ("same", None):
+                where = event.stack_resource or "-"
+                app.err.print(f"{event.status or '':7} {event.op:8} {event.name} ({where}) {event.elapsed_s or 0:.1f}s")
+            elif event.kind == "diagnostic" and event.severity in ("error", "warning"):
+                app.err.print(f"{event.severity}: {event.message}")
+
+        yield on_line
+        return
+    from rich.live import Live
+
+    with Live(console=app.err, refresh_per_second=4, transient=False) as live:
+        def on_live(event, progress) -> None:
+            live.update(_table(title, progress))
+
+        yield on_live
+
+
+def _table(title: str, progress):
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in ("resource", "stack resource", "type", "op", "status", "elapsed"):
+        table.add_column(column, justify="right" if column == "elapsed" else "left")
+    now = progress.now()
+    for row in progress.rows:
+        if row.op == "same":
+            continue
+        table.add_row(row.name, row.stack_resource or "-", row.type, row.op,
+                      f"[{_STYLE.get(row.status, '')}]{row.status}[/]", f"{row.elapsed(now):.1f}s")
+    return table
+
+
+def render_result(app, result) -> None:
+    if app.json:
+        app.emit_json({"result": result.to_dict()})
+        return
+    summary = ", ".join(f"{op} {n}" for op, n in sorted(result.summary.items())) or "no changes"
+    app.out.print(f"[bold]{result.operation}[/] of {result.stack}: {summary} ({result.duration_s:.1f}s)")
+    for change in result.changed:
+        diff = f" [{', '.join(change.diff)}]" if change.diff else ""
+        app.out.print(f"  {change.op:8} {change.stack_resource or '-'}: {change.name} ({change.type}){diff}")

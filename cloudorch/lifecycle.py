@@ -1,0 +1,95 @@
+"""Apply and the other engine operations, with the gates that run before Pulumi is touched.
+
+Order matters and is tested: a stale saved plan (exit 2), a mandatory policy failure (exit 3) and a
+budget overrun (exit 4) stop `apply` before cloudorch even looks for the Pulumi CLI.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cloudorch.errors import InfeasiblePlacement, OverBudget, UsageError
+
+if TYPE_CHECKING:
+    from cloudorch.api import PlanResult, Session
+    from cloudorch.engine import PulumiEngine
+    from cloudorch.plan import Plan
+    from cloudorch.rendering import RenderedResource
+
+
+def load_saved_plan(path: str | Path) -> Plan:
+    from pydantic import ValidationError
+
+    from cloudorch.plan import FORMAT_VERSION, Plan
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"saved plan {str(path)!r} not found", hint="make one with `cloudorch plan STACK --out FILE`") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"saved plan {str(path)!r} is not a readable plan file: {exc}") from None
+    if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
+        raise UsageError(f"saved plan {str(path)!r} has format_version {data.get('format_version') if isinstance(data, dict) else None!r}; "
+                         f"this cloudorch reads version {FORMAT_VERSION}", hint="plan again with this version")
+    try:
+        return Plan.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise UsageError(f"saved plan {str(path)!r} is malformed at {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+
+
+def stale_reasons(saved: Plan, current: Plan) -> list[str]:
+    """Why a saved plan may no longer be applied, in words; empty when it is still exactly right."""
+    reasons = []
+    if saved.stack != current.stack:
+        reasons.append(f"it is a plan of stack {saved.stack!r}, not {current.stack!r}")
+    reasons += [f"{what} changed since the plan was made" for what in saved.fingerprint.differences(current.fingerprint)]
+    if not reasons and saved.resources != current.resources:
+        reasons.append("the rendered resources differ from the plan")
+    return reasons
+
+
+def gate(stack_path: str | Path, session: Session, plan_path: str | Path | None = None) -> PlanResult:
+    """Everything `apply` checks before the engine: returns the plan to apply, or raises with exit 2/3/4/5."""
+    from cloudorch import api
+    from cloudorch.policy import blocking_error
+
+    saved = load_saved_plan(plan_path) if plan_path is not None else None
+    result = api.plan(stack_path, session)  # over budget (4) and infeasible (5) raise here
+    if saved is not None:
+        reasons = stale_reasons(saved, result.plan)
+        if reasons:
+            raise UsageError(f"the saved plan {str(plan_path)!r} is stale: " + "; ".join(reasons),
+                             hint=f"review and save a new plan: cloudorch plan {stack_path} --out {plan_path}")
+    blocked = blocking_error(result.report) if result.report is not None else None
+    if blocked is not None:
+        raise blocked
+    return result
+
+
+def rendered_for_teardown(stack_path: str | Path, session: Session) -> tuple[str, tuple[RenderedResource, ...]]:
+    """Stack name and resources for destroy/refresh/drift/outputs.
+
+    These must work even when today's catalog or budget would no longer place the stack, so a placement
+    failure leaves the resource list empty (Pulumi then works from its state alone).
+    """
+    from cloudorch import api
+    from cloudorch.spec.loader import load_stack
+
+    loaded = load_stack(stack_path, session.vocabulary())
+    try:
+        return loaded.stack.stack, api.plan(stack_path, session).rendered
+    except (InfeasiblePlacement, OverBudget):
+        return loaded.stack.stack, ()
+
+
+def engine_for(stack: str, session: Session, project_dir: Path | None = None) -> PulumiEngine:
+    from cloudorch.engine import EngineSettings, PulumiEngine
+
+    config = session.config
+    return PulumiEngine(EngineSettings(
+        project_dir=(project_dir or Path.cwd()).resolve(), stack=stack,
+        backend_url=config.backend_url, secrets_provider=config.secrets_provider,
+    ))
