@@ -119,12 +119,14 @@ class Report:
         found = Counter(f.status for f in self.findings)
         return {status: found.get(status, 0) for status in STATUSES}
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, include_passing: bool = True) -> dict[str, Any]:
+        """Plain data, sorted. ``include_passing=False`` keeps a plan file small (the summary still counts them)."""
+        quiet = ("pass", "not-applicable")
         return {
             "stack": self.stack,
             "file": self.file,
             "summary": self.counts() | {"blocking": len(self.blocking), "baselined": self.baselined},
-            "findings": [f.to_dict() for f in self.findings],
+            "findings": [f.to_dict() for f in self.findings if include_passing or f.status not in quiet],
             "expired_waivers": [w.to_dict() for w in self.expired_waivers],
             "unused_waivers": [w.to_dict() for w in self.unused_waivers],
             "disabled": list(self.disabled),

@@ -1,0 +1,189 @@
+"""Encryption at rest (disks, databases, buckets) and key rotation, on all three clouds.
+
+Where a cloud encrypts unconditionally (GCP disks and Cloud SQL, Azure managed databases), the rendered
+check passes and says so: the rule still covers that cloud, so a new resource type cannot slip past it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from cloudorch.policy import NotApplicable, Policy, Violation, rendered_check
+from cloudorch.policy.values import UNKNOWN, flag, get, items
+
+from cloudorch_policies import tokens as T
+from cloudorch_policies._meta import fw
+
+
+def _aws_volumes(res):
+    """(label, volume block) of every EBS volume an AWS resource creates."""
+    inputs = res.inputs
+    if res.type == T.AWS_EBS:
+        return [("volume", inputs)]
+    if res.type == T.AWS_INSTANCE:
+        return [("root volume", get(inputs, "rootBlockDevice", {})),
+                *((f"EBS volume {i}", v) for i, v in enumerate(items(inputs, "ebsBlockDevices")))]
+    return [(f"block device {get(m, 'deviceName', i)}", get(m, "ebs"))
+            for i, m in enumerate(items(inputs, "blockDeviceMappings")) if get(m, "ebs") is not None]
+
+
+@rendered_check(T.AWS_EBS, T.AWS_INSTANCE, T.AWS_LAUNCH_TEMPLATE, T.AZ_DISK, T.AZ_VM, T.GCP_DISK, T.GCP_INSTANCE)
+def _disk(res, ctx):
+    inputs = res.inputs
+    if res.type.startswith("aws:"):
+        return [Violation(f"{label} is not encrypted") for label, block in _aws_volumes(res)
+                if block is not UNKNOWN and get(block, "encrypted") is not UNKNOWN
+                and flag(get(block, "encrypted")) is not True]
+    if res.type == T.AZ_DISK:
+        off = flag(get(inputs, "encryptionSettingsCollection.enabled")) is False
+        return [Violation("disk encryption is switched off")] if off else []
+    if res.type == T.AZ_VM:
+        off = flag(get(inputs, "storageProfile.osDisk.encryptionSettings.enabled")) is False
+        return [Violation("OS disk encryption is switched off")] if off else []
+    # GCP encrypts every persistent disk; the one way to get it wrong is a raw key written into the plan
+    raw = get(inputs, "diskEncryptionKey.rawKey") if res.type == T.GCP_DISK else get(inputs, "bootDisk.diskEncryptionKeyRaw")
+    if isinstance(raw, str):
+        return [Violation("a customer-supplied disk key is written in plain text")]
+    return []
+
+
+DISK = Policy(
+    id="encryption.disk",
+    title="VM disks are encrypted at rest",
+    severity="high",
+    checks=(_disk,),
+    description="EBS volumes must set `encrypted`; Azure managed disks and GCP persistent disks are "
+                "encrypted by the platform unless encryption is switched off or a raw key is exposed.",
+    remediation="Set encrypted: true on every EBS volume and block-device mapping (or enable EBS encryption "
+                "by default); never switch off Azure disk encryption; pass GCP disk keys through KMS.",
+    frameworks=fw(("CKV_AWS_3", "CKV_AWS_8", "CKV_AZURE_2"), aws=("2.2.1",), gcp=("4.7",)),
+    tags=("encryption", "at-rest"),
+)
+
+
+@rendered_check(*T.DATABASE_TYPES)
+def _database(res, ctx):
+    if res.type != T.AWS_RDS:
+        return []  # Azure flexible servers and Cloud SQL always encrypt storage
+    encrypted = get(res.inputs, "storageEncrypted")
+    if encrypted is UNKNOWN or flag(encrypted) is True:
+        return []
+    return [Violation("database storage is not encrypted")]
+
+
+DATABASE = Policy(
+    id="encryption.database",
+    title="Database storage is encrypted at rest",
+    severity="high",
+    checks=(_database,),
+    remediation="Set storageEncrypted: true (RDS cannot encrypt an existing instance in place: snapshot, "
+                "copy encrypted, restore).",
+    frameworks=fw(("CKV_AWS_16",), aws=("2.3.1",)),
+    tags=("encryption", "at-rest", "database"),
+)
+
+_SSE = {"AES256", "aws:kms", "aws:kms:dsse"}
+
+
+def _inline_sse(bucket):
+    configs = [get(bucket.inputs, "serverSideEncryptionConfiguration")] + items(bucket.inputs, "serverSideEncryptionConfigurations")
+    return [c for c in configs if c is not None]
+
+
+@rendered_check(*T.AWS_BUCKETS, T.AZ_STORAGE, T.GCP_BUCKET)
+def _bucket(res, ctx):
+    if res.type == T.GCP_BUCKET:
+        return []  # Cloud Storage always encrypts objects
+    if res.type == T.AZ_STORAGE:
+        off = flag(get(res.inputs, "encryption.services.blob.enabled")) is False
+        return [Violation("blob encryption is switched off")] if off else []
+    configs = _inline_sse(res) + ctx.referrers(res.name, *T.AWS_S3_SSE)
+    if not configs:
+        return [Violation("no server-side encryption configuration; the bucket relies on the account default")]
+    algorithms = [get(r, "rule.applyServerSideEncryptionByDefault.sseAlgorithm") for r in _inline_sse(res)]
+    for sse in ctx.referrers(res.name, *T.AWS_S3_SSE):
+        algorithms += [get(rule, "applyServerSideEncryptionByDefault.sseAlgorithm") for rule in items(sse.inputs, "rules")]
+    bad = sorted({str(a) for a in algorithms if isinstance(a, str) and a not in _SSE})
+    return [Violation(f"unsupported server-side encryption algorithm {a}") for a in bad]
+
+
+BUCKET = Policy(
+    id="encryption.bucket",
+    title="Object storage is encrypted at rest",
+    severity="medium",
+    checks=(_bucket,),
+    remediation="Add a BucketServerSideEncryptionConfiguration (AES256 or aws:kms) for each S3 bucket; never "
+                "switch off Azure blob encryption.",
+    frameworks=fw(("CKV_AWS_19", "CKV_AWS_145")),
+    tags=("encryption", "at-rest", "storage"),
+)
+
+_MAX_ROTATION_SECONDS = 90 * 24 * 3600
+
+
+@rendered_check(T.AWS_KMS_KEY, T.GCP_CRYPTO_KEY)
+def _rotation(res, ctx):
+    inputs = res.inputs
+    if res.type == T.AWS_KMS_KEY:
+        spec = get(inputs, "customerMasterKeySpec", "SYMMETRIC_DEFAULT")
+        if spec is not UNKNOWN and spec != "SYMMETRIC_DEFAULT":
+            return [NotApplicable("AWS rotates only symmetric keys")]
+        rotation = get(inputs, "enableKeyRotation")
+        return [] if rotation is UNKNOWN or flag(rotation) is True else [Violation("automatic key rotation is off")]
+    period = get(inputs, "rotationPeriod")
+    if period is UNKNOWN:
+        return []
+    match = re.fullmatch(r"(\d+)(?:\.\d+)?s", str(period)) if period is not None else None
+    if match is None:
+        return [Violation("no rotation period is set")]
+    seconds = int(match.group(1))
+    return [Violation(f"rotates every {seconds // 86400} days (at most 90)")] if seconds > _MAX_ROTATION_SECONDS else []
+
+
+KEY_ROTATION = Policy(
+    id="encryption.key-rotation",
+    title="Customer-managed keys rotate at least every 90 days",
+    severity="medium",
+    enforcement="advisory",
+    checks=(_rotation,),
+    remediation="AWS: enableKeyRotation: true. GCP: rotationPeriod of 7776000s or less.",
+    frameworks=fw(("CKV_AWS_7", "CKV_GCP_43"), aws=("3.6",), gcp=("1.10",)),
+    tags=("encryption", "keys"),
+)
+
+
+def _cmk_missing(res):
+    inputs = res.inputs
+    if res.type.startswith("aws:"):
+        return [label for label, block in _aws_volumes(res) if block is not UNKNOWN and get(block, "kmsKeyId") is None]
+    if res.type == T.AZ_DISK:
+        return [] if get(inputs, "encryption.diskEncryptionSetId") is not None else ["disk"]
+    if res.type == T.AZ_VM:
+        return [] if get(inputs, "storageProfile.osDisk.managedDisk.diskEncryptionSet.id") is not None else ["OS disk"]
+    if res.type == T.GCP_DISK:
+        return [] if get(inputs, "diskEncryptionKey.kmsKeySelfLink") is not None else ["disk"]
+    if res.type == T.GCP_INSTANCE:
+        return [] if get(inputs, "bootDisk.kmsKeySelfLink") is not None else ["boot disk"]
+    return [f"disk {i}" for i, d in enumerate(items(inputs, "disks"))
+            if d is not UNKNOWN and get(d, "diskEncryptionKey.kmsKeySelfLink") is None]
+
+
+@rendered_check(T.AWS_EBS, T.AWS_INSTANCE, T.AWS_LAUNCH_TEMPLATE, T.AZ_DISK, T.AZ_VM, T.GCP_DISK, T.GCP_INSTANCE,
+                T.GCP_TEMPLATE)
+def _disk_cmk(res, ctx):
+    return [Violation(f"{label} uses a platform-managed key") for label in _cmk_missing(res)]
+
+
+DISK_CMK = Policy(
+    id="encryption.disk-cmk",
+    title="VM disks are encrypted with customer-managed keys",
+    severity="low",
+    enforcement="advisory",
+    checks=(_disk_cmk,),
+    description="Customer-managed keys let you revoke access to data and audit every use of the key.",
+    remediation="Reference a KMS key (kmsKeyId, diskEncryptionSetId, kmsKeySelfLink) for every disk.",
+    frameworks=fw(("CKV_AWS_189", "CKV_AZURE_93", "CKV_GCP_37"), azure=("7.3",), gcp=("4.7",)),
+    tags=("encryption", "at-rest", "keys"),
+)
+
+POLICIES = (DISK, DATABASE, BUCKET, KEY_ROTATION, DISK_CMK)

@@ -1,0 +1,139 @@
+"""Network exposure: who can reach what from the internet, on the spec and on every cloud's firewall."""
+
+from __future__ import annotations
+
+from cloudorch.policy import NotApplicable, Policy, Violation, rendered_check, spec_check
+from cloudorch.policy.values import UNKNOWN, get
+
+from cloudorch_policies import tokens as T
+from cloudorch_policies._meta import fw
+from cloudorch_policies.baseline._ingress import inbound_rules, spec_ingress_path
+
+ADMIN = {22: "SSH", 3389: "RDP"}
+
+
+@spec_check("compute", "database")
+def _public_ingress_spec(target, ctx):
+    return [Violation(f"ingress on port {rule.port} is open to {rule.from_}", ("ingress", i))
+            for i, rule in enumerate(target.model.ingress) if rule.is_world_open]
+
+
+@rendered_check(*T.INGRESS_TYPES)
+def _public_ingress_rendered(res, ctx):
+    spec = ctx.stack.resources.get(res.source) if res.source else None
+    out = []
+    for rule in inbound_rules(res):
+        if rule.world:
+            ports = ", ".join(f"{lo}" if lo == hi else f"{lo}-{hi}" for lo, hi in rule.ports) or "unknown ports"
+            first = rule.ports[0][0] if rule.ports else None
+            out.append(Violation(f"allows {ports} from the internet", spec_ingress_path(spec, first)))
+    return out
+
+
+PUBLIC_INGRESS = Policy(
+    id="network.public-ingress",
+    title="Resources are not reachable from the whole internet",
+    severity="high",
+    checks=(_public_ingress_spec, _public_ingress_rendered),
+    description="An ingress rule from `internet`, 0.0.0.0/0 or ::/0 exposes the resource to every host on the "
+                "internet; on the rendered side, any firewall rule a provider creates with a world source.",
+    remediation="Restrict `from:` to a CIDR or another resource, put the service behind a load balancer, or "
+                "waive it with a reason if the resource is meant to be public (e.g. a web tier on 443).",
+    tags=("network",),
+)
+
+
+def _admin_violations(rules, spec):
+    out = []
+    for rule in rules:
+        if not rule.world:
+            continue
+        for port, name in ADMIN.items():
+            if rule.covers(port):
+                out.append(Violation(f"port {port} ({name}) is open to the internet", spec_ingress_path(spec, port)))
+    return out
+
+
+@spec_check("compute", "database")
+def _admin_spec(target, ctx):
+    return [Violation(f"port {port} ({name}) is open to the internet", ("ingress", i))
+            for i, rule in enumerate(target.model.ingress) if rule.is_world_open
+            for port, name in ADMIN.items() if rule.port <= port <= rule.last_port]
+
+
+@rendered_check(*T.INGRESS_TYPES)
+def _admin_rendered(res, ctx):
+    return _admin_violations(inbound_rules(res), ctx.stack.resources.get(res.source) if res.source else None)
+
+
+ADMIN_PORTS = Policy(
+    id="network.admin-ports-open",
+    title="SSH (22) and RDP (3389) are not open to the internet",
+    severity="critical",
+    checks=(_admin_spec, _admin_rendered),
+    description="Remote administration ports reachable from 0.0.0.0/0 or ::/0 are the most scanned and "
+                "brute-forced ports on the internet.",
+    remediation="Remove the rule or restrict it to an administration CIDR; prefer a bastion, SSM Session "
+                "Manager, Azure Bastion or IAP TCP forwarding.",
+    frameworks=fw(("CKV_AWS_24", "CKV_AWS_25", "CKV_AZURE_10", "CKV_AZURE_9", "CKV_GCP_2", "CKV_GCP_3"),
+                  aws=("5.2", "5.3"), azure=("6.1", "6.2"), gcp=("3.6", "3.7")),
+    tags=("network",),
+)
+
+
+@spec_check("compute", "database")
+def _all_ports_spec(target, ctx):
+    return [Violation("every port is open to the internet", ("ingress", i))
+            for i, rule in enumerate(target.model.ingress)
+            if rule.is_world_open and rule.port <= 1 and rule.last_port >= 65535]
+
+
+@rendered_check(*T.INGRESS_TYPES)
+def _all_ports_rendered(res, ctx):
+    spec = ctx.stack.resources.get(res.source) if res.source else None
+    return [Violation("every port is open to the internet", spec_ingress_path(spec))
+            for rule in inbound_rules(res) if rule.world and rule.all_ports]
+
+
+ALL_PORTS = Policy(
+    id="network.all-ports-open",
+    title="No rule opens every port to the internet",
+    severity="critical",
+    checks=(_all_ports_spec, _all_ports_rendered),
+    remediation="Open only the ports the service listens on.",
+    frameworks=fw(("CKV_AWS_277",), aws=("5.2",), azure=("6.1", "6.2"), gcp=("3.6", "3.7")),
+    tags=("network",),
+)
+
+
+@rendered_check(T.AWS_LB_LISTENER)
+def _lb_https(res, ctx):
+    protocol = get(res.inputs, "protocol", "HTTP")
+    if protocol is UNKNOWN:
+        return [NotApplicable("the listener protocol is only known at deploy time")]
+    protocol = str(protocol).upper()
+    if protocol in ("TCP", "UDP", "TCP_UDP", "GENEVE"):
+        return [NotApplicable("a network load balancer passes TLS through")]
+    if protocol in ("HTTPS", "TLS"):
+        policy = str(get(res.inputs, "sslPolicy", ""))
+        weak = any(marker in policy for marker in ("2015-05", "2016-08", "TLS-1-0", "TLS-1-1"))
+        return [Violation(f"SSL policy {policy} still accepts TLS 1.0/1.1")] if weak else []
+    actions = res.inputs.get("defaultActions") or []
+    redirects = actions and all(isinstance(a, dict) and a.get("type") == "redirect"
+                                and str((a.get("redirect") or {}).get("protocol", "")).upper() == "HTTPS"
+                                for a in actions)
+    return [] if redirects else [Violation(f"listener serves plain {protocol} without redirecting to HTTPS")]
+
+
+LB_HTTPS = Policy(
+    id="encryption.lb-https",
+    title="Load balancer listeners use HTTPS with TLS 1.2 or later",
+    severity="high",
+    checks=(_lb_https,),
+    remediation="Use an HTTPS listener with an ELBSecurityPolicy-TLS13-1-2-* policy, or make the HTTP "
+                "listener redirect to HTTPS.",
+    frameworks=fw(("CKV_AWS_2", "CKV_AWS_103")),
+    tags=("encryption", "in-transit"),
+)
+
+POLICIES = (PUBLIC_INGRESS, ADMIN_PORTS, ALL_PORTS, LB_HTTPS)

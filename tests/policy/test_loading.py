@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from cloudorch.errors import PluginError, SpecError, UsageError
+from cloudorch.plugins import policy_pack_names
+from cloudorch.policy import list_policies, load_packs, load_policy_dir
+from cloudorch.policy.model import POLICY_ID
+
+YAML_POLICY = textwrap.dedent("""\
+    id: team.no-spot-db
+    title: t
+    severity: low
+    level: spec
+    resources: [database]
+    condition: {attribute: high_availability, operator: is_true}
+    """)
+
+PY_POLICY = textwrap.dedent("""\
+    from cloudorch.policy import Pack, Policy, Violation, spec_check
+
+    @spec_check("compute")
+    def _small(target, ctx):
+        return [Violation("too many cpus", ("cpu",))] if target.model.cpu > 32 else []
+
+    pack = Pack(name="sizing", policies=(Policy(id="sizing.small", title="small", severity="low", checks=(_small,)),))
+    """)
+
+
+def test_installed_packs_load_through_entry_points():
+    assert {"baseline"} <= set(policy_pack_names())
+    [baseline] = load_packs(["baseline"])
+    assert baseline.name == "baseline" and len(baseline.policies) >= 30
+
+
+def test_unknown_pack_has_a_hint():
+    with pytest.raises(PluginError) as info:
+        load_packs(["no-such-pack"])
+    assert "baseline" in (info.value.hint or "")
+
+
+def test_policy_dirs_yaml_and_python(tmp_path):
+    team = tmp_path / "Team Rules"
+    team.mkdir()
+    (team / "db.yaml").write_text(YAML_POLICY)
+    (team / "sizing.py").write_text(PY_POLICY)
+    (team / "README.md").write_text("ignored")
+    packs = {p.name: p for p in load_policy_dir(team)}
+    assert sorted(packs) == ["sizing", "team-rules"]
+    assert [p.id for p in packs["team-rules"].policies] == ["team.no-spot-db"]
+    assert packs["sizing"].origin.endswith("sizing.py")
+
+
+def test_stack_file_can_name_a_policy_directory(tmp_path):
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "db.yaml").write_text(YAML_POLICY)
+    packs = load_packs(["baseline", "./rules"], base_dir=tmp_path)
+    assert [p.name for p in packs] == ["baseline", "rules"]
+
+
+def test_bad_files_are_reported_with_their_location(tmp_path):
+    (tmp_path / "bad.yaml").write_text("id: x\n")
+    with pytest.raises(SpecError) as info:
+        load_policy_dir(tmp_path)
+    assert info.value.problems[0].file.endswith("bad.yaml")
+    (tmp_path / "bad.yaml").unlink()
+    (tmp_path / "broken.py").write_text("def broken(:\n")
+    with pytest.raises(PluginError, match=r"broken.py:1"):
+        load_policy_dir(tmp_path)
+    with pytest.raises(UsageError):
+        load_policy_dir(tmp_path / "missing")
+
+
+def test_list_policies_rows():
+    packs = load_packs(["baseline", "pci-dss"])
+    rows = list_policies(packs)
+    assert [r["id"] for r in rows] == sorted(r["id"] for r in rows)
+    admin = next(r for r in rows if r["id"] == "network.admin-ports-open")
+    assert admin["packs"] == ["baseline", "pci-dss"] and admin["levels"] == ["spec", "rendered"]
+    assert "CKV_AWS_24" in admin["frameworks"]["checkov"] and admin["frameworks"]["pci-dss-4.0"]
+    assert all(r["packs"] == ["baseline", "pci-dss"] for r in list_policies(packs, pack="pci-dss"))
+    with pytest.raises(UsageError):
+        list_policies(packs, pack="nope")
+
+
+def test_all_builtin_policy_ids_are_namespaced_and_unique():
+    from cloudorch_policies import baseline, cost, hipaa, pci_dss
+
+    packs = [baseline.pack(), pci_dss.pack(), hipaa.pack(), cost.pack()]
+    definitions = {}
+    for pack in packs:
+        for policy in pack.policies:
+            assert POLICY_ID.match(policy.id), policy.id
+            # the same id may appear in several packs only as the same rule (a framework subset)
+            assert definitions.setdefault(policy.id, policy.checks) == policy.checks, policy.id
+    assert len([p for p in baseline.pack().policies]) >= 30
+    for pack in packs[1:3]:
+        assert {p.id for p in pack.policies} <= {p.id for p in baseline.pack().policies}
+
+
+def test_baseline_rules_name_their_checkov_and_cis_equivalents():
+    from cloudorch_policies import baseline
+
+    mapped = [p for p in baseline.pack().policies if "checkov" in p.frameworks]
+    assert len(mapped) >= 30
+    assert any(k.startswith("cis-") for p in mapped for k in p.frameworks)
