@@ -181,8 +181,16 @@ def check_policies(loaded: LoadedStack, placement: PlacementResult | None, rende
     dirs = [*session.config.policy_dirs, *session.options.policy_dirs]
     packs = load_packs(stack.policies.packs, policy_dirs=dirs, base_dir=Path(loaded.file).parent)
     overrides = {**session.config.enforcement, **stack.policies.enforcement}
+    catalog = session.catalog
+
+    def region_geo(cloud: str, region: str) -> str | None:
+        from cloudorch.policy import region_geo as by_name
+
+        known = catalog.region(cloud, region)
+        return known.geo if known else by_name(cloud, region)
+
     report = evaluate(PolicySubject(loaded=loaded, placement=placement, rendered=list(rendered)), packs,
-                      today=session.today(), overrides=overrides)
+                      today=session.today(), overrides=overrides, region_geo=region_geo)
     return report, _policy_digest(packs, overrides)
 
 

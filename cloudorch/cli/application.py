@@ -33,7 +33,10 @@ class Application:
         if self._out is None:
             from rich.console import Console
 
-            self._out = Console(highlight=False, soft_wrap=False)
+            self._out = Console(highlight=False)
+            if not self._out.is_terminal and "COLUMNS" not in os.environ:
+                # logs and pipes have no width: don't truncate region and type names to 80 columns
+                self._out = Console(highlight=False, width=160)
         return self._out
 
     @property

@@ -116,6 +116,6 @@ def _render_policy(app, policy: dict) -> None:
     style = {"fail": "red", "error": "magenta", "waived": "yellow"}
     for f in findings:
         if f["status"] in style:
-            where = f["resource"] + (f" ({f['rendered']})" if f.get("rendered") else "")
-            app.out.print(f"  [{style[f['status']]}]{f['status']}[/] {f['policy']} [{f['enforcement']}] "
+            where = (f.get("resource") or "stack") + (f" ({f['rendered']})" if f.get("rendered") else "")
+            app.out.print(f"  [{style[f['status']]}]{f['status']}[/] {f['policy']} {escape('[' + f['enforcement'] + ']')} "
                           f"{escape(where)}: {escape(f['message'])}")

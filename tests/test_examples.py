@@ -1,0 +1,114 @@
+"""Every example stack is validated, planned and rendered end to end, and every rendered resource of
+every example conforms to its provider's Pulumi schema."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from cloudorch import api
+from cloudorch.cli.app import main
+from cloudorch.rendering.schema_check import PackageSchema
+from tests.support import ROOT, SCHEMAS
+
+EXAMPLES = sorted((ROOT / "stacks").glob("*.yaml"))
+SCHEMA_FILES = {"aws": "aws.json", "azure-native": "azure-native.json", "gcp": "gcp.json"}
+#: packages whose schemas are not among the shared subsets; their resources are checked by shape below
+OTHER_PACKAGES = {"random", "tls"}
+
+
+@cache
+def planned(path: Path) -> api.PlanResult:
+    return api.plan(path, api.Session(api.Options(explain=True)))
+
+
+@cache
+def schema(package: str) -> PackageSchema:
+    return PackageSchema.load(SCHEMAS / SCHEMA_FILES[package])
+
+
+def test_there_are_examples_from_more_than_one_field():
+    assert {p.name for p in EXAMPLES} >= {"webshop.yaml", "fraud-scoring.yaml"}
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_example_validates_and_plans(path, capsys):
+    assert main(["validate", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["plan", str(path), "--format", "json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["format_version"] == 1 and plan["resources"] and plan["placements"]
+    assert plan["cost"]["monthly_usd"] == pytest.approx(sum(p["monthly_usd"] for p in plan["placements"]), abs=0.05)
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_every_rendered_resource_conforms_to_its_provider_schema(path):
+    if not SCHEMAS.is_dir():
+        pytest.skip("../shared/data/pulumi-schemas not present (a fresh clone has no ../shared)")
+    violations, checked = [], 0
+    for resource in planned(path).rendered:
+        package = resource.type.split(":")[2] if resource.is_provider else resource.type.split(":")[0]
+        if resource.is_provider or package in OTHER_PACKAGES:
+            continue
+        violations += [str(v) for v in schema(package).check(resource)]
+        checked += 1
+    assert checked > 20
+    assert violations == []
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_rendered_graph_is_closed_and_providers_are_explicit(path):
+    rendered = planned(path).rendered
+    names = {r.name for r in rendered}
+    assert len(names) == len(rendered)
+    providers = {r.name: r for r in rendered if r.is_provider}
+    for r in rendered:
+        assert set(r.dependencies) <= names, r.name
+        if r.is_provider or r.type.split(":")[0] in OTHER_PACKAGES:
+            continue
+        assert r.provider in providers, f"{r.name} has no explicit provider"
+        assert providers[r.provider].type == f"pulumi:providers:{r.type.split(':')[0]}"
+        assert providers[r.provider].region == r.region
+
+
+def test_webshop_done_when(capsys):
+    """The issue's acceptance: replicas on two clouds, all in the EU, the database beside web replicas."""
+    assert main(["plan", str(ROOT / "stacks" / "webshop.yaml"), "--format", "json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    web = [p for p in plan["placements"] if p["resource"] == "web"]
+    db = [p for p in plan["placements"] if p["resource"] == "orders-db"]
+    assert sum(p["count"] for p in web) == 6
+    assert len({p["cloud"] for p in web}) >= 2
+    assert all(p["count"] <= 3 for p in web)
+    from cloudorch.catalog import load_catalog
+
+    catalog = load_catalog()
+    assert all(catalog.region(p["cloud"], p["region"]).geo == "eu" for p in web + db)
+    assert (db[0]["cloud"], db[0]["region"]) in {(p["cloud"], p["region"]) for p in web}
+    assert plan["cost"]["monthly_usd"] <= 6000
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_plan_is_byte_identical_across_runs(path, capsys, tmp_path):
+    outputs = []
+    for i in range(2):
+        out = tmp_path / f"plan{i}.json"
+        assert main(["plan", str(path), "--out", str(out)]) == 0
+        outputs.append(out.read_bytes())
+    capsys.readouterr()
+    assert outputs[0] == outputs[1]
+
+
+def test_fraud_scoring_constraints():
+    result = planned(ROOT / "stacks" / "fraud-scoring.yaml")
+    p = result.placement.placements
+    assert all(s.spot or True for s in p["ingest"].slots)
+    assert len({s.region for s in p["ingest"].slots}) >= 2 and all(s.count <= 4 for s in p["ingest"].slots)
+    assert {s.accelerator for s in p["trainer"].slots} == {"A100"}
+    assert not set(p["trainer"].locations) & set(p["scorer"].locations)
+    assert set(p["ledger"].locations) <= set(p["scorer"].locations)
+    assert p["features"].locations[0] in p["trainer"].locations
