@@ -8,8 +8,10 @@ import sys
 import typer
 
 from cloudorch import __version__
+from cloudorch.cli import check as check_cmd
 from cloudorch.cli import lifecycle as lifecycle_cmd
 from cloudorch.cli import plan as plan_cmd
+from cloudorch.cli import policy as policy_cmd
 from cloudorch.cli import schema as schema_cmd
 from cloudorch.cli import state as state_cmd
 from cloudorch.cli import validate as validate_cmd
@@ -41,7 +43,7 @@ def _root(
     current.set(Application(debug=debug, fmt=get_app().format))
 
 
-for module in (validate_cmd, plan_cmd, schema_cmd, lifecycle_cmd, state_cmd):
+for module in (validate_cmd, plan_cmd, check_cmd, policy_cmd, schema_cmd, lifecycle_cmd, state_cmd):
     module.register(app)
 
 

@@ -1,0 +1,41 @@
+"""`cloudorch policy list`: every available policy, with its pack, severity, enforcement and mappings."""
+
+from __future__ import annotations
+
+import typer
+
+from cloudorch.cli.application import Format, use_format
+
+policy_app = typer.Typer(help="Inspect policy packs.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(policy_app, name="policy")
+
+
+@policy_app.command("list")
+def list_(
+    pack: str | None = typer.Option(None, "--pack", help="Only the policies of this pack."),
+    fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
+    policy_dir: list[str] = typer.Option([], "--policy-dir", help="Also list the packs in this directory."),
+) -> int:
+    """List every available policy: pack, severity, enforcement, level (spec/rendered), framework mappings."""
+    from cloudorch.policy import available_pack_names, list_policies, load_packs
+
+    app = use_format(fmt)
+    packs = load_packs(list(available_pack_names()), policy_dirs=policy_dir)
+    rows = list_policies(packs, pack=pack)
+    if app.json:
+        app.emit_json({"policies": rows})
+        return 0
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows)} policies", title_justify="left")
+    for column in ("id", "packs", "severity", "enforcement", "levels", "frameworks"):
+        table.add_column(column)
+    for row in rows:
+        frameworks = "; ".join(f"{k}: {', '.join(v)}" for k, v in row["frameworks"].items())
+        table.add_row(row["id"], ", ".join(row["packs"]), row["severity"], row["enforcement"],
+                      ", ".join(row["levels"]), frameworks)
+    app.out.print(table)
+    return 0

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import json
+import textwrap
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from cloudorch.cli.app import main
+from tests.support import ROOT, SHARED
+
+WEBSHOP = str(ROOT / "stacks" / "webshop.yaml")
+
+OPEN_SSH = textwrap.dedent("""\
+    stack: bastion
+    tags: {team: ops, env: prod}
+    placement: {geo: [eu], clouds: [aws]}
+    resources:
+      net: {kind: network, cidr: 10.10.0.0/16}
+      jump:
+        kind: compute
+        network: net
+        cpu: 2
+        memory_gb: 4
+        ingress:
+          - {port: 22, from: internet}
+    """)
+
+
+def test_check_passes_clean_example(capsys):
+    assert main(["check", WEBSHOP]) == 0
+    out = capsys.readouterr().out
+    assert "0 blocking" in out and "WAIVED" in out
+
+
+def test_check_blocks_open_ssh_with_exit_3(tmp_path, capsys):
+    stack = tmp_path / "bastion.yaml"
+    stack.write_text(OPEN_SSH)
+    assert main(["check", str(stack), "--format", "json"]) == 3
+    data = json.loads(capsys.readouterr().out)
+    failing = {(f["policy"], f["resource"]) for r in data["reports"] for f in r["findings"] if f["status"] == "fail"}
+    assert ("network.admin-ports-open", "jump") in failing
+    # plan refuses too, and writes no plan file
+    out = tmp_path / "plan.json"
+    assert main(["plan", str(stack), "--out", str(out)]) == 3
+    assert not out.exists()
+
+
+def test_check_waiver_turns_block_into_waived(tmp_path, capsys):
+    stack = tmp_path / "bastion.yaml"
+    stack.write_text(OPEN_SSH.replace("resources:", textwrap.dedent("""\
+        policies:
+          waivers:
+            - {policy: network.admin-ports-open, resource: jump, reason: break-glass host, owner: ops@x.io, expires: 2099-01-01}
+            - {policy: network.public-ingress, resource: "j*", reason: break-glass host, owner: ops@x.io, expires: 2099-01-01}
+        resources:""")))
+    assert main(["check", str(stack)]) == 0
+
+
+def test_check_expired_waiver_blocks_again(tmp_path, capsys):
+    stack = tmp_path / "bastion.yaml"
+    stack.write_text(OPEN_SSH.replace("resources:", textwrap.dedent("""\
+        policies:
+          waivers:
+            - {policy: network.admin-ports-open, resource: jump, reason: old, owner: ops@x.io, expires: 2020-01-01}
+        resources:""")))
+    assert main(["check", str(stack)]) == 3
+    assert "EXPIRED waiver network.admin-ports-open" in capsys.readouterr().out
+
+
+def test_baseline_round_trip(tmp_path, capsys):
+    stack = tmp_path / "bastion.yaml"
+    stack.write_text(OPEN_SSH)
+    base = tmp_path / "baseline.json"
+    assert main(["check", str(stack), "--write-baseline", str(base)]) == 3
+    assert main(["check", str(stack), "--baseline", str(base)]) == 0
+
+
+def test_junit_and_markdown_and_github(capsys):
+    assert main(["check", WEBSHOP, "--format", "junit"]) == 0
+    root = ET.fromstring(capsys.readouterr().out)
+    assert root.tag in ("testsuites", "testsuite") and root.iter("testcase")
+    assert main(["check", WEBSHOP, "--format", "markdown"]) == 0
+    assert "|" in capsys.readouterr().out
+    assert main(["check", WEBSHOP, "--format", "github"]) == 0
+    assert "::warning file=" in capsys.readouterr().out
+
+
+@pytest.mark.shared
+def test_sarif_validates_against_the_official_schema(capsys):
+    schema_path = SHARED / "data" / "sarif" / "sarif-schema-2.1.0.json"
+    if not schema_path.is_file():
+        pytest.skip("../shared/data/sarif not present (a fresh clone has no ../shared)")
+    import jsonschema
+
+    assert main(["check", WEBSHOP, "--format", "sarif"]) == 0
+    sarif = json.loads(capsys.readouterr().out)
+    jsonschema.validate(sarif, json.loads(schema_path.read_text()))
+    results = sarif["runs"][0]["results"]
+    assert results and all(r["locations"][0]["physicalLocation"]["region"]["startLine"] > 0 for r in results)
+
+
+def test_policy_list(capsys):
+    assert main(["policy", "list", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["policies"]
+    ids = [r["id"] for r in rows]
+    assert len(ids) == len(set(ids)) >= 30
+    assert {"baseline", "cost", "pci-dss", "hipaa"} <= {p for r in rows for p in r["packs"]}
+    assert main(["policy", "list", "--pack", "nope"]) == 2

@@ -1,0 +1,109 @@
+"""apply's gates run before Pulumi is touched, in order; without the Pulumi CLI every engine command
+exits 6 with install instructions while plan/validate/check keep working."""
+
+from __future__ import annotations
+
+import json
+import os
+import textwrap
+
+import pytest
+
+from cloudorch.cli.app import main
+from tests.support import ROOT
+
+WEBSHOP = ROOT / "stacks" / "webshop.yaml"
+PASSPHRASE = "correct-horse-battery-staple-7d1f"
+
+
+@pytest.fixture
+def no_pulumi(monkeypatch, tmp_path):
+    """A PATH without the Pulumi CLI (as on these machines, and forced so wherever the tests run)."""
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    monkeypatch.setenv("CLOUDORCH_PASSPHRASE", PASSPHRASE)
+    monkeypatch.chdir(tmp_path)
+
+
+def copy_stack(tmp_path, text: str | None = None):
+    stack = tmp_path / "webshop.yaml"
+    stack.write_text(text if text is not None else WEBSHOP.read_text())
+    return stack
+
+
+@pytest.mark.parametrize("command", [["apply", "--yes"], ["preview"], ["destroy", "--yes"], ["refresh"], ["drift"],
+                                     ["outputs"]])
+def test_engine_commands_exit_6_with_install_instructions(no_pulumi, tmp_path, capsys, command):
+    stack = copy_stack(tmp_path)
+    assert main([command[0], str(stack), *command[1:]]) == 6
+    captured = capsys.readouterr()
+    assert "get.pulumi.com" in captured.err and "Pulumi CLI" in captured.err
+    assert PASSPHRASE not in captured.out + captured.err
+
+
+def test_json_error_for_missing_cli(no_pulumi, tmp_path, capsys):
+    stack = copy_stack(tmp_path)
+    assert main(["apply", str(stack), "--yes", "--format", "json"]) == 6
+    data = json.loads(capsys.readouterr().out)
+    assert data["kind"] == "missing-cli" and data["exit_code"] == 6 and "get.pulumi.com" in data["hint"]
+
+
+def test_plan_validate_check_work_without_pulumi(no_pulumi, tmp_path):
+    stack = copy_stack(tmp_path)
+    assert main(["validate", str(stack)]) == 0
+    assert main(["plan", str(stack)]) == 0
+    assert main(["check", str(stack)]) == 0
+
+
+def test_stale_saved_plan_is_refused_before_the_engine(no_pulumi, tmp_path, capsys):
+    stack = copy_stack(tmp_path)
+    saved = tmp_path / "plan.json"
+    assert main(["plan", str(stack), "--out", str(saved)]) == 0
+    stack.write_text(stack.read_text().replace("count: 6", "count: 4"))
+    capsys.readouterr()
+    assert main(["apply", str(stack), "--plan", str(saved), "--yes"]) == 2
+    err = capsys.readouterr().err
+    assert "stale" in err and "the stack file changed" in err
+    assert "get.pulumi.com" not in err  # refused before looking for Pulumi
+
+
+def test_fresh_saved_plan_passes_the_gates(no_pulumi, tmp_path, capsys):
+    stack = copy_stack(tmp_path)
+    saved = tmp_path / "plan.json"
+    assert main(["plan", str(stack), "--out", str(saved)]) == 0
+    assert main(["apply", str(stack), "--plan", str(saved), "--yes"]) == 6  # reaches the engine: no CLI here
+
+
+def test_malformed_saved_plan(no_pulumi, tmp_path, capsys):
+    stack = copy_stack(tmp_path)
+    saved = tmp_path / "plan.json"
+    saved.write_text("{not json")
+    assert main(["apply", str(stack), "--plan", str(saved), "--yes"]) == 2
+
+
+def test_mandatory_policy_blocks_apply_before_the_engine(no_pulumi, tmp_path, capsys):
+    stack = copy_stack(tmp_path, WEBSHOP.read_text().replace("{port: 443, from: internet}", "{port: 22, from: internet}"))
+    assert main(["apply", str(stack), "--yes"]) == 3
+    assert "get.pulumi.com" not in capsys.readouterr().err
+
+
+def test_budget_overrun_blocks_apply_before_the_engine(no_pulumi, tmp_path, capsys):
+    stack = copy_stack(tmp_path, WEBSHOP.read_text().replace("monthly_usd: 6000", "monthly_usd: 100"))
+    assert main(["apply", str(stack), "--yes"]) == 4
+    err = capsys.readouterr().err
+    assert "over the budget" in err and "cheapest feasible placement costs" in err
+    assert "get.pulumi.com" not in err
+
+
+def test_infeasible_stack_exits_5_with_a_priced_relaxation(tmp_path, capsys):
+    stack = copy_stack(tmp_path, WEBSHOP.read_text().replace("min_clouds: 2", "min_clouds: 2\n      max_per_cloud: 1"))
+    assert main(["plan", str(stack), "--format", "json"]) == 5
+    data = json.loads(capsys.readouterr().out)
+    assert data["exit_code"] == 5 and data["conflicts"]
+    assert data["relaxation"] and data["relaxation_monthly_usd"] > 0
+
+
+def test_apply_without_yes_in_ci_asks_for_yes(no_pulumi, tmp_path, capsys, monkeypatch):
+    stack = copy_stack(tmp_path)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False, raising=False)
+    assert main(["apply", str(stack)]) == 2
+    assert "--yes" in capsys.readouterr().err
