@@ -1,0 +1,61 @@
+"""The engine commands end to end through the CLI, with a fake workspace at the engine's seam."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cloudorch import lifecycle
+from cloudorch.cli.app import main
+from cloudorch.engine import PulumiEngine
+from tests.engine.conftest import PASSPHRASE, FakeWorkspace, done, pre, summary
+from tests.support import ROOT
+
+VPC = "aws:ec2/vpc:Vpc"
+
+
+@pytest.fixture
+def fake(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "webshop.yaml").write_text((ROOT / "stacks" / "webshop.yaml").read_text())
+    workspace = FakeWorkspace([pre(1, "create", "net-vpc", VPC), done(2, "create", "net-vpc", VPC),
+                               summary(3, {"create": 1})], summary={"create": 1})
+
+    def engine_for(stack, session, project_dir=None):
+        from cloudorch.engine import EngineSettings
+
+        return PulumiEngine(EngineSettings(project_dir=tmp_path, stack=stack), open_workspace=workspace.factory,
+                            which=lambda _: "/usr/bin/pulumi", environ={"CLOUDORCH_PASSPHRASE": PASSPHRASE})
+
+    monkeypatch.setattr(lifecycle, "engine_for", engine_for)
+    return workspace
+
+
+def test_apply_streams_json_events_and_a_result(fake, capsys):
+    assert main(["apply", "webshop.yaml", "--yes", "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    events = [json.loads(line) for line in out.splitlines() if line.startswith("{\"")]
+    assert any(e.get("kind") == "resource-done" and e.get("name") == "net-vpc" for e in events)
+    assert "up" in fake.calls and fake.calls.index("install_plugins") < fake.calls.index("up")
+    assert {p.name for p in fake.plugins} >= {"gcp", "azure-native"}  # pinned plugins of the clouds used
+    assert PASSPHRASE not in out
+
+
+def test_apply_text_reports_changes_in_the_stacks_terms(fake, capsys):
+    assert main(["apply", "webshop.yaml", "--yes"]) == 0
+    captured = capsys.readouterr()
+    assert "create 1" in captured.out
+    assert "net-vpc" in captured.err  # one line per step when stderr is not a terminal
+
+
+@pytest.mark.parametrize("command,expected", [(["preview", "--detailed-exitcode"], 7), (["preview"], 0),
+                                              (["drift", "--detailed-exitcode"], 7), (["refresh"], 0),
+                                              (["destroy", "--yes"], 0)])
+def test_detailed_exitcode(fake, capsys, command, expected):
+    assert main([command[0], "webshop.yaml", *command[1:]]) == expected
+
+
+def test_no_changes_means_exit_0_even_with_detailed_exitcode(fake, capsys):
+    fake.events, fake.summary = [summary(1, {"same": 5})], {"same": 5}
+    assert main(["drift", "webshop.yaml", "--detailed-exitcode"]) == 0
