@@ -84,13 +84,13 @@ class Session:
         return {name: load_provider(name) for name in provider_names()}
 
     def vocabulary(self) -> Vocabulary:
-        from cloudorch.plugins import provider_names
-
         catalog = self.catalog
+        providers = self.providers()
         return Vocabulary(
-            clouds=frozenset(provider_names()),
+            clouds=frozenset(providers),
             regions=frozenset(r.name for r in catalog.regions),
             geos=frozenset(catalog.geos) | {"us", "eu", "apac"},
+            images=frozenset(image for p in providers.values() for image in p.images),
         )
 
     def today(self) -> dt.date:

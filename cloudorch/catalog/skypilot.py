@@ -108,7 +108,10 @@ def _read_cloud(cloud: str, path: Path, issues: list[ParseIssue], regions: dict)
                 try:
                     key = (row["AcceleratorName"].strip(), row["Region"].strip(), (row.get("AvailabilityZone") or "").strip())
                     spot = (row.get("SpotPrice") or "").strip()
-                    gpu_prices[key] = (_number(row.get("Price") or "", "Price"), _number(spot, "SpotPrice") if spot else None)
+                    # full catalogs price 1, 2, 4, 8 ... GPUs on separate rows: keep the price of one
+                    count = _number((row.get("AcceleratorCount") or "").strip() or "1", "AcceleratorCount", positive=True)
+                    gpu_prices[key] = (_number(row.get("Price") or "", "Price") / count,
+                                       _number(spot, "SpotPrice") / count if spot else None)
                 except (ValueError, KeyError) as exc:
                     issues.append(ParseIssue(str(path), line, f"accelerator price row: {exc}"))
 

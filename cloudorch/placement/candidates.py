@@ -129,6 +129,9 @@ class OfferingIndex:
             offerings.sort(key=lambda o: (o.price, o.instance_type))
             fallback = len(zones_of.get(key, ()))
             cols = {
+                "price": np.array([o.price for o in offerings]),
+                # position by name, the last tie-break of Option.sort_key
+                "name_rank": np.argsort(np.argsort(np.array([o.instance_type for o in offerings]), kind="stable")),
                 "vcpus": np.array([o.vcpus for o in offerings]),
                 "memory": np.array([o.memory_gib for o in offerings]),
                 "arm": np.array([o.arch == "arm64" for o in offerings]),
@@ -151,15 +154,31 @@ def _scores(zones, spot: bool, failures):
     return np.round(base * (0.95 if spot else 1.0) * (0.9**failures), 6)
 
 
-def _pareto(indices, prices, scores):
-    """Indices (in price order) not dominated on (price, availability): each must beat every cheaper one."""
+def _pareto(indices, prices, scores, name_rank, vcpus=None):
+    """Indices not dominated on (price, availability) -- and on vCPUs too when ``vcpus`` is given.
+
+    An offering survives only if every one at least as cheap (ties broken as ``Option.sort_key`` does) is
+    less available or, with ``vcpus``, uses more vCPUs. Vectorised over the few availability levels a
+    region has: for each level, the running minimum of vCPUs among earlier offerings at or above it.
+    """
     import numpy as np
 
-    order = np.lexsort((-scores[indices], prices[indices]))
+    if indices.size == 0:
+        return indices
+    order = np.lexsort((name_rank[indices], -scores[indices], prices[indices]))
     ordered = indices[order]
     s = scores[ordered]
-    best_before = np.maximum.accumulate(np.concatenate(([-1.0], s[:-1])))
-    return ordered[s > best_before]
+    if vcpus is None:
+        best_before = np.maximum.accumulate(np.concatenate(([-1.0], s[:-1])))
+        return ordered[s > best_before]
+    v = vcpus[ordered]
+    keep = np.zeros(ordered.size, dtype=bool)
+    for level in np.unique(s):
+        at_or_above = np.where(s >= level, v, np.inf)
+        fewest_before = np.minimum.accumulate(np.concatenate(([np.inf], at_or_above[:-1])))
+        here = s == level
+        keep[here] = v[here] < fewest_before[here]
+    return ordered[keep]
 
 
 def compute_options(spec: Compute, regions: Iterable[Region], index: OfferingIndex, settings: PlacementSettings,
@@ -201,22 +220,20 @@ def _compute_options(spec: Compute, regions: tuple[Region, ...], index: Offering
         if matching.size == 0:
             exclusions.append(_no_offering(region, spec, int(fits.sum())))
             continue
-        prices = np.array([o.price for o in offerings]) if vcpu_matters else None
-        variants = [(False, np.array([o.price for o in offerings]) if prices is None else prices, matching)]
+        variants = [(False, cols["price"], matching)]
         if spec.spot and "spot" not in gaps:
             with_spot = matching[~np.isnan(cols["spot"][matching])]
             if with_spot.size:
                 variants.append((True, cols["spot"], with_spot))
         for spot, price_col, idx in variants:
             scores = _scores(cols["zones"], spot, cols["failures"])
-            chosen = idx if vcpu_matters else _pareto(idx, price_col, scores)
-            found = [
+            chosen = _pareto(idx, price_col, scores, cols["name_rank"], cols["vcpus"] if vcpu_matters else None)
+            options += [
                 Option(o.cloud, o.region, o.instance_type, spot, o.vcpus, o.memory_gib, float(price_col[i]),
                        float(scores[i]), o.zones or region.zones, o.accelerator, o.accelerator_count)
                 for i in chosen.tolist()
                 for o in (offerings[i],)
             ]
-            options += prune_dominated(found, vcpu_matters) if vcpu_matters else found
     return tuple(options), tuple(exclusions)
 
 

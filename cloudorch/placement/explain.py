@@ -12,6 +12,8 @@ ALTERNATIVES = 3
 def explain(stack: Stack, problem: milp.Problem, solution: milp.Solution,
             region_exclusions: list[Exclusion], option_exclusions: dict[str, tuple[Exclusion, ...]]) -> dict[str, Explanation]:
     out = {}
+    cheapest: dict[int, dict[tuple[str, str], float]] = {}
+    by_price: dict[tuple[str, str, float], Exclusion] = {}
     for demand in problem.demands:
         chosen = solution.assignment.get(demand.name, ())
         chosen_keys = {(o.cloud, o.region, o.instance_type, o.spot) for o, _ in chosen}
@@ -29,15 +31,24 @@ def explain(stack: Stack, problem: milp.Problem, solution: milp.Solution,
                 break
         excluded = list(region_exclusions) + list(option_exclusions.get(demand.name, ()))
         # regions that had offerings but were not chosen: price (or a coupling constraint) decided
-        offered = sorted({o.location for o in demand.options} - used_locations)
+        # resources with the same requirements share one options tuple: price each location once for all
+        cheapest_at = cheapest.get(id(demand.options))
+        if cheapest_at is None:
+            cheapest_at = cheapest[id(demand.options)] = {}
+            for o in demand.options:
+                if o.hourly_usd < cheapest_at.get(o.location, float("inf")):
+                    cheapest_at[o.location] = o.hourly_usd
         cheapest_used = min((o.hourly_usd for o, _ in chosen), default=0.0)
-        for cloud, region in offered:
-            best = min(o.hourly_usd for o in demand.options if o.location == (cloud, region))
+        for cloud, region in sorted(set(cheapest_at) - used_locations):
+            best = cheapest_at[(cloud, region)]
             if demand.near and best <= cheapest_used:
-                reason, detail = "near", f"does not host {demand.near}"
-            else:
-                reason, detail = "price", f"cheapest fit ${best * 730:,.2f}/month per replica"
-            excluded.append(Exclusion(cloud=cloud, region=region, reason=reason, detail=detail))
+                excluded.append(Exclusion(cloud=cloud, region=region, reason="near", detail=f"does not host {demand.near}"))
+                continue
+            key = (cloud, region, best)
+            if key not in by_price:  # frozen, so one object can serve every resource it applies to
+                by_price[key] = Exclusion(cloud=cloud, region=region, reason="price",
+                                          detail=f"cheapest fit ${best * 730:,.2f}/month per replica")
+            excluded.append(by_price[key])
         out[demand.name] = Explanation(
             resource=demand.name,
             chosen=tuple(f"{n} x {o.instance_type}{' (spot)' if o.spot else ''} in {o.cloud}/{o.region}"

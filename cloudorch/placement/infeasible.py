@@ -8,6 +8,7 @@ cheapest such relaxation is offered.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from cloudorch.errors import InfeasiblePlacement
@@ -61,11 +62,27 @@ def _relaxations(problem: milp.Problem, group: str):
     elif group.startswith("quota."):
         key = group.split(".", 1)[1]
         limit = problem.quotas[key]
-        for factor in (1.25, 1.5, 2, 3, 5, 10):
-            raised = dict(problem.quotas) | {key: round(limit * factor)}
-            yield f"a vCPU quota of {round(limit * factor):,} for {key}", replace(problem, quotas=raised)
+        # rounded up, so that a small quota's first step is not itself (2 x 1.25 would round to 2)
+        steps = sorted({math.ceil(limit * factor) for factor in (1.25, 1.5, 2, 3, 5, 10)} - {math.ceil(limit)})
+        # and, when no step fits (a quota of 0 has no multiples), what the cheapest placement without it uses
+        needed = _usage_without(problem, group, key)
+        if needed is not None and needed > limit and (not steps or needed > steps[-1]):
+            steps.append(needed)
+        for value in steps:
+            raised = dict(problem.quotas) | {key: value}
+            yield f"a vCPU quota of {value:,} for {key}", replace(problem, quotas=raised)
     elif group == "budget.monthly_usd":
         yield "a larger budget", replace(problem, budget_monthly_usd=None)
+
+
+def _usage_without(problem: milp.Problem, group: str, key: str) -> int | None:
+    solution = milp.solve(replace(problem, objective="cost", disabled=problem.disabled | {group}))
+    if solution is None:
+        return None
+    cloud, _, region = key.partition("/")
+    counted = {d.name for d in problem.demands if d.counts_against_quota}
+    return math.ceil(sum(o.vcpus * n for name, chosen in solution.assignment.items() if name in counted
+                         for o, n in chosen if o.cloud == cloud and (not region or o.region == region)))
 
 
 def analyse_infeasible(problem: milp.Problem) -> InfeasiblePlacement:

@@ -3,17 +3,19 @@
 Variables: x[r,o] = replicas of resource r on option o (integer); y[r,c] = "r uses cloud c" and
 z[r,g] = "r uses region g" (binary), created only for resources whose constraints need them. Every
 constraint belongs to a named group (``resources.web.spread.max_per_region``, ``quota.aws/eu-west-1``) so the
-infeasibility analysis can switch groups off and relax them one at a time.
+infeasibility analysis can switch groups off and relax them one at a time. Columns no optimal placement
+needs are left out first (``presolve``); large models are solved through the LP's reduced costs (``_run``).
 """
 
 from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from cloudorch.placement.candidates import Option
+from cloudorch.placement.presolve import dominated_regions, location_linked, useful_options
 
 #: balanced objective: each point of unavailability costs ten times its share of the price
 BALANCED_PENALTY = 10.0
@@ -105,8 +107,12 @@ def _build(problem: Problem, objective_override: str | None = None, min_availabi
     objective = objective_override or problem.objective
     xs: dict[str, list[tuple[int, Option]]] = {}
     region_vars: dict[str, dict[tuple[str, str], int]] = {}
+    linked = location_linked(problem)
+    dropped = dominated_regions(problem, linked)
     for d in problem.demands:
-        ranked = sorted(d.options, key=lambda o: o.sort_key)
+        ranked = useful_options(d, problem, d.name in linked)
+        if dropped.get(d.name):
+            ranked = [o for o in ranked if o.location not in dropped[d.name]]
         cols = [
             (b.var(-o.availability if objective == "availability" else _coefficient(o, objective, i), d.count), o)
             for i, o in enumerate(ranked)
@@ -119,17 +125,26 @@ def _build(problem: Problem, objective_override: str | None = None, min_availabi
             by_region[o.location].append(c)
             by_cloud[o.cloud].append(c)
         base = f"resources.{d.name}"
+        # the tightest cap on replicas per region / cloud doubles as the indicators' big-M: a weaker M
+        # makes the LP relaxation loose and the branch-and-bound slow
+        region_cap = d.count
         if d.max_per_region is not None and on(f"{base}.spread.max_per_region"):
-            for cs in by_region.values():
-                b.row(cs, [1.0] * len(cs), 0, d.max_per_region)
+            region_cap = min(d.count, d.max_per_region)
+        cloud_cap = d.count
         if d.max_per_cloud is not None and on(f"{base}.spread.max_per_cloud"):
+            cloud_cap = min(d.count, d.max_per_cloud)
+        needs_region_vars = _needs_region_vars(d, problem)
+        if region_cap < d.count and not needs_region_vars:
+            for cs in by_region.values():
+                b.row(cs, [1.0] * len(cs), 0, region_cap)
+        if cloud_cap < d.count and not (d.min_clouds > 1 and on(f"{base}.spread.min_clouds")):
             for cs in by_cloud.values():
-                b.row(cs, [1.0] * len(cs), 0, d.max_per_cloud)
+                b.row(cs, [1.0] * len(cs), 0, cloud_cap)
         if d.min_clouds > 1 and on(f"{base}.spread.min_clouds"):
-            ys = [_indicator(b, cs, d.count) for _, cs in sorted(by_cloud.items())]
+            ys = [_indicator(b, cs, cloud_cap) for _, cs in sorted(by_cloud.items())]
             b.row(ys, [1.0] * len(ys), d.min_clouds, len(ys) + d.min_clouds)
-        if _needs_region_vars(d, problem):
-            region_vars[d.name] = {g: _indicator(b, cs, d.count) for g, cs in sorted(by_region.items())}
+        if needs_region_vars:
+            region_vars[d.name] = {g: _indicator(b, cs, region_cap) for g, cs in sorted(by_region.items())}
             if d.min_regions > 1 and on(f"{base}.spread.min_regions"):
                 zs = list(region_vars[d.name].values())
                 b.row(zs, [1.0] * len(zs), d.min_regions, len(zs) + d.min_regions)
@@ -175,10 +190,10 @@ def _needs_region_vars(d: Demand, problem: Problem) -> bool:
     return any(other.near == d.name or d.name in other.apart for other in problem.demands)
 
 
-def _indicator(b: _Builder, cols: list[int], count: int) -> int:
-    """A binary that is 1 exactly when any of ``cols`` is positive."""
+def _indicator(b: _Builder, cols: list[int], cap: int) -> int:
+    """A binary that is 1 exactly when any of ``cols`` is positive; their sum is also capped at ``cap``."""
     v = b.var(0.0, 1.0)
-    b.row(cols + [v], [1.0] * len(cols) + [-float(count)], -float("inf"), 0.0)  # sum x <= count * v
+    b.row(cols + [v], [1.0] * len(cols) + [-float(cap)], -float("inf"), 0.0)  # sum x <= cap * v
     b.row(cols + [v], [1.0] * len(cols) + [-1.0], 0.0, float("inf"))  # v <= sum x
     return v
 
@@ -212,12 +227,11 @@ def _highs():
     return h
 
 
-def _run(b: _Builder, relax: bool = False):
-    """Solve; returns (column values, objective, dual bound) or None when infeasible."""
+def _model(b: _Builder):
+    """The builder's rows and columns as a HiGHS model (integer unless relaxed later)."""
     import highspy
     import numpy as np
 
-    h = _highs()
     lp = highspy.HighsLp()
     lp.num_col_ = len(b.cost)
     lp.num_row_ = len(b.rows)
@@ -238,9 +252,20 @@ def _run(b: _Builder, relax: bool = False):
     lp.a_matrix_.start_ = np.array(starts, dtype=np.int32)
     lp.a_matrix_.index_ = np.array(index, dtype=np.int32)
     lp.a_matrix_.value_ = np.array(value, dtype=float)
-    if not relax:
-        lp.integrality_ = [highspy.HighsVarType.kInteger] * len(b.cost)
+    return lp
+
+
+def _solve_model(lp, relax: bool, upper=None):
+    """Solve; returns (column values, objective, dual bound, reduced costs) or None when infeasible."""
+    import highspy
+
+    lp.integrality_ = [] if relax else [highspy.HighsVarType.kInteger] * lp.num_col_
+    if upper is not None:
+        saved, lp.col_upper_ = lp.col_upper_, upper
+    h = _highs()
     h.passModel(lp)
+    if upper is not None:
+        lp.col_upper_ = saved
     h.run()
     status = h.getModelStatus()
     if status != highspy.HighsModelStatus.kOptimal:
@@ -248,8 +273,49 @@ def _run(b: _Builder, relax: bool = False):
             return None
         raise RuntimeError(f"HiGHS stopped with status {h.modelStatusToString(status)}")
     info = h.getInfo()
+    solution = h.getSolution()
     bound = info.objective_function_value if relax else info.mip_dual_bound
-    return list(h.getSolution().col_value), info.objective_function_value, bound
+    return list(solution.col_value), info.objective_function_value, bound, (solution.col_dual if relax else None)
+
+
+#: above this many columns, solve through the LP relaxation's reduced costs (see ``_run``)
+GUIDED_COLUMNS = 20_000
+
+
+def _run(b: _Builder, relax: bool = False):
+    """Solve; returns (column values, objective, dual bound) or None when infeasible.
+
+    A large MILP is solved exactly in three steps rather than handed to HiGHS whole (whose presolve and
+    heuristics on ~10^5 columns take tens of seconds): (1) the LP relaxation gives a lower bound LB and
+    reduced costs rc; (2) the MILP restricted to columns with rc ~ 0 gives a feasible placement, cost UB
+    (the restriction only fixes columns at zero); (3) a column with rc > UB - LB cannot appear in any
+    placement cheaper than UB -- forcing it to 1 raises the LP bound by rc -- so the MILP over the columns
+    with rc <= UB - LB has the same optimum as the whole one. Placement LPs are tight, so step 3 is small.
+    """
+    import numpy as np
+
+    lp = _model(b)
+    if relax or len(b.cost) <= GUIDED_COLUMNS:
+        result = _solve_model(lp, relax)
+        return None if result is None else result[:3]
+    relaxed = _solve_model(lp, relax=True)
+    if relaxed is None:
+        return None
+    lower, rc = relaxed[1], np.asarray(relaxed[3])
+    upper = np.asarray(lp.col_upper_)
+    slack = 1e-9 * max(1.0, abs(lower))
+    while True:
+        restricted = _solve_model(lp, relax=False, upper=np.where(rc > slack, 0.0, upper))
+        if restricted is not None:
+            gap = restricted[1] - lower
+            if gap <= slack:
+                return restricted[0], restricted[1], lower
+            final = _solve_model(lp, relax=False, upper=np.where(rc > gap + 1e-9 * max(1.0, abs(lower)), 0.0, upper))
+            assert final is not None  # it contains the restricted problem's solution
+            return final[:3]
+        if slack > float(np.max(rc, initial=0.0)):
+            return None  # nothing was fixed and still infeasible
+        slack = max(slack * 100, 1e-3 * max(1.0, abs(lower)) / max(1, lp.num_col_) ** 0.5)
 
 
 def solve(problem: Problem) -> Solution | None:
@@ -290,8 +356,13 @@ def lp_bound(problem: Problem) -> float | None:
     return None if result is None else result[1]
 
 
-def components(demands: Sequence[Demand]) -> list[list[Demand]]:
-    """Groups of demands linked by near/apart; each can be solved on its own when nothing global couples them."""
+def components(problem: Problem) -> list[tuple[list[Demand], tuple[str, ...]]]:
+    """Groups of demands that can be solved on their own, each with the vCPU quotas it must share.
+
+    Demands are linked by near / apart and by a quota that both could count against through their useful
+    options (an option that is useless to the optimum links nothing).
+    """
+    demands = problem.demands
     parent = {d.name: d.name for d in demands}
 
     def find(n: str) -> str:
@@ -304,7 +375,26 @@ def components(demands: Sequence[Demand]) -> list[list[Demand]]:
         for other in ([d.near] if d.near else []) + list(d.apart):
             if other in parent:
                 parent[find(d.name)] = find(other)
+    touches: dict[str, set[str]] = defaultdict(set)
+    if problem.quotas:
+        linked = location_linked(problem)
+        keys = [(k, *k.partition("/")[::2]) for k in problem.quotas if f"quota.{k}" not in problem.disabled]
+        first: dict[str, str] = {}
+        for d in demands:
+            if not d.counts_against_quota:
+                continue
+            for o in useful_options(d, problem, d.name in linked):
+                for k, cloud, region in keys:
+                    if o.cloud == cloud and (not region or o.region == region) and k not in touches[d.name]:
+                        touches[d.name].add(k)
+                        if k in first:
+                            parent[find(d.name)] = find(first[k])
+                        else:
+                            first[k] = d.name
     groups: dict[str, list[Demand]] = defaultdict(list)
     for d in demands:
         groups[find(d.name)].append(d)
-    return [groups[k] for k in sorted(groups)]
+    return [
+        (groups[k], tuple(sorted(set().union(*(touches[d.name] for d in groups[k])))))
+        for k in sorted(groups)
+    ]

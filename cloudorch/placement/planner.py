@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import replace
 
 from cloudorch.catalog.model import Catalog
 from cloudorch.errors import InfeasiblePlacement, OverBudget
@@ -87,19 +88,36 @@ def _demands(stack: Stack, regions, catalog: Catalog, index: OfferingIndex, sett
 
 
 def _solve(problem: milp.Problem) -> milp.Solution | None:
-    """Solve linked groups separately unless something global (quota, in-model budget) couples them."""
-    coupled = bool(problem.quotas) or (problem.budget_monthly_usd is not None and problem.objective != "cost")
-    if coupled or len(problem.demands) <= 1:
+    """Solve each group of linked demands on its own; exact, since nothing else couples them.
+
+    Demands are linked by near / apart and by a vCPU quota both could count against (``milp.components``).
+    A quota that cannot bind -- every demand using its largest option under it still fits -- links nothing
+    and is dropped. An in-model budget (non-cost objectives) couples every demand: one MILP then.
+    """
+    if problem.budget_monthly_usd is not None and problem.objective != "cost":
         return milp.solve(problem)
+    quotas = {k: v for k, v in problem.quotas.items() if not _cannot_bind(problem, k, v)}
+    current = replace(problem, quotas=quotas)
     assignment, monthly, bound = {}, 0.0, 0.0
-    for group in milp.components(problem.demands):
-        part = milp.solve(milp.Problem(tuple(group), problem.objective, {}, None, problem.disabled))
+    for group, keys in milp.components(current):
+        part = milp.solve(milp.Problem(tuple(group), problem.objective, {k: quotas[k] for k in keys}, None,
+                                       problem.disabled))
         if part is None:
             return None
         assignment.update(part.assignment)
-        monthly += part.monthly_usd
         bound += part.lower_bound_monthly_usd
-    return milp.Solution(dict(sorted(assignment.items())), round(monthly, 2), round(bound, 4))
+    monthly = sum(o.monthly_usd * n for chosen in assignment.values() for o, n in chosen)  # unrounded parts
+    return milp.Solution(dict(sorted(assignment.items())), round(monthly, 2), round(min(bound, monthly), 4))
+
+
+def _cannot_bind(problem: milp.Problem, key: str, limit: float) -> bool:
+    cloud, _, region = key.partition("/")
+    most = 0.0
+    for d in problem.demands:
+        if d.counts_against_quota:
+            most += d.count * max((o.vcpus for o in d.options if o.cloud == cloud and (not region or o.region == region)),
+                                  default=0.0)
+    return most <= limit
 
 
 def _to_placement(name: str, kind: str, chosen: tuple[tuple[Option, int], ...]) -> ResourcePlacement:

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from cloudorch.errors import Problem, SpecError
 from cloudorch.spec.models import NAME_PATTERN as NAME
 from cloudorch.spec.models import RESOURCE_KINDS, Stack
-from cloudorch.spec.yamlsource import Located, Path, load_located
+from cloudorch.spec.yamlsource import Located, Path, YamlShapeError, load_located
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class Vocabulary:
     clouds: frozenset[str] = frozenset()
     regions: frozenset[str] = frozenset()
     geos: frozenset[str] = frozenset()
+    images: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,21 @@ class LoadedStack:
         return Located(None, self.lines).line_of(tuple(path))
 
 
+def display_path(path: str | FsPath) -> str:
+    """How a stack file is named in messages and plans: relative to the working directory when inside it,
+    so `stacks/a.yaml`, `./stacks/a.yaml` and its absolute path give the same plan, byte for byte."""
+    import os
+
+    try:
+        absolute = FsPath(path).resolve()
+        relative = absolute.relative_to(FsPath.cwd().resolve())
+    except (ValueError, OSError):
+        return os.path.normpath(str(path))
+    return relative.as_posix()
+
+
 def load_stack(path: str | FsPath, vocabulary: Vocabulary | None = None) -> LoadedStack:
-    file = str(path)
+    file = display_path(path)
     try:
         raw = FsPath(path).read_bytes()
     except FileNotFoundError:
@@ -64,6 +78,8 @@ def parse_stack(text: str, file: str = "<stack>", vocabulary: Vocabulary | None 
         raise SpecError([Problem(file, None, "", "file is empty")], hint="start from `stacks/webshop.yaml`")
     try:
         located = load_located(text)
+    except YamlShapeError as exc:
+        raise SpecError([Problem(file, exc.line, "", str(exc))]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
@@ -190,6 +206,10 @@ def check_references(located: Located, file: str, vocab: Vocabulary) -> list[Pro
                 target = res.get(fld)
                 if kind in owners and isinstance(target, str):
                     _check_target(add, ("resources", name, fld), str(name), target, targets, kinds)
+            image = res.get("image")
+            if kind == "compute" and isinstance(image, str) and vocab.images and image not in vocab.images:
+                add(("resources", name, "image"),
+                    f"unknown image {image!r}; the installed providers resolve {', '.join(sorted(vocab.images))}")
             apart = res.get("apart")
             if kind == "compute" and isinstance(apart, list):
                 for i, target in enumerate(apart):

@@ -11,13 +11,21 @@ import ipaddress
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, field_validator, model_validator
 
 NAME_RE = r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$"
 NAME_PATTERN = re.compile(NAME_RE)
 _NAME = NAME_PATTERN
 
-Name = Annotated[str, Field(pattern=NAME_RE, description="lower-case letters, digits and dashes; 1-40 characters")]
+def _no_double_dash(value: str) -> str:
+    # several clouds reject "--" in the names derived from stack names (RDS identifiers, storage accounts)
+    if "--" in value:
+        raise ValueError(f"{value!r} is not a valid name: no two dashes in a row")
+    return value
+
+
+Name = Annotated[str, Field(pattern=NAME_RE, description="lower-case letters, digits and single dashes; 1-40 characters"),
+                 AfterValidator(_no_double_dash)]
 Tags = dict[Annotated[str, Field(min_length=1, max_length=63)], Annotated[str, Field(max_length=255)]]
 
 
@@ -118,13 +126,17 @@ class Compute(_Placed):
     cpu: PositiveInt
     memory_gb: PositiveFloat
     image: str = "ubuntu-24.04"
-    disk_gb: PositiveInt = 20
+    disk_gb: Annotated[int, Field(ge=10, le=16384, description="boot disk; the clouds' images need at least 10 GB")] = 20
     arch: Literal["x86_64", "arm64"] = "x86_64"
     spot: bool = False
     accelerator: Accelerator | None = None
     spread: Spread = Spread()
     apart: list[str] = Field(default=[], description="never share a region with these resources")
     ingress: list[Ingress] = []
+
+
+#: major versions every cloud offers as a managed service (RDS, Azure flexible server, Cloud SQL)
+ENGINE_VERSIONS = {"postgres": ("13", "14", "15", "16", "17"), "mysql": ("8.0", "8.4")}
 
 
 class Database(_Placed):
@@ -134,7 +146,7 @@ class Database(_Placed):
     version: str
     cpu: PositiveInt = 2
     memory_gb: PositiveFloat = 8
-    storage_gb: PositiveInt = 20
+    storage_gb: Annotated[int, Field(ge=20, le=16384, description="managed databases start at 20 GB")] = 20
     backup_days: Annotated[int, Field(ge=0, le=35)] = 7
     high_availability: bool = False
     ingress: list[Ingress] = []
@@ -145,6 +157,14 @@ class Database(_Placed):
         if not re.fullmatch(r"\d+(\.\d+)?", value):
             raise ValueError('must be a major version such as "16" or "8.0" (quote it in YAML)')
         return value
+
+    @model_validator(mode="after")
+    def _version_of_engine(self) -> Database:
+        supported = ENGINE_VERSIONS[self.engine]
+        if self.version not in supported:
+            raise ValueError(f"{self.engine} {self.version} is not offered as a managed database on all three "
+                             f"clouds; use one of {', '.join(supported)}")
+        return self
 
 
 class Bucket(_Placed):

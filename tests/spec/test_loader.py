@@ -148,3 +148,48 @@ def test_models_are_frozen():
 def test_example_stacks_load():
     for path in sorted((ROOT / "stacks").glob("*.yaml")):
         assert load_stack(path).stack.resources
+
+
+def test_recursive_alias_is_a_located_error_not_a_crash():
+    found = problems("stack: shop\nresources: &r\n  x: *r\n")
+    assert len(found) == 1 and "alias refers to the mapping or list that contains it" in found[0]
+
+
+def test_alias_bombs_are_refused():
+    lines = ["stack: shop", "a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 7)]
+    found = problems("\n".join(lines) + "\nresources: {}\n")
+    assert "expands to more than" in found[0]
+
+
+def test_merge_keys_are_reported_plainly():
+    text = "stack: shop\nbase: &b {kind: network}\nresources:\n  net:\n    <<: *b\n    cidr: 10.0.0.0/16\n"
+    assert any("merge keys (<<) are not supported" in p for p in problems(text))
+
+
+def test_unknown_image_is_located():
+    vocab = Vocabulary(clouds=VOCAB.clouds, images=frozenset({"ubuntu-24.04", "debian-12"}))
+    assert problems(GOOD + "    image: centos-7\n", vocab) == [
+        "shop.yaml:11: resources.web.image: unknown image 'centos-7'; the installed providers resolve debian-12, "
+        "ubuntu-24.04"]
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ("cpu: 2", "cpu: 2\n    disk_gb: 4", "resources.web.disk_gb"),
+    ("  web:", "  web--x:", "no two dashes in a row"),
+])
+def test_cloud_limits_are_checked_up_front(old, new, message):
+    assert any(message in p for p in problems(GOOD.replace(old, new)))
+
+
+def test_database_versions_are_checked_per_engine():
+    text = GOOD + "  db:\n    kind: database\n    network: net\n    engine: postgres\n    version: '8.0'\n"
+    assert any("postgres 8.0 is not offered" in p for p in problems(text))
+
+
+def test_paths_are_shown_relative_to_the_working_directory(tmp_path, monkeypatch):
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "a.yaml").write_text(GOOD)
+    monkeypatch.chdir(tmp_path)
+    assert load_stack(tmp_path / "s" / "a.yaml").file == "s/a.yaml"
+    assert load_stack("./s/../s/a.yaml").file == "s/a.yaml"

@@ -30,7 +30,7 @@ MIXED_STACK = {
         "batch": {"kind": "compute", "network": "net", "count": 3, "cpu": 2, "memory_gb": 8, "image": "debian-12"},
         "worker": {"kind": "compute", "network": "net", "count": 1, "cpu": 2, "memory_gb": 4},
         "users-db": {
-            "kind": "database", "network": "net", "engine": "mysql", "version": "8.0", "storage_gb": 10,
+            "kind": "database", "network": "net", "engine": "mysql", "version": "8.0", "storage_gb": 20,
             "backup_days": 21, "high_availability": True, "ingress": [{"port": 3306, "from": "api"}],
         },
         "audit-db": {"kind": "database", "network": "net", "engine": "postgres", "version": "17", "backup_days": 3},

@@ -1,0 +1,214 @@
+"""Explained refusals (conflicting groups, a priced relaxation) and explained placements."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from cloudorch.catalog.model import Region
+from cloudorch.errors import ExitCode, InfeasiblePlacement
+from cloudorch.placement import milp
+from cloudorch.placement.candidates import Option
+from cloudorch.placement.infeasible import conflicting_groups
+from cloudorch.placement.model import ResourcePlacement, Slot
+from cloudorch.placement.planner import allocate_networks
+from tests.placement.test_constraints import BASE, web
+from tests.placement.tiny import ZONES3, catalog, off, plan, stack
+
+
+def refusal(resources: str, placement: str = "", cat=BASE, **kw) -> InfeasiblePlacement:
+    with pytest.raises(InfeasiblePlacement) as info:
+        plan(stack(resources, placement=placement), cat, **kw)
+    assert info.value.exit_code == ExitCode.INFEASIBLE == 5
+    return info.value
+
+
+def test_max_per_region_conflict_with_priced_relaxation():
+    # 8 replicas, at most 2 per region, 2 regions allowed: 4 fit. Raising the cap to 4 fits all 8:
+    # 4 x 0.10 (us-east-1) + 4 x 0.105 (us-central1) = 0.82/hour = $598.60/month
+    err = refusal(web(8, "spread: {max_per_region: 2}"), placement="regions: [us-east-1, us-central1]")
+    assert err.conflicts == ["resources.web.spread.max_per_region"]
+    assert err.relaxation == "resources.web.spread.max_per_region: 4"
+    assert err.relaxation_monthly_usd == 598.60
+    assert err.hint == "with resources.web.spread.max_per_region: 4 it fits, at $598.60/month"
+    assert err.to_dict()["relaxation_monthly_usd"] == 598.60
+
+
+def test_min_clouds_conflict_relaxes_to_the_clouds_there_are():
+    # two clouds allowed; min_clouds 2 fits: 2 x 0.09 (aws) + 0.105 (gcp) = 0.285 -> $208.05
+    err = refusal(web(3, "spread: {min_clouds: 3}"), placement="clouds: [aws, gcp]")
+    assert err.conflicts == ["resources.web.spread.min_clouds"]
+    assert err.relaxation == "resources.web.spread.min_clouds: 2"
+    assert err.relaxation_monthly_usd == 208.05
+
+
+def test_near_and_apart_conflict_names_both_and_offers_the_cheaper_way_out():
+    resources = web(1) + """
+api:
+  kind: compute
+  network: net
+  cpu: 4
+  memory_gb: 16
+  near: web
+  apart: [web]
+"""
+    err = refusal(resources)
+    assert err.conflicts == ["resources.api.near", "resources.api.apart.web"]
+    # dropping apart: both in ap-south-1 (0.18 -> $131.40); dropping near: 0.09 + 0.10 ($138.70)
+    assert err.relaxation == "resources.api not apart from web"
+    assert err.relaxation_monthly_usd == 131.40
+
+
+def test_quota_conflict_names_the_quota_and_prices_a_larger_one():
+    # 3 x 4 vCPUs on aws only, quota 4: raised x1.25, x1.5, x2 still short; x3 = 12 fits, 3 x 0.09 = $197.10
+    err = refusal(web(3), placement="clouds: [aws]", vcpu_quotas={"aws": 4})
+    assert err.conflicts == ["quota.aws"]
+    assert err.relaxation == "a vCPU quota of 12 for aws"
+    assert err.relaxation_monthly_usd == 197.10
+
+
+def test_only_the_conflicting_groups_are_named():
+    # web's min_regions is satisfiable; only the region quota conflicts with max_per_region
+    resources = web(4, "spread: {max_per_region: 2, min_regions: 2}")
+    err = refusal(resources, placement="regions: [ap-south-1, us-east-1]", vcpu_quotas={"aws/us-east-1": 4})
+    assert sorted(err.conflicts) == ["quota.aws/us-east-1", "resources.web.spread.max_per_region"]
+    assert err.relaxation_monthly_usd is not None
+
+
+def test_conflicting_groups_is_irreducible():
+    options = tuple(Option(c, r, "t", False, 4, 16, p, 0.999) for c, r, p in (("aws", "a", 0.1), ("aws", "b", 0.2)))
+    demand = milp.Demand("web", "compute", 3, options, min_clouds=2, max_per_region=1)
+    problem = milp.Problem((demand,))
+    groups = conflicting_groups(problem)
+    # one cloud only: min_clouds alone is infeasible; max_per_region alone too (2 regions for 3 replicas)
+    assert groups in (["resources.web.spread.min_clouds"], ["resources.web.spread.max_per_region"])
+
+
+def test_no_candidates_at_all_is_reported_as_counts():
+    err = refusal(web(1, "spread: {max_per_region: 1}"), cat=catalog(off("aws/us-east-1", "m", 0.1, 2, 8)))
+    assert err.conflicts == ["resources.web"]
+
+
+# --- explanations ---------------------------------------------------------------------------------------
+
+REGIONS = (
+    Region("aws", "us-east-1", "us", ZONES3),
+    Region("aws", "us-west-2", "us", ZONES3),
+    Region("aws", "ap-south-1", "apac", ZONES3),
+    Region("aws", "ap-northeast-1", "apac", ZONES3),
+    Region("aws", "eu-west-1", "eu", ZONES3),
+    Region("azure", "eastus", "us", ZONES3),
+    Region("gcp", "us-central1", "us", ZONES3),
+)
+EXPLAIN = catalog(
+    off("aws/ap-south-1", "m.xlarge", 0.09, zones=("a", "b")),  # availability 0.995
+    off("aws/ap-south-1", "m.xl3", 0.095),  # 0.999: not dominated, an alternative
+    off("aws/us-east-1", "c.xlarge", 0.097, zones=("a",)),
+    off("aws/us-east-1", "m.xlarge", 0.10),
+    off("aws/us-east-1", "m.2xl", 0.20, 8, 32),  # dominated by m.xlarge: pruned, never an alternative
+    off("aws/us-west-2", "m.large", 0.05, 2, 8),  # too small
+    off("aws/ap-northeast-1", "m.xlarge", 0.01),  # cheapest, but excluded by name
+    off("aws/eu-west-1", "m.xlarge", 0.01),  # cheapest, but outside the geo
+    off("gcp/us-central1", "t2a", 0.02, arch="arm64"),  # fits, but arm
+    off("azure/eastus", "d4", 0.01),  # cheapest, but azure is not a candidate
+    regions=REGIONS,
+)
+
+
+def test_explanation_chosen_alternatives_and_every_exclusion_reason():
+    st = stack(web(2), placement="clouds: [aws, gcp]\ngeo: [us, apac]\nexclude_regions: [ap-northeast-1]")
+    result = plan(st, EXPLAIN)
+    why = result.explanations["web"]
+    assert why.resource == "web"
+    assert why.chosen == ("2 x m.xlarge in aws/ap-south-1",)
+    assert [(a.cloud, a.region, a.instance_type, a.spot, a.monthly_usd) for a in why.alternatives] == [
+        ("aws", "ap-south-1", "m.xl3", False, 138.70),
+        ("aws", "us-east-1", "c.xlarge", False, 141.62),
+        ("aws", "us-east-1", "m.xlarge", False, 146.00),
+    ]
+    reasons = {(e.cloud, e.region): (e.reason, e.detail) for e in why.excluded}
+    assert reasons[("azure", None)] == ("cloud", "not among placement.clouds")
+    assert reasons[("aws", "eu-west-1")][0] == "geo" and "outside placement.geo" in reasons[("aws", "eu-west-1")][1]
+    assert reasons[("aws", "ap-northeast-1")] == ("region", "in placement.exclude_regions")
+    assert reasons[("gcp", "us-central1")][0] == "arch"
+    assert reasons[("aws", "us-west-2")] == ("no-offering", "no x86_64 type with 4 vCPU / 16 GiB")
+    assert reasons[("aws", "us-east-1")] == ("price", "cheapest fit $70.81/month per replica")
+    assert ("aws", "ap-south-1") not in reasons
+
+
+def test_explanation_allow_list_reason():
+    result = plan(stack(web(1), placement="regions: [us-east-1]"), EXPLAIN)
+    reasons = {(e.cloud, e.region): e.reason for e in result.explanations["web"].excluded}
+    assert reasons[("aws", "ap-south-1")] == "region"
+
+
+def test_result_lower_bound_equals_cost_when_optimal():
+    result = plan(stack(web(3, "spread: {min_clouds: 2}")), BASE)
+    assert result.lower_bound_monthly_usd == pytest.approx(result.monthly_usd, abs=0.01)
+
+
+# --- network blocks -------------------------------------------------------------------------------------
+
+def _placements(*locations: str) -> dict[str, ResourcePlacement]:
+    slots = tuple(
+        Slot(cloud=loc.split("/")[0], region=loc.split("/")[1], instance_type="t", count=1, vcpus=4, memory_gib=16,
+             hourly_usd=0.1, monthly_usd=73.0)
+        for loc in locations
+    )
+    return {"web": ResourcePlacement(resource="web", kind="compute", slots=slots)}
+
+
+def test_network_blocks_are_disjoint_inside_the_network_one_per_location():
+    st = stack(web(1))
+    locations = ["aws/us-east-1", "aws/eu-west-1", "azure/eastus", "gcp/us-central1", "gcp/europe-west4"]
+    blocks = allocate_networks(st, _placements(*locations))
+    assert sorted(f"{b.cloud}/{b.region}" for b in blocks) == sorted(locations)
+    nets = [ipaddress.ip_network(b.cidr) for b in blocks]
+    whole = ipaddress.ip_network("10.0.0.0/16")
+    assert all(n.subnet_of(whole) and n.prefixlen == 20 for n in nets)
+    assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1:])
+
+
+def test_network_blocks_stay_put_when_a_location_is_added():
+    st = stack(web(1))
+    before = {(b.cloud, b.region): b.cidr for b in allocate_networks(st, _placements("aws/us-east-1", "gcp/us-central1"))}
+    after = {(b.cloud, b.region): b.cidr
+             for b in allocate_networks(st, _placements("aws/us-east-1", "gcp/us-central1", "azure/westeurope"))}
+    assert {k: after[k] for k in before} == before
+    assert len(set(after.values())) == 3
+
+
+def test_network_too_small_for_its_locations_is_infeasible():
+    st = stack(web(1))
+    text_stack = st.model_dump(by_alias=True)
+    text_stack["resources"]["net"]["cidr"] = "10.0.0.0/20"  # four /22 blocks
+    from cloudorch.spec.models import Stack
+
+    small = Stack.model_validate(text_stack)
+    with pytest.raises(InfeasiblePlacement, match="too small"):
+        allocate_networks(small, _placements("aws/a", "aws/b", "aws/c", "aws/d", "aws/e"))
+    assert len(allocate_networks(small, _placements("aws/a", "aws/b", "aws/c", "aws/d"))) == 4
+    assert st.resources["net"].cidr == "10.0.0.0/16"
+
+
+def test_planned_stack_gets_blocks_for_every_location_it_uses():
+    result = plan(stack(web(3, "spread: {max_per_region: 1}")), BASE)
+    used = {(s.cloud, s.region) for s in result.placements["web"].slots}
+    assert {(b.cloud, b.region) for b in result.blocks("net")} == used
+    assert result.blocks("net", "aws") and all(b.cloud == "aws" for b in result.blocks("net", "aws"))
+
+
+def test_zero_quota_conflict_still_offers_a_priced_quota():
+    # a quota of 0 cannot be "raised by 25%": the relaxation is the quota the cheapest placement needs
+    err = refusal(web(3), placement="clouds: [aws]", vcpu_quotas={"aws": 0})
+    assert err.conflicts == ["quota.aws"]
+    assert err.relaxation == "a vCPU quota of 12 for aws"
+    assert err.relaxation_monthly_usd == 197.10
+
+
+def test_small_quota_steps_round_up_not_down():
+    # 2 x 1.25 = 2.5 must not round to 2 (no change): steps are 3, 4, 6, 10 ... and 4 fits one replica
+    err = refusal(web(1), placement="clouds: [aws]", vcpu_quotas={"aws": 2})
+    assert err.relaxation == "a vCPU quota of 4 for aws"
+    assert err.relaxation_monthly_usd == 65.70
