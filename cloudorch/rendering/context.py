@@ -66,6 +66,21 @@ class RenderContext:
         wanted = set(placement.locations)
         return sorted({b.cidr for b in self.placement.blocks(network) if (b.cloud, b.region) in wanted})
 
+    @staticmethod
+    def public_facing(spec: Compute | Database) -> bool:
+        """Whether a resource must be reachable from outside private address space (needs a public address).
+
+        One definition for every provider: a rule admitting the internet or any non-private CIDR.
+        """
+        import ipaddress
+
+        for rule in spec.ingress:
+            if rule.source_kind == "internet":
+                return True
+            if rule.source_kind == "cidr" and not ipaddress.ip_network(rule.from_).is_private:
+                return True
+        return False
+
     def tags(self, resource: str | None = None) -> dict[str, str]:
         """Stack tags, then the resource's own, then cloudorch's bookkeeping tags (which always win)."""
         tags = dict(self.stack.tags)

@@ -149,6 +149,7 @@ class Database(_Placed):
     storage_gb: Annotated[int, Field(ge=20, le=16384, description="managed databases start at 20 GB")] = 20
     backup_days: Annotated[int, Field(ge=0, le=35)] = 7
     high_availability: bool = False
+    deletion_protection: bool = Field(default=True, description="refuse deletion (set false before destroy)")
     ingress: list[Ingress] = []
 
     @field_validator("version")
