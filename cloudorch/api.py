@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cloudorch.config import Config, load_config
-from cloudorch.errors import CloudorchError, PluginError, SpecError
+from cloudorch.errors import CloudorchError, OverBudget, PluginError, SpecError
 from cloudorch.spec.loader import LoadedStack, Vocabulary, load_stack
 
 if TYPE_CHECKING:
@@ -50,10 +50,20 @@ class PlanResult:
     rendered: tuple[RenderedResource, ...]
     report: Any  # cloudorch.policy report
     plan: Plan
+    #: set when no placement fits the budget; the plan then shows the placement the budget rules out
+    over_budget: OverBudget | None = None
 
     @property
     def blocked(self) -> bool:
         return bool(self.report is not None and self.report.blocking)
+
+    def refusal(self) -> CloudorchError | None:
+        """Why this plan may not be applied, in gate order: a mandatory policy (3), then the budget (4)."""
+        if self.blocked:
+            from cloudorch.policy import blocking_error
+
+            return blocking_error(self.report)
+        return self.over_budget
 
 
 class Session:
@@ -137,11 +147,19 @@ def plan(path: str | Path, session: Session | None = None) -> PlanResult:
         vcpu_quotas=dict(config.vcpu_quotas),
         capacity_failures={(f.cloud, f.region, f.instance_type): f.count for f in config.capacity_failures},
     )
-    placement = plan_placement(loaded.stack, session.catalog, settings)
+    over_budget = None
+    try:
+        placement = plan_placement(loaded.stack, session.catalog, settings)
+    except OverBudget as exc:
+        # Keep going without the budget so policies (cost.budget among them) still judge the stack and the
+        # user sees what the budget rules out; the caller refuses the plan with exit 4.
+        over_budget = exc
+        unbudgeted = loaded.stack.model_copy(update={"budget": loaded.stack.budget.model_copy(update={"monthly_usd": None})})
+        placement = plan_placement(unbudgeted, session.catalog, settings)
     rendered = render(loaded, placement, providers)
     report, policy_digest = check_policies(loaded, placement, rendered, session)
     return PlanResult(loaded, placement, rendered, report,
-                      _build_plan(loaded, placement, rendered, report, policy_digest, session))
+                      _build_plan(loaded, placement, rendered, report, policy_digest, session), over_budget)
 
 
 def render(loaded: LoadedStack, placement: PlacementResult, providers: dict[str, Any]) -> tuple[RenderedResource, ...]:

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cloudorch.errors import InfeasiblePlacement, OverBudget, UsageError
+from cloudorch.errors import InfeasiblePlacement, UsageError
 
 if TYPE_CHECKING:
     from cloudorch.api import PlanResult, Session
@@ -54,19 +54,43 @@ def stale_reasons(saved: Plan, current: Plan) -> list[str]:
 def gate(stack_path: str | Path, session: Session, plan_path: str | Path | None = None) -> PlanResult:
     """Everything `apply` checks before the engine: returns the plan to apply, or raises with exit 2/3/4/5."""
     from cloudorch import api
-    from cloudorch.policy import blocking_error
 
     saved = load_saved_plan(plan_path) if plan_path is not None else None
-    result = api.plan(stack_path, session)  # over budget (4) and infeasible (5) raise here
     if saved is not None:
-        reasons = stale_reasons(saved, result.plan)
-        if reasons:
-            raise UsageError(f"the saved plan {str(plan_path)!r} is stale: " + "; ".join(reasons),
-                             hint=f"review and save a new plan: cloudorch plan {stack_path} --out {plan_path}")
-    blocked = blocking_error(result.report) if result.report is not None else None
-    if blocked is not None:
-        raise blocked
+        _refuse_if_stale(saved, _early_differences(saved, stack_path, session), stack_path, plan_path)
+    result = api.plan(stack_path, session)  # infeasible (5) raises here
+    if saved is not None:
+        _refuse_if_stale(saved, stale_reasons(saved, result.plan), stack_path, plan_path)
+    refusal = result.refusal()
+    if refusal is not None:
+        raise refusal
     return result
+
+
+def _early_differences(saved: Plan, stack_path: str | Path, session: Session) -> list[str]:
+    """What can be compared before placing anything: so a stale plan is refused (2) even when the changed
+    stack would now fail placement or the budget."""
+    from cloudorch import __version__
+    from cloudorch.plan import sha256_text
+
+    reasons = []
+    if saved.fingerprint.cloudorch_version != __version__:
+        reasons.append("the cloudorch version changed since the plan was made")
+    try:
+        text = Path(stack_path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return reasons  # the loader reports it properly
+    if saved.fingerprint.stack_sha256 != sha256_text(text):
+        reasons.append("the stack file changed since the plan was made")
+    if saved.fingerprint.catalog_sha256 != session.catalog.digest:
+        reasons.append("the catalog changed since the plan was made")
+    return reasons
+
+
+def _refuse_if_stale(saved: Plan, reasons: list[str], stack_path, plan_path) -> None:
+    if reasons:
+        raise UsageError(f"the saved plan {str(plan_path)!r} is stale: " + "; ".join(reasons),
+                         hint=f"review and save a new plan: cloudorch plan {stack_path} --out {plan_path}")
 
 
 def rendered_for_teardown(stack_path: str | Path, session: Session) -> tuple[str, tuple[RenderedResource, ...]]:
@@ -81,7 +105,7 @@ def rendered_for_teardown(stack_path: str | Path, session: Session) -> tuple[str
     loaded = load_stack(stack_path, session.vocabulary())
     try:
         return loaded.stack.stack, api.plan(stack_path, session).rendered
-    except (InfeasiblePlacement, OverBudget):
+    except InfeasiblePlacement:
         return loaded.stack.stack, ()
 
 

@@ -107,3 +107,22 @@ def test_apply_without_yes_in_ci_asks_for_yes(no_pulumi, tmp_path, capsys, monke
     monkeypatch.setattr("sys.stdin.isatty", lambda: False, raising=False)
     assert main(["apply", str(stack)]) == 2
     assert "--yes" in capsys.readouterr().err
+
+
+def test_stale_plan_wins_over_a_now_overbudget_stack(no_pulumi, tmp_path, capsys):
+    stack = copy_stack(tmp_path)
+    saved = tmp_path / "plan.json"
+    assert main(["plan", str(stack), "--out", str(saved)]) == 0
+    stack.write_text(stack.read_text().replace("monthly_usd: 6000", "monthly_usd: 100"))
+    assert main(["apply", str(stack), "--plan", str(saved), "--yes"]) == 2
+
+
+def test_over_budget_plan_still_shows_policy_findings(tmp_path, capsys):
+    """The cost pack's mandatory cost.budget fails too, and a policy refusal (3) comes before the budget's (4)."""
+    stack = copy_stack(tmp_path, WEBSHOP.read_text().replace("monthly_usd: 6000", "monthly_usd: 100")
+                      .replace("packs: [baseline]", "packs: [baseline, cost]"))
+    out = tmp_path / "plan.json"
+    assert main(["plan", str(stack), "--format", "json", "--out", str(out)]) == 3
+    plan = json.loads(capsys.readouterr().out)
+    assert any(f["policy"] == "cost.budget" and f["status"] == "fail" for f in plan["policy"]["findings"])
+    assert not out.exists()

@@ -11,6 +11,7 @@ Databases and object storage are not in SkyPilot's catalogs: they come from the 
 from __future__ import annotations
 
 import csv
+import math
 import hashlib
 import re
 from collections import defaultdict
@@ -29,7 +30,7 @@ def _number(text: str, what: str, *, positive: bool = False) -> float:
         value = float(text)
     except ValueError:
         raise ValueError(f"{what} {text!r} is not a number") from None
-    if value != value or value < 0 or (positive and value == 0):
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
         raise ValueError(f"{what} {text!r} is out of range")
     return value
 
@@ -93,13 +94,17 @@ def _gcp_host_accelerator(itype: str) -> tuple[str, int] | None:
 
 
 def _read_cloud(cloud: str, path: Path, issues: list[ParseIssue], regions: dict) -> list[Offering]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
-        if missing:
-            issues.append(ParseIssue(str(path), 1, f"missing column(s) {', '.join(missing)}; file skipped"))
-            return []
-        rows = [(reader.line_num, row) for row in reader]
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+            if missing:
+                issues.append(ParseIssue(str(path), 1, f"missing column(s) {', '.join(missing)}; file skipped"))
+                return []
+            rows = [(reader.line_num, row) for row in reader]
+    except (UnicodeDecodeError, csv.Error, OSError) as exc:
+        raise UsageError(f"catalog file {str(path)!r} cannot be read as CSV: {exc}",
+                         hint="SkyPilot catalogs are UTF-8 CSV files with a header row") from None
 
     gpu_prices: dict[tuple[str, str, str], tuple[float, float | None]] = {}
     if cloud == "gcp":
@@ -124,6 +129,8 @@ def _read_cloud(cloud: str, path: Path, issues: list[ParseIssue], regions: dict)
             parsed = _parse_row(row)
             if cloud == "gcp":
                 _apply_gcp_quirks(parsed, zone, gpu_prices)
+            elif cloud == "azure":
+                _check_azure_bootable(parsed, row)
         except (ValueError, KeyError) as exc:
             issues.append(ParseIssue(str(path), line, str(exc)))
             continue
@@ -146,6 +153,16 @@ def _read_cloud(cloud: str, path: Path, issues: list[ParseIssue], regions: dict)
             accelerator_count=e["accelerator_count"], zones=tuple(sorted(e["zones"])),
         ))
     return out
+
+
+def _check_azure_bootable(parsed: dict, row: dict[str, str]) -> None:
+    """Keep only sizes the rendered images can boot: the images are Hyper-V generation 2, and promotional
+    SKUs were retired (they stay in old catalogs). Skipped rows are reported like unparseable ones."""
+    if parsed["instance_type"].endswith("_Promo"):
+        raise ValueError(f"{parsed['instance_type']}: retired promotional SKU")
+    generation = (row.get("Generation") or "").replace(" ", "")
+    if generation and "V2" not in generation.split(","):
+        raise ValueError(f"{parsed['instance_type']}: Generation {generation} only; the images used are generation 2")
 
 
 def _apply_gcp_quirks(parsed: dict, zone: str, gpu_prices: dict) -> None:

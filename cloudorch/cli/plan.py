@@ -8,7 +8,6 @@ from pathlib import Path
 import typer
 
 from cloudorch.cli.application import Format, use_format
-from cloudorch.errors import ExitCode
 
 
 def register(app: typer.Typer) -> None:
@@ -33,19 +32,21 @@ def plan(
     with app.status(f"planning {stack}"):
         result = api.plan(stack, session)
     document = result.plan.to_json()
-    if out is not None and not result.blocked:
+    refusal = result.refusal()
+    if out is not None and refusal is None:
         _write_atomically(out, document)
     if app.json:
         typer.echo(document, nl=False)
     else:
         _render(app, result, explain)
-        if out is not None and not result.blocked:
+        if out is not None and refusal is None:
             app.err.print(f"plan written to {out}")
-    if result.blocked:
+    if refusal is not None:
         if not app.json:
-            app.err.print("[red]blocked[/]: a mandatory policy failed; the plan was not written" if out else
-                          "[red]blocked[/]: a mandatory policy failed")
-        return int(ExitCode.POLICY_BLOCKED)
+            app.report_error(refusal)
+            if out is not None:
+                app.err.print("the plan was not written")
+        return int(refusal.exit_code)
     return 0
 
 
@@ -54,8 +55,16 @@ def _write_atomically(path: Path, text: str) -> None:
     import os
     import tempfile
 
+    from cloudorch.errors import UsageError
+
     directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    if path.is_dir():
+        raise UsageError(f"--out {str(path)!r} is a directory", hint="name a file, e.g. --out plan.json")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    except OSError as exc:
+        raise UsageError(f"cannot write the plan to {str(path)!r}: {exc.strerror}",
+                         hint="check that the directory exists and is writable") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -90,7 +99,7 @@ def _render(app, result, explain: bool) -> None:
     out.print(f"[bold]Total[/]: ${cost.monthly_usd:,.2f}/month{budget} "
               f"[dim](by cloud: {', '.join(f'{c} ${v:,.2f}' for c, v in cost.by_cloud.items())})[/]")
     if plan.catalog.unparsed_rows:
-        app.err.print(f"[yellow]catalog[/]: {plan.catalog.unparsed_rows} rows could not be parsed, e.g. "
+        app.err.print(f"[yellow]catalog[/]: {plan.catalog.unparsed_rows} rows were skipped (unparseable or unusable), e.g. "
                       + "; ".join(plan.catalog.unparsed_examples[:3]))
 
 

@@ -39,7 +39,10 @@ def plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
         if not d.options:
             raise _no_options(stack, d.name, region_exclusions + list(exclusions[d.name]))
     budget = stack.budget.monthly_usd
-    problem = milp.Problem(tuple(demands), stack.placement.objective, quotas, budget)
+    # Buckets are placed after the solve, so the in-model budget (availability/balanced objectives) keeps
+    # room for the most their storage could cost in any allowed region: the placement then always fits.
+    model_budget = None if budget is None else budget - _max_storage_cost(stack, catalog, regions)
+    problem = milp.Problem(tuple(demands), stack.placement.objective, quotas, model_budget)
     solution = _solve(problem)
     if solution is None:
         if budget is not None and problem.objective != "cost":
@@ -66,6 +69,12 @@ def plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
         explanations=explain(stack, problem, solution, region_exclusions, exclusions),
         lower_bound_monthly_usd=round(solution.lower_bound_monthly_usd + bucket_cost, 2),
     )
+
+
+def _max_storage_cost(stack: Stack, catalog: Catalog, regions) -> float:
+    prices = [catalog.storage_index[(r.cloud, r.name)] for r in regions if (r.cloud, r.name) in catalog.storage_index]
+    top = max(prices, default=0.0)
+    return sum(spec.size_gb * top for spec in stack.resources.values() if isinstance(spec, Bucket))
 
 
 def _demands(stack: Stack, regions, catalog: Catalog, index: OfferingIndex, settings: PlacementSettings,
@@ -189,7 +198,9 @@ def allocate_networks(stack: Stack, placements: Mapping[str, ResourcePlacement])
         if len(locations) > len(subnets):
             raise InfeasiblePlacement(
                 f"network {name!r} ({spec.cidr}) is too small for {len(locations)} locations",
-                conflicts=[f"resources.{name}.cidr"], hint="give the network a larger CIDR (e.g. a /16)",
+                conflicts=[f"resources.{name}.cidr"],
+                hint=f"each location gets a /{subnets[0].prefixlen}: a larger network (a /{max(net.prefixlen - 2, 8)}) "
+                     "holds four times as many, or narrow placement.regions / spread",
             )
         taken: set[int] = set()
         for cloud, region in locations:

@@ -92,10 +92,14 @@ def test_gcp_gpu_hosts_carry_their_gpus_price(real):
 @pytest.mark.shared
 def test_unparseable_rows_are_reported_not_dropped(real):
     reasons = [i.reason for i in real.issues]
-    assert len(real.issues) == 115
+    assert len(real.issues) == 115 + sum("retired promotional SKU" in r or "the images used are generation 2" in r
+                                         for r in reasons)
     assert sum("no on-demand Price" in r for r in reasons) == 66  # Azure rows with empty Price
     assert sum("unknown Arch 'i386'" in r for r in reasons) == 18  # c1.medium
     assert sum("no H100 price row" in r or "no A100-80GB price row" in r for r in reasons) == 31
+    assert sum("retired promotional SKU" in r for r in reasons) > 0  # Azure *_Promo sizes
+    assert sum("the images used are generation 2" in r for r in reasons) > 0  # Azure V1-only sizes
+    assert not any(o.instance_type.endswith("_Promo") for o in real.offerings)
     first = real.issues[0]
     assert first.file.endswith("aws/vms.csv") and first.line > 1
     assert str(first).startswith(f"{first.file}:{first.line}: ")
