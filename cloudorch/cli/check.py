@@ -39,22 +39,39 @@ def check(
     from cloudorch import api
     from cloudorch import policy as pol
 
+    from cloudorch.errors import CloudorchError
+
     app = use_format("json" if fmt is CheckFormat.json else "text")
     session = api.Session(api.Options(catalog_dir=catalog, config_path=config, policy_dirs=tuple(policy_dir)))
-    reports = []
+    reports, refusals, failures = [], [], []
     for stack in stacks:
-        with app.status(f"checking {stack}"):
-            reports.append(api.plan(stack, session).report)
+        # one broken stack must not hide the others' reports: note its error, go on, exit with the worst
+        try:
+            with app.status(f"checking {stack}"):
+                result = api.plan(stack, session)
+        except CloudorchError as exc:
+            failures.append(exc)
+            if not app.json:
+                app.report_error(exc)
+            continue
+        reports.append(result.report)
+        if result.over_budget is not None:
+            refusals.append(result.over_budget)
     if write_baseline is not None:
         recorded = pol.write_baseline(write_baseline, reports)
         app.err.print(f"baseline of {recorded} failure(s) written to {write_baseline}")
+    # A baseline hides known findings from the report, but not from the exit code: a mandatory failure
+    # blocks `apply` whether or not it is old news, and `check` must agree with `apply`.
+    blocking = sum(len(r.blocking) for r in reports)
     if baseline is not None:
         reports = pol.apply_baseline(reports, pol.read_baseline(baseline))
     root = Path.cwd()
     if fmt is CheckFormat.sarif:
         typer.echo(json.dumps(pol.to_sarif(reports, root=root), indent=2))
     elif fmt is CheckFormat.json:
-        typer.echo(json.dumps(pol.to_json(reports), indent=2))
+        document = pol.to_json(reports)
+        document["errors"] = [e.to_dict() | {"exit_code": int(e.exit_code)} for e in [*failures, *refusals]]
+        typer.echo(json.dumps(document, indent=2))
     elif fmt is CheckFormat.junit:
         typer.echo(pol.to_junit(reports), nl=False)
     elif fmt is CheckFormat.github:
@@ -63,4 +80,14 @@ def check(
         typer.echo(pol.to_markdown(reports), nl=False)
     else:
         typer.echo(pol.to_text(reports), nl=False)
-    return int(ExitCode.POLICY_BLOCKED) if any(r.blocking for r in reports) else 0
+    if blocking and not any(r.blocking for r in reports):
+        app.err.print(f"{blocking} mandatory finding(s) recorded in the baseline still block apply")
+    codes = [int(e.exit_code) for e in failures]
+    if blocking:
+        codes.append(int(ExitCode.POLICY_BLOCKED))
+    for refusal in refusals:
+        if not app.json:
+            app.report_error(refusal)
+        codes.append(int(refusal.exit_code))
+    # the most basic problem wins: invalid input (2) before policy (3), budget (4), placement (5)
+    return min((c for c in codes if c), default=0)

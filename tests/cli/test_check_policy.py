@@ -68,12 +68,34 @@ def test_check_expired_waiver_blocks_again(tmp_path, capsys):
     assert "EXPIRED waiver network.admin-ports-open" in capsys.readouterr().out
 
 
-def test_baseline_round_trip(tmp_path, capsys):
+def test_baseline_hides_known_findings_but_not_their_block(tmp_path, capsys):
     stack = tmp_path / "bastion.yaml"
     stack.write_text(OPEN_SSH)
     base = tmp_path / "baseline.json"
     assert main(["check", str(stack), "--write-baseline", str(base)]) == 3
-    assert main(["check", str(stack), "--baseline", str(base)]) == 0
+    capsys.readouterr()
+    assert main(["check", str(stack), "--baseline", str(base), "--format", "json"]) == 3
+    captured = capsys.readouterr()
+    shown = {f["policy"] for r in json.loads(captured.out)["reports"] for f in r["findings"] if f["status"] == "fail"}
+    assert "network.admin-ports-open" not in shown
+    assert "still block apply" in captured.err
+
+
+def test_baseline_makes_advisory_noise_go_away(tmp_path, capsys):
+    base = tmp_path / "baseline.json"
+    assert main(["check", WEBSHOP, "--write-baseline", str(base)]) == 0
+    capsys.readouterr()
+    assert main(["check", WEBSHOP, "--baseline", str(base)]) == 0
+    assert "FAIL" not in capsys.readouterr().out
+
+
+def test_one_bad_stack_does_not_hide_the_others(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("stack: bad\nresources: {}\n")
+    assert main(["check", WEBSHOP, str(bad)]) == 2
+    captured = capsys.readouterr()
+    assert "webshop (stacks/webshop.yaml)" in captured.out or "webshop (" in captured.out
+    assert "bad.yaml:2: resources" in captured.err
 
 
 def test_junit_and_markdown_and_github(capsys):
