@@ -141,6 +141,11 @@ def plan(path: str | Path, session: Session | None = None) -> PlanResult:
     build_graph(loaded.stack, loaded.file)
     providers = session.providers()
     config = session.config
+    if config.vcpu_quotas:
+        from cloudorch.config import check_quota_keys, config_file
+
+        check_quota_keys(config, set(providers), {(r.cloud, r.name) for r in session.catalog.regions},
+                         config_file(session.options.config_path))
     settings = PlacementSettings(
         clouds=tuple(sorted(providers)),
         unsupported={name: {str(k): v for k, v in p.unsupported_features().items()} for name, p in providers.items()},
