@@ -53,10 +53,6 @@ def _regional(ctx: RenderContext, name: str, spec: Compute, region: str) -> list
     return out
 
 
-def is_internet_facing(spec: Compute) -> bool:
-    return any(rule.is_world_open for rule in spec.ingress)
-
-
 def _scaling_group(
     ctx: RenderContext, name: str, spec: Compute, region: str, itype: str, spot: bool, group: list[Slot]
 ) -> list[RenderedResource]:
@@ -64,7 +60,8 @@ def _scaling_group(
     zones = tuple(sorted({zone for slot in group for zone in slot.zones}))
     part = itype + ("-spot" if spot else "")
     lt, asg = logical(name, region, f"{part}-lt"), logical(name, region, f"{part}-asg")
-    public = is_internet_facing(spec)
+    # One rule for all clouds: a public address exactly when something outside private space must reach in.
+    public = ctx.public_facing(spec)
     instance_tags = tags(ctx, name, asg)
 
     template = {

@@ -6,11 +6,13 @@ and rotates it, so no password exists in cloudorch's inputs, plans or Pulumi sta
 
 from __future__ import annotations
 
+import hashlib
+
 from cloudorch.placement.model import ResourcePlacement
 from cloudorch.rendering import RenderContext, RenderedResource, ref
 from cloudorch.spec.models import Database
 
-from cloudorch_aws.naming import CLOUD, logical, resource, subnets_for, tags
+from cloudorch_aws.naming import CLOUD, logical, resource, slug, subnets_for, tags
 from cloudorch_aws.network import vpc_name
 from cloudorch_aws.security import security_group
 
@@ -50,11 +52,26 @@ def render_database(
             "multiAz": spec.high_availability,
             "backupRetentionPeriod": spec.backup_days,
             "copyTagsToSnapshot": True,
-            "deletionProtection": True,
+            "deletionProtection": spec.deletion_protection,
             "skipFinalSnapshot": False,
-            "finalSnapshotIdentifier": f"{db}-final",
+            "finalSnapshotIdentifier": final_snapshot_identifier(ctx.stack.stack, name, region),
             "autoMinorVersionUpgrade": True,
             "enabledCloudwatchLogsExports": LOG_EXPORTS[spec.engine],
             "tags": tags(ctx, name, db),
         }))
     return out
+
+
+def final_snapshot_identifier(stack: str, name: str, region: str) -> str:
+    """The snapshot RDS takes when the instance is destroyed: always taken, under a deterministic name.
+
+    Leaving the identifier out is not an option: with skipFinalSnapshot false the provider refuses the
+    delete ("final_snapshot_identifier is required"), and skipping the snapshot would lose the data. The
+    name must be a pure function of the stack (rendering is), so it cannot differ between create/destroy
+    cycles: the digest of (stack, resource, region) keeps two stacks with a same-named database apart,
+    but a second destroy of the same stack fails with DBSnapshotAlreadyExists until the previous final
+    snapshot is renamed (restored elsewhere) or deleted - deliberately, since overwriting it is impossible.
+    """
+    digest = hashlib.sha256(f"{stack}/{name}/{region}".encode()).hexdigest()[:8]
+    # letters, digits and single hyphens, starting with a letter, at most 255 characters
+    return slug(f"{logical(name, region, 'db')}-final-{digest}")[:255].rstrip("-")

@@ -7,6 +7,7 @@ re-deriving the network's layout.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 import re
@@ -17,6 +18,10 @@ from cloudorch.rendering import RenderContext, RenderedResource
 CLOUD = "aws"
 #: RDS needs a subnet group spanning two zones; three is the most every commercial region offers.
 MIN_ZONES, MAX_ZONES = 2, 3
+#: an availability-zone ID (`use1-az1`): the same physical zone in every account, unlike a zone name
+ZONE_ID = re.compile(r"^[a-z]+\d+-az\d+$")
+#: subnets per tier: the block is cut in eighths, the lower half public, the upper half private
+TIER_SLOTS = 4
 
 
 def provider_name(region: str) -> str:
@@ -61,8 +66,10 @@ def assume_role_policy(service: str) -> str:
 def network_zones(ctx: RenderContext, network: str, region: str) -> tuple[str, ...]:
     """The zones a network's subnets cover in a region: those the planner put replicas in, topped up.
 
-    Without discovery the only zone names known to exist are the ones the catalog placed slots in; the
-    `<region>a/b` fallbacks exist in every commercial region created so far.
+    Without discovery the only zones known to exist are the ones the catalog placed slots in; the
+    `<region>a/b` fallbacks exist in every commercial region created so far. When the catalog speaks in
+    zone IDs the top-up is in IDs too: a name and an ID may denote the same physical zone (names are
+    shuffled per account), and two subnets in one zone would not satisfy RDS's two-zone rule.
     """
     found: set[str] = set()
     for name, placement in ctx.placement.placements.items():
@@ -73,12 +80,24 @@ def network_zones(ctx: RenderContext, network: str, region: str) -> tuple[str, .
             if slot.cloud == CLOUD and slot.region == region:
                 found |= set(slot.zones)
     zones = sorted(found)[:MAX_ZONES]
-    for letter in "abc":
+    ids = [z for z in zones if is_zone_id(z)]
+    fallbacks = [f"{ids[0].rsplit('-az', 1)[0]}-az{n}" for n in (1, 2, 3)] if ids else \
+        [f"{region}{letter}" for letter in "abc"]
+    for zone in fallbacks:
         if len(zones) >= MIN_ZONES:
             break
-        if f"{region}{letter}" not in zones:
-            zones.append(f"{region}{letter}")
+        if zone not in zones:
+            zones.append(zone)
     return tuple(sorted(zones))
+
+
+def is_zone_id(zone: str) -> bool:
+    return bool(ZONE_ID.match(zone))
+
+
+def zone_input(zone: str) -> dict[str, str]:
+    """The subnet input naming ``zone``: SkyPilot's AWS catalogs carry zone IDs, which EC2 rejects as names."""
+    return {"availabilityZoneId": zone} if is_zone_id(zone) else {"availabilityZone": zone}
 
 
 def zone_suffix(zone: str, region: str) -> str:
@@ -93,16 +112,45 @@ def subnet_name(network: str, region: str, zone: str, tier: str) -> str:
     return logical(network, region, subnet_part(region, zone, tier))
 
 
+def zone_slots(zones: tuple[str, ...]) -> dict[str, int]:
+    """zone -> its subnet slot (0-3), which stays put when other zones come or go.
+
+    A slot taken by position among the sorted zones moves every later zone when an earlier one is added,
+    and a moved CIDR replaces the subnet and everything in it. The preferred slot is the zone's own
+    ordinal (`a`/`az1` -> 0, `b`/`az2` -> 1, ...; any other shape a stable hash), probing onwards only
+    when two zones want the same slot. An ordinal rather than a hash for the usual shapes: with four
+    slots a hash makes neighbours like us-east-1a and us-east-1b collide, and a collision is a move.
+    """
+    out: dict[str, int] = {}
+    for zone in sorted(zones):
+        slot = _preferred_slot(zone)
+        while slot in out.values():
+            slot = (slot + 1) % TIER_SLOTS
+        out[zone] = slot
+    return out
+
+
+def _preferred_slot(zone: str) -> int:
+    if is_zone_id(zone):
+        return (int(zone.rsplit("-az", 1)[1]) - 1) % TIER_SLOTS
+    if re.fullmatch(r"[a-z]+(?:-[a-z]+)+-\d+[a-z]", zone):
+        return (ord(zone[-1]) - ord("a")) % TIER_SLOTS
+    return int.from_bytes(hashlib.sha256(zone.encode()).digest()[:4], "big") % TIER_SLOTS
+
+
 def subnet_cidrs(block: str, zones: tuple[str, ...]) -> dict[tuple[str, str], str]:
     """(tier, zone) -> CIDR: the block cut in eighths, public subnets first, private ones in the upper half.
 
-    Fixed eighths (not "as many as needed") keep every subnet's range stable when a zone is added later.
+    Fixed eighths (not "as many as needed") and per-zone slots (`zone_slots`) keep every subnet's range
+    stable when a zone is added later.
     """
+    if len(zones) > TIER_SLOTS:
+        raise ValueError(f"at most {TIER_SLOTS} zones fit a network block, {len(zones)} asked")
     eighths = list(ipaddress.ip_network(block).subnets(prefixlen_diff=3))
     out = {}
-    for i, zone in enumerate(zones):
-        out["public", zone] = str(eighths[i])
-        out["private", zone] = str(eighths[4 + i])
+    for zone, slot in zone_slots(zones).items():
+        out["public", zone] = str(eighths[slot])
+        out["private", zone] = str(eighths[TIER_SLOTS + slot])
     return out
 
 

@@ -12,6 +12,7 @@ from cloudorch.rendering import RenderContext, RenderedResource, ref
 
 from cloudorch_aws.naming import (
     assume_role_policy, logical, network_zones, policy_json, resource, subnet_cidrs, subnet_name, subnet_part, tags,
+    zone_input,
 )
 
 FLOW_LOG_RETENTION_DAYS = 365
@@ -48,7 +49,7 @@ def render_network(ctx: RenderContext, network: str, block: NetworkBlock) -> lis
     for (tier, zone), cidr in sorted(subnet_cidrs(block.cidr, zones).items()):
         # No public IP by default even in public subnets: a launch template asks for one explicitly.
         b.add("aws:ec2/subnet:Subnet", subnet_part(region, zone, tier), {
-            "vpcId": ref(vpc), "cidrBlock": cidr, "availabilityZone": zone, "mapPublicIpOnLaunch": False,
+            "vpcId": ref(vpc), "cidrBlock": cidr, **zone_input(zone), "mapPublicIpOnLaunch": False,
         })
 
     eip = b.add("aws:ec2/eip:Eip", "nat-eip", {"domain": "vpc"})

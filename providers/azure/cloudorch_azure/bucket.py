@@ -41,6 +41,10 @@ def _render_one(ctx: RenderContext, name: str, spec: Bucket, region: str) -> lis
             # The account-level switch caps every container: without it no container can be public.
             "allowBlobPublicAccess": spec.public,
             "allowCrossTenantReplication": False,
+            # allowSharedKeyAccess stays at its default (allowed). Turning account keys off leaves Entra ID
+            # as the only way in, and nothing rendered here can use it: the scale sets have no managed
+            # identity and the pinned schema subset has no role assignment to grant one blob data roles.
+            # Pulumi itself would cope (azure-native manages containers through ARM, not with keys).
             "encryption": {
                 "keySource": "Microsoft.Storage",
                 "requireInfrastructureEncryption": True,

@@ -86,7 +86,8 @@ def _vmss_name(name: str, region: str, slot: Slot, slots_here: int) -> str:
 def _scale_set(ctx: RenderContext, name: str, spec: Compute, slot: Slot, vmss: str, key: str) -> RenderedResource:
     region = slot.region
     ip_config: dict = {"name": "ipconfig", "primary": True, "subnet": {"id": ref(subnet_name(spec.network, region), "id")}}
-    if any(rule.is_world_open for rule in spec.ingress):
+    # One rule for all clouds: a public address exactly when something outside private space must reach in.
+    if ctx.public_facing(spec):
         # Standard public IPs are closed until a security rule admits traffic; Basic ones are retired.
         ip_config["publicIPAddressConfiguration"] = {
             "name": "public", "sku": {"name": "Standard", "tier": "Regional"}, "deleteOption": "Delete",
@@ -112,13 +113,12 @@ def _scale_set(ctx: RenderContext, name: str, spec: Compute, slot: Slot, vmss: s
                 "osType": "Linux",
                 "deleteOption": "Delete",
                 "diskSizeGB": max(spec.disk_gb, MIN_OS_DISK_GB),
-                # Managed disks are always encrypted at rest with platform keys; encryption at host
-                # (securityProfile) extends that to the temp disk and host caches.
+                # Managed disks are always encrypted at rest with platform-managed keys (server-side
+                # encryption), so nothing is set here. No securityProfile.encryptionAtHost either: it fails
+                # on any subscription that has not registered the Microsoft.Compute/EncryptionAtHost feature.
                 "managedDisk": {"storageAccountType": os_disk_type(slot.instance_type)},
             },
         },
-        # Needs the subscription feature Microsoft.Compute/EncryptionAtHost registered once.
-        "securityProfile": {"encryptionAtHost": True},
         "networkProfile": {
             "networkApiVersion": "2020-11-01",
             "networkInterfaceConfigurations": [{

@@ -13,7 +13,7 @@ from typing import NamedTuple
 from cloudorch.rendering import RenderContext, RenderedResource, ref
 from cloudorch.spec.models import Database
 
-from cloudorch_azure.naming import CLOUD, database_prefix, logical, make, rg_ref, server_name
+from cloudorch_azure.naming import CLOUD, database_prefix, database_slots, logical, make, rg_ref, server_name
 from cloudorch_azure.network import (
     FIRST_INGRESS_PRIORITY, SELF_PRIORITY, closing_deny, port_range, security_group, security_rule,
     subnet_name, vnet_name,
@@ -65,7 +65,7 @@ def server_version(engine: str, version: str) -> str:
 
 
 def _neighbours(ctx: RenderContext, network: str, region: str) -> list[str]:
-    """Databases sharing this network block, by name: their order fixes each one's subnet."""
+    """Databases sharing this network block, by name: the order their subnets are created in."""
     return [
         other for other, placement in ctx.placed(Database)
         if ctx.stack.resources[other].network == network and (CLOUD, region) in placement.locations
@@ -102,7 +102,7 @@ def _render_one(ctx: RenderContext, name: str, spec: Database, region: str, inst
     out.append(make(subnet, "azure-native:network:Subnet", region, name, {
         "resourceGroupName": rg,
         "virtualNetworkName": ref(vnet_name(spec.network, region), "name"),
-        "addressPrefix": database_prefix(block.cidr, index),
+        "addressPrefix": database_prefix(block.cidr, database_slots(block.cidr, neighbours)[name]),
         "delegations": [{"name": "flexibleServers", "serviceName": engine.service}],
         "networkSecurityGroup": {"id": ref(nsg, "id")},
     }, depends_on=(previous,)))
@@ -138,6 +138,9 @@ def _render_one(ctx: RenderContext, name: str, spec: Database, region: str, inst
             engine.dns_key: ref(zone, "id"),
             "publicNetworkAccess": "Disabled",
         },
+        # No deletion_protection input: flexible servers have no such flag. Protecting one takes a
+        # CanNotDelete management lock, a type outside the pinned schema subset; the spec's flag is not
+        # honoured on Azure.
         "administratorLogin": ADMIN_LOGIN,
         "administratorLoginPassword": ref(password, "result"),
         "tags": tags,

@@ -76,11 +76,34 @@ def compute_prefix(cidr: str) -> str:
     return str(next(block.subnets(prefixlen_diff=1)))
 
 
-def database_prefix(cidr: str, index: int) -> str:
+def _database_subnets(cidr: str) -> list[ipaddress.IPv4Network]:
     second_half = list(ipaddress.IPv4Network(cidr).subnets(prefixlen_diff=1))[1]
-    size = max(second_half.prefixlen, DB_SUBNET_PREFIX)
-    candidates = second_half.subnets(new_prefix=size)
-    for i, subnet in enumerate(candidates):
-        if i == index:
-            return str(subnet)
-    raise ValueError(f"network block {cidr} has no room for database subnet #{index + 1} (/{size} each)")
+    return list(second_half.subnets(new_prefix=max(second_half.prefixlen, DB_SUBNET_PREFIX)))
+
+
+def database_prefix(cidr: str, index: int) -> str:
+    candidates = _database_subnets(cidr)
+    if not 0 <= index < len(candidates):
+        raise ValueError(
+            f"network block {cidr} has no room for database subnet #{index + 1} (/{candidates[0].prefixlen} each)"
+        )
+    return str(candidates[index])
+
+
+def database_slots(cidr: str, databases: list[str]) -> dict[str, int]:
+    """database -> the index of its subnet among the block's database subnets (see ``database_prefix``).
+
+    By a stable hash of the database's name, probing onwards only on collision: numbering by name order
+    would move every later database's subnet (and so replace its server) when an earlier-named one is
+    added.
+    """
+    size = len(_database_subnets(cidr))
+    if len(databases) > size:
+        raise ValueError(f"network block {cidr} has room for {size} database subnets, {len(databases)} needed")
+    out: dict[str, int] = {}
+    for name in sorted(databases):
+        slot = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big") % size
+        while slot in out.values():
+            slot = (slot + 1) % size
+        out[name] = slot
+    return out

@@ -6,7 +6,6 @@ however many regions the replicas span.
 
 from __future__ import annotations
 
-import ipaddress
 from collections import Counter
 
 from cloudorch.placement.model import Slot
@@ -15,7 +14,7 @@ from cloudorch.spec.models import Compute
 
 from cloudorch_gcp.images import image_for
 from cloudorch_gcp.naming import CLOUD, account_id, labels, network_tag, resource, rfc1035
-from cloudorch_gcp.network import home_region, ingress_rules, subnet_name
+from cloudorch_gcp.network import ingress_rules, subnet_name
 
 INSTANCE_TEMPLATE = "gcp:compute/instanceTemplate:InstanceTemplate"
 REGION_MIG = "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager"
@@ -36,11 +35,11 @@ _ACCELERATORS = {
 
 
 def render_compute(ctx: RenderContext, name: str, spec: Compute, slots: list[Slot]) -> list[RenderedResource]:
-    home = home_region(ctx, spec.network)
     tag = network_tag(ctx, name)
     sa = f"{name}-{CLOUD}-sa"
     out = [
-        resource(sa, SERVICE_ACCOUNT, home, name, {
+        # service accounts are project-wide: a global resource, under the global provider
+        resource(sa, SERVICE_ACCOUNT, None, name, {
             "accountId": account_id(ctx, name),
             "displayName": f"cloudorch {ctx.stack.stack}/{name}",
             # a dedicated account with no roles instead of the default compute account (Editor on the project)
@@ -48,7 +47,9 @@ def render_compute(ctx: RenderContext, name: str, spec: Compute, slots: list[Slo
         })
     ]
     out += ingress_rules(ctx, name, spec.network, spec.ingress, tag)
-    public = _needs_public_ip(ctx, spec)
+    # One rule for all clouds: an external IP exactly when something outside private space must reach in
+    # (without a load balancer, only an external IP can be reached from there).
+    public = ctx.public_facing(spec)
     keys = Counter(_slot_key(s) for s in slots)
     per_region = Counter(s.region for s in slots)
     seen: Counter = Counter()
@@ -67,13 +68,6 @@ def render_compute(ctx: RenderContext, name: str, spec: Compute, slots: list[Slo
 
 def _slot_key(slot: Slot) -> tuple[str, str, bool]:
     return slot.region, slot.instance_type, slot.spot
-
-
-def _needs_public_ip(ctx: RenderContext, spec: Compute) -> bool:
-    """Without a load balancer, a source outside private address space can only reach an external IP."""
-    return any(
-        not ipaddress.ip_network(cidr).is_private for rule in spec.ingress for cidr in ctx.source_cidrs(rule)
-    )
 
 
 def _group(

@@ -54,7 +54,9 @@ def render_database(ctx: RenderContext, name: str, spec: Database, slot: Slot) -
     out.append(resource(instance, DATABASE_INSTANCE, region, name, {
         "databaseVersion": database_version(spec.engine, spec.version),
         "region": region,
-        "deletionProtection": True,
+        # both switches follow the spec: deletionProtection stops Pulumi, deletionProtectionEnabled stops
+        # every other way of deleting it (console, gcloud, API)
+        "deletionProtection": spec.deletion_protection,
         "settings": {
             "tier": slot.instance_type,
             "edition": _edition(slot.instance_type),
@@ -70,7 +72,7 @@ def render_database(ctx: RenderContext, name: str, spec: Database, slot: Slot) -
                 "allocatedIpRange": ref(_range, "name"),
                 "sslMode": "ENCRYPTED_ONLY",
             },
-            "deletionProtectionEnabled": True,
+            "deletionProtectionEnabled": spec.deletion_protection,
             "userLabels": labels(ctx, name),
         },
         # storage is encrypted at rest with Google-managed keys by default (no encryptionKeyName needed)

@@ -77,15 +77,21 @@ def account_id(ctx: RenderContext, resource: str) -> str:
     return f"{readable}-{digest}"
 
 
-def provider_name(region: str) -> str:
-    return f"{CLOUD}-{region}"
+#: the explicit provider of global resources (VPC, firewalls, service accounts, private service access).
+#: Not a regional provider: a global resource under the provider of, say, the first sorted region would
+#: change provider, which Pulumi treats as a replacement, whenever an earlier-sorting region is added.
+GLOBAL_PROVIDER = f"{CLOUD}-global"
+
+
+def provider_name(region: str | None) -> str:
+    return f"{CLOUD}-{region}" if region else GLOBAL_PROVIDER
 
 
 def resource(
-    name: str, type_: str, region: str, source: str, inputs: dict, *, depends_on: tuple[str, ...] = (),
+    name: str, type_: str, region: str | None, source: str, inputs: dict, *, depends_on: tuple[str, ...] = (),
     secret_outputs: tuple[str, ...] = (), provider: bool = True,
 ) -> RenderedResource:
-    """A GCP resource under the explicit provider of ``region``."""
+    """A GCP resource under the explicit provider of ``region``, or under the global one when it is None."""
     return RenderedResource(
         name=name, type=type_, cloud=CLOUD, region=region, source=source, inputs=inputs,
         depends_on=depends_on, secret_outputs=secret_outputs, provider=provider_name(region) if provider else None,

@@ -1,7 +1,8 @@
 """A stack network on GCP: one global VPC, a subnetwork, router and NAT per region, firewall rules.
 
-A GCP VPC is global, so unlike AWS/Azure there is one network per stack network, placed under the
-provider of its first region (sorted), with regional subnetworks carrying the per-region blocks.
+A GCP VPC is global, so unlike AWS/Azure there is one network per stack network, with regional
+subnetworks carrying the per-region blocks. The VPC, its firewalls and its private service access are
+global resources (region None) under the global provider, whatever regions come and go.
 """
 
 from __future__ import annotations
@@ -34,15 +35,13 @@ def subnet_name(network: str, region: str) -> str:
     return f"{network}-{CLOUD}-{region}-subnet"
 
 
-def home_region(ctx: RenderContext, network: str) -> str:
-    """The region whose provider owns the network's global parts (VPC, firewalls, peering)."""
-    regions = sorted(b.region for b in ctx.placement.blocks(network, CLOUD))
-    if not regions:
+def check_blocks(ctx: RenderContext, network: str) -> None:
+    """Fail early when a resource of ``network`` runs on gcp but the network has no block here."""
+    if not ctx.placement.blocks(network, CLOUD):
         raise UsageError(
             f"network {network!r} has no address block on gcp",
             hint="the placement must allocate a block wherever a resource of the network runs",
         )
-    return regions[0]
 
 
 def render_networks(ctx: RenderContext) -> list[RenderedResource]:
@@ -51,9 +50,8 @@ def render_networks(ctx: RenderContext) -> list[RenderedResource]:
         by_network[network].append(block)
     out: list[RenderedResource] = []
     for network, blocks in sorted(by_network.items()):
-        home = home_region(ctx, network)
         vpc = network_name(network)
-        out.append(resource(vpc, NETWORK, home, network, {
+        out.append(resource(vpc, NETWORK, None, network, {
             "autoCreateSubnetworks": False,
             # GLOBAL: routes learnt by a router in one region (VPN, interconnect to the other clouds'
             # blocks) must reach subnetworks in every region of the stack
@@ -62,7 +60,7 @@ def render_networks(ctx: RenderContext) -> list[RenderedResource]:
         }))
         for block in sorted(blocks, key=lambda b: b.region):
             out.extend(_regional(network, block.region, block.cidr, vpc))
-        out.append(_internal_rule(network, home, vpc, sorted(b.cidr for b in blocks)))
+        out.append(_internal_rule(network, vpc, sorted(b.cidr for b in blocks)))
     return out
 
 
@@ -96,10 +94,10 @@ def _regional(network: str, region: str, cidr: str, vpc: str) -> list[RenderedRe
     ]
 
 
-def _internal_rule(network: str, home: str, vpc: str, cidrs: list[str]) -> RenderedResource:
+def _internal_rule(network: str, vpc: str, cidrs: list[str]) -> RenderedResource:
     # Everything else inbound hits GCP's implied deny-all-ingress (priority 65535); an explicit copy would
     # only add a resource, and GCP does not let it be removed anyway.
-    return resource(f"{network}-{CLOUD}-allow-internal", FIREWALL, home, network, {
+    return resource(f"{network}-{CLOUD}-allow-internal", FIREWALL, None, network, {
         "network": ref(vpc, "id"),
         "description": f"traffic inside network {network}'s gcp blocks",
         "direction": "INGRESS",
@@ -113,7 +111,7 @@ def ingress_rules(
     ctx: RenderContext, source: str, network: str, rules: list[Ingress], target_tag: str
 ) -> list[RenderedResource]:
     """One firewall per ingress rule, admitting ctx.source_cidrs(rule) to the instances tagged target_tag."""
-    home = home_region(ctx, network)
+    check_blocks(ctx, network)
     out = []
     for i, rule in enumerate(rules):
         cidrs = ctx.source_cidrs(rule)
@@ -122,7 +120,7 @@ def ingress_rules(
             # placed anywhere must admit nothing, so it is not rendered at all
             continue
         ports = str(rule.port) if rule.last_port == rule.port else f"{rule.port}-{rule.last_port}"
-        out.append(resource(f"{source}-{CLOUD}-ingress-{i}-{rule.protocol}-{ports}", FIREWALL, home, source, {
+        out.append(resource(f"{source}-{CLOUD}-ingress-{i}-{rule.protocol}-{ports}", FIREWALL, None, source, {
             "network": ref(network_name(network), "id"),
             "description": f"{source}: {rule.protocol}/{ports} from {rule.from_}",
             "direction": "INGRESS",
@@ -146,10 +144,9 @@ def private_service_access(ctx: RenderContext, network: str) -> list[RenderedRes
     One per VPC, not per database: servicenetworking allows a single connection per network and service,
     so every database on the network shares it.
     """
-    home = home_region(ctx, network)
     range_name, connection = psa_names(network)
     return [
-        resource(range_name, GLOBAL_ADDRESS, home, network, {
+        resource(range_name, GLOBAL_ADDRESS, None, network, {
             "purpose": "VPC_PEERING",
             "addressType": "INTERNAL",
             # /20 (4096 addresses) is plenty for a stack's Cloud SQL instances; Google picks the range
@@ -159,7 +156,7 @@ def private_service_access(ctx: RenderContext, network: str) -> list[RenderedRes
             "description": f"private service access for network {network}",
             "labels": labels(ctx, network),
         }),
-        resource(connection, SERVICE_CONNECTION, home, network, {
+        resource(connection, SERVICE_CONNECTION, None, network, {
             "network": ref(network_name(network), "id"),
             "service": "servicenetworking.googleapis.com",
             "reservedPeeringRanges": [ref(range_name, "name")],

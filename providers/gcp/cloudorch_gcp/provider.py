@@ -15,7 +15,7 @@ from cloudorch_gcp.bucket import render_bucket
 from cloudorch_gcp.compute import render_compute
 from cloudorch_gcp.database import render_database
 from cloudorch_gcp.images import IMAGES
-from cloudorch_gcp.naming import CLOUD, provider_name
+from cloudorch_gcp.naming import CLOUD, GLOBAL_PROVIDER, provider_name
 from cloudorch_gcp.network import private_service_access, render_networks
 
 PROVIDER_TYPE = "pulumi:providers:gcp"
@@ -53,4 +53,7 @@ class Provider(CloudProvider):
             out += private_service_access(ctx, network)
         for name, placement in ctx.placed(Bucket):
             out += render_bucket(ctx, name, ctx.stack.resources[name], placement.region)
+        if any(r.provider == GLOBAL_PROVIDER for r in out):
+            # global resources need no region; without one in its inputs, no region can ever change it
+            providers.insert(0, RenderedResource(name=GLOBAL_PROVIDER, type=PROVIDER_TYPE, cloud=CLOUD, inputs={}))
         return providers + sorted(out, key=lambda r: (r.region or "", r.name))

@@ -136,7 +136,9 @@ def test_every_resource_has_a_provider_of_its_region(which):
     resources = by_name(which)
     providers = {r.name: r for r in rendered(which) if r.is_provider}
     assert providers and all(p.type == "pulumi:providers:gcp" for p in providers.values())
-    assert all(p.inputs == {"region": p.region} and p.name == f"gcp-{p.region}" for p in providers.values())
+    regional = [p for p in providers.values() if p.region is not None]
+    assert all(p.inputs == {"region": p.region} and p.name == f"gcp-{p.region}" for p in regional)
+    assert providers["gcp-global"].region is None and providers["gcp-global"].inputs == {}
     for r in resources.values():
         if r.is_provider or r.type.startswith("random:"):
             continue
@@ -145,9 +147,9 @@ def test_every_resource_has_a_provider_of_its_region(which):
         assert r.source, r.name
 
 
-def test_the_global_network_is_under_the_first_region_provider():
+def test_the_global_network_is_under_the_global_provider():
     network = by_name("webshop")["net-gcp-network"]
-    assert network.provider == "gcp-europe-west1"  # sorted first of europe-west1/europe-west4
+    assert network.provider == "gcp-global" and network.region is None
     assert network.inputs["autoCreateSubnetworks"] is False
     assert len(of_type("webshop", "gcp:compute/network:Network")) == 1
     subnets = {r.region: r.inputs for r in of_type("webshop", "gcp:compute/subnetwork:Subnetwork")}
@@ -171,7 +173,7 @@ def test_nothing_renders_for_another_cloud():
     assert Provider().render(RenderContext(stack=stack, placement=placement, cloud="gcp")) == []
     sources = {r.source for r in rendered("mixed")}
     assert "aws-only" not in sources and "aws-bucket" not in sources
-    assert all(r.region == "us-central1" for r in rendered("mixed"))
+    assert {r.region for r in rendered("mixed")} == {None, "us-central1"}
 
 
 def test_only_gcp_slots_of_a_multi_cloud_compute_render():
