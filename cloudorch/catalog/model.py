@@ -113,27 +113,39 @@ class Catalog:
         return h.hexdigest()
 
 
-_GEO_PREFIXES = (
-    # (prefix, geo): the clouds' own naming; Azure names carry the geography inside the name
-    ("us", "us"), ("northamerica", "ca"), ("ca-", "ca"), ("canada", "ca"), ("eu", "eu"), ("europe", "eu"),
-    ("uk", "eu"), ("france", "eu"), ("germany", "eu"), ("sweden", "eu"), ("norway", "eu"), ("switzerland", "eu"),
-    ("poland", "eu"), ("italy", "eu"), ("spain", "eu"), ("ap-", "apac"), ("asia", "apac"), ("australia", "apac"),
-    ("japan", "apac"), ("korea", "apac"), ("southeastasia", "apac"), ("eastasia", "apac"), ("centralindia", "apac"),
-    ("southindia", "apac"), ("westindia", "apac"), ("jioindia", "apac"), ("newzealand", "apac"), ("sa-", "sa"),
-    ("southamerica", "sa"), ("brazil", "sa"), ("me-", "me"), ("il-", "me"), ("uae", "me"), ("qatar", "me"),
-    ("israel", "me"), ("af-", "af"), ("africa", "af"), ("southafrica", "af"),
+# AWS and GCP region names start with their geography (eu-west-1, europe-west4; GCP's northamerica-south1
+# is Mexico, so it precedes northamerica-). The two clouds' prefixes never clash, so the name is enough.
+_GEO_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("us-", "us"), ("ca-", "ca"), ("eu-", "eu"), ("ap-", "apac"), ("sa-", "sa"), ("me-", "me"), ("il-", "me"),
+    ("af-", "af"), ("mx-", "mx"), ("cn-", "cn"),
+    ("northamerica-south", "mx"), ("northamerica-", "ca"), ("europe-", "eu"), ("asia-", "apac"),
+    ("australia-", "apac"), ("southamerica-", "sa"), ("africa-", "af"),
 )
+
+# Azure region names are one word with the geography inside (westeurope, southafricanorth). Checked in
+# order, so the more specific words come first: "australiaeast" and "austriaeast" must not match "us".
+_GEO_WORDS: tuple[tuple[str, str], ...] = (
+    ("southafrica", "af"), ("brazil", "sa"), ("chile", "sa"), ("mexico", "mx"), ("canada", "ca"),
+    ("uae", "me"), ("qatar", "me"), ("israel", "me"), ("saudi", "me"),
+    ("australia", "apac"), ("japan", "apac"), ("korea", "apac"), ("india", "apac"), ("asia", "apac"),
+    ("indonesia", "apac"), ("malaysia", "apac"), ("newzealand", "apac"), ("taiwan", "apac"),
+    ("europe", "eu"), ("france", "eu"), ("germany", "eu"), ("uk", "eu"), ("sweden", "eu"),
+    ("switzerland", "eu"), ("norway", "eu"), ("poland", "eu"), ("italy", "eu"), ("spain", "eu"),
+    ("austria", "eu"), ("belgium", "eu"), ("denmark", "eu"), ("finland", "eu"), ("greece", "eu"),
+    ("us", "us"),
+)
+
+# GCS multi-region and dual-region locations (a bucket's `location`) are geographies themselves.
+_MULTI_REGIONS: dict[str, str] = {"us": "us", "eu": "eu", "asia": "apac", "nam4": "us", "eur4": "eu",
+                                  "eur5": "eu", "eur7": "eu", "eur8": "eu", "asia1": "apac"}
 
 
 def geo_of_region_name(name: str) -> str:
-    """A region's geography from its name alone, for regions the embedded metadata does not list."""
-    lowered = name.lower()
-    if lowered.endswith("us") or lowered.endswith("us2") or "us3" in lowered:
-        return "us"  # azure: eastus, westus2, northcentralus ...
-    for prefix, geo in _GEO_PREFIXES:
-        if lowered.startswith(prefix):
-            return geo
-    for needle, geo in (("europe", "eu"), ("asia", "apac"), ("india", "apac")):
-        if needle in lowered:
-            return geo
-    return "other"
+    """A region's geography from its name alone (``other`` when the name does not say), for regions the
+    embedded metadata does not list. The one table of region names: the policy engine asks it too."""
+    lowered = name.lower().replace(" ", "")  # Azure display names: "West Europe"
+    if "-" in lowered:
+        return next((geo for prefix, geo in _GEO_PREFIXES if lowered.startswith(prefix)), "other")
+    if lowered in _MULTI_REGIONS:
+        return _MULTI_REGIONS[lowered]
+    return next((geo for word, geo in _GEO_WORDS if word in lowered), "other")

@@ -3,11 +3,17 @@
 The condition describes a *compliant* resource, as Checkov's YAML policies do. Values that are references
 to other resources' outputs are unknown, and the logic is three-valued (Kleene): a condition that cannot
 be decided passes rather than flag every reference. A file holds one policy, or ``policies:`` with an
-optional ``pack:`` name and pack-level ``enforcement:``. Every problem is reported with its file and line.
+optional ``pack:`` name and pack-level ``enforcement:``.
+
+Every field is type-checked when the file is read, including each operator's ``value`` (a number for
+``greater_than``, a valid regular expression for ``matches``, a list for ``in``), and every problem of the
+file is reported at once with its line and field path. A team's mistake is invalid input (exit 2) found
+before anything runs, not a policy that fails at evaluation as if the stack broke it.
 """
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable
 from typing import Any
@@ -15,37 +21,17 @@ from typing import Any
 import yaml
 
 from cloudorch.errors import Problem, SpecError
-from cloudorch.policy.model import ENFORCEMENTS, LEVELS, POLICY_ID, SEVERITIES, Check, Policy, Violation
+from cloudorch.policy.model import (
+    ENFORCEMENTS, LEVELS, PACK_NAME, POLICY_ID, SEVERITIES, Check, Policy, Violation,
+)
 from cloudorch.rendering.model import is_ref
 from cloudorch.spec.models import RESOURCE_KINDS
-from cloudorch.spec.yamlsource import Located, load_located
+from cloudorch.spec.yamlsource import Located, YamlShapeError, load_located
 
 Tri = bool | None  # True, False, or undecidable (an unknown value)
 Cond = Callable[[Any], Tri]
 _MISSING = object()
 _UNKNOWN = object()
-
-_NEGATIVE = {"not_equals", "not_in", "not_contains", "not_exists"}
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "equals": lambda v, x: v == x,
-    "not_equals": lambda v, x: v != x,
-    "in": lambda v, x: v in x,
-    "not_in": lambda v, x: v not in x,
-    "contains": lambda v, x: isinstance(v, (list, str, dict)) and x in v,
-    "not_contains": lambda v, x: not (isinstance(v, (list, str, dict)) and x in v),
-    "greater_than": lambda v, x: _num(v) is not None and _num(v) > x,
-    "greater_than_or_equal": lambda v, x: _num(v) is not None and _num(v) >= x,
-    "less_than": lambda v, x: _num(v) is not None and _num(v) < x,
-    "less_than_or_equal": lambda v, x: _num(v) is not None and _num(v) <= x,
-    "matches": lambda v, x: isinstance(v, str) and re.search(x, v) is not None,
-    "is_true": lambda v, x: v is True or (isinstance(v, str) and v.lower() == "true"),
-    "is_false": lambda v, x: v is False or (isinstance(v, str) and v.lower() == "false"),
-    "exists": lambda v, x: True,
-    "not_exists": lambda v, x: False,
-}
-_NO_VALUE = {"exists", "not_exists", "is_true", "is_false"}
-_POLICY_KEYS = {"id", "title", "severity", "enforcement", "remediation", "description", "frameworks", "tags",
-                "level", "resources", "condition", "message", "url"}
 
 
 def _num(value: Any) -> float | None:
@@ -55,6 +41,73 @@ def _num(value: Any) -> float | None:
         return float(value)
     except ValueError:
         return None
+
+
+def _numeric(compare: Callable[[float, float], bool]) -> Callable[[Any, Any], bool]:
+    def test(value: Any, expected: float) -> bool:
+        number = _num(value)
+        return number is not None and compare(number, expected)
+    return test
+
+
+def _contains(value: Any, expected: Any) -> bool:
+    if isinstance(value, str):
+        return isinstance(expected, str) and expected in value
+    return isinstance(value, (list, dict)) and expected in value
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, (str, int, float, bool))
+
+
+#: what an operator's ``value`` must be, as (test, description); None when the operator takes no value
+_ValueKind = tuple[Callable[[Any], bool], str] | None
+_ANY: _ValueKind = (lambda x: True, "any value")
+_LIST: _ValueKind = (lambda x: isinstance(x, list), "a list")
+_SCALAR: _ValueKind = (_is_scalar, "a string, number or boolean")
+_NUMBER: _ValueKind = (_is_number, "a number")
+_PATTERN: _ValueKind = (lambda x: isinstance(x, str), "a regular expression (a string)")
+
+#: operator -> (test of an attribute's value against the expected one, what ``value`` must be)
+_OPS: dict[str, tuple[Callable[[Any, Any], bool], _ValueKind]] = {
+    "equals": (lambda v, x: v == x, _ANY),
+    "not_equals": (lambda v, x: v != x, _ANY),
+    "in": (lambda v, x: v in x, _LIST),
+    "not_in": (lambda v, x: v not in x, _LIST),
+    "contains": (_contains, _SCALAR),
+    "not_contains": (lambda v, x: not _contains(v, x), _SCALAR),
+    "greater_than": (_numeric(operator.gt), _NUMBER),
+    "greater_than_or_equal": (_numeric(operator.ge), _NUMBER),
+    "less_than": (_numeric(operator.lt), _NUMBER),
+    "less_than_or_equal": (_numeric(operator.le), _NUMBER),
+    "matches": (lambda v, x: isinstance(v, str) and x.search(v) is not None, _PATTERN),  # x: compiled
+    "is_true": (lambda v, x: v is True or (isinstance(v, str) and v.lower() == "true"), None),
+    "is_false": (lambda v, x: v is False or (isinstance(v, str) and v.lower() == "false"), None),
+    "exists": (lambda v, x: True, None),
+    "not_exists": (lambda v, x: False, None),
+}
+_NEGATIVE = {"not_equals", "not_in", "not_contains", "not_exists"}
+_POLICY_KEYS = {"id", "title", "severity", "enforcement", "remediation", "description", "frameworks", "tags",
+                "level", "resources", "condition", "message", "url"}
+_REQUIRED_KEYS = ("id", "title", "severity", "level", "resources", "condition")
+_OPTIONAL_TEXT = ("remediation", "description", "message", "url")
+
+
+def _kind(value: Any) -> str:
+    """How a YAML value reads to its author, for messages: ``must be a list, not a mapping``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    return "a mapping" if isinstance(value, dict) else "a list" if isinstance(value, list) else type(value).__name__
 
 
 def _values(data: Any, parts: tuple[str, ...]) -> list[Any]:
@@ -81,7 +134,7 @@ def _values(data: Any, parts: tuple[str, ...]) -> list[Any]:
 
 def _attribute(path: str, op: str, expected: Any, default: Any) -> Cond:
     parts = tuple(path.split("."))
-    test = _OPS[op]
+    test = _OPS[op][0]
 
     def cond(data: Any) -> Tri:
         result: Tri = True
@@ -133,9 +186,11 @@ class _Parser:
         dotted = ".".join(str(p) for p in path)
         self.problems.append(Problem(self.file, self.located.line_of(path), dotted, message))
 
+    # -- conditions ------------------------------------------------------------------------------------
     def condition(self, node: Any, path: tuple[Any, ...]) -> Cond | None:
         if not isinstance(node, dict):
-            self.problem(path, "a condition must be a mapping: {attribute, operator, value} or and/or/not")
+            self.problem(path, f"a condition must be a mapping: {{attribute, operator, value}} or and/or/not, "
+                               f"not {_kind(node)}")
             return None
         combinators = [k for k in ("and", "or", "not") if k in node]
         if len(combinators) > 1 or (combinators and len(node) != 1):
@@ -157,60 +212,122 @@ class _Parser:
         return self.attribute(node, path)
 
     def attribute(self, node: dict[str, Any], path: tuple[Any, ...]) -> Cond | None:
-        unknown = set(node) - {"attribute", "operator", "value", "default"}
-        for key in sorted(unknown, key=str):
+        before = len(self.problems)
+        for key in sorted(set(node) - {"attribute", "operator", "value", "default"}, key=str):
             self.problem((*path, key), "unknown field (expected attribute, operator, value, default)")
         attr, op = node.get("attribute"), node.get("operator")
-        if not isinstance(attr, str) or not attr:
+        if "attribute" not in node:
             self.problem(path, "`attribute` (a dotted path such as metadataOptions.httpTokens) is required")
+        elif not (isinstance(attr, str) and "" not in attr.split(".")):
+            self.problem((*path, "attribute"), f"must be a dotted path such as metadataOptions.httpTokens, "
+                                               f"not {_kind(attr)}")
         if op not in _OPS:
             self.problem((*path, "operator") if "operator" in node else path,
                          f"`operator` must be one of {', '.join(sorted(_OPS))}, not {op!r}")
-        if op in _OPS and op not in _NO_VALUE and "value" not in node:
-            self.problem(path, f"operator {op} needs a `value`")
-        if op in ("in", "not_in") and not isinstance(node.get("value"), list):
-            self.problem((*path, "value"), f"operator {op} needs a list `value`")
-        if op == "matches":
-            try:
-                re.compile(str(node.get("value")))
-            except re.error as exc:
-                self.problem((*path, "value"), f"not a valid regular expression: {exc}")
-        if unknown or not isinstance(attr, str) or not attr or op not in _OPS:
             return None
-        return _attribute(attr, op, node.get("value"), node.get("default", _MISSING))
+        expected = self.value(node, path, op)
+        if len(self.problems) > before:
+            return None
+        return _attribute(attr, op, expected, node.get("default", _MISSING))  # type: ignore[arg-type]
 
+    def value(self, node: dict[str, Any], path: tuple[Any, ...], op: str) -> Any:
+        """The condition's ``value``, checked against what ``op`` compares with (a regex comes back compiled)."""
+        kind, value, where = _OPS[op][1], node.get("value"), (*path, "value")
+        if kind is None:
+            if "value" in node:  # `exists` with `value: false` reads like `not_exists` but is not
+                self.problem(where, f"operator {op} takes no `value`")
+            return None
+        if "value" not in node:
+            self.problem(path, f"operator {op} needs a `value` ({kind[1]})")
+        elif value is None:
+            self.problem(where, "null never matches (an attribute set to null counts as missing); "
+                                "use operator exists or not_exists")
+        elif not kind[0](value):
+            self.problem(where, f"operator {op} needs {kind[1]} as its `value`, not {_kind(value)}")
+        elif op == "matches":
+            try:
+                return re.compile(value)
+            except re.error as exc:
+                self.problem(where, f"not a valid regular expression: {exc}")
+        return value
+
+    # -- policies --------------------------------------------------------------------------------------
     def policy(self, node: Any, path: tuple[Any, ...], origin: str) -> Policy | None:
         if not isinstance(node, dict):
-            self.problem(path, "a policy must be a mapping")
+            self.problem(path, f"a policy must be a mapping, not {_kind(node)}")
             return None
         before = len(self.problems)
         for key in sorted(set(node) - _POLICY_KEYS, key=str):
             self.problem((*path, key), f"unknown field (expected one of {', '.join(sorted(_POLICY_KEYS))})")
-        for key in ("id", "title", "severity", "level", "resources", "condition"):
+        for key in _REQUIRED_KEYS:
             if key not in node:
                 self.problem(path, f"required field `{key}` is missing")
         pid = node.get("id")
         if "id" in node and not (isinstance(pid, str) and POLICY_ID.match(pid)):
             self.problem((*path, "id"), f"{pid!r} is not a namespaced policy id such as `team.no-public-ip`")
-        self._choice(node, path, "severity", SEVERITIES)
-        self._choice(node, path, "enforcement", ENFORCEMENTS)
-        self._choice(node, path, "level", LEVELS)
-        resources = node.get("resources")
-        if "resources" in node and not (isinstance(resources, list) and resources
-                                        and all(isinstance(r, str) for r in resources)):
-            self.problem((*path, "resources"), "a non-empty list of type tokens (rendered) or kinds (spec)")
-        elif node.get("level") == "spec" and isinstance(resources, list):
-            for i, kind in enumerate(resources):
-                if kind not in (*RESOURCE_KINDS, "stack", "*"):
-                    self.problem((*path, "resources", i), f"unknown kind {kind!r}")
+        if "title" in node and not (isinstance(node["title"], str) and node["title"].strip()):
+            self.problem((*path, "title"), f"must be a non-empty string, not {_kind(node['title'])}")
+        for key in _OPTIONAL_TEXT:
+            self.text(node, path, key)
+        self.choice(node, path, "severity", SEVERITIES)
+        self.choice(node, path, "enforcement", ENFORCEMENTS)
+        self.choice(node, path, "level", LEVELS)
+        self.resources(node, path)
+        self.tags(node, path)
+        self.frameworks(node, path)
         cond = self.condition(node["condition"], (*path, "condition")) if "condition" in node else None
         if len(self.problems) > before or cond is None:
             return None
         return _build(node, cond, origin)
 
-    def _choice(self, node: dict[str, Any], path: tuple[Any, ...], key: str, allowed: tuple[str, ...]) -> None:
+    def choice(self, node: dict[str, Any], path: tuple[Any, ...], key: str, allowed: tuple[str, ...]) -> None:
         if key in node and node[key] not in allowed:
             self.problem((*path, key), f"must be one of {', '.join(allowed)}, not {node[key]!r}")
+
+    def text(self, node: dict[str, Any], path: tuple[Any, ...], key: str) -> None:
+        if key in node and not isinstance(node[key], str):
+            self.problem((*path, key), f"must be a string, not {_kind(node[key])}")
+
+    def resources(self, node: dict[str, Any], path: tuple[Any, ...]) -> None:
+        """What the policy applies to: spec kinds at ``level: spec``, Pulumi type tokens at ``rendered``."""
+        resources, where = node.get("resources"), (*path, "resources")
+        if "resources" not in node:
+            return
+        if not (isinstance(resources, list) and resources and all(isinstance(r, str) for r in resources)):
+            self.problem(where, f"a non-empty list of type tokens (rendered) or kinds (spec), not {_kind(resources)}")
+            return
+        for i, target in enumerate(resources):
+            if node.get("level") == "spec" and target not in (*RESOURCE_KINDS, "stack", "*"):
+                self.problem((*where, i), f"unknown kind {target!r} (expected {', '.join(RESOURCE_KINDS)}, "
+                                          "stack or *)")
+            elif node.get("level") == "rendered" and target != "*" and ":" not in target:
+                # a spec kind here would silently match nothing
+                self.problem((*where, i), f"{target!r} is not a Pulumi type token such as aws:ec2/instance:Instance")
+
+    def tags(self, node: dict[str, Any], path: tuple[Any, ...]) -> None:
+        tags = node.get("tags")
+        if "tags" in node and not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
+            self.problem((*path, "tags"), f"must be a list of strings, not {_kind(tags)}")
+
+    def frameworks(self, node: dict[str, Any], path: tuple[Any, ...]) -> None:
+        """``{framework: control id or [control ids]}``; numbers must be quoted, as YAML reads 3.10 as 3.1."""
+        frameworks, where = node.get("frameworks"), (*path, "frameworks")
+        if "frameworks" not in node:
+            return
+        if not isinstance(frameworks, dict):
+            self.problem(where, "must be a mapping of framework to control ids, such as "
+                                f"{{checkov: [CKV_AWS_24], cis-aws-3.0: [\"5.2\"]}}, not {_kind(frameworks)}")
+            return
+        for name, controls in frameworks.items():
+            if isinstance(controls, list) and not controls:
+                self.problem((*where, name), "needs at least one control id")
+            listed = controls if isinstance(controls, list) else [controls]
+            for i, control in enumerate(listed):
+                at = (*where, name, i) if isinstance(controls, list) else (*where, name)
+                if isinstance(control, float):
+                    self.problem(at, f"control id {control!r} was read as a number; quote it (\"3.10\", not 3.10)")
+                elif not isinstance(control, (str, int)) or isinstance(control, bool):
+                    self.problem(at, f"a control id must be a string, not {_kind(control)}")
 
 
 def _build(node: dict[str, Any], cond: Cond, origin: str) -> Policy:
@@ -223,12 +340,12 @@ def _build(node: dict[str, Any], cond: Cond, origin: str) -> Policy:
         return [Violation(message)] if cond(data) is False else []
 
     frameworks = {str(k): tuple(str(i) for i in (v if isinstance(v, list) else [v]))
-                  for k, v in (node.get("frameworks") or {}).items()}
+                  for k, v in node.get("frameworks", {}).items()}
     return Policy(
-        id=node["id"], title=str(node["title"]), severity=node["severity"], checks=(Check(level, targets, check),),
-        enforcement=node.get("enforcement", "mandatory"), remediation=str(node.get("remediation", "")),
-        description=str(node.get("description", "")), frameworks=frameworks,
-        tags=tuple(str(t) for t in node.get("tags", ())), url=node.get("url"), origin=origin,
+        id=node["id"], title=node["title"], severity=node["severity"], checks=(Check(level, targets, check),),
+        enforcement=node.get("enforcement", "mandatory"), remediation=node.get("remediation", ""),
+        description=node.get("description", ""), frameworks=frameworks, tags=tuple(node.get("tags", ())),
+        url=node.get("url"), origin=origin,
     )
 
 
@@ -239,12 +356,7 @@ def _spec_data(target: Any) -> Any:
 
 def parse_policy_file(text: str, file: str) -> tuple[dict[str, Any], list[Policy]]:
     """Returns (pack settings: name, enforcement, description; policies). Raises ``SpecError``."""
-    try:
-        located = load_located(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise SpecError([Problem(file, mark.line + 1 if mark else None, "", f"YAML syntax error: {exc}")],
-                        hint="fix the policy file's YAML syntax") from None
+    located = _load(text, file)
     parser = _Parser(file, located)
     for path, line, first in located.duplicates:
         parser.problems.append(Problem(file, line, ".".join(map(str, path)), f"duplicate key (first on line {first})"))
@@ -252,16 +364,19 @@ def parse_policy_file(text: str, file: str) -> tuple[dict[str, Any], list[Policy
     settings: dict[str, Any] = {}
     policies: list[Policy] = []
     if isinstance(data, dict) and "policies" in data:
-        for key in sorted(set(data) - {"pack", "enforcement", "description", "policies"}, key=str):
-            parser.problem((key,), "unknown field (expected pack, enforcement, description, policies)")
-        settings = {k: data[k] for k in ("pack", "enforcement", "description") if k in data}
-        if "enforcement" in data:
-            parser._choice(data, (), "enforcement", ENFORCEMENTS)
+        settings = _pack_settings(parser, data)
         items = data["policies"] if isinstance(data["policies"], list) else []
         if not isinstance(data["policies"], list):
-            parser.problem(("policies",), "must be a list of policies")
+            parser.problem(("policies",), f"must be a list of policies, not {_kind(data['policies'])}")
+        first_line: dict[str, int | None] = {}
         for i, node in enumerate(items):
-            policy = parser.policy(node, ("policies", i), f"{file}:{located.line_of(('policies', i))}")
+            path = ("policies", i)
+            pid = node.get("id") if isinstance(node, dict) else None
+            if isinstance(pid, str) and pid in first_line:
+                parser.problem((*path, "id"), f"policy {pid} is defined twice (first on line {first_line[pid]})")
+            elif isinstance(pid, str):
+                first_line[pid] = located.line_of((*path, "id"))
+            policy = parser.policy(node, path, f"{file}:{located.line_of(path)}")
             policies.append(policy) if policy else None
     else:
         policy = parser.policy(data, (), f"{file}:1")
@@ -269,3 +384,26 @@ def parse_policy_file(text: str, file: str) -> tuple[dict[str, Any], list[Policy
     if parser.problems:
         raise SpecError(parser.problems, hint="see the YAML policy format in `cloudorch.policy.declarative`")
     return settings, policies
+
+
+def _load(text: str, file: str) -> Located:
+    try:
+        return load_located(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = Problem(file, mark.line + 1 if mark else None, "", f"YAML syntax error: {exc}")
+    except YamlShapeError as exc:  # aliases that expand without end, merge keys
+        problem = Problem(file, exc.line, "", str(exc))
+    raise SpecError([problem], hint="fix the policy file's YAML")
+
+
+def _pack_settings(parser: _Parser, data: dict[str, Any]) -> dict[str, Any]:
+    """The ``pack:``, ``enforcement:`` and ``description:`` of a file of several policies."""
+    for key in sorted(set(data) - {"pack", "enforcement", "description", "policies"}, key=str):
+        parser.problem((key,), "unknown field (expected pack, enforcement, description, policies)")
+    name = data.get("pack")
+    if "pack" in data and not (isinstance(name, str) and PACK_NAME.match(name)):
+        parser.problem(("pack",), f"{name!r} is not a pack name (lower-case letters, digits and dashes)")
+    parser.choice(data, (), "enforcement", ENFORCEMENTS)
+    parser.text(data, (), "description")
+    return {k: data[k] for k in ("pack", "enforcement", "description") if k in data}

@@ -128,18 +128,31 @@ def _packs_from_python(path: Path, default_name: str) -> list[Pack]:
     try:
         with crossguard.capture_policy_packs(captured, enabled="pulumi_policy" in path.read_text(errors="ignore")):
             module = _import_path(module_name, path)
+        # a module that declared its CrossGuard PolicyPack has said which validators it means
+        packs = _packs_in_module(module, path, default_name, include_crossguard=not captured)
+        packs += [crossguard.pack_from_crossguard(obj, origin=str(path)) for obj in captured]
     except SyntaxError as exc:
         raise PluginError(f"{path}:{exc.lineno}: syntax error: {exc.msg}", hint="fix the policy module") from None
-    except Exception as exc:
-        raise PluginError(f"cannot load policy module {path}: {type(exc).__name__}: {exc}",
-                          hint="a policy module is imported; it must not need arguments or network") from None
-    # a module that declared its CrossGuard PolicyPack has said which validators it means
-    packs = _packs_in_module(module, path, default_name, include_crossguard=not captured)
-    packs += [crossguard.pack_from_crossguard(obj, origin=str(path)) for obj in captured]
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a module's sys.exit(3) must not pass for "policy blocked"
+        raise _load_failure(path, exc) from None
     if not packs:
         raise PluginError(f"{path} defines no policies",
                           hint="define `pack = Pack(...)`, a `policies` list, or CrossGuard ResourceValidationPolicy objects")
     return packs
+
+
+def _load_failure(path: Path, exc: BaseException) -> PluginError:
+    """A module that raised (or called ``sys.exit``) while cloudorch ran its code, named by its file."""
+    if isinstance(exc, PluginError):
+        return exc
+    if isinstance(exc, SystemExit):
+        what = f"called sys.exit({exc.code!r})"
+    else:
+        what = f"raised {type(exc).__name__}: {exc}" if str(exc) else f"raised {type(exc).__name__}"
+    return PluginError(f"cannot load policy module {path}: it {what}",
+                       hint="a policy module is imported and run; it must not exit, need arguments or network")
 
 
 def _import_path(module_name: str, path: Path) -> ModuleType:
@@ -148,7 +161,11 @@ def _import_path(module_name: str, path: Path) -> ModuleType:
         raise PluginError(f"cannot import {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module  # dataclasses and pickling look modules up by name
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]  # a half-run module must not be found by a later import
+        raise
     return module
 
 

@@ -7,6 +7,7 @@ treat it as absent (that would flag every reference) nor as a known value. ``UNK
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from typing import Any
 
 from cloudorch.rendering.model import is_ref
@@ -26,7 +27,6 @@ UNKNOWN: Any = _Unknown()
 MISSING: Any = None
 
 WORLD_CIDRS = frozenset({"0.0.0.0/0", "::/0", "*", "internet", "any", "0.0.0.0"})
-ADMIN_PORTS = (22, 3389)
 
 
 def get(data: Any, path: str, default: Any = MISSING) -> Any:
@@ -70,14 +70,6 @@ def flag(value: Any) -> bool | None:
     return None
 
 
-def is_false(value: Any) -> bool:
-    return flag(value) is False
-
-
-def is_true(value: Any) -> bool:
-    return flag(value) is True
-
-
 def is_world(source: Any) -> bool:
     """True for a source range that admits the whole internet."""
     if not isinstance(source, str):
@@ -109,9 +101,10 @@ def port_range(spec: Any) -> tuple[int, int] | None:
         return None
 
 
-def covers(ranges: list[tuple[int, int]], port: int) -> bool:
+def covers(ranges: Sequence[tuple[int, int]], port: int) -> bool:
     return any(low <= port <= high for low, high in ranges)
 
 
-def is_all_ports(ranges: list[tuple[int, int]]) -> bool:
+def is_all_ports(ranges: Sequence[tuple[int, int]]) -> bool:
+    """True when a range spans every port (1-65535; port 0 is reserved, so a rule from 1 counts)."""
     return any(low <= 1 and high >= 65535 for low, high in ranges)

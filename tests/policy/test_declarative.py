@@ -113,3 +113,119 @@ def test_yaml_syntax_error_is_located():
     with pytest.raises(SpecError) as info:
         parse_policy_file("policies:\n  - id: [unclosed\n", "broken.yaml")
     assert info.value.problems[0].line is not None
+
+
+def _problems(text, file="team.yaml"):
+    with pytest.raises(SpecError) as info:
+        parse_policy_file(textwrap.dedent(text), file)
+    return {(p.line, p.path): p.message for p in info.value.problems}
+
+
+ONE = """\
+    id: team.rule
+    title: a rule
+    severity: low
+    level: rendered
+    resources: [aws:ec2/instance:Instance]
+    condition: {attribute: instanceType, operator: exists}
+    """
+
+
+def test_frameworks_given_as_a_list_is_a_located_problem_not_a_crash():
+    problems = _problems(ONE + "frameworks: [checkov, cis]\n")
+    assert list(problems) == [(7, "frameworks")]
+    assert "must be a mapping" in problems[(7, "frameworks")]
+
+
+def test_every_mistyped_field_of_a_file_is_reported_at_once():
+    problems = _problems("""\
+        pack: Team Rules
+        description: [not, text]
+        policies:
+          - id: team.typed
+            title: [a, list]
+            severity: low
+            level: rendered
+            resources: [compute]
+            remediation: yes
+            url: 5
+            tags: security
+            frameworks: {checkov: CKV_AWS_1, cis-aws-3.0: [1.10, "5.2"], pci: [], hipaa: [{a: 1}]}
+            condition: {attribute: a..b, operator: exists}
+          - id: team.typed
+            title: same id again
+            severity: low
+            level: spec
+            resources: [computer]
+            condition: {attribute: cpu, operator: exists}
+        """)
+    assert set(problems) == {
+        (1, "pack"), (2, "description"), (5, "policies.0.title"), (8, "policies.0.resources.0"),
+        (9, "policies.0.remediation"), (10, "policies.0.url"), (11, "policies.0.tags"),
+        (12, "policies.0.frameworks.cis-aws-3.0.0"), (12, "policies.0.frameworks.pci"),
+        (12, "policies.0.frameworks.hipaa.0"), (13, "policies.0.condition.attribute"),
+        (14, "policies.1.id"), (18, "policies.1.resources.0"),
+    }
+    assert "quote it" in problems[(12, "policies.0.frameworks.cis-aws-3.0.0")]
+    assert "the boolean true" in problems[(9, "policies.0.remediation")]
+    assert "defined twice (first on line 4)" in problems[(14, "policies.1.id")]
+    assert "Pulumi type token" in problems[(8, "policies.0.resources.0")]
+
+
+@pytest.mark.parametrize("condition, expected", [
+    ("{attribute: a, operator: greater_than, value: abc}", "needs a number"),
+    ("{attribute: a, operator: less_than_or_equal, value: true}", "needs a number"),
+    ("{attribute: a, operator: matches, value: 5}", "needs a regular expression"),
+    ("{attribute: a, operator: matches, value: '(unclosed'}", "not a valid regular expression"),
+    ("{attribute: a, operator: in, value: abc}", "needs a list"),
+    ("{attribute: a, operator: not_in, value: {k: v}}", "needs a list"),
+    ("{attribute: a, operator: contains, value: [x]}", "needs a string, number or boolean"),
+    ("{attribute: a, operator: equals, value: null}", "null never matches"),
+    ("{attribute: a, operator: exists, value: false}", "takes no `value`"),
+])
+def test_operator_value_mismatches_are_rejected_when_parsing(condition, expected):
+    problems = _problems(ONE.replace("{attribute: instanceType, operator: exists}", condition))
+    assert list(problems) == [(6, "condition.value")]
+    assert expected in problems[(6, "condition.value")]
+
+
+def test_a_missing_value_is_reported_at_the_condition():
+    problems = _problems(ONE.replace("operator: exists", "operator: greater_than"))
+    assert problems == {(6, "condition"): "operator greater_than needs a `value` (a number)"}
+
+
+def test_checked_operators_never_raise_at_evaluation(loaded):
+    _, policies = parse_policy_file(textwrap.dedent("""\
+        policies:
+          - id: team.size
+            title: big enough
+            severity: low
+            level: spec
+            resources: [compute]
+            condition: {attribute: cpu, operator: greater_than_or_equal, value: 2}
+          - id: team.named
+            title: named by convention
+            severity: low
+            level: spec
+            resources: [compute]
+            condition: {attribute: name, operator: matches, value: "^(web|api)-?"}
+          - id: team.no-five
+            title: a number never "contains" in a string
+            severity: low
+            level: spec
+            resources: [compute]
+            condition: {attribute: name, operator: not_contains, value: 5}
+        """), "team.yaml")
+    report = evaluate(PolicySubject(loaded, None, []), [Pack(name="team", policies=tuple(policies))], today=TODAY)
+    assert not report.errors, [f.message for f in report.errors]
+    assert not report.failures
+
+
+@pytest.mark.parametrize("text", [
+    "base: &b {id: team.x}\n<<: *b\n",                       # a merge key
+    "a: &a [*a]\n",                                         # an alias inside itself
+])
+def test_yaml_shapes_the_loader_refuses_are_located_problems(text):
+    with pytest.raises(SpecError) as info:
+        parse_policy_file(text, "shape.yaml")
+    assert info.value.problems[0].file == "shape.yaml" and info.value.problems[0].line

@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+import sys
 import textwrap
 
 import pytest
 
+from cloudorch.cli.app import main
 from cloudorch.errors import PluginError, SpecError, UsageError
 from cloudorch.plugins import policy_pack_names
 from cloudorch.policy import list_policies, load_packs, load_policy_dir
 from cloudorch.policy.model import POLICY_ID
+from tests.support import ROOT
+
+WEBSHOP = str(ROOT / "stacks" / "webshop.yaml")
 
 YAML_POLICY = textwrap.dedent("""\
     id: team.no-spot-db
@@ -106,3 +111,54 @@ def test_baseline_rules_name_their_checkov_and_cis_equivalents():
     mapped = [p for p in baseline.pack().policies if "checkov" in p.frameworks]
     assert len(mapped) >= 30
     assert any(k.startswith("cis-") for p in mapped for k in p.frameworks)
+
+
+@pytest.mark.parametrize("body, said", [
+    ("raise SystemExit(3)\n", "called sys.exit(3)"),
+    ("import sys\nsys.exit()\n", "called sys.exit(None)"),
+    ("raise GeneratorExit\n", "raised GeneratorExit"),
+])
+def test_a_module_that_exits_or_raises_on_import_becomes_a_plugin_error_naming_it(tmp_path, body, said):
+    (tmp_path / "exits.py").write_text(body)
+    with pytest.raises(PluginError) as info:
+        load_policy_dir(tmp_path)
+    assert str(tmp_path / "exits.py") in info.value.message and said in info.value.message
+    # the half-run module is forgotten, so nothing can import it later by name
+    assert not [m for m in sys.modules.values() if getattr(m, "__file__", None) == str(tmp_path / "exits.py")]
+
+
+def test_a_pack_function_that_exits_becomes_a_plugin_error_naming_its_module(tmp_path):
+    (tmp_path / "exits.py").write_text("def pack():\n    raise SystemExit(3)\n")
+    with pytest.raises(PluginError, match=r"exits\.py: it called sys\.exit\(3\)"):
+        load_policy_dir(tmp_path)
+
+
+def test_keyboard_interrupt_while_importing_a_module_is_not_swallowed(tmp_path):
+    (tmp_path / "interrupted.py").write_text("raise KeyboardInterrupt\n")
+    with pytest.raises(KeyboardInterrupt):
+        load_policy_dir(tmp_path)
+
+
+# --policy-dir through the CLI: a team's broken file is invalid input (2), never a crash (1) nor a block (3)
+SPEC_RULE = """\
+    id: team.big
+    title: big machines
+    severity: high
+    level: spec
+    resources: [compute]
+    condition: {attribute: cpu, operator: greater_than, value: 1}
+    """
+
+
+@pytest.mark.parametrize("file, text, located", [
+    ("list.yaml", SPEC_RULE + "frameworks: [a, b]\n", "list.yaml:7: frameworks: must be a mapping"),
+    ("number.yaml", SPEC_RULE.replace("value: 1", "value: abc"), "number.yaml:6: condition.value: operator"),
+    ("regex.yaml", SPEC_RULE.replace("greater_than, value: 1", "matches, value: 5"), "regex.yaml:6: condition.value"),
+    ("exits.py", "raise SystemExit(3)\n", "exits.py: it called sys.exit(3)"),
+])
+@pytest.mark.parametrize("command", [["policy", "list"], ["check", WEBSHOP]])
+def test_bad_policy_dir_files_exit_2_with_a_located_message(tmp_path, capsys, command, file, text, located):
+    (tmp_path / file).write_text(textwrap.dedent(text))
+    assert main([*command, "--policy-dir", str(tmp_path)]) == 2
+    err = " ".join(capsys.readouterr().err.split())  # the console may wrap long lines
+    assert located in err

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cloudorch.policy.values import UNKNOWN, flag, get, is_world, items, port_range
+from cloudorch.policy.values import UNKNOWN, covers, flag, get, is_all_ports, is_world, items, port_range
 from cloudorch.rendering.model import RenderedResource
 from cloudorch.spec.models import Ingress
 
@@ -24,11 +24,11 @@ class Inbound:
         return any(is_world(s) for s in self.sources)
 
     def covers(self, port: int) -> bool:
-        return any(low <= port <= high for low, high in self.ports)
+        return covers(self.ports, port)
 
     @property
     def all_ports(self) -> bool:
-        return any(low <= 1 and high >= 65535 for low, high in self.ports)
+        return is_all_ports(self.ports)
 
 
 def _aws(protocol: Any, from_port: Any, to_port: Any, sources: list[Any]) -> Inbound:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cloudorch.policy import NotApplicable, Policy, Violation, rendered_check, spec_check
-from cloudorch.policy.values import UNKNOWN, get
+from cloudorch.policy.values import UNKNOWN, get, is_all_ports
 
 from cloudorch_policies import tokens as T
 from cloudorch_policies._meta import fw
@@ -18,9 +18,14 @@ def _public_ingress_spec(target, ctx):
             for i, rule in enumerate(target.model.ingress) if rule.is_world_open]
 
 
+def _spec_of(res, ctx):
+    """The stack resource a rendered firewall rule came from, to locate findings at its ingress entry."""
+    return ctx.stack.resources.get(res.source) if res.source else None
+
+
 @rendered_check(*T.INGRESS_TYPES)
 def _public_ingress_rendered(res, ctx):
-    spec = ctx.stack.resources.get(res.source) if res.source else None
+    spec = _spec_of(res, ctx)
     out = []
     for rule in inbound_rules(res):
         if rule.world:
@@ -63,7 +68,7 @@ def _admin_spec(target, ctx):
 
 @rendered_check(*T.INGRESS_TYPES)
 def _admin_rendered(res, ctx):
-    return _admin_violations(inbound_rules(res), ctx.stack.resources.get(res.source) if res.source else None)
+    return _admin_violations(inbound_rules(res), _spec_of(res, ctx))
 
 
 ADMIN_PORTS = Policy(
@@ -85,13 +90,12 @@ ADMIN_PORTS = Policy(
 def _all_ports_spec(target, ctx):
     return [Violation("every port is open to the internet", ("ingress", i))
             for i, rule in enumerate(target.model.ingress)
-            if rule.is_world_open and rule.port <= 1 and rule.last_port >= 65535]
+            if rule.is_world_open and is_all_ports([(rule.port, rule.last_port)])]
 
 
 @rendered_check(*T.INGRESS_TYPES)
 def _all_ports_rendered(res, ctx):
-    spec = ctx.stack.resources.get(res.source) if res.source else None
-    return [Violation("every port is open to the internet", spec_ingress_path(spec))
+    return [Violation("every port is open to the internet", spec_ingress_path(_spec_of(res, ctx)))
             for rule in inbound_rules(res) if rule.world and rule.all_ports]
 
 

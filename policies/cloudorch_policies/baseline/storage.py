@@ -89,25 +89,31 @@ def _versioning_spec(target, ctx):
     return [] if target.model.versioning else [Violation("versioning is off", ("versioning",))]
 
 
+def _any_on(values):
+    """True if any value is on; else UNKNOWN if one is unknown (it may turn out on); else False."""
+    values = list(values)
+    if any(flag(v) for v in values):
+        return True
+    return UNKNOWN if any(v is UNKNOWN for v in values) else False
+
+
+def _status_on(status):
+    return UNKNOWN if status is UNKNOWN else status == "Enabled"
+
+
 @rendered_check(*T.AWS_BUCKETS, T.GCP_BUCKET, T.AZ_STORAGE)
 def _versioning_rendered(res, ctx):
     inputs = res.inputs
     if res.type == T.GCP_BUCKET:
-        enabled = get(inputs, "versioning.enabled")
+        enabled = _any_on([get(inputs, "versioning.enabled")])
     elif res.type == T.AZ_STORAGE:
-        services = ctx.referrers(res.name, T.AZ_BLOB_SERVICE)
-        enabled = any(flag(get(s.inputs, "isVersioningEnabled")) for s in services) or \
-            (UNKNOWN if any(get(s.inputs, "isVersioningEnabled") is UNKNOWN for s in services) else False)
-    else:
+        enabled = _any_on(get(s.inputs, "isVersioningEnabled") for s in ctx.referrers(res.name, T.AZ_BLOB_SERVICE))
+    else:  # versioning inline on the bucket (old and new spelling) or in a separate BucketVersioning
         inline = [get(inputs, "versioning.enabled"), *(get(v, "enabled") for v in items(inputs, "versionings"))]
-        separate = [get(v.inputs, "versioningConfiguration.status") == "Enabled" or
-                    (UNKNOWN if get(v.inputs, "versioningConfiguration.status") is UNKNOWN else False)
+        separate = [_status_on(get(v.inputs, "versioningConfiguration.status"))
                     for v in ctx.referrers(res.name, *T.AWS_S3_VERSIONING)]
-        values = inline + separate
-        enabled = True if any(flag(v) for v in values) else (UNKNOWN if UNKNOWN in values else False)
-    if enabled is UNKNOWN or flag(enabled):
-        return []
-    return [Violation("object versioning is not enabled")]
+        enabled = _any_on(inline + separate)
+    return [] if enabled is not False else [Violation("object versioning is not enabled")]
 
 
 VERSIONING = Policy(
