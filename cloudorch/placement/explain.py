@@ -39,10 +39,17 @@ def explain(stack: Stack, problem: milp.Problem, solution: milp.Solution,
                 if o.hourly_usd < cheapest_at.get(o.location, float("inf")):
                     cheapest_at[o.location] = o.hourly_usd
         cheapest_used = min((o.hourly_usd for o, _ in chosen), default=0.0)
+        dearest_used = max((o.hourly_usd for o, _ in chosen), default=0.0)
         for cloud, region in sorted(set(cheapest_at) - used_locations):
             best = cheapest_at[(cloud, region)]
             if demand.near and best <= cheapest_used:
                 excluded.append(Exclusion(cloud=cloud, region=region, reason="near", detail=f"does not host {demand.near}"))
+                continue
+            if best <= dearest_used + 1e-9:
+                # as cheap as something chosen: spread limits or the deterministic tie-break sent replicas elsewhere
+                excluded.append(Exclusion(cloud=cloud, region=region, reason="tie",
+                                          detail=f"as cheap as a chosen offering (${best * 730:,.2f}/month per replica); "
+                                                 "equal prices are broken by catalog order"))
                 continue
             key = (cloud, region, best)
             if key not in by_price:  # frozen, so one object can serve every resource it applies to

@@ -86,7 +86,7 @@ class Alternative(_Frozen):
 class Exclusion(_Frozen):
     cloud: str
     region: str | None = None
-    reason: str = Field(description="geo | region | cloud | arch | capacity | no-offering | price | spread | near | apart")
+    reason: str = Field(description="geo | region | cloud | capability | arch | no-offering | price | tie | near")
     detail: str
 
 

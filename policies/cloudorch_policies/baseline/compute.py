@@ -9,10 +9,14 @@ from cloudorch_policies import tokens as T
 from cloudorch_policies._meta import fw
 
 
-@rendered_check(T.AWS_INSTANCE, T.AWS_LAUNCH_TEMPLATE, T.GCP_INSTANCE, T.GCP_TEMPLATE, T.AZ_NIC)
+@rendered_check(T.AWS_INSTANCE, T.AWS_LAUNCH_TEMPLATE, T.GCP_INSTANCE, T.GCP_TEMPLATE, T.AZ_NIC, T.AZ_VMSS)
 def _public_ip(res, ctx):
     inputs = res.inputs
-    if res.type == T.AWS_INSTANCE:
+    if res.type == T.AZ_VMSS:
+        nics = items(inputs, "virtualMachineProfile.networkProfile.networkInterfaceConfigurations")
+        public = any(nic is not UNKNOWN and ip is not UNKNOWN and get(ip, "publicIPAddressConfiguration") is not None
+                     for nic in nics for ip in items(nic, "ipConfigurations"))
+    elif res.type == T.AWS_INSTANCE:
         public = flag(get(inputs, "associatePublicIpAddress")) is True
     elif res.type == T.AWS_LAUNCH_TEMPLATE:
         public = any(flag(get(nic, "associatePublicIpAddress")) is True for nic in items(inputs, "networkInterfaces"))
