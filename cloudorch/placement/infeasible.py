@@ -85,6 +85,10 @@ def _usage_without(problem: milp.Problem, group: str, key: str) -> int | None:
                          for o, n in chosen if o.cloud == cloud and (not region or o.region == region)))
 
 
+#: how many constraints one suggested way out may relax together
+MAX_RELAXED = 4
+
+
 def analyse_infeasible(problem: milp.Problem) -> InfeasiblePlacement:
     conflicts = conflicting_groups(problem)
     if not conflicts:
@@ -93,19 +97,40 @@ def analyse_infeasible(problem: milp.Problem) -> InfeasiblePlacement:
             conflicts=["resources (count)"],
             hint="`cloudorch plan --explain` shows which regions each resource could use",
         )
-    best: tuple[float, str] | None = None
-    for group in conflicts:
-        for description, relaxed in _relaxations(problem, group):
-            solution = milp.solve(replace(relaxed, objective="cost"))
-            if solution is not None:
-                if best is None or solution.monthly_usd < best[0]:
-                    best = (solution.monthly_usd, description)
-                break  # the smallest step of this group that fits
     message = "no placement satisfies these constraints together: " + ", ".join(conflicts)
-    if best is None:
+    way_out = _way_out(problem, conflicts)
+    if way_out is None:
         return InfeasiblePlacement(message, conflicts=conflicts, hint="relax one of the constraints named above")
-    cost, description = best
+    cost, steps = way_out
+    description = " and ".join(steps)
     return InfeasiblePlacement(
         message, conflicts=conflicts, relaxation=description, relaxation_monthly_usd=round(cost, 2),
         hint=f"with {description} it fits, at ${cost:,.2f}/month",
     )
+
+
+def _way_out(problem: milp.Problem, conflicts: list[str]) -> tuple[float, list[str]] | None:
+    """The cheapest single smallest relaxation that makes the stack fit; when none does on its own (a
+    stack can violate several constraints independently), relax one conflict fully and look again."""
+    steps: list[str] = []
+    current = problem
+    for _ in range(MAX_RELAXED):
+        best: tuple[float, str] | None = None
+        for group in conflicts:
+            for description, relaxed in _relaxations(current, group):
+                solution = milp.solve(replace(relaxed, objective="cost"))
+                if solution is not None:
+                    if best is None or solution.monthly_usd < best[0]:
+                        best = (solution.monthly_usd, description)
+                    break  # the smallest step of this group that fits
+        if best is not None:
+            return best[0], [*steps, best[1]]
+        widest = list(_relaxations(current, conflicts[0]))
+        if not widest:
+            return None
+        description, current = widest[-1]
+        steps.append(description)
+        conflicts = conflicting_groups(current)
+        if not conflicts:
+            return None
+    return None

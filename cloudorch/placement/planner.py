@@ -220,7 +220,14 @@ def _stable_slot(key: str, n: int) -> int:
 
 def _no_options(stack: Stack, name: str, exclusions: list) -> InfeasiblePlacement:
     reasons = Counter(e.reason for e in exclusions)
-    detail = "; ".join(sorted({f"{e.cloud}{'/' + e.region if e.region else ''}: {e.detail}" for e in exclusions})[:6])
+    # what ruled out the regions the stack allows says more than the list of regions it never allowed
+    inside = [e for e in exclusions if e.reason not in ("geo", "region", "cloud")]
+    shown = inside or exclusions
+    by_detail: dict[str, list[str]] = {}
+    for e in shown:
+        by_detail.setdefault(e.detail, []).append(f"{e.cloud}/{e.region}" if e.region else e.cloud)
+    detail = "; ".join(f"{d} ({', '.join(sorted(w)[:4])}{', ...' if len(w) > 4 else ''})"
+                       for d, w in sorted(by_detail.items())[:4])
     conflicts = [f"resources.{name}"]
     block = stack.placement
     if reasons.get("geo"):
@@ -232,8 +239,8 @@ def _no_options(stack: Stack, name: str, exclusions: list) -> InfeasiblePlacemen
     return InfeasiblePlacement(
         f"no offering can host {name!r}: {detail or 'no candidate region'}",
         conflicts=conflicts,
-        hint="relax the resource's requirements or widen placement.clouds / geo / regions; "
-             "`cloudorch plan --explain` lists every exclusion",
+        hint="relax the resource's requirements (cpu, memory_gb, arch, accelerator) or widen "
+             "placement.clouds / geo / regions",
     )
 
 

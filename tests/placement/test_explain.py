@@ -35,6 +35,16 @@ def test_max_per_region_conflict_with_priced_relaxation():
     assert err.to_dict()["relaxation_monthly_usd"] == 598.60
 
 
+def test_two_independent_conflicts_get_one_combined_way_out():
+    # one region allowed: min_clouds 2 and max_per_region 2 each fail on their own; relaxing either alone
+    # is not enough. Way out: max_per_region 4 (all replicas there) and min_clouds 1: 4 x 0.10 -> $292.00
+    err = refusal(web(4, "spread: {min_clouds: 2, max_per_region: 2}"), placement="regions: [us-east-1]")
+    assert len(err.conflicts) == 1
+    assert err.relaxation in ("resources.web.spread.max_per_region: 4 and resources.web.spread.min_clouds: 1",
+                              "resources.web.spread.min_clouds: 1 and resources.web.spread.max_per_region: 4")
+    assert err.relaxation_monthly_usd == 292.00
+
+
 def test_min_clouds_conflict_relaxes_to_the_clouds_there_are():
     # two clouds allowed; min_clouds 2 fits: 2 x 0.09 (aws) + 0.105 (gcp) = 0.285 -> $208.05
     err = refusal(web(3, "spread: {min_clouds: 3}"), placement="clouds: [aws, gcp]")
