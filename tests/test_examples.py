@@ -112,3 +112,20 @@ def test_fraud_scoring_constraints():
     assert not set(p["trainer"].locations) & set(p["scorer"].locations)
     assert set(p["ledger"].locations) <= set(p["scorer"].locations)
     assert p["features"].locations[0] in p["trainer"].locations
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_examples_on_real_skypilot_rows_render_schema_conformant_resources(path):
+    """Real catalogs bring real quirks (AWS zone IDs, Azure generations, GCP GPU hosts) into rendering."""
+    catalog = ROOT.parent / "shared" / "data" / "skypilot"
+    if not catalog.is_dir() or not SCHEMAS.is_dir():
+        pytest.skip("../shared not present (a fresh clone has no ../shared)")
+    result = api.plan(path, api.Session(api.Options(catalog_dir=str(catalog))))
+    violations = []
+    for resource in result.rendered:
+        package = resource.type.split(":")[0]
+        if not resource.is_provider and package not in OTHER_PACKAGES:
+            violations += [str(v) for v in schema(package).check(resource)]
+    assert violations == []
+    assert result.plan.catalog.source.startswith("skypilot:") and result.plan.catalog.unparsed_rows > 0
