@@ -1,0 +1,5 @@
+"""`python -m cloudorch.cli`: the same entry point as the `cloudorch` command."""
+
+from cloudorch.cli.app import main
+
+main()
