@@ -126,3 +126,49 @@ def test_over_budget_plan_still_shows_policy_findings(tmp_path, capsys):
     plan = json.loads(capsys.readouterr().out)
     assert any(f["policy"] == "cost.budget" and f["status"] == "fail" for f in plan["policy"]["findings"])
     assert not out.exists()
+
+
+@pytest.mark.shared
+def test_saved_plan_is_stale_when_the_catalog_changed(no_pulumi, tmp_path, capsys):
+    catalog = ROOT.parent / "shared" / "data" / "skypilot"
+    if not catalog.is_dir():
+        pytest.skip("../shared not present (a fresh clone has no ../shared)")
+    stack = copy_stack(tmp_path)
+    saved = tmp_path / "plan.json"
+    assert main(["plan", str(stack), "--out", str(saved), "--catalog", str(catalog)]) == 0
+    capsys.readouterr()
+    assert main(["apply", str(stack), "--plan", str(saved), "--yes"]) == 2
+    assert "the catalog changed" in capsys.readouterr().err
+
+
+def test_saved_plan_is_stale_when_the_policy_set_changed(no_pulumi, tmp_path, capsys):
+    stack = copy_stack(tmp_path)
+    saved = tmp_path / "plan.json"
+    assert main(["plan", str(stack), "--out", str(saved)]) == 0
+    (tmp_path / "cloudorch.toml").write_text('[enforcement]\n"storage.versioning" = "advisory"\n'
+                                             '"compute.serial-port" = "disabled"\n')
+    capsys.readouterr()
+    assert main(["apply", str(stack), "--plan", str(saved), "--yes"]) == 2
+    assert "the policy set changed" in capsys.readouterr().err
+
+
+def test_plan_files_hold_no_secret_values(no_pulumi, tmp_path, capsys):
+    stack = copy_stack(tmp_path)
+    saved = tmp_path / "plan.json"
+    assert main(["plan", str(stack), "--out", str(saved)]) == 0
+    text = saved.read_text()
+    assert PASSPHRASE not in text
+
+    def password_values(value, key=""):
+        if isinstance(value, dict) and "$ref" not in value:
+            for k, v in value.items():
+                yield from password_values(v, k)
+        elif isinstance(value, list):
+            for v in value:
+                yield from password_values(v, key)
+        elif "password" in key.lower() and not key.lower().startswith(("manage", "disable")):
+            yield key, value
+
+    literal = [(k, v) for r in json.loads(text)["resources"] for k, v in password_values(r["inputs"])
+               if not (isinstance(v, dict) and "$ref" in v)]
+    assert literal == []
