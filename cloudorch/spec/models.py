@@ -136,7 +136,7 @@ class Compute(_Placed):
 
 
 #: major versions every cloud offers as a managed service (RDS, Azure flexible server, Cloud SQL)
-ENGINE_VERSIONS = {"postgres": ("13", "14", "15", "16", "17"), "mysql": ("8.0", "8.4")}
+ENGINE_VERSIONS = {"postgres": ("13", "14", "15", "16", "17"), "mysql": ("8.0",)}
 
 
 class Database(_Placed):

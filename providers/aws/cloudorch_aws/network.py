@@ -79,13 +79,25 @@ def _flow_logs(b: _Builder, vpc: str) -> None:
     group = b.add("aws:cloudwatch/logGroup:LogGroup", "flow-logs", {
         "name": group_name, "retentionInDays": FLOW_LOG_RETENTION_DAYS,
     })
+    # The actions are the ones AWS documents as the flow-log role's minimum. DescribeLogGroups cannot be
+    # narrowed to one group (IAM evaluates it against `log-group:*`), so it gets its own statement; the
+    # writes name the group both bare and with `:*`, the forms its actions are evaluated against.
+    group_arn = f"arn:aws:logs:{b.region}:*:log-group:{group_name}"
     writer = policy_json({
         "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-            "Resource": f"arn:aws:logs:{b.region}:*:log-group:{group_name}:*",
-        }],
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents",
+                ],
+                "Resource": [group_arn, f"{group_arn}:*"],
+            },
+            {
+                "Effect": "Allow", "Action": "logs:DescribeLogGroups",
+                "Resource": f"arn:aws:logs:{b.region}:*:log-group:*",
+            },
+        ],
     })
     role = b.add("aws:iam/role:Role", "flow-logs-role", {
         "assumeRolePolicy": assume_role_policy("vpc-flow-logs.amazonaws.com"),

@@ -5,17 +5,8 @@ from __future__ import annotations
 from cloudorch.rendering import RenderContext, RenderedResource, ref
 from cloudorch.spec.models import Bucket
 
-from cloudorch_azure.naming import logical, make, rg_ref, storage_account_name
+from cloudorch_azure.naming import ZONAL_REGIONS, logical, make, rg_ref, storage_account_name
 
-# Zone-redundant storage keeps a copy in each of three zones, like the other clouds' standard buckets;
-# regions without availability zones only offer locally redundant storage.
-ZONAL_REGIONS = frozenset({
-    "australiaeast", "brazilsouth", "canadacentral", "centralindia", "centralus", "eastasia", "eastus",
-    "eastus2", "francecentral", "germanywestcentral", "israelcentral", "italynorth", "japaneast",
-    "koreacentral", "mexicocentral", "northeurope", "norwayeast", "polandcentral", "qatarcentral",
-    "southafricanorth", "southcentralus", "southeastasia", "spaincentral", "swedencentral",
-    "switzerlandnorth", "uaenorth", "uksouth", "westeurope", "westus2", "westus3",
-})
 SOFT_DELETE_DAYS = 7
 
 
@@ -35,6 +26,8 @@ def _render_one(ctx: RenderContext, name: str, spec: Bucket, region: str) -> lis
             "location": region,
             "accountName": storage_account_name(stack, name, region),
             "kind": "StorageV2",
+            # Zone-redundant storage keeps a copy in each of three zones, like the other clouds' standard
+            # buckets; regions without availability zones only offer locally redundant storage.
             "sku": {"name": "Standard_ZRS" if region in ZONAL_REGIONS else "Standard_LRS"},
             "minimumTlsVersion": "TLS1_2",
             "enableHttpsTrafficOnly": True,

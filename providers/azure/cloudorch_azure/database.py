@@ -13,7 +13,9 @@ from typing import NamedTuple
 from cloudorch.rendering import RenderContext, RenderedResource, ref
 from cloudorch.spec.models import Database
 
-from cloudorch_azure.naming import CLOUD, database_prefix, database_slots, logical, make, rg_ref, server_name
+from cloudorch_azure.naming import (
+    CLOUD, ZONAL_REGIONS, database_prefix, database_slots, logical, make, rg_ref, server_name,
+)
 from cloudorch_azure.network import (
     FIRST_INGRESS_PRIORITY, SELF_PRIORITY, closing_deny, port_range, security_group, security_rule,
     subnet_name, vnet_name,
@@ -50,6 +52,16 @@ def sku_tier(sku: str) -> str:
     return {"B": "Burstable", "E": "MemoryOptimized", "M": "MemoryOptimized"}.get(family, "GeneralPurpose")
 
 
+def ha_mode(high_availability: bool, region: str, tier: str) -> str:
+    """ZoneRedundant puts the standby in another zone, so only regions with zones offer it; SameZone is
+    the HA offered everywhere. Burstable servers have no HA at all: fail at plan time, not at deploy."""
+    if not high_availability:
+        return "Disabled"
+    if tier == "Burstable":
+        raise ValueError("azure flexible servers of the Burstable tier cannot be highly available")
+    return "ZoneRedundant" if region in ZONAL_REGIONS else "SameZone"
+
+
 def storage_gb(engine: str, wanted: int) -> int:
     if engine == "mysql":
         return max(wanted, MYSQL_MIN_STORAGE)
@@ -78,6 +90,7 @@ def _render_one(ctx: RenderContext, name: str, spec: Database, region: str, inst
     rg = rg_ref(stack, region)
     nsg, subnet, zone, link = (logical(name, region, p) for p in ("nsg", "subnet", "dns", "dns-link"))
     password = logical(name, region, "password")
+    tier = sku_tier(instance_type)
     out = [security_group(nsg, region, name, stack, tags)]
     # Own block on the engine's port: clients in the same network, and the HA standby's replication.
     out.append(security_rule(
@@ -128,11 +141,11 @@ def _render_one(ctx: RenderContext, name: str, spec: Database, region: str, inst
         "location": region,
         "serverName": server_name(stack, name, region),
         "version": server_version(spec.engine, spec.version),
-        "sku": {"name": instance_type, "tier": sku_tier(instance_type)},
+        "sku": {"name": instance_type, "tier": tier},
         "storage": {"storageSizeGB": storage_gb(spec.engine, spec.storage_gb), "autoGrow": "Enabled"},
         # Storage and backups are always encrypted at rest with service-managed keys; nothing to enable.
         "backup": {"backupRetentionDays": max(spec.backup_days, MIN_BACKUP_DAYS), "geoRedundantBackup": "Disabled"},
-        "highAvailability": {"mode": "ZoneRedundant" if spec.high_availability else "Disabled"},
+        "highAvailability": {"mode": ha_mode(spec.high_availability, region, tier)},
         "network": {
             "delegatedSubnetResourceId": ref(subnet, "id"),
             engine.dns_key: ref(zone, "id"),

@@ -16,6 +16,15 @@ from cloudorch.rendering import RenderedResource, ref
 CLOUD = "azure"
 PACKAGE = "azure-native"
 
+#: regions with availability zones: zone-redundant storage and zone-redundant database HA exist only here
+ZONAL_REGIONS = frozenset({
+    "australiaeast", "brazilsouth", "canadacentral", "centralindia", "centralus", "eastasia", "eastus",
+    "eastus2", "francecentral", "germanywestcentral", "israelcentral", "italynorth", "japaneast",
+    "koreacentral", "mexicocentral", "northeurope", "norwayeast", "polandcentral", "qatarcentral",
+    "southafricanorth", "southcentralus", "southeastasia", "spaincentral", "swedencentral",
+    "switzerlandnorth", "uaenorth", "uksouth", "westeurope", "westus2", "westus3",
+})
+
 
 def provider_name(region: str) -> str:
     return f"{CLOUD}-{region}"

@@ -1,4 +1,9 @@
-"""A network block on Azure: a virtual network, its compute subnet and the subnet's security group.
+"""A network block on Azure: a virtual network, its compute subnet, the subnet's security group and a
+NAT gateway for outbound traffic.
+
+The NAT gateway is not optional: VMs of a Flexible scale set get no default outbound access, and Azure
+retired default outbound access for new virtual networks (September 2025), so without it replicas without
+a public address could not reach package mirrors or any other internet endpoint.
 
 Flow logs are not rendered: they need a Network Watcher and a flow-log resource, and neither is in the
 azure-native schema subset cloudorch pins (see the provider's report).
@@ -73,6 +78,27 @@ def closing_deny(name: str, region: str, source: str, stack: str, nsg: str) -> R
     )
 
 
+def _nat_gateway(network: str, region: str, stack: str, tags: dict[str, str]) -> list[RenderedResource]:
+    """A Standard public IP and the NAT gateway using it, both without zones: a zonal NAT gateway would
+    only serve one zone's VMs, while the scale sets spread over all of them."""
+    ip, nat = logical(network, region, "nat-ip"), logical(network, region, "nat")
+    rg = rg_ref(stack, region)
+    return [
+        make(ip, "azure-native:network:PublicIPAddress", region, network, {
+            "resourceGroupName": rg, "location": region,
+            # NAT gateways take only Standard, static IPv4 addresses
+            "sku": {"name": "Standard", "tier": "Regional"},
+            "publicIPAllocationMethod": "Static", "publicIPAddressVersion": "IPv4",
+            "tags": tags,
+        }),
+        make(nat, "azure-native:network:NatGateway", region, network, {
+            "resourceGroupName": rg, "location": region, "sku": {"name": "Standard"},
+            "publicIpAddresses": [{"id": ref(ip, "id")}], "idleTimeoutInMinutes": 4,
+            "tags": tags,
+        }),
+    ]
+
+
 def render_networks(ctx: RenderContext) -> list[RenderedResource]:
     stack = ctx.stack.stack
     out: list[RenderedResource] = []
@@ -91,10 +117,12 @@ def render_networks(ctx: RenderContext) -> list[RenderedResource]:
             source_prefix=block.cidr, ports="*", protocol="*", description=f"traffic inside {network}",
         ))
         out.append(closing_deny(logical(network, region, "deny-vnet"), region, network, stack, nsg))
+        out += _nat_gateway(network, region, stack, tags)
         out.append(make(subnet_name(network, region), "azure-native:network:Subnet", region, network, {
             "resourceGroupName": rg_ref(stack, region),
             "virtualNetworkName": ref(vnet, "name"),
             "addressPrefix": compute_prefix(block.cidr),
             "networkSecurityGroup": {"id": ref(nsg, "id")},
+            "natGateway": {"id": ref(logical(network, region, "nat"), "id")},
         }))
     return out

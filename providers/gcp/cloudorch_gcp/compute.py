@@ -27,6 +27,8 @@ SCOPES = ["https://www.googleapis.com/auth/logging.write", "https://www.googleap
 _HYPERDISK_FAMILIES = {"c4", "c4a", "c4d", "n4", "n4a", "n4d", "x4", "m4", "a4", "a4x", "h4d"}
 #: families whose GPUs come with the machine type; anything else (n1) attaches them as guest accelerators
 _BUNDLED_GPU_FAMILIES = {"a2", "a3", "a4", "a4x", "g2", "g4"}
+#: the most zones any GCP region has (us-central1: a, b, c, f)
+MAX_REGION_ZONES = 4
 _ACCELERATORS = {
     "t4": "nvidia-tesla-t4", "v100": "nvidia-tesla-v100", "p100": "nvidia-tesla-p100",
     "p4": "nvidia-tesla-p4", "k80": "nvidia-tesla-k80", "l4": "nvidia-l4", "a100": "nvidia-tesla-a100",
@@ -97,7 +99,7 @@ def _group(
         # OS Login instead of project-wide keys: access follows IAM, and no key outlives its owner
         "metadata": {"block-project-ssh-keys": "true", "enable-oslogin": "TRUE"},
         "serviceAccount": {"email": ref(sa, "email"), "scopes": SCOPES},
-        "scheduling": _scheduling(slot),
+        "scheduling": _scheduling(slot, family),
         "tags": [tag],
         "labels": labels(ctx, name),
     }
@@ -105,6 +107,9 @@ def _group(
     if accelerators:
         inputs["guestAccelerators"] = accelerators
     zones = list(slot.zones)
+    # A regional group's surge must be 0 or at least its number of zones. Without an explicit zone list
+    # it spreads over every zone of the region, and no GCP region has more than four.
+    surge = len(zones) if zones else MAX_REGION_ZONES
     mig: dict = {
         "baseInstanceName": rfc1035(name, max_len=58),  # GCP appends a 5-character suffix per instance
         "region": slot.region,
@@ -113,8 +118,7 @@ def _group(
         "updatePolicy": {
             "type": "PROACTIVE",
             "minimalAction": "REPLACE",
-            # a regional group needs a surge of zero or at least one instance per zone
-            "maxSurgeFixed": max(len(zones), 1),
+            "maxSurgeFixed": surge,
             "maxUnavailableFixed": 0,
         },
     }
@@ -126,7 +130,7 @@ def _group(
     ]
 
 
-def _scheduling(slot: Slot) -> dict:
+def _scheduling(slot: Slot, family: str) -> dict:
     if slot.spot:
         # STOP rather than DELETE keeps the boot disk, so a reclaimed replica restarts where it left off
         return {
@@ -136,8 +140,9 @@ def _scheduling(slot: Slot) -> dict:
             "onHostMaintenance": "TERMINATE",
             "instanceTerminationAction": "STOP",
         }
-    # GPUs cannot live-migrate
-    maintenance = "TERMINATE" if slot.accelerator else "MIGRATE"
+    # GPUs cannot live-migrate, whether attached or bundled with the machine type (a2/a3/g2 reject
+    # MIGRATE even when the slot carries no accelerator details)
+    maintenance = "TERMINATE" if slot.accelerator or family in _BUNDLED_GPU_FAMILIES else "MIGRATE"
     return {"provisioningModel": "STANDARD", "automaticRestart": True, "onHostMaintenance": maintenance}
 
 

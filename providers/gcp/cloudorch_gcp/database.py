@@ -94,13 +94,15 @@ def _backups(spec: Database) -> dict:
     if spec.backup_days == 0 and not high_availability:
         return {"enabled": False}
     # GCP requires backups (and, for mysql, binary logs) for a REGIONAL instance: with backup_days 0 it
-    # keeps the fewest it allows
-    days = max(spec.backup_days, 1)
+    # keeps the fewest it allows. Cloud SQL also refuses transaction logs that reach as far back as the
+    # oldest retained backup ("backup retention should be > transaction log retention"), so the logs
+    # cover one day less than the backups, and at least two backups are kept to leave room for one day.
+    days = max(spec.backup_days, 2)
     backups: dict = {
         "enabled": True,
         "startTime": "03:00",
         "backupRetentionSettings": {"retainedBackups": days, "retentionUnit": "COUNT"},
-        "transactionLogRetentionDays": min(days, MAX_LOG_DAYS),
+        "transactionLogRetentionDays": min(days - 1, MAX_LOG_DAYS),
     }
     if spec.engine == "postgres":
         backups["pointInTimeRecoveryEnabled"] = True

@@ -62,11 +62,12 @@ def network_tag(ctx: RenderContext, resource: str) -> str:
 def bucket_name(ctx: RenderContext, resource: str, region: str) -> str:
     """Globally unique and stable: readable prefix plus a hash of stack, resource and region.
 
-    Bucket names may not contain "google" nor start with "goog", hence the fixed ``co-`` prefix and the
-    substitution (a stack could legitimately be called "google-mirror").
+    Bucket names may not start with "goog" nor contain "google" or close misspellings of it (GCS names
+    "g00gle" as one), hence the fixed ``co-`` prefix and dropping the word altogether (a stack could
+    legitimately be called "google-mirror"); the hash still tells such stacks apart.
     """
     digest = short_hash(ctx.stack.stack, resource, region, CLOUD, length=8)
-    readable = "-".join(("co", ctx.stack.stack, resource)).replace("google", "g00gle")
+    readable = re.sub(r"-+", "-", "-".join(("co", ctx.stack.stack, resource)).replace("google", ""))
     return f"{readable[: 63 - len(digest) - 1].rstrip('-')}-{digest}"
 
 

@@ -160,5 +160,9 @@ def private_service_access(ctx: RenderContext, network: str) -> list[RenderedRes
             "network": ref(network_name(network), "id"),
             "service": "servicenetworking.googleapis.com",
             "reservedPeeringRanges": [ref(range_name, "name")],
+            # Cloud SQL holds on to the peering for days after its instances are deleted, so a plain
+            # delete fails ("Producer services ... are still using this connection") and the peering
+            # then blocks deleting the VPC; REMOVE_PEERING drops the peering in that case.
+            "deletionPolicy": "REMOVE_PEERING",
         }),
     ]
