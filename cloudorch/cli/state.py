@@ -14,21 +14,21 @@ def register(app: typer.Typer) -> None:
     app.command("unlock")(unlock)
 
 
-def _stack_name(stack: Path, session) -> str:
+def _engine(stack: Path, config: str | None):
+    """The engine of the stack a file declares; these commands need its name, not a placement."""
+    from cloudorch import api, lifecycle
     from cloudorch.spec.loader import load_stack
 
-    return load_stack(stack, session.vocabulary()).stack.stack
+    session = api.Session(api.Options(config_path=config))
+    return lifecycle.engine_for(load_stack(stack, session.vocabulary()).stack.stack, session)
 
 
 def outputs(stack: Path = typer.Argument(..., help="The stack file.", show_default=False),
             fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
             config: str | None = typer.Option(None, "--config", help="Config file.")) -> int:
     """Print the stack's outputs (secret values masked)."""
-    from cloudorch import api, lifecycle
-
     app = use_format(fmt)
-    session = api.Session(api.Options(config_path=config))
-    values = lifecycle.engine_for(_stack_name(stack, session), session).outputs()
+    values = _engine(stack, config).outputs()
     if app.json:
         app.emit_json({"outputs": values})
     else:
@@ -41,11 +41,8 @@ def unlock(stack: Path = typer.Argument(..., help="The stack file.", show_defaul
            fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
            config: str | None = typer.Option(None, "--config", help="Config file.")) -> int:
     """Clear a stale lock left by an interrupted apply."""
-    from cloudorch import api, lifecycle
-
     app = use_format(fmt)
-    session = api.Session(api.Options(config_path=config))
-    result = lifecycle.engine_for(_stack_name(stack, session), session).unlock()
+    result = _engine(stack, config).unlock()
     cleared = result.cleared
     if app.json:
         held = None if cleared is None else {"user": cleared.user, "host": cleared.host, "pid": cleared.pid,
