@@ -59,3 +59,26 @@ def test_detailed_exitcode(fake, capsys, command, expected):
 def test_no_changes_means_exit_0_even_with_detailed_exitcode(fake, capsys):
     fake.events, fake.summary = [summary(1, {"same": 5})], {"same": 5}
     assert main(["drift", "webshop.yaml", "--detailed-exitcode"]) == 0
+
+
+def test_outputs_mask_secret_values(fake, capsys):
+    from cloudorch.engine import OutputValue
+
+    fake._outputs = {"web": OutputValue("web-id", False), "db-password": OutputValue("hunter2-secret", True)}
+    assert main(["outputs", "webshop.yaml", "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    assert json.loads(out)["outputs"]["web"] == "web-id"
+    assert "hunter2-secret" not in out
+
+
+def test_second_apply_is_refused_while_the_first_holds_the_lock_and_unlock_clears_it(fake, capsys, tmp_path):
+    from cloudorch.engine import locking
+
+    with locking.acquire(tmp_path, "webshop", "up"):  # an apply in progress (this very process: not stale)
+        assert main(["apply", "webshop.yaml", "--yes"]) == 6
+        err = capsys.readouterr().err
+        assert "locked" in err.lower() and "since" in err
+        assert "up" not in fake.calls  # refused before running anything
+        assert main(["unlock", "webshop.yaml"]) == 0
+        assert "cleared the lock held by" in capsys.readouterr().out
+        assert main(["apply", "webshop.yaml", "--yes"]) == 0
