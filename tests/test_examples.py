@@ -129,3 +129,20 @@ def test_examples_on_real_skypilot_rows_render_schema_conformant_resources(path)
             violations += [str(v) for v in schema(package).check(resource)]
     assert violations == []
     assert result.plan.catalog.source.startswith("skypilot:") and result.plan.catalog.unparsed_rows > 0
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_explanations_never_contradict_the_placement(path):
+    result = planned(path)
+    placements = result.placement.placements
+    for name, explanation in result.placement.explanations.items():
+        used = set(placements[name].locations)
+        spec = result.loaded.stack.resources[name]
+        for e in explanation.excluded:
+            assert e.region is None or (e.cloud, e.region) not in used, (name, e)
+            if e.reason == "near":
+                assert (e.cloud, e.region) not in set(placements[spec.near].locations), (name, e)
+        if result.placement.objective == "cost":
+            # the chosen placement is optimal, so no alternative that keeps the constraints is cheaper
+            for a in explanation.alternatives:
+                assert a.monthly_usd >= placements[name].monthly_usd - 0.01, (name, a)

@@ -109,8 +109,9 @@ def _render_explain(app, result) -> None:
     for name, e in sorted(result.placement.explanations.items()):
         app.out.print(f"[bold]{name}[/]: " + "; ".join(e.chosen))
         for a in e.alternatives:
-            app.out.print(f"  alternative: {a.instance_type}{' (spot)' if a.spot else ''} in {a.cloud}/{a.region} "
-                          f"${a.monthly_usd:,.2f}/month")
+            instead = f" instead of {a.replaces}" if a.replaces else ""
+            app.out.print(f"  alternative: {a.instance_type}{' (spot)' if a.spot else ''} in {a.cloud}/{a.region}"
+                          f"{instead}: ${a.monthly_usd:,.2f}/month")
         for x in e.excluded:
             where = f"{x.cloud}/{x.region}" if x.region else x.cloud
             app.out.print(f"  [dim]excluded {escape(where)} ({x.reason}): {escape(x.detail)}[/]")

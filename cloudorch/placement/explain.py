@@ -1,66 +1,151 @@
-"""Why each resource went where it went: the chosen offering, the next alternatives, every exclusion."""
+"""Why each resource went where it went: the chosen offerings, the next alternatives, every exclusion.
+
+Everything here is read off the solution, not guessed from prices: an alternative is the chosen placement
+with one slot moved to another offering, kept only if the stack's constraints still hold (spread, near,
+apart, and the resources that are `near` this one); an unused region's reason says which constraint or
+price kept replicas out of it.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from cloudorch.placement import milp
-from cloudorch.placement.model import Alternative, Exclusion, Explanation
+from cloudorch.placement.candidates import Option
+from cloudorch.placement.model import HOURS_PER_MONTH, Alternative, Exclusion, Explanation
 from cloudorch.spec.models import Stack
 
 ALTERNATIVES = 3
+#: offerings tried per chosen slot when looking for alternatives (cheapest first)
+SCAN = 24
 
 
 def explain(stack: Stack, problem: milp.Problem, solution: milp.Solution,
             region_exclusions: list[Exclusion], option_exclusions: dict[str, tuple[Exclusion, ...]]) -> dict[str, Explanation]:
-    out = {}
+    locations = {name: {o.location for o, _ in chosen} for name, chosen in solution.assignment.items()}
+    demands = {d.name: d for d in problem.demands}
     cheapest: dict[int, dict[tuple[str, str], float]] = {}
-    by_price: dict[tuple[str, str, float], Exclusion] = {}
+    ranked: dict[int, list[Option]] = {}
+    out = {}
     for demand in problem.demands:
         chosen = solution.assignment.get(demand.name, ())
-        chosen_keys = {(o.cloud, o.region, o.instance_type, o.spot) for o, _ in chosen}
-        used_locations = {o.location for o, _ in chosen}
-        alternatives = []
-        seen = set()
-        for o in sorted(demand.options, key=lambda o: o.sort_key):
-            key = (o.cloud, o.region, o.instance_type, o.spot)
-            if key in chosen_keys or key in seen:
-                continue
-            seen.add(key)
-            alternatives.append(Alternative(cloud=o.cloud, region=o.region, instance_type=o.instance_type, spot=o.spot,
-                                            monthly_usd=round(o.monthly_usd * demand.count, 2)))
-            if len(alternatives) == ALTERNATIVES:
-                break
-        excluded = list(region_exclusions) + list(option_exclusions.get(demand.name, ()))
-        # regions that had offerings but were not chosen: price (or a coupling constraint) decided
-        # resources with the same requirements share one options tuple: price each location once for all
-        cheapest_at = cheapest.get(id(demand.options))
-        if cheapest_at is None:
-            cheapest_at = cheapest[id(demand.options)] = {}
-            for o in demand.options:
-                if o.hourly_usd < cheapest_at.get(o.location, float("inf")):
-                    cheapest_at[o.location] = o.hourly_usd
-        cheapest_used = min((o.hourly_usd for o, _ in chosen), default=0.0)
-        dearest_used = max((o.hourly_usd for o, _ in chosen), default=0.0)
-        for cloud, region in sorted(set(cheapest_at) - used_locations):
-            best = cheapest_at[(cloud, region)]
-            if demand.near and best <= cheapest_used:
-                excluded.append(Exclusion(cloud=cloud, region=region, reason="near", detail=f"does not host {demand.near}"))
-                continue
-            if best <= dearest_used + 1e-9:
-                # as cheap as something chosen: spread limits or the deterministic tie-break sent replicas elsewhere
-                excluded.append(Exclusion(cloud=cloud, region=region, reason="tie",
-                                          detail=f"as cheap as a chosen offering (${best * 730:,.2f}/month per replica); "
-                                                 "equal prices are broken by catalog order"))
-                continue
-            key = (cloud, region, best)
-            if key not in by_price:  # frozen, so one object can serve every resource it applies to
-                by_price[key] = Exclusion(cloud=cloud, region=region, reason="price",
-                                          detail=f"cheapest fit ${best * 730:,.2f}/month per replica")
-            excluded.append(by_price[key])
+        if id(demand.options) not in cheapest:  # shared by resources with the same requirements
+            ranked[id(demand.options)] = sorted(demand.options, key=lambda o: o.sort_key)
+            cheapest[id(demand.options)] = _cheapest_per_location(demand.options)
+        rules = _Rules(demand, demands, locations, problem)
         out[demand.name] = Explanation(
             resource=demand.name,
             chosen=tuple(f"{n} x {o.instance_type}{' (spot)' if o.spot else ''} in {o.cloud}/{o.region}"
                          for o, n in chosen),
-            alternatives=tuple(alternatives),
-            excluded=tuple(sorted(excluded, key=lambda e: (e.cloud, e.region or "", e.reason))),
+            alternatives=_alternatives(chosen, ranked[id(demand.options)], rules),
+            excluded=tuple(sorted(
+                [*region_exclusions, *option_exclusions.get(demand.name, ()),
+                 *_unused_regions(demand, chosen, cheapest[id(demand.options)], rules)],
+                key=lambda e: (e.cloud, e.region or "", e.reason))),
         )
     return out
+
+
+def _cheapest_per_location(options) -> dict[tuple[str, str], float]:
+    best: dict[tuple[str, str], float] = {}
+    for o in options:
+        if o.hourly_usd < best.get(o.location, float("inf")):
+            best[o.location] = o.hourly_usd
+    return best
+
+
+class _Rules:
+    """The constraints one resource's placement must meet, given where everything else went."""
+
+    def __init__(self, demand: milp.Demand, demands: dict[str, milp.Demand], locations, problem: milp.Problem) -> None:
+        self.demand = demand
+        self.near = locations.get(demand.near, set()) if demand.near else None
+        self.apart = {name: locations.get(name, set()) for name in demand.apart}
+        self.apart.update({d.name: locations.get(d.name, set()) for d in problem.demands if demand.name in d.apart})
+        # resources placed `near` this one need it to stay in each of their regions
+        self.needed_by = {d.name: locations.get(d.name, set()) for d in problem.demands if d.near == demand.name}
+
+    def violation(self, counts: Counter) -> str | None:
+        d = self.demand
+        regions = set(counts)
+        clouds = Counter()
+        for (cloud, _), n in counts.items():
+            clouds[cloud] += n
+        if d.max_per_region is not None and max(counts.values()) > d.max_per_region:
+            return "spread.max_per_region"
+        if d.max_per_cloud is not None and max(clouds.values()) > d.max_per_cloud:
+            return "spread.max_per_cloud"
+        if len(clouds) < d.min_clouds:
+            return "spread.min_clouds"
+        if len(regions) < d.min_regions:
+            return "spread.min_regions"
+        if self.near is not None and not regions <= self.near:
+            return "near"
+        for name, theirs in self.apart.items():
+            if regions & theirs:
+                return f"apart from {name}"
+        for name, theirs in self.needed_by.items():
+            if not theirs <= regions:
+                return f"{name} is near it"
+        return None
+
+
+def _alternatives(chosen, ranked: list[Option], rules: _Rules) -> tuple[Alternative, ...]:
+    total = sum(o.monthly_usd * n for o, n in chosen)
+    chosen_keys = {(o.cloud, o.region, o.instance_type, o.spot) for o, _ in chosen}
+    base = Counter()
+    for o, n in chosen:
+        base[o.location] += n
+    found: dict[tuple, Alternative] = {}
+    for slot, n in chosen:
+        tried = 0
+        for o in ranked:
+            key = (o.cloud, o.region, o.instance_type, o.spot)
+            if key in chosen_keys:
+                continue
+            tried += 1
+            if tried > SCAN:
+                break
+            counts = base.copy()
+            counts[slot.location] -= n
+            if not counts[slot.location]:
+                del counts[slot.location]
+            counts[o.location] += n
+            if rules.violation(counts) is not None:
+                continue
+            cost = round(total - slot.monthly_usd * n + o.monthly_usd * n, 2)
+            if key not in found or cost < found[key].monthly_usd:
+                found[key] = Alternative(
+                    cloud=o.cloud, region=o.region, instance_type=o.instance_type, spot=o.spot, monthly_usd=cost,
+                    replaces=f"{n} x {slot.instance_type}{' (spot)' if slot.spot else ''} in {slot.cloud}/{slot.region}",
+                )
+    return tuple(sorted(found.values(), key=lambda a: (a.monthly_usd, a.cloud, a.region, a.instance_type))[:ALTERNATIVES])
+
+
+def _unused_regions(demand: milp.Demand, chosen, cheapest_at: dict, rules: _Rules) -> list[Exclusion]:
+    used = {o.location for o, _ in chosen}
+    dearest = max((o.hourly_usd for o, _ in chosen), default=0.0)
+    out = []
+    for cloud, region in sorted(set(cheapest_at) - used):
+        best = cheapest_at[(cloud, region)]
+        per_replica = f"${best * HOURS_PER_MONTH:,.2f}/month per replica"
+        if rules.near is not None and (cloud, region) not in rules.near:
+            reason, detail = "near", f"does not host {demand.near}"
+        elif blocker := next((n for n, theirs in rules.apart.items() if (cloud, region) in theirs), None):
+            reason, detail = "apart", f"hosts {blocker}"
+        elif best < dearest - 1e-9:
+            # cheaper than something chosen, yet unused: a coupling constraint decided
+            if _has_spread(demand):
+                reason, detail = "spread", f"cheapest fit {per_replica}, but the spread rules send replicas elsewhere"
+            else:
+                reason, detail = "capacity", f"cheapest fit {per_replica}, but a vCPU quota is used up"
+        elif best <= dearest + 1e-9:
+            reason, detail = "tie", f"as cheap as a chosen offering ({per_replica}); equal prices are broken by catalog order"
+        else:
+            reason, detail = "price", f"cheapest fit {per_replica}"
+        out.append(Exclusion(cloud=cloud, region=region, reason=reason, detail=detail))
+    return out
+
+
+def _has_spread(d: milp.Demand) -> bool:
+    return d.min_clouds > 1 or d.min_regions > 1 or d.max_per_region is not None or d.max_per_cloud is not None

@@ -76,17 +76,22 @@ class NetworkBlock(_Frozen):
 
 
 class Alternative(_Frozen):
+    """The chosen placement with one slot moved to another offering, still meeting the stack's constraints."""
+
     cloud: str
     region: str
     instance_type: str
     spot: bool
-    monthly_usd: float = Field(description="for all replicas of the resource on this offering")
+    monthly_usd: float = Field(description="the resource's monthly cost with this change")
+    replaces: str | None = Field(default=None, description="which chosen slot moves here")
 
 
 class Exclusion(_Frozen):
     cloud: str
     region: str | None = None
-    reason: str = Field(description="geo | region | cloud | capability | arch | no-offering | price | tie | near")
+    reason: str = Field(
+        description="geo | region | cloud | capability | arch | no-offering | price | tie | near | apart | spread | capacity"
+    )
     detail: str
 
 
