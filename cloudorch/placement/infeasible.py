@@ -20,15 +20,35 @@ def _feasible(problem: milp.Problem, disabled: frozenset[str]) -> bool:
 
 
 def conflicting_groups(problem: milp.Problem) -> list[str]:
+    """One irreducible infeasible subset of the constraint groups (empty if even none of them fit)."""
+    sets = conflict_sets(problem, first_only=True)
+    return sets[0] if sets else []
+
+
+def conflict_sets(problem: milp.Problem, first_only: bool = False) -> list[list[str]]:
+    """Disjoint irreducible infeasible subsets, until switching them all off makes the stack fit.
+
+    A stack can break several constraints independently (web's spread, and api both near and apart from
+    web); reporting only the first would send the user round the loop once per conflict.
+    """
     groups = milp.groups_of(problem)
     if not _feasible(problem, frozenset(groups)):
         return []  # infeasible even without any coupling constraint: counts or options themselves
-    needed = list(groups)
-    for group in groups:
-        trial = [g for g in needed if g != group]
-        if not _feasible(problem, frozenset(set(groups) - set(trial))):
-            needed = trial
-    return needed
+    found: list[list[str]] = []
+    off: set[str] = set()
+    while not _feasible(problem, frozenset(off)):
+        needed = [g for g in groups if g not in off]
+        for group in list(needed):
+            trial = [g for g in needed if g != group]
+            if not _feasible(problem, frozenset(set(groups) - set(trial))):
+                needed = trial
+        if not needed:
+            break
+        found.append(needed)
+        if first_only:
+            break
+        off |= set(needed)
+    return found
 
 
 def _relaxations(problem: milp.Problem, group: str):
@@ -89,24 +109,50 @@ def _usage_without(problem: milp.Problem, group: str, key: str) -> int | None:
 MAX_RELAXED = 4
 
 
-def analyse_infeasible(problem: milp.Problem) -> InfeasiblePlacement:
-    conflicts = conflicting_groups(problem)
-    if not conflicts:
+def analyse_infeasible(problem: milp.Problem, fixed_monthly_usd: float = 0.0) -> InfeasiblePlacement:
+    """``problem`` is the part of the stack that cannot be placed; ``fixed_monthly_usd`` what the rest costs."""
+    sets = conflict_sets(problem)
+    if not sets:
         return InfeasiblePlacement(
             "no placement can host every replica, even without spread, co-location and quota constraints",
             conflicts=["resources (count)"],
             hint="`cloudorch plan --explain` shows which regions each resource could use",
         )
-    message = "no placement satisfies these constraints together: " + ", ".join(conflicts)
-    way_out = _way_out(problem, conflicts)
+    conflicts = [g for s in sets for g in s]
+    message = "no placement satisfies these constraints together: " + "; ".join(", ".join(s) for s in sets)
+    way_out = _per_conflict_way_out(problem, sets) or _way_out(problem, sets[0])
     if way_out is None:
         return InfeasiblePlacement(message, conflicts=conflicts, hint="relax one of the constraints named above")
     cost, steps = way_out
+    cost += fixed_monthly_usd
     description = " and ".join(steps)
     return InfeasiblePlacement(
         message, conflicts=conflicts, relaxation=description, relaxation_monthly_usd=round(cost, 2),
         hint=f"with {description} it fits, at ${cost:,.2f}/month",
     )
+
+
+def _per_conflict_way_out(problem: milp.Problem, sets: list[list[str]]) -> tuple[float, list[str]] | None:
+    """The smallest, cheapest relaxation of each conflict set in turn (later sets switched off meanwhile)."""
+    current, steps = problem, []
+    for i, conflict in enumerate(sets):
+        later = frozenset(g for s in sets[i + 1:] for g in s)
+        best = None
+        for group in conflict:
+            for description, relaxed in _relaxations(current, group):
+                solution = milp.solve(replace(relaxed, objective="cost", disabled=relaxed.disabled | later))
+                if solution is not None:
+                    if best is None or solution.monthly_usd < best[0]:
+                        best = (solution.monthly_usd, description, relaxed)
+                    break  # the smallest step of this group that resolves the conflict
+        if best is None:
+            return None
+        steps.append(best[1])
+        current = best[2]
+    final = milp.solve(replace(current, objective="cost"))
+    return None if final is None else (final.monthly_usd, steps)
+
+
 
 
 def _way_out(problem: milp.Problem, conflicts: list[str]) -> tuple[float, list[str]] | None:

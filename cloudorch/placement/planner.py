@@ -51,7 +51,8 @@ def plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
                 cheapest = _solve(milp.Problem(problem.demands, "cost", quotas, None))
                 assert cheapest is not None
                 raise _over_budget(stack, problem, cheapest.monthly_usd, budget, 0.0)
-        raise analyse_infeasible(problem)
+        part, fixed = _infeasible_part(problem)
+        raise analyse_infeasible(part, fixed)
 
     bucket_placements, bucket_cost = _place_buckets(stack, catalog, regions, solution)
     total = solution.monthly_usd + bucket_cost
@@ -117,6 +118,27 @@ def _solve(problem: milp.Problem) -> milp.Solution | None:
         bound += part.lower_bound_monthly_usd
     monthly = sum(o.monthly_usd * n for chosen in assignment.values() for o, n in chosen)  # unrounded parts
     return milp.Solution(dict(sorted(assignment.items())), round(monthly, 2), round(min(bound, monthly), 4))
+
+
+def _infeasible_part(problem: milp.Problem) -> tuple[milp.Problem, float]:
+    """The linked groups that cannot be placed (analysing only them keeps a large stack's refusal fast),
+    and what the groups that can be placed cost."""
+    if problem.budget_monthly_usd is not None and problem.objective != "cost":
+        return problem, 0.0
+    quotas = {k: v for k, v in problem.quotas.items() if not _cannot_bind(problem, k, v)}
+    failing, fixed = [], 0.0
+    for group, keys in milp.components(replace(problem, quotas=quotas)):
+        part = milp.Problem(tuple(group), problem.objective, {k: quotas[k] for k in keys}, None, problem.disabled)
+        solution = milp.solve(part)
+        if solution is None:
+            failing.append(part)
+        else:
+            fixed += sum(o.monthly_usd * n for chosen in solution.assignment.values() for o, n in chosen)
+    if not failing:
+        return problem, 0.0
+    merged_quotas = {k: v for p in failing for k, v in p.quotas.items()}
+    return milp.Problem(tuple(d for p in failing for d in p.demands), problem.objective, merged_quotas, None,
+                        problem.disabled), fixed
 
 
 def _cannot_bind(problem: milp.Problem, key: str, limit: float) -> bool:

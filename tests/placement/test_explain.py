@@ -39,10 +39,20 @@ def test_two_independent_conflicts_get_one_combined_way_out():
     # one region allowed: min_clouds 2 and max_per_region 2 each fail on their own; relaxing either alone
     # is not enough. Way out: max_per_region 4 (all replicas there) and min_clouds 1: 4 x 0.10 -> $292.00
     err = refusal(web(4, "spread: {min_clouds: 2, max_per_region: 2}"), placement="regions: [us-east-1]")
-    assert len(err.conflicts) == 1
+    assert sorted(err.conflicts) == ["resources.web.spread.max_per_region", "resources.web.spread.min_clouds"]
     assert err.relaxation in ("resources.web.spread.max_per_region: 4 and resources.web.spread.min_clouds: 1",
                               "resources.web.spread.min_clouds: 1 and resources.web.spread.max_per_region: 4")
     assert err.relaxation_monthly_usd == 292.00
+
+
+def test_independent_conflicts_of_different_resources_are_all_named_with_minimal_steps():
+    # web: 3 replicas, at most 1 per region, 2 regions: needs max_per_region 2 (not 3);
+    # api: near web and apart from web at once: one of the two must go
+    err = refusal(web(3, "spread: {max_per_region: 1}") + web(1).replace("web:", "api:") + "  near: web\n  apart: [web]\n",
+                  placement="regions: [us-east-1, us-central1]")
+    assert "resources.web.spread.max_per_region" in err.conflicts
+    assert {"resources.api.near", "resources.api.apart.web"} <= set(err.conflicts)
+    assert "resources.web.spread.max_per_region: 2" in err.relaxation
 
 
 def test_min_clouds_conflict_relaxes_to_the_clouds_there_are():
