@@ -47,8 +47,27 @@ def stale_reasons(saved: Plan, current: Plan) -> list[str]:
         reasons.append(f"it is a plan of stack {saved.stack!r}, not {current.stack!r}")
     reasons += [f"{what} changed since the plan was made" for what in saved.fingerprint.differences(current.fingerprint)]
     if not reasons and saved.resources != current.resources:
-        reasons.append("the rendered resources differ from the plan")
+        reasons.append("the rendered resources differ from the plan (" + _resource_diff(saved, current) + ")")
     return reasons
+
+
+def _resource_diff(saved: Plan, current: Plan, shown: int = 4) -> str:
+    """Added, removed and changed resources by name, with the inputs that changed: what a reviewer needs."""
+    before = {r.name: r for r in saved.resources}
+    after = {r.name: r for r in current.resources}
+    parts = []
+    for label, names in (("added", sorted(after.keys() - before.keys())), ("removed", sorted(before.keys() - after.keys()))):
+        if names:
+            parts.append(f"{label} {', '.join(names[:shown])}" + (f" and {len(names) - shown} more" if len(names) > shown else ""))
+    changed = []
+    for name in sorted(before.keys() & after.keys()):
+        if before[name] != after[name]:
+            keys = sorted(k for k in before[name].inputs.keys() | after[name].inputs.keys()
+                          if before[name].inputs.get(k) != after[name].inputs.get(k))
+            changed.append(f"{name} [{', '.join(keys) or 'options'}]")
+    if changed:
+        parts.append(f"changed {', '.join(changed[:shown])}" + (f" and {len(changed) - shown} more" if len(changed) > shown else ""))
+    return "; ".join(parts)
 
 
 def gate(stack_path: str | Path, session: Session, plan_path: str | Path | None = None) -> PlanResult:

@@ -172,3 +172,14 @@ def test_plan_files_hold_no_secret_values(no_pulumi, tmp_path, capsys):
     literal = [(k, v) for r in json.loads(text)["resources"] for k, v in password_values(r["inputs"])
                if not (isinstance(v, dict) and "$ref" in v)]
     assert literal == []
+
+
+def test_stale_plan_from_a_config_change_names_what_changed(no_pulumi, tmp_path, capsys):
+    stack = copy_stack(tmp_path)
+    saved = tmp_path / "plan.json"
+    assert main(["plan", str(stack), "--out", str(saved)]) == 0
+    (tmp_path / "cloudorch.toml").write_text('[vcpu_quotas]\nazure = 1\n')  # moves web off azure
+    capsys.readouterr()
+    assert main(["apply", str(stack), "--plan", str(saved), "--yes"]) == 2
+    err = capsys.readouterr().err
+    assert "the rendered resources differ from the plan" in err and "removed" in err and "azure" in err
