@@ -11,6 +11,9 @@ def load_catalog(directory: str | None = None) -> Catalog:
 
     if directory is None:
         return embedded_catalog()
-    from cloudorch.catalog.skypilot import read_skypilot_catalog
+    from pathlib import Path
 
-    return read_skypilot_catalog(directory)
+    from cloudorch.catalog.cache import cached
+    from cloudorch.catalog.skypilot import CLOUDS, read_skypilot_catalog
+
+    return cached(Path(directory), CLOUDS, lambda: read_skypilot_catalog(directory))
