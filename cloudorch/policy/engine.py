@@ -57,11 +57,26 @@ def _with_frameworks(policy: Policy, frameworks: dict[str, tuple[str, ...]]) -> 
 
 
 def resolve_enforcement(policy: Policy, packs: Sequence[Pack], overrides: Mapping[str, str]) -> Enforcement:
-    """A per-policy override beats everything; otherwise the strictest of its packs' settings."""
+    """A per-policy override beats everything; otherwise the strictest of its packs' settings.
+
+    This is what a stack that lists all of ``packs`` runs the policy at: pci-dss making a baseline rule
+    mandatory makes it mandatory for that stack. For what one pack applies on its own, see
+    :func:`pack_enforcement`.
+    """
     if policy.id in overrides:
         return overrides[policy.id]  # type: ignore[return-value]
     levels = [overrides.get(p.name) or p.enforcement or policy.enforcement for p in packs] or [policy.enforcement]
     return reduce(stricter, levels)  # type: ignore[arg-type]
+
+
+def pack_enforcement(policy_id: str, pack: Pack, overrides: Mapping[str, str] | None = None) -> Enforcement:
+    """The enforcement ``pack`` alone applies to one of its policies: what a stack listing only this pack gets.
+
+    A per-policy override, else an override of the pack, else the pack's default, else the level the pack's
+    own copy of the policy declares. Other packs publishing the same rule play no part.
+    """
+    overrides = overrides or {}
+    return resolve_enforcement(pack.policy(policy_id), (pack,), overrides)
 
 
 def evaluate(

@@ -17,7 +17,7 @@ from typing import Any
 from cloudorch.errors import PluginError, UsageError
 from cloudorch.plugins import load_policy_pack_object, policy_pack_names
 from cloudorch.policy.declarative import parse_policy_file
-from cloudorch.policy.engine import merge_packs, resolve_enforcement
+from cloudorch.policy.engine import merge_packs, pack_enforcement, resolve_enforcement
 from cloudorch.policy.model import Pack, Policy
 
 
@@ -197,18 +197,27 @@ def _packs_in_module(module: ModuleType, path: Path, default_name: str, *, inclu
 def list_policies(
     packs: Sequence[Pack], *, pack: str | None = None, overrides: dict[str, str] | None = None
 ) -> list[dict[str, Any]]:
-    """Rows for ``cloudorch policy list``: one per policy, sorted by id."""
+    """Rows for ``cloudorch policy list``: one per policy, sorted by id.
+
+    ``enforcement_by_pack`` is what each publishing pack applies on its own (``{"baseline": "advisory",
+    "pci-dss": "mandatory"}``). ``enforcement`` is, with ``pack``, that pack's own entry: the level a stack
+    listing only that pack runs the policy at. Without ``pack`` it is the strictest over every pack that
+    publishes the policy, which is what a stack listing all of them runs it at (as ``evaluate`` resolves it).
+    """
+    overrides = overrides or {}
     rows = []
     for policy, owners in merge_packs(packs):
         names = sorted(p.name for p in owners)
         if pack is not None and pack not in names:
             continue
+        by_pack = {p.name: pack_enforcement(policy.id, p, overrides) for p in sorted(owners, key=lambda p: p.name)}
         rows.append({
             "id": policy.id,
             "title": policy.title,
             "packs": names,
             "severity": policy.severity,
-            "enforcement": resolve_enforcement(policy, owners, overrides or {}),
+            "enforcement": by_pack[pack] if pack is not None else resolve_enforcement(policy, owners, overrides),
+            "enforcement_by_pack": by_pack,
             "levels": list(policy.levels),
             "frameworks": {k: list(v) for k, v in sorted(policy.frameworks.items())},
             "remediation": policy.remediation,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from cloudorch_policies import baseline, cost, hipaa, pci_dss
@@ -44,3 +46,59 @@ def test_failures_are_located_in_the_stack_file(case):
     for finding in report.findings:
         if finding.status == "fail" and finding.resource is not None:
             assert finding.file == "stack.yaml" and finding.line, finding
+
+
+# --- framework mappings ---------------------------------------------------------------------------------------
+
+CIS = ("cis-aws-3.0", "cis-azure-2.0", "cis-gcp-2.0")  # the benchmark versions the baseline pack names
+
+#: Baseline rules that no control of those benchmarks covers, and why. A rule leaves this list when a control
+#: is found for it; a rule with a mapping may not stay on it (the test below fails on a stale entry).
+NO_CIS_EQUIVALENT = {
+    # organisational rules: no benchmark control picks machine sizes, requires tags or places data
+    "compute.allowed-sizes": "cost / governance allow-list",
+    "tags.required": "ownership tags are an organisational rule",
+    "residency.geo": "data residency (GDPR Art. 44), not a hardening control",
+    # Azure Foundations 2.0 has no VM login control (the separate CIS Compute Services benchmark does)
+    "compute.password-login": "no SSH password-authentication control in Azure Foundations 2.0",
+    "database.deletion-protection": "no deletion-protection control for RDS or Cloud SQL",
+    # AWS Foundations 3.0 dropped S3 encryption at rest (2.1.1 is now 'deny HTTP requests'); Azure 3.2 / 3.12
+    # ask for infrastructure encryption / CMKs, stricter than this rule; Cloud Storage always encrypts
+    "encryption.bucket": "no CIS control for default bucket encryption in these versions",
+    "encryption.lb-https": "AWS-only rule; AWS Foundations has no load balancer listener TLS control",
+    "logging.database-logs": "RDS-only rule; AWS Foundations has no RDS log export control",
+    "logging.lb-access-logs": "AWS-only rule; AWS Foundations has no ELB access logging control",
+    "logging.log-retention": "AWS Foundations 3.0 sets no CloudWatch log group retention",
+    "network.subnet-public-ip": "AWS Foundations 3.0 has no subnet auto-assign public IP control",
+    # 'Allow storage account key access: Disabled' arrives in CIS Azure 4.0 (10.3.1.3), not 2.0
+    "storage.shared-key-access": "not in Azure Foundations 2.0",
+    # AWS 2.1.2 is MFA Delete and Azure 3.11 soft delete: neither is the versioning this rule checks
+    "storage.versioning": "no object versioning control",
+}
+
+CHECKOV_ID = re.compile(r"^CKV2?_(AWS|AZURE|GCP)_\d+$")
+CIS_ID = re.compile(r"^\d+(\.\d+){1,2}$")
+
+
+def test_every_baseline_rule_maps_to_a_cis_control_unless_allow_listed():
+    rules = {p.id: p for p in baseline.pack().policies}
+    assert set(NO_CIS_EQUIVALENT) <= set(rules), "allow-list names a rule the baseline does not have"
+    unmapped = sorted(i for i, p in rules.items() if not any(p.frameworks.get(k) for k in CIS))
+    assert unmapped == sorted(NO_CIS_EQUIVALENT), "map the rule to its CIS control, or allow-list it with a reason"
+
+
+def test_framework_control_ids_are_well_formed():
+    for policy in baseline.pack().policies:
+        unknown_cis = [k for k in policy.frameworks if k.startswith("cis-") and k not in CIS]
+        assert not unknown_cis, (policy.id, unknown_cis)
+        for key in CIS:
+            assert all(CIS_ID.match(c) for c in policy.frameworks.get(key, ())), (policy.id, key)
+        assert all(CHECKOV_ID.match(c) for c in policy.frameworks.get("checkov", ())), policy.id
+
+
+def test_framework_packs_keep_the_baseline_mappings():
+    base = {p.id: p for p in baseline.pack().policies}
+    for pack, framework in ((pci_dss.pack(), pci_dss.FRAMEWORK), (hipaa.pack(), hipaa.FRAMEWORK)):
+        for policy in pack.policies:
+            assert {k: v for k, v in policy.frameworks.items() if k != framework} == dict(base[policy.id].frameworks)
+            assert policy.frameworks[framework], (pack.name, policy.id)

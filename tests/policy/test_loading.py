@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import sys
 import textwrap
+from dataclasses import replace
 
 import pytest
 
 from cloudorch.cli.app import main
 from cloudorch.errors import PluginError, SpecError, UsageError
 from cloudorch.plugins import policy_pack_names
-from cloudorch.policy import list_policies, load_packs, load_policy_dir
+from cloudorch.policy import Pack, list_policies, load_packs, load_policy_dir
 from cloudorch.policy.model import POLICY_ID
 from tests.support import ROOT
 
@@ -88,6 +89,56 @@ def test_list_policies_rows():
     assert all(r["packs"] == ["baseline", "pci-dss"] for r in list_policies(packs, pack="pci-dss"))
     with pytest.raises(UsageError):
         list_policies(packs, pack="nope")
+
+
+def test_list_policies_for_one_pack_shows_that_packs_enforcement_not_the_strictest():
+    # every installed pack loaded, as `cloudorch policy list --pack baseline` does
+    packs = load_packs(list(policy_pack_names()))
+    rows = {r["id"]: r for r in list_policies(packs, pack="baseline")}
+    for policy_id, framework in (("compute.public-ip", "pci-dss"), ("storage.versioning", "hipaa")):
+        row = rows[policy_id]
+        assert row["enforcement"] == "advisory", policy_id
+        assert row["enforcement_by_pack"]["baseline"] == "advisory"
+        assert row["enforcement_by_pack"][framework] == "mandatory"
+    assert rows["network.admin-ports-open"]["enforcement"] == "mandatory"
+    # the framework pack's own view: it runs them as mandatory
+    pci = {r["id"]: r for r in list_policies(packs, pack="pci-dss")}
+    assert pci["compute.public-ip"]["enforcement"] == "mandatory"
+    # without --pack: per pack in enforcement_by_pack, the strictest of them in enforcement
+    everything = {r["id"]: r for r in list_policies(packs)}
+    assert everything["compute.public-ip"]["enforcement"] == "mandatory"
+    assert everything["compute.public-ip"]["enforcement_by_pack"] == {"baseline": "advisory", "pci-dss": "mandatory"}
+    assert everything["compute.allowed-sizes"]["enforcement_by_pack"] == {"baseline": "mandatory"}
+
+
+def test_each_packs_enforcement_is_what_a_stack_listing_only_that_pack_would_run():
+    from cloudorch.policy import resolve_enforcement
+
+    packs = load_packs(list(policy_pack_names()))
+    by_name = {p.name: p for p in packs}
+    alone_rows = {p.name: {r["id"]: r for r in list_policies([p], pack=p.name)} for p in packs}
+    for row in list_policies(packs):
+        assert sorted(row["enforcement_by_pack"]) == row["packs"]
+        for name, level in row["enforcement_by_pack"].items():
+            alone = by_name[name]
+            # resolve_enforcement over just this pack is exactly what evaluate() does for such a stack
+            assert level == resolve_enforcement(alone.policy(row["id"]), [alone], {}), (row["id"], name)
+            assert alone_rows[name][row["id"]]["enforcement"] == level
+
+
+def test_list_policies_applies_overrides_per_pack():
+    from tests.policy.conftest import PUBLIC
+
+    lax = Pack(name="lax", policies=(replace(PUBLIC, enforcement="advisory"),))
+    strict = Pack(name="strict", policies=(PUBLIC,), enforcement="mandatory")
+    [row] = list_policies([lax, strict], pack="lax")
+    assert row["enforcement"] == "advisory" and row["enforcement_by_pack"] == {"lax": "advisory", "strict": "mandatory"}
+    [row] = list_policies([lax, strict])
+    assert row["enforcement"] == "mandatory"
+    [row] = list_policies([lax, strict], overrides={"strict": "disabled"})
+    assert row["enforcement_by_pack"] == {"lax": "advisory", "strict": "disabled"} and row["enforcement"] == "advisory"
+    [row] = list_policies([lax, strict], pack="strict", overrides={PUBLIC.id: "advisory"})
+    assert row["enforcement"] == "advisory" and set(row["enforcement_by_pack"].values()) == {"advisory"}
 
 
 def test_all_builtin_policy_ids_are_namespaced_and_unique():

@@ -56,7 +56,7 @@ DISK = Policy(
                 "encrypted by the platform unless encryption is switched off or a raw key is exposed.",
     remediation="Set encrypted: true on every EBS volume and block-device mapping (or enable EBS encryption "
                 "by default); never switch off Azure disk encryption; pass GCP disk keys through KMS.",
-    frameworks=fw(("CKV_AWS_3", "CKV_AWS_8", "CKV_AZURE_2"), aws=("2.2.1",), gcp=("4.7",)),
+    frameworks=fw(("CKV_AWS_3", "CKV_AWS_8", "CKV_AZURE_2"), aws=("2.2.1",)),
     tags=("encryption", "at-rest"),
 )
 
@@ -114,7 +114,7 @@ BUCKET = Policy(
     checks=(_bucket,),
     remediation="Add a BucketServerSideEncryptionConfiguration (AES256 or aws:kms) for each S3 bucket; never "
                 "switch off Azure blob encryption.",
-    frameworks=fw(("CKV_AWS_19", "CKV_AWS_145")),
+    frameworks=fw(("CKV_AWS_19",)),
     tags=("encryption", "at-rest", "storage"),
 )
 

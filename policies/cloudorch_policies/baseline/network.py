@@ -44,6 +44,10 @@ PUBLIC_INGRESS = Policy(
                 "internet; on the rendered side, any firewall rule a provider creates with a world source.",
     remediation="Restrict `from:` to a CIDR or another resource, put the service behind a load balancer, or "
                 "waive it with a reason if the resource is meant to be public (e.g. a web tier on 443).",
+    # every world-open port fails here, so this rule enforces each per-port "not from the internet" control
+    # (admin ports, HTTP, UDP) at least as strictly as the control itself
+    frameworks=fw(("CKV_AWS_260", "CKV_AZURE_77", "CKV_AZURE_160", "CKV_GCP_106"),
+                  aws=("5.2", "5.3"), azure=("6.1", "6.2", "6.3", "6.4"), gcp=("3.6", "3.7")),
     tags=("network",),
 )
 
@@ -105,7 +109,7 @@ ALL_PORTS = Policy(
     severity="critical",
     checks=(_all_ports_spec, _all_ports_rendered),
     remediation="Open only the ports the service listens on.",
-    frameworks=fw(("CKV_AWS_277",), aws=("5.2",), azure=("6.1", "6.2"), gcp=("3.6", "3.7")),
+    frameworks=fw(("CKV_AWS_277",), aws=("5.2", "5.3"), azure=("6.1", "6.2"), gcp=("3.6", "3.7")),
     tags=("network",),
 )
 

@@ -124,7 +124,7 @@ VERSIONING = Policy(
     checks=(_versioning_spec, _versioning_rendered),
     description="Versioning lets you recover from accidental deletes and overwrites (and ransomware).",
     remediation="Set versioning: true on the bucket.",
-    frameworks=fw(("CKV_AWS_21", "CKV_GCP_78", "CKV2_AZURE_38")),
+    frameworks=fw(("CKV_AWS_21", "CKV_GCP_78")),
     tags=("storage", "backup"),
 )
 
@@ -146,7 +146,7 @@ ACCESS_LOGGING = Policy(
     enforcement="advisory",
     checks=(_access_logging,),
     remediation="Render an aws:s3/bucketLoggingV2 for the bucket, or set logging.logBucket on GCS buckets.",
-    frameworks=fw(("CKV_AWS_18", "CKV_GCP_62")),
+    frameworks=fw(("CKV_AWS_18", "CKV_GCP_62"), aws=("3.4",)),
     tags=("storage", "logging"),
 )
 
