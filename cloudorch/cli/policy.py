@@ -35,7 +35,10 @@ def list_(
         table.add_column(column)
     for row in rows:
         frameworks = "; ".join(f"{k}: {', '.join(v)}" for k, v in row["frameworks"].items())
-        table.add_row(row["id"], ", ".join(row["packs"]), row["severity"], row["enforcement"],
+        by_pack = row.get("enforcement_by_pack") or {}
+        enforcement = row["enforcement"] if pack or len(set(by_pack.values())) <= 1 else \
+            ", ".join(f"{level} ({name})" for name, level in sorted(by_pack.items()))
+        table.add_row(row["id"], ", ".join(row["packs"]), row["severity"], enforcement,
                       ", ".join(row["levels"]), frameworks)
     app.out.print(table)
     return 0
