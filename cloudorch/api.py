@@ -154,13 +154,13 @@ def plan(path: str | Path, session: Session | None = None) -> PlanResult:
     )
     over_budget = None
     try:
-        placement = plan_placement(loaded.stack, session.catalog, settings)
+        placement = plan_placement(loaded.stack, session.catalog, settings, explain_choices=session.options.explain)
     except OverBudget as exc:
         # Keep going without the budget so policies (cost.budget among them) still judge the stack and the
         # user sees what the budget rules out; the caller refuses the plan with exit 4.
         over_budget = exc
         unbudgeted = loaded.stack.model_copy(update={"budget": loaded.stack.budget.model_copy(update={"monthly_usd": None})})
-        placement = plan_placement(unbudgeted, session.catalog, settings)
+        placement = plan_placement(unbudgeted, session.catalog, settings, explain_choices=session.options.explain)
     rendered = render(loaded, placement, providers)
     report, policy_digest = check_policies(loaded, placement, rendered, session)
     return PlanResult(loaded, placement, rendered, report,

@@ -8,7 +8,6 @@ Pulumi's encrypted state. The fingerprint lets `apply --plan` refuse a plan whos
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -96,7 +95,9 @@ class Plan(_Frozen):
     explain: dict[str, Any] | None = None
 
     def to_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json", exclude_none=False), indent=2, ensure_ascii=False) + "\n"
+        # pydantic's Rust serializer: the same document as json.dumps(indent=2, ensure_ascii=False), ~7x faster
+        # on large plans (tests/test_plan.py holds the two to the same bytes)
+        return self.model_dump_json(indent=2) + "\n"
 
 
 def sha256_text(text: str) -> str:

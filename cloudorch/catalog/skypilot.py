@@ -131,6 +131,8 @@ def _read_cloud(cloud: str, path: Path, issues: list[ParseIssue], regions: dict)
                 _apply_gcp_quirks(parsed, zone, gpu_prices)
             elif cloud == "azure":
                 _check_azure_bootable(parsed, row)
+                if not (row.get("Arch") or "").strip() and _AZURE_ARM.match(parsed["instance_type"]):
+                    parsed["arch"] = "arm64"
         except (ValueError, KeyError) as exc:
             issues.append(ParseIssue(str(path), line, str(exc)))
             continue
@@ -153,6 +155,11 @@ def _read_cloud(cloud: str, path: Path, issues: list[ParseIssue], regions: dict)
             accelerator_count=e["accelerator_count"], zones=tuple(sorted(e["zones"])),
         ))
     return out
+
+
+# Azure's size names carry their features after the vCPU count; "p" marks an Arm (Ampere) processor:
+# Standard_D2ps_v5, Standard_E4pds_v5, Standard_B2pls_v2. SkyPilot's Azure catalog has no Arch column.
+_AZURE_ARM = re.compile(r"^Standard_[A-Z]+\d+[a-z]*p[a-z]*_v\d+")
 
 
 def _check_azure_bootable(parsed: dict, row: dict[str, str]) -> None:

@@ -18,7 +18,8 @@ def plan(
     stack: Path = typer.Argument(..., help="The stack file.", show_default=False),
     fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write the plan as JSON to this file (for `apply --plan`)."),
-    explain: bool = typer.Option(False, "--explain", help="Show alternatives and why each cloud/region was excluded."),
+    explain: bool = typer.Option(False, "--explain", help="Show alternatives and why each cloud/region was excluded "
+                                 "(also in --format json)."),
     catalog: str | None = typer.Option(None, "--catalog", help="SkyPilot catalog directory (<cloud>/vms.csv)."),
     config: str | None = typer.Option(None, "--config", help="Config file (default: ./cloudorch.toml)."),
     policy_dir: list[str] = typer.Option([], "--policy-dir", help="Extra directory of policy packs (repeatable)."),
@@ -28,11 +29,11 @@ def plan(
 
     app = use_format(fmt)
     session = api.Session(api.Options(catalog_dir=catalog, config_path=config, policy_dirs=tuple(policy_dir),
-                                      explain=explain or app.json))
+                                      explain=explain))
     with app.status(f"planning {stack}"):
         result = api.plan(stack, session)
-    document = result.plan.to_json()
     refusal = result.refusal()
+    document = result.plan.to_json() if app.json or out is not None else ""  # large stacks: ~1 s to build
     if out is not None and refusal is None:
         _write_atomically(out, document)
     if app.json:

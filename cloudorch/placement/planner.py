@@ -30,7 +30,7 @@ from cloudorch.spec.models import Bucket, Compute, Database, Network, Stack
 
 
 def plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
-                   index: OfferingIndex | None = None) -> PlacementResult:
+                   index: OfferingIndex | None = None, *, explain_choices: bool = True) -> PlacementResult:
     regions, region_exclusions = allowed_regions(stack, catalog, settings)
     index = index or OfferingIndex(catalog, settings)
     quotas = {k: v for k, v in settings.vcpu_quotas.items() if v is not None}
@@ -67,7 +67,7 @@ def plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
         objective=stack.placement.objective,
         placements=placements,
         networks=allocate_networks(stack, placements),
-        explanations=explain(stack, problem, solution, region_exclusions, exclusions),
+        explanations=explain(stack, problem, solution, region_exclusions, exclusions) if explain_choices else {},
         lower_bound_monthly_usd=round(solution.lower_bound_monthly_usd + bucket_cost, 2),
     )
 

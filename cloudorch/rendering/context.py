@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 from cloudorch.placement.model import NetworkBlock, PlacementResult, ResourcePlacement
 from cloudorch.spec.models import Bucket, Compute, Database, Ingress, Network, Stack
@@ -14,15 +19,30 @@ class RenderContext:
     placement: PlacementResult
     cloud: str
 
+    # -- memoised derivations --------------------------------------------------------------------------
+    @cached_property
+    def _memo(self) -> dict[Any, Any]:
+        return {}
+
+    def memo(self, key: Any, compute: Callable[[], T]) -> T:
+        """Compute something derived from this context once per render (a stack of 1,000 resources asks the
+        same question once per resource; answering it each time makes rendering quadratic)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
     # -- what lands on this cloud --------------------------------------------------------------------
     def placed(self, kind: type[Compute] | type[Database] | type[Bucket]) -> list[tuple[str, ResourcePlacement]]:
         """(name, placement) of resources of ``kind`` with at least one location on this cloud, by name."""
-        out = []
-        for name, spec in sorted(self.stack.resources.items()):
-            placement = self.placement.placements.get(name)
-            if isinstance(spec, kind) and placement and self.cloud in placement.clouds:
-                out.append((name, placement))
-        return out
+        def compute() -> list[tuple[str, ResourcePlacement]]:
+            out = []
+            for name, spec in sorted(self.stack.resources.items()):
+                placement = self.placement.placements.get(name)
+                if isinstance(spec, kind) and placement and self.cloud in placement.clouds:
+                    out.append((name, placement))
+            return out
+
+        return list(self.memo(("placed", kind), compute))
 
     def network_blocks(self) -> list[tuple[str, Network, NetworkBlock]]:
         """(network name, spec, block) for every network block allocated on this cloud, sorted."""

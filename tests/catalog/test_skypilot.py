@@ -199,3 +199,10 @@ def test_directory_without_vms_csv_is_a_usage_error(tmp_path):
     (tmp_path / "aws" / "other.csv").write_text("x\n")
     with pytest.raises(UsageError, match="no <cloud>/vms.csv"):
         read_skypilot_catalog(tmp_path)
+
+
+@pytest.mark.shared
+def test_azure_arm_sizes_are_arm_although_the_file_has_no_arch_column(real):
+    azure = {o.instance_type: o.arch for o in real.offerings if o.cloud == "azure"}
+    assert azure["Standard_D2ps_v5"] == "arm64" and azure["Standard_B4ps_v2"] == "arm64"
+    assert azure["Standard_D2s_v5"] == "x86_64" and azure["Standard_D2as_v5"] == "x86_64"

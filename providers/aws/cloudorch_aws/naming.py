@@ -71,6 +71,10 @@ def network_zones(ctx: RenderContext, network: str, region: str) -> tuple[str, .
     zone IDs the top-up is in IDs too: a name and an ID may denote the same physical zone (names are
     shuffled per account), and two subnets in one zone would not satisfy RDS's two-zone rule.
     """
+    return ctx.memo(("aws-network-zones", network, region), lambda: _network_zones(ctx, network, region))
+
+
+def _network_zones(ctx: RenderContext, network: str, region: str) -> tuple[str, ...]:
     found: set[str] = set()
     for name, placement in ctx.placement.placements.items():
         spec = ctx.stack.resources.get(name)

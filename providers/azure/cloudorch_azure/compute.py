@@ -41,6 +41,10 @@ def ingress_priorities(ctx: RenderContext, network: str, region: str) -> dict[tu
 
     Numbered in name order over the whole subnet so two resources never collide on a priority.
     """
+    return ctx.memo(("azure-ingress-priorities", network, region), lambda: _number_rules(ctx, network, region))
+
+
+def _number_rules(ctx: RenderContext, network: str, region: str) -> dict[tuple[str, int, str], int]:
     out: dict[tuple[str, int, str], int] = {}
     priority = FIRST_INGRESS_PRIORITY
     for name, placement in ctx.placed(Compute):
