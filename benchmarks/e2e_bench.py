@@ -14,7 +14,7 @@ private catalog cache (``CLOUDORCH_CACHE_DIR``) that starts empty:
 1. ``cloudorch plan STACK --catalog DIR --config CFG --format json > /dev/null``: the first plan of this
    catalog, which parses it and fills the cache;
 2. the same again (catalog from the cache);
-3. the text output (``--explain`` off; ``--format json`` always explains);
+3. the text output (``--explain`` off);
 4. a breakdown: ``api.plan`` run in-process with each stage timed (imports, catalog, load + validate,
    placement, rendering, policy, plan document, text output);
 5. with ``--profile`` (or when a target is missed): (2) under cProfile.
