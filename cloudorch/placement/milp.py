@@ -109,6 +109,8 @@ def _build(problem: Problem, objective_override: str | None = None, min_availabi
     region_vars: dict[str, dict[tuple[str, str], int]] = {}
     linked = location_linked(problem)
     dropped = dominated_regions(problem, linked)
+    # named by another demand's near/apart: its region matters (one pass, not one scan per demand)
+    referenced = {d.near for d in problem.demands if d.near} | {t for d in problem.demands for t in d.apart}
     for d in problem.demands:
         ranked = useful_options(d, problem, d.name in linked)
         if dropped.get(d.name):
@@ -133,7 +135,7 @@ def _build(problem: Problem, objective_override: str | None = None, min_availabi
         cloud_cap = d.count
         if d.max_per_cloud is not None and on(f"{base}.spread.max_per_cloud"):
             cloud_cap = min(d.count, d.max_per_cloud)
-        needs_region_vars = _needs_region_vars(d, problem)
+        needs_region_vars = d.min_regions > 1 or bool(d.near) or bool(d.apart) or d.name in referenced
         if region_cap < d.count and not needs_region_vars:
             for cs in by_region.values():
                 b.row(cs, [1.0] * len(cs), 0, region_cap)
@@ -182,12 +184,6 @@ def _build(problem: Problem, objective_override: str | None = None, min_availabi
         cs = [(c, o) for cols in xs.values() for c, o in cols]
         b.row([c for c, _ in cs], [o.availability for _, o in cs], min_availability, float("inf"))
     return b, xs
-
-
-def _needs_region_vars(d: Demand, problem: Problem) -> bool:
-    if d.min_regions > 1 or d.near or d.apart:
-        return True
-    return any(other.near == d.name or d.name in other.apart for other in problem.demands)
 
 
 def _indicator(b: _Builder, cols: list[int], cap: int) -> int:
