@@ -251,8 +251,10 @@ def _model(b: _Builder):
     return lp
 
 
-def _solve_model(lp, relax: bool, upper=None):
-    """Solve; returns (column values, objective, dual bound, reduced costs) or None when infeasible."""
+def _solve_model(lp, relax: bool, upper=None, start=None):
+    """Solve; returns (column values, objective, dual bound, reduced costs) or None when infeasible.
+
+    ``start``: a feasible placement to begin from (HiGHS then only has to prove nothing beats it)."""
     import highspy
 
     lp.integrality_ = [] if relax else [highspy.HighsVarType.kInteger] * lp.num_col_
@@ -262,6 +264,11 @@ def _solve_model(lp, relax: bool, upper=None):
     h.passModel(lp)
     if upper is not None:
         lp.col_upper_ = saved
+    if start is not None:
+        incumbent = highspy.HighsSolution()
+        incumbent.col_value = list(start)
+        incumbent.value_valid = True
+        h.setSolution(incumbent)
     h.run()
     status = h.getModelStatus()
     if status != highspy.HighsModelStatus.kOptimal:
@@ -306,7 +313,8 @@ def _run(b: _Builder, relax: bool = False):
             gap = restricted[1] - lower
             if gap <= slack:
                 return restricted[0], restricted[1], lower
-            final = _solve_model(lp, relax=False, upper=np.where(rc > gap + 1e-9 * max(1.0, abs(lower)), 0.0, upper))
+            final = _solve_model(lp, relax=False, upper=np.where(rc > gap + 1e-9 * max(1.0, abs(lower)), 0.0, upper),
+                                 start=restricted[0])
             assert final is not None  # it contains the restricted problem's solution
             return final[:3]
         if slack > float(np.max(rc, initial=0.0)):
