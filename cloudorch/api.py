@@ -265,7 +265,8 @@ def _build_plan(loaded: LoadedStack, placement: PlacementResult, rendered: Seque
                             unparsed_rows=len(catalog.issues), unparsed_examples=[str(i) for i in catalog.issues[:5]]),
         placements=placement_entries(placement),
         resources=resource_entries(list(rendered)),
-        policy=report.to_dict() if report is not None else {},
+        # passes are counted in the summary, not listed: a large stack has tens of thousands (check lists them)
+        policy=report.to_dict(include_passing=False) if report is not None else {},
         cost=cost_of(placement, loaded.stack.budget.monthly_usd),
         explain=explain_section(placement) if session.options.explain else None,
     )

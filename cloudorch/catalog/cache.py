@@ -16,7 +16,7 @@ from pathlib import Path
 from cloudorch.catalog.model import Catalog
 
 #: bump when the parser's output changes for the same input
-PARSER_VERSION = "4"
+PARSER_VERSION = "5"
 SIZE_LIMIT = 512 * 1024 * 1024
 
 

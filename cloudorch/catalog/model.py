@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,9 +21,12 @@ class Region:
     display: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Offering:
-    """A machine type in a region. ``zones`` are the zones that offer it (empty when the catalog has none)."""
+class Offering(NamedTuple):
+    """A machine type in a region. ``zones`` are the zones that offer it (empty when the catalog has none).
+
+    A NamedTuple rather than a dataclass: a large catalog holds ~100,000 of them, and tuples are built,
+    compared and unpickled (from the catalog cache) several times faster.
+    """
 
     cloud: str
     region: str

@@ -122,7 +122,8 @@ def _render_policy(app, policy: dict) -> None:
     from rich.markup import escape
 
     findings = policy.get("findings", [])
-    counts = Counter(f["status"] for f in findings)
+    summary = policy.get("summary", {})
+    counts = {s: n for s, n in summary.items() if s in ("pass", "fail", "waived", "not-applicable", "error") and n}
     app.out.print("[bold]Policy[/]: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no policies"))
     style = {"fail": "red", "error": "magenta", "waived": "yellow"}
     for f in findings:
