@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import cloudorch.cli.plan as plan_cmd
+from cloudorch.cli.app import main
+from tests.support import ROOT
+
+WEBSHOP = str(ROOT / "stacks" / "webshop.yaml")
+
+
+def test_text_plan_shows_placements_policy_and_total(capsys):
+    assert main(["plan", WEBSHOP]) == 0
+    out = capsys.readouterr().out
+    assert "orders-db" in out and "db-custom-2-8192" in out
+    assert "Resources per cloud:" in out and "Policy:" in out and "waived" in out
+    assert "Total: $800.14/month of a $6,000.00 budget" in out
+
+
+def test_large_plans_print_aligned_columns_instead_of_a_boxed_table(capsys, monkeypatch):
+    monkeypatch.setattr(plan_cmd, "PLAIN_TABLE_ROWS", 0)
+    assert main(["plan", WEBSHOP]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("resource "))
+    assert lines[header - 1] == "Placements (5 rows)"
+    rows = lines[header + 1: header + 6]
+    assert [r.split()[0] for r in rows] == ["assets", "orders-db", "web", "web", "web"]
+    assert len({r.index(r.split()[-1]) + len(r.split()[-1]) for r in rows}) == 1  # $/month right-aligned
+
+
+def test_explain_lists_alternatives_and_exclusions(capsys):
+    assert main(["plan", WEBSHOP, "--explain"]) == 0
+    out = capsys.readouterr().out
+    assert "alternative:" in out and "instead of" in out and "excluded" in out and "(geo)" in out
