@@ -82,3 +82,18 @@ def test_second_apply_is_refused_while_the_first_holds_the_lock_and_unlock_clear
         assert main(["unlock", "webshop.yaml"]) == 0
         assert "cleared the lock held by" in capsys.readouterr().out
         assert main(["apply", "webshop.yaml", "--yes"]) == 0
+
+
+def test_live_progress_table_renders_engine_state():
+    from rich.console import Console
+
+    from cloudorch.cli.progress import _table
+    from cloudorch.engine import Progress
+
+    progress = Progress({"net-vpc": "net"})
+    for raw in (pre(1, "create", "net-vpc", VPC), done(2, "create", "net-vpc", VPC)):
+        progress.handle(raw)
+    console = Console(record=True, width=120)
+    console.print(_table("apply webshop", progress))
+    text = console.export_text()
+    assert "net-vpc" in text and "net" in text and "create" in text and "done" in text
