@@ -184,14 +184,13 @@ def render(loaded: LoadedStack, placement: PlacementResult, providers: dict[str,
         except Exception as exc:  # a provider bug must name the provider, not surface as a bare traceback
             raise PluginError(f"provider {cloud!r} failed to render the stack: {type(exc).__name__}: {exc}",
                               hint="this is a bug in the provider plugin; rerun with --debug for the traceback") from exc
-    names: dict[str, str] = {}
-    for r in rendered:
-        if r.name in names:
-            raise PluginError(f"providers {names[r.name]!r} and {r.cloud!r} both render a resource named {r.name!r}")
-        names[r.name] = r.cloud
-    unknown = sorted({d for r in rendered for d in r.dependencies if d not in names})
-    if unknown:
-        raise PluginError(f"rendered resources refer to resources nobody rendered: {', '.join(unknown[:5])}")
+    from cloudorch.rendering.order import RenderGraphProblem, dependency_order
+
+    try:
+        dependency_order(rendered)  # the same check the engine makes, here so `plan` catches it first
+    except RenderGraphProblem as exc:
+        raise PluginError(f"the providers' rendering is broken: {exc}",
+                          hint="this is a bug in a provider plugin") from None
     return tuple(rendered)
 
 

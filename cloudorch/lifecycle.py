@@ -121,11 +121,11 @@ def rendered_for_teardown(stack_path: str | Path, session: Session) -> tuple[str
     from cloudorch import api
     from cloudorch.spec.loader import load_stack
 
-    loaded = load_stack(stack_path, session.vocabulary())
     try:
-        return loaded.stack.stack, api.plan(stack_path, session).rendered
+        result = api.plan(stack_path, session)
     except InfeasiblePlacement:
-        return loaded.stack.stack, ()
+        return load_stack(stack_path, session.vocabulary()).stack.stack, ()
+    return result.plan.stack, result.rendered
 
 
 def engine_for(stack: str, session: Session, project_dir: Path | None = None) -> PulumiEngine:

@@ -12,7 +12,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cloudorch import __version__
 from cloudorch.placement.model import HOURS_PER_MONTH, PlacementResult
 from cloudorch.rendering import RenderedResource
 

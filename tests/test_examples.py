@@ -106,7 +106,11 @@ def test_plan_is_byte_identical_across_runs(path, capsys, tmp_path):
 def test_fraud_scoring_constraints():
     result = planned(ROOT / "stacks" / "fraud-scoring.yaml")
     p = result.placement.placements
-    assert all(s.spot or True for s in p["ingest"].slots)
+    from cloudorch.catalog import load_catalog
+
+    arch = {(o.cloud, o.region, o.instance_type): o.arch for o in load_catalog().offerings}
+    assert {arch[(s.cloud, s.region, s.instance_type)] for s in p["ingest"].slots} == {"arm64"}
+    assert not any(s.spot for s in p["scorer"].slots)  # scorer does not allow spot
     assert len({s.region for s in p["ingest"].slots}) >= 2 and all(s.count <= 4 for s in p["ingest"].slots)
     assert {s.accelerator for s in p["trainer"].slots} == {"A100"}
     assert not set(p["trainer"].locations) & set(p["scorer"].locations)

@@ -4,8 +4,6 @@ exits 6 with install instructions while plan/validate/check keep working."""
 from __future__ import annotations
 
 import json
-import os
-import textwrap
 
 import pytest
 

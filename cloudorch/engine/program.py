@@ -18,6 +18,8 @@ from typing import Any
 
 from cloudorch.errors import EngineError
 from cloudorch.rendering.model import REF, RenderedResource, is_ref, refs_in
+from cloudorch.rendering.order import RenderGraphProblem
+from cloudorch.rendering.order import dependency_order as order_resources
 
 PROVIDER_PREFIX = "pulumi:providers:"
 
@@ -41,41 +43,11 @@ def package_of(token: str) -> str:
 
 
 def dependency_order(resources: Sequence[RenderedResource]) -> list[RenderedResource]:
-    """Resources ordered so each comes after everything it depends on; stable in the rendered order."""
-    by_name: dict[str, RenderedResource] = {}
-    for res in resources:
-        if res.name in by_name:
-            raise ProgramError(f"two rendered resources are named {res.name!r}")
-        by_name[res.name] = res
-    for res in resources:
-        missing = [d for d in res.dependencies if d not in by_name]
-        if missing:
-            raise ProgramError(f"resource {res.name!r} refers to unknown resource(s): {', '.join(missing)}")
-        if res.provider and not by_name[res.provider].is_provider:
-            raise ProgramError(
-                f"resource {res.name!r} names {res.provider!r} as its provider, but that is a "
-                f"{by_name[res.provider].type}, not a pulumi:providers:* resource"
-            )
-
-    ordered: list[RenderedResource] = []
-    state: dict[str, str] = {}  # name -> "visiting" | "done"
-
-    def visit(res: RenderedResource, path: list[str]) -> None:
-        mark = state.get(res.name)
-        if mark == "done":
-            return
-        if mark == "visiting":
-            cycle = path[path.index(res.name):] + [res.name]
-            raise ProgramError(f"dependency cycle among rendered resources: {' -> '.join(cycle)}")
-        state[res.name] = "visiting"
-        for dep in res.dependencies:
-            visit(by_name[dep], [*path, res.name])
-        state[res.name] = "done"
-        ordered.append(res)
-
-    for res in resources:
-        visit(res, [])
-    return ordered
+    """Resources in dependency order; a broken graph is a ProgramError, raised before Pulumi is touched."""
+    try:
+        return order_resources(resources)
+    except RenderGraphProblem as exc:
+        raise ProgramError(str(exc)) from None
 
 
 def requested_outputs(resources: Iterable[RenderedResource]) -> dict[str, set[str]]:

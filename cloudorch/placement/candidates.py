@@ -65,14 +65,18 @@ class PlacementSettings:
                 object.__setattr__(self, name, {})
 
 
-def availability_score(zones: int, spot: bool, failures: int = 0) -> float:
-    """Estimated probability that a replica on this offering is up.
+def availability_score(zones, spot: bool, failures=0):
+    """Estimated probability that a replica on this offering is up; element-wise on numpy arrays.
 
     More zones offering the type means a zone outage or a capacity shortfall can be absorbed elsewhere in
     the region; spot capacity can be reclaimed; each observed capacity failure counts against it.
     """
-    base = 0.999 if zones >= 3 else 0.995 if zones == 2 else 0.99
-    return round(base * (0.95 if spot else 1.0) * (0.9**failures), 6)
+    import numpy as np
+
+    zones, failures = np.asarray(zones), np.asarray(failures)
+    base = np.where(zones >= 3, 0.999, np.where(zones == 2, 0.995, 0.99))
+    score = np.round(base * (0.95 if spot else 1.0) * (0.9**failures), 6)
+    return float(score) if score.ndim == 0 else score
 
 
 def allowed_regions(stack: Stack, catalog: Catalog, settings: PlacementSettings) -> tuple[list[Region], list[Exclusion]]:
@@ -147,13 +151,6 @@ class OfferingIndex:
         self._cache: dict[tuple, tuple[tuple[Option, ...], tuple[Exclusion, ...]]] = {}
 
 
-def _scores(zones, spot: bool, failures):
-    import numpy as np
-
-    base = np.where(zones >= 3, 0.999, np.where(zones == 2, 0.995, 0.99))
-    return np.round(base * (0.95 if spot else 1.0) * (0.9**failures), 6)
-
-
 def _pareto(indices, prices, scores, name_rank, vcpus=None):
     """Indices not dominated on (price, availability) -- and on vCPUs too when ``vcpus`` is given.
 
@@ -226,7 +223,7 @@ def _compute_options(spec: Compute, regions: tuple[Region, ...], index: Offering
             if with_spot.size:
                 variants.append((True, cols["spot"], with_spot))
         for spot, price_col, idx in variants:
-            scores = _scores(cols["zones"], spot, cols["failures"])
+            scores = availability_score(cols["zones"], spot, cols["failures"])
             chosen = _pareto(idx, price_col, scores, cols["name_rank"], cols["vcpus"] if vcpu_matters else None)
             options += [
                 Option(o.cloud, o.region, o.instance_type, spot, o.vcpus, o.memory_gib, float(price_col[i]),

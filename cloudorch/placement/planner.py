@@ -7,7 +7,6 @@ buckets next to what they serve -> address blocks per network and location -> ex
 
 from __future__ import annotations
 
-import ipaddress
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import replace

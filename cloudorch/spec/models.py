@@ -217,6 +217,3 @@ class Stack(Model):
     policies: PolicySettings = PolicySettings()
     budget: Budget = Budget()
     resources: dict[Name, Resource] = Field(min_length=1)
-
-    def of_kind(self, kind: type[Network] | type[Compute] | type[Database] | type[Bucket]) -> dict[str, object]:
-        return {name: r for name, r in self.resources.items() if isinstance(r, kind)}
