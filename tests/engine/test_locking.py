@@ -100,3 +100,64 @@ def test_unreadable_lock_still_blocks(tmp_path):
     path.write_text("garbage")
     with pytest.raises(LockHeld, match="unknown@unknown"):
         locking.acquire(tmp_path, "prod")
+
+
+def _dead_pid() -> int:
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(done.stdout)
+
+
+def _write_lock(tmp_path, **fields) -> dict:
+    data = {"stack": "prod", "user": "ana", "host": socket.gethostname(), "pid": _dead_pid(),
+            "since": "2026-11-01T08:00:00Z", "operation": "up", "token": "old"} | fields
+    path = locking.lock_path(tmp_path, "prod")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data))
+    return data
+
+
+def test_a_dead_pid_on_another_host_still_holds_the_lock(tmp_path):
+    # The pid means nothing here: on its own host that process may well be alive.
+    _write_lock(tmp_path, host="build-box-9")
+    before = locking.lock_path(tmp_path, "prod").read_text()
+    with pytest.raises(LockHeld, match="ana@build-box-9"):
+        locking.acquire(tmp_path, "prod")
+    assert locking.lock_path(tmp_path, "prod").read_text() == before
+
+
+def test_a_holder_we_may_not_signal_is_alive_not_stale(tmp_path, monkeypatch):
+    # kill(pid, 0) raising PermissionError means the process exists under another user.
+    _write_lock(tmp_path, pid=4242)
+
+    def not_ours(pid, sig):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "kill", not_ours)
+    with pytest.raises(LockHeld, match=r"\(pid 4242\)"):
+        locking.acquire(tmp_path, "prod")
+    assert locking.read_lock(tmp_path, "prod").pid == 4242
+
+
+def test_a_live_lock_that_replaced_a_stale_one_mid_takeover_is_put_back(tmp_path, monkeypatch):
+    """Run A finds a dead holder's lock; before A moves it aside, run B breaks it and takes the stack.
+
+    A then moves B's live lock aside: it must notice, put B's lock back and give up, not take over."""
+    _write_lock(tmp_path)
+    live = {"stack": "prod", "user": "ben", "host": socket.gethostname(), "pid": os.getpid(),
+            "since": "2026-11-01T09:00:00Z", "operation": "up", "token": "new"}
+    real_is_stale = locking._is_stale
+    raced = []
+
+    def is_stale_then_race(info):
+        stale = real_is_stale(info)
+        if not raced:
+            raced.append(True)
+            locking.lock_path(tmp_path, "prod").write_text(json.dumps(live))
+        return stale
+
+    monkeypatch.setattr(locking, "_is_stale", is_stale_then_race)
+    with pytest.raises(LockHeld):
+        locking.acquire(tmp_path, "prod")
+    held = locking.read_lock(tmp_path, "prod")
+    assert (held.user, held.pid, held.token) == ("ben", os.getpid(), "new")
+    assert sorted(p.name for p in locking.lock_path(tmp_path, "prod").parent.iterdir()) == ["prod.lock"]

@@ -54,3 +54,41 @@ def test_log_filter_scrubs_messages_args_and_tracebacks():
         log.removeHandler(handler)
     assert PASSWORD not in sink.getvalue()
     assert f"value is {MASK}" in sink.getvalue() and "ValueError: bad password [secret]" in sink.getvalue()
+
+
+# --- the edges of what counts as a secret, and how overlapping ones are masked ------------------------------
+
+def test_a_four_character_secret_is_masked_and_a_three_character_one_is_not():
+    assert redact("pin 9f3k and 9f3", ["9f3k"]) == f"pin {MASK} and 9f3"
+    assert redact("pin 9f3 stays", ["9f3"]) == "pin 9f3 stays"
+    assert not Secrets(["abc"]) and Secrets(["abcd"])
+
+
+def test_a_secret_containing_a_shorter_one_is_masked_whole():
+    # Were the shorter value tried first, the rest of the longer one would be printed around its mask.
+    longer, shorter = "hunter2-and-more", "hunter2"
+    for order in ([shorter, longer], [longer, shorter]):
+        assert redact(f"token {longer}!", order) == f"token {MASK}!"
+        secrets = Secrets([order[0]])
+        secrets.add(order[1])
+        assert secrets.redact(f"[{longer}]") == f"[{MASK}]"
+
+
+def test_none_is_never_a_secret():
+    # str(None) is four characters long; masking every "None" would mangle ordinary output
+    secrets = Secrets([None])
+    secrets.add(None)
+    assert not secrets and None not in secrets and "None" not in secrets
+    assert secrets.redact("value: None") == "value: None"
+    assert Secrets([None, PASSWORD]).redact(f"None {PASSWORD}") == f"None {MASK}"
+
+
+def test_flush_redacts_the_held_back_partial_line():
+    sink = io.StringIO()
+    stream = RedactingStream(sink, Secrets([PASSPHRASE]))
+    stream.write(f"unlocking with {PASSPHRASE}")  # no newline: held back until flush
+    assert sink.getvalue() == ""
+    stream.flush()
+    assert sink.getvalue() == f"unlocking with {MASK}"
+    stream.flush()  # nothing pending: writes nothing more
+    assert sink.getvalue() == f"unlocking with {MASK}"

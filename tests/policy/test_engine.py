@@ -143,3 +143,17 @@ def test_policy_ids_must_be_namespaced():
         Policy(id="public-ingress", title="t", severity="low", checks=(NEVER.checks[0],))
     with pytest.raises(ValueError, match="twice"):
         Pack(name="p", policies=(PUBLIC, PUBLIC))
+
+
+def test_a_stack_wide_violation_is_reported_against_the_resource_it_names(subject):
+    @spec_check("stack")
+    def too_many_public(target, ctx):
+        return [Violation("exposed to the internet", ("ingress", 0), resource="api-one"),
+                Violation("stack-wide problem", ("policies", "packs"))]
+
+    policy = Policy(id="test.named", title="t", severity="low", checks=(too_many_public,))
+    report = evaluate(subject, [Pack(name="p", policies=(policy,))], today=TODAY)
+    assert {(f.resource, f.line) for f in report.failures} == {
+        ("api-one", subject.loaded.line_of("resources", "api-one", "ingress", 0)),
+        (None, subject.loaded.line_of("policies", "packs")),
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from pydantic import ValidationError
 
 from cloudorch.errors import ExitCode, SpecError
 from cloudorch.spec.loader import Vocabulary, load_stack, parse_stack
@@ -141,8 +142,12 @@ def test_unreadable_files(tmp_path):
 
 def test_models_are_frozen():
     loaded = parse_stack(GOOD, "shop.yaml", VOCAB)
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="Instance is frozen") as info:
         loaded.stack.resources["web"].cpu = 8  # type: ignore[misc]
+    assert [e["type"] for e in info.value.errors()] == ["frozen_instance"]
+    with pytest.raises(ValidationError, match="Instance is frozen"):
+        loaded.stack.stack = "other"  # type: ignore[misc]
+    assert loaded.stack.resources["web"].cpu == 2 and loaded.stack.stack == "shop"
 
 
 def test_example_stacks_load():
@@ -193,3 +198,24 @@ def test_paths_are_shown_relative_to_the_working_directory(tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)
     assert load_stack(tmp_path / "s" / "a.yaml").file == "s/a.yaml"
     assert load_stack("./s/../s/a.yaml").file == "s/a.yaml"
+
+
+@pytest.mark.parametrize("field,value", [("near", "web"), ("apart", "[web]"), ("ingress", "[{port: 80, from: web}]")])
+def test_a_resource_referring_to_itself_is_reported_once(field, value):
+    path = {"near": "near", "apart": "apart[0]", "ingress": "ingress[0].from"}[field]
+    assert problems(GOOD + f"    {field}: {value}\n") == [
+        f"shop.yaml:11: resources.web.{path}: a resource cannot refer to itself"]
+
+
+def test_a_near_cycle_is_reported_once_not_once_per_member():
+    text = GOOD + "    near: b\n" + "".join(
+        f"  {name}:\n    kind: compute\n    network: net\n    cpu: 1\n    memory_gb: 1\n    near: {target}\n"
+        for name, target in (("b", "c"), ("c", "web")))
+    assert [p for p in problems(text) if "cycle" in p] == [
+        "shop.yaml:17: resources.b.near: `near` forms a cycle: b -> c -> web -> b"]
+
+
+def test_excluded_regions_are_checked_against_the_catalog():
+    text = GOOD.replace("resources:", "placement:\n  exclude_regions: [eu-west-1, westeurop]\nresources:")
+    assert problems(text) == ["shop.yaml:3: placement.exclude_regions[1]: unknown region 'westeurop' "
+                              "(not among the catalog regions); did you mean westeurope?"]

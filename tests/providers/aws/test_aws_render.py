@@ -287,3 +287,44 @@ def test_no_secret_values_in_inputs(rendered):
         for key in ("password", "masterPassword", "adminPassword"):
             assert key not in r.inputs
         assert all(ref["$ref"] for ref in refs_in(r.inputs))
+
+
+def _egress(rendered: list[RenderedResource], region: str) -> dict[str, RenderedResource]:
+    """Where each subnet of the region sends traffic for the internet: the resource its table's default
+    route points at (a subnet with no association, or a table with no default route, is missing here)."""
+    by_name = {r.name: r for r in rendered}
+    default_route = {r.inputs["routeTableId"]["$ref"]: r for r in by_type(rendered, "aws:ec2/route:Route")
+                     if r.region == region and r.inputs["destinationCidrBlock"] == "0.0.0.0/0"}
+    out = {}
+    for rta in by_type(rendered, "aws:ec2/routeTableAssociation:RouteTableAssociation"):
+        route = default_route.get(rta.inputs["routeTableId"]["$ref"]) if rta.region == region else None
+        if route is not None:
+            target = route.inputs.get("gatewayId") or route.inputs.get("natGatewayId")
+            assert rta.inputs["subnetId"]["$ref"] not in out, "a subnet associated twice"
+            out[rta.inputs["subnetId"]["$ref"]] = by_name[target["$ref"]]
+    return out
+
+
+def test_public_subnets_reach_the_internet_through_the_gateway_private_ones_through_the_nat(rendered):
+    regions = {r.region for r in by_type(rendered, "aws:ec2/vpc:Vpc")}
+    assert regions
+    for region in regions:
+        subnets = [s for s in by_type(rendered, "aws:ec2/subnet:Subnet") if s.region == region]
+        egress = _egress(rendered, region)
+        assert set(egress) == {s.name for s in subnets}, "every subnet of every zone has a default route"
+        (igw,) = [r for r in by_type(rendered, "aws:ec2/internetGateway:InternetGateway") if r.region == region]
+        (nat,) = [r for r in by_type(rendered, "aws:ec2/natGateway:NatGateway") if r.region == region]
+        for subnet in subnets:
+            public = "-public-" in subnet.name
+            assert egress[subnet.name] == (igw if public else nat), subnet.name
+            # no subnet hands out public addresses; a launch template asks for one where ingress needs it
+            assert subnet.inputs["mapPublicIpOnLaunch"] is False, subnet.name
+        assert "-public-" in nat.inputs["subnetId"]["$ref"] and nat.inputs["connectivityType"] == "public"
+        # AWS refuses a public NAT gateway in a VPC that has no internet gateway yet
+        assert igw.name in nat.dependencies
+
+
+def test_flow_logs_are_kept_for_a_year(rendered):
+    # a year is what PCI DSS 10.5.1 asks (logging.log-retention); keeping them longer would cost for nothing
+    groups = [g for g in by_type(rendered, "aws:cloudwatch/logGroup:LogGroup") if g.name.endswith("-flow-logs")]
+    assert groups and all(g.inputs["retentionInDays"] == 365 for g in groups)
