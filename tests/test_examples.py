@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from cloudorch import api
+from cloudorch.catalog import load_catalog
 from cloudorch.cli.app import main
 from cloudorch.rendering.schema_check import PackageSchema
 from tests.support import ROOT, SCHEMAS
@@ -84,8 +85,6 @@ def test_webshop_done_when(capsys):
     assert sum(p["count"] for p in web) == 6
     assert len({p["cloud"] for p in web}) >= 2
     assert all(p["count"] <= 3 for p in web)
-    from cloudorch.catalog import load_catalog
-
     catalog = load_catalog()
     assert all(catalog.region(p["cloud"], p["region"]).geo == "eu" for p in web + db)
     assert (db[0]["cloud"], db[0]["region"]) in {(p["cloud"], p["region"]) for p in web}
@@ -106,8 +105,6 @@ def test_plan_is_byte_identical_across_runs(path, capsys, tmp_path):
 def test_fraud_scoring_constraints():
     result = planned(ROOT / "stacks" / "fraud-scoring.yaml")
     p = result.placement.placements
-    from cloudorch.catalog import load_catalog
-
     arch = {(o.cloud, o.region, o.instance_type): o.arch for o in load_catalog().offerings}
     assert {arch[(s.cloud, s.region, s.instance_type)] for s in p["ingest"].slots} == {"arm64"}
     assert not any(s.spot for s in p["scorer"].slots)  # scorer does not allow spot
@@ -139,14 +136,27 @@ def test_examples_on_real_skypilot_rows_render_schema_conformant_resources(path)
 def test_explanations_never_contradict_the_placement(path):
     result = planned(path)
     placements = result.placement.placements
+    stack = result.loaded.stack
+    geo_of = {(r.cloud, r.name): r.geo for r in load_catalog().regions}
+    apart = {name: set(getattr(spec, "apart", ())) | {other for other, s in stack.resources.items() if name in getattr(s, "apart", ())}
+             for name, spec in stack.resources.items()}
+    alternatives = 0
     for name, explanation in result.placement.explanations.items():
         used = set(placements[name].locations)
-        spec = result.loaded.stack.resources[name]
+        spec = stack.resources[name]
         for e in explanation.excluded:
             assert e.region is None or (e.cloud, e.region) not in used, (name, e)
             if e.reason == "near":
                 assert (e.cloud, e.region) not in set(placements[spec.near].locations), (name, e)
-        if result.placement.objective == "cost":
-            # the chosen placement is optimal, so no alternative that keeps the constraints is cheaper
-            for a in explanation.alternatives:
+        for a in explanation.alternatives:
+            # one chosen slot moved to another offering, still meeting the stack's constraints
+            alternatives += 1
+            where = (a.cloud, a.region)
+            assert a.replaces in explanation.chosen, (name, a)
+            assert stack.placement.geo is None or geo_of[where] in stack.placement.geo, (name, a)
+            assert not any(where in placements[other].locations for other in apart[name]), (name, a)
+            assert spec.near is None or where in placements[spec.near].locations, (name, a)
+            if result.placement.objective == "cost":
+                # the chosen placement is optimal, so no alternative that keeps the constraints is cheaper
                 assert a.monthly_usd >= placements[name].monthly_usd - 0.01, (name, a)
+    assert alternatives, "every example has resources with alternatives to explain"
