@@ -4,6 +4,7 @@ every example conforms to its provider's Pulumi schema."""
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 
@@ -32,7 +33,13 @@ def schema(package: str) -> PackageSchema:
 
 
 def test_there_are_examples_from_more_than_one_field():
-    assert {p.name for p in EXAMPLES} >= {"webshop.yaml", "fraud-scoring.yaml"}
+    assert {p.name for p in EXAMPLES} >= {"webshop.yaml", "fraud-scoring.yaml", "telemetry.yaml"}
+
+
+def test_every_example_is_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    listed = readme.split("Examples in `stacks/`:", 1)[1].split("\n\n", 1)[0]
+    assert {p.name for p in EXAMPLES} == set(re.findall(r"`([a-z0-9-]+\.yaml)`", listed))
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
@@ -113,6 +120,23 @@ def test_fraud_scoring_constraints():
     assert not set(p["trainer"].locations) & set(p["scorer"].locations)
     assert set(p["ledger"].locations) <= set(p["scorer"].locations)
     assert p["features"].locations[0] in p["trainer"].locations
+
+
+def test_telemetry_lands_on_aws_graviton():
+    """The AWS-heavy example: arm64 compute-optimized types and an HA Postgres are cheapest on AWS in the US."""
+    result = planned(ROOT / "stacks" / "telemetry.yaml")
+    p = result.placement.placements
+    arch = {(o.cloud, o.region, o.instance_type): o.arch for o in load_catalog().offerings}
+    assert {cloud for placed in p.values() for cloud in placed.clouds} == {"aws"}
+    assert {arch[(s.cloud, s.region, s.instance_type)] for name in ("api", "rollup") for s in p[name].slots} == {"arm64"}
+    assert len(p["api"].locations) >= 2 and all(s.count <= 2 for s in p["api"].slots)
+    assert set(p["metrics"].locations) <= set(p["api"].locations)
+    assert set(p["rollup"].locations) <= set(p["metrics"].locations)
+    assert p["archive"].locations == p["rollup"].locations
+    rendered = {r.type: r for r in result.rendered if r.source == "metrics" and r.type == "aws:rds/instance:Instance"}
+    (db,) = rendered.values()
+    assert db.inputs["multiAz"] is True and db.inputs["engine"] == "postgres"
+    assert {r.cloud for r in result.rendered} == {"aws"}
 
 
 @pytest.mark.shared
