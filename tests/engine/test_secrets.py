@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import traceback
 
 from cloudorch.engine.secrets import MASK, RedactingFilter, RedactingStream, Secrets, redact
 
@@ -92,3 +93,53 @@ def test_flush_redacts_the_held_back_partial_line():
     assert sink.getvalue() == f"unlocking with {MASK}"
     stream.flush()  # nothing pending: writes nothing more
     assert sink.getvalue() == f"unlocking with {MASK}"
+
+
+def test_membership_names_exactly_the_known_values():
+    secrets = Secrets([PASSWORD])
+    assert PASSWORD in secrets and PASSWORD[:6] not in secrets and "None" not in secrets
+
+
+class _Tty(io.StringIO):
+    flushed = 0
+
+    def flush(self) -> None:
+        self.flushed += 1
+        super().flush()
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_stream_behaves_as_the_stream_it_wraps():
+    # print() and rich ask the wrapped stream for its tty-ness and encoding, and flush it
+    sink = _Tty()
+    stream = RedactingStream(sink, Secrets([PASSWORD]))
+    assert stream.write(f"{PASSWORD}\n") == len(PASSWORD) + 1  # what was written, as TextIO.write reports it
+    assert stream.isatty() is True and stream.getvalue() == f"{MASK}\n"
+    stream.flush()
+    assert sink.flushed == 1
+
+
+def test_a_handler_that_renders_the_exception_itself_sees_no_secret():
+    # some handlers (rich's among them) format record.exc_info on their own instead of using exc_text
+    rendered = []
+
+    class OwnTraceback(logging.Handler):
+        def emit(self, record):
+            rendered.append(record.getMessage() + "".join(
+                traceback.format_exception(*record.exc_info) if record.exc_info else [record.exc_text or ""]))
+
+    handler = OwnTraceback()
+    handler.addFilter(RedactingFilter(Secrets([PASSWORD])))
+    log = logging.getLogger("cloudorch.test.secrets.own")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        try:
+            raise RuntimeError(f"connect failed with {PASSWORD}")
+        except RuntimeError:
+            log.exception("apply failed")
+    finally:
+        log.removeHandler(handler)
+    assert len(rendered) == 1 and PASSWORD not in rendered[0] and f"with {MASK}" in rendered[0]
