@@ -38,21 +38,26 @@ def test_stream_catches_a_secret_split_across_writes():
     assert sink.getvalue().startswith(f"creating db with {MASK} done\n")
 
 
-def test_log_filter_scrubs_messages_args_and_tracebacks():
-    sink = io.StringIO()
-    handler = logging.StreamHandler(sink)
+def _log_through(handler: logging.Handler, name: str, *, warning: bool = True) -> None:
+    """Log a warning with the password as an argument, then an exception whose message holds it."""
     handler.addFilter(RedactingFilter(Secrets([PASSWORD])))
-    log = logging.getLogger("cloudorch.test.secrets")
+    log = logging.getLogger(f"cloudorch.test.secrets.{name}")
     log.addHandler(handler)
     log.propagate = False
     try:
-        log.warning("value is %s", PASSWORD)
+        if warning:
+            log.warning("value is %s", PASSWORD)
         try:
             raise ValueError(f"bad password {PASSWORD}")
         except ValueError:
             log.exception("failed")
     finally:
         log.removeHandler(handler)
+
+
+def test_log_filter_scrubs_messages_args_and_tracebacks():
+    sink = io.StringIO()
+    _log_through(logging.StreamHandler(sink), "stream")
     assert PASSWORD not in sink.getvalue()
     assert f"value is {MASK}" in sink.getvalue() and "ValueError: bad password [secret]" in sink.getvalue()
 
@@ -130,16 +135,5 @@ def test_a_handler_that_renders_the_exception_itself_sees_no_secret():
             rendered.append(record.getMessage() + "".join(
                 traceback.format_exception(*record.exc_info) if record.exc_info else [record.exc_text or ""]))
 
-    handler = OwnTraceback()
-    handler.addFilter(RedactingFilter(Secrets([PASSWORD])))
-    log = logging.getLogger("cloudorch.test.secrets.own")
-    log.addHandler(handler)
-    log.propagate = False
-    try:
-        try:
-            raise RuntimeError(f"connect failed with {PASSWORD}")
-        except RuntimeError:
-            log.exception("apply failed")
-    finally:
-        log.removeHandler(handler)
-    assert len(rendered) == 1 and PASSWORD not in rendered[0] and f"with {MASK}" in rendered[0]
+    _log_through(OwnTraceback(), "own", warning=False)
+    assert len(rendered) == 1 and PASSWORD not in rendered[0] and f"bad password {MASK}" in rendered[0]
