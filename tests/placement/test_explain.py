@@ -228,3 +228,12 @@ def test_small_quota_steps_round_up_not_down():
     err = refusal(web(1), placement="clouds: [aws]", vcpu_quotas={"aws": 2})
     assert err.relaxation == "a vCPU quota of 4 for aws"
     assert err.relaxation_monthly_usd == 65.70
+
+
+def test_max_per_cloud_conflict_relaxes_to_the_smallest_cap_that_fits():
+    # 3 replicas, at most 1 per cloud, 2 clouds: a cap of 2 fits, 2 x 0.09 (aws) + 0.105 (gcp) -> $208.05
+    err = refusal(web(3, "spread: {max_per_cloud: 1}"), placement="clouds: [aws, gcp]")
+    assert err.conflicts == ["resources.web.spread.max_per_cloud"]
+    assert err.relaxation == "resources.web.spread.max_per_cloud: 2"
+    assert err.relaxation_monthly_usd == 208.05
+

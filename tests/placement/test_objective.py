@@ -12,6 +12,7 @@ import pytest
 
 from cloudorch.placement import milp
 from tests.placement.test_constraints import DB, TIES, web
+from tests.support import ROOT
 from tests.placement.tiny import catalog, db, demand, off, option, per_region, plan, problem, stack, where
 
 ONE = "aws/us-east-1"
@@ -112,3 +113,27 @@ def test_the_lower_bound_never_exceeds_the_cost():
                                          max_per_region=1000)))
     assert solution.monthly_usd == pytest.approx(146_000.0)
     assert solution.lower_bound_monthly_usd == solution.monthly_usd
+
+
+def test_the_lp_bound_is_the_relaxation_not_the_integer_optimum():
+    # one 4-vCPU replica, a 2-vCPU quota where it is cheap: the LP puts half a replica there (0.5 x 73 +
+    # 0.5 x 146 = 109.50); a whole replica must go to the dear region (146.00)
+    cheap_then_dear = problem(demand("web", 1, [option("aws/us-east-1", 0.10), option("gcp/us-central1", 0.20)]),
+                              quotas={"aws": 2})
+    assert milp.lp_bound(cheap_then_dear) == pytest.approx(109.50)
+    assert milp.solve(cheap_then_dear).monthly_usd == pytest.approx(146.00)
+
+
+def test_solving_prints_nothing(tmp_path):
+    """HiGHS prints a banner when first constructed and a log while solving; either would corrupt
+    ``--format json`` on stdout. A fresh interpreter, since the banner comes once per process."""
+    import subprocess
+    import sys
+
+    script = ("from tests.placement.tiny import demand, option, problem\n"
+              "from cloudorch.placement import milp\n"
+              "p = problem(demand('web', 3, [option('aws/a', 0.1), option('aws/b', 0.2)], max_per_region=2))\n"
+              "assert milp.solve(p) is not None and milp.lp_bound(p) is not None\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
