@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import random
 
 import pytest
@@ -157,3 +158,23 @@ def test_a_stack_wide_violation_is_reported_against_the_resource_it_names(subjec
         ("api-one", subject.loaded.line_of("resources", "api-one", "ingress", 0)),
         (None, subject.loaded.line_of("policies", "packs")),
     }
+
+
+def test_waivers_are_judged_on_the_date_asked_for_not_today(subject, pack):
+    # the api-* waiver expires 2026-01-31: on 2026-01-15 it still holds, whatever the date the test runs on
+    report = evaluate(subject, [pack], today=dt.date(2026, 1, 15))
+    assert by_status(report, "waived") == [("test.public-ingress", "api-one", None), ("test.public-ingress", "web", None)]
+    assert not report.expired_waivers and not report.failures
+
+
+def test_a_spec_check_with_no_kinds_runs_on_every_resource_but_not_the_stack(subject):
+    seen = []
+
+    @spec_check()
+    def every(target, ctx):
+        seen.append(target.kind)
+        return []
+
+    evaluate(subject, [Pack(name="p", policies=(Policy(id="test.every", title="t", severity="low", checks=(every,)),))],
+             today=TODAY)
+    assert sorted(seen) == ["compute", "compute", "database", "network"]

@@ -115,6 +115,9 @@ def test_every_problem_reported_in_one_run():
 def test_yaml_syntax_error_has_a_line():
     found = problems("stack: shop\nresources:\n  web: [unclosed\n")
     assert len(found) == 1 and found[0].startswith("shop.yaml:") and "YAML syntax error" in found[0]
+    # the line where the parser stopped, and its short description rather than its whole report
+    assert problems("stack: shop\nresources:\n  web: a: b\n  net: {}\n") == [
+        "shop.yaml:3: YAML syntax error: mapping values are not allowed in this context"]
 
 
 @pytest.mark.parametrize("text,message", [("", "file is empty"), ("   \n# only a comment\n", "file is empty"),
@@ -123,7 +126,7 @@ def test_empty_or_non_mapping_files(text, message):
     if "empty" in message:
         assert problems(text) == [f"shop.yaml: {message}"]
     else:
-        assert message in problems(text)[0]
+        assert problems(text) == ["shop.yaml:1: the stack file must be a mapping with `stack:` and `resources:`"]
 
 
 def test_unreadable_files(tmp_path):
@@ -138,6 +141,47 @@ def test_unreadable_files(tmp_path):
     with pytest.raises(SpecError) as info:
         load_stack(binary)
     assert "not UTF-8" in str(info.value.problems[0])
+
+
+def test_an_unreadable_file_is_a_spec_error(tmp_path, monkeypatch):
+    path = tmp_path / "locked.yaml"
+    path.write_text(GOOD)
+
+    def refuse(self):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(type(path), "read_bytes", refuse)
+    with pytest.raises(SpecError) as info:
+        load_stack(path)
+    assert str(info.value.problems[0]).endswith(": cannot read: Permission denied")
+
+
+@pytest.mark.parametrize("extra,expected", [
+    ("  junk: 5\n", "shop.yaml:11: resources.junk: input should be a valid dictionary or object to extract fields from"),
+    ("    near: [a, b]\n", "shop.yaml:11: resources.web.near: must be a string (quote it in YAML)"),
+])
+def test_a_resource_or_reference_of_the_wrong_shape_is_reported_not_crashed_on(extra, expected):
+    assert problems(GOOD + extra) == [expected]
+
+
+def test_a_reference_with_no_candidate_says_so():
+    text = GOOD.replace("  net:\n    kind: network\n    cidr: 10.0.0.0/16\n", "").replace("network: net", "network: ghost")
+    assert problems(text) == [
+        "shop.yaml:5: resources.web.network: no resource named 'ghost' (resources of kind network: none)"]
+
+
+def test_an_invalid_mapping_key_is_located_at_the_key():
+    text = GOOD.replace("resources:", "tags: {" + "k" * 70 + ": v}\nresources:")
+    assert problems(text) == [f"shop.yaml:2: tags.{'k' * 70}: string should have at most 63 characters"]
+
+
+def test_loaded_stacks_and_vocabularies_are_immutable():
+    import dataclasses
+
+    loaded = parse_stack(GOOD, "shop.yaml", VOCAB)
+    for value, field in ((loaded, "file"), (VOCAB, "clouds")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(value, field, None)
 
 
 def test_models_are_frozen():
