@@ -82,7 +82,8 @@ def test_dangling_and_wrong_kind_references():
     text = GOOD + "  assets:\n    kind: bucket\n    near: nowhere\n  db:\n    kind: database\n    network: assets\n" \
                   "    engine: postgres\n    version: '16'\n"
     found = problems(text)
-    assert any(p.startswith("shop.yaml:13: resources.assets.near: no resource named 'nowhere'") for p in found)
+    assert "shop.yaml:13: resources.assets.near: no resource named 'nowhere' (resources of kind compute/database: db, web)" \
+        in found
     assert "shop.yaml:16: resources.db.network: 'assets' is a bucket, expected a network" in found
 
 
@@ -257,6 +258,14 @@ def test_a_near_cycle_is_reported_once_not_once_per_member():
         for name, target in (("b", "c"), ("c", "web")))
     assert [p for p in problems(text) if "cycle" in p] == [
         "shop.yaml:17: resources.b.near: `near` forms a cycle: b -> c -> web -> b"]
+
+
+def test_at_most_five_regions_are_suggested():
+    regions = frozenset({"us-east-1", "us-east-2", "us-west-1", "us-west-2", "us-central1", "us-south1", "eu-west-1"})
+    text = GOOD.replace("resources:", "placement:\n  regions: [us-north-9]\nresources:")
+    assert problems(text, Vocabulary(clouds=VOCAB.clouds, regions=regions)) == [
+        "shop.yaml:3: placement.regions[0]: unknown region 'us-north-9' (not among the catalog regions); "
+        "did you mean us-central1, us-east-1, us-east-2, us-south1, us-west-1?"]
 
 
 def test_excluded_regions_are_checked_against_the_catalog():
