@@ -161,3 +161,18 @@ def test_a_live_lock_that_replaced_a_stale_one_mid_takeover_is_put_back(tmp_path
     held = locking.read_lock(tmp_path, "prod")
     assert (held.user, held.pid, held.token) == ("ben", os.getpid(), "new")
     assert sorted(p.name for p in locking.lock_path(tmp_path, "prod").parent.iterdir()) == ["prod.lock"]
+
+
+def test_a_lock_that_keeps_reappearing_stale_is_reported_not_ignored(tmp_path, monkeypatch):
+    # every attempt finds a fresh lock of a dead process (runs that keep dying as they start): after
+    # clearing it twice, acquire gives up with LockHeld rather than returning without a lock
+    dead = _dead_pid()
+
+    def someone_else_first(path, info):
+        path.write_text(json.dumps({"stack": "prod", "user": "ana", "host": socket.gethostname(), "pid": dead,
+                                    "since": "2026-11-01T08:00:00Z", "operation": "up"}))
+        return False
+
+    monkeypatch.setattr(locking, "_try_create", someone_else_first)
+    with pytest.raises(LockHeld):
+        locking.acquire(tmp_path, "prod")

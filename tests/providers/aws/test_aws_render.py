@@ -322,6 +322,32 @@ def test_public_subnets_reach_the_internet_through_the_gateway_private_ones_thro
         assert "-public-" in nat.inputs["subnetId"]["$ref"] and nat.inputs["connectivityType"] == "public"
         # AWS refuses a public NAT gateway in a VPC that has no internet gateway yet
         assert igw.name in nat.dependencies
+        # a NAT gateway's public address must be a VPC Elastic IP
+        eip = next(r for r in rendered if r.name == nat.inputs["allocationId"]["$ref"])
+        assert eip.type == "aws:ec2/eip:Eip" and eip.inputs["domain"] == "vpc"
+
+
+def test_the_vpc_resolves_names(rendered):
+    # RDS endpoints and the SSM agent need the Amazon resolver and DNS hostnames inside the VPC
+    for vpc in by_type(rendered, "aws:ec2/vpc:Vpc"):
+        assert vpc.inputs["enableDnsSupport"] is True and vpc.inputs["enableDnsHostnames"] is True
+
+
+def test_flow_logs_reach_their_log_group_through_a_role_allowed_to_write_it(rendered):
+    import json
+
+    for flow in by_type(rendered, "aws:ec2/flowLog:FlowLog"):
+        group = named(rendered, flow.inputs["logDestination"]["$ref"])
+        role = named(rendered, flow.inputs["iamRoleArn"]["$ref"])
+        assert flow.inputs["logDestinationType"] == "cloud-watch-logs" and group.type.startswith("aws:cloudwatch/")
+        assert flow.inputs["maxAggregationInterval"] == 60  # one minute, the finest AWS offers (else 600)
+        trust = json.loads(role.inputs["assumeRolePolicy"])
+        assert trust["Statement"][0]["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+        (inline,) = role.inputs["inlinePolicies"]
+        allowed = [st for st in json.loads(inline["policy"])["Statement"] if st["Effect"] == "Allow"]
+        writes = next(st for st in allowed if "logs:PutLogEvents" in st["Action"])
+        assert f"log-group:{group.inputs['name']}:*" in " ".join(writes["Resource"])
+        assert any(st["Action"] == "logs:DescribeLogGroups" for st in allowed)
 
 
 def test_flow_logs_are_kept_for_a_year(rendered):
