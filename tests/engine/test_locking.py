@@ -70,6 +70,8 @@ def test_stale_lock_of_a_dead_local_process_is_taken_over(tmp_path):
                                 "since": "2026-11-01T08:00:00Z", "operation": "up"}))
     with locking.acquire(tmp_path, "prod") as lock:
         assert lock.info.pid == os.getpid()
+        # the dead holder's lock, moved aside to break it, is gone too
+        assert [p.name for p in path.parent.iterdir()] == ["prod.lock"]
 
 
 def test_lock_from_another_host_is_never_broken(tmp_path):
