@@ -23,6 +23,9 @@ def test_second_acquisition_fails_naming_the_holder(tmp_path):
     assert err.kind == "lock" and err.exit_code == 6
     assert f"pid {os.getpid()}" in err.message and socket.gethostname() in err.message
     assert held.info.since in err.message and "cloudorch unlock prod" in err.hint
+    # --format json shows who and since when as fields of their own
+    data = err.to_dict()
+    assert (data["holder"], data["since"]) == (held.info.holder, held.info.since) and data["message"] == err.message
     assert not locking.lock_path(tmp_path, "prod").exists()  # released on exit
 
 
