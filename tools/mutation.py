@@ -77,6 +77,13 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     # locking
     ("cloudorch/engine/locking.py", "return False", "return None"):
         "_is_stale's answers are only tested for truth; None and False are both false",
+    ("cloudorch/engine/locking.py", "for _ in range(2):  # second attempt only after clearing a stale lock",
+     "`2` -> `3`"):
+        "a third attempt after clearing a stale lock twice: the same outcome, one more try (a bound, not a behaviour)",
+    ("cloudorch/engine/locking.py", "raise LockHeld(held)", "remove `raise LockHeld(held)`"):
+        "without it the next attempt meets the same live holder, and the line after the loop raises LockHeld",
+    ("cloudorch/engine/locking.py", "return False", "`False` -> `True`"):
+        "a put-back lock reported as broken: the next attempt finds the live holder and raises LockHeld",
     # policy engine
     ("cloudorch/policy/engine.py", "continue", "remove `continue`"):
         "merge_packs: without it a policy is compared with itself (same rule) and its pack is already an owner",

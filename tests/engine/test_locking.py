@@ -181,3 +181,31 @@ def test_a_lock_that_keeps_reappearing_stale_is_reported_not_ignored(tmp_path, m
     monkeypatch.setattr(locking, "_try_create", someone_else_first)
     with pytest.raises(LockHeld):
         locking.acquire(tmp_path, "prod")
+
+
+def test_a_lock_released_between_our_attempt_and_our_look_is_taken(tmp_path, monkeypatch):
+    real_try = locking._try_create
+    attempts = []
+
+    def beaten_once(path, info):
+        attempts.append(info)
+        return False if len(attempts) == 1 else real_try(path, info)  # the other run is gone by the time we look
+
+    monkeypatch.setattr(locking, "_try_create", beaten_once)
+    with locking.acquire(tmp_path, "prod") as lock:
+        assert len(attempts) == 2 and locking.read_lock(tmp_path, "prod") == lock.info
+
+
+def test_a_stale_lock_another_run_cleared_first_is_taken(tmp_path, monkeypatch):
+    # both runs find the dead holder's lock; the other one moves it aside first: ours finds nothing to move
+    _write_lock(tmp_path)
+    real_is_stale = locking._is_stale
+
+    def cleared_meanwhile(info):
+        stale = real_is_stale(info)
+        locking.lock_path(tmp_path, "prod").unlink(missing_ok=True)
+        return stale
+
+    monkeypatch.setattr(locking, "_is_stale", cleared_meanwhile)
+    with locking.acquire(tmp_path, "prod") as lock:
+        assert lock.info.pid == os.getpid()
