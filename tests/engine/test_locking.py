@@ -209,3 +209,13 @@ def test_a_stale_lock_another_run_cleared_first_is_taken(tmp_path, monkeypatch):
     monkeypatch.setattr(locking, "_is_stale", cleared_meanwhile)
     with locking.acquire(tmp_path, "prod") as lock:
         assert lock.info.pid == os.getpid()
+
+
+def test_a_user_with_no_passwd_entry_is_named_by_uid(tmp_path, monkeypatch):
+    # containers often run as a uid that /etc/passwd does not know
+    def no_entry():
+        raise KeyError("getpwuid(): uid not found: 12345")
+
+    monkeypatch.setattr(locking.getpass, "getuser", no_entry)
+    with locking.acquire(tmp_path, "prod") as lock:
+        assert lock.info.user == f"uid{os.getuid()}"
