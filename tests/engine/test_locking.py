@@ -20,7 +20,7 @@ def test_second_acquisition_fails_naming_the_holder(tmp_path):
         with pytest.raises(LockHeld) as caught:
             locking.acquire(tmp_path, "prod", "up")
     err = caught.value
-    assert err.kind == "lock" and err.exit_code == 6
+    assert err.kind == "lock" and err.exit_code == 6 and err.retryable is True  # waiting is the remedy
     assert f"pid {os.getpid()}" in err.message and socket.gethostname() in err.message
     assert held.info.since in err.message and "cloudorch unlock prod" in err.hint
     # --format json shows who and since when as fields of their own
@@ -103,7 +103,7 @@ def test_unreadable_lock_still_blocks(tmp_path):
     path = locking.lock_path(tmp_path, "prod")
     path.parent.mkdir(parents=True)
     path.write_text("garbage")
-    with pytest.raises(LockHeld, match="unknown@unknown"):
+    with pytest.raises(LockHeld, match=r"unknown@unknown \(pid 0\)"):  # no pid to probe: never judged stale
         locking.acquire(tmp_path, "prod")
 
 
