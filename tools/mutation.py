@@ -90,6 +90,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "pid 1 is init, always alive: not stale either way",
     ("cloudorch/engine/locking.py", "return False  # os.kill(pid, 0) would terminate the process on Windows",
      "`False` -> `True`"): "the Windows branch; never reached on the Linux machines the tests run on",
+    ("cloudorch/engine/locking.py", "return False  # os.kill(pid, 0) would terminate the process on Windows",
+     "return None"): "the Windows branch; never reached on Linux (and None is as false as False)",
     ("cloudorch/engine/locking.py", "return False  # alive, owned by another user", "return None"):
         "_is_stale's answers are only tested for truth; None and False are both false",
     ("cloudorch/engine/locking.py", 'return ""', "return None"):

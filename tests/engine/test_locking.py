@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import getpass
 import json
 import multiprocessing
 import os
@@ -21,7 +23,9 @@ def test_second_acquisition_fails_naming_the_holder(tmp_path):
             locking.acquire(tmp_path, "prod", "up")
     err = caught.value
     assert err.kind == "lock" and err.exit_code == 6 and err.retryable is True  # waiting is the remedy
-    assert f"pid {os.getpid()}" in err.message and socket.gethostname() in err.message
+    assert f"{getpass.getuser()}@{socket.gethostname()} (pid {os.getpid()})" in err.message
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        held.info.pid = 1  # type: ignore[misc]
     assert held.info.since in err.message and "cloudorch unlock prod" in err.hint
     # --format json shows who and since when as fields of their own
     data = err.to_dict()

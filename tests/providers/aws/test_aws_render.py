@@ -344,7 +344,9 @@ def test_flow_logs_reach_their_log_group_through_a_role_allowed_to_write_it(rend
         trust = json.loads(role.inputs["assumeRolePolicy"])
         assert trust["Statement"][0]["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
         (inline,) = role.inputs["inlinePolicies"]
-        allowed = [st for st in json.loads(inline["policy"])["Statement"] if st["Effect"] == "Allow"]
+        document = json.loads(inline["policy"])
+        assert document["Version"] == trust["Version"] == "2012-10-17"  # the current IAM policy language
+        allowed = [st for st in document["Statement"] if st["Effect"] == "Allow"]
         writes = next(st for st in allowed if "logs:PutLogEvents" in st["Action"])
         assert f"log-group:{group.inputs['name']}:*" in " ".join(writes["Resource"])
         assert any(st["Action"] == "logs:DescribeLogGroups" for st in allowed)
