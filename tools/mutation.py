@@ -525,7 +525,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(selected)} mutants of {len(modules)} modules; tests take {', '.join(f'{Path(m).name} {t:.1f}s' for m, t in base.items())};"
           f" limit {limit:.0f}s per mutant, {args.jobs} at a time", file=sys.stderr)
 
+    done: list[Outcome] = []
+
     def report(outcome: Outcome, n: int, total: int) -> None:
+        done.append(outcome)
+        if args.json:  # rewritten after every mutant, so a run stopped early still leaves its outcomes
+            _write_json(args.json, done)
         if outcome.status != "killed":
             m = outcome.mutant
             note = " (judged equivalent)" if m.key in EQUIVALENT else ""
@@ -540,12 +545,14 @@ def main(argv: list[str] | None = None) -> int:
             print(_row(module, mine))
     print(_row("all", outcomes))
     print(f"\n{time.monotonic() - started:.0f} s wall ({len(outcomes)} mutants, {args.jobs} jobs)")
-    if args.json:
-        args.json.write_text(json.dumps([{"module": o.mutant.module, "index": o.mutant.index, "line": o.mutant.line,
-                                          "mutation": o.mutant.what, "source": o.mutant.source.strip(),
-                                          "status": o.status, "seconds": round(o.seconds, 2)} for o in outcomes],
-                                         indent=1))
     return 0
+
+
+def _write_json(path: Path, outcomes: list[Outcome]) -> None:
+    path.write_text(json.dumps([{"module": o.mutant.module, "index": o.mutant.index, "line": o.mutant.line,
+                                 "mutation": o.mutant.what, "source": o.mutant.source.strip(), "status": o.status,
+                                 "equivalent": EQUIVALENT.get(o.mutant.key) if o.status == "survived" else None,
+                                 "seconds": round(o.seconds, 2)} for o in outcomes], indent=1))
 
 
 def _row(name: str, outcomes: list[Outcome]) -> str:
