@@ -4,13 +4,18 @@ A provider is a class registered under the entry-point group ``cloudorch.provide
 azure and gcp providers register exactly the way a third party would. Abstract methods fail when the
 class is instantiated, not halfway through a plan. A provider states what it cannot do, with a reason
 for each gap, so the planner can explain an exclusion instead of failing late.
+
+Besides rendering, a provider contributes everything else that is specific to its cloud, so the core
+stays neutral and a fourth cloud plugs in without touching it: how its failures read in Pulumi's output
+(``error_classifier``).
 """
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar
 
@@ -36,6 +41,50 @@ class PulumiPlugin:
     version: str
 
 
+@dataclass(frozen=True)
+class ErrorRule:
+    """One kind of failure a cloud reports, recognised in Pulumi's output by ``pattern`` (any case).
+
+    ``kind`` is what the user is told it is: ``capacity`` (no spare machines there right now), ``quota``
+    (the account's limit), ``auth`` (credentials), or a word of the provider's own. ``retryable``: running
+    again unchanged may succeed. Without a ``hint`` the engine gives the neutral one of the kind.
+    """
+
+    kind: str
+    pattern: str
+    retryable: bool = False
+    hint: str | None = None
+    regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "regex", re.compile(self.pattern, re.IGNORECASE))
+
+
+@dataclass(frozen=True)
+class ErrorClassifier:
+    """How one cloud's failures read in Pulumi's output: the engine asks every installed provider's.
+
+    Patterns are the cloud API's own error codes (stable, documented) rather than prose where it has codes.
+    ``marker`` is text that shows a failure came from this cloud (its type-token prefix, its API host);
+    the first non-empty group of a ``region`` / ``machine_type`` pattern is the region / machine type named.
+    """
+
+    rules: tuple[ErrorRule, ...]
+    marker: str
+    region: tuple[str, ...] = ()
+    machine_type: tuple[str, ...] = ()
+    marker_regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    region_regexes: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
+    machine_type_regexes: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # compiled once, when the provider builds its classifier: a bad pattern fails there, not while
+        # the engine is reporting some other failure
+        object.__setattr__(self, "marker_regex", re.compile(self.marker))
+        object.__setattr__(self, "region_regexes", tuple(re.compile(p) for p in self.region))
+        object.__setattr__(self, "machine_type_regexes", tuple(re.compile(p) for p in self.machine_type))
+
+
 class CloudProvider(ABC):
     #: short cloud name used in stack files and catalogs ("aws")
     name: ClassVar[str]
@@ -55,3 +104,7 @@ class CloudProvider(ABC):
 
         Must be a pure function of ``ctx``: the same context renders the same list, in the same order.
         """
+
+    def error_classifier(self) -> ErrorClassifier | None:
+        """How this cloud's failures read in Pulumi's output; None leaves them to the neutral rules."""
+        return None

@@ -29,6 +29,9 @@ def test_provider_contract(name):
     assert {"ubuntu-24.04", "ubuntu-22.04", "debian-12"} <= set(provider.images)
     for capability, reason in provider.unsupported_features().items():
         assert reason, f"{name} lacks {capability} without saying why"
+    classifier = provider.error_classifier()
+    assert {"capacity", "quota", "auth"} <= {rule.kind for rule in classifier.rules}
+    assert classifier.region and classifier.machine_type
 
 
 def test_unknown_provider_has_a_hint():

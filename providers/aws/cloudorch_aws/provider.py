@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from cloudorch.provider import CloudProvider, PulumiPlugin
+from cloudorch.provider import CloudProvider, ErrorClassifier, PulumiPlugin
 from cloudorch.rendering import RenderContext, RenderedResource
 from cloudorch.spec.models import Bucket, Compute, Database
 
+from cloudorch_aws import errors
 from cloudorch_aws.bucket import render_bucket
 from cloudorch_aws.compute import render_compute
 from cloudorch_aws.database import render_database
@@ -44,3 +45,6 @@ class Provider(CloudProvider):
         for name, placement in ctx.placed(Bucket):
             out += render_bucket(ctx, name, ctx.stack.resources[name], placement)
         return sorted(out, key=lambda r: (r.region or "", r.name))
+
+    def error_classifier(self) -> ErrorClassifier:
+        return errors.CLASSIFIER

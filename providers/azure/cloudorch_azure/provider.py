@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from cloudorch.provider import CloudProvider, PulumiPlugin
+from cloudorch.provider import CloudProvider, ErrorClassifier, PulumiPlugin
 from cloudorch.rendering import RenderContext, RenderedResource
 
+from cloudorch_azure import errors
 from cloudorch_azure.bucket import render_buckets
 from cloudorch_azure.compute import render_compute
 from cloudorch_azure.database import render_databases
@@ -47,6 +48,9 @@ class Provider(CloudProvider):
             }))
         out += render_networks(ctx) + render_compute(ctx) + render_databases(ctx) + render_buckets(ctx)
         return sorted(out, key=_order)
+
+    def error_classifier(self) -> ErrorClassifier:
+        return errors.CLASSIFIER
 
 
 def _order(resource: RenderedResource) -> tuple[str, int, str]:

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from cloudorch.provider import CloudProvider, PulumiPlugin
+from cloudorch.provider import CloudProvider, ErrorClassifier, PulumiPlugin
 from cloudorch.rendering import RenderContext, RenderedResource
 from cloudorch.spec.models import Bucket, Compute, Database
 
+from cloudorch_gcp import errors
 from cloudorch_gcp.bucket import render_bucket
 from cloudorch_gcp.compute import render_compute
 from cloudorch_gcp.database import render_database
@@ -57,3 +58,6 @@ class Provider(CloudProvider):
             # global resources need no region; without one in its inputs, no region can ever change it
             providers.insert(0, RenderedResource(name=GLOBAL_PROVIDER, type=PROVIDER_TYPE, cloud=CLOUD, inputs={}))
         return providers + sorted(out, key=lambda r: (r.region or "", r.name))
+
+    def error_classifier(self) -> ErrorClassifier:
+        return errors.CLASSIFIER
