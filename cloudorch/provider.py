@@ -7,7 +7,7 @@ for each gap, so the planner can explain an exclusion instead of failing late.
 
 Besides rendering, a provider contributes everything else that is specific to its cloud, so the core
 stays neutral and a fourth cloud plugs in without touching it: how its failures read in Pulumi's output
-(``error_classifier``).
+(``error_classifier``) and how its rows of a SkyPilot catalog become offerings (``catalog_adapter``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar
 
+from cloudorch.catalog.adapter import SkyPilotAdapter
 from cloudorch.rendering import RenderContext, RenderedResource
 
 
@@ -108,3 +109,8 @@ class CloudProvider(ABC):
     def error_classifier(self) -> ErrorClassifier | None:
         """How this cloud's failures read in Pulumi's output; None leaves them to the neutral rules."""
         return None
+
+    def catalog_adapter(self) -> SkyPilotAdapter:
+        """How this cloud's rows of a SkyPilot ``vms.csv`` become offerings. Default: the columns as SkyPilot
+        documents them, nothing of the cloud's own."""
+        return SkyPilotAdapter()

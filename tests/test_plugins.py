@@ -8,6 +8,7 @@ from importlib.metadata import entry_points
 
 import pytest
 
+from cloudorch.catalog.adapter import SkyPilotAdapter
 from cloudorch.errors import PluginError
 from cloudorch.plugins import PROVIDER_GROUP, load_provider, provider_names
 from cloudorch.provider import CloudProvider
@@ -32,6 +33,7 @@ def test_provider_contract(name):
     classifier = provider.error_classifier()
     assert {"capacity", "quota", "auth"} <= {rule.kind for rule in classifier.rules}
     assert classifier.region and classifier.machine_type
+    assert isinstance(provider.catalog_adapter(), SkyPilotAdapter)
 
 
 def test_unknown_provider_has_a_hint():

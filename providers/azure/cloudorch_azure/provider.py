@@ -12,6 +12,7 @@ from cloudorch.provider import CloudProvider, ErrorClassifier, PulumiPlugin
 from cloudorch.rendering import RenderContext, RenderedResource
 
 from cloudorch_azure import errors
+from cloudorch_azure.catalog import AzureSkyPilotAdapter
 from cloudorch_azure.bucket import render_buckets
 from cloudorch_azure.compute import render_compute
 from cloudorch_azure.database import render_databases
@@ -51,6 +52,9 @@ class Provider(CloudProvider):
 
     def error_classifier(self) -> ErrorClassifier:
         return errors.CLASSIFIER
+
+    def catalog_adapter(self) -> AzureSkyPilotAdapter:
+        return AzureSkyPilotAdapter()
 
 
 def _order(resource: RenderedResource) -> tuple[str, int, str]:

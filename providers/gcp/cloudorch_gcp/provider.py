@@ -12,6 +12,7 @@ from cloudorch.rendering import RenderContext, RenderedResource
 from cloudorch.spec.models import Bucket, Compute, Database
 
 from cloudorch_gcp import errors
+from cloudorch_gcp.catalog import GcpSkyPilotAdapter
 from cloudorch_gcp.bucket import render_bucket
 from cloudorch_gcp.compute import render_compute
 from cloudorch_gcp.database import render_database
@@ -61,3 +62,6 @@ class Provider(CloudProvider):
 
     def error_classifier(self) -> ErrorClassifier:
         return errors.CLASSIFIER
+
+    def catalog_adapter(self) -> GcpSkyPilotAdapter:
+        return GcpSkyPilotAdapter()
