@@ -7,19 +7,22 @@ for each gap, so the planner can explain an exclusion instead of failing late.
 
 Besides rendering, a provider contributes everything else that is specific to its cloud, so the core
 stays neutral and a fourth cloud plugs in without touching it: how its failures read in Pulumi's output
-(``error_classifier``) and how its rows of a SkyPilot catalog become offerings (``catalog_adapter``).
+(``error_classifier``) and how its rows of a SkyPilot catalog become offerings (``catalog_adapter``). Live
+discovery from a cloud account is optional: ``discovery()`` returns the provider's ``Discovery`` or,
+SkyPilot-style, a ``NotOffered`` with the reason shown to users.
 """
 
 from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar
 
 from cloudorch.catalog.adapter import SkyPilotAdapter
+from cloudorch.catalog.model import Offering, Region
 from cloudorch.rendering import RenderContext, RenderedResource
 
 
@@ -86,6 +89,49 @@ class ErrorClassifier:
         object.__setattr__(self, "machine_type_regexes", tuple(re.compile(p) for p in self.machine_type))
 
 
+@dataclass(frozen=True)
+class NotOffered:
+    """An optional capability a provider does not offer, with the reason users are shown."""
+
+    reason: str
+
+
+class DiscoveryScope(StrEnum):
+    #: the zones each region has, as the account sees them (AWS zone names differ per account)
+    ZONES = "zones"
+    #: machine types and their prices as the cloud lists them now
+    OFFERINGS = "offerings"
+    #: the account's vCPU limits per region
+    QUOTAS = "quotas"
+
+
+@dataclass(frozen=True)
+class Discovered:
+    """What a discovery run found, in the catalog's own types, so the planner can use it like a catalog."""
+
+    cloud: str
+    regions: tuple[Region, ...] = ()
+    offerings: tuple[Offering, ...] = ()
+    #: region -> the vCPUs the account may run there
+    vcpu_quotas: Mapping[str, int] = field(default_factory=dict)
+
+
+class Discovery(ABC):
+    """Reads live facts from a cloud account with the user's credentials.
+
+    The cloud SDK is imported inside ``discover``, never when the plugin loads, so planning from the
+    catalog alone costs nothing. Failures (no credentials, no permission) raise ``CloudorchError``s whose
+    hint says what to do.
+    """
+
+    #: what this discovery can find
+    scopes: ClassVar[frozenset[DiscoveryScope]]
+
+    @abstractmethod
+    def discover(self, regions: Sequence[str], scopes: frozenset[DiscoveryScope]) -> Discovered:
+        """What ``scopes`` (a subset of ``self.scopes``) find in ``regions`` (all the cloud has, if empty)."""
+
+
 class CloudProvider(ABC):
     #: short cloud name used in stack files and catalogs ("aws")
     name: ClassVar[str]
@@ -114,3 +160,7 @@ class CloudProvider(ABC):
         """How this cloud's rows of a SkyPilot ``vms.csv`` become offerings. Default: the columns as SkyPilot
         documents them, nothing of the cloud's own."""
         return SkyPilotAdapter()
+
+    def discovery(self) -> Discovery | NotOffered:
+        """Live discovery of zones, offerings and quotas from the user's account, or why it is not offered."""
+        return NotOffered(f"the {self.display_name} plugin does not discover anything from a live account")
