@@ -10,6 +10,7 @@ from typing import ClassVar
 
 from cloudorch.provider import CloudProvider, ErrorClassifier, PulumiPlugin
 from cloudorch.rendering import RenderContext, RenderedResource
+from cloudorch.rendering.roles import Role
 from cloudorch.spec.models import Bucket, Compute, Database
 
 from cloudorch_aws import errors
@@ -30,7 +31,7 @@ class Provider(CloudProvider):
     def render(self, ctx: RenderContext) -> list[RenderedResource]:
         out = [
             RenderedResource(
-                name=provider_name(region), type="pulumi:providers:aws", cloud=CLOUD, region=region,
+                name=provider_name(region), type="pulumi:providers:aws", role=Role.PROVIDER, cloud=CLOUD, region=region,
                 # Default tags reach what the rendering cannot tag itself (routes, associations, attachments).
                 inputs={"region": region, "defaultTags": {"tags": ctx.tags()}},
             )

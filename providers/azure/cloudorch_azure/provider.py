@@ -10,6 +10,7 @@ from typing import ClassVar
 
 from cloudorch.provider import CloudProvider, ErrorClassifier, PulumiPlugin
 from cloudorch.rendering import RenderContext, RenderedResource
+from cloudorch.rendering.roles import Role
 
 from cloudorch_azure import errors
 from cloudorch_azure.catalog import AzureSkyPilotAdapter
@@ -38,7 +39,7 @@ class Provider(CloudProvider):
         out: list[RenderedResource] = []
         for region in ctx.regions():
             out.append(RenderedResource(
-                name=provider_name(region), type=f"pulumi:providers:{PACKAGE}", cloud=CLOUD, region=region,
+                name=provider_name(region), type=f"pulumi:providers:{PACKAGE}", role=Role.PROVIDER, cloud=CLOUD, region=region,
                 inputs={"location": region},
             ))
             # One resource group per region: Azure resources must live in one, and a group per region

@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from cloudorch.provider import CloudProvider, ErrorClassifier, PulumiPlugin
 from cloudorch.rendering import RenderContext, RenderedResource
+from cloudorch.rendering.roles import Role
 from cloudorch.spec.models import Bucket, Compute, Database
 
 from cloudorch_gcp import errors
@@ -36,7 +37,7 @@ class Provider(CloudProvider):
         providers = [
             # only the region: the project comes from the user's environment (gcloud config,
             # GOOGLE_PROJECT or `pulumi config set gcp:project`), so a plan is not tied to one project
-            RenderedResource(name=provider_name(region), type=PROVIDER_TYPE, cloud=CLOUD, region=region,
+            RenderedResource(name=provider_name(region), type=PROVIDER_TYPE, role=Role.PROVIDER, cloud=CLOUD, region=region,
                              inputs={"region": region})
             for region in ctx.regions()
         ]
@@ -57,7 +58,8 @@ class Provider(CloudProvider):
             out += render_bucket(ctx, name, ctx.stack.resources[name], placement.region)
         if any(r.provider == GLOBAL_PROVIDER for r in out):
             # global resources need no region; without one in its inputs, no region can ever change it
-            providers.insert(0, RenderedResource(name=GLOBAL_PROVIDER, type=PROVIDER_TYPE, cloud=CLOUD, inputs={}))
+            providers.insert(0, RenderedResource(name=GLOBAL_PROVIDER, type=PROVIDER_TYPE, role=Role.PROVIDER,
+                                                  cloud=CLOUD, inputs={}))
         return providers + sorted(out, key=lambda r: (r.region or "", r.name))
 
     def error_classifier(self) -> ErrorClassifier:
