@@ -7,7 +7,9 @@ for each gap, so the planner can explain an exclusion instead of failing late.
 
 Besides rendering, a provider contributes everything else that is specific to its cloud, so the core
 stays neutral and a fourth cloud plugs in without touching it: how its failures read in Pulumi's output
-(``error_classifier``) and how its rows of a SkyPilot catalog become offerings (``catalog_adapter``). Live
+(``error_classifier``), how its rows of a SkyPilot catalog become offerings (``catalog_adapter``), and
+what its rendered resources mean in neutral terms: each carries a ``role``, and ``describe`` reads the
+resources of the roles rules judge into neutral facts (``cloudorch.rendering.facts``). Live
 discovery from a cloud account is optional: ``discovery()`` returns the provider's ``Discovery`` or,
 SkyPilot-style, a ``NotOffered`` with the reason shown to users.
 """
@@ -24,6 +26,7 @@ from typing import ClassVar
 from cloudorch.catalog.adapter import SkyPilotAdapter
 from cloudorch.catalog.model import Offering, Region
 from cloudorch.rendering import RenderContext, RenderedResource
+from cloudorch.rendering.facts import Facts, RenderedGraph
 
 
 class Capability(StrEnum):
@@ -151,6 +154,15 @@ class CloudProvider(ABC):
 
         Must be a pure function of ``ctx``: the same context renders the same list, in the same order.
         """
+
+    def describe(self, resource: RenderedResource, graph: RenderedGraph) -> Facts | None:
+        """The neutral facts of one of this provider's rendered resources, for its role.
+
+        Required for every resource whose role has facts (``FACTS_OF_ROLE``): a rule judging that role
+        reports an error for a resource its provider cannot describe, never a silent pass. ``graph`` gives
+        the other rendered resources (a bucket's separate settings refer to it). Pure, like ``render``.
+        """
+        return None
 
     def error_classifier(self) -> ErrorClassifier | None:
         """How this cloud's failures read in Pulumi's output; None leaves them to the neutral rules."""

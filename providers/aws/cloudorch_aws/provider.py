@@ -10,10 +10,11 @@ from typing import ClassVar
 
 from cloudorch.provider import CloudProvider, ErrorClassifier, PulumiPlugin
 from cloudorch.rendering import RenderContext, RenderedResource
+from cloudorch.rendering.facts import Facts, RenderedGraph, read_by_type
 from cloudorch.rendering.roles import Role
 from cloudorch.spec.models import Bucket, Compute, Database
 
-from cloudorch_aws import errors
+from cloudorch_aws import errors, facts
 from cloudorch_aws.bucket import render_bucket
 from cloudorch_aws.compute import render_compute
 from cloudorch_aws.database import render_database
@@ -46,6 +47,9 @@ class Provider(CloudProvider):
         for name, placement in ctx.placed(Bucket):
             out += render_bucket(ctx, name, ctx.stack.resources[name], placement)
         return sorted(out, key=lambda r: (r.region or "", r.name))
+
+    def describe(self, resource: RenderedResource, graph: RenderedGraph) -> Facts | None:
+        return read_by_type(facts.READERS, resource, graph)
 
     def error_classifier(self) -> ErrorClassifier:
         return errors.CLASSIFIER

@@ -10,9 +10,10 @@ from typing import ClassVar
 
 from cloudorch.provider import CloudProvider, ErrorClassifier, PulumiPlugin
 from cloudorch.rendering import RenderContext, RenderedResource
+from cloudorch.rendering.facts import Facts, RenderedGraph, read_by_type
 from cloudorch.rendering.roles import Role
 
-from cloudorch_azure import errors
+from cloudorch_azure import errors, facts
 from cloudorch_azure.catalog import AzureSkyPilotAdapter
 from cloudorch_azure.bucket import render_buckets
 from cloudorch_azure.compute import render_compute
@@ -50,6 +51,9 @@ class Provider(CloudProvider):
             }))
         out += render_networks(ctx) + render_compute(ctx) + render_databases(ctx) + render_buckets(ctx)
         return sorted(out, key=_order)
+
+    def describe(self, resource: RenderedResource, graph: RenderedGraph) -> Facts | None:
+        return read_by_type(facts.READERS, resource, graph)
 
     def error_classifier(self) -> ErrorClassifier:
         return errors.CLASSIFIER

@@ -9,10 +9,11 @@ from typing import ClassVar
 
 from cloudorch.provider import CloudProvider, ErrorClassifier, PulumiPlugin
 from cloudorch.rendering import RenderContext, RenderedResource
+from cloudorch.rendering.facts import Facts, RenderedGraph, read_by_type
 from cloudorch.rendering.roles import Role
 from cloudorch.spec.models import Bucket, Compute, Database
 
-from cloudorch_gcp import errors
+from cloudorch_gcp import errors, facts
 from cloudorch_gcp.catalog import GcpSkyPilotAdapter
 from cloudorch_gcp.bucket import render_bucket
 from cloudorch_gcp.compute import render_compute
@@ -61,6 +62,9 @@ class Provider(CloudProvider):
             providers.insert(0, RenderedResource(name=GLOBAL_PROVIDER, type=PROVIDER_TYPE, role=Role.PROVIDER,
                                                   cloud=CLOUD, inputs={}))
         return providers + sorted(out, key=lambda r: (r.region or "", r.name))
+
+    def describe(self, resource: RenderedResource, graph: RenderedGraph) -> Facts | None:
+        return read_by_type(facts.READERS, resource, graph)
 
     def error_classifier(self) -> ErrorClassifier:
         return errors.CLASSIFIER
