@@ -101,7 +101,8 @@ def _read_cloud(cloud: str, path: Path, adapter: SkyPilotAdapter, issues: list[P
         zones = regions[(cloud, result.region)]  # registers the region even when it has no zones
         if result.zone:
             zones.add(result.zone)
-        first, prices, offered_in, spots = merged.setdefault((result.region, result.instance_type), (result, [], set(), []))
+        _, prices, offered_in, spots = merged.setdefault((result.region, result.instance_type),
+                                                         (result, [], set(), []))
         prices.append(result.price)
         if result.spot_price is not None:
             spots.append(result.spot_price)

@@ -111,7 +111,8 @@ def _rules(classifiers: Mapping[str, ErrorClassifier], text: str) -> list[tuple[
         kind = _KIND_ORDER.index(rule.kind) if rule.kind in _KIND_ORDER else len(_KIND_ORDER)
         return kind, cloud not in named, cloud, index
 
-    provided = sorted(((i, cloud, rule) for cloud, c in classifiers.items() for i, rule in enumerate(c.rules)), key=rank)
+    provided = sorted(((i, cloud, rule) for cloud, c in classifiers.items() for i, rule in enumerate(c.rules)),
+                      key=rank)
     return [(None, _LOCK), *((cloud, rule) for _, cloud, rule in provided), *((None, rule) for rule in _NEUTRAL)]
 
 

@@ -168,7 +168,8 @@ class Context:
         self._idx.facts[resource.name] = facts
         return facts
 
-    def expect_fact(self, resource: RenderedResource, fact: str, wanted: Any, message: str | Callable[[Any], str]) -> list[Any]:
+    def expect_fact(self, resource: RenderedResource, fact: str, wanted: Any,
+                    message: str | Callable[[Any], str]) -> list[Any]:
         """Judge one fact of ``resource``: the ``wanted`` value (or a value ``wanted(value)`` accepts) passes,
         and so does a value only known at deploy time; anything else is a violation, in the provider's words
         when it has some, else ``message`` (or ``message(value)``). A fact the provider says this resource

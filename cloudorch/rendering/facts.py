@@ -13,9 +13,9 @@ Values of a fact:
   encryption, its storage account does); rules do not judge it here.
 
 ``notes`` hold the provider's own words for a fact, naming the setting to change (``publiclyAccessible is
-true``), or saying why a fact is None here; a rule shows them instead of its neutral message. The facts are plain frozen dataclasses with
-defaults, so a later stage adds what it needs (routing facts for the reachability proof) without touching
-the providers that do not know it yet.
+true``), or saying why a fact is None here; a rule shows them instead of its neutral message. The facts
+are plain frozen dataclasses with defaults, so a later stage adds what it needs (routing facts for the
+reachability proof) without touching the providers that do not know it yet.
 """
 
 from __future__ import annotations

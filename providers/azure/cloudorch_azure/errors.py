@@ -6,7 +6,8 @@ from cloudorch.provider import ErrorClassifier, ErrorRule
 
 CLASSIFIER = ErrorClassifier(
     rules=(
-        ErrorRule("capacity", r"SkuNotAvailable|ZonalAllocationFailed|OverconstrainedAllocationRequest|AllocationFailed",
+        ErrorRule("capacity",
+                  r"SkuNotAvailable|ZonalAllocationFailed|OverconstrainedAllocationRequest|AllocationFailed",
                   retryable=True),
         ErrorRule("quota", r"(OperationNotAllowed|QuotaExceeded).*quota|exceeding approved .* quota",
                   hint="your subscription's quota is too low for this VM family in this region; request an "

@@ -40,8 +40,8 @@ class Provider(CloudProvider):
         out: list[RenderedResource] = []
         for region in ctx.regions():
             out.append(RenderedResource(
-                name=provider_name(region), type=f"pulumi:providers:{PACKAGE}", role=Role.PROVIDER, cloud=CLOUD, region=region,
-                inputs={"location": region},
+                name=provider_name(region), type=f"pulumi:providers:{PACKAGE}", role=Role.PROVIDER, cloud=CLOUD,
+                region=region, inputs={"location": region},
             ))
             # One resource group per region: Azure resources must live in one, and a group per region
             # keeps a region's teardown independent of the others.

@@ -12,7 +12,9 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
-from cloudorch.catalog.adapter import CsvRow, MachineRow, RowResult, SkippedRow, SkyPilotAdapter, each_row, number, parse_machine
+from cloudorch.catalog.adapter import (
+    CsvRow, MachineRow, RowResult, SkippedRow, SkyPilotAdapter, each_row, number, parse_machine,
+)
 
 #: (host name pattern whose group is the GPU count, GPU, {vCPUs of a g2 size: its GPUs} where they differ)
 _HOST_GPUS = (

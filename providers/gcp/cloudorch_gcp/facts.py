@@ -125,7 +125,8 @@ def _binding(res: RenderedResource, graph: RenderedGraph) -> BucketAccessFacts:
     members = items(res.inputs, "members")
     public = sorted({m for m in members if isinstance(m, str) and m in _PUBLIC_MEMBERS})
     if public:
-        return BucketAccessFacts(public=True, notes={"public": f"grants {get(res.inputs, 'role')} to {', '.join(public)}"})
+        return BucketAccessFacts(public=True,
+                                 notes={"public": f"grants {get(res.inputs, 'role')} to {', '.join(public)}"})
     return BucketAccessFacts(public=UNKNOWN if UNKNOWN in members else False)
 
 

@@ -38,8 +38,8 @@ class Provider(CloudProvider):
         providers = [
             # only the region: the project comes from the user's environment (gcloud config,
             # GOOGLE_PROJECT or `pulumi config set gcp:project`), so a plan is not tied to one project
-            RenderedResource(name=provider_name(region), type=PROVIDER_TYPE, role=Role.PROVIDER, cloud=CLOUD, region=region,
-                             inputs={"region": region})
+            RenderedResource(name=provider_name(region), type=PROVIDER_TYPE, role=Role.PROVIDER, cloud=CLOUD,
+                             region=region, inputs={"region": region})
             for region in ctx.regions()
         ]
         out = render_networks(ctx)
