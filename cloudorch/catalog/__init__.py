@@ -1,8 +1,10 @@
 """Catalogs of offerings and prices: the embedded one, or SkyPilot-format catalogs from disk."""
 
 from cloudorch.catalog.model import Catalog, DatabaseOffering, Offering, Region, StoragePrice
+from cloudorch.catalog.network import NetworkPrices, network_prices
 
-__all__ = ["Catalog", "DatabaseOffering", "Offering", "Region", "StoragePrice", "load_catalog"]
+__all__ = ["Catalog", "DatabaseOffering", "NetworkPrices", "Offering", "Region", "StoragePrice", "load_catalog",
+           "network_prices"]
 
 
 def load_catalog(directory: str | None = None) -> Catalog:
@@ -16,4 +18,8 @@ def load_catalog(directory: str | None = None) -> Catalog:
     from cloudorch.catalog.cache import cached
     from cloudorch.catalog.skypilot import CLOUDS, read_skypilot_catalog
 
-    return cached(Path(directory), CLOUDS, lambda: read_skypilot_catalog(directory))
+    from dataclasses import replace
+
+    # attached after the disk cache, not inside it: a cached catalog must never carry stale network prices
+    return replace(cached(Path(directory), CLOUDS, lambda: read_skypilot_catalog(directory)),
+                   network=network_prices())

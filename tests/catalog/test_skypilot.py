@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from cloudorch.catalog import load_catalog
+from cloudorch.catalog import load_catalog, network_prices
 from cloudorch.catalog.skypilot import read_skypilot_catalog
 from cloudorch.errors import UsageError
 
@@ -107,7 +108,10 @@ def test_unparseable_rows_are_reported_not_dropped(real):
 
 @pytest.mark.shared
 def test_load_catalog_with_a_directory(real):
-    assert load_catalog(str(SHARED)).digest == real.digest
+    # load_catalog adds the embedded network prices to what the SkyPilot files hold
+    loaded = load_catalog(str(SHARED))
+    assert loaded.network is network_prices()
+    assert loaded.digest == replace(real, network=network_prices()).digest != real.digest
 
 
 # --- synthetic files -----------------------------------------------------------------------------------
