@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from cloudorch.api import PlanResult, Session
     from cloudorch.engine import PulumiEngine
     from cloudorch.plan import Plan
+    from cloudorch.project import StackIdentity
     from cloudorch.rendering import RenderedResource
 
 
@@ -128,11 +129,11 @@ def rendered_for_teardown(stack_path: str | Path, session: Session) -> tuple[str
     return result.plan.stack, result.rendered
 
 
-def engine_for(stack: str, session: Session, project_dir: Path | None = None) -> PulumiEngine:
+def engine_for(identity: StackIdentity, session: Session) -> PulumiEngine:
     from cloudorch.engine import EngineSettings, PulumiEngine
 
-    config = session.config
+    project, config = session.project, session.config
     return PulumiEngine(EngineSettings(
-        project_dir=(project_dir or Path.cwd()).resolve(), stack=stack,
+        project_dir=project.root, identity=identity, project_named_in_config=project.source == "config",
         backend_url=config.backend_url, secrets_provider=config.secrets_provider,
     ))

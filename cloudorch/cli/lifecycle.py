@@ -51,7 +51,7 @@ def apply(
                              f"(${total:,.2f}/month)?", err=True):
             app.err.print("not applied")
             return 0
-    engine = lifecycle.engine_for(result.plan.stack, session)
+    engine = lifecycle.engine_for(session.identity(result.plan.stack), session)
     with progress_callback(app, f"apply {result.plan.stack}") as on_event:
         outcome = engine.apply(result.rendered, on_event=on_event)
     render_result(app, outcome)
@@ -67,7 +67,7 @@ def preview(stack: Path = STACK, fmt: Format = FORMAT, detailed_exitcode: bool =
     app = use_format(fmt)
     session = _session(config, catalog)
     result = api.plan(stack, session)
-    engine = lifecycle.engine_for(result.plan.stack, session)
+    engine = lifecycle.engine_for(session.identity(result.plan.stack), session)
     with progress_callback(app, f"preview {result.plan.stack}") as on_event:
         outcome = engine.preview(result.rendered, on_event=on_event)
     render_result(app, outcome)
@@ -82,7 +82,7 @@ def _teardown(operation: str, stack: Path, fmt: Format, config: str | None, cata
     app = use_format(fmt)
     session = _session(config, catalog)
     name, rendered = lifecycle.rendered_for_teardown(stack, session)
-    engine = lifecycle.engine_for(name, session)
+    engine = lifecycle.engine_for(session.identity(name), session)
     with progress_callback(app, f"{operation} {name}") as on_event:
         outcome = getattr(engine, operation)(rendered, on_event=on_event)
     render_result(app, outcome)

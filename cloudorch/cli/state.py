@@ -20,7 +20,7 @@ def _engine(stack: Path, config: str | None):
     from cloudorch.spec.loader import load_stack
 
     session = api.Session(api.Options(config_path=config))
-    return lifecycle.engine_for(load_stack(stack, session.vocabulary()).stack.stack, session)
+    return lifecycle.engine_for(session.identity(load_stack(stack, session.vocabulary()).stack.stack), session)
 
 
 def outputs(stack: Path = typer.Argument(..., help="The stack file.", show_default=False),

@@ -22,6 +22,7 @@ from cloudorch.engine.program import build_program, dependency_order, package_of
 from cloudorch.engine.secrets import MASK, Secrets
 from cloudorch.engine.workspace import EngineSettings, Operation, RunResult, StackRun, Workspace
 from cloudorch.errors import CloudorchError, PluginError
+from cloudorch.project import record as record_project
 from cloudorch.provider import PulumiPlugin
 from cloudorch.rendering.model import RenderedResource
 
@@ -183,6 +184,9 @@ class PulumiEngine:
             raise missing_cli_error()
 
     def _config(self) -> StackConfig:
+        # Pin the project name before any state exists under it: state found later without a pin is
+        # taken for state of the time before projects had names (cloudorch.project).
+        record_project(self.settings.project_dir, self.settings.identity.project)
         if self._environ is None:
             return resolve_stack_config(self.settings)
         return resolve_stack_config(self.settings, self._environ)

@@ -9,6 +9,7 @@ import pytest
 from cloudorch import lifecycle
 from cloudorch.cli.app import main
 from cloudorch.engine import PulumiEngine
+from cloudorch.project import StackIdentity
 from tests.engine.conftest import PASSPHRASE, FakeWorkspace, done, pre, summary
 from tests.support import ROOT
 
@@ -17,16 +18,19 @@ VPC = "aws:ec2/vpc:Vpc"
 
 @pytest.fixture
 def fake(monkeypatch, tmp_path):
+    """The real engine for the stack's identity and project, with a fake workspace at the engine's seam."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CLOUDORCH_CONFIG", raising=False)
+    monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
     (tmp_path / "webshop.yaml").write_text((ROOT / "stacks" / "webshop.yaml").read_text())
     workspace = FakeWorkspace([pre(1, "create", "net-vpc", VPC), done(2, "create", "net-vpc", VPC),
                                summary(3, {"create": 1})], summary={"create": 1})
+    real = lifecycle.engine_for
 
-    def engine_for(stack, session, project_dir=None):
-        from cloudorch.engine import EngineSettings
-
-        return PulumiEngine(EngineSettings(project_dir=tmp_path, stack=stack), open_workspace=workspace.factory,
-                            which=lambda _: "/usr/bin/pulumi", environ={"CLOUDORCH_PASSPHRASE": PASSPHRASE})
+    def engine_for(identity, session):
+        settings = real(identity, session).settings
+        return PulumiEngine(settings, open_workspace=workspace.factory, which=lambda _: "/usr/bin/pulumi",
+                            environ={"CLOUDORCH_PASSPHRASE": PASSPHRASE})
 
     monkeypatch.setattr(lifecycle, "engine_for", engine_for)
     return workspace
@@ -82,6 +86,32 @@ def test_second_apply_is_refused_while_the_first_holds_the_lock_and_unlock_clear
         assert main(["unlock", "webshop.yaml"]) == 0
         assert "cleared the lock held by" in capsys.readouterr().out
         assert main(["apply", "webshop.yaml", "--yes"]) == 0
+
+
+def test_the_identity_is_the_projects_wherever_the_command_runs(fake, tmp_path, monkeypatch):
+    (tmp_path / "cloudorch.toml").write_text('project = "shop"\n')
+    (tmp_path / "stacks").mkdir()
+    monkeypatch.chdir(tmp_path / "stacks")
+    assert main(["apply", "../webshop.yaml", "--yes"]) == 0
+    assert fake.settings.identity == StackIdentity("shop", "webshop") and fake.settings.project_dir == tmp_path
+    assert not (tmp_path / "stacks" / ".cloudorch").exists()  # state and lock at the root, not here
+
+
+def test_two_repositories_on_one_backend_are_two_projects(fake, tmp_path, monkeypatch, capsys):
+    backend = (tmp_path / "team-backend").as_uri()
+    seen = []
+    for repo in ("shop", "blog"):
+        (tmp_path / repo / ".git").mkdir(parents=True)
+        (tmp_path / repo / "webshop.yaml").write_text((tmp_path / "webshop.yaml").read_text())
+        (tmp_path / repo / "cloudorch.toml").write_text(f'backend_url = "{backend}"\n')
+        monkeypatch.chdir(tmp_path / repo)
+        # a name derived from the directory could differ on a CI runner: not on a shared backend
+        assert main(["destroy", "webshop.yaml", "--yes"]) == 2
+        assert f'project = "{repo}"' in capsys.readouterr().err
+        (tmp_path / repo / "cloudorch.toml").write_text(f'project = "{repo}"\nbackend_url = "{backend}"\n')
+        assert main(["destroy", "webshop.yaml", "--yes"]) == 0
+        seen.append((fake.settings.identity, fake.config.backend_url))
+    assert seen == [(StackIdentity("shop", "webshop"), backend), (StackIdentity("blog", "webshop"), backend)]
 
 
 def test_live_progress_table_renders_engine_state():

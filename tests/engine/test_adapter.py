@@ -54,9 +54,10 @@ def test_missing_cli_is_found_without_loading_pulumi_or_provider_plugins(tmp_pat
         "import sys\n"
         "from cloudorch.engine import EngineSettings, PulumiEngine\n"
         "from cloudorch.errors import EngineError\n"
+        "from cloudorch.project import StackIdentity\n"
         "from cloudorch.rendering.model import RenderedResource\n"
         "res = [RenderedResource(name='v', type='aws:ec2/vpc:Vpc', cloud='aws')]\n"
-        f"engine = PulumiEngine(EngineSettings(project_dir={str(tmp_path)!r}, stack='dev'))\n"
+        f"engine = PulumiEngine(EngineSettings(project_dir={str(tmp_path)!r}, identity=StackIdentity('cloudorch', 'dev')))\n"
         "try:\n    engine.apply(res)\nexcept EngineError as e:\n    print(e.kind)\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pulumi', 'pulumi_aws', 'cloudorch_aws')))\n"
     )
