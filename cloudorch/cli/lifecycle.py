@@ -1,4 +1,8 @@
-"""`cloudorch apply | preview | destroy | refresh | drift`: the commands that run Pulumi."""
+"""`cloudorch apply | preview | destroy | refresh | drift`: the commands that run Pulumi.
+
+apply and preview place, render and check the stack first; destroy, refresh and drift work from the
+stack's state, found by its identity alone (``cloudorch.lifecycle.stack_state``).
+"""
 
 from __future__ import annotations
 
@@ -74,38 +78,36 @@ def preview(stack: Path = STACK, fmt: Format = FORMAT, detailed_exitcode: bool =
     return int(ExitCode.CHANGES_PENDING) if detailed_exitcode and outcome.has_changes else 0
 
 
-def _teardown(operation: str, stack: Path, fmt: Format, config: str | None, catalog: str | None,
-              detailed: bool = False) -> int:
+def _from_state(operation: str, stack: Path, fmt: Format, config: str | None, catalog: str | None,
+                detailed: bool = False) -> int:
     from cloudorch import lifecycle
     from cloudorch.cli.progress import progress_callback, render_result
 
     app = use_format(fmt)
-    session = _session(config, catalog)
-    name, rendered = lifecycle.rendered_for_teardown(stack, session)
-    engine = lifecycle.engine_for(session.identity(name), session)
-    with progress_callback(app, f"{operation} {name}") as on_event:
-        outcome = getattr(engine, operation)(rendered, on_event=on_event)
+    state = lifecycle.stack_state(stack, _session(config, catalog))
+    with progress_callback(app, f"{operation} {state.identity}") as on_event:
+        outcome = getattr(state.engine, operation)(plugins=state.plugins, on_event=on_event)
     render_result(app, outcome)
     return int(ExitCode.CHANGES_PENDING) if detailed and outcome.has_changes else 0
 
 
 def destroy(stack: Path = STACK, yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
             fmt: Format = FORMAT, config: str | None = CONFIG, catalog: str | None = CATALOG) -> int:
-    """Delete every resource of the stack."""
+    """Delete every resource of the stack (from its state: nothing is placed, rendered or checked)."""
     if not yes:
         if not sys.stdin.isatty():
             raise UsageError("destroy needs confirmation", hint="pass --yes to destroy non-interactively")
         if not typer.confirm(f"Destroy every resource of {stack}?", err=True):
             return 0
-    return _teardown("destroy", stack, fmt, config, catalog)
+    return _from_state("destroy", stack, fmt, config, catalog)
 
 
 def refresh(stack: Path = STACK, fmt: Format = FORMAT, config: str | None = CONFIG, catalog: str | None = CATALOG) -> int:
     """Update Pulumi's state from what actually exists in the clouds."""
-    return _teardown("refresh", stack, fmt, config, catalog)
+    return _from_state("refresh", stack, fmt, config, catalog)
 
 
 def drift(stack: Path = STACK, fmt: Format = FORMAT, detailed_exitcode: bool = DETAILED,
           config: str | None = CONFIG, catalog: str | None = CATALOG) -> int:
     """Report what drifted from the state (a refresh in preview mode); exit 7 with --detailed-exitcode."""
-    return _teardown("drift", stack, fmt, config, catalog, detailed_exitcode)
+    return _from_state("drift", stack, fmt, config, catalog, detailed_exitcode)

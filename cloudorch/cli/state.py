@@ -1,4 +1,4 @@
-"""`cloudorch outputs | unlock`: read and repair a stack's state."""
+"""`cloudorch outputs | unlock`: read and repair a stack's state, found by the stack's identity alone."""
 
 from __future__ import annotations
 
@@ -15,12 +15,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _engine(stack: Path, config: str | None):
-    """The engine of the stack a file declares; these commands need its name, not a placement."""
     from cloudorch import api, lifecycle
-    from cloudorch.spec.loader import load_stack
 
-    session = api.Session(api.Options(config_path=config))
-    return lifecycle.engine_for(session.identity(load_stack(stack, session.vocabulary()).stack.stack), session)
+    return lifecycle.stack_state(stack, api.Session(api.Options(config_path=config))).engine
 
 
 def outputs(stack: Path = typer.Argument(..., help="The stack file.", show_default=False),

@@ -32,7 +32,8 @@ def open_workspace(
 
 
 def _no_program() -> None:
-    """Stands in where the Automation API insists on an inline program but none will run (outputs, cancel)."""
+    """Stands in where the Automation API insists on an inline program but none will run: outputs and cancel,
+    and destroy, refresh and drift, which Pulumi runs from the state."""
 
 
 class AutomationWorkspace:

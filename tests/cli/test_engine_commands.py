@@ -88,6 +88,51 @@ def test_second_apply_is_refused_while_the_first_holds_the_lock_and_unlock_clear
         assert main(["apply", "webshop.yaml", "--yes"]) == 0
 
 
+STATE_COMMANDS = [["destroy", "--yes"], ["refresh"], ["drift"], ["outputs"], ["unlock"]]
+STATE_CALLS = {"destroy": "destroy", "refresh": "refresh", "drift": "preview_refresh", "outputs": "outputs",
+               "unlock": "cancel"}
+
+
+@pytest.mark.parametrize("command", STATE_COMMANDS, ids=lambda c: c[0])
+def test_state_commands_need_the_identity_alone(fake, tmp_path, monkeypatch, capsys, command):
+    """A stack that can no longer be planned (its policy pack is gone) is still read and torn down:
+    nothing is placed, rendered or checked on the way to the engine."""
+    stack = tmp_path / "webshop.yaml"
+    stack.write_text(stack.read_text().replace("packs: [baseline]", "packs: [baseline, ./team-rules]"))
+    assert main(["plan", "webshop.yaml"]) == 2 and "team-rules" in capsys.readouterr().err
+    from cloudorch import api
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the pipeline ran")
+
+    monkeypatch.setattr(api, "plan", forbidden)
+    monkeypatch.setattr(api.Session, "vocabulary", forbidden)
+    monkeypatch.setattr(api.Session, "catalog", property(forbidden))
+    assert main([*command[:1], "webshop.yaml", *command[1:]]) == 0
+    assert STATE_CALLS[command[0]] in fake.calls
+    assert fake.settings.identity == StackIdentity(tmp_path.name, "webshop")
+
+
+def test_teardown_installs_the_pins_of_the_stacks_clouds(fake, tmp_path):
+    assert main(["destroy", "webshop.yaml", "--yes"]) == 0  # clouds: [aws, azure, gcp]
+    assert {p.name for p in fake.plugins} == {"aws", "azure-native", "gcp", "random", "tls"}
+    stack = tmp_path / "webshop.yaml"
+    stack.write_text(stack.read_text().replace("clouds: [aws, azure, gcp]", "clouds: [aws]"))
+    assert main(["refresh", "webshop.yaml"]) == 0
+    assert [p.name for p in fake.plugins] == ["aws"]
+
+
+def test_state_commands_read_only_the_stack_name_but_report_it_located(fake, tmp_path, capsys):
+    stack = tmp_path / "webshop.yaml"
+    stack.write_text(stack.read_text().replace("count: 6", "count: lots"))  # no longer valid, still named
+    assert main(["outputs", "webshop.yaml"]) == 0 and "outputs" in fake.calls
+    stack.write_text(stack.read_text().replace("stack: webshop", "stack: Web_Shop"))
+    fake.calls.clear()
+    assert main(["destroy", "webshop.yaml", "--yes"]) == 2
+    assert "webshop.yaml:1: stack: 'Web_Shop' is not a valid name" in capsys.readouterr().err
+    assert fake.calls == []
+
+
 def test_the_identity_is_the_projects_wherever_the_command_runs(fake, tmp_path, monkeypatch):
     (tmp_path / "cloudorch.toml").write_text('project = "shop"\n')
     (tmp_path / "stacks").mkdir()

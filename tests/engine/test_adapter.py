@@ -42,9 +42,11 @@ def test_the_sdk_file_not_found_becomes_missing_cli(settings):
 
 @no_cli
 def test_engine_without_cli_exits_6_with_install_instructions(settings, resources):
-    for run in ("apply", "preview", "destroy", "refresh", "drift"):
+    engine = PulumiEngine(settings)
+    for run in (lambda: engine.apply(resources), lambda: engine.preview(resources), engine.destroy, engine.refresh,
+                engine.drift):
         with pytest.raises(EngineError) as caught:
-            getattr(PulumiEngine(settings), run)(resources)
+            run()
         assert caught.value.kind == "missing-cli" and caught.value.exit_code == 6
 
 

@@ -56,11 +56,12 @@ def test_preview_up_outputs_drift_destroy(engine, tmp_path):
     again = engine.preview(RESOURCES)
     assert not again.has_changes
 
-    drift = engine.drift(RESOURCES)
+    drift = engine.drift()
     assert not drift.has_changes
 
-    destroyed = engine.destroy(RESOURCES, on_event=collect)
+    destroyed = engine.destroy(on_event=collect)  # from the state alone
     assert destroyed.summary.get("delete") == 1
+    assert [(c.name, c.stack_resource) for c in destroyed.changed] == [("db-password", "db")]
     assert all(json.loads(line)["kind"] for line in lines)
     assert PASSPHRASE not in "\n".join(lines)
 
