@@ -35,6 +35,7 @@ class Options:
     #: added to the config's ``policy_dirs``
     policy_dirs: tuple[str, ...] = ()
     today: dt.date | None = None
+    #: the default of ``plan(explain=...)`` for this session
     explain: bool = False
 
 
@@ -157,13 +158,17 @@ def validate(paths: Sequence[str | Path], session: Session | None = None) -> lis
     return results
 
 
-def plan(path: str | Path, session: Session | None = None) -> PlanResult:
-    """Run the whole pipeline for one stack and return the plan with everything that led to it."""
+def plan(path: str | Path, session: Session | None = None, *, explain: bool | None = None) -> PlanResult:
+    """Run the whole pipeline for one stack and return the plan with everything that led to it.
+
+    ``explain`` adds alternatives and exclusions to the plan (default: the session's ``Options.explain``).
+    """
     from cloudorch.graph import build_graph
     from cloudorch.placement.candidates import PlacementSettings
     from cloudorch.placement.planner import plan_placement
 
     session = session or Session()
+    explain = session.options.explain if explain is None else explain
     loaded = load_stack(path, session.vocabulary())
     build_graph(loaded.stack, loaded.file)
     providers = session.providers()
@@ -181,17 +186,17 @@ def plan(path: str | Path, session: Session | None = None) -> PlanResult:
     )
     over_budget = None
     try:
-        placement = plan_placement(loaded.stack, session.catalog, settings, explain_choices=session.options.explain)
+        placement = plan_placement(loaded.stack, session.catalog, settings, explain_choices=explain)
     except OverBudget as exc:
         # Keep going without the budget so policies (cost.budget among them) still judge the stack and the
         # user sees what the budget rules out; the caller refuses the plan with exit 4.
         over_budget = exc
         unbudgeted = loaded.stack.model_copy(update={"budget": loaded.stack.budget.model_copy(update={"monthly_usd": None})})
-        placement = plan_placement(unbudgeted, session.catalog, settings, explain_choices=session.options.explain)
+        placement = plan_placement(unbudgeted, session.catalog, settings, explain_choices=explain)
     rendered = render(loaded, placement, providers)
     report, policy_digest = check_policies(loaded, placement, rendered, session)
     return PlanResult(loaded, placement, rendered, report,
-                      _build_plan(loaded, placement, rendered, report, policy_digest, session), over_budget)
+                      _build_plan(loaded, placement, rendered, report, policy_digest, session, explain), over_budget)
 
 
 def render(loaded: LoadedStack, placement: PlacementResult, providers: dict[str, Any]) -> tuple[RenderedResource, ...]:
@@ -267,7 +272,7 @@ def _policy_digest(packs: Sequence[Any], overrides: dict[str, str]) -> str:
 
 
 def _build_plan(loaded: LoadedStack, placement: PlacementResult, rendered: Sequence[RenderedResource], report: Any,
-                policy_digest: str, session: Session) -> Plan:
+                policy_digest: str, session: Session, explain: bool) -> Plan:
     from cloudorch import __version__
     from cloudorch.plan import (
         CatalogInfo,
@@ -293,5 +298,5 @@ def _build_plan(loaded: LoadedStack, placement: PlacementResult, rendered: Seque
         # passes are counted in the summary, not listed: a large stack has tens of thousands (check lists them)
         policy=report.to_dict(include_passing=False) if report is not None else {},
         cost=cost_of(placement, loaded.stack.budget.monthly_usd),
-        explain=explain_section(placement) if session.options.explain else None,
+        explain=explain_section(placement) if explain else None,
     )

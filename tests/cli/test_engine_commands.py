@@ -95,8 +95,8 @@ STATE_CALLS = {"destroy": "destroy", "refresh": "refresh", "drift": "preview_ref
 
 @pytest.mark.parametrize("command", STATE_COMMANDS, ids=lambda c: c[0])
 def test_state_commands_need_the_identity_alone(fake, tmp_path, monkeypatch, capsys, command):
-    """A stack that can no longer be planned (its policy pack is gone) is still read and torn down:
-    nothing is placed, rendered or checked on the way to the engine."""
+    """A stack that can no longer be planned (its policy pack is gone, the catalog is unreadable) is still
+    read and torn down: nothing is placed, rendered or checked on the way to the engine."""
     stack = tmp_path / "webshop.yaml"
     stack.write_text(stack.read_text().replace("packs: [baseline]", "packs: [baseline, ./team-rules]"))
     assert main(["plan", "webshop.yaml"]) == 2 and "team-rules" in capsys.readouterr().err
@@ -108,7 +108,7 @@ def test_state_commands_need_the_identity_alone(fake, tmp_path, monkeypatch, cap
     monkeypatch.setattr(api, "plan", forbidden)
     monkeypatch.setattr(api.Session, "vocabulary", forbidden)
     monkeypatch.setattr(api.Session, "catalog", property(forbidden))
-    assert main([*command[:1], "webshop.yaml", *command[1:]]) == 0
+    assert main([*command[:1], "webshop.yaml", *command[1:], "--catalog", str(tmp_path / "nowhere")]) == 0
     assert STATE_CALLS[command[0]] in fake.calls
     assert fake.settings.identity == StackIdentity(tmp_path.name, "webshop")
 
@@ -157,6 +157,22 @@ def test_two_repositories_on_one_backend_are_two_projects(fake, tmp_path, monkey
         assert main(["destroy", "webshop.yaml", "--yes"]) == 0
         seen.append((fake.settings.identity, fake.config.backend_url))
     assert seen == [(StackIdentity("shop", "webshop"), backend), (StackIdentity("blog", "webshop"), backend)]
+
+
+def test_a_plan_made_with_a_policy_dir_is_applied_with_it(fake, tmp_path, capsys):
+    team = tmp_path / "team"
+    team.mkdir()
+    (team / "sizing.yaml").write_text("id: team.small-db\ntitle: t\nseverity: low\nlevel: spec\n"
+                                      "resources: [database]\ncondition: {attribute: high_availability, "
+                                      "operator: is_false}\n")
+    assert main(["plan", "webshop.yaml", "--policy-dir", "team", "--out", "p.json"]) == 0
+    assert main(["apply", "webshop.yaml", "--plan", "p.json", "--yes"]) == 2  # without it, another policy set
+    assert "the policy set changed" in capsys.readouterr().err and "up" not in fake.calls
+    assert main(["apply", "webshop.yaml", "--plan", "p.json", "--yes", "--policy-dir", "team"]) == 0
+    assert "up" in fake.calls
+    fake.calls.clear()
+    assert main(["--policy-dir", "team", "apply", "webshop.yaml", "--plan", "p.json", "--yes"]) == 0
+    assert "up" in fake.calls
 
 
 def test_live_progress_table_renders_engine_state():
