@@ -142,6 +142,19 @@ def test_the_identity_is_the_projects_wherever_the_command_runs(fake, tmp_path, 
     assert not (tmp_path / "stacks" / ".cloudorch").exists()  # state and lock at the root, not here
 
 
+def test_a_derived_project_name_is_pinned_by_the_first_engine_run(fake, tmp_path, monkeypatch):
+    repo = tmp_path / "shop"
+    repo.mkdir()
+    (repo / "webshop.yaml").write_text((tmp_path / "webshop.yaml").read_text())
+    monkeypatch.chdir(repo)
+    assert main(["plan", "webshop.yaml"]) == 0 and not (repo / ".cloudorch").exists()  # only engines pin
+    assert main(["apply", "webshop.yaml", "--yes"]) == 0
+    assert (repo / ".cloudorch" / "project").read_text().strip() == "shop"
+    monkeypatch.chdir(repo.rename(tmp_path / "shop-renamed"))
+    assert main(["destroy", "webshop.yaml", "--yes"]) == 0
+    assert fake.settings.identity == StackIdentity("shop", "webshop")
+
+
 def test_two_repositories_on_one_backend_are_two_projects(fake, tmp_path, monkeypatch, capsys):
     backend = (tmp_path / "team-backend").as_uri()
     seen = []
