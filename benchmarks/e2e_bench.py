@@ -195,7 +195,7 @@ def stages(catalog_dir: str, stack_path: str, config_path: str) -> None:
     import cloudorch.rendering  # noqa: F401
     from cloudorch import api
     from cloudorch.cli import plan as cli_plan
-    from cloudorch.cli.application import use_format
+    from cloudorch.cli.application import Application
 
     timings: dict[str, float] = defaultdict(float)
     timings["imports"] = perf_counter() - started
@@ -233,7 +233,7 @@ def stages(catalog_dir: str, stack_path: str, config_path: str) -> None:
     with open(os.devnull, "w") as null:
         saved, sys.stdout = sys.stdout, null
         try:
-            cli_plan._render(use_format("text"), result, False)
+            cli_plan._render(Application(), result, False)
         finally:
             sys.stdout = saved
     text_output = perf_counter() - t

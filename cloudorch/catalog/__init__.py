@@ -6,11 +6,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from cloudorch.catalog.model import Catalog, DatabaseOffering, Offering, Region, StoragePrice
+from cloudorch.catalog.network import NetworkPrices, network_prices
 
 if TYPE_CHECKING:
     from cloudorch.catalog.adapter import SkyPilotAdapter
 
-__all__ = ["Catalog", "DatabaseOffering", "Offering", "Region", "StoragePrice", "load_catalog"]
+__all__ = ["Catalog", "DatabaseOffering", "NetworkPrices", "Offering", "Region", "StoragePrice", "load_catalog",
+           "network_prices"]
 
 
 def load_catalog(directory: str | None = None, adapters: Mapping[str, SkyPilotAdapter] | None = None) -> Catalog:
@@ -30,4 +32,8 @@ def load_catalog(directory: str | None = None, adapters: Mapping[str, SkyPilotAd
     from cloudorch.catalog.cache import cached
     from cloudorch.catalog.skypilot import read_skypilot_catalog
 
-    return cached(Path(directory), adapters, lambda: read_skypilot_catalog(directory, adapters))
+    from dataclasses import replace
+
+    # attached after the disk cache, not inside it: a cached catalog must never carry stale network prices
+    return replace(cached(Path(directory), adapters, lambda: read_skypilot_catalog(directory, adapters)),
+                   network=network_prices())
