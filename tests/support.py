@@ -93,3 +93,26 @@ def real_skypilot_catalog():
     if not SKYPILOT.is_dir():
         pytest.skip("../shared not present (a fresh clone has no ../shared)")
     return read_skypilot_catalog(SKYPILOT, catalog_adapters())
+
+
+# -- facts -----------------------------------------------------------------------------------------------
+class LoneGraph:
+    """A rendered graph holding nothing else: for reading one resource on its own."""
+
+    def rendered(self, name):
+        return None
+
+    def referrers(self, name, *types):
+        return []
+
+
+def describe_alone(cloud: str, type_: str, **inputs):
+    """The facts ``cloud``'s provider reads from one resource of ``type_`` with ``inputs``, role as it renders it."""
+    from importlib import import_module
+
+    from cloudorch.plugins import load_provider
+    from cloudorch.rendering.model import RenderedResource
+
+    role = import_module(f"cloudorch_{cloud}.roles").ROLES[type_]
+    resource = RenderedResource(name="r", type=type_, role=role, cloud=cloud, inputs=inputs)
+    return load_provider(cloud).describe(resource, LoneGraph())
