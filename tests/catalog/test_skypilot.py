@@ -191,3 +191,16 @@ def test_a_changed_adapter_is_a_new_cache_key_and_fingerprint(tmp_path, monkeypa
     assert generic.digest != doubled.digest  # a plan made with the old adapter is stale
     assert _Doubled().identity() != SkyPilotAdapter().identity()
     assert "_Doubled/7/" in _Doubled().identity()
+
+
+def test_reading_with_the_installed_providers_adapters_imports_no_cloud_sdk(tmp_path):
+    import subprocess
+    import sys
+
+    write_vms_csv(tmp_path, "gcp", HEADER, [["n2-standard-2", "2", "8", "0.1", "europe-west4"]])
+    code = ("import sys\nfrom cloudorch import api\n"
+            f"catalog = api.Session(api.Options(catalog_dir={str(tmp_path)!r})).catalog\n"
+            "heavy = {m.split('.')[0] for m in sys.modules} & {'pulumi', 'boto3', 'botocore', 'google', 'azure'}\n"
+            "print(len(catalog.offerings), sorted(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert out.stdout.strip() == "1 []"
