@@ -160,8 +160,9 @@ class Context:
         expected = FACTS_OF_ROLE.get(resource.role) if resource.role else None
         if facts is None or (expected is not None and not isinstance(facts, expected)):
             wanted = expected.__name__ if expected else "any facts"
+            role = f"a {resource.role}" if resource.role else "a resource without a role"
             raise PluginError(
-                f"the {resource.cloud} provider renders {resource.name} ({resource.type}) as a {resource.role} "
+                f"the {resource.cloud} provider renders {resource.name} ({resource.type}) as {role} "
                 f"but describes it with {type(facts).__name__ if facts is not None else 'nothing'}, not {wanted}",
                 hint="the provider's describe() must read every resource of a role that has facts",
             )

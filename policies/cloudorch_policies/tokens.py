@@ -1,6 +1,6 @@
-"""Pulumi type tokens of the rules about one cloud's own features (IMDSv2, Azure storage accounts, ...),
-from the providers' schemas, in one place. Rules about neutral matters (network exposure, databases,
-buckets) target roles instead, and see every cloud's resources."""
+"""Pulumi type tokens from the providers' schemas, in one place: for the rules about one cloud's own features
+(IMDSv2, Azure storage accounts, ...) and for the fixtures. Rules about neutral matters (network exposure,
+databases, buckets) target roles instead, and see every cloud's resources."""
 
 # AWS
 AWS_SG = "aws:ec2/securityGroup:SecurityGroup"
