@@ -17,9 +17,7 @@ from typing import Any
 from cloudorch.errors import CloudorchError, PluginError
 from cloudorch.placement.model import PlacementResult, ResourcePlacement
 from cloudorch.policy.geo import region_geo
-from cloudorch.policy.model import NotApplicable, Violation
 from cloudorch.rendering.facts import FACTS_OF_ROLE, Describe, Facts, RenderedGraph
-from cloudorch.rendering.inputs import UNKNOWN
 from cloudorch.rendering.model import REF, RenderedResource, refs_in
 from cloudorch.spec.loader import LoadedStack
 from cloudorch.spec.models import Stack
@@ -168,20 +166,6 @@ class Context:
             )
         self._idx.facts[resource.name] = facts
         return facts
-
-    def expect_fact(self, resource: RenderedResource, fact: str, wanted: Any,
-                    message: str | Callable[[Any], str]) -> list[Any]:
-        """Judge one fact of ``resource``: the ``wanted`` value (or a value ``wanted(value)`` accepts) passes,
-        and so does a value only known at deploy time; anything else is a violation, in the provider's words
-        when it has some, else ``message`` (or ``message(value)``). A fact the provider says this resource
-        does not settle (None) is not judged here, for the provider's reason."""
-        facts = self.facts(resource)
-        value = getattr(facts, fact)
-        if value is None:
-            return [NotApplicable(facts.note(fact, f"{resource.type} does not settle {fact.replace('_', ' ')}"))]
-        if value is UNKNOWN or (wanted(value) if callable(wanted) else value == wanted):
-            return []
-        return [Violation(facts.note(fact, message(value) if callable(message) else message))]
 
 
 def spec_targets(stack: Stack) -> list[SpecTarget]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from cloudorch.policy import Check, Pack, Policy, PolicySubject, Violation, evaluate, rendered_check
+from cloudorch.policy import (
+    Check, Pack, Policy, PolicySubject, Violation, evaluate, expect_fact, rendered_check,
+)
 from cloudorch.rendering.facts import DatabaseFacts
 from cloudorch.rendering.model import RenderedResource
 from tests.policy.conftest import TODAY
@@ -16,7 +18,7 @@ def res(name: str, role: str | None, cloud: str = "acme", type_: str = "acme:db:
 
 @rendered_check(roles=("database",))
 def _public(resource, ctx):
-    return ctx.expect_fact(resource, "publicly_reachable", False, "the database has a public endpoint")
+    return expect_fact(ctx, resource, "publicly_reachable", False, "the database has a public endpoint")
 
 
 PUBLIC = Policy(id="test.db-public", title="private databases", severity="high", checks=(_public,))

@@ -5,7 +5,7 @@ The rendered side judges every cloud's databases by role, through the facts thei
 
 from __future__ import annotations
 
-from cloudorch.policy import Policy, Violation, rendered_check, spec_check
+from cloudorch.policy import Policy, Violation, expect_fact, rendered_check, spec_check
 from cloudorch.rendering.roles import Role
 
 from cloudorch_policies._meta import fw
@@ -21,7 +21,7 @@ def _public_spec(target, ctx):
 
 @rendered_check(roles=DATABASES)
 def _public_rendered(res, ctx):
-    return ctx.expect_fact(res, "publicly_reachable", False, "the database has a public endpoint")
+    return expect_fact(ctx, res, "publicly_reachable", False, "the database has a public endpoint")
 
 
 PUBLIC = Policy(
@@ -48,7 +48,7 @@ def _backups_spec(target, ctx):
 @rendered_check(roles=DATABASES)
 def _backups_rendered(res, ctx):
     minimum = int(ctx.config.get("min_days", 7))
-    return ctx.expect_fact(res, "backup_retention_days", lambda days: days >= minimum,
+    return expect_fact(ctx, res, "backup_retention_days", lambda days: days >= minimum,
                            lambda days: f"backups are kept {days} days (at least {minimum})")
 
 
@@ -66,7 +66,7 @@ BACKUPS = Policy(
 
 @rendered_check(roles=DATABASES)
 def _deletion(res, ctx):
-    return ctx.expect_fact(res, "deletion_protected", True, "the database is not protected from deletion")
+    return expect_fact(ctx, res, "deletion_protected", True, "the database is not protected from deletion")
 
 
 DELETION_PROTECTION = Policy(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from cloudorch.policy import NotApplicable, Policy, Violation, rendered_check
+from cloudorch.policy import NotApplicable, Policy, Violation, expect_fact, rendered_check
 from cloudorch.policy.values import UNKNOWN, flag, get, items
 from cloudorch.rendering.roles import Role
 
@@ -65,7 +65,7 @@ DISK = Policy(
 
 @rendered_check(roles=(Role.DATABASE,))
 def _database(res, ctx):
-    return ctx.expect_fact(res, "encrypted_at_rest", True, "database storage is not encrypted")
+    return expect_fact(ctx, res, "encrypted_at_rest", True, "database storage is not encrypted")
 
 
 DATABASE = Policy(
@@ -81,7 +81,7 @@ DATABASE = Policy(
 
 @rendered_check(roles=(Role.BUCKET,))
 def _bucket(res, ctx):
-    return ctx.expect_fact(res, "encrypted_at_rest", True, "objects are not encrypted at rest")
+    return expect_fact(ctx, res, "encrypted_at_rest", True, "objects are not encrypted at rest")
 
 
 BUCKET = Policy(

@@ -7,7 +7,7 @@ where it is written.
 
 from __future__ import annotations
 
-from cloudorch.policy import Policy, Violation, rendered_check, spec_check
+from cloudorch.policy import Policy, Violation, expect_fact, rendered_check, spec_check
 from cloudorch.rendering.roles import Role
 
 from cloudorch_policies._meta import fw
@@ -22,7 +22,7 @@ def _public_spec(target, ctx):
 
 @rendered_check(roles=(Role.BUCKET, Role.BUCKET_CONTAINER, Role.BUCKET_POLICY))
 def _public_rendered(res, ctx):
-    return ctx.expect_fact(res, "public", False, "anyone may read the objects")
+    return expect_fact(ctx, res, "public", False, "anyone may read the objects")
 
 
 PUBLIC_BUCKET = Policy(
@@ -42,7 +42,7 @@ PUBLIC_BUCKET = Policy(
 
 @rendered_check(roles=BUCKETS)
 def _access_block(res, ctx):
-    return ctx.expect_fact(res, "public_access_blocked", True, "nothing at the bucket level blocks public access")
+    return expect_fact(ctx, res, "public_access_blocked", True, "nothing at the bucket level blocks public access")
 
 
 PUBLIC_ACCESS_BLOCK = Policy(
@@ -68,7 +68,7 @@ def _versioning_spec(target, ctx):
 
 @rendered_check(roles=BUCKETS)
 def _versioning_rendered(res, ctx):
-    return ctx.expect_fact(res, "versioning", True, "object versioning is not enabled")
+    return expect_fact(ctx, res, "versioning", True, "object versioning is not enabled")
 
 
 VERSIONING = Policy(
@@ -86,7 +86,7 @@ VERSIONING = Policy(
 
 @rendered_check(roles=BUCKETS)
 def _access_logging(res, ctx):
-    return ctx.expect_fact(res, "access_logging", True, "access to the objects is not logged")
+    return expect_fact(ctx, res, "access_logging", True, "access to the objects is not logged")
 
 
 ACCESS_LOGGING = Policy(
