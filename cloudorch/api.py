@@ -113,7 +113,9 @@ class Session:
         if self._catalog is None:
             from cloudorch.catalog import load_catalog
 
-            self._catalog = load_catalog(self.options.catalog_dir or self.config.catalog)
+            directory = self.options.catalog_dir or self.config.catalog
+            adapters = {name: p.catalog_adapter() for name, p in self.providers().items()} if directory else None
+            self._catalog = load_catalog(directory, adapters)
         return self._catalog
 
     def providers(self) -> dict[str, Any]:

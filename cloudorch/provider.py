@@ -4,17 +4,29 @@ A provider is a class registered under the entry-point group ``cloudorch.provide
 azure and gcp providers register exactly the way a third party would. Abstract methods fail when the
 class is instantiated, not halfway through a plan. A provider states what it cannot do, with a reason
 for each gap, so the planner can explain an exclusion instead of failing late.
+
+Besides rendering, a provider contributes everything else that is specific to its cloud, so the core
+stays neutral and a fourth cloud plugs in without touching it: how its failures read in Pulumi's output
+(``error_classifier``), how its rows of a SkyPilot catalog become offerings (``catalog_adapter``), and
+what its rendered resources mean in neutral terms: each carries a ``role``, and ``describe`` reads the
+resources of the roles rules judge into neutral facts (``cloudorch.rendering.facts``). Live
+discovery from a cloud account is optional: ``discovery()`` returns the provider's ``Discovery`` or,
+SkyPilot-style, a ``NotOffered`` with the reason shown to users.
 """
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar
 
+from cloudorch.catalog.adapter import SkyPilotAdapter
+from cloudorch.catalog.model import Offering, Region
 from cloudorch.rendering import RenderContext, RenderedResource
+from cloudorch.rendering.facts import Facts, RenderedGraph
 
 
 class Capability(StrEnum):
@@ -36,6 +48,93 @@ class PulumiPlugin:
     version: str
 
 
+@dataclass(frozen=True)
+class ErrorRule:
+    """One kind of failure a cloud reports, recognised in Pulumi's output by ``pattern`` (any case).
+
+    ``kind`` is what the user is told it is: ``capacity`` (no spare machines there right now), ``quota``
+    (the account's limit), ``auth`` (credentials), or a word of the provider's own. ``retryable``: running
+    again unchanged may succeed. Without a ``hint`` the engine gives the neutral one of the kind.
+    """
+
+    kind: str
+    pattern: str
+    retryable: bool = False
+    hint: str | None = None
+    regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "regex", re.compile(self.pattern, re.IGNORECASE))
+
+
+@dataclass(frozen=True)
+class ErrorClassifier:
+    """How one cloud's failures read in Pulumi's output: the engine asks every installed provider's.
+
+    Patterns are the cloud API's own error codes (stable, documented) rather than prose where it has codes.
+    ``marker`` is text that shows a failure came from this cloud (its type-token prefix, its API host);
+    the first non-empty group of a ``region`` / ``machine_type`` pattern is the region / machine type named.
+    """
+
+    rules: tuple[ErrorRule, ...]
+    marker: str
+    region: tuple[str, ...] = ()
+    machine_type: tuple[str, ...] = ()
+    marker_regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    region_regexes: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
+    machine_type_regexes: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # compiled once, when the provider builds its classifier: a bad pattern fails there, not while
+        # the engine is reporting some other failure
+        object.__setattr__(self, "marker_regex", re.compile(self.marker))
+        object.__setattr__(self, "region_regexes", tuple(re.compile(p) for p in self.region))
+        object.__setattr__(self, "machine_type_regexes", tuple(re.compile(p) for p in self.machine_type))
+
+
+@dataclass(frozen=True)
+class NotOffered:
+    """An optional capability a provider does not offer, with the reason users are shown."""
+
+    reason: str
+
+
+class DiscoveryScope(StrEnum):
+    #: the zones each region has, as the account sees them (AWS zone names differ per account)
+    ZONES = "zones"
+    #: machine types and their prices as the cloud lists them now
+    OFFERINGS = "offerings"
+    #: the account's vCPU limits per region
+    QUOTAS = "quotas"
+
+
+@dataclass(frozen=True)
+class Discovered:
+    """What a discovery run found, in the catalog's own types, so the planner can use it like a catalog."""
+
+    cloud: str
+    regions: tuple[Region, ...] = ()
+    offerings: tuple[Offering, ...] = ()
+    #: region -> the vCPUs the account may run there
+    vcpu_quotas: Mapping[str, int] = field(default_factory=dict)
+
+
+class Discovery(ABC):
+    """Reads live facts from a cloud account with the user's credentials.
+
+    The cloud SDK is imported inside ``discover``, never when the plugin loads, so planning from the
+    catalog alone costs nothing. Failures (no credentials, no permission) raise ``CloudorchError``s whose
+    hint says what to do.
+    """
+
+    #: what this discovery can find
+    scopes: ClassVar[frozenset[DiscoveryScope]]
+
+    @abstractmethod
+    def discover(self, regions: Sequence[str], scopes: frozenset[DiscoveryScope]) -> Discovered:
+        """What ``scopes`` (a subset of ``self.scopes``) find in ``regions`` (all the cloud has, if empty)."""
+
+
 class CloudProvider(ABC):
     #: short cloud name used in stack files and catalogs ("aws")
     name: ClassVar[str]
@@ -55,3 +154,25 @@ class CloudProvider(ABC):
 
         Must be a pure function of ``ctx``: the same context renders the same list, in the same order.
         """
+
+    def describe(self, resource: RenderedResource, graph: RenderedGraph) -> Facts | None:
+        """The neutral facts of one of this provider's rendered resources, for its role.
+
+        Required for every resource whose role has facts (``FACTS_OF_ROLE``): a rule judging that role
+        reports an error for a resource its provider cannot describe, never a silent pass. ``graph`` gives
+        the other rendered resources (a bucket's separate settings refer to it). Pure, like ``render``.
+        """
+        return None
+
+    def error_classifier(self) -> ErrorClassifier | None:
+        """How this cloud's failures read in Pulumi's output; None leaves them to the neutral rules."""
+        return None
+
+    def catalog_adapter(self) -> SkyPilotAdapter:
+        """How this cloud's rows of a SkyPilot ``vms.csv`` become offerings. Default: the columns as SkyPilot
+        documents them, nothing of the cloud's own."""
+        return SkyPilotAdapter()
+
+    def discovery(self) -> Discovery | NotOffered:
+        """Live discovery of zones, offerings and quotas from the user's account, or why it is not offered."""
+        return NotOffered(f"the {self.display_name} plugin does not discover anything from a live account")

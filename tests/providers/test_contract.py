@@ -66,3 +66,12 @@ def test_no_secret_values_in_inputs(name):
         for key, value in r.inputs.items():
             if "password" in key.lower() and not key.lower().startswith("manage"):
                 assert isinstance(value, dict) and "$ref" in value, f"{r.name}.{key} holds a literal"
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_every_rendered_resource_has_a_neutral_role(name):
+    """Policies target roles: a resource without one would silently escape every role-targeted rule."""
+    rendered = render(name)
+    assert [r.name for r in rendered if r.role is None] == []
+    assert {r.role for r in rendered if r.is_provider} == {"provider"}
+    assert {"network", "subnet", "firewall-rule", "instance-group", "database", "bucket"} <= {r.role for r in rendered}
