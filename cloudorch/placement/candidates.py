@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from cloudorch.catalog.model import Catalog, Region
+from cloudorch.placement.dominance import undominated
 from cloudorch.placement.model import HOURS_PER_MONTH, Exclusion
 from cloudorch.spec.models import Compute, Database, Stack
 
@@ -152,7 +153,9 @@ class OfferingIndex:
 
 
 def _pareto(indices, prices, scores, name_rank, vcpus=None):
-    """Indices not dominated on (price, availability) -- and on vCPUs too when ``vcpus`` is given.
+    """Indices no other dominates (``dominance.dominates``, every option under the same quotas: all of them
+    when ``vcpus`` is given, none otherwise), as ``prune_dominated`` keeps them -- a property test holds the
+    two equal.
 
     An offering survives only if every one at least as cheap (ties broken as ``Option.sort_key`` does) is
     less available or, with ``vcpus``, uses more vCPUs. Vectorised over the few availability levels a
@@ -273,16 +276,6 @@ def database_options(spec: Database, regions: Iterable[Region], catalog: Catalog
 
 
 def prune_dominated(options: list[Option], vcpu_matters: bool) -> list[Option]:
-    """Keep, per (cloud, region, spot), only options not dominated on price, availability (and vCPUs)."""
-    groups: dict[tuple, list[Option]] = defaultdict(list)
-    for o in options:
-        groups[(o.cloud, o.region, o.spot)].append(o)
-    kept = []
-    for key in sorted(groups):
-        front: list[Option] = []
-        for o in sorted(groups[key], key=lambda o: (o.sort_key, o.vcpus)):
-            if any(f.availability >= o.availability and (not vcpu_matters or f.vcpus <= o.vcpus) for f in front):
-                continue
-            front.append(o)
-        kept += front
-    return kept
+    """Keep, per (cloud, region, spot), only the options no other dominates (``dominance``); vCPUs count when
+    ``vcpu_matters`` (some quota might cover the option)."""
+    return undominated(options, place=lambda o: (o.cloud, o.region, o.spot), quotas=lambda o: int(vcpu_matters))

@@ -22,7 +22,7 @@ from cloudorch.placement.candidates import (
     availability_score,
     prune_dominated,
 )
-from cloudorch.placement.milp import BALANCED_PENALTY
+from cloudorch.placement.problem import BALANCED_PENALTY
 from cloudorch.placement.model import HOURS_PER_MONTH
 from cloudorch.spec.models import Compute, Stack
 from tests.placement.tiny import catalog, off, settings as make_settings, plan
