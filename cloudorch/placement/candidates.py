@@ -16,36 +16,8 @@ from dataclasses import dataclass
 from cloudorch.catalog.model import Catalog, Region
 from cloudorch.placement.dominance import undominated
 from cloudorch.placement.model import HOURS_PER_MONTH, Exclusion
+from cloudorch.placement.problem import Option
 from cloudorch.spec.models import Compute, Database, Stack
-
-
-@dataclass(frozen=True, slots=True)
-class Option:
-    """One replica's worth of an offering (or a managed database class) in one region."""
-
-    cloud: str
-    region: str
-    instance_type: str
-    spot: bool
-    vcpus: float
-    memory_gib: float
-    hourly_usd: float  # per replica
-    availability: float
-    zones: tuple[str, ...] = ()
-    accelerator: str | None = None
-    accelerator_count: int = 0
-
-    @property
-    def monthly_usd(self) -> float:
-        return self.hourly_usd * HOURS_PER_MONTH
-
-    @property
-    def location(self) -> tuple[str, str]:
-        return (self.cloud, self.region)
-
-    @property
-    def sort_key(self) -> tuple:
-        return (self.hourly_usd, -self.availability, self.cloud, self.region, self.instance_type, self.spot)
 
 
 @dataclass(frozen=True)

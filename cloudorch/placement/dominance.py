@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
 from itertools import repeat
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
-if TYPE_CHECKING:  # candidates prunes with this module
-    from cloudorch.placement.candidates import Option
+from cloudorch.placement.problem import Option
 
 
 class Merit(NamedTuple):

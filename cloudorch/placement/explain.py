@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from cloudorch.placement.candidates import Option
 from cloudorch.placement.model import HOURS_PER_MONTH, Alternative, Exclusion, Explanation
-from cloudorch.placement.problem import Demand, Problem, Solution, apart_group, near_group, spread_group
+from cloudorch.placement.problem import Demand, Option, Problem, Solution, apart_group, near_group, spread_group
 from cloudorch.spec.models import Stack
 
 ALTERNATIVES = 3

@@ -11,11 +11,11 @@ import os
 from collections import defaultdict
 from dataclasses import replace
 
-from cloudorch.placement.candidates import Option
 from cloudorch.placement.presolve import dominated_regions, useful_options
 from cloudorch.placement.problem import (
     BUDGET_GROUP,
     Demand,
+    Option,
     Problem,
     Solution,
     apart_group,

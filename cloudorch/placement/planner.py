@@ -16,7 +16,6 @@ from cloudorch.errors import InfeasiblePlacement, OverBudget
 from cloudorch.placement import milp
 from cloudorch.placement.candidates import (
     OfferingIndex,
-    Option,
     PlacementSettings,
     allowed_regions,
     compute_options,
@@ -25,7 +24,7 @@ from cloudorch.placement.candidates import (
 from cloudorch.placement.explain import explain
 from cloudorch.placement.infeasible import analyse_infeasible
 from cloudorch.placement.model import HOURS_PER_MONTH, NetworkBlock, PlacementResult, ResourcePlacement, Slot
-from cloudorch.placement.problem import BUDGET_GROUP, Demand, Problem, Solution, near_group, quota_covers
+from cloudorch.placement.problem import BUDGET_GROUP, Demand, Option, Problem, Solution, near_group, quota_covers
 from cloudorch.spec.models import Bucket, Compute, Database, Network, Stack
 
 

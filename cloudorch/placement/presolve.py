@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from cloudorch.placement.candidates import Option
 from cloudorch.placement.dominance import Merit, dominates, undominated
-from cloudorch.placement.problem import Demand, Problem, apart_group, near_group, spread_group
+from cloudorch.placement.problem import Demand, Option, Problem, apart_group, near_group, spread_group
 
 
 def useful_options(d: Demand, problem: Problem, linked: bool = False) -> list[Option]:

@@ -1,7 +1,7 @@
 """The placement problem: what the optimiser is asked (``Problem``) and what it answers (``Solution``).
 
 The model, over the resources r that are placed together (compute and databases) and each one's options o
-(an offering, or a managed database class, in one cloud and region; ``candidates.Option``):
+(``Option``: an offering, or a managed database class, in one cloud and region):
 
   variables
     x[r,o] in 0..count_r   replicas of r on o (integer)
@@ -42,13 +42,42 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from cloudorch.placement.candidates import Option
+from cloudorch.placement.model import HOURS_PER_MONTH
 
 #: balanced objective: each point of unavailability costs ten times its share of the price
 BALANCED_PENALTY = 10.0
 #: the spread rules a demand can carry, in the order their groups are listed
 SPREAD_RULES = ("min_clouds", "min_regions", "max_per_region", "max_per_cloud")
 BUDGET_GROUP = "budget.monthly_usd"
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One replica's worth of an offering (or a managed database class) in one region."""
+
+    cloud: str
+    region: str
+    instance_type: str
+    spot: bool
+    vcpus: float
+    memory_gib: float
+    hourly_usd: float  # per replica
+    availability: float
+    zones: tuple[str, ...] = ()
+    accelerator: str | None = None
+    accelerator_count: int = 0
+
+    @property
+    def monthly_usd(self) -> float:
+        return self.hourly_usd * HOURS_PER_MONTH
+
+    @property
+    def location(self) -> tuple[str, str]:
+        return (self.cloud, self.region)
+
+    @property
+    def sort_key(self) -> tuple:
+        return (self.hourly_usd, -self.availability, self.cloud, self.region, self.instance_type, self.spot)
 
 
 # --- constraint-group names -------------------------------------------------------------------------------

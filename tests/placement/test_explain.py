@@ -8,11 +8,10 @@ import pytest
 
 from cloudorch.catalog.model import Region
 from cloudorch.errors import ExitCode, InfeasiblePlacement
-from cloudorch.placement.candidates import Option
 from cloudorch.placement.infeasible import conflicting_groups
 from cloudorch.placement.model import ResourcePlacement, Slot
 from cloudorch.placement.planner import allocate_networks
-from cloudorch.placement.problem import Demand, Problem
+from cloudorch.placement.problem import Demand, Option, Problem
 from tests.placement.test_constraints import BASE, web
 from tests.placement.tiny import ZONES3, catalog, off, plan, stack
 

@@ -17,12 +17,11 @@ from cloudorch.errors import InfeasiblePlacement, OverBudget
 from cloudorch.placement import milp
 from cloudorch.placement.candidates import (
     OfferingIndex,
-    Option,
     _compute_options,
     availability_score,
     prune_dominated,
 )
-from cloudorch.placement.problem import BALANCED_PENALTY
+from cloudorch.placement.problem import BALANCED_PENALTY, Option
 from cloudorch.placement.model import HOURS_PER_MONTH
 from cloudorch.spec.models import Compute, Stack
 from tests.placement.tiny import catalog, off, settings as make_settings, plan
