@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from catalog_gen import generate_catalog  # noqa: E402
 
 from cloudorch.placement import milp  # noqa: E402
+from cloudorch.placement.capability import CapabilityFilter  # noqa: E402
 from cloudorch.placement.candidates import OfferingIndex, PlacementSettings, allowed_regions  # noqa: E402
 from cloudorch.placement.model import HOURS_PER_MONTH  # noqa: E402
 from cloudorch.placement.planner import _demands, plan_placement  # noqa: E402
@@ -75,8 +76,8 @@ def peak_rss_mib() -> float:
 def demands_of(stack: Stack, catalog, settings: PlacementSettings) -> list[Demand]:
     """The planner's own per-resource options (exact filters: size, arch, spot, geo), for the baselines."""
     regions, _ = allowed_regions(stack, catalog, settings)
-    demands, _ = _demands(stack, regions, catalog, OfferingIndex(catalog, settings), settings,
-                          vcpu_matters=bool(settings.vcpu_quotas))
+    demands, _ = _demands(stack, regions, catalog, OfferingIndex(catalog, settings),
+                          CapabilityFilter(settings.unsupported, regions), vcpu_matters=bool(settings.vcpu_quotas))
     return demands
 
 

@@ -10,10 +10,12 @@ the model small without changing the optimum.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from cloudorch.capabilities import Capability
 from cloudorch.catalog.model import Catalog, Region
+from cloudorch.placement.capability import Hosts, Unsupported, cloud_wide, no_gaps
 from cloudorch.placement.dominance import undominated
 from cloudorch.placement.model import HOURS_PER_MONTH, Exclusion
 from cloudorch.placement.problem import Option
@@ -25,17 +27,20 @@ class PlacementSettings:
     """Installation-level knobs: which clouds are installed and what they cannot do, quotas, failures."""
 
     clouds: tuple[str, ...]
-    #: cloud -> {capability name: reason}
-    unsupported: Mapping[str, Mapping[str, str]] = None  # type: ignore[assignment]
+    #: what each cloud cannot host where: an ``Unsupported`` callable (requirement, cloud, region) ->
+    #: {capability: reason}, or plain data for cloud-wide gaps, cloud -> {capability name: reason}
+    unsupported: Unsupported | Mapping[str, Mapping[str, str]] = no_gaps
     #: "cloud" or "cloud/region" -> vCPU limit
     vcpu_quotas: Mapping[str, float] = None  # type: ignore[assignment]
     #: (cloud, region, instance_type) -> observed capacity failures
     capacity_failures: Mapping[tuple[str, str, str], int] = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
-        for name in ("unsupported", "vcpu_quotas", "capacity_failures"):
+        for name in ("vcpu_quotas", "capacity_failures"):
             if getattr(self, name) is None:
                 object.__setattr__(self, name, {})
+        if isinstance(self.unsupported, Mapping):
+            object.__setattr__(self, "unsupported", cloud_wide(self.unsupported))
 
 
 def availability_score(zones, spot: bool, failures=0):
@@ -153,32 +158,23 @@ def _pareto(indices, prices, scores, name_rank, vcpus=None):
     return ordered[keep]
 
 
-def compute_options(spec: Compute, regions: Iterable[Region], index: OfferingIndex, settings: PlacementSettings,
+def compute_options(spec: Compute, hosts: Hosts, index: OfferingIndex,
                     vcpu_matters: bool = False) -> tuple[tuple[Option, ...], tuple[Exclusion, ...]]:
-    """Options for one replica of ``spec``; cached, since large stacks repeat the same requirements."""
-    regions = tuple(regions)
-    key = (spec.cpu, spec.memory_gb, spec.arch, spec.accelerator, spec.spot, tuple((r.cloud, r.name) for r in regions),
-           vcpu_matters)
+    """Options for one replica of ``spec`` in the regions that can host it; cached, since large stacks repeat
+    the same requirements."""
+    key = (spec.cpu, spec.memory_gb, spec.arch, spec.accelerator, spec.spot, hosts.key, vcpu_matters)
     if key not in index._cache:
-        index._cache[key] = _compute_options(spec, regions, index, settings, vcpu_matters)
+        index._cache[key] = _compute_options(spec, hosts, index, vcpu_matters)
     return index._cache[key]
 
 
-def _compute_options(spec: Compute, regions: tuple[Region, ...], index: OfferingIndex, settings: PlacementSettings,
-                     vcpu_matters: bool) -> tuple[tuple[Option, ...], tuple[Exclusion, ...]]:
+def _compute_options(spec: Compute, hosts: Hosts, index: OfferingIndex, vcpu_matters: bool) -> tuple[tuple[Option, ...], tuple[Exclusion, ...]]:
     import numpy as np
 
     options: list[Option] = []
     exclusions: list[Exclusion] = []
     want_arm = spec.arch == "arm64"
-    for region in regions:
-        gaps = settings.unsupported.get(region.cloud, {})
-        if spec.accelerator and "gpu" in gaps:
-            exclusions.append(Exclusion(cloud=region.cloud, region=region.name, reason="capability", detail=gaps["gpu"]))
-            continue
-        if want_arm and "arm64" in gaps:
-            exclusions.append(Exclusion(cloud=region.cloud, region=region.name, reason="capability", detail=gaps["arm64"]))
-            continue
+    for region in hosts.regions:
         offerings, cols = index.regions.get((region.cloud, region.name), ([], None))
         if not offerings:
             exclusions.append(_no_offering(region, spec, 0))
@@ -193,7 +189,7 @@ def _compute_options(spec: Compute, regions: tuple[Region, ...], index: Offering
             exclusions.append(_no_offering(region, spec, int(fits.sum())))
             continue
         variants = [(False, cols["price"], matching)]
-        if spec.spot and "spot" not in gaps:
+        if spec.spot and hosts.allows((region.cloud, region.name), Capability.SPOT):
             with_spot = matching[~np.isnan(cols["spot"][matching])]
             if with_spot.size:
                 variants.append((True, cols["spot"], with_spot))
@@ -219,19 +215,14 @@ def _no_offering(region: Region, spec: Compute, wrong_arch: int) -> Exclusion:
     return Exclusion(cloud=region.cloud, region=region.name, reason="no-offering", detail=f"no {spec.arch} type with {need}")
 
 
-def database_options(spec: Database, regions: Iterable[Region], catalog: Catalog,
-                     settings: PlacementSettings) -> tuple[tuple[Option, ...], tuple[Exclusion, ...]]:
+def database_options(spec: Database, hosts: Hosts, catalog: Catalog) -> tuple[tuple[Option, ...], tuple[Exclusion, ...]]:
     by_region: dict[tuple[str, str], list] = defaultdict(list)
     for d in catalog.databases:
         if d.engine == spec.engine:
             by_region[(d.cloud, d.region)].append(d)
     options, exclusions = [], []
     ha = 2 if spec.high_availability else 1
-    for region in regions:
-        gap = settings.unsupported.get(region.cloud, {}).get(spec.engine)
-        if gap:
-            exclusions.append(Exclusion(cloud=region.cloud, region=region.name, reason="capability", detail=gap))
-            continue
+    for region in hosts.regions:
         found = [
             Option(d.cloud, d.region, d.instance_class, False, d.vcpus, d.memory_gib,
                    round(d.price * ha + spec.storage_gb * d.storage_gb_month / HOURS_PER_MONTH, 6),

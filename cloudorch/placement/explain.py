@@ -125,6 +125,7 @@ def _alternatives(chosen, ranked: list[Option], rules: _Rules) -> tuple[Alternat
 def _unused_regions(demand: Demand, chosen, cheapest_at: dict, rules: _Rules) -> list[Exclusion]:
     used = {o.location for o, _ in chosen}
     dearest = max((o.hourly_usd for o, _ in chosen), default=0.0)
+    spread = demand.has_spread
     out = []
     for cloud, region in sorted(set(cheapest_at) - used):
         best = cheapest_at[(cloud, region)]
@@ -135,7 +136,7 @@ def _unused_regions(demand: Demand, chosen, cheapest_at: dict, rules: _Rules) ->
             reason, detail = "apart", f"hosts {blocker}"
         elif best < dearest - 1e-9:
             # cheaper than something chosen, yet unused: a coupling constraint decided
-            if demand.has_spread:
+            if spread:
                 reason, detail = "spread", f"cheapest fit {per_replica}, but the spread rules send replicas elsewhere"
             else:
                 reason, detail = "capacity", f"cheapest fit {per_replica}, but a vCPU quota is used up"

@@ -1,8 +1,9 @@
 """The planner: a stack and a catalog in, a frozen placement out (or an explained refusal).
 
-Steps: allowed regions -> per-resource options (exact filtering, dominated options pruned) -> one MILP
-per group of linked resources (one MILP for all when a quota or an in-model budget couples them) ->
-buckets next to what they serve -> address blocks per network and location -> explanations.
+Steps: allowed regions -> the regions each resource's cloud can host it in (``capability``, every kind)
+-> per-resource options (exact filtering, dominated options pruned) -> one MILP per group of linked
+resources (one MILP for all when a quota or an in-model budget couples them) -> buckets next to what they
+serve -> address blocks per network and location -> explanations.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import replace
 from cloudorch.catalog.model import Catalog
 from cloudorch.errors import InfeasiblePlacement, OverBudget
 from cloudorch.placement import milp
+from cloudorch.placement.buckets import place_buckets
+from cloudorch.placement.capability import CapabilityFilter, requirements_of
 from cloudorch.placement.candidates import (
     OfferingIndex,
     PlacementSettings,
@@ -24,7 +27,7 @@ from cloudorch.placement.candidates import (
 from cloudorch.placement.explain import explain
 from cloudorch.placement.infeasible import analyse_infeasible
 from cloudorch.placement.model import HOURS_PER_MONTH, NetworkBlock, PlacementResult, ResourcePlacement, Slot
-from cloudorch.placement.problem import BUDGET_GROUP, Demand, Option, Problem, Solution, near_group, quota_covers
+from cloudorch.placement.problem import BUDGET_GROUP, Demand, Option, Problem, Solution, quota_covers
 from cloudorch.spec.models import Bucket, Compute, Database, Network, Stack
 
 
@@ -33,7 +36,8 @@ def plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
     regions, region_exclusions = allowed_regions(stack, catalog, settings)
     index = index or OfferingIndex(catalog, settings)
     quotas = {k: v for k, v in settings.vcpu_quotas.items() if v is not None}
-    demands, exclusions = _demands(stack, regions, catalog, index, settings, vcpu_matters=bool(quotas))
+    capability = CapabilityFilter(settings.unsupported, regions)
+    demands, exclusions = _demands(stack, regions, catalog, index, capability, vcpu_matters=bool(quotas))
     for d in demands:
         if not d.options:
             raise _no_options(stack, d.name, region_exclusions + list(exclusions[d.name]))
@@ -52,7 +56,8 @@ def plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
         part, fixed = _infeasible_part(problem)
         raise analyse_infeasible(part, fixed)
 
-    bucket_placements, bucket_cost = _place_buckets(stack, catalog, regions, solution)
+    bucket_placements, bucket_cost, bucket_explanations = place_buckets(
+        stack, catalog, solution, capability, region_exclusions, explain_choices)
     total = solution.monthly_usd + bucket_cost
     if budget is not None and total > budget + 1e-6:
         raise _over_budget(stack, problem, total, budget, bucket_cost)
@@ -61,11 +66,15 @@ def plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
                   for name, chosen in solution.assignment.items()}
     placements.update(bucket_placements)
     placements = dict(sorted(placements.items()))
+    explanations = {}
+    if explain_choices:
+        explanations = dict(sorted({**explain(stack, problem, solution, region_exclusions, exclusions),
+                                    **bucket_explanations}.items()))
     return PlacementResult(
         objective=stack.placement.objective,
         placements=placements,
         networks=allocate_networks(stack, placements),
-        explanations=explain(stack, problem, solution, region_exclusions, exclusions) if explain_choices else {},
+        explanations=explanations,
         lower_bound_monthly_usd=round(solution.lower_bound_monthly_usd + bucket_cost, 2),
     )
 
@@ -76,22 +85,23 @@ def _max_storage_cost(stack: Stack, catalog: Catalog, regions) -> float:
     return sum(spec.size_gb * top for spec in stack.resources.values() if isinstance(spec, Bucket))
 
 
-def _demands(stack: Stack, regions, catalog: Catalog, index: OfferingIndex, settings: PlacementSettings,
+def _demands(stack: Stack, regions, catalog: Catalog, index: OfferingIndex, capability: CapabilityFilter,
              vcpu_matters: bool) -> tuple[list[Demand], dict[str, tuple]]:
     demands, exclusions = [], {}
     for name, spec in sorted(stack.resources.items()):
+        if not isinstance(spec, (Compute, Database)):
+            continue
+        hosts = capability.hosts(requirements_of(stack, name))
         if isinstance(spec, Compute):
-            options, excluded = compute_options(spec, regions, index, settings, vcpu_matters)
+            options, excluded = compute_options(spec, hosts, index, vcpu_matters)
             demands.append(Demand(
                 name, "compute", spec.count, options, spec.spread.min_clouds, spec.spread.min_regions,
                 spec.spread.max_per_region, spec.spread.max_per_cloud, spec.near, tuple(spec.apart),
             ))
-        elif isinstance(spec, Database):
-            options, excluded = database_options(spec, regions, catalog, settings)
-            demands.append(Demand(name, "database", 1, options, near=spec.near, counts_against_quota=False))
         else:
-            continue
-        exclusions[name] = excluded
+            options, excluded = database_options(spec, hosts, catalog)
+            demands.append(Demand(name, "database", 1, options, near=spec.near, counts_against_quota=False))
+        exclusions[name] = hosts.excluded + excluded
     return demands, exclusions
 
 
@@ -162,41 +172,6 @@ def _to_placement(name: str, kind: str, chosen: tuple[tuple[Option, int], ...]) 
         for o, n in sorted(chosen, key=lambda c: (c[0].cloud, c[0].region, c[0].instance_type, c[0].spot))
     )
     return ResourcePlacement(resource=name, kind=kind, slots=slots)
-
-
-def _place_buckets(stack: Stack, catalog: Catalog, regions, solution: Solution):
-    """A bucket goes where the replicas of what it is `near` are densest; otherwise where storage is cheapest,
-    preferring regions the stack already uses (no cross-region egress)."""
-    used = Counter()
-    for chosen in solution.assignment.values():
-        for o, n in chosen:
-            used[o.location] += n
-    out, total = {}, 0.0
-    allowed = {(r.cloud, r.name) for r in regions}
-    for name, spec in sorted(stack.resources.items()):
-        if not isinstance(spec, Bucket):
-            continue
-        if spec.near:
-            here = Counter()
-            for o, n in solution.assignment.get(spec.near, ()):
-                here[o.location] += n
-            candidates = sorted(here, key=lambda g: (-here[g], catalog.storage_index.get(g, 1e9), g))
-        else:
-            candidates = sorted(
-                (g for g in allowed if g in catalog.storage_index),
-                key=lambda g: (catalog.storage_index[g], -used[g], g),
-            )
-        if not candidates:
-            raise InfeasiblePlacement(
-                f"bucket {name!r} has no region to go to",
-                conflicts=[near_group(name) if spec.near else "placement"],
-                hint="widen placement.geo / placement.regions, or check that the catalog prices object storage there",
-            )
-        cloud, region = candidates[0]
-        storage = round(spec.size_gb * catalog.storage_index.get((cloud, region), 0.0), 2)
-        total += storage
-        out[name] = ResourcePlacement(resource=name, kind="bucket", cloud=cloud, region=region, storage_monthly_usd=storage)
-    return out, round(total, 2)
 
 
 def allocate_networks(stack: Stack, placements: Mapping[str, ResourcePlacement]) -> tuple[NetworkBlock, ...]:

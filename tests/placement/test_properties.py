@@ -12,9 +12,11 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
+from cloudorch.capabilities import requirement_of
 from cloudorch.catalog.model import Region
 from cloudorch.errors import InfeasiblePlacement, OverBudget
 from cloudorch.placement import milp
+from cloudorch.placement.capability import CapabilityFilter, no_gaps
 from cloudorch.placement.candidates import (
     OfferingIndex,
     _compute_options,
@@ -238,7 +240,8 @@ def test_vectorised_pruning_equals_pairwise_pruning(cat, cpu, memory, spot, vcpu
     """compute_options' numpy Pareto front keeps exactly what the pairwise definition keeps."""
     spec = Compute(kind="compute", network="net", cpu=cpu, memory_gb=memory, spot=spot)
     s = make_settings()
-    options, _ = _compute_options(spec, REGIONS, OfferingIndex(cat, s), s, vcpu_matters)
+    hosts = CapabilityFilter(no_gaps, REGIONS).hosts([(None, requirement_of(spec))])
+    options, _ = _compute_options(spec, hosts, OfferingIndex(cat, s), vcpu_matters)
     every = [
         Option(o.cloud, o.region, o.instance_type, is_spot, o.vcpus, o.memory_gib, price,
                availability_score(len(o.zones), is_spot), o.zones)
