@@ -80,3 +80,14 @@ def test_a_kind_without_a_requirement_is_refused():
 
     with pytest.raises(ValueError, match="teleporter"):
         requirement_of(Odd())  # type: ignore[arg-type]
+
+
+def test_the_vocabulary_imports_no_stage_but_the_spec():
+    """Placement and providers both import it, so it must import neither (nor anything after the spec)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, cloudorch.capabilities; "
+            "print(sorted(m for m in sys.modules if m.startswith('cloudorch.') and m != 'cloudorch.capabilities'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert all(m.startswith(("cloudorch.spec", "cloudorch.errors")) for m in eval(out)), out

@@ -1,7 +1,7 @@
 """Which offerings each resource could run on, and why every other cloud/region is out.
 
-Filtering here is exact (a candidate satisfies every per-replica requirement); the MILP then only
-handles what couples replicas and resources. Within one (cloud, region, spot) group an option survives
+Filtering here is exact (a candidate satisfies every per-replica requirement, in a region the capability
+filter left in: ``capability``); the MILP then only handles what couples replicas and resources. Within one (cloud, region, spot) group an option survives
 only if no other option is at least as good on every axis the model can care about (price, availability,
 and vCPUs where a vCPU quota applies): the MILP would never pick a dominated option, so pruning it keeps
 the model small without changing the optimum.
@@ -168,7 +168,8 @@ def compute_options(spec: Compute, hosts: Hosts, index: OfferingIndex,
     return index._cache[key]
 
 
-def _compute_options(spec: Compute, hosts: Hosts, index: OfferingIndex, vcpu_matters: bool) -> tuple[tuple[Option, ...], tuple[Exclusion, ...]]:
+def _compute_options(spec: Compute, hosts: Hosts, index: OfferingIndex,
+                     vcpu_matters: bool) -> tuple[tuple[Option, ...], tuple[Exclusion, ...]]:
     import numpy as np
 
     options: list[Option] = []

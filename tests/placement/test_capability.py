@@ -185,3 +185,18 @@ def test_each_question_is_asked_once_per_requirement_and_region(tmp_path):
 def test_a_provider_failing_to_answer_is_named(tmp_path):
     with pytest.raises(PluginError, match="provider 'beta' failed to say whether it can host a compute"):
         plan(tmp_path, one(Capability.COMPUTE), Broken("beta"))
+
+
+def test_placement_never_imports_a_provider_or_rendering():
+    import ast
+    from pathlib import Path
+
+    import cloudorch.placement
+
+    for file in Path(cloudorch.placement.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(file.read_text())):
+            modules = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                       else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for module in modules:
+                assert not module.startswith(("cloudorch.provider", "cloudorch.rendering", "cloudorch.plugins",
+                                              "cloudorch_")), (file.name, module)
