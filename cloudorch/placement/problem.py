@@ -28,8 +28,9 @@ The model, over the resources r that are placed together (compute and databases)
     cost          minimise sum monthly_o x[r,o]
     balanced      minimise sum monthly_o (1 + BALANCED_PENALTY (1 - availability_o)) x[r,o]
     availability  maximise sum availability_o x[r,o], then the cheapest placement at that availability
-    each column also carries rank * 1e-7 (its position in price order) so equal prices break the same way
-    every run.
+    under cost and balanced each column also carries rank * 1e-7 (its position in price order), so equal
+    prices break the same way every run. Only the options some optimum may use become columns
+    (``presolve``: dominated options and regions are left out, which leaves the optimum unchanged).
 
 Objective terms beyond a replica's own price -- a fixed cost per used location, indicators for links
 between locations, traffic between them -- belong here as fields of ``Problem`` (their data) and in
