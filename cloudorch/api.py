@@ -182,7 +182,7 @@ def plan(path: str | Path, session: Session | None = None, *, explain: bool | No
                          shown(session.location.config_file))
     settings = PlacementSettings(
         clouds=tuple(sorted(providers)),
-        unsupported={name: {str(k): v for k, v in p.unsupported_features().items()} for name, p in providers.items()},
+        unsupported=_asking(providers),
         vcpu_quotas=dict(config.vcpu_quotas),
         capacity_failures={(f.cloud, f.region, f.instance_type): f.count for f in config.capacity_failures},
     )
@@ -199,6 +199,24 @@ def plan(path: str | Path, session: Session | None = None, *, explain: bool | No
     report, policy_digest = check_policies(loaded, placement, rendered, session)
     return PlanResult(loaded, placement, rendered, report,
                       _build_plan(loaded, placement, rendered, report, policy_digest, session, explain), over_budget)
+
+
+def _asking(providers: dict[str, Any]):
+    """Placement's question "can this cloud host the requirement in this region?", put to its provider."""
+
+    def unsupported(requirement, cloud: str, region: str):
+        if cloud not in providers:
+            return {}  # placement never offers a cloud without a provider
+        try:
+            return dict(providers[cloud].unsupported(requirement, region))
+        except CloudorchError:
+            raise
+        except Exception as exc:  # a provider bug must name the provider, not surface as a bare traceback
+            raise PluginError(f"provider {cloud!r} failed to say whether it can host a {requirement.kind} in {region}: "
+                              f"{type(exc).__name__}: {exc}",
+                              hint="this is a bug in the provider plugin; rerun with --debug for the traceback") from exc
+
+    return unsupported
 
 
 def render(loaded: LoadedStack, placement: PlacementResult, providers: dict[str, Any]) -> tuple[RenderedResource, ...]:

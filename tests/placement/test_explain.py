@@ -8,11 +8,10 @@ import pytest
 
 from cloudorch.catalog.model import Region
 from cloudorch.errors import ExitCode, InfeasiblePlacement
-from cloudorch.placement import milp
-from cloudorch.placement.candidates import Option
 from cloudorch.placement.infeasible import conflicting_groups
 from cloudorch.placement.model import ResourcePlacement, Slot
 from cloudorch.placement.planner import allocate_networks
+from cloudorch.placement.problem import Demand, Option, Problem
 from tests.placement.test_constraints import BASE, web
 from tests.placement.tiny import ZONES3, catalog, off, plan, stack
 
@@ -98,8 +97,8 @@ def test_only_the_conflicting_groups_are_named():
 
 def test_conflicting_groups_is_irreducible():
     options = tuple(Option(c, r, "t", False, 4, 16, p, 0.999) for c, r, p in (("aws", "a", 0.1), ("aws", "b", 0.2)))
-    demand = milp.Demand("web", "compute", 3, options, min_clouds=2, max_per_region=1)
-    problem = milp.Problem((demand,))
+    demand = Demand("web", "compute", 3, options, min_clouds=2, max_per_region=1)
+    problem = Problem((demand,))
     groups = conflicting_groups(problem)
     # one cloud only: min_clouds alone is infeasible; max_per_region alone too (2 regions for 3 replicas)
     assert groups in (["resources.web.spread.min_clouds"], ["resources.web.spread.max_per_region"])
