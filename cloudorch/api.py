@@ -220,30 +220,10 @@ def _asking(providers: dict[str, Any]):
 
 
 def render(loaded: LoadedStack, placement: PlacementResult, providers: dict[str, Any]) -> tuple[RenderedResource, ...]:
-    """Each provider renders its share; names must be unique across all of them."""
-    from cloudorch.rendering import RenderContext
+    """Each provider renders its share (``cloudorch.rendering.assemble``); names are unique across all."""
+    from cloudorch.rendering.assemble import render_stack
 
-    used = sorted({cloud for p in placement.placements.values() for cloud, _ in p.locations}
-                  | {b.cloud for b in placement.networks})
-    rendered: list[RenderedResource] = []
-    for cloud in used:
-        if cloud not in providers:
-            raise PluginError(f"placement uses {cloud!r} but no provider plugin for it is installed")
-        try:
-            rendered += providers[cloud].render(RenderContext(stack=loaded.stack, placement=placement, cloud=cloud))
-        except CloudorchError:
-            raise
-        except Exception as exc:  # a provider bug must name the provider, not surface as a bare traceback
-            raise PluginError(f"provider {cloud!r} failed to render the stack: {type(exc).__name__}: {exc}",
-                              hint="this is a bug in the provider plugin; rerun with --debug for the traceback") from exc
-    from cloudorch.rendering.order import RenderGraphProblem, dependency_order
-
-    try:
-        dependency_order(rendered)  # the same check the engine makes, here so `plan` catches it first
-    except RenderGraphProblem as exc:
-        raise PluginError(f"the providers' rendering is broken: {exc}",
-                          hint="this is a bug in a provider plugin") from None
-    return tuple(rendered)
+    return render_stack(loaded, placement, providers)
 
 
 def check_policies(loaded: LoadedStack, placement: PlacementResult | None, rendered: Sequence[RenderedResource],

@@ -29,7 +29,9 @@ from typing import ClassVar
 from cloudorch.capabilities import Capability, Requirement
 from cloudorch.catalog.adapter import SkyPilotAdapter
 from cloudorch.catalog.model import Offering, Region
+from cloudorch.errors import Problem
 from cloudorch.rendering import RenderContext, RenderedResource
+from cloudorch.rendering.elements import EndpointRendering, EndpointView
 from cloudorch.rendering.facts import Facts, RenderedGraph
 
 __all__ = ["Capability", "CloudProvider", "PulumiPlugin", "Requirement"]
@@ -159,6 +161,14 @@ class CloudProvider(ABC):
         """
         return requirement.gaps(self.unsupported_features())
 
+    def check(self, ctx: RenderContext) -> list[Problem]:
+        """Limits of this cloud the user controls, checked for every cloud before anything is rendered.
+
+        Return one located problem per field to change (``ctx.problem(path, message)``); cloudorch reports
+        them all at once with exit 2. What ``render`` raises other than a ``CloudorchError`` is a bug.
+        """
+        return []
+
     @abstractmethod
     def render(self, ctx: RenderContext) -> list[RenderedResource]:
         """Every concrete resource of the stack's share on this cloud, including explicit providers.
@@ -187,3 +197,13 @@ class CloudProvider(ABC):
     def discovery(self) -> Discovery | NotOffered:
         """Live discovery of zones, offerings and quotas from the user's account, or why it is not offered."""
         return NotOffered(f"the {self.display_name} plugin does not discover anything from a live account")
+
+    def render_endpoint(self, ctx: RenderContext, view: EndpointView) -> EndpointRendering:
+        """This cloud's side of a cross-cloud element (``view.element``, side ``view.index``).
+
+        Render only this side's resources; name another side's outputs with ``view.peer_output(...)``, and
+        export what the element kind declares (``view.element.exports(view.index)``) as references to the
+        resources rendered here. A provider that cannot render a kind declares so among its capabilities,
+        so placement never asks it to.
+        """
+        raise NotImplementedError(f"the {self.name} provider renders no {view.element.kind} endpoints")

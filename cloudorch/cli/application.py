@@ -123,6 +123,10 @@ class Application:
 
     def report_error(self, exc: CloudorchError) -> int:
         code = int(exc.exit_code)
+        if self.debug and code == ExitCode.UNEXPECTED and exc.__cause__ is not None:
+            import traceback
+
+            traceback.print_exception(exc.__cause__)  # a plugin's bug: its traceback is what its maintainers need
         if self.json:
             self.emit_json(exc.to_dict() | {"exit_code": code})
             return code

@@ -131,7 +131,7 @@ def _locate(text: str, file: str) -> Located:
 def parse_stack(text: str, file: str = "<stack>", vocabulary: Vocabulary | None = None) -> LoadedStack:
     located = _locate(text, file)
     problems = [
-        Problem(file, line, _dotted(path), f"duplicate key (first defined on line {first})")
+        Problem(file, line, dotted_path(path), f"duplicate key (first defined on line {first})")
         for path, line, first in located.duplicates
     ]
     stack: Stack | None = None
@@ -149,7 +149,7 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
     return sorted(set(problems))
 
 
-def _dotted(path: Path) -> str:
+def dotted_path(path: Path) -> str:
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -214,8 +214,8 @@ def _problem_from_pydantic(err: Any, located: Located, file: str) -> Problem:
         message = err["msg"][0].lower() + err["msg"][1:]
     if kind == "missing" and path:
         # a missing field has no line of its own: point at its parent mapping
-        return Problem(file, located.line_of(path[:-1]), _dotted(path), message)
-    return Problem(file, located.line_of(path), _dotted(path), message)
+        return Problem(file, located.line_of(path[:-1]), dotted_path(path), message)
+    return Problem(file, located.line_of(path), dotted_path(path), message)
 
 
 # --- references --------------------------------------------------------------------------------------
@@ -232,7 +232,7 @@ def check_references(located: Located, file: str, vocab: Vocabulary) -> list[Pro
     problems: list[Problem] = []
 
     def add(path: Path, message: str) -> None:
-        problems.append(Problem(file, located.line_of(path), _dotted(path), message))
+        problems.append(Problem(file, located.line_of(path), dotted_path(path), message))
 
     resources = data.get("resources")
     kinds: dict[str, str] = {}
