@@ -195,7 +195,7 @@ def stages(catalog_dir: str, stack_path: str, config_path: str) -> None:
     import cloudorch.rendering  # noqa: F401
     from cloudorch import api
     from cloudorch.cli import plan as cli_plan
-    from cloudorch.cli.application import use_format
+    from cloudorch.cli.application import Application
 
     timings: dict[str, float] = defaultdict(float)
     timings["imports"] = perf_counter() - started
@@ -233,7 +233,7 @@ def stages(catalog_dir: str, stack_path: str, config_path: str) -> None:
     with open(os.devnull, "w") as null:
         saved, sys.stdout = sys.stdout, null
         try:
-            cli_plan._render(use_format("text"), result, False)
+            cli_plan._render(Application(), result, False)
         finally:
             sys.stdout = saved
     text_output = perf_counter() - t
@@ -338,6 +338,7 @@ def main() -> None:
     from placement_bench import QUOTAS, build_stack
 
     from cloudorch.catalog.skypilot import read_skypilot_catalog
+    from cloudorch.plugins import catalog_adapters
 
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}")
     with tempfile.TemporaryDirectory(prefix="cloudorch-e2e-") as tmp:
@@ -362,7 +363,7 @@ def main() -> None:
 
         # the reader must give back exactly the generated offerings (category aside: SkyPilot has none)
         started = time.perf_counter()
-        parsed = read_skypilot_catalog(catalog_dir)
+        parsed = read_skypilot_catalog(catalog_dir, catalog_adapters())
         parse_time = time.perf_counter() - started
         got = {(o.cloud, o.region, o.instance_type): o for o in parsed.offerings}
         differ = sum(got.get(k) != v for k, v in expected.items())

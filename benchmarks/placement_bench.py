@@ -23,9 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from catalog_gen import generate_catalog  # noqa: E402
 
 from cloudorch.placement import milp  # noqa: E402
+from cloudorch.placement.capability import CapabilityFilter  # noqa: E402
 from cloudorch.placement.candidates import OfferingIndex, PlacementSettings, allowed_regions  # noqa: E402
 from cloudorch.placement.model import HOURS_PER_MONTH  # noqa: E402
 from cloudorch.placement.planner import _demands, plan_placement  # noqa: E402
+from cloudorch.placement.problem import Demand, Problem, quota_covers  # noqa: E402
 from cloudorch.spec.models import Stack  # noqa: E402
 
 CLOUDS = ("aws", "azure", "gcp")
@@ -71,21 +73,21 @@ def peak_rss_mib() -> float:
     return usage / 1024 if platform.system() != "Darwin" else usage / 2**20
 
 
-def demands_of(stack: Stack, catalog, settings: PlacementSettings) -> list[milp.Demand]:
+def demands_of(stack: Stack, catalog, settings: PlacementSettings) -> list[Demand]:
     """The planner's own per-resource options (exact filters: size, arch, spot, geo), for the baselines."""
     regions, _ = allowed_regions(stack, catalog, settings)
-    demands, _ = _demands(stack, regions, catalog, OfferingIndex(catalog, settings), settings,
-                          vcpu_matters=bool(settings.vcpu_quotas))
+    demands, _ = _demands(stack, regions, catalog, OfferingIndex(catalog, settings),
+                          CapabilityFilter(settings.unsupported, regions), vcpu_matters=bool(settings.vcpu_quotas))
     return demands
 
 
-def independent_greedy(demands: list[milp.Demand]) -> dict[str, list]:
+def independent_greedy(demands: list[Demand]) -> dict[str, list]:
     """What SkyPilot's optimizer amounts to for independent tasks: each resource, on its own, takes its
     cheapest feasible offering for every replica; nothing across resources (or replicas) is considered."""
     return {d.name: [min(d.options, key=lambda o: o.sort_key)] * d.count for d in demands}
 
 
-def sequential_greedy(demands: list[milp.Demand], quotas: dict[str, float]) -> tuple[dict[str, list], list[str]]:
+def sequential_greedy(demands: list[Demand], quotas: dict[str, float]) -> tuple[dict[str, list], list[str]]:
     """A constraint-aware greedy: resources in stack order, replicas one at a time, each on the cheapest option
     that keeps spread, near, apart and quotas given what is already placed. Returns placements and failures."""
     placed: dict[str, list] = {}
@@ -126,11 +128,10 @@ def sequential_greedy(demands: list[milp.Demand], quotas: dict[str, float]) -> t
 
 
 def _counts(o, key: str) -> bool:
-    cloud, _, region = key.partition("/")
-    return o.cloud == cloud and (not region or o.region == region)
+    return quota_covers(key, o.cloud, o.region)
 
 
-def violations(demands: list[milp.Demand], placed: dict[str, list], quotas: dict[str, float]) -> Counter:
+def violations(demands: list[Demand], placed: dict[str, list], quotas: dict[str, float]) -> Counter:
     """How many resources break each kind of constraint (and how many quotas are exceeded)."""
     out: Counter = Counter()
     where = {name: {o.location for o in reps} for name, reps in placed.items()}
@@ -213,7 +214,7 @@ def main() -> None:
 
     demands = demands_of(stack, catalog, settings)
     started = time.perf_counter()
-    bound = milp.lp_bound(milp.Problem(tuple(demands), "cost", QUOTAS))
+    bound = milp.lp_bound(Problem(tuple(demands), "cost", QUOTAS))
     gap = (result.monthly_usd - bound) / bound
     print("\n== optimality (the same problem's LP relaxation is a lower bound on any placement)")
     print(f"LP bound ${bound:,.2f}/month (solved in {time.perf_counter() - started:.2f} s); "

@@ -3,7 +3,8 @@
 Target: at most 2 s per evaluation on a developer machine. Run with
 ``uv run --frozen python benchmarks/policy_bench.py [--resources N] [--repeat K]``.
 The resources mix every type the baseline rules look at (firewalls, VMs, disks, databases, buckets and
-their companion resources, keys, networks) over the three clouds, half of them compliant.
+their companion resources, keys, networks) over the three clouds, half of them compliant, each with the
+role its provider gives it (rules about neutral matters target roles and read the providers' facts).
 """
 
 from __future__ import annotations
@@ -18,9 +19,13 @@ from pathlib import Path
 from cloudorch.policy import PolicySubject, evaluate, load_packs
 from cloudorch.rendering.model import RenderedResource, ref
 from cloudorch.spec.loader import load_stack
+from cloudorch_aws.roles import ROLES as AWS_ROLES
+from cloudorch_azure.roles import ROLES as AZURE_ROLES
+from cloudorch_gcp.roles import ROLES as GCP_ROLES
 
 ROOT = Path(__file__).resolve().parent.parent
 W = "0.0.0.0/0"
+ROLES = {**AWS_ROLES, **AZURE_ROLES, **GCP_ROLES}
 
 
 def _templates(i: int) -> list[tuple[str, str, str, dict]]:
@@ -69,7 +74,8 @@ def resources(count: int) -> list[RenderedResource]:
     while len(out) < count:
         for suffix, token, source, inputs in _templates(i):
             prefix = token.split(":", 1)[0]
-            out.append(RenderedResource(name=f"b{i}-{suffix}", type=token, cloud="azure" if prefix == "azure-native" else prefix,
+            out.append(RenderedResource(name=f"b{i}-{suffix}", type=token, role=ROLES[token],
+                                        cloud="azure" if prefix == "azure-native" else prefix,
                                         region=region[prefix], source=source, inputs=inputs))
             if len(out) == count:
                 break

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cloudorch.config import Config, load_config
+from cloudorch.config import Config, read_config
 from cloudorch.errors import CloudorchError, OverBudget, PluginError, SpecError
+from cloudorch.project import Project, ProjectLocation, StackIdentity, locate, resolve
 from cloudorch.spec.loader import LoadedStack, Vocabulary, load_stack
 
 if TYPE_CHECKING:
@@ -29,9 +30,12 @@ class Options:
     """Per-run options; ``None`` means "take it from the config file"."""
 
     catalog_dir: str | None = None
+    #: the config file, which also fixes the project root; default: found from the working directory up
     config_path: str | None = None
+    #: added to the config's ``policy_dirs``
     policy_dirs: tuple[str, ...] = ()
     today: dt.date | None = None
+    #: the default of ``plan(explain=...)`` for this session
     explain: bool = False
 
 
@@ -67,25 +71,51 @@ class PlanResult:
 
 
 class Session:
-    """What several commands share within one run: config, catalog, providers (each loaded once)."""
+    """What several commands share within one run: project, config, catalog, providers (each loaded once)."""
 
     def __init__(self, options: Options | None = None) -> None:
         self.options = options or Options()
+        self._location: ProjectLocation | None = None
         self._config: Config | None = None
+        self._project: Project | None = None
         self._catalog: Catalog | None = None
+
+    @property
+    def location(self) -> ProjectLocation:
+        """The project root and the config file in force."""
+        if self._location is None:
+            self._location = locate(self.options.config_path)
+        return self._location
 
     @property
     def config(self) -> Config:
         if self._config is None:
-            self._config = load_config(self.options.config_path)
+            self._config = read_config(self.location)
         return self._config
+
+    @property
+    def project(self) -> Project:
+        """The project's root and name (``cloudorch.project``); only the engine commands need it."""
+        if self._project is None:
+            self._project = resolve(self.location, self.config.project)
+        return self._project
+
+    def identity(self, stack: str) -> StackIdentity:
+        """The identity of the stack named ``stack`` in this project: the key of its state on the backend."""
+        return self.project.identity(stack)
+
+    def policy_dirs(self) -> list[str]:
+        """The config's policy directories, then the run's own."""
+        return [*self.config.policy_dirs, *self.options.policy_dirs]
 
     @property
     def catalog(self) -> Catalog:
         if self._catalog is None:
             from cloudorch.catalog import load_catalog
 
-            self._catalog = load_catalog(self.options.catalog_dir or self.config.catalog)
+            directory = self.options.catalog_dir or self.config.catalog
+            adapters = {name: p.catalog_adapter() for name, p in self.providers().items()} if directory else None
+            self._catalog = load_catalog(directory, adapters)
         return self._catalog
 
     def providers(self) -> dict[str, Any]:
@@ -130,68 +160,70 @@ def validate(paths: Sequence[str | Path], session: Session | None = None) -> lis
     return results
 
 
-def plan(path: str | Path, session: Session | None = None) -> PlanResult:
-    """Run the whole pipeline for one stack and return the plan with everything that led to it."""
+def plan(path: str | Path, session: Session | None = None, *, explain: bool | None = None) -> PlanResult:
+    """Run the whole pipeline for one stack and return the plan with everything that led to it.
+
+    ``explain`` adds alternatives and exclusions to the plan (default: the session's ``Options.explain``).
+    """
     from cloudorch.graph import build_graph
     from cloudorch.placement.candidates import PlacementSettings
     from cloudorch.placement.planner import plan_placement
 
     session = session or Session()
+    explain = session.options.explain if explain is None else explain
     loaded = load_stack(path, session.vocabulary())
     build_graph(loaded.stack, loaded.file)
     providers = session.providers()
     config = session.config
     if config.vcpu_quotas:
-        from cloudorch.config import check_quota_keys, config_file
+        from cloudorch.config import check_quota_keys, shown
 
         check_quota_keys(config, set(providers), {(r.cloud, r.name) for r in session.catalog.regions},
-                         config_file(session.options.config_path))
+                         shown(session.location.config_file))
     settings = PlacementSettings(
         clouds=tuple(sorted(providers)),
-        unsupported={name: {str(k): v for k, v in p.unsupported_features().items()} for name, p in providers.items()},
+        unsupported=_asking(providers),
         vcpu_quotas=dict(config.vcpu_quotas),
         capacity_failures={(f.cloud, f.region, f.instance_type): f.count for f in config.capacity_failures},
     )
     over_budget = None
     try:
-        placement = plan_placement(loaded.stack, session.catalog, settings, explain_choices=session.options.explain)
+        placement = plan_placement(loaded.stack, session.catalog, settings, explain_choices=explain)
     except OverBudget as exc:
         # Keep going without the budget so policies (cost.budget among them) still judge the stack and the
         # user sees what the budget rules out; the caller refuses the plan with exit 4.
         over_budget = exc
         unbudgeted = loaded.stack.model_copy(update={"budget": loaded.stack.budget.model_copy(update={"monthly_usd": None})})
-        placement = plan_placement(unbudgeted, session.catalog, settings, explain_choices=session.options.explain)
+        placement = plan_placement(unbudgeted, session.catalog, settings, explain_choices=explain)
     rendered = render(loaded, placement, providers)
     report, policy_digest = check_policies(loaded, placement, rendered, session)
     return PlanResult(loaded, placement, rendered, report,
-                      _build_plan(loaded, placement, rendered, report, policy_digest, session), over_budget)
+                      _build_plan(loaded, placement, rendered, report, policy_digest, session, explain), over_budget)
 
 
-def render(loaded: LoadedStack, placement: PlacementResult, providers: dict[str, Any]) -> tuple[RenderedResource, ...]:
-    """Each provider renders its share; names must be unique across all of them."""
-    from cloudorch.rendering import RenderContext
+def _asking(providers: dict[str, Any]):
+    """Placement's question "can this cloud host the requirement in this region?", put to its provider."""
 
-    used = sorted({cloud for p in placement.placements.values() for cloud, _ in p.locations}
-                  | {b.cloud for b in placement.networks})
-    rendered: list[RenderedResource] = []
-    for cloud in used:
+    def unsupported(requirement, cloud: str, region: str):
         if cloud not in providers:
-            raise PluginError(f"placement uses {cloud!r} but no provider plugin for it is installed")
+            return {}  # placement never offers a cloud without a provider
         try:
-            rendered += providers[cloud].render(RenderContext(stack=loaded.stack, placement=placement, cloud=cloud))
+            return dict(providers[cloud].unsupported(requirement, region))
         except CloudorchError:
             raise
         except Exception as exc:  # a provider bug must name the provider, not surface as a bare traceback
-            raise PluginError(f"provider {cloud!r} failed to render the stack: {type(exc).__name__}: {exc}",
+            raise PluginError(f"provider {cloud!r} failed to say whether it can host a {requirement.kind} in {region}: "
+                              f"{type(exc).__name__}: {exc}",
                               hint="this is a bug in the provider plugin; rerun with --debug for the traceback") from exc
-    from cloudorch.rendering.order import RenderGraphProblem, dependency_order
 
-    try:
-        dependency_order(rendered)  # the same check the engine makes, here so `plan` catches it first
-    except RenderGraphProblem as exc:
-        raise PluginError(f"the providers' rendering is broken: {exc}",
-                          hint="this is a bug in a provider plugin") from None
-    return tuple(rendered)
+    return unsupported
+
+
+def render(loaded: LoadedStack, placement: PlacementResult, providers: dict[str, Any]) -> tuple[RenderedResource, ...]:
+    """Each provider renders its share (``cloudorch.rendering.assemble``); names are unique across all."""
+    from cloudorch.rendering.assemble import render_stack
+
+    return render_stack(loaded, placement, providers)
 
 
 def check_policies(loaded: LoadedStack, placement: PlacementResult | None, rendered: Sequence[RenderedResource],
@@ -200,8 +232,7 @@ def check_policies(loaded: LoadedStack, placement: PlacementResult | None, rende
     from cloudorch.policy import PolicySubject, evaluate, load_packs
 
     stack = loaded.stack
-    dirs = [*session.config.policy_dirs, *session.options.policy_dirs]
-    packs = load_packs(stack.policies.packs, policy_dirs=dirs, base_dir=Path(loaded.file).parent)
+    packs = load_packs(stack.policies.packs, policy_dirs=session.policy_dirs(), base_dir=Path(loaded.file).parent)
     overrides = {**session.config.enforcement, **stack.policies.enforcement}
     catalog = session.catalog
 
@@ -241,7 +272,7 @@ def _policy_digest(packs: Sequence[Any], overrides: dict[str, str]) -> str:
 
 
 def _build_plan(loaded: LoadedStack, placement: PlacementResult, rendered: Sequence[RenderedResource], report: Any,
-                policy_digest: str, session: Session) -> Plan:
+                policy_digest: str, session: Session, explain: bool) -> Plan:
     from cloudorch import __version__
     from cloudorch.plan import (
         CatalogInfo,
@@ -267,5 +298,5 @@ def _build_plan(loaded: LoadedStack, placement: PlacementResult, rendered: Seque
         # passes are counted in the summary, not listed: a large stack has tens of thousands (check lists them)
         policy=report.to_dict(include_passing=False) if report is not None else {},
         cost=cost_of(placement, loaded.stack.budget.monthly_usd),
-        explain=explain_section(placement) if session.options.explain else None,
+        explain=explain_section(placement) if explain else None,
     )

@@ -1,11 +1,13 @@
-"""Installation and team settings: `cloudorch.toml` in the working directory, or `--config FILE`.
+"""Installation and team settings: the project's `cloudorch.toml` (see ``cloudorch.project`` for how it
+is found), or `--config FILE`.
 
-Everything here is optional; the defaults let `cloudorch plan` run on a fresh machine.
+Everything here is optional; the defaults let `cloudorch plan` run on a fresh machine. Relative paths
+in the file are relative to the file, so every command finds the same catalog and packs from any
+directory of the project.
 """
 
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
@@ -13,8 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cloudorch.errors import Problem, SpecError
-
-DEFAULT_FILE = "cloudorch.toml"
+from cloudorch.project import PROJECT_NAME_RE, ProjectLocation, locate
 
 
 class _Model(BaseModel):
@@ -29,6 +30,10 @@ class CapacityFailure(_Model):
 
 
 class Config(_Model):
+    project: str | None = Field(
+        default=None, pattern=PROJECT_NAME_RE,
+        description="the Pulumi project of this project's stacks; default: derived from the directory, then pinned",
+    )
     catalog: str | None = Field(default=None, description="SkyPilot catalog directory (<cloud>/vms.csv)")
     vcpu_quotas: dict[str, Annotated[float, Field(gt=0)]] = Field(
         default={}, description='vCPU limits per "cloud" or "cloud/region"'
@@ -48,6 +53,8 @@ def _message(err: dict) -> str:
         return "required setting is missing"
     if kind in ("greater_than", "greater_than_equal"):
         return "must be a positive number"
+    if kind == "string_pattern_mismatch":
+        return "must be 1-100 letters, digits, '-', '_' or '.'"
     if kind == "literal_error":
         return f"must be one of {err.get('ctx', {}).get('expected', '')}"
     if kind.endswith("_type") or kind.endswith("_parsing"):
@@ -68,31 +75,46 @@ def check_quota_keys(config: Config, clouds: set[str], regions: set[tuple[str, s
         raise SpecError(problems, hint='keys are "cloud" or "cloud/region", e.g. "aws" or "gcp/europe-west4"')
 
 
-def config_file(path: str | Path | None = None) -> str:
-    explicit = path or os.environ.get("CLOUDORCH_CONFIG")
-    return str(explicit or DEFAULT_FILE)
-
-
 def load_config(path: str | Path | None = None) -> Config:
-    explicit = path or os.environ.get("CLOUDORCH_CONFIG")
-    file = Path(explicit) if explicit else Path(DEFAULT_FILE)
-    if not file.is_file():
-        if explicit:
-            raise SpecError([Problem(str(file), None, "", "config file not found")])
+    """The config of the project around the working directory, or of the file ``path`` names."""
+    return read_config(locate(path))
+
+
+def read_config(location: ProjectLocation) -> Config:
+    file = location.config_file
+    if file is None or not file.is_file():
+        if location.explicit:
+            raise SpecError([Problem(shown(file), None, "", "config file not found")])
         return Config()
+    where = shown(file)
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError([Problem(str(file), None, "", f"cannot read config: {exc}")]) from None
+        raise SpecError([Problem(where, None, "", f"cannot read config: {exc}")]) from None
     except tomllib.TOMLDecodeError as exc:
-        raise SpecError([Problem(str(file), None, "", f"TOML syntax error: {exc}")]) from None
+        raise SpecError([Problem(where, None, "", f"TOML syntax error: {exc}")]) from None
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
         raise SpecError(
-            [Problem(str(file), None, ".".join(str(p) for p in err["loc"]), _message(err)) for err in exc.errors()],
+            [Problem(where, None, ".".join(str(p) for p in err["loc"]), _message(err)) for err in exc.errors()],
             hint="see the Configuration section of the README",
         ) from None
-    if config.catalog and not Path(config.catalog).is_absolute():
-        config = config.model_copy(update={"catalog": str((file.parent / config.catalog).resolve())})
-    return config
+    return config.model_copy(update={
+        "catalog": _beside(file, config.catalog) if config.catalog else None,
+        "policy_dirs": [_beside(file, d) for d in config.policy_dirs],
+    })
+
+
+def _beside(file: Path, path: str) -> str:
+    return str((file.parent / path).resolve()) if not Path(path).is_absolute() else path
+
+
+def shown(file: Path | None) -> str:
+    """A config file as messages name it: relative to the working directory when inside it."""
+    if file is None:
+        return "cloudorch.toml"
+    try:
+        return str(file.relative_to(Path.cwd()))
+    except ValueError:
+        return str(file)

@@ -117,9 +117,24 @@ class InfeasiblePlacement(CloudorchError):
 
 
 class PluginError(CloudorchError):
-    """A provider or policy pack could not be found or loaded."""
+    """A provider or policy pack could not be found or loaded: the installation is the user's to fix."""
 
     exit_code = ExitCode.INVALID_INPUT
+
+
+class PluginBug(CloudorchError):
+    """A plugin crashed or broke its contract (an exception while rendering, a dangling reference, a missing
+    output). Nothing in the user's input can fix it, so it exits 1 like any other bug, naming the plugin."""
+
+    exit_code = ExitCode.UNEXPECTED
+
+    def __init__(self, plugin: str, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint or f"this is a bug in the {plugin!r} plugin, not in your stack: "
+                                              "rerun with --debug for the traceback and report it to its maintainers")
+        self.plugin = plugin
+
+    def to_dict(self) -> dict[str, Any]:
+        return super().to_dict() | {"plugin": self.plugin}
 
 
 class EngineError(CloudorchError):

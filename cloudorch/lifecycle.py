@@ -1,22 +1,26 @@
 """Apply and the other engine operations, with the gates that run before Pulumi is touched.
 
 Order matters and is tested: a stale saved plan (exit 2), a mandatory policy failure (exit 3) and a
-budget overrun (exit 4) stop `apply` before cloudorch even looks for the Pulumi CLI.
+budget overrun (exit 4) stop `apply` before cloudorch even looks for the Pulumi CLI. The commands that
+work from state (destroy, refresh, drift, outputs, unlock) need only the stack's identity: they pass none
+of these gates, as none of them protects anything once the resources exist.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cloudorch.errors import InfeasiblePlacement, UsageError
+from cloudorch.errors import UsageError
 
 if TYPE_CHECKING:
     from cloudorch.api import PlanResult, Session
     from cloudorch.engine import PulumiEngine
     from cloudorch.plan import Plan
-    from cloudorch.rendering import RenderedResource
+    from cloudorch.project import StackIdentity
+    from cloudorch.provider import PulumiPlugin
 
 
 def load_saved_plan(path: str | Path) -> Plan:
@@ -112,27 +116,37 @@ def _refuse_if_stale(saved: Plan, reasons: list[str], stack_path, plan_path) -> 
                          hint=f"review and save a new plan: cloudorch plan {stack_path} --out {plan_path}")
 
 
-def rendered_for_teardown(stack_path: str | Path, session: Session) -> tuple[str, tuple[RenderedResource, ...]]:
-    """Stack name and resources for destroy/refresh/drift/outputs.
+@dataclass(frozen=True)
+class StackState:
+    """A stack as the commands that work from its state see it (destroy, refresh, drift, outputs, unlock):
+    its identity and engine, from the stack file's name alone, with no placement, rendering or policy.
 
-    These must work even when today's catalog or budget would no longer place the stack, so a placement
-    failure leaves the resource list empty (Pulumi then works from its state alone).
+    Pulumi destroys and refreshes from the state; the program is not run. What it needs besides is the
+    resource plugins, which come from the provider classes of the clouds the stack may use, so a stack
+    that today's catalog, budget or policy packs would refuse can still be torn down.
     """
-    from cloudorch import api
-    from cloudorch.spec.loader import load_stack
 
-    try:
-        result = api.plan(stack_path, session)
-    except InfeasiblePlacement:
-        return load_stack(stack_path, session.vocabulary()).stack.stack, ()
-    return result.plan.stack, result.rendered
+    identity: StackIdentity
+    engine: PulumiEngine
+    plugins: tuple[PulumiPlugin, ...]
 
 
-def engine_for(stack: str, session: Session, project_dir: Path | None = None) -> PulumiEngine:
+def stack_state(stack_path: str | Path, session: Session) -> StackState:
+    from cloudorch.engine import provider_pins
+    from cloudorch.plugins import provider_names
+    from cloudorch.spec.loader import load_stack_header
+
+    header = load_stack_header(stack_path)
+    identity = session.identity(header.stack)
+    clouds = header.clouds if header.clouds is not None else provider_names()
+    return StackState(identity, engine_for(identity, session), provider_pins(clouds))
+
+
+def engine_for(identity: StackIdentity, session: Session) -> PulumiEngine:
     from cloudorch.engine import EngineSettings, PulumiEngine
 
-    config = session.config
+    project, config = session.project, session.config
     return PulumiEngine(EngineSettings(
-        project_dir=(project_dir or Path.cwd()).resolve(), stack=stack,
+        project_dir=project.root, identity=identity, project_named_in_config=project.source == "config",
         backend_url=config.backend_url, secrets_provider=config.secrets_provider,
     ))

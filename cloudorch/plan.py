@@ -57,6 +57,7 @@ class ResourceEntry(_Frozen):
     cloud: str
     region: str | None
     type: str
+    role: str | None = None
     source: str | None
     provider: str | None
     inputs: dict[str, Any]
@@ -121,7 +122,8 @@ def placement_entries(placement: PlacementResult) -> list[PlacementEntry]:
 
 def resource_entries(rendered: list[RenderedResource]) -> list[ResourceEntry]:
     return [
-        ResourceEntry(name=r.name, cloud=r.cloud, region=r.region, type=r.type, source=r.source, provider=r.provider,
+        ResourceEntry(name=r.name, cloud=r.cloud, region=r.region, type=r.type, role=str(r.role) if r.role else None,
+                      source=r.source, provider=r.provider,
                       inputs=r.inputs, depends_on=list(r.dependencies), secret_outputs=list(r.secret_outputs))
         for r in rendered
     ]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from cloudorch.errors import PluginError
 
 if TYPE_CHECKING:
+    from cloudorch.catalog.adapter import SkyPilotAdapter
     from cloudorch.provider import CloudProvider
 
 PROVIDER_GROUP = "cloudorch.providers"
@@ -56,6 +57,11 @@ def load_provider(name: str) -> CloudProvider:
     if provider.name != name:
         raise PluginError(f"provider registered as {name!r} calls itself {provider.name!r}")
     return provider
+
+
+def catalog_adapters() -> dict[str, SkyPilotAdapter]:
+    """Every installed provider's SkyPilot catalog adapter, by cloud: what reads ``--catalog DIR``."""
+    return {name: load_provider(name).catalog_adapter() for name in provider_names()}
 
 
 def load_policy_pack_object(name: str) -> Any:

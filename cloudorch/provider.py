@@ -3,29 +3,38 @@
 A provider is a class registered under the entry-point group ``cloudorch.providers``; the built-in aws,
 azure and gcp providers register exactly the way a third party would. Abstract methods fail when the
 class is instantiated, not halfway through a plan. A provider states what it cannot do, with a reason
-for each gap, so the planner can explain an exclusion instead of failing late.
+for each gap, so the planner can explain an exclusion instead of failing late: cloud-wide through
+``unsupported_features``, or per requirement and region by overriding ``unsupported``. ``Capability`` and
+``Requirement`` live in ``cloudorch.capabilities`` (placement asks in those terms without importing this
+module) and are importable from here, the plugin API.
+
+Besides rendering, a provider contributes everything else that is specific to its cloud, so the core
+stays neutral and a fourth cloud plugs in without touching it: how its failures read in Pulumi's output
+(``error_classifier``), how its rows of a SkyPilot catalog become offerings (``catalog_adapter``), and
+what its rendered resources mean in neutral terms: each carries a ``role``, and ``describe`` reads the
+resources of the roles rules judge into neutral facts (``cloudorch.rendering.facts``). Live
+discovery from a cloud account is optional: ``discovery()`` returns the provider's ``Discovery`` or,
+SkyPilot-style, a ``NotOffered`` with the reason shown to users.
 """
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar
 
+from cloudorch.capabilities import Capability, Requirement
+from cloudorch.catalog.adapter import SkyPilotAdapter
+from cloudorch.catalog.model import Offering, Region
+from cloudorch.errors import Problem
 from cloudorch.rendering import RenderContext, RenderedResource
+from cloudorch.rendering.elements import EndpointRendering, EndpointView
+from cloudorch.rendering.facts import Facts, RenderedGraph
 
-
-class Capability(StrEnum):
-    NETWORK = "network"
-    COMPUTE = "compute"
-    SPOT = "spot"
-    ARM64 = "arm64"
-    GPU = "gpu"
-    POSTGRES = "postgres"
-    MYSQL = "mysql"
-    BUCKET = "bucket"
+__all__ = ["Capability", "CloudProvider", "PulumiPlugin", "Requirement"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,93 @@ class PulumiPlugin:
 
     name: str
     version: str
+
+
+@dataclass(frozen=True)
+class ErrorRule:
+    """One kind of failure a cloud reports, recognised in Pulumi's output by ``pattern`` (any case).
+
+    ``kind`` is what the user is told it is: ``capacity`` (no spare machines there right now), ``quota``
+    (the account's limit), ``auth`` (credentials), or a word of the provider's own. ``retryable``: running
+    again unchanged may succeed. Without a ``hint`` the engine gives the neutral one of the kind.
+    """
+
+    kind: str
+    pattern: str
+    retryable: bool = False
+    hint: str | None = None
+    regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "regex", re.compile(self.pattern, re.IGNORECASE))
+
+
+@dataclass(frozen=True)
+class ErrorClassifier:
+    """How one cloud's failures read in Pulumi's output: the engine asks every installed provider's.
+
+    Patterns are the cloud API's own error codes (stable, documented) rather than prose where it has codes.
+    ``marker`` is text that shows a failure came from this cloud (its type-token prefix, its API host);
+    the first non-empty group of a ``region`` / ``machine_type`` pattern is the region / machine type named.
+    """
+
+    rules: tuple[ErrorRule, ...]
+    marker: str
+    region: tuple[str, ...] = ()
+    machine_type: tuple[str, ...] = ()
+    marker_regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    region_regexes: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
+    machine_type_regexes: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # compiled once, when the provider builds its classifier: a bad pattern fails there, not while
+        # the engine is reporting some other failure
+        object.__setattr__(self, "marker_regex", re.compile(self.marker))
+        object.__setattr__(self, "region_regexes", tuple(re.compile(p) for p in self.region))
+        object.__setattr__(self, "machine_type_regexes", tuple(re.compile(p) for p in self.machine_type))
+
+
+@dataclass(frozen=True)
+class NotOffered:
+    """An optional capability a provider does not offer, with the reason users are shown."""
+
+    reason: str
+
+
+class DiscoveryScope(StrEnum):
+    #: the zones each region has, as the account sees them (AWS zone names differ per account)
+    ZONES = "zones"
+    #: machine types and their prices as the cloud lists them now
+    OFFERINGS = "offerings"
+    #: the account's vCPU limits per region
+    QUOTAS = "quotas"
+
+
+@dataclass(frozen=True)
+class Discovered:
+    """What a discovery run found, in the catalog's own types, so the planner can use it like a catalog."""
+
+    cloud: str
+    regions: tuple[Region, ...] = ()
+    offerings: tuple[Offering, ...] = ()
+    #: region -> the vCPUs the account may run there
+    vcpu_quotas: Mapping[str, int] = field(default_factory=dict)
+
+
+class Discovery(ABC):
+    """Reads live facts from a cloud account with the user's credentials.
+
+    The cloud SDK is imported inside ``discover``, never when the plugin loads, so planning from the
+    catalog alone costs nothing. Failures (no credentials, no permission) raise ``CloudorchError``s whose
+    hint says what to do.
+    """
+
+    #: what this discovery can find
+    scopes: ClassVar[frozenset[DiscoveryScope]]
+
+    @abstractmethod
+    def discover(self, regions: Sequence[str], scopes: frozenset[DiscoveryScope]) -> Discovered:
+        """What ``scopes`` (a subset of ``self.scopes``) find in ``regions`` (all the cloud has, if empty)."""
 
 
 class CloudProvider(ABC):
@@ -46,8 +142,32 @@ class CloudProvider(ABC):
     images: ClassVar[tuple[str, ...]]
 
     def unsupported_features(self) -> Mapping[Capability, str]:
-        """Capabilities this provider lacks, each with the reason shown to users. Default: none."""
+        """Capabilities this provider lacks everywhere, each with the reason shown to users. Default: none."""
         return {}
+
+    def unsupported(self, requirement: Requirement, region: str) -> Mapping[Capability, str]:
+        """Can this cloud host ``requirement`` in ``region``? Each capability it lacks for it, with the reason
+        shown to users; empty means yes.
+
+        Placement asks this for every resource (compute, database, bucket, the network a resource joins)
+        and every candidate region, once per distinct requirement and region, before it prices anything: a
+        region with a gap in ``requirement.needs`` is excluded, with the reason in ``plan --explain``; one
+        with a gap in ``requirement.prefers`` (spot) still hosts the resource, without it.
+
+        The default answers from ``unsupported_features``, the same everywhere: a simple plugin declares
+        only that. Override to judge per region or per detail, e.g. no GPUs in one region, or not the
+        accelerator ``requirement.detail("accelerator")`` names. Capabilities outside
+        ``requirement.capabilities`` are ignored; must be a pure function of its arguments.
+        """
+        return requirement.gaps(self.unsupported_features())
+
+    def check(self, ctx: RenderContext) -> list[Problem]:
+        """Limits of this cloud the user controls, checked for every cloud before anything is rendered.
+
+        Return one located problem per field to change (``ctx.problem(path, message)``); cloudorch reports
+        them all at once with exit 2. What ``render`` raises other than a ``CloudorchError`` is a bug.
+        """
+        return []
 
     @abstractmethod
     def render(self, ctx: RenderContext) -> list[RenderedResource]:
@@ -55,3 +175,35 @@ class CloudProvider(ABC):
 
         Must be a pure function of ``ctx``: the same context renders the same list, in the same order.
         """
+
+    def describe(self, resource: RenderedResource, graph: RenderedGraph) -> Facts | None:
+        """The neutral facts of one of this provider's rendered resources, for its role.
+
+        Required for every resource whose role has facts (``FACTS_OF_ROLE``): a rule judging that role
+        reports an error for a resource its provider cannot describe, never a silent pass. ``graph`` gives
+        the other rendered resources (a bucket's separate settings refer to it). Pure, like ``render``.
+        """
+        return None
+
+    def error_classifier(self) -> ErrorClassifier | None:
+        """How this cloud's failures read in Pulumi's output; None leaves them to the neutral rules."""
+        return None
+
+    def catalog_adapter(self) -> SkyPilotAdapter:
+        """How this cloud's rows of a SkyPilot ``vms.csv`` become offerings. Default: the columns as SkyPilot
+        documents them, nothing of the cloud's own."""
+        return SkyPilotAdapter()
+
+    def discovery(self) -> Discovery | NotOffered:
+        """Live discovery of zones, offerings and quotas from the user's account, or why it is not offered."""
+        return NotOffered(f"the {self.display_name} plugin does not discover anything from a live account")
+
+    def render_endpoint(self, ctx: RenderContext, view: EndpointView) -> EndpointRendering:
+        """This cloud's side of a cross-cloud element (``view.element``, side ``view.index``).
+
+        Render only this side's resources; name another side's outputs with ``view.peer_output(...)``, and
+        export what the element kind declares (``view.element.exports(view.index)``) as references to the
+        resources rendered here. A provider that cannot render a kind declares so among its capabilities,
+        so placement never asks it to.
+        """
+        raise NotImplementedError(f"the {self.name} provider renders no {view.element.kind} endpoints")

@@ -60,3 +60,59 @@ def webshop_placement(cloud: str) -> tuple[object, PlacementResult]:
 def webshop_context(cloud: str) -> RenderContext:
     stack, placement = webshop_placement(cloud)
     return RenderContext(stack=stack, placement=placement, cloud=cloud)
+
+
+# -- SkyPilot catalogs ---------------------------------------------------------------------------------
+SKYPILOT = SHARED / "data" / "skypilot"
+
+
+def write_vms_csv(root: Path, cloud: str, header: list[str], rows: list[list[str]]) -> None:
+    import csv
+
+    (root / cloud).mkdir(parents=True, exist_ok=True)
+    with (root / cloud / "vms.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def offering(catalog, cloud: str, region: str, itype: str):
+    """The one offering of ``itype`` in ``cloud``/``region``."""
+    found = [o for o in catalog.offerings if (o.cloud, o.region, o.instance_type) == (cloud, region, itype)]
+    assert len(found) == 1, (cloud, region, itype, found)
+    return found[0]
+
+
+def real_skypilot_catalog():
+    """The real rows in ../shared read with the installed providers' adapters; skips where ../shared is absent."""
+    import pytest
+
+    from cloudorch.catalog.skypilot import read_skypilot_catalog
+    from cloudorch.plugins import catalog_adapters
+
+    if not SKYPILOT.is_dir():
+        pytest.skip("../shared not present (a fresh clone has no ../shared)")
+    return read_skypilot_catalog(SKYPILOT, catalog_adapters())
+
+
+# -- facts -----------------------------------------------------------------------------------------------
+class LoneGraph:
+    """A rendered graph holding nothing else: for reading one resource on its own."""
+
+    def rendered(self, name):
+        return None
+
+    def referrers(self, name, *types):
+        return []
+
+
+def describe_alone(cloud: str, type_: str, **inputs):
+    """The facts ``cloud``'s provider reads from one resource of ``type_`` with ``inputs``, role as it renders it."""
+    from importlib import import_module
+
+    from cloudorch.plugins import load_provider
+    from cloudorch.rendering.model import RenderedResource
+
+    role = import_module(f"cloudorch_{cloud}.roles").ROLES[type_]
+    resource = RenderedResource(name="r", type=type_, role=role, cloud=cloud, inputs=inputs)
+    return load_provider(cloud).describe(resource, LoneGraph())

@@ -29,6 +29,40 @@ def test_every_command_is_documented_and_every_documented_command_exists():
     assert documented <= cli_commands(), f"documented but missing: {documented - cli_commands()}"
 
 
+def command_of(words: list[str]):
+    command = typer.main.get_command(app)
+    for word in words:
+        command = command.commands[word]
+    return command
+
+
+def test_every_option_in_the_command_table_is_an_option_of_its_command():
+    table = README.split("## Commands", 1)[1].split("\n\n", 2)[1]
+    for usage in re.findall(r"`cloudorch ([a-z][^`]*)`", table):
+        words = re.findall(r"^(policy list|[a-z]+)", usage)[0].split()
+        accepted = {opt for p in command_of(words).params for opt in p.opts}
+        assert set(re.findall(r"--[a-z-]+", usage)) <= accepted, usage
+
+
+def test_the_shared_options_table_lists_exactly_the_shared_options():
+    from cloudorch.cli.shared import FLAGS
+
+    table = README.split("| shared option | meaning |", 1)[1].split("\n\n", 1)[0]
+    assert tuple(re.findall(r"^\| `(--[a-z-]+)", table, flags=re.M)) == FLAGS
+
+
+def test_every_command_and_option_has_help_text():
+    def walk(command, path):
+        for name, sub in getattr(command, "commands", {}).items():
+            assert (sub.help or "").strip(), f"{path} {name}"
+            walk(sub, f"{path} {name}")
+        for param in command.params:
+            if param.param_type_name == "option" and not param.hidden:
+                assert (param.help or "").strip(), f"{path} {param.opts}"
+
+    walk(typer.main.get_command(app), "cloudorch")
+
+
 def test_exit_code_table_matches_the_contract():
     rows = dict(re.findall(r"^\| (\d) \| ([^|]+) \|$", README, flags=re.M))
     assert {int(k) for k in rows} == {int(c) for c in ExitCode}

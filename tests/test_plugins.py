@@ -8,9 +8,10 @@ from importlib.metadata import entry_points
 
 import pytest
 
+from cloudorch.catalog.adapter import SkyPilotAdapter
 from cloudorch.errors import PluginError
 from cloudorch.plugins import PROVIDER_GROUP, load_provider, provider_names
-from cloudorch.provider import CloudProvider
+from cloudorch.provider import CloudProvider, NotOffered
 
 
 def test_builtin_providers_come_from_the_entry_point_group():
@@ -35,6 +36,12 @@ def test_provider_contract(name):
     gaps = dict(provider.unsupported_features())
     assert gaps == BUILTIN_GAPS[name]
     assert all(gaps.values()), f"{name} declares a gap without saying why"
+    classifier = provider.error_classifier()
+    assert {"capacity", "quota", "auth"} <= {rule.kind for rule in classifier.rules}
+    assert classifier.region and classifier.machine_type
+    assert isinstance(provider.catalog_adapter(), SkyPilotAdapter)
+    discovery = provider.discovery()
+    assert isinstance(discovery, NotOffered) and provider.display_name in discovery.reason  # issue 10 implements it
 
 
 def test_unknown_provider_has_a_hint():
@@ -56,3 +63,27 @@ def test_no_top_level_package_named_providers_or_policies():
                           "print(u.find_spec('providers'), u.find_spec('policies'))"],
                          capture_output=True, text=True, cwd="/", check=True)
     assert out.stdout.strip() == "None None"
+
+
+def test_discovery_is_an_optional_capability_a_provider_offers_by_returning_one():
+    from cloudorch.provider import Discovered, Discovery, DiscoveryScope
+
+    class Zones(Discovery):
+        scopes = frozenset({DiscoveryScope.ZONES})
+
+        def discover(self, regions, scopes):
+            return Discovered(cloud="acme")
+
+    class Acme(CloudProvider):
+        name, display_name, pulumi_plugins, images = "acme", "Acme", (), ()
+
+        def render(self, ctx):
+            return []
+
+        def discovery(self):
+            return Zones()
+
+    offered = Acme().discovery()
+    assert isinstance(offered, Discovery) and offered.discover([], offered.scopes).cloud == "acme"
+    with pytest.raises(TypeError):
+        type("Half", (Discovery,), {"scopes": frozenset()})()  # discover() left out fails at instantiation

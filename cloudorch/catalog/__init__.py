@@ -1,19 +1,39 @@
 """Catalogs of offerings and prices: the embedded one, or SkyPilot-format catalogs from disk."""
 
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 from cloudorch.catalog.model import Catalog, DatabaseOffering, Offering, Region, StoragePrice
+from cloudorch.catalog.network import NetworkPrices, network_prices
 
-__all__ = ["Catalog", "DatabaseOffering", "Offering", "Region", "StoragePrice", "load_catalog"]
+if TYPE_CHECKING:
+    from cloudorch.catalog.adapter import SkyPilotAdapter
+
+__all__ = ["Catalog", "DatabaseOffering", "NetworkPrices", "Offering", "Region", "StoragePrice", "load_catalog",
+           "network_prices"]
 
 
-def load_catalog(directory: str | None = None) -> Catalog:
-    """The embedded catalog, or machine offerings from a SkyPilot catalog directory on top of it."""
+def load_catalog(directory: str | None = None, adapters: Mapping[str, SkyPilotAdapter] | None = None) -> Catalog:
+    """The embedded catalog, or machine offerings from a SkyPilot catalog directory on top of it.
+
+    A directory is read with ``adapters`` (cloud -> the provider's ``SkyPilotAdapter``), normally the
+    installed providers' (``cloudorch.plugins.catalog_adapters()``).
+    """
     from cloudorch.catalog.embedded import embedded_catalog
 
     if directory is None:
         return embedded_catalog()
+    if adapters is None:
+        raise TypeError("reading a SkyPilot catalog needs the providers' adapters (cloud -> SkyPilotAdapter)")
     from pathlib import Path
 
     from cloudorch.catalog.cache import cached
-    from cloudorch.catalog.skypilot import CLOUDS, read_skypilot_catalog
+    from cloudorch.catalog.skypilot import read_skypilot_catalog
 
-    return cached(Path(directory), CLOUDS, lambda: read_skypilot_catalog(directory))
+    from dataclasses import replace
+
+    # attached after the disk cache, not inside it: a cached catalog must never carry stale network prices
+    return replace(cached(Path(directory), adapters, lambda: read_skypilot_catalog(directory, adapters)),
+                   network=network_prices())

@@ -2,7 +2,9 @@
 
 A full SkyPilot catalog is ~100,000 rows; parsing it on every `plan` costs more than the placement itself.
 diskcache gives a process-safe, size-bounded store (SQLite underneath) without a server. The key is the
-content hash of every vms.csv plus the parser version, so an edited file is never served stale.
+content hash of every vms.csv, the identity of the provider adapter that reads it (its version and a
+digest of its source) and the parser version, so neither an edited file nor a changed adapter is ever
+served stale.
 ``CLOUDORCH_CACHE_DIR`` moves the cache; ``CLOUDORCH_NO_CACHE=1`` turns it off.
 """
 
@@ -10,13 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from cloudorch.catalog.adapter import SkyPilotAdapter
 from cloudorch.catalog.model import Catalog
+from cloudorch.catalog.skypilot import source_digest
 
 #: bump when the parser's output changes for the same input
-PARSER_VERSION = "5"
+PARSER_VERSION = "6"
 SIZE_LIMIT = 512 * 1024 * 1024
 
 
@@ -28,16 +32,13 @@ def cache_dir() -> Path:
     return Path(base) / "cloudorch"
 
 
-def content_key(directory: Path, clouds: tuple[str, ...]) -> str:
+def content_key(directory: Path, adapters: Mapping[str, SkyPilotAdapter]) -> str:
     h = hashlib.sha256(f"skypilot/{PARSER_VERSION}/{directory.resolve()}".encode())
-    for cloud in clouds:
-        path = directory / cloud / "vms.csv"
-        if path.is_file():
-            h.update(cloud.encode() + hashlib.sha256(path.read_bytes()).digest())
+    h.update(source_digest(directory, adapters).encode())
     return h.hexdigest()
 
 
-def cached(directory: Path, clouds: tuple[str, ...], parse: Callable[[], Catalog]) -> Catalog:
+def cached(directory: Path, adapters: Mapping[str, SkyPilotAdapter], parse: Callable[[], Catalog]) -> Catalog:
     if os.environ.get("CLOUDORCH_NO_CACHE") or not directory.is_dir():
         return parse()
     try:
@@ -46,7 +47,7 @@ def cached(directory: Path, clouds: tuple[str, ...], parse: Callable[[], Catalog
         store = diskcache.Cache(str(cache_dir() / "catalogs"), size_limit=SIZE_LIMIT)
     except Exception:  # an unwritable home or a broken cache must never stop a plan: parse instead
         return parse()
-    key = content_key(directory, clouds)
+    key = content_key(directory, adapters)
     with store:
         catalog = store.get(key)
         if isinstance(catalog, Catalog):

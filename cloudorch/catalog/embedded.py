@@ -8,6 +8,7 @@ from functools import cache
 from importlib.resources import files
 
 from cloudorch.catalog.model import Catalog, DatabaseOffering, Offering, Region, StoragePrice
+from cloudorch.catalog.network import network_prices
 
 AS_OF = "2025-06-01"
 
@@ -75,5 +76,5 @@ def embedded_catalog() -> Catalog:
     databases, storage = embedded_databases_and_storage()
     return Catalog(
         source="embedded", as_of=AS_OF, regions=regions, offerings=tuple(offerings),
-        databases=databases, storage=storage,
+        databases=databases, storage=storage, network=network_prices(),
     )

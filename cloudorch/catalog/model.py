@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple
 
+from cloudorch.catalog.network import NetworkPrices
+
 
 @dataclass(frozen=True, slots=True)
 class Region:
@@ -82,6 +84,9 @@ class Catalog:
     issues: tuple[ParseIssue, ...] = ()
     #: extra text that identifies the catalog's content (e.g. file hashes); feeds ``digest``
     fingerprint: str = field(default="", compare=False)
+    #: published network prices (the embedded ones for every catalog: SkyPilot catalogs carry none);
+    #: None = nothing network-related can be priced
+    network: NetworkPrices | None = field(default=None, compare=False)
 
     @cached_property
     def region_index(self) -> dict[tuple[str, str], Region]:
@@ -107,6 +112,8 @@ class Catalog:
         """Identifies the catalog's content, so a saved plan can tell when prices changed under it."""
         h = hashlib.sha256()
         h.update(f"{self.source}\n{self.as_of}\n{self.fingerprint}\n".encode())
+        if self.network is not None:
+            h.update(f"network {self.network.digest}\n".encode())
         if not self.fingerprint:
             for o in self.offerings:
                 h.update(repr(o).encode())

@@ -15,7 +15,8 @@ from cloudorch.cli import policy as policy_cmd
 from cloudorch.cli import schema as schema_cmd
 from cloudorch.cli import state as state_cmd
 from cloudorch.cli import validate as validate_cmd
-from cloudorch.cli.application import Application, current, get_app
+from cloudorch.cli.application import Application
+from cloudorch.cli.shared import with_shared_options
 
 app = typer.Typer(
     name="cloudorch",
@@ -35,13 +36,14 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-@app.callback()
 def _root(
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of unexpected errors."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
 ) -> None:
-    current.set(Application(debug=debug, fmt=get_app().format))
+    # The shared options before the command name reach the Application through with_shared_options.
+    pass
 
+
+app.callback()(with_shared_options(_root))
 
 for module in (validate_cmd, plan_cmd, check_cmd, policy_cmd, schema_cmd, lifecycle_cmd, state_cmd):
     module.register(app)
@@ -51,15 +53,17 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: maps every outcome to the documented exit codes, with no traceback unless --debug."""
     from cloudorch.errors import CloudorchError, ExitCode
 
-    args = sys.argv[1:] if argv is None else argv
-    current.set(Application(debug="--debug" in args))
+    args = sys.argv[1:] if argv is None else list(argv)
+    # The run's one Application, handed to click as the context object: the root callback and the command
+    # merge their shared options into it, and the errors below are reported the way they asked.
+    application = Application()
     try:
-        result = app(args=args, prog_name="cloudorch", standalone_mode=False)
+        result = app(args=args, prog_name="cloudorch", standalone_mode=False, obj=application)
         code = result if isinstance(result, int) else 0
     except typer.Exit as exc:
         code = exc.exit_code
     except typer.Abort:
-        get_app().err.print("aborted")
+        application.err.print("aborted")
         code = 130
     except typer.TyperException as exc:  # click's usage errors (typer vendors click)
         show = getattr(exc, "show", None)
@@ -67,11 +71,11 @@ def main(argv: list[str] | None = None) -> int:
             show()
         code = int(getattr(exc, "exit_code", ExitCode.INVALID_INPUT) or ExitCode.INVALID_INPUT)
     except CloudorchError as exc:
-        code = get_app().report_error(exc)
+        code = application.report_error(exc)
     except KeyboardInterrupt:
         code = 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no raw traceback for users
-        code = get_app().report_unexpected(exc)
+        code = application.report_unexpected(exc)
     if argv is None:
         sys.exit(code)
     return code

@@ -1,7 +1,9 @@
-"""The application object every command receives: output format, consoles, debug flag.
+"""The application object every command receives: the run's shared options, its session, its consoles.
 
-Rich decides colour by itself: only on a TTY, never with NO_COLOR set. Human output goes to stdout,
-diagnostics and progress to stderr, so `--format json > plan.json` stays clean.
+One ``Application`` per run, on the click context (``ctx.obj``): the root callback merges the shared
+options given before the command name into it, the command the ones given after it (shared.py), and only
+then is anything built from them. Rich decides colour by itself: only on a TTY, never with NO_COLOR set.
+Human output goes to stdout, diagnostics and progress to stderr, so `--format json > plan.json` stays clean.
 """
 
 from __future__ import annotations
@@ -9,11 +11,14 @@ from __future__ import annotations
 import json
 import os
 import sys
-from contextvars import ContextVar
+from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cloudorch.errors import CloudorchError, ExitCode, SpecError
+
+if TYPE_CHECKING:
+    from cloudorch.api import Session
 
 
 class Format(str, Enum):
@@ -21,12 +26,69 @@ class Format(str, Enum):
     json = "json"
 
 
+@dataclass(frozen=True)
+class SharedOptions:
+    """The options every command takes, before its name or after it (CI scripts put them after).
+
+    They are the ones that mean the same to every command: which project and config (``--config``), what
+    stacks are placed and checked against (``--catalog``, ``--policy-dir``), and how the run reports
+    (``--format``, ``--debug``). A command that does not use one accepts it all the same, so one set of
+    flags serves a whole pipeline (`plan`, `apply`, `destroy`).
+    """
+
+    config: str | None = None
+    catalog: str | None = None
+    policy_dirs: tuple[str, ...] = ()
+    format: str | None = None  # None: not given (text)
+    debug: bool = False
+
+    def then(self, later: SharedOptions) -> SharedOptions:
+        """These options, with ``later`` ones (given after the command name) applied: a value given there
+        wins, repeated directories add up, a flag set in either place is set."""
+        return SharedOptions(
+            config=later.config or self.config,
+            catalog=later.catalog or self.catalog,
+            policy_dirs=tuple(dict.fromkeys([*self.policy_dirs, *later.policy_dirs])),
+            format=later.format or self.format,
+            debug=self.debug or later.debug,
+        )
+
+
 class Application:
-    def __init__(self, *, debug: bool = False, fmt: str = "text") -> None:
-        self.debug = debug
-        self.format = fmt
+    def __init__(self, options: SharedOptions | None = None) -> None:
+        self.options = options or SharedOptions()
+        self._session: Session | None = None
         self._out = None
         self._err = None
+
+    def add(self, later: SharedOptions) -> None:
+        """Merge options given later on the command line; only before anything is built from them."""
+        if self._session is not None:
+            raise RuntimeError("shared options merged after the session was built")
+        self.options = self.options.then(later)
+
+    @property
+    def format(self) -> str:
+        return self.options.format or Format.text.value
+
+    @property
+    def debug(self) -> bool:
+        return self.options.debug
+
+    @property
+    def json(self) -> bool:
+        return self.format == Format.json.value
+
+    @property
+    def session(self) -> Session:
+        """The library session of this run (config, catalog, providers, project), built once."""
+        if self._session is None:
+            from cloudorch import api
+
+            o = self.options
+            self._session = api.Session(api.Options(config_path=o.config, catalog_dir=o.catalog,
+                                                    policy_dirs=o.policy_dirs))
+        return self._session
 
     @property
     def out(self):
@@ -47,10 +109,6 @@ class Application:
             self._err = Console(stderr=True, highlight=False, soft_wrap=True)
         return self._err
 
-    @property
-    def json(self) -> bool:
-        return self.format == "json"
-
     def emit_json(self, data: Any) -> None:
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         sys.stdout.flush()
@@ -65,6 +123,10 @@ class Application:
 
     def report_error(self, exc: CloudorchError) -> int:
         code = int(exc.exit_code)
+        if self.debug and code == ExitCode.UNEXPECTED and exc.__cause__ is not None:
+            import traceback
+
+            traceback.print_exception(exc.__cause__)  # a plugin's bug: its traceback is what its maintainers need
         if self.json:
             self.emit_json(exc.to_dict() | {"exit_code": code})
             return code
@@ -92,22 +154,3 @@ class Application:
         else:
             self.err.print(f"[red]{message}[/]\n[dim]hint[/]: rerun with --debug for the traceback, and report it")
         return int(ExitCode.UNEXPECTED)
-
-
-current: ContextVar[Application] = ContextVar("cloudorch_application")
-
-
-def get_app() -> Application:
-    try:
-        return current.get()
-    except LookupError:
-        app = Application()
-        current.set(app)
-        return app
-
-
-def use_format(fmt: Format | str) -> Application:
-    """Commands take `--format` themselves (CI scripts put it after the command); record it."""
-    app = get_app()
-    app.format = fmt.value if isinstance(fmt, Format) else str(fmt)
-    return app

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import typer
 
-from cloudorch.cli.application import use_format
+from cloudorch.cli.application import Application
+from cloudorch.cli.shared import register as add_command
 from cloudorch.errors import ExitCode
 
 
@@ -22,27 +23,24 @@ class CheckFormat(str, Enum):
 
 
 def register(app: typer.Typer) -> None:
-    app.command("check")(check)
+    add_command(app, "check", check, formats=CheckFormat)
 
 
 def check(
+    app: Application,
     stacks: list[Path] = typer.Argument(..., help="Stack files to check.", show_default=False),
-    fmt: CheckFormat = typer.Option(CheckFormat.text, "--format", "-f", help="Report format."),
     baseline: Path | None = typer.Option(None, "--baseline", help="Report only failures not recorded in this baseline."),
     write_baseline: Path | None = typer.Option(None, "--write-baseline", help="Record today's failures as the baseline."),
-    policy_dir: list[str] = typer.Option([], "--policy-dir", help="Extra directory of policy packs (repeatable)."),
-    catalog: str | None = typer.Option(None, "--catalog", help="SkyPilot catalog directory (<cloud>/vms.csv)."),
-    config: str | None = typer.Option(None, "--config", help="Config file (default: ./cloudorch.toml)."),
 ) -> int:
     """Check stacks against their policy packs, on the spec and on every cloud's rendering. Exit 3 when a
-    mandatory policy fails."""
+    mandatory policy fails. --format also takes sarif, junit, github and markdown."""
     from cloudorch import api
     from cloudorch import policy as pol
 
     from cloudorch.errors import CloudorchError
 
-    app = use_format("json" if fmt is CheckFormat.json else "text")
-    session = api.Session(api.Options(catalog_dir=catalog, config_path=config, policy_dirs=tuple(policy_dir)))
+    fmt = CheckFormat(app.format)
+    session = app.session
     reports, refusals, failures = [], [], []
     for stack in stacks:
         # one broken stack must not hide the others' reports: note its error, go on, exit with the worst

@@ -1,4 +1,8 @@
-"""`cloudorch apply | preview | destroy | refresh | drift`: the commands that run Pulumi."""
+"""`cloudorch apply | preview | destroy | refresh | drift`: the commands that run Pulumi.
+
+apply and preview place, render and check the stack first; destroy, refresh and drift work from the
+stack's state, found by its identity alone (``cloudorch.lifecycle.stack_state``).
+"""
 
 from __future__ import annotations
 
@@ -7,105 +11,90 @@ from pathlib import Path
 
 import typer
 
-from cloudorch.cli.application import Format, use_format
+from cloudorch.cli.application import Application
+from cloudorch.cli.shared import register as add_command
 from cloudorch.errors import ExitCode, UsageError
 
 STACK = typer.Argument(..., help="The stack file.", show_default=False)
-FORMAT = typer.Option(Format.text, "--format", "-f", help="text: live progress; json: one JSON event per line.")
-CONFIG = typer.Option(None, "--config", help="Config file (default: ./cloudorch.toml).")
-CATALOG = typer.Option(None, "--catalog", help="SkyPilot catalog directory (<cloud>/vms.csv).")
+YES = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation.")
 DETAILED = typer.Option(False, "--detailed-exitcode", help="Exit 7 when there are changes (or drift).")
 
 
 def register(app: typer.Typer) -> None:
     for command in (apply, preview, destroy, refresh, drift):
-        app.command(command.__name__)(command)
+        add_command(app, command.__name__, command)
 
 
-def _session(config: str | None, catalog: str | None):
-    from cloudorch import api
-
-    return api.Session(api.Options(config_path=config, catalog_dir=catalog))
+def _confirm(question: str, command: str) -> bool:
+    if not sys.stdin.isatty():
+        raise UsageError(f"{command} needs confirmation", hint=f"pass --yes to {command} non-interactively")
+    return typer.confirm(question, err=True)
 
 
 def apply(
+    app: Application,
     stack: Path = STACK,
     plan: Path | None = typer.Option(None, "--plan", help="Apply exactly this saved plan; refused if anything changed."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
-    fmt: Format = FORMAT,
-    config: str | None = CONFIG,
-    catalog: str | None = CATALOG,
+    yes: bool = YES,
 ) -> int:
     """Apply a stack with Pulumi. Gates first: stale plan (2), mandatory policy (3), budget (4)."""
     from cloudorch import lifecycle
     from cloudorch.cli.progress import progress_callback, render_result
 
-    app = use_format(fmt)
-    session = _session(config, catalog)
+    session = app.session
     result = lifecycle.gate(stack, session, plan)
-    if not yes:
-        if not sys.stdin.isatty():
-            raise UsageError("apply needs confirmation", hint="pass --yes to apply non-interactively")
-        total = result.plan.cost.monthly_usd
-        if not typer.confirm(f"Apply {len(result.rendered)} resources of {result.plan.stack} "
-                             f"(${total:,.2f}/month)?", err=True):
-            app.err.print("not applied")
-            return 0
-    engine = lifecycle.engine_for(result.plan.stack, session)
-    with progress_callback(app, f"apply {result.plan.stack}") as on_event:
+    identity = session.identity(result.plan.stack)
+    total = result.plan.cost.monthly_usd
+    if not yes and not _confirm(f"Apply {len(result.rendered)} resources of {identity} (${total:,.2f}/month)?", "apply"):
+        app.err.print("not applied")
+        return 0
+    engine = lifecycle.engine_for(identity, session)
+    with progress_callback(app, f"apply {identity}") as on_event:
         outcome = engine.apply(result.rendered, on_event=on_event)
     render_result(app, outcome)
     return 0
 
 
-def preview(stack: Path = STACK, fmt: Format = FORMAT, detailed_exitcode: bool = DETAILED,
-            config: str | None = CONFIG, catalog: str | None = CATALOG) -> int:
+def preview(app: Application, stack: Path = STACK, detailed_exitcode: bool = DETAILED) -> int:
     """Show what apply would change, per resource, in the stack's own terms."""
     from cloudorch import api, lifecycle
     from cloudorch.cli.progress import progress_callback, render_result
 
-    app = use_format(fmt)
-    session = _session(config, catalog)
+    session = app.session
     result = api.plan(stack, session)
-    engine = lifecycle.engine_for(result.plan.stack, session)
-    with progress_callback(app, f"preview {result.plan.stack}") as on_event:
+    identity = session.identity(result.plan.stack)
+    engine = lifecycle.engine_for(identity, session)
+    with progress_callback(app, f"preview {identity}") as on_event:
         outcome = engine.preview(result.rendered, on_event=on_event)
     render_result(app, outcome)
     return int(ExitCode.CHANGES_PENDING) if detailed_exitcode and outcome.has_changes else 0
 
 
-def _teardown(operation: str, stack: Path, fmt: Format, config: str | None, catalog: str | None,
-              detailed: bool = False) -> int:
+def _from_state(app: Application, operation: str, stack: Path, detailed: bool = False,
+                question: str | None = None) -> int:
+    """Run a state operation; ``question`` (about the stack's identity, ``{}``) is asked first if given."""
     from cloudorch import lifecycle
     from cloudorch.cli.progress import progress_callback, render_result
 
-    app = use_format(fmt)
-    session = _session(config, catalog)
-    name, rendered = lifecycle.rendered_for_teardown(stack, session)
-    engine = lifecycle.engine_for(name, session)
-    with progress_callback(app, f"{operation} {name}") as on_event:
-        outcome = getattr(engine, operation)(rendered, on_event=on_event)
+    state = lifecycle.stack_state(stack, app.session)
+    if question and not _confirm(question.format(state.identity), operation):
+        return 0
+    with progress_callback(app, f"{operation} {state.identity}") as on_event:
+        outcome = getattr(state.engine, operation)(plugins=state.plugins, on_event=on_event)
     render_result(app, outcome)
     return int(ExitCode.CHANGES_PENDING) if detailed and outcome.has_changes else 0
 
 
-def destroy(stack: Path = STACK, yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
-            fmt: Format = FORMAT, config: str | None = CONFIG, catalog: str | None = CATALOG) -> int:
-    """Delete every resource of the stack."""
-    if not yes:
-        if not sys.stdin.isatty():
-            raise UsageError("destroy needs confirmation", hint="pass --yes to destroy non-interactively")
-        if not typer.confirm(f"Destroy every resource of {stack}?", err=True):
-            return 0
-    return _teardown("destroy", stack, fmt, config, catalog)
+def destroy(app: Application, stack: Path = STACK, yes: bool = YES) -> int:
+    """Delete every resource of the stack (from its state: nothing is placed, rendered or checked)."""
+    return _from_state(app, "destroy", stack, question=None if yes else "Destroy every resource of {}?")
 
 
-def refresh(stack: Path = STACK, fmt: Format = FORMAT, config: str | None = CONFIG, catalog: str | None = CATALOG) -> int:
+def refresh(app: Application, stack: Path = STACK) -> int:
     """Update Pulumi's state from what actually exists in the clouds."""
-    return _teardown("refresh", stack, fmt, config, catalog)
+    return _from_state(app, "refresh", stack)
 
 
-def drift(stack: Path = STACK, fmt: Format = FORMAT, detailed_exitcode: bool = DETAILED,
-          config: str | None = CONFIG, catalog: str | None = CATALOG) -> int:
+def drift(app: Application, stack: Path = STACK, detailed_exitcode: bool = DETAILED) -> int:
     """Report what drifted from the state (a refresh in preview mode); exit 7 with --detailed-exitcode."""
-    return _teardown("drift", stack, fmt, config, catalog, detailed_exitcode)
+    return _from_state(app, "drift", stack, detailed_exitcode)

@@ -7,31 +7,26 @@ from pathlib import Path
 
 import typer
 
-from cloudorch.cli.application import Format, use_format
+from cloudorch.cli.application import Application
+from cloudorch.cli.shared import register as add_command
 
 
 def register(app: typer.Typer) -> None:
-    app.command("plan")(plan)
+    add_command(app, "plan", plan)
 
 
 def plan(
+    app: Application,
     stack: Path = typer.Argument(..., help="The stack file.", show_default=False),
-    fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write the plan as JSON to this file (for `apply --plan`)."),
     explain: bool = typer.Option(False, "--explain", help="Show alternatives and why each cloud/region was excluded "
                                  "(also in --format json)."),
-    catalog: str | None = typer.Option(None, "--catalog", help="SkyPilot catalog directory (<cloud>/vms.csv)."),
-    config: str | None = typer.Option(None, "--config", help="Config file (default: ./cloudorch.toml)."),
-    policy_dir: list[str] = typer.Option([], "--policy-dir", help="Extra directory of policy packs (repeatable)."),
 ) -> int:
     """Place, render and check a stack; print the plan. Exit 3 when a mandatory policy fails."""
     from cloudorch import api
 
-    app = use_format(fmt)
-    session = api.Session(api.Options(catalog_dir=catalog, config_path=config, policy_dirs=tuple(policy_dir),
-                                      explain=explain))
     with app.status(f"planning {stack}"):
-        result = api.plan(stack, session)
+        result = api.plan(stack, app.session, explain=explain)
     refusal = result.refusal()
     document = result.plan.to_json() if app.json or out is not None else ""  # large stacks: ~1 s to build
     if out is not None and refusal is None:

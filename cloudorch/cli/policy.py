@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from cloudorch.cli.application import Format, use_format
+from cloudorch.cli.application import Application
+from cloudorch.cli.shared import register as add_command
 
 policy_app = typer.Typer(help="Inspect policy packs.", no_args_is_help=True)
 
@@ -13,17 +14,15 @@ def register(app: typer.Typer) -> None:
     app.add_typer(policy_app, name="policy")
 
 
-@policy_app.command("list")
 def list_(
+    app: Application,
     pack: str | None = typer.Option(None, "--pack", help="Only the policies of this pack."),
-    fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
-    policy_dir: list[str] = typer.Option([], "--policy-dir", help="Also list the packs in this directory."),
 ) -> int:
-    """List every available policy: pack, severity, enforcement, level (spec/rendered), framework mappings."""
+    """List every available policy: pack, severity, enforcement, level (spec/rendered), framework mappings.
+    Includes the packs in the config's and --policy-dir directories."""
     from cloudorch.policy import available_pack_names, list_policies, load_packs
 
-    app = use_format(fmt)
-    packs = load_packs(list(available_pack_names()), policy_dirs=policy_dir)
+    packs = load_packs(list(available_pack_names()), policy_dirs=app.session.policy_dirs())
     rows = list_policies(packs, pack=pack)
     if app.json:
         app.emit_json({"policies": rows})
@@ -42,3 +41,6 @@ def list_(
                       ", ".join(row["levels"]), frameworks)
     app.out.print(table)
     return 0
+
+
+add_command(policy_app, "list", list_)

@@ -6,9 +6,11 @@ import json
 
 import typer
 
+from cloudorch.cli.shared import register as add_command
+
 
 def register(app: typer.Typer) -> None:
-    app.command("schema")(schema)
+    add_command(app, "schema", schema)
 
 
 def schema() -> int:

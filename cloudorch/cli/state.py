@@ -1,4 +1,4 @@
-"""`cloudorch outputs | unlock`: read and repair a stack's state."""
+"""`cloudorch outputs | unlock`: read and repair a stack's state, found by the stack's identity alone."""
 
 from __future__ import annotations
 
@@ -6,29 +6,22 @@ from pathlib import Path
 
 import typer
 
-from cloudorch.cli.application import Format, use_format
+from cloudorch.cli.application import Application
+from cloudorch.cli.shared import register as add_command
+
+STACK = typer.Argument(..., help="The stack file.", show_default=False)
 
 
 def register(app: typer.Typer) -> None:
-    app.command("outputs")(outputs)
-    app.command("unlock")(unlock)
+    add_command(app, "outputs", outputs)
+    add_command(app, "unlock", unlock)
 
 
-def _engine(stack: Path, config: str | None):
-    """The engine of the stack a file declares; these commands need its name, not a placement."""
-    from cloudorch import api, lifecycle
-    from cloudorch.spec.loader import load_stack
-
-    session = api.Session(api.Options(config_path=config))
-    return lifecycle.engine_for(load_stack(stack, session.vocabulary()).stack.stack, session)
-
-
-def outputs(stack: Path = typer.Argument(..., help="The stack file.", show_default=False),
-            fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
-            config: str | None = typer.Option(None, "--config", help="Config file.")) -> int:
+def outputs(app: Application, stack: Path = STACK) -> int:
     """Print the stack's outputs (secret values masked)."""
-    app = use_format(fmt)
-    values = _engine(stack, config).outputs()
+    from cloudorch import lifecycle
+
+    values = lifecycle.stack_state(stack, app.session).engine.outputs()
     if app.json:
         app.emit_json({"outputs": values})
     else:
@@ -37,12 +30,11 @@ def outputs(stack: Path = typer.Argument(..., help="The stack file.", show_defau
     return 0
 
 
-def unlock(stack: Path = typer.Argument(..., help="The stack file.", show_default=False),
-           fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
-           config: str | None = typer.Option(None, "--config", help="Config file.")) -> int:
+def unlock(app: Application, stack: Path = STACK) -> int:
     """Clear a stale lock left by an interrupted apply."""
-    app = use_format(fmt)
-    result = _engine(stack, config).unlock()
+    from cloudorch import lifecycle
+
+    result = lifecycle.stack_state(stack, app.session).engine.unlock()
     cleared = result.cleared
     if app.json:
         held = None if cleared is None else {"user": cleared.user, "host": cleared.host, "pid": cleared.pid,

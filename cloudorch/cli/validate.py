@@ -6,23 +6,22 @@ from pathlib import Path
 
 import typer
 
-from cloudorch.cli.application import Format, use_format
+from cloudorch.cli.application import Application
+from cloudorch.cli.shared import register as add_command
 
 
 def register(app: typer.Typer) -> None:
-    app.command("validate")(validate)
+    add_command(app, "validate", validate)
 
 
 def validate(
+    app: Application,
     stacks: list[Path] = typer.Argument(..., help="Stack files to validate.", show_default=False),
-    fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
-    catalog: str | None = typer.Option(None, "--catalog", help="SkyPilot catalog directory (regions to accept)."),
 ) -> int:
     """Check stack files: shape, types, references, clouds and regions. Reports every problem at once."""
     from cloudorch import api
 
-    app = use_format(fmt)
-    results = api.validate(stacks, api.Session(api.Options(catalog_dir=catalog)))
+    results = api.validate(stacks, app.session)
     if app.json:
         app.emit_json({"valid": True, "stacks": [
             {"file": r.file, "stack": r.stack, "resources": r.resources,

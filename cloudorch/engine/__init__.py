@@ -8,7 +8,7 @@ from cloudorch.engine.errors import EngineRunError, classify, missing_cli_error
 from cloudorch.engine.events import Event, Progress, ResourceProgress, json_line
 from cloudorch.engine.locking import LockHeld, LockInfo
 from cloudorch.engine.program import ProgramError, build_program, dependency_order
-from cloudorch.engine.runner import EventCallback, PulumiEngine, UnlockResult, pinned_plugins
+from cloudorch.engine.runner import EventCallback, PulumiEngine, UnlockResult, pinned_plugins, provider_pins
 from cloudorch.engine.secrets import RedactingFilter, RedactingStream, Secrets, redact
 from cloudorch.engine.workspace import EngineSettings, OutputValue, ResourceChange, RunResult, StackRun, Workspace
 
@@ -17,5 +17,5 @@ __all__ = [
     "ProgramError", "Progress", "PulumiEngine", "RedactingFilter", "RedactingStream", "ResourceChange",
     "ResourceProgress", "RunResult", "Secrets", "StackConfig", "StackRun", "UnlockResult", "Workspace",
     "build_program", "classify", "dependency_order", "json_line", "missing_cli_error", "pinned_plugins",
-    "redact", "resolve_stack_config",
+    "provider_pins", "redact", "resolve_stack_config",
 ]

@@ -32,7 +32,8 @@ def open_workspace(
 
 
 def _no_program() -> None:
-    """Stands in where the Automation API insists on an inline program but none will run (outputs, cancel)."""
+    """Stands in where the Automation API insists on an inline program but none will run: outputs and cancel,
+    and destroy, refresh and drift, which Pulumi runs from the state."""
 
 
 class AutomationWorkspace:
@@ -52,13 +53,13 @@ class AutomationWorkspace:
             env_vars=env,
             secrets_provider=config.secrets_provider,
             project_settings=auto.ProjectSettings(
-                name=settings.project_name, runtime="python", backend=auto.ProjectBackend(config.backend_url)
+                name=settings.identity.project, runtime="python", backend=auto.ProjectBackend(config.backend_url)
             ),
             pulumi_command=command,
         )
         self._settings = settings
         self._stack = auto.create_or_select_stack(
-            stack_name=settings.stack, project_name=settings.project_name, program=program or _no_program, opts=opts
+            stack_name=settings.identity.stack, project_name=settings.identity.project, program=program or _no_program, opts=opts
         )
 
     def install_plugins(self, plugins: Sequence[PulumiPlugin]) -> None:

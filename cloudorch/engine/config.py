@@ -46,6 +46,16 @@ def resolve_backend_url(settings: EngineSettings, environ: Mapping[str, str] = o
     if not url:
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         return settings.state_dir.resolve().as_uri()
+    if not settings.project_named_in_config:
+        # A name derived from a directory differs between checkouts (a CI runner's workspace is named
+        # after the job): on a shared backend that silently becomes a second stack, a second copy of
+        # everything on apply. Only a committed name is the same everywhere.
+        raise UsageError(
+            f"the state of {settings.identity} would live on {url}, but its project name "
+            f"{settings.identity.project!r} was not set in cloudorch.toml",
+            hint=f'add `project = "{settings.identity.project}"` to cloudorch.toml (stacks made before '
+            'projects had names live under project "cloudorch")',
+        )
     if url.startswith("file://") and not url.startswith("file://~"):
         Path(url[len("file://"):] or ".").mkdir(parents=True, exist_ok=True)
     return url
@@ -77,7 +87,7 @@ def _passphrase(
         if name in environ:
             return environ[name]
     lookup = keyring_lookup or _keyring_lookup()
-    account = f"{settings.project_name}/{settings.stack}"
+    account = str(settings.identity)
     found = lookup(KEYRING_SERVICE, account) if lookup else None
     if found is not None:
         return found

@@ -1,17 +1,20 @@
 """Pulumi's failures, classified into cloudorch errors with a hint and the facts a user acts on.
 
 Classification works on text because that is all Pulumi gives back: the provider's message travels
-through the engine as a diagnostic and ends in the CLI's stderr. Patterns are the cloud APIs' own error
-codes (stable, documented) rather than their prose, with a few phrases where a cloud has no code.
+through the engine as a diagnostic and ends in the CLI's stderr. The rules here are the cloud-neutral
+ones (the stack lock, the secrets passphrase, name conflicts, throttling); what each cloud's capacity,
+quota and credential failures look like comes from its provider plugin (``CloudProvider.error_classifier``),
+so a fourth cloud's failures are classified as well as the built-in three.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cloudorch.errors import EngineError
+from cloudorch.provider import ErrorClassifier, ErrorRule
 
 INSTALL_HINT = (
     "install the Pulumi CLI, then run the command again:\n"
@@ -49,91 +52,83 @@ def missing_cli_error() -> EngineError:
     return EngineError("the Pulumi CLI is not installed (no `pulumi` on PATH)", hint=INSTALL_HINT, kind="missing-cli")
 
 
-@dataclass(frozen=True)
-class _Rule:
-    kind: str
-    cloud: str | None
-    pattern: re.Pattern[str]
-    retryable: bool
-    hint: str
-
-
-def _rule(kind: str, cloud: str | None, pattern: str, retryable: bool, hint: str) -> _Rule:
-    return _Rule(kind, cloud, re.compile(pattern, re.IGNORECASE), retryable, hint)
-
-
-_CAPACITY_HINT = (
+CAPACITY_HINT = (
     "the cloud has no spare capacity for this machine type here right now; retry later, or let cloudorch "
     "place it elsewhere (allow another zone/region or machine type in the stack file) and run `cloudorch plan` again"
 )
-_QUOTA_HINT = (
+QUOTA_HINT = (
     "your account's quota is too low for this machine type in this region; request an increase in the "
-    "cloud console (AWS Service Quotas, Azure Quotas, GCP IAM & Admin → Quotas) or place it elsewhere"
+    "cloud's quota console or place it elsewhere"
 )
+#: the hint of a provider rule that brings none of its own
+_KIND_HINTS = {"capacity": CAPACITY_HINT, "quota": QUOTA_HINT}
+#: provider rules are tried narrowest kind first: a capacity code may sit inside a broader quota phrase
+_KIND_ORDER = ("capacity", "quota", "auth")
 
-# First match wins: lock and capacity before the broader quota and auth phrases.
-_RULES: tuple[_Rule, ...] = (
-    _rule("lock", None, r"the stack is currently locked|\[409\] Conflict: Another update is currently in progress",
-          True, "another run holds the stack; wait for it, or if it died run `cloudorch unlock STACK`"),
-    _rule("capacity", "aws", r"InsufficientInstanceCapacity|InsufficientHostCapacity|InsufficientCapacity\b", True, _CAPACITY_HINT),
-    _rule("capacity", "gcp", r"ZONE_RESOURCE_POOL_EXHAUSTED|does not have enough resources available", True, _CAPACITY_HINT),
-    _rule("capacity", "azure", r"SkuNotAvailable|ZonalAllocationFailed|OverconstrainedAllocationRequest|AllocationFailed",
-          True, _CAPACITY_HINT),
-    _rule("quota", "aws", r"VcpuLimitExceeded|InstanceLimitExceeded|MaxSpotInstanceCountExceeded|VpcLimitExceeded|"
-          r"AddressLimitExceeded|ServiceQuotaExceeded", False, _QUOTA_HINT),
-    _rule("quota", "gcp", r"QUOTA_EXCEEDED|quotaExceeded|Quota '[A-Z0-9_]+' exceeded", False, _QUOTA_HINT),
-    _rule("quota", "azure", r"(OperationNotAllowed|QuotaExceeded).*quota|exceeding approved .* quota", False, _QUOTA_HINT),
-    _rule("auth", "aws", r"NoCredentialProviders|no valid credential sources|ExpiredToken|InvalidClientTokenId|"
-          r"UnrecognizedClientException|failed to refresh cached credentials|SignatureDoesNotMatch",
-          False, "AWS credentials are missing or expired: run `aws sso login` or `aws configure`, or set AWS_PROFILE"),
-    _rule("auth", "azure", r"DefaultAzureCredential failed|could not acquire access token|AADSTS\d+|"
-          r"Please run 'az login'|AuthorizationFailed",
-          False, "Azure credentials are missing, expired or lack permission: run `az login` (or set ARM_CLIENT_ID/"
-          "ARM_CLIENT_SECRET/ARM_TENANT_ID) and check the role assignment"),
-    _rule("auth", "gcp", r"could not find default credentials|oauth2: cannot fetch token|invalid_grant|"
-          r"Request had invalid authentication credentials",
-          False, "GCP credentials are missing or expired: run `gcloud auth application-default login` or set "
-          "GOOGLE_APPLICATION_CREDENTIALS"),
-    _rule("auth", None, r"incorrect passphrase|passphrase must be set|failed to decrypt",
-          False, "the stack's secrets were encrypted with another passphrase: set CLOUDORCH_PASSPHRASE to the "
-          "stack's passphrase (or use the secrets provider the stack was created with)"),
-    _rule("conflict", None, r"AlreadyExists|already exists|Error 409|\bConflict\b",
-          False, "a resource with this name already exists outside this stack; import it, rename it, or delete it"),
-    _rule("engine", None, r"RequestLimitExceeded|Throttling|rateLimitExceeded|TooManyRequests|\b429\b",
-          True, "the cloud API throttled the run; retry in a minute"),
+# The cloud-neutral rules: Pulumi's own failures and phrases every cloud shares. The lock comes before any
+# provider rule, the others after them (a provider's code is more telling than a generic 409 or 429).
+_LOCK = ErrorRule("lock", r"the stack is currently locked|\[409\] Conflict: Another update is currently in progress",
+                  True, "another run holds the stack; wait for it, or if it died run `cloudorch unlock STACK`")
+_NEUTRAL = (
+    ErrorRule("auth", r"incorrect passphrase|passphrase must be set|failed to decrypt",
+              False, "the stack's secrets were encrypted with another passphrase: set CLOUDORCH_PASSPHRASE to the "
+              "stack's passphrase (or use the secrets provider the stack was created with)"),
+    ErrorRule("conflict", r"AlreadyExists|already exists|Error 409|\bConflict\b",
+              False, "a resource with this name already exists outside this stack; import it, rename it, or delete it"),
+    ErrorRule("engine", r"RequestLimitExceeded|Throttling|rateLimitExceeded|TooManyRequests|\b429\b",
+              True, "the cloud API throttled the run; retry in a minute"),
 )
-
-_REGION = {
-    "aws": re.compile(r"\b((?:us|eu|ap|sa|ca|me|af|il|mx)-(?:gov-)?[a-z]+-\d)[a-z]?\b"),  # from a region or AZ
-    "gcp": re.compile(r"\bregions?/([a-z]+-[a-z]+\d+)\b|\bregion ([a-z]+-[a-z]+\d+)\b|"
-                      r"zones?/([a-z]+-[a-z]+\d+)-[a-z]\b|zone '?([a-z]+-[a-z]+\d+)-[a-z]'?"),
-    "azure": re.compile(r"\b[Ll]ocation:? '?([a-z][a-z0-9]*)'?"),
-}
-_MACHINE = (
-    re.compile(r"\b([a-z]\d[a-z0-9-]*\.(?:nano|micro|small|medium|metal|\d*x?large)(?:-\d+xl)?)\b"),  # aws m7i.xlarge
-    re.compile(r"\b((?:Standard|Basic)_[A-Za-z0-9_]+)\b"),  # azure Standard_D4s_v5
-    re.compile(r"machineTypes/([a-z0-9-]+)|machine type '?([a-z][a-z0-9]*-[a-z0-9-]+)'?"),  # gcp
-    re.compile(r"\b([cemnt]\d[a-z]?-(?:standard|highmem|highcpu|custom|micro|small|medium)(?:-\d+)?)\b"),
-)
-
 
 # The DIY backend names each lock: "<url>: created by user@host (pid 123) at 2026-11-02T10:00:00Z".
 _LOCK_HOLDER = re.compile(r"created by (?P<who>\S+) \(pid (?P<pid>\d+)\) at (?P<since>\S+)")
 
 
-def _first(patterns: tuple[re.Pattern[str], ...], text: str) -> str | None:
+def installed_classifiers() -> dict[str, ErrorClassifier]:
+    """Every installed provider's classifier, by cloud name."""
+    from cloudorch.plugins import load_provider, provider_names
+
+    out: dict[str, ErrorClassifier] = {}
+    for name in provider_names():
+        try:
+            classifier = load_provider(name).error_classifier()
+        except Exception:  # a broken plugin must not hide the failure being reported; its rules are lost
+            continue
+        if classifier is not None:
+            out[name] = classifier
+    return out
+
+
+def _rules(classifiers: Mapping[str, ErrorClassifier], text: str) -> list[tuple[str | None, ErrorRule]]:
+    """(cloud, rule) in the order they are tried on ``text``; first match wins.
+
+    Within a kind, the rules of a cloud the text names (its marker) come first: one cloud's code can be
+    another's prose ("quotaExceeded ... QUOTA_EXCEEDED" reads as an Azure quota phrase too).
+    """
+    named = {cloud for cloud, c in classifiers.items() if c.marker_regex.search(text)}
+
+    def rank(item: tuple[int, str, ErrorRule]) -> tuple[int, bool, str, int]:
+        index, cloud, rule = item
+        kind = _KIND_ORDER.index(rule.kind) if rule.kind in _KIND_ORDER else len(_KIND_ORDER)
+        return kind, cloud not in named, cloud, index
+
+    provided = sorted(((i, cloud, rule) for cloud, c in classifiers.items() for i, rule in enumerate(c.rules)),
+                      key=rank)
+    return [(None, _LOCK), *((cloud, rule) for _, cloud, rule in provided), *((None, rule) for rule in _NEUTRAL)]
+
+
+def _first(patterns: Iterable[re.Pattern[str]], text: str) -> str | None:
     for pattern in patterns:
         match = pattern.search(text)
         if match:
-            return next(g for g in match.groups() if g)
+            return next((g for g in match.groups() if g), None)
     return None
 
 
-def _headline(text: str) -> str:
+def _headline(text: str, rules: list[tuple[str | None, ErrorRule]]) -> str:
     """The most telling line: the provider's own error, not Pulumi's wrapper text."""
     lines = [line.strip(" \t*") for line in text.splitlines() if line.strip(" \t*")]
     for line in lines:
-        if any(rule.pattern.search(line) for rule in _RULES):
+        if any(rule.regex.search(line) for _, rule in rules):
             return line
     for line in lines:
         if line.lower().startswith(("error:", "* ")) and "update failed" not in line.lower():
@@ -141,35 +136,39 @@ def _headline(text: str) -> str:
     return lines[0] if lines else "the Pulumi run failed"
 
 
-def classify(error: BaseException | str, *, operation: str = "run") -> EngineRunError:
-    """An engine failure (exception or its text) as a cloudorch error; never raises."""
+def classify(error: BaseException | str, *, operation: str = "run",
+             classifiers: Mapping[str, ErrorClassifier] | None = None) -> EngineRunError:
+    """An engine failure (exception or its text) as a cloudorch error; never raises.
+
+    ``classifiers`` (cloud -> the provider's classifier) default to the installed providers'.
+    """
     if isinstance(error, FileNotFoundError) and "pulumi" in str(error):
         err = missing_cli_error()
         return EngineRunError(err.message, kind="missing-cli", hint=err.hint)
+    classifiers = dict(sorted((installed_classifiers() if classifiers is None else classifiers).items()))
     text = str(error)
-    rule = next((r for r in _RULES if r.pattern.search(text)), None)
-    headline = _headline(text)
+    rules = _rules(classifiers, text)
+    cloud, rule = next(((c, r) for c, r in rules if r.regex.search(text)), (None, None))
+    headline = _headline(text, rules)
     if rule is None:
         return EngineRunError(
             f"Pulumi {operation} failed: {headline}",
             hint="the full Pulumi output is above (or in --format json); run again with --debug for the engine log",
         )
-    cloud = rule.cloud or _cloud_of(text)
-    # The classified cloud's region syntax first, so another cloud's looser pattern cannot claim a word.
-    region = _first(tuple(p for c, p in sorted(_REGION.items(), key=lambda item: item[0] != cloud)), text)
-    machine = _first(_MACHINE, text) if rule.kind in ("capacity", "quota") else None
+    cloud = cloud or _cloud_of(text, classifiers)
+    # The classified cloud's syntax first, so another cloud's looser pattern cannot claim a word.
+    ordered = sorted(classifiers.items(), key=lambda item: item[0] != cloud)
+    region = _first((p for _, c in ordered for p in c.region_regexes), text)
+    machine = _first((p for _, c in ordered for p in c.machine_type_regexes), text) \
+        if rule.kind in ("capacity", "quota") else None
     where = ", ".join(x for x in (cloud, region, machine) if x)
     message = f"Pulumi {operation} failed ({rule.kind}{': ' + where if where else ''}): {headline}"
-    holder = _LOCK_HOLDER.search(text) if rule.kind == "lock" else None
+    holder = _LOCK_HOLDER.search(text) if rule is _LOCK else None
     if holder:
         message += f" (held by {holder['who']}, pid {holder['pid']}, since {holder['since']})"
-    return EngineRunError(message, kind=rule.kind, hint=rule.hint, retryable=rule.retryable,
-                          cloud=cloud, region=region, machine_type=machine)
+    return EngineRunError(message, kind=rule.kind, hint=rule.hint or _KIND_HINTS.get(rule.kind),
+                          retryable=rule.retryable, cloud=cloud, region=region, machine_type=machine)
 
 
-def _cloud_of(text: str) -> str | None:
-    for cloud, marker in (("aws", r"\baws:|amazonaws\.com"), ("azure", r"azure-native:|azure\.com"),
-                          ("gcp", r"\bgcp:|googleapis\.com")):
-        if re.search(marker, text):
-            return cloud
-    return None
+def _cloud_of(text: str, classifiers: Mapping[str, ErrorClassifier]) -> str | None:
+    return next((cloud for cloud, c in classifiers.items() if c.marker_regex.search(text)), None)

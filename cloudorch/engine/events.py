@@ -116,6 +116,10 @@ class Progress:
         self.duration_s: float | None = None
         self.errors: list[str] = []  # error diagnostics, redacted: what a failure is classified from
 
+    def name_sources(self, sources: Mapping[str, str | None]) -> None:
+        """Which stack resource each rendered resource came from, when known only once the stack is open."""
+        self._sources.update(sources)
+
     @property
     def rows(self) -> list[ResourceProgress]:
         return list(self._rows.values())

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from cloudorch.errors import EngineError
+from cloudorch.project import dot_dir
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class LockHeld(EngineError):
 
 def lock_path(project_dir: Path, stack: str) -> Path:
     # Fully qualified stack names (org/project/stack) must not become directories.
-    return Path(project_dir) / ".cloudorch" / "locks" / f"{stack.replace('/', '__')}.lock"
+    return dot_dir(project_dir) / "locks" / f"{stack.replace('/', '__')}.lock"
 
 
 def read_lock(project_dir: Path, stack: str) -> LockInfo | None:

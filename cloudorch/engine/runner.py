@@ -20,8 +20,9 @@ from cloudorch.engine.errors import classify, missing_cli_error
 from cloudorch.engine.events import Event, Progress
 from cloudorch.engine.program import build_program, dependency_order, package_of
 from cloudorch.engine.secrets import MASK, Secrets
-from cloudorch.engine.workspace import EngineSettings, Operation, RunResult, StackRun, Workspace
+from cloudorch.engine.workspace import EngineSettings, Operation, OutputValue, RunResult, StackRun, Workspace
 from cloudorch.errors import CloudorchError, PluginError
+from cloudorch.project import record as record_project
 from cloudorch.provider import PulumiPlugin
 from cloudorch.rendering.model import RenderedResource
 
@@ -36,19 +37,24 @@ def pinned_plugins(resources: Iterable[RenderedResource]) -> tuple[PulumiPlugin,
     The pins live with each provider plugin (``CloudProvider.pulumi_plugins``): the schema its rendering
     was written for. A package no provider pins is left to Pulumi's own plugin resolution.
     """
-    from cloudorch.plugins import load_provider
-
     resources = list(resources)
     packages = {package_of(r.type) for r in resources}
+    return tuple(p for p in provider_pins(r.cloud for r in resources) if p.name in packages)
+
+
+def provider_pins(clouds: Iterable[str]) -> tuple[PulumiPlugin, ...]:
+    """Every plugin pin of these clouds' providers, by name; a cloud with no installed provider pins nothing
+    (the plan could not have rendered it either)."""
+    from cloudorch.plugins import load_provider
+
     pins: dict[str, PulumiPlugin] = {}
-    for cloud in sorted({r.cloud for r in resources}):
+    for cloud in sorted(set(clouds)):
         try:
             provider = load_provider(cloud)
         except PluginError:
-            continue  # the plan could not have rendered it either; nothing to pin
+            continue
         for plugin in getattr(provider, "pulumi_plugins", ()):
-            if plugin.name in packages:
-                pins.setdefault(plugin.name, plugin)
+            pins.setdefault(plugin.name, plugin)
     return tuple(pins[name] for name in sorted(pins))
 
 
@@ -76,31 +82,32 @@ class PulumiEngine:
         self._environ = environ
         self._clock = clock
 
-    # -- the commands ------------------------------------------------------------------------------
-    # Each takes the rendered resources (destroy/refresh/drift use them for plugin pins and names), an
-    # optional ``on_event(event, progress)`` callback and ``secrets``: values marked secret in the stack,
-    # sent to Pulumi as secrets and scrubbed from every event, result and error.
+    # -- the commands ---------------------------------------------------------------------------------
+    # Each takes an optional ``on_event(event, progress)`` callback and ``secrets``: values marked secret
+    # in the stack, sent to Pulumi as secrets and scrubbed from every event, result and error. preview and
+    # apply run the rendered resources as the program; destroy, refresh and drift work from the state
+    # alone and take only the plugins to install (Pulumi does not run the program for them).
 
     def preview(self, resources: Sequence[RenderedResource], *, on_event: EventCallback | None = None,
                 secrets: Iterable[str] = ()) -> RunResult:
-        return self._run("preview", resources, lambda ws, h: ws.preview(h), on_event, secrets)
+        return self._run("preview", resources, None, lambda ws, h: ws.preview(h), on_event, secrets)
 
     def apply(self, resources: Sequence[RenderedResource], *, on_event: EventCallback | None = None,
               secrets: Iterable[str] = ()) -> RunResult:
-        return self._run("up", resources, lambda ws, h: ws.up(h), on_event, secrets)
+        return self._run("up", resources, None, lambda ws, h: ws.up(h), on_event, secrets)
 
-    def destroy(self, resources: Sequence[RenderedResource] = (), *, on_event: EventCallback | None = None,
+    def destroy(self, *, plugins: Sequence[PulumiPlugin] = (), on_event: EventCallback | None = None,
                 secrets: Iterable[str] = ()) -> RunResult:
-        return self._run("destroy", resources, lambda ws, h: ws.destroy(h), on_event, secrets)
+        return self._run("destroy", (), plugins, lambda ws, h: ws.destroy(h), on_event, secrets)
 
-    def refresh(self, resources: Sequence[RenderedResource] = (), *, on_event: EventCallback | None = None,
+    def refresh(self, *, plugins: Sequence[PulumiPlugin] = (), on_event: EventCallback | None = None,
                 secrets: Iterable[str] = ()) -> RunResult:
-        return self._run("refresh", resources, lambda ws, h: ws.refresh(h), on_event, secrets)
+        return self._run("refresh", (), plugins, lambda ws, h: ws.refresh(h), on_event, secrets)
 
-    def drift(self, resources: Sequence[RenderedResource] = (), *, on_event: EventCallback | None = None,
+    def drift(self, *, plugins: Sequence[PulumiPlugin] = (), on_event: EventCallback | None = None,
               secrets: Iterable[str] = ()) -> RunResult:
         """A refresh in preview mode: what differs between the cloud and the state, changing nothing."""
-        return self._run("drift", resources, lambda ws, h: ws.refresh(h, preview_only=True), on_event, secrets)
+        return self._run("drift", (), plugins, lambda ws, h: ws.refresh(h, preview_only=True), on_event, secrets)
 
     def outputs(self, *, secrets: Iterable[str] = ()) -> dict[str, Any]:
         self._require_cli()
@@ -131,21 +138,25 @@ class PulumiEngine:
         self,
         operation: Operation,
         resources: Sequence[RenderedResource],
+        plugins: Sequence[PulumiPlugin] | None,
         call: Callable[[Workspace, Callable[[Any], None]], StackRun],
         on_event: EventCallback | None,
         secrets: Iterable[str],
     ) -> RunResult:
+        """Runs ``resources`` as the program (``plugins`` None: their providers' pins), or with no program
+        from the state when ``resources`` is empty."""
         dependency_order(resources)  # a broken graph is a rendering bug, reported even without the CLI
         self._require_cli()
         config = self._config()
         secret_values = [s for s in secrets if s]
-        plugins = tuple(self._plugins_for(resources)) if resources else ()
+        if plugins is None:
+            plugins = tuple(self._plugins_for(resources)) if resources else ()
         program = build_program(
             resources, plugin_versions={p.name: p.version for p in plugins}, secret_values=secret_values
-        )
+        ) if resources else None
         known = Secrets([*secret_values, config.passphrase])
-        progress = Progress({r.name: r.source for r in resources}, secrets=known, clock=self._clock)
         callback_errors: list[BaseException] = []
+        progress = Progress(secrets=known, clock=self._clock)
 
         def handle(raw: Any) -> None:
             event = progress.handle(raw)
@@ -159,6 +170,10 @@ class PulumiEngine:
         with locking.acquire(self.settings.project_dir, self.settings.stack, operation):
             try:
                 workspace = self._workspace(config, program)
+                # Events name resources in the stack's terms: the rendered resources say which stack
+                # resource each came from; without them, the stack outputs do (program.py exports them).
+                progress.name_sources({r.name: r.source for r in resources} if resources
+                                      else _sources_in(workspace.outputs()))
                 workspace.install_plugins(plugins)
                 run = call(workspace, handle)
                 outputs = self._masked_outputs(workspace, known) if operation in ("up", "refresh") else {}
@@ -183,6 +198,9 @@ class PulumiEngine:
             raise missing_cli_error()
 
     def _config(self) -> StackConfig:
+        # Pin the project name before any state exists under it: state found later without a pin is
+        # taken for state of the time before projects had names (cloudorch.project).
+        record_project(self.settings.project_dir, self.settings.identity.project)
         if self._environ is None:
             return resolve_stack_config(self.settings)
         return resolve_stack_config(self.settings, self._environ)
@@ -210,6 +228,12 @@ class PulumiEngine:
         error.message = known.redact(error.message)
         error.args = (error.message,)
         return error
+
+
+def _sources_in(outputs: Mapping[str, OutputValue]) -> dict[str, str]:
+    """Rendered resource name -> stack resource, from the program's exports ``{stack resource: {name: id}}``."""
+    return {name: source for source, out in outputs.items() if not out.secret and isinstance(out.value, dict)
+            for name in out.value}
 
 
 def _leaves(value: Any) -> Iterable[Any]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from cloudorch.project import StackIdentity, dot_dir, state_dir
 from cloudorch.provider import PulumiPlugin
 
 Op = Literal["create", "update", "delete", "replace", "same", "read"]
@@ -23,11 +24,14 @@ RawEventHandler = Callable[[Any], None]
 
 @dataclass(frozen=True)
 class EngineSettings:
-    """Where the stack's state and secrets live. Everything has a working default for one person."""
+    """Which stack, and where its state and secrets live. Everything has a working default for one person."""
 
+    #: the project root (``cloudorch.project``): the default state, the lock and Pulumi's files live under it
     project_dir: Path
-    stack: str
-    project_name: str = "cloudorch"
+    identity: StackIdentity
+    #: False when the project name was derived or pinned locally rather than set in cloudorch.toml: such a
+    #: name is refused for state outside the project, which every checkout must find under the same name
+    project_named_in_config: bool = True
     #: any Pulumi backend URL; default ``file://<project_dir>/.cloudorch/state`` (or $PULUMI_BACKEND_URL)
     backend_url: str | None = None
     #: None/"passphrase" for a passphrase, or a KMS URL (awskms://, azurekeyvault://, gcpkms://, hashivault://)
@@ -38,13 +42,17 @@ class EngineSettings:
     env: Mapping[str, str] = field(default_factory=dict)
 
     @property
+    def stack(self) -> str:
+        return self.identity.stack
+
+    @property
     def state_dir(self) -> Path:
-        return Path(self.project_dir) / ".cloudorch" / "state"
+        return state_dir(self.project_dir)
 
     @property
     def work_dir(self) -> Path:
         # Persistent, because Pulumi.<stack>.yaml holds the passphrase provider's salt.
-        return Path(self.project_dir) / ".cloudorch" / "pulumi"
+        return dot_dir(self.project_dir) / "pulumi"
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Which offerings each resource could run on, and why every other cloud/region is out.
 
-Filtering here is exact (a candidate satisfies every per-replica requirement); the MILP then only
-handles what couples replicas and resources. Within one (cloud, region, spot) group an option survives
+Filtering here is exact (a candidate satisfies every per-replica requirement, in a region the capability
+filter left in: ``capability``); the MILP then only handles what couples replicas and resources. Within one (cloud, region, spot) group an option survives
 only if no other option is at least as good on every axis the model can care about (price, availability,
 and vCPUs where a vCPU quota applies): the MILP would never pick a dominated option, so pruning it keeps
 the model small without changing the optimum.
@@ -10,41 +10,16 @@ the model small without changing the optimum.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from cloudorch.capabilities import Capability
 from cloudorch.catalog.model import Catalog, Region
+from cloudorch.placement.capability import Hosts, Unsupported, cloud_wide, no_gaps
+from cloudorch.placement.dominance import undominated
 from cloudorch.placement.model import HOURS_PER_MONTH, Exclusion
+from cloudorch.placement.problem import Option
 from cloudorch.spec.models import Compute, Database, Stack
-
-
-@dataclass(frozen=True, slots=True)
-class Option:
-    """One replica's worth of an offering (or a managed database class) in one region."""
-
-    cloud: str
-    region: str
-    instance_type: str
-    spot: bool
-    vcpus: float
-    memory_gib: float
-    hourly_usd: float  # per replica
-    availability: float
-    zones: tuple[str, ...] = ()
-    accelerator: str | None = None
-    accelerator_count: int = 0
-
-    @property
-    def monthly_usd(self) -> float:
-        return self.hourly_usd * HOURS_PER_MONTH
-
-    @property
-    def location(self) -> tuple[str, str]:
-        return (self.cloud, self.region)
-
-    @property
-    def sort_key(self) -> tuple:
-        return (self.hourly_usd, -self.availability, self.cloud, self.region, self.instance_type, self.spot)
 
 
 @dataclass(frozen=True)
@@ -52,17 +27,20 @@ class PlacementSettings:
     """Installation-level knobs: which clouds are installed and what they cannot do, quotas, failures."""
 
     clouds: tuple[str, ...]
-    #: cloud -> {capability name: reason}
-    unsupported: Mapping[str, Mapping[str, str]] = None  # type: ignore[assignment]
+    #: what each cloud cannot host where: an ``Unsupported`` callable (requirement, cloud, region) ->
+    #: {capability: reason}, or plain data for cloud-wide gaps, cloud -> {capability name: reason}
+    unsupported: Unsupported | Mapping[str, Mapping[str, str]] = no_gaps
     #: "cloud" or "cloud/region" -> vCPU limit
     vcpu_quotas: Mapping[str, float] = None  # type: ignore[assignment]
     #: (cloud, region, instance_type) -> observed capacity failures
     capacity_failures: Mapping[tuple[str, str, str], int] = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
-        for name in ("unsupported", "vcpu_quotas", "capacity_failures"):
+        for name in ("vcpu_quotas", "capacity_failures"):
             if getattr(self, name) is None:
                 object.__setattr__(self, name, {})
+        if isinstance(self.unsupported, Mapping):
+            object.__setattr__(self, "unsupported", cloud_wide(self.unsupported))
 
 
 def availability_score(zones, spot: bool, failures=0):
@@ -152,7 +130,9 @@ class OfferingIndex:
 
 
 def _pareto(indices, prices, scores, name_rank, vcpus=None):
-    """Indices not dominated on (price, availability) -- and on vCPUs too when ``vcpus`` is given.
+    """Indices no other dominates (``dominance.dominates``, every option under the same quotas: all of them
+    when ``vcpus`` is given, none otherwise), as ``prune_dominated`` keeps them -- a property test holds the
+    two equal.
 
     An offering survives only if every one at least as cheap (ties broken as ``Option.sort_key`` does) is
     less available or, with ``vcpus``, uses more vCPUs. Vectorised over the few availability levels a
@@ -178,32 +158,24 @@ def _pareto(indices, prices, scores, name_rank, vcpus=None):
     return ordered[keep]
 
 
-def compute_options(spec: Compute, regions: Iterable[Region], index: OfferingIndex, settings: PlacementSettings,
+def compute_options(spec: Compute, hosts: Hosts, index: OfferingIndex,
                     vcpu_matters: bool = False) -> tuple[tuple[Option, ...], tuple[Exclusion, ...]]:
-    """Options for one replica of ``spec``; cached, since large stacks repeat the same requirements."""
-    regions = tuple(regions)
-    key = (spec.cpu, spec.memory_gb, spec.arch, spec.accelerator, spec.spot, tuple((r.cloud, r.name) for r in regions),
-           vcpu_matters)
+    """Options for one replica of ``spec`` in the regions that can host it; cached, since large stacks repeat
+    the same requirements."""
+    key = (spec.cpu, spec.memory_gb, spec.arch, spec.accelerator, spec.spot, hosts.key, vcpu_matters)
     if key not in index._cache:
-        index._cache[key] = _compute_options(spec, regions, index, settings, vcpu_matters)
+        index._cache[key] = _compute_options(spec, hosts, index, vcpu_matters)
     return index._cache[key]
 
 
-def _compute_options(spec: Compute, regions: tuple[Region, ...], index: OfferingIndex, settings: PlacementSettings,
+def _compute_options(spec: Compute, hosts: Hosts, index: OfferingIndex,
                      vcpu_matters: bool) -> tuple[tuple[Option, ...], tuple[Exclusion, ...]]:
     import numpy as np
 
     options: list[Option] = []
     exclusions: list[Exclusion] = []
     want_arm = spec.arch == "arm64"
-    for region in regions:
-        gaps = settings.unsupported.get(region.cloud, {})
-        if spec.accelerator and "gpu" in gaps:
-            exclusions.append(Exclusion(cloud=region.cloud, region=region.name, reason="capability", detail=gaps["gpu"]))
-            continue
-        if want_arm and "arm64" in gaps:
-            exclusions.append(Exclusion(cloud=region.cloud, region=region.name, reason="capability", detail=gaps["arm64"]))
-            continue
+    for region in hosts.regions:
         offerings, cols = index.regions.get((region.cloud, region.name), ([], None))
         if not offerings:
             exclusions.append(_no_offering(region, spec, 0))
@@ -218,7 +190,7 @@ def _compute_options(spec: Compute, regions: tuple[Region, ...], index: Offering
             exclusions.append(_no_offering(region, spec, int(fits.sum())))
             continue
         variants = [(False, cols["price"], matching)]
-        if spec.spot and "spot" not in gaps:
+        if spec.spot and hosts.allows((region.cloud, region.name), Capability.SPOT):
             with_spot = matching[~np.isnan(cols["spot"][matching])]
             if with_spot.size:
                 variants.append((True, cols["spot"], with_spot))
@@ -244,19 +216,14 @@ def _no_offering(region: Region, spec: Compute, wrong_arch: int) -> Exclusion:
     return Exclusion(cloud=region.cloud, region=region.name, reason="no-offering", detail=f"no {spec.arch} type with {need}")
 
 
-def database_options(spec: Database, regions: Iterable[Region], catalog: Catalog,
-                     settings: PlacementSettings) -> tuple[tuple[Option, ...], tuple[Exclusion, ...]]:
+def database_options(spec: Database, hosts: Hosts, catalog: Catalog) -> tuple[tuple[Option, ...], tuple[Exclusion, ...]]:
     by_region: dict[tuple[str, str], list] = defaultdict(list)
     for d in catalog.databases:
         if d.engine == spec.engine:
             by_region[(d.cloud, d.region)].append(d)
     options, exclusions = [], []
     ha = 2 if spec.high_availability else 1
-    for region in regions:
-        gap = settings.unsupported.get(region.cloud, {}).get(spec.engine)
-        if gap:
-            exclusions.append(Exclusion(cloud=region.cloud, region=region.name, reason="capability", detail=gap))
-            continue
+    for region in hosts.regions:
         found = [
             Option(d.cloud, d.region, d.instance_class, False, d.vcpus, d.memory_gib,
                    round(d.price * ha + spec.storage_gb * d.storage_gb_month / HOURS_PER_MONTH, 6),
@@ -273,16 +240,6 @@ def database_options(spec: Database, regions: Iterable[Region], catalog: Catalog
 
 
 def prune_dominated(options: list[Option], vcpu_matters: bool) -> list[Option]:
-    """Keep, per (cloud, region, spot), only options not dominated on price, availability (and vCPUs)."""
-    groups: dict[tuple, list[Option]] = defaultdict(list)
-    for o in options:
-        groups[(o.cloud, o.region, o.spot)].append(o)
-    kept = []
-    for key in sorted(groups):
-        front: list[Option] = []
-        for o in sorted(groups[key], key=lambda o: (o.sort_key, o.vcpus)):
-            if any(f.availability >= o.availability and (not vcpu_matters or f.vcpus <= o.vcpus) for f in front):
-                continue
-            front.append(o)
-        kept += front
-    return kept
+    """Keep, per (cloud, region, spot), only the options no other dominates (``dominance``); vCPUs count when
+    ``vcpu_matters`` (some quota might cover the option)."""
+    return undominated(options, place=lambda o: (o.cloud, o.region, o.spot), quotas=lambda o: int(vcpu_matters))

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from cloudorch.placement import milp
-from cloudorch.placement.candidates import Option
 from cloudorch.placement.model import HOURS_PER_MONTH, Alternative, Exclusion, Explanation
+from cloudorch.placement.problem import Demand, Option, Problem, Solution, apart_group, near_group, spread_group
 from cloudorch.spec.models import Stack
 
 ALTERNATIVES = 3
@@ -20,7 +19,7 @@ ALTERNATIVES = 3
 SCAN = 24
 
 
-def explain(stack: Stack, problem: milp.Problem, solution: milp.Solution,
+def explain(stack: Stack, problem: Problem, solution: Solution,
             region_exclusions: list[Exclusion], option_exclusions: dict[str, tuple[Exclusion, ...]]) -> dict[str, Explanation]:
     locations = {name: {o.location for o, _ in chosen} for name, chosen in solution.assignment.items()}
     demands = {d.name: d for d in problem.demands}
@@ -57,7 +56,7 @@ def _cheapest_per_location(options) -> dict[tuple[str, str], float]:
 class _Rules:
     """The constraints one resource's placement must meet, given where everything else went."""
 
-    def __init__(self, demand: milp.Demand, demands: dict[str, milp.Demand], locations, problem: milp.Problem) -> None:
+    def __init__(self, demand: Demand, demands: dict[str, Demand], locations, problem: Problem) -> None:
         self.demand = demand
         self.near = locations.get(demand.near, set()) if demand.near else None
         self.apart = {name: locations.get(name, set()) for name in demand.apart}
@@ -66,27 +65,28 @@ class _Rules:
         self.needed_by = {d.name: locations.get(d.name, set()) for d in problem.demands if d.near == demand.name}
 
     def violation(self, counts: Counter) -> str | None:
+        """The constraint group these replica counts per location would break, if any."""
         d = self.demand
         regions = set(counts)
         clouds = Counter()
         for (cloud, _), n in counts.items():
             clouds[cloud] += n
         if d.max_per_region is not None and max(counts.values()) > d.max_per_region:
-            return "spread.max_per_region"
+            return spread_group(d.name, "max_per_region")
         if d.max_per_cloud is not None and max(clouds.values()) > d.max_per_cloud:
-            return "spread.max_per_cloud"
+            return spread_group(d.name, "max_per_cloud")
         if len(clouds) < d.min_clouds:
-            return "spread.min_clouds"
+            return spread_group(d.name, "min_clouds")
         if len(regions) < d.min_regions:
-            return "spread.min_regions"
+            return spread_group(d.name, "min_regions")
         if self.near is not None and not regions <= self.near:
-            return "near"
+            return near_group(d.name)
         for name, theirs in self.apart.items():
             if regions & theirs:
-                return f"apart from {name}"
+                return apart_group(d.name, name) if name in d.apart else apart_group(name, d.name)
         for name, theirs in self.needed_by.items():
             if not theirs <= regions:
-                return f"{name} is near it"
+                return near_group(name)
         return None
 
 
@@ -122,9 +122,10 @@ def _alternatives(chosen, ranked: list[Option], rules: _Rules) -> tuple[Alternat
     return tuple(sorted(found.values(), key=lambda a: (a.monthly_usd, a.cloud, a.region, a.instance_type))[:ALTERNATIVES])
 
 
-def _unused_regions(demand: milp.Demand, chosen, cheapest_at: dict, rules: _Rules) -> list[Exclusion]:
+def _unused_regions(demand: Demand, chosen, cheapest_at: dict, rules: _Rules) -> list[Exclusion]:
     used = {o.location for o, _ in chosen}
     dearest = max((o.hourly_usd for o, _ in chosen), default=0.0)
+    spread = demand.has_spread
     out = []
     for cloud, region in sorted(set(cheapest_at) - used):
         best = cheapest_at[(cloud, region)]
@@ -135,7 +136,7 @@ def _unused_regions(demand: milp.Demand, chosen, cheapest_at: dict, rules: _Rule
             reason, detail = "apart", f"hosts {blocker}"
         elif best < dearest - 1e-9:
             # cheaper than something chosen, yet unused: a coupling constraint decided
-            if _has_spread(demand):
+            if spread:
                 reason, detail = "spread", f"cheapest fit {per_replica}, but the spread rules send replicas elsewhere"
             else:
                 reason, detail = "capacity", f"cheapest fit {per_replica}, but a vCPU quota is used up"
@@ -145,7 +146,3 @@ def _unused_regions(demand: milp.Demand, chosen, cheapest_at: dict, rules: _Rule
             reason, detail = "price", f"cheapest fit {per_replica}"
         out.append(Exclusion(cloud=cloud, region=region, reason=reason, detail=detail))
     return out
-
-
-def _has_spread(d: milp.Demand) -> bool:
-    return d.min_clouds > 1 or d.min_regions > 1 or d.max_per_region is not None or d.max_per_cloud is not None

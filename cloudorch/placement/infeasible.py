@@ -13,25 +13,26 @@ from dataclasses import replace
 
 from cloudorch.errors import InfeasiblePlacement
 from cloudorch.placement import milp
+from cloudorch.placement.problem import Problem, parse_group, quota_covers
 
 
-def _feasible(problem: milp.Problem, disabled: frozenset[str]) -> bool:
+def _feasible(problem: Problem, disabled: frozenset[str]) -> bool:
     return milp.solve(replace(problem, objective="cost", disabled=disabled)) is not None
 
 
-def conflicting_groups(problem: milp.Problem) -> list[str]:
+def conflicting_groups(problem: Problem) -> list[str]:
     """One irreducible infeasible subset of the constraint groups (empty if even none of them fit)."""
     sets = conflict_sets(problem, first_only=True)
     return sets[0] if sets else []
 
 
-def conflict_sets(problem: milp.Problem, first_only: bool = False) -> list[list[str]]:
+def conflict_sets(problem: Problem, first_only: bool = False) -> list[list[str]]:
     """Disjoint irreducible infeasible subsets, until switching them all off makes the stack fit.
 
     A stack can break several constraints independently (web's spread, and api both near and apart from
     web); reporting only the first would send the user round the loop once per conflict.
     """
-    groups = milp.groups_of(problem)
+    groups = problem.groups()
     if not _feasible(problem, frozenset(groups)):
         return []  # infeasible even without any coupling constraint: counts or options themselves
     found: list[list[str]] = []
@@ -51,36 +52,30 @@ def conflict_sets(problem: milp.Problem, first_only: bool = False) -> list[list[
     return found
 
 
-def _relaxations(problem: milp.Problem, group: str):
+def _relaxations(problem: Problem, group: str):
     """Candidate relaxations of one group, smallest first: (description, relaxed problem)."""
-    if group.startswith("resources."):
-        _, name, *rest = group.split(".")
-        field = ".".join(rest)
+    parsed = parse_group(group)
+    if parsed.resource is not None:
+        name = parsed.resource
         demand = next(d for d in problem.demands if d.name == name)
 
         def with_demand(**changes):
             demands = tuple(replace(d, **changes) if d.name == name else d for d in problem.demands)
             return replace(problem, demands=demands)
 
-        if field == "spread.max_per_region":
-            for value in range((demand.max_per_region or 0) + 1, demand.count + 1):
-                yield f"resources.{name}.spread.max_per_region: {value}", with_demand(max_per_region=value)
-        elif field == "spread.max_per_cloud":
-            for value in range((demand.max_per_cloud or 0) + 1, demand.count + 1):
-                yield f"resources.{name}.spread.max_per_cloud: {value}", with_demand(max_per_cloud=value)
-        elif field == "spread.min_clouds":
-            for value in range(demand.min_clouds - 1, 0, -1):
-                yield f"resources.{name}.spread.min_clouds: {value}", with_demand(min_clouds=value)
-        elif field == "spread.min_regions":
-            for value in range(demand.min_regions - 1, 0, -1):
-                yield f"resources.{name}.spread.min_regions: {value}", with_demand(min_regions=value)
-        elif field == "near":
+        if parsed.kind == "spread":
+            rule, current = parsed.detail, getattr(demand, parsed.detail)
+            # a maximum is raised towards the count, a minimum lowered towards one
+            values = range((current or 0) + 1, demand.count + 1) if rule.startswith("max_") else range(current - 1, 0, -1)
+            for value in values:
+                yield f"{group}: {value}", with_demand(**{rule: value})
+        elif parsed.kind == "near":
             yield f"no `near` on resources.{name}", with_demand(near=None)
-        elif field.startswith("apart."):
-            other = field.split(".", 1)[1]
+        elif parsed.kind == "apart":
+            other = parsed.detail
             yield f"resources.{name} not apart from {other}", with_demand(apart=tuple(a for a in demand.apart if a != other))
-    elif group.startswith("quota."):
-        key = group.split(".", 1)[1]
+    elif parsed.kind == "quota":
+        key = parsed.detail
         limit = problem.quotas[key]
         # rounded up, so that a small quota's first step is not itself (2 x 1.25 would round to 2)
         steps = sorted({math.ceil(limit * factor) for factor in (1.25, 1.5, 2, 3, 5, 10)} - {math.ceil(limit)})
@@ -91,25 +86,24 @@ def _relaxations(problem: milp.Problem, group: str):
         for value in steps:
             raised = dict(problem.quotas) | {key: value}
             yield f"a vCPU quota of {value:,} for {key}", replace(problem, quotas=raised)
-    elif group == "budget.monthly_usd":
+    elif parsed.kind == "budget":
         yield "a larger budget", replace(problem, budget_monthly_usd=None)
 
 
-def _usage_without(problem: milp.Problem, group: str, key: str) -> int | None:
+def _usage_without(problem: Problem, group: str, key: str) -> int | None:
     solution = milp.solve(replace(problem, objective="cost", disabled=problem.disabled | {group}))
     if solution is None:
         return None
-    cloud, _, region = key.partition("/")
     counted = {d.name for d in problem.demands if d.counts_against_quota}
     return math.ceil(sum(o.vcpus * n for name, chosen in solution.assignment.items() if name in counted
-                         for o, n in chosen if o.cloud == cloud and (not region or o.region == region)))
+                         for o, n in chosen if quota_covers(key, o.cloud, o.region)))
 
 
 #: how many constraints one suggested way out may relax together
 MAX_RELAXED = 4
 
 
-def analyse_infeasible(problem: milp.Problem, fixed_monthly_usd: float = 0.0) -> InfeasiblePlacement:
+def analyse_infeasible(problem: Problem, fixed_monthly_usd: float = 0.0) -> InfeasiblePlacement:
     """``problem`` is the part of the stack that cannot be placed; ``fixed_monthly_usd`` what the rest costs."""
     sets = conflict_sets(problem)
     if not sets:
@@ -132,7 +126,7 @@ def analyse_infeasible(problem: milp.Problem, fixed_monthly_usd: float = 0.0) ->
     )
 
 
-def _per_conflict_way_out(problem: milp.Problem, sets: list[list[str]]) -> tuple[float, list[str]] | None:
+def _per_conflict_way_out(problem: Problem, sets: list[list[str]]) -> tuple[float, list[str]] | None:
     """The smallest, cheapest relaxation of each conflict set in turn (later sets switched off meanwhile)."""
     current, steps = problem, []
     for i, conflict in enumerate(sets):
@@ -155,7 +149,7 @@ def _per_conflict_way_out(problem: milp.Problem, sets: list[list[str]]) -> tuple
 
 
 
-def _way_out(problem: milp.Problem, conflicts: list[str]) -> tuple[float, list[str]] | None:
+def _way_out(problem: Problem, conflicts: list[str]) -> tuple[float, list[str]] | None:
     """The cheapest single smallest relaxation that makes the stack fit; when none does on its own (a
     stack can violate several constraints independently), relax one conflict fully and look again."""
     steps: list[str] = []

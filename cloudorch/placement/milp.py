@@ -1,79 +1,27 @@
-"""The placement MILP, solved exactly with HiGHS.
+"""The placement MILP (the model is quoted in ``problem``), built as a HiGHS matrix and solved exactly.
 
-Variables: x[r,o] = replicas of resource r on option o (integer); y[r,c] = "r uses cloud c" and
-z[r,g] = "r uses region g" (binary), created only for resources whose constraints need them. Every
-constraint belongs to a named group (``resources.web.spread.max_per_region``, ``quota.aws/eu-west-1``) so the
-infeasibility analysis can switch groups off and relax them one at a time. Columns no optimal placement
-needs are left out first (``presolve``); large models are solved through the LP's reduced costs (``_run``).
+Columns no optimal placement needs are left out first (``presolve``); large models are solved through the
+LP's reduced costs (``_run``); groups of demands nothing couples are found by ``components`` and solved on
+their own by the planner.
 """
 
 from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import replace
 
-from cloudorch.placement.candidates import Option
-from cloudorch.placement.presolve import dominated_regions, location_linked, useful_options
-
-#: balanced objective: each point of unavailability costs ten times its share of the price
-BALANCED_PENALTY = 10.0
-
-
-@dataclass(frozen=True)
-class Demand:
-    name: str
-    kind: str
-    count: int
-    options: tuple[Option, ...]
-    min_clouds: int = 1
-    min_regions: int = 1
-    max_per_region: int | None = None
-    max_per_cloud: int | None = None
-    near: str | None = None
-    apart: tuple[str, ...] = ()
-    counts_against_quota: bool = True
-
-
-@dataclass(frozen=True)
-class Problem:
-    demands: tuple[Demand, ...]
-    objective: str = "cost"
-    #: "cloud" or "cloud/region" -> vCPU limit
-    quotas: Mapping[str, float] = field(default_factory=dict)
-    budget_monthly_usd: float | None = None
-    #: constraint groups switched off (infeasibility analysis)
-    disabled: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class Solution:
-    assignment: dict[str, tuple[tuple[Option, int], ...]]
-    monthly_usd: float
-    lower_bound_monthly_usd: float
-
-
-def groups_of(problem: Problem) -> list[str]:
-    """Every constraint group the problem has, in a stable order."""
-    out = []
-    for d in problem.demands:
-        base = f"resources.{d.name}"
-        if d.min_clouds > 1:
-            out.append(f"{base}.spread.min_clouds")
-        if d.min_regions > 1:
-            out.append(f"{base}.spread.min_regions")
-        if d.max_per_region is not None and d.max_per_region < d.count:
-            out.append(f"{base}.spread.max_per_region")
-        if d.max_per_cloud is not None and d.max_per_cloud < d.count:
-            out.append(f"{base}.spread.max_per_cloud")
-        if d.near:
-            out.append(f"{base}.near")
-        out += [f"{base}.apart.{t}" for t in d.apart]
-    out += [f"quota.{k}" for k in sorted(problem.quotas)]
-    if problem.budget_monthly_usd is not None and problem.objective != "cost":
-        out.append("budget.monthly_usd")
-    return out
+from cloudorch.placement.presolve import dominated_regions, useful_options
+from cloudorch.placement.problem import (
+    BUDGET_GROUP,
+    Demand,
+    Option,
+    Problem,
+    Solution,
+    apart_group,
+    near_group,
+    spread_group,
+)
 
 
 class _Builder:
@@ -94,96 +42,113 @@ class _Builder:
             self.rows.append((idx, val, lo, hi))
 
 
-def _coefficient(o: Option, objective: str, rank: int) -> float:
-    tie_break = rank * 1e-7  # deterministic preference among equal prices: the catalog's order
-    if objective == "balanced":
-        return o.monthly_usd * (1 + BALANCED_PENALTY * (1 - o.availability)) + tie_break
-    return o.monthly_usd + tie_break
+def _build(problem: Problem, objective: str | None = None, min_availability: float | None = None):
+    """The model of ``problem`` (under ``objective`` if given); returns the builder and each demand's columns."""
+    f = _Formulation(problem, objective or problem.objective)
+    f.replicas()
+    f.location_ties()
+    f.quotas()
+    f.budget()
+    if min_availability is not None:  # the second solve of the availability objective
+        f.b.row(*f.total(lambda o: o.availability), min_availability, float("inf"))
+    return f.b, f.xs
 
 
-def _build(problem: Problem, objective_override: str | None = None, min_availability: float | None = None):
-    b = _Builder()
-    on = lambda group: group not in problem.disabled  # noqa: E731
-    objective = objective_override or problem.objective
-    xs: dict[str, list[tuple[int, Option]]] = {}
-    region_vars: dict[str, dict[tuple[str, str], int]] = {}
-    linked = location_linked(problem)
-    dropped = dominated_regions(problem, linked)
-    # named by another demand's near/apart: its region matters (one pass, not one scan per demand)
-    referenced = {d.near for d in problem.demands if d.near} | {t for d in problem.demands for t in d.apart}
-    for d in problem.demands:
-        ranked = useful_options(d, problem, d.name in linked)
-        if dropped.get(d.name):
-            ranked = [o for o in ranked if o.location not in dropped[d.name]]
-        cols = [
-            (b.var(-o.availability if objective == "availability" else _coefficient(o, objective, i), d.count), o)
-            for i, o in enumerate(ranked)
-        ]
-        xs[d.name] = cols
-        b.row([c for c, _ in cols], [1.0] * len(cols), d.count, d.count)
+class _Formulation:
+    """Rows and columns of the model, one method per family of constraints (see ``problem``'s docstring).
+
+    The objective is each replica column's ``Problem.replica_cost``; terms over other variables (fixed costs
+    per location, links) would be added by their own method here, as columns on the region indicators.
+    """
+
+    def __init__(self, problem: Problem, objective: str) -> None:
+        self.problem = problem
+        self.objective = objective
+        self.b = _Builder()
+        #: demand -> its replica columns x[r,o]
+        self.xs: dict[str, list[tuple[int, Option]]] = {}
+        #: demand -> region -> z[r,g], for demands whose region matters
+        self.region_vars: dict[str, dict[tuple[str, str], int]] = {}
+
+    def total(self, value) -> tuple[list[int], list[float]]:
+        """The row sum_{r,o} value(o) x[r,o] over every replica column, as (columns, coefficients)."""
+        cols = [(c, o) for d in self.problem.demands for c, o in self.xs[d.name]]
+        return [c for c, _ in cols], [value(o) for _, o in cols]
+
+    def replicas(self) -> None:
+        """x columns (only the useful ones), each demand's count, and its spread rules."""
+        problem, b = self.problem, self.b
+        linked = problem.location_linked()
+        dropped = dominated_regions(problem, linked)
+        # named by another demand's near/apart: its region matters (one pass, not one scan per demand)
+        referenced = {d.near for d in problem.demands if d.near} | {t for d in problem.demands for t in d.apart}
+        for d in problem.demands:
+            ranked = useful_options(d, problem, d.name in linked)
+            if dropped.get(d.name):
+                ranked = [o for o in ranked if o.location not in dropped[d.name]]
+            cols = [(b.var(problem.replica_cost(o, i, self.objective), d.count), o) for i, o in enumerate(ranked)]
+            self.xs[d.name] = cols
+            b.row([c for c, _ in cols], [1.0] * len(cols), d.count, d.count)
+            self._spread(d, cols, needs_region_vars=d.min_regions > 1 or bool(d.near) or bool(d.apart)
+                         or d.name in referenced)
+
+    def _spread(self, d: Demand, cols: list[tuple[int, Option]], needs_region_vars: bool) -> None:
+        b, active = self.b, self.problem.active(d)
         by_region: dict[tuple[str, str], list[int]] = defaultdict(list)
         by_cloud: dict[str, list[int]] = defaultdict(list)
         for c, o in cols:
             by_region[o.location].append(c)
             by_cloud[o.cloud].append(c)
-        base = f"resources.{d.name}"
         # the tightest cap on replicas per region / cloud doubles as the indicators' big-M: a weaker M
         # makes the LP relaxation loose and the branch-and-bound slow
-        region_cap = d.count
-        if d.max_per_region is not None and on(f"{base}.spread.max_per_region"):
-            region_cap = min(d.count, d.max_per_region)
-        cloud_cap = d.count
-        if d.max_per_cloud is not None and on(f"{base}.spread.max_per_cloud"):
-            cloud_cap = min(d.count, d.max_per_cloud)
-        needs_region_vars = d.min_regions > 1 or bool(d.near) or bool(d.apart) or d.name in referenced
+        region_cap = d.max_per_region if spread_group(d.name, "max_per_region") in active else d.count
+        cloud_cap = d.max_per_cloud if spread_group(d.name, "max_per_cloud") in active else d.count
+        min_clouds = spread_group(d.name, "min_clouds") in active
         if region_cap < d.count and not needs_region_vars:
             for cs in by_region.values():
                 b.row(cs, [1.0] * len(cs), 0, region_cap)
-        if cloud_cap < d.count and not (d.min_clouds > 1 and on(f"{base}.spread.min_clouds")):
+        if cloud_cap < d.count and not min_clouds:
             for cs in by_cloud.values():
                 b.row(cs, [1.0] * len(cs), 0, cloud_cap)
-        if d.min_clouds > 1 and on(f"{base}.spread.min_clouds"):
+        if min_clouds:
             ys = [_indicator(b, cs, cloud_cap) for _, cs in sorted(by_cloud.items())]
             b.row(ys, [1.0] * len(ys), d.min_clouds, len(ys) + d.min_clouds)
         if needs_region_vars:
-            region_vars[d.name] = {g: _indicator(b, cs, region_cap) for g, cs in sorted(by_region.items())}
-            if d.min_regions > 1 and on(f"{base}.spread.min_regions"):
-                zs = list(region_vars[d.name].values())
+            self.region_vars[d.name] = {g: _indicator(b, cs, region_cap) for g, cs in sorted(by_region.items())}
+            if spread_group(d.name, "min_regions") in active:
+                zs = list(self.region_vars[d.name].values())
                 b.row(zs, [1.0] * len(zs), d.min_regions, len(zs) + d.min_regions)
-    for d in problem.demands:
-        base = f"resources.{d.name}"
-        mine = region_vars.get(d.name, {})
-        if d.near and on(f"{base}.near") and d.near in region_vars:
-            theirs = region_vars[d.near]
-            for g, z in mine.items():
-                if g in theirs:
-                    b.row([z, theirs[g]], [1.0, -1.0], -1.0, 0.0)  # z[r,g] <= z[t,g]
-                else:
-                    b.row([z], [1.0], 0.0, 0.0)
-        for t in d.apart:
-            if on(f"{base}.apart.{t}") and t in region_vars:
-                for g, z in mine.items():
-                    if g in region_vars[t]:
-                        b.row([z, region_vars[t][g]], [1.0, 1.0], 0.0, 1.0)
-    for key, limit in sorted(problem.quotas.items()):
-        if not on(f"quota.{key}"):
-            continue
-        cloud, _, region = key.partition("/")
-        idx, val = [], []
+
+    def location_ties(self) -> None:
+        """near: z[r,g] <= z[t,g]; apart: z[r,g] + z[t,g] <= 1."""
+        problem, b, region_vars = self.problem, self.b, self.region_vars
         for d in problem.demands:
-            if d.counts_against_quota:
-                for c, o in xs[d.name]:
-                    if o.cloud == cloud and (not region or o.region == region):
-                        idx.append(c)
-                        val.append(o.vcpus)
-        b.row(idx, val, 0.0, limit)
-    if problem.budget_monthly_usd is not None and problem.objective != "cost" and on("budget.monthly_usd"):
-        cs = [(c, o) for cols in xs.values() for c, o in cols]
-        b.row([c for c, _ in cs], [o.monthly_usd for _, o in cs], 0.0, problem.budget_monthly_usd)
-    if min_availability is not None:
-        cs = [(c, o) for cols in xs.values() for c, o in cols]
-        b.row([c for c, _ in cs], [o.availability for _, o in cs], min_availability, float("inf"))
-    return b, xs
+            mine = region_vars.get(d.name, {})
+            if d.near and problem.enabled(near_group(d.name)) and d.near in region_vars:
+                theirs = region_vars[d.near]
+                for g, z in mine.items():
+                    if g in theirs:
+                        b.row([z, theirs[g]], [1.0, -1.0], -1.0, 0.0)
+                    else:
+                        b.row([z], [1.0], 0.0, 0.0)
+            for t in d.apart:
+                if problem.enabled(apart_group(d.name, t)) and t in region_vars:
+                    for g, z in mine.items():
+                        if g in region_vars[t]:
+                            b.row([z, region_vars[t][g]], [1.0, 1.0], 0.0, 1.0)
+
+    def quotas(self) -> None:
+        problem = self.problem
+        keys = problem.active_quotas()
+        masks = problem.quota_masks(keys)
+        counted = [d for d in problem.demands if d.counts_against_quota]
+        for i, key in enumerate(keys):
+            covered = [(c, o.vcpus) for d in counted for c, o in self.xs[d.name] if masks[o.location] >> i & 1]
+            self.b.row([c for c, _ in covered], [v for _, v in covered], 0.0, problem.quotas[key])
+
+    def budget(self) -> None:
+        if self.problem.budget_in_model and self.problem.enabled(BUDGET_GROUP):
+            self.b.row(*self.total(lambda o: o.monthly_usd), 0.0, self.problem.budget_monthly_usd)
 
 
 def _indicator(b: _Builder, cols: list[int], cap: int) -> int:
@@ -334,7 +299,7 @@ def solve(problem: Problem) -> Solution | None:
             return None
         min_availability = -first[1] - 1e-6
         objective = "cost"
-    b, xs = _build(problem, objective_override=objective, min_availability=min_availability)
+    b, xs = _build(problem, objective, min_availability)
     result = _run(b)
     if result is None:
         return None
@@ -355,7 +320,7 @@ def solve(problem: Problem) -> Solution | None:
 
 def lp_bound(problem: Problem) -> float | None:
     """The LP relaxation's optimum under the cost objective: a lower bound on any placement's cost."""
-    b, _ = _build(Problem(problem.demands, "cost", problem.quotas, problem.budget_monthly_usd, problem.disabled))
+    b, _ = _build(replace(problem, objective="cost"))
     result = _run(b, relax=True)
     return None if result is None else result[1]
 
@@ -366,38 +331,29 @@ def components(problem: Problem) -> list[tuple[list[Demand], tuple[str, ...]]]:
     Demands are linked by near / apart and by a quota that both could count against through their useful
     options (an option that is useless to the optimum links nothing).
     """
-    demands = problem.demands
-    parent = {d.name: d.name for d in demands}
-
-    def find(n: str) -> str:
-        while parent[n] != n:
-            parent[n] = parent[parent[n]]
-            n = parent[n]
-        return n
-
-    for d in demands:
-        for other in ([d.near] if d.near else []) + list(d.apart):
-            if other in parent:
-                parent[find(d.name)] = find(other)
+    ties = problem.ties()
     touches: dict[str, set[str]] = defaultdict(set)
     if problem.quotas:
-        linked = location_linked(problem)
-        keys = [(k, *k.partition("/")[::2]) for k in problem.quotas if f"quota.{k}" not in problem.disabled]
+        linked = problem.location_linked()
+        keys = problem.active_quotas()
         first: dict[str, str] = {}
-        for d in demands:
+        for d in problem.demands:
             if not d.counts_against_quota:
                 continue
+            masks = problem.quota_masks(keys)
+            under = 0
             for o in useful_options(d, problem, d.name in linked):
-                for k, cloud, region in keys:
-                    if o.cloud == cloud and (not region or o.region == region) and k not in touches[d.name]:
-                        touches[d.name].add(k)
-                        if k in first:
-                            parent[find(d.name)] = find(first[k])
-                        else:
-                            first[k] = d.name
+                under |= masks[o.location]
+            for i, k in enumerate(keys):
+                if under >> i & 1:
+                    touches[d.name].add(k)
+                    if k in first:
+                        ties.union(d.name, first[k])
+                    else:
+                        first[k] = d.name
     groups: dict[str, list[Demand]] = defaultdict(list)
-    for d in demands:
-        groups[find(d.name)].append(d)
+    for d in problem.demands:
+        groups[ties.find(d.name)].append(d)
     return [
         (groups[k], tuple(sorted(set().union(*(touches[d.name] for d in groups[k])))))
         for k in sorted(groups)

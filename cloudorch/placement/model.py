@@ -91,6 +91,7 @@ class Exclusion(_Frozen):
     region: str | None = None
     reason: str = Field(
         description="geo | region | cloud | capability | arch | no-offering | price | tie | near | apart | spread | capacity"
+                    " | density (a bucket: fewer replicas of what it is near)"
     )
     detail: str
 

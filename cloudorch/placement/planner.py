@@ -1,8 +1,9 @@
 """The planner: a stack and a catalog in, a frozen placement out (or an explained refusal).
 
-Steps: allowed regions -> per-resource options (exact filtering, dominated options pruned) -> one MILP
-per group of linked resources (one MILP for all when a quota or an in-model budget couples them) ->
-buckets next to what they serve -> address blocks per network and location -> explanations.
+Steps: allowed regions -> the regions each resource's cloud can host it in (``capability``, every kind)
+-> per-resource options (exact filtering, dominated options pruned) -> one MILP per group of linked
+resources (one MILP for all when a quota or an in-model budget couples them) -> buckets next to what they
+serve -> address blocks per network and location -> explanations.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from dataclasses import replace
 from cloudorch.catalog.model import Catalog
 from cloudorch.errors import InfeasiblePlacement, OverBudget
 from cloudorch.placement import milp
+from cloudorch.placement.buckets import place_buckets
+from cloudorch.placement.capability import CapabilityFilter, requirements_of
 from cloudorch.placement.candidates import (
     OfferingIndex,
-    Option,
     PlacementSettings,
     allowed_regions,
     compute_options,
@@ -25,6 +27,7 @@ from cloudorch.placement.candidates import (
 from cloudorch.placement.explain import explain
 from cloudorch.placement.infeasible import analyse_infeasible
 from cloudorch.placement.model import HOURS_PER_MONTH, NetworkBlock, PlacementResult, ResourcePlacement, Slot
+from cloudorch.placement.problem import BUDGET_GROUP, Demand, Option, Problem, Solution, quota_covers
 from cloudorch.spec.models import Bucket, Compute, Database, Network, Stack
 
 
@@ -33,7 +36,8 @@ def plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
     regions, region_exclusions = allowed_regions(stack, catalog, settings)
     index = index or OfferingIndex(catalog, settings)
     quotas = {k: v for k, v in settings.vcpu_quotas.items() if v is not None}
-    demands, exclusions = _demands(stack, regions, catalog, index, settings, vcpu_matters=bool(quotas))
+    capability = CapabilityFilter(settings.unsupported, regions)
+    demands, exclusions = _demands(stack, regions, catalog, index, capability, vcpu_matters=bool(quotas))
     for d in demands:
         if not d.options:
             raise _no_options(stack, d.name, region_exclusions + list(exclusions[d.name]))
@@ -41,19 +45,19 @@ def plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
     # Buckets are placed after the solve, so the in-model budget (availability/balanced objectives) keeps
     # room for the most their storage could cost in any allowed region: the placement then always fits.
     model_budget = None if budget is None else budget - _max_storage_cost(stack, catalog, regions)
-    problem = milp.Problem(tuple(demands), stack.placement.objective, quotas, model_budget)
+    problem = Problem(tuple(demands), stack.placement.objective, quotas, model_budget)
     solution = _solve(problem)
     if solution is None:
         if budget is not None and problem.objective != "cost":
-            unbudgeted = milp.Problem(problem.demands, problem.objective, quotas, budget, frozenset({"budget.monthly_usd"}))
-            if _solve(unbudgeted) is not None:
-                cheapest = _solve(milp.Problem(problem.demands, "cost", quotas, None))
+            if _solve(replace(problem, disabled=frozenset({BUDGET_GROUP}))) is not None:
+                cheapest = _solve(replace(problem, objective="cost", budget_monthly_usd=None))
                 assert cheapest is not None
                 raise _over_budget(stack, problem, cheapest.monthly_usd, budget, 0.0)
         part, fixed = _infeasible_part(problem)
         raise analyse_infeasible(part, fixed)
 
-    bucket_placements, bucket_cost = _place_buckets(stack, catalog, regions, solution)
+    bucket_placements, bucket_cost, bucket_explanations = place_buckets(
+        stack, catalog, solution, capability, region_exclusions, explain_choices)
     total = solution.monthly_usd + bucket_cost
     if budget is not None and total > budget + 1e-6:
         raise _over_budget(stack, problem, total, budget, bucket_cost)
@@ -62,11 +66,15 @@ def plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
                   for name, chosen in solution.assignment.items()}
     placements.update(bucket_placements)
     placements = dict(sorted(placements.items()))
+    explanations = {}
+    if explain_choices:
+        explanations = dict(sorted({**explain(stack, problem, solution, region_exclusions, exclusions),
+                                    **bucket_explanations}.items()))
     return PlacementResult(
         objective=stack.placement.objective,
         placements=placements,
         networks=allocate_networks(stack, placements),
-        explanations=explain(stack, problem, solution, region_exclusions, exclusions) if explain_choices else {},
+        explanations=explanations,
         lower_bound_monthly_usd=round(solution.lower_bound_monthly_usd + bucket_cost, 2),
     )
 
@@ -77,57 +85,58 @@ def _max_storage_cost(stack: Stack, catalog: Catalog, regions) -> float:
     return sum(spec.size_gb * top for spec in stack.resources.values() if isinstance(spec, Bucket))
 
 
-def _demands(stack: Stack, regions, catalog: Catalog, index: OfferingIndex, settings: PlacementSettings,
-             vcpu_matters: bool) -> tuple[list[milp.Demand], dict[str, tuple]]:
+def _demands(stack: Stack, regions, catalog: Catalog, index: OfferingIndex, capability: CapabilityFilter,
+             vcpu_matters: bool) -> tuple[list[Demand], dict[str, tuple]]:
     demands, exclusions = [], {}
     for name, spec in sorted(stack.resources.items()):
+        if not isinstance(spec, (Compute, Database)):
+            continue
+        hosts = capability.hosts(requirements_of(stack, name))
         if isinstance(spec, Compute):
-            options, excluded = compute_options(spec, regions, index, settings, vcpu_matters)
-            demands.append(milp.Demand(
+            options, excluded = compute_options(spec, hosts, index, vcpu_matters)
+            demands.append(Demand(
                 name, "compute", spec.count, options, spec.spread.min_clouds, spec.spread.min_regions,
                 spec.spread.max_per_region, spec.spread.max_per_cloud, spec.near, tuple(spec.apart),
             ))
-        elif isinstance(spec, Database):
-            options, excluded = database_options(spec, regions, catalog, settings)
-            demands.append(milp.Demand(name, "database", 1, options, near=spec.near, counts_against_quota=False))
         else:
-            continue
-        exclusions[name] = excluded
+            options, excluded = database_options(spec, hosts, catalog)
+            demands.append(Demand(name, "database", 1, options, near=spec.near, counts_against_quota=False))
+        exclusions[name] = hosts.excluded + excluded
     return demands, exclusions
 
 
-def _solve(problem: milp.Problem) -> milp.Solution | None:
+def _solve(problem: Problem) -> Solution | None:
     """Solve each group of linked demands on its own; exact, since nothing else couples them.
 
     Demands are linked by near / apart and by a vCPU quota both could count against (``milp.components``).
     A quota that cannot bind -- every demand using its largest option under it still fits -- links nothing
     and is dropped. An in-model budget (non-cost objectives) couples every demand: one MILP then.
     """
-    if problem.budget_monthly_usd is not None and problem.objective != "cost":
+    if problem.budget_in_model:
         return milp.solve(problem)
     quotas = {k: v for k, v in problem.quotas.items() if not _cannot_bind(problem, k, v)}
     current = replace(problem, quotas=quotas)
     assignment, monthly, bound = {}, 0.0, 0.0
     for group, keys in milp.components(current):
-        part = milp.solve(milp.Problem(tuple(group), problem.objective, {k: quotas[k] for k in keys}, None,
-                                       problem.disabled))
+        part = milp.solve(_part(current, group, keys))
         if part is None:
             return None
         assignment.update(part.assignment)
         bound += part.lower_bound_monthly_usd
     monthly = sum(o.monthly_usd * n for chosen in assignment.values() for o, n in chosen)  # unrounded parts
-    return milp.Solution(dict(sorted(assignment.items())), round(monthly, 2), round(min(bound, monthly), 4))
+    return Solution(dict(sorted(assignment.items())), round(monthly, 2), round(min(bound, monthly), 4))
 
 
-def _infeasible_part(problem: milp.Problem) -> tuple[milp.Problem, float]:
+def _infeasible_part(problem: Problem) -> tuple[Problem, float]:
     """The linked groups that cannot be placed (analysing only them keeps a large stack's refusal fast),
     and what the groups that can be placed cost."""
-    if problem.budget_monthly_usd is not None and problem.objective != "cost":
+    if problem.budget_in_model:
         return problem, 0.0
     quotas = {k: v for k, v in problem.quotas.items() if not _cannot_bind(problem, k, v)}
     failing, fixed = [], 0.0
-    for group, keys in milp.components(replace(problem, quotas=quotas)):
-        part = milp.Problem(tuple(group), problem.objective, {k: quotas[k] for k in keys}, None, problem.disabled)
+    current = replace(problem, quotas=quotas)
+    for group, keys in milp.components(current):
+        part = _part(current, group, keys)
         solution = milp.solve(part)
         if solution is None:
             failing.append(part)
@@ -136,17 +145,21 @@ def _infeasible_part(problem: milp.Problem) -> tuple[milp.Problem, float]:
     if not failing:
         return problem, 0.0
     merged_quotas = {k: v for p in failing for k, v in p.quotas.items()}
-    return milp.Problem(tuple(d for p in failing for d in p.demands), problem.objective, merged_quotas, None,
-                        problem.disabled), fixed
+    return replace(problem, demands=tuple(d for p in failing for d in p.demands), quotas=merged_quotas,
+                   budget_monthly_usd=None), fixed
 
 
-def _cannot_bind(problem: milp.Problem, key: str, limit: float) -> bool:
-    cloud, _, region = key.partition("/")
+def _part(problem: Problem, demands, quota_keys) -> Problem:
+    """One linked group of ``problem``'s demands with the quotas they share (the budget is checked on the whole)."""
+    return replace(problem, demands=tuple(demands), quotas={k: problem.quotas[k] for k in quota_keys},
+                   budget_monthly_usd=None)
+
+
+def _cannot_bind(problem: Problem, key: str, limit: float) -> bool:
     most = 0.0
     for d in problem.demands:
         if d.counts_against_quota:
-            most += d.count * max((o.vcpus for o in d.options if o.cloud == cloud and (not region or o.region == region)),
-                                  default=0.0)
+            most += d.count * max((o.vcpus for o in d.options if quota_covers(key, o.cloud, o.region)), default=0.0)
     return most <= limit
 
 
@@ -159,41 +172,6 @@ def _to_placement(name: str, kind: str, chosen: tuple[tuple[Option, int], ...]) 
         for o, n in sorted(chosen, key=lambda c: (c[0].cloud, c[0].region, c[0].instance_type, c[0].spot))
     )
     return ResourcePlacement(resource=name, kind=kind, slots=slots)
-
-
-def _place_buckets(stack: Stack, catalog: Catalog, regions, solution: milp.Solution):
-    """A bucket goes where the replicas of what it is `near` are densest; otherwise where storage is cheapest,
-    preferring regions the stack already uses (no cross-region egress)."""
-    used = Counter()
-    for chosen in solution.assignment.values():
-        for o, n in chosen:
-            used[o.location] += n
-    out, total = {}, 0.0
-    allowed = {(r.cloud, r.name) for r in regions}
-    for name, spec in sorted(stack.resources.items()):
-        if not isinstance(spec, Bucket):
-            continue
-        if spec.near:
-            here = Counter()
-            for o, n in solution.assignment.get(spec.near, ()):
-                here[o.location] += n
-            candidates = sorted(here, key=lambda g: (-here[g], catalog.storage_index.get(g, 1e9), g))
-        else:
-            candidates = sorted(
-                (g for g in allowed if g in catalog.storage_index),
-                key=lambda g: (catalog.storage_index[g], -used[g], g),
-            )
-        if not candidates:
-            raise InfeasiblePlacement(
-                f"bucket {name!r} has no region to go to",
-                conflicts=[f"resources.{name}.near" if spec.near else "placement"],
-                hint="widen placement.geo / placement.regions, or check that the catalog prices object storage there",
-            )
-        cloud, region = candidates[0]
-        storage = round(spec.size_gb * catalog.storage_index.get((cloud, region), 0.0), 2)
-        total += storage
-        out[name] = ResourcePlacement(resource=name, kind="bucket", cloud=cloud, region=region, storage_monthly_usd=storage)
-    return out, round(total, 2)
 
 
 def allocate_networks(stack: Stack, placements: Mapping[str, ResourcePlacement]) -> tuple[NetworkBlock, ...]:
@@ -265,10 +243,10 @@ def _no_options(stack: Stack, name: str, exclusions: list) -> InfeasiblePlacemen
     )
 
 
-def _over_budget(stack: Stack, problem: milp.Problem, total: float, budget: float, bucket_cost: float) -> OverBudget:
+def _over_budget(stack: Stack, problem: Problem, total: float, budget: float, bucket_cost: float) -> OverBudget:
     cheapest = total
     if problem.objective != "cost":
-        cheap = _solve(milp.Problem(problem.demands, "cost", problem.quotas, None))
+        cheap = _solve(replace(problem, objective="cost", budget_monthly_usd=None))
         cheapest = (cheap.monthly_usd if cheap else total) + bucket_cost
     return OverBudget(
         f"the placement costs ${total:,.2f}/month, over the budget of ${budget:,.2f}/month",

@@ -12,6 +12,7 @@ Importing this package imports no pack, no pulumi and no pulumi_policy.
 from cloudorch.policy.baselines import apply_baseline, baseline_dict, read_baseline, write_baseline
 from cloudorch.policy.context import Context, PolicySubject, SpecTarget
 from cloudorch.policy.engine import evaluate, merge_packs, pack_enforcement, resolve_enforcement
+from cloudorch.policy.facts import expect_fact
 from cloudorch.policy.geo import region_geo
 from cloudorch.policy.loading import available_pack_names, list_policies, load_packs, load_policy_dir
 from cloudorch.policy.model import (
@@ -47,7 +48,7 @@ def blocking_error(reports: Report | list[Report]):  # -> PolicyBlocked | None
 __all__ = [
     "STACK", "Check", "Context", "Finding", "NotApplicable", "Pack", "Policy", "PolicyInfo", "PolicySubject",
     "Report", "SpecTarget", "Violation", "WaiverNote", "apply_baseline", "available_pack_names",
-    "baseline_dict", "blocking_error", "evaluate", "list_policies", "load_packs", "load_policy_dir",
+    "baseline_dict", "blocking_error", "evaluate", "expect_fact", "list_policies", "load_packs", "load_policy_dir",
     "merge_packs", "pack_enforcement", "read_baseline", "region_geo", "rendered_check", "resolve_enforcement",
     "spec_check", "to_github", "to_json", "to_junit", "to_markdown", "to_sarif", "to_text", "write_baseline",
 ]

@@ -1,7 +1,9 @@
 """What a check sees: the subject under evaluation and read-only indexes over it.
 
 The indexes are built once per evaluation (not per policy and never on a shared policy object), so a
-relationship rule such as "every S3 bucket has a public-access block" costs one dictionary lookup.
+relationship rule such as "every S3 bucket has a public-access block" costs one dictionary lookup. So are
+the neutral facts of rendered resources (``Context.facts``): each is read once, by the provider that
+rendered it, however many rules ask.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cloudorch.errors import CloudorchError, PluginError
 from cloudorch.placement.model import PlacementResult, ResourcePlacement
 from cloudorch.policy.geo import region_geo
+from cloudorch.rendering.facts import FACTS_OF_ROLE, Describe, Facts, RenderedGraph
 from cloudorch.rendering.model import REF, RenderedResource, refs_in
 from cloudorch.spec.loader import LoadedStack
 from cloudorch.spec.models import Stack
@@ -21,13 +25,24 @@ from cloudorch.spec.models import Stack
 RegionGeo = Callable[[str, str], "str | None"]
 
 
+def describe_with_providers(resource: RenderedResource, graph: RenderedGraph) -> Facts | None:
+    """The facts of ``resource`` as the installed provider of its cloud reads them."""
+    from cloudorch.plugins import load_provider
+
+    return load_provider(resource.cloud).describe(resource, graph)
+
+
 @dataclass(frozen=True)
 class PolicySubject:
-    """Everything the policies judge for one stack: the spec, where it goes, and what it becomes."""
+    """Everything the policies judge for one stack: the spec, where it goes, and what it becomes.
+
+    ``describe`` reads a rendered resource into neutral facts; by default the installed providers do.
+    """
 
     loaded: LoadedStack
     placement: PlacementResult | None = None
     rendered: tuple[RenderedResource, ...] | list[RenderedResource] = ()
+    describe: Describe = describe_with_providers
 
     @property
     def stack(self) -> Stack:
@@ -48,6 +63,8 @@ class _Indexes:
     by_name: dict[str, RenderedResource]
     by_type: dict[str, list[RenderedResource]]
     referrers: dict[str, list[RenderedResource]]
+    #: rendered name -> its facts, filled as rules ask
+    facts: dict[str, Facts]
 
 
 def _build_indexes(rendered: Iterable[RenderedResource]) -> _Indexes:
@@ -62,7 +79,7 @@ def _build_indexes(rendered: Iterable[RenderedResource]) -> _Indexes:
         targets |= {v for v in res.inputs.values() if isinstance(v, str)}
         for target in targets:
             referrers[target].append(res)
-    return _Indexes(dict(by_name), dict(by_type), dict(referrers))
+    return _Indexes(dict(by_name), dict(by_type), dict(referrers), {})
 
 
 class Context:
@@ -124,9 +141,33 @@ class Context:
         found = self._idx.referrers.get(name, ())
         return [r for r in found if not types or r.type in types]
 
+    def facts(self, resource: RenderedResource) -> Any:
+        """The neutral facts of a rendered resource (``FirewallFacts`` for a firewall rule, ...), as the
+        provider that rendered it reads them. A resource its provider cannot describe is an error of that
+        provider, raised here so the rule reports it instead of passing the resource unseen."""
+        cached = self._idx.facts.get(resource.name)
+        if cached is not None:
+            return cached
+        try:
+            facts = self.subject.describe(resource, self)
+        except CloudorchError:
+            raise
+        except Exception as exc:  # a provider bug: name the provider, not just the exception
+            raise PluginError(f"the {resource.cloud} provider failed to describe {resource.name}: "
+                              f"{type(exc).__name__}: {exc}") from exc
+        expected = FACTS_OF_ROLE.get(resource.role) if resource.role else None
+        if facts is None or (expected is not None and not isinstance(facts, expected)):
+            wanted = expected.__name__ if expected else "any facts"
+            role = f"a {resource.role}" if resource.role else "a resource without a role"
+            raise PluginError(
+                f"the {resource.cloud} provider renders {resource.name} ({resource.type}) as {role} "
+                f"but describes it with {type(facts).__name__ if facts is not None else 'nothing'}, not {wanted}",
+                hint="the provider's describe() must read every resource of a role that has facts",
+            )
+        self._idx.facts[resource.name] = facts
+        return facts
+
 
 def spec_targets(stack: Stack) -> list[SpecTarget]:
     targets = [SpecTarget(name, resource.kind, resource) for name, resource in sorted(stack.resources.items())]
     return [*targets, SpecTarget(None, "stack", stack)]
-
-

@@ -139,16 +139,21 @@ class _Targets:
         self.spec = spec
         self.rendered = [r for r in rendered if not r.is_provider]
         self.by_type: dict[str, list[RenderedResource]] = {}
+        self.by_role: dict[str, list[RenderedResource]] = {}
         for res in self.rendered:
             self.by_type.setdefault(res.type, []).append(res)
+            if res.role is not None:
+                self.by_role.setdefault(res.role, []).append(res)
 
     def of(self, check: Check) -> Iterable[Any]:
         if check.level == "spec":
             wanted = set(check.targets)
             return [t for t in self.spec if (t.kind in wanted if wanted else t.kind != STACK)]
-        if not check.targets:
+        if not check.targets and not check.roles:
             return self.rendered
-        return [r for token in check.targets for r in self.by_type.get(token, ())]
+        found = [r for token in check.targets for r in self.by_type.get(token, ())]
+        # a resource of a listed type is not visited again for its role
+        return found + [r for role in check.roles for r in self.by_role.get(role, ()) if r.type not in check.targets]
 
 
 class _Locator:

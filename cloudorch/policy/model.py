@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Union
 
+from cloudorch.rendering.roles import Role
+
 if TYPE_CHECKING:
     from cloudorch.policy.context import Context, SpecTarget
     from cloudorch.rendering.model import RenderedResource
@@ -35,6 +37,7 @@ PACK_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 
 #: the target kind of a stack-wide spec check (budget, stack tags): called once, with the whole stack
 STACK = "stack"
+ROLES = frozenset(role.value for role in Role)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,16 +71,26 @@ class Check:
     """One pure function and what it looks at.
 
     ``targets`` are spec kinds (``compute``, ``database``, ``bucket``, ``network``, or ``stack``) for a
-    spec check, or Pulumi type tokens for a rendered check; empty means every target of that level.
+    spec check, or Pulumi type tokens for a rendered check. ``roles`` (rendered checks only) are neutral
+    roles (``firewall-rule``, ``database``, ...): the check sees every cloud's resources of those roles, a
+    fourth cloud's included, and reads them through ``ctx.facts``. A rendered check sees the resources of
+    its types and of its roles; with neither, every rendered resource (and with no targets, every spec
+    resource).
     """
 
     level: Level
     targets: tuple[str, ...]
     fn: CheckFn
+    roles: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.level not in LEVELS:
             raise ValueError(f"check level must be one of {LEVELS}, not {self.level!r}")
+        if self.roles and self.level != "rendered":
+            raise ValueError("only a rendered check targets roles")
+        unknown = [r for r in self.roles if r not in ROLES]
+        if unknown:
+            raise ValueError(f"unknown role(s) {', '.join(map(repr, unknown))}; roles: {', '.join(sorted(ROLES))}")
 
 
 def spec_check(*kinds: str) -> Callable[[CheckFn], Check]:
@@ -85,8 +98,10 @@ def spec_check(*kinds: str) -> Callable[[CheckFn], Check]:
     return lambda fn: Check("spec", tuple(kinds), fn)
 
 
-def rendered_check(*types: str) -> Callable[[CheckFn], Check]:
-    return lambda fn: Check("rendered", tuple(types), fn)
+def rendered_check(*types: str, roles: Iterable[str] = ()) -> Callable[[CheckFn], Check]:
+    """Decorator: ``@rendered_check(roles=("database",))`` for a rule every cloud's databases must meet;
+    ``@rendered_check("aws:ec2/instance:Instance")`` for a rule about one cloud's own feature."""
+    return lambda fn: Check("rendered", tuple(types), fn, tuple(str(r) for r in roles))
 
 
 @dataclass(frozen=True)

@@ -1,110 +1,22 @@
-"""Reading rendered inputs safely: nested paths, unknown values and the clouds' spellings of "open".
+"""Reading rendered inputs in a check: nested paths, unknown values, the clouds' spellings of "open".
 
-A value that is another resource's output (``{"$ref": ...}``) is *set, value unknown*: a check must not
-treat it as absent (that would flag every reference) nor as a known value. ``UNKNOWN`` stands for it.
+The helpers live with the rendered model (``cloudorch.rendering.inputs``), where providers use them to read
+their own resources into neutral facts; a policy written against one cloud's inputs imports them from here.
 """
 
-from __future__ import annotations
+from cloudorch.rendering.inputs import (
+    MISSING,
+    UNKNOWN,
+    WORLD_CIDRS,
+    any_on,
+    covers,
+    flag,
+    get,
+    is_all_ports,
+    is_world,
+    items,
+    port_range,
+)
 
-import ipaddress
-from collections.abc import Sequence
-from typing import Any
-
-from cloudorch.rendering.model import is_ref
-
-
-class _Unknown:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "UNKNOWN"
-
-    def __bool__(self) -> bool:  # an unknown value must not pass as False by accident
-        raise TypeError("UNKNOWN has no truth value; compare with `is UNKNOWN`")
-
-
-UNKNOWN: Any = _Unknown()
-MISSING: Any = None
-
-WORLD_CIDRS = frozenset({"0.0.0.0/0", "::/0", "*", "internet", "any", "0.0.0.0"})
-
-
-def get(data: Any, path: str, default: Any = MISSING) -> Any:
-    """``get(inputs, "settings.ipConfiguration.ipv4Enabled")``; a list index is a number segment."""
-    node = data
-    for part in path.split("."):
-        if is_ref(node):
-            return UNKNOWN
-        if isinstance(node, dict):
-            if part not in node:
-                return default
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit():
-            index = int(part)
-            if index >= len(node):
-                return default
-            node = node[index]
-        else:
-            return default
-    if is_ref(node):
-        return UNKNOWN
-    return default if node is None else node
-
-
-def items(data: Any, path: str) -> list[Any]:
-    """The elements of a list input (empty when absent; ``[UNKNOWN]`` when the list itself is a reference)."""
-    value = get(data, path)
-    if value is UNKNOWN:
-        return [UNKNOWN]
-    return list(value) if isinstance(value, list) else []
-
-
-def flag(value: Any) -> bool | None:
-    """A boolean input, also spelt as a string ("true") as some providers type them; None if unknown/absent."""
-    if value is UNKNOWN or value is None:
-        return None
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    return None
-
-
-def is_world(source: Any) -> bool:
-    """True for a source range that admits the whole internet."""
-    if not isinstance(source, str):
-        return False
-    text = source.strip().lower()
-    if text in WORLD_CIDRS:
-        return True
-    try:
-        return ipaddress.ip_network(text, strict=False).prefixlen == 0
-    except ValueError:
-        return False
-
-
-def port_range(spec: Any) -> tuple[int, int] | None:
-    """Parse "22", "20-25", "*" (all ports), or an int; None when unknown or unparseable."""
-    if spec is UNKNOWN or spec is None:
-        return None
-    if isinstance(spec, bool):
-        return None
-    if isinstance(spec, (int, float)):
-        return int(spec), int(spec)
-    text = str(spec).strip()
-    if text in ("*", "-1", "all"):
-        return 0, 65535
-    low, _, high = text.partition("-")
-    try:
-        return int(low), int(high or low)
-    except ValueError:
-        return None
-
-
-def covers(ranges: Sequence[tuple[int, int]], port: int) -> bool:
-    return any(low <= port <= high for low, high in ranges)
-
-
-def is_all_ports(ranges: Sequence[tuple[int, int]]) -> bool:
-    """True when a range spans every port (1-65535; port 0 is reserved, so a rule from 1 counts)."""
-    return any(low <= 1 and high >= 65535 for low, high in ranges)
+__all__ = ["MISSING", "UNKNOWN", "WORLD_CIDRS", "any_on", "covers", "flag", "get", "is_all_ports", "is_world",
+           "items", "port_range"]

@@ -5,12 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from cloudorch.errors import Problem
+from cloudorch.placement.model import NetworkBlock, PlacementResult, ResourcePlacement
+from cloudorch.spec.loader import dotted_path
+from cloudorch.spec.models import Bucket, Compute, Database, Ingress, Network, Stack
+
+if TYPE_CHECKING:
+    from cloudorch.rendering.elements import Element
+    from cloudorch.spec.loader import LoadedStack
 
 T = TypeVar("T")
-
-from cloudorch.placement.model import NetworkBlock, PlacementResult, ResourcePlacement
-from cloudorch.spec.models import Bucket, Compute, Database, Ingress, Network, Stack
 
 
 @dataclass(frozen=True)
@@ -18,6 +24,23 @@ class RenderContext:
     stack: Stack
     placement: PlacementResult
     cloud: str
+    #: the stack file the stack came from, so a provider can point a user-fixable problem at its line
+    source: LoadedStack | None = None
+    #: the cross-cloud elements of the stack (links, global names), each rendered endpoint by endpoint
+    elements: tuple[Element, ...] = ()
+
+    # -- problems the user can fix ---------------------------------------------------------------------
+    def problem(self, path: tuple[str | int, ...], message: str) -> Problem:
+        """A problem located at a stack-file field (``("resources", "web", "ingress", 3)``): a provider
+        that meets a limit the user controls says which field to change, rather than raising a bare error."""
+        file = self.source.file if self.source else "<stack>"
+        line = self.source.line_of(*path) if self.source else None
+        return Problem(file, line, dotted_path(path), message)
+
+    def elements_at(self, region: str | None = None) -> tuple[Element, ...]:
+        """Elements with an endpoint on this cloud (in ``region``, when given)."""
+        return tuple(e for e in self.elements
+                     if any(p.cloud == self.cloud and (region is None or p.region == region) for p in e.endpoints))
 
     # -- memoised derivations --------------------------------------------------------------------------
     @cached_property

@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from cloudorch.rendering.roles import Role
+
 REF = "$ref"
 
 
@@ -41,6 +43,8 @@ class RenderedResource(BaseModel):
 
     name: str = Field(description="logical name, unique within the stack")
     type: str = Field(description="Pulumi type token, e.g. aws:ec2/instance:Instance or pulumi:providers:aws")
+    role: Role | None = Field(default=None, description="what it is on any cloud (firewall-rule, database, ...); "
+                              "every provider sets it, and role-targeted policies see nothing without it")
     cloud: str
     region: str | None = None
     source: str | None = Field(default=None, description="the stack resource it was rendered from")

@@ -12,11 +12,11 @@ from pathlib import Path as FsPath
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from cloudorch.errors import Problem, SpecError
 from cloudorch.spec.models import NAME_PATTERN as NAME
-from cloudorch.spec.models import RESOURCE_KINDS, Stack
+from cloudorch.spec.models import RESOURCE_KINDS, Name, Stack
 from cloudorch.spec.yamlsource import Located, Path, YamlShapeError, load_located
 
 
@@ -57,6 +57,11 @@ def display_path(path: str | FsPath) -> str:
 
 
 def load_stack(path: str | FsPath, vocabulary: Vocabulary | None = None) -> LoadedStack:
+    return parse_stack(*_read(path), vocabulary)
+
+
+def _read(path: str | FsPath) -> tuple[str, str]:
+    """The stack file's text and its name in messages."""
     file = display_path(path)
     try:
         raw = FsPath(path).read_bytes()
@@ -67,13 +72,44 @@ def load_stack(path: str | FsPath, vocabulary: Vocabulary | None = None) -> Load
     except OSError as exc:
         raise SpecError([Problem(file, None, "", f"cannot read: {exc.strerror}")]) from None
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8"), file
     except UnicodeDecodeError as exc:
         raise SpecError([Problem(file, None, "", f"not UTF-8 text (byte {exc.start})")]) from None
-    return parse_stack(text, file, vocabulary)
 
 
-def parse_stack(text: str, file: str = "<stack>", vocabulary: Vocabulary | None = None) -> LoadedStack:
+@dataclass(frozen=True)
+class StackHeader:
+    """What the commands that work from state need of a stack file: its name (the stack of its identity)
+    and the clouds it may use (whose Pulumi plugins to install). The rest of the file is not validated,
+    so a stack whose resources, packs or regions no longer check out can still be read and torn down."""
+
+    stack: str
+    file: str
+    clouds: tuple[str, ...] | None  # None: not restricted in the file
+
+
+def load_stack_header(path: str | FsPath) -> StackHeader:
+    text, file = _read(path)
+    located = _locate(text, file)
+    if "stack" not in located.data:
+        errors = [{"type": "missing", "loc": ("stack",), "msg": "Field required"}]
+    else:
+        try:
+            TypeAdapter(Name).validate_python(located.data["stack"])
+            errors = []
+        except ValidationError as exc:
+            errors = [err | {"loc": ("stack",)} for err in exc.errors()]
+    if errors:
+        raise SpecError([_problem_from_pydantic(err, located, file) for err in errors])
+    name = located.data["stack"]
+    placement = located.data.get("placement")
+    clouds = placement.get("clouds") if isinstance(placement, dict) else None
+    listed = isinstance(clouds, list) and all(isinstance(c, str) for c in clouds)
+    return StackHeader(stack=name, file=file, clouds=tuple(clouds) if listed else None)
+
+
+def _locate(text: str, file: str) -> Located:
+    """The file's YAML with the line of every value: a mapping, or a located error."""
     if not text.strip():
         raise SpecError([Problem(file, None, "", "file is empty")], hint="start from `stacks/webshop.yaml`")
     try:
@@ -89,9 +125,13 @@ def parse_stack(text: str, file: str = "<stack>", vocabulary: Vocabulary | None 
         raise SpecError([Problem(file, None, "", "file is empty")], hint="start from `stacks/webshop.yaml`")
     if not isinstance(located.data, dict):
         raise SpecError([Problem(file, 1, "", "the stack file must be a mapping with `stack:` and `resources:`")])
+    return located
 
+
+def parse_stack(text: str, file: str = "<stack>", vocabulary: Vocabulary | None = None) -> LoadedStack:
+    located = _locate(text, file)
     problems = [
-        Problem(file, line, _dotted(path), f"duplicate key (first defined on line {first})")
+        Problem(file, line, dotted_path(path), f"duplicate key (first defined on line {first})")
         for path, line, first in located.duplicates
     ]
     stack: Stack | None = None
@@ -109,7 +149,7 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
     return sorted(set(problems))
 
 
-def _dotted(path: Path) -> str:
+def dotted_path(path: Path) -> str:
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -174,8 +214,8 @@ def _problem_from_pydantic(err: Any, located: Located, file: str) -> Problem:
         message = err["msg"][0].lower() + err["msg"][1:]
     if kind == "missing" and path:
         # a missing field has no line of its own: point at its parent mapping
-        return Problem(file, located.line_of(path[:-1]), _dotted(path), message)
-    return Problem(file, located.line_of(path), _dotted(path), message)
+        return Problem(file, located.line_of(path[:-1]), dotted_path(path), message)
+    return Problem(file, located.line_of(path), dotted_path(path), message)
 
 
 # --- references --------------------------------------------------------------------------------------
@@ -192,7 +232,7 @@ def check_references(located: Located, file: str, vocab: Vocabulary) -> list[Pro
     problems: list[Problem] = []
 
     def add(path: Path, message: str) -> None:
-        problems.append(Problem(file, located.line_of(path), _dotted(path), message))
+        problems.append(Problem(file, located.line_of(path), dotted_path(path), message))
 
     resources = data.get("resources")
     kinds: dict[str, str] = {}

@@ -1,4 +1,6 @@
-"""Pulumi type tokens the built-in rules key on (from the providers' schemas), in one place."""
+"""Pulumi type tokens from the providers' schemas, in one place: for the rules about one cloud's own features
+(IMDSv2, Azure storage accounts, ...) and for the fixtures. Rules about neutral matters (network exposure,
+databases, buckets) target roles instead, and see every cloud's resources."""
 
 # AWS
 AWS_SG = "aws:ec2/securityGroup:SecurityGroup"
@@ -52,5 +54,3 @@ GCP_BUCKET = "gcp:storage/bucket:Bucket"
 GCP_BUCKET_IAM = "gcp:storage/bucketIAMBinding:BucketIAMBinding"
 GCP_CRYPTO_KEY = "gcp:kms/cryptoKey:CryptoKey"
 
-INGRESS_TYPES = (AWS_SG, AWS_SG_RULE, AWS_SG_INGRESS, AZ_NSG, AZ_SECURITY_RULE, GCP_FIREWALL)
-DATABASE_TYPES = (AWS_RDS, *AZ_DATABASES, GCP_SQL)

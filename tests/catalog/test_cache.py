@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 from cloudorch.catalog import load_catalog
+from cloudorch.catalog.adapter import SkyPilotAdapter
+
+ADAPTERS = {"gcp": SkyPilotAdapter()}
 
 HEADER = "InstanceType,vCPUs,MemoryGiB,Price,SpotPrice,Region,AvailabilityZone\n"
 
@@ -12,21 +15,21 @@ def write(tmp_path, price: str) -> None:
 
 def test_parsed_catalogs_are_cached_and_never_served_stale(tmp_path, monkeypatch):
     write(tmp_path, "0.2")
-    first = load_catalog(str(tmp_path))
+    first = load_catalog(str(tmp_path), ADAPTERS)
     assert first.offerings[0].price == 0.2
     import cloudorch.catalog.skypilot as skypilot
 
     calls = []
     real = skypilot.read_skypilot_catalog
-    monkeypatch.setattr(skypilot, "read_skypilot_catalog", lambda d: calls.append(d) or real(d))
-    again = load_catalog(str(tmp_path))
+    monkeypatch.setattr(skypilot, "read_skypilot_catalog", lambda d, a: calls.append(d) or real(d, a))
+    again = load_catalog(str(tmp_path), ADAPTERS)
     assert calls == [] and again.digest == first.digest  # served from the cache
     write(tmp_path, "0.3")  # an edited file is a different key
-    changed = load_catalog(str(tmp_path))
+    changed = load_catalog(str(tmp_path), ADAPTERS)
     assert calls and changed.offerings[0].price == 0.3
 
 
 def test_cache_can_be_turned_off(tmp_path, monkeypatch):
     write(tmp_path, "0.2")
     monkeypatch.setenv("CLOUDORCH_NO_CACHE", "1")
-    assert load_catalog(str(tmp_path)).offerings[0].price == 0.2
+    assert load_catalog(str(tmp_path), ADAPTERS).offerings[0].price == 0.2

@@ -1,38 +1,32 @@
-"""Reading SkyPilot-format catalogs: the real rows in ../shared, and tiny synthetic files for each quirk."""
+"""Reading SkyPilot-format catalogs, the generic part: files, columns by name, merged zones, reported rows.
+
+Each cloud's own quirks are its provider's adapter, tested beside the provider (tests/providers/*/test_catalog.py).
+"""
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
+from dataclasses import replace
 
 import pytest
 
-from cloudorch.catalog import load_catalog
+from cloudorch.catalog import load_catalog, network_prices
+from cloudorch.catalog.adapter import SkyPilotAdapter
 from cloudorch.catalog.skypilot import read_skypilot_catalog
 from cloudorch.errors import UsageError
+from cloudorch.plugins import catalog_adapters
+from tests.support import SKYPILOT, offering, real_skypilot_catalog, write_vms_csv
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "skypilot"
+GENERIC = {"aws": SkyPilotAdapter(), "azure": SkyPilotAdapter(), "gcp": SkyPilotAdapter()}
+
+
+def read(root):
+    """With the generic adapter for each cloud: what these tests check is the reader, not a cloud's quirks."""
+    return read_skypilot_catalog(root, GENERIC)
 
 
 @pytest.fixture(scope="module")
 def real():
-    if not SHARED.is_dir():
-        pytest.skip("../shared not present (a fresh clone has no ../shared)")
-    return read_skypilot_catalog(SHARED)
-
-
-def _offering(catalog, cloud, region, itype):
-    found = [o for o in catalog.offerings if (o.cloud, o.region, o.instance_type) == (cloud, region, itype)]
-    assert len(found) == 1, (cloud, region, itype, found)
-    return found[0]
-
-
-def _write(root: Path, cloud: str, header: list[str], rows: list[list[str]]) -> None:
-    (root / cloud).mkdir(parents=True, exist_ok=True)
-    with (root / cloud / "vms.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
+    return real_skypilot_catalog()
 
 
 # --- the real rows ------------------------------------------------------------------------------------
@@ -51,7 +45,7 @@ def test_reads_all_three_clouds(real):
 
 @pytest.mark.shared
 def test_aws_zone_id_rows_are_merged_per_region_with_zones_counted(real):
-    o = _offering(real, "aws", "us-east-1", "m7g.large")
+    o = offering(real, "aws", "us-east-1", "m7g.large")
     assert o.zones == ("use1-az1", "use1-az2", "use1-az4", "use1-az5", "use1-az6")
     assert o.price == 0.0816
     assert o.spot_price == pytest.approx((0.0409 + 0.0311 + 0.0267 + 0.0270 + 0.0272) / 5)  # mean over zones
@@ -61,32 +55,9 @@ def test_aws_zone_id_rows_are_merged_per_region_with_zones_counted(real):
 
 
 @pytest.mark.shared
-def test_arm_comes_from_the_arch_column_and_gcp_t2a(real):
-    assert _offering(real, "aws", "us-east-1", "m7g.large").arch == "arm64"
-    assert _offering(real, "aws", "us-east-1", "m7i.large").arch == "x86_64"
-    assert _offering(real, "gcp", "us-central1", "t2a-standard-2").arch == "arm64"
-    assert _offering(real, "gcp", "us-central1", "n2-standard-2").arch == "x86_64"
-
-
-@pytest.mark.shared
-def test_azure_quoted_generation_column_and_empty_spot(real):
-    d2s = _offering(real, "azure", "eastus", "Standard_D2s_v5")  # Generation "V1,V2"
-    assert (d2s.price, d2s.spot_price, d2s.vcpus, d2s.memory_gib) == (0.096, 0.01056, 2.0, 8.0)
-    assert d2s.zones == ()
-    b12 = _offering(real, "azure", "centralus", "Standard_B12ms")  # SpotPrice empty: no spot offering
-    assert b12.price == 0.599 and b12.spot_price is None
-
-
-@pytest.mark.shared
-def test_gcp_gpu_hosts_carry_their_gpus_price(real):
-    a2 = _offering(real, "gcp", "us-central1", "a2-highgpu-1g")
-    assert (a2.accelerator, a2.accelerator_count) == ("A100", 1)
-    assert a2.price == pytest.approx(0.73948 + 2.93391)
-    assert a2.spot_price == pytest.approx(0.38812 + 1.5399)
-    g2 = _offering(real, "gcp", "us-central1", "g2-standard-4")
-    assert (g2.accelerator, g2.accelerator_count) == ("L4", 1)
-    assert g2.price == pytest.approx(0.14679 + 0.56004)
-    assert not any(o.instance_type == "" for o in real.offerings)
+def test_arm_comes_from_the_arch_column(real):
+    assert offering(real, "aws", "us-east-1", "m7g.large").arch == "arm64"
+    assert offering(real, "aws", "us-east-1", "m7i.large").arch == "x86_64"
 
 
 @pytest.mark.shared
@@ -107,53 +78,35 @@ def test_unparseable_rows_are_reported_not_dropped(real):
 
 @pytest.mark.shared
 def test_load_catalog_with_a_directory(real):
-    assert load_catalog(str(SHARED)).digest == real.digest
+    # load_catalog adds the embedded network prices to what the SkyPilot files hold
+    loaded = load_catalog(str(SKYPILOT), catalog_adapters())
+    assert loaded.network is network_prices()
+    assert loaded.digest == replace(real, network=network_prices()).digest != real.digest
 
 
 # --- synthetic files -----------------------------------------------------------------------------------
 
 def test_columns_are_found_by_name_whatever_their_order(tmp_path):
     header = ["Region", "Price", "Arch", "SpotPrice", "MemoryGiB", "AvailabilityZone", "vCPUs", "InstanceType"]
-    _write(tmp_path, "aws", header, [
+    write_vms_csv(tmp_path, "aws", header, [
         ["eu-west-1", "0.2", "arm64", "0.05", "16", "euw1-az1", "4", "x9g.xlarge"],
         ["eu-west-1", "0.2", "arm64", "0.07", "16", "euw1-az2", "4", "x9g.xlarge"],
         ["eu-west-1", "0.1", "x86_64", "", "8", "euw1-az1", "2", "x9i.large"],
     ])
-    catalog = read_skypilot_catalog(tmp_path)
+    catalog = read(tmp_path)
     assert catalog.issues == ()
-    big = _offering(catalog, "aws", "eu-west-1", "x9g.xlarge")
+    big = offering(catalog, "aws", "eu-west-1", "x9g.xlarge")
     assert (big.vcpus, big.memory_gib, big.arch, big.price) == (4.0, 16.0, "arm64", 0.2)
     assert big.spot_price == pytest.approx(0.06) and big.zones == ("euw1-az1", "euw1-az2")
-    small = _offering(catalog, "aws", "eu-west-1", "x9i.large")
+    small = offering(catalog, "aws", "eu-west-1", "x9i.large")
     assert small.spot_price is None and small.arch == "x86_64"
     assert catalog.region("aws", "eu-west-1").zones == ("euw1-az1", "euw1-az2")
     assert catalog.region("aws", "eu-west-1").geo == "eu"
 
 
-def test_gcp_gpu_price_rows_of_several_counts_price_one_gpu(tmp_path):
-    """Full SkyPilot catalogs list a GPU's price for 1, 2, 4, 8 ... GPUs; the host adds count x one GPU."""
-    header = ["InstanceType", "vCPUs", "MemoryGiB", "AcceleratorName", "AcceleratorCount", "GpuInfo", "Region",
-              "AvailabilityZone", "Price", "SpotPrice"]
-    _write(tmp_path, "gcp", header, [
-        ["a2-highgpu-1g", "12", "85", "", "", "", "us-central1", "us-central1-a", "0.7", "0.3"],
-        ["a2-highgpu-2g", "24", "170", "", "", "", "us-central1", "us-central1-a", "1.4", "0.6"],
-        ["", "", "", "A100", "1", "", "us-central1", "us-central1-a", "3.0", "1.0"],
-        ["", "", "", "A100", "2", "", "us-central1", "us-central1-a", "6.0", "2.0"],
-        ["", "", "", "A100", "8", "", "us-central1", "us-central1-a", "24.0", "8.0"],
-    ])
-    catalog = read_skypilot_catalog(tmp_path)
-    assert catalog.issues == ()
-    one = _offering(catalog, "gcp", "us-central1", "a2-highgpu-1g")
-    assert (one.accelerator, one.accelerator_count) == ("A100", 1)
-    assert one.price == pytest.approx(3.7) and one.spot_price == pytest.approx(1.3)
-    two = _offering(catalog, "gcp", "us-central1", "a2-highgpu-2g")
-    assert two.accelerator_count == 2
-    assert two.price == pytest.approx(1.4 + 6.0) and two.spot_price == pytest.approx(0.6 + 2.0)
-
-
 def test_bad_rows_are_reported_with_line_and_reason(tmp_path):
     header = ["InstanceType", "vCPUs", "MemoryGiB", "Price", "SpotPrice", "Region", "Arch"]
-    _write(tmp_path, "aws", header, [
+    write_vms_csv(tmp_path, "aws", header, [
         ["ok.large", "2", "8", "0.1", "", "us-east-1", "x86_64"],
         ["bad.cpu", "two", "8", "0.1", "", "us-east-1", "x86_64"],
         ["bad.price", "2", "8", "-1", "", "us-east-1", "x86_64"],
@@ -161,7 +114,7 @@ def test_bad_rows_are_reported_with_line_and_reason(tmp_path):
         ["no.price", "2", "8", "", "", "us-east-1", "x86_64"],
         ["zero.mem", "2", "0", "0.1", "", "us-east-1", "x86_64"],
     ])
-    catalog = read_skypilot_catalog(tmp_path)
+    catalog = read(tmp_path)
     assert [o.instance_type for o in catalog.offerings] == ["ok.large"]
     assert [i.line for i in catalog.issues] == [3, 4, 5, 6, 7]
     reasons = [i.reason for i in catalog.issues]
@@ -173,24 +126,24 @@ def test_bad_rows_are_reported_with_line_and_reason(tmp_path):
 
 
 def test_a_file_missing_required_columns_is_one_issue(tmp_path):
-    _write(tmp_path, "azure", ["InstanceType", "Price"], [["x", "1"]])
-    _write(tmp_path, "aws", ["InstanceType", "vCPUs", "MemoryGiB", "Price", "Region"], [["m.large", "2", "8", "0.1", "us-east-1"]])
-    catalog = read_skypilot_catalog(tmp_path)
+    write_vms_csv(tmp_path, "azure", ["InstanceType", "Price"], [["x", "1"]])
+    write_vms_csv(tmp_path, "aws", ["InstanceType", "vCPUs", "MemoryGiB", "Price", "Region"], [["m.large", "2", "8", "0.1", "us-east-1"]])
+    catalog = read(tmp_path)
     assert len(catalog.offerings) == 1
     assert len(catalog.issues) == 1 and "missing column(s) vCPUs, MemoryGiB, Region" in catalog.issues[0].reason
 
 
 def test_unknown_regions_get_a_geo_from_their_name(tmp_path):
-    _write(tmp_path, "azure", ["InstanceType", "vCPUs", "MemoryGiB", "Price", "Region"], [
+    write_vms_csv(tmp_path, "azure", ["InstanceType", "vCPUs", "MemoryGiB", "Price", "Region"], [
         ["D2", "2", "8", "0.1", "brazilsouth"], ["D2", "2", "8", "0.1", "westus3"], ["D2", "2", "8", "0.1", "norwayeast"],
     ])
-    catalog = read_skypilot_catalog(tmp_path)
+    catalog = read(tmp_path)
     assert {r.name: r.geo for r in catalog.regions} == {"brazilsouth": "sa", "westus3": "us", "norwayeast": "eu"}
 
 
 def test_missing_directory_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="does not exist") as info:
-        read_skypilot_catalog(tmp_path / "nope")
+        read(tmp_path / "nope")
     assert info.value.exit_code == 2 and info.value.hint
 
 
@@ -198,11 +151,56 @@ def test_directory_without_vms_csv_is_a_usage_error(tmp_path):
     (tmp_path / "aws").mkdir()
     (tmp_path / "aws" / "other.csv").write_text("x\n")
     with pytest.raises(UsageError, match="no <cloud>/vms.csv"):
-        read_skypilot_catalog(tmp_path)
+        read(tmp_path)
 
 
-@pytest.mark.shared
-def test_azure_arm_sizes_are_arm_although_the_file_has_no_arch_column(real):
-    azure = {o.instance_type: o.arch for o in real.offerings if o.cloud == "azure"}
-    assert azure["Standard_D2ps_v5"] == "arm64" and azure["Standard_B4ps_v2"] == "arm64"
-    assert azure["Standard_D2s_v5"] == "x86_64" and azure["Standard_D2as_v5"] == "x86_64"
+
+
+# --- adapters: the clouds read are the installed providers', each read its provider's way ---------------
+
+HEADER = ["InstanceType", "vCPUs", "MemoryGiB", "Price", "Region"]
+
+
+def test_only_clouds_with_an_adapter_are_read(tmp_path):
+    write_vms_csv(tmp_path, "acme", HEADER, [["vm.4", "4", "16", "0.1", "north-1"]])
+    write_vms_csv(tmp_path, "lambda", HEADER, [["gpu_1x", "8", "32", "1.1", "us-east-1"]])
+    catalog = read_skypilot_catalog(tmp_path, {"acme": SkyPilotAdapter()})
+    assert [(o.cloud, o.instance_type) for o in catalog.offerings] == [("acme", "vm.4")]
+    with pytest.raises(UsageError, match="no <cloud>/vms.csv") as info:
+        read_skypilot_catalog(tmp_path, {"aws": SkyPilotAdapter()})
+    assert "aws/vms.csv" in info.value.hint
+
+
+class _Doubled(SkyPilotAdapter):
+    """An adapter whose offerings differ from the generic ones for the same rows."""
+
+    version = "7"
+
+    def machine(self, row):
+        from dataclasses import replace
+
+        return replace(super().machine(row), price=2 * float(row.get("Price")))
+
+
+def test_a_changed_adapter_is_a_new_cache_key_and_fingerprint(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLOUDORCH_CACHE_DIR", str(tmp_path / "cache"))
+    write_vms_csv(tmp_path, "acme", HEADER, [["vm.4", "4", "16", "0.1", "north-1"]])
+    generic = load_catalog(str(tmp_path), {"acme": SkyPilotAdapter()})
+    doubled = load_catalog(str(tmp_path), {"acme": _Doubled()})
+    assert (generic.offerings[0].price, doubled.offerings[0].price) == (0.1, 0.2)  # not served from the cache
+    assert generic.digest != doubled.digest  # a plan made with the old adapter is stale
+    assert _Doubled().identity() != SkyPilotAdapter().identity()
+    assert "_Doubled/7/" in _Doubled().identity()
+
+
+def test_reading_with_the_installed_providers_adapters_imports_no_cloud_sdk(tmp_path):
+    import subprocess
+    import sys
+
+    write_vms_csv(tmp_path, "gcp", HEADER, [["n2-standard-2", "2", "8", "0.1", "europe-west4"]])
+    code = ("import sys\nfrom cloudorch import api\n"
+            f"catalog = api.Session(api.Options(catalog_dir={str(tmp_path)!r})).catalog\n"
+            "heavy = {m.split('.')[0] for m in sys.modules} & {'pulumi', 'boto3', 'botocore', 'google', 'azure'}\n"
+            "print(len(catalog.offerings), sorted(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert out.stdout.strip() == "1 []"

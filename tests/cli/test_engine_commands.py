@@ -9,6 +9,7 @@ import pytest
 from cloudorch import lifecycle
 from cloudorch.cli.app import main
 from cloudorch.engine import PulumiEngine
+from cloudorch.project import StackIdentity
 from tests.engine.conftest import PASSPHRASE, FakeWorkspace, done, pre, summary
 from tests.support import ROOT
 
@@ -17,16 +18,19 @@ VPC = "aws:ec2/vpc:Vpc"
 
 @pytest.fixture
 def fake(monkeypatch, tmp_path):
+    """The real engine for the stack's identity and project, with a fake workspace at the engine's seam."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CLOUDORCH_CONFIG", raising=False)
+    monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
     (tmp_path / "webshop.yaml").write_text((ROOT / "stacks" / "webshop.yaml").read_text())
     workspace = FakeWorkspace([pre(1, "create", "net-vpc", VPC), done(2, "create", "net-vpc", VPC),
                                summary(3, {"create": 1})], summary={"create": 1})
+    real = lifecycle.engine_for
 
-    def engine_for(stack, session, project_dir=None):
-        from cloudorch.engine import EngineSettings
-
-        return PulumiEngine(EngineSettings(project_dir=tmp_path, stack=stack), open_workspace=workspace.factory,
-                            which=lambda _: "/usr/bin/pulumi", environ={"CLOUDORCH_PASSPHRASE": PASSPHRASE})
+    def engine_for(identity, session):
+        settings = real(identity, session).settings
+        return PulumiEngine(settings, open_workspace=workspace.factory, which=lambda _: "/usr/bin/pulumi",
+                            environ={"CLOUDORCH_PASSPHRASE": PASSPHRASE})
 
     monkeypatch.setattr(lifecycle, "engine_for", engine_for)
     return workspace
@@ -82,6 +86,106 @@ def test_second_apply_is_refused_while_the_first_holds_the_lock_and_unlock_clear
         assert main(["unlock", "webshop.yaml"]) == 0
         assert "cleared the lock held by" in capsys.readouterr().out
         assert main(["apply", "webshop.yaml", "--yes"]) == 0
+
+
+STATE_COMMANDS = [["destroy", "--yes"], ["refresh"], ["drift"], ["outputs"], ["unlock"]]
+STATE_CALLS = {"destroy": "destroy", "refresh": "refresh", "drift": "preview_refresh", "outputs": "outputs",
+               "unlock": "cancel"}
+
+
+@pytest.mark.parametrize("command", STATE_COMMANDS, ids=lambda c: c[0])
+def test_state_commands_need_the_identity_alone(fake, tmp_path, monkeypatch, capsys, command):
+    """A stack that can no longer be planned (its policy pack is gone, the catalog is unreadable) is still
+    read and torn down: nothing is placed, rendered or checked on the way to the engine."""
+    stack = tmp_path / "webshop.yaml"
+    stack.write_text(stack.read_text().replace("packs: [baseline]", "packs: [baseline, ./team-rules]"))
+    assert main(["plan", "webshop.yaml"]) == 2 and "team-rules" in capsys.readouterr().err
+    from cloudorch import api
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the pipeline ran")
+
+    monkeypatch.setattr(api, "plan", forbidden)
+    monkeypatch.setattr(api.Session, "vocabulary", forbidden)
+    monkeypatch.setattr(api.Session, "catalog", property(forbidden))
+    assert main([*command[:1], "webshop.yaml", *command[1:], "--catalog", str(tmp_path / "nowhere")]) == 0
+    assert STATE_CALLS[command[0]] in fake.calls
+    assert fake.settings.identity == StackIdentity(tmp_path.name, "webshop")
+
+
+def test_teardown_installs_the_pins_of_the_stacks_clouds(fake, tmp_path):
+    assert main(["destroy", "webshop.yaml", "--yes"]) == 0  # clouds: [aws, azure, gcp]
+    assert {p.name for p in fake.plugins} == {"aws", "azure-native", "gcp", "random", "tls"}
+    stack = tmp_path / "webshop.yaml"
+    stack.write_text(stack.read_text().replace("clouds: [aws, azure, gcp]", "clouds: [aws]"))
+    assert main(["refresh", "webshop.yaml"]) == 0
+    assert [p.name for p in fake.plugins] == ["aws"]
+
+
+def test_state_commands_read_only_the_stack_name_but_report_it_located(fake, tmp_path, capsys):
+    stack = tmp_path / "webshop.yaml"
+    stack.write_text(stack.read_text().replace("count: 6", "count: lots"))  # no longer valid, still named
+    assert main(["outputs", "webshop.yaml"]) == 0 and "outputs" in fake.calls
+    stack.write_text(stack.read_text().replace("stack: webshop", "stack: Web_Shop"))
+    fake.calls.clear()
+    assert main(["destroy", "webshop.yaml", "--yes"]) == 2
+    assert "webshop.yaml:1: stack: 'Web_Shop' is not a valid name" in capsys.readouterr().err
+    assert fake.calls == []
+
+
+def test_the_identity_is_the_projects_wherever_the_command_runs(fake, tmp_path, monkeypatch):
+    (tmp_path / "cloudorch.toml").write_text('project = "shop"\n')
+    (tmp_path / "stacks").mkdir()
+    monkeypatch.chdir(tmp_path / "stacks")
+    assert main(["apply", "../webshop.yaml", "--yes"]) == 0
+    assert fake.settings.identity == StackIdentity("shop", "webshop") and fake.settings.project_dir == tmp_path
+    assert not (tmp_path / "stacks" / ".cloudorch").exists()  # state and lock at the root, not here
+
+
+def test_a_derived_project_name_is_pinned_by_the_first_engine_run(fake, tmp_path, monkeypatch):
+    repo = tmp_path / "shop"
+    repo.mkdir()
+    (repo / "webshop.yaml").write_text((tmp_path / "webshop.yaml").read_text())
+    monkeypatch.chdir(repo)
+    assert main(["plan", "webshop.yaml"]) == 0 and not (repo / ".cloudorch").exists()  # only engines pin
+    assert main(["apply", "webshop.yaml", "--yes"]) == 0
+    assert (repo / ".cloudorch" / "project").read_text().strip() == "shop"
+    monkeypatch.chdir(repo.rename(tmp_path / "shop-renamed"))
+    assert main(["destroy", "webshop.yaml", "--yes"]) == 0
+    assert fake.settings.identity == StackIdentity("shop", "webshop")
+
+
+def test_two_repositories_on_one_backend_are_two_projects(fake, tmp_path, monkeypatch, capsys):
+    backend = (tmp_path / "team-backend").as_uri()
+    seen = []
+    for repo in ("shop", "blog"):
+        (tmp_path / repo / ".git").mkdir(parents=True)
+        (tmp_path / repo / "webshop.yaml").write_text((tmp_path / "webshop.yaml").read_text())
+        (tmp_path / repo / "cloudorch.toml").write_text(f'backend_url = "{backend}"\n')
+        monkeypatch.chdir(tmp_path / repo)
+        # a name derived from the directory could differ on a CI runner: not on a shared backend
+        assert main(["destroy", "webshop.yaml", "--yes"]) == 2
+        assert f'project = "{repo}"' in capsys.readouterr().err
+        (tmp_path / repo / "cloudorch.toml").write_text(f'project = "{repo}"\nbackend_url = "{backend}"\n')
+        assert main(["destroy", "webshop.yaml", "--yes"]) == 0
+        seen.append((fake.settings.identity, fake.config.backend_url))
+    assert seen == [(StackIdentity("shop", "webshop"), backend), (StackIdentity("blog", "webshop"), backend)]
+
+
+def test_a_plan_made_with_a_policy_dir_is_applied_with_it(fake, tmp_path, capsys):
+    team = tmp_path / "team"
+    team.mkdir()
+    (team / "sizing.yaml").write_text("id: team.small-db\ntitle: t\nseverity: low\nlevel: spec\n"
+                                      "resources: [database]\ncondition: {attribute: high_availability, "
+                                      "operator: is_false}\n")
+    assert main(["plan", "webshop.yaml", "--policy-dir", "team", "--out", "p.json"]) == 0
+    assert main(["apply", "webshop.yaml", "--plan", "p.json", "--yes"]) == 2  # without it, another policy set
+    assert "the policy set changed" in capsys.readouterr().err and "up" not in fake.calls
+    assert main(["apply", "webshop.yaml", "--plan", "p.json", "--yes", "--policy-dir", "team"]) == 0
+    assert "up" in fake.calls
+    fake.calls.clear()
+    assert main(["--policy-dir", "team", "apply", "webshop.yaml", "--plan", "p.json", "--yes"]) == 0
+    assert "up" in fake.calls
 
 
 def test_live_progress_table_renders_engine_state():

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from cloudorch.engine.workspace import EngineSettings, OutputValue, StackRun
+from cloudorch.project import StackIdentity
 from cloudorch.provider import PulumiPlugin
 from cloudorch.rendering.model import RenderedResource, ref
 
@@ -98,9 +99,11 @@ class FakeWorkspace:
         self.plugins: list[PulumiPlugin] = []
         self.program: Callable[[], None] | None = None
         self.config: Any = None
+        self.settings: EngineSettings | None = None
 
     def factory(self, settings: EngineSettings, config: Any, program: Callable[[], None] | None) -> FakeWorkspace:
         self.calls.append("open")
+        self.settings = settings
         self.config = config
         self.program = program
         return self
@@ -141,7 +144,7 @@ class FakeWorkspace:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> EngineSettings:
-    return EngineSettings(project_dir=tmp_path, stack=STACK, project_name=PROJECT)
+    return EngineSettings(project_dir=tmp_path, identity=StackIdentity(PROJECT, STACK))
 
 
 @pytest.fixture

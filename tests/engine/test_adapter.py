@@ -42,9 +42,11 @@ def test_the_sdk_file_not_found_becomes_missing_cli(settings):
 
 @no_cli
 def test_engine_without_cli_exits_6_with_install_instructions(settings, resources):
-    for run in ("apply", "preview", "destroy", "refresh", "drift"):
+    engine = PulumiEngine(settings)
+    for run in (lambda: engine.apply(resources), lambda: engine.preview(resources), engine.destroy, engine.refresh,
+                engine.drift):
         with pytest.raises(EngineError) as caught:
-            getattr(PulumiEngine(settings), run)(resources)
+            run()
         assert caught.value.kind == "missing-cli" and caught.value.exit_code == 6
 
 
@@ -54,9 +56,10 @@ def test_missing_cli_is_found_without_loading_pulumi_or_provider_plugins(tmp_pat
         "import sys\n"
         "from cloudorch.engine import EngineSettings, PulumiEngine\n"
         "from cloudorch.errors import EngineError\n"
+        "from cloudorch.project import StackIdentity\n"
         "from cloudorch.rendering.model import RenderedResource\n"
         "res = [RenderedResource(name='v', type='aws:ec2/vpc:Vpc', cloud='aws')]\n"
-        f"engine = PulumiEngine(EngineSettings(project_dir={str(tmp_path)!r}, stack='dev'))\n"
+        f"engine = PulumiEngine(EngineSettings(project_dir={str(tmp_path)!r}, identity=StackIdentity('cloudorch', 'dev')))\n"
         "try:\n    engine.apply(res)\nexcept EngineError as e:\n    print(e.kind)\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pulumi', 'pulumi_aws', 'cloudorch_aws')))\n"
     )

@@ -7,6 +7,9 @@ import pytest
 from cloudorch.engine.config import resolve_backend_url, resolve_stack_config
 from cloudorch.engine.workspace import EngineSettings
 from cloudorch.errors import EngineError, UsageError
+from cloudorch.project import StackIdentity
+
+DEV = StackIdentity("cloudorch", "dev")
 
 
 def test_default_backend_is_a_file_backend_inside_the_project(settings):
@@ -17,10 +20,10 @@ def test_default_backend_is_a_file_backend_inside_the_project(settings):
 
 def test_environment_then_settings_override(settings, tmp_path):
     assert resolve_backend_url(settings, {"PULUMI_BACKEND_URL": "s3://team-state"}) == "s3://team-state"
-    override = EngineSettings(project_dir=tmp_path, stack="dev", backend_url="gs://other")
+    override = EngineSettings(project_dir=tmp_path, identity=DEV, backend_url="gs://other")
     assert resolve_backend_url(override, {"PULUMI_BACKEND_URL": "s3://team-state"}) == "gs://other"
     with pytest.raises(UsageError):
-        resolve_backend_url(EngineSettings(project_dir=tmp_path, stack="dev", backend_url="ftp://x"), {})
+        resolve_backend_url(EngineSettings(project_dir=tmp_path, identity=DEV, backend_url="ftp://x"), {})
 
 
 def test_passphrase_from_cloudorch_env_first(settings):
@@ -52,10 +55,23 @@ def test_no_passphrase_anywhere_is_an_engine_error_with_a_hint(settings, monkeyp
                                  "azurekeyvault://acme.vault.azure.net/keys/cloudorch",
                                  "gcpkms://projects/p/locations/global/keyRings/r/cryptoKeys/k"])
 def test_kms_urls_pass_through_without_a_passphrase(tmp_path, url):
-    config = resolve_stack_config(EngineSettings(project_dir=tmp_path, stack="dev", secrets_provider=url), {})
+    config = resolve_stack_config(EngineSettings(project_dir=tmp_path, identity=DEV, secrets_provider=url), {})
     assert config.secrets_provider == url and config.passphrase is None
 
 
 def test_unknown_secrets_provider(tmp_path):
     with pytest.raises(UsageError):
-        resolve_stack_config(EngineSettings(project_dir=tmp_path, stack="dev", secrets_provider="rot13"), {})
+        resolve_stack_config(EngineSettings(project_dir=tmp_path, identity=DEV, secrets_provider="rot13"), {})
+
+
+def test_state_outside_the_project_needs_a_project_name_from_the_config(tmp_path):
+    derived = EngineSettings(project_dir=tmp_path, identity=StackIdentity("shop", "dev"), project_named_in_config=False)
+    assert resolve_backend_url(derived, {}).startswith("file://")  # the project's own state: any name is safe
+    for settings, environ in ((derived, {"PULUMI_BACKEND_URL": "s3://team-state"}),
+                              (EngineSettings(project_dir=tmp_path, identity=derived.identity,
+                                              project_named_in_config=False, backend_url="gs://team"), {})):
+        with pytest.raises(UsageError) as caught:
+            resolve_backend_url(settings, environ)
+        assert 'project = "shop"' in caught.value.hint
+    named = EngineSettings(project_dir=tmp_path, identity=derived.identity, backend_url="gs://team")
+    assert resolve_backend_url(named, {}) == "gs://team"

@@ -138,3 +138,45 @@ def test_missing_cli_from_the_sdk_exception():
     for command in ("curl -fsSL https://get.pulumi.com | sh", "brew install pulumi/tap/pulumi",
                     "winget install pulumi", "https://www.pulumi.com/docs/install/"):
         assert command in err.hint
+
+
+# --- what is cloud-specific comes from the providers ------------------------------------------------------
+
+from cloudorch.provider import ErrorClassifier, ErrorRule  # noqa: E402
+
+ACME = ErrorClassifier(
+    rules=(ErrorRule("capacity", r"ACME_NO_ROOM", retryable=True),
+           ErrorRule("auth", r"ACME_TOKEN_EXPIRED", hint="run `acme login`")),
+    marker=r"\bacme:",
+    region=(r"\bacme-region/([a-z]+-\d)\b",),
+    machine_type=(r"\bshape ([a-z]+\.\d+)\b",),
+)
+
+
+def test_a_fourth_clouds_classifier_names_its_cloud_region_and_machine():
+    err = classify("error: acme:compute:Vm (web): ACME_NO_ROOM in acme-region/north-1 for shape vm.4",
+                   operation="up", classifiers={"acme": ACME})
+    assert (err.kind, err.cloud, err.region, err.machine_type, err.retryable) == ("capacity", "acme", "north-1", "vm.4", True)
+    assert "capacity" in err.hint  # the neutral hint of the kind, as the rule brings none
+    auth = classify("error: ACME_TOKEN_EXPIRED", classifiers={"acme": ACME})
+    assert (auth.kind, auth.cloud, auth.hint) == ("auth", "acme", "run `acme login`")
+
+
+def test_without_providers_only_the_neutral_rules_apply():
+    assert classify(AWS_CAPACITY, classifiers={}).kind == "engine"  # AWS's codes are the AWS plugin's knowledge
+    assert classify("error: the stack is currently locked by 1 lock(s)", classifiers={}).kind == "lock"
+    assert classify("error: incorrect passphrase", classifiers={}).kind == "auth"
+    assert classify("error: BucketAlreadyExists", classifiers={}).kind == "conflict"
+    throttled = classify("error: TooManyRequests", classifiers={})
+    assert (throttled.kind, throttled.retryable) == ("engine", True)
+
+
+def test_a_cloud_the_text_names_wins_over_another_clouds_look_alike_rule():
+    """GCP's `quotaExceeded ... QUOTA_EXCEEDED` also reads as Azure's quota phrase; the gcp: token decides."""
+    assert classify(GCP_QUOTA).cloud == "gcp"
+
+
+def test_the_installed_providers_contribute_their_classifiers():
+    from cloudorch.engine.errors import installed_classifiers
+
+    assert set(installed_classifiers()) == {"aws", "azure", "gcp"}

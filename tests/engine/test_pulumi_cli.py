@@ -12,6 +12,7 @@ import pytest
 
 from cloudorch.engine import EngineSettings, PulumiEngine, json_line
 from cloudorch.engine.errors import EngineRunError
+from cloudorch.project import StackIdentity
 from cloudorch.rendering.model import RenderedResource
 
 pytestmark = [
@@ -27,7 +28,8 @@ def engine(tmp_path, monkeypatch) -> PulumiEngine:
     monkeypatch.setenv("CLOUDORCH_PASSPHRASE", PASSPHRASE)
     monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
     # Pin nothing: the random plugin is not one of the cloud providers' pins.
-    return PulumiEngine(EngineSettings(project_dir=tmp_path, stack="it"), plugins_for=lambda rs: ())
+    settings = EngineSettings(project_dir=tmp_path, identity=StackIdentity("cloudorch-it", "it"))
+    return PulumiEngine(settings, plugins_for=lambda rs: ())
 
 
 RESOURCES = [
@@ -54,11 +56,12 @@ def test_preview_up_outputs_drift_destroy(engine, tmp_path):
     again = engine.preview(RESOURCES)
     assert not again.has_changes
 
-    drift = engine.drift(RESOURCES)
+    drift = engine.drift()
     assert not drift.has_changes
 
-    destroyed = engine.destroy(RESOURCES, on_event=collect)
+    destroyed = engine.destroy(on_event=collect)  # from the state alone
     assert destroyed.summary.get("delete") == 1
+    assert [(c.name, c.stack_resource) for c in destroyed.changed] == [("db-password", "db")]
     assert all(json.loads(line)["kind"] for line in lines)
     assert PASSPHRASE not in "\n".join(lines)
 

@@ -77,9 +77,11 @@ def test_a_second_run_of_the_same_stack_is_refused_naming_the_holder(settings, e
 def test_missing_cli_is_reported_before_anything_else(settings, resources):
     fake = FakeWorkspace()
     engine = make_engine(settings, {}, fake, which=lambda name: None)  # no passphrase either
-    for run in (engine.apply, engine.preview, engine.destroy, engine.refresh, engine.drift):
+    runs = (lambda: engine.apply(resources), lambda: engine.preview(resources), engine.destroy, engine.refresh,
+            engine.drift)
+    for run in runs:
         with pytest.raises(EngineError) as caught:
-            run(resources)
+            run()
         assert caught.value.kind == "missing-cli" and caught.value.exit_code == 6
         assert "curl -fsSL https://get.pulumi.com | sh" in caught.value.hint
     with pytest.raises(EngineError, match="not installed"):
@@ -129,18 +131,28 @@ def test_no_output_path_carries_a_secret(settings, environ, resources):
 
 def test_preview_drift_refresh_destroy_call_the_matching_workspace_operation(settings, environ, resources):
     drifted = [pre(1, "refresh", "net-vpc", VPC, diffs=["tags"]), summary(2, {"update": 1})]
-    cases = [("preview", "preview", []), ("drift", "preview_refresh", []), ("refresh", "refresh", ["outputs"]),
-             ("destroy", "destroy", [])]
-    for method, op, after in cases:
-        fake = FakeWorkspace(drifted)
-        result = getattr(make_engine(settings, environ, fake), method)(resources)
-        assert fake.calls == ["open", "install_plugins", op, *after]
-        assert result.operation == ("up" if method == "apply" else method)
     fake = FakeWorkspace(drifted)
-    drift = make_engine(settings, environ, fake).drift(resources)
+    assert make_engine(settings, environ, fake).preview(resources).operation == "preview"
+    assert fake.calls == ["open", "install_plugins", "preview"] and fake.plugins == list(PINS)
+    for method, op, after in [("drift", "preview_refresh", []), ("refresh", "refresh", ["outputs"]),
+                              ("destroy", "destroy", [])]:
+        fake = FakeWorkspace(drifted)
+        result = getattr(make_engine(settings, environ, fake), method)(plugins=PINS[:1])
+        # from the state: the stack outputs name the stack resources, then the given plugins, no program
+        assert fake.calls == ["open", "outputs", "install_plugins", op, *after]
+        assert fake.plugins == list(PINS[:1]) and fake.program is None
+        assert result.operation == method
+
+
+def test_teardown_names_changes_in_the_stacks_terms_from_its_outputs(settings, environ):
+    drifted = [pre(1, "refresh", "net-vpc", VPC, diffs=["tags"]), summary(2, {"update": 1})]
+    exports = {"net": OutputValue({"net-vpc": "vpc-1", "net-subnet-a": "subnet-1"}), "pw": OutputValue(PASSWORD, True)}
+    drift = make_engine(settings, environ, FakeWorkspace(drifted, outputs=exports)).drift()
     assert [(c.stack_resource, c.op, c.diff) for c in drift.changed] == [("net", "update", ("tags",))]
     assert drift.has_changes
-    clean = make_engine(settings, environ, FakeWorkspace([summary(1, {"same": 5})])).drift(resources)
+    unknown = make_engine(settings, environ, FakeWorkspace(drifted)).drift()
+    assert [(c.name, c.stack_resource) for c in unknown.changed] == [("net-vpc", None)]
+    clean = make_engine(settings, environ, FakeWorkspace([summary(1, {"same": 5})])).drift()
     assert not clean.has_changes
 
 

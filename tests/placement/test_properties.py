@@ -12,17 +12,18 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
+from cloudorch.capabilities import requirement_of
 from cloudorch.catalog.model import Region
 from cloudorch.errors import InfeasiblePlacement, OverBudget
 from cloudorch.placement import milp
+from cloudorch.placement.capability import CapabilityFilter, no_gaps
 from cloudorch.placement.candidates import (
     OfferingIndex,
-    Option,
     _compute_options,
     availability_score,
     prune_dominated,
 )
-from cloudorch.placement.milp import BALANCED_PENALTY
+from cloudorch.placement.problem import BALANCED_PENALTY, Option
 from cloudorch.placement.model import HOURS_PER_MONTH
 from cloudorch.spec.models import Compute, Stack
 from tests.placement.tiny import catalog, off, settings as make_settings, plan
@@ -239,7 +240,8 @@ def test_vectorised_pruning_equals_pairwise_pruning(cat, cpu, memory, spot, vcpu
     """compute_options' numpy Pareto front keeps exactly what the pairwise definition keeps."""
     spec = Compute(kind="compute", network="net", cpu=cpu, memory_gb=memory, spot=spot)
     s = make_settings()
-    options, _ = _compute_options(spec, REGIONS, OfferingIndex(cat, s), s, vcpu_matters)
+    hosts = CapabilityFilter(no_gaps, REGIONS).hosts([(None, requirement_of(spec))])
+    options, _ = _compute_options(spec, hosts, OfferingIndex(cat, s), vcpu_matters)
     every = [
         Option(o.cloud, o.region, o.instance_type, is_spot, o.vcpus, o.memory_gib, price,
                availability_score(len(o.zones), is_spot), o.zones)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import textwrap
 
 from cloudorch.catalog.model import Catalog, DatabaseOffering, Offering, Region, StoragePrice
-from cloudorch.placement import milp
-from cloudorch.placement.candidates import Option, PlacementSettings
+from cloudorch.placement.candidates import PlacementSettings
 from cloudorch.placement.planner import plan_placement
+from cloudorch.placement.problem import Demand, Option, Problem
 from cloudorch.spec.loader import parse_stack
 
 CLOUDS = ("aws", "azure", "gcp")
@@ -88,11 +88,11 @@ def option(where: str, price: float, *, itype: str = "t", cpu: float = 4, mem: f
     return Option(cloud, region, itype, spot, float(cpu), float(mem), price, availability)
 
 
-def demand(name: str, count: int, options, **constraints) -> milp.Demand:
+def demand(name: str, count: int, options, **constraints) -> Demand:
     """A compute resource's demand; ``constraints`` are min_clouds, max_per_region, near, apart, ..."""
-    return milp.Demand(name, constraints.pop("kind", "compute"), count, tuple(options), **constraints)
+    return Demand(name, constraints.pop("kind", "compute"), count, tuple(options), **constraints)
 
 
-def problem(*demands: milp.Demand, **kw) -> milp.Problem:
+def problem(*demands: Demand, **kw) -> Problem:
     """``kw``: objective, quotas, budget_monthly_usd, disabled."""
-    return milp.Problem(tuple(demands), **kw)
+    return Problem(tuple(demands), **kw)

@@ -9,9 +9,14 @@ from cloudorch.placement.model import PlacementResult, ResourcePlacement, Slot
 from cloudorch.policy import Pack, PolicySubject, evaluate
 from cloudorch.rendering.model import RenderedResource, ref
 from cloudorch.spec.loader import LoadedStack, parse_stack
+from cloudorch_aws.roles import ROLES as AWS_ROLES
+from cloudorch_azure.roles import ROLES as AZURE_ROLES
+from cloudorch_gcp.roles import ROLES as GCP_ROLES
 
 TODAY = dt.date(2026, 6, 1)
 REGION = {"aws": "eu-west-1", "azure": "westeurope", "gcp": "europe-west4"}
+#: the role each provider gives a type, as its rendering would set it
+ROLES = {"aws": AWS_ROLES, "azure": AZURE_ROLES, "gcp": GCP_ROLES}
 
 WEB = "{kind: compute, network: net, cpu: 4, memory_gb: 16}"
 DB = '{kind: database, network: net, engine: postgres, version: "16", ingress: [{port: 5432, from: web}]}'
@@ -40,8 +45,8 @@ def cloud_of(token: str) -> str:
 
 def r(name: str, token: str, source: str | None = "web", *, region: str | None = None, **inputs: Any) -> RenderedResource:
     cloud = cloud_of(token)
-    return RenderedResource(name=name, type=token, cloud=cloud, region=region or REGION.get(cloud), source=source,
-                            inputs=inputs)
+    return RenderedResource(name=name, type=token, role=ROLES.get(cloud, {}).get(token), cloud=cloud,
+                            region=region or REGION.get(cloud), source=source, inputs=inputs)
 
 
 def slot(cloud: str, region: str, itype: str = "m7i.xlarge", vcpus: float = 4, spot: bool = False, count: int = 1) -> Slot:

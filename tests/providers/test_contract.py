@@ -71,3 +71,12 @@ def test_no_secret_values_in_inputs(name):
         else:
             assert isinstance(value, dict) and "$ref" in value, f"{r.name}.{key} holds a literal"
             assert value["output"] in rendered[value["$ref"]].secret_outputs, f"{r.name}.{key} is not kept secret"
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_every_rendered_resource_has_a_neutral_role(name):
+    """Policies target roles: a resource without one would silently escape every role-targeted rule."""
+    rendered = render(name)
+    assert [r.name for r in rendered if r.role is None] == []
+    assert {r.role for r in rendered if r.is_provider} == {"provider"}
+    assert {"network", "subnet", "firewall-rule", "instance-group", "database", "bucket"} <= {r.role for r in rendered}

@@ -1,12 +1,16 @@
-"""Managed databases: never reachable from the internet, backed up, protected from deletion."""
+"""Managed databases: never reachable from the internet, backed up, protected from deletion.
+
+The rendered side judges every cloud's databases by role, through the facts their provider reads.
+"""
 
 from __future__ import annotations
 
-from cloudorch.policy import Policy, Violation, rendered_check, spec_check
-from cloudorch.policy.values import UNKNOWN, flag, get, is_world, items
+from cloudorch.policy import Policy, Violation, expect_fact, rendered_check, spec_check
+from cloudorch.rendering.roles import Role
 
-from cloudorch_policies import tokens as T
 from cloudorch_policies._meta import fw
+
+DATABASES = (Role.DATABASE,)
 
 
 @spec_check("database")
@@ -15,29 +19,9 @@ def _public_spec(target, ctx):
             for i, rule in enumerate(target.model.ingress) if rule.is_world_open]
 
 
-@rendered_check(*T.DATABASE_TYPES)
+@rendered_check(roles=DATABASES)
 def _public_rendered(res, ctx):
-    inputs = res.inputs
-    if res.type == T.AWS_RDS:
-        return [Violation("publiclyAccessible is true")] if flag(get(inputs, "publiclyAccessible")) else []
-    if res.type in T.AZ_DATABASES:
-        access = get(inputs, "network.publicNetworkAccess")
-        if access is UNKNOWN:
-            return []
-        private = get(inputs, "network.delegatedSubnetResourceId") is not None
-        if access == "Enabled" or (access is None and not private):
-            return [Violation("public network access is enabled")]
-        return []
-    ip = get(inputs, "settings.ipConfiguration")
-    if ip is UNKNOWN:
-        return []
-    open_to = [get(n, "value") for n in items(ip, "authorizedNetworks") if n is not UNKNOWN]
-    if any(is_world(v) for v in open_to):
-        return [Violation("authorized networks admit 0.0.0.0/0")]
-    enabled = get(ip, "ipv4Enabled") if ip is not None else None
-    if enabled is UNKNOWN or flag(enabled) is False:
-        return []
-    return [Violation("the instance has a public IPv4 address (ipv4Enabled is not false)")]
+    return expect_fact(ctx, res, "publicly_reachable", False, "the database has a public endpoint")
 
 
 PUBLIC = Policy(
@@ -61,22 +45,11 @@ def _backups_spec(target, ctx):
     return [Violation(f"backups are kept {days} days (at least {minimum})", ("backup_days",))] if days < minimum else []
 
 
-@rendered_check(*T.DATABASE_TYPES)
+@rendered_check(roles=DATABASES)
 def _backups_rendered(res, ctx):
     minimum = int(ctx.config.get("min_days", 7))
-    inputs = res.inputs
-    if res.type == T.GCP_SQL:
-        enabled = get(inputs, "settings.backupConfiguration.enabled")
-        return [] if enabled is UNKNOWN or flag(enabled) else [Violation("automated backups are off")]
-    if res.type == T.AWS_RDS:
-        days = get(inputs, "backupRetentionPeriod")
-        if days is None:
-            return [Violation("backupRetentionPeriod is not set (the API default keeps 1 day)")]
-    else:
-        days = get(inputs, "backup.backupRetentionDays", 7)  # Azure's default is 7 days
-    if days is UNKNOWN:
-        return []
-    return [Violation(f"backups are kept {days} days (at least {minimum})")] if int(days) < minimum else []
+    return expect_fact(ctx, res, "backup_retention_days", lambda days: days >= minimum,
+                           lambda days: f"backups are kept {days} days (at least {minimum})")
 
 
 BACKUPS = Policy(
@@ -91,13 +64,9 @@ BACKUPS = Policy(
 )
 
 
-@rendered_check(T.AWS_RDS, T.GCP_SQL)
+@rendered_check(roles=DATABASES)
 def _deletion(res, ctx):
-    if res.type == T.AWS_RDS:
-        value = get(res.inputs, "deletionProtection")
-        return [] if value is UNKNOWN or flag(value) else [Violation("deletionProtection is not enabled")]
-    value = get(res.inputs, "deletionProtection", True)  # pulumi-gcp defaults to protected
-    return [] if value is UNKNOWN or flag(value) is not False else [Violation("deletionProtection is false")]
+    return expect_fact(ctx, res, "deletion_protected", True, "the database is not protected from deletion")
 
 
 DELETION_PROTECTION = Policy(

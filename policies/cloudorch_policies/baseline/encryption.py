@@ -2,14 +2,16 @@
 
 Where a cloud encrypts unconditionally (GCP disks and Cloud SQL, Azure managed databases), the rendered
 check passes and says so: the rule still covers that cloud, so a new resource type cannot slip past it.
+Databases and buckets are judged by role, through the facts their provider reads, on any cloud.
 """
 
 from __future__ import annotations
 
 import re
 
-from cloudorch.policy import NotApplicable, Policy, Violation, rendered_check
+from cloudorch.policy import NotApplicable, Policy, Violation, expect_fact, rendered_check
 from cloudorch.policy.values import UNKNOWN, flag, get, items
+from cloudorch.rendering.roles import Role
 
 from cloudorch_policies import tokens as T
 from cloudorch_policies._meta import fw
@@ -61,14 +63,9 @@ DISK = Policy(
 )
 
 
-@rendered_check(*T.DATABASE_TYPES)
+@rendered_check(roles=(Role.DATABASE,))
 def _database(res, ctx):
-    if res.type != T.AWS_RDS:
-        return []  # Azure flexible servers and Cloud SQL always encrypt storage
-    encrypted = get(res.inputs, "storageEncrypted")
-    if encrypted is UNKNOWN or flag(encrypted) is True:
-        return []
-    return [Violation("database storage is not encrypted")]
+    return expect_fact(ctx, res, "encrypted_at_rest", True, "database storage is not encrypted")
 
 
 DATABASE = Policy(
@@ -82,29 +79,9 @@ DATABASE = Policy(
     tags=("encryption", "at-rest", "database"),
 )
 
-_SSE = {"AES256", "aws:kms", "aws:kms:dsse"}
-
-
-def _inline_sse(bucket):
-    configs = [get(bucket.inputs, "serverSideEncryptionConfiguration")] + items(bucket.inputs, "serverSideEncryptionConfigurations")
-    return [c for c in configs if c is not None]
-
-
-@rendered_check(*T.AWS_BUCKETS, T.AZ_STORAGE, T.GCP_BUCKET)
+@rendered_check(roles=(Role.BUCKET,))
 def _bucket(res, ctx):
-    if res.type == T.GCP_BUCKET:
-        return []  # Cloud Storage always encrypts objects
-    if res.type == T.AZ_STORAGE:
-        off = flag(get(res.inputs, "encryption.services.blob.enabled")) is False
-        return [Violation("blob encryption is switched off")] if off else []
-    configs = _inline_sse(res) + ctx.referrers(res.name, *T.AWS_S3_SSE)
-    if not configs:
-        return [Violation("no server-side encryption configuration; the bucket relies on the account default")]
-    algorithms = [get(r, "rule.applyServerSideEncryptionByDefault.sseAlgorithm") for r in _inline_sse(res)]
-    for sse in ctx.referrers(res.name, *T.AWS_S3_SSE):
-        algorithms += [get(rule, "applyServerSideEncryptionByDefault.sseAlgorithm") for rule in items(sse.inputs, "rules")]
-    bad = sorted({str(a) for a in algorithms if isinstance(a, str) and a not in _SSE})
-    return [Violation(f"unsupported server-side encryption algorithm {a}") for a in bad]
+    return expect_fact(ctx, res, "encrypted_at_rest", True, "objects are not encrypted at rest")
 
 
 BUCKET = Policy(

@@ -1,15 +1,24 @@
-"""Network exposure: who can reach what from the internet, on the spec and on every cloud's firewall."""
+"""Network exposure: who can reach what from the internet, on the spec and on every cloud's firewall.
+
+The rendered side judges firewall rules and security groups by role, through the facts their provider
+reads (``TrafficRule``: direction, action, peers, ports), so a fourth cloud's firewall is judged as the
+built-in three's are.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from cloudorch.policy import NotApplicable, Policy, Violation, rendered_check, spec_check
 from cloudorch.policy.values import UNKNOWN, get, is_all_ports
+from cloudorch.rendering.roles import Role
+from cloudorch.spec.models import Ingress
 
 from cloudorch_policies import tokens as T
 from cloudorch_policies._meta import fw
-from cloudorch_policies.baseline._ingress import inbound_rules, spec_ingress_path
 
 ADMIN = {22: "SSH", 3389: "RDP"}
+FIREWALLS = (Role.FIREWALL_RULE, Role.SECURITY_GROUP)
 
 
 @spec_check("compute", "database")
@@ -23,12 +32,25 @@ def _spec_of(res, ctx):
     return ctx.stack.resources.get(res.source) if res.source else None
 
 
-@rendered_check(*T.INGRESS_TYPES)
+def spec_ingress_path(spec: Any, port: int | None = None) -> tuple[str | int, ...]:
+    """The stack-file path of the spec ingress entry a world-open rendered rule most likely came from."""
+    for i, rule in enumerate(getattr(spec, "ingress", ()) or ()):
+        if isinstance(rule, Ingress) and rule.is_world_open and (port is None or rule.port <= port <= rule.last_port):
+            return ("ingress", i)
+    return ()
+
+
+def inbound_rules(res, ctx):
+    """The rules of a rendered firewall resource that admit traffic in."""
+    return [rule for rule in ctx.facts(res).rules if rule.admits]
+
+
+@rendered_check(roles=FIREWALLS)
 def _public_ingress_rendered(res, ctx):
     spec = _spec_of(res, ctx)
     out = []
-    for rule in inbound_rules(res):
-        if rule.world:
+    for rule in inbound_rules(res, ctx):
+        if rule.from_world:
             ports = ", ".join(f"{lo}" if lo == hi else f"{lo}-{hi}" for lo, hi in rule.ports) or "unknown ports"
             first = rule.ports[0][0] if rule.ports else None
             out.append(Violation(f"allows {ports} from the internet", spec_ingress_path(spec, first)))
@@ -55,7 +77,7 @@ PUBLIC_INGRESS = Policy(
 def _admin_violations(rules, spec):
     out = []
     for rule in rules:
-        if not rule.world:
+        if not rule.from_world:
             continue
         for port, name in ADMIN.items():
             if rule.covers(port):
@@ -70,9 +92,9 @@ def _admin_spec(target, ctx):
             for port, name in ADMIN.items() if rule.port <= port <= rule.last_port]
 
 
-@rendered_check(*T.INGRESS_TYPES)
+@rendered_check(roles=FIREWALLS)
 def _admin_rendered(res, ctx):
-    return _admin_violations(inbound_rules(res), _spec_of(res, ctx))
+    return _admin_violations(inbound_rules(res, ctx), _spec_of(res, ctx))
 
 
 ADMIN_PORTS = Policy(
@@ -97,10 +119,10 @@ def _all_ports_spec(target, ctx):
             if rule.is_world_open and is_all_ports([(rule.port, rule.last_port)])]
 
 
-@rendered_check(*T.INGRESS_TYPES)
+@rendered_check(roles=FIREWALLS)
 def _all_ports_rendered(res, ctx):
     return [Violation("every port is open to the internet", spec_ingress_path(_spec_of(res, ctx)))
-            for rule in inbound_rules(res) if rule.world and rule.all_ports]
+            for rule in inbound_rules(res, ctx) if rule.from_world and rule.all_ports]
 
 
 ALL_PORTS = Policy(

@@ -1,15 +1,18 @@
-"""Object storage: public exposure, the controls that prevent it, versioning and access logs."""
+"""Object storage: public exposure, the controls that prevent it, versioning and access logs.
+
+The rendered side judges every cloud's buckets by role, through the facts their provider reads; what can
+make objects public besides the bucket itself (a grant on it, an Azure container's access level) is judged
+where it is written.
+"""
 
 from __future__ import annotations
 
-from cloudorch.policy import Policy, Violation, rendered_check, spec_check
-from cloudorch.policy.values import UNKNOWN, flag, get, items
+from cloudorch.policy import Policy, Violation, expect_fact, rendered_check, spec_check
+from cloudorch.rendering.roles import Role
 
-from cloudorch_policies import tokens as T
 from cloudorch_policies._meta import fw
 
-_PUBLIC_ACLS = {"public-read", "public-read-write", "authenticated-read"}
-_PUBLIC_MEMBERS = {"allUsers", "allAuthenticatedUsers"}
+BUCKETS = (Role.BUCKET,)
 
 
 @spec_check("bucket")
@@ -17,19 +20,9 @@ def _public_spec(target, ctx):
     return [Violation("the bucket is declared public", ("public",))] if target.model.public else []
 
 
-@rendered_check(*T.AWS_BUCKETS, T.GCP_BUCKET_IAM, T.AZ_CONTAINER, T.AZ_STORAGE)
+@rendered_check(roles=(Role.BUCKET, Role.BUCKET_CONTAINER, Role.BUCKET_POLICY))
 def _public_rendered(res, ctx):
-    inputs = res.inputs
-    if res.type in T.AWS_BUCKETS:
-        acl = get(inputs, "acl")
-        return [Violation(f"canned ACL {acl} grants public access")] if acl in _PUBLIC_ACLS else []
-    if res.type == T.GCP_BUCKET_IAM:
-        public = sorted({m for m in items(inputs, "members") if m in _PUBLIC_MEMBERS})
-        return [Violation(f"grants {get(inputs, 'role')} to {', '.join(public)}")] if public else []
-    if res.type == T.AZ_CONTAINER:
-        level = get(inputs, "publicAccess")
-        return [Violation(f"container public access level is {level}")] if level in ("Blob", "Container") else []
-    return [Violation("the account allows public blob access")] if flag(get(inputs, "allowBlobPublicAccess")) else []
+    return expect_fact(ctx, res, "public", False, "anyone may read the objects")
 
 
 PUBLIC_BUCKET = Policy(
@@ -46,26 +39,10 @@ PUBLIC_BUCKET = Policy(
     tags=("storage", "public"),
 )
 
-_PAB_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 
-
-@rendered_check(*T.AWS_BUCKETS, T.GCP_BUCKET, T.AZ_STORAGE)
+@rendered_check(roles=BUCKETS)
 def _access_block(res, ctx):
-    inputs = res.inputs
-    if res.type == T.GCP_BUCKET:
-        prevention = get(inputs, "publicAccessPrevention")
-        ok = prevention is UNKNOWN or prevention == "enforced"
-        return [] if ok else [Violation(f"publicAccessPrevention is {prevention or 'unset'}, not enforced")]
-    if res.type == T.AZ_STORAGE:
-        allowed = get(inputs, "allowBlobPublicAccess")
-        return [] if allowed is UNKNOWN or flag(allowed) is False else \
-            [Violation("allowBlobPublicAccess is not set to false")]
-    blocks = ctx.referrers(res.name, T.AWS_S3_PAB)
-    if not blocks:
-        return [Violation("no BucketPublicAccessBlock refers to this bucket")]
-    off = sorted({name for block in blocks for name in _PAB_FLAGS
-                  if get(block.inputs, name) is not UNKNOWN and flag(get(block.inputs, name)) is not True})
-    return [Violation(f"public access block leaves {', '.join(off)} off")] if off else []
+    return expect_fact(ctx, res, "public_access_blocked", True, "nothing at the bucket level blocks public access")
 
 
 PUBLIC_ACCESS_BLOCK = Policy(
@@ -89,31 +66,9 @@ def _versioning_spec(target, ctx):
     return [] if target.model.versioning else [Violation("versioning is off", ("versioning",))]
 
 
-def _any_on(values):
-    """True if any value is on; else UNKNOWN if one is unknown (it may turn out on); else False."""
-    values = list(values)
-    if any(flag(v) for v in values):
-        return True
-    return UNKNOWN if any(v is UNKNOWN for v in values) else False
-
-
-def _status_on(status):
-    return UNKNOWN if status is UNKNOWN else status == "Enabled"
-
-
-@rendered_check(*T.AWS_BUCKETS, T.GCP_BUCKET, T.AZ_STORAGE)
+@rendered_check(roles=BUCKETS)
 def _versioning_rendered(res, ctx):
-    inputs = res.inputs
-    if res.type == T.GCP_BUCKET:
-        enabled = _any_on([get(inputs, "versioning.enabled")])
-    elif res.type == T.AZ_STORAGE:
-        enabled = _any_on(get(s.inputs, "isVersioningEnabled") for s in ctx.referrers(res.name, T.AZ_BLOB_SERVICE))
-    else:  # versioning inline on the bucket (old and new spelling) or in a separate BucketVersioning
-        inline = [get(inputs, "versioning.enabled"), *(get(v, "enabled") for v in items(inputs, "versionings"))]
-        separate = [_status_on(get(v.inputs, "versioningConfiguration.status"))
-                    for v in ctx.referrers(res.name, *T.AWS_S3_VERSIONING)]
-        enabled = _any_on(inline + separate)
-    return [] if enabled is not False else [Violation("object versioning is not enabled")]
+    return expect_fact(ctx, res, "versioning", True, "object versioning is not enabled")
 
 
 VERSIONING = Policy(
@@ -129,14 +84,9 @@ VERSIONING = Policy(
 )
 
 
-@rendered_check(*T.AWS_BUCKETS, T.GCP_BUCKET)
+@rendered_check(roles=BUCKETS)
 def _access_logging(res, ctx):
-    inputs = res.inputs
-    if res.type == T.GCP_BUCKET:
-        return [] if get(inputs, "logging.logBucket") is not None else [Violation("no access log bucket is set")]
-    if get(inputs, "logging") is not None or items(inputs, "loggings") or ctx.referrers(res.name, *T.AWS_S3_LOGGING):
-        return []
-    return [Violation("server access logging is off")]
+    return expect_fact(ctx, res, "access_logging", True, "access to the objects is not logged")
 
 
 ACCESS_LOGGING = Policy(

@@ -15,6 +15,8 @@ from typing import Any
 
 from cloudorch.rendering import RenderContext, RenderedResource
 
+from cloudorch_aws.roles import ROLES
+
 CLOUD = "aws"
 #: RDS needs a subnet group spanning two zones; three is the most every commercial region offers.
 MIN_ZONES, MAX_ZONES = 2, 3
@@ -40,7 +42,7 @@ def resource(
     type_: str, source: str, region: str, part: str, inputs: dict[str, Any], **extra: Any
 ) -> RenderedResource:
     return RenderedResource(
-        name=logical(source, region, part), type=type_, cloud=CLOUD, region=region, source=source,
+        name=logical(source, region, part), type=type_, role=ROLES[type_], cloud=CLOUD, region=region, source=source,
         provider=provider_name(region), inputs=inputs, **extra,
     )
 

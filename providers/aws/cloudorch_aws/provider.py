@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from cloudorch.provider import CloudProvider, PulumiPlugin
+from cloudorch.provider import CloudProvider, ErrorClassifier, PulumiPlugin
 from cloudorch.rendering import RenderContext, RenderedResource
+from cloudorch.rendering.facts import Facts, RenderedGraph, read_by_type
+from cloudorch.rendering.roles import Role
 from cloudorch.spec.models import Bucket, Compute, Database
 
+from cloudorch_aws import errors, facts
 from cloudorch_aws.bucket import render_bucket
 from cloudorch_aws.compute import render_compute
 from cloudorch_aws.database import render_database
@@ -29,7 +32,7 @@ class Provider(CloudProvider):
     def render(self, ctx: RenderContext) -> list[RenderedResource]:
         out = [
             RenderedResource(
-                name=provider_name(region), type="pulumi:providers:aws", cloud=CLOUD, region=region,
+                name=provider_name(region), type="pulumi:providers:aws", role=Role.PROVIDER, cloud=CLOUD, region=region,
                 # Default tags reach what the rendering cannot tag itself (routes, associations, attachments).
                 inputs={"region": region, "defaultTags": {"tags": ctx.tags()}},
             )
@@ -44,3 +47,9 @@ class Provider(CloudProvider):
         for name, placement in ctx.placed(Bucket):
             out += render_bucket(ctx, name, ctx.stack.resources[name], placement)
         return sorted(out, key=lambda r: (r.region or "", r.name))
+
+    def describe(self, resource: RenderedResource, graph: RenderedGraph) -> Facts | None:
+        return read_by_type(facts.READERS, resource, graph)
+
+    def error_classifier(self) -> ErrorClassifier:
+        return errors.CLASSIFIER

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from cloudorch.placement.model import Slot
 from cloudorch.rendering import RenderContext, RenderedResource, ref
+from cloudorch.rendering.roles import Role
 from cloudorch.spec.models import Compute, Ingress
 
 from cloudorch_azure.images import image_reference
@@ -169,7 +170,7 @@ def render_compute(ctx: RenderContext) -> list[RenderedResource]:
             key = logical(name, region, "ssh-key")
             # RSA rather than Ed25519: Azure documents only ssh-rsa keys of 2048+ bits for its VM API.
             out.append(RenderedResource(
-                name=key, type=SSH_KEY, cloud=ctx.cloud, region=region, source=name,
+                name=key, type=SSH_KEY, role=Role.SECRET, cloud=ctx.cloud, region=region, source=name,
                 inputs={"algorithm": "RSA", "rsaBits": 4096},
                 secret_outputs=("privateKeyPem", "privateKeyOpenssh"),
             ))

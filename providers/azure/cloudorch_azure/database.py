@@ -11,6 +11,7 @@ import bisect
 from typing import NamedTuple
 
 from cloudorch.rendering import RenderContext, RenderedResource, ref
+from cloudorch.rendering.roles import Role
 from cloudorch.spec.models import Database
 
 from cloudorch_azure.naming import (
@@ -132,7 +133,7 @@ def _render_one(ctx: RenderContext, name: str, spec: Database, region: str, inst
     # Azure wants three of upper, lower, digit, symbol; symbols are left out so the password survives
     # connection strings unescaped.
     out.append(RenderedResource(
-        name=password, type=PASSWORD, cloud=ctx.cloud, region=region, source=name,
+        name=password, type=PASSWORD, role=Role.SECRET, cloud=ctx.cloud, region=region, source=name,
         inputs={"length": 32, "special": False, "minUpper": 2, "minLower": 2, "minNumeric": 2},
         secret_outputs=("result",),
     ))

@@ -13,6 +13,8 @@ from typing import Any
 
 from cloudorch.rendering import RenderedResource, ref
 
+from cloudorch_azure.roles import ROLES
+
 CLOUD = "azure"
 PACKAGE = "azure-native"
 
@@ -46,7 +48,7 @@ def rg_ref(stack: str, region: str) -> dict[str, str]:
 def make(name: str, type_: str, region: str, source: str | None, inputs: dict[str, Any], **kw: Any) -> RenderedResource:
     """An azure-native resource bound to its region's explicit provider."""
     return RenderedResource(
-        name=name, type=type_, cloud=CLOUD, region=region, source=source, inputs=inputs,
+        name=name, type=type_, role=ROLES[type_], cloud=CLOUD, region=region, source=source, inputs=inputs,
         provider=provider_name(region), **kw,
     )
 

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from cloudorch.provider import CloudProvider, PulumiPlugin
+from cloudorch.provider import CloudProvider, ErrorClassifier, PulumiPlugin
 from cloudorch.rendering import RenderContext, RenderedResource
+from cloudorch.rendering.facts import Facts, RenderedGraph, read_by_type
+from cloudorch.rendering.roles import Role
 
+from cloudorch_azure import errors, facts
+from cloudorch_azure.catalog import AzureSkyPilotAdapter
 from cloudorch_azure.bucket import render_buckets
 from cloudorch_azure.compute import render_compute
 from cloudorch_azure.database import render_databases
@@ -36,8 +40,8 @@ class Provider(CloudProvider):
         out: list[RenderedResource] = []
         for region in ctx.regions():
             out.append(RenderedResource(
-                name=provider_name(region), type=f"pulumi:providers:{PACKAGE}", cloud=CLOUD, region=region,
-                inputs={"location": region},
+                name=provider_name(region), type=f"pulumi:providers:{PACKAGE}", role=Role.PROVIDER, cloud=CLOUD,
+                region=region, inputs={"location": region},
             ))
             # One resource group per region: Azure resources must live in one, and a group per region
             # keeps a region's teardown independent of the others.
@@ -47,6 +51,15 @@ class Provider(CloudProvider):
             }))
         out += render_networks(ctx) + render_compute(ctx) + render_databases(ctx) + render_buckets(ctx)
         return sorted(out, key=_order)
+
+    def describe(self, resource: RenderedResource, graph: RenderedGraph) -> Facts | None:
+        return read_by_type(facts.READERS, resource, graph)
+
+    def error_classifier(self) -> ErrorClassifier:
+        return errors.CLASSIFIER
+
+    def catalog_adapter(self) -> AzureSkyPilotAdapter:
+        return AzureSkyPilotAdapter()
 
 
 def _order(resource: RenderedResource) -> tuple[str, int, str]:

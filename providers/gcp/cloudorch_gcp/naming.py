@@ -13,6 +13,8 @@ import re
 
 from cloudorch.rendering import RenderContext, RenderedResource
 
+from cloudorch_gcp.roles import ROLES
+
 CLOUD = "gcp"
 MAX_LABEL = 63
 MAX_LABELS = 64
@@ -94,6 +96,6 @@ def resource(
 ) -> RenderedResource:
     """A GCP resource under the explicit provider of ``region``, or under the global one when it is None."""
     return RenderedResource(
-        name=name, type=type_, cloud=CLOUD, region=region, source=source, inputs=inputs,
+        name=name, type=type_, role=ROLES[type_], cloud=CLOUD, region=region, source=source, inputs=inputs,
         depends_on=depends_on, secret_outputs=secret_outputs, provider=provider_name(region) if provider else None,
     )

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from cloudorch.provider import CloudProvider, PulumiPlugin
+from cloudorch.provider import CloudProvider, ErrorClassifier, PulumiPlugin
 from cloudorch.rendering import RenderContext, RenderedResource
+from cloudorch.rendering.facts import Facts, RenderedGraph, read_by_type
+from cloudorch.rendering.roles import Role
 from cloudorch.spec.models import Bucket, Compute, Database
 
+from cloudorch_gcp import errors, facts
+from cloudorch_gcp.catalog import GcpSkyPilotAdapter
 from cloudorch_gcp.bucket import render_bucket
 from cloudorch_gcp.compute import render_compute
 from cloudorch_gcp.database import render_database
@@ -34,8 +38,8 @@ class Provider(CloudProvider):
         providers = [
             # only the region: the project comes from the user's environment (gcloud config,
             # GOOGLE_PROJECT or `pulumi config set gcp:project`), so a plan is not tied to one project
-            RenderedResource(name=provider_name(region), type=PROVIDER_TYPE, cloud=CLOUD, region=region,
-                             inputs={"region": region})
+            RenderedResource(name=provider_name(region), type=PROVIDER_TYPE, role=Role.PROVIDER, cloud=CLOUD,
+                             region=region, inputs={"region": region})
             for region in ctx.regions()
         ]
         out = render_networks(ctx)
@@ -55,5 +59,15 @@ class Provider(CloudProvider):
             out += render_bucket(ctx, name, ctx.stack.resources[name], placement.region)
         if any(r.provider == GLOBAL_PROVIDER for r in out):
             # global resources need no region; without one in its inputs, no region can ever change it
-            providers.insert(0, RenderedResource(name=GLOBAL_PROVIDER, type=PROVIDER_TYPE, cloud=CLOUD, inputs={}))
+            providers.insert(0, RenderedResource(name=GLOBAL_PROVIDER, type=PROVIDER_TYPE, role=Role.PROVIDER,
+                                                  cloud=CLOUD, inputs={}))
         return providers + sorted(out, key=lambda r: (r.region or "", r.name))
+
+    def describe(self, resource: RenderedResource, graph: RenderedGraph) -> Facts | None:
+        return read_by_type(facts.READERS, resource, graph)
+
+    def error_classifier(self) -> ErrorClassifier:
+        return errors.CLASSIFIER
+
+    def catalog_adapter(self) -> GcpSkyPilotAdapter:
+        return GcpSkyPilotAdapter()

@@ -1,0 +1,84 @@
+"""What a stack resource needs from a cloud, in neutral terms: the vocabulary placement and providers share.
+
+Placement asks each provider "can you host this requirement in this region?" and a provider answers with
+the capabilities it lacks there, each with a reason (SkyPilot's shape). This module is the whole of what
+the two sides share, so it imports only the spec: placement never imports the provider contract, and a
+provider never needs placement to understand a question.
+
+A ``Requirement`` names its kind (``compute``, ``database``, ``bucket``, ``network``; a later kind -- a link,
+a balancer, a DNS name -- is a new ``kind`` string with the capabilities it needs, and passes the same
+filter), the capabilities it cannot do without, those it would use where offered and does without
+elsewhere (spot: a resource that allows spot still runs on demand), and details a provider may judge per
+region (which accelerator, which database engine and version).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cloudorch.spec.models import Resource
+
+
+class Capability(StrEnum):
+    NETWORK = "network"
+    COMPUTE = "compute"
+    SPOT = "spot"
+    ARM64 = "arm64"
+    GPU = "gpu"
+    POSTGRES = "postgres"
+    MYSQL = "mysql"
+    BUCKET = "bucket"
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """What one stack resource needs from the cloud and region that would host it."""
+
+    kind: str
+    #: hard: a region lacking any of these cannot host the resource
+    needs: frozenset[Capability] = frozenset()
+    #: soft: used where offered, done without elsewhere
+    prefers: frozenset[Capability] = frozenset()
+    #: (name, value) pairs a provider may judge per region: ("accelerator", "A100"), ("engine", "postgres")
+    details: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        return self.needs | self.prefers
+
+    def detail(self, name: str) -> str | None:
+        return next((value for key, value in self.details if key == name), None)
+
+    def gaps(self, unsupported: Mapping[str, str]) -> dict[Capability, str]:
+        """Of a cloud's ``unsupported`` capabilities (capability -> reason), those this requirement touches.
+
+        A capability the requirement does not ask for is no gap: a cloud without GPUs still hosts CPU
+        machines. Names outside the vocabulary are ignored the same way.
+        """
+        return {c: unsupported[c] for c in sorted(self.capabilities) if c in unsupported}
+
+
+def requirement_of(spec: Resource) -> Requirement:
+    """The requirement of one stack resource (``cloudorch.spec.models``), read off its fields."""
+    if spec.kind == "compute":
+        needs = {Capability.COMPUTE}
+        details: tuple[tuple[str, str], ...] = ()
+        if spec.arch == "arm64":
+            needs.add(Capability.ARM64)
+        if spec.accelerator is not None:
+            needs.add(Capability.GPU)
+            details = (("accelerator", spec.accelerator.type), ("accelerator_count", str(spec.accelerator.count)))
+        prefers = frozenset({Capability.SPOT}) if spec.spot else frozenset()
+        return Requirement("compute", frozenset(needs), prefers, details)
+    if spec.kind == "database":
+        return Requirement("database", frozenset({Capability(spec.engine)}),
+                           details=(("engine", spec.engine), ("version", spec.version)))
+    if spec.kind == "bucket":
+        return Requirement("bucket", frozenset({Capability.BUCKET}))
+    if spec.kind == "network":
+        return Requirement("network", frozenset({Capability.NETWORK}))
+    raise ValueError(f"no requirement is defined for resources of kind {spec.kind!r}")

@@ -1,0 +1,273 @@
+"""The placement problem: what the optimiser is asked (``Problem``) and what it answers (``Solution``).
+
+The model, over the resources r that are placed together (compute and databases) and each one's options o
+(``Option``: an offering, or a managed database class, in one cloud and region):
+
+  variables
+    x[r,o] in 0..count_r   replicas of r on o (integer)
+    y[r,c] in {0, 1}       r uses cloud c; only for r with spread.min_clouds > 1
+    z[r,g] in {0, 1}       r uses region g; only for r whose region matters (min_regions, near, apart, or
+                           named by another resource's near / apart)
+    y and z are tied to x by  sum_{o in c} x[r,o] <= cap * y[r,c]  and  y[r,c] <= sum_{o in c} x[r,o]
+    (cap: the tightest per-cloud / per-region limit, so the LP relaxation stays tight)
+
+  constraints, each in a named group (``spread_group``, ``quota_group``, ...) that the infeasibility
+  analysis can switch off and relax on its own:
+    sum_o x[r,o] = count_r                                    always
+    sum_{o in g} x[r,o] <= max_per_region_r for each region g  resources.<r>.spread.max_per_region
+    sum_{o in c} x[r,o] <= max_per_cloud_r for each cloud c    resources.<r>.spread.max_per_cloud
+    sum_c y[r,c] >= min_clouds_r                              resources.<r>.spread.min_clouds
+    sum_g z[r,g] >= min_regions_r                             resources.<r>.spread.min_regions
+    z[r,g] <= z[t,g] (t = near_r; z[r,g] = 0 where t has none) resources.<r>.near
+    z[r,g] + z[t,g] <= 1 for each t in apart_r                 resources.<r>.apart.<t>
+    sum vcpus_o x[r,o] over counted r, o covered by k <= k's limit   quota.<k>  (k: "cloud" or "cloud/region")
+    sum monthly_o x[r,o] <= budget                            budget.monthly_usd (availability / balanced only;
+                                                              under cost the planner checks the optimum instead)
+
+  objective (``Problem.objective``; ``replica_cost`` is each x column's coefficient)
+    cost          minimise sum monthly_o x[r,o]
+    balanced      minimise sum monthly_o (1 + BALANCED_PENALTY (1 - availability_o)) x[r,o]
+    availability  maximise sum availability_o x[r,o], then the cheapest placement at that availability
+    under cost and balanced each column also carries rank * 1e-7 (its position in price order), so equal
+    prices break the same way every run. Only the options some optimum may use become columns
+    (``presolve``: dominated options and regions are left out, which leaves the optimum unchanged).
+
+Objective terms beyond a replica's own price -- a fixed cost per used location, indicators for links
+between locations, traffic between them -- belong here as fields of ``Problem`` (their data) and in
+``milp``'s formulation as terms over the region indicators z; nothing else in the model needs to change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from cloudorch.placement.model import HOURS_PER_MONTH
+
+#: balanced objective: each point of unavailability costs ten times its share of the price
+BALANCED_PENALTY = 10.0
+#: the spread rules a demand can carry, in the order their groups are listed
+SPREAD_RULES = ("min_clouds", "min_regions", "max_per_region", "max_per_cloud")
+BUDGET_GROUP = "budget.monthly_usd"
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One replica's worth of an offering (or a managed database class) in one region."""
+
+    cloud: str
+    region: str
+    instance_type: str
+    spot: bool
+    vcpus: float
+    memory_gib: float
+    hourly_usd: float  # per replica
+    availability: float
+    zones: tuple[str, ...] = ()
+    accelerator: str | None = None
+    accelerator_count: int = 0
+
+    @property
+    def monthly_usd(self) -> float:
+        return self.hourly_usd * HOURS_PER_MONTH
+
+    @property
+    def location(self) -> tuple[str, str]:
+        return (self.cloud, self.region)
+
+    @property
+    def sort_key(self) -> tuple:
+        return (self.hourly_usd, -self.availability, self.cloud, self.region, self.instance_type, self.spot)
+
+
+# --- constraint-group names -------------------------------------------------------------------------------
+# Users see these names (an infeasible stack names the groups that conflict), and they read like the stack
+# file's field paths on purpose.
+
+def spread_group(resource: str, rule: str) -> str:
+    return f"resources.{resource}.spread.{rule}"
+
+
+def near_group(resource: str) -> str:
+    return f"resources.{resource}.near"
+
+
+def apart_group(resource: str, other: str) -> str:
+    return f"resources.{resource}.apart.{other}"
+
+
+def quota_group(key: str) -> str:
+    return f"quota.{key}"
+
+
+class Group(NamedTuple):
+    """A constraint-group name taken apart: kind is spread | near | apart | quota | budget."""
+
+    kind: str
+    resource: str | None = None
+    #: spread: the rule (``max_per_region``); apart: the other resource; quota: the key
+    detail: str | None = None
+
+
+def parse_group(name: str) -> Group:
+    if name == BUDGET_GROUP:
+        return Group("budget")
+    if name.startswith("quota."):
+        return Group("quota", detail=name.split(".", 1)[1])
+    _, resource, kind, *rest = name.split(".", 3)
+    return Group(kind, resource, rest[0] if rest else None)
+
+
+# --- vCPU quotas --------------------------------------------------------------------------------------------
+
+def quota_covers(key: str, cloud: str, region: str) -> bool:
+    """A vCPU quota key -- ``cloud`` or ``cloud/region`` -- covers every option in that cloud (and region)."""
+    scope_cloud, _, scope_region = key.partition("/")
+    return cloud == scope_cloud and (not scope_region or region == scope_region)
+
+
+def quota_mask(keys: tuple[str, ...], cloud: str, region: str) -> int:
+    """Bit i is set when ``keys[i]`` covers the location: the quotas an option there counts against."""
+    return sum(1 << i for i, key in enumerate(keys) if quota_covers(key, cloud, region))
+
+
+class QuotaMasks(dict):
+    """(cloud, region) -> ``quota_mask`` of ``keys``, each location worked out once."""
+
+    def __init__(self, keys: tuple[str, ...]) -> None:
+        super().__init__()
+        self.keys = keys
+
+    def __missing__(self, location: tuple[str, str]) -> int:
+        mask = self[location] = quota_mask(self.keys, *location)
+        return mask
+
+
+# --- the problem ----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Demand:
+    """One stack resource to place: how many replicas, on which options, under which spread and ties."""
+
+    name: str
+    kind: str
+    count: int
+    options: tuple[Option, ...]
+    min_clouds: int = 1
+    min_regions: int = 1
+    max_per_region: int | None = None
+    max_per_cloud: int | None = None
+    near: str | None = None
+    apart: tuple[str, ...] = ()
+    counts_against_quota: bool = True
+    #: facts derived from this demand under a problem's conditions (``presolve.useful_options``), kept with
+    #: the demand so every problem built from it -- the whole stack, its linked groups, the infeasibility
+    #: analysis' variants -- computes them once; ``dataclasses.replace`` starts a new demand with an empty one
+    memo: dict = field(default_factory=dict, init=False, compare=False, repr=False)
+
+    def groups(self) -> tuple[str, ...]:
+        """The constraint groups that can bind this demand, in a stable order."""
+        out = []
+        for rule in SPREAD_RULES:
+            value = getattr(self, rule)
+            if value is not None and (value > 1 if rule.startswith("min_") else value < self.count):
+                out.append(spread_group(self.name, rule))
+        if self.near:
+            out.append(near_group(self.name))
+        return (*out, *(apart_group(self.name, t) for t in self.apart))
+
+    @property
+    def has_spread(self) -> bool:
+        return any(parse_group(g).kind == "spread" for g in self.groups())
+
+
+@dataclass(frozen=True)
+class Problem:
+    demands: tuple[Demand, ...]
+    objective: str = "cost"
+    #: "cloud" or "cloud/region" -> vCPU limit
+    quotas: Mapping[str, float] = field(default_factory=dict)
+    budget_monthly_usd: float | None = None
+    #: constraint groups switched off (infeasibility analysis)
+    disabled: frozenset[str] = frozenset()
+    #: what this problem derives more than once (quota masks); a new problem starts with an empty one
+    memo: dict = field(default_factory=dict, init=False, compare=False, repr=False)
+
+    def enabled(self, group: str) -> bool:
+        return group not in self.disabled
+
+    def active(self, d: Demand) -> frozenset[str]:
+        """The groups of ``d`` that bind in this problem (present and not switched off)."""
+        return frozenset(g for g in d.groups() if g not in self.disabled)
+
+    @property
+    def budget_in_model(self) -> bool:
+        """The budget is a constraint only under the non-cost objectives (the cost optimum is checked instead)."""
+        return self.budget_monthly_usd is not None and self.objective != "cost"
+
+    def groups(self) -> list[str]:
+        """Every constraint group the problem has, in a stable order."""
+        out = [g for d in self.demands for g in d.groups()]
+        out += [quota_group(k) for k in sorted(self.quotas)]
+        if self.budget_in_model:
+            out.append(BUDGET_GROUP)
+        return out
+
+    def active_quotas(self) -> tuple[str, ...]:
+        return tuple(sorted(k for k in self.quotas if self.enabled(quota_group(k))))
+
+    def quota_masks(self, keys: tuple[str, ...]) -> QuotaMasks:
+        """Per location, which of ``keys`` (a tuple from ``active_quotas``, or empty) cover it."""
+        if ("quota_masks", keys) not in self.memo:
+            self.memo[("quota_masks", keys)] = QuotaMasks(keys)
+        return self.memo[("quota_masks", keys)]
+
+    def location_linked(self) -> set[str]:
+        """Demands that another demand's (enabled) `near` or `apart` names: their region matters to it."""
+        return ({d.near for d in self.demands if d.near and self.enabled(near_group(d.name))}
+                | {t for d in self.demands for t in d.apart if self.enabled(apart_group(d.name, t))})
+
+    def ties(self) -> DisjointSets:
+        """Demands joined, directly or through others, by near / apart (enabled or not)."""
+        sets = DisjointSets(d.name for d in self.demands)
+        for d in self.demands:
+            for other in ([d.near] if d.near else []) + list(d.apart):
+                sets.union(d.name, other)
+        return sets
+
+    def replica_cost(self, o: Option, rank: int, objective: str | None = None) -> float:
+        """The objective coefficient of one replica on ``o``, the ``rank``-th option of its demand in price order."""
+        objective = objective or self.objective
+        if objective == "availability":
+            return -o.availability
+        tie_break = rank * 1e-7  # deterministic preference among equal prices: the catalog's order
+        if objective == "balanced":
+            return o.monthly_usd * (1 + BALANCED_PENALTY * (1 - o.availability)) + tie_break
+        return o.monthly_usd + tie_break
+
+
+@dataclass(frozen=True)
+class Solution:
+    assignment: dict[str, tuple[tuple[Option, int], ...]]
+    monthly_usd: float
+    lower_bound_monthly_usd: float
+
+
+class DisjointSets:
+    """Union-find over names: which demands belong together."""
+
+    def __init__(self, names) -> None:
+        self._parent = {n: n for n in names}
+
+    def find(self, name: str) -> str:
+        parent = self._parent
+        while parent[name] != name:
+            parent[name] = parent[parent[name]]
+            name = parent[name]
+        return name
+
+    def union(self, a: str, b: str) -> None:
+        """Join the sets of ``a`` and ``b``; a name outside the sets joins nothing."""
+        if a in self._parent and b in self._parent:
+            self._parent[self.find(a)] = self.find(b)

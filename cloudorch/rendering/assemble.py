@@ -1,0 +1,92 @@
+"""Every provider renders its share of a stack, and the shares become one graph.
+
+The order is what makes errors honest: limits the user controls are checked for every cloud before
+anything is rendered (all of them reported at once, each at its stack-file line, exit 2); then each cloud
+renders its own resources and its endpoints of the cross-cloud elements; then the endpoints' peer
+placeholders are resolved into ordinary references, and the whole graph is checked closed and acyclic.
+Anything a provider gets wrong past the first step is a bug in that provider (exit 1, naming it), never
+reported as a problem with the user's input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from cloudorch.errors import CloudorchError, PluginBug, PluginError, SpecError
+from cloudorch.rendering.context import RenderContext
+from cloudorch.rendering.elements import Element, ElementProblem, EndpointRendering, EndpointView, check_exports, resolve
+from cloudorch.rendering.model import RenderedResource
+from cloudorch.rendering.order import RenderGraphProblem, dependency_order
+
+if TYPE_CHECKING:
+    from cloudorch.placement.model import PlacementResult
+    from cloudorch.provider import CloudProvider
+    from cloudorch.spec.loader import LoadedStack
+
+T = TypeVar("T")
+
+
+def render_stack(loaded: LoadedStack, placement: PlacementResult, providers: Mapping[str, CloudProvider],
+                 elements: Sequence[Element] = ()) -> tuple[RenderedResource, ...]:
+    """All rendered resources of the stack, in each provider's order, cloud by cloud."""
+    clouds = sorted({cloud for p in placement.placements.values() for cloud, _ in p.locations}
+                    | {b.cloud for b in placement.networks} | {e.cloud for el in elements for e in el.endpoints})
+    missing = [c for c in clouds if c not in providers]
+    if missing:
+        raise PluginError(f"the placement uses {', '.join(missing)} but no provider plugin for it is installed",
+                          hint="install it (e.g. pip install cloudorch-" + missing[0] + ") or leave it out of "
+                               "placement.clouds")
+    contexts = {cloud: RenderContext(stack=loaded.stack, placement=placement, cloud=cloud, source=loaded,
+                                     elements=tuple(elements)) for cloud in clouds}
+
+    problems = [p for cloud in clouds for p in _guarded(cloud, lambda: list(providers[cloud].check(contexts[cloud])))]
+    if problems:
+        raise SpecError(problems, hint="each problem names the field to change; the clouds' limits are in the "
+                                       "README's provider notes")
+
+    rendered: list[RenderedResource] = []
+    for cloud in clouds:
+        rendered += _own(cloud, _guarded(cloud, lambda: list(providers[cloud].render(contexts[cloud]))))
+
+    exports: dict[tuple[str, int], Mapping[str, Any]] = {}
+    for element in elements:
+        for index, endpoint in enumerate(element.endpoints):
+            view = EndpointView(element, index)
+            part = _guarded(endpoint.cloud, lambda: providers[endpoint.cloud].render_endpoint(contexts[endpoint.cloud], view))
+            if not isinstance(part, EndpointRendering):
+                raise PluginBug(endpoint.cloud, f"provider {endpoint.cloud!r} returned {type(part).__name__} for "
+                                                f"endpoint {index} of {element.kind} {element.id!r}")
+            _guarded(endpoint.cloud, lambda: check_exports(element, index, part))
+            rendered += _own(endpoint.cloud, list(part.resources))
+            exports[(element.id, index)] = part.exports
+
+    resolved = _guarded(None, lambda: resolve(rendered, exports))
+    try:
+        dependency_order(resolved)
+    except RenderGraphProblem as exc:
+        raise PluginBug(", ".join(clouds), f"the providers' rendering is broken: {exc}") from None
+    return tuple(resolved)
+
+
+def _own(cloud: str, resources: list[RenderedResource]) -> list[RenderedResource]:
+    """A provider renders for its own cloud only: another cloud's name on a resource is a bug."""
+    for res in resources:
+        if not isinstance(res, RenderedResource):
+            raise PluginBug(cloud, f"provider {cloud!r} rendered a {type(res).__name__}, not a RenderedResource")
+        if res.cloud != cloud:
+            raise PluginBug(cloud, f"provider {cloud!r} rendered {res.name!r} for cloud {res.cloud!r}")
+    return resources
+
+
+def _guarded(cloud: str | None, step: Callable[[], T]) -> T:
+    """Run a provider step; the provider's own located errors pass through, anything else is its bug."""
+    try:
+        return step()
+    except CloudorchError:
+        raise
+    except ElementProblem as exc:
+        raise PluginBug(exc.cloud, f"provider {exc.cloud!r} broke a cross-cloud element: {exc}") from exc
+    except Exception as exc:
+        who = cloud or "provider"
+        raise PluginBug(who, f"provider {who!r} failed: {type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,147 @@
+"""Neutral facts a provider reads from its own rendered resources: what rules judge instead of inputs.
+
+Each cloud spells the same thing its own way: an open port is an AWS security-group rule's ``cidrIpv4``,
+an Azure security rule's ``sourceAddressPrefix``, a GCP firewall's ``sourceRanges``. The provider that
+rendered a resource knows its spelling; ``CloudProvider.describe(resource, graph)`` returns the neutral
+facts for the resource's role (``FACTS_OF_ROLE``), and a rule written once against those facts judges
+every cloud, a fourth one included.
+
+Values of a fact:
+- a plain value (``True``, ``14``): known now;
+- ``UNKNOWN``: set, but only known at deploy time (another resource's output); rules let it pass;
+- ``None``: this resource does not settle it on this cloud (an Azure blob container says nothing of
+  encryption, its storage account does); rules do not judge it here.
+
+``notes`` hold the provider's own words for a fact, naming the setting to change (``publiclyAccessible is
+true``), or saying why a fact is None here; a rule shows them instead of its neutral message. The facts
+are plain frozen dataclasses with defaults, so a later stage adds what it needs (routing facts for the
+reachability proof) without touching the providers that do not know it yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from cloudorch.rendering.inputs import covers, is_all_ports, is_world
+from cloudorch.rendering.model import RenderedResource
+from cloudorch.rendering.roles import Role
+
+#: a fact's value: known, ``UNKNOWN`` (deploy time) or None (not settled by this resource)
+Fact = Any
+
+
+class RenderedGraph(Protocol):
+    """The rendered resources a provider may look at while describing one of them."""
+
+    def rendered(self, name: str) -> RenderedResource | None:
+        """The resource of that logical name."""
+
+    def referrers(self, name: str, *types: str) -> list[RenderedResource]:
+        """Resources (of ``types``, if given) whose inputs refer to ``name``: a bucket's separate settings."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Facts:
+    #: fact name -> the provider's words for its value, naming the setting behind it
+    notes: Mapping[str, str] = field(default_factory=dict)
+
+    def note(self, fact: str, default: str) -> str:
+        return self.notes.get(fact) or default
+
+
+ALL_PORTS = (0, 65535)
+
+
+@dataclass(frozen=True, slots=True)
+class TrafficRule:
+    """One rule of a firewall, as every cloud has them."""
+
+    #: "ingress" or "egress"; None when only known at deploy time
+    direction: Literal["ingress", "egress"] | None
+    #: "allow" or "deny"; None when only known at deploy time
+    action: Literal["allow", "deny"] | None
+    #: address ranges at the far end (the sources of an ingress rule, the destinations of an egress one):
+    #: CIDRs, a cloud's name for a set of addresses, or UNKNOWN; the internet is 0.0.0.0/0 or ::/0
+    peers: tuple[Any, ...]
+    #: port ranges, inclusive; empty when only known at deploy time
+    ports: tuple[tuple[int, int], ...]
+    #: "tcp", "udp", "icmp", "all", or None when unknown
+    protocol: str | None = None
+
+    @property
+    def admits(self) -> bool:
+        """An ingress rule that allows traffic in."""
+        return self.direction == "ingress" and self.action == "allow"
+
+    @property
+    def from_world(self) -> bool:
+        return any(is_world(peer) for peer in self.peers)
+
+    def covers(self, port: int) -> bool:
+        return covers(self.ports, port)
+
+    @property
+    def all_ports(self) -> bool:
+        return is_all_ports(self.ports)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FirewallFacts(Facts):
+    """A firewall rule, or a security group with its inline rules."""
+
+    rules: tuple[TrafficRule, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DatabaseFacts(Facts):
+    #: has an endpoint the internet can reach
+    publicly_reachable: Fact = None
+    encrypted_at_rest: Fact = None
+    #: days of automated backups kept; 0 when automated backups are off
+    backup_retention_days: Fact = None
+    #: cannot be deleted until the protection is lifted
+    deletion_protected: Fact = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BucketFacts(Facts):
+    #: anyone may read its objects
+    public: Fact = None
+    #: a bucket-level switch keeps any later grant from making objects public
+    public_access_blocked: Fact = None
+    #: objects are encrypted at rest by a setting of this stack, not left to an account default
+    encrypted_at_rest: Fact = None
+    versioning: Fact = None
+    access_logging: Fact = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BucketAccessFacts(Facts):
+    """A grant on a bucket, or a container of objects with its own anonymous-access level."""
+
+    #: makes objects readable by anyone
+    public: Fact = None
+
+
+#: the facts a provider returns for each role that has them (other roles: None)
+FACTS_OF_ROLE: Mapping[Role, type[Facts]] = {
+    Role.FIREWALL_RULE: FirewallFacts,
+    Role.SECURITY_GROUP: FirewallFacts,
+    Role.DATABASE: DatabaseFacts,
+    Role.BUCKET: BucketFacts,
+    Role.BUCKET_CONTAINER: BucketAccessFacts,
+    Role.BUCKET_POLICY: BucketAccessFacts,
+}
+
+#: how a later stage asks for a resource's facts: the installed providers' ``describe``, or a stand-in
+Describe = Callable[[RenderedResource, RenderedGraph], Facts | None]
+#: one type's reader, as a provider keeps them
+Reader = Callable[[RenderedResource, RenderedGraph], Facts]
+
+
+def read_by_type(readers: Mapping[str, Reader], resource: RenderedResource, graph: RenderedGraph) -> Facts | None:
+    """The facts of ``resource`` by the reader of its type; None for a type that has none."""
+    reader = readers.get(resource.type)
+    return reader(resource, graph) if reader else None

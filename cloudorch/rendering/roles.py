@@ -1,0 +1,87 @@
+"""What a rendered resource is, in words no cloud owns: the role policies and later stages target.
+
+A type token (``aws:ec2/securityGroup:SecurityGroup``) names a resource in one provider's schema; a role
+(``security-group``) names what it does on any cloud. Every provider sets the role on everything it
+renders, so a rule written once against ``firewall-rule`` judges a fourth cloud's firewall rules as well
+as the built-in three's, and the provider reads its own resources into neutral facts for the roles that
+have them (``facts.py``). The vocabulary is closed: a role outside it is a validation error, and a new
+one is added here (the links, balancers and DNS work will add theirs).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    # -- the deployment itself ---------------------------------------------------------------------------
+    #: an explicit Pulumi provider (one per cloud and region)
+    PROVIDER = "provider"
+    #: a container every resource of a region lives in (an Azure resource group)
+    RESOURCE_GROUP = "resource-group"
+
+    # -- networks and how traffic flows ------------------------------------------------------------------
+    NETWORK = "network"
+    SUBNET = "subnet"
+    #: a set of firewall rules applied together (an AWS security group, an Azure network security group)
+    SECURITY_GROUP = "security-group"
+    #: one rule admitting or denying traffic, in either direction (its facts say which)
+    FIREWALL_RULE = "firewall-rule"
+    ROUTE_TABLE = "route-table"
+    ROUTE = "route"
+    #: which route table a subnet uses
+    ROUTE_TABLE_ASSOCIATION = "route-table-association"
+    INTERNET_GATEWAY = "internet-gateway"
+    #: outbound-only internet access for private addresses (NAT gateways, Cloud NAT)
+    NAT_GATEWAY = "nat-gateway"
+    #: a cloud router (BGP, NAT configuration)
+    ROUTER = "router"
+    PUBLIC_IP = "public-ip"
+    #: a reserved range of private addresses (for a peered service network)
+    ADDRESS_RANGE = "address-range"
+    #: a private connection to the cloud's managed-service network (GCP private service access)
+    SERVICE_PEERING = "service-peering"
+    DNS_ZONE = "dns-zone"
+    #: a DNS zone made visible to a network
+    DNS_LINK = "dns-link"
+    BALANCER = "balancer"
+    BALANCER_LISTENER = "balancer-listener"
+    FLOW_LOG = "flow-log"
+    LOG_GROUP = "log-group"
+
+    # -- compute ---------------------------------------------------------------------------------------
+    INSTANCE = "instance"
+    #: how to build instances (AWS launch template, GCP instance template)
+    INSTANCE_TEMPLATE = "instance-template"
+    #: a fixed number of like instances (AWS auto scaling group, GCP managed instance group, Azure scale set)
+    INSTANCE_GROUP = "instance-group"
+    NETWORK_INTERFACE = "network-interface"
+    DISK = "disk"
+
+    # -- identity and secrets --------------------------------------------------------------------------
+    #: what a workload runs as (AWS IAM role and instance profile, GCP service account)
+    IDENTITY = "identity"
+    #: permissions granted to an identity
+    IDENTITY_GRANT = "identity-grant"
+    #: an encryption key
+    KEY = "key"
+    #: a store of keys and secrets (Azure key vault)
+    KEY_STORE = "key-store"
+    #: a secret generated inside the engine's encrypted state (a password, a private key)
+    SECRET = "secret"
+
+    # -- data ------------------------------------------------------------------------------------------
+    DATABASE = "database"
+    #: the subnets a managed database may use
+    DATABASE_SUBNETS = "database-subnets"
+    DATABASE_USER = "database-user"
+    #: a database inside a database server
+    LOGICAL_DATABASE = "logical-database"
+    #: an object store with its settings (an S3 or GCS bucket, an Azure storage account)
+    BUCKET = "bucket"
+    #: a container of objects inside a bucket-like account (an Azure blob container)
+    BUCKET_CONTAINER = "bucket-container"
+    #: who may access a bucket's objects (a bucket policy, an IAM binding on a bucket)
+    BUCKET_POLICY = "bucket-policy"
+    #: one of a bucket's settings held in a resource of its own (public-access block, encryption, versioning)
+    BUCKET_SETTING = "bucket-setting"

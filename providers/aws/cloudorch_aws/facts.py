@@ -1,0 +1,177 @@
+"""AWS resources read into neutral facts: security groups and their rules, RDS instances, S3 buckets.
+
+Read from the inputs alone (and the resources that refer to them), never from the account: the same
+resources always read the same. Besides the types this plugin renders, the readers know the other
+spellings of the same thing (inline security-group rules, the v1 S3 bucket and its settings) so that
+resources written by hand or by an older rendering are judged alike.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cloudorch.rendering.facts import (
+    ALL_PORTS, BucketAccessFacts, BucketFacts, DatabaseFacts, FirewallFacts, Reader, RenderedGraph, TrafficRule,
+)
+from cloudorch.rendering.inputs import UNKNOWN, any_on, flag, get, items, port_range
+from cloudorch.rendering.model import RenderedResource
+
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+RDS = "aws:rds/instance:Instance"
+BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+SSE = ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+       "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2")
+VERSIONING = ("aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2")
+LOGGING = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2")
+
+_DIRECTIONS = {"ingress": "ingress", "egress": "egress"}
+
+
+# -- firewalls -------------------------------------------------------------------------------------------
+def _rule(direction: Any, protocol: Any, from_port: Any, to_port: Any, peers: list[Any]) -> TrafficRule:
+    direction = _DIRECTIONS.get(direction) if isinstance(direction, str) else None
+    if str(protocol).lower() in ("-1", "all"):
+        return TrafficRule(direction, "allow", tuple(peers), (ALL_PORTS,), "all")  # type: ignore[arg-type]
+    low, high = port_range(from_port), port_range(to_port)
+    ports = ((low[0], high[1]),) if low is not None and high is not None else ()
+    name = str(protocol).lower() if isinstance(protocol, str) else None
+    return TrafficRule(direction, "allow", tuple(peers), ports, name)  # type: ignore[arg-type]
+
+
+def _inline(inputs: dict[str, Any], direction: str) -> list[TrafficRule]:
+    return [_rule(direction, get(r, "protocol"), get(r, "fromPort"), get(r, "toPort"),
+                  [*items(r, "cidrBlocks"), *items(r, "ipv6CidrBlocks")])
+            for r in items(inputs, direction) if r is not UNKNOWN]
+
+
+def _firewall(res: RenderedResource, graph: RenderedGraph) -> FirewallFacts:
+    inputs = res.inputs
+    if res.type in (INGRESS_RULE, EGRESS_RULE):
+        peers = [p for p in (get(inputs, "cidrIpv4"), get(inputs, "cidrIpv6")) if p is not None]
+        direction = "ingress" if res.type == INGRESS_RULE else "egress"
+        rules = [_rule(direction, get(inputs, "ipProtocol"), get(inputs, "fromPort"), get(inputs, "toPort"), peers)]
+    elif res.type == SECURITY_GROUP_RULE:
+        rules = [_rule(get(inputs, "type"), get(inputs, "protocol"), get(inputs, "fromPort"), get(inputs, "toPort"),
+                       [*items(inputs, "cidrBlocks"), *items(inputs, "ipv6CidrBlocks")])]
+    else:  # a security group with inline rules (cloudorch renders separate rule resources instead)
+        rules = _inline(inputs, "ingress") + _inline(inputs, "egress")
+    return FirewallFacts(rules=tuple(rules))
+
+
+# -- databases -------------------------------------------------------------------------------------------
+def _database(res: RenderedResource, graph: RenderedGraph) -> DatabaseFacts:
+    inputs, notes = res.inputs, {}
+    public = get(inputs, "publiclyAccessible")
+    public = UNKNOWN if public is UNKNOWN else flag(public) is True
+    if public is True:
+        notes["publicly_reachable"] = "publiclyAccessible is true"
+    days = get(inputs, "backupRetentionPeriod")
+    if days is None:
+        days = 1
+        notes["backup_retention_days"] = "backupRetentionPeriod is not set (the API default keeps 1 day)"
+    return DatabaseFacts(
+        publicly_reachable=public,
+        encrypted_at_rest=_on(get(inputs, "storageEncrypted")),
+        backup_retention_days=days if days is UNKNOWN else int(days),
+        deletion_protected=_on(get(inputs, "deletionProtection"), notes, "deletion_protected",
+                               "deletionProtection is not enabled"),
+        notes=notes,
+    )
+
+
+def _on(value: Any, notes: dict[str, str] | None = None, fact: str = "", off: str = "") -> Any:
+    """A switch that is off unless set: True, UNKNOWN or False (noting ``off`` as the reason)."""
+    if value is UNKNOWN:
+        return UNKNOWN
+    if flag(value) is True:
+        return True
+    if notes is not None:
+        notes[fact] = off
+    return False
+
+
+# -- buckets ---------------------------------------------------------------------------------------------
+_PUBLIC_ACLS = {"public-read", "public-read-write", "authenticated-read"}
+_BLOCK_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+_SSE_ALGORITHMS = {"AES256", "aws:kms", "aws:kms:dsse"}
+
+
+def _bucket(res: RenderedResource, graph: RenderedGraph) -> BucketFacts:
+    inputs, notes = res.inputs, {}
+    acl = get(inputs, "acl")
+    public = isinstance(acl, str) and acl in _PUBLIC_ACLS
+    if public:
+        notes["public"] = f"canned ACL {acl} grants public access"
+    inline_versioning = [get(inputs, "versioning.enabled"), *(get(v, "enabled") for v in items(inputs, "versionings"))]
+    separate_versioning = [UNKNOWN if (status := get(v.inputs, "versioningConfiguration.status")) is UNKNOWN
+                           else status == "Enabled" for v in graph.referrers(res.name, *VERSIONING)]
+    logged = get(inputs, "logging") is not None or bool(items(inputs, "loggings")) \
+        or bool(graph.referrers(res.name, *LOGGING))
+    if not logged:
+        notes["access_logging"] = "server access logging is off"
+    return BucketFacts(
+        public=public,
+        public_access_blocked=_access_blocked(res, graph, notes),
+        encrypted_at_rest=_encrypted(res, graph, notes),
+        versioning=any_on(inline_versioning + separate_versioning),
+        access_logging=logged,
+        notes=notes,
+    )
+
+
+def _access_blocked(res: RenderedResource, graph: RenderedGraph, notes: dict[str, str]) -> Any:
+    blocks = graph.referrers(res.name, PUBLIC_ACCESS_BLOCK)
+    if not blocks:
+        notes["public_access_blocked"] = "no BucketPublicAccessBlock refers to this bucket"
+        return False
+    off = sorted({name for block in blocks for name in _BLOCK_FLAGS
+                  if get(block.inputs, name) is not UNKNOWN and flag(get(block.inputs, name)) is not True})
+    if off:
+        notes["public_access_blocked"] = f"public access block leaves {', '.join(off)} off"
+    return not off
+
+
+def _encrypted(res: RenderedResource, graph: RenderedGraph, notes: dict[str, str]) -> bool:
+    inline = [c for c in (get(res.inputs, "serverSideEncryptionConfiguration"),
+                          *items(res.inputs, "serverSideEncryptionConfigurations")) if c is not None]
+    separate = graph.referrers(res.name, *SSE)
+    if not inline and not separate:
+        notes["encrypted_at_rest"] = "no server-side encryption configuration; the bucket relies on the account default"
+        return False
+    algorithms = [get(c, "rule.applyServerSideEncryptionByDefault.sseAlgorithm") for c in inline]
+    algorithms += [get(rule, "applyServerSideEncryptionByDefault.sseAlgorithm")
+                   for sse in separate for rule in items(sse.inputs, "rules")]
+    bad = sorted({a for a in algorithms if isinstance(a, str) and a not in _SSE_ALGORITHMS})
+    if bad:
+        notes["encrypted_at_rest"] = f"unsupported server-side encryption algorithm {', '.join(bad)}"
+    return not bad
+
+
+def _bucket_policy(res: RenderedResource, graph: RenderedGraph) -> BucketAccessFacts:
+    """Public when a statement allows everyone (Principal "*") without a condition narrowing it."""
+    document = get(res.inputs, "policy")
+    if document is UNKNOWN or not isinstance(document, str):
+        return BucketAccessFacts(public=UNKNOWN if document is UNKNOWN else False)
+    try:
+        statements = json.loads(document).get("Statement", [])
+    except (ValueError, AttributeError):
+        return BucketAccessFacts(public=UNKNOWN)
+    for statement in statements if isinstance(statements, list) else [statements]:
+        principal = statement.get("Principal") if isinstance(statement, dict) else None
+        everyone = principal == "*" or (isinstance(principal, dict) and principal.get("AWS") in ("*", ["*"]))
+        if everyone and statement.get("Effect") == "Allow" and not statement.get("Condition"):
+            return BucketAccessFacts(public=True, notes={"public": "the bucket policy allows Principal \"*\""})
+    return BucketAccessFacts(public=False)
+
+
+READERS: dict[str, Reader] = {
+    SECURITY_GROUP: _firewall, SECURITY_GROUP_RULE: _firewall, INGRESS_RULE: _firewall, EGRESS_RULE: _firewall,
+    RDS: _database, BUCKET_POLICY: _bucket_policy, **{bucket: _bucket for bucket in BUCKETS},
+}
+

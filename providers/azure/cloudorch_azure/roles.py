@@ -1,0 +1,34 @@
+"""The neutral role of every azure-native (and random/tls) type this plugin renders or reads."""
+
+from __future__ import annotations
+
+from cloudorch.rendering.roles import Role
+
+ROLES: dict[str, Role] = {
+    "pulumi:providers:azure-native": Role.PROVIDER,
+    "azure-native:resources:ResourceGroup": Role.RESOURCE_GROUP,
+    # network
+    "azure-native:network:VirtualNetwork": Role.NETWORK,
+    "azure-native:network:Subnet": Role.SUBNET,
+    "azure-native:network:NetworkSecurityGroup": Role.SECURITY_GROUP,
+    "azure-native:network:SecurityRule": Role.FIREWALL_RULE,
+    "azure-native:network:PublicIPAddress": Role.PUBLIC_IP,
+    "azure-native:network:NatGateway": Role.NAT_GATEWAY,
+    "azure-native:network:NetworkInterface": Role.NETWORK_INTERFACE,
+    "azure-native:privatedns:PrivateZone": Role.DNS_ZONE,
+    "azure-native:privatedns:VirtualNetworkLink": Role.DNS_LINK,
+    # compute
+    "azure-native:compute:VirtualMachine": Role.INSTANCE,
+    "azure-native:compute:VirtualMachineScaleSet": Role.INSTANCE_GROUP,
+    "azure-native:compute:Disk": Role.DISK,
+    # identity, keys and secrets
+    "azure-native:keyvault:Vault": Role.KEY_STORE,
+    "random:index/randomPassword:RandomPassword": Role.SECRET,
+    "tls:index/privateKey:PrivateKey": Role.SECRET,
+    # data
+    "azure-native:dbforpostgresql:Server": Role.DATABASE,
+    "azure-native:dbformysql:Server": Role.DATABASE,
+    "azure-native:storage:StorageAccount": Role.BUCKET,
+    "azure-native:storage:BlobContainer": Role.BUCKET_CONTAINER,
+    "azure-native:storage:BlobServiceProperties": Role.BUCKET_SETTING,
+}

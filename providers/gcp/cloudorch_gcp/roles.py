@@ -1,0 +1,32 @@
+"""The neutral role of every pulumi-gcp (and random) type this plugin renders or reads."""
+
+from __future__ import annotations
+
+from cloudorch.rendering.roles import Role
+
+ROLES: dict[str, Role] = {
+    "pulumi:providers:gcp": Role.PROVIDER,
+    # network
+    "gcp:compute/network:Network": Role.NETWORK,
+    "gcp:compute/subnetwork:Subnetwork": Role.SUBNET,
+    "gcp:compute/firewall:Firewall": Role.FIREWALL_RULE,
+    "gcp:compute/router:Router": Role.ROUTER,
+    "gcp:compute/routerNat:RouterNat": Role.NAT_GATEWAY,
+    "gcp:compute/globalAddress:GlobalAddress": Role.ADDRESS_RANGE,
+    "gcp:servicenetworking/connection:Connection": Role.SERVICE_PEERING,
+    # compute
+    "gcp:compute/instance:Instance": Role.INSTANCE,
+    "gcp:compute/instanceTemplate:InstanceTemplate": Role.INSTANCE_TEMPLATE,
+    "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager": Role.INSTANCE_GROUP,
+    "gcp:compute/disk:Disk": Role.DISK,
+    # identity, keys and secrets
+    "gcp:serviceaccount/account:Account": Role.IDENTITY,
+    "gcp:kms/cryptoKey:CryptoKey": Role.KEY,
+    "random:index/randomPassword:RandomPassword": Role.SECRET,
+    # data
+    "gcp:sql/databaseInstance:DatabaseInstance": Role.DATABASE,
+    "gcp:sql/user:User": Role.DATABASE_USER,
+    "gcp:sql/database:Database": Role.LOGICAL_DATABASE,
+    "gcp:storage/bucket:Bucket": Role.BUCKET,
+    "gcp:storage/bucketIAMBinding:BucketIAMBinding": Role.BUCKET_POLICY,
+}
