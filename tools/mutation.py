@@ -482,6 +482,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     parser.add_argument("--show", metavar="MODULE:INDEX", help="print one mutant as a diff")
     parser.add_argument("--sample", type=int, metavar="N", help="every N-th mutant only (a quick estimate)")
+    parser.add_argument("--only", nargs="+", metavar="MODULE:INDEX", default=(),
+                        help="just these mutants (e.g. to check that a new test kills a survivor)")
     parser.add_argument("--logs", type=Path, help="keep each mutant's pytest output in this folder")
     parser.add_argument("--json", type=Path, help="write every outcome to this file")
     args = parser.parse_args(argv)
@@ -493,11 +495,14 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.writelines(difflib.unified_diff((ast.unparse(ast.parse(before)) + "\n").splitlines(True),
                                                    (after + "\n").splitlines(True), module, f"{module} (mutant {index})"))
         return 0
-    modules = args.modules or list(DEFAULT)
+    only = {tuple(o.rsplit(":", 1)) for o in args.only}
+    modules = args.modules or sorted({m for m, _ in only}) or list(DEFAULT)
     unknown = [m for m in modules if m not in TARGETS]
     if unknown:
         parser.error(f"no tests known for {', '.join(unknown)}; add them to TARGETS")
     selected = [m for module in modules for m in mutants(module)]
+    if only:
+        selected = [m for m in selected if (m.module, str(m.index)) in only]
     if args.sample:
         selected = selected[::args.sample]
     if args.list:

@@ -237,3 +237,11 @@ def test_max_per_cloud_conflict_relaxes_to_the_smallest_cap_that_fits():
     assert err.relaxation == "resources.web.spread.max_per_cloud: 2"
     assert err.relaxation_monthly_usd == 208.05
 
+
+
+def test_min_regions_conflict_relaxes_to_the_regions_there_are():
+    # two regions allowed, three asked for: two fit, 0.10 (us-east-1) + 0.105 (us-central1) -> $149.65
+    err = refusal(web(2, "spread: {min_regions: 3}"), placement="regions: [us-east-1, us-central1]")
+    assert err.conflicts == ["resources.web.spread.min_regions"]
+    assert err.relaxation == "resources.web.spread.min_regions: 2"
+    assert err.relaxation_monthly_usd == 149.65
