@@ -146,6 +146,11 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "small models then take the reduced-cost path, which is exact too (the property tests compare both paths)",
     ("cloudorch/placement/milp.py", "if region_cap < d.count and not needs_region_vars:", "`and` -> `or`"):
         "adds per-region caps that the region indicators (sum x <= cap * z) or the count already impose",
+    ("cloudorch/placement/milp.py", "if region_cap < d.count and not needs_region_vars:", "`<` -> `<=`"):
+        "a cap equal to the count adds rows the count already imposes",
+    ("cloudorch/placement/problem.py",
+     'if value is not None and (value > 1 if rule.startswith("min_") else value < self.count):', "`<` -> `<=`"):
+        "lists a cap equal to the count as a group: it never binds, so it never joins a conflict",
     ("cloudorch/placement/milp.py", "os.close(saved)", "remove `os.close(saved)`"):
         "leaks one duplicated descriptor, once per process (the banner is silenced once)",
     ("cloudorch/placement/milp.py", 'h.setOptionValue("random_seed", 0)', "`0` -> `1`"):
