@@ -151,6 +151,17 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("cloudorch/placement/problem.py",
      'if value is not None and (value > 1 if rule.startswith("min_") else value < self.count):', "`<` -> `<=`"):
         "lists a cap equal to the count as a group: it never binds, so it never joins a conflict",
+    ("cloudorch/placement/milp.py", 'if d.min_clouds > 1 and on(f"{base}.spread.min_clouds"):', "`>` -> `>=`"):
+        "a minimum of one cloud (or region, below) adds a constraint every placement meets",
+    ("cloudorch/placement/milp.py", 'if d.min_regions > 1 and on(f"{base}.spread.min_regions"):', "`>` -> `>=`"):
+        "as above",
+    ("cloudorch/placement/milp.py",
+     "b.row([c for c, _ in cs], [o.monthly_usd for _, o in cs], 0.0, problem.budget_monthly_usd)", "`0.0` -> `1.0`"):
+        "a floor of $1/month under the in-model budget: every placement of at least one replica costs more",
+    ("cloudorch/placement/milp.py", "self.b.row(*self.total(lambda o: o.monthly_usd), 0.0, self.problem.budget_monthly_usd)",
+     "`0.0` -> `1.0`"): "as above (the same row after main's placement refactor)",
+    ("cloudorch/placement/milp.py", "return None if result is None else result[1]", "`1` -> `2`"):
+        "for the LP relaxation the 'bound' _run returns is the objective itself",
     ("cloudorch/placement/milp.py", "os.close(saved)", "remove `os.close(saved)`"):
         "leaks one duplicated descriptor, once per process (the banner is silenced once)",
     ("cloudorch/placement/milp.py", 'h.setOptionValue("random_seed", 0)', "`0` -> `1`"):
