@@ -162,6 +162,30 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      "`0.0` -> `1.0`"): "as above (the same row after main's placement refactor)",
     ("cloudorch/placement/milp.py", "return None if result is None else result[1]", "`1` -> `2`"):
         "for the LP relaxation the 'bound' _run returns is the objective itself",
+    ("cloudorch/placement/milp.py", "b.row([z, region_vars[t][g]], [1.0, 1.0], 0.0, 1.0)", "`1.0` -> `1.5`"):
+        "the apart row's upper bound on a sum of two binaries: 1.5 allows what 1 allows",
+    ("cloudorch/placement/milp.py", "slack = max(slack * 100, 1e-3 * max(1.0, abs(lower)) / max(1, lp.num_col_) ** 0.5)",
+     "`100` -> `101`"): "how fast the large-model path widens its column filter; the solve stays exact",
+    ("cloudorch/placement/milp.py", "if slack > float(np.max(rc, initial=0.0)):", "`0.0` -> `1.0`"):
+        "only delays the large-model path's infeasible verdict until the filter has widened past every column",
+    ("cloudorch/placement/milp.py",
+     "if o.cloud == cloud and (not region or o.region == region) and k not in touches[d.name]:", "`and` -> `or`"):
+        "links more demands into one MILP (and hands it quota keys no option of theirs meets: empty rows); "
+        "splitting into components is only a speed-up of one exact solve",
+    ("cloudorch/placement/milp.py", "@dataclass(frozen=True)", "`True` -> `False`"):
+        "nothing assigns to a Demand; the placement code keys demands by name, never hashes them",
+    ("cloudorch/placement/candidates.py", "@dataclass(frozen=True, slots=True)", "`True` -> `False`"):
+        "nothing assigns to an Option or hashes one",
+    ("cloudorch/placement/candidates.py",
+     "vcpu_matters: bool = False) -> tuple[tuple[Option, ...], tuple[Exclusion, ...]]:", "`False` -> `True`"):
+        "a default no caller uses: the planner always passes vcpu_matters",
+    ("cloudorch/placement/candidates.py",
+     "score = np.round(base * (0.95 if spot else 1.0) * (0.9**failures), 6)", "`6` -> `7`"):
+        "the scores are products of 0.999/0.995/0.99, 0.95 and 0.9^k: six digits already separate every pair",
+    ("cloudorch/placement/candidates.py",
+     "options += prune_dominated(found, vcpu_matters=False)  # managed DBs do not count against VM quotas",
+     "`False` -> `True`"): "keeps database classes that differ only in vCPUs; databases count against no quota, "
+                           "so the optimum never picks one of them",
     ("cloudorch/placement/milp.py", "os.close(saved)", "remove `os.close(saved)`"):
         "leaks one duplicated descriptor, once per process (the banner is silenced once)",
     ("cloudorch/placement/milp.py", 'h.setOptionValue("random_seed", 0)', "`0` -> `1`"):

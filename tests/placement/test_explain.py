@@ -12,7 +12,7 @@ from cloudorch.placement.infeasible import conflicting_groups
 from cloudorch.placement.model import ResourcePlacement, Slot
 from cloudorch.placement.planner import allocate_networks
 from tests.placement.test_constraints import BASE, web
-from tests.placement.tiny import ZONES3, catalog, demand, off, option, plan, problem, stack
+from tests.placement.tiny import ZONES3, catalog, db, demand, off, option, per_region, plan, problem, stack
 
 
 def refusal(resources: str, placement: str = "", cat=BASE, **kw) -> InfeasiblePlacement:
@@ -245,3 +245,14 @@ def test_min_regions_conflict_relaxes_to_the_regions_there_are():
     assert err.conflicts == ["resources.web.spread.min_regions"]
     assert err.relaxation == "resources.web.spread.min_regions: 2"
     assert err.relaxation_monthly_usd == 149.65
+
+
+def test_a_database_explains_the_regions_with_no_class_big_enough():
+    cat = catalog(off("aws/us-east-1", "m", 0.10), databases=(
+        db("aws/us-east-1", "db-big", 0.50, 4, 32), db("gcp/us-central1", "db-small", 0.10, 2, 8)))
+    resources = web(1) + "orders:\n  kind: database\n  network: net\n  engine: postgres\n  version: '16'\n" \
+                         "  cpu: 4\n  memory_gb: 32\n"
+    result = plan(stack(resources), cat)
+    assert per_region(result, "orders") == {"aws/us-east-1": 1}
+    reasons = {(e.cloud, e.region): (e.reason, e.detail) for e in result.explanations["orders"].excluded}
+    assert reasons[("gcp", "us-central1")] == ("no-offering", "no managed postgres class with 4 vCPU / 32 GiB")
