@@ -186,6 +186,15 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      "options += prune_dominated(found, vcpu_matters=False)  # managed DBs do not count against VM quotas",
      "`False` -> `True`"): "keeps database classes that differ only in vCPUs; databases count against no quota, "
                            "so the optimum never picks one of them",
+    ("cloudorch/placement/milp.py", 'if problem.budget_monthly_usd is not None and problem.objective != "cost":',
+     "`is not` -> `is`"): "groups_of's budget group: the infeasibility analysis solves with the cost objective, "
+                         "where the budget has no row, so listing the group or not never changes which constraints conflict",
+    ("cloudorch/placement/milp.py", "if d.max_per_cloud is not None and d.max_per_cloud < d.count:", "`<` -> `<=`"):
+        "lists a cap equal to the count as a group: it never binds, so it never joins a conflict",
+    ("cloudorch/placement/milp.py",
+     "final = _solve_model(lp, relax=False, upper=np.where(rc > gap + 1e-9 * max(1.0, abs(lower)), 0.0, upper),",
+     "`max()` -> `min()`"): "a smaller tolerance on the large-model path's last filter still keeps every column "
+                            "with reduced cost up to the gap: the solve stays exact",
     ("cloudorch/placement/milp.py", "os.close(saved)", "remove `os.close(saved)`"):
         "leaks one duplicated descriptor, once per process (the banner is silenced once)",
     ("cloudorch/placement/milp.py", 'h.setOptionValue("random_seed", 0)', "`0` -> `1`"):
