@@ -4,12 +4,14 @@ every example conforms to its provider's Pulumi schema."""
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 
 import pytest
 
 from cloudorch import api
+from cloudorch.catalog import load_catalog
 from cloudorch.cli.app import main
 from cloudorch.rendering.schema_check import PackageSchema
 from tests.support import ROOT, SCHEMAS
@@ -31,7 +33,13 @@ def schema(package: str) -> PackageSchema:
 
 
 def test_there_are_examples_from_more_than_one_field():
-    assert {p.name for p in EXAMPLES} >= {"webshop.yaml", "fraud-scoring.yaml"}
+    assert {p.name for p in EXAMPLES} >= {"webshop.yaml", "fraud-scoring.yaml", "telemetry.yaml"}
+
+
+def test_every_example_is_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    listed = readme.split("Examples in `stacks/`:", 1)[1].split("\n\n", 1)[0]
+    assert {p.name for p in EXAMPLES} == set(re.findall(r"`([a-z0-9-]+\.yaml)`", listed))
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
@@ -84,8 +92,6 @@ def test_webshop_done_when(capsys):
     assert sum(p["count"] for p in web) == 6
     assert len({p["cloud"] for p in web}) >= 2
     assert all(p["count"] <= 3 for p in web)
-    from cloudorch.catalog import load_catalog
-
     catalog = load_catalog()
     assert all(catalog.region(p["cloud"], p["region"]).geo == "eu" for p in web + db)
     assert (db[0]["cloud"], db[0]["region"]) in {(p["cloud"], p["region"]) for p in web}
@@ -106,8 +112,6 @@ def test_plan_is_byte_identical_across_runs(path, capsys, tmp_path):
 def test_fraud_scoring_constraints():
     result = planned(ROOT / "stacks" / "fraud-scoring.yaml")
     p = result.placement.placements
-    from cloudorch.catalog import load_catalog
-
     arch = {(o.cloud, o.region, o.instance_type): o.arch for o in load_catalog().offerings}
     assert {arch[(s.cloud, s.region, s.instance_type)] for s in p["ingest"].slots} == {"arm64"}
     assert not any(s.spot for s in p["scorer"].slots)  # scorer does not allow spot
@@ -116,6 +120,23 @@ def test_fraud_scoring_constraints():
     assert not set(p["trainer"].locations) & set(p["scorer"].locations)
     assert set(p["ledger"].locations) <= set(p["scorer"].locations)
     assert p["features"].locations[0] in p["trainer"].locations
+
+
+def test_telemetry_lands_on_aws_graviton():
+    """The AWS-heavy example: arm64 compute-optimized types and an HA Postgres are cheapest on AWS in the US."""
+    result = planned(ROOT / "stacks" / "telemetry.yaml")
+    p = result.placement.placements
+    arch = {(o.cloud, o.region, o.instance_type): o.arch for o in load_catalog().offerings}
+    assert {cloud for placed in p.values() for cloud in placed.clouds} == {"aws"}
+    assert {arch[(s.cloud, s.region, s.instance_type)] for name in ("api", "rollup") for s in p[name].slots} == {"arm64"}
+    assert len(p["api"].locations) >= 2 and all(s.count <= 2 for s in p["api"].slots)
+    assert set(p["metrics"].locations) <= set(p["api"].locations)
+    assert set(p["rollup"].locations) <= set(p["metrics"].locations)
+    assert p["archive"].locations == p["rollup"].locations
+    rendered = {r.type: r for r in result.rendered if r.source == "metrics" and r.type == "aws:rds/instance:Instance"}
+    (db,) = rendered.values()
+    assert db.inputs["multiAz"] is True and db.inputs["engine"] == "postgres"
+    assert {r.cloud for r in result.rendered} == {"aws"}
 
 
 @pytest.mark.shared
@@ -139,14 +160,27 @@ def test_examples_on_real_skypilot_rows_render_schema_conformant_resources(path)
 def test_explanations_never_contradict_the_placement(path):
     result = planned(path)
     placements = result.placement.placements
+    stack = result.loaded.stack
+    geo_of = {(r.cloud, r.name): r.geo for r in load_catalog().regions}
+    apart = {name: set(getattr(spec, "apart", ())) | {other for other, s in stack.resources.items() if name in getattr(s, "apart", ())}
+             for name, spec in stack.resources.items()}
+    alternatives = 0
     for name, explanation in result.placement.explanations.items():
         used = set(placements[name].locations)
-        spec = result.loaded.stack.resources[name]
+        spec = stack.resources[name]
         for e in explanation.excluded:
             assert e.region is None or (e.cloud, e.region) not in used, (name, e)
             if e.reason == "near":
                 assert (e.cloud, e.region) not in set(placements[spec.near].locations), (name, e)
-        if result.placement.objective == "cost":
-            # the chosen placement is optimal, so no alternative that keeps the constraints is cheaper
-            for a in explanation.alternatives:
+        for a in explanation.alternatives:
+            # one chosen slot moved to another offering, still meeting the stack's constraints
+            alternatives += 1
+            where = (a.cloud, a.region)
+            assert a.replaces in explanation.chosen, (name, a)
+            assert stack.placement.geo is None or geo_of[where] in stack.placement.geo, (name, a)
+            assert not any(where in placements[other].locations for other in apart[name]), (name, a)
+            assert spec.near is None or where in placements[spec.near].locations, (name, a)
+            if result.placement.objective == "cost":
+                # the chosen placement is optimal, so no alternative that keeps the constraints is cheaper
                 assert a.monthly_usd >= placements[name].monthly_usd - 0.01, (name, a)
+    assert alternatives, "every example has resources with alternatives to explain"

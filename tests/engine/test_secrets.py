@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import traceback
 
 from cloudorch.engine.secrets import MASK, RedactingFilter, RedactingStream, Secrets, redact
 
@@ -37,20 +38,102 @@ def test_stream_catches_a_secret_split_across_writes():
     assert sink.getvalue().startswith(f"creating db with {MASK} done\n")
 
 
-def test_log_filter_scrubs_messages_args_and_tracebacks():
-    sink = io.StringIO()
-    handler = logging.StreamHandler(sink)
+def _log_through(handler: logging.Handler, name: str, *, warning: bool = True) -> None:
+    """Log a warning with the password as an argument, then an exception whose message holds it."""
     handler.addFilter(RedactingFilter(Secrets([PASSWORD])))
-    log = logging.getLogger("cloudorch.test.secrets")
+    log = logging.getLogger(f"cloudorch.test.secrets.{name}")
     log.addHandler(handler)
     log.propagate = False
     try:
-        log.warning("value is %s", PASSWORD)
+        if warning:
+            log.warning("value is %s", PASSWORD)
         try:
             raise ValueError(f"bad password {PASSWORD}")
         except ValueError:
             log.exception("failed")
     finally:
         log.removeHandler(handler)
+
+
+def test_log_filter_scrubs_messages_args_and_tracebacks():
+    sink = io.StringIO()
+    _log_through(logging.StreamHandler(sink), "stream")
     assert PASSWORD not in sink.getvalue()
     assert f"value is {MASK}" in sink.getvalue() and "ValueError: bad password [secret]" in sink.getvalue()
+
+
+# --- the edges of what counts as a secret, and how overlapping ones are masked ------------------------------
+
+def test_a_four_character_secret_is_masked_and_a_three_character_one_is_not():
+    assert redact("pin 9f3k and 9f3", ["9f3k"]) == f"pin {MASK} and 9f3"
+    assert redact("pin 9f3 stays", ["9f3"]) == "pin 9f3 stays"
+    assert not Secrets(["abc"]) and Secrets(["abcd"])
+
+
+def test_a_secret_containing_a_shorter_one_is_masked_whole():
+    # Were the shorter value tried first, the rest of the longer one would be printed around its mask.
+    longer, shorter = "hunter2-and-more", "hunter2"
+    for order in ([shorter, longer], [longer, shorter]):
+        assert redact(f"token {longer}!", order) == f"token {MASK}!"
+        secrets = Secrets([order[0]])
+        secrets.add(order[1])
+        assert secrets.redact(f"[{longer}]") == f"[{MASK}]"
+
+
+def test_none_is_never_a_secret():
+    # str(None) is four characters long; masking every "None" would mangle ordinary output
+    secrets = Secrets([None])
+    secrets.add(None)
+    assert not secrets and None not in secrets and "None" not in secrets
+    assert secrets.redact("value: None") == "value: None"
+    assert Secrets([None, PASSWORD]).redact(f"None {PASSWORD}") == f"None {MASK}"
+
+
+def test_flush_redacts_the_held_back_partial_line():
+    sink = io.StringIO()
+    stream = RedactingStream(sink, Secrets([PASSPHRASE]))
+    stream.write(f"unlocking with {PASSPHRASE}")  # no newline: held back until flush
+    assert sink.getvalue() == ""
+    stream.flush()
+    assert sink.getvalue() == f"unlocking with {MASK}"
+    stream.flush()  # nothing pending: writes nothing more
+    assert sink.getvalue() == f"unlocking with {MASK}"
+
+
+def test_membership_names_exactly_the_known_values():
+    secrets = Secrets([PASSWORD])
+    assert PASSWORD in secrets and PASSWORD[:6] not in secrets and "None" not in secrets
+
+
+class _Tty(io.StringIO):
+    flushed = 0
+
+    def flush(self) -> None:
+        self.flushed += 1
+        super().flush()
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_stream_behaves_as_the_stream_it_wraps():
+    # print() and rich ask the wrapped stream for its tty-ness and encoding, and flush it
+    sink = _Tty()
+    stream = RedactingStream(sink, Secrets([PASSWORD]))
+    assert stream.write(f"{PASSWORD}\n") == len(PASSWORD) + 1  # what was written, as TextIO.write reports it
+    assert stream.isatty() is True and stream.getvalue() == f"{MASK}\n"
+    stream.flush()
+    assert sink.flushed == 1
+
+
+def test_a_handler_that_renders_the_exception_itself_sees_no_secret():
+    # some handlers (rich's among them) format record.exc_info on their own instead of using exc_text
+    rendered = []
+
+    class OwnTraceback(logging.Handler):
+        def emit(self, record):
+            rendered.append(record.getMessage() + "".join(
+                traceback.format_exception(*record.exc_info) if record.exc_info else [record.exc_text or ""]))
+
+    _log_through(OwnTraceback(), "own", warning=False)
+    assert len(rendered) == 1 and PASSWORD not in rendered[0] and f"bad password {MASK}" in rendered[0]

@@ -11,9 +11,8 @@ from cloudorch.errors import ExitCode, InfeasiblePlacement
 from cloudorch.placement.infeasible import conflicting_groups
 from cloudorch.placement.model import ResourcePlacement, Slot
 from cloudorch.placement.planner import allocate_networks
-from cloudorch.placement.problem import Demand, Option, Problem
 from tests.placement.test_constraints import BASE, web
-from tests.placement.tiny import ZONES3, catalog, off, plan, stack
+from tests.placement.tiny import ZONES3, catalog, db, demand, off, option, per_region, plan, problem, stack
 
 
 def refusal(resources: str, placement: str = "", cat=BASE, **kw) -> InfeasiblePlacement:
@@ -96,10 +95,8 @@ def test_only_the_conflicting_groups_are_named():
 
 
 def test_conflicting_groups_is_irreducible():
-    options = tuple(Option(c, r, "t", False, 4, 16, p, 0.999) for c, r, p in (("aws", "a", 0.1), ("aws", "b", 0.2)))
-    demand = Demand("web", "compute", 3, options, min_clouds=2, max_per_region=1)
-    problem = Problem((demand,))
-    groups = conflicting_groups(problem)
+    options = (option("aws/a", 0.1), option("aws/b", 0.2))
+    groups = conflicting_groups(problem(demand("web", 3, options, min_clouds=2, max_per_region=1)))
     # one cloud only: min_clouds alone is infeasible; max_per_region alone too (2 regions for 3 replicas)
     assert groups in (["resources.web.spread.min_clouds"], ["resources.web.spread.max_per_region"])
 
@@ -231,3 +228,31 @@ def test_small_quota_steps_round_up_not_down():
     err = refusal(web(1), placement="clouds: [aws]", vcpu_quotas={"aws": 2})
     assert err.relaxation == "a vCPU quota of 4 for aws"
     assert err.relaxation_monthly_usd == 65.70
+
+
+def test_max_per_cloud_conflict_relaxes_to_the_smallest_cap_that_fits():
+    # 3 replicas, at most 1 per cloud, 2 clouds: a cap of 2 fits, 2 x 0.09 (aws) + 0.105 (gcp) -> $208.05
+    err = refusal(web(3, "spread: {max_per_cloud: 1}"), placement="clouds: [aws, gcp]")
+    assert err.conflicts == ["resources.web.spread.max_per_cloud"]
+    assert err.relaxation == "resources.web.spread.max_per_cloud: 2"
+    assert err.relaxation_monthly_usd == 208.05
+
+
+
+def test_min_regions_conflict_relaxes_to_the_regions_there_are():
+    # two regions allowed, three asked for: two fit, 0.10 (us-east-1) + 0.105 (us-central1) -> $149.65
+    err = refusal(web(2, "spread: {min_regions: 3}"), placement="regions: [us-east-1, us-central1]")
+    assert err.conflicts == ["resources.web.spread.min_regions"]
+    assert err.relaxation == "resources.web.spread.min_regions: 2"
+    assert err.relaxation_monthly_usd == 149.65
+
+
+def test_a_database_explains_the_regions_with_no_class_big_enough():
+    cat = catalog(off("aws/us-east-1", "m", 0.10), databases=(
+        db("aws/us-east-1", "db-big", 0.50, 4, 32), db("gcp/us-central1", "db-small", 0.10, 2, 8)))
+    resources = web(1) + "orders:\n  kind: database\n  network: net\n  engine: postgres\n  version: '16'\n" \
+                         "  cpu: 4\n  memory_gb: 32\n"
+    result = plan(stack(resources), cat)
+    assert per_region(result, "orders") == {"aws/us-east-1": 1}
+    reasons = {(e.cloud, e.region): (e.reason, e.detail) for e in result.explanations["orders"].excluded}
+    assert reasons[("gcp", "us-central1")] == ("no-offering", "no managed postgres class with 4 vCPU / 32 GiB")

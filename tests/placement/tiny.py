@@ -1,6 +1,7 @@
 """Tiny hand-made catalogs and stacks, small enough to work out the optimum by hand.
 
-Prices are per hour; a month is 730 hours, so $0.10/hour is $73.00/month.
+Prices are per hour; a month is 730 hours, so $0.10/hour is $73.00/month. Tests that hand the MILP a problem
+directly build it here (``demand``, ``problem``): the one place that knows which module defines the model.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import textwrap
 from cloudorch.catalog.model import Catalog, DatabaseOffering, Offering, Region, StoragePrice
 from cloudorch.placement.candidates import PlacementSettings
 from cloudorch.placement.planner import plan_placement
+from cloudorch.placement.problem import Demand, Option, Problem
 from cloudorch.spec.loader import parse_stack
 
 CLOUDS = ("aws", "azure", "gcp")
@@ -77,3 +79,20 @@ def per_region(result, name: str) -> dict[str, int]:
     for s in result.placements[name].slots:
         out[f"{s.cloud}/{s.region}"] = out.get(f"{s.cloud}/{s.region}", 0) + s.count
     return out
+
+
+def option(where: str, price: float, *, itype: str = "t", cpu: float = 4, mem: float = 16, spot: bool = False,
+           availability: float = 0.999) -> Option:
+    """One replica's worth of an offering, as the MILP sees it; ``where`` is "cloud/region"."""
+    cloud, region = where.split("/")
+    return Option(cloud, region, itype, spot, float(cpu), float(mem), price, availability)
+
+
+def demand(name: str, count: int, options, **constraints) -> Demand:
+    """A compute resource's demand; ``constraints`` are min_clouds, max_per_region, near, apart, ..."""
+    return Demand(name, constraints.pop("kind", "compute"), count, tuple(options), **constraints)
+
+
+def problem(*demands: Demand, **kw) -> Problem:
+    """``kw``: objective, quotas, budget_monthly_usd, disabled."""
+    return Problem(tuple(demands), **kw)

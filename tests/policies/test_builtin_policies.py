@@ -42,10 +42,31 @@ def test_failing_fixture(case):
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.policy)
 def test_failures_are_located_in_the_stack_file(case):
-    report = run(POLICIES[case.policy], case.failing, case.config)
-    for finding in report.findings:
-        if finding.status == "fail" and finding.resource is not None:
-            assert finding.file == "stack.yaml" and finding.line, finding
+    """A failure about a stack resource points into that resource; one about a rendered resource no stack
+    resource owns (a KMS key, a log group) points at the stack's first line; a stack-wide one at its field."""
+    loaded = case.failing.loaded
+    failures = [f for f in run(POLICIES[case.policy], case.failing, case.config).findings if f.status == "fail"]
+    assert failures
+    for finding in failures:
+        assert finding.file == "stack.yaml", finding
+        if finding.resource is not None:
+            assert finding.line in _lines_of(loaded, finding.resource), finding
+        elif finding.rendered is not None:
+            assert finding.line == loaded.line_of("stack"), finding
+        else:
+            assert finding.line == loaded.line_of(*STACK_WIDE_FIELD[case.policy]), finding
+
+
+#: the field a stack-wide failure points at
+STACK_WIDE_FIELD = {"cost.budget": ("budget", "monthly_usd")}
+
+
+def _lines_of(loaded, resource: str) -> range:
+    """The stack-file lines of one resource: from its name to the line before the next resource."""
+    starts = sorted(loaded.line_of("resources", name) for name in loaded.stack.resources)
+    first = loaded.line_of("resources", resource)
+    following = [line for line in starts if line > first]
+    return range(first, following[0] if following else len(loaded.text.splitlines()) + 1)
 
 
 # --- framework mappings ---------------------------------------------------------------------------------------

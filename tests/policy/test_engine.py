@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import random
 
 import pytest
@@ -143,3 +144,37 @@ def test_policy_ids_must_be_namespaced():
         Policy(id="public-ingress", title="t", severity="low", checks=(NEVER.checks[0],))
     with pytest.raises(ValueError, match="twice"):
         Pack(name="p", policies=(PUBLIC, PUBLIC))
+
+
+def test_a_stack_wide_violation_is_reported_against_the_resource_it_names(subject):
+    @spec_check("stack")
+    def too_many_public(target, ctx):
+        return [Violation("exposed to the internet", ("ingress", 0), resource="api-one"),
+                Violation("stack-wide problem", ("policies", "packs"))]
+
+    policy = Policy(id="test.named", title="t", severity="low", checks=(too_many_public,))
+    report = evaluate(subject, [Pack(name="p", policies=(policy,))], today=TODAY)
+    assert {(f.resource, f.line) for f in report.failures} == {
+        ("api-one", subject.loaded.line_of("resources", "api-one", "ingress", 0)),
+        (None, subject.loaded.line_of("policies", "packs")),
+    }
+
+
+def test_waivers_are_judged_on_the_date_asked_for_not_today(subject, pack):
+    # the api-* waiver expires 2026-01-31: on 2026-01-15 it still holds, whatever the date the test runs on
+    report = evaluate(subject, [pack], today=dt.date(2026, 1, 15))
+    assert by_status(report, "waived") == [("test.public-ingress", "api-one", None), ("test.public-ingress", "web", None)]
+    assert not report.expired_waivers and not report.failures
+
+
+def test_a_spec_check_with_no_kinds_runs_on_every_resource_but_not_the_stack(subject):
+    seen = []
+
+    @spec_check()
+    def every(target, ctx):
+        seen.append(target.kind)
+        return []
+
+    evaluate(subject, [Pack(name="p", policies=(Policy(id="test.every", title="t", severity="low", checks=(every,)),))],
+             today=TODAY)
+    assert sorted(seen) == ["compute", "compute", "database", "network"]

@@ -62,10 +62,15 @@ def test_nothing_rendered_for_another_clouds_share(name):
 @pytest.mark.parametrize("name", PROVIDERS)
 def test_no_secret_values_in_inputs(name):
     """Passwords are references to generated secrets or managed by the cloud, never literal inputs."""
-    for r in render(name):
-        for key, value in r.inputs.items():
-            if "password" in key.lower() and not key.lower().startswith("manage"):
-                assert isinstance(value, dict) and "$ref" in value, f"{r.name}.{key} holds a literal"
+    rendered = {r.name: r for r in render(name)}
+    passwords = [(r, key, value) for r in rendered.values() for key, value in r.inputs.items() if "password" in key.lower()]
+    assert passwords, "the webshop's database has a password: generated, or managed by the cloud"
+    for r, key, value in passwords:
+        if key.lower().startswith("manage"):
+            assert value is True, f"{r.name}.{key}"
+        else:
+            assert isinstance(value, dict) and "$ref" in value, f"{r.name}.{key} holds a literal"
+            assert value["output"] in rendered[value["$ref"]].secret_outputs, f"{r.name}.{key} is not kept secret"
 
 
 @pytest.mark.parametrize("name", PROVIDERS)

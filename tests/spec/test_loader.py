@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from pydantic import ValidationError
 
 from cloudorch.errors import ExitCode, SpecError
 from cloudorch.spec.loader import Vocabulary, load_stack, parse_stack
@@ -81,7 +82,8 @@ def test_dangling_and_wrong_kind_references():
     text = GOOD + "  assets:\n    kind: bucket\n    near: nowhere\n  db:\n    kind: database\n    network: assets\n" \
                   "    engine: postgres\n    version: '16'\n"
     found = problems(text)
-    assert any(p.startswith("shop.yaml:13: resources.assets.near: no resource named 'nowhere'") for p in found)
+    assert "shop.yaml:13: resources.assets.near: no resource named 'nowhere' (resources of kind compute/database: db, web)" \
+        in found
     assert "shop.yaml:16: resources.db.network: 'assets' is a bucket, expected a network" in found
 
 
@@ -114,6 +116,9 @@ def test_every_problem_reported_in_one_run():
 def test_yaml_syntax_error_has_a_line():
     found = problems("stack: shop\nresources:\n  web: [unclosed\n")
     assert len(found) == 1 and found[0].startswith("shop.yaml:") and "YAML syntax error" in found[0]
+    # the line where the parser stopped, and its short description rather than its whole report
+    assert problems("stack: shop\nresources:\n  web: a: b\n  net: {}\n") == [
+        "shop.yaml:3: YAML syntax error: mapping values are not allowed in this context"]
 
 
 @pytest.mark.parametrize("text,message", [("", "file is empty"), ("   \n# only a comment\n", "file is empty"),
@@ -122,7 +127,7 @@ def test_empty_or_non_mapping_files(text, message):
     if "empty" in message:
         assert problems(text) == [f"shop.yaml: {message}"]
     else:
-        assert message in problems(text)[0]
+        assert problems(text) == ["shop.yaml:1: the stack file must be a mapping with `stack:` and `resources:`"]
 
 
 def test_unreadable_files(tmp_path):
@@ -139,10 +144,55 @@ def test_unreadable_files(tmp_path):
     assert "not UTF-8" in str(info.value.problems[0])
 
 
+def test_an_unreadable_file_is_a_spec_error(tmp_path, monkeypatch):
+    path = tmp_path / "locked.yaml"
+    path.write_text(GOOD)
+
+    def refuse(self):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(type(path), "read_bytes", refuse)
+    with pytest.raises(SpecError) as info:
+        load_stack(path)
+    assert str(info.value.problems[0]).endswith(": cannot read: Permission denied")
+
+
+@pytest.mark.parametrize("extra,expected", [
+    ("  junk: 5\n", "shop.yaml:11: resources.junk: input should be a valid dictionary or object to extract fields from"),
+    ("    near: [a, b]\n", "shop.yaml:11: resources.web.near: must be a string (quote it in YAML)"),
+])
+def test_a_resource_or_reference_of_the_wrong_shape_is_reported_not_crashed_on(extra, expected):
+    assert problems(GOOD + extra) == [expected]
+
+
+def test_a_reference_with_no_candidate_says_so():
+    text = GOOD.replace("  net:\n    kind: network\n    cidr: 10.0.0.0/16\n", "").replace("network: net", "network: ghost")
+    assert problems(text) == [
+        "shop.yaml:5: resources.web.network: no resource named 'ghost' (resources of kind network: none)"]
+
+
+def test_an_invalid_mapping_key_is_located_at_the_key():
+    text = GOOD.replace("resources:", "tags: {" + "k" * 70 + ": v}\nresources:")
+    assert problems(text) == [f"shop.yaml:2: tags.{'k' * 70}: string should have at most 63 characters"]
+
+
+def test_loaded_stacks_and_vocabularies_are_immutable():
+    import dataclasses
+
+    loaded = parse_stack(GOOD, "shop.yaml", VOCAB)
+    for value, field in ((loaded, "file"), (VOCAB, "clouds")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(value, field, None)
+
+
 def test_models_are_frozen():
     loaded = parse_stack(GOOD, "shop.yaml", VOCAB)
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="Instance is frozen") as info:
         loaded.stack.resources["web"].cpu = 8  # type: ignore[misc]
+    assert [e["type"] for e in info.value.errors()] == ["frozen_instance"]
+    with pytest.raises(ValidationError, match="Instance is frozen"):
+        loaded.stack.stack = "other"  # type: ignore[misc]
+    assert loaded.stack.resources["web"].cpu == 2 and loaded.stack.stack == "shop"
 
 
 def test_example_stacks_load():
@@ -193,3 +243,32 @@ def test_paths_are_shown_relative_to_the_working_directory(tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)
     assert load_stack(tmp_path / "s" / "a.yaml").file == "s/a.yaml"
     assert load_stack("./s/../s/a.yaml").file == "s/a.yaml"
+
+
+@pytest.mark.parametrize("field,value", [("near", "web"), ("apart", "[web]"), ("ingress", "[{port: 80, from: web}]")])
+def test_a_resource_referring_to_itself_is_reported_once(field, value):
+    path = {"near": "near", "apart": "apart[0]", "ingress": "ingress[0].from"}[field]
+    assert problems(GOOD + f"    {field}: {value}\n") == [
+        f"shop.yaml:11: resources.web.{path}: a resource cannot refer to itself"]
+
+
+def test_a_near_cycle_is_reported_once_not_once_per_member():
+    text = GOOD + "    near: b\n" + "".join(
+        f"  {name}:\n    kind: compute\n    network: net\n    cpu: 1\n    memory_gb: 1\n    near: {target}\n"
+        for name, target in (("b", "c"), ("c", "web")))
+    assert [p for p in problems(text) if "cycle" in p] == [
+        "shop.yaml:17: resources.b.near: `near` forms a cycle: b -> c -> web -> b"]
+
+
+def test_at_most_five_regions_are_suggested():
+    regions = frozenset({"us-east-1", "us-east-2", "us-west-1", "us-west-2", "us-central1", "us-south1", "eu-west-1"})
+    text = GOOD.replace("resources:", "placement:\n  regions: [us-north-9]\nresources:")
+    assert problems(text, Vocabulary(clouds=VOCAB.clouds, regions=regions)) == [
+        "shop.yaml:3: placement.regions[0]: unknown region 'us-north-9' (not among the catalog regions); "
+        "did you mean us-central1, us-east-1, us-east-2, us-south1, us-west-1?"]
+
+
+def test_excluded_regions_are_checked_against_the_catalog():
+    text = GOOD.replace("resources:", "placement:\n  exclude_regions: [eu-west-1, westeurop]\nresources:")
+    assert problems(text) == ["shop.yaml:3: placement.exclude_regions[1]: unknown region 'westeurop' "
+                              "(not among the catalog regions); did you mean westeurope?"]

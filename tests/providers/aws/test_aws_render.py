@@ -287,3 +287,72 @@ def test_no_secret_values_in_inputs(rendered):
         for key in ("password", "masterPassword", "adminPassword"):
             assert key not in r.inputs
         assert all(ref["$ref"] for ref in refs_in(r.inputs))
+
+
+def _egress(rendered: list[RenderedResource], region: str) -> dict[str, RenderedResource]:
+    """Where each subnet of the region sends traffic for the internet: the resource its table's default
+    route points at (a subnet with no association, or a table with no default route, is missing here)."""
+    by_name = {r.name: r for r in rendered}
+    default_route = {r.inputs["routeTableId"]["$ref"]: r for r in by_type(rendered, "aws:ec2/route:Route")
+                     if r.region == region and r.inputs["destinationCidrBlock"] == "0.0.0.0/0"}
+    out = {}
+    for rta in by_type(rendered, "aws:ec2/routeTableAssociation:RouteTableAssociation"):
+        route = default_route.get(rta.inputs["routeTableId"]["$ref"]) if rta.region == region else None
+        if route is not None:
+            target = route.inputs.get("gatewayId") or route.inputs.get("natGatewayId")
+            assert rta.inputs["subnetId"]["$ref"] not in out, "a subnet associated twice"
+            out[rta.inputs["subnetId"]["$ref"]] = by_name[target["$ref"]]
+    return out
+
+
+def test_public_subnets_reach_the_internet_through_the_gateway_private_ones_through_the_nat(rendered):
+    regions = {r.region for r in by_type(rendered, "aws:ec2/vpc:Vpc")}
+    assert regions
+    for region in regions:
+        subnets = [s for s in by_type(rendered, "aws:ec2/subnet:Subnet") if s.region == region]
+        egress = _egress(rendered, region)
+        assert set(egress) == {s.name for s in subnets}, "every subnet of every zone has a default route"
+        (igw,) = [r for r in by_type(rendered, "aws:ec2/internetGateway:InternetGateway") if r.region == region]
+        (nat,) = [r for r in by_type(rendered, "aws:ec2/natGateway:NatGateway") if r.region == region]
+        for subnet in subnets:
+            public = "-public-" in subnet.name
+            assert egress[subnet.name] == (igw if public else nat), subnet.name
+            # no subnet hands out public addresses; a launch template asks for one where ingress needs it
+            assert subnet.inputs["mapPublicIpOnLaunch"] is False, subnet.name
+        assert "-public-" in nat.inputs["subnetId"]["$ref"] and nat.inputs["connectivityType"] == "public"
+        # AWS refuses a public NAT gateway in a VPC that has no internet gateway yet
+        assert igw.name in nat.dependencies
+        # a NAT gateway's public address must be a VPC Elastic IP
+        eip = next(r for r in rendered if r.name == nat.inputs["allocationId"]["$ref"])
+        assert eip.type == "aws:ec2/eip:Eip" and eip.inputs["domain"] == "vpc"
+
+
+def test_the_vpc_resolves_names(rendered):
+    # RDS endpoints and the SSM agent need the Amazon resolver and DNS hostnames inside the VPC
+    for vpc in by_type(rendered, "aws:ec2/vpc:Vpc"):
+        assert vpc.inputs["enableDnsSupport"] is True and vpc.inputs["enableDnsHostnames"] is True
+
+
+def test_flow_logs_reach_their_log_group_through_a_role_allowed_to_write_it(rendered):
+    import json
+
+    for flow in by_type(rendered, "aws:ec2/flowLog:FlowLog"):
+        group = named(rendered, flow.inputs["logDestination"]["$ref"])
+        role = named(rendered, flow.inputs["iamRoleArn"]["$ref"])
+        assert flow.inputs["logDestinationType"] == "cloud-watch-logs" and group.type.startswith("aws:cloudwatch/")
+        assert flow.inputs["maxAggregationInterval"] == 60  # one minute, the finest AWS offers (else 600)
+        trust = json.loads(role.inputs["assumeRolePolicy"])
+        assert trust["Statement"][0]["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+        (inline,) = role.inputs["inlinePolicies"]
+        document = json.loads(inline["policy"])
+        assert document["Version"] == trust["Version"] == "2012-10-17"  # the current IAM policy language
+        allowed = [st for st in document["Statement"] if st["Effect"] == "Allow"]
+        writes = next(st for st in allowed if "logs:PutLogEvents" in st["Action"])
+        assert f"log-group:{group.inputs['name']}:*" in " ".join(writes["Resource"])
+        assert any(st["Action"] == "logs:DescribeLogGroups" for st in allowed)
+
+
+def test_flow_logs_are_kept_for_a_year(rendered):
+    # a year is what PCI DSS 10.5.1 asks (logging.log-retention); keeping them longer would cost for nothing
+    groups = [g for g in by_type(rendered, "aws:cloudwatch/logGroup:LogGroup") if g.name.endswith("-flow-logs")]
+    assert groups and all(g.inputs["retentionInDays"] == 365 for g in groups)

@@ -6,6 +6,7 @@ import ipaddress
 
 import pytest
 
+from cloudorch.placement.model import ResourcePlacement
 from cloudorch.rendering import is_ref
 from cloudorch_azure.images import IMAGES, image_reference
 from cloudorch_azure.naming import database_prefix, storage_account_name
@@ -204,10 +205,19 @@ def test_ingress_ranges_and_cross_cloud_sources():
     assert api == {"0.0.0.0/0": "443", "10.60.16.0/20": "8000-8100", "203.0.113.0/24": "22"}
 
 
-def test_no_ssh_without_an_ingress_rule(rendered):
-    for rule in _by_type(rendered, ":SecurityRule"):
-        if rule.inputs["access"] == "Allow" and rule.inputs["destinationPortRange"] in ("22", "3389"):
-            assert rule.inputs["sourceAddressPrefix"] == "203.0.113.0/24"
+def test_ssh_and_rdp_are_open_exactly_where_an_ingress_rule_asks(ctx, rendered):
+    # the contexts ask for remote login from CIDRs only: webshop nowhere, mixed from one range to the api
+    asked = {(rule.from_, str(rule.port))
+             for name, spec in ctx.stack.resources.items() if "azure" in ctx.placement.placements.get(name, _NONE).clouds
+             for rule in getattr(spec, "ingress", ()) if rule.port in (22, 3389)}
+    opened = {(rule.inputs["sourceAddressPrefix"], rule.inputs["destinationPortRange"])
+              for rule in _by_type(rendered, ":SecurityRule")
+              if rule.inputs["access"] == "Allow" and rule.inputs["destinationPortRange"] in ("22", "3389")}
+    assert opened == asked
+    assert asked == ({("203.0.113.0/24", "22")} if ctx.stack.stack == "mixed" else set())
+
+
+_NONE = ResourcePlacement(resource="none", kind="compute")
 
 
 # -- databases ------------------------------------------------------------------------------------------
