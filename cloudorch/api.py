@@ -20,6 +20,8 @@ from cloudorch.spec.loader import LoadedStack, Vocabulary, load_stack
 if TYPE_CHECKING:
     from cloudorch.catalog import Catalog
     from cloudorch.graph import ResourceGraph
+    from cloudorch.network.allocation import Allocation
+    from cloudorch.network.model import NetworkPlan
     from cloudorch.placement.model import PlacementResult
     from cloudorch.plan import Plan
     from cloudorch.rendering import RenderedResource
@@ -56,6 +58,9 @@ class PlanResult:
     plan: Plan
     #: set when no placement fits the budget; the plan then shows the placement the budget rules out
     over_budget: OverBudget | None = None
+    #: the network stage's plan (blocks, links, flows) and the allocation it kept or made
+    network: NetworkPlan | None = None
+    allocation: Allocation | None = field(default=None, repr=False)
 
     @property
     def blocked(self) -> bool:
@@ -195,10 +200,42 @@ def plan(path: str | Path, session: Session | None = None, *, explain: bool | No
         over_budget = exc
         unbudgeted = loaded.stack.model_copy(update={"budget": loaded.stack.budget.model_copy(update={"monthly_usd": None})})
         placement = plan_placement(unbudgeted, session.catalog, settings, explain_choices=explain)
-    rendered = render(loaded, placement, providers)
+    allocation = read_allocation(loaded.stack.stack, session)
+    network = plan_network(loaded, placement, providers, allocation)
+    rendered = render(loaded, placement, providers, network)
     report, policy_digest = check_policies(loaded, placement, rendered, session)
     return PlanResult(loaded, placement, rendered, report,
-                      _build_plan(loaded, placement, rendered, report, policy_digest, session, explain), over_budget)
+                      _build_plan(loaded, placement, rendered, report, policy_digest, session, explain), over_budget,
+                      network, allocation)
+
+
+def read_allocation(stack: str, session: Session) -> Allocation:
+    """What earlier plans of ``stack`` allocated (blocks, ASNs, tunnel addresses), from the project's record."""
+    from cloudorch.network.record import read_record, record_path
+
+    return read_record(record_path(session.location.root, stack))
+
+
+def record_allocation(result: PlanResult, session: Session) -> Path | None:
+    """Keep the plan's addresses for every later plan of the stack (``plan --out``, ``apply``): writes
+    ``.cloudorch/<stack>.network.json`` at the project root; returns it, or None when it was already current."""
+    from cloudorch.network.record import record_path, write_record
+
+    if result.allocation is None:
+        return None
+    path = record_path(session.location.root, result.loaded.stack.stack)
+    return path if write_record(path, result.loaded.stack.stack, result.allocation) else None
+
+
+def plan_network(loaded: LoadedStack, placement: PlacementResult, providers: dict[str, Any],
+                 allocation: Allocation | None = None) -> NetworkPlan:
+    """The network stage: sites, blocks and links of a placed stack (``cloudorch.network``)."""
+    from cloudorch.graph import flows_of
+    from cloudorch.network.links import plan_network as plan
+
+    return plan(loaded.stack, placement, flows_of(loaded.stack),
+                global_clouds=frozenset(c for c, p in providers.items() if p.global_network),
+                vpn_interfaces={c: p.vpn_interfaces for c, p in providers.items()}, allocation=allocation)
 
 
 def _asking(providers: dict[str, Any]):
@@ -219,11 +256,15 @@ def _asking(providers: dict[str, Any]):
     return unsupported
 
 
-def render(loaded: LoadedStack, placement: PlacementResult, providers: dict[str, Any]) -> tuple[RenderedResource, ...]:
-    """Each provider renders its share (``cloudorch.rendering.assemble``); names are unique across all."""
+def render(loaded: LoadedStack, placement: PlacementResult, providers: dict[str, Any],
+           network: NetworkPlan | None = None) -> tuple[RenderedResource, ...]:
+    """Each provider renders its share (``cloudorch.rendering.assemble``), links included; names are unique
+    across all. Without a network plan, one is made (with no earlier allocation)."""
     from cloudorch.rendering.assemble import render_stack
 
-    return render_stack(loaded, placement, providers)
+    if network is None:
+        network = plan_network(loaded, placement, providers)
+    return render_stack(loaded, placement, providers, network=network)
 
 
 def check_policies(loaded: LoadedStack, placement: PlacementResult | None, rendered: Sequence[RenderedResource],

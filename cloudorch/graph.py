@@ -54,6 +54,37 @@ class ResourceGraph:
         return tuple(out)
 
 
+@dataclass(frozen=True, order=True)
+class Flow:
+    """Traffic the stack declares between two of its resources: an ingress entry whose ``from`` is a resource.
+
+    ``source`` connects to ``target`` on ``port``..``last_port``; ``gb_month`` is what ``source`` sends a month.
+    """
+
+    target: str
+    index: int  # position of the entry in the target's ingress list
+    source: str
+    port: int
+    last_port: int
+    protocol: str
+    gb_month: float
+
+    @property
+    def id(self) -> str:
+        return f"{self.source}->{self.target}:{self.port}" + (f"-{self.last_port}" if self.last_port != self.port else "")
+
+
+def flows_of(stack: Stack) -> tuple[Flow, ...]:
+    """Every declared flow, by target and position (the loader has checked the names)."""
+    out = []
+    for name, spec in sorted(stack.resources.items()):
+        if isinstance(spec, (Compute, Database)):
+            for i, rule in enumerate(spec.ingress):
+                if rule.source_kind == "resource" and rule.from_ in stack.resources:
+                    out.append(Flow(name, i, rule.from_, rule.port, rule.last_port, rule.protocol, rule.gb_month))
+    return tuple(out)
+
+
 def build_graph(stack: Stack, file: str = "<stack>") -> ResourceGraph:
     edges: list[Edge] = []
     for name, spec in stack.resources.items():

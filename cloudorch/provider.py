@@ -33,6 +33,7 @@ from cloudorch.errors import Problem
 from cloudorch.rendering import RenderContext, RenderedResource
 from cloudorch.rendering.elements import EndpointRendering, EndpointView
 from cloudorch.rendering.facts import Facts, RenderedGraph
+from cloudorch.rendering.meters import BILLABLE_ROLES, Meter, Unmetered
 
 __all__ = ["Capability", "CloudProvider", "PulumiPlugin", "Requirement"]
 
@@ -184,6 +185,20 @@ class CloudProvider(ABC):
         the other rendered resources (a bucket's separate settings refer to it). Pure, like ``render``.
         """
         return None
+
+    #: how many public addresses this cloud's highly available VPN gateway ends tunnels on: 2 (Azure's
+    #: active-active gateway, GCP's HA VPN interfaces) or 4 (AWS: each of two connections' two tunnels has
+    #: its own); ``network.model.tunnel_interfaces`` pairs them across a link
+    vpn_interfaces: ClassVar[int] = 2
+    #: whether one network of this cloud spans regions (GCP's global VPC), so two regions of one stack
+    #: network need no link
+    global_network: ClassVar[bool] = False
+
+    def meters(self, resource: RenderedResource) -> tuple[Meter, ...] | Unmetered | None:
+        """How one of this provider's resources bills (``cloudorch.rendering.meters``): price-list items and
+        quantities, ``()`` for nothing, ``Unmetered(reason)`` or None (billable, unknown) to list it as unpriced.
+        Default: unknown for the billable roles, nothing for the rest."""
+        return None if resource.role in BILLABLE_ROLES else ()
 
     def error_classifier(self) -> ErrorClassifier | None:
         """How this cloud's failures read in Pulumi's output; None leaves them to the neutral rules."""

@@ -86,6 +86,8 @@ def build_program(
             if is_ref(value):
                 target, prop = value[REF], value.get("output", "id")
                 out = _output_of(registered[target], prop)
+                if value.get("path"):
+                    out = out.apply(lambda v, path=tuple(value["path"]): _dig(v, path))
                 return pulumi.Output.secret(out) if (target, prop) in secret_refs else out
             if isinstance(value, dict):
                 return {k: convert(v) for k, v in value.items()}
@@ -122,6 +124,12 @@ def _output_of(resource: Any, prop: str) -> Any:
         return resource.urn
     # Declared in props at registration (see module docstring), so the SDK put an Output there.
     return resource.__dict__[prop]
+
+
+def _dig(value: Any, path: tuple) -> Any:
+    for step in path:
+        value = None if value is None else value[step]
+    return value
 
 
 def _by_source(resources: Iterable[RenderedResource]) -> dict[str, list[str]]:

@@ -3,13 +3,12 @@
 Steps: allowed regions -> the regions each resource's cloud can host it in (``capability``, every kind)
 -> per-resource options (exact filtering, dominated options pruned) -> one MILP per group of linked
 resources (one MILP for all when a quota or an in-model budget couples them) -> buckets next to what they
-serve -> address blocks per network and location -> explanations.
+serve -> explanations. Address blocks are the network stage's (``cloudorch.network``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import replace
 
 from cloudorch.catalog.model import Catalog
@@ -26,9 +25,9 @@ from cloudorch.placement.candidates import (
 )
 from cloudorch.placement.explain import explain
 from cloudorch.placement.infeasible import analyse_infeasible
-from cloudorch.placement.model import HOURS_PER_MONTH, NetworkBlock, PlacementResult, ResourcePlacement, Slot
+from cloudorch.placement.model import HOURS_PER_MONTH, PlacementResult, ResourcePlacement, Slot
 from cloudorch.placement.problem import BUDGET_GROUP, Demand, Option, Problem, Solution, quota_covers
-from cloudorch.spec.models import Bucket, Compute, Database, Network, Stack
+from cloudorch.spec.models import Bucket, Compute, Database, Stack
 
 
 def plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
@@ -73,7 +72,6 @@ def plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
     return PlacementResult(
         objective=stack.placement.objective,
         placements=placements,
-        networks=allocate_networks(stack, placements),
         explanations=explanations,
         lower_bound_monthly_usd=round(solution.lower_bound_monthly_usd + bucket_cost, 2),
     )
@@ -172,49 +170,6 @@ def _to_placement(name: str, kind: str, chosen: tuple[tuple[Option, int], ...]) 
         for o, n in sorted(chosen, key=lambda c: (c[0].cloud, c[0].region, c[0].instance_type, c[0].spot))
     )
     return ResourcePlacement(resource=name, kind=kind, slots=slots)
-
-
-def allocate_networks(stack: Stack, placements: Mapping[str, ResourcePlacement]) -> tuple[NetworkBlock, ...]:
-    """Give every (cloud, region) that uses a network its own block of the network's address space.
-
-    Blocks never overlap, so the clouds' networks can be peered or joined by VPN. A location keeps its block
-    when others come and go: its preferred slot comes from a stable hash of its name, probing onwards only
-    on collision.
-    """
-    blocks = []
-    for name, spec in sorted(stack.resources.items()):
-        if not isinstance(spec, Network):
-            continue
-        locations = sorted({
-            loc
-            for member, member_spec in stack.resources.items()
-            if getattr(member_spec, "network", None) == name and member in placements
-            for loc in placements[member].locations
-        })
-        net = spec.ip_network
-        new_prefix = max(net.prefixlen + 2, 20) if net.prefixlen <= 18 else net.prefixlen + 2
-        subnets = list(net.subnets(new_prefix=min(new_prefix, 24)))
-        if len(locations) > len(subnets):
-            raise InfeasiblePlacement(
-                f"network {name!r} ({spec.cidr}) is too small for {len(locations)} locations",
-                conflicts=[f"resources.{name}.cidr"],
-                hint=f"each location gets a /{subnets[0].prefixlen}: a larger network (a /{max(net.prefixlen - 2, 8)}) "
-                     "holds four times as many, or narrow placement.regions / spread",
-            )
-        taken: set[int] = set()
-        for cloud, region in locations:
-            slot = _stable_slot(f"{cloud}/{region}", len(subnets))
-            while slot in taken:
-                slot = (slot + 1) % len(subnets)
-            taken.add(slot)
-            blocks.append(NetworkBlock(network=name, cloud=cloud, region=region, cidr=str(subnets[slot])))
-    return tuple(blocks)
-
-
-def _stable_slot(key: str, n: int) -> int:
-    import hashlib
-
-    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % n
 
 
 def _no_options(stack: Stack, name: str, exclusions: list) -> InfeasiblePlacement:

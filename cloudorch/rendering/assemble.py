@@ -20,6 +20,7 @@ from cloudorch.rendering.model import RenderedResource
 from cloudorch.rendering.order import RenderGraphProblem, dependency_order
 
 if TYPE_CHECKING:
+    from cloudorch.network.model import NetworkPlan
     from cloudorch.placement.model import PlacementResult
     from cloudorch.provider import CloudProvider
     from cloudorch.spec.loader import LoadedStack
@@ -28,17 +29,22 @@ T = TypeVar("T")
 
 
 def render_stack(loaded: LoadedStack, placement: PlacementResult, providers: Mapping[str, CloudProvider],
-                 elements: Sequence[Element] = ()) -> tuple[RenderedResource, ...]:
-    """All rendered resources of the stack, in each provider's order, cloud by cloud."""
+                 elements: Sequence[Element] = (), network: NetworkPlan | None = None) -> tuple[RenderedResource, ...]:
+    """All rendered resources of the stack, in each provider's order, cloud by cloud; the network plan's
+    links are rendered as elements, after the other elements given."""
+    from cloudorch.rendering.links import link_elements
+
+    elements = (*elements, *link_elements(network))
+    blocks = network.blocks if network is not None else placement.networks
     clouds = sorted({cloud for p in placement.placements.values() for cloud, _ in p.locations}
-                    | {b.cloud for b in placement.networks} | {e.cloud for el in elements for e in el.endpoints})
+                    | {b.cloud for b in blocks} | {e.cloud for el in elements for e in el.endpoints})
     missing = [c for c in clouds if c not in providers]
     if missing:
         raise PluginError(f"the placement uses {', '.join(missing)} but no provider plugin for it is installed",
                           hint="install it (e.g. pip install cloudorch-" + missing[0] + ") or leave it out of "
                                "placement.clouds")
     contexts = {cloud: RenderContext(stack=loaded.stack, placement=placement, cloud=cloud, source=loaded,
-                                     elements=tuple(elements)) for cloud in clouds}
+                                     elements=tuple(elements), network=network) for cloud in clouds}
 
     problems = [p for cloud in clouds for p in _guarded(cloud, lambda: list(providers[cloud].check(contexts[cloud])))]
     if problems:

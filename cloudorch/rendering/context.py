@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from cloudorch.errors import Problem
+from cloudorch.network.model import Link, NetworkPlan
 from cloudorch.placement.model import NetworkBlock, PlacementResult, ResourcePlacement
 from cloudorch.spec.loader import dotted_path
 from cloudorch.spec.models import Bucket, Compute, Database, Ingress, Network, Stack
@@ -28,6 +29,9 @@ class RenderContext:
     source: LoadedStack | None = None
     #: the cross-cloud elements of the stack (links, global names), each rendered endpoint by endpoint
     elements: tuple[Element, ...] = ()
+    #: the network stage's plan: blocks, links, flows. Without one (a hand-made context), the blocks are
+    #: ``placement.networks`` and nothing is linked.
+    network: NetworkPlan | None = None
 
     # -- problems the user can fix ---------------------------------------------------------------------
     def problem(self, path: tuple[str | int, ...], message: str) -> Problem:
@@ -67,10 +71,21 @@ class RenderContext:
 
         return list(self.memo(("placed", kind), compute))
 
+    @property
+    def blocks(self) -> tuple[NetworkBlock, ...]:
+        """Every site's block, on every cloud."""
+        return self.network.blocks if self.network is not None else self.placement.networks
+
+    def links(self, region: str | None = None, kind: str | None = None) -> tuple[Link, ...]:
+        """Links with a side on this cloud (in ``region``, when given), of ``kind`` when given."""
+        if self.network is None:
+            return ()
+        return tuple(link for link in self.network.links_of(self.cloud, region) if kind is None or link.kind == kind)
+
     def network_blocks(self) -> list[tuple[str, Network, NetworkBlock]]:
         """(network name, spec, block) for every network block allocated on this cloud, sorted."""
         out = []
-        for block in sorted(self.placement.networks, key=lambda b: (b.network, b.region)):
+        for block in sorted(self.blocks, key=lambda b: (b.network, b.region)):
             if block.cloud == self.cloud:
                 spec = self.stack.resources[block.network]
                 assert isinstance(spec, Network)
@@ -78,14 +93,14 @@ class RenderContext:
         return out
 
     def block_for(self, network: str, region: str) -> NetworkBlock:
-        for block in self.placement.networks:
+        for block in self.blocks:
             if block.network == network and block.cloud == self.cloud and block.region == region:
                 return block
         raise KeyError(f"no block of network {network!r} in {self.cloud}/{region}")
 
     def regions(self) -> list[str]:
         """Every region of this cloud that hosts anything of the stack, sorted."""
-        found = {b.region for b in self.placement.networks if b.cloud == self.cloud}
+        found = {b.region for b in self.blocks if b.cloud == self.cloud}
         for placement in self.placement.placements.values():
             found |= {region for cloud, region in placement.locations if cloud == self.cloud}
         return sorted(found)
@@ -107,7 +122,7 @@ class RenderContext:
         if placement is None or network is None:
             return []
         wanted = set(placement.locations)
-        return sorted({b.cidr for b in self.placement.blocks(network) if (b.cloud, b.region) in wanted})
+        return sorted({b.cidr for b in self.blocks if b.network == network and (b.cloud, b.region) in wanted})
 
     @staticmethod
     def public_facing(spec: Compute | Database) -> bool:

@@ -125,8 +125,51 @@ class BucketAccessFacts(Facts):
     public: Fact = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinkFacts(Facts):
+    """One side's part of a link between two sites (``network.model.Link``): a peering, or VPN tunnels.
+
+    The reachability proof joins these with the routes and firewalls: a side carries traffic to a peer
+    block when it routes it into the link statically (``static_routes``, or ``RouteFacts`` naming the link)
+    or installs what the peer announces (``routes_learned``) and the peer announces it (``advertises``).
+    """
+
+    #: the link's id (``Link.id``) and which side (0 = a, 1 = b) this resource belongs to
+    link: str
+    side: int
+    kind: Literal["peering", "vpn"]
+    #: VPN: the tunnels (``Tunnel.index``) this resource carries; a side lacking one is broken
+    tunnels: tuple[int, ...] = ()
+    #: prefixes this side announces or offers to the other side (a peering offers its network's block)
+    advertises: tuple[str, ...] = ()
+    #: routes the other side announces are installed in this side's route tables
+    routes_learned: bool = False
+    #: prefixes this resource itself routes into the link
+    static_routes: tuple[str, ...] = ()
+    #: VPN: "ikev2" / "ikev1" / None when the cloud's default applies
+    ike_version: Fact = None
+    #: VPN: the encryption / integrity / DH choices allowed, in the cloud's words (empty: the cloud's defaults)
+    ciphers: tuple[str, ...] = ()
+    #: VPN: how the pre-shared key is given: "generated" (a reference to a secret made inside the engine),
+    #: "literal" (a plain value in the plan), or None (no key here)
+    preshared_key: Literal["generated", "literal"] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RouteFacts(Facts):
+    """One route: traffic to ``destination`` leaves the site through ``via``."""
+
+    destination: Fact = None
+    #: "link" (a peering or VPN of the stack), "internet", "nat", or another word of the cloud's
+    via: str | None = None
+    #: the link's id when ``via`` is "link"
+    link: str | None = None
+
+
 #: the facts a provider returns for each role that has them (other roles: None)
 FACTS_OF_ROLE: Mapping[Role, type[Facts]] = {
+    Role.LINK: LinkFacts,
+    Role.ROUTE: RouteFacts,
     Role.FIREWALL_RULE: FirewallFacts,
     Role.SECURITY_GROUP: FirewallFacts,
     Role.DATABASE: DatabaseFacts,

@@ -19,8 +19,13 @@ from cloudorch.rendering.roles import Role
 REF = "$ref"
 
 
-def ref(name: str, output: str = "id") -> dict[str, str]:
-    return {REF: name, "output": output}
+def ref(name: str, output: str = "id", *, path: tuple[str | int, ...] = ()) -> dict:
+    """A reference to another resource's output; ``path`` picks a part of a structured output
+    (``ref(gateway, "vpnInterfaces", path=(0, "ipAddress"))``: the first interface's address)."""
+    out: dict = {REF: name, "output": output}
+    if path:
+        out["path"] = list(path)
+    return out
 
 
 def is_ref(value: Any) -> bool:

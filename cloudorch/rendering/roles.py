@@ -37,6 +37,16 @@ class Role(StrEnum):
     #: a cloud router (BGP, NAT configuration)
     ROUTER = "router"
     PUBLIC_IP = "public-ip"
+    #: what joins two sites of a stack network: a peering, or one VPN connection / tunnel (facts: ``LinkFacts``)
+    LINK = "link"
+    #: a site's own VPN gateway (AWS virtual private gateway, Azure virtual network gateway, GCP HA VPN gateway)
+    VPN_GATEWAY = "vpn-gateway"
+    #: a site's record of the other side's VPN gateway (customer / local network / external VPN gateway)
+    PEER_GATEWAY = "peer-gateway"
+    #: a BGP session or interface of a cloud router
+    BGP_PEER = "bgp-peer"
+    #: routes learned over a link installed in a route table (AWS route propagation)
+    ROUTE_PROPAGATION = "route-propagation"
     #: a reserved range of private addresses (for a peered service network)
     ADDRESS_RANGE = "address-range"
     #: a private connection to the cloud's managed-service network (GCP private service access)

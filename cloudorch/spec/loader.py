@@ -262,7 +262,13 @@ def check_references(located: Located, file: str, vocab: Vocabulary) -> list[Pro
                     if isinstance(src, str) and src != "internet" and NAME.match(src):
                         _check_target(add, ("resources", name, "ingress", i, "from"), str(name), src,
                                       ("compute", "database"), kinds)
+            links = res.get("links")
+            if kind == "network" and isinstance(links, list):
+                for i, target in enumerate(links):
+                    if isinstance(target, str):
+                        _check_target(add, ("resources", name, "links", i), str(name), target, ("network",), kinds)
         _check_near_cycles(add, resources)
+        _check_links(add, resources, kinds)
 
     placement = data.get("placement")
     if isinstance(placement, dict):
@@ -298,6 +304,43 @@ def _check_near_cycles(add, resources: dict[Any, Any]) -> None:
         if cur == start and start not in reported:
             reported.update(seen)
             add(("resources", start, "near"), "`near` forms a cycle: " + " -> ".join([*seen, start]))
+
+
+def _check_links(add, resources: dict[Any, Any], kinds: dict[str, str]) -> None:
+    """Linked networks must not overlap (their blocks are routed to each other), and a flow between two
+    networks needs them linked: cloudorch never joins networks the user kept apart."""
+    import ipaddress
+
+    def cidr(net: str) -> ipaddress.IPv4Network | None:
+        try:
+            return ipaddress.IPv4Network(resources[net].get("cidr"), strict=True)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            return None
+
+    linked: set[frozenset[str]] = set()
+    for name, res in resources.items():
+        links = res.get("links") if isinstance(res, dict) and res.get("kind") == "network" else None
+        for i, target in enumerate(links if isinstance(links, list) else []):
+            if not isinstance(target, str) or kinds.get(target) != "network" or target == name:
+                continue
+            linked.add(frozenset((str(name), target)))
+            mine, theirs = cidr(str(name)), cidr(target)
+            if mine is not None and theirs is not None and mine.overlaps(theirs):
+                add(("resources", name, "links", i), f"{name!r} ({mine}) overlaps {target!r} ({theirs}): linked "
+                    "networks are routed to each other, so give them address spaces that do not overlap")
+    for name, res in resources.items():
+        if not isinstance(res, dict) or not isinstance(res.get("ingress"), list):
+            continue
+        mine = res.get("network")
+        for i, rule in enumerate(res["ingress"]):
+            src = rule.get("from") if isinstance(rule, dict) else None
+            other = resources.get(src) if isinstance(src, str) and src != name else None
+            theirs = other.get("network") if isinstance(other, dict) else None
+            if (isinstance(mine, str) and isinstance(theirs, str) and mine != theirs
+                    and kinds.get(mine) == kinds.get(theirs) == "network" and frozenset((mine, theirs)) not in linked):
+                add(("resources", name, "ingress", i, "from"),
+                    f"{src!r} is in network {theirs!r} and {name!r} in {mine!r}, which are not linked; add "
+                    f"`links: [{theirs}]` to network {mine!r} to join them, or put both in one network")
 
 
 def _check_vocab(add, block: dict[str, Any], key: str, known: frozenset[str], what: str, where: str) -> None:

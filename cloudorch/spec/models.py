@@ -51,6 +51,9 @@ class Ingress(Model):
     )
     protocol: Literal["tcp", "udp"] = "tcp"
     from_: str = Field(alias="from", min_length=1)
+    gb_month: Annotated[float, Field(ge=0)] = Field(
+        default=0, description="GB a month the `from` resource sends over this flow (billed at the sender); "
+                               "only for a flow from another resource")
 
     @field_validator("from_")
     @classmethod
@@ -67,6 +70,9 @@ class Ingress(Model):
     def _range_order(self) -> Ingress:
         if self.to_port is not None and self.to_port < self.port:
             raise ValueError("to_port must not be below port")
+        if self.gb_month and self.source_kind != "resource":
+            raise ValueError("gb_month is the traffic of a flow between two resources of the stack; internet "
+                             "traffic a resource sends is its egress_gb_month")
         return self
 
     @property
@@ -92,6 +98,8 @@ class Accelerator(Model):
 class Network(Model):
     kind: Literal["network"]
     cidr: str = Field(description="IPv4 address space, e.g. 10.40.0.0/16; split per cloud and region")
+    links: list[str] = Field(default=[], description="other networks of the stack joined to this one: flows "
+                             "between their resources get private links (their address spaces must not overlap)")
     tags: Tags = {}
 
     @field_validator("cidr")
@@ -116,6 +124,9 @@ class _Placed(Model):
     """Fields shared by the kinds the planner places."""
 
     near: str | None = Field(default=None, description="co-locate (same cloud and region) with this resource")
+    egress_gb_month: Annotated[float, Field(ge=0)] = Field(
+        default=0, description="GB a month this resource sends to the internet (all replicas together), "
+                               "for the cost; traffic to other resources is their ingress entries' gb_month")
     tags: Tags = {}
 
 
@@ -187,6 +198,8 @@ class PlacementSettings(Model):
     regions: list[str] | None = Field(default=None, description="allow-list of regions")
     exclude_regions: list[str] = []
     objective: Literal["cost", "availability", "balanced"] = "cost"
+    cross_cloud: Literal["allow", "forbid"] = Field(
+        default="allow", description="forbid: resources joined by a flow share a cloud (no cross-cloud link)")
 
 
 class Waiver(Model):

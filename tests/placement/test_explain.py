@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 
 import pytest
 
 from cloudorch.catalog.model import Region
 from cloudorch.errors import ExitCode, InfeasiblePlacement
 from cloudorch.placement.infeasible import conflicting_groups
-from cloudorch.placement.model import ResourcePlacement, Slot
-from cloudorch.placement.planner import allocate_networks
 from tests.placement.test_constraints import BASE, web
 from tests.placement.tiny import ZONES3, catalog, db, demand, off, option, per_region, plan, problem, stack
 
@@ -162,57 +159,6 @@ def test_explanation_allow_list_reason():
 def test_result_lower_bound_equals_cost_when_optimal():
     result = plan(stack(web(3, "spread: {min_clouds: 2}")), BASE)
     assert result.lower_bound_monthly_usd == pytest.approx(result.monthly_usd, abs=0.01)
-
-
-# --- network blocks -------------------------------------------------------------------------------------
-
-def _placements(*locations: str) -> dict[str, ResourcePlacement]:
-    slots = tuple(
-        Slot(cloud=loc.split("/")[0], region=loc.split("/")[1], instance_type="t", count=1, vcpus=4, memory_gib=16,
-             hourly_usd=0.1, monthly_usd=73.0)
-        for loc in locations
-    )
-    return {"web": ResourcePlacement(resource="web", kind="compute", slots=slots)}
-
-
-def test_network_blocks_are_disjoint_inside_the_network_one_per_location():
-    st = stack(web(1))
-    locations = ["aws/us-east-1", "aws/eu-west-1", "azure/eastus", "gcp/us-central1", "gcp/europe-west4"]
-    blocks = allocate_networks(st, _placements(*locations))
-    assert sorted(f"{b.cloud}/{b.region}" for b in blocks) == sorted(locations)
-    nets = [ipaddress.ip_network(b.cidr) for b in blocks]
-    whole = ipaddress.ip_network("10.0.0.0/16")
-    assert all(n.subnet_of(whole) and n.prefixlen == 20 for n in nets)
-    assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1:])
-
-
-def test_network_blocks_stay_put_when_a_location_is_added():
-    st = stack(web(1))
-    before = {(b.cloud, b.region): b.cidr for b in allocate_networks(st, _placements("aws/us-east-1", "gcp/us-central1"))}
-    after = {(b.cloud, b.region): b.cidr
-             for b in allocate_networks(st, _placements("aws/us-east-1", "gcp/us-central1", "azure/westeurope"))}
-    assert {k: after[k] for k in before} == before
-    assert len(set(after.values())) == 3
-
-
-def test_network_too_small_for_its_locations_is_infeasible():
-    st = stack(web(1))
-    text_stack = st.model_dump(by_alias=True)
-    text_stack["resources"]["net"]["cidr"] = "10.0.0.0/20"  # four /22 blocks
-    from cloudorch.spec.models import Stack
-
-    small = Stack.model_validate(text_stack)
-    with pytest.raises(InfeasiblePlacement, match="too small"):
-        allocate_networks(small, _placements("aws/a", "aws/b", "aws/c", "aws/d", "aws/e"))
-    assert len(allocate_networks(small, _placements("aws/a", "aws/b", "aws/c", "aws/d"))) == 4
-    assert st.resources["net"].cidr == "10.0.0.0/16"
-
-
-def test_planned_stack_gets_blocks_for_every_location_it_uses():
-    result = plan(stack(web(3, "spread: {max_per_region: 1}")), BASE)
-    used = {(s.cloud, s.region) for s in result.placements["web"].slots}
-    assert {(b.cloud, b.region) for b in result.blocks("net")} == used
-    assert result.blocks("net", "aws") and all(b.cloud == "aws" for b in result.blocks("net", "aws"))
 
 
 def test_zero_quota_conflict_still_offers_a_priced_quota():

@@ -37,7 +37,7 @@ def subnet_name(network: str, region: str) -> str:
 
 def check_blocks(ctx: RenderContext, network: str) -> None:
     """Fail early when a resource of ``network`` runs on gcp but the network has no block here."""
-    if not ctx.placement.blocks(network, CLOUD):
+    if not any(b.network == network and b.cloud == CLOUD for b in ctx.blocks):
         raise UsageError(
             f"network {network!r} has no address block on gcp",
             hint="the placement must allocate a block wherever a resource of the network runs",

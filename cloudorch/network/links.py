@@ -1,0 +1,94 @@
+"""From a placement to a network plan: the sites, their blocks, and a link wherever a flow crosses sites.
+
+A flow (``graph.Flow``) joins every location of its source to every location of its target: a replica may
+talk to any replica. Each pair of distinct sites gets a link unless the cloud's network already spans it
+(a GCP VPC is global: two regions of one stack network are one network there). Two sites of one cloud are
+peered; two clouds are joined by a site-to-site VPN. Nothing else is linked: resources without a flow
+between them stay apart, as do networks the stack did not link (the loader refuses flows between them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from cloudorch.graph import Flow
+from cloudorch.network.allocation import Allocation, allocate_asns, allocate_blocks, allocate_tunnels
+from cloudorch.network.model import FlowRoute, Link, NetworkPlan, Site, VpnSide, tunnel_interfaces
+from cloudorch.placement.model import PlacementResult
+from cloudorch.spec.models import Network, Stack
+
+
+def plan_network(stack: Stack, placement: PlacementResult, flows: tuple[Flow, ...], *,
+                 global_clouds: frozenset[str] = frozenset(), vpn_interfaces: Mapping[str, int] | None = None,
+                 allocation: Allocation | None = None) -> NetworkPlan:
+    """The network plan of a placed stack. ``allocation`` (what earlier plans allocated) is kept and
+    updated in place with what is new; ``global_clouds`` are the clouds whose one network spans regions;
+    ``vpn_interfaces``: cloud -> the public addresses its HA VPN gateway's tunnels end on (default 2)."""
+    allocation = allocation if allocation is not None else Allocation()
+    interfaces = dict(vpn_interfaces or {})
+    networks = {name: spec.cidr for name, spec in stack.resources.items() if isinstance(spec, Network)}
+    member_network = {name: spec.network for name, spec in stack.resources.items() if getattr(spec, "network", None)}
+    sites = set()
+    for name, network in member_network.items():
+        if name in placement.placements:
+            sites |= {(network, cloud, region) for cloud, region in placement.placements[name].locations}
+    blocks = allocate_blocks(networks, sites, allocation)
+    cidr_of = {(b.network, b.cloud, b.region): b.cidr for b in blocks}
+
+    def site(key: tuple[str, str, str]) -> Site:
+        return Site(network=key[0], cloud=key[1], region=key[2], cidr=cidr_of[key])
+
+    needed: dict[tuple, tuple[Site, Site, set[str]]] = {}
+    routes = []
+    for flow in flows:
+        src_net, dst_net = member_network.get(flow.source), member_network.get(flow.target)
+        pairs = []
+        if src_net and dst_net and flow.source in placement.placements and flow.target in placement.placements:
+            for s_loc in placement.placements[flow.source].locations:
+                for t_loc in placement.placements[flow.target].locations:
+                    s, t = site((src_net, *s_loc)), site((dst_net, *t_loc))
+                    key = _link_key(s, t, global_clouds)
+                    if key is not None:
+                        a, b = sorted((s, t), key=lambda x: x.key)
+                        needed.setdefault(key, (a, b, set()))[2].add(_flow_id(flow))
+                    pairs.append((str(s), str(t), _link_id(key)))
+        routes.append(FlowRoute(flow=_flow_id(flow), source=flow.source, target=flow.target, port=flow.port,
+                                last_port=flow.last_port, protocol=flow.protocol, gb_month=flow.gb_month,
+                                pairs=tuple(sorted(set(pairs), key=lambda p: (p[0], p[1], p[2] or "")))))
+
+    vpn_keys = [k for k, (a, b, _) in needed.items() if a.cloud != b.cloud]
+    asns = allocate_asns([s.key for k in vpn_keys for s in needed[k][:2]], allocation)
+    tunnels = allocate_tunnels([_link_id(k) for k in vpn_keys], allocation)
+    links = []
+    for key, (a, b, why) in sorted(needed.items(), key=lambda kv: _link_id(kv[0])):
+        link_id = _link_id(key)
+        if a.cloud == b.cloud:
+            links.append(Link(id=link_id, kind="peering", a=a, b=b, flows=tuple(sorted(why))))
+            continue
+        ia, ib = interfaces.get(a.cloud, 2), interfaces.get(b.cloud, 2)
+        wired = tuple(t.model_copy(update=dict(zip(("a_interface", "b_interface"), tunnel_interfaces(t.index, ia, ib))))
+                      for t in tunnels[link_id])
+        links.append(Link(id=link_id, kind="vpn", a=a, b=b, flows=tuple(sorted(why)),
+                          a_side=VpnSide(asn=asns[a.key], interfaces=ia), b_side=VpnSide(asn=asns[b.key], interfaces=ib),
+                          tunnels=wired))
+    return NetworkPlan(blocks=blocks, links=tuple(links), flows=tuple(routes))
+
+
+def _flow_id(flow: Flow) -> str:
+    return flow.id
+
+
+def _link_key(s: Site, t: Site, global_clouds: frozenset[str]) -> tuple | None:
+    """Which link a pair of sites needs, as a sortable key; None when they are one network already."""
+    if s.key == t.key:
+        return None
+    if s.cloud == t.cloud and s.network == t.network and s.cloud in global_clouds:
+        return None
+    return tuple(sorted((s.key, t.key)))
+
+
+def _link_id(key: tuple | None) -> str | None:
+    if key is None:
+        return None
+    (an, ac, ar), (bn, bc, br) = key
+    return f"{an}@{ac}/{ar}~{bn}@{bc}/{br}"

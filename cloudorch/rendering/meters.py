@@ -1,0 +1,39 @@
+"""How a rendered resource bills, in the price list's terms, so the plan can give every resource a cost line.
+
+A provider answers ``CloudProvider.meters(resource)`` for its own resources: the items of the embedded
+network price list (``cloudorch/catalog/data/network.csv``: ``vpn_connection_hour``, ``public_ipv4_hour``,
+...) the resource is charged as, and how many of each. ``()`` means it costs nothing of its own (a route,
+a security group); ``None`` means it bills but cloudorch cannot price it (the plan lists it as unpriced,
+never as zero). Machines, managed databases and buckets are priced by the placement, not by meters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cloudorch.rendering.roles import Role
+
+#: the item of a NAT gateway's hourly charge, which the price list knows per cloud: flat (AWS, Azure) or
+#: per VM using it up to a cap (GCP Cloud NAT): the plan counts the VMs of the site
+NAT_GATEWAY = "nat_gateway"
+
+#: roles whose resources bill on their own; a provider that gives no meters for one leaves it unpriced
+BILLABLE_ROLES = frozenset({Role.NAT_GATEWAY, Role.PUBLIC_IP, Role.VPN_GATEWAY, Role.LINK, Role.BALANCER,
+                            Role.FLOW_LOG, Role.LOG_GROUP, Role.KEY, Role.DNS_ZONE})
+
+
+@dataclass(frozen=True)
+class Meter:
+    """``quantity`` of the price list's ``item`` (for an hourly item: that many running all month)."""
+
+    item: str
+    quantity: float = 1.0
+    #: a scope of the price list (a SKU qualifier such as ``hsm``), when the item has several
+    scope: str | None = None
+
+
+@dataclass(frozen=True)
+class Unmetered:
+    """Bills, but by a volume cloudorch cannot know (flow-log GBs): listed as unpriced with this reason."""
+
+    reason: str
