@@ -55,3 +55,23 @@ def preshared_key(name: str, cloud: str, region: str | None, source: str | None 
         name=name, type="random:index/randomPassword:RandomPassword", role=Role.SECRET, cloud=cloud, region=region,
         source=source, inputs={"length": PSK_LENGTH, "special": False, "numeric": False, "upper": True, "lower": True},
         secret_outputs=("result",))
+
+
+class IpsecPolicy:
+    """The one IPsec policy every side of every VPN link uses, in neutral words; each provider spells it in
+    its cloud's terms (AWS ``AES256-GCM-16``/``SHA2-384``/group 20, Azure ``GCMAES256``/``SHA384``/``ECP384``,
+    GCP ``AES-GCM-16-256``/``PRF-HMAC-SHA2-384``/``Group-20``). Chosen because it is the strongest set all
+    three clouds accept on both IKE phases, so the two sides of any link agree without a fallback to a
+    weaker default (AWS's defaults still include AES128, SHA1 and DH group 2)."""
+
+    ike_version = "ikev2"
+    encryption = "aes256-gcm16"
+    integrity = "sha2-384"
+    dh_group = 20
+    pfs_group = 20
+    #: seconds; the IKE SA lifetime every cloud accepts (Azure's is fixed at 28,800)
+    ike_lifetime = 28800
+    ipsec_lifetime = 3600
+
+    #: how ``LinkFacts.ciphers`` names them, the words the link policies compare
+    names = ("aes256-gcm16", "sha2-384", "dh20")
