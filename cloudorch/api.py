@@ -185,11 +185,15 @@ def plan(path: str | Path, session: Session | None = None, *, explain: bool | No
 
         check_quota_keys(config, set(providers), {(r.cloud, r.name) for r in session.catalog.regions},
                          shown(session.location.config_file))
+    from cloudorch.placement.rates import network_rates
+
     settings = PlacementSettings(
         clouds=tuple(sorted(providers)),
         unsupported=_asking(providers),
         vcpu_quotas=dict(config.vcpu_quotas),
         capacity_failures={(f.cloud, f.region, f.instance_type): f.count for f in config.capacity_failures},
+        rates=network_rates(session.catalog, {name: p.network_shape() for name, p in providers.items()}),
+        global_clouds=frozenset(name for name, p in providers.items() if p.global_network),
     )
     over_budget = None
     try:

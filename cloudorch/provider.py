@@ -30,6 +30,7 @@ from cloudorch.capabilities import Capability, Requirement
 from cloudorch.catalog.adapter import SkyPilotAdapter
 from cloudorch.catalog.model import Offering, Region
 from cloudorch.errors import Problem
+from cloudorch.placement.rates import NetworkShape
 from cloudorch.rendering import RenderContext, RenderedResource
 from cloudorch.rendering.elements import EndpointRendering, EndpointView
 from cloudorch.rendering.facts import Facts, RenderedGraph
@@ -193,6 +194,12 @@ class CloudProvider(ABC):
     #: whether one network of this cloud spans regions (GCP's global VPC), so two regions of one stack
     #: network need no link
     global_network: ClassVar[bool] = False
+
+    def network_shape(self) -> NetworkShape:
+        """What this cloud's sites and links are made of, in price-list items, so placement can price a
+        split before anything is rendered (``plan`` checks it against the rendered resources' meters).
+        Default: nothing, i.e. a site and a link cost nothing beyond what meters find later."""
+        return NetworkShape()
 
     def meters(self, resource: RenderedResource) -> tuple[Meter, ...] | Unmetered | None:
         """How one of this provider's resources bills (``cloudorch.rendering.meters``): price-list items and

@@ -19,6 +19,7 @@ from cloudorch.placement.capability import Hosts, Unsupported, cloud_wide, no_ga
 from cloudorch.placement.dominance import undominated
 from cloudorch.placement.model import HOURS_PER_MONTH, Exclusion
 from cloudorch.placement.problem import Option
+from cloudorch.placement.rates import NetworkRates
 from cloudorch.spec.models import Compute, Database, Stack
 
 
@@ -34,6 +35,10 @@ class PlacementSettings:
     vcpu_quotas: Mapping[str, float] = None  # type: ignore[assignment]
     #: (cloud, region, instance_type) -> observed capacity failures
     capacity_failures: Mapping[tuple[str, str, str], int] = None  # type: ignore[assignment]
+    #: what the network costs (``rates.network_rates``); None: the placement prices machines only
+    rates: NetworkRates | None = None
+    #: clouds whose one network spans regions (no link between two of its regions)
+    global_clouds: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         for name in ("vcpu_quotas", "capacity_failures"):

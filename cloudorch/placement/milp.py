@@ -14,6 +14,7 @@ from dataclasses import replace
 from cloudorch.placement.presolve import dominated_regions, useful_options
 from cloudorch.placement.problem import (
     BUDGET_GROUP,
+    CROSS_CLOUD_GROUP,
     Demand,
     Option,
     Problem,
@@ -31,10 +32,10 @@ class _Builder:
         self.integer: list[bool] = []
         self.rows: list[tuple[list[int], list[float], float, float]] = []
 
-    def var(self, cost: float, upper: float) -> int:
+    def var(self, cost: float, upper: float, integer: bool = True) -> int:
         self.cost.append(cost)
         self.upper.append(upper)
-        self.integer.append(True)
+        self.integer.append(integer)
         return len(self.cost) - 1
 
     def row(self, idx: list[int], val: list[float], lo: float, hi: float) -> None:
@@ -49,6 +50,7 @@ def _build(problem: Problem, objective: str | None = None, min_availability: flo
     f.location_ties()
     f.quotas()
     f.budget()
+    f.network()
     if min_availability is not None:  # the second solve of the availability objective
         f.b.row(*f.total(lambda o: o.availability), min_availability, float("inf"))
     return f.b, f.xs
@@ -86,11 +88,13 @@ class _Formulation:
             ranked = useful_options(d, problem, d.name in linked)
             if dropped.get(d.name):
                 ranked = [o for o in ranked if o.location not in dropped[d.name]]
-            cols = [(b.var(problem.replica_cost(o, i, self.objective), d.count), o) for i, o in enumerate(ranked)]
+            extra = self._replica_extra(d.name)
+            cols = [(b.var(problem.replica_cost(o, i, self.objective) + extra.get(o.location, 0.0), d.count), o)
+                    for i, o in enumerate(ranked)]
             self.xs[d.name] = cols
             b.row([c for c, _ in cols], [1.0] * len(cols), d.count, d.count)
             self._spread(d, cols, needs_region_vars=d.min_regions > 1 or bool(d.near) or bool(d.apart)
-                         or d.name in referenced)
+                         or d.name in referenced or problem.network_member(d.name))
 
     def _spread(self, d: Demand, cols: list[tuple[int, Option]], needs_region_vars: bool) -> None:
         b, active = self.b, self.problem.active(d)
@@ -118,6 +122,108 @@ class _Formulation:
             if spread_group(d.name, "min_regions") in active:
                 zs = list(self.region_vars[d.name].values())
                 b.row(zs, [1.0] * len(zs), d.min_regions, len(zs) + d.min_regions)
+
+    def _priced(self) -> bool:
+        """Network terms enter the objective wherever it is a cost (not the availability objective's first phase)."""
+        return self.problem.network is not None and self.objective != "availability"
+
+    def _replica_extra(self, name: str) -> dict[tuple[str, str], float]:
+        if not self._priced():
+            return {}
+        return dict(self.problem.network.replica_extra.get(name, {}))
+
+    def network(self) -> None:
+        """Sites, VPN gateways and links, traffic, and the cross-cloud rule (see ``problem``'s docstring)."""
+        net = self.problem.network
+        if net is None:
+            return
+        if net.cross_cloud_forbidden and self.problem.enabled(CROSS_CLOUD_GROUP):
+            self._same_cloud(net)
+        if not self._priced():
+            return
+        b, z = self.b, self.region_vars
+        sites: dict[tuple[str, str, str], int] = {}
+        for name, network in sorted(net.member_of.items()):
+            for loc, zv in sorted(z.get(name, {}).items()):
+                key = (network, *loc)
+                if key not in sites:
+                    sites[key] = b.var(net.site.get(loc[0], 0.0), 1.0, integer=False)
+                b.row([sites[key], zv], [1.0, -1.0], 0.0, float("inf"))  # s >= z
+        gateways: dict[tuple[str, str, str], int] = {}
+        links: dict[tuple, int] = {}
+        clouds_of: dict[str, dict[str, int]] = {}
+        for f in net.flows:
+            src_net, dst_net = net.member_of.get(f.source), net.member_of.get(f.target)
+            zs, zt = z.get(f.source, {}), z.get(f.target, {})
+            if src_net is None or dst_net is None:
+                continue
+            for ls, zv_s in sorted(zs.items()):
+                for lt, zv_t in sorted(zt.items()):
+                    if ls[0] == lt[0]:
+                        continue  # same cloud: a peering or one global network, no fixed price
+                    a, c = sorted(((src_net, *ls), (dst_net, *lt)))
+                    if (a, c) not in links:
+                        links[(a, c)] = w = b.var(net.link(a[1], c[1]), 1.0, integer=False)
+                        for end in (a, c):
+                            if end not in gateways:
+                                gateways[end] = b.var(net.vpn_site.get(end[1], 0.0), 1.0, integer=False)
+                            b.row([gateways[end], w], [1.0, -1.0], 0.0, float("inf"))  # g >= w
+                    b.row([links[(a, c)], zv_s, zv_t], [1.0, -1.0, -1.0], -1.0, float("inf"))  # w >= zs + zt - 1
+            if f.gb_month > 0 and f.source in self.xs and f.target in self.xs:
+                self._traffic(f, net, clouds_of)
+
+    def _cloud_vars(self, name: str, cache: dict[str, dict[str, int]]) -> dict[str, int]:
+        """v[r,c] <= sum of r's region indicators in c: r uses cloud c (no more than its regions there say)."""
+        if name not in cache:
+            by_cloud: dict[str, list[int]] = defaultdict(list)
+            for (cloud, _), zv in sorted(self.region_vars.get(name, {}).items()):
+                by_cloud[cloud].append(zv)
+            out = {}
+            for cloud, zvs in sorted(by_cloud.items()):
+                out[cloud] = v = self.b.var(0.0, 1.0, integer=False)
+                self.b.row([v, *zvs], [1.0] + [-1.0] * len(zvs), -float("inf"), 0.0)
+            cache[name] = out
+        return cache[name]
+
+    def _traffic(self, f, net, clouds_of: dict[str, dict[str, int]]) -> None:
+        b = self.b
+        demand = next(d for d in self.problem.demands if d.name == f.source)
+        target_z = self.region_vars.get(f.target, {})
+        target_clouds = self._cloud_vars(f.target, clouds_of)
+        share = f.gb_month / demand.count
+        by_location: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for c, o in self.xs[f.source]:
+            by_location[o.location].append(c)
+        for loc, cols in sorted(by_location.items()):
+            local = b.var(net.per_gb.get((*loc, "same-region"), 0.0), f.gb_month, integer=False)
+            cloud = b.var(net.per_gb.get((*loc, "same-cloud"), 0.0), f.gb_month, integer=False)
+            cross = b.var(net.per_gb.get((*loc, "cross-cloud"), 0.0), f.gb_month, integer=False)
+            # the GBs sent from here are the replicas here times each one's share
+            b.row([local, cloud, cross, *cols], [1.0, 1.0, 1.0] + [-share] * len(cols), 0.0, 0.0)
+            if loc in target_z:
+                b.row([local, target_z[loc]], [1.0, -f.gb_month], -float("inf"), 0.0)
+            else:
+                b.row([local], [1.0], 0.0, 0.0)
+            if loc[0] in target_clouds:
+                b.row([local, cloud, target_clouds[loc[0]]], [1.0, 1.0, -f.gb_month], -float("inf"), 0.0)
+            else:
+                b.row([local, cloud], [1.0, 1.0], 0.0, 0.0)
+
+    def _same_cloud(self, net) -> None:
+        """placement.cross_cloud: forbid -- both ends of every flow in one cloud, the same for both."""
+        b = self.b
+        counts = {d.name: d.count for d in self.problem.demands}
+        for f in net.flows:
+            if f.source not in self.xs or f.target not in self.xs:
+                continue
+            clouds = sorted({o.cloud for n in (f.source, f.target) for _, o in self.xs[n]})
+            us = {c: b.var(0.0, 1.0) for c in clouds}
+            b.row(list(us.values()), [1.0] * len(us), 1.0, 1.0)
+            for name in (f.source, f.target):
+                for cloud, u in us.items():
+                    cols = [c for c, o in self.xs[name] if o.cloud == cloud]
+                    if cols:
+                        b.row(cols + [u], [1.0] * len(cols) + [-float(counts[name])], -float("inf"), 0.0)
 
     def location_ties(self) -> None:
         """near: z[r,g] <= z[t,g]; apart: z[r,g] + z[t,g] <= 1."""
@@ -199,6 +305,7 @@ def _model(b: _Builder):
     lp.col_cost_ = np.array(b.cost, dtype=float)
     lp.col_lower_ = np.zeros(len(b.cost))
     lp.col_upper_ = np.array(b.upper, dtype=float)
+    lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in b.integer]
     starts, index, value = [0], [], []
     lo, hi = [], []
     for idx, val, row_lo, row_hi in b.rows:
@@ -222,13 +329,16 @@ def _solve_model(lp, relax: bool, upper=None, start=None):
     ``start``: a feasible placement to begin from (HiGHS then only has to prove nothing beats it)."""
     import highspy
 
-    lp.integrality_ = [] if relax else [highspy.HighsVarType.kInteger] * lp.num_col_
+    integrality = lp.integrality_
+    if relax:
+        lp.integrality_ = []
     if upper is not None:
         saved, lp.col_upper_ = lp.col_upper_, upper
     h = _highs()
     h.passModel(lp)
     if upper is not None:
         lp.col_upper_ = saved
+    lp.integrality_ = integrality
     if start is not None:
         incumbent = highspy.HighsSolution()
         incumbent.col_value = list(start)
@@ -315,7 +425,9 @@ def solve(problem: Problem) -> Solution | None:
                 monthly += o.monthly_usd * n
         assignment[name] = tuple(chosen)
     lower = bound if objective == "cost" and problem.objective == "cost" else monthly
-    return Solution(assignment=assignment, monthly_usd=round(monthly, 2), lower_bound_monthly_usd=round(min(lower, monthly), 4))
+    if problem.network is None:
+        lower = min(lower, monthly)  # with a network, the bound covers it too: the planner caps it at the whole bill
+    return Solution(assignment=assignment, monthly_usd=round(monthly, 2), lower_bound_monthly_usd=round(lower, 4))
 
 
 def lp_bound(problem: Problem) -> float | None:

@@ -103,6 +103,22 @@ class Explanation(_Frozen):
     excluded: tuple[Exclusion, ...] = ()
 
 
+class NetworkCostLine(_Frozen):
+    """One part of the network's monthly bill as the placement priced it."""
+
+    kind: str = Field(description="site | vpn-gateway | vpn-link | traffic | egress")
+    what: str
+    cloud: str
+    monthly_usd: float
+
+
+class NetworkCost(_Frozen):
+    lines: tuple[NetworkCostLine, ...] = ()
+    monthly_usd: float = 0.0
+    #: "cloud: item" -> why it could not be priced (left out of the total, never counted as zero silently)
+    unpriced: dict[str, str] = {}
+
+
 class PlacementResult(_Frozen):
     objective: str
     placements: dict[str, ResourcePlacement]
@@ -111,10 +127,18 @@ class PlacementResult(_Frozen):
     lower_bound_monthly_usd: float | None = Field(
         default=None, description="LP-relaxation bound on the cost; equal to the cost when proven optimal"
     )
+    #: the network's part of the bill (sites, VPN gateways and links, traffic, egress); None: not priced
+    network_cost: NetworkCost | None = None
+
+    @property
+    def machines_monthly_usd(self) -> float:
+        return round(sum(p.monthly_usd for p in self.placements.values()), 2)
 
     @property
     def monthly_usd(self) -> float:
-        return round(sum(p.monthly_usd for p in self.placements.values()), 2)
+        """The whole monthly bill the placement optimised: machines, databases, storage and the network."""
+        network = self.network_cost.monthly_usd if self.network_cost is not None else 0.0
+        return round(self.machines_monthly_usd + network, 2)
 
     def blocks(self, network: str, cloud: str | None = None) -> tuple[NetworkBlock, ...]:
         return tuple(b for b in self.networks if b.network == network and (cloud is None or b.cloud == cloud))

@@ -8,12 +8,14 @@ serve -> explanations. Address blocks are the network stage's (``cloudorch.netwo
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import replace
 
 from cloudorch.catalog.model import Catalog
 from cloudorch.errors import InfeasiblePlacement, OverBudget
 from cloudorch.placement import milp
+from cloudorch.placement.bill import network_cost, network_terms
 from cloudorch.placement.buckets import place_buckets
 from cloudorch.placement.capability import CapabilityFilter, requirements_of
 from cloudorch.placement.candidates import (
@@ -44,7 +46,9 @@ def plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
     # Buckets are placed after the solve, so the in-model budget (availability/balanced objectives) keeps
     # room for the most their storage could cost in any allowed region: the placement then always fits.
     model_budget = None if budget is None else budget - _max_storage_cost(stack, catalog, regions)
-    problem = Problem(tuple(demands), stack.placement.objective, quotas, model_budget)
+    terms = (network_terms(stack, tuple(demands), settings.rates, settings.global_clouds)
+             if settings.rates is not None else None)
+    problem = Problem(tuple(demands), stack.placement.objective, quotas, model_budget, network=terms)
     solution = _solve(problem)
     if solution is None:
         if budget is not None and problem.objective != "cost":
@@ -57,7 +61,8 @@ def plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
 
     bucket_placements, bucket_cost, bucket_explanations = place_buckets(
         stack, catalog, solution, capability, region_exclusions, explain_choices)
-    total = solution.monthly_usd + bucket_cost
+    network = network_cost(terms, solution.assignment, settings.rates.unpriced) if terms is not None else None
+    total = solution.monthly_usd + bucket_cost + (network.monthly_usd if network else 0.0)
     if budget is not None and total > budget + 1e-6:
         raise _over_budget(stack, problem, total, budget, bucket_cost)
 
@@ -73,7 +78,9 @@ def plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
         objective=stack.placement.objective,
         placements=placements,
         explanations=explanations,
-        lower_bound_monthly_usd=round(solution.lower_bound_monthly_usd + bucket_cost, 2),
+        # a bound is a bound below the cost: capped at it, and rounded down, never up past it
+        lower_bound_monthly_usd=math.floor(round(min(solution.lower_bound_monthly_usd + bucket_cost, total) * 100, 6)) / 100,
+        network_cost=network,
     )
 
 
@@ -122,7 +129,9 @@ def _solve(problem: Problem) -> Solution | None:
         assignment.update(part.assignment)
         bound += part.lower_bound_monthly_usd
     monthly = sum(o.monthly_usd * n for chosen in assignment.values() for o, n in chosen)  # unrounded parts
-    return Solution(dict(sorted(assignment.items())), round(monthly, 2), round(min(bound, monthly), 4))
+    if problem.network is None:
+        bound = min(bound, monthly)  # with a network the bound covers it too; plan_placement caps it at the bill
+    return Solution(dict(sorted(assignment.items())), round(monthly, 2), round(bound, 4))
 
 
 def _infeasible_part(problem: Problem) -> tuple[Problem, float]:

@@ -32,9 +32,29 @@ The model, over the resources r that are placed together (compute and databases)
     prices break the same way every run. Only the options some optimum may use become columns
     (``presolve``: dominated options and regions are left out, which leaves the optimum unchanged).
 
-Objective terms beyond a replica's own price -- a fixed cost per used location, indicators for links
-between locations, traffic between them -- belong here as fields of ``Problem`` (their data) and in
-``milp``'s formulation as terms over the region indicators z; nothing else in the model needs to change.
+The whole bill (``Problem.network``, ``NetworkTerms``; prices from ``rates``), over every demand that is a
+member of a stack network (those get region indicators z):
+
+  variables (continuous in [0, 1] or >= 0: at an optimum they take the values of the binaries they bound)
+    s[n,l]       network n has a site in location l        s[n,l] >= z[r,l] for each member r of n
+    w[a,b]       a VPN link joins sites a, b (other clouds) w[a,b] >= z[r,la] + z[t,lb] - 1 for each flow r->t
+    g[a]         site a has a VPN gateway                  g[a] >= w[a,b] for each link
+    v[r,c]       demand r uses cloud c                     v[r,c] <= sum_{l in c} z[r,l]
+    q[f,l,k]     GB a month of flow f sent from location l along path kind k (same region, same cloud,
+                 across clouds):  sum_k q[f,l,k] = gb_f / count_r * sum_{o at l} x[r,o]
+                 q[f,l,same-region] <= gb_f z[t,l];  q[f,l,same-region] + q[f,l,same-cloud] <= gb_f v[t,c(l)]
+  objective terms (cost and balanced objectives; the availability objective's cost phase)
+    + site_c s[n,l] + vpn_site_c g[a] + (link_c(a) + link_c(b)) w[a,b] + sum rate[l,k] q[f,l,k]
+    + per replica on o at l: its internet egress (egress_gb / count * rate[l]) and, on a cloud whose NAT is
+      billed per VM, that VM's share of it
+  constraint group placement.cross_cloud (when it is forbid): for each flow r->t and cloud c,
+    u[f,c] binary, sum_c u[f,c] = 1, sum_{o in c} x[r,o] <= count_r u[f,c], the same for t.
+
+A GB is charged where it is sent (the flow's source), at the cheapest path its target's locations allow:
+the same region, else another region of the same cloud (priced within the source's continent), else across
+clouds (internet egress: every cloud bills VPN traffic as internet egress). Site, gateway and link prices
+are per cloud, so two regions of one cloud and continent are interchangeable for every network term, which
+keeps ``presolve.dominated_regions`` exact when it swaps all of a network's members at once.
 """
 
 from __future__ import annotations
@@ -113,6 +133,8 @@ class Group(NamedTuple):
 def parse_group(name: str) -> Group:
     if name == BUDGET_GROUP:
         return Group("budget")
+    if name == CROSS_CLOUD_GROUP:
+        return Group("cross_cloud")
     if name.startswith("quota."):
         return Group("quota", detail=name.split(".", 1)[1])
     _, resource, kind, *rest = name.split(".", 3)
@@ -183,6 +205,41 @@ class Demand:
 
 
 @dataclass(frozen=True)
+class FlowTerm:
+    """A declared flow as the model sees it: source and target demands, GB a month the source sends."""
+
+    source: str
+    target: str
+    gb_month: float
+
+
+@dataclass(frozen=True)
+class NetworkTerms:
+    """The network's part of the objective (see the module docstring); built by the planner."""
+
+    #: demand -> the stack network it is a member of
+    member_of: Mapping[str, str]
+    flows: tuple[FlowTerm, ...]
+    #: cloud -> monthly USD of a site, of a VPN site's gateway, of one side of one VPN link
+    site: Mapping[str, float]
+    vpn_site: Mapping[str, float]
+    vpn_link_side: Mapping[str, float]
+    #: (cloud, region, path kind) -> USD per GB sent
+    per_gb: Mapping[tuple[str, str, str], float]
+    #: demand -> USD a month per replica at each location it may use: egress to the internet, NAT per VM
+    replica_extra: Mapping[str, Mapping[tuple[str, str], float]]
+    #: clouds whose one network spans regions: two regions of one network there need no link
+    global_clouds: frozenset[str] = frozenset()
+    cross_cloud_forbidden: bool = False
+
+    def link(self, cloud_a: str, cloud_b: str) -> float:
+        return self.vpn_link_side.get(cloud_a, 0.0) + self.vpn_link_side.get(cloud_b, 0.0)
+
+
+CROSS_CLOUD_GROUP = "placement.cross_cloud"
+
+
+@dataclass(frozen=True)
 class Problem:
     demands: tuple[Demand, ...]
     objective: str = "cost"
@@ -191,6 +248,8 @@ class Problem:
     budget_monthly_usd: float | None = None
     #: constraint groups switched off (infeasibility analysis)
     disabled: frozenset[str] = frozenset()
+    #: the network's part of the bill; None: machines only
+    network: NetworkTerms | None = None
     #: what this problem derives more than once (quota masks); a new problem starts with an empty one
     memo: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
@@ -210,6 +269,8 @@ class Problem:
         """Every constraint group the problem has, in a stable order."""
         out = [g for d in self.demands for g in d.groups()]
         out += [quota_group(k) for k in sorted(self.quotas)]
+        if self.network is not None and self.network.cross_cloud_forbidden and self.network.flows:
+            out.append(CROSS_CLOUD_GROUP)
         if self.budget_in_model:
             out.append(BUDGET_GROUP)
         return out
@@ -226,15 +287,27 @@ class Problem:
     def location_linked(self) -> set[str]:
         """Demands that another demand's (enabled) `near` or `apart` names: their region matters to it."""
         return ({d.near for d in self.demands if d.near and self.enabled(near_group(d.name))}
-                | {t for d in self.demands for t in d.apart if self.enabled(apart_group(d.name, t))})
+                | {t for d in self.demands for t in d.apart if self.enabled(apart_group(d.name, t))}
+                | ({d.name for d in self.demands if self.network_member(d.name)}))
 
     def ties(self) -> DisjointSets:
-        """Demands joined, directly or through others, by near / apart (enabled or not)."""
+        """Demands joined, directly or through others, by near / apart (enabled or not), and by the network:
+        members of one stack network share its sites, and a flow joins its two ends."""
         sets = DisjointSets(d.name for d in self.demands)
         for d in self.demands:
             for other in ([d.near] if d.near else []) + list(d.apart):
                 sets.union(d.name, other)
+        if self.network is not None:
+            first: dict[str, str] = {}
+            for name, net in sorted(self.network.member_of.items()):
+                sets.union(name, first.setdefault(net, name))
+            for f in self.network.flows:
+                sets.union(f.source, f.target)
         return sets
+
+    def network_member(self, name: str) -> bool:
+        """Whether the demand's locations carry network terms (its region matters to the objective)."""
+        return self.network is not None and name in self.network.member_of
 
     def replica_cost(self, o: Option, rank: int, objective: str | None = None) -> float:
         """The objective coefficient of one replica on ``o``, the ``rank``-th option of its demand in price order."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cloudorch.placement.rates import Charge
 from cloudorch.rendering.roles import Role
 
 #: the item of a NAT gateway's hourly charge, which the price list knows per cloud: flat (AWS, Azure) or
@@ -22,14 +23,9 @@ BILLABLE_ROLES = frozenset({Role.NAT_GATEWAY, Role.PUBLIC_IP, Role.VPN_GATEWAY, 
                             Role.FLOW_LOG, Role.LOG_GROUP, Role.KEY, Role.DNS_ZONE})
 
 
-@dataclass(frozen=True)
-class Meter:
-    """``quantity`` of the price list's ``item`` (for an hourly item: that many running all month)."""
-
-    item: str
-    quantity: float = 1.0
-    #: a scope of the price list (a SKU qualifier such as ``hsm``), when the item has several
-    scope: str | None = None
+#: ``quantity`` of the price list's ``item`` (for an hourly item: that many running all month), with a scope
+#: of the price list (a SKU qualifier such as ``hsm``) where the item has several; the placement's ``Charge``
+Meter = Charge
 
 
 @dataclass(frozen=True)

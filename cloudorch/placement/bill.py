@@ -1,0 +1,106 @@
+"""The network's part of the bill: the terms the model optimises (``NetworkTerms``) and, for a placement,
+what they come to (``network_cost``), line by line, with the same prices and the same rules, so the
+placement's total is exactly the objective the optimiser minimised (up to its tie-break)."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from collections.abc import Mapping
+
+from cloudorch.graph import flows_of
+from cloudorch.placement.model import NetworkCost, NetworkCostLine
+from cloudorch.placement.problem import Demand, FlowTerm, NetworkTerms, Option
+from cloudorch.placement.rates import PATH_KINDS, NetworkRates
+from cloudorch.spec.models import Compute, Database, Stack
+
+
+def public_facing(spec: Compute | Database) -> bool:
+    """Has a public address (an ingress from the internet or a public CIDR): its egress skips the NAT."""
+    return any(rule.source_kind == "internet"
+               or (rule.source_kind == "cidr" and not ipaddress.ip_network(rule.from_).is_private)
+               for rule in spec.ingress)
+
+
+def network_terms(stack: Stack, demands: tuple[Demand, ...], rates: NetworkRates,
+                  global_clouds: frozenset[str] = frozenset()) -> NetworkTerms:
+    placed = {d.name: d for d in demands}
+    member_of = {name: spec.network for name, spec in sorted(stack.resources.items())
+                 if isinstance(spec, (Compute, Database)) and name in placed}
+    flows = tuple(FlowTerm(f.source, f.target, f.gb_month) for f in flows_of(stack)
+                  if f.source in placed and f.target in placed)
+    extra: dict[str, dict[tuple[str, str], float]] = {}
+    for name, d in placed.items():
+        spec = stack.resources[name]
+        per_location: dict[tuple[str, str], float] = {}
+        for loc in sorted({o.location for o in d.options}):
+            usd = 0.0
+            if spec.egress_gb_month:
+                rate = rates.internet_gb.get(loc, 0.0)
+                if not public_facing(spec):
+                    rate += rates.nat_gb.get(loc[0], 0.0)
+                usd += spec.egress_gb_month / d.count * rate
+            if isinstance(spec, Compute):
+                usd += rates.nat_per_vm.get(loc[0], 0.0)
+            if usd:
+                per_location[loc] = usd
+        if per_location:
+            extra[name] = per_location
+    return NetworkTerms(member_of=member_of, flows=flows, site=dict(rates.site), vpn_site=dict(rates.vpn_site),
+                        vpn_link_side=dict(rates.vpn_link_side), per_gb=dict(rates.per_gb), replica_extra=extra,
+                        global_clouds=global_clouds, cross_cloud_forbidden=stack.placement.cross_cloud == "forbid")
+
+
+def network_cost(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Option, int], ...]],
+                 unpriced: Mapping[str, str] = {}) -> NetworkCost:
+    """What the network of a placement costs a month, by the model's own rules."""
+    counts = {name: {} for name in assignment}
+    for name, chosen in assignment.items():
+        for o, n in chosen:
+            counts[name][o.location] = counts[name].get(o.location, 0) + n
+    lines: list[NetworkCostLine] = []
+    sites = sorted({(terms.member_of[name], *loc) for name in assignment if name in terms.member_of
+                    for loc in counts[name]})
+    for net, cloud, region in sites:
+        lines.append(NetworkCostLine(kind="site", what=f"{net}@{cloud}/{region}", cloud=cloud,
+                                     monthly_usd=terms.site.get(cloud, 0.0)))
+    links, gateways = set(), set()
+    traffic: dict[tuple[str, str], float] = defaultdict(float)
+    for f in terms.flows:
+        src_net, dst_net = terms.member_of.get(f.source), terms.member_of.get(f.target)
+        if src_net is None or dst_net is None:
+            continue
+        for ls in counts.get(f.source, {}):
+            for lt in counts.get(f.target, {}):
+                if ls[0] != lt[0]:
+                    a, c = sorted(((src_net, *ls), (dst_net, *lt)))
+                    links.add((a, c))
+                    gateways |= {a, c}
+        if f.gb_month > 0:
+            total = sum(counts[f.source].values())
+            target = counts.get(f.target, {})
+            for loc, n in sorted(counts[f.source].items()):
+                kind = ("same-region" if loc in target
+                        else "same-cloud" if any(t[0] == loc[0] for t in target) else "cross-cloud")
+                usd = f.gb_month * n / total * terms.per_gb.get((*loc, kind), 0.0)
+                traffic[(f"{f.source}->{f.target}", loc[0])] += usd
+    for a in sorted(gateways):
+        lines.append(NetworkCostLine(kind="vpn-gateway", what=f"{a[0]}@{a[1]}/{a[2]}", cloud=a[1],
+                                     monthly_usd=terms.vpn_site.get(a[1], 0.0)))
+    for a, c in sorted(links):
+        lines.append(NetworkCostLine(kind="vpn-link", what=f"{a[0]}@{a[1]}/{a[2]} ~ {c[0]}@{c[1]}/{c[2]}",
+                                     cloud=f"{a[1]}+{c[1]}", monthly_usd=terms.link(a[1], c[1])))
+    for (flow, cloud), usd in sorted(traffic.items()):
+        lines.append(NetworkCostLine(kind="traffic", what=flow, cloud=cloud, monthly_usd=usd))
+    for name, chosen in sorted(assignment.items()):
+        extra = terms.replica_extra.get(name, {})
+        usd = sum(extra.get(o.location, 0.0) * n for o, n in chosen)
+        if usd:
+            lines.append(NetworkCostLine(kind="egress", what=name, cloud=",".join(sorted({o.cloud for o, _ in chosen})),
+                                         monthly_usd=usd))
+    lines = [line.model_copy(update={"monthly_usd": round(line.monthly_usd, 4)}) for line in lines]
+    return NetworkCost(lines=tuple(lines), monthly_usd=round(sum(line.monthly_usd for line in lines), 2),
+                       unpriced=dict(unpriced))
+
+
+assert PATH_KINDS  # the path kinds priced above are the rates' own

@@ -1,0 +1,123 @@
+"""What a split costs, as the placement model needs it: per-site overhead, VPN gateways and links, and the
+price of a GB between two locations. Built once per plan from the embedded network prices and what each
+provider says its sites and links are made of (``NetworkShape``), so placement never imports a provider.
+
+Prices are the published list prices of ``cloudorch/catalog/data/network.csv`` at the marginal (first paid)
+tier: account-wide free allowances (the first 100 GB of internet egress a month) belong to the account,
+not to one stack, and are not credited to it. A price that is not published is not guessed: the item is
+left out of the objective and named in ``unpriced``, which the plan lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from cloudorch.catalog.model import Catalog
+from cloudorch.catalog.network import VPN_EGRESS_ITEM, NetworkPrices, path_scopes
+from cloudorch.placement.model import HOURS_PER_MONTH
+
+#: the kinds of path a GB can take from a source location
+PathKind = Literal["same-region", "same-cloud", "cross-cloud"]
+PATH_KINDS: tuple[PathKind, ...] = ("same-region", "same-cloud", "cross-cloud")
+
+
+@dataclass(frozen=True)
+class Charge:
+    """``quantity`` of a price-list item (``cloudorch.rendering.meters.Meter`` without the import)."""
+
+    item: str
+    quantity: float = 1.0
+    scope: str | None = None
+
+
+@dataclass(frozen=True)
+class NetworkShape:
+    """What one cloud's sites and links are made of, in price-list items (a provider's ``network_shape``)."""
+
+    #: every site (one network in one region): NAT gateway and its public address
+    site: tuple[Charge, ...] = ()
+    #: a site with at least one VPN link: its VPN gateway and public addresses
+    vpn_site: tuple[Charge, ...] = ()
+    #: this cloud's side of one VPN link (AWS: two connections; GCP: four tunnels; Azure: in the gateway)
+    vpn_link_side: tuple[Charge, ...] = ()
+    #: a NAT gateway billed per VM using it (GCP Cloud NAT) rather than flat
+    nat_per_vm: bool = False
+
+
+@dataclass(frozen=True)
+class NetworkRates:
+    """Monthly USD of the network's parts per cloud, and USD per GB of each path kind per source location."""
+
+    site: Mapping[str, float] = field(default_factory=dict)
+    vpn_site: Mapping[str, float] = field(default_factory=dict)
+    vpn_link_side: Mapping[str, float] = field(default_factory=dict)
+    #: cloud -> USD a month per VM of a site whose NAT is billed per VM
+    nat_per_vm: Mapping[str, float] = field(default_factory=dict)
+    #: (cloud, region, path kind) -> USD per GB sent
+    per_gb: Mapping[tuple[str, str, PathKind], float] = field(default_factory=dict)
+    #: (cloud, region) -> USD per GB sent to the internet (egress, plus NAT processing where it goes through one)
+    internet_gb: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    nat_gb: Mapping[str, float] = field(default_factory=dict)
+    #: (cloud, region) -> continent, for the same-continent assumption of same-cloud paths
+    continent: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    #: what could not be priced: "cloud: item" -> why
+    unpriced: Mapping[str, str] = field(default_factory=dict)
+
+    def gb(self, cloud: str, region: str, kind: PathKind) -> float:
+        return self.per_gb.get((cloud, region, kind), 0.0)
+
+    def link(self, cloud_a: str, cloud_b: str) -> float:
+        """Monthly cost of one VPN link between the two clouds: both sides' connections or tunnels."""
+        return self.vpn_link_side.get(cloud_a, 0.0) + self.vpn_link_side.get(cloud_b, 0.0)
+
+
+def monthly(prices: NetworkPrices, cloud: str, charges: Iterable[Charge], unpriced: dict[str, str]) -> float:
+    """Monthly USD of fixed charges (hourly items run all month); unknown items go to ``unpriced``."""
+    total = 0.0
+    for c in charges:
+        usd = prices.price(cloud, c.item, c.scope)
+        if usd is None:
+            unpriced[f"{cloud}: {c.item}"] = "no published price in the embedded price list"
+            continue
+        rows = prices.tiers(cloud, c.item, c.scope)
+        per = HOURS_PER_MONTH if rows and rows[0].unit in ("hour", "vm_hour") else 1.0
+        total += usd * per * c.quantity
+    return total
+
+
+def network_rates(catalog: Catalog, shapes: Mapping[str, NetworkShape]) -> NetworkRates | None:
+    """The rates of every cloud in ``shapes`` over the catalog's regions; None without network prices."""
+    prices = catalog.network
+    if prices is None:
+        return None
+    unpriced: dict[str, str] = {}
+    site, vpn_site, link_side, nat_vm, nat_gb = {}, {}, {}, {}, {}
+    for cloud, shape in sorted(shapes.items()):
+        site[cloud] = monthly(prices, cloud, shape.site, unpriced)
+        vpn_site[cloud] = monthly(prices, cloud, shape.vpn_site, unpriced)
+        link_side[cloud] = monthly(prices, cloud, shape.vpn_link_side, unpriced)
+        if shape.nat_per_vm:
+            vm = prices.price(cloud, "nat_gateway_vm_hour")
+            nat_vm[cloud] = (vm or 0.0) * HOURS_PER_MONTH
+        nat_gb[cloud] = prices.price(cloud, "nat_processed_gb") or 0.0
+    per_gb, internet, continent = {}, {}, {}
+    for region in catalog.regions:
+        if region.cloud not in shapes:
+            continue
+        key = (region.cloud, region.name)
+        continent[key] = path_scopes(region.geo, region.geo)[0].split(":", 1)[1]
+        same = prices.price(region.cloud, "inter_zone_gb", "same-region")
+        per_gb[(*key, "same-region")] = same or 0.0
+        inter = prices.price(region.cloud, "inter_region_gb", path_scopes(region.geo, region.geo))
+        if inter is None:
+            unpriced[f"{region.cloud}: inter_region_gb within {continent[key]}"] = "not published for this continent"
+        per_gb[(*key, "same-cloud")] = inter or 0.0
+        out = prices.price(region.cloud, VPN_EGRESS_ITEM)
+        if out is None:
+            unpriced[f"{region.cloud}: {VPN_EGRESS_ITEM}"] = "no published price"
+        per_gb[(*key, "cross-cloud")] = out or 0.0
+        internet[key] = out or 0.0
+    return NetworkRates(site=site, vpn_site=vpn_site, vpn_link_side=link_side, nat_per_vm=nat_vm, per_gb=per_gb,
+                        internet_gb=internet, nat_gb=nat_gb, continent=continent, unpriced=dict(sorted(unpriced.items())))
