@@ -1,0 +1,229 @@
+"""The reachability proof (the rendering stage proves what it rendered): from the rendered resources alone, every declared flow can flow, and nothing
+admits the internet that the stack did not ask for.
+
+Read through the providers' neutral facts (``rendering.facts``), never their type tokens, so a fourth cloud
+is proved like the three. For each flow and each pair of its source's and target's sites:
+
+- routable: the two sites are one site (or one global network), or the link between them is whole on both
+  sides (a peering resource on each; every tunnel of a VPN) and each side routes the other side's block
+  into it -- statically (``LinkFacts.static_routes``, a ``RouteFacts`` via the link) or by installing what
+  the other side announces (``routes_learned`` and the other side's ``advertises``). Both directions: a
+  connection needs its replies;
+- permitted: a firewall rule of the target, on its cloud and in its region, admits the flow's ports from a
+  range that holds the source site's block; and where the source has egress rules, one lets it out.
+
+A pair is *proved*, *broken* (with the reason) or *unverified* (a fact that decides it is only known at
+deploy time). A broken pair is a bug in cloudorch or a provider: the plan stops (exit 1), never ships it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from cloudorch.network.model import Link, NetworkPlan, Site
+from cloudorch.rendering.facts import Describe, FirewallFacts, LinkFacts, RouteFacts, TrafficRule
+from cloudorch.rendering.inputs import UNKNOWN
+from cloudorch.rendering.model import RenderedResource
+from cloudorch.rendering.roles import Role
+from cloudorch.spec.models import Compute, Database, Stack
+
+Status = Literal["proved", "broken", "unverified"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PathProof(_Frozen):
+    """One pair of sites a flow joins: the path, the resources that carry it, and the verdict."""
+
+    source_site: str
+    target_site: str
+    link: str | None = None
+    status: Status
+    reason: str | None = None
+    carried_by: tuple[str, ...] = ()
+
+
+class FlowProof(_Frozen):
+    flow: str
+    source: str
+    target: str
+    port: int
+    last_port: int
+    protocol: str
+    status: Status
+    paths: tuple[PathProof, ...]
+
+
+class Exposure(_Frozen):
+    """A rendered resource that admits the internet, and whether the stack asked for it."""
+
+    resource: str
+    source: str | None
+    ports: tuple[tuple[int, int], ...]
+    declared: bool
+
+
+class NetworkProof(_Frozen):
+    flows: tuple[FlowProof, ...] = ()
+    exposure: tuple[Exposure, ...] = ()
+
+    @property
+    def broken(self) -> tuple[FlowProof, ...]:
+        return tuple(f for f in self.flows if f.status == "broken")
+
+    @property
+    def undeclared(self) -> tuple[Exposure, ...]:
+        return tuple(e for e in self.exposure if not e.declared)
+
+
+class _Graph:
+    """The rendered resources, for facts that refer to others (a bucket's settings)."""
+
+    def __init__(self, rendered: Sequence[RenderedResource]) -> None:
+        self._by_name = {r.name: r for r in rendered}
+        self._rendered = rendered
+
+    def rendered(self, name: str) -> RenderedResource | None:
+        return self._by_name.get(name)
+
+    def referrers(self, name: str, *types: str) -> list[RenderedResource]:
+        from cloudorch.rendering.model import refs_in
+
+        return [r for r in self._rendered if (not types or r.type in types)
+                and any(ref["$ref"] == name for ref in refs_in(r.inputs))]
+
+
+def prove(stack: Stack, network: NetworkPlan, rendered: Sequence[RenderedResource], describe: Describe,
+          global_clouds: frozenset[str] = frozenset()) -> NetworkProof:
+    graph = _Graph(rendered)
+    sides: dict[tuple[str, int], list[tuple[str, LinkFacts]]] = defaultdict(list)
+    routes: dict[tuple[str, str], list[tuple[str, RouteFacts]]] = defaultdict(list)
+    firewalls: list[tuple[RenderedResource, FirewallFacts]] = []
+    for res in rendered:
+        if res.role not in (Role.LINK, Role.ROUTE, Role.FIREWALL_RULE, Role.SECURITY_GROUP):
+            continue
+        facts = describe(res, graph)
+        if isinstance(facts, LinkFacts):
+            sides[(facts.link, facts.side)].append((res.name, facts))
+        elif isinstance(facts, RouteFacts):
+            routes[(res.cloud, res.region or "")].append((res.name, facts))
+        elif isinstance(facts, FirewallFacts):
+            firewalls.append((res, facts))
+    links = {link.id: link for link in network.links}
+    sites = {str(Site(network=b.network, cloud=b.cloud, region=b.region, cidr=b.cidr)):
+             Site(network=b.network, cloud=b.cloud, region=b.region, cidr=b.cidr) for b in network.blocks}
+
+    flows = []
+    for route in network.flows:
+        paths = []
+        for src_name, dst_name, link_id in route.pairs:
+            src, dst = sites[src_name], sites[dst_name]
+            carried: list[str] = []
+            status, reason = _routable(src, dst, links.get(link_id) if link_id else None, sides, routes, carried)
+            if status == "proved":
+                status, reason = _permitted(route, src, dst, firewalls, global_clouds, carried)
+            paths.append(PathProof(source_site=src_name, target_site=dst_name, link=link_id, status=status,
+                                   reason=reason, carried_by=tuple(sorted(set(carried)))))
+        verdicts = {p.status for p in paths}
+        overall: Status = "broken" if "broken" in verdicts else "unverified" if "unverified" in verdicts else "proved"
+        if not paths:
+            overall = "broken"
+        flows.append(FlowProof(flow=route.flow, source=route.source, target=route.target, port=route.port,
+                               last_port=route.last_port, protocol=route.protocol, status=overall, paths=tuple(paths)))
+    return NetworkProof(flows=tuple(flows), exposure=_exposure(stack, firewalls))
+
+
+def _routable(src: Site, dst: Site, link: Link | None, sides, routes, carried: list[str]) -> tuple[Status, str | None]:
+    if link is None:
+        return "proved", None
+    for index, site in enumerate(link.sites()):
+        facts = sides.get((link.id, index), [])
+        carried += [name for name, _ in facts]
+        if not facts:
+            return "broken", f"no rendered resource carries side {index} ({site}) of {link.kind} link {link.id}"
+        if link.kind == "vpn":
+            missing = {t.index for t in link.tunnels} - {t for _, f in facts for t in f.tunnels}
+            if missing:
+                return "broken", f"tunnel(s) {sorted(missing)} of {link.id} are not rendered at {site}"
+    for here, there in ((src, dst), (dst, src)):
+        side, other = link.side_of(here.key), 1 - link.side_of(here.key)
+        mine = sides[(link.id, side)]
+        static = {p for _, f in mine for p in f.static_routes}
+        for name, r in routes.get((here.cloud, here.region), []):
+            if r.via == "link" and r.link == link.id and isinstance(r.destination, str):
+                static.add(r.destination)
+                if _covers(r.destination, there.cidr):
+                    carried.append(name)
+        learned = set()
+        if any(f.routes_learned for _, f in mine):
+            learned = {p for _, f in sides[(link.id, other)] for p in f.advertises}
+        if not any(_covers(p, there.cidr) for p in static | learned):
+            return "broken", f"{here} has no route to {there.cidr} over {link.id}"
+    return "proved", None
+
+
+def _permitted(route, src: Site, dst: Site, firewalls, global_clouds, carried: list[str]) -> tuple[Status, str | None]:
+    unknown = False
+    admitted = False
+    egress_rules, egress_ok = False, False
+    for res, facts in firewalls:
+        if res.cloud not in (src.cloud, dst.cloud):
+            continue
+        for rule in facts.rules:
+            if res.source == route.target and res.cloud == dst.cloud and _here(res, dst, global_clouds) and rule.admits:
+                if rule.covers(route.port) and rule.covers(route.last_port) and _protocol(rule, route.protocol):
+                    if any(_covers(p, src.cidr) for p in rule.peers):
+                        admitted = True
+                        carried.append(res.name)
+                    elif any(p is UNKNOWN for p in rule.peers):
+                        unknown = True
+            if (res.source == route.source and res.cloud == src.cloud and _here(res, src, global_clouds)
+                    and rule.direction == "egress"):
+                egress_rules = True
+                if rule.action == "allow" and rule.covers(route.port) and any(_covers(p, dst.cidr) for p in rule.peers):
+                    egress_ok = True
+    if not admitted:
+        if unknown:
+            return "unverified", f"{route.target}'s rules admit a range known only at deploy time"
+        return "broken", f"no firewall rule of {route.target} at {dst} admits {src.cidr} on port {route.port}"
+    if egress_rules and not egress_ok:
+        return "broken", f"{route.source}'s egress rules at {src} do not let port {route.port} out to {dst.cidr}"
+    return "proved", None
+
+
+def _here(res: RenderedResource, site: Site, global_clouds: frozenset[str]) -> bool:
+    return res.cloud in global_clouds or res.region in (None, site.region)
+
+
+def _protocol(rule: TrafficRule, protocol: str) -> bool:
+    return rule.protocol in (None, "all", protocol)
+
+
+def _covers(prefix, cidr: str) -> bool:
+    if not isinstance(prefix, str):
+        return False
+    try:
+        return ipaddress.ip_network(cidr).subnet_of(ipaddress.ip_network(prefix, strict=False))
+    except (ValueError, TypeError):
+        return False
+
+
+def _exposure(stack: Stack, firewalls: Iterable[tuple[RenderedResource, FirewallFacts]]) -> tuple[Exposure, ...]:
+    out = []
+    for res, facts in firewalls:
+        ports = tuple(sorted({p for rule in facts.rules if rule.admits and rule.from_world for p in rule.ports}))
+        if not ports:
+            continue
+        spec = stack.resources.get(res.source) if res.source else None
+        asked = [(rule.port, rule.last_port) for rule in getattr(spec, "ingress", [])
+                 if isinstance(spec, (Compute, Database)) and rule.is_world_open]
+        declared = all(any(lo <= a and b <= hi for a, b in asked) for lo, hi in ports) if asked else False
+        out.append(Exposure(resource=res.name, source=res.source, ports=ports, declared=declared))
+    return tuple(sorted(out, key=lambda e: e.resource))
