@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from cloudorch.graph import ResourceGraph
     from cloudorch.network.allocation import Allocation
     from cloudorch.network.model import NetworkPlan
+    from cloudorch.rendering.reach import NetworkProof
     from cloudorch.placement.model import PlacementResult
     from cloudorch.plan import Plan
     from cloudorch.rendering import RenderedResource
@@ -61,6 +62,8 @@ class PlanResult:
     #: the network stage's plan (blocks, links, flows) and the allocation it kept or made
     network: NetworkPlan | None = None
     allocation: Allocation | None = field(default=None, repr=False)
+    #: the reachability proof of the rendered network
+    proof: NetworkProof | None = None
 
     @property
     def blocked(self) -> bool:
@@ -207,10 +210,35 @@ def plan(path: str | Path, session: Session | None = None, *, explain: bool | No
     allocation = read_allocation(loaded.stack.stack, session)
     network = plan_network(loaded, placement, providers, allocation)
     rendered = render(loaded, placement, providers, network)
+    proof = prove_network(loaded, network, rendered, providers)
     report, policy_digest = check_policies(loaded, placement, rendered, session)
-    return PlanResult(loaded, placement, rendered, report,
-                      _build_plan(loaded, placement, rendered, report, policy_digest, session, explain), over_budget,
-                      network, allocation)
+    plan = _build_plan(loaded, placement, rendered, report, policy_digest, session, explain, network, proof, providers)
+    return PlanResult(loaded, placement, rendered, report, plan, over_budget, network, allocation, proof)
+
+
+def prove_network(loaded: LoadedStack, network: NetworkPlan, rendered: Sequence[RenderedResource],
+                  providers: dict[str, Any]) -> NetworkProof:
+    """Prove from the rendered resources that every declared flow can flow and nothing else admits the
+    internet (``rendering.reach``). A flow the rendering cannot carry, or an exposure nobody asked for, is a
+    bug in cloudorch or a provider: ``PluginBug`` (exit 1), never a plan."""
+    from cloudorch.errors import PluginBug
+    from cloudorch.rendering.reach import prove
+
+    def describe(resource, graph):
+        provider = providers.get(resource.cloud)
+        return provider.describe(resource, graph) if provider is not None else None
+
+    proof = prove(loaded.stack, network, rendered, describe,
+                  global_clouds=frozenset(c for c, p in providers.items() if p.global_network))
+    problems = [f"flow {f.flow}: " + "; ".join(p.reason or p.status for p in f.paths if p.status == "broken")
+                for f in proof.broken]
+    problems += [f"{e.resource} admits the internet on {', '.join(f'{a}-{b}' if a != b else str(a) for a, b in e.ports)}"
+                 f" but {e.source or 'no resource'} declares no such ingress" for e in proof.undeclared]
+    if problems:
+        clouds = ", ".join(sorted({r.cloud for r in rendered}))
+        raise PluginBug(clouds, "the rendered network does not do what the stack declares: " + "; ".join(problems[:5])
+                        + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""))
+    return proof
 
 
 def read_allocation(stack: str, session: Session) -> Allocation:
@@ -317,7 +345,8 @@ def _policy_digest(packs: Sequence[Any], overrides: dict[str, str]) -> str:
 
 
 def _build_plan(loaded: LoadedStack, placement: PlacementResult, rendered: Sequence[RenderedResource], report: Any,
-                policy_digest: str, session: Session, explain: bool) -> Plan:
+                policy_digest: str, session: Session, explain: bool, network: NetworkPlan | None = None,
+                proof: NetworkProof | None = None, providers: dict[str, Any] | None = None) -> Plan:
     from cloudorch import __version__
     from cloudorch.plan import (
         CatalogInfo,
@@ -325,12 +354,18 @@ def _build_plan(loaded: LoadedStack, placement: PlacementResult, rendered: Seque
         Plan,
         cost_of,
         explain_section,
+        network_section,
         placement_entries,
         resource_entries,
         sha256_text,
     )
 
+    from cloudorch.plan.costs import bill_of
+
     catalog = session.catalog
+    bill = None
+    if providers is not None:
+        bill = bill_of(placement, rendered, {name: p.meters for name, p in providers.items()}, catalog.network)
     return Plan(
         stack=loaded.stack.stack,
         objective=placement.objective,
@@ -342,6 +377,7 @@ def _build_plan(loaded: LoadedStack, placement: PlacementResult, rendered: Seque
         resources=resource_entries(list(rendered)),
         # passes are counted in the summary, not listed: a large stack has tens of thousands (check lists them)
         policy=report.to_dict(include_passing=False) if report is not None else {},
-        cost=cost_of(placement, loaded.stack.budget.monthly_usd),
+        cost=cost_of(placement, loaded.stack.budget.monthly_usd, bill),
+        network=network_section(network, proof) if network is not None else None,
         explain=explain_section(placement) if explain else None,
     )

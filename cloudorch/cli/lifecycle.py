@@ -38,7 +38,7 @@ def apply(
     yes: bool = YES,
 ) -> int:
     """Apply a stack with Pulumi. Gates first: stale plan (2), mandatory policy (3), budget (4)."""
-    from cloudorch import lifecycle
+    from cloudorch import api, lifecycle
     from cloudorch.cli.progress import progress_callback, render_result
 
     session = app.session
@@ -49,6 +49,8 @@ def apply(
         app.err.print("not applied")
         return 0
     engine = lifecycle.engine_for(identity, session)
+    # before the engine touches anything: once a network exists, its addresses must never move
+    api.record_allocation(result, session)
     with progress_callback(app, f"apply {identity}") as on_event:
         outcome = engine.apply(result.rendered, on_event=on_event)
     render_result(app, outcome)

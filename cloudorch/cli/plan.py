@@ -31,12 +31,16 @@ def plan(
     document = result.plan.to_json() if app.json or out is not None else ""  # large stacks: ~1 s to build
     if out is not None and refusal is None:
         _write_atomically(out, document)
+        # the plan will be applied with these addresses: every later plan of the stack must keep them
+        recorded = api.record_allocation(result, app.session)
     if app.json:
         typer.echo(document, nl=False)
     else:
         _render(app, result, explain)
         if out is not None and refusal is None:
             app.err.print(f"plan written to {out}")
+            if recorded is not None:
+                app.err.print(f"addresses recorded in {recorded} (commit it with the stack file)")
     if refusal is not None:
         if not app.json:
             app.report_error(refusal)
@@ -92,13 +96,18 @@ def _render(app, result, explain: bool) -> None:
 
     per_cloud = Counter(r.cloud for r in plan.resources)
     out.print("[bold]Resources per cloud[/]: " + ", ".join(f"{c} {n}" for c, n in sorted(per_cloud.items())))
+    _render_network(app, plan, explain)
     if explain:
         _render_explain(app, result)
     _render_policy(app, plan.policy)
     cost = plan.cost
     budget = f" of a ${cost.budget_monthly_usd:,.2f} budget" if cost.budget_monthly_usd else ""
     out.print(f"[bold]Total[/]: ${cost.monthly_usd:,.2f}/month{budget} "
-              f"[dim](by cloud: {', '.join(f'{c} ${v:,.2f}' for c, v in cost.by_cloud.items())})[/]")
+              f"[dim](machines ${cost.machines_monthly_usd:,.2f} + network ${cost.network_monthly_usd:,.2f}; by cloud: "
+              f"{', '.join(f'{c} ${v:,.2f}' for c, v in cost.by_cloud.items())})[/]")
+    if cost.unpriced:
+        out.print(f"[yellow]unpriced[/]: {len(cost.unpriced)} item(s) counted as nothing, e.g. "
+                  + "; ".join(f"{u['resource']} ({u['reason']})" for u in cost.unpriced[:3]))
     if plan.catalog.unparsed_rows:
         app.err.print(f"[yellow]catalog[/]: {plan.catalog.unparsed_rows} rows were skipped (unparseable or unusable), e.g. "
                       + "; ".join(plan.catalog.unparsed_examples[:3]))
@@ -120,6 +129,31 @@ def _plain_table(out, title: str, headers: tuple[str, ...], rows: list[tuple[str
     out.print(f"[bold]{title}[/] ({len(rows):,} rows)")
     out.print(f"[bold]{escape(line(headers))}[/]")
     out.print(escape("\n".join(line(r) for r in rows)), highlight=False)
+
+
+def _render_network(app, plan, explain: bool) -> None:
+    """Links and flows, short: one line per link, a count of proved flows, any that are not."""
+    from rich.markup import escape
+
+    network = plan.network
+    if network is None or not (network.links or network.flows):
+        return
+    out = app.out
+    for link in network.links:
+        what = f"vpn, {link.tunnels} tunnels, BGP {link.asns[0]}/{link.asns[1]}" if link.kind == "vpn" else link.kind
+        out.print(f"[bold]link[/] {escape(link.sites[0])} <-> {escape(link.sites[1])} [dim]({what})[/]")
+        if explain:
+            out.print(f"  [dim]forced by {escape(', '.join(link.flows))}[/]")
+    statuses = Counter(f["status"] for f in network.flows)
+    out.print("[bold]Flows[/]: " + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())))
+    for f in network.flows:
+        if f["status"] != "proved" or explain:
+            out.print(f"  {escape(f['flow'])}: {f['status']}")
+    exposed = [e for e in network.exposure]
+    if exposed:
+        out.print("[bold]Internet[/]: " + ", ".join(
+            f"{e['source'] or e['resource']} on " + ",".join(str(a) if a == b else f"{a}-{b}" for a, b in e["ports"])
+            for e in exposed))
 
 
 def _render_explain(app, result) -> None:

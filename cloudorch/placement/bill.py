@@ -30,24 +30,24 @@ def network_terms(stack: Stack, demands: tuple[Demand, ...], rates: NetworkRates
     flows = tuple(FlowTerm(f.source, f.target, f.gb_month) for f in flows_of(stack)
                   if f.source in placed and f.target in placed)
     extra: dict[str, dict[tuple[str, str], float]] = {}
+    egress: dict[str, dict[tuple[str, str], float]] = {}
     for name, d in placed.items():
         spec = stack.resources[name]
-        per_location: dict[tuple[str, str], float] = {}
         for loc in sorted({o.location for o in d.options}):
             usd = 0.0
             if spec.egress_gb_month:
                 rate = rates.internet_gb.get(loc, 0.0)
                 if not public_facing(spec):
                     rate += rates.nat_gb.get(loc[0], 0.0)
-                usd += spec.egress_gb_month / d.count * rate
+                usd = spec.egress_gb_month / d.count * rate
+                egress.setdefault(name, {})[loc] = usd
             if isinstance(spec, Compute):
                 usd += rates.nat_per_vm.get(loc[0], 0.0)
             if usd:
-                per_location[loc] = usd
-        if per_location:
-            extra[name] = per_location
+                extra.setdefault(name, {})[loc] = usd
     return NetworkTerms(member_of=member_of, flows=flows, site=dict(rates.site), vpn_site=dict(rates.vpn_site),
                         vpn_link_side=dict(rates.vpn_link_side), per_gb=dict(rates.per_gb), replica_extra=extra,
+                        replica_egress=egress,
                         global_clouds=global_clouds, cross_cloud_forbidden=stack.placement.cross_cloud == "forbid")
 
 
@@ -93,11 +93,14 @@ def network_cost(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Optio
     for (flow, cloud), usd in sorted(traffic.items()):
         lines.append(NetworkCostLine(kind="traffic", what=flow, cloud=cloud, monthly_usd=usd))
     for name, chosen in sorted(assignment.items()):
-        extra = terms.replica_extra.get(name, {})
-        usd = sum(extra.get(o.location, 0.0) * n for o, n in chosen)
-        if usd:
-            lines.append(NetworkCostLine(kind="egress", what=name, cloud=",".join(sorted({o.cloud for o, _ in chosen})),
-                                         monthly_usd=usd))
+        extra, egress = terms.replica_extra.get(name, {}), terms.replica_egress.get(name, {})
+        by_cloud: dict[tuple[str, str], float] = defaultdict(float)
+        for o, n in chosen:
+            by_cloud[("egress", o.cloud)] += egress.get(o.location, 0.0) * n
+            by_cloud[("nat-per-vm", o.cloud)] += (extra.get(o.location, 0.0) - egress.get(o.location, 0.0)) * n
+        for (kind, cloud), usd in sorted(by_cloud.items()):
+            if usd > 1e-9:
+                lines.append(NetworkCostLine(kind=kind, what=name, cloud=cloud, monthly_usd=usd))
     lines = [line.model_copy(update={"monthly_usd": round(line.monthly_usd, 4)}) for line in lines]
     return NetworkCost(lines=tuple(lines), monthly_usd=round(sum(line.monthly_usd for line in lines), 2),
                        unpriced=dict(unpriced))

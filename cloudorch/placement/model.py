@@ -106,7 +106,7 @@ class Explanation(_Frozen):
 class NetworkCostLine(_Frozen):
     """One part of the network's monthly bill as the placement priced it."""
 
-    kind: str = Field(description="site | vpn-gateway | vpn-link | traffic | egress")
+    kind: str = Field(description="site | vpn-gateway | vpn-link | traffic | egress | nat-per-vm")
     what: str
     cloud: str
     monthly_usd: float

@@ -228,6 +228,8 @@ class NetworkTerms:
     per_gb: Mapping[tuple[str, str, str], float]
     #: demand -> USD a month per replica at each location it may use: egress to the internet, NAT per VM
     replica_extra: Mapping[str, Mapping[tuple[str, str], float]]
+    #: the internet-egress part of ``replica_extra`` (the rest is NAT billed per VM)
+    replica_egress: Mapping[str, Mapping[tuple[str, str], float]] = field(default_factory=dict)
     #: clouds whose one network spans regions: two regions of one network there need no link
     global_clouds: frozenset[str] = frozenset()
     cross_cloud_forbidden: bool = False

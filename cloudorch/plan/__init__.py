@@ -12,8 +12,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cloudorch.network.model import NetworkPlan
 from cloudorch.placement.model import HOURS_PER_MONTH, PlacementResult
+from cloudorch.plan.costs import Bill
 from cloudorch.rendering import RenderedResource
+from cloudorch.rendering.reach import NetworkProof
 
 FORMAT_VERSION = 1
 
@@ -66,12 +69,39 @@ class ResourceEntry(_Frozen):
 
 
 class Cost(_Frozen):
+    """The monthly bill: every line below, summed. ``placement_monthly_usd`` is what the optimiser priced the
+    same placement at (machines plus its network model); ``lower_bound_monthly_usd`` bounds any placement's."""
+
     currency: str = "USD"
     hourly_usd: float
     monthly_usd: float
+    machines_monthly_usd: float = 0.0
+    network_monthly_usd: float = 0.0
+    placement_monthly_usd: float | None = None
     lower_bound_monthly_usd: float | None = None
     budget_monthly_usd: float | None = None
     by_cloud: dict[str, float]
+    lines: list[dict[str, Any]] = []
+    #: resources and prices cloudorch could not price: counted as nothing, listed here
+    unpriced: list[dict[str, Any]] = []
+
+
+class LinkEntry(_Frozen):
+    id: str
+    kind: str
+    sites: list[str]
+    flows: list[str]
+    asns: list[int] = []
+    tunnels: int = 0
+
+
+class NetworkSection(_Frozen):
+    """Sites, links, every declared flow with its proof, and what admits the internet."""
+
+    sites: list[dict[str, str]] = []
+    links: list[LinkEntry] = []
+    flows: list[dict[str, Any]] = []
+    exposure: list[dict[str, Any]] = []
 
 
 class CatalogInfo(_Frozen):
@@ -92,6 +122,7 @@ class Plan(_Frozen):
     resources: list[ResourceEntry]
     policy: dict[str, Any] = Field(default_factory=dict)
     cost: Cost
+    network: NetworkSection | None = None
     explain: dict[str, Any] | None = None
 
     def to_json(self) -> str:
@@ -129,15 +160,39 @@ def resource_entries(rendered: list[RenderedResource]) -> list[ResourceEntry]:
     ]
 
 
-def cost_of(placement: PlacementResult, budget: float | None) -> Cost:
-    by_cloud: dict[str, float] = {}
-    for entry in placement_entries(placement):
-        by_cloud[entry.cloud] = round(by_cloud.get(entry.cloud, 0.0) + entry.monthly_usd, 2)
-    monthly = placement.monthly_usd
-    return Cost(hourly_usd=round(monthly / HOURS_PER_MONTH, 4), monthly_usd=monthly,
-                lower_bound_monthly_usd=placement.lower_bound_monthly_usd, budget_monthly_usd=budget,
-                by_cloud=dict(sorted(by_cloud.items())))
+def cost_of(placement: PlacementResult, budget: float | None, bill: Bill | None = None) -> Cost:
+    """The plan's cost: the bill of the rendered resources when there is one, else the placement's price."""
+    if bill is None:
+        by_cloud: dict[str, float] = {}
+        for entry in placement_entries(placement):
+            by_cloud[entry.cloud] = round(by_cloud.get(entry.cloud, 0.0) + entry.monthly_usd, 2)
+        monthly = placement.monthly_usd
+        return Cost(hourly_usd=round(monthly / HOURS_PER_MONTH, 4), monthly_usd=monthly,
+                    machines_monthly_usd=placement.machines_monthly_usd,
+                    network_monthly_usd=round(monthly - placement.machines_monthly_usd, 2),
+                    placement_monthly_usd=monthly, lower_bound_monthly_usd=placement.lower_bound_monthly_usd,
+                    budget_monthly_usd=budget, by_cloud=dict(sorted(by_cloud.items())))
+    monthly = bill.monthly_usd
+    machines = round(sum(line.monthly_usd for line in bill.lines if line.basis == "placement"), 2)
+    lower = placement.lower_bound_monthly_usd
+    return Cost(hourly_usd=round(monthly / HOURS_PER_MONTH, 4), monthly_usd=monthly, machines_monthly_usd=machines,
+                network_monthly_usd=round(monthly - machines, 2), placement_monthly_usd=placement.monthly_usd,
+                lower_bound_monthly_usd=None if lower is None else min(lower, monthly), budget_monthly_usd=budget,
+                by_cloud=bill.by_cloud(), lines=[line.model_dump() for line in bill.lines],
+                unpriced=[u.model_dump() for u in bill.unpriced])
+
+
+def network_section(network: NetworkPlan, proof: NetworkProof | None) -> NetworkSection:
+    sites = [{"network": b.network, "cloud": b.cloud, "region": b.region, "cidr": b.cidr}
+             for b in sorted(network.blocks, key=lambda b: (b.network, b.cloud, b.region))]
+    links = [LinkEntry(id=link.id, kind=link.kind, sites=[str(link.a), str(link.b)], flows=list(link.flows),
+                       asns=[link.a_side.asn, link.b_side.asn] if link.a_side and link.b_side else [],
+                       tunnels=len(link.tunnels)) for link in network.links]
+    flows = [f.model_dump(mode="json") for f in proof.flows] if proof else [f.model_dump(mode="json") for f in network.flows]
+    exposure = [e.model_dump(mode="json") for e in proof.exposure] if proof else []
+    return NetworkSection(sites=sites, links=links, flows=flows, exposure=exposure)
 
 
 def explain_section(placement: PlacementResult) -> dict[str, Any]:
+    """Why each resource is where it is (which flows forced each link: ``network.links[].flows``)."""
     return {name: e.model_dump(mode="json") for name, e in sorted(placement.explanations.items())}

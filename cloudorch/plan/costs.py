@@ -1,0 +1,149 @@
+"""The plan's bill: a cost line for every rendered resource that bills, a line for every flow's traffic and
+every resource's internet egress, and the list of what could not be priced.
+
+Machines, managed databases and buckets cost what the placement chose (their offering's price): the line
+goes to the resource that runs them (instance group, instance, database, bucket) in that cloud and region.
+Everything else is priced from what its provider says it is billed as (``CloudProvider.meters``) and the
+embedded network price list; traffic and egress come from the placement's own pricing of the declared
+volumes. A resource that bills but cannot be priced is listed in ``unpriced`` and counted as nothing,
+openly: the plan says so, the total says "at least".
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from cloudorch.catalog.network import NetworkPrices
+from cloudorch.placement.model import HOURS_PER_MONTH, PlacementResult
+from cloudorch.rendering.meters import NAT_GATEWAY, Unmetered
+from cloudorch.rendering.model import RenderedResource
+from cloudorch.rendering.roles import Role
+
+#: roles whose cost is the placement's: what runs the placed machines, databases and buckets
+PLACED_ROLES = (Role.INSTANCE_GROUP, Role.INSTANCE, Role.DATABASE, Role.BUCKET)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CostLine(_Frozen):
+    resource: str
+    cloud: str
+    region: str | None = None
+    #: "placement" (the offering the placement chose), "price-list" (its meters), "traffic", "egress"
+    basis: str
+    monthly_usd: float
+    #: what it is billed as: "2 x vpn_connection_hour", "m6i.xlarge x 3"
+    detail: str = ""
+
+
+class UnpricedLine(_Frozen):
+    resource: str
+    cloud: str
+    reason: str
+
+
+class Bill(_Frozen):
+    lines: tuple[CostLine, ...] = ()
+    unpriced: tuple[UnpricedLine, ...] = ()
+
+    @property
+    def monthly_usd(self) -> float:
+        return round(sum(line.monthly_usd for line in self.lines), 2)
+
+    def by_cloud(self) -> dict[str, float]:
+        out: dict[str, float] = defaultdict(float)
+        for line in self.lines:
+            out[line.cloud] += line.monthly_usd
+        return {k: round(v, 2) for k, v in sorted(out.items())}
+
+
+def bill_of(placement: PlacementResult, rendered: Sequence[RenderedResource], meters: Mapping[str, Any],
+            prices: NetworkPrices | None) -> Bill:
+    """``meters``: cloud -> its provider's ``meters`` callable."""
+    lines: list[CostLine] = []
+    unpriced: list[UnpricedLine] = []
+    lines += _placed(placement, rendered)
+    vms = _vms_per_site(placement)
+    for res in rendered:
+        if res.role in PLACED_ROLES or res.is_provider or res.cloud not in meters:
+            continue
+        found = meters[res.cloud](res)
+        if found == ():
+            continue
+        if found is None or isinstance(found, Unmetered):
+            reason = found.reason if isinstance(found, Unmetered) else "no price for it in the embedded price list"
+            unpriced.append(UnpricedLine(resource=res.name, cloud=res.cloud, reason=reason))
+            continue
+        usd, detail, missing = 0.0, [], []
+        for m in found:
+            price = _monthly(prices, res.cloud, m.item, m.quantity, m.scope, vms.get((res.cloud, res.region), 0))
+            if price is None:
+                missing.append(m.item)
+                continue
+            usd += price
+            detail.append(f"{m.quantity:g} x {m.item}")
+        if missing:
+            unpriced.append(UnpricedLine(resource=res.name, cloud=res.cloud,
+                                         reason=f"no published price for {', '.join(missing)}"))
+        if detail:
+            lines.append(CostLine(resource=res.name, cloud=res.cloud, region=res.region, basis="price-list",
+                                  monthly_usd=round(usd, 4), detail=", ".join(detail)))
+    if placement.network_cost is not None:
+        for line in placement.network_cost.lines:
+            if line.kind in ("traffic", "egress") and line.monthly_usd:
+                lines.append(CostLine(resource=line.what, cloud=line.cloud, basis=line.kind,
+                                      monthly_usd=line.monthly_usd))
+        for item, reason in placement.network_cost.unpriced.items():
+            unpriced.append(UnpricedLine(resource=item, cloud=item.split(":", 1)[0], reason=reason))
+    return Bill(lines=tuple(lines), unpriced=tuple(sorted(set(unpriced), key=lambda u: (u.resource, u.reason))))
+
+
+def _placed(placement: PlacementResult, rendered: Sequence[RenderedResource]) -> list[CostLine]:
+    """The placement's prices, each on the (first, by name) resource that runs it in its cloud and region."""
+    runs: dict[tuple[str, str, str | None], str] = {}
+    for res in sorted(rendered, key=lambda r: (PLACED_ROLES.index(r.role) if r.role in PLACED_ROLES else 9, r.name)):
+        if res.role in PLACED_ROLES and res.source:
+            runs.setdefault((res.source, res.cloud, res.region), res.name)
+    out = []
+    for name, p in sorted(placement.placements.items()):
+        if p.slots:
+            for s in p.slots:
+                holder = runs.get((name, s.cloud, s.region)) or name
+                out.append(CostLine(resource=holder, cloud=s.cloud, region=s.region, basis="placement",
+                                    monthly_usd=s.monthly_usd, detail=f"{s.count} x {s.instance_type}"
+                                    + (" (spot)" if s.spot else "")))
+        elif p.cloud and p.region:
+            holder = runs.get((name, p.cloud, p.region)) or name
+            out.append(CostLine(resource=holder, cloud=p.cloud, region=p.region, basis="placement",
+                                monthly_usd=p.storage_monthly_usd, detail="storage"))
+    return out
+
+
+def _vms_per_site(placement: PlacementResult) -> dict[tuple[str, str], int]:
+    out: dict[tuple[str, str], int] = defaultdict(int)
+    for p in placement.placements.values():
+        if p.kind == "compute":
+            for s in p.slots:
+                out[(s.cloud, s.region)] += s.count
+    return out
+
+
+def _monthly(prices: NetworkPrices | None, cloud: str, item: str, quantity: float, scope: str | None,
+             vms: int) -> float | None:
+    if prices is None:
+        return None
+    if item == NAT_GATEWAY:
+        hourly = prices.nat_gateway_hourly(cloud, max(vms, 1))
+        return None if hourly is None else hourly * HOURS_PER_MONTH * quantity
+    usd = prices.price(cloud, item, scope)
+    if usd is None:
+        return None
+    rows = prices.tiers(cloud, item, scope)
+    per = HOURS_PER_MONTH if rows[0].unit in ("hour", "vm_hour") else 1.0
+    return usd * per * quantity
