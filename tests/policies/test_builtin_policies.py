@@ -91,6 +91,9 @@ NO_CIS_EQUIVALENT = {
     "logging.lb-access-logs": "AWS-only rule; AWS Foundations has no ELB access logging control",
     "logging.log-retention": "AWS Foundations 3.0 sets no CloudWatch log group retention",
     "network.subnet-public-ip": "AWS Foundations 3.0 has no subnet auto-assign public IP control",
+    # the Foundations benchmarks stop at the account's own networks: none covers site-to-site VPN settings
+    "network.link-ipsec": "no CIS Foundations control for site-to-site VPN ciphers or keys",
+    "network.link-default-route": "no CIS Foundations control for routes advertised over a VPN or peering",
     # 'Allow storage account key access: Disabled' arrives in CIS Azure 4.0 (10.3.1.3), not 2.0
     "storage.shared-key-access": "not in Azure Foundations 2.0",
     # AWS 2.1.2 is MFA Delete and Azure 3.11 soft delete: neither is the versioning this rule checks
