@@ -12,7 +12,11 @@ of a site shares it, rendered with the network in ``render_vpn_gateway``), and p
 gateways (one per address of the peer's HA gateway) with one VPN connection each: four tunnels, each
 with its own AWS outside address (hence ``vpn_interfaces = 4``). Routes are dynamic (BGP): the gateway
 propagates what the peer announces into every route table of the VPC and announces the VPC's own block,
-never a default route.
+never a default route. One caveat the AWS side cannot switch off: a gateway with several VPN connections
+also passes the routes learned on one to the others (what AWS calls VPN CloudHub,
+docs.aws.amazon.com/vpn/latest/s2svpn/site-site-architectures.html), so a peer may learn a third site's
+block through AWS with a longer AS path; it never learns a default route, and where the same block is also
+peered, the VPC's static peering route wins over the propagated one.
 """
 
 from __future__ import annotations
