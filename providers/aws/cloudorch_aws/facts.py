@@ -1,4 +1,5 @@
-"""AWS resources read into neutral facts: security groups and their rules, RDS instances, S3 buckets.
+"""AWS resources read into neutral facts: security groups and their rules, RDS instances, S3 buckets (and,
+from ``link_facts``, routes and the links' resources).
 
 Read from the inputs alone (and the resources that refer to them), never from the account: the same
 resources always read the same. Besides the types this plugin renders, the readers know the other
@@ -16,6 +17,8 @@ from cloudorch.rendering.facts import (
 )
 from cloudorch.rendering.inputs import UNKNOWN, any_on, flag, get, items, port_range
 from cloudorch.rendering.model import RenderedResource
+
+from cloudorch_aws import link_facts
 
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
@@ -173,5 +176,6 @@ def _bucket_policy(res: RenderedResource, graph: RenderedGraph) -> BucketAccessF
 READERS: dict[str, Reader] = {
     SECURITY_GROUP: _firewall, SECURITY_GROUP_RULE: _firewall, INGRESS_RULE: _firewall, EGRESS_RULE: _firewall,
     RDS: _database, BUCKET_POLICY: _bucket_policy, **{bucket: _bucket for bucket in BUCKETS},
+    **link_facts.READERS,
 }
 

@@ -16,10 +16,18 @@ from cloudorch_aws.naming import (
 )
 
 FLOW_LOG_RETENTION_DAYS = 365
+#: the subnet tiers, each with its own route table: every route a link adds goes into both
+TIERS = ("public", "private")
 
 
 def vpc_name(network: str, region: str) -> str:
     return logical(network, region, "vpc")
+
+
+def route_tables(network: str, region: str) -> dict[str, str]:
+    """tier -> the name of its route table: every route table of a network's VPC in ``region``, all of them
+    used by subnets."""
+    return {tier: logical(network, region, f"{tier}-rt") for tier in TIERS}
 
 
 class _Builder:
@@ -58,7 +66,9 @@ def render_network(ctx: RenderContext, network: str, block: NetworkBlock) -> lis
         "connectivityType": "public",
     }, depends_on=(igw,))  # AWS refuses a public NAT gateway until the VPC has an internet gateway
 
-    for tier, target in (("public", {"gatewayId": ref(igw)}), ("private", {"natGatewayId": ref(nat)})):
+    targets = {"public": {"gatewayId": ref(igw)}, "private": {"natGatewayId": ref(nat)}}
+    for tier in TIERS:
+        target = targets[tier]
         table = b.add("aws:ec2/routeTable:RouteTable", f"{tier}-rt", {"vpcId": ref(vpc)})
         b.add("aws:ec2/route:Route", f"{tier}-default", {
             "routeTableId": ref(table), "destinationCidrBlock": "0.0.0.0/0", **target,

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from cloudorch.errors import Problem
 from cloudorch.provider import CloudProvider, ErrorClassifier, PulumiPlugin
 from cloudorch.rendering import RenderContext, RenderedResource
+from cloudorch.rendering.elements import EndpointRendering, EndpointView
 from cloudorch.rendering.facts import Facts, RenderedGraph, read_by_type
+from cloudorch.rendering.meters import Meter, Unmetered
 from cloudorch.rendering.roles import Role
 from cloudorch.spec.models import Bucket, Compute, Database
 
-from cloudorch_aws import errors, facts
+from cloudorch_aws import errors, facts, meters
 from cloudorch_aws.bucket import render_bucket
 from cloudorch_aws.compute import render_compute
 from cloudorch_aws.database import render_database
 from cloudorch_aws.images import IMAGES
+from cloudorch_aws.links import link_problems, render_link_endpoint, render_vpn_gateway
 from cloudorch_aws.naming import CLOUD, provider_name
 from cloudorch_aws.network import render_network
 
@@ -26,8 +30,16 @@ from cloudorch_aws.network import render_network
 class Provider(CloudProvider):
     name: ClassVar[str] = CLOUD
     display_name: ClassVar[str] = "Amazon Web Services"
-    pulumi_plugins: ClassVar[tuple[PulumiPlugin, ...]] = (PulumiPlugin("aws", "7.51.1"),)
+    pulumi_plugins: ClassVar[tuple[PulumiPlugin, ...]] = (
+        PulumiPlugin("aws", "7.51.1"),
+        PulumiPlugin("random", "4.21.4"),  # the VPN links' generated pre-shared keys
+    )
     images: ClassVar[tuple[str, ...]] = tuple(sorted(IMAGES))
+    #: two VPN connections per link, each of two tunnels with its own outside address
+    vpn_interfaces: ClassVar[int] = 4
+
+    def check(self, ctx: RenderContext) -> list[Problem]:
+        return link_problems(ctx)
 
     def render(self, ctx: RenderContext) -> list[RenderedResource]:
         out = [
@@ -40,6 +52,7 @@ class Provider(CloudProvider):
         ]
         for network, _spec, block in ctx.network_blocks():
             out += render_network(ctx, network, block)
+            out += render_vpn_gateway(ctx, network, block.region)
         for name, placement in ctx.placed(Compute):
             out += render_compute(ctx, name, ctx.stack.resources[name], placement)
         for name, placement in ctx.placed(Database):
@@ -48,8 +61,14 @@ class Provider(CloudProvider):
             out += render_bucket(ctx, name, ctx.stack.resources[name], placement)
         return sorted(out, key=lambda r: (r.region or "", r.name))
 
+    def render_endpoint(self, ctx: RenderContext, view: EndpointView) -> EndpointRendering:
+        return render_link_endpoint(ctx, view)
+
     def describe(self, resource: RenderedResource, graph: RenderedGraph) -> Facts | None:
         return read_by_type(facts.READERS, resource, graph)
+
+    def meters(self, resource: RenderedResource) -> tuple[Meter, ...] | Unmetered | None:
+        return meters.meters_of(resource)
 
     def error_classifier(self) -> ErrorClassifier:
         return errors.CLASSIFIER

@@ -22,6 +22,13 @@ ROLES: dict[str, Role] = {
     "aws:ec2/flowLog:FlowLog": Role.FLOW_LOG,
     "aws:cloudwatch/logGroup:LogGroup": Role.LOG_GROUP,
     "aws:lb/loadBalancer:LoadBalancer": Role.BALANCER,
+    # links
+    "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": Role.LINK,
+    "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter": Role.LINK,
+    "aws:ec2/vpnConnection:VpnConnection": Role.LINK,
+    "aws:ec2/vpnGateway:VpnGateway": Role.VPN_GATEWAY,
+    "aws:ec2/customerGateway:CustomerGateway": Role.PEER_GATEWAY,
+    "aws:ec2/vpnGatewayRoutePropagation:VpnGatewayRoutePropagation": Role.ROUTE_PROPAGATION,
     "aws:lb/listener:Listener": Role.BALANCER_LISTENER,
     # compute
     "aws:ec2/instance:Instance": Role.INSTANCE,
