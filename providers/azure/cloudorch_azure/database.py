@@ -77,7 +77,7 @@ def server_version(engine: str, version: str) -> str:
     return "8.0.21" if engine == "mysql" and version == "8.0" else version
 
 
-def _neighbours(ctx: RenderContext, network: str, region: str) -> list[str]:
+def databases_in(ctx: RenderContext, network: str, region: str) -> list[str]:
     """Databases sharing this network block, by name: the order their subnets are created in."""
     return [
         other for other, placement in ctx.placed(Database)
@@ -109,7 +109,7 @@ def _render_one(ctx: RenderContext, name: str, spec: Database, region: str, inst
             priority += 1
     out.append(closing_deny(logical(name, region, "deny-vnet"), region, name, stack, nsg))
 
-    neighbours = _neighbours(ctx, spec.network, region)
+    neighbours = databases_in(ctx, spec.network, region)
     index = neighbours.index(name)
     # Azure rejects concurrent changes to one virtual network's subnets: create them one after another.
     previous = subnet_name(spec.network, region) if index == 0 else logical(neighbours[index - 1], region, "subnet")

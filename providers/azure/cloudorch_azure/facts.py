@@ -1,4 +1,4 @@
-"""Azure resources read into neutral facts: security groups and rules, flexible servers, storage.
+"""Azure resources read into neutral facts: security groups and rules, flexible servers, storage, links.
 
 Read from the inputs alone (and the resources that refer to them). Besides the types this plugin renders,
 the readers know the other spellings of the same thing (rules inline in a network security group) so that
@@ -10,10 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from cloudorch.rendering.facts import (
-    BucketAccessFacts, BucketFacts, DatabaseFacts, FirewallFacts, Reader, RenderedGraph, TrafficRule,
+    BucketAccessFacts, BucketFacts, DatabaseFacts, FirewallFacts, LinkFacts, Reader, RenderedGraph, TrafficRule,
 )
 from cloudorch.rendering.inputs import UNKNOWN, any_on, flag, get, items, port_range
-from cloudorch.rendering.model import RenderedResource
+from cloudorch.rendering.links import IpsecPolicy
+from cloudorch.rendering.model import REF, RenderedResource, is_ref
+
+from cloudorch_azure.links import (
+    AZURE_IPSEC_POLICY, CONNECTION, LINK_TAG, PEERING, SIDE_TAG, TUNNELS_TAG,
+)
 
 NSG = "azure-native:network:NetworkSecurityGroup"
 SECURITY_RULE = "azure-native:network:SecurityRule"
@@ -103,7 +108,102 @@ def _container(res: RenderedResource, graph: RenderedGraph) -> BucketAccessFacts
     return BucketAccessFacts(public=UNKNOWN if level is UNKNOWN else False)
 
 
+# -- links ---------------------------------------------------------------------------------------------------
+def _referred(graph: RenderedGraph, data: Any, *path: str | int) -> RenderedResource | None:
+    """The resource a reference at ``path`` in ``data`` names (None: no reference there)."""
+    for step in path:
+        if isinstance(data, dict) and not is_ref(data):
+            data = data.get(step)
+        elif isinstance(data, list) and isinstance(step, int) and step < len(data):
+            data = data[step]
+        else:
+            return None
+    return graph.rendered(data[REF]) if is_ref(data) else None
+
+
+def _address_space(vnet: RenderedResource | None) -> tuple[str, ...]:
+    if vnet is None:
+        return ()
+    return tuple(p for p in items(vnet.inputs, "addressSpace.addressPrefixes") if isinstance(p, str))
+
+
+def _site(vnet: RenderedResource) -> tuple[str, str, str]:
+    # a network's resources carry the stack network as their source (network.py)
+    return (vnet.source or "", vnet.cloud, vnet.region or "")
+
+
+def _link_id(a: tuple[str, str, str], b: tuple[str, str, str]) -> str:
+    """``Link.id`` of the link between two sites: ``network@cloud/region~network@cloud/region``, sorted."""
+    first, second = sorted((a, b))
+    return "~".join(f"{n}@{c}/{r}" for n, c, r in (first, second))
+
+
+def _peering(res: RenderedResource, graph: RenderedGraph) -> LinkFacts:
+    own = _referred(graph, res.inputs, "virtualNetworkName")
+    remote = _referred(graph, res.inputs, "remoteVirtualNetwork", "id")
+    link, side = "", 0
+    if own is not None and remote is not None:
+        link, side = _link_id(_site(own), _site(remote)), int(_site(own) > _site(remote))
+    notes = {} if link else {"link": "the peering's own or remote virtual network is not among the rendered resources"}
+    access = flag(res.inputs.get("allowVirtualNetworkAccess"))
+    return LinkFacts(
+        link=link, side=side, kind="peering",
+        # a peering offers the whole address space of its network; Azure installs the peer's (default: on)
+        advertises=_address_space(own), routes_learned=access is not False,
+        notes=notes | ({"routes_learned": "allowVirtualNetworkAccess is false"} if access is False else {}),
+    )
+
+
+def _gateway_network(graph: RenderedGraph, gateway: RenderedResource | None) -> RenderedResource | None:
+    """The virtual network a VPN gateway serves: through its GatewaySubnet."""
+    if gateway is None:
+        return None
+    subnet = _referred(graph, gateway.inputs, "ipConfigurations", 0, "subnet", "id")
+    return _referred(graph, subnet.inputs, "virtualNetworkName") if subnet is not None else None
+
+
+def _ciphers(policies: list[Any]) -> tuple[str, ...]:
+    if len(policies) == 1 and isinstance(policies[0], dict) and \
+            all(policies[0].get(k) == v for k, v in AZURE_IPSEC_POLICY.items() if k != "saDataSizeKilobytes"):
+        return IpsecPolicy.names
+    words = {str(v) for p in policies if isinstance(p, dict) for k, v in p.items()
+             if k not in ("saLifeTimeSeconds", "saDataSizeKilobytes")}
+    return tuple(sorted(words))
+
+
+def _connection(res: RenderedResource, graph: RenderedGraph) -> LinkFacts:
+    inputs, tags = res.inputs, res.inputs.get("tags") or {}
+    notes: dict[str, str] = {}
+    gateway = _referred(graph, inputs, "virtualNetworkGateway1", "id")
+    local = _referred(graph, inputs, "localNetworkGateway2", "id")
+    bgp = flag(inputs.get("enableBgp")) is True and gateway is not None and flag(gateway.inputs.get("enableBgp")) is True
+    if not bgp:
+        notes["routes_learned"] = "BGP is not enabled on both the connection and its gateway"
+    key, secret = inputs.get("sharedKey"), None
+    if isinstance(key, str):
+        secret, notes["preshared_key"] = "literal", "sharedKey is a plain value in the plan"
+    elif is_ref(key):
+        source = graph.rendered(key[REF])
+        secret = "generated" if source is not None and source.type.startswith("random:") else None
+    protocol = inputs.get("connectionProtocol")
+    tunnels = str(tags.get(TUNNELS_TAG, ""))
+    return LinkFacts(
+        link=str(tags.get(LINK_TAG, "")), side=int(tags.get(SIDE_TAG, 0)), kind="vpn",
+        tunnels=tuple(int(t) for t in tunnels.split(",") if t.isdigit()),
+        advertises=_address_space(_gateway_network(graph, gateway)) if bgp else (),
+        routes_learned=bgp,
+        static_routes=tuple(p for p in items(local.inputs, "localNetworkAddressSpace.addressPrefixes")
+                            if isinstance(p, str)) if local is not None else (),
+        # Azure's default protocol is IKEv2: an absent one is the cloud's default (None)
+        ike_version=protocol.lower() if isinstance(protocol, str) else None,
+        ciphers=_ciphers(items(inputs, "ipsecPolicies")),
+        preshared_key=secret,
+        notes=notes,
+    )
+
+
 READERS: dict[str, Reader] = {
+    PEERING: _peering, CONNECTION: _connection,
     NSG: _firewall, SECURITY_RULE: _firewall, STORAGE_ACCOUNT: _storage_account, BLOB_CONTAINER: _container,
     **{database: _database for database in DATABASES},
 }

@@ -77,9 +77,18 @@ def server_name(stack: str, resource: str, region: str) -> str:
 
 
 # -- address layout ------------------------------------------------------------------------------------
-# The first half of a block is the compute subnet; the second half is cut into small subnets, one per
-# database, because a flexible server needs a subnet delegated to its service alone.
+# The first half of a block is the compute subnet; the second half is cut into /27s: its last one is kept
+# for the site's GatewaySubnet (whether or not the site has a VPN link yet, so that adding a link never
+# moves a database), the others go one per database, because a flexible server needs a subnet delegated to
+# its service alone.
 DB_SUBNET_PREFIX = 27
+#: the subnet an Azure VPN gateway must live in: this exact name, /27 or larger recommended ("VPN Gateway
+#: requires a subnet named exactly GatewaySubnet with minimum /27 prefix", Microsoft azure-skills networking
+#: constraints and learn.microsoft.com vpn-gateway-about-vpn-gateway-settings, read 2026-06)
+GATEWAY_SUBNET = "GatewaySubnet"
+GATEWAY_SUBNET_PREFIX = 27
+#: the smallest block with room for the compute half and the GatewaySubnet /27
+SMALLEST_VPN_BLOCK = 26
 
 
 def compute_prefix(cidr: str) -> str:
@@ -87,18 +96,32 @@ def compute_prefix(cidr: str) -> str:
     return str(next(block.subnets(prefixlen_diff=1)))
 
 
-def _database_subnets(cidr: str) -> list[ipaddress.IPv4Network]:
+def _second_half(cidr: str) -> list[ipaddress.IPv4Network]:
     second_half = list(ipaddress.IPv4Network(cidr).subnets(prefixlen_diff=1))[1]
     return list(second_half.subnets(new_prefix=max(second_half.prefixlen, DB_SUBNET_PREFIX)))
 
 
+def gateway_prefix(cidr: str) -> str:
+    """The GatewaySubnet: the last /27 of the block (see ``check`` for blocks too small to hold it)."""
+    if ipaddress.IPv4Network(cidr).prefixlen > SMALLEST_VPN_BLOCK:
+        raise ValueError(f"network block {cidr} has no room for a /{GATEWAY_SUBNET_PREFIX} GatewaySubnet beside "
+                         "its compute subnet")
+    return str(_second_half(cidr)[-1])
+
+
 def database_prefix(cidr: str, index: int) -> str:
-    candidates = _database_subnets(cidr)
+    candidates = _second_half(cidr)[:-1]  # the last one is the GatewaySubnet's
     if not 0 <= index < len(candidates):
         raise ValueError(
-            f"network block {cidr} has no room for database subnet #{index + 1} (/{candidates[0].prefixlen} each)"
+            f"network block {cidr} has no room for database subnet #{index + 1} (/{DB_SUBNET_PREFIX} each, "
+            f"{len(candidates)} in all beside the GatewaySubnet)"
         )
     return str(candidates[index])
+
+
+def database_room(cidr: str) -> int:
+    """How many database subnets the block holds beside the GatewaySubnet."""
+    return len(_second_half(cidr)) - 1
 
 
 def database_slots(cidr: str, databases: list[str]) -> dict[str, int]:
@@ -106,15 +129,16 @@ def database_slots(cidr: str, databases: list[str]) -> dict[str, int]:
 
     By a stable hash of the database's name, probing onwards only on collision: numbering by name order
     would move every later database's subnet (and so replace its server) when an earlier-named one is
-    added.
+    added. The hash still ranges over the whole second half, GatewaySubnet's slot included, and probes
+    past that slot: only a database whose hash picks it moved when the slot was reserved.
     """
-    size = len(_database_subnets(cidr))
-    if len(databases) > size:
-        raise ValueError(f"network block {cidr} has room for {size} database subnets, {len(databases)} needed")
+    size, room = len(_second_half(cidr)), database_room(cidr)
+    if len(databases) > room:
+        raise ValueError(f"network block {cidr} has room for {room} database subnets, {len(databases)} needed")
     out: dict[str, int] = {}
     for name in sorted(databases):
         slot = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big") % size
-        while slot in out.values():
+        while slot in out.values() or slot == room:
             slot = (slot + 1) % size
         out[name] = slot
     return out

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from cloudorch.errors import Problem
 from cloudorch.provider import CloudProvider, ErrorClassifier, PulumiPlugin
 from cloudorch.rendering import RenderContext, RenderedResource
+from cloudorch.rendering.elements import EndpointRendering, EndpointView
 from cloudorch.rendering.facts import Facts, RenderedGraph, read_by_type
+from cloudorch.rendering.meters import Meter, Unmetered
 from cloudorch.rendering.roles import Role
 
-from cloudorch_azure import errors, facts
+from cloudorch_azure import checks, errors, facts, links, meters
 from cloudorch_azure.catalog import AzureSkyPilotAdapter
 from cloudorch_azure.bucket import render_buckets
 from cloudorch_azure.compute import render_compute
@@ -49,8 +52,18 @@ class Provider(CloudProvider):
             out.append(make(rg, "azure-native:resources:ResourceGroup", region, None, {
                 "resourceGroupName": rg, "location": region, "tags": ctx.tags(),
             }))
-        out += render_networks(ctx) + render_compute(ctx) + render_databases(ctx) + render_buckets(ctx)
+        out += render_networks(ctx) + links.render_gateways(ctx)
+        out += render_compute(ctx) + render_databases(ctx) + render_buckets(ctx)
         return sorted(out, key=_order)
+
+    def render_endpoint(self, ctx: RenderContext, view: EndpointView) -> EndpointRendering:
+        return links.render_endpoint(ctx, view)
+
+    def check(self, ctx: RenderContext) -> list[Problem]:
+        return checks.check(ctx)
+
+    def meters(self, resource: RenderedResource) -> tuple[Meter, ...] | Unmetered | None:
+        return meters.of(resource)
 
     def describe(self, resource: RenderedResource, graph: RenderedGraph) -> Facts | None:
         return read_by_type(facts.READERS, resource, graph)

@@ -15,6 +15,11 @@ ROLES: dict[str, Role] = {
     "azure-native:network:PublicIPAddress": Role.PUBLIC_IP,
     "azure-native:network:NatGateway": Role.NAT_GATEWAY,
     "azure-native:network:NetworkInterface": Role.NETWORK_INTERFACE,
+    # links
+    "azure-native:network:VirtualNetworkPeering": Role.LINK,
+    "azure-native:network:VirtualNetworkGateway": Role.VPN_GATEWAY,
+    "azure-native:network:LocalNetworkGateway": Role.PEER_GATEWAY,
+    "azure-native:network:VirtualNetworkGatewayConnection": Role.LINK,
     "azure-native:privatedns:PrivateZone": Role.DNS_ZONE,
     "azure-native:privatedns:VirtualNetworkLink": Role.DNS_LINK,
     # compute

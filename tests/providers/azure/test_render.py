@@ -289,5 +289,5 @@ def test_storage_account_names():
 
 def test_database_subnets_run_out_loudly():
     assert database_prefix("10.0.0.0/24", 0) == "10.0.0.128/27"
-    with pytest.raises(ValueError):
-        database_prefix("10.0.0.0/24", 4)
+    with pytest.raises(ValueError):  # the fourth /27 is the GatewaySubnet's
+        database_prefix("10.0.0.0/24", 3)

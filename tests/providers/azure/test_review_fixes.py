@@ -49,9 +49,10 @@ def test_adding_an_earlier_named_database_keeps_the_others_subnets():
 def test_database_slots_are_stable_distinct_and_bounded():
     from cloudorch_azure.naming import database_prefix, database_slots
 
-    names = ["a", "b", "c", "d"]
-    slots = database_slots("10.0.0.0/24", names)  # a /24 has room for exactly four /27 database subnets
-    assert sorted(slots.values()) == [0, 1, 2, 3]
+    names = ["a", "b", "c"]
+    # a /24's second half holds four /27s: three for databases, the last for the GatewaySubnet
+    slots = database_slots("10.0.0.0/24", names)
+    assert sorted(slots.values()) == [0, 1, 2]
     assert database_slots("10.0.0.0/24", names) == slots
     with pytest.raises(ValueError):
         database_slots("10.0.0.0/24", [*names, "e"])
