@@ -146,7 +146,7 @@ def _vpn(ctx: RenderContext, link: Link, side: int, view: EndpointView) -> Endpo
             secret = ref(key.name, "result")
         else:
             secret = view.peer_output("keys", tunnel.index)
-        name, interface = link_name(link, "tunnel", str(tunnel.index)), link_name(link, "bgp-if", str(tunnel.index))
+        name, interface = link_name(link, "tunnel", str(tunnel.index)), link_name(link, "if", str(tunnel.index))
         out += [
             resource(name, VPN_TUNNEL, region, source, {
                 "region": region,
@@ -167,7 +167,7 @@ def _vpn(ctx: RenderContext, link: Link, side: int, view: EndpointView) -> Endpo
                 "ipRange": f"{own_address}/{tunnel.inside_cidr.split('/')[1]}",
                 "vpnTunnel": ref(name, "name"),
             }),
-            resource(link_name(link, "bgp-peer", str(tunnel.index)), ROUTER_PEER, region, source, {
+            resource(link_name(link, "bgp", str(tunnel.index)), ROUTER_PEER, region, source, {
                 "router": ref(router, "name"),
                 "region": region,
                 "interface": ref(interface, "name"),

@@ -64,7 +64,8 @@ def split_block(cidr: str) -> tuple[str, str | None]:
 
 
 def check_psa_room(ctx: RenderContext) -> list[Problem]:
-    """A Cloud SQL database needs its region's block split (``split_block``): a block of /24 cannot be."""
+    """A Cloud SQL database needs its region's block split (``split_block``). Every block the allocator
+    cuts from a valid network (a /20 or wider) can be; a block from elsewhere (an older record) may not."""
     problems = []
     for name, placement in ctx.placed(Database):
         network = ctx.stack.resources[name].network
@@ -73,16 +74,9 @@ def check_psa_room(ctx: RenderContext) -> list[Problem]:
             if block is not None and split_block(block)[1] is None:
                 problems.append(ctx.problem(("resources", network, "cidr"), (
                     f"database {name!r} on gcp/{region} needs a private service access range of /{PSA_MAX_PREFIX} "
-                    f"or larger inside the location's block {block}, which is too small to share: give the "
-                    f"network a CIDR of /{_widest_network_for_psa()} or wider")))
+                    f"or larger in the upper half of the location's block {block}, which is too small: give the "
+                    "network a wider CIDR")))
     return problems
-
-
-def _widest_network_for_psa() -> int:
-    """The narrowest network prefix whose site blocks can be split for private service access."""
-    from cloudorch.network.allocation import block_size
-
-    return max(p for p in range(8, 29) if block_size(f"10.0.0.0/{p}") + 1 <= PSA_MAX_PREFIX)
 
 
 def check_blocks(ctx: RenderContext, network: str) -> None:
