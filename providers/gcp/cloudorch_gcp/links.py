@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from cloudorch.network.model import Link, Tunnel, VpnSide
-from cloudorch.rendering import RenderContext, RenderedResource, ref
+from cloudorch.rendering import RenderContext, ref
 from cloudorch.rendering.elements import EndpointRendering, EndpointView
 from cloudorch.rendering.links import LinkElement, preshared_key
 

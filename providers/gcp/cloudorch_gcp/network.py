@@ -246,6 +246,10 @@ def private_service_access(ctx: RenderContext, network: str, regions: list[str])
             "network": ref(network_name(network), "id"),
             "service": "servicenetworking.googleapis.com",
             "reservedPeeringRanges": ranges,
+            # Not rendered yet: the producer network learns routes back to the other clouds' blocks only if
+            # this peering exports custom (VPN-learned) routes, a gcp:compute/networkPeeringRoutesConfig
+            # (peering = this connection's "peering" output, exportCustomRoutes true), which the schema
+            # subset in ../shared lacks; until then Cloud SQL answers only clients inside GCP.
             # Cloud SQL holds on to the peering for days after its instances are deleted, so a plain
             # delete fails ("Producer services ... are still using this connection") and the peering
             # then blocks deleting the VPC; REMOVE_PEERING drops the peering in that case.

@@ -286,7 +286,7 @@ def side_zero_vpn() -> tuple[RenderContext, Link]:
 
 
 def test_side_zero_generates_one_secret_key_per_tunnel_and_exports_them():
-    ctx, link = side_zero_vpn()
+    ctx, _ = side_zero_vpn()
     [element] = link_elements(ctx.network)
     rendering = Provider().render_endpoint(ctx, EndpointView(element, 0))
     check_exports(element, 0, rendering)
@@ -343,7 +343,7 @@ def test_several_links_between_two_networks_render_one_peering_by_the_first_link
                    "endpoint's own rendering, so a second link between two peered networks cannot export the "
                    "first link's peering (change requested in the links-gcp report)")
 def test_several_links_between_two_networks_assemble():
-    ctx, links = two_networks([("europe-west1", "europe-west1"), ("europe-west1", "europe-west4")])
+    ctx, _ = two_networks([("europe-west1", "europe-west1"), ("europe-west1", "europe-west4")])
     _assemble(ctx)
 
 
