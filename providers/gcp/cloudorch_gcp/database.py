@@ -16,7 +16,7 @@ from cloudorch.rendering import RenderContext, RenderedResource, ref
 from cloudorch.spec.models import Database
 
 from cloudorch_gcp.naming import CLOUD, labels, network_tag, resource
-from cloudorch_gcp.network import ingress_rules, network_name, psa_names
+from cloudorch_gcp.network import ingress_rules, network_name, psa_connection_name, psa_range_name
 
 DATABASE_INSTANCE = "gcp:sql/databaseInstance:DatabaseInstance"
 SQL_USER = "gcp:sql/user:User"
@@ -47,7 +47,7 @@ def render_database(ctx: RenderContext, name: str, spec: Database, slot: Slot) -
     region = slot.region
     prefix = f"{name}-{CLOUD}-{region}"
     instance, password = f"{prefix}-sql", f"{prefix}-password"
-    _range, connection = psa_names(spec.network)
+    _range, connection = psa_range_name(spec.network, region), psa_connection_name(spec.network)
     out = ingress_rules(ctx, name, spec.network, spec.ingress, network_tag(ctx, name))
     out.append(resource(password, RANDOM_PASSWORD, region, name, {"length": 32, "special": False},
                         secret_outputs=("result",), provider=False))

@@ -1,4 +1,5 @@
-"""Google Cloud resources read into neutral facts: firewalls, Cloud SQL instances, buckets and their grants.
+"""Google Cloud resources read into neutral facts: firewalls, Cloud SQL instances, buckets and their grants,
+link tunnels and peerings, routes.
 
 Read from the inputs alone (and the resources that refer to them), never from the project: the same
 resources always read the same.
@@ -6,13 +7,18 @@ resources always read the same.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from cloudorch.rendering.facts import (
-    ALL_PORTS, BucketAccessFacts, BucketFacts, DatabaseFacts, FirewallFacts, Reader, RenderedGraph, TrafficRule,
+    ALL_PORTS, BucketAccessFacts, BucketFacts, DatabaseFacts, FirewallFacts, LinkFacts, Reader, RenderedGraph,
+    RouteFacts, TrafficRule,
 )
 from cloudorch.rendering.inputs import UNKNOWN, any_on, flag, get, is_world, items, port_range
-from cloudorch.rendering.model import RenderedResource
+from cloudorch.rendering.links import IpsecPolicy
+from cloudorch.rendering.model import REF, RenderedResource, is_ref
+
+from cloudorch_gcp.links import CIPHER_SUITE, PEERING, VPN_TUNNEL, peering_name
 
 FIREWALL = "gcp:compute/firewall:Firewall"
 DATABASE_INSTANCE = "gcp:sql/databaseInstance:DatabaseInstance"
@@ -130,7 +136,128 @@ def _binding(res: RenderedResource, graph: RenderedGraph) -> BucketAccessFacts:
     return BucketAccessFacts(public=UNKNOWN if UNKNOWN in members else False)
 
 
+# -- links ---------------------------------------------------------------------------------------------------
+NETWORK = "gcp:compute/network:Network"
+SUBNETWORK = "gcp:compute/subnetwork:Subnetwork"
+ROUTE = "gcp:compute/route:Route"
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+_TUNNEL_DESCRIPTION = re.compile(r"^cloudorch link (?P<link>\S+) side (?P<side>[01]) tunnel (?P<tunnel>\d+)$")
+_NETWORK_SUFFIX = "-gcp-network"
+
+
+def _target(graph: RenderedGraph, value: Any) -> RenderedResource | None:
+    return graph.rendered(value[REF]) if is_ref(value) else None
+
+
+def _vpc(graph: RenderedGraph, value: Any) -> RenderedResource | None:
+    """The VPC a network input refers to, directly or through another resource's own ``network`` input (a
+    peering's peerNetwork is the other side's peering's ``network`` output)."""
+    for _ in range(3):
+        found = _target(graph, value)
+        if found is None or found.type == NETWORK:
+            return found
+        value = found.inputs.get("network")
+    return None
+
+
+def _tunnel(res: RenderedResource, graph: RenderedGraph) -> LinkFacts:
+    inputs, notes = res.inputs, {}
+    described = _TUNNEL_DESCRIPTION.match(str(get(inputs, "description", "")))
+    if described is None:
+        return LinkFacts(link="", side=0, kind="vpn", notes={"link": "the tunnel names no cloudorch link"})
+    router = _target(graph, inputs.get("router"))
+    advertises: tuple[str, ...] = ()
+    if router is not None:
+        advertises = tuple(r for r in (get(x, "range") for x in items(router.inputs, "bgp.advertisedIpRanges")
+                                       if x is not UNKNOWN) if isinstance(r, str))
+        vpc = _vpc(graph, router.inputs.get("network"))
+        mode = get(vpc.inputs, "routingMode", "REGIONAL") if vpc is not None else UNKNOWN
+        notes["routes_learned"] = (
+            "the Cloud Router installs what the peer announces as dynamic routes; routing mode GLOBAL makes them "
+            "reach the subnetworks of every region" if mode == "GLOBAL" else
+            f"the Cloud Router installs what the peer announces, in {router.region} only (routing mode {mode})")
+    version = get(inputs, "ikeVersion", 2)  # Cloud VPN's default is IKEv2
+    ike = UNKNOWN if version is UNKNOWN else {1: "ikev1", 2: "ikev2"}.get(int(version))
+    suite = get(inputs, "cipherSuite")
+    if suite == CIPHER_SUITE:
+        ciphers: tuple[str, ...] = IpsecPolicy.names
+    else:
+        ciphers = ()
+        notes["ciphers"] = "cipherSuite differs from the stack's IPsec policy" if suite else \
+            "no cipherSuite: Cloud VPN negotiates from its default list"
+    secret = inputs.get("sharedSecret")
+    key_holder = _target(graph, secret)
+    if isinstance(secret, str):
+        key = "literal"
+    elif is_ref(secret) and (key_holder is None or key_holder.type == RANDOM_PASSWORD):
+        key = "generated"
+    else:
+        key = None
+    return LinkFacts(
+        link=described["link"], side=int(described["side"]), kind="vpn", tunnels=(int(described["tunnel"]),),
+        advertises=advertises, routes_learned=True, ike_version=ike, ciphers=ciphers, preshared_key=key,
+        notes=notes,
+    )
+
+
+def _network_of(vpc: RenderedResource) -> str:
+    return vpc.name.removesuffix(_NETWORK_SUFFIX)
+
+
+def _regions(graph: RenderedGraph, vpc: RenderedResource) -> dict[str, str]:
+    """region -> subnetwork range of a VPC's subnetworks."""
+    return {s.region: get(s.inputs, "ipCidrRange") for s in graph.referrers(vpc.name, SUBNETWORK) if s.region}
+
+
+def _peering(res: RenderedResource, graph: RenderedGraph) -> LinkFacts:
+    """A peering joins whole networks: it offers the subnetworks of every region of its own network.
+
+    Its link is found by name: the peering is named after the first link (in id order) between its two
+    networks, so every region pair of the two VPCs is a candidate, and the one whose name it bears is it.
+    """
+    own, peer = _vpc(graph, res.inputs.get("network")), _vpc(graph, res.inputs.get("peerNetwork"))
+    notes = {"routes_learned": "a VPC peering always exchanges subnet routes; custom (VPN-learned) routes "
+                               "are neither exported nor imported"}
+    if own is None or peer is None:
+        return LinkFacts(link="", side=0, kind="peering", notes={"link": "the peered networks are not known"})
+    own_regions, peer_regions = _regions(graph, own), _regions(graph, peer)
+    advertises = tuple(sorted(r for r in own_regions.values() if isinstance(r, str)))
+    for own_region in sorted(own_regions):
+        for peer_region in sorted(peer_regions):
+            ends = sorted([(_network_of(own), own_region, 0), (_network_of(peer), peer_region, 1)])
+            side = [e[2] for e in ends].index(0)
+            link = _candidate(ends)
+            if peering_name(link, side) == res.name:
+                return LinkFacts(link=link.id, side=side, kind="peering", advertises=advertises,
+                                 routes_learned=True, notes=notes)
+    return LinkFacts(link="", side=0, kind="peering", advertises=advertises, routes_learned=True,
+                     notes=notes | {"link": "no link between these networks bears this peering's name"})
+
+
+def _candidate(ends: list[tuple[str, str, int]]):
+    from cloudorch.network.model import Link, Site
+
+    a, b = (Site(network=n, cloud="gcp", region=r, cidr="0.0.0.0/32") for n, r, _ in ends)
+    return Link(id=f"{a.network}@gcp/{a.region}~{b.network}@gcp/{b.region}", kind="peering", a=a, b=b)
+
+
+def _route(res: RenderedResource, graph: RenderedGraph) -> RouteFacts:
+    inputs = res.inputs
+    gateway = get(inputs, "nextHopGateway")
+    if isinstance(gateway, str) and gateway.endswith("default-internet-gateway"):
+        return RouteFacts(destination=get(inputs, "destRange"), via="internet")
+    tunnel = _target(graph, inputs.get("nextHopVpnTunnel"))
+    if tunnel is not None:
+        facts = _tunnel(tunnel, graph)
+        return RouteFacts(destination=get(inputs, "destRange"), via="link", link=facts.link or None)
+    via = next((word for key, word in (("nextHopIlb", "balancer"), ("nextHopInstance", "instance"),
+                                       ("nextHopIp", "instance"), ("nextHopVpnTunnel", "vpn-tunnel"))
+                if inputs.get(key) is not None), None)
+    return RouteFacts(destination=get(inputs, "destRange"), via=via)
+
+
 READERS: dict[str, Reader] = {
     FIREWALL: _firewall, DATABASE_INSTANCE: _database, BUCKET: _bucket, BUCKET_IAM_BINDING: _binding,
+    VPN_TUNNEL: _tunnel, PEERING: _peering, ROUTE: _route,
 }
 

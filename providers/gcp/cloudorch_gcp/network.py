@@ -3,15 +3,23 @@
 A GCP VPC is global, so unlike AWS/Azure there is one network per stack network, with regional
 subnetworks carrying the per-region blocks. The VPC, its firewalls and its private service access are
 global resources (region None) under the global provider, whatever regions come and go.
+
+A site's block (the region's share of the stack network) is split in two halves: the subnetwork takes the
+lower one, and the upper one is kept for the private-service-access range of Cloud SQL in that region.
+Cloud SQL's private IPs live in that range, not in the subnetwork, and other clouds reach them over the
+links only if the range is announced and never collides with another site: inside the site's own block
+it is both, since a VPN's Cloud Router announces exactly the site's block. The split depends on the block
+alone, so a database arriving later never shrinks (replaces) a subnetwork.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections import defaultdict
 
-from cloudorch.errors import UsageError
+from cloudorch.errors import Problem, UsageError
 from cloudorch.rendering import RenderContext, RenderedResource, ref
-from cloudorch.spec.models import Ingress
+from cloudorch.spec.models import Database, Ingress
 
 from cloudorch_gcp.naming import CLOUD, labels, resource
 
@@ -33,6 +41,42 @@ def network_name(network: str) -> str:
 
 def subnet_name(network: str, region: str) -> str:
     return f"{network}-{CLOUD}-{region}-subnet"
+
+
+def vpn_router_name(network: str, region: str) -> str:
+    """The Cloud Router of a site's VPN tunnels: BGP only, apart from the NAT router."""
+    return f"{network}-{CLOUD}-{region}-vpn-router"
+
+
+#: Private services access takes a /24 or larger allocated range (Google Cloud, "Configure private
+#: services access", cloud.google.com/vpc/docs/configure-private-services-access, read 2026-12-07)
+PSA_MAX_PREFIX = 24
+
+
+def split_block(cidr: str) -> tuple[str, str | None]:
+    """(subnetwork range, private-service-access range or None) of a site's block: its two halves when the
+    upper half is large enough for private services access, else the whole block and no range."""
+    block = ipaddress.IPv4Network(cidr)
+    if block.prefixlen + 1 > PSA_MAX_PREFIX:
+        return cidr, None
+    low, high = block.subnets(prefixlen_diff=1)
+    return str(low), str(high)
+
+
+def check_psa_room(ctx: RenderContext) -> list[Problem]:
+    """A Cloud SQL database needs its region's block split (``split_block``). Every block the allocator
+    cuts from a valid network (a /20 or wider) can be; a block from elsewhere (an older record) may not."""
+    problems = []
+    for name, placement in ctx.placed(Database):
+        network = ctx.stack.resources[name].network
+        for region in sorted({s.region for s in placement.slots if s.cloud == CLOUD}):
+            block = next((b.cidr for b in ctx.blocks if (b.network, b.cloud, b.region) == (network, CLOUD, region)), None)
+            if block is not None and split_block(block)[1] is None:
+                problems.append(ctx.problem(("resources", network, "cidr"), (
+                    f"database {name!r} on gcp/{region} needs a private service access range of /{PSA_MAX_PREFIX} "
+                    f"or larger in the upper half of the location's block {block}, which is too small: give the "
+                    "network a wider CIDR")))
+    return problems
 
 
 def check_blocks(ctx: RenderContext, network: str) -> None:
@@ -60,6 +104,9 @@ def render_networks(ctx: RenderContext) -> list[RenderedResource]:
         }))
         for block in sorted(blocks, key=lambda b: b.region):
             out.extend(_regional(network, block.region, block.cidr, vpc))
+            asn = vpn_site_asns(ctx).get((network, block.region))
+            if asn is not None:
+                out.append(_vpn_router(ctx, network, block.region, block.cidr, vpc, asn))
         out.append(_internal_rule(network, vpc, sorted(b.cidr for b in blocks)))
     return out
 
@@ -71,7 +118,7 @@ def _regional(network: str, region: str, cidr: str, vpc: str) -> list[RenderedRe
         resource(subnet, SUBNETWORK, region, network, {
             "network": ref(vpc, "id"),
             "region": region,
-            "ipCidrRange": cidr,
+            "ipCidrRange": split_block(cidr)[0],
             "stackType": "IPV4_ONLY",
             # instances have no external IP by default; this lets them reach Google APIs anyway
             "privateIpGoogleAccess": True,
@@ -92,6 +139,32 @@ def _regional(network: str, region: str, cidr: str, vpc: str) -> list[RenderedRe
             "logConfig": {"enable": True, "filter": "ERRORS_ONLY"},
         }),
     ]
+
+
+def vpn_site_asns(ctx: RenderContext) -> dict[tuple[str, str], int]:
+    """(network, region) -> BGP ASN of every site of this cloud that ends VPN links."""
+    out: dict[tuple[str, str], int] = {}
+    for link in ctx.links(kind="vpn"):
+        for site, side in ((link.a, link.a_side), (link.b, link.b_side)):
+            if site.cloud == CLOUD and side is not None:
+                out[(site.network, site.region)] = side.asn
+    return out
+
+
+def _vpn_router(ctx: RenderContext, network: str, region: str, cidr: str, vpc: str, asn: int) -> RenderedResource:
+    # Custom mode with the site's block as the only prefix: DEFAULT mode would announce every subnetwork
+    # of the (global) VPC from every region, and nothing else - never a default route - may cross a link.
+    # The block holds the region's private-service-access range too (split_block), so Cloud SQL is announced.
+    return resource(vpn_router_name(network, region), ROUTER, region, network, {
+        "network": ref(vpc, "id"),
+        "region": region,
+        "description": f"BGP of network {network}'s VPN links in {region}",
+        "bgp": {
+            "asn": asn,
+            "advertiseMode": "CUSTOM",
+            "advertisedIpRanges": [{"range": cidr, "description": f"network {network} in {CLOUD}/{region}"}],
+        },
+    })
 
 
 def _internal_rule(network: str, vpc: str, cidrs: list[str]) -> RenderedResource:
@@ -133,33 +206,50 @@ def ingress_rules(
     return out
 
 
-def psa_names(network: str) -> tuple[str, str]:
-    """(reserved range, peering connection) of a network's private service access."""
-    return f"{network}-{CLOUD}-psa-range", f"{network}-{CLOUD}-psa-connection"
+def psa_connection_name(network: str) -> str:
+    return f"{network}-{CLOUD}-psa-connection"
 
 
-def private_service_access(ctx: RenderContext, network: str) -> list[RenderedResource]:
-    """The peering Cloud SQL's private IPs live behind.
+def psa_range_name(network: str, region: str) -> str:
+    """The allocated range of a network's private service access in ``region`` (upper half of its block)."""
+    return f"{network}-{CLOUD}-{region}-psa-range"
 
-    One per VPC, not per database: servicenetworking allows a single connection per network and service,
-    so every database on the network shares it.
+
+def private_service_access(ctx: RenderContext, network: str, regions: list[str]) -> list[RenderedResource]:
+    """The peering Cloud SQL's private IPs live behind, with a range in each region that has a database.
+
+    One connection per VPC, not per database: servicenetworking allows a single connection per network and
+    service, so every database on the network shares it; it takes one allocated range per region, each the
+    upper half of that region's block (``split_block``), so no range ever overlaps another site, on any cloud.
+    Google would otherwise pick a free range of the VPC, which knows nothing of the other clouds' blocks.
     """
-    range_name, connection = psa_names(network)
-    return [
-        resource(range_name, GLOBAL_ADDRESS, None, network, {
+    out, ranges = [], []
+    for region in sorted(set(regions)):
+        psa = split_block(ctx.block_for(network, region).cidr)[1]
+        if psa is None:  # check_psa_room reports it before rendering
+            raise UsageError(f"network {network!r} has no room for private service access in gcp/{region}")
+        address, prefix = psa.split("/")
+        name = psa_range_name(network, region)
+        ranges.append(ref(name, "name"))
+        out.append(resource(name, GLOBAL_ADDRESS, None, network, {
             "purpose": "VPC_PEERING",
             "addressType": "INTERNAL",
-            # /20 (4096 addresses) is plenty for a stack's Cloud SQL instances; Google picks the range
-            # among the ranges free in the VPC
-            "prefixLength": 20,
+            "address": address,
+            "prefixLength": int(prefix),
             "network": ref(network_name(network), "id"),
-            "description": f"private service access for network {network}",
+            "description": f"private service access for network {network} in {region}",
             "labels": labels(ctx, network),
-        }),
+        }))
+    connection = psa_connection_name(network)
+    return out + [
         resource(connection, SERVICE_CONNECTION, None, network, {
             "network": ref(network_name(network), "id"),
             "service": "servicenetworking.googleapis.com",
-            "reservedPeeringRanges": [ref(range_name, "name")],
+            "reservedPeeringRanges": ranges,
+            # Not rendered yet: the producer network learns routes back to the other clouds' blocks only if
+            # this peering exports custom (VPN-learned) routes, a gcp:compute/networkPeeringRoutesConfig
+            # (peering = this connection's "peering" output, exportCustomRoutes true), which the schema
+            # subset in ../shared lacks; until then Cloud SQL answers only clients inside GCP.
             # Cloud SQL holds on to the peering for days after its instances are deleted, so a plain
             # delete fails ("Producer services ... are still using this connection") and the peering
             # then blocks deleting the VPC; REMOVE_PEERING drops the peering in that case.

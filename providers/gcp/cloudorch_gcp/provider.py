@@ -7,20 +7,24 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from cloudorch.errors import Problem
 from cloudorch.provider import CloudProvider, ErrorClassifier, PulumiPlugin
 from cloudorch.rendering import RenderContext, RenderedResource
+from cloudorch.rendering.elements import EndpointRendering, EndpointView
 from cloudorch.rendering.facts import Facts, RenderedGraph, read_by_type
+from cloudorch.rendering.meters import Meter, Unmetered
 from cloudorch.rendering.roles import Role
 from cloudorch.spec.models import Bucket, Compute, Database
 
-from cloudorch_gcp import errors, facts
+from cloudorch_gcp import errors, facts, meters
 from cloudorch_gcp.catalog import GcpSkyPilotAdapter
 from cloudorch_gcp.bucket import render_bucket
 from cloudorch_gcp.compute import render_compute
 from cloudorch_gcp.database import render_database
 from cloudorch_gcp.images import IMAGES
+from cloudorch_gcp.links import render_link_endpoint
 from cloudorch_gcp.naming import CLOUD, GLOBAL_PROVIDER, provider_name
-from cloudorch_gcp.network import private_service_access, render_networks
+from cloudorch_gcp.network import check_psa_room, private_service_access, render_networks
 
 PROVIDER_TYPE = "pulumi:providers:gcp"
 
@@ -33,6 +37,14 @@ class Provider(CloudProvider):
         PulumiPlugin("random", "4.18.3"),  # generated database passwords
     )
     images: ClassVar[tuple[str, ...]] = IMAGES
+    #: one VPC per stack network spans every region (regional subnetworks), so the core links no two
+    #: regions of one network on GCP; GLOBAL dynamic routing carries what one region's tunnels learn to all
+    global_network: ClassVar[bool] = True
+    #: an HA VPN gateway has two interfaces, each with its own public address
+    vpn_interfaces: ClassVar[int] = 2
+
+    def check(self, ctx: RenderContext) -> list[Problem]:
+        return check_psa_room(ctx)
 
     def render(self, ctx: RenderContext) -> list[RenderedResource]:
         providers = [
@@ -43,7 +55,7 @@ class Provider(CloudProvider):
             for region in ctx.regions()
         ]
         out = render_networks(ctx)
-        db_networks: set[str] = set()
+        db_regions: dict[str, list[str]] = {}
         for name, placement in ctx.placed(Compute):
             spec = ctx.stack.resources[name]
             slots = [s for s in placement.slots if s.cloud == CLOUD]
@@ -51,10 +63,10 @@ class Provider(CloudProvider):
         for name, placement in ctx.placed(Database):
             spec = ctx.stack.resources[name]
             for slot in (s for s in placement.slots if s.cloud == CLOUD):
-                db_networks.add(spec.network)
+                db_regions.setdefault(spec.network, []).append(slot.region)
                 out += render_database(ctx, name, spec, slot)
-        for network in sorted(db_networks):
-            out += private_service_access(ctx, network)
+        for network, regions in sorted(db_regions.items()):
+            out += private_service_access(ctx, network, regions)
         for name, placement in ctx.placed(Bucket):
             out += render_bucket(ctx, name, ctx.stack.resources[name], placement.region)
         if any(r.provider == GLOBAL_PROVIDER for r in out):
@@ -63,8 +75,14 @@ class Provider(CloudProvider):
                                                   cloud=CLOUD, inputs={}))
         return providers + sorted(out, key=lambda r: (r.region or "", r.name))
 
+    def render_endpoint(self, ctx: RenderContext, view: EndpointView) -> EndpointRendering:
+        return render_link_endpoint(ctx, view)
+
     def describe(self, resource: RenderedResource, graph: RenderedGraph) -> Facts | None:
         return read_by_type(facts.READERS, resource, graph)
+
+    def meters(self, resource: RenderedResource) -> tuple[Meter, ...] | Unmetered | None:
+        return meters.meters(resource)
 
     def error_classifier(self) -> ErrorClassifier:
         return errors.CLASSIFIER

@@ -14,6 +14,15 @@ ROLES: dict[str, Role] = {
     "gcp:compute/routerNat:RouterNat": Role.NAT_GATEWAY,
     "gcp:compute/globalAddress:GlobalAddress": Role.ADDRESS_RANGE,
     "gcp:servicenetworking/connection:Connection": Role.SERVICE_PEERING,
+    "gcp:compute/address:Address": Role.PUBLIC_IP,
+    "gcp:compute/route:Route": Role.ROUTE,
+    # links
+    "gcp:compute/networkPeering:NetworkPeering": Role.LINK,
+    "gcp:compute/vPNTunnel:VPNTunnel": Role.LINK,
+    "gcp:compute/haVpnGateway:HaVpnGateway": Role.VPN_GATEWAY,
+    "gcp:compute/externalVpnGateway:ExternalVpnGateway": Role.PEER_GATEWAY,
+    "gcp:compute/routerInterface:RouterInterface": Role.BGP_PEER,
+    "gcp:compute/routerPeer:RouterPeer": Role.BGP_PEER,
     # compute
     "gcp:compute/instance:Instance": Role.INSTANCE,
     "gcp:compute/instanceTemplate:InstanceTemplate": Role.INSTANCE_TEMPLATE,

@@ -153,8 +153,9 @@ def test_the_global_network_is_under_the_global_provider():
     assert network.inputs["autoCreateSubnetworks"] is False
     assert len(of_type("webshop", "gcp:compute/network:Network")) == 1
     subnets = {r.region: r.inputs for r in of_type("webshop", "gcp:compute/subnetwork:Subnetwork")}
+    # the lower half of each block; the upper half is kept for that region's private service access
     assert {region: s["ipCidrRange"] for region, s in subnets.items()} == {
-        "europe-west4": "10.40.0.0/20", "europe-west1": "10.40.16.0/20"}
+        "europe-west4": "10.40.0.0/21", "europe-west1": "10.40.16.0/21"}
     assert all(s["privateIpGoogleAccess"] and s["logConfig"] for s in subnets.values())
     assert {r.region for r in of_type("webshop", "gcp:compute/routerNat:RouterNat")} == set(subnets)
 

@@ -1,0 +1,63 @@
+"""How GCP resources bill, as items of the embedded network price list (``grep ^gcp, network.csv``).
+
+Machines, Cloud SQL and buckets are priced by the placement; here is what bills besides. A type absent
+from ``BY_TYPE`` costs nothing of its own (firewalls, routes, peerings, BGP sessions, the external VPN
+gateway record), unless its role bills, in which case it stays unpriced (None) rather than free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from cloudorch.rendering.inputs import get
+from cloudorch.rendering.meters import BILLABLE_ROLES, NAT_GATEWAY, Meter, Unmetered
+from cloudorch.rendering.model import RenderedResource
+
+Meters = tuple[Meter, ...] | Unmetered | None
+
+_LOG_VOLUME = "{what} are billed by the volume of logs they generate, which cloudorch cannot know"
+
+
+def _logged(what: str) -> Callable[[RenderedResource], Meters]:
+    def meters(res: RenderedResource) -> Meters:
+        return Unmetered(_LOG_VOLUME.format(what=what)) if res.inputs.get("logConfig") else ()
+    return meters
+
+
+def _address(res: RenderedResource) -> Meters:
+    return (Meter("public_ipv4_hour"),) if get(res.inputs, "addressType", "EXTERNAL") == "EXTERNAL" else ()
+
+
+def _key(res: RenderedResource) -> Meters:
+    protection = get(res.inputs, "versionTemplate.protectionLevel", "SOFTWARE")
+    return (Meter("kms_key_month", scope="hsm" if protection == "HSM" else None),)
+
+
+def _nat(res: RenderedResource) -> Meters:
+    # per VM using it (the price list's per-VM rate up to its cap); AUTO_ONLY takes at least one external
+    # address, billed like any other in use
+    auto = get(res.inputs, "natIpAllocateOption") == "AUTO_ONLY"
+    return (Meter(NAT_GATEWAY),) + ((Meter("public_ipv4_hour"),) if auto else ())
+
+
+BY_TYPE: dict[str, Callable[[RenderedResource], Meters]] = {
+    "gcp:compute/routerNat:RouterNat": _nat,
+    "gcp:compute/address:Address": _address,
+    "gcp:kms/cryptoKey:CryptoKey": _key,
+    # an HA VPN gateway bills through its tunnels only, and Cloud Router is free: both listed at 0
+    "gcp:compute/haVpnGateway:HaVpnGateway": lambda res: (Meter("vpn_gateway_hour"),),
+    "gcp:compute/vPNTunnel:VPNTunnel": lambda res: (Meter("vpn_tunnel_hour"),),
+    "gcp:compute/router:Router": lambda res: (Meter("cloud_router_hour"),),
+    # VPC Flow Logs and firewall-rule logs are settings of the subnetwork / rule, billed by volume
+    "gcp:compute/subnetwork:Subnetwork": _logged("VPC flow logs"),
+    "gcp:compute/firewall:Firewall": _logged("firewall rule logs"),
+    # data crossing a peering is priced as traffic (inter-region / inter-zone), the peering itself is free
+    "gcp:compute/networkPeering:NetworkPeering": lambda res: (),
+}
+
+
+def meters(res: RenderedResource) -> Meters:
+    found = BY_TYPE.get(res.type)
+    if found is not None:
+        return found(res)
+    return None if res.role in BILLABLE_ROLES else ()
