@@ -228,8 +228,13 @@ def prove_network(loaded: LoadedStack, network: NetworkPlan, rendered: Sequence[
         provider = providers.get(resource.cloud)
         return provider.describe(resource, graph) if provider is not None else None
 
-    proof = prove(loaded.stack, network, rendered, describe,
-                  global_clouds=frozenset(c for c, p in providers.items() if p.global_network))
+    from cloudorch.rendering.reach import MissingResources
+
+    try:
+        proof = prove(loaded.stack, network, rendered, describe,
+                      global_clouds=frozenset(c for c, p in providers.items() if p.global_network))
+    except MissingResources as exc:
+        raise PluginBug(", ".join(sorted({r.cloud for r in rendered})), f"the rendered network is incomplete: {exc}") from None
     problems = [f"flow {f.flow}: " + "; ".join(p.reason or p.status for p in f.paths if p.status == "broken")
                 for f in proof.broken]
     problems += [f"{e.resource} admits the internet on {', '.join(f'{a}-{b}' if a != b else str(a) for a, b in e.ports)}"
@@ -267,7 +272,8 @@ def plan_network(loaded: LoadedStack, placement: PlacementResult, providers: dic
 
     return plan(loaded.stack, placement, flows_of(loaded.stack),
                 global_clouds=frozenset(c for c, p in providers.items() if p.global_network),
-                vpn_interfaces={c: p.vpn_interfaces for c, p in providers.items()}, allocation=allocation)
+                vpn_interfaces={c: p.vpn_interfaces for c, p in providers.items()}, allocation=allocation,
+                first_host_clouds=frozenset(c for c, p in providers.items() if p.vpn_first_inside_host))
 
 
 def _asking(providers: dict[str, Any]):

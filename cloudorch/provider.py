@@ -191,6 +191,9 @@ class CloudProvider(ABC):
     #: active-active gateway, GCP's HA VPN interfaces) or 4 (AWS: each of two connections' two tunnels has
     #: its own); ``network.model.tunnel_interfaces`` pairs them across a link
     vpn_interfaces: ClassVar[int] = 2
+    #: whether this cloud's VPN gateway always takes the first host of a tunnel's inside /30 (AWS), so the
+    #: network plan gives it that address whichever side of the link it is
+    vpn_first_inside_host: ClassVar[bool] = False
     #: whether one network of this cloud spans regions (GCP's global VPC), so two regions of one stack
     #: network need no link
     global_network: ClassVar[bool] = False

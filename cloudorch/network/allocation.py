@@ -119,7 +119,8 @@ def _tunnel_slots() -> list[ipaddress.IPv4Network]:
 def allocate_tunnels(links: Iterable[str], allocation: Allocation) -> dict[str, tuple[Tunnel, ...]]:
     """Four inside /30s per VPN link, none shared by two links of the stack, kept once given.
 
-    Side a's address is the first host of each /30 and side b's the second."""
+    Side a's address is the first host of each /30 and side b's the second (``links`` swaps them where only
+    side b's cloud insists on the first)."""
     slots = _tunnel_slots()
     groups = len(slots) // TUNNELS_PER_LINK
     taken = set(allocation.tunnel_groups.values())

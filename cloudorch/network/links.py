@@ -20,10 +20,11 @@ from cloudorch.spec.models import Network, Stack
 
 def plan_network(stack: Stack, placement: PlacementResult, flows: tuple[Flow, ...], *,
                  global_clouds: frozenset[str] = frozenset(), vpn_interfaces: Mapping[str, int] | None = None,
-                 allocation: Allocation | None = None) -> NetworkPlan:
+                 allocation: Allocation | None = None, first_host_clouds: frozenset[str] = frozenset()) -> NetworkPlan:
     """The network plan of a placed stack. ``allocation`` (what earlier plans allocated) is kept and
     updated in place with what is new; ``global_clouds`` are the clouds whose one network spans regions;
-    ``vpn_interfaces``: cloud -> the public addresses its HA VPN gateway's tunnels end on (default 2)."""
+    ``vpn_interfaces``: cloud -> the public addresses its HA VPN gateway's tunnels end on (default 2);
+    ``first_host_clouds``: clouds whose gateway always takes the first inside address of a tunnel (AWS)."""
     allocation = allocation if allocation is not None else Allocation()
     interfaces = dict(vpn_interfaces or {})
     networks = {name: spec.cidr for name, spec in stack.resources.items() if isinstance(spec, Network)}
@@ -66,7 +67,9 @@ def plan_network(stack: Stack, placement: PlacementResult, flows: tuple[Flow, ..
             links.append(Link(id=link_id, kind="peering", a=a, b=b, flows=tuple(sorted(why))))
             continue
         ia, ib = interfaces.get(a.cloud, 2), interfaces.get(b.cloud, 2)
-        wired = tuple(t.model_copy(update=dict(zip(("a_interface", "b_interface"), tunnel_interfaces(t.index, ia, ib))))
+        swap = b.cloud in first_host_clouds and a.cloud not in first_host_clouds
+        wired = tuple(t.model_copy(update=dict(zip(("a_interface", "b_interface"), tunnel_interfaces(t.index, ia, ib)))
+                                   | ({"a_address": t.b_address, "b_address": t.a_address} if swap else {}))
                       for t in tunnels[link_id])
         links.append(Link(id=link_id, kind="vpn", a=a, b=b, flows=tuple(sorted(why)),
                           a_side=VpnSide(asn=asns[a.key], interfaces=ia), b_side=VpnSide(asn=asns[b.key], interfaces=ib),

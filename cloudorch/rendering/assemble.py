@@ -56,6 +56,7 @@ def render_stack(loaded: LoadedStack, placement: PlacementResult, providers: Map
         rendered += _own(cloud, _guarded(cloud, lambda: list(providers[cloud].render(contexts[cloud]))))
 
     exports: dict[tuple[str, int], Mapping[str, Any]] = {}
+    parts: list[tuple[Element, int, str, EndpointRendering]] = []
     for element in elements:
         for index, endpoint in enumerate(element.endpoints):
             view = EndpointView(element, index)
@@ -63,9 +64,15 @@ def render_stack(loaded: LoadedStack, placement: PlacementResult, providers: Map
             if not isinstance(part, EndpointRendering):
                 raise PluginBug(endpoint.cloud, f"provider {endpoint.cloud!r} returned {type(part).__name__} for "
                                                 f"endpoint {index} of {element.kind} {element.id!r}")
-            _guarded(endpoint.cloud, lambda: check_exports(element, index, part))
             rendered += _own(endpoint.cloud, list(part.resources))
-            exports[(element.id, index)] = part.exports
+            parts.append((element, index, endpoint.cloud, part))
+    # checked once every endpoint is rendered: an export may name anything its own provider rendered
+    by_cloud: dict[str, set[str]] = {}
+    for res in rendered:
+        by_cloud.setdefault(res.cloud, set()).add(res.name)
+    for element, index, cloud, part in parts:
+        _guarded(cloud, lambda: check_exports(element, index, part, by_cloud.get(cloud, set())))
+        exports[(element.id, index)] = part.exports
 
     resolved = _guarded(None, lambda: resolve(rendered, exports))
     try:

@@ -18,7 +18,7 @@ export, so a provider that forgets an output is caught here (a bug in that provi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -117,10 +117,13 @@ class ElementProblem(ValueError):
         self.cloud = cloud
 
 
-def check_exports(element: Element, index: int, rendering: EndpointRendering) -> None:
-    """Every declared output is exported in its shape, and every reference points at this side's resources."""
+def check_exports(element: Element, index: int, rendering: EndpointRendering,
+                  shared: Collection[str] = ()) -> None:
+    """Every declared output is exported in its shape, and every reference points at this side's resources:
+    the endpoint's own, or ``shared`` ones its provider rendered for the site (the network a peering joins,
+    the one VPN gateway a site's links share, a peering two links between the same networks share)."""
     cloud = element.endpoints[index].cloud
-    own = {r.name for r in rendering.resources}
+    own = {r.name for r in rendering.resources} | set(shared)
     where = f"endpoint {index} ({cloud}) of {element.kind} {element.id!r}"
     declared = element.exports(index)
     extra = sorted(set(rendering.exports) - set(declared))

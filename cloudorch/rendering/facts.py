@@ -138,6 +138,9 @@ class LinkFacts(Facts):
     link: str
     side: int
     kind: Literal["peering", "vpn"]
+    #: other links (same side) this one resource also carries: a GCP peering joins whole networks, so the
+    #: links of every region pair between the two
+    also: tuple[str, ...] = ()
     #: VPN: the tunnels (``Tunnel.index``) this resource carries; a side lacking one is broken
     tunnels: tuple[int, ...] = ()
     #: prefixes this side announces or offers to the other side (a peering offers its network's block)

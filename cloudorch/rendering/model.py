@@ -19,12 +19,15 @@ from cloudorch.rendering.roles import Role
 REF = "$ref"
 
 
-def ref(name: str, output: str = "id", *, path: tuple[str | int, ...] = ()) -> dict:
+def ref(name: str, output: str = "id", *, path: tuple[str | int, ...] = (), suffix: str = "") -> dict:
     """A reference to another resource's output; ``path`` picks a part of a structured output
-    (``ref(gateway, "vpnInterfaces", path=(0, "ipAddress"))``: the first interface's address)."""
+    (``ref(gateway, "vpnInterfaces", path=(0, "ipAddress"))``: the first interface's address), ``suffix`` is
+    appended to the (string) value: an id of a child the cloud derives from its parent's id."""
     out: dict = {REF: name, "output": output}
     if path:
         out["path"] = list(path)
+    if suffix:
+        out["suffix"] = suffix
     return out
 
 

@@ -83,6 +83,15 @@ class NetworkProof(_Frozen):
         return tuple(e for e in self.exposure if not e.declared)
 
 
+class MissingResources(ValueError):
+    """The rendered graph refers to resources that were not rendered: no flow over them can be proved."""
+
+    def __init__(self, dangling: list[str]) -> None:
+        super().__init__("rendered resources refer to missing ones: " + ", ".join(dangling[:5])
+                         + (f" (and {len(dangling) - 5} more)" if len(dangling) > 5 else ""))
+        self.dangling = dangling
+
+
 class _Graph:
     """The rendered resources, for facts that refer to others (a bucket's settings)."""
 
@@ -103,6 +112,10 @@ class _Graph:
 def prove(stack: Stack, network: NetworkPlan, rendered: Sequence[RenderedResource], describe: Describe,
           global_clouds: frozenset[str] = frozenset()) -> NetworkProof:
     graph = _Graph(rendered)
+    dangling = sorted({f"{r.name} -> {d}" for r in rendered for d in r.dependencies if graph.rendered(d) is None})
+    if dangling:
+        # a part of a link (a gateway, a peer record) is missing: nothing built on it can carry anything
+        raise MissingResources(dangling)
     sides: dict[tuple[str, int], list[tuple[str, LinkFacts]]] = defaultdict(list)
     routes: dict[tuple[str, str], list[tuple[str, RouteFacts]]] = defaultdict(list)
     firewalls: list[tuple[RenderedResource, FirewallFacts]] = []
@@ -111,7 +124,8 @@ def prove(stack: Stack, network: NetworkPlan, rendered: Sequence[RenderedResourc
             continue
         facts = describe(res, graph)
         if isinstance(facts, LinkFacts):
-            sides[(facts.link, facts.side)].append((res.name, facts))
+            for link_id in (facts.link, *facts.also):
+                sides[(link_id, facts.side)].append((res.name, facts))
         elif isinstance(facts, RouteFacts):
             routes[(res.cloud, res.region or "")].append((res.name, facts))
         elif isinstance(facts, FirewallFacts):
@@ -149,18 +163,19 @@ def _routable(src: Site, dst: Site, link: Link | None, sides, routes, carried: l
         if not facts:
             return "broken", f"no rendered resource carries side {index} ({site}) of {link.kind} link {link.id}"
         if link.kind == "vpn":
-            missing = {t.index for t in link.tunnels} - {t for _, f in facts for t in f.tunnels}
+            # a tunnel counts when a resource carries it and routes over it (a BGP session, or static routes)
+            routed = {t for _, f in facts if f.routes_learned or f.static_routes for t in f.tunnels}
+            missing = {t.index for t in link.tunnels} - routed
             if missing:
-                return "broken", f"tunnel(s) {sorted(missing)} of {link.id} are not rendered at {site}"
+                return "broken", f"tunnel(s) {sorted(missing)} of {link.id} are not rendered, or route nothing, at {site}"
     for here, there in ((src, dst), (dst, src)):
         side, other = link.side_of(here.key), 1 - link.side_of(here.key)
         mine = sides[(link.id, side)]
+        # the provider says which prefixes its side routes into the link (every route table of the site,
+        # not just one); the routes themselves are listed as what carries the flow
         static = {p for _, f in mine for p in f.static_routes}
-        for name, r in routes.get((here.cloud, here.region), []):
-            if r.via == "link" and r.link == link.id and isinstance(r.destination, str):
-                static.add(r.destination)
-                if _covers(r.destination, there.cidr):
-                    carried.append(name)
+        carried += [name for name, r in routes.get((here.cloud, here.region), [])
+                    if r.via == "link" and r.link == link.id and _covers(r.destination, there.cidr)]
         learned = set()
         if any(f.routes_learned for _, f in mine):
             learned = {p for _, f in sides[(link.id, other)] for p in f.advertises}

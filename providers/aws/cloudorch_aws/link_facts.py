@@ -84,20 +84,33 @@ def _marks(res: RenderedResource) -> dict[str, Any]:
     }
 
 
-def _static_routes(res: RenderedResource, graph: RenderedGraph) -> tuple[str, ...]:
-    found = {get(r.inputs, "destinationCidrBlock") for r in graph.referrers(res.name, ROUTE)}
-    return tuple(sorted(d for d in found if isinstance(d, str)))
+def _static_routes(res: RenderedResource, graph: RenderedGraph, vpc_ref: Any) -> tuple[str, ...]:
+    """The prefixes routed into the peering from EVERY route table of the side's VPC: a subnet whose table
+    lacks the route cannot use the link, so a prefix routed from only some tables is not routed."""
+    routes = graph.referrers(res.name, ROUTE)
+    if not is_ref(vpc_ref):
+        return ()
+    tables = {t.name for t in graph.referrers(vpc_ref[REF], ROUTE_TABLE)}
+    by_table: dict[str, set[str]] = {t: set() for t in tables}
+    for r in routes:
+        table, destination = r.inputs.get("routeTableId"), get(r.inputs, "destinationCidrBlock")
+        if is_ref(table) and table[REF] in by_table and isinstance(destination, str):
+            by_table[table[REF]].add(destination)
+    common = set.intersection(*by_table.values()) if by_table else set()
+    return tuple(sorted(common))
 
 
 def _peering(res: RenderedResource, graph: RenderedGraph) -> LinkFacts:
     """Either side of a peering: the requester names its VPC; the accepter's is its routes' tables' VPC."""
     if res.type == PEERING:
-        offered = _vpc_block(graph, res.inputs.get("vpcId"))
+        vpc_ref = res.inputs.get("vpcId")
     else:
         tables = [_target(graph, r.inputs.get("routeTableId")) for r in graph.referrers(res.name, ROUTE)]
-        offered = tuple(sorted({cidr for t in tables if t is not None
-                                for cidr in _vpc_block(graph, t.inputs.get("vpcId"))}))
-    return LinkFacts(**_marks(res), kind="peering", advertises=offered, static_routes=_static_routes(res, graph))
+        vpcs = {t.inputs.get("vpcId")[REF] for t in tables if t is not None and is_ref(t.inputs.get("vpcId"))}
+        vpc_ref = {REF: sorted(vpcs)[0]} if len(vpcs) == 1 else None
+    offered = _vpc_block(graph, vpc_ref) if vpc_ref is not None else ()
+    return LinkFacts(**_marks(res), kind="peering", advertises=offered,
+                     static_routes=_static_routes(res, graph, vpc_ref))
 
 
 def _vpn_connection(res: RenderedResource, graph: RenderedGraph) -> LinkFacts:

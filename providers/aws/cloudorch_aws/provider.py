@@ -35,6 +35,7 @@ class Provider(CloudProvider):
         PulumiPlugin("random", "4.21.4"),  # the VPN links' generated pre-shared keys
     )
     images: ClassVar[tuple[str, ...]] = tuple(sorted(IMAGES))
+    vpn_first_inside_host: ClassVar[bool] = True
     #: two VPN connections per link, each of two tunnels with its own outside address
     vpn_interfaces: ClassVar[int] = 4
 

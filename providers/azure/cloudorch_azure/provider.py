@@ -31,7 +31,7 @@ class Provider(CloudProvider):
     display_name: ClassVar[str] = "Microsoft Azure"
     pulumi_plugins: ClassVar[tuple[PulumiPlugin, ...]] = (
         PulumiPlugin("azure-native", "3.29.0"),
-        PulumiPlugin("random", "4.18.3"),
+        PulumiPlugin("random", "4.21.4"),
         PulumiPlugin("tls", "5.2.1"),
     )
     images: ClassVar[tuple[str, ...]] = IMAGES

@@ -18,7 +18,7 @@ from cloudorch.rendering.inputs import UNKNOWN, any_on, flag, get, is_world, ite
 from cloudorch.rendering.links import IpsecPolicy
 from cloudorch.rendering.model import REF, RenderedResource, is_ref
 
-from cloudorch_gcp.links import CIPHER_SUITE, PEERING, VPN_TUNNEL, peering_name
+from cloudorch_gcp.links import CIPHER_SUITE, PEERING, ROUTER_INTERFACE, ROUTER_PEER, VPN_TUNNEL, peering_name
 
 FIREWALL = "gcp:compute/firewall:Firewall"
 DATABASE_INSTANCE = "gcp:sql/databaseInstance:DatabaseInstance"
@@ -176,6 +176,12 @@ def _tunnel(res: RenderedResource, graph: RenderedGraph) -> LinkFacts:
             "the Cloud Router installs what the peer announces as dynamic routes; routing mode GLOBAL makes them "
             "reach the subnetworks of every region" if mode == "GLOBAL" else
             f"the Cloud Router installs what the peer announces, in {router.region} only (routing mode {mode})")
+    # the tunnel routes only through its BGP session: a router interface on it and a peer on that interface
+    interfaces = graph.referrers(res.name, ROUTER_INTERFACE)
+    session = any(graph.referrers(i.name, ROUTER_PEER) for i in interfaces)
+    if not session:
+        advertises = ()
+        notes["routes_learned"] = "no Cloud Router interface with a BGP peer on this tunnel: nothing is learned over it"
     version = get(inputs, "ikeVersion", 2)  # Cloud VPN's default is IKEv2
     ike = UNKNOWN if version is UNKNOWN else {1: "ikev1", 2: "ikev2"}.get(int(version))
     suite = get(inputs, "cipherSuite")
@@ -195,7 +201,7 @@ def _tunnel(res: RenderedResource, graph: RenderedGraph) -> LinkFacts:
         key = None
     return LinkFacts(
         link=described["link"], side=int(described["side"]), kind="vpn", tunnels=(int(described["tunnel"]),),
-        advertises=advertises, routes_learned=True, ike_version=ike, ciphers=ciphers, preshared_key=key,
+        advertises=advertises, routes_learned=session, ike_version=ike, ciphers=ciphers, preshared_key=key,
         notes=notes,
     )
 
@@ -228,8 +234,11 @@ def _peering(res: RenderedResource, graph: RenderedGraph) -> LinkFacts:
             side = [e[2] for e in ends].index(0)
             link = _candidate(ends)
             if peering_name(link, side) == res.name:
+                # one peering joins the whole networks: it carries every region pair's link between them
+                others = tuple(sorted({_candidate(sorted([(_network_of(own), o, 0), (_network_of(peer), p, 1)])).id
+                                       for o in own_regions for p in peer_regions} - {link.id}))
                 return LinkFacts(link=link.id, side=side, kind="peering", advertises=advertises,
-                                 routes_learned=True, notes=notes)
+                                 routes_learned=True, also=others, notes=notes)
     return LinkFacts(link="", side=0, kind="peering", advertises=advertises, routes_learned=True,
                      notes=notes | {"link": "no link between these networks bears this peering's name"})
 

@@ -34,7 +34,7 @@ class Provider(CloudProvider):
     display_name: ClassVar[str] = "Google Cloud"
     pulumi_plugins: ClassVar[tuple[PulumiPlugin, ...]] = (
         PulumiPlugin("gcp", "10.2.0"),
-        PulumiPlugin("random", "4.18.3"),  # generated database passwords
+        PulumiPlugin("random", "4.21.4"),  # generated database passwords
     )
     images: ClassVar[tuple[str, ...]] = IMAGES
     #: one VPC per stack network spans every region (regional subnetworks), so the core links no two

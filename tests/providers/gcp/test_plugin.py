@@ -23,7 +23,7 @@ def test_the_plugin_is_discoverable():
     assert isinstance(provider, Provider)
     assert provider.name == "gcp" and provider.unsupported_features() == {}
     assert PulumiPlugin("gcp", "10.2.0") in provider.pulumi_plugins
-    assert PulumiPlugin("random", "4.18.3") in provider.pulumi_plugins
+    assert PulumiPlugin("random", "4.21.4") in provider.pulumi_plugins
     assert {"ubuntu-24.04", "ubuntu-22.04", "debian-12"} <= set(provider.images)
 
 
