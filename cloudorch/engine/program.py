@@ -129,8 +129,13 @@ def _output_of(resource: Any, prop: str) -> Any:
 
 
 def _dig(value: Any, path: tuple) -> Any:
+    """The part of a structured output at ``path``; None where it has no such part (what Pulumi's mocks
+    return, or a resource that has not reported it), which the provider then rejects by name."""
     for step in path:
-        value = None if value is None else value[step]
+        try:
+            value = None if value is None else value[step]
+        except (KeyError, IndexError, TypeError):
+            return None
     return value
 
 

@@ -46,14 +46,30 @@ def network_terms(stack: Stack, demands: tuple[Demand, ...], rates: NetworkRates
             if usd:
                 extra.setdefault(name, {})[loc] = usd
     return NetworkTerms(member_of=member_of, flows=flows, site=dict(rates.site), vpn_site=dict(rates.vpn_site),
-                        vpn_link_side=dict(rates.vpn_link_side), per_gb=dict(rates.per_gb), replica_extra=extra,
+                        vpn_link_side=dict(rates.vpn_link_side), per_gb=_monotone(rates.per_gb), replica_extra=extra,
                         replica_egress=egress,
                         global_clouds=global_clouds, cross_cloud_forbidden=stack.placement.cross_cloud == "forbid")
 
 
+def _monotone(per_gb: Mapping[tuple[str, str, str], float]) -> dict[tuple[str, str, str], float]:
+    """A farther path never priced below a nearer one. The model lets a GB take any path the target's
+    locations allow and pays the cheapest, while a real GB takes the nearest; with prices that rise with
+    distance the two agree. Published prices do; a missing one (counted as 0 and listed as unpriced) would
+    not, so it is raised to the nearer path's price."""
+    out = dict(per_gb)
+    for cloud, region in {(c, r) for c, r, _ in per_gb}:
+        floor = 0.0
+        for kind in PATH_KINDS:
+            key = (cloud, region, kind)
+            floor = out[key] = max(out.get(key, 0.0), floor)
+    return out
+
+
 def network_cost(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Option, int], ...]],
-                 unpriced: Mapping[str, str] = {}) -> NetworkCost:
-    """What the network of a placement costs a month, by the model's own rules."""
+                 rates: NetworkRates | None = None) -> NetworkCost:
+    """What the network of a placement costs a month, by the model's own rules; what it needed but could not
+    price (``rates``' unknowns, where this placement uses them) is listed as unpriced."""
+    unpriced: dict[str, str] = {}
     counts = {name: {} for name in assignment}
     for name, chosen in assignment.items():
         for o, n in chosen:
@@ -84,6 +100,9 @@ def network_cost(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Optio
                         else "same-cloud" if any(t[0] == loc[0] for t in target) else "cross-cloud")
                 usd = f.gb_month * n / total * terms.per_gb.get((*loc, kind), 0.0)
                 traffic[(f"{f.source}->{f.target}", loc[0])] += usd
+                if rates is not None and (*loc, kind) in rates.unknown_gb:
+                    unpriced[f"{loc[0]}/{loc[1]}: {kind} traffic"] = (f"no published per-GB price for {kind} "
+                                                                     f"traffic from {loc[1]}: {f.source}->{f.target}")
     for a in sorted(gateways):
         lines.append(NetworkCostLine(kind="vpn-gateway", what=f"{a[0]}@{a[1]}/{a[2]}", cloud=a[1],
                                      monthly_usd=terms.vpn_site.get(a[1], 0.0)))
@@ -101,9 +120,13 @@ def network_cost(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Optio
         for (kind, cloud), usd in sorted(by_cloud.items()):
             if usd > 1e-9:
                 lines.append(NetworkCostLine(kind=kind, what=name, cloud=cloud, monthly_usd=usd))
+    if rates is not None:
+        used = {"site": {c for _, c, _ in sites}, "vpn_site": {c for _, c, _ in gateways}}
+        for part, clouds in (*used.items(), ("vpn_link_side", {c for link in links for _, c, _ in link})):
+            for cloud in sorted(clouds):
+                for item in rates.unknown_items.get(cloud, {}).get(part, ()):
+                    unpriced[f"{cloud}: {item}"] = "no published price in the embedded price list"
     lines = [line.model_copy(update={"monthly_usd": round(line.monthly_usd, 4)}) for line in lines]
     return NetworkCost(lines=tuple(lines), monthly_usd=round(sum(line.monthly_usd for line in lines), 2),
-                       unpriced=dict(unpriced))
+                       unpriced=dict(sorted(unpriced.items())))
 
-
-assert PATH_KINDS  # the path kinds priced above are the rates' own

@@ -61,7 +61,7 @@ def plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
 
     bucket_placements, bucket_cost, bucket_explanations = place_buckets(
         stack, catalog, solution, capability, region_exclusions, explain_choices)
-    network = network_cost(terms, solution.assignment, settings.rates.unpriced) if terms is not None else None
+    network = network_cost(terms, solution.assignment, settings.rates) if terms is not None else None
     total = solution.monthly_usd + bucket_cost + (network.monthly_usd if network else 0.0)
     if budget is not None and total > budget + 1e-6:
         raise _over_budget(stack, problem, total, budget, bucket_cost)
@@ -79,7 +79,8 @@ def plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
         placements=placements,
         explanations=explanations,
         # a bound is a bound below the cost: capped at it, and rounded down, never up past it
-        lower_bound_monthly_usd=math.floor(round(min(solution.lower_bound_monthly_usd + bucket_cost, total) * 100, 6)) / 100,
+        lower_bound_monthly_usd=(math.floor(round(min(solution.lower_bound_monthly_usd + bucket_cost, total) * 100, 6)) / 100
+                                 if problem.objective == "cost" else round(total, 2)),
         network_cost=network,
     )
 

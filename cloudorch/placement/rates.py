@@ -62,8 +62,10 @@ class NetworkRates:
     nat_gb: Mapping[str, float] = field(default_factory=dict)
     #: (cloud, region) -> continent, for the same-continent assumption of same-cloud paths
     continent: Mapping[tuple[str, str], str] = field(default_factory=dict)
-    #: what could not be priced: "cloud: item" -> why
-    unpriced: Mapping[str, str] = field(default_factory=dict)
+    #: (cloud, region, path kind) whose price per GB is not published (counted as 0, listed where used)
+    unknown_gb: frozenset[tuple[str, str, str]] = frozenset()
+    #: cloud -> part ("site", "vpn_site", "vpn_link_side") -> price-list items of it that are not published
+    unknown_items: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
 
     def gb(self, cloud: str, region: str, kind: PathKind) -> float:
         return self.per_gb.get((cloud, region, kind), 0.0)
@@ -73,13 +75,20 @@ class NetworkRates:
         return self.vpn_link_side.get(cloud_a, 0.0) + self.vpn_link_side.get(cloud_b, 0.0)
 
 
-def monthly(prices: NetworkPrices, cloud: str, charges: Iterable[Charge], unpriced: dict[str, str]) -> float:
-    """Monthly USD of fixed charges (hourly items run all month); unknown items go to ``unpriced``."""
+def monthly(prices: NetworkPrices, cloud: str, charges: Iterable[Charge], unknown: list[str]) -> float:
+    """Monthly USD of fixed charges (hourly items run all month); items without a price go to ``unknown``."""
     total = 0.0
     for c in charges:
+        if c.item == "nat_gateway":  # meters.NAT_GATEWAY: the cloud's NAT gateway, flat where it is flat
+            hourly = prices.nat_gateway_hourly(cloud, 1)
+            if hourly is None:
+                unknown.append(c.item)
+            else:
+                total += hourly * HOURS_PER_MONTH * c.quantity
+            continue
         usd = prices.price(cloud, c.item, c.scope)
         if usd is None:
-            unpriced[f"{cloud}: {c.item}"] = "no published price in the embedded price list"
+            unknown.append(c.item)
             continue
         rows = prices.tiers(cloud, c.item, c.scope)
         per = HOURS_PER_MONTH if rows and rows[0].unit in ("hour", "vm_hour") else 1.0
@@ -92,32 +101,33 @@ def network_rates(catalog: Catalog, shapes: Mapping[str, NetworkShape]) -> Netwo
     prices = catalog.network
     if prices is None:
         return None
-    unpriced: dict[str, str] = {}
+    unknown_items: dict[str, dict[str, tuple[str, ...]]] = {}
     site, vpn_site, link_side, nat_vm, nat_gb = {}, {}, {}, {}, {}
     for cloud, shape in sorted(shapes.items()):
-        site[cloud] = monthly(prices, cloud, shape.site, unpriced)
-        vpn_site[cloud] = monthly(prices, cloud, shape.vpn_site, unpriced)
-        link_side[cloud] = monthly(prices, cloud, shape.vpn_link_side, unpriced)
+        missing: dict[str, list[str]] = {"site": [], "vpn_site": [], "vpn_link_side": []}
+        site[cloud] = monthly(prices, cloud, shape.site, missing["site"])
+        vpn_site[cloud] = monthly(prices, cloud, shape.vpn_site, missing["vpn_site"])
+        link_side[cloud] = monthly(prices, cloud, shape.vpn_link_side, missing["vpn_link_side"])
+        unknown_items[cloud] = {part: tuple(items) for part, items in missing.items() if items}
         if shape.nat_per_vm:
             vm = prices.price(cloud, "nat_gateway_vm_hour")
             nat_vm[cloud] = (vm or 0.0) * HOURS_PER_MONTH
         nat_gb[cloud] = prices.price(cloud, "nat_processed_gb") or 0.0
-    per_gb, internet, continent = {}, {}, {}
+    per_gb, internet, continent, unknown_gb = {}, {}, {}, set()
     for region in catalog.regions:
         if region.cloud not in shapes:
             continue
         key = (region.cloud, region.name)
         continent[key] = path_scopes(region.geo, region.geo)[0].split(":", 1)[1]
         same = prices.price(region.cloud, "inter_zone_gb", "same-region")
-        per_gb[(*key, "same-region")] = same or 0.0
-        inter = prices.price(region.cloud, "inter_region_gb", path_scopes(region.geo, region.geo))
-        if inter is None:
-            unpriced[f"{region.cloud}: inter_region_gb within {continent[key]}"] = "not published for this continent"
-        per_gb[(*key, "same-cloud")] = inter or 0.0
-        out = prices.price(region.cloud, VPN_EGRESS_ITEM)
-        if out is None:
-            unpriced[f"{region.cloud}: {VPN_EGRESS_ITEM}"] = "no published price"
-        per_gb[(*key, "cross-cloud")] = out or 0.0
+        for kind, price in (("same-region", same),
+                            ("same-cloud", prices.price(region.cloud, "inter_region_gb", path_scopes(region.geo, region.geo))),
+                            ("cross-cloud", prices.price(region.cloud, VPN_EGRESS_ITEM))):
+            per_gb[(*key, kind)] = price or 0.0
+            if price is None:
+                unknown_gb.add((*key, kind))
+        out = per_gb[(*key, "cross-cloud")]
         internet[key] = out or 0.0
     return NetworkRates(site=site, vpn_site=vpn_site, vpn_link_side=link_side, nat_per_vm=nat_vm, per_gb=per_gb,
-                        internet_gb=internet, nat_gb=nat_gb, continent=continent, unpriced=dict(sorted(unpriced.items())))
+                        internet_gb=internet, nat_gb=nat_gb, continent=continent, unknown_gb=frozenset(unknown_gb),
+                        unknown_items=unknown_items)

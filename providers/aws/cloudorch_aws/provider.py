@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 from cloudorch.errors import Problem
+from cloudorch.placement.rates import NetworkShape
 from cloudorch.provider import CloudProvider, ErrorClassifier, PulumiPlugin
 from cloudorch.rendering import RenderContext, RenderedResource
 from cloudorch.rendering.elements import EndpointRendering, EndpointView
 from cloudorch.rendering.facts import Facts, RenderedGraph, read_by_type
-from cloudorch.rendering.meters import Meter, Unmetered
+from cloudorch.rendering.meters import NAT_GATEWAY, Meter, Unmetered
 from cloudorch.rendering.roles import Role
 from cloudorch.spec.models import Bucket, Compute, Database
 
@@ -67,6 +68,12 @@ class Provider(CloudProvider):
 
     def describe(self, resource: RenderedResource, graph: RenderedGraph) -> Facts | None:
         return read_by_type(facts.READERS, resource, graph)
+
+    def network_shape(self) -> NetworkShape:
+        # what render() and render_endpoint() build, in the meters they bill by: a NAT gateway and its
+        # Elastic IP per site; a virtual private gateway per VPN site; two VPN connections per link
+        return NetworkShape(site=(Meter(NAT_GATEWAY), Meter("public_ipv4_hour")), vpn_site=(Meter("vpn_gateway_hour"),),
+                            vpn_link_side=(Meter("vpn_connection_hour", 2),))
 
     def meters(self, resource: RenderedResource) -> tuple[Meter, ...] | Unmetered | None:
         return meters.meters_of(resource)

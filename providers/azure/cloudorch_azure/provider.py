@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 from cloudorch.errors import Problem
+from cloudorch.placement.rates import NetworkShape
 from cloudorch.provider import CloudProvider, ErrorClassifier, PulumiPlugin
 from cloudorch.rendering import RenderContext, RenderedResource
 from cloudorch.rendering.elements import EndpointRendering, EndpointView
 from cloudorch.rendering.facts import Facts, RenderedGraph, read_by_type
-from cloudorch.rendering.meters import Meter, Unmetered
+from cloudorch.rendering.meters import NAT_GATEWAY, Meter, Unmetered
 from cloudorch.rendering.roles import Role
 
 from cloudorch_azure import checks, errors, facts, links, meters
@@ -61,6 +62,13 @@ class Provider(CloudProvider):
 
     def check(self, ctx: RenderContext) -> list[Problem]:
         return checks.check(ctx)
+
+    def network_shape(self) -> NetworkShape:
+        # what render() and render_endpoint() build, in the meters they bill by: a NAT gateway and its public
+        # IP per site; an active-active gateway and its two public IPs per VPN site; connections are in the
+        # gateway's price
+        return NetworkShape(site=(Meter(NAT_GATEWAY), Meter("public_ipv4_hour")),
+                            vpn_site=(Meter("vpn_gateway_hour"), Meter("public_ipv4_hour", 2)))
 
     def meters(self, resource: RenderedResource) -> tuple[Meter, ...] | Unmetered | None:
         return meters.of(resource)

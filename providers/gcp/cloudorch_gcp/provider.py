@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from cloudorch.errors import Problem
+from cloudorch.placement.rates import NetworkShape
 from cloudorch.provider import CloudProvider, ErrorClassifier, PulumiPlugin
 from cloudorch.rendering import RenderContext, RenderedResource
 from cloudorch.rendering.elements import EndpointRendering, EndpointView
@@ -80,6 +81,13 @@ class Provider(CloudProvider):
 
     def describe(self, resource: RenderedResource, graph: RenderedGraph) -> Facts | None:
         return read_by_type(facts.READERS, resource, graph)
+
+    def network_shape(self) -> NetworkShape:
+        # what render() and render_endpoint() build, in the meters they bill by: Cloud NAT, billed per VM,
+        # and its one address per site; HA VPN gateways and Cloud Routers cost nothing; four tunnels a link
+        return NetworkShape(site=(Meter("public_ipv4_hour"),), nat_per_vm=True,
+                            vpn_site=(Meter("vpn_gateway_hour"), Meter("cloud_router_hour")),
+                            vpn_link_side=(Meter("vpn_tunnel_hour", 4),))
 
     def meters(self, resource: RenderedResource) -> tuple[Meter, ...] | Unmetered | None:
         return meters.meters(resource)
