@@ -49,7 +49,13 @@ def test_example_validates_and_plans(path, capsys):
     assert main(["plan", str(path), "--format", "json"]) == 0
     plan = json.loads(capsys.readouterr().out)
     assert plan["format_version"] == 1 and plan["resources"] and plan["placements"]
-    assert plan["cost"]["monthly_usd"] == pytest.approx(sum(p["monthly_usd"] for p in plan["placements"]), abs=0.05)
+    cost = plan["cost"]
+    assert cost["machines_monthly_usd"] == pytest.approx(sum(p["monthly_usd"] for p in plan["placements"]), abs=0.05)
+    assert cost["monthly_usd"] == pytest.approx(sum(line["monthly_usd"] for line in cost["lines"]), abs=0.05)
+    # the optimiser priced the same placement at the same figure: its network model matches what is rendered
+    assert cost["placement_monthly_usd"] == pytest.approx(cost["monthly_usd"], abs=0.05)
+    assert cost["lower_bound_monthly_usd"] <= cost["monthly_usd"]
+    assert {f["status"] for f in plan["network"]["flows"]} == {"proved"}
 
 
 @pytest.mark.shared

@@ -176,8 +176,8 @@ def test_stale_plan_from_a_config_change_names_what_changed(no_pulumi, tmp_path,
     stack = copy_stack(tmp_path)
     saved = tmp_path / "plan.json"
     assert main(["plan", str(stack), "--out", str(saved)]) == 0
-    (tmp_path / "cloudorch.toml").write_text('[vcpu_quotas]\nazure = 1\n')  # moves web off azure
+    (tmp_path / "cloudorch.toml").write_text('[vcpu_quotas]\naws = 1\n')  # moves web off aws
     capsys.readouterr()
     assert main(["apply", str(stack), "--plan", str(saved), "--yes"]) == 2
     err = capsys.readouterr().err
-    assert "the rendered resources differ from the plan" in err and "removed" in err and "azure" in err
+    assert "the rendered resources differ from the plan" in err and "removed" in err and "aws" in err

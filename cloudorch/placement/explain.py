@@ -22,6 +22,7 @@ SCAN = 24
 def explain(stack: Stack, problem: Problem, solution: Solution,
             region_exclusions: list[Exclusion], option_exclusions: dict[str, tuple[Exclusion, ...]]) -> dict[str, Explanation]:
     locations = {name: {o.location for o, _ in chosen} for name, chosen in solution.assignment.items()}
+    network_delta = _network_delta(problem, solution)
     demands = {d.name: d for d in problem.demands}
     cheapest: dict[int, dict[tuple[str, str], float]] = {}
     ranked: dict[int, list[Option]] = {}
@@ -36,13 +37,38 @@ def explain(stack: Stack, problem: Problem, solution: Solution,
             resource=demand.name,
             chosen=tuple(f"{n} x {o.instance_type}{' (spot)' if o.spot else ''} in {o.cloud}/{o.region}"
                          for o, n in chosen),
-            alternatives=_alternatives(chosen, ranked[id(demand.options)], rules),
+            alternatives=_alternatives(chosen, ranked[id(demand.options)], rules, network_delta(demand.name)),
             excluded=tuple(sorted(
                 [*region_exclusions, *option_exclusions.get(demand.name, ()),
                  *_unused_regions(demand, chosen, cheapest[id(demand.options)], rules)],
                 key=lambda e: (e.cloud, e.region or "", e.reason))),
         )
     return out
+
+
+def _network_delta(problem: Problem, solution: Solution):
+    """For a resource, what moving its replicas changes in the network's bill (sites, links, traffic): an
+    alternative is priced whole, as the placement was. Cached per resulting set of locations."""
+    from cloudorch.placement.bill import network_cost
+
+    terms = problem.network
+    if terms is None:
+        return lambda name: None
+    base = network_cost(terms, solution.assignment).monthly_usd
+
+    def for_demand(name: str):
+        cache: dict[tuple, float] = {}
+
+        def delta(new_chosen: tuple[tuple[Option, int], ...]) -> float:
+            key = tuple(sorted((o.location, n) for o, n in new_chosen))
+            if key not in cache:
+                changed = dict(solution.assignment) | {name: new_chosen}
+                cache[key] = network_cost(terms, changed).monthly_usd - base
+            return cache[key]
+
+        return delta
+
+    return for_demand
 
 
 def _cheapest_per_location(options) -> dict[tuple[str, str], float]:
@@ -90,7 +116,7 @@ class _Rules:
         return None
 
 
-def _alternatives(chosen, ranked: list[Option], rules: _Rules) -> tuple[Alternative, ...]:
+def _alternatives(chosen, ranked: list[Option], rules: _Rules, network_delta=None) -> tuple[Alternative, ...]:
     total = sum(o.monthly_usd * n for o, n in chosen)
     chosen_keys = {(o.cloud, o.region, o.instance_type, o.spot) for o, _ in chosen}
     base = Counter()
@@ -113,7 +139,11 @@ def _alternatives(chosen, ranked: list[Option], rules: _Rules) -> tuple[Alternat
             counts[o.location] += n
             if rules.violation(counts) is not None:
                 continue
-            cost = round(total - slot.monthly_usd * n + o.monthly_usd * n, 2)
+            cost = total - slot.monthly_usd * n + o.monthly_usd * n
+            if network_delta is not None:
+                moved = tuple((p, m) for p, m in chosen if p is not slot) + ((o, n),)
+                cost += network_delta(moved)  # egress and NAT per VM included: network_cost prices them
+            cost = round(cost, 2)
             if key not in found or cost < found[key].monthly_usd:
                 found[key] = Alternative(
                     cloud=o.cloud, region=o.region, instance_type=o.instance_type, spot=o.spot, monthly_usd=cost,

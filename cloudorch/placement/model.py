@@ -82,7 +82,8 @@ class Alternative(_Frozen):
     region: str
     instance_type: str
     spot: bool
-    monthly_usd: float = Field(description="the resource's monthly cost with this change")
+    monthly_usd: float = Field(description="the resource's monthly cost with this change, plus what the change "
+                               "adds to or saves on the network's bill (links, traffic)")
     replaces: str | None = Field(default=None, description="which chosen slot moves here")
 
 

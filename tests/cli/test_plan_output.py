@@ -12,7 +12,19 @@ def test_text_plan_shows_placements_policy_and_total(capsys):
     out = capsys.readouterr().out
     assert "orders-db" in out and "db-custom-2-8192" in out
     assert "Resources per cloud:" in out and "Policy:" in out and "waived" in out
-    assert "Total: $800.14/month of a $6,000.00 budget" in out
+    # machines $815.69 (a replica on aws rather than azure: its VPN costs less) + the VPN, NAT and traffic
+    assert "Total: $1,083.60/month of a $6,000.00 budget (machines $815.69 + network $267.91" in out
+
+
+def test_text_plan_shows_the_links_and_flows(capsys):
+    assert main(["plan", WEBSHOP]) == 0
+    out = capsys.readouterr().out
+    assert "link net@aws/eu-north-1 <-> net@gcp/europe-north1 (vpn, 4 tunnels, BGP" in out
+    assert "Flows: 1 proved" in out
+    assert "forced by" not in out
+    assert main(["plan", WEBSHOP, "--explain"]) == 0
+    out = capsys.readouterr().out
+    assert "forced by web->orders-db:5432" in out
 
 
 def test_large_plans_print_aligned_columns_instead_of_a_boxed_table(capsys, monkeypatch):

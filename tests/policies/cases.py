@@ -324,3 +324,12 @@ CASES = [
          subject(stack(tags="{team: shop, env: dev}")),
          {("web", None)}),
 ]
+
+# the link policies judge a real rendering of every kind of link (tests/policies/link_cases.py)
+from tests.policies import link_cases  # noqa: E402
+
+CASES += [
+    Case("network.link-ipsec", *link_cases.ipsec_case()),
+    Case("network.link-default-route", *link_cases.default_route_case()),
+    Case("database.cross-cloud-over-link", *link_cases.database_case()),
+]
