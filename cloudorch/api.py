@@ -7,25 +7,45 @@ Nothing here prints or exits; errors are ``CloudorchError`` subclasses that the 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from cloudorch.config import Config, read_config
-from cloudorch.errors import CloudorchError, OverBudget, PluginError, SpecError
+from cloudorch import __version__
+from cloudorch.catalog import Catalog, load_catalog
+from cloudorch.config import Config, check_quota_keys, read_config, shown
+from cloudorch.errors import CloudorchError, OverBudget, PluginBug, PluginError, SpecError
+from cloudorch.graph import ResourceGraph, build_graph, flows_of
+from cloudorch.network.allocation import Allocation
+from cloudorch.network.links import plan_network as plan_network_of
+from cloudorch.network.model import NetworkPlan
+from cloudorch.network.record import read_record, record_path, write_record
+from cloudorch.placement.candidates import PlacementSettings
+from cloudorch.placement.model import PlacementResult
+from cloudorch.placement.planner import plan_placement
+from cloudorch.placement.rates import network_rates
+from cloudorch.plan import (
+    CatalogInfo,
+    Fingerprint,
+    Plan,
+    cost_of,
+    explain_section,
+    network_section,
+    placement_entries,
+    resource_entries,
+    sha256_text,
+)
+from cloudorch.plugins import load_provider, provider_names
+from cloudorch.policy import PolicySubject, blocking_error, evaluate, list_policies, load_packs
 from cloudorch.project import Project, ProjectLocation, StackIdentity, locate, resolve
+from cloudorch.rendering import RenderedResource
+from cloudorch.plan.costs import bill_of
+from cloudorch.rendering.assemble import render_stack
+from cloudorch.rendering.reach import MissingResources, NetworkProof, prove
 from cloudorch.spec.loader import LoadedStack, Vocabulary, load_stack
-
-if TYPE_CHECKING:
-    from cloudorch.catalog import Catalog
-    from cloudorch.graph import ResourceGraph
-    from cloudorch.network.allocation import Allocation
-    from cloudorch.network.model import NetworkPlan
-    from cloudorch.rendering.reach import NetworkProof
-    from cloudorch.placement.model import PlacementResult
-    from cloudorch.plan import Plan
-    from cloudorch.rendering import RenderedResource
 
 
 @dataclass(frozen=True)
@@ -72,8 +92,6 @@ class PlanResult:
     def refusal(self) -> CloudorchError | None:
         """Why this plan may not be applied, in gate order: a mandatory policy (3), then the budget (4)."""
         if self.blocked:
-            from cloudorch.policy import blocking_error
-
             return blocking_error(self.report)
         return self.over_budget
 
@@ -119,16 +137,12 @@ class Session:
     @property
     def catalog(self) -> Catalog:
         if self._catalog is None:
-            from cloudorch.catalog import load_catalog
-
             directory = self.options.catalog_dir or self.config.catalog
             adapters = {name: p.catalog_adapter() for name, p in self.providers().items()} if directory else None
             self._catalog = load_catalog(directory, adapters)
         return self._catalog
 
     def providers(self) -> dict[str, Any]:
-        from cloudorch.plugins import load_provider, provider_names
-
         return {name: load_provider(name) for name in provider_names()}
 
     def vocabulary(self) -> Vocabulary:
@@ -147,8 +161,6 @@ class Session:
 
 def validate(paths: Sequence[str | Path], session: Session | None = None) -> list[ValidatedStack]:
     """Validate stack files; every problem of every file is raised together as one SpecError."""
-    from cloudorch.graph import build_graph
-
     session = session or Session()
     vocabulary = session.vocabulary()
     results, problems = [], []
@@ -173,10 +185,6 @@ def plan(path: str | Path, session: Session | None = None, *, explain: bool | No
 
     ``explain`` adds alternatives and exclusions to the plan (default: the session's ``Options.explain``).
     """
-    from cloudorch.graph import build_graph
-    from cloudorch.placement.candidates import PlacementSettings
-    from cloudorch.placement.planner import plan_placement
-
     session = session or Session()
     explain = session.options.explain if explain is None else explain
     loaded = load_stack(path, session.vocabulary())
@@ -184,12 +192,8 @@ def plan(path: str | Path, session: Session | None = None, *, explain: bool | No
     providers = session.providers()
     config = session.config
     if config.vcpu_quotas:
-        from cloudorch.config import check_quota_keys, shown
-
         check_quota_keys(config, set(providers), {(r.cloud, r.name) for r in session.catalog.regions},
                          shown(session.location.config_file))
-    from cloudorch.placement.rates import network_rates
-
     settings = PlacementSettings(
         clouds=tuple(sorted(providers)),
         unsupported=_asking(providers),
@@ -221,14 +225,10 @@ def prove_network(loaded: LoadedStack, network: NetworkPlan, rendered: Sequence[
     """Prove from the rendered resources that every declared flow can flow and nothing else admits the
     internet (``rendering.reach``). A flow the rendering cannot carry, or an exposure nobody asked for, is a
     bug in cloudorch or a provider: ``PluginBug`` (exit 1), never a plan."""
-    from cloudorch.errors import PluginBug
-    from cloudorch.rendering.reach import prove
 
     def describe(resource, graph):
         provider = providers.get(resource.cloud)
         return provider.describe(resource, graph) if provider is not None else None
-
-    from cloudorch.rendering.reach import MissingResources
 
     try:
         proof = prove(loaded.stack, network, rendered, describe,
@@ -248,16 +248,12 @@ def prove_network(loaded: LoadedStack, network: NetworkPlan, rendered: Sequence[
 
 def read_allocation(stack: str, session: Session) -> Allocation:
     """What earlier plans of ``stack`` allocated (blocks, ASNs, tunnel addresses), from the project's record."""
-    from cloudorch.network.record import read_record, record_path
-
     return read_record(record_path(session.location.root, stack))
 
 
 def record_allocation(result: PlanResult, session: Session) -> Path | None:
     """Keep the plan's addresses for every later plan of the stack (``plan --out``, ``apply``): writes
     ``.cloudorch/<stack>.network.json`` at the project root; returns it, or None when it was already current."""
-    from cloudorch.network.record import record_path, write_record
-
     if result.allocation is None:
         return None
     path = record_path(session.location.root, result.loaded.stack.stack)
@@ -267,13 +263,10 @@ def record_allocation(result: PlanResult, session: Session) -> Path | None:
 def plan_network(loaded: LoadedStack, placement: PlacementResult, providers: dict[str, Any],
                  allocation: Allocation | None = None) -> NetworkPlan:
     """The network stage: sites, blocks and links of a placed stack (``cloudorch.network``)."""
-    from cloudorch.graph import flows_of
-    from cloudorch.network.links import plan_network as plan
-
-    return plan(loaded.stack, placement, flows_of(loaded.stack),
-                global_clouds=frozenset(c for c, p in providers.items() if p.global_network),
-                vpn_interfaces={c: p.vpn_interfaces for c, p in providers.items()}, allocation=allocation,
-                first_host_clouds=frozenset(c for c, p in providers.items() if p.vpn_first_inside_host))
+    return plan_network_of(loaded.stack, placement, flows_of(loaded.stack),
+                           global_clouds=frozenset(c for c, p in providers.items() if p.global_network),
+                           vpn_interfaces={c: p.vpn_interfaces for c, p in providers.items()}, allocation=allocation,
+                           first_host_clouds=frozenset(c for c, p in providers.items() if p.vpn_first_inside_host))
 
 
 def _asking(providers: dict[str, Any]):
@@ -298,8 +291,6 @@ def render(loaded: LoadedStack, placement: PlacementResult, providers: dict[str,
            network: NetworkPlan | None = None) -> tuple[RenderedResource, ...]:
     """Each provider renders its share (``cloudorch.rendering.assemble``), links included; names are unique
     across all. Without a network plan, one is made (with no earlier allocation)."""
-    from cloudorch.rendering.assemble import render_stack
-
     if network is None:
         network = plan_network(loaded, placement, providers)
     return render_stack(loaded, placement, providers, network=network)
@@ -308,14 +299,13 @@ def render(loaded: LoadedStack, placement: PlacementResult, providers: dict[str,
 def check_policies(loaded: LoadedStack, placement: PlacementResult | None, rendered: Sequence[RenderedResource],
                    session: Session) -> tuple[Any, str]:
     """Evaluate the stack's policy packs; returns the report and a digest of the policy set."""
-    from cloudorch.policy import PolicySubject, evaluate, load_packs
-
     stack = loaded.stack
     packs = load_packs(stack.policies.packs, policy_dirs=session.policy_dirs(), base_dir=Path(loaded.file).parent)
     overrides = {**session.config.enforcement, **stack.policies.enforcement}
     catalog = session.catalog
 
     def region_geo(cloud: str, region: str) -> str | None:
+        # Local on purpose: at module level, the name would be shadowed by this nested `region_geo`.
         from cloudorch.policy import region_geo as by_name
 
         known = catalog.region(cloud, region)
@@ -331,11 +321,6 @@ def _policy_digest(packs: Sequence[Any], overrides: dict[str, str]) -> str:
 
     A saved plan is stale when this changes, as a policy that would now block it was never checked.
     """
-    import hashlib
-    import json
-
-    from cloudorch.policy import list_policies
-
     h = hashlib.sha256()
     h.update(json.dumps(list_policies(packs, overrides=overrides), sort_keys=True, default=str).encode())
     for pack in sorted(packs, key=lambda p: p.name):
@@ -353,21 +338,6 @@ def _policy_digest(packs: Sequence[Any], overrides: dict[str, str]) -> str:
 def _build_plan(loaded: LoadedStack, placement: PlacementResult, rendered: Sequence[RenderedResource], report: Any,
                 policy_digest: str, session: Session, explain: bool, network: NetworkPlan | None = None,
                 proof: NetworkProof | None = None, providers: dict[str, Any] | None = None) -> Plan:
-    from cloudorch import __version__
-    from cloudorch.plan import (
-        CatalogInfo,
-        Fingerprint,
-        Plan,
-        cost_of,
-        explain_section,
-        network_section,
-        placement_entries,
-        resource_entries,
-        sha256_text,
-    )
-
-    from cloudorch.plan.costs import bill_of
-
     catalog = session.catalog
     bill = None
     if providers is not None:

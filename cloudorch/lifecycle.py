@@ -11,23 +11,21 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
+
+from cloudorch import __version__, api
+from cloudorch.api import PlanResult, Session
+from cloudorch.engine import EngineSettings, PulumiEngine, provider_pins
 from cloudorch.errors import UsageError
-
-if TYPE_CHECKING:
-    from cloudorch.api import PlanResult, Session
-    from cloudorch.engine import PulumiEngine
-    from cloudorch.plan import Plan
-    from cloudorch.project import StackIdentity
-    from cloudorch.provider import PulumiPlugin
+from cloudorch.plan import FORMAT_VERSION, Plan, sha256_text
+from cloudorch.plugins import provider_names
+from cloudorch.project import StackIdentity
+from cloudorch.provider import PulumiPlugin
+from cloudorch.spec.loader import load_stack_header
 
 
 def load_saved_plan(path: str | Path) -> Plan:
-    from pydantic import ValidationError
-
-    from cloudorch.plan import FORMAT_VERSION, Plan
-
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -76,8 +74,6 @@ def _resource_diff(saved: Plan, current: Plan, shown: int = 4) -> str:
 
 def gate(stack_path: str | Path, session: Session, plan_path: str | Path | None = None) -> PlanResult:
     """Everything `apply` checks before the engine: returns the plan to apply, or raises with exit 2/3/4/5."""
-    from cloudorch import api
-
     saved = load_saved_plan(plan_path) if plan_path is not None else None
     if saved is not None:
         _refuse_if_stale(saved, _early_differences(saved, stack_path, session), stack_path, plan_path)
@@ -93,9 +89,6 @@ def gate(stack_path: str | Path, session: Session, plan_path: str | Path | None 
 def _early_differences(saved: Plan, stack_path: str | Path, session: Session) -> list[str]:
     """What can be compared before placing anything: so a stale plan is refused (2) even when the changed
     stack would now fail placement or the budget."""
-    from cloudorch import __version__
-    from cloudorch.plan import sha256_text
-
     reasons = []
     if saved.fingerprint.cloudorch_version != __version__:
         reasons.append("the cloudorch version changed since the plan was made")
@@ -132,10 +125,6 @@ class StackState:
 
 
 def stack_state(stack_path: str | Path, session: Session) -> StackState:
-    from cloudorch.engine import provider_pins
-    from cloudorch.plugins import provider_names
-    from cloudorch.spec.loader import load_stack_header
-
     header = load_stack_header(stack_path)
     identity = session.identity(header.stack)
     clouds = header.clouds if header.clouds is not None else provider_names()
@@ -143,8 +132,6 @@ def stack_state(stack_path: str | Path, session: Session) -> StackState:
 
 
 def engine_for(identity: StackIdentity, session: Session) -> PulumiEngine:
-    from cloudorch.engine import EngineSettings, PulumiEngine
-
     project, config = session.project, session.config
     return PulumiEngine(EngineSettings(
         project_dir=project.root, identity=identity, project_named_in_config=project.source == "config",

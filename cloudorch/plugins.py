@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from cloudorch.catalog.adapter import SkyPilotAdapter
 from cloudorch.errors import PluginError
-
-if TYPE_CHECKING:
-    from cloudorch.catalog.adapter import SkyPilotAdapter
-    from cloudorch.provider import CloudProvider
+from cloudorch.provider import CloudProvider
 
 PROVIDER_GROUP = "cloudorch.providers"
 POLICY_PACK_GROUP = "cloudorch.policy_packs"
@@ -39,8 +37,6 @@ def policy_pack_names() -> tuple[str, ...]:
 
 @cache
 def load_provider(name: str) -> CloudProvider:
-    from cloudorch.provider import CloudProvider
-
     ep = _entry_points(PROVIDER_GROUP).get(name)
     if ep is None:
         raise PluginError(

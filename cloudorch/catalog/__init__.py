@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from dataclasses import replace
+from pathlib import Path
 
+from cloudorch.catalog.adapter import SkyPilotAdapter
+from cloudorch.catalog.cache import cached
+from cloudorch.catalog.embedded import embedded_catalog
 from cloudorch.catalog.model import Catalog, DatabaseOffering, Offering, Region, StoragePrice
 from cloudorch.catalog.network import NetworkPrices, network_prices
-
-if TYPE_CHECKING:
-    from cloudorch.catalog.adapter import SkyPilotAdapter
+from cloudorch.catalog.skypilot import read_skypilot_catalog
 
 __all__ = ["Catalog", "DatabaseOffering", "NetworkPrices", "Offering", "Region", "StoragePrice", "load_catalog",
            "network_prices"]
@@ -21,19 +23,10 @@ def load_catalog(directory: str | None = None, adapters: Mapping[str, SkyPilotAd
     A directory is read with ``adapters`` (cloud -> the provider's ``SkyPilotAdapter``), normally the
     installed providers' (``cloudorch.plugins.catalog_adapters()``).
     """
-    from cloudorch.catalog.embedded import embedded_catalog
-
     if directory is None:
         return embedded_catalog()
     if adapters is None:
         raise TypeError("reading a SkyPilot catalog needs the providers' adapters (cloud -> SkyPilotAdapter)")
-    from pathlib import Path
-
-    from cloudorch.catalog.cache import cached
-    from cloudorch.catalog.skypilot import read_skypilot_catalog
-
-    from dataclasses import replace
-
     # attached after the disk cache, not inside it: a cached catalog must never carry stale network prices
     return replace(cached(Path(directory), adapters, lambda: read_skypilot_catalog(directory, adapters)),
                    network=network_prices())

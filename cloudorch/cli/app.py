@@ -1,25 +1,105 @@
-"""The `cloudorch` command. Only typer, click and the command modules load at start-up: pydantic,
-pulumi, HiGHS and the cloud SDKs are imported inside the commands that need them."""
+"""The `cloudorch` command, and the CLI's one lazy boundary.
+
+The root knows every command's name, module and one-line help (``COMMANDS``) and imports the module
+``cloudorch.cli.<module>`` only when that command is looked up: to run it, or to show its own help. So
+`cloudorch --help` loads typer, this module, the shared options and the Application, and no command.
+Past the boundary, modules import what they use at the top; only heavy third-party packages (pulumi,
+HiGHS, numpy, cloud SDKs) are imported inside the leaf functions that need them.
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
+from collections.abc import Iterator, Mapping
+from typing import Any, NamedTuple
 
 import typer
+import typer.main
+from typer._click import Command, Context, HelpFormatter  # typer vendors click as typer._click
+from typer._click.shell_completion import CompletionItem
+from typer.core import TyperCommand, TyperGroup
 
 from cloudorch import __version__
-from cloudorch.cli import check as check_cmd
-from cloudorch.cli import lifecycle as lifecycle_cmd
-from cloudorch.cli import plan as plan_cmd
-from cloudorch.cli import policy as policy_cmd
-from cloudorch.cli import schema as schema_cmd
-from cloudorch.cli import state as state_cmd
-from cloudorch.cli import validate as validate_cmd
 from cloudorch.cli.application import Application
 from cloudorch.cli.shared import with_shared_options
+from cloudorch.errors import CloudorchError, ExitCode
+
+
+class Lazy(NamedTuple):
+    module: str  # under cloudorch.cli; it defines the command on its own ``commands`` (a typer.Typer)
+    help: str  # the first sentence of the command's help, as `--help` lists it
+
+
+#: Every command, in the order `--help` lists them. The help is copied from the command so that listing
+#: them imports none; tests/cli/test_startup.py holds each entry equal to the command its module defines.
+COMMANDS: dict[str, Lazy] = {
+    "validate": Lazy("validate", "Check stack files: shape, types, references, clouds and regions."),
+    "plan": Lazy("plan", "Place, render and check a stack; print the plan."),
+    "check": Lazy("check", "Check stacks against their policy packs, on the spec and on every cloud's rendering."),
+    "schema": Lazy("schema", "Print the JSON Schema of the stack file, for editors such as yaml-language-server."),
+    "apply": Lazy("lifecycle", "Apply a stack with Pulumi."),
+    "preview": Lazy("lifecycle", "Show what apply would change, per resource, in the stack's own terms."),
+    "destroy": Lazy("lifecycle", "Delete every resource of the stack (from its state: nothing is placed, rendered "
+                                 "or checked)."),
+    "refresh": Lazy("lifecycle", "Update Pulumi's state from what actually exists in the clouds."),
+    "drift": Lazy("lifecycle", "Report what drifted from the state (a refresh in preview mode); exit 7 with "
+                               "--detailed-exitcode."),
+    "outputs": Lazy("state", "Print the stack's outputs (secret values masked)."),
+    "unlock": Lazy("state", "Clear a stale lock left by an interrupted apply."),
+    "policy": Lazy("policy", "Inspect policy packs."),
+}
+
+
+def load_command(name: str) -> Command:
+    """The click command ``name``, from its module (imported now if it was not yet)."""
+    module = importlib.import_module(f"cloudorch.cli.{COMMANDS[name].module}")
+    return typer.main.get_group(module.commands).commands[name]
+
+
+class _Commands(Mapping[str, Command]):
+    """The root's commands by name: click asks this mapping, and a command's module loads on first lookup."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, Command] = {}
+
+    def __getitem__(self, name: str) -> Command:
+        if name not in self._loaded:
+            if name not in COMMANDS:
+                raise KeyError(name)
+            self._loaded[name] = load_command(name)
+        return self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(COMMANDS)
+
+    def __len__(self) -> int:
+        return len(COMMANDS)
+
+
+class LazyGroup(TyperGroup):
+    """typer's group with commands resolved through ``COMMANDS``; help and completion read only the table."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if self.commands:
+            raise TypeError(f"commands {sorted(self.commands)} were added to the root; list them in COMMANDS")
+        self.commands = _Commands()
+
+    def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
+        limit = formatter.width - 6 - max(map(len, COMMANDS))
+        rows = [(name, TyperCommand(name, help=lazy.help).get_short_help_str(limit)) for name, lazy in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def shell_complete(self, ctx: Context, incomplete: str) -> list[CompletionItem]:
+        names = [CompletionItem(name, help=lazy.help) for name, lazy in COMMANDS.items() if name.startswith(incomplete)]
+        return names + super(TyperGroup, self).shell_complete(ctx, incomplete)  # the options', skipping TyperGroup's
+
 
 app = typer.Typer(
     name="cloudorch",
+    cls=LazyGroup,
     help="Place cloud-neutral stacks on AWS, Azure and GCP, check them against policy, apply them with Pulumi.\n\n"
     "Exit codes: 0 ok, 1 unexpected error, 2 invalid input or usage, 3 blocked by a mandatory policy, "
     "4 over budget, 5 no feasible placement, 6 apply/engine failure, 7 changes pending (--detailed-exitcode).",
@@ -45,14 +125,9 @@ def _root(
 
 app.callback()(with_shared_options(_root))
 
-for module in (validate_cmd, plan_cmd, check_cmd, policy_cmd, schema_cmd, lifecycle_cmd, state_cmd):
-    module.register(app)
-
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: maps every outcome to the documented exit codes, with no traceback unless --debug."""
-    from cloudorch.errors import CloudorchError, ExitCode
-
     args = sys.argv[1:] if argv is None else list(argv)
     # The run's one Application, handed to click as the context object: the root callback and the command
     # merge their shared options into it, and the errors below are reported the way they asked.

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+import traceback
+from contextlib import nullcontext
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -83,6 +85,8 @@ class Application:
     def session(self) -> Session:
         """The library session of this run (config, catalog, providers, project), built once."""
         if self._session is None:
+            # The far side of the CLI's lazy boundary (app.py): the library, pydantic and the pipeline load
+            # when a command first asks for its session, so the root and `--help` never import them.
             from cloudorch import api
 
             o = self.options
@@ -93,6 +97,7 @@ class Application:
     @property
     def out(self):
         if self._out is None:
+            # rich loads with the first human output, not at start-up (`--help` and JSON runs never use it)
             from rich.console import Console
 
             self._out = Console(highlight=False)
@@ -104,7 +109,7 @@ class Application:
     @property
     def err(self):
         if self._err is None:
-            from rich.console import Console
+            from rich.console import Console  # as in `out`: not at start-up
 
             self._err = Console(stderr=True, highlight=False, soft_wrap=True)
         return self._err
@@ -115,8 +120,6 @@ class Application:
 
     def status(self, message: str):
         """A spinner on stderr while long work runs, only where a person is watching."""
-        from contextlib import nullcontext
-
         if self.json or not self.err.is_terminal or os.environ.get("CI"):
             return nullcontext()
         return self.err.status(message)
@@ -124,13 +127,11 @@ class Application:
     def report_error(self, exc: CloudorchError) -> int:
         code = int(exc.exit_code)
         if self.debug and code == ExitCode.UNEXPECTED and exc.__cause__ is not None:
-            import traceback
-
             traceback.print_exception(exc.__cause__)  # a plugin's bug: its traceback is what its maintainers need
         if self.json:
             self.emit_json(exc.to_dict() | {"exit_code": code})
             return code
-        from rich.markup import escape
+        from rich.markup import escape  # as in `out`: not at start-up
 
         if isinstance(exc, SpecError):
             for problem in exc.problems:
@@ -144,8 +145,6 @@ class Application:
 
     def report_unexpected(self, exc: BaseException) -> int:
         if self.debug:
-            import traceback
-
             traceback.print_exception(exc)
         message = f"unexpected error: {type(exc).__name__}: {exc}"
         if self.json:

@@ -8,9 +8,13 @@ from pathlib import Path
 
 import typer
 
+from cloudorch import api
+from cloudorch import policy as pol
 from cloudorch.cli.application import Application
-from cloudorch.cli.shared import register as add_command
-from cloudorch.errors import ExitCode
+from cloudorch.cli.shared import command_group, register
+from cloudorch.errors import CloudorchError, ExitCode
+
+commands = command_group()
 
 
 class CheckFormat(str, Enum):
@@ -22,10 +26,6 @@ class CheckFormat(str, Enum):
     markdown = "markdown"
 
 
-def register(app: typer.Typer) -> None:
-    add_command(app, "check", check, formats=CheckFormat)
-
-
 def check(
     app: Application,
     stacks: list[Path] = typer.Argument(..., help="Stack files to check.", show_default=False),
@@ -34,11 +34,6 @@ def check(
 ) -> int:
     """Check stacks against their policy packs, on the spec and on every cloud's rendering. Exit 3 when a
     mandatory policy fails. --format also takes sarif, junit, github and markdown."""
-    from cloudorch import api
-    from cloudorch import policy as pol
-
-    from cloudorch.errors import CloudorchError
-
     fmt = CheckFormat(app.format)
     session = app.session
     reports, refusals, failures = [], [], []
@@ -89,3 +84,6 @@ def check(
         codes.append(int(refusal.exit_code))
     # the most basic problem wins: invalid input (2) before policy (3), budget (4), placement (5)
     return min((c for c in codes if c), default=0)
+
+
+register(commands, "check", check, formats=CheckFormat)

@@ -11,18 +11,17 @@ from pathlib import Path
 
 import typer
 
+from cloudorch import api, lifecycle
 from cloudorch.cli.application import Application
-from cloudorch.cli.shared import register as add_command
+from cloudorch.cli.progress import progress_callback, render_result
+from cloudorch.cli.shared import command_group, register
 from cloudorch.errors import ExitCode, UsageError
+
+commands = command_group()
 
 STACK = typer.Argument(..., help="The stack file.", show_default=False)
 YES = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation.")
 DETAILED = typer.Option(False, "--detailed-exitcode", help="Exit 7 when there are changes (or drift).")
-
-
-def register(app: typer.Typer) -> None:
-    for command in (apply, preview, destroy, refresh, drift):
-        add_command(app, command.__name__, command)
 
 
 def _confirm(question: str, command: str) -> bool:
@@ -38,9 +37,6 @@ def apply(
     yes: bool = YES,
 ) -> int:
     """Apply a stack with Pulumi. Gates first: stale plan (2), mandatory policy (3), budget (4)."""
-    from cloudorch import api, lifecycle
-    from cloudorch.cli.progress import progress_callback, render_result
-
     session = app.session
     result = lifecycle.gate(stack, session, plan)
     identity = session.identity(result.plan.stack)
@@ -59,9 +55,6 @@ def apply(
 
 def preview(app: Application, stack: Path = STACK, detailed_exitcode: bool = DETAILED) -> int:
     """Show what apply would change, per resource, in the stack's own terms."""
-    from cloudorch import api, lifecycle
-    from cloudorch.cli.progress import progress_callback, render_result
-
     session = app.session
     result = api.plan(stack, session)
     identity = session.identity(result.plan.stack)
@@ -75,9 +68,6 @@ def preview(app: Application, stack: Path = STACK, detailed_exitcode: bool = DET
 def _from_state(app: Application, operation: str, stack: Path, detailed: bool = False,
                 question: str | None = None) -> int:
     """Run a state operation; ``question`` (about the stack's identity, ``{}``) is asked first if given."""
-    from cloudorch import lifecycle
-    from cloudorch.cli.progress import progress_callback, render_result
-
     state = lifecycle.stack_state(stack, app.session)
     if question and not _confirm(question.format(state.identity), operation):
         return 0
@@ -100,3 +90,7 @@ def refresh(app: Application, stack: Path = STACK) -> int:
 def drift(app: Application, stack: Path = STACK, detailed_exitcode: bool = DETAILED) -> int:
     """Report what drifted from the state (a refresh in preview mode); exit 7 with --detailed-exitcode."""
     return _from_state(app, "drift", stack, detailed_exitcode)
+
+
+for command in (apply, preview, destroy, refresh, drift):
+    register(commands, command.__name__, command)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections import Counter
 from pathlib import Path
 
 import typer
+from rich.markup import escape
+from rich.table import Table
 
+from cloudorch import api
 from cloudorch.cli.application import Application
-from cloudorch.cli.shared import register as add_command
+from cloudorch.cli.shared import command_group, register
+from cloudorch.errors import UsageError
 
-
-def register(app: typer.Typer) -> None:
-    add_command(app, "plan", plan)
+commands = command_group()
 
 
 def plan(
@@ -23,8 +27,6 @@ def plan(
                                  "(also in --format json)."),
 ) -> int:
     """Place, render and check a stack; print the plan. Exit 3 when a mandatory policy fails."""
-    from cloudorch import api
-
     with app.status(f"planning {stack}"):
         result = api.plan(stack, app.session, explain=explain)
     refusal = result.refusal()
@@ -52,11 +54,6 @@ def plan(
 
 def _write_atomically(path: Path, text: str) -> None:
     """Never leave a half-written plan behind: write beside it, then rename over it."""
-    import os
-    import tempfile
-
-    from cloudorch.errors import UsageError
-
     directory = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise UsageError(f"--out {str(path)!r} is a directory", hint="name a file, e.g. --out plan.json")
@@ -75,8 +72,6 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def _render(app, result, explain: bool) -> None:
-    from rich.table import Table
-
     plan = result.plan
     out = app.out
     out.print(f"[bold]stack[/] {plan.stack}  [dim]objective {plan.objective}, catalog {plan.catalog.source} "
@@ -118,8 +113,6 @@ PLAIN_TABLE_ROWS = 300
 
 
 def _plain_table(out, title: str, headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    from rich.markup import escape
-
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     right = {len(headers) - 2, len(headers) - 1}
 
@@ -157,8 +150,6 @@ def _render_network(app, plan, explain: bool) -> None:
 
 
 def _render_explain(app, result) -> None:
-    from rich.markup import escape
-
     for name, e in sorted(result.placement.explanations.items()):
         app.out.print(f"[bold]{name}[/]: " + "; ".join(e.chosen))
         for a in e.alternatives:
@@ -171,8 +162,6 @@ def _render_explain(app, result) -> None:
 
 
 def _render_policy(app, policy: dict) -> None:
-    from rich.markup import escape
-
     findings = policy.get("findings", [])
     summary = policy.get("summary", {})
     counts = {s: n for s, n in summary.items() if s in ("pass", "fail", "waived", "not-applicable", "error") and n}
@@ -183,3 +172,6 @@ def _render_policy(app, policy: dict) -> None:
             where = (f.get("resource") or "stack") + (f" ({f['rendered']})" if f.get("rendered") else "")
             app.out.print(f"  [{style[f['status']]}]{f['status']}[/] {f['policy']} {escape('[' + f['enforcement'] + ']')} "
                           f"{escape(where)}: {escape(f['message'])}")
+
+
+register(commands, "plan", plan)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import typer
+from rich.table import Table
 
 from cloudorch.cli.application import Application
-from cloudorch.cli.shared import register as add_command
+from cloudorch.cli.shared import command_group, register
+from cloudorch.policy import available_pack_names, list_policies, load_packs
 
-policy_app = typer.Typer(help="Inspect policy packs.", no_args_is_help=True)
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(policy_app, name="policy")
+commands = command_group()
+policy_app = command_group(help="Inspect policy packs.", no_args_is_help=True)
+commands.add_typer(policy_app, name="policy")
 
 
 def list_(
@@ -20,15 +20,11 @@ def list_(
 ) -> int:
     """List every available policy: pack, severity, enforcement, level (spec/rendered), framework mappings.
     Includes the packs in the config's and --policy-dir directories."""
-    from cloudorch.policy import available_pack_names, list_policies, load_packs
-
     packs = load_packs(list(available_pack_names()), policy_dirs=app.session.policy_dirs())
     rows = list_policies(packs, pack=pack)
     if app.json:
         app.emit_json({"policies": rows})
         return 0
-    from rich.table import Table
-
     table = Table(title=f"{len(rows)} policies", title_justify="left")
     for column in ("id", "packs", "severity", "enforcement", "levels", "frameworks"):
         table.add_column(column)
@@ -43,4 +39,4 @@ def list_(
     return 0
 
 
-add_command(policy_app, "list", list_)
+register(policy_app, "list", list_)

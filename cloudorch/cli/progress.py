@@ -5,6 +5,11 @@ from __future__ import annotations
 import sys
 from contextlib import contextmanager
 
+from rich.live import Live
+from rich.table import Table
+
+from cloudorch.engine import json_line
+
 _STYLE = {"done": "green", "failed": "red", "running": "yellow", "planned": "dim"}
 
 
@@ -13,8 +18,6 @@ def progress_callback(app, title: str):
     """Yields the ``on_event(event, progress)`` callback the engine calls for each event."""
     if app.json:
         def on_json(event, progress) -> None:
-            from cloudorch.engine import json_line
-
             sys.stdout.write(json_line(event) + "\n")
             sys.stdout.flush()
 
@@ -30,8 +33,6 @@ def progress_callback(app, title: str):
 
         yield on_line
         return
-    from rich.live import Live
-
     with Live(console=app.err, refresh_per_second=4, transient=False) as live:
         def on_live(event, progress) -> None:
             live.update(_table(title, progress))
@@ -40,8 +41,6 @@ def progress_callback(app, title: str):
 
 
 def _table(title: str, progress):
-    from rich.table import Table
-
     table = Table(title=title, title_justify="left")
     for column in ("resource", "stack resource", "type", "op", "status", "elapsed"):
         table.add_column(column, justify="right" if column == "elapsed" else "left")

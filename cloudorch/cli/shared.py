@@ -84,6 +84,12 @@ def with_shared_options(func: Callable[..., Any], formats: type[Enum] = Format) 
     return command
 
 
+def command_group(**settings: Any) -> typer.Typer:
+    """The ``commands`` of a command module, which the root (app.py) loads when one of them runs: typer's
+    settings as the root has them, so a command's help reads the same as the root's."""
+    return typer.Typer(rich_markup_mode=None, pretty_exceptions_enable=False, add_completion=False, **settings)
+
+
 def register(group: typer.Typer, name: str, func: Callable[..., Any], formats: type[Enum] = Format) -> None:
     """Add a command to ``group`` with the shared options: every command is registered through here."""
     group.command(name)(with_shared_options(func, formats))

@@ -6,21 +6,16 @@ from pathlib import Path
 
 import typer
 
+from cloudorch import lifecycle
 from cloudorch.cli.application import Application
-from cloudorch.cli.shared import register as add_command
+from cloudorch.cli.shared import command_group, register
 
 STACK = typer.Argument(..., help="The stack file.", show_default=False)
-
-
-def register(app: typer.Typer) -> None:
-    add_command(app, "outputs", outputs)
-    add_command(app, "unlock", unlock)
+commands = command_group()
 
 
 def outputs(app: Application, stack: Path = STACK) -> int:
     """Print the stack's outputs (secret values masked)."""
-    from cloudorch import lifecycle
-
     values = lifecycle.stack_state(stack, app.session).engine.outputs()
     if app.json:
         app.emit_json({"outputs": values})
@@ -32,8 +27,6 @@ def outputs(app: Application, stack: Path = STACK) -> int:
 
 def unlock(app: Application, stack: Path = STACK) -> int:
     """Clear a stale lock left by an interrupted apply."""
-    from cloudorch import lifecycle
-
     result = lifecycle.stack_state(stack, app.session).engine.unlock()
     cleared = result.cleared
     if app.json:
@@ -46,3 +39,7 @@ def unlock(app: Application, stack: Path = STACK) -> int:
         app.out.print(f"cleared the lock held by {cleared.user}@{cleared.host} (pid {cleared.pid}, "
                       f"{cleared.operation} since {cleared.since}); backend: {result.backend}")
     return 0
+
+
+register(commands, "outputs", outputs)
+register(commands, "unlock", unlock)

@@ -6,12 +6,11 @@ from pathlib import Path
 
 import typer
 
+from cloudorch import api
 from cloudorch.cli.application import Application
-from cloudorch.cli.shared import register as add_command
+from cloudorch.cli.shared import command_group, register
 
-
-def register(app: typer.Typer) -> None:
-    add_command(app, "validate", validate)
+commands = command_group()
 
 
 def validate(
@@ -19,8 +18,6 @@ def validate(
     stacks: list[Path] = typer.Argument(..., help="Stack files to validate.", show_default=False),
 ) -> int:
     """Check stack files: shape, types, references, clouds and regions. Reports every problem at once."""
-    from cloudorch import api
-
     results = api.validate(stacks, app.session)
     if app.json:
         app.emit_json({"valid": True, "stacks": [
@@ -32,3 +29,6 @@ def validate(
         for r in results:
             app.out.print(f"[green]ok[/] {r.file}: stack {r.stack!r}, {len(r.resources)} resources")
     return 0
+
+
+register(commands, "validate", validate)

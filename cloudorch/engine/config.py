@@ -108,6 +108,7 @@ def _keyring_lookup() -> Callable[[str, str], str | None] | None:
         return None
 
     def lookup(service: str, account: str) -> str | None:
+        # optional and slow to import (it loads its backends): only when a passphrase is looked up
         import keyring
         from keyring.errors import KeyringError
 

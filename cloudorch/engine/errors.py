@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cloudorch.errors import EngineError
+from cloudorch.plugins import load_provider, provider_names
 from cloudorch.provider import ErrorClassifier, ErrorRule
 
 INSTALL_HINT = (
@@ -85,8 +86,6 @@ _LOCK_HOLDER = re.compile(r"created by (?P<who>\S+) \(pid (?P<pid>\d+)\) at (?P<
 
 def installed_classifiers() -> dict[str, ErrorClassifier]:
     """Every installed provider's classifier, by cloud name."""
-    from cloudorch.plugins import load_provider, provider_names
-
     out: dict[str, ErrorClassifier] = {}
     for name in provider_names():
         try:

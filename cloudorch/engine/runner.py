@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cloudorch.engine import locking
+from cloudorch.engine.adapter import open_workspace
 from cloudorch.engine.config import StackConfig, resolve_stack_config
 from cloudorch.engine.errors import classify, missing_cli_error
 from cloudorch.engine.events import Event, Progress
@@ -22,6 +23,7 @@ from cloudorch.engine.program import build_program, dependency_order, package_of
 from cloudorch.engine.secrets import MASK, Secrets
 from cloudorch.engine.workspace import EngineSettings, Operation, OutputValue, RunResult, StackRun, Workspace
 from cloudorch.errors import CloudorchError, PluginError
+from cloudorch.plugins import load_provider
 from cloudorch.project import record as record_project
 from cloudorch.provider import PulumiPlugin
 from cloudorch.rendering.model import RenderedResource
@@ -45,8 +47,6 @@ def pinned_plugins(resources: Iterable[RenderedResource]) -> tuple[PulumiPlugin,
 def provider_pins(clouds: Iterable[str]) -> tuple[PulumiPlugin, ...]:
     """Every plugin pin of these clouds' providers, by name; a cloud with no installed provider pins nothing
     (the plan could not have rendered it either)."""
-    from cloudorch.plugins import load_provider
-
     pins: dict[str, PulumiPlugin] = {}
     for cloud in sorted(set(clouds)):
         try:
@@ -207,8 +207,6 @@ class PulumiEngine:
 
     def _workspace(self, config: StackConfig, program: Callable[[], None] | None) -> Workspace:
         if self._open is None:
-            from cloudorch.engine.adapter import open_workspace
-
             return open_workspace(self.settings, config, program)
         return self._open(self.settings, config, program)
 

@@ -9,6 +9,7 @@ Typical use (what ``cloudorch check`` does)::
 Importing this package imports no pack, no pulumi and no pulumi_policy.
 """
 
+from cloudorch.errors import PolicyBlocked
 from cloudorch.policy.baselines import apply_baseline, baseline_dict, read_baseline, write_baseline
 from cloudorch.policy.context import Context, PolicySubject, SpecTarget
 from cloudorch.policy.engine import evaluate, merge_packs, pack_enforcement, resolve_enforcement
@@ -29,10 +30,8 @@ from cloudorch.policy.output import to_github, to_json, to_junit, to_markdown, t
 from cloudorch.policy.report import Finding, PolicyInfo, Report, WaiverNote
 
 
-def blocking_error(reports: Report | list[Report]):  # -> PolicyBlocked | None
+def blocking_error(reports: Report | list[Report]) -> PolicyBlocked | None:
     """The ``PolicyBlocked`` error (exit 3) to raise when any report has blocking findings, else None."""
-    from cloudorch.errors import PolicyBlocked
-
     items = [reports] if isinstance(reports, Report) else list(reports)
     blocking = [f for r in items for f in r.blocking]
     if not blocking:

@@ -16,6 +16,7 @@ from typing import Any
 
 from cloudorch.errors import CloudorchError, PluginError
 from cloudorch.placement.model import PlacementResult, ResourcePlacement
+from cloudorch.plugins import load_provider
 from cloudorch.policy.geo import region_geo
 from cloudorch.rendering.facts import FACTS_OF_ROLE, Describe, Facts, RenderedGraph
 from cloudorch.rendering.model import REF, RenderedResource, refs_in
@@ -27,8 +28,6 @@ RegionGeo = Callable[[str, str], "str | None"]
 
 def describe_with_providers(resource: RenderedResource, graph: RenderedGraph) -> Facts | None:
     """The facts of ``resource`` as the installed provider of its cloud reads them."""
-    from cloudorch.plugins import load_provider
-
     return load_provider(resource.cloud).describe(resource, graph)
 
 

@@ -11,7 +11,6 @@ replaced by a recorder. ``pulumi_policy`` is imported only when such a policy is
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import re
 import sys
@@ -85,6 +84,8 @@ def _checker(policy: Any) -> Any:
         try:
             result = policy.validate(_args(policy, resource, ctx), report_violation)
             if inspect.isawaitable(result):
+                import asyncio  # not at the top: it costs ~50 ms to import, and only async validators need it
+
                 asyncio.run(_await(result))
         except UnknownValueError as exc:
             return [NotApplicable(f"can't run during planning: {exc.message}")]

@@ -16,6 +16,7 @@ from typing import Any
 
 from cloudorch.errors import PluginError, UsageError
 from cloudorch.plugins import load_policy_pack_object, policy_pack_names
+from cloudorch.policy import crossguard
 from cloudorch.policy.declarative import parse_policy_file
 from cloudorch.policy.engine import merge_packs, pack_enforcement, resolve_enforcement
 from cloudorch.policy.model import Pack, Policy
@@ -120,8 +121,6 @@ def _pack_from_yaml(path: Path, default_name: str) -> Pack:
 
 
 def _packs_from_python(path: Path, default_name: str) -> list[Pack]:
-    from cloudorch.policy import crossguard
-
     digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
     module_name = f"cloudorch_user_policies_{digest}.{path.stem}"
     captured: list[Any] = []
@@ -170,8 +169,6 @@ def _import_path(module_name: str, path: Path) -> ModuleType:
 
 
 def _packs_in_module(module: ModuleType, path: Path, default_name: str, *, include_crossguard: bool) -> list[Pack]:
-    from cloudorch.policy import crossguard
-
     pack = getattr(module, "pack", None)
     if callable(pack) and not isinstance(pack, Pack):
         pack = pack()

@@ -17,11 +17,11 @@ def test_parsed_catalogs_are_cached_and_never_served_stale(tmp_path, monkeypatch
     write(tmp_path, "0.2")
     first = load_catalog(str(tmp_path), ADAPTERS)
     assert first.offerings[0].price == 0.2
-    import cloudorch.catalog.skypilot as skypilot
+    import cloudorch.catalog as catalog
 
     calls = []
-    real = skypilot.read_skypilot_catalog
-    monkeypatch.setattr(skypilot, "read_skypilot_catalog", lambda d, a: calls.append(d) or real(d, a))
+    real = catalog.read_skypilot_catalog
+    monkeypatch.setattr(catalog, "read_skypilot_catalog", lambda d, a: calls.append(d) or real(d, a))
     again = load_catalog(str(tmp_path), ADAPTERS)
     assert calls == [] and again.digest == first.digest  # served from the cache
     write(tmp_path, "0.3")  # an edited file is a different key

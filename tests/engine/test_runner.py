@@ -190,5 +190,5 @@ def test_pinned_plugins_come_from_the_providers_for_the_packages_used(resources,
     class FakeProvider:
         pulumi_plugins = (PulumiPlugin("aws", "7.1.0"), PulumiPlugin("random", "4.16.0"), PulumiPlugin("tls", "5.0.0"))
 
-    monkeypatch.setattr("cloudorch.plugins.load_provider", lambda name: FakeProvider())
+    monkeypatch.setattr("cloudorch.engine.runner.load_provider", lambda name: FakeProvider())
     assert pinned_plugins(resources) == (PulumiPlugin("aws", "7.1.0"), PulumiPlugin("random", "4.16.0"))
