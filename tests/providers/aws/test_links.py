@@ -434,8 +434,6 @@ def test_assembled_with_the_peers_every_placeholder_resolves_to_the_other_sides_
         assert by_name[f"{cloud}-{link_id}-gw"].inputs["keys"] == [ref(f"{link.slug}-a-psk-{t}", "result") for t in range(4)]
 
 
-@pytest.mark.xfail(strict=True, reason="core: check_exports accepts only references to the endpoint's own resources, "
-                   "but a peering side exports its VPC, rendered with the network (see the report's core change)")
 def test_assembled_peering_exports_the_vpcs_the_network_rendered():
     loaded, placement, network = _mesh()
     providers = {"aws": Provider(), "azure": Stand("azure"), "gcp": Stand("gcp")}

@@ -15,7 +15,6 @@ from typing import ClassVar
 import pytest
 
 from cloudorch import api
-from cloudorch.errors import PluginBug
 from cloudorch.graph import flows_of
 from cloudorch.network.allocation import Allocation, allocate_tunnels
 from cloudorch.network.links import plan_network
@@ -339,9 +338,6 @@ def test_several_links_between_two_networks_render_one_peering_by_the_first_link
         assert part.exports == renderings[(first.id, side)].exports
 
 
-@pytest.mark.xfail(strict=True, raises=PluginBug, reason="core: check_exports accepts only references to the "
-                   "endpoint's own rendering, so a second link between two peered networks cannot export the "
-                   "first link's peering (change requested in the links-gcp report)")
 def test_several_links_between_two_networks_assemble():
     ctx, _ = two_networks([("europe-west1", "europe-west1"), ("europe-west1", "europe-west4")])
     _assemble(ctx)
