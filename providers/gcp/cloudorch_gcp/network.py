@@ -215,6 +215,13 @@ def psa_range_name(network: str, region: str) -> str:
     return f"{network}-{CLOUD}-{region}-psa-range"
 
 
+PEERING_ROUTES = "gcp:compute/networkPeeringRoutesConfig:NetworkPeeringRoutesConfig"
+
+
+def psa_routes_name(network: str) -> str:
+    return f"{network}-{CLOUD}-psa-routes"
+
+
 def private_service_access(ctx: RenderContext, network: str, regions: list[str]) -> list[RenderedResource]:
     """The peering Cloud SQL's private IPs live behind, with a range in each region that has a database.
 
@@ -241,15 +248,23 @@ def private_service_access(ctx: RenderContext, network: str, regions: list[str])
             "labels": labels(ctx, network),
         }))
     connection = psa_connection_name(network)
+    if any(link.kind == "vpn" and network in (link.a.network, link.b.network) for link in ctx.links()):
+        # Cloud SQL lives in Google's producer network, peered to ours: it learns the routes back to the
+        # other clouds' blocks (learned over the VPN) only if this peering exports custom routes. Without
+        # it a client on AWS or Azure reaches the database and never hears back. The type is
+        # pulumi-gcp's compute.NetworkPeeringRoutesConfig (10.2.0), absent from the schema subset in
+        # ../shared; the schema tests allow it by name for that reason.
+        out.append(resource(psa_routes_name(network), PEERING_ROUTES, None, network, {
+            "network": ref(network_name(network), "name"),
+            "peering": ref(connection, "peering"),
+            "exportCustomRoutes": True,
+            "importCustomRoutes": False,
+        }))
     return out + [
         resource(connection, SERVICE_CONNECTION, None, network, {
             "network": ref(network_name(network), "id"),
             "service": "servicenetworking.googleapis.com",
             "reservedPeeringRanges": ranges,
-            # Not rendered yet: the producer network learns routes back to the other clouds' blocks only if
-            # this peering exports custom (VPN-learned) routes, a gcp:compute/networkPeeringRoutesConfig
-            # (peering = this connection's "peering" output, exportCustomRoutes true), which the schema
-            # subset in ../shared lacks; until then Cloud SQL answers only clients inside GCP.
             # Cloud SQL holds on to the peering for days after its instances are deleted, so a plain
             # delete fails ("Producer services ... are still using this connection") and the peering
             # then blocks deleting the VPC; REMOVE_PEERING drops the peering in that case.

@@ -14,6 +14,7 @@ ROLES: dict[str, Role] = {
     "gcp:compute/routerNat:RouterNat": Role.NAT_GATEWAY,
     "gcp:compute/globalAddress:GlobalAddress": Role.ADDRESS_RANGE,
     "gcp:servicenetworking/connection:Connection": Role.SERVICE_PEERING,
+    "gcp:compute/networkPeeringRoutesConfig:NetworkPeeringRoutesConfig": Role.SERVICE_PEERING,
     "gcp:compute/address:Address": Role.PUBLIC_IP,
     "gcp:compute/route:Route": Role.ROUTE,
     # links
