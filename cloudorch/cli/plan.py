@@ -42,7 +42,7 @@ def plan(
         if out is not None and refusal is None:
             app.err.print(f"plan written to {out}")
             if recorded is not None:
-                app.err.print(f"addresses recorded in {recorded} (commit it with the stack file)")
+                app.err.print(f"addresses recorded in {_shown(recorded)} (commit it with the stack file)")
     if refusal is not None:
         if not app.json:
             app.report_error(refusal)
@@ -50,6 +50,14 @@ def plan(
                 app.err.print("the plan was not written")
         return int(refusal.exit_code)
     return 0
+
+
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -142,11 +150,10 @@ def _render_network(app, plan, explain: bool) -> None:
     for f in network.flows:
         if f["status"] != "proved" or explain:
             out.print(f"  {escape(f['flow'])}: {f['status']}")
-    exposed = [e for e in network.exposure]
+    exposed = sorted({(e["source"] or e["resource"], ",".join(str(a) if a == b else f"{a}-{b}" for a, b in e["ports"]))
+                      for e in network.exposure})
     if exposed:
-        out.print("[bold]Internet[/]: " + ", ".join(
-            f"{e['source'] or e['resource']} on " + ",".join(str(a) if a == b else f"{a}-{b}" for a, b in e["ports"])
-            for e in exposed))
+        out.print("[bold]Internet[/]: " + ", ".join(f"{escape(who)} on {ports}" for who, ports in exposed))
 
 
 def _render_explain(app, result) -> None:

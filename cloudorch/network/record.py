@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cloudorch.errors import CloudorchError
+from cloudorch.errors import UsageError
 from cloudorch.network.allocation import Allocation
 
 FORMAT = 1
 
 
-class RecordError(CloudorchError):
-    """The record file exists but cannot be read: the user (or a merge) broke it."""
+class RecordError(UsageError):
+    """The record file exists but cannot be read: the user (or a merge) broke it (exit 2)."""
 
 
 def record_path(root: Path, stack: str) -> Path:

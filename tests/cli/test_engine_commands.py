@@ -201,3 +201,11 @@ def test_live_progress_table_renders_engine_state():
     console.print(_table("apply webshop", progress))
     text = console.export_text()
     assert "net-vpc" in text and "net" in text and "create" in text and "done" in text
+
+
+def test_apply_records_the_addresses_before_the_engine_runs(fake, tmp_path):
+    record = tmp_path / ".cloudorch" / "webshop.network.json"
+    assert not record.exists()
+    assert main(["apply", "webshop.yaml", "--yes"]) == 0
+    data = json.loads(record.read_text())
+    assert data["stack"] == "webshop" and data["blocks"] and data["asns"] and data["tunnels"]

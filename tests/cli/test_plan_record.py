@@ -1,0 +1,62 @@
+"""`plan --out` records the stack's addresses (.cloudorch/<stack>.network.json); later plans keep them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cloudorch.cli.app import main
+from tests.support import ROOT
+
+WEBSHOP = (ROOT / "stacks" / "webshop.yaml").read_text()
+
+
+@pytest.fixture
+def project(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CLOUDORCH_CONFIG", raising=False)
+    (tmp_path / "cloudorch.toml").write_text("")
+    (tmp_path / "webshop.yaml").write_text(WEBSHOP)
+    return tmp_path
+
+
+def _blocks(plan: dict) -> dict[tuple[str, str], str]:
+    return {(s["cloud"], s["region"]): s["cidr"] for s in plan["network"]["sites"]}
+
+
+def test_plan_alone_records_nothing(project, capsys):
+    assert main(["plan", "webshop.yaml", "--format", "json"]) == 0
+    assert not (project / ".cloudorch" / "webshop.network.json").exists()
+
+
+def test_plan_out_records_and_later_plans_keep_every_block(project, capsys):
+    assert main(["plan", "webshop.yaml", "--out", "p.json"]) == 0
+    assert "addresses recorded in" in capsys.readouterr().err
+    record = project / ".cloudorch" / "webshop.network.json"
+    first = json.loads((project / "p.json").read_text())
+    recorded = json.loads(record.read_text())
+    assert {(b["cloud"], b["region"]): b["cidr"] for b in recorded["blocks"]} == _blocks(first)
+    # the stack grows to six regions: every block planned before stays where it was
+    (project / "webshop.yaml").write_text(WEBSHOP.replace("min_clouds: 2             # replicas across at least two clouds\n"
+                                                          "      max_per_region: 3",
+                                                          "min_clouds: 3\n      min_regions: 6\n      max_per_region: 1"))
+    assert main(["plan", "webshop.yaml", "--out", "p2.json"]) == 0
+    second = _blocks(json.loads((project / "p2.json").read_text()))
+    assert len(second) > len(_blocks(first))
+    assert {k: second[k] for k in _blocks(first) if k in second} == {k: v for k, v in _blocks(first).items() if k in second}
+    # the record now holds both plans' sites, one per line, and a plan with nothing new leaves it alone
+    text = record.read_text()
+    assert len(json.loads(text)["blocks"]) >= len(second)
+    capsys.readouterr()
+    assert main(["plan", "webshop.yaml", "--out", "p3.json"]) == 0
+    assert "addresses recorded" not in capsys.readouterr().err
+    assert record.read_text() == text
+
+
+def test_a_broken_record_stops_the_plan_with_a_clear_error(project, capsys):
+    (project / ".cloudorch").mkdir()
+    (project / ".cloudorch" / "webshop.network.json").write_text("{not json")
+    assert main(["plan", "webshop.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert "not a cloudorch allocation record" in err and "Traceback" not in err
