@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from cloudorch.rendering.inputs import covers, is_all_ports, is_world
-from cloudorch.rendering.model import RenderedResource
+from cloudorch.rendering.model import REF, RenderedResource, refs_in
 from cloudorch.rendering.roles import Role
 
 #: a fact's value: known, ``UNKNOWN`` (deploy time) or None (not settled by this resource)
@@ -40,6 +40,21 @@ class RenderedGraph(Protocol):
 
     def referrers(self, name: str, *types: str) -> list[RenderedResource]:
         """Resources (of ``types``, if given) whose inputs refer to ``name``: a bucket's separate settings."""
+
+
+class GraphOf:
+    """A ``RenderedGraph`` over a list of rendered resources (a plan's, a test's)."""
+
+    def __init__(self, resources) -> None:
+        self._resources = list(resources)
+        self._by_name = {r.name: r for r in self._resources}
+
+    def rendered(self, name: str) -> RenderedResource | None:
+        return self._by_name.get(name)
+
+    def referrers(self, name: str, *types: str) -> list[RenderedResource]:
+        return [r for r in self._resources if (not types or r.type in types)
+                and any(x[REF] == name for x in refs_in(r.inputs))]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

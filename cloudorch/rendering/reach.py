@@ -26,7 +26,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from cloudorch.network.model import Link, NetworkPlan, Site
-from cloudorch.rendering.facts import Describe, FirewallFacts, LinkFacts, RouteFacts, TrafficRule
+from cloudorch.rendering.facts import (
+    Describe,
+    FirewallFacts,
+    GraphOf,
+    LinkFacts,
+    RouteFacts,
+    TrafficRule,
+)
 from cloudorch.rendering.inputs import UNKNOWN
 from cloudorch.rendering.model import RenderedResource
 from cloudorch.rendering.roles import Role
@@ -92,26 +99,9 @@ class MissingResources(ValueError):
         self.dangling = dangling
 
 
-class _Graph:
-    """The rendered resources, for facts that refer to others (a bucket's settings)."""
-
-    def __init__(self, rendered: Sequence[RenderedResource]) -> None:
-        self._by_name = {r.name: r for r in rendered}
-        self._rendered = rendered
-
-    def rendered(self, name: str) -> RenderedResource | None:
-        return self._by_name.get(name)
-
-    def referrers(self, name: str, *types: str) -> list[RenderedResource]:
-        from cloudorch.rendering.model import refs_in
-
-        return [r for r in self._rendered if (not types or r.type in types)
-                and any(ref["$ref"] == name for ref in refs_in(r.inputs))]
-
-
 def prove(stack: Stack, network: NetworkPlan, rendered: Sequence[RenderedResource], describe: Describe,
           global_clouds: frozenset[str] = frozenset()) -> NetworkProof:
-    graph = _Graph(rendered)
+    graph = GraphOf(rendered)
     dangling = sorted({f"{r.name} -> {d}" for r in rendered for d in r.dependencies if graph.rendered(d) is None})
     if dangling:
         # a part of a link (a gateway, a peer record) is missing: nothing built on it can carry anything

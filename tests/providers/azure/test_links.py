@@ -13,6 +13,8 @@ import ipaddress
 from functools import cache
 
 import pytest
+from cloudorch_azure import links
+from cloudorch_azure.provider import Provider
 
 from cloudorch import api
 from cloudorch.graph import flows_of
@@ -22,31 +24,22 @@ from cloudorch.placement.candidates import PlacementSettings
 from cloudorch.placement.model import NetworkBlock
 from cloudorch.placement.planner import plan_placement
 from cloudorch.rendering import RenderContext, RenderedResource, ref
-from cloudorch.rendering.elements import EndpointView, check_exports, is_peer_ref, resolve
-from cloudorch.rendering.facts import LinkFacts
+from cloudorch.rendering.elements import (
+    EndpointView,
+    check_exports,
+    is_peer_ref,
+    resolve,
+)
+from cloudorch.rendering.facts import GraphOf, LinkFacts
 from cloudorch.rendering.links import IpsecPolicy, LinkElement, link_elements
 from cloudorch.rendering.meters import BILLABLE_ROLES, NAT_GATEWAY, Meter
-from cloudorch.rendering.model import REF, refs_in
+from cloudorch.rendering.model import REF
 from cloudorch.rendering.roles import Role
 from cloudorch.spec.loader import load_stack
-from cloudorch_azure import links
-from cloudorch_azure.provider import Provider
 from tests.support import ROOT
 
 STACK = ROOT / "tests" / "network" / "stacks" / "three-clouds.yaml"
 APIPA = (ipaddress.IPv4Network("169.254.21.0/24"), ipaddress.IPv4Network("169.254.22.0/24"))
-
-
-class Graph:
-    def __init__(self, resources):
-        self.by_name = {r.name: r for r in resources}
-
-    def rendered(self, name):
-        return self.by_name.get(name)
-
-    def referrers(self, name, *types):
-        return [r for r in self.by_name.values() if any(x[REF] == name for x in refs_in(r.inputs))
-                and (not types or r.type in types)]
 
 
 @cache
@@ -105,7 +98,7 @@ def _stand_in(element: LinkElement, index: int):
 def three():
     ctx = context()
     rendered, endpoints, resolved, stand_ins = render_all(ctx)
-    return ctx, rendered, endpoints, resolved, Graph([*resolved, *stand_ins])
+    return ctx, rendered, endpoints, resolved, GraphOf([*resolved, *stand_ins])
 
 
 def azure_links(ctx, kind):

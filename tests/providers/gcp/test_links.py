@@ -23,10 +23,10 @@ from cloudorch.network.links import plan_network
 from cloudorch.network.model import Link, NetworkPlan, Site, VpnSide, tunnel_interfaces
 from cloudorch.placement.model import NetworkBlock, PlacementResult, ResourcePlacement
 from cloudorch.provider import CloudProvider
-from cloudorch.rendering import RenderContext, RenderedResource, ref, refs_in
+from cloudorch.rendering import RenderContext, RenderedResource, ref
 from cloudorch.rendering.assemble import render_stack
 from cloudorch.rendering.elements import EndpointRendering, EndpointView, check_exports
-from cloudorch.rendering.facts import LinkFacts, RouteFacts
+from cloudorch.rendering.facts import GraphOf, LinkFacts, RouteFacts
 from cloudorch.rendering.links import IpsecPolicy, link_elements, preshared_key
 from cloudorch.rendering.meters import NAT_GATEWAY, Meter, Unmetered
 from cloudorch.rendering.roles import Role
@@ -72,18 +72,6 @@ class StandIn(CloudProvider):
             out += keys
             exports["keys"] = [ref(k.name, "result") for k in keys]
         return EndpointRendering(tuple(out), exports)
-
-
-class Graph:
-    def __init__(self, resources):
-        self.by_name = {r.name: r for r in resources}
-
-    def rendered(self, name):
-        return self.by_name.get(name)
-
-    def referrers(self, name, *types):
-        return [r for r in self.by_name.values() if (not types or r.type in types)
-                and any(x["$ref"] == name for x in refs_in(r.inputs))]
 
 
 @cache
@@ -346,7 +334,7 @@ def test_several_links_between_two_networks_assemble():
 def test_one_link_between_two_networks_assembles_and_reads_as_a_link():
     ctx, (link,) = two_networks([("europe-west1", "europe-west1")])
     rendered = _assemble(ctx)
-    graph = Graph(rendered)
+    graph = GraphOf(rendered)
     peerings = [r for r in rendered if r.type == "gcp:compute/networkPeering:NetworkPeering"]
     assert peerings[1].inputs["peerNetwork"] == ref(peerings[0].name, "network")  # resolved, ordered after
     for side, peering in enumerate(peerings):
@@ -368,7 +356,7 @@ def _assemble(ctx: RenderContext) -> list[RenderedResource]:
 # -- facts -------------------------------------------------------------------------------------------------
 def test_every_tunnel_reads_as_its_link_side_and_tunnel_with_the_ipsec_policy():
     network, rendered = three_clouds()
-    graph = Graph(rendered)
+    graph = GraphOf(rendered)
     for link in gcp_vpn_links():
         for t in link.tunnels:
             facts = Provider().describe(graph.rendered(f"{link.slug}-gcp-tunnel-{t.index}"), graph)
@@ -398,7 +386,7 @@ def test_routes_read_where_they_lead():
                               inputs={"description": "cloudorch link l1 side 1 tunnel 0"})
     route = RenderedResource(name="r", type="gcp:compute/route:Route", role=Role.ROUTE, cloud="gcp",
                              inputs={"destRange": "10.9.0.0/20", "nextHopVpnTunnel": ref("t", "selfLink")})
-    assert Provider().describe(route, Graph([tunnel, route])) == RouteFacts(destination="10.9.0.0/20", via="link",
+    assert Provider().describe(route, GraphOf([tunnel, route])) == RouteFacts(destination="10.9.0.0/20", via="link",
                                                                             link="l1")
 
 
@@ -406,7 +394,7 @@ def test_every_gcp_resource_of_a_role_with_facts_is_described():
     from cloudorch.rendering.facts import FACTS_OF_ROLE
 
     _, rendered = three_clouds()
-    graph = Graph(rendered)
+    graph = GraphOf(rendered)
     for r in gcp_resources():
         expected = FACTS_OF_ROLE.get(r.role)
         if expected is not None:
