@@ -17,7 +17,8 @@ from typing import Any
 from cloudorch import __version__
 from cloudorch.catalog import Catalog, load_catalog
 from cloudorch.config import Config, check_quota_keys, read_config, shown
-from cloudorch.errors import CloudorchError, OverBudget, PluginBug, PluginError, SpecError
+from cloudorch.capabilities import link_requirement
+from cloudorch.errors import CloudorchError, InfeasiblePlacement, OverBudget, PluginBug, PluginError, SpecError
 from cloudorch.graph import ResourceGraph, build_graph, flows_of
 from cloudorch.network.allocation import Allocation
 from cloudorch.network.links import plan_network as plan_network_of
@@ -213,6 +214,7 @@ def plan(path: str | Path, session: Session | None = None, *, explain: bool | No
         placement = plan_placement(unbudgeted, session.catalog, settings, explain_choices=explain)
     allocation = read_allocation(loaded.stack.stack, session)
     network = plan_network(loaded, placement, providers, allocation)
+    _check_links_supported(network, providers)
     rendered = render(loaded, placement, providers, network)
     proof = prove_network(loaded, network, rendered, providers)
     report, policy_digest = check_policies(loaded, placement, rendered, session)
@@ -267,6 +269,23 @@ def plan_network(loaded: LoadedStack, placement: PlacementResult, providers: dic
                            global_clouds=frozenset(c for c, p in providers.items() if p.global_network),
                            vpn_interfaces={c: p.vpn_interfaces for c, p in providers.items()}, allocation=allocation,
                            first_host_clouds=frozenset(c for c, p in providers.items() if p.vpn_first_inside_host))
+
+
+def _check_links_supported(network: NetworkPlan, providers: dict[str, Any]) -> None:
+    """A link needs both sides' clouds to render it: a cloud that cannot (its plugin says why) makes a split
+    that needs one unplaceable as it stands, which the user resolves by keeping flows on one cloud."""
+    gaps = []
+    for link in network.links:
+        for site in link.sites():
+            provider = providers.get(site.cloud)
+            found = dict(provider.unsupported(link_requirement(link.kind), site.region)) if provider else {}
+            gaps += [f"{link.id} needs a {link.kind} on {site.cloud}: {reason}" for reason in found.values()]
+    if gaps:
+        raise InfeasiblePlacement(
+            "the placement needs links a provider cannot render: " + "; ".join(sorted(set(gaps))[:3]),
+            conflicts=["placement.cross_cloud"],
+            hint="set placement.cross_cloud: forbid (both ends of every flow on one cloud), or leave that cloud "
+                 "out of placement.clouds")
 
 
 def _asking(providers: dict[str, Any]):

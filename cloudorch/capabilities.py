@@ -32,6 +32,10 @@ class Capability(StrEnum):
     POSTGRES = "postgres"
     MYSQL = "mysql"
     BUCKET = "bucket"
+    #: a private link to another site of the same cloud (peering)
+    PEERING = "peering"
+    #: a site-to-site VPN to another cloud
+    VPN = "vpn"
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,15 @@ class Requirement:
         machines. Names outside the vocabulary are ignored the same way.
         """
         return {c: unsupported[c] for c in sorted(self.capabilities) if c in unsupported}
+
+
+#: what links between sites need, as opposed to what a resource needs of the region that hosts it
+LINK_CAPABILITIES = frozenset({Capability.PEERING, Capability.VPN})
+
+
+def link_requirement(kind: str) -> Requirement:
+    """What one side of a link needs: ``kind`` is "peering" or "vpn" (``network.model.Link.kind``)."""
+    return Requirement(kind="link", needs=frozenset({Capability.PEERING if kind == "peering" else Capability.VPN}))
 
 
 def requirement_of(spec: Resource) -> Requirement:

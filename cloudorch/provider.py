@@ -147,6 +147,13 @@ class CloudProvider(ABC):
         """Capabilities this provider lacks everywhere, each with the reason shown to users. Default: none."""
         return {}
 
+    def _unrendered_links(self) -> dict[Capability, str]:
+        """A plugin that does not override ``render_endpoint`` cannot render links: said, not crashed on."""
+        if type(self).render_endpoint is not CloudProvider.render_endpoint:
+            return {}
+        reason = f"the {getattr(self, 'display_name', self.name)} plugin renders no link endpoints"
+        return {Capability.PEERING: reason, Capability.VPN: reason}
+
     def unsupported(self, requirement: Requirement, region: str) -> Mapping[Capability, str]:
         """Can this cloud host ``requirement`` in ``region``? Each capability it lacks for it, with the reason
         shown to users; empty means yes.
@@ -161,7 +168,7 @@ class CloudProvider(ABC):
         accelerator ``requirement.detail("accelerator")`` names. Capabilities outside
         ``requirement.capabilities`` are ignored; must be a pure function of its arguments.
         """
-        return requirement.gaps(self.unsupported_features())
+        return requirement.gaps(self._unrendered_links() | dict(self.unsupported_features()))
 
     def check(self, ctx: RenderContext) -> list[Problem]:
         """Limits of this cloud the user controls, checked for every cloud before anything is rendered.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cloudorch.capabilities import Capability, Requirement, requirement_of
+from cloudorch.capabilities import LINK_CAPABILITIES, Capability, Requirement, link_requirement, requirement_of
 from cloudorch.provider import Capability as PluginCapability
 from cloudorch.provider import CloudProvider, PulumiPlugin
 from cloudorch.spec.models import Stack
@@ -37,7 +37,8 @@ def test_requirement_read_off_the_spec(name, kind, needs, prefers, details):
 
 def test_every_capability_is_needed_or_preferred_by_some_resource():
     touched = set().union(*(requirement_of(spec).capabilities for spec in STACK.resources.values()))
-    assert touched == set(Capability)
+    assert touched == set(Capability) - LINK_CAPABILITIES  # links ask for theirs: link_requirement
+    assert {link_requirement(k).needs for k in ("peering", "vpn")} == {frozenset({c}) for c in LINK_CAPABILITIES}
 
 
 def test_details_are_read_by_name():

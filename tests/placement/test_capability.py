@@ -12,7 +12,7 @@ import textwrap
 import pytest
 
 from cloudorch import api
-from cloudorch.capabilities import Capability
+from cloudorch.capabilities import LINK_CAPABILITIES, Capability, link_requirement
 from cloudorch.catalog.model import Region, StoragePrice
 from cloudorch.errors import InfeasiblePlacement, PluginError
 from cloudorch.provider import CloudProvider, PulumiPlugin
@@ -111,7 +111,7 @@ def one(capability: Capability) -> str:
     return "r:\n" + textwrap.indent(NEEDING[capability], "  ")
 
 
-@pytest.mark.parametrize("capability", list(Capability))
+@pytest.mark.parametrize("capability", sorted(set(Capability) - LINK_CAPABILITIES))
 def test_a_resource_never_goes_where_its_capability_is_missing(tmp_path, capability):
     free = plan(tmp_path, one(capability))
     assert free.placements["r"].clouds == ("beta",)  # the control: without the gap, beta is where it goes
@@ -200,3 +200,16 @@ def test_placement_never_imports_a_provider_or_rendering():
             for module in modules:
                 assert not module.startswith(("cloudorch.provider", "cloudorch.rendering", "cloudorch.plugins",
                                               "cloudorch_")), (file.name, module)
+
+
+def test_a_split_needing_a_link_a_plugin_cannot_render_is_refused_with_the_way_out(tmp_path):
+    """The fakes render no link endpoints, so they declare peering and VPN unsupported: a flow forced across
+    them is infeasible as it stands (exit 5, naming placement.cross_cloud), never a plugin crash."""
+    from cloudorch.errors import InfeasiblePlacement
+
+    split = ("web: {kind: compute, network: net, count: 2, cpu: 2, memory_gb: 4, spread: {min_clouds: 2}}\n"
+             "api: {kind: compute, network: net, count: 1, cpu: 2, memory_gb: 4, ingress: [{port: 80, from: web}]}")
+    with pytest.raises(InfeasiblePlacement, match="renders no link endpoints") as err:
+        plan(tmp_path, split)
+    assert err.value.conflicts == ["placement.cross_cloud"] and "cross_cloud: forbid" in err.value.hint
+    assert Fake("alpha").unsupported(link_requirement("vpn"), "alpha-east")
