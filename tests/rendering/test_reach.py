@@ -1,0 +1,423 @@
+"""The reachability proof (``rendering.reach``): random stacks over the three clouds plan with every flow proved
+and nothing exposed that was not asked for; taking one link resource, route, BGP peer or firewall rule out of
+a real rendering (the three-clouds stack) is caught; and ``prove`` judges hand-made facts as documented."""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import strategies as st
+
+from cloudorch import api
+from cloudorch.errors import InfeasiblePlacement, PluginBug
+from cloudorch.network.model import FlowRoute, Link, NetworkPlan, Site, Tunnel, VpnSide
+from cloudorch.placement.model import NetworkBlock
+from cloudorch.rendering.facts import FirewallFacts, LinkFacts, TrafficRule
+from cloudorch.rendering.inputs import UNKNOWN
+from cloudorch.rendering.model import RenderedResource
+from cloudorch.rendering.reach import prove
+from cloudorch.spec.models import Stack
+from tests.network import three_clouds
+from tests.network.three_clouds import link_facts, planned, without
+
+# -- random stacks ----------------------------------------------------------------------------------------
+#: two regions of each cloud per geo: every kind of link stays reachable (two regions of a cloud, two clouds)
+#: while the placement problem stays small; over a whole geo HiGHS takes ~5 s on a three-resource stack
+REGIONS = {
+    "eu": ["eu-west-1", "eu-central-1", "westeurope", "northeurope", "europe-west4", "europe-west1"],
+    "us": ["us-east-1", "us-west-2", "eastus", "westus2", "us-central1", "us-east1"],
+}
+GLOBAL_CLOUDS = {"gcp"}
+SEEN: Counter = Counter()
+
+
+@st.composite
+def random_stacks(draw) -> dict:
+    geo = draw(st.sampled_from(sorted(REGIONS)))
+    networks = ["n0", "n1"][: draw(st.integers(1, 2))]
+    octets = draw(st.lists(st.integers(0, 15).map(lambda i: 16 * i), min_size=2, max_size=2, unique=True))
+    resources: dict = {}
+    for i, net in enumerate(networks):
+        resources[net] = {"kind": "network", "cidr": f"10.{octets[i]}.0.0/16"}
+    if len(networks) == 2:
+        resources["n0"]["links"] = ["n1"]
+    names = [f"r{i}" for i in range(draw(st.integers(2, 5)))]
+    for name in names:
+        network = draw(st.sampled_from(networks))
+        if draw(st.integers(0, 3)) == 0:
+            resources[name] = {"kind": "database", "network": network, "engine": "postgres", "version": "16"}
+        else:
+            count = draw(st.integers(1, 4))
+            clouds = draw(st.integers(1, min(3, count)))
+            spec = {"kind": "compute", "network": network, "count": count, "cpu": 2, "memory_gb": 4,
+                    "spread": {"min_clouds": clouds, "min_regions": draw(st.integers(clouds, count))}}
+            if draw(st.booleans()):
+                spec["ingress"] = [{"port": draw(st.sampled_from([80, 443])), "from": "internet"}]
+            resources[name] = spec
+    for i, name in enumerate(names):
+        others = [n for n in names if n != name]
+        for source in draw(st.lists(st.sampled_from(others), unique=True, min_size=int(i == 0), max_size=2)):
+            port = draw(st.integers(1024, 9999))
+            rule = {"port": port, "from": source, "gb_month": draw(st.sampled_from([0, 10, 500]))}
+            if draw(st.integers(0, 4)) == 0:
+                rule["to_port"] = port + draw(st.integers(1, 10))
+            resources[name].setdefault("ingress", []).append(rule)
+    return {"stack": "rnd", "placement": {"clouds": ["aws", "azure", "gcp"], "geo": [geo], "regions": REGIONS[geo]},
+            "resources": resources}
+
+
+def _plan_of(stack: dict) -> api.PlanResult:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "stack.yaml"
+        path.write_text(yaml.safe_dump(stack, sort_keys=False))
+        return api.plan(path, SESSION)
+
+
+SESSION = api.Session()
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(random_stacks())
+def test_random_stacks_over_three_clouds_prove_every_flow_and_expose_only_what_they_ask(stack):
+    SEEN["examples"] += 1
+    try:
+        result = _plan_of(stack)
+    except InfeasiblePlacement:
+        SEEN["infeasible"] += 1
+        event("infeasible placement")
+        assume(False)
+    except PluginBug as exc:
+        if not _only_gcp_peering_gap(str(exc)):
+            raise
+        # the known bug pinned by test_two_linked_networks_on_gcp_prove_their_flow below (strict xfail):
+        # when it is fixed that test fails, and this exemption goes with it
+        SEEN["gcp-peering-gap"] += 1
+        event("two networks on GCP (known bug)")
+        assume(False)
+    proof, network = result.proof, result.network
+    assert proof is not None and network is not None
+    assert [f.status for f in proof.flows] == ["proved"] * len(proof.flows), [
+        (f.flow, [p.reason for p in f.paths if p.reason]) for f in proof.flows if f.status != "proved"]
+    assert len(proof.flows) == sum(1 for r in stack["resources"].values() for i in r.get("ingress", [])
+                                   if i["from"] != "internet")
+    assert proof.undeclared == ()
+    # every world-open rule belongs to a resource that asked for the internet
+    asking = {n for n, r in stack["resources"].items() if any(i["from"] == "internet" for i in r.get("ingress", []))}
+    assert {e.source for e in proof.exposure} <= asking
+    # a link of the right kind wherever a flow's two sites differ (and are not one global network), both
+    # of its sides rendered, a VPN's side carrying all four tunnels
+    links = {link.id: link for link in network.links}
+    sides: dict[tuple[str, int], set[int]] = {}
+    for facts in link_facts(result.rendered).values():
+        for link_id in (facts.link, *facts.also):
+            sides.setdefault((link_id, facts.side), set()).update(facts.tunnels)
+    sites = {str(s): s for link in network.links for s in link.sites()}
+    for route in network.flows:
+        assert route.pairs
+        for source, target, link_id in route.pairs:
+            if source == target:
+                assert link_id is None
+                continue
+            s, t = sites.get(source), sites.get(target)
+            if link_id is None:
+                assert source.split("@")[1].split("/")[0] == target.split("@")[1].split("/")[0] in GLOBAL_CLOUDS
+                assert source.split("@")[0] == target.split("@")[0]
+                continue
+            link = links[link_id]
+            s, t = link.a, link.b
+            assert {str(s), str(t)} == {source, target}
+            assert link.kind == ("peering" if s.cloud == t.cloud else "vpn")
+            for side in (0, 1):
+                assert (link_id, side) in sides, f"side {side} of {link_id} is not rendered"
+                if link.kind == "vpn":
+                    assert sides[(link_id, side)] >= {t.index for t in link.tunnels}
+    event(f"clouds {len({b.cloud for b in network.blocks})}, links {sorted({k.kind for k in network.links})}")
+    flows = json.loads(result.plan.to_json())["network"]["flows"]
+    assert {f["status"] for f in flows} == {"proved"}
+    SEEN["planned"] += 1
+
+
+#: a path over a VPC peering of two stack networks on GCP that the proof finds unrouted
+GCP_PEERING_GAP = re.compile(r"^(flow \S+: )?n\d@gcp/[\w-]+ has no route to [\d./]+ over n\d@gcp/[\w-]+~n\d@gcp/[\w-]+$")
+
+
+def _only_gcp_peering_gap(message: str) -> bool:
+    problems = message.partition("does not do what the stack declares: ")[2]
+    return bool(problems) and "(and " not in problems and all(
+        GCP_PEERING_GAP.match(p) for p in problems.split("; "))
+
+
+@pytest.mark.xfail(strict=True, reason="a GCP site's subnetwork is the lower half of its block (the upper half is "
+                   "kept for private service access), a VPC peering exchanges only subnetwork routes, and "
+                   "reach._routable wants a route covering the whole site block: no flow between two linked "
+                   "networks on GCP is ever proved, so `plan` stops with exit 1")
+def test_two_linked_networks_on_gcp_prove_their_flow():
+    stack = {"stack": "two-nets", "placement": {"clouds": ["gcp"], "geo": ["eu"], "regions": ["europe-west1"]},
+             "resources": {
+                 "n0": {"kind": "network", "cidr": "10.0.0.0/16", "links": ["n1"]},
+                 "n1": {"kind": "network", "cidr": "10.16.0.0/16"},
+                 "web": {"kind": "compute", "network": "n0", "cpu": 2, "memory_gb": 4},
+                 "api": {"kind": "compute", "network": "n1", "cpu": 2, "memory_gb": 4,
+                         "ingress": [{"port": 8080, "from": "web"}]}}}
+    result = _plan_of(stack)
+    assert [link.kind for link in result.network.links] == ["peering"]
+    assert {f.status for f in result.proof.flows} == {"proved"}
+
+
+def test_infeasible_random_stacks_are_rare():
+    """Runs after the property test in file order: the stacks it skipped as infeasible are few."""
+    if not SEEN["examples"]:
+        pytest.skip("the property test did not run in this session")
+    assert SEEN["infeasible"] <= SEEN["examples"] // 5, SEEN
+    assert SEEN["planned"] >= 15, SEEN
+
+
+# -- taking a part of the three-clouds rendering away ------------------------------------------------------
+def _paths_over(result, link_ids: set[str]) -> set[tuple[str, str, str]]:
+    return {(f.flow, p.source_site, p.target_site) for f in result.proof.flows for p in f.paths if p.link in link_ids}
+
+
+def _broken(rendered) -> tuple[set[tuple[str, str, str]], dict[tuple[str, str, str], str]]:
+    result = planned()
+    proof = prove(result.loaded.stack, result.network, rendered, three_clouds.describe, frozenset(GLOBAL_CLOUDS))
+    reasons = {(f.flow, p.source_site, p.target_site): p.reason or "" for f in proof.flows for p in f.paths
+               if p.status == "broken"}
+    return set(reasons), reasons
+
+
+def _caught(rendered, flows: set[str]) -> str:
+    with pytest.raises(PluginBug) as caught:
+        three_clouds.prove(rendered)
+    message = str(caught.value)
+    for flow in flows:
+        assert f"flow {flow}:" in message
+    return message
+
+
+LINK_TYPES = [
+    "aws:ec2/vpcPeeringConnection:VpcPeeringConnection",
+    "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter",
+    "aws:ec2/vpnConnection:VpnConnection",
+    "azure-native:network:VirtualNetworkPeering",
+    "azure-native:network:VirtualNetworkGatewayConnection",
+    "gcp:compute/vPNTunnel:VPNTunnel",
+]
+
+
+def test_the_three_clouds_rendering_is_proved_and_renders_every_link_type():
+    result = planned()
+    assert {f.status for f in result.proof.flows} == {"proved"}
+    assert {r.type for r in result.rendered if r.role == "link"} == set(LINK_TYPES)
+
+
+@pytest.mark.parametrize("type_", LINK_TYPES, ids=lambda t: t.split(":")[-1])
+def test_removing_any_link_resource_breaks_exactly_the_paths_over_its_link(type_):
+    result = planned()
+    facts = link_facts(result.rendered)
+    removed = [r for r in result.rendered if r.type == type_]
+    assert removed
+    for res in removed:
+        ids = {facts[res.name].link, *facts[res.name].also}
+        over = _paths_over(result, ids)
+        assert over, f"{res.name} carries no flow"
+        rendered = without(result.rendered, res.name)
+        broken, reasons = _broken(rendered)
+        assert broken == over, (res.name, broken ^ over)
+        assert all(any(i in reason for i in ids) for reason in reasons.values()), reasons
+        _caught(rendered, {flow for flow, _, _ in over})
+
+
+def _peering_routes():
+    return [r.name for r in planned().rendered if r.type == "aws:ec2/route:Route"
+            and "vpcPeeringConnectionId" in r.inputs]
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_a_peering_route_missing_from_one_aws_route_table_is_caught(index):
+    result = planned()
+    names = _peering_routes()
+    assert len(names) == 4  # one peering, two route tables on each side
+    route = next(r for r in result.rendered if r.name == names[index])
+    link = next(link for link in result.network.links if link.kind == "peering" and link.a.cloud == "aws")
+    others = [r for r in names if r != route.name and r.split("-private")[0].split("-public")[0]
+              == route.name.split("-private")[0].split("-public")[0]]
+    assert len(others) == 1  # the same side still routes the peer from its other table
+    broken, reasons = _broken(without(result.rendered, route.name))
+    assert broken == _paths_over(result, {link.id})
+    assert all("has no route to" in reason for reason in reasons.values())
+    _caught(without(result.rendered, route.name), set(link.flows))
+
+
+def test_removing_any_gcp_router_peer_is_caught():
+    result = planned()
+    peers = [r for r in result.rendered if r.type == "gcp:compute/routerPeer:RouterPeer"]
+    assert len(peers) == 24 and {p.role for p in peers} == {"bgp-peer"}
+    by_name = {r.name: r for r in result.rendered}
+    facts = link_facts(result.rendered)
+    for peer in peers:
+        interface = by_name[peer.inputs["interface"]["$ref"]]
+        tunnel = facts[interface.inputs["vpnTunnel"]["$ref"]]
+        broken, reasons = _broken(without(result.rendered, peer.name))
+        assert broken == _paths_over(result, {tunnel.link}), peer.name
+        assert all(f"tunnel(s) [{tunnel.tunnels[0]}]" in reason for reason in reasons.values()), reasons
+    _caught(without(result.rendered, peers[0].name), {"web->api:8080"})
+
+
+@pytest.mark.parametrize("cloud", ["aws", "azure", "gcp"])
+def test_removing_the_firewall_rule_that_admits_a_flows_source_block_is_caught(cloud):
+    result = planned()
+    by_name = {r.name: r for r in result.rendered}
+    flow, path = next((f, p) for f in result.proof.flows for p in f.paths
+                      if p.link and p.target_site.split("@")[1].startswith(cloud + "/"))
+    admitting = [n for n in path.carried_by if by_name[n].role in ("firewall-rule", "security-group")]
+    assert len(admitting) == 1 and by_name[admitting[0]].source == flow.target
+    broken, reasons = _broken(without(result.rendered, admitting[0]))
+    assert (flow.flow, path.source_site, path.target_site) in broken
+    assert all("no firewall rule" in reasons[key] for key in broken), reasons
+    _caught(without(result.rendered, admitting[0]), {flow.flow})
+
+
+#: a world-open copy of an existing rule, on another port: (rule to copy, inputs to change)
+WORLD_RULES = {
+    "aws": ("web-aws-eu-north-1-in-tcp-443-any", {"fromPort": 22, "toPort": 22}),
+    "azure": ("web-azure-northeurope-ingress-1", {"destinationPortRange": "22", "priority": 201}),
+    "gcp": ("web-gcp-ingress-0-tcp-443", {"allows": [{"protocol": "tcp", "ports": ["22"]}]}),
+}
+
+
+def _with_rule(copy_of: str, name: str, changes: dict, source: str | None = None) -> tuple[RenderedResource, ...]:
+    rendered = planned().rendered
+    original = next(r for r in rendered if r.name == copy_of)
+    added = original.model_copy(update={"name": name, "inputs": original.inputs | changes,
+                                        "source": source or original.source})
+    return (*rendered, added)
+
+
+@pytest.mark.parametrize("cloud", sorted(WORLD_RULES))
+def test_a_world_open_rule_on_an_undeclared_port_is_undeclared_exposure(cloud):
+    copy_of, changes = WORLD_RULES[cloud]
+    message = _caught(_with_rule(copy_of, "web-extra-22", changes), set())
+    assert "web-extra-22 admits the internet on 22 but web declares no such ingress" in message
+
+
+def test_a_world_open_rule_on_a_resource_that_asks_for_no_internet_is_undeclared_exposure():
+    rendered = _with_rule("api-aws-eu-north-1-in-tcp-8080-10-50-96-0-20", "api-open", {"cidrIpv4": "0.0.0.0/0"})
+    assert "api-open admits the internet on 8080 but api declares no such ingress" in _caught(rendered, set())
+
+
+@pytest.mark.xfail(strict=True, reason="reach._exposure tests the declared range inside the exposed one "
+                   "(`lo <= a and b <= hi`) instead of the exposed inside a declared one: a rule opening every "
+                   "port to the world passes as declared on any resource that asked for one port")
+def test_a_world_open_rule_on_every_port_of_a_resource_that_asked_for_443_is_undeclared():
+    rendered = _with_rule("web-aws-eu-north-1-in-tcp-443-any", "web-all-ports",
+                          {"ipProtocol": "-1", "fromPort": None, "toPort": None})
+    _caught(rendered, set())
+
+
+# -- prove() on hand-made facts -----------------------------------------------------------------------------
+A = Site(network="net", cloud="one", region="r1", cidr="10.0.0.0/20")
+B = Site(network="net", cloud="two", region="r2", cidr="10.0.16.0/20")
+TUNNELS = tuple(Tunnel(index=i, inside_cidr=f"169.254.21.{4 * i}/30", a_address=f"169.254.21.{4 * i + 1}",
+                       b_address=f"169.254.21.{4 * i + 2}") for i in range(4))
+VPN = Link(id=f"{A}~{B}", kind="vpn", a=A, b=B, flows=("x->y:5432",), a_side=VpnSide(asn=65001),
+           b_side=VpnSide(asn=65002), tunnels=TUNNELS)
+PEERING = Link(id=f"{A}~{B}", kind="peering", a=A, b=B, flows=("x->y:5432",))
+STACK = Stack.model_validate({"stack": "t", "resources": {
+    "net": {"kind": "network", "cidr": "10.0.0.0/16"},
+    "x": {"kind": "compute", "network": "net", "cpu": 2, "memory_gb": 4},
+    "y": {"kind": "database", "network": "net", "engine": "postgres", "version": "16",
+          "ingress": [{"port": 5432, "from": "x"}]},
+}})
+
+
+def _network(link: Link) -> NetworkPlan:
+    return NetworkPlan(
+        blocks=tuple(NetworkBlock(network=s.network, cloud=s.cloud, region=s.region, cidr=s.cidr) for s in (A, B)),
+        links=(link,),
+        flows=(FlowRoute(flow="x->y:5432", source="x", target="y", port=5432, last_port=5432, protocol="tcp",
+                         gb_month=0, pairs=((str(A), str(B), link.id),)),))
+
+
+def _vpn_side(side: int, **changes) -> LinkFacts:
+    site = (A, B)[side]
+    return LinkFacts(**{"link": VPN.id, "side": side, "kind": "vpn", "tunnels": (0, 1, 2, 3),
+                        "advertises": (site.cidr,), "routes_learned": True} | changes)
+
+
+def _admit(*peers) -> FirewallFacts:
+    return FirewallFacts(rules=(TrafficRule("ingress", "allow", peers, ((5432, 5432),), "tcp"),))
+
+
+def _judge(link: Link, facts: dict[str, object]):
+    """The proof of the one flow x -> y over ``link`` with ``facts`` by resource name (cloud from its side)."""
+    rendered = [RenderedResource(name=name, type="two:x:Rule", role="firewall-rule", cloud="two", region=B.region,
+                                 source="y") if name == "fw" else
+                RenderedResource(name=name, type="x:x:Link", role="link", cloud={"a": "one", "b": "two"}[name[0]])
+                for name in facts]
+    proof = prove(STACK, _network(link), rendered, lambda res, graph: facts[res.name])
+    (flow,) = proof.flows
+    (path,) = flow.paths
+    return flow.status, path.reason or ""
+
+
+def test_a_whole_vpn_with_bgp_on_both_sides_is_proved():
+    assert _judge(VPN, {"a": _vpn_side(0), "b": _vpn_side(1), "fw": _admit(A.cidr)}) == ("proved", "")
+
+
+def test_a_vpn_side_missing_a_tunnel_is_broken():
+    status, reason = _judge(VPN, {"a": _vpn_side(0, tunnels=(0, 1, 2)), "b": _vpn_side(1), "fw": _admit(A.cidr)})
+    assert status == "broken" and "tunnel(s) [3]" in reason
+
+
+def test_a_vpn_side_carried_by_two_resources_of_two_tunnels_each_is_proved():
+    facts = {"a0": _vpn_side(0, tunnels=(0, 1)), "a1": _vpn_side(0, tunnels=(2, 3)), "b": _vpn_side(1),
+             "fw": _admit(A.cidr)}
+    assert _judge(VPN, facts)[0] == "proved"
+
+
+def test_a_tunnel_with_no_bgp_and_no_static_routes_is_broken():
+    status, reason = _judge(VPN, {"a": _vpn_side(0), "b": _vpn_side(1, routes_learned=False), "fw": _admit(A.cidr)})
+    assert status == "broken" and "tunnel(s) [0, 1, 2, 3]" in reason
+
+
+def test_a_side_that_learns_routes_the_other_side_does_not_announce_is_broken():
+    status, reason = _judge(VPN, {"a": _vpn_side(0), "b": _vpn_side(1, advertises=("10.9.0.0/16",)),
+                                  "fw": _admit(A.cidr)})
+    assert status == "broken" and f"{A} has no route to {B.cidr}" in reason
+
+
+def test_a_peering_with_static_routes_to_the_peer_block_on_both_sides_is_proved():
+    facts = {"a": LinkFacts(link=PEERING.id, side=0, kind="peering", static_routes=("10.0.16.0/20",)),
+             "b": LinkFacts(link=PEERING.id, side=1, kind="peering", static_routes=("10.0.0.0/16",)),
+             "fw": _admit(A.cidr)}
+    assert _judge(PEERING, facts) == ("proved", "")
+
+
+def test_a_peering_routed_one_way_only_is_broken():
+    facts = {"a": LinkFacts(link=PEERING.id, side=0, kind="peering", static_routes=(B.cidr,)),
+             "b": LinkFacts(link=PEERING.id, side=1, kind="peering"), "fw": _admit(A.cidr)}
+    status, reason = _judge(PEERING, facts)
+    assert status == "broken" and f"{B} has no route to {A.cidr}" in reason
+
+
+def test_a_peering_with_a_side_not_rendered_is_broken():
+    facts = {"a": LinkFacts(link=PEERING.id, side=0, kind="peering", static_routes=(B.cidr,)), "fw": _admit(A.cidr)}
+    status, reason = _judge(PEERING, facts)
+    assert status == "broken" and "side 1" in reason
+
+
+def test_a_firewall_admitting_a_range_known_only_at_deploy_time_is_unverified():
+    status, reason = _judge(VPN, {"a": _vpn_side(0), "b": _vpn_side(1), "fw": _admit(UNKNOWN)})
+    assert status == "unverified" and "deploy time" in reason
+
+
+def test_a_firewall_admitting_another_block_is_broken():
+    status, reason = _judge(VPN, {"a": _vpn_side(0), "b": _vpn_side(1), "fw": _admit("10.0.32.0/20")})
+    assert status == "broken" and "no firewall rule" in reason
