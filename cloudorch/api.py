@@ -234,7 +234,9 @@ def prove_network(loaded: LoadedStack, network: NetworkPlan, rendered: Sequence[
 
     try:
         proof = prove(loaded.stack, network, rendered, describe,
-                      global_clouds=frozenset(c for c, p in providers.items() if p.global_network))
+                      global_clouds=frozenset(c for c, p in providers.items() if p.global_network),
+                      address_range=lambda cloud, kind, block: (providers[cloud].address_range(kind, block)
+                                                                if cloud in providers else block))
     except MissingResources as exc:
         raise PluginBug(", ".join(sorted({r.cloud for r in rendered})), f"the rendered network is incomplete: {exc}") from None
     problems = [f"flow {f.flow}: " + "; ".join(p.reason or p.status for p in f.paths if p.status == "broken")

@@ -211,6 +211,11 @@ class CloudProvider(ABC):
         Default: nothing, i.e. a site and a link cost nothing beyond what meters find later."""
         return NetworkShape()
 
+    def address_range(self, kind: str, block: str) -> str:
+        """Where a resource of ``kind`` ("compute", "database") takes its addresses inside a site's ``block``
+        on this cloud, for the reachability proof. Default: anywhere in the block."""
+        return block
+
     def meters(self, resource: RenderedResource) -> tuple[Meter, ...] | Unmetered | None:
         """How one of this provider's resources bills (``cloudorch.rendering.meters``): price-list items and
         quantities, ``()`` for nothing, ``Unmetered(reason)`` or None (billable, unknown) to list it as unpriced.

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -100,7 +100,18 @@ class MissingResources(ValueError):
 
 
 def prove(stack: Stack, network: NetworkPlan, rendered: Sequence[RenderedResource], describe: Describe,
-          global_clouds: frozenset[str] = frozenset()) -> NetworkProof:
+          global_clouds: frozenset[str] = frozenset(),
+          address_range: Callable[[str, str, str], str] | None = None) -> NetworkProof:
+    """``address_range(cloud, kind, block)``: where a resource of ``kind`` takes its addresses inside its
+    site's block on ``cloud`` (``CloudProvider.address_range``; default the whole block). Routes must reach
+    that range, and firewalls admit the source's."""
+    ranged = address_range or (lambda cloud, kind, block: block)
+
+    def at(site: Site, resource: str) -> Site:
+        spec = stack.resources.get(resource)
+        kind = spec.kind if spec is not None else "compute"
+        return site.model_copy(update={"cidr": ranged(site.cloud, kind, site.cidr)})
+
     graph = GraphOf(rendered)
     dangling = sorted({f"{r.name} -> {d}" for r in rendered for d in r.dependencies if graph.rendered(d) is None})
     if dangling:
@@ -128,7 +139,7 @@ def prove(stack: Stack, network: NetworkPlan, rendered: Sequence[RenderedResourc
     for route in network.flows:
         paths = []
         for src_name, dst_name, link_id in route.pairs:
-            src, dst = sites[src_name], sites[dst_name]
+            src, dst = at(sites[src_name], route.source), at(sites[dst_name], route.target)
             carried: list[str] = []
             status, reason = _routable(src, dst, links.get(link_id) if link_id else None, sides, routes, carried)
             if status == "proved":
@@ -229,6 +240,8 @@ def _exposure(stack: Stack, firewalls: Iterable[tuple[RenderedResource, Firewall
         spec = stack.resources.get(res.source) if res.source else None
         asked = [(rule.port, rule.last_port) for rule in getattr(spec, "ingress", [])
                  if isinstance(spec, (Compute, Database)) and rule.is_world_open]
-        declared = all(any(lo <= a and b <= hi for a, b in asked) for lo, hi in ports) if asked else False
+        # every exposed range must lie inside one the stack asked for (an all-ports rule on a resource that
+        # asked for 443 is not declared)
+        declared = all(any(a <= lo and hi <= b for a, b in asked) for lo, hi in ports) if asked else False
         out.append(Exposure(resource=res.name, source=res.source, ports=ports, declared=declared))
     return tuple(sorted(out, key=lambda e: e.resource))

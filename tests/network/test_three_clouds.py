@@ -14,10 +14,9 @@ from functools import cache
 import pytest
 
 from cloudorch import api
-from cloudorch.rendering.facts import RouteFacts
+from cloudorch.rendering.facts import GraphOf, RouteFacts
 from cloudorch.rendering.inputs import is_world
 from cloudorch.rendering.model import is_ref
-from cloudorch.rendering.reach import _Graph
 from cloudorch.rendering.schema_check import PackageSchema
 from tests.network.three_clouds import STACK, describe, link_facts, planned
 from tests.support import OUTSIDE_SCHEMA_SUBSET, SCHEMAS
@@ -119,7 +118,7 @@ def test_preshared_keys_are_only_references_to_secrets_generated_in_the_engine()
 
 def test_nothing_routes_or_advertises_the_world_over_a_link():
     result = planned()
-    graph = _Graph(result.rendered)
+    graph = GraphOf(result.rendered)
     over_links = 0
     for res in result.rendered:
         if res.role == "route":

@@ -7,9 +7,8 @@ from collections.abc import Iterable
 from functools import cache
 
 from cloudorch import api
-from cloudorch.rendering.facts import LinkFacts
+from cloudorch.rendering.facts import GraphOf, LinkFacts
 from cloudorch.rendering.model import RenderedResource
-from cloudorch.rendering.reach import _Graph
 from tests.support import ROOT
 
 STACK = ROOT / "tests" / "network" / "stacks" / "three-clouds.yaml"
@@ -33,7 +32,7 @@ def describe(resource: RenderedResource, graph):
 def link_facts(rendered: Iterable[RenderedResource]) -> dict[str, LinkFacts]:
     """resource name -> its LinkFacts, for every rendered resource of role link."""
     rendered = tuple(rendered)
-    graph = _Graph(rendered)
+    graph = GraphOf(rendered)
     out = {}
     for res in rendered:
         if res.role == "link":

@@ -5,7 +5,6 @@ a real rendering (the three-clouds stack) is caught; and ``prove`` judges hand-m
 from __future__ import annotations
 
 import json
-import re
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -16,7 +15,7 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from cloudorch import api
-from cloudorch.errors import InfeasiblePlacement, PluginBug
+from cloudorch.errors import InfeasiblePlacement, PluginBug, SpecError
 from cloudorch.network.model import FlowRoute, Link, NetworkPlan, Site, Tunnel, VpnSide
 from cloudorch.placement.model import NetworkBlock
 from cloudorch.rendering.facts import FirewallFacts, LinkFacts, TrafficRule
@@ -93,13 +92,11 @@ def test_random_stacks_over_three_clouds_prove_every_flow_and_expose_only_what_t
         SEEN["infeasible"] += 1
         event("infeasible placement")
         assume(False)
-    except PluginBug as exc:
-        if not _only_gcp_peering_gap(str(exc)):
-            raise
-        # the known bug pinned by test_two_linked_networks_on_gcp_prove_their_flow below (strict xfail):
-        # when it is fixed that test fails, and this exemption goes with it
-        SEEN["gcp-peering-gap"] += 1
-        event("two networks on GCP (known bug)")
+    except SpecError as exc:
+        # refused where the user can fix it, with a located problem: Cloud SQL behind a GCP peering
+        assert all("crosses a GCP VPC peering" in str(p) for p in exc.problems), exc.problems
+        SEEN["refused"] += 1
+        event("Cloud SQL across a GCP peering (refused, located)")
         assume(False)
     proof, network = result.proof, result.network
     assert proof is not None and network is not None
@@ -144,21 +141,10 @@ def test_random_stacks_over_three_clouds_prove_every_flow_and_expose_only_what_t
     SEEN["planned"] += 1
 
 
-#: a path over a VPC peering of two stack networks on GCP that the proof finds unrouted
-GCP_PEERING_GAP = re.compile(r"^(flow \S+: )?n\d@gcp/[\w-]+ has no route to [\d./]+ over n\d@gcp/[\w-]+~n\d@gcp/[\w-]+$")
-
-
-def _only_gcp_peering_gap(message: str) -> bool:
-    problems = message.partition("does not do what the stack declares: ")[2]
-    return bool(problems) and "(and " not in problems and all(
-        GCP_PEERING_GAP.match(p) for p in problems.split("; "))
-
-
-@pytest.mark.xfail(strict=True, reason="a GCP site's subnetwork is the lower half of its block (the upper half is "
-                   "kept for private service access), a VPC peering exchanges only subnetwork routes, and "
-                   "reach._routable wants a route covering the whole site block: no flow between two linked "
-                   "networks on GCP is ever proved, so `plan` stops with exit 1")
 def test_two_linked_networks_on_gcp_prove_their_flow():
+    """A GCP site's machines live in the lower half of its block (the upper half is Cloud SQL's): the proof
+    asks the provider where a resource's addresses are, so a VPC peering that carries the subnetworks is
+    enough for machines."""
     stack = {"stack": "two-nets", "placement": {"clouds": ["gcp"], "geo": ["eu"], "regions": ["europe-west1"]},
              "resources": {
                  "n0": {"kind": "network", "cidr": "10.0.0.0/16", "links": ["n1"]},
@@ -169,6 +155,23 @@ def test_two_linked_networks_on_gcp_prove_their_flow():
     result = _plan_of(stack)
     assert [link.kind for link in result.network.links] == ["peering"]
     assert {f.status for f in result.proof.flows} == {"proved"}
+
+
+def test_cloud_sql_across_a_gcp_peering_is_refused_where_it_is_declared():
+    """Peering is not transitive and Cloud SQL sits behind its own peering: a flow to it from another GCP
+    network could never be answered, so it is refused at its ingress entry (exit 2), not planned."""
+    stack = {"stack": "two-nets", "placement": {"clouds": ["gcp"], "geo": ["eu"], "regions": ["europe-west1"]},
+             "resources": {
+                 "n0": {"kind": "network", "cidr": "10.0.0.0/16", "links": ["n1"]},
+                 "n1": {"kind": "network", "cidr": "10.16.0.0/16"},
+                 "web": {"kind": "compute", "network": "n0", "cpu": 2, "memory_gb": 4},
+                 "db": {"kind": "database", "network": "n1", "engine": "postgres", "version": "16",
+                        "ingress": [{"port": 5432, "from": "web"}]}}}
+    with pytest.raises(SpecError) as err:
+        _plan_of(stack)
+    [problem] = err.value.problems
+    assert problem.path == "resources.db.ingress[0].from" and problem.line is not None
+    assert "crosses a GCP VPC peering" in problem.message and "one network" in problem.message
 
 
 def test_infeasible_random_stacks_are_rare():
@@ -312,9 +315,6 @@ def test_a_world_open_rule_on_a_resource_that_asks_for_no_internet_is_undeclared
     assert "api-open admits the internet on 8080 but api declares no such ingress" in _caught(rendered, set())
 
 
-@pytest.mark.xfail(strict=True, reason="reach._exposure tests the declared range inside the exposed one "
-                   "(`lo <= a and b <= hi`) instead of the exposed inside a declared one: a rule opening every "
-                   "port to the world passes as declared on any resource that asked for one port")
 def test_a_world_open_rule_on_every_port_of_a_resource_that_asked_for_443_is_undeclared():
     rendered = _with_rule("web-aws-eu-north-1-in-tcp-443-any", "web-all-ports",
                           {"ipProtocol": "-1", "fromPort": None, "toPort": None})

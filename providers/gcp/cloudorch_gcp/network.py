@@ -63,6 +63,32 @@ def split_block(cidr: str) -> tuple[str, str | None]:
     return str(low), str(high)
 
 
+def check_sql_over_peering(ctx: RenderContext) -> list[Problem]:
+    """Cloud SQL in one stack network cannot be reached from another network joined to it by VPC peering:
+    peering is not transitive, and the database lives in Google's producer network, peered to its own VPC
+    only (cloud.google.com/sql/docs/postgres/private-ip, "Connect from another VPC": over Cloud VPN). The
+    links cloudorch renders between two GCP networks are peerings, so such a flow is refused where it is
+    declared, with the ways to keep it (read 2026-12)."""
+    if ctx.network is None:
+        return []
+    peered = {link.id for link in ctx.network.links if link.kind == "peering"
+              and link.a.cloud == link.b.cloud == CLOUD and link.a.network != link.b.network}
+    out = []
+    for route in ctx.network.flows:
+        spec, source = ctx.stack.resources.get(route.target), ctx.stack.resources.get(route.source)
+        databases = [name for name, s in ((route.target, spec), (route.source, source))
+                     if getattr(s, "kind", None) == "database"]
+        if not databases or not any(link in peered for *_, link in route.pairs):
+            continue
+        index = next((i for i, rule in enumerate(spec.ingress) if rule.from_ == route.source and rule.port == route.port), 0)
+        out.append(ctx.problem(("resources", route.target, "ingress", index, "from"),
+                               f"the flow from {route.source!r} to {route.target!r} crosses a GCP VPC peering between "
+                               f"two networks, which Cloud SQL ({', '.join(repr(d) for d in databases)}) cannot be "
+                               "reached or answer across (peering is not transitive); put both in one network, or "
+                               "keep the database off GCP (placement.clouds / regions)"))
+    return out
+
+
 def check_psa_room(ctx: RenderContext) -> list[Problem]:
     """A Cloud SQL database needs its region's block split (``split_block``). Every block the allocator
     cuts from a valid network (a /20 or wider) can be; a block from elsewhere (an older record) may not."""

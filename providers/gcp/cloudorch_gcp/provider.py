@@ -25,7 +25,7 @@ from cloudorch_gcp.database import render_database
 from cloudorch_gcp.images import IMAGES
 from cloudorch_gcp.links import render_link_endpoint
 from cloudorch_gcp.naming import CLOUD, GLOBAL_PROVIDER, provider_name
-from cloudorch_gcp.network import check_psa_room, private_service_access, render_networks
+from cloudorch_gcp.network import check_psa_room, check_sql_over_peering, private_service_access, render_networks, split_block
 
 PROVIDER_TYPE = "pulumi:providers:gcp"
 
@@ -45,7 +45,7 @@ class Provider(CloudProvider):
     vpn_interfaces: ClassVar[int] = 2
 
     def check(self, ctx: RenderContext) -> list[Problem]:
-        return check_psa_room(ctx)
+        return check_psa_room(ctx) + check_sql_over_peering(ctx)
 
     def render(self, ctx: RenderContext) -> list[RenderedResource]:
         providers = [
@@ -88,6 +88,12 @@ class Provider(CloudProvider):
         return NetworkShape(site=(Meter("public_ipv4_hour"),), nat_per_vm=True,
                             vpn_site=(Meter("vpn_gateway_hour"), Meter("cloud_router_hour")),
                             vpn_link_side=(Meter("vpn_tunnel_hour", 4),))
+
+    def address_range(self, kind: str, block: str) -> str:
+        # machines live in the subnetwork (the lower half of the site's block); Cloud SQL in the private
+        # service access range (the upper half), inside Google's producer network
+        low, psa = split_block(block)
+        return psa if kind == "database" and psa is not None else low
 
     def meters(self, resource: RenderedResource) -> tuple[Meter, ...] | Unmetered | None:
         return meters.meters(resource)
