@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import multiprocessing
 import os
 import platform
 import random
@@ -89,11 +90,31 @@ def study(catalog, rates, global_clouds, seed: int) -> tuple[int, int, float, fl
     return n, flows, greedy_total, planned.monthly_usd
 
 
+def _whole_bill(spec: dict, catalog, rates, global_clouds, resources: int, queue) -> None:
+    flowing = Stack.model_validate(spec)
+    settings = PlacementSettings(clouds=CLOUDS, vcpu_quotas=QUOTAS, rates=rates, global_clouds=global_clouds)
+    wall, rss, result = run(flowing, catalog, settings)
+    net = result.network_cost
+    gap = (result.monthly_usd - result.lower_bound_monthly_usd) / result.monthly_usd
+    out = [f"wall {wall:.2f} s (target <= 10 s), peak RSS {rss:.0f} MiB (target <= 1024 MiB)",
+           f"${result.monthly_usd:,.2f}/month = machines ${result.machines_monthly_usd:,.2f} + network "
+           f"${net.monthly_usd:,.2f} ({sum(1 for x in net.lines if x.kind == 'vpn-link')} VPN links, "
+           f"{sum(1 for x in net.lines if x.kind == 'site')} sites)",
+           f"lower bound ${result.lower_bound_monthly_usd:,.2f}: gap {gap:.5%} (target <= 0.1%)"]
+    if resources <= 200:
+        demands = demands_of(flowing, catalog, settings)
+        terms = network_terms(flowing, tuple(demands), rates, global_clouds)
+        bound = milp.lp_bound(Problem(tuple(demands), "cost", QUOTAS, network=terms))
+        out.append(f"independent LP relaxation bound ${bound:,.2f}")
+    queue.put(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--resources", type=int, default=1000)
     parser.add_argument("--flows", type=int, default=1500)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--limit", type=float, default=600.0, help="seconds the run with flows may take")
     args = parser.parse_args()
     catalog = generate_catalog(args.seed)
     rates, global_clouds = rates_for(catalog)
@@ -106,23 +127,21 @@ def main() -> None:
     print(f"wall {wall:.2f} s, peak RSS {rss:.0f} MiB, ${result.monthly_usd:,.2f}/month")
 
     spec = with_flows(build_stack(args.resources), args.flows)
-    flowing = Stack.model_validate(spec)
     volume = sum(rule["gb_month"] for r in spec["resources"].values() for rule in r.get("ingress", []))
-    settings = PlacementSettings(clouds=CLOUDS, vcpu_quotas=QUOTAS, rates=rates, global_clouds=global_clouds)
-    wall, rss, result = run(flowing, catalog, settings)
-    net = result.network_cost
     print(f"\n== the whole bill: {args.resources} resources, {args.flows} flows ({volume:,} GB a month declared)")
-    print(f"wall {wall:.2f} s (target <= 10 s), peak RSS {rss:.0f} MiB (target <= 1024 MiB)")
-    print(f"${result.monthly_usd:,.2f}/month = machines ${result.machines_monthly_usd:,.2f} + network "
-          f"${net.monthly_usd:,.2f} ({sum(1 for x in net.lines if x.kind == 'vpn-link')} VPN links, "
-          f"{sum(1 for x in net.lines if x.kind == 'site')} sites)")
-    gap = (result.monthly_usd - result.lower_bound_monthly_usd) / result.monthly_usd
-    print(f"lower bound ${result.lower_bound_monthly_usd:,.2f}: gap {gap:.5%} (target <= 0.1%)")
-    if args.resources <= 200:
-        demands = demands_of(flowing, catalog, settings)
-        terms = network_terms(flowing, tuple(demands), rates, global_clouds)
-        bound = milp.lp_bound(Problem(tuple(demands), "cost", QUOTAS, network=terms))
-        print(f"independent LP relaxation bound ${bound:,.2f}")
+    # in a child process, so a solve that runs past --limit is stopped and reported, and its peak RSS is its own
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_whole_bill, args=(spec, catalog, rates, global_clouds, args.resources, queue))
+    child.start()
+    child.join(args.limit)
+    if child.is_alive():
+        child.kill()
+        child.join()
+        print(f"NOT FINISHED: stopped after {args.limit} s (target <= 10 s): no plan, no gap to report")
+    else:
+        for line in queue.get(timeout=5):
+            print(line)
 
     print("\n== study: per-resource greedy (cheapest machine each, network billed after) vs cloudorch")
     print("| stack | resources | flows | greedy $/month | cloudorch $/month | greedy costs more |")

@@ -43,9 +43,11 @@ class _Builder:
             self.rows.append((idx, val, lo, hi))
 
 
-def _build(problem: Problem, objective: str | None = None, min_availability: float | None = None):
-    """The model of ``problem`` (under ``objective`` if given); returns the builder and each demand's columns."""
-    f = _Formulation(problem, objective or problem.objective)
+def _build(problem: Problem, objective: str | None = None, min_availability: float | None = None,
+           lazy_links: bool = False):
+    """The model of ``problem`` (under ``objective`` if given); returns the formulation (its builder ``b``,
+    each demand's columns ``xs``). ``lazy_links``: without the link rows, which ``violated_links`` adds."""
+    f = _Formulation(problem, objective or problem.objective, lazy_links)
     f.replicas()
     f.location_ties()
     f.quotas()
@@ -53,7 +55,7 @@ def _build(problem: Problem, objective: str | None = None, min_availability: flo
     f.network()
     if min_availability is not None:  # the second solve of the availability objective
         f.b.row(*f.total(lambda o: o.availability), min_availability, float("inf"))
-    return f.b, f.xs
+    return f
 
 
 class _Formulation:
@@ -63,7 +65,7 @@ class _Formulation:
     per location, links) would be added by their own method here, as columns on the region indicators.
     """
 
-    def __init__(self, problem: Problem, objective: str) -> None:
+    def __init__(self, problem: Problem, objective: str, lazy_links: bool = False) -> None:
         self.problem = problem
         self.objective = objective
         self.b = _Builder()
@@ -71,6 +73,12 @@ class _Formulation:
         self.xs: dict[str, list[tuple[int, Option]]] = {}
         #: demand -> region -> z[r,g], for demands whose region matters
         self.region_vars: dict[str, dict[tuple[str, str], int]] = {}
+        #: link rows are added only when a placement needs them (``violated_links``)
+        self.lazy_links = lazy_links
+        self.link_flows: list[tuple[str, str, dict, dict]] = []
+        self.link_rows: set[tuple[int, int]] = set()
+        self.links: dict[tuple, int] = {}
+        self.gateways: dict[tuple[str, str, str], int] = {}
 
     def total(self, value) -> tuple[list[int], list[float]]:
         """The row sum_{r,o} value(o) x[r,o] over every replica column, as (columns, coefficients)."""
@@ -149,28 +157,68 @@ class _Formulation:
                 if key not in sites:
                     sites[key] = b.var(net.site.get(loc[0], 0.0), 1.0, integer=False)
                 b.row([sites[key], zv], [1.0, -1.0], 0.0, float("inf"))  # s >= z
-        gateways: dict[tuple[str, str, str], int] = {}
-        links: dict[tuple, int] = {}
-        clouds_of: dict[str, dict[str, int]] = {}
         for f in net.flows:
             src_net, dst_net = net.member_of.get(f.source), net.member_of.get(f.target)
-            zs, zt = z.get(f.source, {}), z.get(f.target, {})
             if src_net is None or dst_net is None:
                 continue
-            for ls, zv_s in sorted(zs.items()):
-                for lt, zv_t in sorted(zt.items()):
-                    if ls[0] == lt[0]:
-                        continue  # same cloud: a peering or one global network, no fixed price
-                    a, c = sorted(((src_net, *ls), (dst_net, *lt)))
-                    if (a, c) not in links:
-                        links[(a, c)] = w = b.var(net.link(a[1], c[1]), 1.0, integer=False)
-                        for end in (a, c):
-                            if end not in gateways:
-                                gateways[end] = b.var(net.vpn_site.get(end[1], 0.0), 1.0, integer=False)
-                            b.row([gateways[end], w], [1.0, -1.0], 0.0, float("inf"))  # g >= w
-                    b.row([links[(a, c)], zv_s, zv_t], [1.0, -1.0, -1.0], -1.0, float("inf"))  # w >= zs + zt - 1
+            if self.lazy_links:
+                self.link_flows.append((src_net, dst_net, z.get(f.source, {}), z.get(f.target, {})))
+            else:
+                for ls, zv_s in sorted(z.get(f.source, {}).items()):
+                    for lt, zv_t in sorted(z.get(f.target, {}).items()):
+                        self._link_row((src_net, ls, zv_s), (dst_net, lt, zv_t))
+        clouds_of: dict[str, dict[str, int]] = {}
+        for f in net.flows:
             if f.gb_month > 0 and f.source in self.xs and f.target in self.xs:
                 self._traffic(f, net, clouds_of)
+
+    def _link(self, a: tuple[str, str, str], c: tuple[str, str, str]) -> int:
+        """w[a,c], the VPN link between two sites (a < c), with its gateway rows g >= w; made when first needed."""
+        if (a, c) not in self.links:
+            net = self.problem.network
+            self.links[(a, c)] = w = self.b.var(net.link(a[1], c[1]), 1.0, integer=False)
+            for end in (a, c):
+                if end not in self.gateways:
+                    self.gateways[end] = self.b.var(net.vpn_site.get(end[1], 0.0), 1.0, integer=False)
+                self.b.row([self.gateways[end], w], [1.0, -1.0], 0.0, float("inf"))  # g >= w
+        return self.links[(a, c)]
+
+    def _link_row(self, source, target) -> bool:
+        """w[a,b] >= z[r,la] + z[t,lb] - 1 for one flow r->t and one pair of its ends' locations in other clouds
+        (``source``, ``target``: (network, location, z column)); False when the pair needs no link."""
+        (src_net, ls, zv_s), (dst_net, lt, zv_t) = source, target
+        if ls[0] == lt[0]:
+            return False  # same cloud: a peering or one global network, no fixed price
+        a, c = sorted(((src_net, *ls), (dst_net, *lt)))
+        self.b.row([self._link(a, c), zv_s, zv_t], [1.0, -1.0, -1.0], -1.0, float("inf"))
+        return True
+
+    def violated_links(self, values) -> int:
+        """Lazy link rows: add the rows ``w[a,b] >= z[r,la] + z[t,lb] - 1`` that the placement ``values``
+        breaks (a flow whose ends sit at la and lb while no link joins them), and return how many.
+
+        All the rows would be one per flow and pair of locations in other clouds -- ~5,000 per flow over
+        ~80 regions, most of them about regions no optimum uses -- so the model starts without them and
+        gets, round by round, those the current placement needs. A placement that breaks none is feasible for
+        the whole model and optimal for a model with fewer rows: optimal for the whole one, and the bound
+        proved on the smaller model bounds the whole one too."""
+        added = 0
+        for src_net, dst_net, zs, zt in self.link_flows:
+            here = [(ls, zv) for ls, zv in zs.items() if values[zv] > 0.5]
+            there = [(lt, zv) for lt, zv in zt.items() if values[zv] > 0.5]
+            for ls, zv_s in here:
+                for lt, zv_t in there:
+                    if ls[0] == lt[0]:
+                        continue
+                    a, c = sorted(((src_net, *ls), (dst_net, *lt)))
+                    w = self.links.get((a, c))
+                    if w is None or w >= len(values) or values[w] < 0.5:
+                        if (zv_s, zv_t) in self.link_rows:
+                            continue  # already in the model: the solver set w from it
+                        self.link_rows.add((zv_s, zv_t))
+                        self._link_row((src_net, ls, zv_s), (dst_net, lt, zv_t))
+                        added += 1
+        return added
 
     def _cloud_vars(self, name: str, cache: dict[str, dict[str, int]]) -> dict[str, int]:
         """v[r,c] <= sum of r's region indicators in c: r uses cloud c (no more than its regions there say)."""
@@ -352,15 +400,20 @@ def _solve_model(lp, relax: bool, upper=None, start=None):
         raise RuntimeError(f"HiGHS stopped with status {h.modelStatusToString(status)}")
     info = h.getInfo()
     solution = h.getSolution()
+    values = list(solution.col_value)
+    if start is not None and abs(sum(c * v for c, v in zip(lp.col_cost_, values)) - info.objective_function_value) \
+            > 1e-6 * max(1.0, abs(info.objective_function_value)):
+        # HiGHS (1.x) can report the optimum it found while handing back the start's values: solve cold
+        return _solve_model(lp, relax, upper)
     bound = info.objective_function_value if relax else info.mip_dual_bound
-    return list(solution.col_value), info.objective_function_value, bound, (solution.col_dual if relax else None)
+    return values, info.objective_function_value, bound, (solution.col_dual if relax else None)
 
 
 #: above this many columns, solve through the LP relaxation's reduced costs (see ``_run``)
 GUIDED_COLUMNS = 20_000
 
 
-def _run(b: _Builder, relax: bool = False):
+def _run(b: _Builder, relax: bool = False, start=None):
     """Solve; returns (column values, objective, dual bound) or None when infeasible.
 
     A large MILP is solved exactly in three steps rather than handed to HiGHS whole (whose presolve and
@@ -369,12 +422,13 @@ def _run(b: _Builder, relax: bool = False):
     (the restriction only fixes columns at zero); (3) a column with rc > UB - LB cannot appear in any
     placement cheaper than UB -- forcing it to 1 raises the LP bound by rc -- so the MILP over the columns
     with rc <= UB - LB has the same optimum as the whole one. Placement LPs are tight, so step 3 is small.
+    ``start``: a feasible placement; UB is the cheaper of it and step 2's.
     """
     import numpy as np
 
     lp = _model(b)
     if relax or len(b.cost) <= GUIDED_COLUMNS:
-        result = _solve_model(lp, relax)
+        result = _solve_model(lp, relax, start=start)
         return None if result is None else result[:3]
     relaxed = _solve_model(lp, relax=True)
     if relaxed is None:
@@ -384,6 +438,10 @@ def _run(b: _Builder, relax: bool = False):
     slack = 1e-9 * max(1.0, abs(lower))
     while True:
         restricted = _solve_model(lp, relax=False, upper=np.where(rc > slack, 0.0, upper))
+        if start is not None:
+            known = float(np.dot(lp.col_cost_, start))
+            if restricted is None or known < restricted[1]:
+                restricted = (list(start), known)
         if restricted is not None:
             gap = restricted[1] - lower
             if gap <= slack:
@@ -403,17 +461,27 @@ def solve(problem: Problem) -> Solution | None:
     min_availability = None
     if objective == "availability":
         # lexicographic: the most available placement first, then the cheapest among those
-        b, _ = _build(problem)
-        first = _run(b)
+        first = _run(_build(problem).b)
         if first is None:
             return None
         min_availability = -first[1] - 1e-6
         objective = "cost"
-    b, xs = _build(problem, objective, min_availability)
-    result = _run(b)
+    f = _build(problem, objective, min_availability, lazy_links=True)
+    result = _run(f.b)
+    while result is not None and f.violated_links(result[0]):
+        # the last placement, with its new links paid, is feasible for the model with the new rows
+        start = list(result[0]) + [0.0] * (len(f.b.cost) - len(result[0]))
+        for (a, c), w in f.links.items():
+            if w >= len(result[0]):
+                start[w] = 1.0
+        for end, g in f.gateways.items():
+            if g >= len(result[0]) or start[g] < 1.0:
+                start[g] = max(start[g], max((start[w] for (a, c), w in f.links.items() if end in (a, c)), default=0.0))
+        result = _run(f.b, start=start)
     if result is None:
         return None
     values, _, bound = result
+    xs = f.xs
     assignment = {}
     monthly = 0.0
     for name, cols in xs.items():
@@ -432,8 +500,7 @@ def solve(problem: Problem) -> Solution | None:
 
 def lp_bound(problem: Problem) -> float | None:
     """The LP relaxation's optimum under the cost objective: a lower bound on any placement's cost."""
-    b, _ = _build(replace(problem, objective="cost"))
-    result = _run(b, relax=True)
+    result = _run(_build(replace(problem, objective="cost")).b, relax=True)
     return None if result is None else result[1]
 
 
