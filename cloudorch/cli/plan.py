@@ -108,6 +108,10 @@ def _render(app, result, explain: bool) -> None:
     out.print(f"[bold]Total[/]: ${cost.monthly_usd:,.2f}/month{budget} "
               f"[dim](machines ${cost.machines_monthly_usd:,.2f} + network ${cost.network_monthly_usd:,.2f}; by cloud: "
               f"{', '.join(f'{c} ${v:,.2f}' for c, v in cost.by_cloud.items())})[/]")
+    if cost.search_stopped and cost.lower_bound_monthly_usd:
+        gap = (cost.placement_monthly_usd - cost.lower_bound_monthly_usd) / cost.placement_monthly_usd
+        out.print(f"[yellow]placement[/]: the search stopped after {cost.search_stopped}; this placement is within "
+                  f"{gap:.2%} of the cheapest possible (lower bound ${cost.lower_bound_monthly_usd:,.2f}/month)")
     if cost.unpriced:
         out.print(f"[yellow]unpriced[/]: {len(cost.unpriced)} item(s) counted as nothing, e.g. "
                   + "; ".join(f"{u['resource']} ({u['reason']})" for u in cost.unpriced[:3]))

@@ -371,10 +371,41 @@ def _model(b: _Builder):
     return lp
 
 
-def _solve_model(lp, relax: bool, upper=None, start=None):
+class Stopped(Exception):
+    """The search hit its limits before finding any placement of its own."""
+
+
+class Limits:
+    """How long one placement may search when the network's terms are priced, and what stopped it.
+
+    Placement with the whole bill is a hard combinatorial problem (co-locating the two ends of every flow):
+    a large stack may not be proved optimal in any reasonable time (benchmarks/README.md, "Network"). The
+    search then stops after ``nodes`` branch-and-bound nodes or ``seconds``, whichever comes first; the
+    best placement found (never worse than the start: the cheapest machines that keep every constraint) is
+    used and its proven lower bound reported, so the gap is never hidden (``stopped`` says why, and the plan
+    shows it). A stop on time depends on the machine's speed: the plan is then the same for the same inputs
+    only on the same machine, which the plan says. Small stacks -- every example -- are proved optimal
+    long before either limit."""
+
+    def __init__(self, nodes: int = 2000, seconds: float = 20.0) -> None:
+        import time
+
+        self.nodes = nodes
+        self.deadline = time.monotonic() + seconds
+        self.stopped: str | None = None
+
+    def apply(self, h) -> None:
+        import time
+
+        h.setOptionValue("mip_max_nodes", self.nodes)
+        h.setOptionValue("time_limit", max(1.0, self.deadline - time.monotonic()))
+
+
+def _solve_model(lp, relax: bool, upper=None, start=None, limits: Limits | None = None):
     """Solve; returns (column values, objective, dual bound, reduced costs) or None when infeasible.
 
-    ``start``: a feasible placement to begin from (HiGHS then only has to prove nothing beats it)."""
+    ``start``: a feasible placement to begin from (HiGHS then only has to prove nothing beats it).
+    ``limits``: stop early with the best placement found (``limits.stopped`` says why)."""
     import highspy
 
     integrality = lp.integrality_
@@ -383,28 +414,40 @@ def _solve_model(lp, relax: bool, upper=None, start=None):
     if upper is not None:
         saved, lp.col_upper_ = lp.col_upper_, upper
     h = _highs()
+    if limits is not None and not relax:
+        limits.apply(h)
     h.passModel(lp)
     if upper is not None:
         lp.col_upper_ = saved
     lp.integrality_ = integrality
-    if start is not None:
+    if start is not None and any(v != v for v in start):  # NaN: a partial start HiGHS completes itself
+        import numpy as np
+
+        known = [i for i, v in enumerate(start) if v == v]
+        h.setSolution(len(known), np.array(known, dtype=np.int32), np.array([start[i] for i in known], dtype=float))
+    elif start is not None:
         incumbent = highspy.HighsSolution()
         incumbent.col_value = list(start)
         incumbent.value_valid = True
         h.setSolution(incumbent)
     h.run()
     status = h.getModelStatus()
+    info = h.getInfo()
     if status != highspy.HighsModelStatus.kOptimal:
         if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
             return None
-        raise RuntimeError(f"HiGHS stopped with status {h.modelStatusToString(status)}")
-    info = h.getInfo()
+        if limits is None:
+            raise RuntimeError(f"HiGHS stopped with status {h.modelStatusToString(status)}")
+        if info.primal_solution_status != 2:  # 2: a feasible solution is at hand
+            raise Stopped(h.modelStatusToString(status))
+        limits.stopped = ("the time limit" if status == highspy.HighsModelStatus.kTimeLimit
+                          else f"{limits.nodes:,} search nodes")
     solution = h.getSolution()
     values = list(solution.col_value)
     if start is not None and abs(sum(c * v for c, v in zip(lp.col_cost_, values)) - info.objective_function_value) \
             > 1e-6 * max(1.0, abs(info.objective_function_value)):
         # HiGHS (1.x) can report the optimum it found while handing back the start's values: solve cold
-        return _solve_model(lp, relax, upper)
+        return _solve_model(lp, relax, upper, limits=limits)
     bound = info.objective_function_value if relax else info.mip_dual_bound
     return values, info.objective_function_value, bound, (solution.col_dual if relax else None)
 
@@ -413,7 +456,7 @@ def _solve_model(lp, relax: bool, upper=None, start=None):
 GUIDED_COLUMNS = 20_000
 
 
-def _run(b: _Builder, relax: bool = False, start=None):
+def _run(b: _Builder, relax: bool = False, start=None, limits: Limits | None = None):
     """Solve; returns (column values, objective, dual bound) or None when infeasible.
 
     A large MILP is solved exactly in three steps rather than handed to HiGHS whole (whose presolve and
@@ -428,7 +471,11 @@ def _run(b: _Builder, relax: bool = False, start=None):
 
     lp = _model(b)
     if relax or len(b.cost) <= GUIDED_COLUMNS:
-        result = _solve_model(lp, relax, start=start)
+        result = _solve_model(lp, relax, start=start, limits=limits)
+        if result is not None and not relax and limits is not None and limits.stopped and not result[2] > -float("inf"):
+            # stopped before the search proved any bound: the LP relaxation is one
+            relaxed = _solve_model(lp, relax=True)
+            return result[0], result[1], relaxed[1] if relaxed is not None else -float("inf")
         return None if result is None else result[:3]
     relaxed = _solve_model(lp, relax=True)
     if relaxed is None:
@@ -437,8 +484,8 @@ def _run(b: _Builder, relax: bool = False, start=None):
     upper = np.asarray(lp.col_upper_)
     slack = 1e-9 * max(1.0, abs(lower))
     while True:
-        restricted = _solve_model(lp, relax=False, upper=np.where(rc > slack, 0.0, upper))
-        if start is not None:
+        restricted = _solve_model(lp, relax=False, upper=np.where(rc > slack, 0.0, upper), limits=limits)
+        if start is not None and not np.isnan(start).any():
             known = float(np.dot(lp.col_cost_, start))
             if restricted is None or known < restricted[1]:
                 restricted = (list(start), known)
@@ -447,9 +494,10 @@ def _run(b: _Builder, relax: bool = False, start=None):
             if gap <= slack:
                 return restricted[0], restricted[1], lower
             final = _solve_model(lp, relax=False, upper=np.where(rc > gap + 1e-9 * max(1.0, abs(lower)), 0.0, upper),
-                                 start=restricted[0])
+                                 start=restricted[0], limits=limits)
             assert final is not None  # it contains the restricted problem's solution
-            return final[:3]
+            # stopped early, the restricted search's bound is no bound of the whole: the LP's is
+            return (final[0], final[1], lower) if limits is not None and limits.stopped else final[:3]
         if slack > float(np.max(rc, initial=0.0)):
             return None  # nothing was fixed and still infeasible
         slack = max(slack * 100, 1e-3 * max(1.0, abs(lower)) / max(1, lp.num_col_) ** 0.5)
@@ -467,7 +515,28 @@ def solve(problem: Problem) -> Solution | None:
         min_availability = -first[1] - 1e-6
         objective = "cost"
     f = _build(problem, objective, min_availability, lazy_links=True)
-    result = _run(f.b)
+    limits = Limits() if f._priced() and problem.network.couples else None
+    start, fallback = _start(problem, f) if limits is not None else (None, None)
+    try:
+        result = _solve_lazily(f, start, limits)
+    except Stopped:
+        if fallback is None:
+            raise
+        # nothing better found in time: the start (the cheapest machines keeping every constraint) it is,
+        # bounded by the LP relaxation of the model without link rows (a relaxation of the whole model)
+        relaxed = _run(f.b, relax=True)
+        limits.stopped = "the time limit, before improving on the start"
+        return Solution(fallback.assignment, fallback.monthly_usd,
+                        relaxed[1] if relaxed is not None else -float("inf"), stopped=limits.stopped)
+    if result is None:
+        return None
+    return _finish(problem, f, result, objective, limits)
+
+
+def _solve_lazily(f: _Formulation, start, limits: Limits | None):
+    """Solve, adding the link rows the placement breaks, until it breaks none (then it is optimal for the
+    whole model, and the bound proved on the smaller one bounds the whole)."""
+    result = _run(f.b, start=start, limits=limits)
     while result is not None and f.violated_links(result[0]):
         # the last placement, with its new links paid, is feasible for the model with the new rows
         start = list(result[0]) + [0.0] * (len(f.b.cost) - len(result[0]))
@@ -477,9 +546,11 @@ def solve(problem: Problem) -> Solution | None:
         for end, g in f.gateways.items():
             if g >= len(result[0]) or start[g] < 1.0:
                 start[g] = max(start[g], max((start[w] for (a, c), w in f.links.items() if end in (a, c)), default=0.0))
-        result = _run(f.b, start=start)
-    if result is None:
-        return None
+        result = _run(f.b, start=start, limits=limits)
+    return result
+
+
+def _finish(problem: Problem, f: _Formulation, result, objective: str, limits: Limits | None) -> Solution:
     values, _, bound = result
     xs = f.xs
     assignment = {}
@@ -495,7 +566,34 @@ def solve(problem: Problem) -> Solution | None:
     lower = bound if objective == "cost" and problem.objective == "cost" else monthly
     if problem.network is None:
         lower = min(lower, monthly)  # with a network, the bound covers it too: the planner caps it at the whole bill
-    return Solution(assignment=assignment, monthly_usd=round(monthly, 2), lower_bound_monthly_usd=round(lower, 4))
+    return Solution(assignment=assignment, monthly_usd=round(monthly, 2), lower_bound_monthly_usd=round(lower, 4),
+                    stopped=limits.stopped if limits is not None else None)
+
+
+def _start(problem: Problem, f: _Formulation) -> tuple[list[float] | None, Solution | None]:
+    """A feasible placement to start the priced search from, so it always has one: the same problem with the
+    network's prices set to nothing (its constraints kept), solved fast, its replicas and region indicators
+    set in ``f``'s columns; HiGHS completes the rest of the start itself (sparse start)."""
+    from dataclasses import replace as copy
+
+    net = problem.network
+    # per-GB prices and per-replica extras stay: they decide which regions presolve keeps, so the start's
+    # columns are the priced model's
+    free = copy(net, site={}, vpn_site={}, vpn_link_side={}, flows=tuple(copy(flow, gb_month=0.0) for flow in net.flows))
+    found = solve(copy(problem, network=free, objective="cost"))
+    if found is None:
+        return None, None
+    chosen = {(name, o.location, o.instance_type, o.spot): n for name, picks in found.assignment.items()
+              for o, n in picks}
+    values = [float("nan")] * len(f.b.cost)
+    for name, cols in f.xs.items():
+        for c, o in cols:
+            values[c] = float(chosen.get((name, o.location, o.instance_type, o.spot), 0))
+    for name, zs in f.region_vars.items():
+        used = {o.location for c, o in f.xs.get(name, ()) if values[c] > 0}
+        for location, zv in zs.items():
+            values[zv] = 1.0 if location in used else 0.0
+    return values, found
 
 
 def lp_bound(problem: Problem) -> float | None:

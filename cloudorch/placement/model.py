@@ -130,6 +130,9 @@ class PlacementResult(_Frozen):
     )
     #: the network's part of the bill (sites, VPN gateways and links, traffic, egress); None: not priced
     network_cost: NetworkCost | None = None
+    #: why the search stopped before proving this placement optimal (then the lower bound is below the
+    #: cost by the gap it could not close); None: proved optimal
+    search_stopped: str | None = None
 
     @property
     def machines_monthly_usd(self) -> float:

@@ -79,10 +79,20 @@ def plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
         placements=placements,
         explanations=explanations,
         # a bound is a bound below the cost: capped at it, and rounded down, never up past it
-        lower_bound_monthly_usd=(math.floor(round(min(solution.lower_bound_monthly_usd + bucket_cost, total) * 100, 6)) / 100
-                                 if problem.objective == "cost" else round(total, 2)),
+        lower_bound_monthly_usd=_bound(solution.lower_bound_monthly_usd + bucket_cost, total, problem.objective),
         network_cost=network,
+        search_stopped=solution.stopped,
     )
+
+
+def _bound(bound: float, total: float, objective: str) -> float | None:
+    """The lower bound shown: capped at the cost and rounded down, never up past it; the cost itself under
+    the non-cost objectives (their optimum is not the cheapest); None when the search proved none."""
+    if objective != "cost":
+        return round(total, 2)
+    if not math.isfinite(bound):
+        return None
+    return math.floor(round(min(bound, total) * 100, 6)) / 100
 
 
 def _max_storage_cost(stack: Stack, catalog: Catalog, regions) -> float:
@@ -122,17 +132,20 @@ def _solve(problem: Problem) -> Solution | None:
         return milp.solve(problem)
     quotas = {k: v for k, v in problem.quotas.items() if not _cannot_bind(problem, k, v)}
     current = replace(problem, quotas=quotas)
-    assignment, monthly, bound = {}, 0.0, 0.0
+    assignment, monthly, bound, stopped = {}, 0.0, 0.0, set()
     for group, keys in milp.components(current):
         part = milp.solve(_part(current, group, keys))
         if part is None:
             return None
         assignment.update(part.assignment)
         bound += part.lower_bound_monthly_usd
+        if part.stopped:
+            stopped.add(part.stopped)
     monthly = sum(o.monthly_usd * n for chosen in assignment.values() for o, n in chosen)  # unrounded parts
     if problem.network is None:
         bound = min(bound, monthly)  # with a network the bound covers it too; plan_placement caps it at the bill
-    return Solution(dict(sorted(assignment.items())), round(monthly, 2), round(bound, 4))
+    return Solution(dict(sorted(assignment.items())), round(monthly, 2), round(bound, 4),
+                    stopped="; ".join(sorted(stopped)) or None)
 
 
 def _infeasible_part(problem: Problem) -> tuple[Problem, float]:

@@ -237,6 +237,13 @@ class NetworkTerms:
     def link(self, cloud_a: str, cloud_b: str) -> float:
         return self.vpn_link_side.get(cloud_a, 0.0) + self.vpn_link_side.get(cloud_b, 0.0)
 
+    @property
+    def couples(self) -> bool:
+        """Whether any term ties one resource's location to another's (a site, a link, traffic): the hard
+        part of the problem, searched within ``milp.Limits``."""
+        return (any(self.site.values()) or any(self.vpn_site.values()) or any(self.vpn_link_side.values())
+                or any(f.gb_month > 0 for f in self.flows))
+
 
 CROSS_CLOUD_GROUP = "placement.cross_cloud"
 
@@ -327,6 +334,8 @@ class Solution:
     assignment: dict[str, tuple[tuple[Option, int], ...]]
     monthly_usd: float
     lower_bound_monthly_usd: float
+    #: why the search stopped before proving the optimum (``milp.Limits``), or None when it is proved
+    stopped: str | None = None
 
 
 class DisjointSets:

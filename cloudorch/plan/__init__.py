@@ -79,6 +79,8 @@ class Cost(_Frozen):
     network_monthly_usd: float = 0.0
     placement_monthly_usd: float | None = None
     lower_bound_monthly_usd: float | None = None
+    #: why the placement search stopped before proving optimality; None when proved (to within 1e-7)
+    search_stopped: str | None = None
     budget_monthly_usd: float | None = None
     by_cloud: dict[str, float]
     lines: list[dict[str, Any]] = []
@@ -178,6 +180,7 @@ def cost_of(placement: PlacementResult, budget: float | None, bill: Bill | None 
     return Cost(hourly_usd=round(monthly / HOURS_PER_MONTH, 4), monthly_usd=monthly, machines_monthly_usd=machines,
                 network_monthly_usd=round(monthly - machines, 2), placement_monthly_usd=placement.monthly_usd,
                 lower_bound_monthly_usd=None if lower is None else min(lower, monthly), budget_monthly_usd=budget,
+                search_stopped=placement.search_stopped,
                 by_cloud=bill.by_cloud(), lines=[line.model_dump() for line in bill.lines],
                 unpriced=[u.model_dump() for u in bill.unpriced])
 
