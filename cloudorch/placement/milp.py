@@ -193,6 +193,20 @@ class _Formulation:
         self.b.row([self._link(a, c), zv_s, zv_t], [1.0, -1.0, -1.0], -1.0, float("inf"))
         return True
 
+    def all_links(self) -> int:
+        """Every link row now (a small model solves faster whole than in rounds); how many were added."""
+        added = 0
+        for src_net, dst_net, zs, zt in self.link_flows:
+            for ls, zv_s in zs.items():
+                for lt, zv_t in zt.items():
+                    if (zv_s, zv_t) not in self.link_rows and self._link_row((src_net, ls, zv_s), (dst_net, lt, zv_t)):
+                        self.link_rows.add((zv_s, zv_t))
+                        added += 1
+        return added
+
+    def link_pairs(self) -> int:
+        return sum(len(zs) * len(zt) for _, _, zs, zt in self.link_flows)
+
     def violated_links(self, values) -> int:
         """Lazy link rows: add the rows ``w[a,b] >= z[r,la] + z[t,lb] - 1`` that the placement ``values``
         breaks (a flow whose ends sit at la and lb while no link joins them), and return how many.
@@ -452,6 +466,8 @@ def _solve_model(lp, relax: bool, upper=None, start=None, limits: Limits | None 
     return values, info.objective_function_value, bound, (solution.col_dual if relax else None)
 
 
+#: up to this many (flow, pair of locations) link rows the model is built whole; above, the rows are lazy
+EAGER_LINK_PAIRS = 20_000
 #: above this many columns, solve through the LP relaxation's reduced costs (see ``_run``)
 GUIDED_COLUMNS = 20_000
 
@@ -515,11 +531,18 @@ def solve(problem: Problem) -> Solution | None:
         min_availability = -first[1] - 1e-6
         objective = "cost"
     f = _build(problem, objective, min_availability, lazy_links=True)
+    if f.link_pairs() <= EAGER_LINK_PAIRS:
+        f.all_links()
     limits = Limits() if f._priced() and problem.network.couples else None
-    start, fallback = _start(problem, f) if limits is not None else (None, None)
+    # a start helps HiGHS on a large model; a small one is proved optimal long before the limits, and its
+    # start is worked out only if the search stops with nothing of its own
+    large = limits is not None and len(f.b.cost) > GUIDED_COLUMNS
+    start, fallback = _start(problem, f) if large else (None, None)
     try:
         result = _solve_lazily(f, start, limits)
     except Stopped:
+        if fallback is None:
+            _, fallback = _start(problem, f)
         if fallback is None:
             raise
         # nothing better found in time: the start (the cheapest machines keeping every constraint) it is,
