@@ -28,6 +28,12 @@ UNITS = frozenset({"hour", "vm_hour", "gb", "gib", "month", "gb_month", "gib_mon
 GIB_PER_GB = 10**9 / 2**30
 _PER_GIB = frozenset({"gib", "gib_month"})
 
+#: the item of a NAT gateway's hourly charge: flat where the cloud publishes one rate (AWS, Azure), per VM
+#: using it up to a cap where it does not (GCP Cloud NAT; ``NetworkPrices.nat_gateway_hourly``)
+NAT_GATEWAY = "nat_gateway"
+#: the billing month all three clouds' calculators use
+HOURS_PER_MONTH = 730
+
 #: Traffic that leaves a cloud through a site-to-site VPN is billed as internet data transfer out on all
 #: three clouds (AWS: EC2 data transfer out; Azure: outbound data transfer; GCP: internet data transfer
 #: out when the peer gateway is outside Google Cloud), so VPN paths are priced with this item.
@@ -110,6 +116,19 @@ class NetworkPrices:
             return None
         return sum(t.usd * (min(quantity, t.to_gb if t.to_gb is not None else quantity) - t.from_gb)
                    for t in tiers if quantity > t.from_gb)
+
+    def monthly(self, cloud: str, item: str, quantity: float = 1.0, scope: str | Sequence[str] | None = None,
+                vms: int = 1) -> float | None:
+        """USD a month of ``quantity`` of a fixed-charge item (an hourly one runs all month; ``NAT_GATEWAY``
+        is this cloud's NAT gateway serving ``vms`` machines). None when not published."""
+        if item == NAT_GATEWAY:
+            hourly = self.nat_gateway_hourly(cloud, max(vms, 1))
+            return None if hourly is None else hourly * HOURS_PER_MONTH * quantity
+        usd = self.price(cloud, item, scope)
+        if usd is None:
+            return None
+        per = HOURS_PER_MONTH if self.tiers(cloud, item, scope)[0].unit in ("hour", "vm_hour") else 1.0
+        return usd * per * quantity
 
     def nat_gateway_hourly(self, cloud: str, vms: int) -> float | None:
         """USD per hour of one NAT gateway serving ``vms`` machines: a flat rate where the cloud publishes one,

@@ -51,9 +51,9 @@ def plan_network(stack: Stack, placement: PlacementResult, flows: tuple[Flow, ..
                     key = _link_key(s, t, global_clouds)
                     if key is not None:
                         a, b = sorted((s, t), key=lambda x: x.key)
-                        needed.setdefault(key, (a, b, set()))[2].add(_flow_id(flow))
+                        needed.setdefault(key, (a, b, set()))[2].add(flow.id)
                     pairs.append((str(s), str(t), _link_id(key)))
-        routes.append(FlowRoute(flow=_flow_id(flow), source=flow.source, target=flow.target, port=flow.port,
+        routes.append(FlowRoute(flow=flow.id, source=flow.source, target=flow.target, port=flow.port,
                                 last_port=flow.last_port, protocol=flow.protocol, gb_month=flow.gb_month,
                                 pairs=tuple(sorted(set(pairs), key=lambda p: (p[0], p[1], p[2] or "")))))
 
@@ -75,10 +75,6 @@ def plan_network(stack: Stack, placement: PlacementResult, flows: tuple[Flow, ..
                           a_side=VpnSide(asn=asns[a.key], interfaces=ia), b_side=VpnSide(asn=asns[b.key], interfaces=ib),
                           tunnels=wired))
     return NetworkPlan(blocks=blocks, links=tuple(links), flows=tuple(routes))
-
-
-def _flow_id(flow: Flow) -> str:
-    return flow.id
 
 
 def _link_key(s: Site, t: Site, global_clouds: frozenset[str]) -> tuple | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-HOURS_PER_MONTH = 730
+from cloudorch.catalog.network import HOURS_PER_MONTH  # one billing month for machines and network
 
 
 class _Frozen(BaseModel):

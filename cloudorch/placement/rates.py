@@ -79,20 +79,11 @@ def monthly(prices: NetworkPrices, cloud: str, charges: Iterable[Charge], unknow
     """Monthly USD of fixed charges (hourly items run all month); items without a price go to ``unknown``."""
     total = 0.0
     for c in charges:
-        if c.item == "nat_gateway":  # meters.NAT_GATEWAY: the cloud's NAT gateway, flat where it is flat
-            hourly = prices.nat_gateway_hourly(cloud, 1)
-            if hourly is None:
-                unknown.append(c.item)
-            else:
-                total += hourly * HOURS_PER_MONTH * c.quantity
-            continue
-        usd = prices.price(cloud, c.item, c.scope)
+        usd = prices.monthly(cloud, c.item, c.quantity, c.scope)
         if usd is None:
             unknown.append(c.item)
-            continue
-        rows = prices.tiers(cloud, c.item, c.scope)
-        per = HOURS_PER_MONTH if rows and rows[0].unit in ("hour", "vm_hour") else 1.0
-        total += usd * per * c.quantity
+        else:
+            total += usd
     return total
 
 

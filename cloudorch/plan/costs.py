@@ -18,8 +18,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from cloudorch.catalog.network import NetworkPrices
-from cloudorch.placement.model import HOURS_PER_MONTH, PlacementResult
-from cloudorch.rendering.meters import NAT_GATEWAY, Unmetered
+from cloudorch.placement.model import PlacementResult
+from cloudorch.rendering.meters import Unmetered
 from cloudorch.rendering.model import RenderedResource
 from cloudorch.rendering.roles import Role
 
@@ -82,7 +82,8 @@ def bill_of(placement: PlacementResult, rendered: Sequence[RenderedResource], me
             continue
         usd, detail, missing = 0.0, [], []
         for m in found:
-            price = _monthly(prices, res.cloud, m.item, m.quantity, m.scope, vms.get((res.cloud, res.region), 0))
+            price = None if prices is None else prices.monthly(res.cloud, m.item, m.quantity, m.scope,
+                                                               vms=vms.get((res.cloud, res.region), 1))
             if price is None:
                 missing.append(m.item)
                 continue
@@ -132,18 +133,3 @@ def _vms_per_site(placement: PlacementResult) -> dict[tuple[str, str], int]:
             for s in p.slots:
                 out[(s.cloud, s.region)] += s.count
     return out
-
-
-def _monthly(prices: NetworkPrices | None, cloud: str, item: str, quantity: float, scope: str | None,
-             vms: int) -> float | None:
-    if prices is None:
-        return None
-    if item == NAT_GATEWAY:
-        hourly = prices.nat_gateway_hourly(cloud, max(vms, 1))
-        return None if hourly is None else hourly * HOURS_PER_MONTH * quantity
-    usd = prices.price(cloud, item, scope)
-    if usd is None:
-        return None
-    rows = prices.tiers(cloud, item, scope)
-    per = HOURS_PER_MONTH if rows[0].unit in ("hour", "vm_hour") else 1.0
-    return usd * per * quantity

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cloudorch.catalog.network import NAT_GATEWAY as CATALOG_NAT_GATEWAY
 from cloudorch.placement.rates import Charge
 from cloudorch.rendering.roles import Role
 
-#: the item of a NAT gateway's hourly charge, which the price list knows per cloud: flat (AWS, Azure) or
-#: per VM using it up to a cap (GCP Cloud NAT): the plan counts the VMs of the site
-NAT_GATEWAY = "nat_gateway"
+#: the item of a NAT gateway's hourly charge, flat or per VM (the plan counts the VMs of the site)
+NAT_GATEWAY = CATALOG_NAT_GATEWAY
 
 #: roles whose resources bill on their own; a provider that gives no meters for one leaves it unpriced
 BILLABLE_ROLES = frozenset({Role.NAT_GATEWAY, Role.PUBLIC_IP, Role.VPN_GATEWAY, Role.LINK, Role.BALANCER,

@@ -49,8 +49,8 @@ def test_ten_locations_added_one_by_one_never_move_an_earlier_block(tmp_path):
         write_record(record, "s", allocation)
 
 
-def test_without_the_record_a_collision_may_move_a_block_which_is_why_it_exists():
-    # the first allocation of a location set is deterministic on its own
+def test_a_first_allocation_depends_only_on_its_locations_not_their_order():
+    assert allocate_blocks(NET, sites(*LOCATIONS), Allocation()) == allocate_blocks(NET, sites(*reversed(LOCATIONS)), Allocation())
     assert allocate_blocks(NET, sites(*LOCATIONS), Allocation()) == allocate_blocks(NET, sites(*LOCATIONS), Allocation())
 
 

@@ -10,19 +10,13 @@ and the resources can be read and schema-checked as the assembled plan would hol
 from __future__ import annotations
 
 import ipaddress
-from functools import cache
 
 import pytest
 from cloudorch_azure import links
 from cloudorch_azure.provider import Provider
 
-from cloudorch import api
-from cloudorch.graph import flows_of
-from cloudorch.network.links import plan_network
 from cloudorch.network.model import Link, NetworkPlan, Site, Tunnel, VpnSide
-from cloudorch.placement.candidates import PlacementSettings
 from cloudorch.placement.model import NetworkBlock
-from cloudorch.placement.planner import plan_placement
 from cloudorch.rendering import RenderContext, RenderedResource, ref
 from cloudorch.rendering.elements import (
     EndpointView,
@@ -35,23 +29,17 @@ from cloudorch.rendering.links import IpsecPolicy, LinkElement, link_elements
 from cloudorch.rendering.meters import BILLABLE_ROLES, NAT_GATEWAY, Meter
 from cloudorch.rendering.model import REF
 from cloudorch.rendering.roles import Role
-from cloudorch.spec.loader import load_stack
+from tests.network.three_clouds import planned
 from tests.support import ROOT
 
 STACK = ROOT / "tests" / "network" / "stacks" / "three-clouds.yaml"
 APIPA = (ipaddress.IPv4Network("169.254.21.0/24"), ipaddress.IPv4Network("169.254.22.0/24"))
 
 
-@cache
 def _planned():
-    session = api.Session()
-    loaded = load_stack(STACK, session.vocabulary())
-    providers = session.providers()
-    settings = PlacementSettings(clouds=tuple(sorted(providers)), unsupported=api._asking(providers))
-    placement = plan_placement(loaded.stack, session.catalog, settings)
-    network = plan_network(loaded.stack, placement, flows_of(loaded.stack), global_clouds=frozenset({"gcp"}),
-                           vpn_interfaces={"aws": 4, "azure": 2, "gcp": 2})
-    return loaded, placement, network
+    """The three-clouds stack as `plan` places it and plans its network (planned once for every test)."""
+    result = planned()
+    return result.loaded, result.placement, result.network
 
 
 def context(network: NetworkPlan | None = None) -> RenderContext:
