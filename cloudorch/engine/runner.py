@@ -62,6 +62,8 @@ def provider_pins(clouds: Iterable[str]) -> tuple[PulumiPlugin, ...]:
 class UnlockResult:
     cleared: locking.LockInfo | None  # the local lock removed, if any
     backend: str  # what happened to Pulumi's own backend lock
+    #: whether the cleared lock's process was still running (None: nothing cleared, or not visible from here)
+    holder_running: bool | None = None
 
 
 class PulumiEngine:
@@ -123,15 +125,16 @@ class PulumiEngine:
     def unlock(self) -> UnlockResult:
         """Clear the stack's local lock and cancel Pulumi's backend lock (the latter needs the CLI)."""
         cleared = locking.unlock(self.settings.project_dir, self.settings.stack)
+        running = locking.holder_running(cleared) if cleared is not None else None
         if self._which("pulumi") is None:
-            return UnlockResult(cleared, "skipped: no Pulumi CLI to clear a backend lock")
+            return UnlockResult(cleared, "skipped: no Pulumi CLI to clear a backend lock", running)
         config = self._config()
         try:
             self._workspace(config, None).cancel()
         except Exception as exc:  # "no update in progress" is the usual and harmless outcome
             text = Secrets(exact=config.secret_values).redact(str(exc)).strip().splitlines()
-            return UnlockResult(cleared, f"not cancelled: {text[-1] if text else type(exc).__name__}")
-        return UnlockResult(cleared, "cancelled")
+            return UnlockResult(cleared, f"not cancelled: {text[-1] if text else type(exc).__name__}", running)
+        return UnlockResult(cleared, "cancelled", running)
 
     # -- the contract ------------------------------------------------------------------------------
     def _run(
