@@ -19,7 +19,7 @@ from cloudorch.engine.adapter import open_workspace
 from cloudorch.engine.config import StackConfig, resolve_stack_config
 from cloudorch.engine.errors import classify, missing_cli_error
 from cloudorch.engine.events import Event, Progress
-from cloudorch.engine.program import build_program, dependency_order, package_of
+from cloudorch.engine.program import GENERATED_SECRETS, build_program, dependency_order, package_of
 from cloudorch.engine.secrets import MASK, Secrets
 from cloudorch.engine.workspace import EngineSettings, Operation, OutputValue, RunResult, StackRun, Workspace
 from cloudorch.errors import CloudorchError, PluginError
@@ -219,7 +219,9 @@ class PulumiEngine:
     def _masked_outputs(workspace: Workspace, known: Secrets) -> dict[str, Any]:
         values = workspace.outputs()
         known.add(*_secret_leaves(values))
-        return {k: MASK if v.secret else known.redact_data(v.value) for k, v in values.items()}
+        # the generated secrets are cloudorch's to redact with, not outputs of the user's stack
+        return {k: MASK if v.secret else known.redact_data(v.value) for k, v in values.items()
+                if k != GENERATED_SECRETS}
 
     @staticmethod
     def _failure(exc: BaseException, operation: str, known: Secrets, diagnostics: list[str]) -> CloudorchError:

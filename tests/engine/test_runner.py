@@ -229,3 +229,16 @@ def test_a_short_password_in_the_backend_url_is_hidden_from_failures(tmp_path, e
 
     backend = make_engine(settings, environ, Refusing()).unlock().backend
     assert "zq9" not in backend and "[secret]" in backend
+
+
+def test_generated_secrets_redact_but_are_not_shown_as_outputs(settings, environ, resources):
+    from cloudorch.engine.program import GENERATED_SECRETS
+
+    psk = "GeneratedTunnelKeyLettersOnlyAbcdefghij"
+    generated = {GENERATED_SECRETS: OutputValue({"link-psk": {"result": psk}}, secret=True),
+                 "db": OutputValue({"orders-db": "db-1"})}
+    assert make_engine(settings, environ, FakeWorkspace(outputs=generated)).outputs() == {"db": {"orders-db": "db-1"}}
+    failing = FakeWorkspace(outputs=generated, error=RuntimeError(f"error: VpnConnection: invalid PSK {psk}"))
+    with pytest.raises(EngineRunError) as caught:
+        make_engine(settings, environ, failing).refresh()
+    assert psk not in json.dumps(caught.value.to_dict())
