@@ -1,7 +1,9 @@
 """Apply and the other engine operations, with the gates that run before Pulumi is touched.
 
-Order matters and is tested: a stale saved plan (exit 2), a mandatory policy failure (exit 3) and a
-budget overrun (exit 4) stop `apply` before cloudorch even looks for the Pulumi CLI. The commands that
+Order matters and is tested: a saved plan that is stale or differs in anything from the plan its inputs
+give now (exit 2), a mandatory policy failure (exit 3) and a budget overrun (exit 4) stop `apply` before
+cloudorch even looks for the Pulumi CLI. A saved plan file is hostile input until it has been read
+(``cloudorch.plan.document``): it is refused before anything is placed. The commands that
 work from state (destroy, refresh, drift, outputs, unlock) need only the stack's identity: they pass none
 of these gates, as none of them protects anything once the resources exist.
 """
