@@ -164,9 +164,16 @@ def comparable(document: dict[str, Any]) -> dict[str, Any]:
       whose content ``fingerprint.stack_sha256`` pins;
     - a SkyPilot catalog's directory (``catalog.source``, ``skypilot:<dir>``) is spelled as it was given,
       and the catalog cache keeps the first spelling: ``fingerprint.catalog_sha256`` pins its content, so
-      only the kind of source (embedded, skypilot) is compared.
+      only the kind of source (embedded, skypilot) is compared;
+
+    and for what a placement search that was stopped early proved, which depends on how far it got before
+    its time limit on that machine at that moment: when the search stopped, the proven lower bound and
+    which limit stopped it are left out (that it stopped is compared, and so is every price and placement).
     """
     out = dict(document)
+    cost = out.get("cost")
+    if isinstance(cost, dict) and cost.get("search_stopped") is not None:
+        out["cost"] = {**{k: v for k, v in cost.items() if k != "lower_bound_monthly_usd"}, "search_stopped": "stopped"}
     catalog = out.get("catalog")
     if isinstance(catalog, dict) and isinstance(catalog.get("source"), str):
         out["catalog"] = {**catalog, "source": catalog["source"].split(":", 1)[0]}

@@ -104,3 +104,17 @@ def test_only_what_legitimately_differs_between_runs_is_left_out():
     assert differences(comparable(document), comparable(embedded)) == ['catalog.source: saved "skypilot", re-derived "embedded"']
     moved = {**other, "policy": {**other["policy"], "findings": [{"policy": "p", "file": "shop.yaml", "line": 4}]}}
     assert differences(comparable(document), comparable(moved)) == ["policy.findings[0].line: saved 3, re-derived 4"]
+
+
+def test_what_a_stopped_search_proved_is_left_out_but_not_that_it_stopped():
+    def plan(stopped, bound, monthly=100.0):
+        return {"cost": {"monthly_usd": monthly, "search_stopped": stopped, "lower_bound_monthly_usd": bound}}
+
+    assert differences(comparable(plan("the time limit", 80.0)), comparable(plan("2,000 nodes", 85.5))) == []
+    assert differences(comparable(plan("the time limit", 80.0)), comparable(plan(None, 100.0))) == \
+        ['cost.lower_bound_monthly_usd: missing from the saved plan (re-derived 100.0)',
+         'cost.search_stopped: saved "stopped", re-derived null']
+    assert differences(comparable(plan("the time limit", 80.0)), comparable(plan("the time limit", 80.0, 99.0))) == \
+        ["cost.monthly_usd: saved 100.0, re-derived 99.0"]
+    assert differences(comparable(plan(None, 90.0)), comparable(plan(None, 95.0))) == \
+        ["cost.lower_bound_monthly_usd: saved 90.0, re-derived 95.0"]
