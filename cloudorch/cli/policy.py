@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 
 from cloudorch.cli.application import Application
+from cloudorch.cli.layout import table_or_lines
 from cloudorch.cli.shared import command_group, register
 from cloudorch.policy import available_pack_names, list_policies, load_packs
 
@@ -16,7 +17,7 @@ commands.add_typer(policy_app, name="policy")
 
 def list_(
     app: Application,
-    pack: str | None = typer.Option(None, "--pack", help="Only the policies of this pack."),
+    pack: str | None = typer.Option(None, "--pack", metavar="NAME", help="Only the policies of this pack."),
 ) -> int:
     """List every available policy: pack, severity, enforcement, level (spec/rendered), framework mappings.
     Includes the packs in the config's and --policy-dir directories."""
@@ -25,18 +26,22 @@ def list_(
     if app.json:
         app.emit_json({"policies": rows})
         return 0
-    table = Table(title=f"{len(rows)} policies", title_justify="left")
-    for column in ("id", "packs", "severity", "enforcement", "levels", "frameworks"):
-        table.add_column(column)
+    cells = []
     for row in rows:
         frameworks = "; ".join(f"{k}: {', '.join(v)}" for k, v in row["frameworks"].items())
         by_pack = row.get("enforcement_by_pack") or {}
         enforcement = row["enforcement"] if pack or len(set(by_pack.values())) <= 1 else \
             ", ".join(f"{level} ({name})" for name, level in sorted(by_pack.items()))
-        table.add_row(row["id"], ", ".join(row["packs"]), row["severity"], enforcement,
-                      ", ".join(row["levels"]), frameworks)
-    app.out.print(table)
+        cells.append((row["id"], ", ".join(row["packs"]), row["severity"], enforcement, ", ".join(row["levels"]),
+                      frameworks))
+    table_or_lines(app.out, f"{len(rows)} policies", ("id", "packs", "severity", "enforcement", "levels", "frameworks"),
+                   cells, _policy_line)
     return 0
+
+
+def _policy_line(cells) -> str:
+    policy, packs, severity, enforcement, levels, frameworks = map(escape, cells)
+    return f"[bold]{policy}[/] {severity}, {enforcement}; {levels}; packs {packs}" + (f"; {frameworks}" if frameworks else "")
 
 
 register(policy_app, "list", list_)
