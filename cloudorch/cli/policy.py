@@ -11,6 +11,9 @@ from cloudorch.cli.shared import command_group, register
 from cloudorch.policy import available_pack_names, list_policies, load_packs
 
 commands = command_group()
+#: what `enforcement_for` decides, in words; a stack's `policies.enforcement` or cloudorch.toml overrides it
+DEFAULT_ENFORCEMENT = ("a policy that sets none follows its severity (low: advisory; medium and above: mandatory); "
+                       "its pack, the stack's policies.enforcement or cloudorch.toml [enforcement] can say otherwise")
 policy_app = command_group(help="Inspect policy packs.", no_args_is_help=True)
 commands.add_typer(policy_app, name="policy")
 
@@ -20,7 +23,8 @@ def list_(
     pack: str | None = typer.Option(None, "--pack", metavar="NAME", help="Only the policies of this pack."),
 ) -> int:
     """List every available policy: pack, severity, enforcement, level (spec/rendered), framework mappings.
-    Includes the packs in the config's and --policy-dir directories."""
+    Includes the packs in the config's and --policy-dir directories. Enforcement follows severity (low:
+    advisory; medium and above: mandatory) unless the policy, its pack, the stack or the config sets it."""
     packs = load_packs(list(available_pack_names()), policy_dirs=app.session.policy_dirs())
     rows = list_policies(packs, pack=pack)
     if app.json:
@@ -36,6 +40,7 @@ def list_(
                       frameworks))
     table_or_lines(app.out, f"{len(rows)} policies", ("id", "packs", "severity", "enforcement", "levels", "frameworks"),
                    cells, _policy_line)
+    app.out.print(f"[dim]enforcement: {DEFAULT_ENFORCEMENT}[/]")
     return 0
 
 
