@@ -124,6 +124,7 @@ class OfferingIndex:
                 "arm": np.array([o.arch == "arm64" for o in offerings]),
                 "accel": np.array([(o.accelerator or "").lower() for o in offerings]),
                 "accel_count": np.array([o.accelerator_count for o in offerings]),
+                "burstable": np.array([o.burstable for o in offerings], dtype=bool),
                 "spot": np.array([np.nan if o.spot_price is None else o.spot_price for o in offerings]),
                 "zones": np.array([len(o.zones) or fallback for o in offerings]),
                 "failures": np.array([
@@ -167,7 +168,7 @@ def compute_options(spec: Compute, hosts: Hosts, index: OfferingIndex,
                     vcpu_matters: bool = False) -> tuple[tuple[Option, ...], tuple[Exclusion, ...]]:
     """Options for one replica of ``spec`` in the regions that can host it; cached, since large stacks repeat
     the same requirements."""
-    key = (spec.cpu, spec.memory_gb, spec.arch, spec.accelerator, spec.spot, hosts.key, vcpu_matters)
+    key = (spec.cpu, spec.memory_gb, spec.arch, spec.accelerator, spec.spot, spec.burstable, hosts.key, vcpu_matters)
     if key not in index._cache:
         index._cache[key] = _compute_options(spec, hosts, index, vcpu_matters)
     return index._cache[key]
@@ -190,9 +191,11 @@ def _compute_options(spec: Compute, hosts: Hosts, index: OfferingIndex,
             fits &= (cols["accel"] == spec.accelerator.type.lower()) & (cols["accel_count"] >= spec.accelerator.count)
         else:
             fits &= cols["accel"] == ""  # never pay for a GPU nobody asked for
-        matching = np.flatnonzero(fits & (cols["arm"] == want_arm))
+        right_arch = fits & (cols["arm"] == want_arm)
+        # credits run out under a steady load: a type that bursts is chosen only where the resource allows it
+        matching = np.flatnonzero(right_arch if spec.burstable else right_arch & ~cols["burstable"])
         if matching.size == 0:
-            exclusions.append(_no_offering(region, spec, int(fits.sum())))
+            exclusions.append(_no_offering(region, spec, int(fits.sum()), bursting=int(right_arch.sum())))
             continue
         variants = [(False, cols["price"], matching)]
         if spec.spot and hosts.allows((region.cloud, region.name), Capability.SPOT):
@@ -211,7 +214,10 @@ def _compute_options(spec: Compute, hosts: Hosts, index: OfferingIndex,
     return tuple(options), tuple(exclusions)
 
 
-def _no_offering(region: Region, spec: Compute, wrong_arch: int) -> Exclusion:
+def _no_offering(region: Region, spec: Compute, wrong_arch: int, bursting: int = 0) -> Exclusion:
+    if bursting:
+        return Exclusion(cloud=region.cloud, region=region.name, reason="no-offering",
+                         detail="only burstable types fit (`burstable: true` allows them)")
     if wrong_arch:
         return Exclusion(cloud=region.cloud, region=region.name, reason="arch",
                          detail=f"offerings that fit are not {spec.arch}")
