@@ -154,8 +154,9 @@ def _render_explain(app, result) -> None:
         app.out.print(f"[bold]{name}[/]: " + "; ".join(e.chosen))
         for a in e.alternatives:
             instead = f" instead of {a.replaces}" if a.replaces else ""
+            why = f" [dim]({escape(a.why)})[/]" if a.why else ""
             app.out.print(f"  alternative: {a.instance_type}{' (spot)' if a.spot else ''} in {a.cloud}/{a.region}"
-                          f"{instead}: ${a.monthly_usd:,.2f}/month")
+                          f"{instead}: ${a.monthly_usd:,.2f}/month{why}")
         for x in e.excluded:
             where = f"{x.cloud}/{x.region}" if x.region else x.cloud
             app.out.print(f"  [dim]excluded {escape(where)} ({x.reason}): {escape(x.detail)}[/]")

@@ -25,7 +25,7 @@ from cloudorch.placement.candidates import (
     compute_options,
     database_options,
 )
-from cloudorch.placement.explain import explain
+from cloudorch.placement.explain import every_fit, explain
 from cloudorch.placement.infeasible import analyse_infeasible
 from cloudorch.placement.model import HOURS_PER_MONTH, PlacementResult, ResourcePlacement, Slot
 from cloudorch.placement.problem import BUDGET_GROUP, Demand, Option, Problem, Solution, quota_covers
@@ -72,7 +72,8 @@ def plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
     placements = dict(sorted(placements.items()))
     explanations = {}
     if explain_choices:
-        explanations = dict(sorted({**explain(stack, problem, solution, region_exclusions, exclusions),
+        explanations = dict(sorted({**explain(stack, problem, solution, region_exclusions, exclusions,
+                                              every_fit(stack, catalog, index, capability)),
                                     **bucket_explanations}.items()))
     return PlacementResult(
         objective=stack.placement.objective,
