@@ -243,3 +243,34 @@ def test_regions_outside_the_geo_are_one_line_per_cloud():
     geo = [(e.cloud, e.region, e.detail) for e in result.explanations["web"].excluded if e.reason == "geo"]
     # aws: ap-south-1, ap-northeast-1, eu-west-1, eu-central-1; gcp has one region outside: named as before
     assert geo == [("aws", None, "4 regions outside us"), ("gcp", "europe-west4", "in eu, outside placement.geo ['us']")]
+
+
+# --- an infeasible stack names the offering that is too scarce ---------------------------------------------
+
+GPU = catalog(
+    off("gcp/us-central1", "g2-standard-4", 0.70, gpu="L4", gpus=1),
+    off("gcp/europe-west4", "g2-standard-4", 0.77, gpu="L4", gpus=1),
+    off("aws/us-east-1", "g5.xlarge", 1.00, gpu="A10G", gpus=1),
+    off("aws/us-east-1", "m.xlarge", 0.10),
+)
+
+
+def test_an_accelerator_on_one_cloud_is_named_as_the_cause():
+    err = refusal(web(2, "accelerator: {type: L4, count: 1}\nspread: {min_clouds: 2}"), cat=GPU)
+    assert err.message.startswith("L4 4 vCPU/16 GiB is offered only on gcp in the allowed regions: "
+                                  "resources.web.spread.min_clouds 2 needs 2 clouds")
+    assert err.conflicts == ["resources.web.spread.min_clouds"]
+    assert err.relaxation == "resources.web.spread.min_clouds: 1"
+
+
+def test_too_few_regions_are_named_with_the_regions():
+    err = refusal(web(4, "accelerator: {type: L4, count: 1}\nspread: {max_per_region: 1}"), cat=GPU)
+    assert err.message.startswith("L4 4 vCPU/16 GiB is offered only in 2 allowed regions (gcp/europe-west4, "
+                                  "gcp/us-central1): at most 2 of its 4 replicas fit under "
+                                  "resources.web.spread.max_per_region 1")
+
+
+def test_a_conflict_of_rules_alone_names_no_offering():
+    # two regions offer the type; near and apart contradict each other whatever the catalog holds
+    err = refusal(web(1) + web(1).replace("web:", "api:") + "  near: web\n  apart: [web]\n")
+    assert err.message.startswith("no placement satisfies these constraints together")
