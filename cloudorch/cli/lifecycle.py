@@ -24,10 +24,13 @@ YES = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation.")
 DETAILED = typer.Option(False, "--detailed-exitcode", help="Exit 7 when there are changes (or drift).")
 
 
-def _confirm(question: str, command: str) -> bool:
+def _confirmed(engine, question, command: str) -> bool:
+    """Ask ``question()`` once the engine has what a run needs: a "yes" must never be answered with "install
+    Pulumi" or "no passphrase". With nobody to ask, that is a usage error (2), which comes first."""
     if not sys.stdin.isatty():
         raise UsageError(f"{command} needs confirmation", hint=f"pass --yes to {command} non-interactively")
-    return typer.confirm(question, err=True)
+    engine.preflight()
+    return typer.confirm(question(), err=True)
 
 
 def apply(
@@ -42,9 +45,7 @@ def apply(
     result = lifecycle.gate(stack, session, plan)
     identity = session.identity(result.plan.stack)
     engine = lifecycle.engine_for(identity, session)
-    # a "yes" must never be answered with "install Pulumi" or "no passphrase": look first, then ask
-    engine.preflight()
-    if not yes and not _confirm(f"{_summary(result.plan)}\nApply {identity}?", "apply"):
+    if not yes and not _confirmed(engine, lambda: f"{_summary(result.plan)}\nApply {identity}?", "apply"):
         app.err.print("not applied")
         return 0
     # before the engine touches anything: once a network exists, its addresses must never move
@@ -84,10 +85,8 @@ def _from_state(app: Application, operation: str, stack: Path, detailed: bool = 
                 question: str | None = None) -> int:
     """Run a state operation; ``question`` (about the stack's identity, ``{}``) is asked first if given."""
     state = lifecycle.stack_state(stack, app.session)
-    if question:
-        state.engine.preflight()  # as apply does: nothing to confirm when the run could not start
-        if not _confirm(question.format(state.identity), operation):
-            return 0
+    if question and not _confirmed(state.engine, lambda: question.format(state.identity), operation):
+        return 0
     with progress_callback(app, f"{operation} {state.identity}") as on_event:
         outcome = getattr(state.engine, operation)(plugins=state.plugins, on_event=on_event)
     render_result(app, outcome)
