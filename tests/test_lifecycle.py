@@ -8,7 +8,7 @@ import json
 import pytest
 
 from cloudorch.cli.app import main
-from tests.support import ROOT
+from tests.support import ROOT, SKYPILOT, require_shared
 
 WEBSHOP = ROOT / "stacks" / "webshop.yaml"
 PASSPHRASE = "correct-horse-battery-staple-7d1f"
@@ -128,9 +128,7 @@ def test_over_budget_plan_still_shows_policy_findings(tmp_path, capsys):
 
 @pytest.mark.shared
 def test_saved_plan_is_stale_when_the_catalog_changed(no_pulumi, tmp_path, capsys):
-    catalog = ROOT.parent / "shared" / "data" / "skypilot"
-    if not catalog.is_dir():
-        pytest.skip("../shared not present (a fresh clone has no ../shared)")
+    catalog = require_shared(SKYPILOT)
     stack = copy_stack(tmp_path)
     saved = tmp_path / "plan.json"
     assert main(["plan", str(stack), "--out", str(saved), "--catalog", str(catalog)]) == 0

@@ -24,7 +24,7 @@ def progress_callback(app, title: str):
 
         yield on_json
         return
-    if not app.err.is_terminal:
+    if not app.live:
         def on_line(event, progress) -> None:
             if event.kind in ("resource-done", "resource-failed") and event.op not in ("same", None):
                 where = event.stack_resource or "-"

@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import typer
 from rich.markup import escape
 
 from cloudorch import lifecycle
 from cloudorch.cli.application import Application
-from cloudorch.cli.shared import command_group, register
+from cloudorch.cli.shared import STACK, command_group, register
 
-STACK = typer.Argument(..., help="The stack file.", show_default=False)
 commands = command_group()
 
 

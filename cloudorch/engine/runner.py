@@ -136,6 +136,12 @@ class PulumiEngine:
             return UnlockResult(cleared, f"not cancelled: {text[-1] if text else type(exc).__name__}", running)
         return UnlockResult(cleared, "cancelled", running)
 
+    def preflight(self) -> None:
+        """What every run needs before it touches anything (the Pulumi CLI, the backend, the secrets'
+        passphrase), checked alone: a command asks the user to confirm only once these are there."""
+        self._require_cli()
+        self._config()
+
     # -- the contract ------------------------------------------------------------------------------
     def _run(
         self,

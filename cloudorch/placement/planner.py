@@ -26,7 +26,7 @@ from cloudorch.placement.candidates import (
     compute_options,
     database_options,
 )
-from cloudorch.placement.explain import explain
+from cloudorch.placement.explain import every_fit, explain
 from cloudorch.placement.floor import network_floor
 from cloudorch.placement.improve import improve
 from cloudorch.placement.infeasible import analyse_infeasible
@@ -78,7 +78,8 @@ def plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
     placements = dict(sorted(placements.items()))
     explanations = {}
     if explain_choices:
-        explanations = dict(sorted({**explain(stack, problem, solution, region_exclusions, exclusions),
+        explanations = dict(sorted({**explain(stack, problem, solution, region_exclusions, exclusions,
+                                              every_fit(stack, catalog, index, capability)),
                                     **bucket_explanations}.items()))
     return PlacementResult(
         objective=stack.placement.objective,
