@@ -17,142 +17,17 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 
-from cloudorch.placement.problem import Demand, FlowTerm, NetworkTerms, Option, Problem, apart_group, near_group, spread_group
-
-Location = tuple[str, str]
-Picks = tuple[tuple[Option, int], ...]
+from cloudorch.placement.ledger import Ledger, Location, Picks
+from cloudorch.placement.problem import Demand, Option, Problem, apart_group, near_group, spread_group
 
 #: other locations tried per resource, besides its flow partners': its cheapest ones overall
 CHEAPEST_TRIED = 3
 
 
-class _Bill:
-    """The whole bill of one placement, kept up to date move by move (``move`` returns what it changed)."""
-
-    def __init__(self, problem: Problem, assignment: Mapping[str, Picks]) -> None:
-        self.problem = problem
-        self.terms: NetworkTerms = problem.network
-        self.picks: dict[str, Picks] = {}
-        self.at: dict[str, Counter] = {}
-        self.flows_of: dict[str, list[FlowTerm]] = defaultdict(list)
-        for f in self.terms.flows:
-            if f.source in assignment and f.target in assignment:
-                self.flows_of[f.source].append(f)
-                self.flows_of[f.target].append(f)
-        self.site_members: Counter = Counter()
-        self.link_uses: Counter = Counter()
-        self.gateway_links: Counter = Counter()
-        self.total = 0.0
-        self._unit: dict[tuple[str, Option], float] = {}
-        for name, picks in sorted(assignment.items()):
-            self.move(name, picks)
-
-    def replicas_cost(self, name: str, picks: Picks) -> float:
-        usd = 0.0
-        for o, n in picks:
-            unit = self._unit.get((name, o))
-            if unit is None:
-                extra = self.terms.replica_extra.get(name, {}).get(o.location, 0.0)
-                unit = self._unit[(name, o)] = self.problem.replica_cost(o, 0) + extra
-            usd += unit * n
-        return usd
-
-    def _flow_cost(self, f: FlowTerm) -> float:
-        source, target = self.at.get(f.source), self.at.get(f.target)
-        if not f.gb_month or not source or not target:
-            return 0.0
-        total = sum(source.values())
-        clouds = {loc[0] for loc in target}
-        usd = 0.0
-        for loc, n in source.items():
-            kind = "same-region" if loc in target else "same-cloud" if loc[0] in clouds else "cross-cloud"
-            usd += f.gb_month * n / total * self.terms.per_gb.get((*loc, kind), 0.0)
-        return usd
-
-    def _flow_links(self, f: FlowTerm) -> list[tuple]:
-        source, target = self.at.get(f.source), self.at.get(f.target)
-        src_net, dst_net = self.terms.member_of.get(f.source), self.terms.member_of.get(f.target)
-        if not source or not target or src_net is None or dst_net is None:
-            return []
-        links = []
-        for ls in source:
-            a = (src_net, *ls)
-            for lt in target:
-                if ls[0] != lt[0]:
-                    b = (dst_net, *lt)
-                    links.append((a, b) if a < b else (b, a))
-        return links
-
-    def network_share(self, name: str) -> float:
-        """At most how much of the bill moving ``name``'s replicas could save, besides its machines: its flows'
-        traffic, the links (with both gateways) they use, and the sites it is in."""
-        usd = 0.0
-        for f in self.flows_of.get(name, ()):
-            usd += self._flow_cost(f)
-            for a, b in self._flow_links(f):
-                usd += self.terms.link(a[1], b[1]) + self.terms.vpn_site.get(a[1], 0.0) + self.terms.vpn_site.get(b[1], 0.0)
-        if name in self.terms.member_of:
-            usd += sum(self.terms.site.get(loc[0], 0.0) for loc in self.at[name])
-        return usd
-
-    def _use_link(self, link: tuple, step: int) -> float:
-        before = self.link_uses[link]
-        self.link_uses[link] += step
-        if (before == 0) == (self.link_uses[link] == 0):
-            return 0.0
-        usd = self.terms.link(link[0][1], link[1][1]) * step
-        for end in link:
-            was = self.gateway_links[end]
-            self.gateway_links[end] += step
-            if (was == 0) != (self.gateway_links[end] == 0):
-                usd += self.terms.vpn_site.get(end[1], 0.0) * step
-        return usd
-
-    def _use_sites(self, name: str, locations, step: int) -> float:
-        net = self.terms.member_of.get(name)
-        if net is None:
-            return 0.0
-        usd = 0.0
-        for loc in locations:
-            key = (net, *loc)
-            before = self.site_members[key]
-            self.site_members[key] += step
-            if (before == 0) != (self.site_members[key] == 0):
-                usd += self.terms.site.get(loc[0], 0.0) * step
-        return usd
-
-    def move(self, name: str, picks: Picks) -> float:
-        """Place ``name`` on ``picks`` instead; returns how much the bill changed. A flow whose other end is
-        not placed yet costs nothing until that end is (so building the bill counts each flow once)."""
-        flows = self.flows_of.get(name, ())
-        delta = 0.0
-        if name in self.picks:
-            old = self.picks[name]
-            delta -= self.replicas_cost(name, old)
-            for f in flows:
-                delta -= self._flow_cost(f)
-                for link in self._flow_links(f):
-                    delta += self._use_link(link, -1)
-            delta += self._use_sites(name, self.at[name], -1)
-        self.picks[name] = picks
-        at = Counter()
-        for o, n in picks:
-            at[o.location] += n
-        self.at[name] = at
-        delta += self.replicas_cost(name, picks)
-        delta += self._use_sites(name, at, +1)
-        for f in flows:
-            delta += self._flow_cost(f)
-            for link in self._flow_links(f):
-                delta += self._use_link(link, +1)
-        self.total += delta
-        return delta
-
-
 class _Rules:
     """Whether a demand's replicas may sit where a move puts them: spread, near, apart and vCPU quotas."""
 
-    def __init__(self, problem: Problem, bill: _Bill) -> None:
+    def __init__(self, problem: Problem, bill: Ledger) -> None:
         self.problem, self.bill = problem, bill
         self.demands = {d.name: d for d in problem.demands}
         self.near_me: dict[str, list[str]] = defaultdict(list)
@@ -210,31 +85,52 @@ class _Rules:
     def _quotas_allow(self, d: Demand, picks: Picks) -> bool:
         if not self.keys or not d.counts_against_quota:
             return True
-        self._count(d, self.bill.picks[d.name], -1)
-        self._count(d, picks, +1)
-        fits = all(self.used[i] <= self.problem.quotas[k] + 1e-6 for i, k in enumerate(self.keys))
-        self._count(d, picks, -1)
-        self._count(d, self.bill.picks[d.name], +1)
-        return fits
+        change = [0.0] * len(self.keys)
+        for sign, side in ((1, picks), (-1, self.bill.picks[d.name])):
+            for o, n in side:
+                mask = self.masks[o.location]
+                for i in range(len(self.keys)):
+                    if mask >> i & 1:
+                        change[i] += sign * o.vcpus * n
+        return all(self.used[i] + change[i] <= self.problem.quotas[k] + 1e-6
+                   for i, k in enumerate(self.keys) if change[i] > 0)
 
     def moved(self, d: Demand, old: Picks, new: Picks) -> None:
         self._count(d, old, -1)
         self._count(d, new, +1)
 
 
-def improve(problem: Problem, assignment: Mapping[str, Picks], deadline: float | None = None) -> tuple[dict[str, Picks], float]:
-    """A placement no single move makes cheaper (or the best found by ``deadline``, a ``time.monotonic``
-    value), and its objective: the bill as the model counts it, without the tie-break."""
-    bill = _Bill(problem, assignment)
+class Limit:
+    """When local search stops short of a placement no move improves: after ``moves_per_resource`` moves
+    tried per resource -- the same on every machine, so the plan is too -- or, only so that nothing ever
+    hangs, at ``deadline`` (a ``time.monotonic`` value; the plan then depends on the machine's speed)."""
+
+    def __init__(self, moves_per_resource: int = 300, deadline: float | None = None) -> None:
+        self.moves_per_resource = moves_per_resource
+        self.deadline = deadline
+        self.reason: str | None = None
+
+    def reached(self, bill: Ledger, resources: int) -> bool:
+        if bill.evaluations > self.moves_per_resource * resources:
+            self.reason = f"{self.moves_per_resource} moves tried per resource"
+        elif self.deadline is not None and time.monotonic() > self.deadline:
+            self.reason = "its time limit"
+        return self.reason is not None
+
+
+def improve(problem: Problem, assignment: Mapping[str, Picks], limit: Limit | None = None) -> tuple[dict[str, Picks], float]:
+    """A placement no single move makes cheaper (or the best found within ``limit``: ``limit.reason`` then
+    says why it stopped), and its objective: the bill as the model counts it, without the tie-break."""
+    limit = limit or Limit()
+    bill = Ledger(problem, assignment)
     rules = _Rules(problem, bill)
     demands = sorted(problem.demands, key=lambda d: d.name)
     cheapest = {d.name: _cheapest_by_location(problem, d) for d in demands}
     by_name = {d.name: d for d in demands}
     neighbours: dict[str, set[str]] = defaultdict(set)
-    for f in bill.flows_of.values():
-        for flow in f:
-            neighbours[flow.source].add(flow.target)
-            neighbours[flow.target].add(flow.source)
+    for flow in bill.flows:
+        neighbours[flow.source].add(flow.target)
+        neighbours[flow.target].add(flow.source)
     for d in demands:
         for other in ([d.near] if d.near else []) + list(d.apart):
             if other in by_name:
@@ -244,7 +140,7 @@ def improve(problem: Problem, assignment: Mapping[str, Picks], deadline: float |
     queue = [d.name for d in demands]
     waiting = set(queue)
     while queue:
-        if deadline is not None and time.monotonic() > deadline:
+        if limit.reached(bill, len(demands)):
             break
         name = heapq.heappop(queue)
         waiting.discard(name)
@@ -252,7 +148,7 @@ def improve(problem: Problem, assignment: Mapping[str, Picks], deadline: float |
             for other in sorted(neighbours[name] - waiting):
                 heapq.heappush(queue, other)
                 waiting.add(other)
-        if not queue and _consolidate(demands, bill, rules, cheapest, deadline):
+        if not queue and _consolidate(demands, bill, rules, cheapest, limit):
             queue = [d.name for d in demands]
             waiting = set(queue)
     return dict(bill.picks), bill.total
@@ -266,7 +162,7 @@ def _cheapest_by_location(problem: Problem, d: Demand) -> dict[Location, list[Op
     return dict(sorted(by_location.items()))
 
 
-def _best_move(d: Demand, bill: _Bill, rules: _Rules, options: dict[Location, list[Option]]) -> bool:
+def _best_move(d: Demand, bill: Ledger, rules: _Rules, options: dict[Location, list[Option]]) -> bool:
     """Try moving the replicas ``d`` has in each of its locations to each candidate location; keep the move
     that lowers the bill most. Returns whether one was kept."""
     current = bill.picks[d.name]
@@ -284,15 +180,18 @@ def _best_move(d: Demand, bill: _Bill, rules: _Rules, options: dict[Location, li
                 continue
             for option in options[target]:
                 picks = _merge(staying, option, moving)
+                # options come cheapest first: once one cannot pay, none after it can
+                floor = bill.replicas_cost(d.name, picks) - before - share
+                if floor > -1e-6 or (best is not None and floor >= best[0]):
+                    picks = None
+                    break
                 if rules.allows(d, picks):
                     break
             else:
                 continue
-            floor = bill.replicas_cost(d.name, picks) - before - share
-            if floor > -1e-6 or (best is not None and floor >= best[0]):
+            if picks is None:
                 continue
-            delta = bill.move(d.name, picks)
-            bill.move(d.name, current)
+            delta = bill.delta(d.name, picks)
             if delta < -1e-6 and (best is None or delta < best[0] - 1e-9):
                 best = (delta, picks)
     if best is None:
@@ -326,25 +225,34 @@ def _without(current: Picks, source: Location, n: int) -> Picks:
 
 
 def _merge(staying: Picks, option: Option, n: int) -> Picks:
-    merged: Counter = Counter(dict(staying))
-    merged[option] += n
-    return tuple(sorted(merged.items(), key=lambda item: item[0].sort_key))
+    """``staying`` with ``n`` more replicas on ``option``, in price order (so equal placements are equal)."""
+    out = [(o, k + n) if o == option else (o, k) for o, k in staying]
+    if not any(o == option for o, _ in staying):
+        out.append((option, n))
+        out.sort(key=lambda item: item[0].sort_key)
+    return tuple(out)
 
 
-def _candidates(d: Demand, bill: _Bill, options: dict[Location, list[Option]]) -> list[Location]:
+def _candidates(d: Demand, bill: Ledger, options: dict[Location, list[Option]]) -> list[Location]:
     """Where a move may take ``d``'s replicas: where its flow partners run, and its cheapest locations."""
-    partners = {loc for f in bill.flows_of.get(d.name, ())
-                for loc in bill.at.get(f.target if f.source == d.name else f.source, ())}
-    cheapest = sorted(options, key=lambda loc: (bill.problem.replica_cost(options[loc][0], 0), loc))
-    by_cloud = {}
-    for loc in cheapest:
-        by_cloud.setdefault(loc[0], loc)
-    chosen = partners | set(cheapest[:CHEAPEST_TRIED]) | set(by_cloud.values())
-    return sorted(loc for loc in chosen if loc in options)
+    partners = {loc for i in bill.flows_of.get(d.name, ()) for loc in bill.at.get(bill.partner(i, d.name), ())}
+    return sorted((partners & options.keys()) | _cheapest_locations(bill.problem, d, options))
 
 
-def _consolidate(demands: list[Demand], bill: _Bill, rules: _Rules, cheapest: dict[str, dict[Location, list[Option]]],
-                 deadline: float | None) -> bool:
+def _cheapest_locations(problem: Problem, d: Demand, options: dict[Location, list[Option]]) -> set[Location]:
+    """The demand's ``CHEAPEST_TRIED`` cheapest locations, and its cheapest in each cloud (worked out once)."""
+    key = ("cheapest-locations", CHEAPEST_TRIED)
+    if key not in d.memo:
+        cheapest = sorted(options, key=lambda loc: (problem.replica_cost(options[loc][0], 0), loc))
+        by_cloud: dict[str, Location] = {}
+        for loc in cheapest:
+            by_cloud.setdefault(loc[0], loc)
+        d.memo[key] = set(cheapest[:CHEAPEST_TRIED]) | set(by_cloud.values())
+    return d.memo[key]
+
+
+def _consolidate(demands: list[Demand], bill: Ledger, rules: _Rules, cheapest: dict[str, dict[Location, list[Option]]],
+                 limit: Limit) -> bool:
     """Close a location: every resource's replicas there move to another location in use, each to its
     cheapest option there that its rules allow (a resource that may not move stays). One resource at a time
     no move pays -- leaving alone keeps the site, its gateway and links -- while all of them together may.
@@ -358,7 +266,7 @@ def _consolidate(demands: list[Demand], bill: _Bill, rules: _Rules, cheapest: di
         for target in sorted(present):
             if target == source:
                 continue
-            if deadline is not None and time.monotonic() > deadline:
+            if limit.reached(bill, len(demands)):
                 return False
             undo, delta = [], 0.0
             for d in present[source]:

@@ -28,14 +28,15 @@ from cloudorch.placement.candidates import (
 )
 from cloudorch.placement.explain import every_fit, explain
 from cloudorch.placement.floor import network_floor
-from cloudorch.placement.improve import improve
+from cloudorch.placement.improve import Limit, improve
 from cloudorch.placement.infeasible import analyse_infeasible
 from cloudorch.placement.model import HOURS_PER_MONTH, PlacementResult, ResourcePlacement, Slot
 from cloudorch.placement.problem import BUDGET_GROUP, Demand, Option, Problem, Solution, quota_covers
 from cloudorch.spec.models import Bucket, Compute, Database, Stack
 
-#: how long local search may improve a placement too large to search exactly (``_solve_part``)
-LOCAL_SEARCH_SECONDS = 20.0
+#: the longest local search may take, so that no plan hangs (its move budget stops it long before, on the
+#: same move on every machine: ``improve.Limit``)
+LOCAL_SEARCH_SECONDS = 120.0
 
 
 def plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
@@ -165,13 +166,12 @@ def _solve_part(part: Problem) -> Solution | None:
     machines = _solve(replace(part, network=None))
     if machines is None:
         return None  # the same constraints (cross_cloud: forbid is never searched locally)
-    started = time.monotonic()
-    assignment, _ = improve(part, machines.assignment, deadline=started + LOCAL_SEARCH_SECONDS)
+    limit = Limit(deadline=time.monotonic() + LOCAL_SEARCH_SECONDS)
+    assignment, _ = improve(part, machines.assignment, limit)
     floor = machines.lower_bound_monthly_usd + network_floor(part)
-    timed_out = time.monotonic() > started + LOCAL_SEARCH_SECONDS
     local = Solution(dict(sorted(assignment.items())), round(_machines(assignment), 2), round(floor, 4),
-                     stopped=f"local search{' (its time limit)' if timed_out else ''}: a model this size is not "
-                             "searched exactly")
+                     stopped=f"local search{f' (stopped at {limit.reason})' if limit.reason else ''}: a model "
+                             "this size is not searched exactly")
     if milp.replica_columns(part) <= milp.RELAXED_BOUND_COLUMNS:
         relaxed = milp.relaxed_bound(part)
         if relaxed is not None and relaxed > floor:
