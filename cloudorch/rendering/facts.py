@@ -97,6 +97,10 @@ class TrafficRule:
     def covers(self, port: int) -> bool:
         return covers(self.ports, port)
 
+    def carries(self, protocol: str) -> bool:
+        """Whether the rule applies to ``protocol`` traffic (an unknown protocol may be any)."""
+        return self.protocol in (None, "all", protocol)
+
     @property
     def all_ports(self) -> bool:
         return is_all_ports(self.ports)

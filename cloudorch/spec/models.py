@@ -28,6 +28,18 @@ Name = Annotated[str, Field(pattern=NAME_RE, description="lower-case letters, di
                  AfterValidator(_no_double_dash)]
 Tags = dict[Annotated[str, Field(min_length=1, max_length=63)], Annotated[str, Field(max_length=255)]]
 
+#: private address space: RFC 1918 and IPv6 unique-local addresses. Deliberately not Python's
+#: ``is_private``, which also counts documentation ranges (RFC 5737), benchmarking and other special
+#: ranges: a stack that names 203.0.113.0/24 stands for a public office range, and CGNAT (100.64.0.0/10)
+#: reaches a cloud over the internet. Anything outside this list is treated as the internet's.
+PRIVATE_RANGES = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"))
+
+
+def in_private_space(cidr: str) -> bool:
+    """True when every address of ``cidr`` is private address space (``PRIVATE_RANGES``)."""
+    net = ipaddress.ip_network(cidr, strict=False)
+    return any(net.version == p.version and net.subnet_of(p) for p in PRIVATE_RANGES)  # type: ignore[arg-type]
+
 
 class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
@@ -89,6 +101,17 @@ class Ingress(Model):
     def last_port(self) -> int:
         return self.to_port or self.port
 
+    @property
+    def ports_text(self) -> str:
+        """``22`` or ``1000-2000``: how a message names the rule's ports."""
+        return f"{self.port}" if self.last_port == self.port else f"{self.port}-{self.last_port}"
+
+    @property
+    def from_outside_private_space(self) -> bool:
+        """Admits addresses outside private space (the internet, or any CIDR not wholly private): the
+        resource then needs a public address to be reached at all."""
+        return self.source_kind == "internet" or (self.source_kind == "cidr" and not in_private_space(self.from_))
+
 
 class Accelerator(Model):
     type: Annotated[str, Field(min_length=1, description="accelerator model, e.g. A100, T4, L4")]
@@ -111,7 +134,7 @@ class Network(Model):
             raise ValueError(f"not a valid IPv4 CIDR ({exc})") from None
         if net.prefixlen > 20:
             raise ValueError("must be /20 or larger (it is split into one block per cloud and region)")
-        if not net.is_private:
+        if not in_private_space(value):
             raise ValueError("must be a private range (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)")
         return value
 

@@ -9,13 +9,14 @@ from cloudorch.policy import Policy, Violation, expect_fact, rendered_check, spe
 from cloudorch.rendering.roles import Role
 
 from cloudorch_policies._meta import fw
+from cloudorch_policies.baseline.network import ports_text
 
 DATABASES = (Role.DATABASE,)
 
 
 @spec_check("database")
 def _public_spec(target, ctx):
-    return [Violation(f"port {rule.port} is open to {rule.from_}", ("ingress", i))
+    return [Violation(f"{rule.protocol} {ports_text(rule.port, rule.last_port)} is open to {rule.from_}", ("ingress", i))
             for i, rule in enumerate(target.model.ingress) if rule.is_world_open]
 
 

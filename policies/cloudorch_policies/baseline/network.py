@@ -17,13 +17,19 @@ from cloudorch.spec.models import Ingress
 from cloudorch_policies import tokens as T
 from cloudorch_policies._meta import fw
 
+#: remote administration ports; both protocols are TCP (RDP's UDP transport only runs beside a TCP session)
 ADMIN = {22: "SSH", 3389: "RDP"}
 FIREWALLS = (Role.FIREWALL_RULE, Role.SECURITY_GROUP)
 
 
+def ports_text(low: int, high: int) -> str:
+    return f"port {low}" if low == high else f"ports {low}-{high}"
+
+
 @spec_check("compute", "database")
 def _public_ingress_spec(target, ctx):
-    return [Violation(f"ingress on port {rule.port} is open to {rule.from_}", ("ingress", i))
+    return [Violation(f"ingress on {rule.protocol} {ports_text(rule.port, rule.last_port)} is open to {rule.from_}",
+                      ("ingress", i))
             for i, rule in enumerate(target.model.ingress) if rule.is_world_open]
 
 
@@ -74,21 +80,29 @@ PUBLIC_INGRESS = Policy(
 )
 
 
+def admin_message(port: int, name: str, low: int, high: int) -> str:
+    """A range names itself, not the admin port inside it: "ports 20-30 (SSH's 22 among them)"."""
+    if low == high:
+        return f"port {port} ({name}) is open to the internet"
+    return f"ports {low}-{high} (including {port}, {name}) are open to the internet"
+
+
 def _admin_violations(rules, spec):
     out = []
     for rule in rules:
-        if not rule.from_world:
+        if not rule.from_world or not rule.carries("tcp"):
             continue
         for port, name in ADMIN.items():
-            if rule.covers(port):
-                out.append(Violation(f"port {port} ({name}) is open to the internet", spec_ingress_path(spec, port)))
+            for low, high in rule.ports:
+                if low <= port <= high:
+                    out.append(Violation(admin_message(port, name, low, high), spec_ingress_path(spec, port)))
     return out
 
 
 @spec_check("compute", "database")
 def _admin_spec(target, ctx):
-    return [Violation(f"port {port} ({name}) is open to the internet", ("ingress", i))
-            for i, rule in enumerate(target.model.ingress) if rule.is_world_open
+    return [Violation(admin_message(port, name, rule.port, rule.last_port), ("ingress", i))
+            for i, rule in enumerate(target.model.ingress) if rule.is_world_open and rule.protocol == "tcp"
             for port, name in ADMIN.items() if rule.port <= port <= rule.last_port]
 
 
@@ -114,14 +128,17 @@ ADMIN_PORTS = Policy(
 
 @spec_check("compute", "database")
 def _all_ports_spec(target, ctx):
-    return [Violation("every port is open to the internet", ("ingress", i))
+    return [Violation(f"every {rule.protocol} port is open to the internet", ("ingress", i))
             for i, rule in enumerate(target.model.ingress)
             if rule.is_world_open and is_all_ports([(rule.port, rule.last_port)])]
 
 
 @rendered_check(roles=FIREWALLS)
 def _all_ports_rendered(res, ctx):
-    return [Violation("every port is open to the internet", spec_ingress_path(_spec_of(res, ctx)))
+    def words(protocol):
+        return "every port" if protocol in (None, "all") else f"every {protocol} port"
+
+    return [Violation(f"{words(rule.protocol)} is open to the internet", spec_ingress_path(_spec_of(res, ctx)))
             for rule in inbound_rules(res, ctx) if rule.from_world and rule.all_ports]
 
 

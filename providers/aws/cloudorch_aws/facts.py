@@ -15,7 +15,7 @@ from typing import Any
 from cloudorch.rendering.facts import (
     ALL_PORTS, BucketAccessFacts, BucketFacts, DatabaseFacts, FirewallFacts, Reader, RenderedGraph, TrafficRule,
 )
-from cloudorch.rendering.inputs import UNKNOWN, any_on, flag, get, items, port_range
+from cloudorch.rendering.inputs import UNKNOWN, any_on, flag, get, items, port_range, protocol_name
 from cloudorch.rendering.model import RenderedResource
 
 from cloudorch_aws import link_facts
@@ -39,11 +39,11 @@ _DIRECTIONS = {"ingress": "ingress", "egress": "egress"}
 # -- firewalls -------------------------------------------------------------------------------------------
 def _rule(direction: Any, protocol: Any, from_port: Any, to_port: Any, peers: list[Any]) -> TrafficRule:
     direction = _DIRECTIONS.get(direction) if isinstance(direction, str) else None
-    if str(protocol).lower() in ("-1", "all"):
+    name = protocol_name(protocol)
+    if name == "all":
         return TrafficRule(direction, "allow", tuple(peers), (ALL_PORTS,), "all")  # type: ignore[arg-type]
     low, high = port_range(from_port), port_range(to_port)
     ports = ((low[0], high[1]),) if low is not None and high is not None else ()
-    name = str(protocol).lower() if isinstance(protocol, str) else None
     return TrafficRule(direction, "allow", tuple(peers), ports, name)  # type: ignore[arg-type]
 
 

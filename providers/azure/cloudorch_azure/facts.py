@@ -12,7 +12,7 @@ from typing import Any
 from cloudorch.rendering.facts import (
     BucketAccessFacts, BucketFacts, DatabaseFacts, FirewallFacts, LinkFacts, Reader, RenderedGraph, TrafficRule,
 )
-from cloudorch.rendering.inputs import UNKNOWN, any_on, flag, get, items, port_range
+from cloudorch.rendering.inputs import UNKNOWN, any_on, flag, get, items, port_range, protocol_name
 from cloudorch.rendering.links import IpsecPolicy
 from cloudorch.rendering.model import REF, RenderedResource, is_ref
 
@@ -52,7 +52,7 @@ def _rule(rule: Any) -> TrafficRule:
         direction, _word(get(rule, "access"), "Allow", _ACTIONS),  # type: ignore[arg-type]
         tuple(_peer(p) for p in peers if p is not None),
         tuple(r for r in (port_range(s) for s in specs if s is not None) if r),
-        ("all" if protocol == "*" else protocol.lower()) if isinstance(protocol, str) else None,
+        protocol_name(protocol),
     )
 
 

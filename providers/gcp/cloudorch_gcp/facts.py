@@ -14,7 +14,7 @@ from cloudorch.rendering.facts import (
     ALL_PORTS, BucketAccessFacts, BucketFacts, DatabaseFacts, FirewallFacts, LinkFacts, Reader, RenderedGraph,
     RouteFacts, TrafficRule,
 )
-from cloudorch.rendering.inputs import UNKNOWN, any_on, flag, get, is_world, items, port_range
+from cloudorch.rendering.inputs import UNKNOWN, any_on, flag, get, is_world, items, port_range, protocol_name
 from cloudorch.rendering.links import IpsecPolicy
 from cloudorch.rendering.model import REF, RenderedResource, is_ref
 
@@ -49,7 +49,7 @@ def _firewall(res: RenderedResource, graph: RenderedGraph) -> FirewallFacts:
             if entry is UNKNOWN:
                 continue
             protocol, ports = get(entry, "protocol"), items(entry, "ports")
-            protocol = protocol.lower() if isinstance(protocol, str) else None
+            protocol = protocol_name(protocol)
             if not ports or protocol == "all":
                 ranges: tuple[tuple[int, int], ...] = (ALL_PORTS,)
             else:
