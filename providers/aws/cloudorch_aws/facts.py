@@ -16,7 +16,7 @@ from cloudorch.rendering.facts import (
     ALL_PORTS, BucketAccessFacts, BucketFacts, DatabaseFacts, FirewallFacts, Reader, RenderedGraph, TrafficRule,
 )
 from cloudorch.rendering.inputs import UNKNOWN, any_on, flag, get, items, port_range, protocol_name
-from cloudorch.rendering.model import RenderedResource
+from cloudorch.rendering.model import RenderedResource, is_ref
 
 from cloudorch_aws import link_facts
 
@@ -158,7 +158,7 @@ def _encrypted(res: RenderedResource, graph: RenderedGraph, notes: dict[str, str
 
 def _bucket_policy(res: RenderedResource, graph: RenderedGraph) -> BucketAccessFacts:
     """Public when a statement allows everyone (Principal "*") without a condition narrowing it."""
-    document = get(res.inputs, "policy")
+    document = _document(res.inputs.get("policy"))
     if document is UNKNOWN or not isinstance(document, str):
         return BucketAccessFacts(public=UNKNOWN if document is UNKNOWN else False)
     try:
@@ -171,6 +171,14 @@ def _bucket_policy(res: RenderedResource, graph: RenderedGraph) -> BucketAccessF
         if everyone and statement.get("Effect") == "Allow" and not statement.get("Condition"):
             return BucketAccessFacts(public=True, notes={"public": "the bucket policy allows Principal \"*\""})
     return BucketAccessFacts(public=False)
+
+
+def _document(value: Any) -> Any:
+    """A policy document; one that surrounds a deploy-time value (a generated ARN) with its text is read with
+    a stand-in for that value, since what it grants is written out around it."""
+    if is_ref(value) and (value.get("prefix") or value.get("suffix")):
+        return f"{value.get('prefix', '')}DEPLOY-TIME-VALUE{value.get('suffix', '')}"
+    return get({"policy": value}, "policy")
 
 
 READERS: dict[str, Reader] = {
