@@ -207,6 +207,8 @@ class Bucket(_Placed):
     versioning: bool = False
     public: bool = Field(default=False, description="public content; policies judge it")
     size_gb: Annotated[float, Field(ge=0)] = Field(default=0, description="expected stored data, for the cost estimate")
+    access_logs: bool = Field(default=False, description="record every request to the objects in a log bucket "
+                              "of its own, beside it (AWS server access logs, Cloud Storage usage logs)")
 
 
 Resource = Annotated[Network | Compute | Database | Bucket, Field(discriminator="kind")]

@@ -42,6 +42,7 @@ AZ_STORAGE = "azure-native:storage:StorageAccount"
 AZ_CONTAINER = "azure-native:storage:BlobContainer"
 AZ_BLOB_SERVICE = "azure-native:storage:BlobServiceProperties"
 AZ_VAULT = "azure-native:keyvault:Vault"
+AZ_DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
 
 # GCP
 GCP_FIREWALL = "gcp:compute/firewall:Firewall"

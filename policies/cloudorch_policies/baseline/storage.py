@@ -84,6 +84,11 @@ VERSIONING = Policy(
 )
 
 
+@spec_check("bucket")
+def _access_logging_spec(target, ctx):
+    return [] if target.model.access_logs else [Violation("access to the objects is not logged", ("access_logs",))]
+
+
 @rendered_check(roles=BUCKETS)
 def _access_logging(res, ctx):
     return expect_fact(ctx, res, "access_logging", True, "access to the objects is not logged")
@@ -94,8 +99,12 @@ ACCESS_LOGGING = Policy(
     title="Bucket access is logged",
     severity="low",
     enforcement="advisory",
-    checks=(_access_logging,),
-    remediation="Render an aws:s3/bucketLoggingV2 for the bucket, or set logging.logBucket on GCS buckets.",
+    checks=(_access_logging_spec, _access_logging),
+    description="Every request to a bucket's objects is recorded: S3 server access logs, Cloud Storage usage "
+                "logs, the blob service's StorageRead/Write/Delete diagnostic logs. A bucket that only receives "
+                "other buckets' logs is not judged.",
+    remediation="Set access_logs: true on the bucket: cloudorch renders a log bucket beside it and the logging "
+                "configuration (aws:s3/bucketLoggingV2, GCS logging.logBucket, an Azure diagnostic setting).",
     frameworks=fw(("CKV_AWS_18", "CKV_GCP_62"), aws=("3.4",)),
     tags=("storage", "logging"),
 )

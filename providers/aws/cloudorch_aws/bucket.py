@@ -1,5 +1,5 @@
-"""Buckets: an S3 bucket plus its public-access block, encryption, versioning and ownership resources, and
-for a public bucket the policy that lets anyone read its objects.
+"""Buckets: an S3 bucket plus its public-access block, encryption, versioning and ownership resources; for a
+public bucket the policy that lets anyone read its objects; with ``access_logs`` a log bucket beside it.
 
 `bucketPrefix` rather than a fixed name: S3 names are global across all accounts, so only the unique
 suffix the provider appends to a prefix makes a name safe to claim. ACLs are disabled (BucketOwnerEnforced) so access is
@@ -16,6 +16,15 @@ from cloudorch_aws.naming import CLOUD, logical, policy_json, resource, slug, ta
 
 #: S3 allows 63 characters and the provider appends a 26-character suffix to a prefix
 MAX_PREFIX = 37
+BUCKET = "aws:s3/bucketV2:BucketV2"
+POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+_SETTINGS = {
+    "public-access": "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "encryption": "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+    "versioning": "aws:s3/bucketVersioningV2:BucketVersioningV2",
+    "ownership": "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    "access-logs": "aws:s3/bucketLoggingV2:BucketLoggingV2",
+}
 
 
 def bucket_prefix(stack: str, name: str) -> str:
@@ -27,47 +36,70 @@ def render_bucket(ctx: RenderContext, name: str, spec: Bucket, placement: Resour
         return []
     region = placement.region
     bucket = logical(name, region, "bucket")
-    private = not spec.public
-
-    def part(suffix: str, inputs: dict, **extra) -> RenderedResource:
-        type_ = {
-            "public-access": "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
-            "encryption": "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
-            "versioning": "aws:s3/bucketVersioningV2:BucketVersioningV2",
-            "ownership": "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
-            "public-read": "aws:s3/bucketPolicy:BucketPolicy",
-        }[suffix]
-        return resource(type_, name, region, suffix, {"bucket": ref(bucket)} | inputs, **extra)
-
     # Anonymous readers cannot decrypt SSE-KMS objects, so public content gets S3-managed keys instead.
-    sse = {"sseAlgorithm": "aws:kms"} if private else {"sseAlgorithm": "AES256"}
-    out = [
-        resource("aws:s3/bucketV2:BucketV2", name, region, "bucket", {
-            "bucketPrefix": bucket_prefix(ctx.stack.stack, name), "forceDestroy": False,
-            "tags": tags(ctx, name, bucket),
-        }),
-        part("public-access", {
-            "blockPublicAcls": private, "ignorePublicAcls": private,
-            "blockPublicPolicy": private, "restrictPublicBuckets": private,
-        }),
-        part("encryption", {"rules": [{"applyServerSideEncryptionByDefault": sse, "bucketKeyEnabled": private}]}),
-        part("versioning", {"versioningConfiguration": {"status": "Enabled" if spec.versioning else "Suspended"}}),
-        part("ownership", {"rule": {"objectOwnership": "BucketOwnerEnforced"}}),
-    ]
+    sse = {"sseAlgorithm": "aws:kms"} if not spec.public else {"sseAlgorithm": "AES256"}
+    out = _bucket(ctx, name, region, "", private=not spec.public, versioning=spec.versioning, sse=sse)
     if spec.public:
         # `public: true` means anyone may read the objects, which on S3 only a bucket policy grants (ACLs are
         # off); S3 refuses a public policy while the access block still blocks one, hence the ordering.
-        out.append(part("public-read", {"policy": public_read_policy(bucket)},
-                        depends_on=(logical(name, region, "public-access"),)))
+        out.append(resource(POLICY, name, region, "public-read", {
+            "bucket": ref(bucket), "policy": _policy(bucket, {"Sid": "PublicRead", "Principal": "*"}),
+        }, depends_on=(logical(name, region, "public-access"),)))
+    if spec.access_logs:
+        out += _access_logs(ctx, name, spec, region)
     return out
 
 
-def public_read_policy(bucket: str) -> dict:
-    """A reference to the bucket's ARN inside the policy document that lets anyone get its objects (the
-    name is generated from the prefix, so the document can only be completed at deploy time)."""
+def _bucket(ctx: RenderContext, name: str, region: str, part: str, *, private: bool, versioning: bool,
+            sse: dict) -> list[RenderedResource]:
+    """A bucket and its settings; ``part`` tells a companion bucket (``logs-``) from the stack's own."""
+    bucket = logical(name, region, f"{part}bucket")
+
+    def setting(suffix: str, inputs: dict) -> RenderedResource:
+        return resource(_SETTINGS[suffix], name, region, part + suffix, {"bucket": ref(bucket)} | inputs)
+
+    return [
+        resource(BUCKET, name, region, f"{part}bucket", {
+            "bucketPrefix": bucket_prefix(ctx.stack.stack, name + (f"-{part.rstrip('-')}" if part else "")),
+            "forceDestroy": False, "tags": tags(ctx, name, bucket),
+        }),
+        setting("public-access", {
+            "blockPublicAcls": private, "ignorePublicAcls": private,
+            "blockPublicPolicy": private, "restrictPublicBuckets": private,
+        }),
+        setting("encryption", {"rules": [{"applyServerSideEncryptionByDefault": sse,
+                                          "bucketKeyEnabled": sse["sseAlgorithm"] != "AES256"}]}),
+        setting("versioning", {"versioningConfiguration": {"status": "Enabled" if versioning else "Suspended"}}),
+        setting("ownership", {"rule": {"objectOwnership": "BucketOwnerEnforced"}}),
+    ]
+
+
+def _access_logs(ctx: RenderContext, name: str, spec: Bucket, region: str) -> list[RenderedResource]:
+    """Server access logs into a private log bucket of the same region (S3 delivers only within a region).
+
+    The log bucket keeps S3-managed keys: server access logging cannot deliver into a bucket whose default
+    encryption is SSE-KMS. Delivery is granted to the logging service by bucket policy (with ACLs off, the
+    only way), narrowed to source buckets named with this bucket's prefix.
+    """
+    logs = logical(name, region, "logs-bucket")
+    out = _bucket(ctx, name, region, "logs-", private=True, versioning=spec.versioning, sse={"sseAlgorithm": "AES256"})
+    source = f"arn:aws:s3:::{bucket_prefix(ctx.stack.stack, name)}*"
+    out.append(resource(POLICY, name, region, "logs-delivery", {
+        "bucket": ref(logs),
+        "policy": _policy(logs, {"Sid": "S3ServerAccessLogs", "Principal": {"Service": "logging.s3.amazonaws.com"},
+                                 "Condition": {"ArnLike": {"aws:SourceArn": source}}}, action="s3:PutObject"),
+    }, depends_on=(logical(name, region, "logs-public-access"),)))
+    out.append(resource(_SETTINGS["access-logs"], name, region, "access-logs", {
+        "bucket": ref(logical(name, region, "bucket")), "targetBucket": ref(logs), "targetPrefix": "s3-access/",
+    }, depends_on=(logical(name, region, "logs-delivery"),)))  # S3 checks the grant when logging is turned on
+    return out
+
+
+def _policy(bucket: str, statement: dict, action: str = "s3:GetObject") -> dict:
+    """A one-statement policy on the bucket's objects: a reference to its ARN inside the document (the name
+    is generated from the prefix, so the document can only be completed at deploy time)."""
     head, tail = policy_json({
         "Version": "2012-10-17",
-        "Statement": [{"Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
-                       "Resource": "@ARN@/*"}],
+        "Statement": [{"Effect": "Allow", "Action": action, "Resource": "@ARN@/*"} | statement],
     }).split("@ARN@")
     return ref(bucket, "arn", prefix=head, suffix=tail)

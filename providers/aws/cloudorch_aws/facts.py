@@ -16,7 +16,7 @@ from cloudorch.rendering.facts import (
     ALL_PORTS, BucketAccessFacts, BucketFacts, DatabaseFacts, FirewallFacts, Reader, RenderedGraph, TrafficRule,
 )
 from cloudorch.rendering.inputs import UNKNOWN, any_on, flag, get, items, port_range, protocol_name
-from cloudorch.rendering.model import RenderedResource, is_ref
+from cloudorch.rendering.model import REF, RenderedResource, is_ref
 
 from cloudorch_aws import link_facts
 
@@ -114,10 +114,7 @@ def _bucket(res: RenderedResource, graph: RenderedGraph) -> BucketFacts:
     inline_versioning = [get(inputs, "versioning.enabled"), *(get(v, "enabled") for v in items(inputs, "versionings"))]
     separate_versioning = [UNKNOWN if (status := get(v.inputs, "versioningConfiguration.status")) is UNKNOWN
                            else status == "Enabled" for v in graph.referrers(res.name, *VERSIONING)]
-    logged = get(inputs, "logging") is not None or bool(items(inputs, "loggings")) \
-        or bool(graph.referrers(res.name, *LOGGING))
-    if not logged:
-        notes["access_logging"] = "server access logging is off"
+    logged = _access_logging(res, graph, notes)
     return BucketFacts(
         public=public,
         public_access_blocked=_access_blocked(res, graph, notes),
@@ -126,6 +123,25 @@ def _bucket(res: RenderedResource, graph: RenderedGraph) -> BucketFacts:
         access_logging=logged,
         notes=notes,
     )
+
+
+def _access_logging(res: RenderedResource, graph: RenderedGraph, notes: dict[str, str]) -> Any:
+    """Logged when a logging configuration names the bucket as its source; a bucket that only receives other
+    buckets' logs is not judged (logging its own access would log every delivery into it)."""
+    if get(res.inputs, "logging") is not None or items(res.inputs, "loggings"):
+        return True
+    configs = graph.referrers(res.name, *LOGGING)
+    if any(_names(c.inputs.get("bucket"), res.name) for c in configs):
+        return True
+    if any(_names(c.inputs.get("targetBucket"), res.name) for c in configs):
+        notes["access_logging"] = "it holds other buckets' access logs"
+        return None
+    notes["access_logging"] = "server access logging is off"
+    return False
+
+
+def _names(value: Any, name: str) -> bool:
+    return is_ref(value) and value[REF] == name
 
 
 def _access_blocked(res: RenderedResource, graph: RenderedGraph, notes: dict[str, str]) -> Any:

@@ -26,6 +26,7 @@ DATABASES = ("azure-native:dbforpostgresql:Server", "azure-native:dbformysql:Ser
 STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
 BLOB_CONTAINER = "azure-native:storage:BlobContainer"
 BLOB_SERVICE = "azure-native:storage:BlobServiceProperties"
+DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
 
 _DIRECTIONS = {"inbound": "ingress", "outbound": "egress"}
 _ACTIONS = {"allow": "allow", "deny": "deny"}
@@ -82,7 +83,7 @@ def _database(res: RenderedResource, graph: RenderedGraph) -> DatabaseFacts:
 
 def _storage_account(res: RenderedResource, graph: RenderedGraph) -> BucketFacts:
     inputs = res.inputs
-    notes = {"access_logging": "storage account access logs are diagnostic settings, which this plugin does not render"}
+    notes: dict[str, str] = {}
     allowed = get(inputs, "allowBlobPublicAccess")
     public = flag(allowed) is True
     if public:
@@ -96,9 +97,30 @@ def _storage_account(res: RenderedResource, graph: RenderedGraph) -> BucketFacts
     return BucketFacts(
         public=public, public_access_blocked=blocked, encrypted_at_rest=encrypted,
         versioning=any_on(get(s.inputs, "isVersioningEnabled") for s in graph.referrers(res.name, BLOB_SERVICE)),
-        access_logging=None,
+        access_logging=_access_logging(res, graph, notes),
         notes=notes,
     )
+
+
+def _access_logging(res: RenderedResource, graph: RenderedGraph, notes: dict[str, str]) -> Any:
+    """Logged when a diagnostic setting of the account's blob service keeps its read, write and delete logs;
+    an account that only receives other accounts' logs is not judged (logging it would log every delivery)."""
+    settings = graph.referrers(res.name, DIAGNOSTIC_SETTING)
+    own = [d for d in settings if _names(d.inputs.get("resourceUri"), res.name)]
+    categories = {get(entry, "category") for d in own for entry in items(d.inputs, "logs")
+                  if entry is not UNKNOWN and flag(get(entry, "enabled")) is not False}
+    if {"StorageRead", "StorageWrite", "StorageDelete"} <= categories:
+        return True
+    if not own and any(_names(d.inputs.get("storageAccountId"), res.name) for d in settings):
+        notes["access_logging"] = "it holds other accounts' access logs"
+        return None
+    notes["access_logging"] = ("no diagnostic setting of the blob service keeps its StorageRead, StorageWrite and "
+                               "StorageDelete logs")
+    return False
+
+
+def _names(value: Any, name: str) -> bool:
+    return is_ref(value) and value[REF] == name
 
 
 def _container(res: RenderedResource, graph: RenderedGraph) -> BucketAccessFacts:

@@ -1,4 +1,5 @@
-"""Cloud Storage buckets: private, uniform access, versioned on request."""
+"""Cloud Storage buckets: private, uniform access, versioned on request; with ``access_logs`` a log bucket
+beside it that receives the usage logs."""
 
 from __future__ import annotations
 
@@ -9,23 +10,25 @@ from cloudorch_gcp.naming import CLOUD, bucket_name, labels, resource
 
 BUCKET = "gcp:storage/bucket:Bucket"
 BUCKET_IAM_BINDING = "gcp:storage/bucketIAMBinding:BucketIAMBinding"
+#: the group Cloud Storage delivers usage and storage logs as; it needs to create objects in the log bucket
+LOG_WRITER = "group:cloud-storage-analytics@google.com"
 
 
 def render_bucket(ctx: RenderContext, name: str, spec: Bucket, region: str) -> list[RenderedResource]:
     bucket = f"{name}-{CLOUD}-{region}-bucket"
-    out = [resource(bucket, BUCKET, region, name, {
-        # an explicit name, unlike other resources: bucket names are global and must be stable and valid
-        "name": bucket_name(ctx, name, region),
-        "location": region.upper(),
-        "storageClass": "STANDARD",
-        # uniform access: IAM only, no per-object ACLs that could quietly make one object public
-        "uniformBucketLevelAccess": True,
-        "publicAccessPrevention": "inherited" if spec.public else "enforced",
-        "versioning": {"enabled": spec.versioning},
-        "forceDestroy": False,
-        # no encryption block: objects are encrypted at rest with Google-managed keys by default
-        "labels": labels(ctx, name),
-    })]
+    inputs = _settings(ctx, name, region, public=spec.public, versioning=spec.versioning)
+    out = []
+    if spec.access_logs:
+        logs = f"{name}-{CLOUD}-{region}-logs"
+        out += [
+            resource(logs, BUCKET, region, name, _settings(ctx, name, region, public=False,
+                                                            versioning=spec.versioning, companion="logs")),
+            resource(f"{logs}-writer", BUCKET_IAM_BINDING, region, name, {
+                "bucket": ref(logs, "name"), "role": "roles/storage.objectCreator", "members": [LOG_WRITER],
+            }),
+        ]
+        inputs["logging"] = {"logBucket": ref(logs, "name"), "logObjectPrefix": "usage"}
+    out.insert(0, resource(bucket, BUCKET, region, name, inputs))
     if spec.public:
         out.append(resource(f"{name}-{CLOUD}-{region}-public-read", BUCKET_IAM_BINDING, region, name, {
             "bucket": ref(bucket, "name"),
@@ -33,3 +36,20 @@ def render_bucket(ctx: RenderContext, name: str, spec: Bucket, region: str) -> l
             "members": ["allUsers"],
         }))
     return out
+
+
+def _settings(ctx: RenderContext, name: str, region: str, *, public: bool, versioning: bool,
+              companion: str = "") -> dict:
+    return {
+        # an explicit name, unlike other resources: bucket names are global and must be stable and valid
+        "name": bucket_name(ctx, name, region, companion),
+        "location": region.upper(),
+        "storageClass": "STANDARD",
+        # uniform access: IAM only, no per-object ACLs that could quietly make one object public
+        "uniformBucketLevelAccess": True,
+        "publicAccessPrevention": "inherited" if public else "enforced",
+        "versioning": {"enabled": versioning},
+        "forceDestroy": False,
+        # no encryption block: objects are encrypted at rest with Google-managed keys by default
+        "labels": labels(ctx, name),
+    }

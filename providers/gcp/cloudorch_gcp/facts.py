@@ -115,7 +115,11 @@ def _bucket(res: RenderedResource, graph: RenderedGraph) -> BucketFacts:
     if blocked is False:
         notes["public_access_blocked"] = f"publicAccessPrevention is {prevention or 'unset'}, not enforced"
     logged = get(inputs, "logging.logBucket") is not None
-    if not logged:
+    if not logged and any(_log_target(other.inputs, res.name) for other in graph.referrers(res.name, BUCKET)):
+        # logging its own access would log every delivery into it
+        logged = None
+        notes["access_logging"] = "it holds other buckets' usage logs"
+    elif not logged:
         notes["access_logging"] = "no access log bucket is set"
     return BucketFacts(
         public=None,
@@ -125,6 +129,11 @@ def _bucket(res: RenderedResource, graph: RenderedGraph) -> BucketFacts:
         access_logging=logged,
         notes=notes,
     )
+
+
+def _log_target(inputs: dict[str, Any], name: str) -> bool:
+    target = inputs.get("logging", {}).get("logBucket") if isinstance(inputs.get("logging"), dict) else None
+    return is_ref(target) and target[REF] == name
 
 
 def _binding(res: RenderedResource, graph: RenderedGraph) -> BucketAccessFacts:
