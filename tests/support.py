@@ -20,6 +20,9 @@ OUTSIDE_SCHEMA_SUBSET = {
     # pulumi-gcp 10.2.0's compute.NetworkPeeringRoutesConfig: Cloud SQL answers clients on other clouds only
     # when its service peering exports the routes learned over the VPN (providers/gcp network.py)
     "gcp:compute/networkPeeringRoutesConfig:NetworkPeeringRoutesConfig",
+    # pulumi-aws 7.51.1's rds.ParameterGroup: PostgreSQL's statement logging (log_statement) is a server
+    # parameter, and RDS sets parameters only through a parameter group (providers/aws database.py)
+    "aws:rds/parameterGroup:ParameterGroup",
 }
 
 REGIONS = {"aws": ("eu-west-1", "eu-central-1"), "azure": ("westeurope", "northeurope"), "gcp": ("europe-west4", "europe-west1")}

@@ -185,6 +185,15 @@ class Database(_Placed):
     high_availability: bool = False
     deletion_protection: bool = Field(default=True, description="refuse deletion (set false before destroy)")
     ingress: list[Ingress] = []
+    enhanced_monitoring: bool = Field(default=True, description="operating-system metrics every 60 s (RDS "
+                                      "enhanced monitoring; the other clouds collect them unasked)")
+    performance_insights: bool = Field(default=True, description="query performance history (RDS Performance "
+                                       "Insights, 7 days free; Cloud SQL Query Insights)")
+    iam_authentication: bool = Field(default=True, description="logins with the cloud's identities besides the "
+                                     "password (RDS IAM, Cloud SQL IAM, Entra ID on Azure PostgreSQL)")
+    statement_logging: Literal["none", "ddl", "mod", "all"] = Field(
+        default="ddl", description="PostgreSQL statements written to the server log (log_statement): ddl "
+                                   "records every schema change; mod adds data changes, all every query")
 
     @field_validator("version")
     @classmethod
@@ -199,6 +208,12 @@ class Database(_Placed):
         if self.version not in supported:
             raise ValueError(f"{self.engine} {self.version} is not offered as a managed database on all three "
                              f"clouds; use one of {', '.join(supported)}")
+        return self
+
+    @model_validator(mode="after")
+    def _statement_logging_of_engine(self) -> Database:
+        if self.engine != "postgres" and "statement_logging" in self.model_fields_set:
+            raise ValueError("statement_logging is PostgreSQL's log_statement; mysql has no such setting (leave it out)")
         return self
 
 

@@ -13,6 +13,7 @@ AWS_VPC = "aws:ec2/vpc:Vpc"
 AWS_SUBNET = "aws:ec2/subnet:Subnet"
 AWS_FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 AWS_RDS = "aws:rds/instance:Instance"
+AWS_RDS_PARAMETERS = "aws:rds/parameterGroup:ParameterGroup"
 AWS_S3 = "aws:s3/bucket:Bucket"
 AWS_S3_V2 = "aws:s3/bucketV2:BucketV2"
 AWS_BUCKETS = (AWS_S3, AWS_S3_V2)

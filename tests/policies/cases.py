@@ -47,6 +47,13 @@ def _policy_doc(action, resource):
 
 WORLD_WEB = "{kind: compute, network: net, cpu: 4, memory_gb: 16, ingress: [{port: 443, from: internet}]}"
 PUBLIC_DB = '{kind: database, network: net, engine: postgres, version: "16", ingress: [{port: 5432, from: 0.0.0.0/0}]}'
+HA_DB = '{kind: database, network: net, engine: postgres, version: "16", high_availability: true}'
+
+
+def _db(extra: str) -> str:
+    return '{kind: database, network: net, engine: postgres, version: "16", %s}' % extra
+
+
 EU_PLACEMENT = placement(web=[slot("aws", "eu-west-1")], db=[slot("azure", "westeurope", "Standard_D2ds_v5", 2)],
                          assets=("gcp", "europe-west4"))
 
@@ -266,6 +273,47 @@ CASES = [
          subject(stack(), [r("rds", T.AWS_RDS, "db", deletionProtection=True), r("sql", T.GCP_SQL, "db")]),
          subject(stack(), [r("rds", T.AWS_RDS, "db"), r("sql", T.GCP_SQL, "db", deletionProtection=False)]),
          {("db", "rds"), ("db", "sql")}),
+    Case("database.high-availability",
+         subject(stack(db=HA_DB), [r("rds", T.AWS_RDS, "db", multiAz=True),
+                                   r("pg", T.AZ_POSTGRES, "db", highAvailability={"mode": "ZoneRedundant"}),
+                                   r("sql", T.GCP_SQL, "db", settings={"availabilityType": "REGIONAL"})]),
+         subject(stack(), [r("rds", T.AWS_RDS, "db"), r("pg", T.AZ_POSTGRES, "db", highAvailability={"mode": "Disabled"}),
+                           r("sql", T.GCP_SQL, "db", settings={"availabilityType": "ZONAL"}),
+                           r("rds-ok", T.AWS_RDS, "db", multiAz=ref("flag", "value"))]),
+         {("db", None), ("db", "rds"), ("db", "pg"), ("db", "sql")}),
+    Case("database.enhanced-monitoring",
+         subject(stack(), [r("rds", T.AWS_RDS, "db", monitoringInterval=60, monitoringRoleArn=ref("role", "arn")),
+                           r("sql", T.GCP_SQL, "db"), r("pg", T.AZ_POSTGRES, "db")]),
+         subject(stack(db=_db("enhanced_monitoring: false")),
+                 [r("rds", T.AWS_RDS, "db"), r("rds0", T.AWS_RDS, "db", monitoringInterval=0, monitoringRoleArn=ref("role", "arn")),
+                  r("rds-norole", T.AWS_RDS, "db", monitoringInterval=60)]),
+         {("db", None), ("db", "rds"), ("db", "rds0"), ("db", "rds-norole")}),
+    Case("database.performance-insights",
+         subject(stack(), [r("rds", T.AWS_RDS, "db", performanceInsightsEnabled=True),
+                           r("sql", T.GCP_SQL, "db", settings={"insightsConfig": {"queryInsightsEnabled": True}}),
+                           r("pg", T.AZ_POSTGRES, "db")]),
+         subject(stack(db=_db("performance_insights: false")),
+                 [r("rds", T.AWS_RDS, "db"), r("sql", T.GCP_SQL, "db", settings={"insightsConfig": {"queryInsightsEnabled": False}})]),
+         {("db", None), ("db", "rds"), ("db", "sql")}),
+    Case("database.iam-authentication",
+         subject(stack(), [r("rds", T.AWS_RDS, "db", iamDatabaseAuthenticationEnabled=True),
+                           r("sql", T.GCP_SQL, "db", settings={"databaseFlags": [{"name": "cloudsql.iam_authentication", "value": "on"}]}),
+                           r("pg", T.AZ_POSTGRES, "db", authConfig={"activeDirectoryAuth": "Enabled"}), r("my", T.AZ_MYSQL, "db")]),
+         subject(stack(db=_db("iam_authentication: false")),
+                 [r("rds", T.AWS_RDS, "db"), r("sql", T.GCP_SQL, "db", settings={"databaseFlags": []}), r("pg", T.AZ_POSTGRES, "db")]),
+         {("db", None), ("db", "rds"), ("db", "sql"), ("db", "pg")}),
+    Case("logging.database-statements",
+         subject(stack(), [r("rds", T.AWS_RDS, "db", engine="postgres", parameterGroupName=ref("params", "name")),
+                           r("params", T.AWS_RDS_PARAMETERS, "db", parameters=[{"name": "log_statement", "value": "ddl"}]),
+                           r("rds-mysql", T.AWS_RDS, "db", engine="mysql"),
+                           r("sql", T.GCP_SQL, "db", databaseVersion="POSTGRES_16",
+                             settings={"databaseFlags": [{"name": "log_statement", "value": "mod"}]})]),
+         subject(stack(db=_db("statement_logging: none")),
+                 [r("rds", T.AWS_RDS, "db", engine="postgres"),
+                  r("rds2", T.AWS_RDS, "db", engine="postgres", parameterGroupName=ref("params", "name")),
+                  r("params", T.AWS_RDS_PARAMETERS, "db", parameters=[{"name": "log_statement", "value": "none"}]),
+                  r("sql", T.GCP_SQL, "db", databaseVersion="POSTGRES_16")]),
+         {("db", None), ("db", "rds"), ("db", "rds2"), ("db", "sql")}),
     Case("logging.flow-logs",
          subject(stack(), [r("vpc", T.AWS_VPC, "net"), r("fl", T.AWS_FLOW_LOG, "net", vpcId=ref("vpc"), trafficType="ALL"),
                            r("sub", T.GCP_SUBNET, "net", logConfig={"aggregationInterval": "INTERVAL_5_SEC"})]),

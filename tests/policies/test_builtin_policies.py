@@ -83,6 +83,15 @@ NO_CIS_EQUIVALENT = {
     # Azure Foundations 2.0 has no VM login control (the separate CIS Compute Services benchmark does)
     "compute.password-login": "no SSH password-authentication control in Azure Foundations 2.0",
     "database.deletion-protection": "no deletion-protection control for RDS or Cloud SQL",
+    # the Foundations benchmarks' database sections cover encryption, exposure, backups and (GCP) logging
+    # flags; none asks for a standby, OS metrics, query insights or identity logins
+    "database.high-availability": "no CIS Foundations control for a standby database",
+    "database.enhanced-monitoring": "no CIS Foundations control for database OS metrics",
+    "database.performance-insights": "no CIS Foundations control for query performance history",
+    "database.iam-authentication": "no CIS Foundations control for identity logins to RDS or Cloud SQL",
+    # GCP Foundations has a log_statement flag control among its PostgreSQL flags; its number in 2.0 was not
+    # verified here, so it is not mapped rather than mapped to a guess
+    "logging.database-statements": "GCP log_statement control number not verified for CIS GCP 2.0",
     # AWS Foundations 3.0 dropped S3 encryption at rest (2.1.1 is now 'deny HTTP requests'); Azure 3.2 / 3.12
     # ask for infrastructure encryption / CMKs, stricter than this rule; Cloud Storage always encrypts
     "encryption.bucket": "no CIS control for default bucket encryption in these versions",

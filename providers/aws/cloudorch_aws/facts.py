@@ -84,8 +84,58 @@ def _database(res: RenderedResource, graph: RenderedGraph) -> DatabaseFacts:
         backup_retention_days=days if days is UNKNOWN else int(days),
         deletion_protected=_on(get(inputs, "deletionProtection"), notes, "deletion_protected",
                                "deletionProtection is not enabled"),
+        high_availability=_on(get(inputs, "multiAz"), notes, "high_availability", "multiAz is not enabled"),
+        enhanced_monitoring=_monitoring(inputs, notes),
+        performance_insights=_on(get(inputs, "performanceInsightsEnabled"), notes, "performance_insights",
+                                 "performanceInsightsEnabled is not set"),
+        iam_authentication=_on(get(inputs, "iamDatabaseAuthenticationEnabled"), notes, "iam_authentication",
+                               "iamDatabaseAuthenticationEnabled is not set"),
+        statement_logging=_statement_logging(res, graph, notes),
+        customer_managed_key=_key(get(inputs, "kmsKeyId"), notes, "customer_managed_key",
+                                  "no kmsKeyId: storage is encrypted with the AWS managed key aws/rds"),
         notes=notes,
     )
+
+
+def _monitoring(inputs: dict[str, Any], notes: dict[str, str]) -> Any:
+    interval = get(inputs, "monitoringInterval")
+    if interval is UNKNOWN:
+        return UNKNOWN
+    if isinstance(interval, int) and interval > 0 and get(inputs, "monitoringRoleArn") is not None:
+        return True
+    notes["enhanced_monitoring"] = "monitoringInterval is 0 or unset (or no monitoringRoleArn)"
+    return False
+
+
+def _statement_logging(res: RenderedResource, graph: RenderedGraph, notes: dict[str, str]) -> Any:
+    """PostgreSQL's log_statement from the instance's parameter group; "none" with the default group."""
+    engine = get(res.inputs, "engine")
+    if engine is UNKNOWN:
+        return UNKNOWN
+    if not (isinstance(engine, str) and "postgres" in engine):
+        return None
+    name = res.inputs.get("parameterGroupName")
+    group = graph.rendered(name[REF]) if is_ref(name) else None
+    if name is not None and group is None:
+        return UNKNOWN  # a group made elsewhere: its parameters are not in the plan
+    value = next((get(p, "value") for p in items(group.inputs, "parameters") if get(p, "name") == "log_statement"),
+                 None) if group is not None else None
+    if value is UNKNOWN:
+        return UNKNOWN
+    if value in (None, "none"):
+        notes["statement_logging"] = "log_statement is none (no parameter group sets it)"
+        return "none"
+    return value
+
+
+def _key(value: Any, notes: dict[str, str], fact: str, off: str) -> Any:
+    """Encrypted with a customer-managed key: a key id is set (a reference to a KMS key, or its ARN)."""
+    if value is UNKNOWN:
+        return True  # a reference to a key of the stack: which key is known later, that it is one is known now
+    if value is None:
+        notes[fact] = off
+        return False
+    return not (isinstance(value, str) and value.startswith("alias/aws/"))
 
 
 def _on(value: Any, notes: dict[str, str] | None = None, fact: str = "", off: str = "") -> Any:

@@ -43,6 +43,7 @@ ROLES: dict[str, Role] = {
     # data
     "aws:rds/instance:Instance": Role.DATABASE,
     "aws:rds/subnetGroup:SubnetGroup": Role.DATABASE_SUBNETS,
+    "aws:rds/parameterGroup:ParameterGroup": Role.DATABASE_SETTING,
     "aws:s3/bucket:Bucket": Role.BUCKET,
     "aws:s3/bucketV2:BucketV2": Role.BUCKET,
     "aws:s3/bucketPolicy:BucketPolicy": Role.BUCKET_POLICY,

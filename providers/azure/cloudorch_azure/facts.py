@@ -70,15 +70,49 @@ def _database(res: RenderedResource, graph: RenderedGraph) -> DatabaseFacts:
     # a server in a delegated subnet has no public endpoint unless access is enabled explicitly
     public = UNKNOWN if access is UNKNOWN else access == "Enabled" or (access is None and not private)
     days = get(inputs, "backup.backupRetentionDays", 7)  # Azure's default is 7 days
+    notes = {"deletion_protected": "flexible servers have no deletion-protection setting (a management lock, "
+                                   "which this plugin does not render, would protect one)",
+             "performance_insights": "Query Store is a server parameter, which this plugin does not render",
+             "statement_logging": "log_statement is a server parameter, which this plugin does not render",
+             **({"publicly_reachable": "public network access is enabled"} if public is True else {})}
+    mode = get(inputs, "highAvailability.mode", "Disabled")
+    if isinstance(mode, str) and mode == "Disabled":
+        notes["high_availability"] = "highAvailability.mode is Disabled"
     return DatabaseFacts(
         publicly_reachable=public,
         encrypted_at_rest=True,  # flexible servers always encrypt storage and backups; it cannot be turned off
         backup_retention_days=days if days is UNKNOWN else int(days),
         deletion_protected=None,
-        notes={"deletion_protected": "flexible servers have no deletion-protection setting (a management lock, "
-                                     "which this plugin does not render, would protect one)",
-               **({"publicly_reachable": "public network access is enabled"} if public is True else {})},
+        high_availability=mode if mode is UNKNOWN else mode != "Disabled",
+        enhanced_monitoring=True,  # Azure Monitor collects the server's host metrics on its own
+        performance_insights=None,
+        iam_authentication=_entra(res, notes),
+        statement_logging=None,
+        customer_managed_key=_data_key(inputs, notes),
+        notes=notes,
     )
+
+
+def _entra(res: RenderedResource, notes: dict[str, str]) -> Any:
+    if res.type != DATABASES[0]:
+        notes["iam_authentication"] = "Entra ID on a MySQL flexible server needs an administrator resource, " \
+                                      "which this plugin does not render"
+        return None
+    value = get(res.inputs, "authConfig.activeDirectoryAuth")
+    if value is UNKNOWN:
+        return UNKNOWN
+    if value != "Enabled":
+        notes["iam_authentication"] = "authConfig.activeDirectoryAuth is not Enabled"
+    return value == "Enabled"
+
+
+def _data_key(inputs: dict[str, Any], notes: dict[str, str]) -> Any:
+    kind = get(inputs, "dataEncryption.type")
+    if kind is UNKNOWN:
+        return UNKNOWN
+    if kind != "AzureKeyVault":
+        notes["customer_managed_key"] = "dataEncryption is not AzureKeyVault: storage uses a service-managed key"
+    return kind == "AzureKeyVault"
 
 
 def _storage_account(res: RenderedResource, graph: RenderedGraph) -> BucketFacts:

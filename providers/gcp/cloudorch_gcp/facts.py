@@ -73,8 +73,72 @@ def _database(res: RenderedResource, graph: RenderedGraph) -> DatabaseFacts:
         encrypted_at_rest=True,  # Cloud SQL always encrypts storage (Google-managed keys unless a CMEK is set)
         backup_retention_days=days,
         deletion_protected=protected,
+        high_availability=_regional(inputs, notes),
+        enhanced_monitoring=True,  # Cloud SQL reports OS metrics to Cloud Monitoring on its own
+        performance_insights=_flag_on(get(inputs, "settings.insightsConfig.queryInsightsEnabled"), notes,
+                                      "performance_insights", "Query Insights is off"),
+        iam_authentication=_iam_authentication(inputs, notes),
+        statement_logging=_statement_logging(inputs, notes),
+        customer_managed_key=_cmek(get(inputs, "encryptionKeyName"), notes),
         notes=notes,
     )
+
+
+def _flags(inputs: dict[str, Any]) -> Any:
+    """name -> value of the instance's database flags (UNKNOWN when the list is a reference)."""
+    listed = items(inputs, "settings.databaseFlags")
+    if any(f is UNKNOWN for f in listed):
+        return UNKNOWN
+    return {get(f, "name"): get(f, "value") for f in listed}
+
+
+def _flag_on(value: Any, notes: dict[str, str], fact: str, off: str) -> Any:
+    if value is UNKNOWN:
+        return UNKNOWN
+    if flag(value) is True:
+        return True
+    notes[fact] = off
+    return False
+
+
+def _regional(inputs: dict[str, Any], notes: dict[str, str]) -> Any:
+    kind = get(inputs, "settings.availabilityType", "ZONAL")
+    if kind is UNKNOWN:
+        return UNKNOWN
+    if kind != "REGIONAL":
+        notes["high_availability"] = f"availabilityType is {kind}, not REGIONAL"
+    return kind == "REGIONAL"
+
+
+def _iam_authentication(inputs: dict[str, Any], notes: dict[str, str]) -> Any:
+    flags = _flags(inputs)
+    if flags is UNKNOWN:
+        return UNKNOWN
+    value = flags.get("cloudsql.iam_authentication", flags.get("cloudsql_iam_authentication"))
+    return _flag_on(value if value is UNKNOWN else value == "on", notes, "iam_authentication",
+                    "the cloudsql.iam_authentication flag is not on")
+
+
+def _statement_logging(inputs: dict[str, Any], notes: dict[str, str]) -> Any:
+    version = get(inputs, "databaseVersion")
+    if version is UNKNOWN:
+        return UNKNOWN
+    if not (isinstance(version, str) and version.startswith("POSTGRES")):
+        return None
+    flags = _flags(inputs)
+    if flags is UNKNOWN:
+        return UNKNOWN
+    value = flags.get("log_statement", "none")
+    if value == "none":
+        notes["statement_logging"] = "the log_statement flag is none (or unset)"
+    return value
+
+
+def _cmek(key: Any, notes: dict[str, str]) -> Any:
+    if key is None:
+        notes["customer_managed_key"] = "no encryptionKeyName: storage is encrypted with a Google-managed key"
+        return False
+    return True
 
 
 def _public_ip(ip: Any, notes: dict[str, str]) -> Any:
