@@ -146,6 +146,10 @@ class BucketFacts(Facts):
     encrypted_at_rest: Fact = None
     versioning: Fact = None
     access_logging: Fact = None
+    #: a lifecycle rule archives or expires objects as they age
+    lifecycle: Fact = None
+    #: objects are encrypted with a customer-managed key (a KMS key of the stack), not the service's own
+    customer_managed_key: Fact = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

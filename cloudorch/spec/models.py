@@ -217,6 +217,25 @@ class Database(_Placed):
         return self
 
 
+class Lifecycle(Model):
+    """What happens to objects as they age: moved to a colder (cheaper, slower to read) class, deleted."""
+
+    archive_after_days: PositiveInt | None = Field(default=None, description="move objects to the cloud's "
+                                                   "infrequent-access class this many days after they are written")
+    delete_after_days: PositiveInt | None = Field(default=None, description="delete objects this many days "
+                                                  "after they are written")
+    delete_versions_after_days: PositiveInt | None = Field(
+        default=None, description="delete replaced (noncurrent) versions this many days after they are replaced")
+
+    @model_validator(mode="after")
+    def _some_rule(self) -> Lifecycle:
+        if all(v is None for v in (self.archive_after_days, self.delete_after_days, self.delete_versions_after_days)):
+            raise ValueError("give at least one of archive_after_days, delete_after_days, delete_versions_after_days")
+        if self.archive_after_days and self.delete_after_days and self.delete_after_days <= self.archive_after_days:
+            raise ValueError("delete_after_days must come after archive_after_days")
+        return self
+
+
 class Bucket(_Placed):
     kind: Literal["bucket"]
     versioning: bool = False
@@ -224,6 +243,7 @@ class Bucket(_Placed):
     size_gb: Annotated[float, Field(ge=0)] = Field(default=0, description="expected stored data, for the cost estimate")
     access_logs: bool = Field(default=False, description="record every request to the objects in a log bucket "
                               "of its own, beside it (AWS server access logs, Cloud Storage usage logs)")
+    lifecycle: Lifecycle | None = Field(default=None, description="age-based archiving and expiry of objects")
 
 
 Resource = Annotated[Network | Compute | Database | Bucket, Field(discriminator="kind")]

@@ -44,6 +44,7 @@ AZ_CONTAINER = "azure-native:storage:BlobContainer"
 AZ_BLOB_SERVICE = "azure-native:storage:BlobServiceProperties"
 AZ_VAULT = "azure-native:keyvault:Vault"
 AZ_DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
+AZ_MANAGEMENT_POLICY = "azure-native:storage:ManagementPolicy"
 
 # GCP
 GCP_FIREWALL = "gcp:compute/firewall:Firewall"

@@ -107,6 +107,7 @@ NO_CIS_EQUIVALENT = {
     "storage.shared-key-access": "not in Azure Foundations 2.0",
     # AWS 2.1.2 is MFA Delete and Azure 3.11 soft delete: neither is the versioning this rule checks
     "storage.versioning": "no object versioning control",
+    "storage.lifecycle": "no CIS Foundations control for object lifecycle rules",
 }
 
 CHECKOV_ID = re.compile(r"^CKV2?_(AWS|AZURE|GCP)_\d+$")

@@ -11,6 +11,7 @@ from cloudorch.policy import Policy, Violation, expect_fact, rendered_check, spe
 from cloudorch.rendering.roles import Role
 
 from cloudorch_policies._meta import fw
+from cloudorch_policies.baseline.fields import field_rule
 
 BUCKETS = (Role.BUCKET,)
 
@@ -109,4 +110,20 @@ ACCESS_LOGGING = Policy(
     tags=("storage", "logging"),
 )
 
-POLICIES = (PUBLIC_BUCKET, PUBLIC_ACCESS_BLOCK, VERSIONING, ACCESS_LOGGING)
+LIFECYCLE = field_rule(
+    id="storage.lifecycle",
+    title="Buckets age their objects out",
+    kind="bucket", field="lifecycle", roles=BUCKETS, fact="lifecycle",
+    message="no lifecycle rule archives or expires the objects",
+    wanted=bool,
+    severity="low",
+    enforcement="advisory",
+    description="Without a lifecycle rule a bucket keeps every object, and every replaced version, at the "
+                "standard price forever. Log buckets cloudorch renders keep their logs a year.",
+    remediation="Set lifecycle: {archive_after_days: N, delete_after_days: M, delete_versions_after_days: K} "
+                "(any of them) on the bucket.",
+    frameworks=fw(("CKV2_AWS_61",)),
+    tags=("storage", "cost"),
+)
+
+POLICIES = (PUBLIC_BUCKET, PUBLIC_ACCESS_BLOCK, VERSIONING, ACCESS_LOGGING, LIFECYCLE)

@@ -10,12 +10,19 @@ from __future__ import annotations
 
 from cloudorch.placement.model import ResourcePlacement
 from cloudorch.rendering import RenderContext, RenderedResource, ref
-from cloudorch.spec.models import Bucket
+from cloudorch.spec.models import Bucket, Lifecycle
 
 from cloudorch_aws.naming import CLOUD, logical, policy_json, resource, slug, tags
 
 #: S3 allows 63 characters and the provider appends a 26-character suffix to a prefix
 MAX_PREFIX = 37
+#: how long access logs are kept: the year PCI DSS 10.5.1 asks for
+LOG_DAYS = 365
+#: where `archive_after_days` moves objects: read in milliseconds like Standard-IA, but with no 30-day
+#: minimum before a transition, so any day count the stack gives is valid
+ARCHIVE_CLASS = "GLACIER_IR"
+#: an upload abandoned half-way bills for its parts until something deletes them
+ABORT_UPLOADS_DAYS = 7
 BUCKET = "aws:s3/bucketV2:BucketV2"
 POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 _SETTINGS = {
@@ -38,7 +45,8 @@ def render_bucket(ctx: RenderContext, name: str, spec: Bucket, placement: Resour
     bucket = logical(name, region, "bucket")
     # Anonymous readers cannot decrypt SSE-KMS objects, so public content gets S3-managed keys instead.
     sse = {"sseAlgorithm": "aws:kms"} if not spec.public else {"sseAlgorithm": "AES256"}
-    out = _bucket(ctx, name, region, "", private=not spec.public, versioning=spec.versioning, sse=sse)
+    out = _bucket(ctx, name, region, "", private=not spec.public, versioning=spec.versioning, sse=sse,
+                  lifecycle=spec.lifecycle)
     if spec.public:
         # `public: true` means anyone may read the objects, which on S3 only a bucket policy grants (ACLs are
         # off); S3 refuses a public policy while the access block still blocks one, hence the ordering.
@@ -51,7 +59,7 @@ def render_bucket(ctx: RenderContext, name: str, spec: Bucket, placement: Resour
 
 
 def _bucket(ctx: RenderContext, name: str, region: str, part: str, *, private: bool, versioning: bool,
-            sse: dict) -> list[RenderedResource]:
+            sse: dict, lifecycle: Lifecycle | None) -> list[RenderedResource]:
     """A bucket and its settings; ``part`` tells a companion bucket (``logs-``) from the stack's own."""
     bucket = logical(name, region, f"{part}bucket")
 
@@ -62,6 +70,8 @@ def _bucket(ctx: RenderContext, name: str, region: str, part: str, *, private: b
         resource(BUCKET, name, region, f"{part}bucket", {
             "bucketPrefix": bucket_prefix(ctx.stack.stack, name + (f"-{part.rstrip('-')}" if part else "")),
             "forceDestroy": False, "tags": tags(ctx, name, bucket),
+            # inline rules: the separate lifecycle-configuration type is outside the pinned schema subset
+            **({"lifecycleRules": [lifecycle_rule(lifecycle)]} if lifecycle else {}),
         }),
         setting("public-access", {
             "blockPublicAcls": private, "ignorePublicAcls": private,
@@ -82,7 +92,8 @@ def _access_logs(ctx: RenderContext, name: str, spec: Bucket, region: str) -> li
     only way), narrowed to source buckets named with this bucket's prefix.
     """
     logs = logical(name, region, "logs-bucket")
-    out = _bucket(ctx, name, region, "logs-", private=True, versioning=spec.versioning, sse={"sseAlgorithm": "AES256"})
+    out = _bucket(ctx, name, region, "logs-", private=True, versioning=spec.versioning, sse={"sseAlgorithm": "AES256"},
+                  lifecycle=Lifecycle(delete_after_days=LOG_DAYS, delete_versions_after_days=1))
     source = f"arn:aws:s3:::{bucket_prefix(ctx.stack.stack, name)}*"
     out.append(resource(POLICY, name, region, "logs-delivery", {
         "bucket": ref(logs),
@@ -93,6 +104,17 @@ def _access_logs(ctx: RenderContext, name: str, spec: Bucket, region: str) -> li
         "bucket": ref(logical(name, region, "bucket")), "targetBucket": ref(logs), "targetPrefix": "s3-access/",
     }, depends_on=(logical(name, region, "logs-delivery"),)))  # S3 checks the grant when logging is turned on
     return out
+
+
+def lifecycle_rule(lifecycle: Lifecycle) -> dict:
+    rule: dict = {"id": "cloudorch", "enabled": True, "abortIncompleteMultipartUploadDays": ABORT_UPLOADS_DAYS}
+    if lifecycle.archive_after_days:
+        rule["transitions"] = [{"days": lifecycle.archive_after_days, "storageClass": ARCHIVE_CLASS}]
+    if lifecycle.delete_after_days:
+        rule["expirations"] = [{"days": lifecycle.delete_after_days}]
+    if lifecycle.delete_versions_after_days:
+        rule["noncurrentVersionExpirations"] = [{"days": lifecycle.delete_versions_after_days}]
+    return rule
 
 
 def _policy(bucket: str, statement: dict, action: str = "s3:GetObject") -> dict:

@@ -32,6 +32,8 @@ SSE = ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptio
        "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2")
 VERSIONING = ("aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2")
 LOGGING = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2")
+LIFECYCLE = ("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+             "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2")
 
 _DIRECTIONS = {"ingress": "ingress", "egress": "egress"}
 
@@ -171,8 +173,19 @@ def _bucket(res: RenderedResource, graph: RenderedGraph) -> BucketFacts:
         encrypted_at_rest=_encrypted(res, graph, notes),
         versioning=any_on(inline_versioning + separate_versioning),
         access_logging=logged,
+        lifecycle=_lifecycle(res, graph, notes),
         notes=notes,
     )
+
+
+def _lifecycle(res: RenderedResource, graph: RenderedGraph, notes: dict[str, str]) -> Any:
+    rules = items(res.inputs, "lifecycleRules") + items(res.inputs, "lifecycleRule")
+    if any(r is UNKNOWN for r in rules):
+        return UNKNOWN
+    if any(flag(get(r, "enabled")) is not False for r in rules) or graph.referrers(res.name, *LIFECYCLE):
+        return True
+    notes["lifecycle"] = "no lifecycle rule archives or expires its objects"
+    return False
 
 
 def _access_logging(res: RenderedResource, graph: RenderedGraph, notes: dict[str, str]) -> Any:

@@ -27,6 +27,7 @@ STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
 BLOB_CONTAINER = "azure-native:storage:BlobContainer"
 BLOB_SERVICE = "azure-native:storage:BlobServiceProperties"
 DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
+MANAGEMENT_POLICY = "azure-native:storage:ManagementPolicy"
 
 _DIRECTIONS = {"inbound": "ingress", "outbound": "egress"}
 _ACTIONS = {"allow": "allow", "deny": "deny"}
@@ -132,8 +133,16 @@ def _storage_account(res: RenderedResource, graph: RenderedGraph) -> BucketFacts
         public=public, public_access_blocked=blocked, encrypted_at_rest=encrypted,
         versioning=any_on(get(s.inputs, "isVersioningEnabled") for s in graph.referrers(res.name, BLOB_SERVICE)),
         access_logging=_access_logging(res, graph, notes),
+        lifecycle=_lifecycle(res, graph, notes),
         notes=notes,
     )
+
+
+def _lifecycle(res: RenderedResource, graph: RenderedGraph, notes: dict[str, str]) -> Any:
+    policies = graph.referrers(res.name, MANAGEMENT_POLICY)
+    if not policies:
+        notes["lifecycle"] = "no management policy ages its blobs"
+    return bool(policies)
 
 
 def _access_logging(res: RenderedResource, graph: RenderedGraph, notes: dict[str, str]) -> Any:

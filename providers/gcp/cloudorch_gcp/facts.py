@@ -134,11 +134,21 @@ def _statement_logging(inputs: dict[str, Any], notes: dict[str, str]) -> Any:
     return value
 
 
-def _cmek(key: Any, notes: dict[str, str]) -> Any:
+def _cmek(key: Any, notes: dict[str, str],
+          off: str = "no encryptionKeyName: storage is encrypted with a Google-managed key") -> Any:
     if key is None:
-        notes["customer_managed_key"] = "no encryptionKeyName: storage is encrypted with a Google-managed key"
+        notes["customer_managed_key"] = off
         return False
     return True
+
+
+def _lifecycle(inputs: dict[str, Any], notes: dict[str, str]) -> Any:
+    rules = items(inputs, "lifecycleRules")
+    if any(r is UNKNOWN for r in rules):
+        return UNKNOWN
+    if not rules:
+        notes["lifecycle"] = "no lifecycle rule archives or deletes its objects"
+    return bool(rules)
 
 
 def _public_ip(ip: Any, notes: dict[str, str]) -> Any:
@@ -191,6 +201,9 @@ def _bucket(res: RenderedResource, graph: RenderedGraph) -> BucketFacts:
         encrypted_at_rest=True,  # Cloud Storage always encrypts objects
         versioning=any_on([get(inputs, "versioning.enabled")]),
         access_logging=logged,
+        lifecycle=_lifecycle(inputs, notes),
+        customer_managed_key=_cmek(get(inputs, "encryption.defaultKmsKeyName"), notes,
+                                   "no encryption.defaultKmsKeyName: objects use Google-managed keys"),
         notes=notes,
     )
 
