@@ -151,6 +151,9 @@ class _Placed(Model):
         default=0, description="GB a month this resource sends to the internet (all replicas together), "
                                "for the cost; traffic to other resources is their ingress entries' gb_month")
     tags: Tags = {}
+    customer_managed_key: bool = Field(
+        default=False, description="encrypt the data at rest (disks, database storage, objects) with a key of the "
+                                   "stack's own, rotated yearly, instead of the cloud's service key (AWS KMS)")
 
 
 class Compute(_Placed):

@@ -4,6 +4,7 @@ databases, buckets) target roles instead, and see every cloud's resources."""
 
 # AWS
 AWS_SG = "aws:ec2/securityGroup:SecurityGroup"
+AWS_DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
 AWS_SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 AWS_SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 AWS_INSTANCE = "aws:ec2/instance:Instance"

@@ -99,6 +99,7 @@ NO_CIS_EQUIVALENT = {
     "logging.database-logs": "RDS-only rule; AWS Foundations has no RDS log export control",
     "logging.lb-access-logs": "AWS-only rule; AWS Foundations has no ELB access logging control",
     "logging.log-retention": "AWS Foundations 3.0 sets no CloudWatch log group retention",
+    "encryption.log-group-kms": "AWS Foundations 3.0 asks for KMS on CloudTrail's logs (3.5), not on log groups",
     "network.subnet-public-ip": "AWS Foundations 3.0 has no subnet auto-assign public IP control",
     # the Foundations benchmarks stop at the account's own networks: none covers site-to-site VPN settings
     "network.link-ipsec": "no CIS Foundations control for site-to-site VPN ciphers or keys",

@@ -183,4 +183,29 @@ LB_HTTPS = Policy(
     tags=("encryption", "in-transit"),
 )
 
-POLICIES = (PUBLIC_INGRESS, ADMIN_PORTS, ALL_PORTS, LB_HTTPS)
+@rendered_check(T.AWS_VPC)
+def _default_group(res, ctx):
+    groups = [g for g in ctx.referrers(res.name, T.AWS_DEFAULT_SG) if g.inputs.get("vpcId") is not None]
+    if not groups:
+        return [Violation("the VPC's default security group keeps AWS's rules (all traffic among its members, "
+                          "all outbound)")]
+    if any(get(g.inputs, "ingress") or get(g.inputs, "egress") for g in groups):
+        return [Violation("the VPC's default security group has rules")]
+    return []
+
+
+DEFAULT_SECURITY_GROUP = Policy(
+    id="network.default-security-group",
+    title="A VPC's default security group admits nothing",
+    severity="medium",
+    checks=(_default_group,),
+    description="Every VPC has a default security group that admits all traffic among its members and lets "
+                "everything out; anything launched without a group lands in it. cloudorch adopts it with no "
+                "rules (aws:ec2/defaultSecurityGroup).",
+    remediation="Nothing to set in the stack file: cloudorch renders every VPC's default security group without "
+                "rules. A VPC written by hand needs an aws:ec2/defaultSecurityGroup with no ingress or egress.",
+    frameworks=fw(("CKV2_AWS_12",), aws=("5.4",)),
+    tags=("network",),
+)
+
+POLICIES = (PUBLIC_INGRESS, ADMIN_PORTS, ALL_PORTS, LB_HTTPS, DEFAULT_SECURITY_GROUP)

@@ -13,6 +13,7 @@ from cloudorch.rendering import RenderContext, RenderedResource, ref
 from cloudorch.spec.models import Bucket, Lifecycle
 
 from cloudorch_aws.naming import CLOUD, logical, policy_json, resource, slug, tags
+from cloudorch_aws.network import KEY_DELETION_DAYS
 
 #: S3 allows 63 characters and the provider appends a 26-character suffix to a prefix
 MAX_PREFIX = 37
@@ -45,8 +46,18 @@ def render_bucket(ctx: RenderContext, name: str, spec: Bucket, placement: Resour
     bucket = logical(name, region, "bucket")
     # Anonymous readers cannot decrypt SSE-KMS objects, so public content gets S3-managed keys instead.
     sse = {"sseAlgorithm": "aws:kms"} if not spec.public else {"sseAlgorithm": "AES256"}
-    out = _bucket(ctx, name, region, "", private=not spec.public, versioning=spec.versioning, sse=sse,
-                  lifecycle=spec.lifecycle)
+    out = []
+    if spec.customer_managed_key:
+        # A key of its own: a bucket belongs to no network site. The default key policy (the account, and
+        # through it IAM) is all S3 needs: it uses the key as the caller that reads or writes.
+        key = logical(name, region, "key")
+        out.append(resource("aws:kms/key:Key", name, region, "key", {
+            "description": f"cloudorch {ctx.stack.stack}/{name} objects", "enableKeyRotation": True,
+            "deletionWindowInDays": KEY_DELETION_DAYS, "tags": tags(ctx, name, key),
+        }))
+        sse = {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": ref(key, "arn")}
+    out += _bucket(ctx, name, region, "", private=not spec.public, versioning=spec.versioning, sse=sse,
+                   lifecycle=spec.lifecycle)
     if spec.public:
         # `public: true` means anyone may read the objects, which on S3 only a bucket policy grants (ACLs are
         # off); S3 refuses a public policy while the access block still blocks one, hence the ordering.
@@ -82,6 +93,16 @@ def _bucket(ctx: RenderContext, name: str, region: str, part: str, *, private: b
         setting("versioning", {"versioningConfiguration": {"status": "Enabled" if versioning else "Suspended"}}),
         setting("ownership", {"rule": {"objectOwnership": "BucketOwnerEnforced"}}),
     ]
+
+
+def bucket_problems(ctx: RenderContext) -> list:
+    """A public bucket with a customer-managed key: S3 cannot serve KMS-encrypted objects to anonymous readers."""
+    return [ctx.problem(("resources", name, "customer_managed_key"),
+                        "a public S3 bucket cannot use a customer-managed key: anonymous readers cannot decrypt "
+                        "KMS-encrypted objects (drop one of public and customer_managed_key)")
+            for name, spec in sorted(ctx.stack.resources.items())
+            if isinstance(spec, Bucket) and spec.public and spec.customer_managed_key
+            and (placement := ctx.placement.placements.get(name)) and placement.cloud == CLOUD]
 
 
 def _access_logs(ctx: RenderContext, name: str, spec: Bucket, region: str) -> list[RenderedResource]:

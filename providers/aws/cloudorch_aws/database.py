@@ -14,7 +14,7 @@ from cloudorch.rendering import RenderContext, RenderedResource, ref
 from cloudorch.spec.models import Database
 
 from cloudorch_aws.naming import CLOUD, assume_role_policy, logical, resource, slug, subnets_for, tags
-from cloudorch_aws.network import vpc_name
+from cloudorch_aws.network import key_name, vpc_name
 from cloudorch_aws.security import security_group
 
 PORTS = {"postgres": 5432, "mysql": 3306}
@@ -76,8 +76,13 @@ def _options(ctx: RenderContext, name: str, spec: Database, region: str) -> tupl
     resources they need (the monitoring role, the parameter group)."""
     inputs: dict = {"iamDatabaseAuthenticationEnabled": spec.iam_authentication}
     around: list[RenderedResource] = []
+    key = {"arn": ref(key_name(spec.network, region), "arn")} if spec.customer_managed_key else {}
+    if key:
+        inputs["kmsKeyId"] = key["arn"]
     if spec.performance_insights:
         inputs |= {"performanceInsightsEnabled": True, "performanceInsightsRetentionPeriod": INSIGHTS_DAYS}
+        if key:  # the insights hold query text, as sensitive as the data
+            inputs["performanceInsightsKmsKeyId"] = key["arn"]
     if spec.enhanced_monitoring:
         role = logical(name, region, "monitoring-role")
         around += [

@@ -21,6 +21,7 @@ from cloudorch.rendering.model import REF, RenderedResource, is_ref
 from cloudorch_aws import link_facts
 
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
 SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
@@ -174,8 +175,19 @@ def _bucket(res: RenderedResource, graph: RenderedGraph) -> BucketFacts:
         versioning=any_on(inline_versioning + separate_versioning),
         access_logging=logged,
         lifecycle=_lifecycle(res, graph, notes),
+        customer_managed_key=_bucket_key(res, graph, notes),
         notes=notes,
     )
+
+
+def _bucket_key(res: RenderedResource, graph: RenderedGraph, notes: dict[str, str]) -> Any:
+    configs = [c for c in (get(res.inputs, "serverSideEncryptionConfiguration.rule"),
+                           *(get(c, "rule") for c in items(res.inputs, "serverSideEncryptionConfigurations")))
+               if c is not None]
+    configs += [rule for sse in graph.referrers(res.name, *SSE) for rule in items(sse.inputs, "rules")]
+    keys = [get(c, "applyServerSideEncryptionByDefault.kmsMasterKeyId") for c in configs]
+    return _key(next((k for k in keys if k is not None), None), notes, "customer_managed_key",
+                "no kmsMasterKeyId: objects use an S3-managed or AWS managed key")
 
 
 def _lifecycle(res: RenderedResource, graph: RenderedGraph, notes: dict[str, str]) -> Any:
@@ -261,7 +273,7 @@ def _document(value: Any) -> Any:
 
 
 READERS: dict[str, Reader] = {
-    SECURITY_GROUP: _firewall, SECURITY_GROUP_RULE: _firewall, INGRESS_RULE: _firewall, EGRESS_RULE: _firewall,
+    SECURITY_GROUP: _firewall, DEFAULT_SECURITY_GROUP: _firewall, SECURITY_GROUP_RULE: _firewall, INGRESS_RULE: _firewall, EGRESS_RULE: _firewall,
     RDS: _database, BUCKET_POLICY: _bucket_policy, **{bucket: _bucket for bucket in BUCKETS},
     **link_facts.READERS,
 }

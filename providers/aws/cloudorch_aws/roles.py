@@ -16,6 +16,7 @@ ROLES: dict[str, Role] = {
     "aws:ec2/route:Route": Role.ROUTE,
     "aws:ec2/routeTableAssociation:RouteTableAssociation": Role.ROUTE_TABLE_ASSOCIATION,
     "aws:ec2/securityGroup:SecurityGroup": Role.SECURITY_GROUP,
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": Role.SECURITY_GROUP,
     "aws:ec2/securityGroupRule:SecurityGroupRule": Role.FIREWALL_RULE,
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": Role.FIREWALL_RULE,
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": Role.FIREWALL_RULE,

@@ -134,8 +134,18 @@ def _storage_account(res: RenderedResource, graph: RenderedGraph) -> BucketFacts
         versioning=any_on(get(s.inputs, "isVersioningEnabled") for s in graph.referrers(res.name, BLOB_SERVICE)),
         access_logging=_access_logging(res, graph, notes),
         lifecycle=_lifecycle(res, graph, notes),
+        customer_managed_key=_account_key(inputs, notes),
         notes=notes,
     )
+
+
+def _account_key(inputs: dict[str, Any], notes: dict[str, str]) -> Any:
+    source = get(inputs, "encryption.keySource", "Microsoft.Storage")
+    if source is UNKNOWN:
+        return UNKNOWN
+    if str(source).lower() != "microsoft.keyvault":
+        notes["customer_managed_key"] = "encryption.keySource is Microsoft.Storage (a Microsoft-managed key)"
+    return str(source).lower() == "microsoft.keyvault"
 
 
 def _lifecycle(res: RenderedResource, graph: RenderedGraph, notes: dict[str, str]) -> Any:
