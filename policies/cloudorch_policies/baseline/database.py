@@ -78,7 +78,8 @@ DELETION_PROTECTION = Policy(
     severity="low",
     enforcement="advisory",
     checks=(_deletion,),
-    remediation="Set deletionProtection: true; lift it deliberately before a planned teardown.",
+    remediation="Set deletion_protection: true on the database (the default); lift it deliberately before a "
+                "planned teardown.",
     frameworks=fw(("CKV_AWS_293",)),
     tags=("database", "backup"),
 )

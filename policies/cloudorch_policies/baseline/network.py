@@ -118,7 +118,7 @@ ADMIN_PORTS = Policy(
     checks=(_admin_spec, _admin_rendered),
     description="Remote administration ports reachable from 0.0.0.0/0 or ::/0 are the most scanned and "
                 "brute-forced ports on the internet.",
-    remediation="Remove the rule or restrict it to an administration CIDR; prefer a bastion, SSM Session "
+    remediation="Remove the ingress entry or restrict its `from:` to an administration CIDR; prefer a bastion, SSM Session "
                 "Manager, Azure Bastion or IAP TCP forwarding.",
     frameworks=fw(("CKV_AWS_24", "CKV_AWS_25", "CKV_AZURE_10", "CKV_AZURE_9", "CKV_GCP_2", "CKV_GCP_3"),
                   aws=("5.2", "5.3"), azure=("6.1", "6.2"), gcp=("3.6", "3.7")),
@@ -147,7 +147,7 @@ ALL_PORTS = Policy(
     title="No rule opens every port to the internet",
     severity="critical",
     checks=(_all_ports_spec, _all_ports_rendered),
-    remediation="Open only the ports the service listens on.",
+    remediation="Open only the ports the service listens on: narrow the ingress entry's `port:` / `to_port:`.",
     frameworks=fw(("CKV_AWS_277",), aws=("5.2", "5.3"), azure=("6.1", "6.2"), gcp=("3.6", "3.7")),
     tags=("network",),
 )

@@ -54,8 +54,9 @@ PUBLIC_ACCESS_BLOCK = Policy(
     description="S3 buckets need a BucketPublicAccessBlock with all four flags on, GCS buckets "
                 "publicAccessPrevention: enforced, Azure storage accounts allowBlobPublicAccess: false, so no "
                 "later ACL or policy can make objects public.",
-    remediation="Render an aws:s3/bucketPublicAccessBlock for each bucket (all four flags true); set "
-                "publicAccessPrevention: enforced; set allowBlobPublicAccess: false.",
+    remediation="Set public: false on the bucket (the default): cloudorch then renders the bucket-level block "
+                "(an S3 public-access block with all four flags on, GCS publicAccessPrevention: enforced, Azure "
+                "allowBlobPublicAccess: false).",
     frameworks=fw(("CKV2_AWS_6", "CKV_AWS_53", "CKV_AWS_54", "CKV_AWS_55", "CKV_AWS_56", "CKV_GCP_114",
                    "CKV_AZURE_190"), aws=("2.1.4",), azure=("3.7",), gcp=("5.1",)),
     tags=("storage", "public"),
