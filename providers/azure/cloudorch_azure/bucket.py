@@ -40,7 +40,7 @@ def _render_one(ctx: RenderContext, name: str, spec: Bucket, region: str) -> lis
         }),
     ]
     if spec.access_logs:
-        logs = logical(name, region, "logs-storage")
+        logs = logical(name, region, "storage-logs")
         out += [
             # named apart from any resource of the stack: "/" never occurs in a resource's name
             _account(ctx, name, region, logs, storage_account_name(stack, f"{name}/logs", region), public=False),
