@@ -30,8 +30,12 @@ def test_a_public_bucket_gets_a_public_read_policy_after_its_access_block():
     assert facts.public is True
 
 
-def test_a_private_bucket_has_no_policy():
-    assert not [r for r in Provider().render(webshop_context("aws")) if r.type == "aws:s3/bucketPolicy:BucketPolicy"]
+def test_a_private_bucket_has_no_public_policy():
+    rendered = Provider().render(webshop_context("aws"))
+    policies = [r for r in rendered if r.type == "aws:s3/bucketPolicy:BucketPolicy"]
+    # the one policy lets S3 deliver access logs into the log bucket; it makes nothing public
+    assert [p.name for p in policies] == ["assets-aws-eu-west-1-logs-delivery"]
+    assert Provider().describe(policies[0], GraphOf(rendered)).public is False
 
 
 def test_the_engine_completes_the_document_around_the_generated_arn(monkeypatch):
