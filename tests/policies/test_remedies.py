@@ -23,7 +23,7 @@ from cloudorch.policy import PolicySubject, evaluate
 from cloudorch.spec.loader import parse_stack
 from cloudorch.rendering.schema_check import PackageSchema
 from cloudorch_policies import baseline, cost, hipaa, pci_dss
-from tests.support import OUTSIDE_SCHEMA_SUBSET, SCHEMAS
+from tests.support import OUTSIDE_SCHEMA_SUBSET, SCHEMAS, require_shared
 
 PACKS = (baseline.pack(), pci_dss.pack(), hipaa.pack(), cost.pack())
 POLICIES = {p.id: p for pack in PACKS for p in pack.policies}
@@ -134,8 +134,7 @@ def test_every_failure_is_remedied_by_the_field_its_remediation_names(cloud):
 @pytest.mark.shared
 @pytest.mark.parametrize("cloud", CLOUDS)
 def test_every_remedy_renders_within_the_providers_schemas(cloud):
-    if not SCHEMAS.is_dir():
-        pytest.skip("../shared/data/pulumi-schemas not present (a fresh clone has no ../shared)")
+    require_shared(SCHEMAS)
     schemas = {p.stem: PackageSchema.load(p) for p in SCHEMAS.glob("*.json")}
     checked = [r for r in rendering(cloud, True)[2] if not r.is_provider and r.type not in OUTSIDE_SCHEMA_SUBSET]
     assert [str(v) for r in checked for v in schemas[r.type.split(":")[0]].check(r)] == []
