@@ -92,8 +92,9 @@ def build_program(
                 out = _output_of(registered[target], prop)
                 if value.get("path"):
                     out = out.apply(lambda v, path=tuple(value["path"]): _dig(v, path))
-                if value.get("suffix"):
-                    out = out.apply(lambda v, suffix=value["suffix"]: None if v is None else f"{v}{suffix}")
+                if value.get("prefix") or value.get("suffix"):
+                    out = out.apply(lambda v, pre=value.get("prefix", ""), suf=value.get("suffix", ""):
+                                    None if v is None else f"{pre}{v}{suf}")
                 return pulumi.Output.secret(out) if (target, prop) in secret_refs else out
             if isinstance(value, dict):
                 return {k: convert(v) for k, v in value.items()}

@@ -108,7 +108,7 @@ def test_check_text_gives_each_failure_its_remediation(monkeypatch, capsys, open
     failures = [line for line in text.splitlines() if line.startswith("FAIL")]
     fixes = [line for line in text.splitlines() if line.strip().startswith("fix:")]
     assert failures and len(fixes) == len(failures)
-    assert "fix: Serve traffic through a load balancer" in " ".join(text.split())
+    assert "fix: Admit only private sources in the resource's ingress" in " ".join(text.split())
 
 
 def test_plan_shows_expired_and_unused_waivers_as_check_does(monkeypatch, capsys, open_web):

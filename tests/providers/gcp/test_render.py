@@ -240,7 +240,11 @@ def test_bucket_public_access_prevention_unless_public():
     assert private["publicAccessPrevention"] == "enforced"
     assert private["uniformBucketLevelAccess"] is True and private["versioning"] == {"enabled": True}
     assert private["location"] == "EUROPE-WEST4"
-    assert not of_type("webshop", "gcp:storage/bucketIAMBinding:BucketIAMBinding")
+    # the only grant on a private bucket lets Cloud Storage deliver usage logs into its log bucket
+    [writer] = of_type("webshop", "gcp:storage/bucketIAMBinding:BucketIAMBinding")
+    assert writer.inputs["members"] == ["group:cloud-storage-analytics@google.com"]
+    assert writer.inputs["role"] == "roles/storage.objectCreator"
+    assert private["logging"]["logBucket"] == {"$ref": "assets-gcp-europe-west4-logs", "output": "name"}
     public = by_name("mixed")["downloads-gcp-us-central1-bucket"].inputs
     assert public["publicAccessPrevention"] == "inherited"
     (binding,) = of_type("mixed", "gcp:storage/bucketIAMBinding:BucketIAMBinding")
