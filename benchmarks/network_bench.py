@@ -100,7 +100,8 @@ def _whole_bill(spec: dict, catalog, rates, global_clouds, resources: int, queue
            f"${result.monthly_usd:,.2f}/month = machines ${result.machines_monthly_usd:,.2f} + network "
            f"${net.monthly_usd:,.2f} ({sum(1 for x in net.lines if x.kind == 'vpn-link')} VPN links, "
            f"{sum(1 for x in net.lines if x.kind == 'site')} sites)",
-           f"lower bound ${result.lower_bound_monthly_usd:,.2f}: gap {gap:.5%} (target <= 0.1%)"]
+           f"lower bound ${result.lower_bound_monthly_usd:,.2f}: gap {gap:.5%} (target <= 0.1%)",
+           f"search: {result.search_stopped or 'proved optimal'}"]
     if resources <= 200:
         demands = demands_of(flowing, catalog, settings)
         terms = network_terms(flowing, tuple(demands), rates, global_clouds)
