@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from cloudorch.cli.application import Application
 from cloudorch.cli.shared import command_group, register
-from cloudorch.policy import available_pack_names, list_policies, load_packs
+from cloudorch.policy import TRUST_NOTE, available_pack_names, list_policies, load_packs, team_files
 
 commands = command_group()
 policy_app = command_group(help="Inspect policy packs.", no_args_is_help=True)
@@ -22,6 +23,9 @@ def list_(
     Includes the packs in the config's and --policy-dir directories."""
     packs = load_packs(list(available_pack_names()), policy_dirs=app.session.policy_dirs())
     rows = list_policies(packs, pack=pack)
+    files = team_files(packs)
+    if files:  # loading imported them: their top-level code ran, in a child process
+        app.err.print(f"[dim]note[/]: loaded team policy code from {escape(', '.join(files))}; {escape(TRUST_NOTE)}")
     if app.json:
         app.emit_json({"policies": rows})
         return 0
