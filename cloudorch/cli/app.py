@@ -176,8 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     except CloudorchError as exc:
         code = application.report_error(exc)
     except KeyboardInterrupt:
-        # the user's Ctrl-C (team policy code raising it is that policy's error finding, in its own process)
-        application.err.print("interrupted")
+        # the user's Ctrl-C (typer turns one inside a command into exit 130 itself); team policy code raising
+        # it is that policy's error finding, in the policy's own process
         code = 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no raw traceback for users
         code = application.report_unexpected(exc)

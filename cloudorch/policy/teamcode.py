@@ -19,7 +19,7 @@ from typing import Any
 
 from cloudorch.errors import PluginError, Problem, SpecError
 from cloudorch.policy import crossguard, sandbox
-from cloudorch.policy.model import Check, Pack, Policy
+from cloudorch.policy.model import Pack, Policy
 
 TRUST_NOTE = ("policy code is trusted code: it runs with your rights (in a child process with a time limit, "
               "not a sandbox); review it as you would any code you run")
