@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from cloudorch.policy import Pack, PolicySubject, evaluate, load_policy_dir
+from cloudorch.policy import Pack, evaluate, load_policy_dir
 from cloudorch.policy.teamcode import TeamCheck, team_files
 from tests.policy.conftest import PUBLIC, TODAY
 
