@@ -186,7 +186,7 @@ class _Locator:
 Outcome = list[Violation | NotApplicable] | str
 
 
-def _call(check: Check, target: Any, ctx: Context, *, trusted: bool) -> Outcome:
+def _call(check: Check, target: Any, ctx: Context, trusted: bool) -> Outcome:
     """Run one check on one target; whatever goes wrong is the policy's error, never the run's.
 
     In-process (``trusted``: built-in and installed packs) a KeyboardInterrupt is the user's Ctrl-C and stops
@@ -202,13 +202,13 @@ def _call(check: Check, target: Any, ctx: Context, *, trusted: bool) -> Outcome:
     except BaseException as exc:  # noqa: BLE001 - a policy bug (or its sys.exit) must become a finding
         return f"policy {describe_exception(exc)}"
     for item in items:
-        if not isinstance(item, (Violation, NotApplicable)):
+        if type(item) is not Violation and not isinstance(item, (Violation, NotApplicable)):
             return f"policy returned {type(item).__name__}, not Violation or NotApplicable"
     return items
 
 
 def _outcomes(policy: Policy, ctx: Context, targets: _Targets, *, trusted: bool) -> list[list[Outcome]]:
-    return [[_call(check, target, ctx, trusted=trusted) for target in targets.of(check)] for check in policy.checks]
+    return [[_call(check, target, ctx, trusted) for target in targets.of(check)] for check in policy.checks]
 
 
 def _run_team_policies(team: list[tuple[Policy, Enforcement, Context]], targets: _Targets,
@@ -239,14 +239,14 @@ def _run_policy(policy: Policy, enforcement: Enforcement, ctx: Context, targets:
     out: list[Finding] = []
     skipped: list[str] = []
     for index, check in enumerate(policy.checks):
-        done = outcomes[index] if outcomes is not None else None
-        for position, target in enumerate(targets.of(check)):
+        found = targets.of(check)
+        done = outcomes[index] if outcomes is not None else [_call(check, target, ctx, True) for target in found]
+        for target, results in zip(found, done):
             rendered = target if check.level == "rendered" else None
             resource = rendered.source if rendered is not None else target.name
             where = dict(level=check.level, resource=resource, rendered=rendered.name if rendered else None,
                          cloud=rendered.cloud if rendered else None)
-            results = done[position] if done is not None else _call(check, target, ctx, trusted=True)
-            if isinstance(results, str):
+            if type(results) is str:
                 out.append(Finding(**base, **where, status="error", line=locate.line(resource, ()), message=results))
                 continue
             violations = [r for r in results if isinstance(r, Violation)]

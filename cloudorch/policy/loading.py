@@ -116,10 +116,13 @@ def _pack_from_yaml(path: Path, default_name: str) -> Pack:
     settings, policies = parse_policy_file(text, str(path))
     name = str(settings.get("pack") or default_name)
     try:
-        return Pack(name=name, policies=tuple(policies), description=str(settings.get("description", "")),
+        pack = Pack(name=name, policies=tuple(policies), description=str(settings.get("description", "")),
                     enforcement=settings.get("enforcement"), origin=str(path))
     except ValueError as exc:
         raise PluginError(f"{path}: {exc}") from None
+    # data, not code, but a `matches` expression can backtrack for ever on a value: it runs where the
+    # team's Python runs, in a child with a time limit
+    return teamcode.stubbed(pack, str(path.resolve()))
 
 
 def list_policies(

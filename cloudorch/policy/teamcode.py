@@ -1,9 +1,10 @@
-"""Python policy files from a team's policy directory: loaded and run only in a child process (``sandbox``).
+"""Policy files from a team's policy directory: their checks run only in a child process (``sandbox``).
 
-Loading imports the file in a child and brings back its packs with every check replaced by a ``TeamCheck``,
-a plain value naming the file, the policy and the check. cloudorch's own process then knows the policies'
-ids, titles, levels and targets, and never runs a line of the file. Evaluating imports the files again in a
-child and runs the checks there (``run_policies``).
+Loading imports a Python file in a child and brings back its packs with every check replaced by a
+``TeamCheck``, a plain value naming the file, the policy and the check. cloudorch's own process then knows
+the policies' ids, titles, levels and targets, and never runs a line of the file. Evaluating imports the
+files again in a child and runs the checks there (``run_policies``). YAML files are data that cloudorch
+parses itself, but their checks run in the child too: a ``matches`` expression can backtrack for ever.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from cloudorch.errors import PluginError, Problem, SpecError
 from cloudorch.policy import crossguard, sandbox
+from cloudorch.policy.declarative import parse_policy_file
 from cloudorch.policy.model import Pack, Policy
 
 TRUST_NOTE = ("policy code is trusted code: it runs with your rights (in a child process with a time limit, "
@@ -44,7 +46,8 @@ def is_team_policy(policy: Policy) -> bool:
 
 def team_files(packs: Iterable[Pack]) -> list[str]:
     """The Python files whose code these packs run, for telling the user that they run."""
-    return sorted({c.fn.file for p in packs for pol in p.policies for c in pol.checks if isinstance(c.fn, TeamCheck)})
+    return sorted({c.fn.file for p in packs for pol in p.policies for c in pol.checks
+                   if isinstance(c.fn, TeamCheck) and c.fn.file.endswith(".py")})
 
 
 # -- loading ----------------------------------------------------------------------------------------------
@@ -61,7 +64,7 @@ def load_file(path: Path, default_name: str) -> list[Pack]:
     """The packs a Python policy file defines, imported in a child. A file that cannot be imported, raises,
     exits, loops or defines no policies is invalid input (exit 2) located at its file and line."""
     file = str(path.resolve())
-    [outcome] = sandbox.run([lambda _: [_stubbed(p, file) for p in _import_packs(Path(file), default_name)]],
+    [outcome] = sandbox.run([lambda _: [stubbed(p, file) for p in _import_packs(Path(file), default_name)]],
                             files=[file], describe=_describe)
     error = outcome.error
     if outcome.ok and not outcome.value:
@@ -79,7 +82,7 @@ def _printed(output: str) -> str:
     return f" (it printed: {output.strip()})" if output.strip() else ""
 
 
-def _stubbed(pack: Pack, file: str) -> Pack:
+def stubbed(pack: Pack, file: str) -> Pack:
     """``pack`` as data: each check's function replaced by the ``TeamCheck`` naming it."""
     policies = tuple(
         replace(policy, checks=tuple(replace(check, fn=TeamCheck(file, policy.id, i))
@@ -154,9 +157,8 @@ def run_policies(jobs: Sequence[tuple[Policy, Any]], runner: Runner) -> list[san
     def setup() -> dict[tuple[str, str], Policy]:
         found: dict[tuple[str, str], Policy] = {}
         for file in files:
-            for pack in _import_packs(Path(file), "team"):
-                for policy in pack.policies:
-                    found.setdefault((file, policy.id), policy)
+            for policy in _policies_in(file):
+                found.setdefault((file, policy.id), policy)
         return found
 
     def task(policy: Policy, ctx: Any) -> Callable[[dict[tuple[str, str], Policy]], Any]:
@@ -165,6 +167,12 @@ def run_policies(jobs: Sequence[tuple[Policy, Any]], runner: Runner) -> list[san
         return run
 
     return sandbox.run([task(policy, ctx) for policy, ctx in jobs], setup=setup, files=files, describe=_describe)
+
+
+def _policies_in(file: str) -> list[Policy]:
+    if file.endswith((".yaml", ".yml")):
+        return parse_policy_file(Path(file).read_text(encoding="utf-8"), file)[1]
+    return [policy for pack in _import_packs(Path(file), "team") for policy in pack.policies]
 
 
 def _real(stand_in: Policy, found: dict[tuple[str, str], Policy]) -> Policy:

@@ -7,8 +7,9 @@ import textwrap
 
 import pytest
 
-from cloudorch.policy import Pack, evaluate, load_policy_dir
+from cloudorch.policy import Pack, PolicySubject, evaluate, load_policy_dir
 from cloudorch.policy.teamcode import TeamCheck, team_files
+from cloudorch.rendering.model import RenderedResource
 from tests.policy.conftest import PUBLIC, TODAY
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the child process needs os.fork")
@@ -116,3 +117,21 @@ def test_a_module_changed_between_load_and_run_is_that_policys_error(tmp_path, s
     (tmp_path / "rule.py").write_text("raise RuntimeError('half-edited')\n")
     report, [error] = _findings(subject, packs)
     assert error.message == f"policy raised RuntimeError: half-edited at {tmp_path / 'rule.py'}:1"
+
+
+def test_a_yaml_expression_that_backtracks_for_ever_is_stopped(tmp_path, loaded, monkeypatch):
+    monkeypatch.setenv("CLOUDORCH_POLICY_TIMEOUT", "1")
+    (tmp_path / "names.yaml").write_text(textwrap.dedent("""\
+        id: team.names
+        title: instance types are plain
+        severity: low
+        level: rendered
+        resources: ["aws:ec2/instance:Instance"]
+        condition: {attribute: instanceType, operator: matches, value: "^(a+)+$"}
+        """))
+    packs = load_policy_dir(tmp_path)
+    assert team_files(packs) == []  # data, not code: nothing to warn about
+    vm = RenderedResource(name="vm", type="aws:ec2/instance:Instance", cloud="aws", region="eu-west-1",
+                          source="web", inputs={"instanceType": "a" * 64 + "!"})
+    report, [error] = _findings(PolicySubject(loaded=loaded, rendered=[vm]), packs, "team.names")
+    assert error.status == "error" and error.message.startswith("policy did not finish within 1 s")
