@@ -18,11 +18,11 @@ import typer
 import typer.main
 from typer._click import Command, Context, HelpFormatter  # typer vendors click as typer._click
 from typer._click.shell_completion import CompletionItem
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperGroup
 
 from cloudorch import __version__
 from cloudorch.cli.application import Application
-from cloudorch.cli.shared import with_shared_options
+from cloudorch.cli.shared import Group, with_shared_options, write_commands
 from cloudorch.errors import CloudorchError, ExitCode, UsageError
 
 
@@ -77,8 +77,8 @@ class _Commands(Mapping[str, Command]):
         return len(COMMANDS)
 
 
-class LazyGroup(TyperGroup):
-    """typer's group with commands resolved through ``COMMANDS``; help and completion read only the table."""
+class LazyGroup(Group):
+    """The root group, with commands resolved through ``COMMANDS``; help and completion read only the table."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -87,10 +87,7 @@ class LazyGroup(TyperGroup):
         self.commands = _Commands()
 
     def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
-        limit = formatter.width - 6 - max(map(len, COMMANDS))
-        rows = [(name, TyperCommand(name, help=lazy.help).get_short_help_str(limit)) for name, lazy in COMMANDS.items()]
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
+        write_commands(formatter, [(name, lazy.help) for name, lazy in COMMANDS.items()])
 
     def shell_complete(self, ctx: Context, incomplete: str) -> list[CompletionItem]:
         names = [CompletionItem(name, help=lazy.help) for name, lazy in COMMANDS.items() if name.startswith(incomplete)]

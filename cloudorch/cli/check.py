@@ -11,6 +11,7 @@ import typer
 from cloudorch import api
 from cloudorch import policy as pol
 from cloudorch.cli.application import Application
+from cloudorch.cli.findings import render_reports
 from cloudorch.cli.shared import command_group, register
 from cloudorch.errors import CloudorchError, ExitCode
 
@@ -28,9 +29,11 @@ class CheckFormat(str, Enum):
 
 def check(
     app: Application,
-    stacks: list[Path] = typer.Argument(..., help="Stack files to check.", show_default=False),
-    baseline: Path | None = typer.Option(None, "--baseline", help="Report only failures not recorded in this baseline."),
-    write_baseline: Path | None = typer.Option(None, "--write-baseline", help="Record today's failures as the baseline."),
+    stacks: list[Path] = typer.Argument(..., metavar="STACK", help="Stack files to check.",
+                                                show_default=False),
+    baseline: Path | None = typer.Option(None, "--baseline", metavar="FILE", help="Report only failures not recorded in this baseline."),
+    write_baseline: Path | None = typer.Option(None, "--write-baseline", metavar="FILE",
+                                                 help="Record today's failures as the baseline."),
 ) -> int:
     """Check stacks against their policy packs, on the spec and on every cloud's rendering. Exit 3 when a
     mandatory policy fails. --format also takes sarif, junit, github and markdown."""
@@ -80,7 +83,7 @@ def check(
     elif fmt is CheckFormat.markdown:
         typer.echo(pol.to_markdown(reports), nl=False)
     else:
-        typer.echo(pol.to_text(reports), nl=False)
+        render_reports(app.out, reports)
     if blocking and not any(r.blocking for r in reports):
         app.err.print(f"{blocking} mandatory finding(s) recorded in the baseline still block apply")
     _say_team_code_ran(app, sorted({file for r in reports for file in r.team_code}))

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from cloudorch import api
 from cloudorch.cli.application import Application
-from cloudorch.cli.shared import command_group, register
+from cloudorch.cli.findings import render_report
+from cloudorch.cli.layout import table_or_lines
+from cloudorch.cli.shared import STACK, command_group, register
 from cloudorch.errors import UsageError
 
 commands = command_group()
@@ -21,8 +22,8 @@ commands = command_group()
 
 def plan(
     app: Application,
-    stack: Path = typer.Argument(..., help="The stack file.", show_default=False),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Write the plan as JSON to this file (for `apply --plan`)."),
+    stack: Path = STACK,
+    out: Path | None = typer.Option(None, "--out", "-o", metavar="FILE", help="Write the plan as JSON to this file (for `apply --plan`)."),
     explain: bool = typer.Option(False, "--explain", help="Show alternatives and why each cloud/region was excluded "
                                  "(also in --format json)."),
 ) -> int:
@@ -87,22 +88,15 @@ def _render(app, result, explain: bool) -> None:
     headers = ("resource", "kind", "cloud", "region", "type", "count", "$/month")
     rows = [(p.resource, p.kind, p.cloud, p.region, (p.instance_type or "-") + (" (spot)" if p.spot else ""),
              str(p.count), f"{p.monthly_usd:,.2f}") for p in plan.placements]
-    if len(rows) <= PLAIN_TABLE_ROWS:
-        table = Table(title="Placements", title_justify="left", show_lines=False)
-        for column in headers:
-            table.add_column(column, justify="right" if column in ("count", "$/month") else "left")
-        for row in rows:
-            table.add_row(*row)
-        out.print(table)
-    else:
-        _plain_table(out, "Placements", headers, rows)
+    table_or_lines(out, "Placements", headers, rows, _placement_line, right=("count", "$/month"),
+                   boxed=len(rows) <= PLAIN_TABLE_ROWS)
 
     per_cloud = Counter(r.cloud for r in plan.resources)
     out.print("[bold]Resources per cloud[/]: " + ", ".join(f"{c} {n}" for c, n in sorted(per_cloud.items())))
     _render_network(app, plan, explain)
     if explain:
         _render_explain(app, result)
-    _render_policy(app, plan.policy)
+    _render_policy(app, plan.policy, result.report)
     cost = plan.cost
     budget = f" of a ${cost.budget_monthly_usd:,.2f} budget" if cost.budget_monthly_usd else ""
     out.print(f"[bold]Total[/]: ${cost.monthly_usd:,.2f}/month{budget} "
@@ -124,16 +118,11 @@ def _render(app, result, explain: bool) -> None:
 PLAIN_TABLE_ROWS = 300
 
 
-def _plain_table(out, title: str, headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    right = {len(headers) - 2, len(headers) - 1}
+def _placement_line(row) -> str:
+    resource, kind, cloud, region, itype, count, monthly = row
+    what = f"{count} x {itype} in " if itype != "-" else "in "
+    return escape(f"  {resource} ({kind}): {what}{cloud}/{region}, ${monthly}/month")
 
-    def line(cells) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-
-    out.print(f"[bold]{title}[/] ({len(rows):,} rows)")
-    out.print(f"[bold]{escape(line(headers))}[/]")
-    out.print(escape("\n".join(line(r) for r in rows)), highlight=False)
 
 
 def _render_network(app, plan, explain: bool) -> None:
@@ -165,24 +154,19 @@ def _render_explain(app, result) -> None:
         app.out.print(f"[bold]{name}[/]: " + "; ".join(e.chosen))
         for a in e.alternatives:
             instead = f" instead of {a.replaces}" if a.replaces else ""
+            why = f" [dim]({escape(a.why)})[/]" if a.why else ""
             app.out.print(f"  alternative: {a.instance_type}{' (spot)' if a.spot else ''} in {a.cloud}/{a.region}"
-                          f"{instead}: ${a.monthly_usd:,.2f}/month")
+                          f"{instead}: ${a.monthly_usd:,.2f}/month{why}")
         for x in e.excluded:
             where = f"{x.cloud}/{x.region}" if x.region else x.cloud
             app.out.print(f"  [dim]excluded {escape(where)} ({x.reason}): {escape(x.detail)}[/]")
 
 
-def _render_policy(app, policy: dict) -> None:
-    findings = policy.get("findings", [])
+def _render_policy(app, policy: dict, report) -> None:
     summary = policy.get("summary", {})
     counts = {s: n for s, n in summary.items() if s in ("pass", "fail", "waived", "not-applicable", "error") and n}
     app.out.print("[bold]Policy[/]: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no policies"))
-    style = {"fail": "red", "error": "magenta", "waived": "yellow"}
-    for f in findings:
-        if f["status"] in style:
-            where = (f.get("resource") or "stack") + (f" ({f['rendered']})" if f.get("rendered") else "")
-            app.out.print(f"  [{style[f['status']]}]{f['status']}[/] {f['policy']} {escape('[' + f['enforcement'] + ']')} "
-                          f"{escape(where)}: {escape(f['message'])}")
+    render_report(app.out, report)
 
 
 register(commands, "plan", plan)

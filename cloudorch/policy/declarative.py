@@ -353,7 +353,7 @@ def _build(node: dict[str, Any], cond: Cond, origin: str) -> Policy:
                   for k, v in node.get("frameworks", {}).items()}
     return Policy(
         id=node["id"], title=node["title"], severity=node["severity"], checks=(Check(level, targets, check),),
-        enforcement=node.get("enforcement", "mandatory"), remediation=node.get("remediation", ""),
+        enforcement=node.get("enforcement"), remediation=node.get("remediation", ""),
         description=node.get("description", ""), frameworks=frameworks, tags=tuple(node.get("tags", ())),
         url=node.get("url"), origin=origin,
     )

@@ -131,7 +131,8 @@ class Policy:
     title: str
     severity: Severity
     checks: tuple[Check, ...]
-    enforcement: Enforcement = "mandatory"
+    #: None: follows the severity (``enforcement_for``); a pack or the stack can still say otherwise
+    enforcement: Enforcement | None = None  # type: ignore[assignment]
     remediation: str = ""
     description: str = ""
     #: framework -> control ids, e.g. {"checkov": ("CKV_AWS_24",), "cis-aws-3.0": ("5.2",)}
@@ -148,6 +149,8 @@ class Policy:
             raise ValueError(f"policy id {self.id!r} must be namespaced, e.g. `network.public-ingress`")
         if self.severity not in SEVERITIES:
             raise ValueError(f"policy {self.id}: severity must be one of {SEVERITIES}, not {self.severity!r}")
+        if self.enforcement is None:
+            object.__setattr__(self, "enforcement", enforcement_for(self.severity))
         if self.enforcement not in ENFORCEMENTS:
             raise ValueError(f"policy {self.id}: enforcement must be one of {ENFORCEMENTS}")
         if not self.checks:
@@ -212,6 +215,12 @@ class Pack:
             if policy.id == policy_id:
                 return policy
         raise KeyError(policy_id)
+
+
+def enforcement_for(severity: Severity) -> Enforcement:
+    """What a policy that states no enforcement runs at: a low-severity rule (a missing tag) advises, the
+    rest block. Blocking a deploy over a tag taught teams to waive rules wholesale."""
+    return "advisory" if severity == "low" else "mandatory"
 
 
 def stricter(a: Enforcement, b: Enforcement) -> Enforcement:

@@ -140,6 +140,9 @@ class Compute(_Placed):
     disk_gb: Annotated[int, Field(ge=10, le=16384, description="boot disk; the clouds' images need at least 10 GB")] = 20
     arch: Literal["x86_64", "arm64"] = "x86_64"
     spot: bool = False
+    burstable: bool = Field(default=False, description="allow burstable and shared-core machine types (AWS t*, Azure "
+                            "B*, GCP e2-micro/small/medium, f1-micro, g1-small): cheaper, but their CPU is shared or "
+                            "runs on credits, so a steady load gets less than it asked for")
     accelerator: Accelerator | None = None
     spread: Spread = Spread()
     apart: list[str] = Field(default=[], description="never share a region with these resources")

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from cloudorch.cli.app import main
-from tests.support import ROOT, SHARED
+from tests.support import ROOT, SHARED, require_shared
 
 WEBSHOP = str(ROOT / "stacks" / "webshop.yaml")
 
@@ -110,9 +110,7 @@ def test_junit_and_markdown_and_github(capsys):
 
 @pytest.mark.shared
 def test_sarif_validates_against_the_official_schema(capsys):
-    schema_path = SHARED / "data" / "sarif" / "sarif-schema-2.1.0.json"
-    if not schema_path.is_file():
-        pytest.skip("../shared/data/sarif not present (a fresh clone has no ../shared)")
+    schema_path = require_shared(SHARED / "data" / "sarif" / "sarif-schema-2.1.0.json")
     import jsonschema
 
     assert main(["check", WEBSHOP, "--format", "sarif"]) == 0
@@ -140,7 +138,7 @@ TEAM_RULE = textwrap.dedent("""\
     def _check(target, ctx):
         {body}
 
-    pack = Pack(name="team", policies=(Policy(id="team.rule", title="t", severity="low", checks=(_check,)),))
+    pack = Pack(name="team", policies=(Policy(id="team.rule", title="t", severity="high", checks=(_check,)),))
     """)
 
 

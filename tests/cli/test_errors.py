@@ -59,7 +59,7 @@ def test_a_policy_raising_keyboard_interrupt_is_its_own_error_not_the_users_ctrl
         "@spec_check('compute')\n"
         "def _check(target, ctx):\n"
         "    raise KeyboardInterrupt\n"
-        "pack = Pack(name='team', policies=(Policy(id='team.rule', title='t', severity='low', checks=(_check,)),))\n")
+        "pack = Pack(name='team', policies=(Policy(id='team.rule', title='t', severity='high', checks=(_check,)),))\n")
     assert main(["check", WEBSHOP, "--policy-dir", str(tmp_path), "--format", "json"]) == 3
     data = json.loads(capsys.readouterr().out)
     assert {f["message"] for r in data["reports"] for f in r["findings"] if f["policy"] == "team.rule"} == \

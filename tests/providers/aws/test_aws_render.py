@@ -9,7 +9,7 @@ from cloudorch.rendering import RenderContext, RenderedResource, refs_in
 from cloudorch.rendering.schema_check import PackageSchema
 from cloudorch.spec.models import Stack
 from cloudorch_aws.provider import Provider
-from tests.support import SCHEMAS, webshop_context, webshop_placement
+from tests.support import SCHEMAS, require_shared, webshop_context, webshop_placement
 
 ZONES = ("us-east-1a", "us-east-1b")
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -77,9 +77,7 @@ def named(resources: list[RenderedResource], name: str) -> RenderedResource:
 # -- schema conformance -----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def schema() -> PackageSchema:
-    path = SCHEMAS / "aws.json"
-    if not path.exists():
-        pytest.skip("../shared/data/pulumi-schemas not present (a fresh clone has no ../shared)")
+    path = require_shared(SCHEMAS / "aws.json")
     return PackageSchema.load(path)
 
 
