@@ -23,7 +23,7 @@ from typer.core import TyperGroup
 from cloudorch import __version__
 from cloudorch.cli.application import Application
 from cloudorch.cli.shared import Group, with_shared_options, write_commands
-from cloudorch.errors import CloudorchError, ExitCode
+from cloudorch.errors import CloudorchError, ExitCode, UsageError
 
 
 class Lazy(NamedTuple):
@@ -123,6 +123,31 @@ def _root(
 app.callback()(with_shared_options(_root))
 
 
+_COMPLETION_OPTIONS = ("--show-completion", "--install-completion")
+_COMPLETION_SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+
+
+def _check_completion_shell(args: list[str]) -> None:
+    """typer writes a completion script for the shell it finds among cloudorch's parent processes; with none
+    (CI, a container's entry point) it said "Shell  not supported." and exited 1, the code of a bug. Without
+    a shell to complete for, it is a usage error (2) that says what to do."""
+    option = next((a for a in args if a in _COMPLETION_OPTIONS), None)
+    if option is None:
+        return
+    import shellingham  # typer's own shell detection; only a completion request pays for it
+
+    try:
+        shell = shellingham.detect_shell()[0]
+    except shellingham.ShellDetectionFailure:
+        shell = None
+    if shell in _COMPLETION_SHELLS:
+        return
+    found = "no shell started cloudorch" if shell is None else f"{shell} is not a shell cloudorch completes"
+    raise UsageError(f"{option}: {found}",
+                     hint="run it in the shell to complete (bash, zsh, fish or PowerShell): the shell is found among "
+                          "cloudorch's parent processes, and a CI step or a container entry point has none")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: maps every outcome to the documented exit codes, with no traceback unless --debug."""
     args = sys.argv[1:] if argv is None else list(argv)
@@ -130,8 +155,11 @@ def main(argv: list[str] | None = None) -> int:
     # merge their shared options into it, and the errors below are reported the way they asked.
     application = Application()
     try:
+        _check_completion_shell(args)
         result = app(args=args, prog_name="cloudorch", standalone_mode=False, obj=application)
         code = result if isinstance(result, int) else 0
+    except SystemExit as exc:  # typer's completion options end with sys.exit(0)
+        code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
     except typer.Exit as exc:
         code = exc.exit_code
     except typer.Abort:
@@ -145,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     except CloudorchError as exc:
         code = application.report_error(exc)
     except KeyboardInterrupt:
+        # the user's Ctrl-C (typer turns one inside a command into exit 130 itself); team policy code raising
+        # it is that policy's error finding, in the policy's own process
         code = 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no raw traceback for users
         code = application.report_unexpected(exc)

@@ -8,7 +8,7 @@ from rich.markup import escape
 from cloudorch.cli.application import Application
 from cloudorch.cli.layout import table_or_lines
 from cloudorch.cli.shared import command_group, register
-from cloudorch.policy import available_pack_names, list_policies, load_packs
+from cloudorch.policy import TRUST_NOTE, available_pack_names, list_policies, load_packs, team_files
 
 commands = command_group()
 #: what `enforcement_for` decides, in words; a stack's `policies.enforcement` or cloudorch.toml overrides it
@@ -27,6 +27,9 @@ def list_(
     advisory; medium and above: mandatory) unless the policy, its pack, the stack or the config sets it."""
     packs = load_packs(list(available_pack_names()), policy_dirs=app.session.policy_dirs())
     rows = list_policies(packs, pack=pack)
+    files = team_files(packs)
+    if files:  # loading imported them: their top-level code ran, in a child process
+        app.err.print(f"[dim]note[/]: loaded team policy code from {escape(', '.join(files))}; {escape(TRUST_NOTE)}")
     if app.json:
         app.emit_json({"policies": rows})
         return 0
