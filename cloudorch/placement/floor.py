@@ -87,3 +87,83 @@ def _sites_floor(problem: Problem, demands: dict[str, Demand]) -> float:
             least = max(least, d.min_regions)
         regions_needed[network] = max(regions_needed.get(network, 1), least)
     return cheapest_site * sum(regions_needed.values())
+
+
+def coupled_floor(problem: Problem) -> float:
+    """A lower bound on the whole bill that also counts what the LP relaxation counts best: two resources
+    joined by a flow whose machines are cheapest in different places pay either a dearer machine or the
+    traffic between them.
+
+    Each resource's premium over its cheapest replica (egress and NAT included) is split evenly over its
+    flows; each flow then takes, on its own, the cheapest placement of its two ends for its share of their
+    premiums plus its traffic -- every replica placed freely, so no rule can make it cheaper. The sum of
+    those minima, the resources' cheapest replicas, and the sites and link the spread rules force (as in
+    ``network_floor``) bounds every placement: the bill is exactly that split, each part at least its
+    minimum."""
+    net = problem.network
+    if net is None or problem.objective == "availability":
+        return 0.0
+    demands = {d.name: d for d in problem.demands}
+    flows = [f for f in net.flows if f.source in demands and f.target in demands
+             and f.source in net.member_of and f.target in net.member_of]
+    degree: dict[str, int] = {}
+    for f in flows:
+        degree[f.source] = degree.get(f.source, 0) + 1
+        degree[f.target] = degree.get(f.target, 0) + 1
+    unit = {d.name: _cheapest_replica(problem, d) for d in problem.demands}
+    usd = sum(d.count * min(unit[d.name].values()) for d in problem.demands)
+    usd += _sites_floor(problem, demands) + _link_floor(problem, demands, flows)
+    for f in flows:
+        usd += _flow_minimum(problem, f, demands, unit, degree)
+    return usd
+
+
+def _cheapest_replica(problem: Problem, d: Demand) -> dict[tuple[str, str], float]:
+    """Per location, the demand's cheapest replica there: machine and its egress and NAT."""
+    extra = problem.network.replica_extra.get(d.name, {})
+    out: dict[tuple[str, str], float] = {}
+    for o in d.options:
+        usd = problem.replica_cost(o, 0) + extra.get(o.location, 0.0)
+        if usd < out.get(o.location, float("inf")):
+            out[o.location] = usd
+    return out
+
+
+def _flow_minimum(problem: Problem, f, demands: dict[str, Demand], unit, degree) -> float:
+    """The least a flow's share of its ends' premiums plus its traffic can be. The target is one replica in
+    one location only when it has one replica; otherwise it may have one beside every source replica."""
+    net = problem.network
+    source, target = demands[f.source], demands[f.target]
+    src_unit, dst_unit = unit[f.source], unit[f.target]
+    src_min, dst_min = min(src_unit.values()), min(dst_unit.values())
+    share = f.gb_month / source.count
+
+    def replica(loc, kind):  # one source replica at loc: its premium share and its GBs' price
+        return (src_unit[loc] - src_min) / degree[f.source] + share * net.per_gb.get((*loc, kind), 0.0)
+
+    if target.count > 1:
+        return source.count * min(replica(loc, "same-region") for loc in src_unit)
+    same_cloud: dict[str, float] = {}
+    elsewhere: dict[str, float] = {}
+    for loc in src_unit:
+        cost = replica(loc, "same-cloud")
+        same_cloud[loc[0]] = min(same_cloud.get(loc[0], float("inf")), cost)
+    clouds = set(same_cloud) | {loc[0] for loc in dst_unit}
+    for cloud in clouds:
+        elsewhere[cloud] = min((replica(loc, "cross-cloud") for loc in src_unit if loc[0] != cloud), default=float("inf"))
+    best = float("inf")
+    for loc, usd in dst_unit.items():
+        per_replica = min(replica(loc, "same-region") if loc in src_unit else float("inf"),
+                          same_cloud.get(loc[0], float("inf")), elsewhere[loc[0]])
+        best = min(best, (usd - dst_min) / degree[f.target] + source.count * per_replica)
+    return best
+
+
+def _link_floor(problem: Problem, demands: dict[str, Demand], flows) -> float:
+    """One link and its two gateways when some flow must cross clouds (``_forced_replicas``)."""
+    net = problem.network
+    if not any(_forced_replicas(problem, demands[f.source], demands[f.target])[1] > 0 for f in flows):
+        return 0.0
+    clouds = sorted({o.cloud for d in problem.demands for o in d.options})
+    return min((net.link(a, b) + net.vpn_site.get(a, 0.0) + net.vpn_site.get(b, 0.0)
+                for i, a in enumerate(clouds) for b in clouds[i + 1:]), default=0.0)

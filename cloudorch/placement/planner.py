@@ -27,7 +27,7 @@ from cloudorch.placement.candidates import (
     database_options,
 )
 from cloudorch.placement.explain import every_fit, explain
-from cloudorch.placement.floor import network_floor
+from cloudorch.placement.floor import coupled_floor, network_floor
 from cloudorch.placement.improve import Limit, improve
 from cloudorch.placement.infeasible import analyse_infeasible
 from cloudorch.placement.model import HOURS_PER_MONTH, PlacementResult, ResourcePlacement, Slot
@@ -168,7 +168,7 @@ def _solve_part(part: Problem) -> Solution | None:
         return None  # the same constraints (cross_cloud: forbid is never searched locally)
     limit = Limit(deadline=time.monotonic() + LOCAL_SEARCH_SECONDS)
     assignment, _ = improve(part, machines.assignment, limit)
-    floor = machines.lower_bound_monthly_usd + network_floor(part)
+    floor = max(machines.lower_bound_monthly_usd + network_floor(part), coupled_floor(part))
     local = Solution(dict(sorted(assignment.items())), round(_machines(assignment), 2), round(floor, 4),
                      stopped=f"local search{f' (stopped at {limit.reason})' if limit.reason else ''}: a model "
                              "this size is not searched exactly")

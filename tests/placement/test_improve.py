@@ -71,3 +71,11 @@ def test_the_network_floor_counts_what_spread_rules_force():
     # and since min_clouds is 2, at least one outside its cloud: that replica's GBs cross, and a link exists
     expected_traffic = 400 / 4 * (2 * 0.01 + 1 * 0.02 + 1 * 0.09)
     assert floor == pytest.approx(2 * 10.0 + expected_traffic + 50.0 + 200.0)
+
+
+def test_the_coupled_floor_weighs_a_dearer_machine_against_the_traffic(local_search):
+    # web: $73.00 in aws beside the database, or $65.70 in gcp and 1,000 GB across clouds ($90 against $10):
+    # the floor prices that choice exactly, so here it meets the optimum
+    result = plan(stack(WEB_DB % ", gb_month: 1000"), CAT, rates=rates(vpn_site=0.0, link=0.0))
+    assert result.monthly_usd == pytest.approx(73.0 + 146.0 + 10.0 + 10.0, abs=0.01)
+    assert result.lower_bound_monthly_usd == pytest.approx(result.monthly_usd, abs=0.01)
