@@ -65,10 +65,15 @@ class _Rules:
 
     def allows(self, d: Demand, picks: Picks) -> bool:
         at: Counter = Counter()
-        clouds: Counter = Counter()
         for o, n in picks:
             at[o.location] += n
-            clouds[o.cloud] += n
+        return self.places_allow(d, at) and self.quotas_allow(d, picks)
+
+    def places_allow(self, d: Demand, at: Counter) -> bool:
+        """Spread, near and apart, for the demand's replicas per location ``at``."""
+        clouds: Counter = Counter()
+        for loc, n in at.items():
+            clouds[loc[0]] += n
         min_regions, min_clouds, per_region, per_cloud, near = self.spread[d.name]
         if len(at) < min_regions or len(clouds) < min_clouds or max(at.values()) > per_region \
                 or max(clouds.values()) > per_cloud:
@@ -78,11 +83,9 @@ class _Rules:
             return False
         if any(not set(where[r]) <= set(at) for r in self.near_me.get(d.name, ()) if r in where):
             return False
-        if any(not set(at).isdisjoint(where.get(t, ())) for t in self.apart.get(d.name, ())):
-            return False
-        return self._quotas_allow(d, picks)
+        return not any(not set(at).isdisjoint(where.get(t, ())) for t in self.apart.get(d.name, ()))
 
-    def _quotas_allow(self, d: Demand, picks: Picks) -> bool:
+    def quotas_allow(self, d: Demand, picks: Picks) -> bool:
         if not self.keys or not d.counts_against_quota:
             return True
         change = [0.0] * len(self.keys)
@@ -175,18 +178,28 @@ def _best_move(d: Demand, bill: Ledger, rules: _Rules, options: dict[Location, l
     best: tuple[float, Picks] | None = None
     for source, moving in _departures(current, here):
         staying = _without(current, source, moving)
+        kept = bill.replicas_cost(d.name, staying) - before - share
         for target in candidates:
             if target == source:
                 continue
+            at = bill.at[d.name].copy()
+            at[source] -= moving
+            at[target] += moving
+            if not rules.places_allow(d, +at):
+                continue
+            too_big = float("inf")  # vCPUs of an option the quotas refused here: as many or more fail too
             for option in options[target]:
-                picks = _merge(staying, option, moving)
                 # options come cheapest first: once one cannot pay, none after it can
-                floor = bill.replicas_cost(d.name, picks) - before - share
+                floor = kept + bill.replicas_cost(d.name, ((option, moving),))
                 if floor > -1e-6 or (best is not None and floor >= best[0]):
                     picks = None
                     break
-                if rules.allows(d, picks):
+                if option.vcpus >= too_big:
+                    continue
+                picks = _merge(staying, option, moving)
+                if rules.quotas_allow(d, picks):
                     break
+                too_big = option.vcpus
             else:
                 continue
             if picks is None:
@@ -226,8 +239,8 @@ def _without(current: Picks, source: Location, n: int) -> Picks:
 
 def _merge(staying: Picks, option: Option, n: int) -> Picks:
     """``staying`` with ``n`` more replicas on ``option``, in price order (so equal placements are equal)."""
-    out = [(o, k + n) if o == option else (o, k) for o, k in staying]
-    if not any(o == option for o, _ in staying):
+    out = [(o, k + n) if o is option else (o, k) for o, k in staying]
+    if not any(o is option for o, _ in staying):
         out.append((option, n))
         out.sort(key=lambda item: item[0].sort_key)
     return tuple(out)

@@ -100,12 +100,17 @@ class Ledger:
                     delta -= self.terms.site.get(loc[0], 0.0)
         flows: dict[int, tuple[float, list[Link]]] = {}
         link_change: Counter = Counter()
+        same_places = at.keys() == old_at.keys()  # then no flow needs another link
         for i in self.flows_of.get(name, ()):
             f = self.flows[i]
             source = at if f.source == name else self.at.get(f.source)
             target = at if f.target == name else self.at.get(f.target)
-            cost, links = self._priced(f, source, target)
+            cost = self._traffic(f, source, target)
             delta += cost - self.flow_cost[i]
+            if same_places:
+                flows[i] = (cost, self.flow_links[i])
+                continue
+            links = self._links(f, source, target)
             link_change.update(links)
             link_change.subtract(self.flow_links[i])
             flows[i] = (cost, links)
@@ -124,20 +129,23 @@ class Ledger:
                 delta += (1 if step > 0 else -1) * self.terms.vpn_site.get(end[1], 0.0)
         return delta, at, flows, link_change, gateway_change
 
-    def _priced(self, f: FlowTerm, source: Counter | None, target: Counter | None) -> tuple[float, list[Link]]:
-        """A flow's traffic cost and the links it needs, its ends placed at ``source`` and ``target``."""
-        if not source or not target:
-            return 0.0, []
+    def _traffic(self, f: FlowTerm, source: Counter | None, target: Counter | None) -> float:
+        """A flow's traffic cost, its ends placed at ``source`` and ``target``: each GB at the nearest path."""
+        if not f.gb_month or not source or not target:
+            return 0.0
         usd = 0.0
-        if f.gb_month:
-            total = sum(source.values())
-            clouds = {loc[0] for loc in target}
-            for loc, n in source.items():
-                kind = "same-region" if loc in target else "same-cloud" if loc[0] in clouds else "cross-cloud"
-                usd += f.gb_month * n / total * self.terms.per_gb.get((*loc, kind), 0.0)
+        total = sum(source.values())
+        clouds = {loc[0] for loc in target}
+        for loc, n in source.items():
+            kind = "same-region" if loc in target else "same-cloud" if loc[0] in clouds else "cross-cloud"
+            usd += f.gb_month * n / total * self.terms.per_gb.get((*loc, kind), 0.0)
+        return usd
+
+    def _links(self, f: FlowTerm, source: Counter | None, target: Counter | None) -> list[Link]:
+        """The VPN links a flow needs: one per pair of its ends' sites in different clouds."""
         src_net, dst_net = self.terms.member_of.get(f.source), self.terms.member_of.get(f.target)
-        if src_net is None or dst_net is None:
-            return usd, []
+        if not source or not target or src_net is None or dst_net is None:
+            return []
         links = []
         for ls in source:
             a = (src_net, *ls)
@@ -145,7 +153,7 @@ class Ledger:
                 if ls[0] != lt[0]:
                     b = (dst_net, *lt)
                     links.append((a, b) if a < b else (b, a))
-        return usd, links
+        return links
 
     def network_share(self, name: str) -> float:
         """At most how much of the bill moving ``name``'s replicas could save, besides its machines: its flows'
