@@ -48,6 +48,7 @@ from cloudorch.plan.document import read_plan_file
 from cloudorch.rendering.assemble import render_stack
 from cloudorch.rendering.reach import MissingResources, NetworkProof, prove
 from cloudorch.report import PlanDiff, diff_plans
+from cloudorch.report.graph import PlanGraph, plan_graph
 from cloudorch.spec.loader import LoadedStack, Vocabulary, load_stack
 
 
@@ -404,3 +405,8 @@ def diff(base: str | Path | Plan, new: str | Path | Plan, session: Session | Non
     before = base if isinstance(base, Plan) else plan_of(base, session)
     after = new if isinstance(new, Plan) else plan_of(new, session)
     return diff_plans(before, after)
+
+
+def graph(path: str | Path | Plan, session: Session | None = None) -> PlanGraph:
+    """The plan as a picture's content: locations, what runs in each, the flows and links between them."""
+    return plan_graph(path if isinstance(path, Plan) else plan_of(path, session))

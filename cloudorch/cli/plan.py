@@ -31,7 +31,7 @@ def plan(
                                  "(also in --format json)."),
     compare_to: Path | None = typer.Option(None, "--compare-to", metavar="BASE",
                                            help="Also show what changed since BASE (a saved plan .json or a stack "
-                                           "file); --format json then prints {plan, diff}, --format markdown the "
+                                           "file); --format json then prints the plan and the diff as one object, --format markdown the "
                                            "pull-request comment."),
 ) -> int:
     """Place, render and check a stack; print the plan. Exit 3 when a mandatory policy fails."""

@@ -1,0 +1,36 @@
+"""`cloudorch graph STACK`"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+from cloudorch import api
+from cloudorch.cli.application import Application
+from cloudorch.cli.shared import command_group, register
+from cloudorch.report.graph import to_dot, to_mermaid
+
+commands = command_group()
+
+
+class GraphFormat(str, Enum):
+    text = "text"  # the default: Mermaid, which GitHub and GitLab draw in Markdown
+    mermaid = "mermaid"
+    dot = "dot"
+
+
+def graph(
+    app: Application,
+    stack: Path = typer.Argument(..., metavar="STACK", show_default=False,
+                                 help="The stack file, or a saved plan (.json, from `plan --out`)."),
+) -> None:
+    """Draw a plan: every location with what runs there, and the traffic between them. --format mermaid
+    (the default) or dot."""
+    with app.status(f"planning {stack}"):
+        drawn = api.graph(stack, app.session)
+    typer.echo(to_dot(drawn) if app.format == GraphFormat.dot.value else to_mermaid(drawn), nl=False)
+
+
+register(commands, "graph", graph, formats=GraphFormat)
