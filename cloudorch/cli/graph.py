@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from enum import Enum
 from pathlib import Path
 
@@ -17,6 +19,7 @@ commands = command_group()
 
 class GraphFormat(str, Enum):
     text = "text"  # the default: Mermaid, which GitHub and GitLab draw in Markdown
+    json = "json"
     mermaid = "mermaid"
     dot = "dot"
 
@@ -27,10 +30,13 @@ def graph(
                                  help="The stack file, or a saved plan (.json, from `plan --out`)."),
 ) -> None:
     """Draw a plan: every location with what runs there, and the traffic between them. --format mermaid
-    (the default) or dot."""
+    (the default), dot, or json (the graph's content)."""
     with app.status(f"planning {stack}"):
         drawn = api.graph(stack, app.session)
-    typer.echo(to_dot(drawn) if app.format == GraphFormat.dot.value else to_mermaid(drawn), nl=False)
+    if app.json:
+        typer.echo(json.dumps(dataclasses.asdict(drawn), indent=2))
+    else:
+        typer.echo(to_dot(drawn) if app.format == GraphFormat.dot.value else to_mermaid(drawn), nl=False)
 
 
 register(commands, "graph", graph, formats=GraphFormat)

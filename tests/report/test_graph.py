@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -50,3 +51,6 @@ def test_graph_command_draws_a_saved_plan(webshop_change, capsys, monkeypatch):
     assert capsys.readouterr().out.startswith('digraph "webshop" {')
     assert main(["graph", "before.json"]) == 0
     assert capsys.readouterr().out.startswith("flowchart LR")
+    assert main(["graph", "before.json", "--format", "json"]) == 0
+    drawn = json.loads(capsys.readouterr().out)
+    assert drawn["stack"] == "webshop" and len(drawn["edges"]) == 4
