@@ -15,14 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from cloudorch import __version__, api
 from cloudorch.api import PlanResult, Session
 from cloudorch.engine import EngineSettings, PulumiEngine, provider_pins
 from cloudorch.errors import UsageError
-from cloudorch.plan import FORMAT_VERSION, Plan, sha256_text
-from cloudorch.plan.document import comparable, differences, format_path, line_of, read_document
+from cloudorch.plan import Plan, sha256_text
+from cloudorch.plan.document import comparable, differences, read_plan_file
 from cloudorch.plugins import provider_names
 from cloudorch.project import StackIdentity
 from cloudorch.provider import PulumiPlugin
@@ -39,27 +37,8 @@ class SavedPlan:
 
 
 def load_saved_plan(path: str | Path) -> SavedPlan:
-    name = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"saved plan {name!r} not found", hint="make one with `cloudorch plan STACK --out FILE`") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"saved plan {name!r} is not a readable plan file: {exc}") from None
-    data = read_document(text, name)
-    version = data.get("format_version")
-    if type(version) is not int or version != FORMAT_VERSION:  # `true == 1` in Python: the type is checked
-        raise UsageError(f"{name}:{line_of(text, ('format_version',)) or 1}: format_version: "
-                         f"{'missing' if version is None else json.dumps(version)}; "
-                         f"this cloudorch reads version {FORMAT_VERSION}", hint="plan again with this version")
-    try:
-        plan = Plan.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = tuple(first["loc"])
-        raise UsageError(f"{name}:{line_of(text, loc) or 1}: {format_path(loc)}: {first['msg']}",
-                         hint="a saved plan is written by `cloudorch plan STACK --out FILE`; make it again") from None
-    return SavedPlan(name, plan, data)
+    plan, data = read_plan_file(path)
+    return SavedPlan(str(path), plan, data)
 
 
 def stale_reasons(saved: Plan, current: Plan) -> list[str]:

@@ -36,6 +36,8 @@ class Lazy(NamedTuple):
 COMMANDS: dict[str, Lazy] = {
     "validate": Lazy("validate", "Check stack files: shape, types, references, clouds and regions."),
     "plan": Lazy("plan", "Place, render and check a stack; print the plan."),
+    "diff": Lazy("diff", "Compare two plans: what moves, what is rendered, the monthly cost and the findings."),
+    "graph": Lazy("graph", "Draw a plan: every location with what runs there, and the traffic between them."),
     "check": Lazy("check", "Check stacks against their policy packs, on the spec and on every cloud's rendering."),
     "schema": Lazy("schema", "Print the JSON Schema of the stack file, for editors such as yaml-language-server."),
     "apply": Lazy("lifecycle", "Apply a stack with Pulumi."),

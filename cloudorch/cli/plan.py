@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections import Counter
@@ -11,7 +12,9 @@ import typer
 from rich.markup import escape
 
 from cloudorch import api
+from cloudorch.cli import comparison
 from cloudorch.cli.application import Application
+from cloudorch.cli.comparison import ComparisonFormat
 from cloudorch.cli.findings import render_report
 from cloudorch.cli.layout import table_or_lines
 from cloudorch.cli.shared import STACK, command_group, register
@@ -26,10 +29,20 @@ def plan(
     out: Path | None = typer.Option(None, "--out", "-o", metavar="FILE", help="Write the plan as JSON to this file (for `apply --plan`)."),
     explain: bool = typer.Option(False, "--explain", help="Show alternatives and why each cloud/region was excluded "
                                  "(also in --format json)."),
+    compare_to: Path | None = typer.Option(None, "--compare-to", metavar="BASE",
+                                           help="Also show what changed since BASE (a saved plan .json or a stack "
+                                           "file); --format json then prints the plan and the diff as one object, --format markdown the "
+                                           "pull-request comment."),
 ) -> int:
     """Place, render and check a stack; print the plan. Exit 3 when a mandatory policy fails."""
+    if app.format == ComparisonFormat.markdown.value and compare_to is None:
+        raise UsageError("--format markdown is the comparison's pull-request comment", hint="add --compare-to BASE")
+    # the base first: a bad BASE stops the run before anything is planned or written
+    base = api.plan_of(compare_to, app.session) if compare_to is not None else None
     with app.status(f"planning {stack}"):
         result = api.plan(stack, app.session, explain=explain)
+    if base is not None:
+        return _compared(app, result, api.diff(base, result.plan), out)
     refusal = result.refusal()
     document = result.plan.to_json() if app.json or out is not None else ""  # large stacks: ~1 s to build
     if out is not None and refusal is None:
@@ -49,6 +62,27 @@ def plan(
             app.report_error(refusal)
             if out is not None:
                 app.err.print("the plan was not written")
+        return int(refusal.exit_code)
+    return 0
+
+
+def _compared(app: Application, result, diff, out: Path | None) -> int:
+    """The plan with what changed since the base: JSON as {plan, diff}, Markdown as the comment alone."""
+    refusal = result.refusal()
+    if out is not None and refusal is None:
+        _write_atomically(out, result.plan.to_json())
+        api.record_allocation(result, app.session)
+    if app.json:
+        typer.echo(json.dumps({"plan": json.loads(result.plan.to_json()), "diff": comparison.document(diff)},
+                              indent=2, ensure_ascii=False))
+    elif app.format == ComparisonFormat.markdown.value:
+        comparison.show(app, diff)
+    else:
+        _render(app, result, False)
+        comparison.render(app.out, diff)
+    if refusal is not None:
+        if not app.json:
+            app.report_error(refusal)
         return int(refusal.exit_code)
     return 0
 
@@ -169,4 +203,4 @@ def _render_policy(app, policy: dict, report) -> None:
     render_report(app.out, report)
 
 
-register(commands, "plan", plan)
+register(commands, "plan", plan, formats=ComparisonFormat)

@@ -15,9 +15,13 @@ import json
 import re
 from collections.abc import Iterator
 from itertools import islice
+from pathlib import Path as FilePath
 from typing import Any
 
+from pydantic import ValidationError
+
 from cloudorch.errors import UsageError
+from cloudorch.plan import FORMAT_VERSION, Plan
 
 #: deeper than any plan cloudorch writes (about 8 levels), far below what would exhaust the recursion limit
 #: of the parser, the validator or the comparison
@@ -43,6 +47,32 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _constant(name: str) -> Any:
     raise _Refused
+
+
+def read_plan_file(path: str | FilePath) -> tuple[Plan, dict[str, Any]]:
+    """A plan file read as hostile input: the model, and the document as written (``UsageError``, located,
+    for anything a plan file may not hold or a plan of another format version)."""
+    name = str(path)
+    try:
+        text = FilePath(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"saved plan {name!r} not found", hint="make one with `cloudorch plan STACK --out FILE`") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"saved plan {name!r} is not a readable plan file: {exc}") from None
+    data = read_document(text, name)
+    version = data.get("format_version")
+    if type(version) is not int or version != FORMAT_VERSION:  # `true == 1` in Python: the type is checked
+        raise UsageError(f"{name}:{line_of(text, ('format_version',)) or 1}: format_version: "
+                         f"{'missing' if version is None else json.dumps(version)}; "
+                         f"this cloudorch reads version {FORMAT_VERSION}", hint="plan again with this version")
+    try:
+        plan = Plan.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(first["loc"])
+        raise UsageError(f"{name}:{line_of(text, loc) or 1}: {format_path(loc)}: {first['msg']}",
+                         hint="a saved plan is written by `cloudorch plan STACK --out FILE`; make it again") from None
+    return plan, data
 
 
 def read_document(text: str, file: str) -> dict[str, Any]:
