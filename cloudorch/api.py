@@ -18,7 +18,7 @@ from cloudorch import __version__
 from cloudorch.catalog import Catalog, load_catalog
 from cloudorch.config import Config, check_quota_keys, read_config, shown
 from cloudorch.capabilities import link_requirement
-from cloudorch.errors import CloudorchError, InfeasiblePlacement, OverBudget, PluginBug, PluginError, SpecError
+from cloudorch.errors import CloudorchError, InfeasiblePlacement, OverBudget, PluginBug, PluginError, Problem, SpecError
 from cloudorch.graph import ResourceGraph, build_graph, flows_of
 from cloudorch.network.allocation import Allocation
 from cloudorch.network.links import plan_network as plan_network_of
@@ -40,7 +40,7 @@ from cloudorch.plan import (
     sha256_text,
 )
 from cloudorch.plugins import load_provider, provider_names
-from cloudorch.policy import PolicySubject, blocking_error, evaluate, list_policies, load_packs
+from cloudorch.policy import PolicySubject, available_pack_names, blocking_error, evaluate, list_policies, load_packs
 from cloudorch.project import Project, ProjectLocation, StackIdentity, locate, resolve
 from cloudorch.rendering import RenderedResource
 from cloudorch.plan.costs import bill_of
@@ -49,7 +49,8 @@ from cloudorch.rendering.assemble import render_stack
 from cloudorch.rendering.reach import MissingResources, NetworkProof, prove
 from cloudorch.report import PlanDiff, diff_plans
 from cloudorch.report.graph import PlanGraph, plan_graph
-from cloudorch.spec.loader import LoadedStack, Vocabulary, load_stack
+from cloudorch.spec.loader import LoadedStack, Vocabulary, dotted_path, load_stack
+from cloudorch.spec.suggest import did_you_mean, nearest
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,7 @@ class Session:
             regions=frozenset(r.name for r in catalog.regions),
             geos=frozenset(catalog.geos) | {"us", "eu", "apac"},
             images=frozenset(image for p in providers.values() for image in p.images),
+            places=frozenset((r.cloud, r.name, r.geo) for r in catalog.regions),
         )
 
     def today(self) -> dt.date:
@@ -170,8 +172,7 @@ def validate(paths: Sequence[str | Path], session: Session | None = None) -> lis
     results, problems = [], []
     for path in paths:
         try:
-            loaded = load_stack(path, vocabulary)
-            graph = build_graph(loaded.stack, loaded.file)
+            loaded, graph = _load(path, session, vocabulary)
         except SpecError as exc:
             problems += exc.problems
             continue
@@ -184,6 +185,81 @@ def validate(paths: Sequence[str | Path], session: Session | None = None) -> lis
     return results
 
 
+def _load(path: str | Path, session: Session, vocabulary: Vocabulary | None = None) -> tuple[LoadedStack, ResourceGraph]:
+    """A stack file checked as far as anything is knowable before placing it: shape, references, regions,
+    and the policy packs and ids it names (which only this layer, that loads packs, can tell)."""
+    loaded = load_stack(path, vocabulary or session.vocabulary())
+    graph = build_graph(loaded.stack, loaded.file)
+    problems = policy_name_problems(loaded, session)
+    if problems:
+        raise SpecError(problems)
+    return loaded, graph
+
+
+def policy_name_problems(loaded: LoadedStack, session: Session) -> list[Problem]:
+    """Unknown pack names, waivers and enforcement overrides naming no policy of the loaded packs.
+
+    Today such a waiver waives nothing and an override overrides nothing, silently: the rule it meant
+    still blocks (or no longer advises), and nobody learns why.
+    """
+    settings = loaded.stack.policies
+    base = Path(loaded.file).parent
+    problems: list[Problem] = []
+
+    def add(path: tuple[str | int, ...], message: str) -> None:
+        problems.append(Problem(loaded.file, loaded.line_of(*path), dotted_path(path), message))
+
+    installed = set(available_pack_names())
+    usable = []
+    for i, name in enumerate(settings.packs):
+        if "/" in name or name.startswith("."):  # a directory of the stack's own rules (``load_packs``)
+            if (base / name).is_dir():
+                usable.append(name)
+            else:
+                add(("policies", "packs", i), f"no policy directory {name!r} (relative to the stack file: {base / name})")
+        elif name in installed:
+            usable.append(name)
+    # a missing --policy-dir is the run's problem, not the stack's: `plan` reports it; here its packs are unknown
+    dirs = [d for d in session.policy_dirs() if Path(d).is_dir()]
+    packs = load_packs(usable, policy_dirs=dirs, base_dir=base)
+    pack_names = {p.name for p in packs}
+    for i, name in enumerate(settings.packs):
+        if not ("/" in name or name.startswith(".")) and name not in installed | pack_names:
+            add(("policies", "packs", i), f"no policy pack named {name!r}{did_you_mean(name, installed | pack_names)} "
+                                          f"(installed: {', '.join(sorted(installed)) or 'none'})")
+    if problems:
+        return problems  # the policy ids of a pack that did not load are unknown: judging waivers would mislead
+    ids = {policy.id for pack in packs for policy in pack.policies}
+    elsewhere: dict[str, str] | None = None  # policy id -> an installed pack the stack does not list
+
+    def unknown(name: str, candidates: set[str]) -> str:
+        nonlocal elsewhere
+        if elsewhere is None:  # loaded only when a name is unknown: most stacks never pay for it
+            others = load_packs(sorted(installed - pack_names))
+            elsewhere = {policy.id: pack.name for pack in reversed(others) for policy in pack.policies}
+        match = name if name in elsewhere else nearest(name, candidates | elsewhere.keys())
+        if match is None:
+            return "; `cloudorch policy list` shows every policy id"
+        unlisted = f"the {elsewhere[match]} pack, which policies.packs does not list" if match not in candidates else ""
+        if match == name:
+            return f"; it is in {unlisted}"
+        return f"; did you mean {match}" + (f" (in {unlisted})?" if unlisted else "?")
+
+    from fnmatch import fnmatchcase
+
+    for i, waiver in enumerate(settings.waivers):
+        if not any(fnmatchcase(policy_id, waiver.policy) for policy_id in ids):
+            add(("policies", "waivers", i, "policy"),
+                f"no policy {waiver.policy!r} in the packs {', '.join(sorted(pack_names))}: the waiver waives "
+                f"nothing{unknown(waiver.policy, ids)}")
+    for key in settings.enforcement:
+        if key not in ids and key not in pack_names:
+            add(("policies", "enforcement", key),
+                f"{key!r} is neither a policy id nor a pack of this stack ({', '.join(sorted(pack_names))})"
+                f"{unknown(key, ids | pack_names)}")
+    return problems
+
+
 def plan(path: str | Path, session: Session | None = None, *, explain: bool | None = None) -> PlanResult:
     """Run the whole pipeline for one stack and return the plan with everything that led to it.
 
@@ -191,8 +267,7 @@ def plan(path: str | Path, session: Session | None = None, *, explain: bool | No
     """
     session = session or Session()
     explain = session.options.explain if explain is None else explain
-    loaded = load_stack(path, session.vocabulary())
-    build_graph(loaded.stack, loaded.file)
+    loaded, _ = _load(path, session)
     providers = session.providers()
     config = session.config
     if config.vcpu_quotas:

@@ -17,6 +17,8 @@ from pydantic import TypeAdapter, ValidationError
 from cloudorch.errors import Problem, SpecError
 from cloudorch.spec.models import NAME_PATTERN as NAME
 from cloudorch.spec.models import RESOURCE_KINDS, Name, Stack
+from cloudorch.spec.semantic import Place, contradictions
+from cloudorch.spec.suggest import better_message, tab_in_indentation
 from cloudorch.spec.yamlsource import Located, Path, YamlShapeError, load_located
 
 
@@ -28,6 +30,8 @@ class Vocabulary:
     regions: frozenset[str] = frozenset()
     geos: frozenset[str] = frozenset()
     images: frozenset[str] = frozenset()
+    #: (cloud, region, geography) of every catalog region: what `placement.regions` is checked against
+    places: frozenset[Place] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,9 @@ def _locate(text: str, file: str) -> Located:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
         what = getattr(exc, "problem", None) or str(exc)
+        tab = tab_in_indentation(text, line)
+        if tab is not None:
+            line, what = tab[0], f"a tab in the indentation (column {tab[1]}); YAML indents with spaces only"
         raise SpecError([Problem(file, line, "", f"YAML syntax error: {what}")]) from None
     if located.data is None:
         raise SpecError([Problem(file, None, "", "file is empty")], hint="start from `stacks/webshop.yaml`")
@@ -139,7 +146,10 @@ def parse_stack(text: str, file: str = "<stack>", vocabulary: Vocabulary | None 
         stack = Stack.model_validate(located.data)
     except ValidationError as exc:
         problems += [_problem_from_pydantic(err, located, file) for err in exc.errors()]
-    problems += check_references(located, file, vocabulary or Vocabulary())
+    vocabulary = vocabulary or Vocabulary()
+    problems += check_references(located, file, vocabulary)
+    problems += [Problem(file, located.line_of(path), dotted_path(path), message)
+                 for path, message in contradictions(located.data, vocabulary.clouds, vocabulary.places)]
     if problems or stack is None:
         raise SpecError(_dedupe(problems))
     return LoadedStack(stack=stack, file=file, text=text, lines=located.lines)
@@ -212,6 +222,7 @@ def _problem_from_pydantic(err: Any, located: Located, file: str) -> Problem:
         message = _MESSAGES[kind].format(suggest="", tag=ctx.get("tag"))
     else:
         message = err["msg"][0].lower() + err["msg"][1:]
+    message = better_message(err, located.data) or message
     if kind == "missing" and path:
         # a missing field has no line of its own: point at its parent mapping
         return Problem(file, located.line_of(path[:-1]), dotted_path(path), message)

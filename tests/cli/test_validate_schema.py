@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from cloudorch.cli.app import main
 from tests.support import ROOT
 
@@ -81,3 +83,84 @@ def test_every_command_has_help_text():
     group = typer.main.get_command(app)
     for name, command in group.commands.items():
         assert (command.help or "").strip(), f"`cloudorch {name}` has no help text"
+
+
+# -- what is knowable before placement (issue 14): exit 2 at the line, from `validate` and `plan` alike ----
+
+STACK = """\
+stack: a
+{extra}resources:
+  net: {{kind: network, cidr: 10.0.0.0/16}}
+  web: {{kind: compute, network: net, cpu: 2, memory_gb: 4}}
+"""
+
+
+def _errors(tmp_path, capsys, extra: str, command: str = "validate") -> list[str]:
+    path = tmp_path / "a.yaml"
+    path.write_text(STACK.format(extra=extra))
+    assert main([command, str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "hint: " in err
+    return [line.removeprefix("error: ").replace(str(path), "a.yaml") for line in err.splitlines()
+            if line.startswith("error: ")]
+
+
+@pytest.mark.parametrize("command", ["validate", "plan"])
+def test_regions_of_other_clouds_and_outside_the_geo_are_located(tmp_path, capsys, command):
+    errors = _errors(tmp_path, capsys, "placement:\n  clouds: [gcp, azure]\n  regions: [eu-west-1]\n", command)
+    assert errors == ["a.yaml:4: placement.regions[0]: 'eu-west-1' is a region of aws, not among placement.clouds "
+                      "[gcp, azure]; add aws there or name a region of azure or gcp"]
+    errors = _errors(tmp_path, capsys, "placement:\n  geo: [eu]\n  regions: [eastus]\n", command)
+    assert errors == ["a.yaml:4: placement.regions[0]: 'eastus' is in us, outside placement.geo [eu]; "
+                      "add us to placement.geo or leave the region out"]
+
+
+@pytest.mark.parametrize("command", ["validate", "plan"])
+def test_an_unknown_pack_is_located_with_the_nearest_name(tmp_path, capsys, command):
+    errors = _errors(tmp_path, capsys, "policies:\n  packs: [baseline, hippa]\n", command)
+    assert errors == ["a.yaml:3: policies.packs[1]: no policy pack named 'hippa'; did you mean hipaa? "
+                      "(installed: baseline, cost, hipaa, pci-dss)"]
+
+
+def test_a_missing_policy_directory_of_the_stack_is_located(tmp_path, capsys):
+    errors = _errors(tmp_path, capsys, "policies:\n  packs: [baseline, ./team]\n")
+    assert errors == [f"a.yaml:3: policies.packs[1]: no policy directory './team' (relative to the stack file: "
+                      f"{tmp_path / 'team'})"]
+
+
+WAIVER = "    - {{policy: {id}, resource: web, reason: r, owner: a@b.c, expires: 2099-01-01}}\n"
+
+
+def test_waivers_naming_no_loaded_policy_are_located(tmp_path, capsys):
+    waivers = "policies:\n  packs: [hipaa]\n  waivers:\n" + "".join(
+        WAIVER.format(id=i) for i in ("network.public-ingres", "network.public-ingress", "storage.*", "zzz.*"))
+    assert _errors(tmp_path, capsys, waivers) == [
+        "a.yaml:5: policies.waivers[0].policy: no policy 'network.public-ingres' in the packs hipaa: the waiver "
+        "waives nothing; did you mean network.public-ingress (in the baseline pack, which policies.packs does not "
+        "list)?",
+        "a.yaml:6: policies.waivers[1].policy: no policy 'network.public-ingress' in the packs hipaa: the waiver "
+        "waives nothing; it is in the baseline pack, which policies.packs does not list",
+        "a.yaml:8: policies.waivers[3].policy: no policy 'zzz.*' in the packs hipaa: the waiver waives nothing; "
+        "`cloudorch policy list` shows every policy id",
+    ]  # storage.* is a glob that matches hipaa's storage rules
+
+
+def test_enforcement_naming_no_policy_or_pack_is_located(tmp_path, capsys):
+    extra = "policies:\n  enforcement:\n    baseline: advisory\n    network.admin-ports-open: advisory\n" \
+            "    network.admin-port-open: mandatory\n"
+    assert _errors(tmp_path, capsys, extra) == [
+        "a.yaml:6: policies.enforcement.network.admin-port-open: 'network.admin-port-open' is neither a policy id "
+        "nor a pack of this stack (baseline); did you mean network.admin-ports-open?"]
+
+
+@pytest.mark.parametrize("command", ["validate", "plan"])
+def test_a_spread_wider_than_count_is_located(tmp_path, capsys, command):
+    path = tmp_path / "a.yaml"
+    path.write_text(STACK.format(extra="") + "  api: {kind: compute, network: net, cpu: 2, memory_gb: 4, count: 2,\n"
+                    "        spread: {min_clouds: 3}}\n")
+    assert main([command, str(path)]) == 2
+    assert f"{path}:6: resources.api.spread.min_clouds: min_clouds 3 is more than count 2" in capsys.readouterr().err
+
+
+def test_the_examples_stay_valid(capsys):
+    assert main(["validate", *map(str, sorted((ROOT / "stacks").glob("*.yaml")))]) == 0
