@@ -197,21 +197,43 @@ def _load(path: str | Path, session: Session, vocabulary: Vocabulary | None = No
 
 
 def policy_name_problems(loaded: LoadedStack, session: Session) -> list[Problem]:
-    """Unknown pack names, waivers and enforcement overrides naming no policy of the loaded packs.
+    """Unknown pack names, and waivers or enforcement overrides naming no policy of the loaded packs.
 
-    Today such a waiver waives nothing and an override overrides nothing, silently: the rule it meant
-    still blocks (or no longer advises), and nobody learns why.
+    Such a waiver waives nothing and such an override overrides nothing, silently: the rule it meant still
+    blocks (or no longer advises), and nobody learns why until a plan fails.
     """
-    settings = loaded.stack.policies
-    base = Path(loaded.file).parent
     problems: list[Problem] = []
 
     def add(path: tuple[str | int, ...], message: str) -> None:
         problems.append(Problem(loaded.file, loaded.line_of(*path), dotted_path(path), message))
 
     installed = set(available_pack_names())
+    packs = _stack_packs(loaded, session, installed, add)
+    if problems:
+        return problems  # the policy ids of a pack that did not load are unknown: judging waivers would mislead
+    settings = loaded.stack.policies
+    ids = {policy.id for pack in packs for policy in pack.policies}
+    names = {pack.name for pack in packs}
+    listed = ", ".join(sorted(names)) or "none"
+    unknown = _unknown_policy_name(installed, names)
+    from fnmatch import fnmatchcase
+
+    for i, waiver in enumerate(settings.waivers):
+        if not any(fnmatchcase(policy_id, waiver.policy) for policy_id in ids):
+            add(("policies", "waivers", i, "policy"), f"no policy {waiver.policy!r} in the packs {listed}: the "
+                                                      f"waiver waives nothing{unknown(waiver.policy, ids)}")
+    for key in settings.enforcement:
+        if key not in ids and key not in names:
+            add(("policies", "enforcement", key), f"{key!r} is neither a policy id nor a pack of this stack "
+                                                  f"({listed}){unknown(key, ids | names)}")
+    return problems
+
+
+def _stack_packs(loaded: LoadedStack, session: Session, installed: set[str], add) -> list[Any]:
+    """The packs the stack's ``policies.packs`` loads; each name that loads none is passed to ``add``."""
+    base = Path(loaded.file).parent
     usable = []
-    for i, name in enumerate(settings.packs):
+    for i, name in enumerate(loaded.stack.policies.packs):
         if "/" in name or name.startswith("."):  # a directory of the stack's own rules (``load_packs``)
             if (base / name).is_dir():
                 usable.append(name)
@@ -222,21 +244,29 @@ def policy_name_problems(loaded: LoadedStack, session: Session) -> list[Problem]
     # a missing --policy-dir is the run's problem, not the stack's: `plan` reports it; here its packs are unknown
     dirs = [d for d in session.policy_dirs() if Path(d).is_dir()]
     packs = load_packs(usable, policy_dirs=dirs, base_dir=base)
-    pack_names = {p.name for p in packs}
-    for i, name in enumerate(settings.packs):
-        if not ("/" in name or name.startswith(".")) and name not in installed | pack_names:
-            add(("policies", "packs", i), f"no policy pack named {name!r}{did_you_mean(name, installed | pack_names)} "
+    known = installed | {p.name for p in packs}
+    for i, name in enumerate(loaded.stack.policies.packs):
+        if not ("/" in name or name.startswith(".")) and name not in known:
+            add(("policies", "packs", i), f"no policy pack named {name!r}{did_you_mean(name, known)} "
                                           f"(installed: {', '.join(sorted(installed)) or 'none'})")
-    if problems:
-        return problems  # the policy ids of a pack that did not load are unknown: judging waivers would mislead
-    ids = {policy.id for pack in packs for policy in pack.policies}
+    return packs
+
+
+def _unknown_policy_name(installed: set[str], loaded: set[str]):
+    """The tail of a message about a policy id (or pack) the stack's packs lack: where it is, or what was meant."""
     elsewhere: dict[str, str] | None = None  # policy id -> an installed pack the stack does not list
 
     def unknown(name: str, candidates: set[str]) -> str:
         nonlocal elsewhere
+        if name in installed:
+            return "; it is an installed pack, which policies.packs does not list"
         if elsewhere is None:  # loaded only when a name is unknown: most stacks never pay for it
-            others = load_packs(sorted(installed - pack_names))
-            elsewhere = {policy.id: pack.name for pack in reversed(others) for policy in pack.policies}
+            elsewhere = {}
+            for other in sorted(installed - loaded, reverse=True):  # the first pack by name wins a shared id
+                try:
+                    elsewhere |= {policy.id: other for pack in load_packs([other]) for policy in pack.policies}
+                except CloudorchError:
+                    pass  # a broken pack the stack does not use must not hide the stack's own mistake
         match = name if name in elsewhere else nearest(name, candidates | elsewhere.keys())
         if match is None:
             return "; `cloudorch policy list` shows every policy id"
@@ -245,19 +275,7 @@ def policy_name_problems(loaded: LoadedStack, session: Session) -> list[Problem]
             return f"; it is in {unlisted}"
         return f"; did you mean {match}" + (f" (in {unlisted})?" if unlisted else "?")
 
-    from fnmatch import fnmatchcase
-
-    for i, waiver in enumerate(settings.waivers):
-        if not any(fnmatchcase(policy_id, waiver.policy) for policy_id in ids):
-            add(("policies", "waivers", i, "policy"),
-                f"no policy {waiver.policy!r} in the packs {', '.join(sorted(pack_names))}: the waiver waives "
-                f"nothing{unknown(waiver.policy, ids)}")
-    for key in settings.enforcement:
-        if key not in ids and key not in pack_names:
-            add(("policies", "enforcement", key),
-                f"{key!r} is neither a policy id nor a pack of this stack ({', '.join(sorted(pack_names))})"
-                f"{unknown(key, ids | pack_names)}")
-    return problems
+    return unknown
 
 
 def plan(path: str | Path, session: Session | None = None, *, explain: bool | None = None) -> PlanResult:

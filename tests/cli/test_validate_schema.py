@@ -164,3 +164,9 @@ def test_a_spread_wider_than_count_is_located(tmp_path, capsys, command):
 
 def test_the_examples_stay_valid(capsys):
     assert main(["validate", *map(str, sorted((ROOT / "stacks").glob("*.yaml")))]) == 0
+
+
+def test_enforcement_of_a_pack_the_stack_does_not_list_is_located(tmp_path, capsys):
+    assert _errors(tmp_path, capsys, "policies:\n  enforcement: {pci-dss: mandatory}\n") == [
+        "a.yaml:3: policies.enforcement.pci-dss: 'pci-dss' is neither a policy id nor a pack of this stack "
+        "(baseline); it is an installed pack, which policies.packs does not list"]
