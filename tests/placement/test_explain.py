@@ -186,11 +186,12 @@ def test_max_per_cloud_conflict_relaxes_to_the_smallest_cap_that_fits():
 
 
 def test_min_regions_conflict_relaxes_to_the_regions_there_are():
-    # two regions allowed, three asked for: two fit, 0.10 (us-east-1) + 0.105 (us-central1) -> $149.65
-    err = refusal(web(2, "spread: {min_regions: 3}"), placement="regions: [us-east-1, us-central1]")
+    # two regions allowed, three asked for (of three replicas: more than count is a validation error, not
+    # a placement's): two fit, 2 x 0.10 (us-east-1) + 0.105 (us-central1) -> $222.65
+    err = refusal(web(3, "spread: {min_regions: 3}"), placement="regions: [us-east-1, us-central1]")
     assert err.conflicts == ["resources.web.spread.min_regions"]
     assert err.relaxation == "resources.web.spread.min_regions: 2"
-    assert err.relaxation_monthly_usd == 149.65
+    assert err.relaxation_monthly_usd == 222.65
 
 
 def test_a_database_explains_the_regions_with_no_class_big_enough():
