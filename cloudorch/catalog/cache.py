@@ -20,7 +20,7 @@ from cloudorch.catalog.model import Catalog
 from cloudorch.catalog.skypilot import source_digest
 
 #: bump when the parser's output changes for the same input
-PARSER_VERSION = "6"
+PARSER_VERSION = "7"
 SIZE_LIMIT = 512 * 1024 * 1024
 
 
