@@ -136,12 +136,15 @@ def _parse(text: str, where: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        # tomllib puts the place at the end of its message: "Invalid value (at line 3, column 7)"
-        found = re.search(r"^(.*) \(at line (\d+), column (\d+)\)$", str(exc))
+        # tomllib puts the place at the end of its message: "Invalid value (at line 3, column 7)", or
+        # "Unterminated string (at end of document)"
+        found = re.search(r"^(.*) \(at (?:line (\d+), column (\d+)|(end of document))\)$", str(exc), re.DOTALL)
         if found is None:
             raise refuse(f"TOML syntax error: {exc}") from None
-        line, column = int(found[2]), int(found[3])
-        raise SpecError([Problem(where, line, "", f"TOML syntax error: {found[1]}", column)], hint=HINT) from None
+        if found[4]:
+            raise refuse(f"TOML syntax error: {found[1]} at the end of the file", len(text)) from None
+        raise SpecError([Problem(where, int(found[2]), "", f"TOML syntax error: {found[1]}", int(found[3]))],
+                        hint=HINT) from None
     except RecursionError:  # tomllib recurses once per level of nested arrays and inline tables
         raise refuse("arrays or tables nested too deeply", _too_deep(text)) from None
     except ValueError:  # an integer with more digits than Python converts (4,300)

@@ -86,6 +86,7 @@ def _problems(tmp_path, text: str | bytes) -> list[str]:
     # text tomllib cannot read: its place, taken out of its message
     ("[vcpu_quotas\n", "cloudorch.toml:1:13: TOML syntax error: Expected ']' at the end of a table declaration"),
     ("x = 2027-02-30\n", "cloudorch.toml:1:5: TOML syntax error: Invalid date or datetime"),
+    ('project = "a"\nx = """abc\n', "cloudorch.toml:3:1: TOML syntax error: Unterminated string at the end of the file"),
     ("\n\nx = " + "9" * 5000 + "\n", "cloudorch.toml:3:5: a number with too many digits"),
     ("x = " + "[" * 1000 + "]" * 1000 + "\n", "cloudorch.toml:1:69: arrays or tables nested too deeply"),
     ("x = " + "{a = " * 1000 + "1" + "}" * 1000 + "\n", "cloudorch.toml:1:325: arrays or tables nested too deeply"),
