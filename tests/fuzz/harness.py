@@ -174,7 +174,8 @@ class Case:
 
 def make_case(seed: int, kind: str | None = None) -> Case:
     rng = random.Random(seed)
-    kind = kind or rng.choices(KINDS, weights=(7, 2, 1))[0]
+    drawn = rng.choices(KINDS, weights=(7, 2, 1))[0]  # drawn even when given, so a replay is the same case
+    kind = kind or drawn
     example = rng.choice(STACKS)
     text = example.read_text(encoding="utf-8")
     case = Case(seed, kind, example.name)
@@ -281,5 +282,11 @@ _TEXT_PROBLEM = re.compile(r"^error: (\S+\.(?:yaml|toml): (?!\d).*)$", re.MULTIL
 
 
 def _last_line(output: str) -> str:
-    lines = [line for line in output.strip().splitlines() if line.strip()]
-    return lines[-1][:200] if lines else ""
+    """The gist of a command's output: a JSON error's message, or the last line of text."""
+    import json
+
+    try:
+        return str(json.loads(output).get("message"))[:200]
+    except (ValueError, AttributeError):
+        lines = [line for line in output.strip().splitlines() if line.strip()]
+        return lines[-1][:200] if lines else ""

@@ -40,8 +40,10 @@ def test_mutated_inputs_keep_the_contract(seed, kind, tmp_path_factory):
 
 
 @pytest.mark.parametrize("seed,kind", [
-    # cases the runner found before the loaders were fixed (issue 15), kept as fixed points
-    (0, "stack"), (1, "config"), (2, "catalog"),
+    # cases the runner found on the loaders before issue 15 was fixed, kept as fixed points: exit 1 on
+    # `2027-06-30T25:00:00` (14), `!!float abc` (109) and a 5,000-digit TOML integer (74); problems without
+    # a line: a byte that is not UTF-8 (10), a TOML key written twice (6), a quota of 0 (26)
+    (14, "stack"), (109, "stack"), (10, "stack"), (74, "config"), (6, "config"), (26, "config"),
 ])
 def test_known_cases(seed, kind, tmp_path):
     _check(seed, kind, tmp_path)
