@@ -127,8 +127,13 @@ def _convert(loader: Any, node: yaml.Node, path: Path, out: Located, active: set
 
 def _scalar(loader: Any, node: yaml.Node, path: Path) -> Any:
     try:
-        return loader.construct_object(node, deep=True)
-    except yaml.YAMLError:
+        value = loader.construct_object(node, deep=True)
+        if isinstance(value, bytes):
+            # pydantic would take b"" for the string "" behind every check that looks for a str
+            raise YamlShapeError("binary values (!!binary) have no place in a stack file; write text",
+                                 node.start_mark.line + 1, node.start_mark.column + 1, path)
+        return value
+    except (yaml.YAMLError, YamlShapeError):
         raise
     except Exception as exc:  # noqa: BLE001 - PyYAML's constructors raise whatever int(), date() and re raise
         what = _TAG_NAMES.get(node.tag, node.tag)

@@ -87,6 +87,14 @@ def test_the_pure_python_parser_places_them_alike(monkeypatch):
         load_located("a: " + "[" * 2000 + "]" * 2000)
 
 
+@pytest.mark.parametrize("value", ["!!binary '@@'", "!!binary aGVsbG8="])
+def test_binary_values_are_refused(value):
+    """`network: !!binary '@@'` was the empty string to pydantic but not a str to the reference check, so a
+    compute resource without a network reached a provider, which failed (exit 1; fuzz case 9423)."""
+    assert problems(GOOD.replace("network: net", f"network: {value}")) == [
+        "shop.yaml:8:14: resources.web.network: binary values (!!binary) have no place in a stack file; write text"]
+
+
 def test_the_shape_errors_keep_the_problems_file_format():
     with pytest.raises(SpecError) as info:
         parse_stack(GOOD.replace("memory_gb: 4", "memory_gb: !!int x"), "shop.yaml")
