@@ -44,8 +44,11 @@ from cloudorch.policy import PolicySubject, blocking_error, evaluate, list_polic
 from cloudorch.project import Project, ProjectLocation, StackIdentity, locate, resolve
 from cloudorch.rendering import RenderedResource
 from cloudorch.plan.costs import bill_of
+from cloudorch.plan.document import read_plan_file
 from cloudorch.rendering.assemble import render_stack
 from cloudorch.rendering.reach import MissingResources, NetworkProof, prove
+from cloudorch.report import PlanDiff, diff_plans
+from cloudorch.report.graph import PlanGraph, plan_graph
 from cloudorch.spec.loader import LoadedStack, Vocabulary, load_stack
 
 
@@ -378,3 +381,32 @@ def _build_plan(loaded: LoadedStack, placement: PlacementResult, rendered: Seque
         network=network_section(network, proof) if network is not None else None,
         explain=explain_section(placement) if explain else None,
     )
+
+
+# -- reviews: two plans compared, a plan drawn (cloudorch.report) -----------------------------------------
+
+def load_plan(path: str | Path) -> Plan:
+    """A saved plan file (`plan --out`), read as hostile input: a located ``UsageError`` for anything else."""
+    return read_plan_file(path)[0]
+
+
+def plan_of(path: str | Path, session: Session | None = None) -> Plan:
+    """The plan in ``path``: a file ending in ``.json`` is a saved plan, anything else a stack file planned
+    now (a plan over budget or blocked by policy is still a plan to compare: the refusal is apply's)."""
+    if str(path).lower().endswith(".json"):
+        return load_plan(path)
+    return plan(path, session).plan
+
+
+def diff(base: str | Path | Plan, new: str | Path | Plan, session: Session | None = None) -> PlanDiff:
+    """What changes from ``base`` to ``new`` (plans, saved plan files or stack files): placements, rendered
+    resources, cost and findings (``cloudorch.report.diff``)."""
+    session = session or Session()
+    before = base if isinstance(base, Plan) else plan_of(base, session)
+    after = new if isinstance(new, Plan) else plan_of(new, session)
+    return diff_plans(before, after)
+
+
+def graph(path: str | Path | Plan, session: Session | None = None) -> PlanGraph:
+    """The plan as a picture's content: locations, what runs in each, the flows and links between them."""
+    return plan_graph(path if isinstance(path, Plan) else plan_of(path, session))

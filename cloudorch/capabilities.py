@@ -36,6 +36,8 @@ class Capability(StrEnum):
     PEERING = "peering"
     #: a site-to-site VPN to another cloud
     VPN = "vpn"
+    #: data at rest encrypted with a key the stack renders and rotates (``customer_managed_key``)
+    CUSTOMER_MANAGED_KEY = "customer-managed-key"
 
 
 @dataclass(frozen=True)
@@ -77,8 +79,9 @@ def link_requirement(kind: str) -> Requirement:
 
 def requirement_of(spec: Resource) -> Requirement:
     """The requirement of one stack resource (``cloudorch.spec.models``), read off its fields."""
+    keyed = {Capability.CUSTOMER_MANAGED_KEY} if getattr(spec, "customer_managed_key", False) else set()
     if spec.kind == "compute":
-        needs = {Capability.COMPUTE}
+        needs = {Capability.COMPUTE, *keyed}
         details: tuple[tuple[str, str], ...] = ()
         if spec.arch == "arm64":
             needs.add(Capability.ARM64)
@@ -88,10 +91,10 @@ def requirement_of(spec: Resource) -> Requirement:
         prefers = frozenset({Capability.SPOT}) if spec.spot else frozenset()
         return Requirement("compute", frozenset(needs), prefers, details)
     if spec.kind == "database":
-        return Requirement("database", frozenset({Capability(spec.engine)}),
+        return Requirement("database", frozenset({Capability(spec.engine), *keyed}),
                            details=(("engine", spec.engine), ("version", spec.version)))
     if spec.kind == "bucket":
-        return Requirement("bucket", frozenset({Capability.BUCKET}))
+        return Requirement("bucket", frozenset({Capability.BUCKET, *keyed}))
     if spec.kind == "network":
         return Requirement("network", frozenset({Capability.NETWORK}))
     raise ValueError(f"no requirement is defined for resources of kind {spec.kind!r}")

@@ -26,6 +26,8 @@ MAX_MEMORY_GB = 65_536
 MAX_ACCELERATORS = 64
 #: the largest traffic or stored data in GB a month (an exabyte): beyond it, prices overflow the solver
 MAX_GB_MONTH = 1e9
+#: the longest time in days a setting may name (a bucket's lifecycle): a hundred years
+MAX_DAYS = 36_500
 #: the largest budget in USD a month
 MAX_MONTHLY_USD = 1e12
 #: the largest vCPU quota

@@ -1,7 +1,9 @@
 """Apply and the other engine operations, with the gates that run before Pulumi is touched.
 
-Order matters and is tested: a stale saved plan (exit 2), a mandatory policy failure (exit 3) and a
-budget overrun (exit 4) stop `apply` before cloudorch even looks for the Pulumi CLI. The commands that
+Order matters and is tested: a saved plan that is stale or differs in anything from the plan its inputs
+give now (exit 2), a mandatory policy failure (exit 3) and a budget overrun (exit 4) stop `apply` before
+cloudorch even looks for the Pulumi CLI. A saved plan file is hostile input until it has been read
+(``cloudorch.plan.document``): it is refused before anything is placed. The commands that
 work from state (destroy, refresh, drift, outputs, unlock) need only the stack's identity: they pass none
 of these gates, as none of them protects anything once the resources exist.
 """
@@ -11,46 +13,53 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-
-from pydantic import ValidationError
+from typing import Any
 
 from cloudorch import __version__, api
 from cloudorch.api import PlanResult, Session
 from cloudorch.engine import EngineSettings, PulumiEngine, provider_pins
 from cloudorch.errors import UsageError
-from cloudorch.plan import FORMAT_VERSION, Plan, sha256_text
+from cloudorch.plan import Plan, sha256_text
+from cloudorch.plan.document import comparable, differences, read_plan_file
 from cloudorch.plugins import provider_names
 from cloudorch.project import StackIdentity
 from cloudorch.provider import PulumiPlugin
 from cloudorch.spec.loader import load_stack_header
 
 
-def load_saved_plan(path: str | Path) -> Plan:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"saved plan {str(path)!r} not found", hint="make one with `cloudorch plan STACK --out FILE`") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UsageError(f"saved plan {str(path)!r} is not a readable plan file: {exc}") from None
-    if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
-        raise UsageError(f"saved plan {str(path)!r} has format_version {data.get('format_version') if isinstance(data, dict) else None!r}; "
-                         f"this cloudorch reads version {FORMAT_VERSION}", hint="plan again with this version")
-    try:
-        return Plan.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise UsageError(f"saved plan {str(path)!r} is malformed at {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+@dataclass(frozen=True)
+class SavedPlan:
+    """A plan file as `apply --plan` reads it: the model, and the document the re-derived plan must equal."""
+
+    path: str
+    plan: Plan
+    document: dict[str, Any]
+
+
+def load_saved_plan(path: str | Path) -> SavedPlan:
+    plan, data = read_plan_file(path)
+    return SavedPlan(str(path), plan, data)
 
 
 def stale_reasons(saved: Plan, current: Plan) -> list[str]:
-    """Why a saved plan may no longer be applied, in words; empty when it is still exactly right."""
+    """Why a saved plan was made from other inputs than the current ones, in words; empty when it was not."""
     reasons = []
     if saved.stack != current.stack:
         reasons.append(f"it is a plan of stack {saved.stack!r}, not {current.stack!r}")
     reasons += [f"{what} changed since the plan was made" for what in saved.fingerprint.differences(current.fingerprint)]
-    if not reasons and saved.resources != current.resources:
-        reasons.append("the rendered resources differ from the plan (" + _resource_diff(saved, current) + ")")
     return reasons
+
+
+def content_differences(saved: SavedPlan, current: Plan, shown: int = 4) -> list[str]:
+    """How the saved plan differs from the plan re-derived from the same inputs: the resources summarised
+    (what a reviewer needs), then the first differing fields of everything else."""
+    reasons = []
+    derived = json.loads(current.to_json())
+    document = dict(saved.document)
+    if saved.plan.resources != current.resources:
+        reasons.append("the rendered resources differ from the plan (" + _resource_diff(saved.plan, current) + ")")
+        document["resources"] = derived["resources"]  # summarised: not again field by field
+    return reasons + differences(comparable(document), comparable(derived), shown)
 
 
 def _resource_diff(saved: Plan, current: Plan, shown: int = 4) -> str:
@@ -76,14 +85,26 @@ def gate(stack_path: str | Path, session: Session, plan_path: str | Path | None 
     """Everything `apply` checks before the engine: returns the plan to apply, or raises with exit 2/3/4/5."""
     saved = load_saved_plan(plan_path) if plan_path is not None else None
     if saved is not None:
-        _refuse_if_stale(saved, _early_differences(saved, stack_path, session), stack_path, plan_path)
-    result = api.plan(stack_path, session)  # infeasible (5) raises here
+        _refuse_if_stale(saved, _early_differences(saved.plan, stack_path, session), stack_path)
+    # with the explanation if the saved plan has one: it is part of what was reviewed, and compared
+    explain = saved.plan.explain is not None if saved is not None else None
+    result = api.plan(stack_path, session, explain=explain)  # infeasible (5) raises here
     if saved is not None:
-        _refuse_if_stale(saved, stale_reasons(saved, result.plan), stack_path, plan_path)
+        refuse_unless_same(saved, result.plan, stack_path)
     refusal = result.refusal()
     if refusal is not None:
         raise refusal
     return result
+
+
+def refuse_unless_same(saved: SavedPlan, current: Plan, stack_path: str | Path) -> None:
+    """Refuse (2) a saved plan made from other inputs, or that says anything the re-derived plan does not."""
+    _refuse_if_stale(saved, stale_reasons(saved.plan, current), stack_path)
+    changed = content_differences(saved, current)
+    if changed:
+        raise UsageError(f"the saved plan {saved.path!r} is not the plan its inputs give: " + "; ".join(changed),
+                         hint="the plan applied must be the plan reviewed: review and save a new plan with "
+                         f"`cloudorch plan {stack_path} --out {saved.path}`")
 
 
 def _early_differences(saved: Plan, stack_path: str | Path, session: Session) -> list[str]:
@@ -103,10 +124,10 @@ def _early_differences(saved: Plan, stack_path: str | Path, session: Session) ->
     return reasons
 
 
-def _refuse_if_stale(saved: Plan, reasons: list[str], stack_path, plan_path) -> None:
+def _refuse_if_stale(saved: SavedPlan, reasons: list[str], stack_path) -> None:
     if reasons:
-        raise UsageError(f"the saved plan {str(plan_path)!r} is stale: " + "; ".join(reasons),
-                         hint=f"review and save a new plan: cloudorch plan {stack_path} --out {plan_path}")
+        raise UsageError(f"the saved plan {saved.path!r} is stale: " + "; ".join(reasons),
+                         hint=f"review and save a new plan: cloudorch plan {stack_path} --out {saved.path}")
 
 
 @dataclass(frozen=True)

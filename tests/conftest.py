@@ -20,3 +20,11 @@ if os.environ.get("CI"):
 
     settings.register_profile("ci", derandomize=True)
     settings.load_profile("ci")
+
+
+def pytest_runtest_setup(item):
+    """A test marked `shared` skips, saying what ../shared is, where the reference data is absent."""
+    if item.get_closest_marker("shared") is not None:
+        from tests.support import SHARED, require_shared
+
+        require_shared(SHARED)

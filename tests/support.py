@@ -6,6 +6,7 @@ rendering to a known placement so a planner change cannot hide a rendering regre
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from cloudorch.placement.model import NetworkBlock, PlacementResult, ResourcePlacement, Slot
@@ -13,13 +14,38 @@ from cloudorch.rendering import RenderContext
 from cloudorch.spec.loader import load_stack
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+#: the reference data beside the checkout (CLOUDORCH_SHARED moves it, for a CI that keeps it elsewhere)
+SHARED = Path(os.environ.get("CLOUDORCH_SHARED") or ROOT.parent / "shared")
 SCHEMAS = SHARED / "data" / "pulumi-schemas"
+#: why a test that reads it skips where it is absent: a fresh clone does not have it, and that is no fault
+SHARED_ABSENT = ("../shared is absent: the reference data the project's CI provides beside the checkout "
+                 "(real SkyPilot catalogs, Pulumi schema subsets, the SARIF schema; see its README.md there)")
+
+
+def require_shared(path: Path = SHARED) -> Path:
+    """``path`` (inside ../shared), or a skip that says what ../shared is when it is not there."""
+    if not path.exists():
+        import pytest
+
+        missing = "" if path == SHARED else f"; missing: {path.relative_to(SHARED.parent)}"
+        pytest.skip(SHARED_ABSENT + missing)
+    return path
+
+
 #: types rendered on purpose though the schema subsets in ../shared lack them, each with the reason
 OUTSIDE_SCHEMA_SUBSET = {
     # pulumi-gcp 10.2.0's compute.NetworkPeeringRoutesConfig: Cloud SQL answers clients on other clouds only
     # when its service peering exports the routes learned over the VPN (providers/gcp network.py)
     "gcp:compute/networkPeeringRoutesConfig:NetworkPeeringRoutesConfig",
+    # pulumi-aws 7.51.1's rds.ParameterGroup: PostgreSQL's statement logging (log_statement) is a server
+    # parameter, and RDS sets parameters only through a parameter group (providers/aws database.py)
+    "aws:rds/parameterGroup:ParameterGroup",
+    # pulumi-aws 7.51.1's ec2.DefaultSecurityGroup: the only way to strip the rules AWS gives every VPC's
+    # default security group (all traffic among its members, all outbound; CIS AWS 5.4, CKV2_AWS_12)
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
+    # azure-native 3.29.0's storage.ManagementPolicy: a bucket's `lifecycle` (archiving, expiry) is the
+    # storage account's management policy on Azure, with no other way to express it (providers/azure bucket.py)
+    "azure-native:storage:ManagementPolicy",
 }
 
 REGIONS = {"aws": ("eu-west-1", "eu-central-1"), "azure": ("westeurope", "northeurope"), "gcp": ("europe-west4", "europe-west1")}
@@ -91,14 +117,10 @@ def offering(catalog, cloud: str, region: str, itype: str):
 
 def real_skypilot_catalog():
     """The real rows in ../shared read with the installed providers' adapters; skips where ../shared is absent."""
-    import pytest
-
     from cloudorch.catalog.skypilot import read_skypilot_catalog
     from cloudorch.plugins import catalog_adapters
 
-    if not SKYPILOT.is_dir():
-        pytest.skip("../shared not present (a fresh clone has no ../shared)")
-    return read_skypilot_catalog(SKYPILOT, catalog_adapters())
+    return read_skypilot_catalog(require_shared(SKYPILOT), catalog_adapters())
 
 
 # -- facts -----------------------------------------------------------------------------------------------

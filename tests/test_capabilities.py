@@ -17,6 +17,7 @@ STACK = Stack.model_validate({"stack": "s", "resources": {
     "pg": {"kind": "database", "network": "net", "engine": "postgres", "version": "16"},
     "my": {"kind": "database", "network": "net", "engine": "mysql", "version": "8.0"},
     "files": {"kind": "bucket"},
+    "vault": {"kind": "bucket", "customer_managed_key": True},
 }})
 
 
@@ -27,6 +28,7 @@ STACK = Stack.model_validate({"stack": "s", "resources": {
     ("pg", "database", {"postgres"}, set(), (("engine", "postgres"), ("version", "16"))),
     ("my", "database", {"mysql"}, set(), (("engine", "mysql"), ("version", "8.0"))),
     ("files", "bucket", {"bucket"}, set(), ()),
+    ("vault", "bucket", {"bucket", "customer-managed-key"}, set(), ()),
     ("net", "network", {"network"}, set(), ()),
 ])
 def test_requirement_read_off_the_spec(name, kind, needs, prefers, details):

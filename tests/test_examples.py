@@ -14,7 +14,7 @@ from cloudorch import api
 from cloudorch.catalog import load_catalog
 from cloudorch.cli.app import main
 from cloudorch.rendering.schema_check import PackageSchema
-from tests.support import OUTSIDE_SCHEMA_SUBSET, ROOT, SCHEMAS
+from tests.support import OUTSIDE_SCHEMA_SUBSET, ROOT, SCHEMAS, SKYPILOT, require_shared
 
 EXAMPLES = sorted((ROOT / "stacks").glob("*.yaml"))
 SCHEMA_FILES = {"aws": "aws.json", "azure-native": "azure-native.json", "gcp": "gcp.json"}
@@ -61,8 +61,7 @@ def test_example_validates_and_plans(path, capsys):
 @pytest.mark.shared
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_every_rendered_resource_conforms_to_its_provider_schema(path):
-    if not SCHEMAS.is_dir():
-        pytest.skip("../shared/data/pulumi-schemas not present (a fresh clone has no ../shared)")
+    require_shared(SCHEMAS)
     violations, checked = [], 0
     for resource in planned(path).rendered:
         package = resource.type.split(":")[2] if resource.is_provider else resource.type.split(":")[0]
@@ -149,9 +148,7 @@ def test_telemetry_lands_on_aws_graviton():
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_examples_on_real_skypilot_rows_render_schema_conformant_resources(path):
     """Real catalogs bring real quirks (AWS zone IDs, Azure generations, GCP GPU hosts) into rendering."""
-    catalog = ROOT.parent / "shared" / "data" / "skypilot"
-    if not catalog.is_dir() or not SCHEMAS.is_dir():
-        pytest.skip("../shared not present (a fresh clone has no ../shared)")
+    catalog, _ = require_shared(SKYPILOT), require_shared(SCHEMAS)
     result = api.plan(path, api.Session(api.Options(catalog_dir=str(catalog))))
     violations = []
     for resource in result.rendered:

@@ -23,7 +23,9 @@ def test_builtin_providers_come_from_the_entry_point_group():
 
 #: what each built-in declares it cannot do: nothing, each renders every capability (spot, arm64, GPUs,
 #: both database engines, buckets); a gap added to a provider must be added here, with the placement it changes
-BUILTIN_GAPS: dict[str, dict] = {"aws": {}, "azure": {}, "gcp": {}}
+#: the capabilities each built-in provider lacks everywhere (customer-managed keys: their grants and key types
+#: are outside the gcp and azure plugins' pinned schema subsets)
+BUILTIN_GAPS: dict[str, set] = {"aws": set(), "azure": {"customer-managed-key"}, "gcp": {"customer-managed-key"}}
 
 
 @pytest.mark.parametrize("name", ["aws", "azure", "gcp"])
@@ -34,7 +36,7 @@ def test_provider_contract(name):
     assert provider.pulumi_plugins and all(p.version.count(".") == 2 for p in provider.pulumi_plugins)
     assert {"ubuntu-24.04", "ubuntu-22.04", "debian-12"} <= set(provider.images)
     gaps = dict(provider.unsupported_features())
-    assert gaps == BUILTIN_GAPS[name]
+    assert set(gaps) == BUILTIN_GAPS[name]
     assert all(gaps.values()), f"{name} declares a gap without saying why"
     classifier = provider.error_classifier()
     assert {"capacity", "quota", "auth"} <= {rule.kind for rule in classifier.rules}

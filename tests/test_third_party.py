@@ -67,10 +67,12 @@ class Provider(CloudProvider):
             return FirewallFacts(rules=(TrafficRule(way, "allow", tuple(i["cidrs"]), (tuple(i["ports"]),), "tcp"),))
         if resource.role == "database":
             return DatabaseFacts(publicly_reachable=i["publicEndpoint"], encrypted_at_rest=i["encrypted"],
-                                 backup_retention_days=i["backupDays"], deletion_protected=i["protect"])
+                                 backup_retention_days=i["backupDays"], deletion_protected=i["protect"],
+                                 high_availability=False, enhanced_monitoring=False, performance_insights=False,
+                                 iam_authentication=False, statement_logging="none")
         if resource.role == "bucket":
             return BucketFacts(public=i["anonymousRead"], public_access_blocked=False, encrypted_at_rest=False,
-                               versioning=False, access_logging=False)
+                               versioning=False, access_logging=False, lifecycle=False)
         return None
 '''
 
@@ -160,7 +162,10 @@ def test_a_fourth_cloud_gets_every_neutral_rule(third_party, tmp_path):
         ("database.backups", "orders-db-north-1-db"), ("database.deletion-protection", "orders-db-north-1-db"),
         ("storage.public-bucket", "assets-north-1-bucket"), ("storage.public-access-block", "assets-north-1-bucket"),
         ("encryption.bucket", "assets-north-1-bucket"), ("storage.versioning", "assets-north-1-bucket"),
-        ("storage.access-logging", "assets-north-1-bucket"),
+        ("storage.access-logging", "assets-north-1-bucket"), ("storage.lifecycle", "assets-north-1-bucket"),
+        ("database.high-availability", "orders-db-north-1-db"), ("database.enhanced-monitoring", "orders-db-north-1-db"),
+        ("database.performance-insights", "orders-db-north-1-db"), ("database.iam-authentication", "orders-db-north-1-db"),
+        ("logging.database-statements", "orders-db-north-1-db"),
     }
     # every baseline rule that targets a role acme renders judges acme: none is left to the three built-ins
     acme_roles = {r.role for r in rendered}

@@ -7,7 +7,7 @@ import io
 from functools import cache
 from importlib.resources import files
 
-from cloudorch.catalog.model import Catalog, DatabaseOffering, Offering, Region, StoragePrice
+from cloudorch.catalog.model import Catalog, DatabaseOffering, Offering, Region, StoragePrice, category_of
 from cloudorch.catalog.network import network_prices
 
 AS_OF = "2025-06-01"
@@ -70,7 +70,7 @@ def embedded_catalog() -> Catalog:
                     vcpus=float(row["vcpus"]), memory_gib=float(row["memory_gib"]), arch=row["arch"], price=price,
                     spot_price=round(price * float(row["spot_ratio"]), 4) if row["spot_ratio"] else None,
                     accelerator=row["accelerator"] or None, accelerator_count=int(row["accelerator_count"] or 0),
-                    zones=region.zones, category=row["category"],
+                    zones=region.zones, category=category_of(region.cloud, row["instance_type"], row["category"]),
                 )
             )
     databases, storage = embedded_databases_and_storage()

@@ -7,6 +7,7 @@ offerings and validating each through pydantic would dominate a plan's run time.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple
@@ -41,7 +42,11 @@ class Offering(NamedTuple):
     accelerator: str | None = None
     accelerator_count: int = 0
     zones: tuple[str, ...] = ()
-    category: str = "general"
+    category: str = "general"  # general | compute | memory | gpu | burstable (``category_of``)
+
+    @property
+    def burstable(self) -> bool:
+        return self.category == BURSTABLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +127,24 @@ class Catalog:
             for s in self.storage:
                 h.update(repr(s).encode())
         return h.hexdigest()
+
+
+BURSTABLE = "burstable"
+
+# Burstable and shared-core types by cloud: their vCPUs run on credits (AWS t*, Azure B*) or are a share
+# of a core (GCP's e2 shared-core sizes and the older f1/g1). Decided here, by name, so the embedded catalog
+# and a SkyPilot catalog (which has no column for it) classify a type the same way.
+_BURSTABLE = {
+    "aws": re.compile(r"^t\d[a-z]*\."),
+    "azure": re.compile(r"^Standard_B\d"),
+    "gcp": re.compile(r"^(e2-(micro|small|medium)|f1-micro|g1-small)$"),
+}
+
+
+def category_of(cloud: str, instance_type: str, stated: str = "general") -> str:
+    """An offering's category: ``burstable`` for the types ``_BURSTABLE`` names, whatever a catalog states."""
+    pattern = _BURSTABLE.get(cloud)
+    return BURSTABLE if pattern is not None and pattern.match(instance_type) else stated
 
 
 # AWS and GCP region names start with their geography (eu-west-1, europe-west4; GCP's northamerica-south1

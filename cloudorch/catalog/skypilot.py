@@ -21,7 +21,7 @@ from pathlib import Path
 
 from cloudorch.catalog.adapter import CsvRow, MachineRow, SkippedRow, SkyPilotAdapter
 from cloudorch.catalog.embedded import embedded_databases_and_storage, embedded_regions
-from cloudorch.catalog.model import Catalog, Offering, ParseIssue, Region, geo_of_region_name
+from cloudorch.catalog.model import Catalog, Offering, ParseIssue, Region, category_of, geo_of_region_name
 from cloudorch.errors import UsageError
 
 REQUIRED = ("InstanceType", "vCPUs", "MemoryGiB", "Price", "Region")
@@ -126,6 +126,7 @@ def _read_cloud(cloud: str, path: Path, adapter: SkyPilotAdapter, issues: list[P
             cloud=cloud, region=region, instance_type=itype, vcpus=row.vcpus, memory_gib=row.memory_gib,
             arch=row.arch, price=min(prices), spot_price=round(sum(spots) / len(spots), 6) if spots else None,
             accelerator=row.accelerator, accelerator_count=row.accelerator_count, zones=tuple(sorted(zones)),
+            category=category_of(cloud, itype),
         ))
     return out
 

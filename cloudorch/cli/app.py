@@ -18,12 +18,12 @@ import typer
 import typer.main
 from typer._click import Command, Context, HelpFormatter  # typer vendors click as typer._click
 from typer._click.shell_completion import CompletionItem
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperGroup
 
 from cloudorch import __version__
 from cloudorch.cli.application import Application
-from cloudorch.cli.shared import with_shared_options
-from cloudorch.errors import CloudorchError, ExitCode
+from cloudorch.cli.shared import Group, with_shared_options, write_commands
+from cloudorch.errors import CloudorchError, ExitCode, UsageError
 
 
 class Lazy(NamedTuple):
@@ -36,6 +36,8 @@ class Lazy(NamedTuple):
 COMMANDS: dict[str, Lazy] = {
     "validate": Lazy("validate", "Check stack files: shape, types, references, clouds and regions."),
     "plan": Lazy("plan", "Place, render and check a stack; print the plan."),
+    "diff": Lazy("diff", "Compare two plans: what moves, what is rendered, the monthly cost and the findings."),
+    "graph": Lazy("graph", "Draw a plan: every location with what runs there, and the traffic between them."),
     "check": Lazy("check", "Check stacks against their policy packs, on the spec and on every cloud's rendering."),
     "schema": Lazy("schema", "Print the JSON Schema of the stack file, for editors such as yaml-language-server."),
     "apply": Lazy("lifecycle", "Apply a stack with Pulumi."),
@@ -77,8 +79,8 @@ class _Commands(Mapping[str, Command]):
         return len(COMMANDS)
 
 
-class LazyGroup(TyperGroup):
-    """typer's group with commands resolved through ``COMMANDS``; help and completion read only the table."""
+class LazyGroup(Group):
+    """The root group, with commands resolved through ``COMMANDS``; help and completion read only the table."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -87,10 +89,7 @@ class LazyGroup(TyperGroup):
         self.commands = _Commands()
 
     def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
-        limit = formatter.width - 6 - max(map(len, COMMANDS))
-        rows = [(name, TyperCommand(name, help=lazy.help).get_short_help_str(limit)) for name, lazy in COMMANDS.items()]
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
+        write_commands(formatter, [(name, lazy.help) for name, lazy in COMMANDS.items()])
 
     def shell_complete(self, ctx: Context, incomplete: str) -> list[CompletionItem]:
         names = [CompletionItem(name, help=lazy.help) for name, lazy in COMMANDS.items() if name.startswith(incomplete)]
@@ -126,6 +125,31 @@ def _root(
 app.callback()(with_shared_options(_root))
 
 
+_COMPLETION_OPTIONS = ("--show-completion", "--install-completion")
+_COMPLETION_SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+
+
+def _check_completion_shell(args: list[str]) -> None:
+    """typer writes a completion script for the shell it finds among cloudorch's parent processes; with none
+    (CI, a container's entry point) it said "Shell  not supported." and exited 1, the code of a bug. Without
+    a shell to complete for, it is a usage error (2) that says what to do."""
+    option = next((a for a in args if a in _COMPLETION_OPTIONS), None)
+    if option is None:
+        return
+    import shellingham  # typer's own shell detection; only a completion request pays for it
+
+    try:
+        shell = shellingham.detect_shell()[0]
+    except shellingham.ShellDetectionFailure:
+        shell = None
+    if shell in _COMPLETION_SHELLS:
+        return
+    found = "no shell started cloudorch" if shell is None else f"{shell} is not a shell cloudorch completes"
+    raise UsageError(f"{option}: {found}",
+                     hint="run it in the shell to complete (bash, zsh, fish or PowerShell): the shell is found among "
+                          "cloudorch's parent processes, and a CI step or a container entry point has none")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: maps every outcome to the documented exit codes, with no traceback unless --debug."""
     args = sys.argv[1:] if argv is None else list(argv)
@@ -133,8 +157,11 @@ def main(argv: list[str] | None = None) -> int:
     # merge their shared options into it, and the errors below are reported the way they asked.
     application = Application()
     try:
+        _check_completion_shell(args)
         result = app(args=args, prog_name="cloudorch", standalone_mode=False, obj=application)
         code = result if isinstance(result, int) else 0
+    except SystemExit as exc:  # typer's completion options end with sys.exit(0)
+        code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
     except typer.Exit as exc:
         code = exc.exit_code
     except typer.Abort:
@@ -148,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     except CloudorchError as exc:
         code = application.report_error(exc)
     except KeyboardInterrupt:
+        # the user's Ctrl-C (typer turns one inside a command into exit 130 itself); team policy code raising
+        # it is that policy's error finding, in the policy's own process
         code = 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no raw traceback for users
         code = application.report_unexpected(exc)

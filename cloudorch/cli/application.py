@@ -2,8 +2,8 @@
 
 One ``Application`` per run, on the click context (``ctx.obj``): the root callback merges the shared
 options given before the command name into it, the command the ones given after it (shared.py), and only
-then is anything built from them. Rich decides colour by itself: only on a TTY, never with NO_COLOR set.
-Human output goes to stdout, diagnostics and progress to stderr, so `--format json > plan.json` stays clean.
+then is anything built from them. Colour only on a TTY; with NO_COLOR set, no escape sequence at all
+(``_console``). Human output goes to stdout, diagnostics and progress to stderr, so `--format json > plan.json` stays clean.
 """
 
 from __future__ import annotations
@@ -97,32 +97,34 @@ class Application:
     @property
     def out(self):
         if self._out is None:
-            # rich loads with the first human output, not at start-up (`--help` and JSON runs never use it)
-            from rich.console import Console
-
-            self._out = Console(highlight=False)
+            self._out = _console()
             if not self._out.is_terminal and "COLUMNS" not in os.environ:
                 # logs and pipes have no width: don't truncate region and type names to 80 columns
-                self._out = Console(highlight=False, width=160)
+                self._out = _console(width=160)
         return self._out
 
     @property
     def err(self):
         if self._err is None:
-            from rich.console import Console  # as in `out`: not at start-up
-
-            self._err = Console(stderr=True, highlight=False, soft_wrap=True)
+            self._err = _console(stderr=True)
+            # a terminal wraps long lines mid-word: rich wraps them at spaces there; logs keep whole lines
+            self._err.soft_wrap = not self._err.is_terminal
         return self._err
 
     def emit_json(self, data: Any) -> None:
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        # one object per line, like the engine's events: a CI step reads the stream line by line
+        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
         sys.stdout.flush()
 
+    @property
+    def live(self) -> bool:
+        """Whether output may redraw itself (a spinner, a live table): where a person watches a terminal
+        that takes escape sequences -- with NO_COLOR set, it takes none."""
+        return not self.json and self.err.is_terminal and not os.environ.get("CI") and not os.environ.get("NO_COLOR")
+
     def status(self, message: str):
-        """A spinner on stderr while long work runs, only where a person is watching."""
-        if self.json or not self.err.is_terminal or os.environ.get("CI"):
-            return nullcontext()
-        return self.err.status(message)
+        """A spinner on stderr while long work runs (``live``)."""
+        return self.err.status(message) if self.live else nullcontext()
 
     def report_error(self, exc: CloudorchError) -> int:
         code = int(exc.exit_code)
@@ -131,7 +133,7 @@ class Application:
         if self.json:
             self.emit_json(exc.to_dict() | {"exit_code": code})
             return code
-        from rich.markup import escape  # as in `out`: not at start-up
+        from rich.markup import escape  # as in `_console`: not at start-up
 
         if isinstance(exc, SpecError):
             for problem in exc.problems:
@@ -153,3 +155,14 @@ class Application:
         else:
             self.err.print(f"[red]{message}[/]\n[dim]hint[/]: rerun with --debug for the traceback, and report it")
         return int(ExitCode.UNEXPECTED)
+
+
+def _console(**settings: Any):
+    """A rich console for people. rich's own NO_COLOR handling drops colours but keeps bold, dim and
+    underline; https://no-color.org asks for none, so a set NO_COLOR turns every style off."""
+    # rich loads with the first human output, not at start-up (`--help` and JSON runs never use it)
+    from rich.console import Console
+
+    if os.environ.get("NO_COLOR"):
+        settings["color_system"] = None
+    return Console(highlight=False, **settings)

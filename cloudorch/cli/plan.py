@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections import Counter
@@ -9,11 +10,14 @@ from pathlib import Path
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from cloudorch import api
+from cloudorch.cli import comparison
 from cloudorch.cli.application import Application
-from cloudorch.cli.shared import command_group, register
+from cloudorch.cli.comparison import ComparisonFormat
+from cloudorch.cli.findings import render_report
+from cloudorch.cli.layout import table_or_lines
+from cloudorch.cli.shared import STACK, command_group, register
 from cloudorch.errors import UsageError
 
 commands = command_group()
@@ -21,14 +25,24 @@ commands = command_group()
 
 def plan(
     app: Application,
-    stack: Path = typer.Argument(..., help="The stack file.", show_default=False),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Write the plan as JSON to this file (for `apply --plan`)."),
+    stack: Path = STACK,
+    out: Path | None = typer.Option(None, "--out", "-o", metavar="FILE", help="Write the plan as JSON to this file (for `apply --plan`)."),
     explain: bool = typer.Option(False, "--explain", help="Show alternatives and why each cloud/region was excluded "
                                  "(also in --format json)."),
+    compare_to: Path | None = typer.Option(None, "--compare-to", metavar="BASE",
+                                           help="Also show what changed since BASE (a saved plan .json or a stack "
+                                           "file); --format json then prints the plan and the diff as one object, --format markdown the "
+                                           "pull-request comment."),
 ) -> int:
     """Place, render and check a stack; print the plan. Exit 3 when a mandatory policy fails."""
+    if app.format == ComparisonFormat.markdown.value and compare_to is None:
+        raise UsageError("--format markdown is the comparison's pull-request comment", hint="add --compare-to BASE")
+    # the base first: a bad BASE stops the run before anything is planned or written
+    base = api.plan_of(compare_to, app.session) if compare_to is not None else None
     with app.status(f"planning {stack}"):
         result = api.plan(stack, app.session, explain=explain)
+    if base is not None:
+        return _compared(app, result, api.diff(base, result.plan), out)
     refusal = result.refusal()
     document = result.plan.to_json() if app.json or out is not None else ""  # large stacks: ~1 s to build
     if out is not None and refusal is None:
@@ -48,6 +62,27 @@ def plan(
             app.report_error(refusal)
             if out is not None:
                 app.err.print("the plan was not written")
+        return int(refusal.exit_code)
+    return 0
+
+
+def _compared(app: Application, result, diff, out: Path | None) -> int:
+    """The plan with what changed since the base: JSON as {plan, diff}, Markdown as the comment alone."""
+    refusal = result.refusal()
+    if out is not None and refusal is None:
+        _write_atomically(out, result.plan.to_json())
+        api.record_allocation(result, app.session)
+    if app.json:
+        typer.echo(json.dumps({"plan": json.loads(result.plan.to_json()), "diff": comparison.document(diff)},
+                              indent=2, ensure_ascii=False))
+    elif app.format == ComparisonFormat.markdown.value:
+        comparison.show(app, diff)
+    else:
+        _render(app, result, False)
+        comparison.render(app.out, diff)
+    if refusal is not None:
+        if not app.json:
+            app.report_error(refusal)
         return int(refusal.exit_code)
     return 0
 
@@ -87,22 +122,15 @@ def _render(app, result, explain: bool) -> None:
     headers = ("resource", "kind", "cloud", "region", "type", "count", "$/month")
     rows = [(p.resource, p.kind, p.cloud, p.region, (p.instance_type or "-") + (" (spot)" if p.spot else ""),
              str(p.count), f"{p.monthly_usd:,.2f}") for p in plan.placements]
-    if len(rows) <= PLAIN_TABLE_ROWS:
-        table = Table(title="Placements", title_justify="left", show_lines=False)
-        for column in headers:
-            table.add_column(column, justify="right" if column in ("count", "$/month") else "left")
-        for row in rows:
-            table.add_row(*row)
-        out.print(table)
-    else:
-        _plain_table(out, "Placements", headers, rows)
+    table_or_lines(out, "Placements", headers, rows, _placement_line, right=("count", "$/month"),
+                   boxed=len(rows) <= PLAIN_TABLE_ROWS)
 
     per_cloud = Counter(r.cloud for r in plan.resources)
     out.print("[bold]Resources per cloud[/]: " + ", ".join(f"{c} {n}" for c, n in sorted(per_cloud.items())))
     _render_network(app, plan, explain)
     if explain:
         _render_explain(app, result)
-    _render_policy(app, plan.policy)
+    _render_policy(app, plan.policy, result.report)
     cost = plan.cost
     budget = f" of a ${cost.budget_monthly_usd:,.2f} budget" if cost.budget_monthly_usd else ""
     out.print(f"[bold]Total[/]: ${cost.monthly_usd:,.2f}/month{budget} "
@@ -124,16 +152,11 @@ def _render(app, result, explain: bool) -> None:
 PLAIN_TABLE_ROWS = 300
 
 
-def _plain_table(out, title: str, headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    right = {len(headers) - 2, len(headers) - 1}
+def _placement_line(row) -> str:
+    resource, kind, cloud, region, itype, count, monthly = row
+    what = f"{count} x {itype} in " if itype != "-" else "in "
+    return escape(f"  {resource} ({kind}): {what}{cloud}/{region}, ${monthly}/month")
 
-    def line(cells) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-
-    out.print(f"[bold]{title}[/] ({len(rows):,} rows)")
-    out.print(f"[bold]{escape(line(headers))}[/]")
-    out.print(escape("\n".join(line(r) for r in rows)), highlight=False)
 
 
 def _render_network(app, plan, explain: bool) -> None:
@@ -165,24 +188,19 @@ def _render_explain(app, result) -> None:
         app.out.print(f"[bold]{name}[/]: " + "; ".join(e.chosen))
         for a in e.alternatives:
             instead = f" instead of {a.replaces}" if a.replaces else ""
+            why = f" [dim]({escape(a.why)})[/]" if a.why else ""
             app.out.print(f"  alternative: {a.instance_type}{' (spot)' if a.spot else ''} in {a.cloud}/{a.region}"
-                          f"{instead}: ${a.monthly_usd:,.2f}/month")
+                          f"{instead}: ${a.monthly_usd:,.2f}/month{why}")
         for x in e.excluded:
             where = f"{x.cloud}/{x.region}" if x.region else x.cloud
             app.out.print(f"  [dim]excluded {escape(where)} ({x.reason}): {escape(x.detail)}[/]")
 
 
-def _render_policy(app, policy: dict) -> None:
-    findings = policy.get("findings", [])
+def _render_policy(app, policy: dict, report) -> None:
     summary = policy.get("summary", {})
     counts = {s: n for s, n in summary.items() if s in ("pass", "fail", "waived", "not-applicable", "error") and n}
     app.out.print("[bold]Policy[/]: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no policies"))
-    style = {"fail": "red", "error": "magenta", "waived": "yellow"}
-    for f in findings:
-        if f["status"] in style:
-            where = (f.get("resource") or "stack") + (f" ({f['rendered']})" if f.get("rendered") else "")
-            app.out.print(f"  [{style[f['status']]}]{f['status']}[/] {f['policy']} {escape('[' + f['enforcement'] + ']')} "
-                          f"{escape(where)}: {escape(f['message'])}")
+    render_report(app.out, report)
 
 
-register(commands, "plan", plan)
+register(commands, "plan", plan, formats=ComparisonFormat)

@@ -6,6 +6,7 @@ import sys
 from contextlib import contextmanager
 
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from cloudorch.engine import json_line
@@ -23,13 +24,13 @@ def progress_callback(app, title: str):
 
         yield on_json
         return
-    if not app.err.is_terminal:
+    if not app.live:
         def on_line(event, progress) -> None:
             if event.kind in ("resource-done", "resource-failed") and event.op not in ("same", None):
                 where = event.stack_resource or "-"
                 app.err.print(f"{event.status or '':7} {event.op:8} {event.name} ({where}) {event.elapsed_s or 0:.1f}s")
             elif event.kind == "diagnostic" and event.severity in ("error", "warning"):
-                app.err.print(f"{event.severity}: {event.message}")
+                app.err.print(escape(f"{event.severity}: {event.message}"))  # not markup: `[secret]` would vanish
 
         yield on_line
         return
@@ -61,4 +62,4 @@ def render_result(app, result) -> None:
     app.out.print(f"[bold]{result.operation}[/] of {result.stack}: {summary} ({result.duration_s:.1f}s)")
     for change in result.changed:
         diff = f" [{', '.join(change.diff)}]" if change.diff else ""
-        app.out.print(f"  {change.op:8} {change.stack_resource or '-'}: {change.name} ({change.type}){diff}")
+        app.out.print(escape(f"  {change.op:8} {change.stack_resource or '-'}: {change.name} ({change.type}){diff}"))

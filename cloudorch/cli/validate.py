@@ -15,7 +15,8 @@ commands = command_group()
 
 def validate(
     app: Application,
-    stacks: list[Path] = typer.Argument(..., help="Stack files to validate.", show_default=False),
+    stacks: list[Path] = typer.Argument(..., metavar="STACK", help="Stack files to validate.",
+                                                show_default=False),
 ) -> int:
     """Check stack files: shape, types, references, clouds and regions. Reports every problem at once."""
     results = api.validate(stacks, app.session)

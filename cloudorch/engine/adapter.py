@@ -13,6 +13,7 @@ from typing import Any
 
 from cloudorch.engine.config import StackConfig
 from cloudorch.engine.errors import missing_cli_error
+from cloudorch.engine.secrets import url_credentials
 from cloudorch.engine.workspace import EngineSettings, OutputValue, RawEventHandler, StackRun
 from cloudorch.provider import PulumiPlugin
 
@@ -36,6 +37,18 @@ def _no_program() -> None:
     and destroy, refresh and drift, which Pulumi runs from the state."""
 
 
+def project_settings(settings: EngineSettings, config: StackConfig) -> Any:
+    """The Pulumi.yaml the Automation API writes into the work directory.
+
+    The backend is named there only when its URL holds no credentials: the file stays on disk, and
+    PULUMI_BACKEND_URL in the CLI's environment (which Pulumi prefers to the project's) reaches it anyway.
+    """
+    import pulumi.automation as auto
+
+    backend = None if url_credentials(config.backend_url) else auto.ProjectBackend(config.backend_url)
+    return auto.ProjectSettings(name=settings.identity.project, runtime="python", backend=backend)
+
+
 class AutomationWorkspace:
     """One stack on one backend, driven through ``pulumi.automation``."""
 
@@ -52,9 +65,7 @@ class AutomationWorkspace:
             work_dir=str(settings.work_dir),
             env_vars=env,
             secrets_provider=config.secrets_provider,
-            project_settings=auto.ProjectSettings(
-                name=settings.identity.project, runtime="python", backend=auto.ProjectBackend(config.backend_url)
-            ),
+            project_settings=project_settings(settings, config),
             pulumi_command=command,
         )
         self._settings = settings

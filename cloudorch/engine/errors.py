@@ -10,7 +10,7 @@ so a fourth cloud's failures are classified as well as the built-in three.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from cloudorch.errors import EngineError
@@ -39,14 +39,18 @@ class EngineRunError(EngineError):
         cloud: str | None = None,
         region: str | None = None,
         machine_type: str | None = None,
+        output: Sequence[str] = (),
     ) -> None:
         super().__init__(message, hint=hint, retryable=retryable, kind=kind)
         self.cloud = cloud
         self.region = region
         self.machine_type = machine_type
+        #: the last lines of Pulumi's output (already redacted), for a failure no rule explains
+        self.output = list(output)
 
     def to_dict(self) -> dict[str, Any]:
-        return super().to_dict() | {"cloud": self.cloud, "region": self.region, "machine_type": self.machine_type}
+        return super().to_dict() | {"cloud": self.cloud, "region": self.region, "machine_type": self.machine_type,
+                                    "output": self.output}
 
 
 def missing_cli_error() -> EngineError:
@@ -123,9 +127,27 @@ def _first(patterns: Iterable[re.Pattern[str]], text: str) -> str | None:
     return None
 
 
+_LABEL = re.compile(r"^(?:stdout|stderr):\s*")
+_EXIT_CODE = re.compile(r"code: -?\d+")
+#: how many of Pulumi's last lines an unexplained failure carries
+TAIL_LINES = 12
+
+
+def _tail(text: str, headline: str) -> list[str]:
+    kept = []
+    for line in text.splitlines():
+        bare = _LABEL.sub("", line.strip(" \t*"))
+        if bare and bare != headline and not _EXIT_CODE.fullmatch(bare):
+            kept.append(line.rstrip())
+    return kept[-TAIL_LINES:]
+
+
 def _headline(text: str, rules: list[tuple[str | None, ErrorRule]]) -> str:
     """The most telling line: the provider's own error, not Pulumi's wrapper text."""
-    lines = [line.strip(" \t*") for line in text.splitlines() if line.strip(" \t*")]
+    # the Automation API's CommandError reads "code: 255 / stdout: ... / stderr: error: ...": its labels and
+    # exit code are not the error
+    lines = [_LABEL.sub("", line.strip(" \t*")) for line in text.splitlines() if line.strip(" \t*")]
+    lines = [line for line in lines if line and not _EXIT_CODE.fullmatch(line)]
     for line in lines:
         if any(rule.regex.search(line) for _, rule in rules):
             return line
@@ -150,9 +172,15 @@ def classify(error: BaseException | str, *, operation: str = "run",
     cloud, rule = next(((c, r) for c, r in rules if r.regex.search(text)), (None, None))
     headline = _headline(text, rules)
     if rule is None:
+        # Nothing else shows Pulumi's output (progress shows events, not the CLI's text), so the error
+        # carries its end, where an unknown failure's reason usually is.
+        tail = _tail(text, headline)
+        shown = "".join(f"\n  {line}" for line in tail)
         return EngineRunError(
-            f"Pulumi {operation} failed: {headline}",
-            hint="the full Pulumi output is above (or in --format json); run again with --debug for the engine log",
+            f"Pulumi {operation} failed: {headline}" + (f"\nthe end of Pulumi's output:{shown}" if tail else ""),
+            hint="`--format json` streams every engine event and diagnostic as the run goes; rerun with it "
+            "to see where it failed",
+            output=tail,
         )
     cloud = cloud or _cloud_of(text, classifiers)
     # The classified cloud's syntax first, so another cloud's looser pattern cannot claim a word.

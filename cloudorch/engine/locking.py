@@ -161,17 +161,23 @@ def _break_stale(path: Path, held: LockInfo) -> bool:
 
 
 def _is_stale(info: LockInfo) -> bool:
+    return holder_running(info) is False
+
+
+def holder_running(info: LockInfo) -> bool | None:
+    """Whether the process holding ``info`` still runs; None where that cannot be seen from here (another
+    host, an unreadable lock, Windows)."""
     if info.host != socket.gethostname() or info.pid <= 0:
-        return False
+        return None
     if sys.platform == "win32":
-        return False  # os.kill(pid, 0) would terminate the process on Windows
+        return None  # os.kill(pid, 0) would terminate the process on Windows
     try:
         os.kill(info.pid, 0)
     except ProcessLookupError:
-        return True
+        return False
     except PermissionError:
-        return False  # alive, owned by another user
-    return False
+        return True  # alive, owned by another user
+    return True
 
 
 def _read(path: Path) -> str:

@@ -22,6 +22,10 @@ from cloudorch.rendering.order import RenderGraphProblem
 from cloudorch.rendering.order import dependency_order as order_resources
 
 PROVIDER_PREFIX = "pulumi:providers:"
+#: the stack output holding every generated secret (a database password, a tunnel's pre-shared key), itself
+#: secret: what lets cloudorch know, before any later run, the values a provider's error may echo. Stack
+#: resource names have no underscore, so it names none of them.
+GENERATED_SECRETS = "_generated_secrets"
 
 
 class ProgramError(EngineError):
@@ -88,8 +92,9 @@ def build_program(
                 out = _output_of(registered[target], prop)
                 if value.get("path"):
                     out = out.apply(lambda v, path=tuple(value["path"]): _dig(v, path))
-                if value.get("suffix"):
-                    out = out.apply(lambda v, suffix=value["suffix"]: None if v is None else f"{v}{suffix}")
+                if value.get("prefix") or value.get("suffix"):
+                    out = out.apply(lambda v, pre=value.get("prefix", ""), suf=value.get("suffix", ""):
+                                    None if v is None else f"{pre}{v}{suf}")
                 return pulumi.Output.secret(out) if (target, prop) in secret_refs else out
             if isinstance(value, dict):
                 return {k: convert(v) for k, v in value.items()}
@@ -115,6 +120,10 @@ def build_program(
 
         for source, members in _by_source(ordered).items():
             pulumi.export(source, {name: registered[name].id for name in members})
+        generated = {res.name: {prop: _output_of(registered[res.name], prop) for prop in res.secret_outputs}
+                     for res in ordered if res.secret_outputs}
+        if generated:
+            pulumi.export(GENERATED_SECRETS, pulumi.Output.secret(generated))
 
     return program
 

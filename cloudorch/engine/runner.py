@@ -19,7 +19,7 @@ from cloudorch.engine.adapter import open_workspace
 from cloudorch.engine.config import StackConfig, resolve_stack_config
 from cloudorch.engine.errors import classify, missing_cli_error
 from cloudorch.engine.events import Event, Progress
-from cloudorch.engine.program import build_program, dependency_order, package_of
+from cloudorch.engine.program import GENERATED_SECRETS, build_program, dependency_order, package_of
 from cloudorch.engine.secrets import MASK, Secrets
 from cloudorch.engine.workspace import EngineSettings, Operation, OutputValue, RunResult, StackRun, Workspace
 from cloudorch.errors import CloudorchError, PluginError
@@ -62,6 +62,8 @@ def provider_pins(clouds: Iterable[str]) -> tuple[PulumiPlugin, ...]:
 class UnlockResult:
     cleared: locking.LockInfo | None  # the local lock removed, if any
     backend: str  # what happened to Pulumi's own backend lock
+    #: whether the cleared lock's process was still running (None: nothing cleared, or not visible from here)
+    holder_running: bool | None = None
 
 
 class PulumiEngine:
@@ -112,7 +114,7 @@ class PulumiEngine:
     def outputs(self, *, secrets: Iterable[str] = ()) -> dict[str, Any]:
         self._require_cli()
         config = self._config()
-        known = Secrets([*secrets, config.passphrase])
+        known = Secrets(secrets, exact=config.secret_values)
         try:
             return self._masked_outputs(self._workspace(config, None), known)
         except CloudorchError:
@@ -123,15 +125,22 @@ class PulumiEngine:
     def unlock(self) -> UnlockResult:
         """Clear the stack's local lock and cancel Pulumi's backend lock (the latter needs the CLI)."""
         cleared = locking.unlock(self.settings.project_dir, self.settings.stack)
+        running = locking.holder_running(cleared) if cleared is not None else None
         if self._which("pulumi") is None:
-            return UnlockResult(cleared, "skipped: no Pulumi CLI to clear a backend lock")
+            return UnlockResult(cleared, "skipped: no Pulumi CLI to clear a backend lock", running)
         config = self._config()
         try:
             self._workspace(config, None).cancel()
         except Exception as exc:  # "no update in progress" is the usual and harmless outcome
-            text = Secrets([config.passphrase]).redact(str(exc)).strip().splitlines()
-            return UnlockResult(cleared, f"not cancelled: {text[-1] if text else type(exc).__name__}")
-        return UnlockResult(cleared, "cancelled")
+            text = Secrets(exact=config.secret_values).redact(str(exc)).strip().splitlines()
+            return UnlockResult(cleared, f"not cancelled: {text[-1] if text else type(exc).__name__}", running)
+        return UnlockResult(cleared, "cancelled", running)
+
+    def preflight(self) -> None:
+        """What every run needs before it touches anything (the Pulumi CLI, the backend, the secrets'
+        passphrase), checked alone: a command asks the user to confirm only once these are there."""
+        self._require_cli()
+        self._config()
 
     # -- the contract ------------------------------------------------------------------------------
     def _run(
@@ -154,7 +163,7 @@ class PulumiEngine:
         program = build_program(
             resources, plugin_versions={p.name: p.version for p in plugins}, secret_values=secret_values
         ) if resources else None
-        known = Secrets([*secret_values, config.passphrase])
+        known = Secrets(secret_values, exact=config.secret_values)
         callback_errors: list[BaseException] = []
         progress = Progress(secrets=known, clock=self._clock)
 
@@ -170,10 +179,12 @@ class PulumiEngine:
         with locking.acquire(self.settings.project_dir, self.settings.stack, operation):
             try:
                 workspace = self._workspace(config, program)
+                # The stack's secret outputs are known before the run: a provider's error may echo one.
+                existing = workspace.outputs()
+                known.add(*_secret_leaves(existing))
                 # Events name resources in the stack's terms: the rendered resources say which stack
                 # resource each came from; without them, the stack outputs do (program.py exports them).
-                progress.name_sources({r.name: r.source for r in resources} if resources
-                                      else _sources_in(workspace.outputs()))
+                progress.name_sources({r.name: r.source for r in resources} if resources else _sources_in(existing))
                 workspace.install_plugins(plugins)
                 run = call(workspace, handle)
                 outputs = self._masked_outputs(workspace, known) if operation in ("up", "refresh") else {}
@@ -213,8 +224,10 @@ class PulumiEngine:
     @staticmethod
     def _masked_outputs(workspace: Workspace, known: Secrets) -> dict[str, Any]:
         values = workspace.outputs()
-        known.add(*(leaf for v in values.values() if v.secret for leaf in _leaves(v.value)))
-        return {k: MASK if v.secret else known.redact_data(v.value) for k, v in values.items()}
+        known.add(*_secret_leaves(values))
+        # the generated secrets are cloudorch's to redact with, not outputs of the user's stack
+        return {k: MASK if v.secret else known.redact_data(v.value) for k, v in values.items()
+                if k != GENERATED_SECRETS}
 
     @staticmethod
     def _failure(exc: BaseException, operation: str, known: Secrets, diagnostics: list[str]) -> CloudorchError:
@@ -232,6 +245,10 @@ def _sources_in(outputs: Mapping[str, OutputValue]) -> dict[str, str]:
     """Rendered resource name -> stack resource, from the program's exports ``{stack resource: {name: id}}``."""
     return {name: source for source, out in outputs.items() if not out.secret and isinstance(out.value, dict)
             for name in out.value}
+
+
+def _secret_leaves(outputs: Mapping[str, OutputValue]) -> list[Any]:
+    return [leaf for v in outputs.values() if v.secret for leaf in _leaves(v.value)]
 
 
 def _leaves(value: Any) -> Iterable[Any]:

@@ -2,7 +2,8 @@
 
 Pulumi masks values it knows are secret in its own display, but cloudorch also shows provider error
 messages, diagnostics and exceptions, which can echo an input verbatim. Every output path therefore passes
-through ``redact`` with the run's known secrets (passphrase, values marked secret, secret outputs seen).
+through ``redact`` with the run's known secrets (passphrase, credentials in the backend URL, values marked
+secret, the stack's secret outputs).
 """
 
 from __future__ import annotations
@@ -11,22 +12,36 @@ import logging
 import re
 from collections.abc import Iterable
 from typing import Any, TextIO
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 MASK = "[secret]"
-# Very short values would mask ordinary words and numbers; such "secrets" are not worth hiding anyway.
+# Values merely *seen* as secret (outputs, inputs) that are very short would mask ordinary words and
+# numbers ("true", "80"). Secrets cloudorch is *given* (the passphrase, a URL's password) are hidden
+# whatever their length: ``Secrets.add_exact``.
 MIN_SECRET_LENGTH = 4
+#: query parameters of a backend or KMS URL whose values are credentials (an Azure SAS `sig`, a token)
+_SECRET_PARAMETER = re.compile(r"pass|secret|token|sig|key|cred", re.IGNORECASE)
 
 
 class Secrets:
     """A growing set of values to hide; one compiled pattern, longest first so overlaps mask fully."""
 
-    def __init__(self, values: Iterable[str] = ()) -> None:
+    def __init__(self, values: Iterable[Any] = (), *, exact: Iterable[str | None] = ()) -> None:
         self._values: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
         self.add(*values)
+        self.add_exact(*exact)
 
     def add(self, *values: Any) -> None:
-        new = {str(v) for v in values if v is not None and len(str(v)) >= MIN_SECRET_LENGTH} - self._values
+        """Values seen as secret; those shorter than ``MIN_SECRET_LENGTH`` are left visible."""
+        self._extend(str(v) for v in values if v is not None and len(str(v)) >= MIN_SECRET_LENGTH)
+
+    def add_exact(self, *values: str | None) -> None:
+        """Secrets cloudorch was given: hidden however short."""
+        self._extend(str(v) for v in values if v)
+
+    def _extend(self, values: Iterable[str]) -> None:
+        new = set(values) - self._values
         if new:
             self._values |= new
             ordered = sorted(self._values, key=len, reverse=True)
@@ -50,6 +65,31 @@ class Secrets:
         if isinstance(value, (list, tuple)):
             return type(value)(self.redact_data(v) for v in value)
         return value
+
+
+def url_credentials(url: str | None) -> list[str]:
+    """The credentials written into a URL: the password of `scheme://user:password@host` (the whole user
+    part when it has no password: a token), and the values of credential-like query parameters."""
+    if not url or "://" not in url:
+        return []
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return []
+    found = []
+    userinfo, at, _ = parts.netloc.rpartition("@")
+    if at and userinfo:
+        user, colon, password = userinfo.partition(":")
+        found.append(password if colon else user)
+    found += [value for name, value in parse_qsl(parts.query, keep_blank_values=False)
+              if _SECRET_PARAMETER.search(name)]
+    # as written and as the server reads it: either may be echoed
+    return [v for v in dict.fromkeys([*found, *(unquote(v) for v in found)]) if v]
+
+
+def redact_url(url: str) -> str:
+    """``url`` as it may be shown: its credentials masked."""
+    return Secrets(exact=url_credentials(url)).redact(url)
 
 
 def redact(text: str, secrets: Iterable[str] | Secrets) -> str:

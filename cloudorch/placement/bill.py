@@ -4,7 +4,6 @@ placement's total is exactly the objective the optimiser minimised (up to its ti
 
 from __future__ import annotations
 
-import ipaddress
 from collections import defaultdict
 from collections.abc import Mapping
 
@@ -17,9 +16,7 @@ from cloudorch.spec.models import Compute, Database, Stack
 
 def public_facing(spec: Compute | Database) -> bool:
     """Has a public address (an ingress from the internet or a public CIDR): its egress skips the NAT."""
-    return any(rule.source_kind == "internet"
-               or (rule.source_kind == "cidr" and not ipaddress.ip_network(rule.from_).is_private)
-               for rule in spec.ingress)
+    return any(rule.from_outside_private_space for rule in spec.ingress)
 
 
 def network_terms(stack: Stack, demands: tuple[Demand, ...], rates: NetworkRates,

@@ -13,6 +13,7 @@ from collections import Counter
 from cloudorch.catalog.model import Catalog
 from cloudorch.errors import InfeasiblePlacement
 from cloudorch.placement.capability import CapabilityFilter, Hosts, requirements_of
+from cloudorch.placement.explain import collapse_outside_geo
 from cloudorch.placement.model import Exclusion, Explanation, ResourcePlacement
 from cloudorch.placement.problem import Solution, near_group
 from cloudorch.spec.models import Bucket, Stack
@@ -39,7 +40,7 @@ def place_buckets(stack: Stack, catalog: Catalog, solution: Solution, capability
         placements[name] = ResourcePlacement(resource=name, kind="bucket", cloud=cloud, region=region,
                                              storage_monthly_usd=storage)
         if explain_choices:
-            explanations[name] = choice.explanation(name, region_exclusions)
+            explanations[name] = choice.explanation(name, collapse_outside_geo(region_exclusions, stack.placement.geo))
     return placements, round(total, 2), explanations
 
 

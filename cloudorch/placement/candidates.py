@@ -124,6 +124,7 @@ class OfferingIndex:
                 "arm": np.array([o.arch == "arm64" for o in offerings]),
                 "accel": np.array([(o.accelerator or "").lower() for o in offerings]),
                 "accel_count": np.array([o.accelerator_count for o in offerings]),
+                "burstable": np.array([o.burstable for o in offerings], dtype=bool),
                 "spot": np.array([np.nan if o.spot_price is None else o.spot_price for o in offerings]),
                 "zones": np.array([len(o.zones) or fallback for o in offerings]),
                 "failures": np.array([
@@ -163,18 +164,19 @@ def _pareto(indices, prices, scores, name_rank, vcpus=None):
     return ordered[keep]
 
 
-def compute_options(spec: Compute, hosts: Hosts, index: OfferingIndex,
-                    vcpu_matters: bool = False) -> tuple[tuple[Option, ...], tuple[Exclusion, ...]]:
+def compute_options(spec: Compute, hosts: Hosts, index: OfferingIndex, vcpu_matters: bool = False,
+                    prune: bool = True) -> tuple[tuple[Option, ...], tuple[Exclusion, ...]]:
     """Options for one replica of ``spec`` in the regions that can host it; cached, since large stacks repeat
-    the same requirements."""
-    key = (spec.cpu, spec.memory_gb, spec.arch, spec.accelerator, spec.spot, hosts.key, vcpu_matters)
+    the same requirements. ``prune=False`` keeps the dominated ones too (what `--explain` compares with)."""
+    key = (spec.cpu, spec.memory_gb, spec.arch, spec.accelerator, spec.spot, spec.burstable, hosts.key, vcpu_matters,
+           prune)
     if key not in index._cache:
-        index._cache[key] = _compute_options(spec, hosts, index, vcpu_matters)
+        index._cache[key] = _compute_options(spec, hosts, index, vcpu_matters, prune)
     return index._cache[key]
 
 
-def _compute_options(spec: Compute, hosts: Hosts, index: OfferingIndex,
-                     vcpu_matters: bool) -> tuple[tuple[Option, ...], tuple[Exclusion, ...]]:
+def _compute_options(spec: Compute, hosts: Hosts, index: OfferingIndex, vcpu_matters: bool,
+                     prune: bool = True) -> tuple[tuple[Option, ...], tuple[Exclusion, ...]]:
     import numpy as np
 
     options: list[Option] = []
@@ -190,9 +192,11 @@ def _compute_options(spec: Compute, hosts: Hosts, index: OfferingIndex,
             fits &= (cols["accel"] == spec.accelerator.type.lower()) & (cols["accel_count"] >= spec.accelerator.count)
         else:
             fits &= cols["accel"] == ""  # never pay for a GPU nobody asked for
-        matching = np.flatnonzero(fits & (cols["arm"] == want_arm))
+        right_arch = fits & (cols["arm"] == want_arm)
+        # credits run out under a steady load: a type that bursts is chosen only where the resource allows it
+        matching = np.flatnonzero(right_arch if spec.burstable else right_arch & ~cols["burstable"])
         if matching.size == 0:
-            exclusions.append(_no_offering(region, spec, int(fits.sum())))
+            exclusions.append(_no_offering(region, spec, int(fits.sum()), bursting=int(right_arch.sum())))
             continue
         variants = [(False, cols["price"], matching)]
         if spec.spot and hosts.allows((region.cloud, region.name), Capability.SPOT):
@@ -201,7 +205,8 @@ def _compute_options(spec: Compute, hosts: Hosts, index: OfferingIndex,
                 variants.append((True, cols["spot"], with_spot))
         for spot, price_col, idx in variants:
             scores = availability_score(cols["zones"], spot, cols["failures"])
-            chosen = _pareto(idx, price_col, scores, cols["name_rank"], cols["vcpus"] if vcpu_matters else None)
+            chosen = _pareto(idx, price_col, scores, cols["name_rank"], cols["vcpus"] if vcpu_matters else None) \
+                if prune else idx
             options += [
                 Option(o.cloud, o.region, o.instance_type, spot, o.vcpus, o.memory_gib, float(price_col[i]),
                        float(scores[i]), o.zones or region.zones, o.accelerator, o.accelerator_count)
@@ -211,7 +216,10 @@ def _compute_options(spec: Compute, hosts: Hosts, index: OfferingIndex,
     return tuple(options), tuple(exclusions)
 
 
-def _no_offering(region: Region, spec: Compute, wrong_arch: int) -> Exclusion:
+def _no_offering(region: Region, spec: Compute, wrong_arch: int, bursting: int = 0) -> Exclusion:
+    if bursting:
+        return Exclusion(cloud=region.cloud, region=region.name, reason="no-offering",
+                         detail="only burstable types fit (`burstable: true` allows them)")
     if wrong_arch:
         return Exclusion(cloud=region.cloud, region=region.name, reason="arch",
                          detail=f"offerings that fit are not {spec.arch}")
@@ -221,7 +229,8 @@ def _no_offering(region: Region, spec: Compute, wrong_arch: int) -> Exclusion:
     return Exclusion(cloud=region.cloud, region=region.name, reason="no-offering", detail=f"no {spec.arch} type with {need}")
 
 
-def database_options(spec: Database, hosts: Hosts, catalog: Catalog) -> tuple[tuple[Option, ...], tuple[Exclusion, ...]]:
+def database_options(spec: Database, hosts: Hosts, catalog: Catalog,
+                     prune: bool = True) -> tuple[tuple[Option, ...], tuple[Exclusion, ...]]:
     by_region: dict[tuple[str, str], list] = defaultdict(list)
     for d in catalog.databases:
         if d.engine == spec.engine:
@@ -237,7 +246,8 @@ def database_options(spec: Database, hosts: Hosts, catalog: Catalog) -> tuple[tu
             if d.vcpus >= spec.cpu and d.memory_gib >= spec.memory_gb
         ]
         if found:
-            options += prune_dominated(found, vcpu_matters=False)  # managed DBs do not count against VM quotas
+            # managed DBs do not count against VM quotas
+            options += prune_dominated(found, vcpu_matters=False) if prune else found
         else:
             exclusions.append(Exclusion(cloud=region.cloud, region=region.name, reason="no-offering",
                                         detail=f"no managed {spec.engine} class with {spec.cpu} vCPU / {spec.memory_gb:g} GiB"))

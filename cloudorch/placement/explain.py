@@ -9,18 +9,27 @@ price kept replicas out of it.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
+from cloudorch.catalog.model import Catalog
+from cloudorch.placement.candidates import OfferingIndex, compute_options, database_options
+from cloudorch.placement.capability import CapabilityFilter, requirements_of
 from cloudorch.placement.model import HOURS_PER_MONTH, Alternative, Exclusion, Explanation
 from cloudorch.placement.problem import Demand, Option, Problem, Solution, apart_group, near_group, spread_group
-from cloudorch.spec.models import Stack
+from cloudorch.spec.models import Compute, Stack
 
 ALTERNATIVES = 3
-#: offerings tried per chosen slot when looking for alternatives (cheapest first)
+#: other types shown per chosen region (cheapest first)
+TYPES_HERE = 2
+#: offerings tried per chosen slot when looking for alternatives (cheapest first), and per other cloud
 SCAN = 24
 
 
 def explain(stack: Stack, problem: Problem, solution: Solution,
-            region_exclusions: list[Exclusion], option_exclusions: dict[str, tuple[Exclusion, ...]]) -> dict[str, Explanation]:
+            region_exclusions: list[Exclusion], option_exclusions: dict[str, tuple[Exclusion, ...]],
+            every_fit: Callable[[str], tuple[Option, ...]] | None = None) -> dict[str, Explanation]:
+    """``every_fit(name)``: every offering that fits the resource, the dominated ones included (the problem's
+    options leave those out), for the other types in each chosen region; see ``every_fit``."""
     locations = {name: {o.location for o, _ in chosen} for name, chosen in solution.assignment.items()}
     network_delta = _network_delta(problem, solution)
     demands = {d.name: d for d in problem.demands}
@@ -37,12 +46,36 @@ def explain(stack: Stack, problem: Problem, solution: Solution,
             resource=demand.name,
             chosen=tuple(f"{n} x {o.instance_type}{' (spot)' if o.spot else ''} in {o.cloud}/{o.region}"
                          for o, n in chosen),
-            alternatives=_alternatives(chosen, ranked[id(demand.options)], rules, network_delta(demand.name)),
+            alternatives=_alternatives(chosen, ranked[id(demand.options)], rules, network_delta(demand.name),
+                                       every_fit(demand.name) if every_fit is not None else ()),
             excluded=tuple(sorted(
-                [*region_exclusions, *option_exclusions.get(demand.name, ()),
+                [*collapse_outside_geo(region_exclusions, stack.placement.geo), *option_exclusions.get(demand.name, ()),
                  *_unused_regions(demand, chosen, cheapest[id(demand.options)], rules)],
                 key=lambda e: (e.cloud, e.region or "", e.reason))),
         )
+    return out
+
+
+def every_fit(stack: Stack, catalog: Catalog, index: OfferingIndex, capability: CapabilityFilter):
+    """``name`` -> every offering that fits the resource where its cloud can host it, dominated ones included."""
+
+    def fits(name: str) -> tuple[Option, ...]:
+        spec = stack.resources[name]
+        hosts = capability.hosts(requirements_of(stack, name))
+        if isinstance(spec, Compute):
+            return compute_options(spec, hosts, index, prune=False)[0]
+        return database_options(spec, hosts, catalog, prune=False)[0]
+
+    return fits
+
+
+def collapse_outside_geo(exclusions: list[Exclusion], geo: list[str] | None) -> list[Exclusion]:
+    """One line per cloud for its regions outside ``placement.geo`` ("37 regions outside eu"), not one each:
+    nobody reads 37 lines to learn that the stack stays in the EU."""
+    outside = Counter(e.cloud for e in exclusions if e.reason == "geo" and e.region is not None)
+    out = [e for e in exclusions if not (e.reason == "geo" and outside[e.cloud] > 1)]
+    out += [Exclusion(cloud=cloud, reason="geo", detail=f"{n} regions outside {', '.join(geo or ())}")
+            for cloud, n in sorted(outside.items()) if n > 1]
     return out
 
 
@@ -116,40 +149,73 @@ class _Rules:
         return None
 
 
-def _alternatives(chosen, ranked: list[Option], rules: _Rules, network_delta=None) -> tuple[Alternative, ...]:
+def _alternatives(chosen, ranked: list[Option], rules: _Rules, network_delta=None,
+                  every: tuple[Option, ...] = ()) -> tuple[Alternative, ...]:
+    """What a user compares the choice with: the next types in each chosen region ("why t3.xlarge and not
+    m6i.xlarge?"), the best placement on each other cloud, and the next cheapest placements overall --
+    each the chosen placement with one slot moved, kept only if every constraint still holds."""
     total = sum(o.monthly_usd * n for o, n in chosen)
-    chosen_keys = {(o.cloud, o.region, o.instance_type, o.spot) for o, _ in chosen}
+    chosen_keys = {_key(o) for o, _ in chosen}
     base = Counter()
     for o, n in chosen:
         base[o.location] += n
-    found: dict[tuple, Alternative] = {}
+
+    def moved(slot: Option, n: int, o: Option, why: str) -> Alternative | None:
+        counts = base.copy()
+        counts[slot.location] -= n
+        if not counts[slot.location]:
+            del counts[slot.location]
+        counts[o.location] += n
+        if rules.violation(counts) is not None:
+            return None
+        cost = total - slot.monthly_usd * n + o.monthly_usd * n
+        if network_delta is not None and o.location != slot.location:
+            rest = tuple((p, m) for p, m in chosen if p is not slot) + ((o, n),)
+            cost += network_delta(rest)  # egress and NAT per VM included: network_cost prices them
+        return Alternative(cloud=o.cloud, region=o.region, instance_type=o.instance_type, spot=o.spot,
+                           monthly_usd=round(cost, 2), why=why,
+                           replaces=f"{n} x {slot.instance_type}{' (spot)' if slot.spot else ''} in "
+                                    f"{slot.cloud}/{slot.region}")
+
+    shown: dict[tuple, Alternative] = {}
+    cheapest: dict[tuple, Alternative] = {}
     for slot, n in chosen:
+        here = sorted((o for o in every if o.location == slot.location and o.spot == slot.spot
+                       and _key(o) not in chosen_keys), key=lambda o: o.sort_key)
+        for o in here[:TYPES_HERE]:
+            _keep(shown, moved(slot, n, o, f"another type in {o.cloud}/{o.region}"))
+        for cloud in sorted({o.cloud for o in ranked} - {o.cloud for o, _ in chosen}):
+            on_cloud = [a for o in [o for o in ranked if o.cloud == cloud][:SCAN]
+                        if (a := moved(slot, n, o, f"the best on {cloud}")) is not None]
+            _keep(shown, min(on_cloud, key=_order, default=None))
         tried = 0
         for o in ranked:
-            key = (o.cloud, o.region, o.instance_type, o.spot)
-            if key in chosen_keys:
+            if _key(o) in chosen_keys:
                 continue
             tried += 1
             if tried > SCAN:
                 break
-            counts = base.copy()
-            counts[slot.location] -= n
-            if not counts[slot.location]:
-                del counts[slot.location]
-            counts[o.location] += n
-            if rules.violation(counts) is not None:
-                continue
-            cost = total - slot.monthly_usd * n + o.monthly_usd * n
-            if network_delta is not None:
-                moved = tuple((p, m) for p, m in chosen if p is not slot) + ((o, n),)
-                cost += network_delta(moved)  # egress and NAT per VM included: network_cost prices them
-            cost = round(cost, 2)
-            if key not in found or cost < found[key].monthly_usd:
-                found[key] = Alternative(
-                    cloud=o.cloud, region=o.region, instance_type=o.instance_type, spot=o.spot, monthly_usd=cost,
-                    replaces=f"{n} x {slot.instance_type}{' (spot)' if slot.spot else ''} in {slot.cloud}/{slot.region}",
-                )
-    return tuple(sorted(found.values(), key=lambda a: (a.monthly_usd, a.cloud, a.region, a.instance_type))[:ALTERNATIVES])
+            _keep(cheapest, moved(slot, n, o, "one of the next cheapest"))
+    for a in sorted(cheapest.values(), key=_order)[:ALTERNATIVES]:
+        _keep(shown, a, replace_why=False)
+    return tuple(sorted(shown.values(), key=_order))
+
+
+def _key(o) -> tuple:
+    return (o.cloud, o.region, o.instance_type, o.spot)
+
+
+def _order(a: Alternative) -> tuple:
+    return (a.monthly_usd, a.cloud, a.region, a.instance_type)
+
+
+def _keep(found: dict[tuple, Alternative], alternative: Alternative | None, replace_why: bool = True) -> None:
+    """Keep the cheapest way to each offering; a reason already given to it stays (unless ``replace_why``)."""
+    if alternative is None:
+        return
+    key = _key(alternative)
+    if key not in found or (replace_why and alternative.monthly_usd < found[key].monthly_usd):
+        found[key] = alternative
 
 
 def _unused_regions(demand: Demand, chosen, cheapest_at: dict, rules: _Rules) -> list[Exclusion]:

@@ -99,6 +99,43 @@ def _usage_without(problem: Problem, group: str, key: str) -> int | None:
                          for o, n in chosen if quota_covers(key, o.cloud, o.region)))
 
 
+def _scarce_offering(problem: Problem, group: str) -> str | None:
+    """The root cause when a spread rule fails because what fits the resource exists on too few clouds or
+    regions, whatever else holds: "L4 4 vCPU/16 GiB is offered only on gcp in the allowed regions"."""
+    parsed = parse_group(group)
+    if parsed.kind != "spread" or parsed.resource is None:
+        return None
+    demand = next(d for d in problem.demands if d.name == parsed.resource)
+    clouds = sorted({o.cloud for o in demand.options})
+    regions = sorted({f"{o.cloud}/{o.region}" for o in demand.options})
+    rule, limit = parsed.detail, getattr(demand, parsed.detail)
+    where = {"min_clouds": clouds, "max_per_cloud": clouds}.get(rule, regions)
+    if rule.startswith("min_") and len(where) >= limit:
+        return None
+    if rule.startswith("max_") and len(where) * limit >= demand.count:
+        return None
+    offered = f"only on {_listed(clouds)} in the allowed regions" if where is clouds else \
+        f"only in {len(regions)} allowed region{'s' if len(regions) != 1 else ''} ({_listed(regions)})"
+    need = f"{group} {limit} needs {limit} {'clouds' if where is clouds else 'regions'}" if rule.startswith("min_") \
+        else f"at most {len(where) * limit} of its {demand.count} replicas fit under {group} {limit}"
+    return f"{_what(demand)} is offered {offered}: {need}"
+
+
+def _what(demand) -> str:
+    """What fits a resource, as its smallest offering says it (the accelerator first, when all share one)."""
+    smallest = min(demand.options, key=lambda o: (o.vcpus, o.memory_gib))
+    size = f"{smallest.vcpus:g} vCPU/{smallest.memory_gib:g} GiB"
+    accelerators = {o.accelerator for o in demand.options}
+    if len(accelerators) == 1 and None not in accelerators:
+        return f"{accelerators.pop()} {size}"
+    return f"{'a managed database class' if demand.kind == 'database' else 'a machine type'} that fits " \
+           f"{demand.name} ({size} or more)"
+
+
+def _listed(names: list[str], shown: int = 4) -> str:
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
 #: how many constraints one suggested way out may relax together
 MAX_RELAXED = 4
 
@@ -114,6 +151,10 @@ def analyse_infeasible(problem: Problem, fixed_monthly_usd: float = 0.0) -> Infe
         )
     conflicts = [g for s in sets for g in s]
     message = "no placement satisfies these constraints together: " + "; ".join(", ".join(s) for s in sets)
+    causes = [cause for group in conflicts if (cause := _scarce_offering(problem, group))]
+    if causes:
+        # the spread rule is only where it shows: what the user must change is where the offering exists
+        message = "; ".join(causes) + f" ({message})"
     way_out = _per_conflict_way_out(problem, sets) or _way_out(problem, sets[0])
     if way_out is None:
         return InfeasiblePlacement(message, conflicts=conflicts, hint="relax one of the constraints named above")

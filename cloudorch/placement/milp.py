@@ -519,6 +519,35 @@ def _run(b: _Builder, relax: bool = False, start=None, limits: Limits | None = N
         slack = max(slack * 100, 1e-3 * max(1.0, abs(lower)) / max(1, lp.num_col_) ** 0.5)
 
 
+#: above this many replica columns a priced model is first placed by local search (``searched_locally``)
+LOCAL_SEARCH_COLUMNS = 5_000
+#: up to this many, a locally searched model's LP relaxation is solved for its bound (seconds, not minutes)
+RELAXED_BOUND_COLUMNS = 20_000
+
+
+def replica_columns(problem: Problem) -> int:
+    """How many replica columns the model of ``problem`` would have (its size, before it is built)."""
+    linked = problem.location_linked()
+    return sum(len(useful_options(d, problem, d.name in linked)) for d in problem.demands)
+
+
+def searched_locally(problem: Problem) -> bool:
+    """Whether the planner improves a feasible placement by local moves rather than searching this model:
+    the whole bill priced with terms that couple resources (the hard, quadratic-assignment-like part), over
+    more than ``LOCAL_SEARCH_COLUMNS`` replica columns (~25 resources with flows over a full catalog).
+    Measured (benchmarks/README.md, "Network"): from ~100 resources with flows, branch and bound from the
+    cheapest machines neither proves nor finds in its limits a placement as cheap as local search does in a
+    fraction of the time; below, every example stack is proved optimal in well under a second. The cost
+    objective only (the others' second phase is bounded by the first's optimum), and not under
+    ``cross_cloud: forbid``, whose rows the moves would have to keep."""
+    net = problem.network
+    if problem.objective != "cost" or net is None or not net.couples:
+        return False
+    if net.cross_cloud_forbidden and problem.enabled(CROSS_CLOUD_GROUP):
+        return False
+    return replica_columns(problem) > LOCAL_SEARCH_COLUMNS
+
+
 def solve(problem: Problem) -> Solution | None:
     """The optimal placement of every demand, or None when the constraints cannot all be met."""
     objective = problem.objective
@@ -617,6 +646,16 @@ def _start(problem: Problem, f: _Formulation) -> tuple[list[float] | None, Solut
         for location, zv in zs.items():
             values[zv] = 1.0 if location in used else 0.0
     return values, found
+
+
+def relaxed_bound(problem: Problem) -> float | None:
+    """The LP relaxation of the whole-bill model (link rows included when few, else left out: still a
+    relaxation), a lower bound on any placement's bill; None when even the relaxation is infeasible."""
+    f = _build(problem, lazy_links=True)
+    if f.link_pairs() <= EAGER_LINK_PAIRS:
+        f.all_links()
+    result = _run(f.b, relax=True)
+    return None if result is None else result[1]
 
 
 def lp_bound(problem: Problem) -> float | None:

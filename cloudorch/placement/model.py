@@ -85,6 +85,8 @@ class Alternative(_Frozen):
     monthly_usd: float = Field(description="the resource's monthly cost with this change, plus what the change "
                                "adds to or saves on the network's bill (links, traffic)")
     replaces: str | None = Field(default=None, description="which chosen slot moves here")
+    why: str | None = Field(default=None, description="why it is shown: another type in the chosen region, the best "
+                            "offering on another cloud, or one of the next cheapest placements")
 
 
 class Exclusion(_Frozen):

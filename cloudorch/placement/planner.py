@@ -9,6 +9,7 @@ serve -> explanations. Address blocks are the network stage's (``cloudorch.netwo
 from __future__ import annotations
 
 import math
+import time
 from collections import Counter
 from dataclasses import replace
 
@@ -25,11 +26,17 @@ from cloudorch.placement.candidates import (
     compute_options,
     database_options,
 )
-from cloudorch.placement.explain import explain
+from cloudorch.placement.explain import every_fit, explain
+from cloudorch.placement.floor import coupled_floor, network_floor
+from cloudorch.placement.improve import Limit, improve
 from cloudorch.placement.infeasible import analyse_infeasible
 from cloudorch.placement.model import HOURS_PER_MONTH, PlacementResult, ResourcePlacement, Slot
 from cloudorch.placement.problem import BUDGET_GROUP, Demand, Option, Problem, Solution, quota_covers
 from cloudorch.spec.models import Bucket, Compute, Database, Stack
+
+#: the longest local search may take, so that no plan hangs (its move budget stops it long before, on the
+#: same move on every machine: ``improve.Limit``)
+LOCAL_SEARCH_SECONDS = 120.0
 
 
 def plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
@@ -72,7 +79,8 @@ def plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
     placements = dict(sorted(placements.items()))
     explanations = {}
     if explain_choices:
-        explanations = dict(sorted({**explain(stack, problem, solution, region_exclusions, exclusions),
+        explanations = dict(sorted({**explain(stack, problem, solution, region_exclusions, exclusions,
+                                              every_fit(stack, catalog, index, capability)),
                                     **bucket_explanations}.items()))
     return PlacementResult(
         objective=stack.placement.objective,
@@ -134,7 +142,7 @@ def _solve(problem: Problem) -> Solution | None:
     current = replace(problem, quotas=quotas)
     assignment, monthly, bound, stopped = {}, 0.0, 0.0, set()
     for group, keys in milp.components(current):
-        part = milp.solve(_part(current, group, keys))
+        part = _solve_part(_part(current, group, keys))
         if part is None:
             return None
         assignment.update(part.assignment)
@@ -148,6 +156,33 @@ def _solve(problem: Problem) -> Solution | None:
                     stopped="; ".join(sorted(stopped)) or None)
 
 
+def _solve_part(part: Problem) -> Solution | None:
+    """One linked group: exactly (``milp``), or -- the whole bill priced, too large to search exactly --
+    the cheapest machines that keep every constraint, made cheaper by local moves (``improve``). Its lower
+    bound is the machines' optimum plus the network's floor, or the model's LP relaxation where that is
+    higher and the model small enough to solve it in seconds."""
+    if not milp.searched_locally(part):
+        return milp.solve(part)
+    machines = _solve(replace(part, network=None))
+    if machines is None:
+        return None  # the same constraints (cross_cloud: forbid is never searched locally)
+    limit = Limit(deadline=time.monotonic() + LOCAL_SEARCH_SECONDS)
+    assignment, _ = improve(part, machines.assignment, limit)
+    floor = max(machines.lower_bound_monthly_usd + network_floor(part), coupled_floor(part))
+    local = Solution(dict(sorted(assignment.items())), round(_machines(assignment), 2), round(floor, 4),
+                     stopped=f"local search{f' (stopped at {limit.reason})' if limit.reason else ''}: a model "
+                             "this size is not searched exactly")
+    if milp.replica_columns(part) <= milp.RELAXED_BOUND_COLUMNS:
+        relaxed = milp.relaxed_bound(part)
+        if relaxed is not None and relaxed > floor:
+            local = replace(local, lower_bound_monthly_usd=round(relaxed, 4))
+    return local
+
+
+def _machines(assignment) -> float:
+    return sum(o.monthly_usd * n for chosen in assignment.values() for o, n in chosen)
+
+
 def _infeasible_part(problem: Problem) -> tuple[Problem, float]:
     """The linked groups that cannot be placed (analysing only them keeps a large stack's refusal fast),
     and what the groups that can be placed cost."""
@@ -158,7 +193,7 @@ def _infeasible_part(problem: Problem) -> tuple[Problem, float]:
     current = replace(problem, quotas=quotas)
     for group, keys in milp.components(current):
         part = _part(current, group, keys)
-        solution = milp.solve(part)
+        solution = _solve_part(part)
         if solution is None:
             failing.append(part)
         else:

@@ -28,6 +28,7 @@ from cloudorch.policy.model import (
 )
 from cloudorch.policy.output import to_github, to_json, to_junit, to_markdown, to_sarif, to_text
 from cloudorch.policy.report import Finding, PolicyInfo, Report, WaiverNote
+from cloudorch.policy.teamcode import TRUST_NOTE, team_files
 
 
 def blocking_error(reports: Report | list[Report]) -> PolicyBlocked | None:
@@ -45,9 +46,9 @@ def blocking_error(reports: Report | list[Report]) -> PolicyBlocked | None:
 
 
 __all__ = [
-    "STACK", "Check", "Context", "Finding", "NotApplicable", "Pack", "Policy", "PolicyInfo", "PolicySubject",
+    "STACK", "TRUST_NOTE", "Check", "Context", "Finding", "NotApplicable", "Pack", "Policy", "PolicyInfo", "PolicySubject",
     "Report", "SpecTarget", "Violation", "WaiverNote", "apply_baseline", "available_pack_names",
     "baseline_dict", "blocking_error", "evaluate", "expect_fact", "list_policies", "load_packs", "load_policy_dir",
     "merge_packs", "pack_enforcement", "read_baseline", "region_geo", "rendered_check", "resolve_enforcement",
-    "spec_check", "to_github", "to_json", "to_junit", "to_markdown", "to_sarif", "to_text", "write_baseline",
+    "spec_check", "team_files", "to_github", "to_json", "to_junit", "to_markdown", "to_sarif", "to_text", "write_baseline",
 ]

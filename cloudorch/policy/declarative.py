@@ -29,6 +29,10 @@ from cloudorch.spec.models import RESOURCE_KINDS
 from cloudorch.spec.yamlsource import Located, YamlShapeError, load_located
 
 Tri = bool | None  # True, False, or undecidable (an unknown value)
+#: how deep and / or / not may nest; a real policy needs a handful
+MAX_DEPTH = 32
+#: how deep a policy file's YAML may nest at all (conditions take about two levels each)
+MAX_YAML_DEPTH = 100
 Cond = Callable[[Any], Tri]
 _MISSING = object()
 _UNKNOWN = object()
@@ -188,6 +192,12 @@ class _Parser:
 
     # -- conditions ------------------------------------------------------------------------------------
     def condition(self, node: Any, path: tuple[Any, ...]) -> Cond | None:
+        depth = sum(1 for p in path if p in ("and", "or", "not"))
+        if depth > MAX_DEPTH:
+            # checked before recursing: a condition nested a thousand deep would otherwise exhaust the stack,
+            # both here and every time it is evaluated
+            self.problem(path, f"conditions nest more than {MAX_DEPTH} deep; flatten them (`and`/`or` take lists)")
+            return None
         if not isinstance(node, dict):
             self.problem(path, f"a condition must be a mapping: {{attribute, operator, value}} or and/or/not, "
                                f"not {_kind(node)}")
@@ -343,7 +353,7 @@ def _build(node: dict[str, Any], cond: Cond, origin: str) -> Policy:
                   for k, v in node.get("frameworks", {}).items()}
     return Policy(
         id=node["id"], title=node["title"], severity=node["severity"], checks=(Check(level, targets, check),),
-        enforcement=node.get("enforcement", "mandatory"), remediation=node.get("remediation", ""),
+        enforcement=node.get("enforcement"), remediation=node.get("remediation", ""),
         description=node.get("description", ""), frameworks=frameworks, tags=tuple(node.get("tags", ())),
         url=node.get("url"), origin=origin,
     )
@@ -386,8 +396,31 @@ def parse_policy_file(text: str, file: str) -> tuple[dict[str, Any], list[Policy
     return settings, policies
 
 
+def _too_deep(text: str) -> int | None:
+    """The line where the YAML nests deeper than ``MAX_YAML_DEPTH``, if it does. Read from the parser's event
+    stream, which keeps no stack of its own, before anything builds the nested values recursively."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    depth = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    return event.start_mark.line + 1
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    finally:
+        loader.dispose()
+    return None
+
+
 def _load(text: str, file: str) -> Located:
     try:
+        line = _too_deep(text)
+        if line is not None:
+            raise SpecError([Problem(file, line, "", f"nests mappings and lists more than {MAX_YAML_DEPTH} deep")],
+                            hint="a policy needs a few levels; flatten conditions with `and`/`or` lists")
         return load_located(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

@@ -1,7 +1,10 @@
 """Evaluate packs against one stack: every policy, every target, one finding per outcome.
 
-Pure: the same subject, packs, date and overrides give the same report, sorted. A check that raises is an
-``error`` finding carrying the exception's message; the evaluation itself never raises for a policy bug.
+Pure: the same subject, packs, date and overrides give the same report, sorted. A check that raises (even
+``SystemExit``) or returns something that is not a ``Violation`` or ``NotApplicable`` is an ``error`` finding
+carrying what went wrong; the evaluation itself never raises for a policy bug. Team policies (Python files
+from policy directories) run in a child process with a time limit (``teamcode``, ``sandbox``); built-in and
+installed packs run here.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from cloudorch.policy.context import Context, PolicySubject, RegionGeo, SpecTarg
 from cloudorch.policy.geo import region_geo as default_region_geo
 from cloudorch.policy.model import STACK, Check, Enforcement, NotApplicable, Pack, Policy, Violation, stricter
 from cloudorch.policy.report import Finding, PolicyInfo, Report
+from cloudorch.policy.sandbox import describe_exception
+from cloudorch.policy.teamcode import is_team_policy, run_policies, team_files
 from cloudorch.policy.waivers import apply_waivers
 from cloudorch.rendering.model import RenderedResource
 
@@ -104,6 +109,7 @@ def evaluate(
     findings: list[Finding] = []
     infos: list[PolicyInfo] = []
     disabled: list[str] = []
+    team: list[tuple[Policy, Enforcement, Context]] = []
     for policy, owners in merged:
         enforcement = resolve_enforcement(policy, owners, effective_overrides)
         infos.append(_info(policy, owners, enforcement))
@@ -111,7 +117,12 @@ def evaluate(
             disabled.append(policy.id)
             continue
         params = {**policy.config, **(config or {}).get(policy.id, {})}
-        findings += _run_policy(policy, enforcement, ctx.for_policy(params), targets, locate)
+        if is_team_policy(policy):
+            team.append((policy, enforcement, ctx.for_policy(params)))
+        else:
+            findings += _run_policy(policy, enforcement, ctx.for_policy(params), targets, locate)
+    if team:
+        findings += _run_team_policies(team, targets, locate)
 
     known = {p.id for p, _ in merged} | {pack.name for pack in packs}
     unknown = sorted(k for k in effective_overrides if k not in known)
@@ -123,6 +134,7 @@ def evaluate(
         stack=stack.stack, file=subject.loaded.file, findings=tuple(sorted(findings, key=Finding.sort_key)),
         policies=tuple(infos), expired_waivers=tuple(expired), unused_waivers=tuple(unused),
         disabled=tuple(disabled), unknown_overrides=tuple(unknown),
+        team_code=tuple(team_files(packs)) if team else (),
     )
 
 
@@ -170,24 +182,72 @@ class _Locator:
         return self.cache[full]
 
 
+#: what one check made of one target: its results, or (a string) why it has none
+Outcome = list[Violation | NotApplicable] | str
+
+
+def _call(check: Check, target: Any, ctx: Context, trusted: bool) -> Outcome:
+    """Run one check on one target; whatever goes wrong is the policy's error, never the run's.
+
+    In-process (``trusted``: built-in and installed packs) a KeyboardInterrupt is the user's Ctrl-C and stops
+    the run; in a team policy's child process it can only be the policy's own doing.
+    """
+    try:
+        results = check.fn(target, ctx)
+        items = [] if results is None else list(results)
+    except KeyboardInterrupt:
+        if trusted:
+            raise
+        return "policy raised KeyboardInterrupt"
+    except BaseException as exc:  # noqa: BLE001 - a policy bug (or its sys.exit) must become a finding
+        return f"policy {describe_exception(exc)}"
+    for item in items:
+        if type(item) is not Violation and not isinstance(item, (Violation, NotApplicable)):
+            return f"policy returned {type(item).__name__}, not Violation or NotApplicable"
+    return items
+
+
+def _outcomes(policy: Policy, ctx: Context, targets: _Targets, *, trusted: bool) -> list[list[Outcome]]:
+    return [[_call(check, target, ctx, trusted) for target in targets.of(check)] for check in policy.checks]
+
+
+def _run_team_policies(team: list[tuple[Policy, Enforcement, Context]], targets: _Targets,
+                       locate: _Locator) -> list[Finding]:
+    """Team policies run in a child process (``teamcode``); one that cannot finish there is an error finding."""
+    results = run_policies([(policy, ctx) for policy, _, ctx in team],
+                           lambda policy, ctx: _outcomes(policy, ctx, targets, trusted=False))
+    findings: list[Finding] = []
+    for (policy, enforcement, ctx), result in zip(team, results):
+        if result.ok:
+            findings += _run_policy(policy, enforcement, ctx, targets, locate, result.value)
+            continue
+        at = f" at {result.where[0]}:{result.where[1]}" if result.where else ""
+        printed = f" (it printed: {result.output.strip()})" if result.output.strip() else ""
+        findings.append(Finding(policy=policy.id, title=policy.title, severity=policy.severity,
+                                enforcement=enforcement, remediation=policy.remediation, file=locate.loaded.file,
+                                stack=ctx.stack.stack, level=None, status="error", line=None,
+                                message=f"policy {result.error}{at}{printed}"))
+    return findings
+
+
 def _run_policy(policy: Policy, enforcement: Enforcement, ctx: Context, targets: _Targets,
-                locate: _Locator) -> list[Finding]:
+                locate: _Locator, outcomes: list[list[Outcome]] | None = None) -> list[Finding]:
+    """The findings of one policy: from ``outcomes`` when its checks ran elsewhere, else running them here."""
     stack = ctx.stack.stack
     base = dict(policy=policy.id, title=policy.title, severity=policy.severity, enforcement=enforcement,
                 remediation=policy.remediation, file=locate.loaded.file, stack=stack)
     out: list[Finding] = []
     skipped: list[str] = []
-    for check in policy.checks:
-        for target in targets.of(check):
+    for index, check in enumerate(policy.checks):
+        found = targets.of(check)
+        done = outcomes[index] if outcomes is not None else [_call(check, target, ctx, True) for target in found]
+        for target, results in zip(found, done):
             rendered = target if check.level == "rendered" else None
             resource = rendered.source if rendered is not None else target.name
             where = dict(level=check.level, resource=resource, rendered=rendered.name if rendered else None,
                          cloud=rendered.cloud if rendered else None)
-            try:
-                results = list(check.fn(target, ctx) or ())
-            except Exception as exc:  # a policy bug must become a finding, never a crashed run
-                out.append(Finding(**base, **where, status="error", line=locate.line(resource, ()),
-                                   message=f"policy raised {type(exc).__name__}: {exc}"))
+            if type(results) is str:
+                out.append(Finding(**base, **where, status="error", line=locate.line(resource, ()), message=results))
                 continue
             violations = [r for r in results if isinstance(r, Violation)]
             for v in violations:

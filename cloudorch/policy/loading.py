@@ -1,25 +1,25 @@
 """Finding packs: installed ones through the ``cloudorch.policy_packs`` entry point, a team's own from
 directories of YAML and Python policy files. Nothing is imported until a pack is asked for.
+
+Installed packs are code the user installed, like cloudorch itself, and run in-process. A Python file in a
+policy directory is the team's code from the working tree: it is imported and run only in a child process
+(``teamcode``, ``sandbox``). YAML files are data, read by cloudorch's own parser.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import re
-import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from cloudorch.errors import PluginError, UsageError
 from cloudorch.plugins import load_policy_pack_object, policy_pack_names
-from cloudorch.policy import crossguard
+from cloudorch.policy import sandbox, teamcode
 from cloudorch.policy.declarative import parse_policy_file
 from cloudorch.policy.engine import merge_packs, pack_enforcement, resolve_enforcement
-from cloudorch.policy.model import Pack, Policy
+from cloudorch.policy.model import Pack
 
 
 def load_packs(
@@ -58,8 +58,10 @@ def load_installed_pack(name: str) -> Pack:
     obj = load_policy_pack_object(name)
     try:
         pack = obj() if callable(obj) and not isinstance(obj, Pack) else obj
-    except Exception as exc:
-        raise PluginError(f"policy pack {name!r} failed to build: {type(exc).__name__}: {exc}") from exc
+    except KeyboardInterrupt:
+        raise  # in-process, this is the user's Ctrl-C
+    except BaseException as exc:  # noqa: BLE001 - a factory's sys.exit(0) must not end the run as a success
+        raise PluginError(f"policy pack {name!r} failed to build: it {sandbox.describe_exception(exc)}") from exc
     if not isinstance(pack, Pack):
         raise PluginError(f"entry point for policy pack {name!r} gave {type(pack).__name__}, not a Pack",
                           hint="the entry point must name a Pack or a function returning one")
@@ -86,7 +88,7 @@ def load_policy_dir(directory: str | Path) -> list[Pack]:
         if path.suffix in (".yaml", ".yml"):
             found = [_pack_from_yaml(path, default_name)]
         elif path.suffix == ".py":
-            found = _packs_from_python(path, default_name)
+            found = teamcode.load_file(path, default_name)
         else:
             continue
         for pack in found:
@@ -114,81 +116,13 @@ def _pack_from_yaml(path: Path, default_name: str) -> Pack:
     settings, policies = parse_policy_file(text, str(path))
     name = str(settings.get("pack") or default_name)
     try:
-        return Pack(name=name, policies=tuple(policies), description=str(settings.get("description", "")),
+        pack = Pack(name=name, policies=tuple(policies), description=str(settings.get("description", "")),
                     enforcement=settings.get("enforcement"), origin=str(path))
     except ValueError as exc:
         raise PluginError(f"{path}: {exc}") from None
-
-
-def _packs_from_python(path: Path, default_name: str) -> list[Pack]:
-    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
-    module_name = f"cloudorch_user_policies_{digest}.{path.stem}"
-    captured: list[Any] = []
-    try:
-        with crossguard.capture_policy_packs(captured, enabled="pulumi_policy" in path.read_text(errors="ignore")):
-            module = _import_path(module_name, path)
-        # a module that declared its CrossGuard PolicyPack has said which validators it means
-        packs = _packs_in_module(module, path, default_name, include_crossguard=not captured)
-        packs += [crossguard.pack_from_crossguard(obj, origin=str(path)) for obj in captured]
-    except SyntaxError as exc:
-        raise PluginError(f"{path}:{exc.lineno}: syntax error: {exc.msg}", hint="fix the policy module") from None
-    except KeyboardInterrupt:
-        raise
-    except BaseException as exc:  # noqa: BLE001 - a module's sys.exit(3) must not pass for "policy blocked"
-        raise _load_failure(path, exc) from None
-    if not packs:
-        raise PluginError(f"{path} defines no policies",
-                          hint="define `pack = Pack(...)`, a `policies` list, or CrossGuard ResourceValidationPolicy objects")
-    return packs
-
-
-def _load_failure(path: Path, exc: BaseException) -> PluginError:
-    """A module that raised (or called ``sys.exit``) while cloudorch ran its code, named by its file."""
-    if isinstance(exc, PluginError):
-        return exc
-    if isinstance(exc, SystemExit):
-        what = f"called sys.exit({exc.code!r})"
-    else:
-        what = f"raised {type(exc).__name__}: {exc}" if str(exc) else f"raised {type(exc).__name__}"
-    return PluginError(f"cannot load policy module {path}: it {what}",
-                       hint="a policy module is imported and run; it must not exit, need arguments or network")
-
-
-def _import_path(module_name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise PluginError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module  # dataclasses and pickling look modules up by name
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[module_name]  # a half-run module must not be found by a later import
-        raise
-    return module
-
-
-def _packs_in_module(module: ModuleType, path: Path, default_name: str, *, include_crossguard: bool) -> list[Pack]:
-    pack = getattr(module, "pack", None)
-    if callable(pack) and not isinstance(pack, Pack):
-        pack = pack()
-    if isinstance(pack, Pack):
-        return [replace(pack, origin=pack.origin or str(path))]
-    candidates: Iterable[Any] = getattr(module, "policies", None) or [
-        value for key, value in sorted(vars(module).items()) if not key.startswith("_")
-    ]
-    policies: list[Policy] = []
-    for obj in candidates:
-        if isinstance(obj, Policy):
-            policies.append(obj)
-        elif include_crossguard and crossguard.is_resource_policy(obj):
-            policies.append(crossguard.policy_from_crossguard(obj, origin=str(path)))
-    if not policies:
-        return []
-    try:
-        return [Pack(name=default_name, policies=tuple(policies), origin=str(path))]
-    except ValueError as exc:
-        raise PluginError(f"{path}: {exc}") from None
+    # data, not code, but a `matches` expression can backtrack for ever on a value: it runs where the
+    # team's Python runs, in a child with a time limit
+    return teamcode.stubbed(pack, str(path.resolve()))
 
 
 def list_policies(

@@ -53,12 +53,33 @@ class Violation:
     path: tuple[str | int, ...] = ()
     resource: str | None = None
 
+    def __post_init__(self) -> None:
+        # Checked here, where the policy makes it: a bad value then fails the policy that wrote it (an error
+        # finding naming the mistake) instead of every report format that later reads it.
+        if type(self.message) is not str:
+            raise TypeError(f"Violation message must be a string, not {type(self.message).__name__}")
+        if type(self.path) is not tuple:
+            if not isinstance(self.path, list):
+                raise TypeError(f"Violation path must be a tuple of field names and list indexes, such as "
+                                f"(\"ingress\", 0), not {type(self.path).__name__}")
+            object.__setattr__(self, "path", tuple(self.path))
+        for part in self.path:
+            if type(part) is not str and type(part) is not int:
+                raise TypeError(f"Violation path parts must be field names (str) or list indexes (int), "
+                                f"not {type(part).__name__}")
+        if self.resource is not None and type(self.resource) is not str:
+            raise TypeError(f"Violation resource must be a resource name (str), not {type(self.resource).__name__}")
+
 
 @dataclass(frozen=True, slots=True)
 class NotApplicable:
     """Returned by a check that cannot judge this target (no placement yet, no budget set, ...)."""
 
     reason: str
+
+    def __post_init__(self) -> None:
+        if type(self.reason) is not str:
+            raise TypeError(f"NotApplicable reason must be a string, not {type(self.reason).__name__}")
 
 
 CheckResult = Union[Violation, NotApplicable]
@@ -110,7 +131,8 @@ class Policy:
     title: str
     severity: Severity
     checks: tuple[Check, ...]
-    enforcement: Enforcement = "mandatory"
+    #: None: follows the severity (``enforcement_for``); a pack or the stack can still say otherwise
+    enforcement: Enforcement | None = None  # type: ignore[assignment]
     remediation: str = ""
     description: str = ""
     #: framework -> control ids, e.g. {"checkov": ("CKV_AWS_24",), "cis-aws-3.0": ("5.2",)}
@@ -127,12 +149,30 @@ class Policy:
             raise ValueError(f"policy id {self.id!r} must be namespaced, e.g. `network.public-ingress`")
         if self.severity not in SEVERITIES:
             raise ValueError(f"policy {self.id}: severity must be one of {SEVERITIES}, not {self.severity!r}")
+        if self.enforcement is None:
+            object.__setattr__(self, "enforcement", enforcement_for(self.severity))
         if self.enforcement not in ENFORCEMENTS:
             raise ValueError(f"policy {self.id}: enforcement must be one of {ENFORCEMENTS}")
         if not self.checks:
             raise ValueError(f"policy {self.id} has no checks")
+        # every report format prints these: a number or a list here must fail where the policy is defined
+        for name in ("title", "remediation", "description"):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"policy {self.id}: {name} must be a string, not {type(getattr(self, name)).__name__}")
+        if self.url is not None and not isinstance(self.url, str):
+            raise ValueError(f"policy {self.id}: url must be a string, not {type(self.url).__name__}")
+        if isinstance(self.tags, str) or not all(isinstance(t, str) for t in self.tags):
+            raise ValueError(f"policy {self.id}: tags must be a list of strings")
+        if not all(isinstance(c, Check) for c in self.checks):
+            raise ValueError(f"policy {self.id}: checks must be Check objects (use @spec_check or @rendered_check)")
+        if not isinstance(self.frameworks, Mapping) or not isinstance(self.config, Mapping):
+            raise ValueError(f"policy {self.id}: frameworks and config must be mappings")
+        object.__setattr__(self, "tags", tuple(self.tags))
         object.__setattr__(self, "checks", tuple(self.checks))
-        object.__setattr__(self, "frameworks", {k: tuple(v) for k, v in sorted(dict(self.frameworks).items())})
+        frameworks = {str(k): (v,) if isinstance(v, str) else tuple(v) for k, v in dict(self.frameworks).items()}
+        if not all(isinstance(i, str) for ids in frameworks.values() for i in ids):
+            raise ValueError(f"policy {self.id}: framework control ids must be strings, such as \"5.2\"")
+        object.__setattr__(self, "frameworks", dict(sorted(frameworks.items())))
 
     @property
     def levels(self) -> tuple[Level, ...]:
@@ -155,8 +195,14 @@ class Pack:
     origin: str | None = None
 
     def __post_init__(self) -> None:
-        if not PACK_NAME.match(self.name):
+        if not isinstance(self.name, str) or not PACK_NAME.match(self.name):
             raise ValueError(f"pack name {self.name!r}: lower-case letters, digits and dashes")
+        if isinstance(self.policies, (str, bytes)) or not all(isinstance(p, Policy) for p in self.policies):
+            raise ValueError(f"pack {self.name!r}: policies must be Policy objects")
+        if self.enforcement is not None and self.enforcement not in ENFORCEMENTS:
+            raise ValueError(f"pack {self.name!r}: enforcement must be one of {ENFORCEMENTS}")
+        if not isinstance(self.description, str) or not isinstance(self.version, str):
+            raise ValueError(f"pack {self.name!r}: description and version must be strings")
         object.__setattr__(self, "policies", tuple(self.policies))
         seen: set[str] = set()
         for policy in self.policies:
@@ -169,6 +215,12 @@ class Pack:
             if policy.id == policy_id:
                 return policy
         raise KeyError(policy_id)
+
+
+def enforcement_for(severity: Severity) -> Enforcement:
+    """What a policy that states no enforcement runs at: a low-severity rule (a missing tag) advises, the
+    rest block. Blocking a deploy over a tag taught teams to waive rules wholesale."""
+    return "advisory" if severity == "low" else "mandatory"
 
 
 def stricter(a: Enforcement, b: Enforcement) -> Enforcement:

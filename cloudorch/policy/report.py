@@ -109,6 +109,8 @@ class Report:
     disabled: tuple[str, ...] = ()  # policy ids switched off by enforcement
     unknown_overrides: tuple[str, ...] = ()  # enforcement keys that name no policy or pack
     baselined: int = 0  # failures hidden because a baseline file already records them
+    #: the team's Python policy files whose code ran (in a child process): the CLI says so; not in the plan
+    team_code: tuple[str, ...] = ()
 
     @property
     def blocking(self) -> tuple[Finding, ...]:

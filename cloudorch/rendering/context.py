@@ -128,16 +128,10 @@ class RenderContext:
     def public_facing(spec: Compute | Database) -> bool:
         """Whether a resource must be reachable from outside private address space (needs a public address).
 
-        One definition for every provider: a rule admitting the internet or any non-private CIDR.
+        One definition for every provider and for the placement's bill: a rule admitting the internet or
+        any CIDR outside private space (``Ingress.from_outside_private_space``).
         """
-        import ipaddress
-
-        for rule in spec.ingress:
-            if rule.source_kind == "internet":
-                return True
-            if rule.source_kind == "cidr" and not ipaddress.ip_network(rule.from_).is_private:
-                return True
-        return False
+        return any(rule.from_outside_private_space for rule in spec.ingress)
 
     def tags(self, resource: str | None = None) -> dict[str, str]:
         """Stack tags, then the resource's own, then cloudorch's bookkeeping tags (which always win)."""

@@ -97,6 +97,10 @@ class TrafficRule:
     def covers(self, port: int) -> bool:
         return covers(self.ports, port)
 
+    def carries(self, protocol: str) -> bool:
+        """Whether the rule applies to ``protocol`` traffic (an unknown protocol may be any)."""
+        return self.protocol in (None, "all", protocol)
+
     @property
     def all_ports(self) -> bool:
         return is_all_ports(self.ports)
@@ -118,6 +122,18 @@ class DatabaseFacts(Facts):
     backup_retention_days: Fact = None
     #: cannot be deleted until the protection is lifted
     deletion_protected: Fact = None
+    #: a standby in another zone takes over when the primary's zone fails
+    high_availability: Fact = None
+    #: operating-system metrics are collected at a fine interval (RDS enhanced monitoring)
+    enhanced_monitoring: Fact = None
+    #: a history of query performance is kept (RDS Performance Insights, Cloud SQL Query Insights)
+    performance_insights: Fact = None
+    #: logins with the cloud's identities are accepted besides passwords
+    iam_authentication: Fact = None
+    #: which PostgreSQL statements the server logs ("none", "ddl", "mod", "all"); None for other engines
+    statement_logging: Fact = None
+    #: encrypted with a customer-managed key (a KMS key of the stack), not the service's own
+    customer_managed_key: Fact = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,6 +146,10 @@ class BucketFacts(Facts):
     encrypted_at_rest: Fact = None
     versioning: Fact = None
     access_logging: Fact = None
+    #: a lifecycle rule archives or expires objects as they age
+    lifecycle: Fact = None
+    #: objects are encrypted with a customer-managed key (a KMS key of the stack), not the service's own
+    customer_managed_key: Fact = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -103,6 +103,20 @@ def port_range(spec: Any) -> tuple[int, int] | None:
         return None
 
 
+#: IANA protocol numbers and the clouds' words for "every protocol", in the facts' words
+_PROTOCOLS = {"6": "tcp", "17": "udp", "1": "icmp", "58": "icmp", "icmpv6": "icmp", "-1": "all", "*": "all",
+              "all": "all", "any": "all"}
+
+
+def protocol_name(value: Any) -> str | None:
+    """A rule's protocol as ``TrafficRule`` names it: "tcp", "udp", "icmp", "all", another lower-case word
+    of the cloud's ("esp"), or None when unknown. AWS and GCP also take IANA numbers ("6" is TCP)."""
+    if value is UNKNOWN or value is None or isinstance(value, bool):
+        return None
+    text = str(value).strip().lower()
+    return _PROTOCOLS.get(text, text) or None
+
+
 def any_on(values: Iterable[Any]) -> Any:
     """True if any value is on; else UNKNOWN if one is unknown (it may turn out on); else False."""
     values = list(values)

@@ -19,13 +19,16 @@ from cloudorch.rendering.roles import Role
 REF = "$ref"
 
 
-def ref(name: str, output: str = "id", *, path: tuple[str | int, ...] = (), suffix: str = "") -> dict:
+def ref(name: str, output: str = "id", *, path: tuple[str | int, ...] = (), prefix: str = "", suffix: str = "") -> dict:
     """A reference to another resource's output; ``path`` picks a part of a structured output
-    (``ref(gateway, "vpnInterfaces", path=(0, "ipAddress"))``: the first interface's address), ``suffix`` is
-    appended to the (string) value: an id of a child the cloud derives from its parent's id."""
+    (``ref(gateway, "vpnInterfaces", path=(0, "ipAddress"))``: the first interface's address); ``prefix`` and
+    ``suffix`` surround the (string) value: an id of a child the cloud derives from its parent's id, or a
+    policy document that must name a generated ARN or account (a policy input is one string)."""
     out: dict = {REF: name, "output": output}
     if path:
         out["path"] = list(path)
+    if prefix:
+        out["prefix"] = prefix
     if suffix:
         out["suffix"] = suffix
     return out

@@ -32,7 +32,6 @@ from cloudorch.rendering.facts import (
     GraphOf,
     LinkFacts,
     RouteFacts,
-    TrafficRule,
 )
 from cloudorch.rendering.inputs import UNKNOWN
 from cloudorch.rendering.model import RenderedResource
@@ -194,7 +193,7 @@ def _permitted(route, src: Site, dst: Site, firewalls, global_clouds, carried: l
             continue
         for rule in facts.rules:
             if res.source == route.target and res.cloud == dst.cloud and _here(res, dst, global_clouds) and rule.admits:
-                if rule.covers(route.port) and rule.covers(route.last_port) and _protocol(rule, route.protocol):
+                if rule.covers(route.port) and rule.covers(route.last_port) and rule.carries(route.protocol):
                     if any(_covers(p, src.cidr) for p in rule.peers):
                         admitted = True
                         carried.append(res.name)
@@ -203,7 +202,7 @@ def _permitted(route, src: Site, dst: Site, firewalls, global_clouds, carried: l
             if (res.source == route.source and res.cloud == src.cloud and _here(res, src, global_clouds)
                     and rule.direction == "egress"):
                 egress_rules = True
-                if rule.action == "allow" and rule.covers(route.port) and any(_covers(p, dst.cidr) for p in rule.peers):
+                if rule.action == "allow" and rule.covers(route.port) and rule.carries(route.protocol) and any(_covers(p, dst.cidr) for p in rule.peers):
                     egress_ok = True
     if not admitted:
         if unknown:
@@ -216,10 +215,6 @@ def _permitted(route, src: Site, dst: Site, firewalls, global_clouds, carried: l
 
 def _here(res: RenderedResource, site: Site, global_clouds: frozenset[str]) -> bool:
     return res.cloud in global_clouds or res.region in (None, site.region)
-
-
-def _protocol(rule: TrafficRule, protocol: str) -> bool:
-    return rule.protocol in (None, "all", protocol)
 
 
 def _covers(prefix, cidr: str) -> bool:

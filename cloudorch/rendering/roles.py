@@ -85,6 +85,8 @@ class Role(StrEnum):
     #: the subnets a managed database may use
     DATABASE_SUBNETS = "database-subnets"
     DATABASE_USER = "database-user"
+    #: a database's settings held in a resource of its own (an RDS parameter group)
+    DATABASE_SETTING = "database-setting"
     #: a database inside a database server
     LOGICAL_DATABASE = "logical-database"
     #: an object store with its settings (an S3 or GCS bucket, an Azure storage account)

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from cloudorch.inputs import MAX_ACCELERATORS, MAX_GB_MONTH, MAX_MEMORY_GB, MAX_MONTHLY_USD, MAX_REPLICAS, MAX_VCPUS
+from cloudorch.inputs import MAX_ACCELERATORS, MAX_DAYS, MAX_GB_MONTH, MAX_MEMORY_GB, MAX_MONTHLY_USD, MAX_REPLICAS, MAX_VCPUS
 
 NAME_RE = r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$"
 NAME_PATTERN = re.compile(NAME_RE)
@@ -30,11 +30,24 @@ Name = Annotated[str, Field(pattern=NAME_RE, description="lower-case letters, di
                  AfterValidator(_no_double_dash)]
 Tags = dict[Annotated[str, Field(min_length=1, max_length=63)], Annotated[str, Field(max_length=255)]]
 
+#: private address space: RFC 1918 and IPv6 unique-local addresses. Deliberately not Python's
+#: ``is_private``, which also counts documentation ranges (RFC 5737), benchmarking and other special
+#: ranges: a stack that names 203.0.113.0/24 stands for a public office range, and CGNAT (100.64.0.0/10)
+#: reaches a cloud over the internet. Anything outside this list is treated as the internet's.
+PRIVATE_RANGES = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"))
+
+
+def in_private_space(cidr: str) -> bool:
+    """True when every address of ``cidr`` is private address space (``PRIVATE_RANGES``)."""
+    net = ipaddress.ip_network(cidr, strict=False)
+    return any(net.version == p.version and net.subnet_of(p) for p in PRIVATE_RANGES)  # type: ignore[arg-type]
+
 
 # Every number has an upper bound (README, "Limits"): past them, prices and counts overflow the solver or
 # make the search for a way out of an infeasible stack take a step per replica for a billion replicas.
 Replicas = Annotated[int, Field(gt=0, le=MAX_REPLICAS)]
 GbMonth = Annotated[float, Field(ge=0, le=MAX_GB_MONTH)]
+Days = Annotated[int, Field(gt=0, le=MAX_DAYS)]
 
 
 class Model(BaseModel):
@@ -98,6 +111,17 @@ class Ingress(Model):
     def last_port(self) -> int:
         return self.to_port or self.port
 
+    @property
+    def ports_text(self) -> str:
+        """``22`` or ``1000-2000``: how a message names the rule's ports."""
+        return f"{self.port}" if self.last_port == self.port else f"{self.port}-{self.last_port}"
+
+    @property
+    def from_outside_private_space(self) -> bool:
+        """Admits addresses outside private space (the internet, or any CIDR not wholly private): the
+        resource then needs a public address to be reached at all."""
+        return self.source_kind == "internet" or (self.source_kind == "cidr" and not in_private_space(self.from_))
+
 
 class Accelerator(Model):
     type: Annotated[str, Field(min_length=1, description="accelerator model, e.g. A100, T4, L4")]
@@ -120,7 +144,7 @@ class Network(Model):
             raise ValueError(f"not a valid IPv4 CIDR ({exc})") from None
         if net.prefixlen > 20:
             raise ValueError("must be /20 or larger (it is split into one block per cloud and region)")
-        if not net.is_private:
+        if not in_private_space(value):
             raise ValueError("must be a private range (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)")
         return value
 
@@ -137,6 +161,9 @@ class _Placed(Model):
         default=0, description="GB a month this resource sends to the internet (all replicas together), "
                                "for the cost; traffic to other resources is their ingress entries' gb_month")
     tags: Tags = {}
+    customer_managed_key: bool = Field(
+        default=False, description="encrypt the data at rest (disks, database storage, objects) with a key of the "
+                                   "stack's own, rotated yearly, instead of the cloud's service key (AWS KMS)")
 
 
 class Compute(_Placed):
@@ -149,6 +176,9 @@ class Compute(_Placed):
     disk_gb: Annotated[int, Field(ge=10, le=16384, description="boot disk; the clouds' images need at least 10 GB")] = 20
     arch: Literal["x86_64", "arm64"] = "x86_64"
     spot: bool = False
+    burstable: bool = Field(default=False, description="allow burstable and shared-core machine types (AWS t*, Azure "
+                            "B*, GCP e2-micro/small/medium, f1-micro, g1-small): cheaper, but their CPU is shared or "
+                            "runs on credits, so a steady load gets less than it asked for")
     accelerator: Accelerator | None = None
     spread: Spread = Spread()
     apart: list[str] = Field(default=[], description="never share a region with these resources")
@@ -171,6 +201,15 @@ class Database(_Placed):
     high_availability: bool = False
     deletion_protection: bool = Field(default=True, description="refuse deletion (set false before destroy)")
     ingress: list[Ingress] = []
+    enhanced_monitoring: bool = Field(default=True, description="operating-system metrics every 60 s (RDS "
+                                      "enhanced monitoring; the other clouds collect them unasked)")
+    performance_insights: bool = Field(default=True, description="query performance history (RDS Performance "
+                                       "Insights, 7 days free; Cloud SQL Query Insights)")
+    iam_authentication: bool = Field(default=True, description="logins with the cloud's identities besides the "
+                                     "password (RDS IAM, Cloud SQL IAM, Entra ID on Azure PostgreSQL)")
+    statement_logging: Literal["none", "ddl", "mod", "all"] = Field(
+        default="ddl", description="PostgreSQL statements written to the server log (log_statement): ddl "
+                                   "records every schema change; mod adds data changes, all every query")
 
     @field_validator("version")
     @classmethod
@@ -187,12 +226,40 @@ class Database(_Placed):
                              f"clouds; use one of {', '.join(supported)}")
         return self
 
+    @model_validator(mode="after")
+    def _statement_logging_of_engine(self) -> Database:
+        if self.engine != "postgres" and "statement_logging" in self.model_fields_set:
+            raise ValueError("statement_logging is PostgreSQL's log_statement; mysql has no such setting (leave it out)")
+        return self
+
+
+class Lifecycle(Model):
+    """What happens to objects as they age: moved to a colder (cheaper, slower to read) class, deleted."""
+
+    archive_after_days: Days | None = Field(default=None, description="move objects to the cloud's "
+                                                   "infrequent-access class this many days after they are written")
+    delete_after_days: Days | None = Field(default=None, description="delete objects this many days "
+                                                  "after they are written")
+    delete_versions_after_days: Days | None = Field(
+        default=None, description="delete replaced (noncurrent) versions this many days after they are replaced")
+
+    @model_validator(mode="after")
+    def _some_rule(self) -> Lifecycle:
+        if all(v is None for v in (self.archive_after_days, self.delete_after_days, self.delete_versions_after_days)):
+            raise ValueError("give at least one of archive_after_days, delete_after_days, delete_versions_after_days")
+        if self.archive_after_days and self.delete_after_days and self.delete_after_days <= self.archive_after_days:
+            raise ValueError("delete_after_days must come after archive_after_days")
+        return self
+
 
 class Bucket(_Placed):
     kind: Literal["bucket"]
     versioning: bool = False
     public: bool = Field(default=False, description="public content; policies judge it")
     size_gb: GbMonth = Field(default=0, description="expected stored data, for the cost estimate")
+    access_logs: bool = Field(default=False, description="record every request to the objects in a log bucket "
+                              "of its own, beside it (AWS server access logs, Cloud Storage usage logs)")
+    lifecycle: Lifecycle | None = Field(default=None, description="age-based archiving and expiry of objects")
 
 
 Resource = Annotated[Network | Compute | Database | Bucket, Field(discriminator="kind")]

@@ -29,6 +29,7 @@ SAFEGUARDS: dict[str, tuple[str, ...]] = {
     # audit controls
     "logging.flow-logs": ("164.312(b)",),
     "logging.database-logs": ("164.312(b)",),
+    "logging.database-statements": ("164.312(b)",),
     "storage.access-logging": ("164.312(b)",),
     # integrity and contingency planning
     "storage.versioning": ("164.312(c)(1)",),

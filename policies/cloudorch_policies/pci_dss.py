@@ -37,6 +37,7 @@ REQUIREMENTS: dict[str, tuple[str, ...]] = {
     # 10.2 / 10.5: audit logs enabled and kept for a year
     "logging.flow-logs": ("10.2.1",),
     "logging.database-logs": ("10.2.1",),
+    "logging.database-statements": ("10.2.1",),
     "logging.lb-access-logs": ("10.2.1",),
     "storage.access-logging": ("10.2.1",),
     "logging.log-retention": ("10.5.1",),

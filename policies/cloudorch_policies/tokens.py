@@ -4,6 +4,7 @@ databases, buckets) target roles instead, and see every cloud's resources."""
 
 # AWS
 AWS_SG = "aws:ec2/securityGroup:SecurityGroup"
+AWS_DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
 AWS_SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 AWS_SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 AWS_INSTANCE = "aws:ec2/instance:Instance"
@@ -13,6 +14,7 @@ AWS_VPC = "aws:ec2/vpc:Vpc"
 AWS_SUBNET = "aws:ec2/subnet:Subnet"
 AWS_FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 AWS_RDS = "aws:rds/instance:Instance"
+AWS_RDS_PARAMETERS = "aws:rds/parameterGroup:ParameterGroup"
 AWS_S3 = "aws:s3/bucket:Bucket"
 AWS_S3_V2 = "aws:s3/bucketV2:BucketV2"
 AWS_BUCKETS = (AWS_S3, AWS_S3_V2)
@@ -42,6 +44,8 @@ AZ_STORAGE = "azure-native:storage:StorageAccount"
 AZ_CONTAINER = "azure-native:storage:BlobContainer"
 AZ_BLOB_SERVICE = "azure-native:storage:BlobServiceProperties"
 AZ_VAULT = "azure-native:keyvault:Vault"
+AZ_DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
+AZ_MANAGEMENT_POLICY = "azure-native:storage:ManagementPolicy"
 
 # GCP
 GCP_FIREWALL = "gcp:compute/firewall:Firewall"

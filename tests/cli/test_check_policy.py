@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from cloudorch.cli.app import main
-from tests.support import ROOT, SHARED
+from tests.support import ROOT, SHARED, require_shared
 
 WEBSHOP = str(ROOT / "stacks" / "webshop.yaml")
 
@@ -110,9 +110,7 @@ def test_junit_and_markdown_and_github(capsys):
 
 @pytest.mark.shared
 def test_sarif_validates_against_the_official_schema(capsys):
-    schema_path = SHARED / "data" / "sarif" / "sarif-schema-2.1.0.json"
-    if not schema_path.is_file():
-        pytest.skip("../shared/data/sarif not present (a fresh clone has no ../shared)")
+    schema_path = require_shared(SHARED / "data" / "sarif" / "sarif-schema-2.1.0.json")
     import jsonschema
 
     assert main(["check", WEBSHOP, "--format", "sarif"]) == 0
@@ -129,3 +127,90 @@ def test_policy_list(capsys):
     assert len(ids) == len(set(ids)) >= 30
     assert {"baseline", "cost", "pci-dss", "hipaa"} <= {p for r in rows for p in r["packs"]}
     assert main(["policy", "list", "--pack", "nope"]) == 2
+
+
+# -- team policy code (Python files from --policy-dir) cannot end, stall or garble the run ----------------------
+TEAM_RULE = textwrap.dedent("""\
+    import os, sys
+    from cloudorch.policy import Pack, Policy, Violation, spec_check
+
+    @spec_check("compute")
+    def _check(target, ctx):
+        {body}
+
+    pack = Pack(name="team", policies=(Policy(id="team.rule", title="t", severity="high", checks=(_check,)),))
+    """)
+
+
+def _team_dir(tmp_path, body):
+    team = tmp_path / "team"
+    team.mkdir()
+    (team / "rule.py").write_text(TEAM_RULE.format(body=body))
+    return str(team)
+
+
+@pytest.mark.parametrize("body", ["sys.exit(0)", "raise KeyboardInterrupt", "os._exit(0)",
+                                  "return [Violation(42)]", "return [Violation('x', {'a': 1})]"])
+@pytest.mark.parametrize("fmt", ["json", "sarif", "junit", "markdown", "github", "text"])
+def test_team_policy_code_that_exits_or_breaks_the_contract_blocks_in_every_format(tmp_path, capsys, body, fmt):
+    assert main(["check", WEBSHOP, "--policy-dir", _team_dir(tmp_path, body), "--format", fmt]) == 3
+    captured = capsys.readouterr()
+    assert captured.out.strip() and "team.rule" in captured.out
+    assert "note: ran team policy code from" in " ".join(captured.err.split())
+
+
+def test_team_policy_output_does_not_corrupt_machine_readable_stdout(tmp_path, capfd):
+    team = _team_dir(tmp_path, "print('hello'); os.write(1, b'raw'); return []")
+    (tmp_path / "team" / "rule.py").write_text("print('at import')\n" + (tmp_path / "team" / "rule.py").read_text())
+    assert main(["check", WEBSHOP, "--policy-dir", team, "--format", "json"]) == 0
+    data = json.loads(capfd.readouterr().out)
+    assert {f["status"] for r in data["reports"] for f in r["findings"] if f["policy"] == "team.rule"} == {"pass"}
+    assert main(["policy", "list", "--policy-dir", team, "--format", "json"]) == 0
+    captured = capfd.readouterr()
+    assert "team.rule" in {row["id"] for row in json.loads(captured.out)["policies"]}
+    assert "policy code is trusted code" in " ".join(captured.err.split())
+
+
+def test_a_team_policy_that_never_ends_is_stopped_and_blocks(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("CLOUDORCH_POLICY_TIMEOUT", "1")
+    assert main(["check", WEBSHOP, "--policy-dir", _team_dir(tmp_path, "while True: pass"), "--format", "json"]) == 3
+    [error] = [f for r in json.loads(capsys.readouterr().out)["reports"] for f in r["findings"]
+               if f["policy"] == "team.rule"]
+    assert error["status"] == "error" and "did not finish within 1 s" in error["message"]
+
+
+def test_sarif_of_a_stack_that_cannot_be_checked_says_the_run_failed_and_where(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("stack: bad\nresources: {}\n")
+    assert main(["check", WEBSHOP, str(bad), "--format", "sarif"]) == 2
+    sarif = json.loads(capsys.readouterr().out)
+    [invocation] = sarif["runs"][0]["invocations"]
+    assert invocation["executionSuccessful"] is False and invocation["exitCode"] == 2
+    [notification] = invocation["toolExecutionNotifications"]
+    assert notification["level"] == "error" and notification["message"]["text"] == "resources: must not be empty"
+    physical = notification["locations"][0]["physicalLocation"]
+    assert physical["artifactLocation"]["uri"].endswith("bad.yaml") and physical["region"]["startLine"] == 2
+    _validate_sarif(sarif)
+
+
+def test_sarif_of_a_clean_run_says_it_succeeded(capsys):
+    assert main(["check", WEBSHOP, "--format", "sarif"]) == 0
+    [invocation] = json.loads(capsys.readouterr().out)["runs"][0]["invocations"]
+    assert invocation["executionSuccessful"] is True and invocation["exitCode"] == 0
+
+
+def test_sarif_of_a_crashed_policy_says_the_analysis_did_not_complete(tmp_path, capsys):
+    assert main(["check", WEBSHOP, "--policy-dir", _team_dir(tmp_path, "sys.exit(0)"), "--format", "sarif"]) == 3
+    sarif = json.loads(capsys.readouterr().out)
+    [invocation] = sarif["runs"][0]["invocations"]
+    assert invocation["executionSuccessful"] is False and invocation["exitCode"] == 3
+    assert any("team.rule" in n["message"]["text"] for n in invocation["toolExecutionNotifications"])
+    _validate_sarif(sarif)
+
+
+def _validate_sarif(sarif):
+    schema_path = SHARED / "data" / "sarif" / "sarif-schema-2.1.0.json"
+    if schema_path.is_file():
+        import jsonschema
+
+        jsonschema.validate(sarif, json.loads(schema_path.read_text()))

@@ -209,3 +209,108 @@ def test_apply_records_the_addresses_before_the_engine_runs(fake, tmp_path):
     assert main(["apply", "webshop.yaml", "--yes"]) == 0
     data = json.loads(record.read_text())
     assert data["stack"] == "webshop" and data["blocks"] and data["asns"] and data["tunnels"]
+
+
+def test_outputs_in_text_show_the_mask(fake, capsys):
+    from cloudorch.engine import OutputValue
+
+    fake._outputs = {"dbPassword": OutputValue("hunter2-secret", True), "web": OutputValue({"web-0": "i-1"})}
+    assert main(["outputs", "webshop.yaml"]) == 0
+    out = capsys.readouterr().out
+    assert "dbPassword = [secret]" in out and 'web = {"web-0": "i-1"}' in out and "hunter2" not in out
+
+
+SECRET_OUTPUT = "Zq8-vpn-psk-echoed-by-provider"
+
+
+@pytest.mark.parametrize("command", [["apply", "--yes"], ["preview"], ["destroy", "--yes"], ["refresh"], ["drift"]],
+                         ids=lambda c: c[0])
+@pytest.mark.parametrize("options", [[], ["--debug"], ["--format", "json"]], ids=["text", "debug", "json"])
+def test_a_secret_output_echoed_by_a_provider_error_is_never_printed(fake, capsys, command, options):
+    from cloudorch.engine import OutputValue
+
+    from tests.engine.conftest import diag
+
+    fake._outputs = {"vpn": OutputValue({"psk": SECRET_OUTPUT}, True)}
+    fake.events = [diag(1, f"error: tunnel rejected pre-shared key {SECRET_OUTPUT}")]
+    fake.error = RuntimeError(f"code: 1\n stderr: error: update failed: key {SECRET_OUTPUT} is invalid")
+    assert main([command[0], "webshop.yaml", *command[1:], *options]) == 6
+    captured = capsys.readouterr()
+    assert SECRET_OUTPUT not in captured.out + captured.err
+    assert "[secret]" in captured.out + captured.err
+
+
+def test_a_short_passphrase_is_refused_unshown(fake, monkeypatch, capsys):
+    real = lifecycle.engine_for
+
+    def engine_for(identity, session):
+        return PulumiEngine(real(identity, session).settings, open_workspace=fake.factory,
+                            which=lambda _: "/usr/bin/pulumi", environ={"CLOUDORCH_PASSPHRASE": "zq9"})
+
+    monkeypatch.setattr(lifecycle, "engine_for", engine_for)
+    for command in (["apply", "--yes"], ["destroy", "--yes"], ["outputs"]):
+        assert main([command[0], "webshop.yaml", *command[1:]]) == 2
+        err = capsys.readouterr().err
+        assert "has 3 characters; cloudorch needs at least 8" in err and "zq9" not in err
+    assert fake.calls == []
+
+
+def test_an_unexplained_engine_failure_shows_the_end_of_pulumis_output(fake, capsys):
+    fake.error = RuntimeError("code: 255\n stdout: Updating (webshop)\n stderr: error: the plugin host crashed\n"
+                              "    panic: runtime error: index out of range [3] with length 3")
+    assert main(["apply", "webshop.yaml", "--yes"]) == 6
+    err = capsys.readouterr().err
+    assert "Pulumi up failed: error: the plugin host crashed" in err
+    assert "panic: runtime error: index out of range [3] with length 3" in err  # the output is shown, unmangled
+    assert "above" not in err and "--debug" not in err  # no promise of output that is not there
+
+
+def _lock_of(tmp_path, pid: int, host: str | None = None) -> None:
+    import socket
+
+    from cloudorch.engine.locking import lock_path
+
+    path = lock_path(tmp_path, "webshop")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"stack": "webshop", "user": "ci", "host": host or socket.gethostname(), "pid": pid,
+                                "since": "2026-01-01T00:00:00Z", "operation": "up"}))
+
+
+def test_unlock_says_whether_the_holder_was_still_running(fake, tmp_path, capsys):
+    import os
+    import subprocess
+    import sys
+
+    killed = subprocess.Popen([sys.executable, "-c", "pass"])
+    killed.wait()  # an apply that was SIGKILLed: its lock stays, its process is gone
+    _lock_of(tmp_path, killed.pid)
+    assert main(["unlock", "webshop.yaml"]) == 0
+    out = capsys.readouterr().out
+    assert "its process had ended" in out and "the next run on this host would have taken the lock over" in out
+    _lock_of(tmp_path, os.getpid())
+    assert main(["unlock", "webshop.yaml", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["cleared"]["running"] is True
+    _lock_of(tmp_path, 4242, host="runner-7")
+    assert main(["unlock", "webshop.yaml"]) == 0
+    assert "cannot be seen from this host" in capsys.readouterr().out
+
+
+def test_a_killed_runs_lock_is_taken_over_by_the_next_apply(fake, tmp_path):
+    import subprocess
+    import sys
+
+    killed = subprocess.Popen([sys.executable, "-c", "pass"])
+    killed.wait()
+    _lock_of(tmp_path, killed.pid)
+    assert main(["apply", "webshop.yaml", "--yes"]) == 0 and "up" in fake.calls
+
+
+def test_diagnostics_and_diffs_are_printed_as_text_not_markup(fake, capsys):
+    from tests.engine.conftest import diag
+
+    fake.events = [pre(1, "update", "net-vpc", VPC, diffs=["tags"]), diag(2, "warning: value [secret] ignored", "warning"),
+                   done(3, "update", "net-vpc", VPC, diffs=["tags"]), summary(4, {"update": 1})]
+    fake.summary = {"update": 1}
+    assert main(["apply", "webshop.yaml", "--yes"]) == 0
+    captured = capsys.readouterr()
+    assert "warning: value [secret] ignored" in captured.err and "(aws:ec2/vpc:Vpc) [tags]" in captured.out

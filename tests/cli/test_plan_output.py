@@ -12,8 +12,9 @@ def test_text_plan_shows_placements_policy_and_total(capsys):
     out = capsys.readouterr().out
     assert "orders-db" in out and "db-custom-2-8192" in out
     assert "Resources per cloud:" in out and "Policy:" in out and "waived" in out
-    # machines $815.69 (a replica on aws rather than azure: its VPN costs less) + the VPN, NAT and traffic
-    assert "Total: $1,130.27/month of a $6,000.00 budget (machines $815.69 + network $314.58" in out
+    # machines $815.69 (a replica on aws rather than azure: its VPN costs less) + the VPN, NAT, the AWS site's
+    # KMS key ($1) and traffic
+    assert "Total: $1,131.27/month of a $6,000.00 budget (machines $815.69 + network $315.58" in out
 
 
 def test_text_plan_shows_the_links_and_flows(capsys):

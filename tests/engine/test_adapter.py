@@ -65,3 +65,12 @@ def test_missing_cli_is_found_without_loading_pulumi_or_provider_plugins(tmp_pat
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["missing-cli", "[]"]
+
+
+def test_pulumi_yaml_never_holds_the_backends_credentials(settings):
+    from cloudorch.engine.adapter import project_settings
+
+    with_password = project_settings(settings, StackConfig("s3://AKIA1:hunter2-pw@minio.local/state", "passphrase"))
+    assert "hunter2" not in str(with_password.to_dict())  # PULUMI_BACKEND_URL in the CLI's environment reaches it
+    plain = project_settings(settings, StackConfig("s3://team-state", "passphrase"))
+    assert plain.to_dict()["backend"] == {"url": "s3://team-state"}

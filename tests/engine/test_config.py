@@ -27,9 +27,9 @@ def test_environment_then_settings_override(settings, tmp_path):
 
 
 def test_passphrase_from_cloudorch_env_first(settings):
-    config = resolve_stack_config(settings, {"CLOUDORCH_PASSPHRASE": "a-b-c-d", "PULUMI_CONFIG_PASSPHRASE": "x"})
-    assert config.secrets_provider == "passphrase" and config.passphrase == "a-b-c-d"
-    assert "a-b-c-d" not in repr(config)
+    config = resolve_stack_config(settings, {"CLOUDORCH_PASSPHRASE": "a-b-c-d-e", "PULUMI_CONFIG_PASSPHRASE": "x"})
+    assert config.secrets_provider == "passphrase" and config.passphrase == "a-b-c-d-e"
+    assert "a-b-c-d-e" not in repr(config)
 
 
 def test_passphrase_from_keyring(settings):
@@ -75,3 +75,33 @@ def test_state_outside_the_project_needs_a_project_name_from_the_config(tmp_path
         assert 'project = "shop"' in caught.value.hint
     named = EngineSettings(project_dir=tmp_path, identity=derived.identity, backend_url="gs://team")
     assert resolve_backend_url(named, {}) == "gs://team"
+
+
+@pytest.mark.parametrize("passphrase", ["", "zq9", "1234567"])
+def test_a_passphrase_shorter_than_8_characters_is_refused_without_showing_it(settings, passphrase):
+    with pytest.raises(UsageError) as caught:
+        resolve_stack_config(settings, {"PULUMI_CONFIG_PASSPHRASE": passphrase})
+    message = caught.value.message
+    assert f"from PULUMI_CONFIG_PASSPHRASE has {len(passphrase)} character" in message and "at least 8" in message
+    assert caught.value.exit_code == 2 and (not passphrase or passphrase not in message + caught.value.hint)
+    assert resolve_stack_config(settings, {"PULUMI_CONFIG_PASSPHRASE": "12345678"}).passphrase == "12345678"
+
+
+def test_a_short_passphrase_from_the_keyring_is_refused_too(settings):
+    with pytest.raises(UsageError, match="OS keyring"):
+        resolve_stack_config(settings, {}, keyring_lookup=lambda service, account: "abc")
+
+
+def test_a_password_in_the_backend_url_is_never_shown(tmp_path):
+    for url, project_named in (("ftp://admin:hunter2-pw@host/state", True), ("s3://AKIA1:hunter2-pw@minio/x", False)):
+        settings = EngineSettings(project_dir=tmp_path, identity=DEV, backend_url=url,
+                                  project_named_in_config=project_named)
+        with pytest.raises(UsageError) as caught:
+            resolve_backend_url(settings, {})
+        assert "hunter2-pw" not in caught.value.message + str(caught.value.hint) and "[secret]" in caught.value.message
+
+
+def test_the_configs_secrets_are_the_passphrase_and_url_credentials(tmp_path):
+    settings = EngineSettings(project_dir=tmp_path, identity=DEV, backend_url="postgres://u:pw@db/state")
+    config = resolve_stack_config(settings, {"CLOUDORCH_PASSPHRASE": "long-enough-phrase"})
+    assert config.secret_values == ["long-enough-phrase", "pw"]

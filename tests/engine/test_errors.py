@@ -180,3 +180,15 @@ def test_the_installed_providers_contribute_their_classifiers():
     from cloudorch.engine.errors import installed_classifiers
 
     assert set(installed_classifiers()) == {"aws", "azure", "gcp"}
+
+
+def test_an_unexplained_failure_carries_the_end_of_pulumis_output():
+    text = ("\n code: 255\n stdout: Updating (dev)\n  + 3 to create\n"
+            " stderr: error: the plugin host exited unexpectedly\n    panic: assignment to entry in nil map\n")
+    err = classify(text, operation="up", classifiers={})
+    assert err.message.startswith("Pulumi up failed: error: the plugin host exited unexpectedly\n")
+    assert err.output == [" stdout: Updating (dev)", "  + 3 to create", "    panic: assignment to entry in nil map"]
+    assert err.to_dict()["output"] == err.output and "panic: assignment" in err.message
+    assert "above" not in err.hint
+    long = classify("\n".join(f"line {i}" for i in range(40)), classifiers={})
+    assert long.output[-1] == "line 39" and len(long.output) == 12

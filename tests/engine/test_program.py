@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cloudorch.engine.program import ProgramError, build_program, dependency_order, package_of
+from cloudorch.engine.program import GENERATED_SECRETS, ProgramError, build_program, dependency_order, package_of
 from cloudorch.rendering.model import RenderedResource, ref
 
 from .conftest import PASSWORD
@@ -91,6 +91,7 @@ def test_values_marked_secret_are_wrapped_wherever_they_appear(monkeypatch):
 
 def test_stack_outputs_name_stack_resources(resources, monkeypatch):
     _, exported = run_under_mocks(build_program(resources), monkeypatch)
+    exported.pop(GENERATED_SECRETS)
 
     assert exported == {
         "net": {"net-vpc": "net-vpc-id", "net-subnet-a": "net-subnet-a-id"},
@@ -132,3 +133,14 @@ def test_broken_graphs_fail_before_pulumi_is_touched(bad, words, monkeypatch):
     assert caught.value.exit_code == 6
     for word in words:
         assert word in caught.value.message
+
+
+def test_generated_secrets_are_exported_as_one_secret_output(resources, monkeypatch):
+    """So that a later run knows, before it starts, every generated value a provider's error could echo."""
+    _, exported = run_under_mocks(build_program(resources), monkeypatch)
+    assert exported[GENERATED_SECRETS] == {"orders-db-password": {"result": PASSWORD}}
+    wrapped = []
+    real_secret = pulumi.Output.secret
+    monkeypatch.setattr(pulumi.Output, "secret", lambda value: wrapped.append(value) or real_secret(value))
+    run_under_mocks(build_program(resources), monkeypatch)
+    assert any(isinstance(v, dict) and "orders-db-password" in v for v in wrapped)  # exported as a secret

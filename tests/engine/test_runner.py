@@ -42,7 +42,7 @@ def test_apply_runs_in_order_and_returns_stack_terms(settings, environ, resource
     seen = []
     result = make_engine(settings, environ, fake).apply(resources, on_event=lambda e, p: seen.append((e, len(p.rows))))
 
-    assert fake.calls == ["open", "install_plugins", "up", "outputs"]
+    assert fake.calls == ["open", "outputs", "install_plugins", "up", "outputs"]  # secret outputs known first
     assert fake.plugins == list(PINS) and callable(fake.program)
     assert fake.config.passphrase == PASSPHRASE
     assert [(c.name, c.stack_resource, c.op) for c in result.changes] == [
@@ -133,7 +133,7 @@ def test_preview_drift_refresh_destroy_call_the_matching_workspace_operation(set
     drifted = [pre(1, "refresh", "net-vpc", VPC, diffs=["tags"]), summary(2, {"update": 1})]
     fake = FakeWorkspace(drifted)
     assert make_engine(settings, environ, fake).preview(resources).operation == "preview"
-    assert fake.calls == ["open", "install_plugins", "preview"] and fake.plugins == list(PINS)
+    assert fake.calls == ["open", "outputs", "install_plugins", "preview"] and fake.plugins == list(PINS)
     for method, op, after in [("drift", "preview_refresh", []), ("refresh", "refresh", ["outputs"]),
                               ("destroy", "destroy", [])]:
         fake = FakeWorkspace(drifted)
@@ -192,3 +192,53 @@ def test_pinned_plugins_come_from_the_providers_for_the_packages_used(resources,
 
     monkeypatch.setattr("cloudorch.engine.runner.load_provider", lambda name: FakeProvider())
     assert pinned_plugins(resources) == (PulumiPlugin("aws", "7.1.0"), PulumiPlugin("random", "4.16.0"))
+
+
+OPERATIONS = {"apply": lambda e, rs, cb: e.apply(rs, on_event=cb), "preview": lambda e, rs, cb: e.preview(rs, on_event=cb),
+              "destroy": lambda e, rs, cb: e.destroy(on_event=cb), "refresh": lambda e, rs, cb: e.refresh(on_event=cb),
+              "drift": lambda e, rs, cb: e.drift(on_event=cb)}
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_a_secret_stack_output_echoed_by_a_provider_is_hidden(settings, environ, resources, operation):
+    """The stack's secret outputs are read before the run, so a failure or diagnostic quoting one is redacted."""
+    events = [diag(1, f"error: provider rejected vpn key {PASSWORD}")]
+    fake = FakeWorkspace(events, outputs={"vpn-key": OutputValue({"psk": PASSWORD}, secret=True)},
+                         error=RuntimeError(f"code: 1\n stderr: error: invalid pre-shared key {PASSWORD}"))
+    lines: list[str] = []
+    with pytest.raises(EngineRunError) as caught:
+        OPERATIONS[operation](make_engine(settings, environ, fake), resources, lambda e, p: lines.append(json_line(e)))
+    shown = json.dumps(caught.value.to_dict()) + str(caught.value) + "\n".join(lines)
+    assert PASSWORD not in shown and "[secret]" in shown
+
+
+def test_a_short_password_in_the_backend_url_is_hidden_from_failures(tmp_path, environ, resources):
+    from cloudorch.engine.workspace import EngineSettings
+    from cloudorch.project import StackIdentity
+
+    settings = EngineSettings(project_dir=tmp_path, identity=StackIdentity("cloudorch", "dev"),
+                              backend_url="postgres://pulumi:zq9@db.internal/state")
+    fake = FakeWorkspace(error=RuntimeError("error: could not connect to postgres://pulumi:zq9@db.internal/state"))
+    with pytest.raises(EngineRunError) as caught:
+        make_engine(settings, environ, fake).apply(resources)
+    assert "zq9" not in json.dumps(caught.value.to_dict()) and "pulumi:[secret]@db.internal" in caught.value.message
+
+    class Refusing(FakeWorkspace):
+        def cancel(self) -> None:
+            raise RuntimeError("error: no update to cancel on postgres://pulumi:zq9@db.internal/state")
+
+    backend = make_engine(settings, environ, Refusing()).unlock().backend
+    assert "zq9" not in backend and "[secret]" in backend
+
+
+def test_generated_secrets_redact_but_are_not_shown_as_outputs(settings, environ, resources):
+    from cloudorch.engine.program import GENERATED_SECRETS
+
+    psk = "GeneratedTunnelKeyLettersOnlyAbcdefghij"
+    generated = {GENERATED_SECRETS: OutputValue({"link-psk": {"result": psk}}, secret=True),
+                 "db": OutputValue({"orders-db": "db-1"})}
+    assert make_engine(settings, environ, FakeWorkspace(outputs=generated)).outputs() == {"db": {"orders-db": "db-1"}}
+    failing = FakeWorkspace(outputs=generated, error=RuntimeError(f"error: VpnConnection: invalid PSK {psk}"))
+    with pytest.raises(EngineRunError) as caught:
+        make_engine(settings, environ, failing).refresh()
+    assert psk not in json.dumps(caught.value.to_dict())

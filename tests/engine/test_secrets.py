@@ -6,7 +6,7 @@ import io
 import logging
 import traceback
 
-from cloudorch.engine.secrets import MASK, RedactingFilter, RedactingStream, Secrets, redact
+from cloudorch.engine.secrets import MASK, RedactingFilter, RedactingStream, Secrets, redact, redact_url, url_credentials
 
 from .conftest import PASSPHRASE, PASSWORD
 
@@ -137,3 +137,17 @@ def test_a_handler_that_renders_the_exception_itself_sees_no_secret():
 
     _log_through(OwnTraceback(), "own", warning=False)
     assert len(rendered) == 1 and PASSWORD not in rendered[0] and f"bad password {MASK}" in rendered[0]
+
+
+def test_secrets_cloudorch_is_given_are_hidden_however_short():
+    secrets = Secrets(["80"], exact=["zq9"])
+    assert secrets.redact("incorrect passphrase zq9 on port 80") == f"incorrect passphrase {MASK} on port 80"
+
+
+def test_credentials_in_urls():
+    assert url_credentials("postgres://admin:s3cr%21t@db.internal:5432/state") == ["s3cr%21t", "s3cr!t"]
+    assert url_credentials("https://ghp_token123@api.example.com") == ["ghp_token123"]
+    assert url_credentials("azblob://state?storage_account=acme&sig=abc%2Fdef&sv=2022") == ["abc/def"]
+    assert url_credentials("s3://team-state?region=eu-west-1") == []
+    assert url_credentials("file:///home/me/state") == [] and url_credentials(None) == []
+    assert redact_url("s3://AKIA1:wJalr@minio.local/state") == f"s3://AKIA1:{MASK}@minio.local/state"

@@ -19,7 +19,7 @@ from cloudorch.rendering.inputs import is_world
 from cloudorch.rendering.model import is_ref
 from cloudorch.rendering.schema_check import PackageSchema
 from tests.network.three_clouds import STACK, describe, link_facts, planned
-from tests.support import OUTSIDE_SCHEMA_SUBSET, SCHEMAS
+from tests.support import OUTSIDE_SCHEMA_SUBSET, SCHEMAS, require_shared
 
 LINK_ROLES = {"link", "vpn-gateway", "peer-gateway", "bgp-peer", "route", "route-propagation", "secret"}
 SCHEMA_FILES = {"aws": "aws.json", "azure-native": "azure-native.json", "gcp": "gcp.json", "random": "random.json",
@@ -89,8 +89,7 @@ def _schema(package: str) -> PackageSchema:
 
 @pytest.mark.shared
 def test_every_resource_of_the_link_roles_conforms_to_its_provider_schema():
-    if not SCHEMAS.is_dir():
-        pytest.skip("../shared/data/pulumi-schemas not present (a fresh clone has no ../shared)")
+    require_shared(SCHEMAS)
     checked, violations = Counter(), []
     for resource in planned().rendered:
         if resource.role not in LINK_ROLES or resource.type in OUTSIDE_SCHEMA_SUBSET:

@@ -46,6 +46,7 @@ NEEDING = {
     Capability.POSTGRES: "kind: database\nnetwork: net\nengine: postgres\nversion: '16'",
     Capability.MYSQL: "kind: database\nnetwork: net\nengine: mysql\nversion: '8.0'",
     Capability.BUCKET: "kind: bucket",
+    Capability.CUSTOMER_MANAGED_KEY: "kind: bucket\ncustomer_managed_key: true",
     Capability.NETWORK: "kind: compute\nnetwork: net\ncpu: 4\nmemory_gb: 16",  # it joins net
 }
 

@@ -202,3 +202,75 @@ def test_a_database_explains_the_regions_with_no_class_big_enough():
     assert per_region(result, "orders") == {"aws/us-east-1": 1}
     reasons = {(e.cloud, e.region): (e.reason, e.detail) for e in result.explanations["orders"].excluded}
     assert reasons[("gcp", "us-central1")] == ("no-offering", "no managed postgres class with 4 vCPU / 32 GiB")
+
+
+# --- what a user compares the choice with ----------------------------------------------------------------
+
+ONE_REGION = catalog(
+    off("aws/us-east-1", "t.xlarge", 0.08),
+    off("aws/us-east-1", "m.xlarge", 0.10),  # dominated by t.xlarge: not in the model, still worth naming
+    off("aws/us-east-1", "c.xlarge", 0.11),
+    off("aws/us-east-1", "r.xlarge", 0.14),
+    off("gcp/us-central1", "n4", 0.105),
+    off("gcp/us-central1", "n4-big", 0.20, 8, 32),
+    off("azure/eastus", "d4", 0.12),
+)
+
+
+def test_a_single_region_stack_is_told_the_next_types_there():
+    # "why t.xlarge and not m.xlarge?": the two next types in the region, each with its price
+    result = plan(stack(web(2), placement="clouds: [aws]\nregions: [us-east-1]"), ONE_REGION)
+    why = result.explanations["web"]
+    assert why.chosen == ("2 x t.xlarge in aws/us-east-1",)
+    assert [(a.instance_type, a.monthly_usd, a.why) for a in why.alternatives] == [
+        ("m.xlarge", 146.00, "another type in aws/us-east-1"),
+        ("c.xlarge", 160.60, "another type in aws/us-east-1"),
+    ]
+
+
+def test_the_best_offering_on_each_other_allowed_cloud():
+    result = plan(stack(web(2), placement="regions: [us-east-1, us-central1, eastus]"), ONE_REGION)
+    best = {a.cloud: (a.instance_type, a.region, a.monthly_usd) for a in result.explanations["web"].alternatives
+            if a.why and a.why.startswith("the best on")}
+    # the slot of 2 moved whole: 2 x 0.105 x 730 on gcp (n4-big fits too, but costs more), 2 x 0.12 on azure
+    assert best == {"gcp": ("n4", "us-central1", 153.30), "azure": ("d4", "eastus", 175.20)}
+
+
+def test_regions_outside_the_geo_are_one_line_per_cloud():
+    regions = (*REGIONS, Region("aws", "eu-central-1", "eu", ZONES3), Region("gcp", "europe-west4", "eu", ZONES3))
+    cat = catalog(off("aws/us-east-1", "m.xlarge", 0.10), regions=regions)
+    result = plan(stack(web(1), placement="clouds: [aws, gcp]\ngeo: [us]"), cat)
+    geo = [(e.cloud, e.region, e.detail) for e in result.explanations["web"].excluded if e.reason == "geo"]
+    # aws: ap-south-1, ap-northeast-1, eu-west-1, eu-central-1; gcp has one region outside: named as before
+    assert geo == [("aws", None, "4 regions outside us"), ("gcp", "europe-west4", "in eu, outside placement.geo ['us']")]
+
+
+# --- an infeasible stack names the offering that is too scarce ---------------------------------------------
+
+GPU = catalog(
+    off("gcp/us-central1", "g2-standard-4", 0.70, gpu="L4", gpus=1),
+    off("gcp/europe-west4", "g2-standard-4", 0.77, gpu="L4", gpus=1),
+    off("aws/us-east-1", "g5.xlarge", 1.00, gpu="A10G", gpus=1),
+    off("aws/us-east-1", "m.xlarge", 0.10),
+)
+
+
+def test_an_accelerator_on_one_cloud_is_named_as_the_cause():
+    err = refusal(web(2, "accelerator: {type: L4, count: 1}\nspread: {min_clouds: 2}"), cat=GPU)
+    assert err.message.startswith("L4 4 vCPU/16 GiB is offered only on gcp in the allowed regions: "
+                                  "resources.web.spread.min_clouds 2 needs 2 clouds")
+    assert err.conflicts == ["resources.web.spread.min_clouds"]
+    assert err.relaxation == "resources.web.spread.min_clouds: 1"
+
+
+def test_too_few_regions_are_named_with_the_regions():
+    err = refusal(web(4, "accelerator: {type: L4, count: 1}\nspread: {max_per_region: 1}"), cat=GPU)
+    assert err.message.startswith("L4 4 vCPU/16 GiB is offered only in 2 allowed regions (gcp/europe-west4, "
+                                  "gcp/us-central1): at most 2 of its 4 replicas fit under "
+                                  "resources.web.spread.max_per_region 1")
+
+
+def test_a_conflict_of_rules_alone_names_no_offering():
+    # two regions offer the type; near and apart contradict each other whatever the catalog holds
+    err = refusal(web(1) + web(1).replace("web:", "api:") + "  near: web\n  apart: [web]\n")
+    assert err.message.startswith("no placement satisfies these constraints together")

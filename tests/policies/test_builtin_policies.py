@@ -83,6 +83,15 @@ NO_CIS_EQUIVALENT = {
     # Azure Foundations 2.0 has no VM login control (the separate CIS Compute Services benchmark does)
     "compute.password-login": "no SSH password-authentication control in Azure Foundations 2.0",
     "database.deletion-protection": "no deletion-protection control for RDS or Cloud SQL",
+    # the Foundations benchmarks' database sections cover encryption, exposure, backups and (GCP) logging
+    # flags; none asks for a standby, OS metrics, query insights or identity logins
+    "database.high-availability": "no CIS Foundations control for a standby database",
+    "database.enhanced-monitoring": "no CIS Foundations control for database OS metrics",
+    "database.performance-insights": "no CIS Foundations control for query performance history",
+    "database.iam-authentication": "no CIS Foundations control for identity logins to RDS or Cloud SQL",
+    # GCP Foundations has a log_statement flag control among its PostgreSQL flags; its number in 2.0 was not
+    # verified here, so it is not mapped rather than mapped to a guess
+    "logging.database-statements": "GCP log_statement control number not verified for CIS GCP 2.0",
     # AWS Foundations 3.0 dropped S3 encryption at rest (2.1.1 is now 'deny HTTP requests'); Azure 3.2 / 3.12
     # ask for infrastructure encryption / CMKs, stricter than this rule; Cloud Storage always encrypts
     "encryption.bucket": "no CIS control for default bucket encryption in these versions",
@@ -90,6 +99,7 @@ NO_CIS_EQUIVALENT = {
     "logging.database-logs": "RDS-only rule; AWS Foundations has no RDS log export control",
     "logging.lb-access-logs": "AWS-only rule; AWS Foundations has no ELB access logging control",
     "logging.log-retention": "AWS Foundations 3.0 sets no CloudWatch log group retention",
+    "encryption.log-group-kms": "AWS Foundations 3.0 asks for KMS on CloudTrail's logs (3.5), not on log groups",
     "network.subnet-public-ip": "AWS Foundations 3.0 has no subnet auto-assign public IP control",
     # the Foundations benchmarks stop at the account's own networks: none covers site-to-site VPN settings
     "network.link-ipsec": "no CIS Foundations control for site-to-site VPN ciphers or keys",
@@ -98,6 +108,7 @@ NO_CIS_EQUIVALENT = {
     "storage.shared-key-access": "not in Azure Foundations 2.0",
     # AWS 2.1.2 is MFA Delete and Azure 3.11 soft delete: neither is the versioning this rule checks
     "storage.versioning": "no object versioning control",
+    "storage.lifecycle": "no CIS Foundations control for object lifecycle rules",
 }
 
 CHECKOV_ID = re.compile(r"^CKV2?_(AWS|AZURE|GCP)_\d+$")

@@ -73,8 +73,9 @@ def test_bad_files_are_reported_with_their_location(tmp_path):
     assert info.value.problems[0].file.endswith("bad.yaml")
     (tmp_path / "bad.yaml").unlink()
     (tmp_path / "broken.py").write_text("def broken(:\n")
-    with pytest.raises(PluginError, match=r"broken.py:1"):
+    with pytest.raises(SpecError) as info:
         load_policy_dir(tmp_path)
+    assert str(info.value.problems[0]).startswith(f"{tmp_path / 'broken.py'}:1: ")
     with pytest.raises(UsageError):
         load_policy_dir(tmp_path / "missing")
 
@@ -164,30 +165,54 @@ def test_baseline_rules_name_their_checkov_and_cis_equivalents():
     assert any(k.startswith("cis-") for p in mapped for k in p.frameworks)
 
 
-@pytest.mark.parametrize("body, said", [
-    ("raise SystemExit(3)\n", "called sys.exit(3)"),
-    ("import sys\nsys.exit()\n", "called sys.exit(None)"),
-    ("raise GeneratorExit\n", "raised GeneratorExit"),
+@pytest.mark.parametrize("body, line, said", [
+    ("raise SystemExit(3)\n", 1, "called sys.exit(3)"),
+    ("import sys\n\nsys.exit()\n", 3, "called sys.exit(None)"),
+    ("raise GeneratorExit\n", 1, "raised GeneratorExit"),
+    ("x = 1\nraise KeyboardInterrupt\n", 2, "raised KeyboardInterrupt"),
+    ("import no_such_module_for_cloudorch\n", 1, "raised ModuleNotFoundError"),
+    ("def broken(:\n", 1, "has a syntax error"),
+    ("import os\nos._exit(4)\n", None, "ended the policy process (exit code 4)"),
+    ("pack = 3\n", None, "defines `pack` as int, not a Pack"),
+    ("x = 1\n", None, "defines no policies"),
 ])
-def test_a_module_that_exits_or_raises_on_import_becomes_a_plugin_error_naming_it(tmp_path, body, said):
-    (tmp_path / "exits.py").write_text(body)
-    with pytest.raises(PluginError) as info:
+def test_a_module_that_fails_to_load_is_invalid_input_at_its_file_and_line(tmp_path, body, line, said):
+    (tmp_path / "bad.py").write_text(body)
+    with pytest.raises(SpecError) as info:
         load_policy_dir(tmp_path)
-    assert str(tmp_path / "exits.py") in info.value.message and said in info.value.message
-    # the half-run module is forgotten, so nothing can import it later by name
-    assert not [m for m in sys.modules.values() if getattr(m, "__file__", None) == str(tmp_path / "exits.py")]
+    [problem] = info.value.problems
+    assert (problem.file, problem.line) == (str(tmp_path / "bad.py"), line) and said in problem.message
+    # its code ran in a child process: nothing of it is left in this one
+    assert not [m for m in sys.modules.values() if getattr(m, "__file__", None) == str(tmp_path / "bad.py")]
 
 
-def test_a_pack_function_that_exits_becomes_a_plugin_error_naming_its_module(tmp_path):
+def test_a_pack_function_that_exits_is_located_where_it_exits(tmp_path):
     (tmp_path / "exits.py").write_text("def pack():\n    raise SystemExit(3)\n")
-    with pytest.raises(PluginError, match=r"exits\.py: it called sys\.exit\(3\)"):
+    with pytest.raises(SpecError) as info:
         load_policy_dir(tmp_path)
+    assert str(info.value.problems[0]) == f"{tmp_path / 'exits.py'}:2: cannot load this policy module: it called sys.exit(3)"
 
 
-def test_keyboard_interrupt_while_importing_a_module_is_not_swallowed(tmp_path):
-    (tmp_path / "interrupted.py").write_text("raise KeyboardInterrupt\n")
-    with pytest.raises(KeyboardInterrupt):
+def test_a_module_that_loops_at_import_is_stopped_and_located(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLOUDORCH_POLICY_TIMEOUT", "1")
+    (tmp_path / "loops.py").write_text("import time\n\nwhile True:\n    time.sleep(0.01)\n")
+    with pytest.raises(SpecError) as info:
         load_policy_dir(tmp_path)
+    [problem] = info.value.problems
+    assert problem.line in (3, 4) and "did not finish within 1 s" in problem.message
+
+
+def test_a_module_that_prints_while_loading_does_not_reach_stdout(tmp_path, capfd):
+    (tmp_path / "loud.py").write_text("import os\nprint('hello')\nos.write(1, b'raw')\n" + PY_POLICY)
+    [pack] = load_policy_dir(tmp_path)
+    assert pack.name == "sizing" and capfd.readouterr().out == ""
+
+
+def test_policy_metadata_of_the_wrong_type_is_refused_at_load(tmp_path):
+    (tmp_path / "meta.py").write_text(PY_POLICY.replace('title="small"', "title=42"))
+    with pytest.raises(SpecError) as info:
+        load_policy_dir(tmp_path)
+    assert "title must be a string, not int" in info.value.problems[0].message
 
 
 # --policy-dir through the CLI: a team's broken file is invalid input (2), never a crash (1) nor a block (3)
@@ -205,7 +230,18 @@ SPEC_RULE = """\
     ("list.yaml", SPEC_RULE + "frameworks: [a, b]\n", "list.yaml:7: frameworks: must be a mapping"),
     ("number.yaml", SPEC_RULE.replace("value: 1", "value: abc"), "number.yaml:6: condition.value: operator"),
     ("regex.yaml", SPEC_RULE.replace("greater_than, value: 1", "matches, value: 5"), "regex.yaml:6: condition.value"),
-    ("exits.py", "raise SystemExit(3)\n", "exits.py: it called sys.exit(3)"),
+    ("exits.py", "raise SystemExit(3)\n", "exits.py:1: cannot load this policy module: it called sys.exit(3)"),
+    ("stop.py", "x = 1\nraise KeyboardInterrupt\n", "stop.py:2: cannot load this policy module: it raised KeyboardInterrupt"),
+    ("missing.py", "import no_such_module_for_cloudorch\n", "missing.py:1: cannot load this policy module: it raised"),
+    ("raises.py", "\n\nraise ValueError('no')\n", "raises.py:3: cannot load this policy module: it raised ValueError: no"),
+    ("syntax.py", "x = (\n", "syntax.py:1: cannot load this policy module: it has a syntax error"),
+    ("shape.yaml", "policies: {a: 1}\n", "shape.yaml:1: policies: must be a list of policies"),
+    ("deep.yaml", SPEC_RULE.replace("condition: {attribute: cpu, operator: greater_than, value: 1}",
+                                    "condition: " + "{not: " * 990 + "{attribute: cpu, operator: exists}" + "}" * 990),
+     "deep.yaml:6: nests mappings and lists more than 100 deep"),
+    ("nested.yaml", SPEC_RULE.replace("condition: {attribute: cpu, operator: greater_than, value: 1}",
+                                      "condition: " + "{not: " * 40 + "{attribute: cpu, operator: exists}" + "}" * 40),
+     "conditions nest more than 32 deep"),
 ])
 @pytest.mark.parametrize("command", [["policy", "list"], ["check", WEBSHOP]])
 def test_bad_policy_dir_files_exit_2_with_a_located_message(tmp_path, capsys, command, file, text, located):

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 
@@ -11,8 +10,9 @@ from cloudorch.policy import (
 )
 from cloudorch.policy.model import Check, Policy
 from tests.policy.conftest import NEVER, PUBLIC, TODAY
+from tests.support import SHARED, require_shared
 
-SCHEMA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sarif" / "sarif-schema-2.1.0.json"
+SCHEMA = SHARED / "data" / "sarif" / "sarif-schema-2.1.0.json"
 
 
 @pytest.fixture
@@ -27,8 +27,7 @@ def reports(subject, loaded):
 
 @pytest.mark.shared
 def test_sarif_validates_against_the_official_schema(reports):
-    if not SCHEMA.is_file():
-        pytest.skip("../shared (the SARIF 2.1.0 schema) is not present beside the project")
+    require_shared(SCHEMA)
     import jsonschema
 
     sarif = to_sarif(reports)

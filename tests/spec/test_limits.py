@@ -40,9 +40,12 @@ def test_numbers_past_their_limit_are_refused(old, new, expected):
 
 
 def test_budgets_and_stored_data_are_bounded_too():
-    found = problems(WEB + "  files:\n    kind: bucket\n    size_gb: 1e12\nbudget: {monthly_usd: .inf}\n")
+    found = problems(WEB + "  files:\n    kind: bucket\n    size_gb: 1e12\n    lifecycle: {delete_after_days: 100000}\n"
+                           "budget: {monthly_usd: .inf}\n")
     assert found == ["shop.yaml:17: resources.files.size_gb: must be at most 1,000,000,000 (see Limits in the README)",
-                     "shop.yaml:18: budget.monthly_usd: must be a finite number"]
+                     "shop.yaml:18: resources.files.lifecycle.delete_after_days: must be at most 36,500 (see Limits in "
+                     "the README)",
+                     "shop.yaml:19: budget.monthly_usd: must be a finite number"]
 
 
 def test_the_limits_are_in_the_json_schema_and_the_readme():
@@ -52,7 +55,7 @@ def test_the_limits_are_in_the_json_schema_and_the_readme():
     assert schema["Compute"]["properties"]["cpu"]["maximum"] == inputs.MAX_VCPUS
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     limits = readme[readme.index("### Limits"):]
-    for figure in (inputs.MAX_REPLICAS, inputs.MAX_VCPUS, inputs.MAX_MEMORY_GB, inputs.MAX_ACCELERATORS,
+    for figure in (inputs.MAX_REPLICAS, inputs.MAX_VCPUS, inputs.MAX_MEMORY_GB, inputs.MAX_ACCELERATORS, inputs.MAX_DAYS,
                    int(inputs.MAX_GB_MONTH), int(inputs.MAX_MONTHLY_USD), inputs.MAX_VCPU_QUOTA,
                    inputs.MAX_FILE_BYTES // 2**20):
         assert f"{figure:,}" in limits, figure

@@ -37,7 +37,9 @@ PUBLIC_IP = Policy(
     checks=(_public_ip,),
     description="A VM with its own public address bypasses the load balancer and NAT the stack was designed "
                 "around; it is reachable wherever its firewall is open.",
-    remediation="Serve traffic through a load balancer and reach the internet through NAT.",
+    remediation="Admit only private sources in the resource's ingress (`from:` another resource or a private "
+                "CIDR): cloudorch then gives it no public address and it reaches the internet through NAT; serve "
+                "public traffic through a load balancer.",
     frameworks=fw(("CKV_AWS_88", "CKV_AZURE_119", "CKV_GCP_40"), gcp=("4.9",)),
     tags=("network", "compute"),
 )

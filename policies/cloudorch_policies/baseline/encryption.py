@@ -158,9 +158,31 @@ DISK_CMK = Policy(
     enforcement="advisory",
     checks=(_disk_cmk,),
     description="Customer-managed keys let you revoke access to data and audit every use of the key.",
-    remediation="Reference a KMS key (kmsKeyId, diskEncryptionSetId, kmsKeySelfLink) for every disk.",
+    remediation="Set customer_managed_key: true on the compute resource: on AWS its volumes are encrypted with "
+                "the network site's KMS key (rotated yearly). The gcp and azure plugins cannot render such keys "
+                "yet, so a resource asking for one is placed on AWS.",
     frameworks=fw(("CKV_AWS_189", "CKV_AZURE_93", "CKV_GCP_37"), azure=("7.3",), gcp=("4.7",)),
     tags=("encryption", "at-rest", "keys"),
 )
 
-POLICIES = (DISK, DATABASE, BUCKET, KEY_ROTATION, DISK_CMK)
+@rendered_check(T.AWS_LOG_GROUP)
+def _log_group_key(res, ctx):
+    return [] if get(res.inputs, "kmsKeyId") is not None else [Violation("log events are encrypted with a key "
+                                                                           "CloudWatch Logs owns, not a KMS key")]
+
+
+LOG_GROUP_KEY = Policy(
+    id="encryption.log-group-kms",
+    title="Log groups are encrypted with a KMS key",
+    severity="low",
+    enforcement="advisory",
+    checks=(_log_group_key,),
+    description="Flow logs record every connection of a network: a KMS key makes reading them an audited, "
+                "revocable permission. cloudorch encrypts each site's flow-log group with the site's key.",
+    remediation="Nothing to set in the stack file: cloudorch renders each AWS site's key and uses it for the "
+                "flow-log group. A log group written by hand needs kmsKeyId.",
+    frameworks=fw(("CKV_AWS_158",)),
+    tags=("encryption", "at-rest", "logging"),
+)
+
+POLICIES = (DISK, DATABASE, BUCKET, KEY_ROTATION, DISK_CMK, LOG_GROUP_KEY)

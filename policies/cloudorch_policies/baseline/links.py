@@ -8,7 +8,6 @@ file decides: whether a database takes traffic from addresses outside private sp
 
 from __future__ import annotations
 
-import ipaddress
 
 from cloudorch.policy import NotApplicable, Policy, Violation, rendered_check, spec_check
 from cloudorch.rendering.links import IpsecPolicy
@@ -95,18 +94,11 @@ LINK_DEFAULT_ROUTE = Policy(
 )
 
 
-def _public_cidr(source: str) -> bool:
-    try:
-        return not ipaddress.ip_network(source).is_private
-    except ValueError:
-        return False
-
-
 @spec_check("database")
 def _db_link_spec(target, ctx):
     return [Violation(f"takes traffic from {rule.from_}, over a public endpoint rather than a link", ("ingress", i))
             for i, rule in enumerate(target.model.ingress)
-            if rule.source_kind == "internet" or (rule.source_kind == "cidr" and _public_cidr(rule.from_))]
+            if rule.from_outside_private_space]
 
 
 @rendered_check(roles=(Role.DATABASE,))

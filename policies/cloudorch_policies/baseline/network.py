@@ -17,13 +17,19 @@ from cloudorch.spec.models import Ingress
 from cloudorch_policies import tokens as T
 from cloudorch_policies._meta import fw
 
+#: remote administration ports; both protocols are TCP (RDP's UDP transport only runs beside a TCP session)
 ADMIN = {22: "SSH", 3389: "RDP"}
 FIREWALLS = (Role.FIREWALL_RULE, Role.SECURITY_GROUP)
 
 
+def ports_text(low: int, high: int) -> str:
+    return f"port {low}" if low == high else f"ports {low}-{high}"
+
+
 @spec_check("compute", "database")
 def _public_ingress_spec(target, ctx):
-    return [Violation(f"ingress on port {rule.port} is open to {rule.from_}", ("ingress", i))
+    return [Violation(f"ingress on {rule.protocol} {ports_text(rule.port, rule.last_port)} is open to {rule.from_}",
+                      ("ingress", i))
             for i, rule in enumerate(target.model.ingress) if rule.is_world_open]
 
 
@@ -74,21 +80,29 @@ PUBLIC_INGRESS = Policy(
 )
 
 
+def admin_message(port: int, name: str, low: int, high: int) -> str:
+    """A range names itself, not the admin port inside it: "ports 20-30 (SSH's 22 among them)"."""
+    if low == high:
+        return f"port {port} ({name}) is open to the internet"
+    return f"ports {low}-{high} (including {port}, {name}) are open to the internet"
+
+
 def _admin_violations(rules, spec):
     out = []
     for rule in rules:
-        if not rule.from_world:
+        if not rule.from_world or not rule.carries("tcp"):
             continue
         for port, name in ADMIN.items():
-            if rule.covers(port):
-                out.append(Violation(f"port {port} ({name}) is open to the internet", spec_ingress_path(spec, port)))
+            for low, high in rule.ports:
+                if low <= port <= high:
+                    out.append(Violation(admin_message(port, name, low, high), spec_ingress_path(spec, port)))
     return out
 
 
 @spec_check("compute", "database")
 def _admin_spec(target, ctx):
-    return [Violation(f"port {port} ({name}) is open to the internet", ("ingress", i))
-            for i, rule in enumerate(target.model.ingress) if rule.is_world_open
+    return [Violation(admin_message(port, name, rule.port, rule.last_port), ("ingress", i))
+            for i, rule in enumerate(target.model.ingress) if rule.is_world_open and rule.protocol == "tcp"
             for port, name in ADMIN.items() if rule.port <= port <= rule.last_port]
 
 
@@ -104,7 +118,7 @@ ADMIN_PORTS = Policy(
     checks=(_admin_spec, _admin_rendered),
     description="Remote administration ports reachable from 0.0.0.0/0 or ::/0 are the most scanned and "
                 "brute-forced ports on the internet.",
-    remediation="Remove the rule or restrict it to an administration CIDR; prefer a bastion, SSM Session "
+    remediation="Remove the ingress entry or restrict its `from:` to an administration CIDR; prefer a bastion, SSM Session "
                 "Manager, Azure Bastion or IAP TCP forwarding.",
     frameworks=fw(("CKV_AWS_24", "CKV_AWS_25", "CKV_AZURE_10", "CKV_AZURE_9", "CKV_GCP_2", "CKV_GCP_3"),
                   aws=("5.2", "5.3"), azure=("6.1", "6.2"), gcp=("3.6", "3.7")),
@@ -114,14 +128,17 @@ ADMIN_PORTS = Policy(
 
 @spec_check("compute", "database")
 def _all_ports_spec(target, ctx):
-    return [Violation("every port is open to the internet", ("ingress", i))
+    return [Violation(f"every {rule.protocol} port is open to the internet", ("ingress", i))
             for i, rule in enumerate(target.model.ingress)
             if rule.is_world_open and is_all_ports([(rule.port, rule.last_port)])]
 
 
 @rendered_check(roles=FIREWALLS)
 def _all_ports_rendered(res, ctx):
-    return [Violation("every port is open to the internet", spec_ingress_path(_spec_of(res, ctx)))
+    def words(protocol):
+        return "every port" if protocol in (None, "all") else f"every {protocol} port"
+
+    return [Violation(f"{words(rule.protocol)} is open to the internet", spec_ingress_path(_spec_of(res, ctx)))
             for rule in inbound_rules(res, ctx) if rule.from_world and rule.all_ports]
 
 
@@ -130,7 +147,7 @@ ALL_PORTS = Policy(
     title="No rule opens every port to the internet",
     severity="critical",
     checks=(_all_ports_spec, _all_ports_rendered),
-    remediation="Open only the ports the service listens on.",
+    remediation="Open only the ports the service listens on: narrow the ingress entry's `port:` / `to_port:`.",
     frameworks=fw(("CKV_AWS_277",), aws=("5.2", "5.3"), azure=("6.1", "6.2"), gcp=("3.6", "3.7")),
     tags=("network",),
 )
@@ -166,4 +183,29 @@ LB_HTTPS = Policy(
     tags=("encryption", "in-transit"),
 )
 
-POLICIES = (PUBLIC_INGRESS, ADMIN_PORTS, ALL_PORTS, LB_HTTPS)
+@rendered_check(T.AWS_VPC)
+def _default_group(res, ctx):
+    groups = [g for g in ctx.referrers(res.name, T.AWS_DEFAULT_SG) if g.inputs.get("vpcId") is not None]
+    if not groups:
+        return [Violation("the VPC's default security group keeps AWS's rules (all traffic among its members, "
+                          "all outbound)")]
+    if any(get(g.inputs, "ingress") or get(g.inputs, "egress") for g in groups):
+        return [Violation("the VPC's default security group has rules")]
+    return []
+
+
+DEFAULT_SECURITY_GROUP = Policy(
+    id="network.default-security-group",
+    title="A VPC's default security group admits nothing",
+    severity="medium",
+    checks=(_default_group,),
+    description="Every VPC has a default security group that admits all traffic among its members and lets "
+                "everything out; anything launched without a group lands in it. cloudorch adopts it with no "
+                "rules (aws:ec2/defaultSecurityGroup).",
+    remediation="Nothing to set in the stack file: cloudorch renders every VPC's default security group without "
+                "rules. A VPC written by hand needs an aws:ec2/defaultSecurityGroup with no ingress or egress.",
+    frameworks=fw(("CKV2_AWS_12",), aws=("5.4",)),
+    tags=("network",),
+)
+
+POLICIES = (PUBLIC_INGRESS, ADMIN_PORTS, ALL_PORTS, LB_HTTPS, DEFAULT_SECURITY_GROUP)

@@ -11,6 +11,7 @@ from cloudorch.policy import Policy, Violation, expect_fact, rendered_check, spe
 from cloudorch.rendering.roles import Role
 
 from cloudorch_policies._meta import fw
+from cloudorch_policies.baseline.fields import field_rule
 
 BUCKETS = (Role.BUCKET,)
 
@@ -53,8 +54,9 @@ PUBLIC_ACCESS_BLOCK = Policy(
     description="S3 buckets need a BucketPublicAccessBlock with all four flags on, GCS buckets "
                 "publicAccessPrevention: enforced, Azure storage accounts allowBlobPublicAccess: false, so no "
                 "later ACL or policy can make objects public.",
-    remediation="Render an aws:s3/bucketPublicAccessBlock for each bucket (all four flags true); set "
-                "publicAccessPrevention: enforced; set allowBlobPublicAccess: false.",
+    remediation="Set public: false on the bucket (the default): cloudorch then renders the bucket-level block "
+                "(an S3 public-access block with all four flags on, GCS publicAccessPrevention: enforced, Azure "
+                "allowBlobPublicAccess: false).",
     frameworks=fw(("CKV2_AWS_6", "CKV_AWS_53", "CKV_AWS_54", "CKV_AWS_55", "CKV_AWS_56", "CKV_GCP_114",
                    "CKV_AZURE_190"), aws=("2.1.4",), azure=("3.7",), gcp=("5.1",)),
     tags=("storage", "public"),
@@ -84,6 +86,11 @@ VERSIONING = Policy(
 )
 
 
+@spec_check("bucket")
+def _access_logging_spec(target, ctx):
+    return [] if target.model.access_logs else [Violation("access to the objects is not logged", ("access_logs",))]
+
+
 @rendered_check(roles=BUCKETS)
 def _access_logging(res, ctx):
     return expect_fact(ctx, res, "access_logging", True, "access to the objects is not logged")
@@ -94,10 +101,30 @@ ACCESS_LOGGING = Policy(
     title="Bucket access is logged",
     severity="low",
     enforcement="advisory",
-    checks=(_access_logging,),
-    remediation="Render an aws:s3/bucketLoggingV2 for the bucket, or set logging.logBucket on GCS buckets.",
+    checks=(_access_logging_spec, _access_logging),
+    description="Every request to a bucket's objects is recorded: S3 server access logs, Cloud Storage usage "
+                "logs, the blob service's StorageRead/Write/Delete diagnostic logs. A bucket that only receives "
+                "other buckets' logs is not judged.",
+    remediation="Set access_logs: true on the bucket: cloudorch renders a log bucket beside it and the logging "
+                "configuration (aws:s3/bucketLoggingV2, GCS logging.logBucket, an Azure diagnostic setting).",
     frameworks=fw(("CKV_AWS_18", "CKV_GCP_62"), aws=("3.4",)),
     tags=("storage", "logging"),
 )
 
-POLICIES = (PUBLIC_BUCKET, PUBLIC_ACCESS_BLOCK, VERSIONING, ACCESS_LOGGING)
+LIFECYCLE = field_rule(
+    id="storage.lifecycle",
+    title="Buckets age their objects out",
+    kind="bucket", field="lifecycle", roles=BUCKETS, fact="lifecycle",
+    message="no lifecycle rule archives or expires the objects",
+    wanted=bool,
+    severity="low",
+    enforcement="advisory",
+    description="Without a lifecycle rule a bucket keeps every object, and every replaced version, at the "
+                "standard price forever. Log buckets cloudorch renders keep their logs a year.",
+    remediation="Set lifecycle: {archive_after_days: N, delete_after_days: M, delete_versions_after_days: K} "
+                "(any of them) on the bucket.",
+    frameworks=fw(("CKV2_AWS_61",)),
+    tags=("storage", "cost"),
+)
+
+POLICIES = (PUBLIC_BUCKET, PUBLIC_ACCESS_BLOCK, VERSIONING, ACCESS_LOGGING, LIFECYCLE)

@@ -13,7 +13,7 @@ from cloudorch.spec.models import Compute
 
 from cloudorch_aws.images import image_id, root_device
 from cloudorch_aws.naming import CLOUD, assume_role_policy, logical, resource, subnets_for, tags
-from cloudorch_aws.network import vpc_name
+from cloudorch_aws.network import key_name, vpc_name
 from cloudorch_aws.security import security_group
 
 #: lets operators reach instances through Session Manager, so no SSH port needs to be opened for them
@@ -74,6 +74,7 @@ def _scaling_group(
             "deviceName": root_device(spec.image),
             "ebs": {
                 "volumeSize": spec.disk_gb, "volumeType": "gp3", "encrypted": "true", "deleteOnTermination": "true",
+                **({"kmsKeyId": ref(key_name(spec.network, region), "arn")} if spec.customer_managed_key else {}),
             },
         }],
         # Security groups go on the interface because a template that sets the interface (for the public

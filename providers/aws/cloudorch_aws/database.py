@@ -1,4 +1,5 @@
-"""Databases: an RDS instance in the network's private subnets, behind its own security group.
+"""Databases: an RDS instance in the network's private subnets, behind its own security group, with what the
+stack asks for around it: an enhanced-monitoring role, a parameter group that logs statements.
 
 The master password is RDS-managed (`manageMasterUserPassword`): AWS generates it into Secrets Manager
 and rotates it, so no password exists in cloudorch's inputs, plans or Pulumi state.
@@ -12,13 +13,19 @@ from cloudorch.placement.model import ResourcePlacement
 from cloudorch.rendering import RenderContext, RenderedResource, ref
 from cloudorch.spec.models import Database
 
-from cloudorch_aws.naming import CLOUD, logical, resource, slug, subnets_for, tags
-from cloudorch_aws.network import vpc_name
+from cloudorch_aws.naming import CLOUD, assume_role_policy, logical, resource, slug, subnets_for, tags
+from cloudorch_aws.network import key_name, vpc_name
 from cloudorch_aws.security import security_group
 
 PORTS = {"postgres": 5432, "mysql": 3306}
 LOG_EXPORTS = {"postgres": ["postgresql", "upgrade"], "mysql": ["error", "slowquery"]}
 MASTER_USER = "cloudorch"  # valid on both engines and not one of their reserved names (postgres, admin, rdsadmin)
+MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+MONITORING_SECONDS = 60
+#: the free tier of Performance Insights (Database Insights standard): 7 days of history
+INSIGHTS_DAYS = 7
+#: statements slower than this (ms) are logged with their duration whatever log_statement says
+SLOW_STATEMENT_MS = 1000
 
 
 def render_database(
@@ -36,7 +43,9 @@ def render_database(
             "subnetIds": [ref(s) for s in subnets_for(ctx, spec.network, region, "private")],
             "tags": tags(ctx, name, subnet_group),
         }))
-        out.append(resource("aws:rds/instance:Instance", name, region, "db", {
+        extra, around = _options(ctx, name, spec, region)
+        out += around
+        out.append(resource("aws:rds/instance:Instance", name, region, "db", extra | {
             "instanceClass": slot.instance_type,
             "engine": spec.engine,
             "engineVersion": spec.version,
@@ -60,6 +69,46 @@ def render_database(
             "tags": tags(ctx, name, db),
         }))
     return out
+
+
+def _options(ctx: RenderContext, name: str, spec: Database, region: str) -> tuple[dict, list[RenderedResource]]:
+    """The instance's inputs for the stack's monitoring, insights, identity and logging fields, and the
+    resources they need (the monitoring role, the parameter group)."""
+    inputs: dict = {"iamDatabaseAuthenticationEnabled": spec.iam_authentication}
+    around: list[RenderedResource] = []
+    key = {"arn": ref(key_name(spec.network, region), "arn")} if spec.customer_managed_key else {}
+    if key:
+        inputs["kmsKeyId"] = key["arn"]
+    if spec.performance_insights:
+        inputs |= {"performanceInsightsEnabled": True, "performanceInsightsRetentionPeriod": INSIGHTS_DAYS}
+        if key:  # the insights hold query text, as sensitive as the data
+            inputs["performanceInsightsKmsKeyId"] = key["arn"]
+    if spec.enhanced_monitoring:
+        role = logical(name, region, "monitoring-role")
+        around += [
+            resource("aws:iam/role:Role", name, region, "monitoring-role", {
+                "assumeRolePolicy": assume_role_policy("monitoring.rds.amazonaws.com"), "tags": tags(ctx, name, role),
+            }),
+            resource("aws:iam/rolePolicyAttachment:RolePolicyAttachment", name, region, "monitoring-policy", {
+                "role": ref(role, "name"), "policyArn": MONITORING_POLICY,
+            }),
+        ]
+        inputs |= {"monitoringInterval": MONITORING_SECONDS, "monitoringRoleArn": ref(role, "arn")}
+    if spec.engine == "postgres" and spec.statement_logging != "none":
+        group = logical(name, region, "params")
+        # One group per instance (not shared): a parameter change then touches this database alone.
+        around.append(resource("aws:rds/parameterGroup:ParameterGroup", name, region, "params", {
+            "namePrefix": slug(f"{ctx.stack.stack}-{name}-{region}")[:200] + "-",
+            "family": f"postgres{spec.version}",
+            "description": f"cloudorch {ctx.stack.stack}/{name}: statement logging",
+            "parameters": [
+                {"name": "log_statement", "value": spec.statement_logging},
+                {"name": "log_min_duration_statement", "value": str(SLOW_STATEMENT_MS)},
+            ],
+            "tags": tags(ctx, name, group),
+        }))
+        inputs["parameterGroupName"] = ref(group, "name")
+    return inputs, around
 
 
 def final_snapshot_identifier(stack: str, name: str, region: str) -> str:

@@ -15,12 +15,13 @@ from typing import Any
 from cloudorch.rendering.facts import (
     ALL_PORTS, BucketAccessFacts, BucketFacts, DatabaseFacts, FirewallFacts, Reader, RenderedGraph, TrafficRule,
 )
-from cloudorch.rendering.inputs import UNKNOWN, any_on, flag, get, items, port_range
-from cloudorch.rendering.model import RenderedResource
+from cloudorch.rendering.inputs import UNKNOWN, any_on, flag, get, items, port_range, protocol_name
+from cloudorch.rendering.model import REF, RenderedResource, is_ref
 
 from cloudorch_aws import link_facts
 
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
 SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
@@ -32,6 +33,8 @@ SSE = ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptio
        "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2")
 VERSIONING = ("aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2")
 LOGGING = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2")
+LIFECYCLE = ("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+             "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2")
 
 _DIRECTIONS = {"ingress": "ingress", "egress": "egress"}
 
@@ -39,11 +42,11 @@ _DIRECTIONS = {"ingress": "ingress", "egress": "egress"}
 # -- firewalls -------------------------------------------------------------------------------------------
 def _rule(direction: Any, protocol: Any, from_port: Any, to_port: Any, peers: list[Any]) -> TrafficRule:
     direction = _DIRECTIONS.get(direction) if isinstance(direction, str) else None
-    if str(protocol).lower() in ("-1", "all"):
+    name = protocol_name(protocol)
+    if name == "all":
         return TrafficRule(direction, "allow", tuple(peers), (ALL_PORTS,), "all")  # type: ignore[arg-type]
     low, high = port_range(from_port), port_range(to_port)
     ports = ((low[0], high[1]),) if low is not None and high is not None else ()
-    name = str(protocol).lower() if isinstance(protocol, str) else None
     return TrafficRule(direction, "allow", tuple(peers), ports, name)  # type: ignore[arg-type]
 
 
@@ -84,8 +87,58 @@ def _database(res: RenderedResource, graph: RenderedGraph) -> DatabaseFacts:
         backup_retention_days=days if days is UNKNOWN else int(days),
         deletion_protected=_on(get(inputs, "deletionProtection"), notes, "deletion_protected",
                                "deletionProtection is not enabled"),
+        high_availability=_on(get(inputs, "multiAz"), notes, "high_availability", "multiAz is not enabled"),
+        enhanced_monitoring=_monitoring(inputs, notes),
+        performance_insights=_on(get(inputs, "performanceInsightsEnabled"), notes, "performance_insights",
+                                 "performanceInsightsEnabled is not set"),
+        iam_authentication=_on(get(inputs, "iamDatabaseAuthenticationEnabled"), notes, "iam_authentication",
+                               "iamDatabaseAuthenticationEnabled is not set"),
+        statement_logging=_statement_logging(res, graph, notes),
+        customer_managed_key=_key(get(inputs, "kmsKeyId"), notes, "customer_managed_key",
+                                  "no kmsKeyId: storage is encrypted with the AWS managed key aws/rds"),
         notes=notes,
     )
+
+
+def _monitoring(inputs: dict[str, Any], notes: dict[str, str]) -> Any:
+    interval = get(inputs, "monitoringInterval")
+    if interval is UNKNOWN:
+        return UNKNOWN
+    if isinstance(interval, int) and interval > 0 and get(inputs, "monitoringRoleArn") is not None:
+        return True
+    notes["enhanced_monitoring"] = "monitoringInterval is 0 or unset (or no monitoringRoleArn)"
+    return False
+
+
+def _statement_logging(res: RenderedResource, graph: RenderedGraph, notes: dict[str, str]) -> Any:
+    """PostgreSQL's log_statement from the instance's parameter group; "none" with the default group."""
+    engine = get(res.inputs, "engine")
+    if engine is UNKNOWN:
+        return UNKNOWN
+    if not (isinstance(engine, str) and "postgres" in engine):
+        return None
+    name = res.inputs.get("parameterGroupName")
+    group = graph.rendered(name[REF]) if is_ref(name) else None
+    if name is not None and group is None:
+        return UNKNOWN  # a group made elsewhere: its parameters are not in the plan
+    value = next((get(p, "value") for p in items(group.inputs, "parameters") if get(p, "name") == "log_statement"),
+                 None) if group is not None else None
+    if value is UNKNOWN:
+        return UNKNOWN
+    if value in (None, "none"):
+        notes["statement_logging"] = "log_statement is none (no parameter group sets it)"
+        return "none"
+    return value
+
+
+def _key(value: Any, notes: dict[str, str], fact: str, off: str) -> Any:
+    """Encrypted with a customer-managed key: a key id is set (a reference to a KMS key, or its ARN)."""
+    if value is UNKNOWN:
+        return True  # a reference to a key of the stack: which key is known later, that it is one is known now
+    if value is None:
+        notes[fact] = off
+        return False
+    return not (isinstance(value, str) and value.startswith("alias/aws/"))
 
 
 def _on(value: Any, notes: dict[str, str] | None = None, fact: str = "", off: str = "") -> Any:
@@ -114,18 +167,56 @@ def _bucket(res: RenderedResource, graph: RenderedGraph) -> BucketFacts:
     inline_versioning = [get(inputs, "versioning.enabled"), *(get(v, "enabled") for v in items(inputs, "versionings"))]
     separate_versioning = [UNKNOWN if (status := get(v.inputs, "versioningConfiguration.status")) is UNKNOWN
                            else status == "Enabled" for v in graph.referrers(res.name, *VERSIONING)]
-    logged = get(inputs, "logging") is not None or bool(items(inputs, "loggings")) \
-        or bool(graph.referrers(res.name, *LOGGING))
-    if not logged:
-        notes["access_logging"] = "server access logging is off"
+    logged = _access_logging(res, graph, notes)
     return BucketFacts(
         public=public,
         public_access_blocked=_access_blocked(res, graph, notes),
         encrypted_at_rest=_encrypted(res, graph, notes),
         versioning=any_on(inline_versioning + separate_versioning),
         access_logging=logged,
+        lifecycle=_lifecycle(res, graph, notes),
+        customer_managed_key=_bucket_key(res, graph, notes),
         notes=notes,
     )
+
+
+def _bucket_key(res: RenderedResource, graph: RenderedGraph, notes: dict[str, str]) -> Any:
+    configs = [c for c in (get(res.inputs, "serverSideEncryptionConfiguration.rule"),
+                           *(get(c, "rule") for c in items(res.inputs, "serverSideEncryptionConfigurations")))
+               if c is not None]
+    configs += [rule for sse in graph.referrers(res.name, *SSE) for rule in items(sse.inputs, "rules")]
+    keys = [get(c, "applyServerSideEncryptionByDefault.kmsMasterKeyId") for c in configs]
+    return _key(next((k for k in keys if k is not None), None), notes, "customer_managed_key",
+                "no kmsMasterKeyId: objects use an S3-managed or AWS managed key")
+
+
+def _lifecycle(res: RenderedResource, graph: RenderedGraph, notes: dict[str, str]) -> Any:
+    rules = items(res.inputs, "lifecycleRules") + items(res.inputs, "lifecycleRule")
+    if any(r is UNKNOWN for r in rules):
+        return UNKNOWN
+    if any(flag(get(r, "enabled")) is not False for r in rules) or graph.referrers(res.name, *LIFECYCLE):
+        return True
+    notes["lifecycle"] = "no lifecycle rule archives or expires its objects"
+    return False
+
+
+def _access_logging(res: RenderedResource, graph: RenderedGraph, notes: dict[str, str]) -> Any:
+    """Logged when a logging configuration names the bucket as its source; a bucket that only receives other
+    buckets' logs is not judged (logging its own access would log every delivery into it)."""
+    if get(res.inputs, "logging") is not None or items(res.inputs, "loggings"):
+        return True
+    configs = graph.referrers(res.name, *LOGGING)
+    if any(_names(c.inputs.get("bucket"), res.name) for c in configs):
+        return True
+    if any(_names(c.inputs.get("targetBucket"), res.name) for c in configs):
+        notes["access_logging"] = "it holds other buckets' access logs"
+        return None
+    notes["access_logging"] = "server access logging is off"
+    return False
+
+
+def _names(value: Any, name: str) -> bool:
+    return is_ref(value) and value[REF] == name
 
 
 def _access_blocked(res: RenderedResource, graph: RenderedGraph, notes: dict[str, str]) -> Any:
@@ -158,7 +249,7 @@ def _encrypted(res: RenderedResource, graph: RenderedGraph, notes: dict[str, str
 
 def _bucket_policy(res: RenderedResource, graph: RenderedGraph) -> BucketAccessFacts:
     """Public when a statement allows everyone (Principal "*") without a condition narrowing it."""
-    document = get(res.inputs, "policy")
+    document = _document(res.inputs.get("policy"))
     if document is UNKNOWN or not isinstance(document, str):
         return BucketAccessFacts(public=UNKNOWN if document is UNKNOWN else False)
     try:
@@ -173,8 +264,16 @@ def _bucket_policy(res: RenderedResource, graph: RenderedGraph) -> BucketAccessF
     return BucketAccessFacts(public=False)
 
 
+def _document(value: Any) -> Any:
+    """A policy document; one that surrounds a deploy-time value (a generated ARN) with its text is read with
+    a stand-in for that value, since what it grants is written out around it."""
+    if is_ref(value) and (value.get("prefix") or value.get("suffix")):
+        return f"{value.get('prefix', '')}DEPLOY-TIME-VALUE{value.get('suffix', '')}"
+    return get({"policy": value}, "policy")
+
+
 READERS: dict[str, Reader] = {
-    SECURITY_GROUP: _firewall, SECURITY_GROUP_RULE: _firewall, INGRESS_RULE: _firewall, EGRESS_RULE: _firewall,
+    SECURITY_GROUP: _firewall, DEFAULT_SECURITY_GROUP: _firewall, SECURITY_GROUP_RULE: _firewall, INGRESS_RULE: _firewall, EGRESS_RULE: _firewall,
     RDS: _database, BUCKET_POLICY: _bucket_policy, **{bucket: _bucket for bucket in BUCKETS},
     **link_facts.READERS,
 }

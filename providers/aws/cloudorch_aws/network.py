@@ -1,4 +1,5 @@
-"""One VPC per network block: public and private subnets per zone, internet and NAT egress, flow logs.
+"""One VPC per network block: public and private subnets per zone, internet and NAT egress, flow logs, the
+site's customer-managed key, and the VPC's default security group stripped of its rules.
 
 Public subnets route to an internet gateway and only hold what the stack exposes to the internet; private
 subnets reach out through a single NAT gateway per region (one, not one per zone: a NAT per zone costs more
@@ -16,12 +17,21 @@ from cloudorch_aws.naming import (
 )
 
 FLOW_LOG_RETENTION_DAYS = 365
+#: the longest KMS allows between scheduling a key's deletion and the deletion: time to notice a mistake
+KEY_DELETION_DAYS = 30
+#: the EC2 Auto Scaling service-linked role, which launches the instances and so uses their volumes' key
+AUTOSCALING_ROLE = "arn:aws:iam::*:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
 #: the subnet tiers, each with its own route table: every route a link adds goes into both
 TIERS = ("public", "private")
 
 
 def vpc_name(network: str, region: str) -> str:
     return logical(network, region, "vpc")
+
+
+def key_name(network: str, region: str) -> str:
+    """The site's customer-managed key: its flow logs, and the disks and databases that ask for one."""
+    return logical(network, region, "key")
 
 
 def route_tables(network: str, region: str) -> dict[str, str]:
@@ -78,16 +88,55 @@ def render_network(ctx: RenderContext, network: str, block: NetworkBlock) -> lis
                 "subnetId": ref(subnet_name(network, region, zone, tier)), "routeTableId": ref(table),
             }, taggable=False)
 
-    _flow_logs(b, vpc)
+    # AWS's default group admits all traffic among its members and lets everything out; nothing uses it, so
+    # adopting it with no rules leaves it admitting nothing (CIS AWS 5.4).
+    b.add("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "default-sg", {"vpcId": ref(vpc)})
+    group_name = f"/cloudorch/{b.ctx.stack.stack}/{b.network}/flow-logs"
+    key = _key(b, vpc, group_name)
+    _flow_logs(b, vpc, group_name, key)
     return b.out
 
 
-def _flow_logs(b: _Builder, vpc: str) -> None:
-    # A fixed log-group name lets the delivery role's policy name that one group instead of `*`: a policy
-    # document is a plain string, so it cannot embed the ARN output of a resource.
-    group_name = f"/cloudorch/{b.ctx.stack.stack}/{b.network}/flow-logs"
+def _key(b: _Builder, vpc: str, group_name: str) -> str:
+    """One key per site, rotated yearly: a key per resource would bill $1 a month each for the same trust.
+
+    Its policy is one string, and the account's statement must name the account, which only a deploy-time
+    output carries (the VPC's ownerId): the document is completed around that reference. CloudWatch Logs
+    may use it for this site's flow-log group alone; the Auto Scaling service-linked role, which launches
+    the instances and so creates their volumes, through EC2 in this region alone (the account in its ARN is
+    left open: a role of another account would also need an IAM grant, which service-linked roles lack).
+    """
+    region = b.region
+    head, tail = policy_json({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "Account", "Effect": "Allow", "Principal": {"AWS": "@ACCOUNT@"}, "Action": "kms:*",
+             "Resource": "*"},
+            {"Sid": "FlowLogs", "Effect": "Allow", "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+             "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+             "Resource": "*", "Condition": {"ArnLike": {
+                 "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:*:log-group:{group_name}"}}},
+            {"Sid": "AutoScalingVolumes", "Effect": "Allow", "Principal": {"AWS": "*"},
+             "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+             "Resource": "*", "Condition": {"StringEquals": {"kms:ViaService": f"ec2.{region}.amazonaws.com"},
+                                            "ArnLike": {"aws:PrincipalArn": AUTOSCALING_ROLE}}},
+            {"Sid": "AutoScalingGrants", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:CreateGrant",
+             "Resource": "*", "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"},
+                                            "ArnLike": {"aws:PrincipalArn": AUTOSCALING_ROLE}}},
+        ],
+    }).split("@ACCOUNT@")
+    return b.add("aws:kms/key:Key", "key", {
+        "description": f"cloudorch {b.ctx.stack.stack}/{b.network} in {region}",
+        "enableKeyRotation": True, "deletionWindowInDays": KEY_DELETION_DAYS,
+        "policy": ref(vpc, "ownerId", prefix=head, suffix=tail),
+    })
+
+
+def _flow_logs(b: _Builder, vpc: str, group_name: str, key: str) -> None:
+    # A fixed log-group name lets the delivery role's policy (and the key's) name that one group instead of
+    # `*`: a policy document is a plain string, so it cannot embed the ARN output of a resource.
     group = b.add("aws:cloudwatch/logGroup:LogGroup", "flow-logs", {
-        "name": group_name, "retentionInDays": FLOW_LOG_RETENTION_DAYS,
+        "name": group_name, "retentionInDays": FLOW_LOG_RETENTION_DAYS, "kmsKeyId": ref(key, "arn"),
     })
     # The actions are the ones AWS documents as the flow-log role's minimum. DescribeLogGroups cannot be
     # narrowed to one group (IAM evaluates it against `log-group:*`), so it gets its own statement; the

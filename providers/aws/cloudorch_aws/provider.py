@@ -19,7 +19,7 @@ from cloudorch.rendering.roles import Role
 from cloudorch.spec.models import Bucket, Compute, Database
 
 from cloudorch_aws import errors, facts, meters
-from cloudorch_aws.bucket import render_bucket
+from cloudorch_aws.bucket import bucket_problems, render_bucket
 from cloudorch_aws.compute import render_compute
 from cloudorch_aws.database import render_database
 from cloudorch_aws.images import IMAGES
@@ -41,7 +41,7 @@ class Provider(CloudProvider):
     vpn_interfaces: ClassVar[int] = 4
 
     def check(self, ctx: RenderContext) -> list[Problem]:
-        return link_problems(ctx)
+        return link_problems(ctx) + bucket_problems(ctx)
 
     def render(self, ctx: RenderContext) -> list[RenderedResource]:
         out = [
@@ -70,9 +70,10 @@ class Provider(CloudProvider):
         return read_by_type(facts.READERS, resource, graph)
 
     def network_shape(self) -> NetworkShape:
-        # what render() and render_endpoint() build, in the meters they bill by: a NAT gateway and its
-        # Elastic IP per site; a virtual private gateway per VPN site; two VPN connections per link
-        return NetworkShape(site=(Meter(NAT_GATEWAY), Meter("public_ipv4_hour")), vpn_site=(Meter("vpn_gateway_hour"),),
+        # what render() and render_endpoint() build, in the meters they bill by: a NAT gateway, its
+        # Elastic IP and the site's KMS key per site; a virtual private gateway per VPN site; two VPN connections per link
+        return NetworkShape(site=(Meter(NAT_GATEWAY), Meter("public_ipv4_hour"), Meter("kms_key_month")),
+                            vpn_site=(Meter("vpn_gateway_hour"),),
                             vpn_link_side=(Meter("vpn_connection_hour", 2),))
 
     def meters(self, resource: RenderedResource) -> tuple[Meter, ...] | Unmetered | None:

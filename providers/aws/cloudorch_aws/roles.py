@@ -16,6 +16,7 @@ ROLES: dict[str, Role] = {
     "aws:ec2/route:Route": Role.ROUTE,
     "aws:ec2/routeTableAssociation:RouteTableAssociation": Role.ROUTE_TABLE_ASSOCIATION,
     "aws:ec2/securityGroup:SecurityGroup": Role.SECURITY_GROUP,
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": Role.SECURITY_GROUP,
     "aws:ec2/securityGroupRule:SecurityGroupRule": Role.FIREWALL_RULE,
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": Role.FIREWALL_RULE,
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": Role.FIREWALL_RULE,
@@ -43,6 +44,7 @@ ROLES: dict[str, Role] = {
     # data
     "aws:rds/instance:Instance": Role.DATABASE,
     "aws:rds/subnetGroup:SubnetGroup": Role.DATABASE_SUBNETS,
+    "aws:rds/parameterGroup:ParameterGroup": Role.DATABASE_SETTING,
     "aws:s3/bucket:Bucket": Role.BUCKET,
     "aws:s3/bucketV2:BucketV2": Role.BUCKET,
     "aws:s3/bucketPolicy:BucketPolicy": Role.BUCKET_POLICY,

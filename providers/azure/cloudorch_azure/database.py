@@ -157,9 +157,19 @@ def _render_one(ctx: RenderContext, name: str, spec: Database, region: str, inst
         # honoured on Azure.
         "administratorLogin": ADMIN_LOGIN,
         "administratorLoginPassword": ref(password, "result"),
+        **_auth(spec),
         "tags": tags,
     }, depends_on=(link,)))
     return out
+
+
+def _auth(spec: Database) -> dict:
+    """Entra ID logins beside the password on PostgreSQL. A MySQL flexible server takes Entra ID only with an
+    administrator resource and a managed identity outside the pinned schema subset, so it keeps passwords
+    (its facts say so). Query Store and log_statement are server parameters, likewise outside the subset."""
+    if spec.engine != "postgres" or not spec.iam_authentication:
+        return {}
+    return {"authConfig": {"activeDirectoryAuth": "Enabled", "passwordAuth": "Enabled"}}
 
 
 def render_databases(ctx: RenderContext) -> list[RenderedResource]:

@@ -12,7 +12,7 @@ from typing import Any
 from cloudorch.rendering.facts import (
     BucketAccessFacts, BucketFacts, DatabaseFacts, FirewallFacts, LinkFacts, Reader, RenderedGraph, TrafficRule,
 )
-from cloudorch.rendering.inputs import UNKNOWN, any_on, flag, get, items, port_range
+from cloudorch.rendering.inputs import UNKNOWN, any_on, flag, get, items, port_range, protocol_name
 from cloudorch.rendering.links import IpsecPolicy
 from cloudorch.rendering.model import REF, RenderedResource, is_ref
 
@@ -26,6 +26,8 @@ DATABASES = ("azure-native:dbforpostgresql:Server", "azure-native:dbformysql:Ser
 STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
 BLOB_CONTAINER = "azure-native:storage:BlobContainer"
 BLOB_SERVICE = "azure-native:storage:BlobServiceProperties"
+DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
+MANAGEMENT_POLICY = "azure-native:storage:ManagementPolicy"
 
 _DIRECTIONS = {"inbound": "ingress", "outbound": "egress"}
 _ACTIONS = {"allow": "allow", "deny": "deny"}
@@ -52,7 +54,7 @@ def _rule(rule: Any) -> TrafficRule:
         direction, _word(get(rule, "access"), "Allow", _ACTIONS),  # type: ignore[arg-type]
         tuple(_peer(p) for p in peers if p is not None),
         tuple(r for r in (port_range(s) for s in specs if s is not None) if r),
-        ("all" if protocol == "*" else protocol.lower()) if isinstance(protocol, str) else None,
+        protocol_name(protocol),
     )
 
 
@@ -69,20 +71,54 @@ def _database(res: RenderedResource, graph: RenderedGraph) -> DatabaseFacts:
     # a server in a delegated subnet has no public endpoint unless access is enabled explicitly
     public = UNKNOWN if access is UNKNOWN else access == "Enabled" or (access is None and not private)
     days = get(inputs, "backup.backupRetentionDays", 7)  # Azure's default is 7 days
+    notes = {"deletion_protected": "flexible servers have no deletion-protection setting (a management lock, "
+                                   "which this plugin does not render, would protect one)",
+             "performance_insights": "Query Store is a server parameter, which this plugin does not render",
+             "statement_logging": "log_statement is a server parameter, which this plugin does not render",
+             **({"publicly_reachable": "public network access is enabled"} if public is True else {})}
+    mode = get(inputs, "highAvailability.mode", "Disabled")
+    if isinstance(mode, str) and mode == "Disabled":
+        notes["high_availability"] = "highAvailability.mode is Disabled"
     return DatabaseFacts(
         publicly_reachable=public,
         encrypted_at_rest=True,  # flexible servers always encrypt storage and backups; it cannot be turned off
         backup_retention_days=days if days is UNKNOWN else int(days),
         deletion_protected=None,
-        notes={"deletion_protected": "flexible servers have no deletion-protection setting (a management lock, "
-                                     "which this plugin does not render, would protect one)",
-               **({"publicly_reachable": "public network access is enabled"} if public is True else {})},
+        high_availability=mode if mode is UNKNOWN else mode != "Disabled",
+        enhanced_monitoring=True,  # Azure Monitor collects the server's host metrics on its own
+        performance_insights=None,
+        iam_authentication=_entra(res, notes),
+        statement_logging=None,
+        customer_managed_key=_data_key(inputs, notes),
+        notes=notes,
     )
+
+
+def _entra(res: RenderedResource, notes: dict[str, str]) -> Any:
+    if res.type != DATABASES[0]:
+        notes["iam_authentication"] = "Entra ID on a MySQL flexible server needs an administrator resource, " \
+                                      "which this plugin does not render"
+        return None
+    value = get(res.inputs, "authConfig.activeDirectoryAuth")
+    if value is UNKNOWN:
+        return UNKNOWN
+    if value != "Enabled":
+        notes["iam_authentication"] = "authConfig.activeDirectoryAuth is not Enabled"
+    return value == "Enabled"
+
+
+def _data_key(inputs: dict[str, Any], notes: dict[str, str]) -> Any:
+    kind = get(inputs, "dataEncryption.type")
+    if kind is UNKNOWN:
+        return UNKNOWN
+    if kind != "AzureKeyVault":
+        notes["customer_managed_key"] = "dataEncryption is not AzureKeyVault: storage uses a service-managed key"
+    return kind == "AzureKeyVault"
 
 
 def _storage_account(res: RenderedResource, graph: RenderedGraph) -> BucketFacts:
     inputs = res.inputs
-    notes = {"access_logging": "storage account access logs are diagnostic settings, which this plugin does not render"}
+    notes: dict[str, str] = {}
     allowed = get(inputs, "allowBlobPublicAccess")
     public = flag(allowed) is True
     if public:
@@ -96,9 +132,48 @@ def _storage_account(res: RenderedResource, graph: RenderedGraph) -> BucketFacts
     return BucketFacts(
         public=public, public_access_blocked=blocked, encrypted_at_rest=encrypted,
         versioning=any_on(get(s.inputs, "isVersioningEnabled") for s in graph.referrers(res.name, BLOB_SERVICE)),
-        access_logging=None,
+        access_logging=_access_logging(res, graph, notes),
+        lifecycle=_lifecycle(res, graph, notes),
+        customer_managed_key=_account_key(inputs, notes),
         notes=notes,
     )
+
+
+def _account_key(inputs: dict[str, Any], notes: dict[str, str]) -> Any:
+    source = get(inputs, "encryption.keySource", "Microsoft.Storage")
+    if source is UNKNOWN:
+        return UNKNOWN
+    if str(source).lower() != "microsoft.keyvault":
+        notes["customer_managed_key"] = "encryption.keySource is Microsoft.Storage (a Microsoft-managed key)"
+    return str(source).lower() == "microsoft.keyvault"
+
+
+def _lifecycle(res: RenderedResource, graph: RenderedGraph, notes: dict[str, str]) -> Any:
+    policies = graph.referrers(res.name, MANAGEMENT_POLICY)
+    if not policies:
+        notes["lifecycle"] = "no management policy ages its blobs"
+    return bool(policies)
+
+
+def _access_logging(res: RenderedResource, graph: RenderedGraph, notes: dict[str, str]) -> Any:
+    """Logged when a diagnostic setting of the account's blob service keeps its read, write and delete logs;
+    an account that only receives other accounts' logs is not judged (logging it would log every delivery)."""
+    settings = graph.referrers(res.name, DIAGNOSTIC_SETTING)
+    own = [d for d in settings if _names(d.inputs.get("resourceUri"), res.name)]
+    categories = {get(entry, "category") for d in own for entry in items(d.inputs, "logs")
+                  if entry is not UNKNOWN and flag(get(entry, "enabled")) is not False}
+    if {"StorageRead", "StorageWrite", "StorageDelete"} <= categories:
+        return True
+    if not own and any(_names(d.inputs.get("storageAccountId"), res.name) for d in settings):
+        notes["access_logging"] = "it holds other accounts' access logs"
+        return None
+    notes["access_logging"] = ("no diagnostic setting of the blob service keeps its StorageRead, StorageWrite and "
+                               "StorageDelete logs")
+    return False
+
+
+def _names(value: Any, name: str) -> bool:
+    return is_ref(value) and value[REF] == name
 
 
 def _container(res: RenderedResource, graph: RenderedGraph) -> BucketAccessFacts:

@@ -10,6 +10,7 @@ from typing import ClassVar
 
 from cloudorch.errors import Problem
 from cloudorch.placement.rates import NetworkShape
+from cloudorch.capabilities import Capability
 from cloudorch.provider import CloudProvider, ErrorClassifier, PulumiPlugin
 from cloudorch.rendering import RenderContext, RenderedResource
 from cloudorch.rendering.elements import EndpointRendering, EndpointView
@@ -36,6 +37,12 @@ class Provider(CloudProvider):
         PulumiPlugin("tls", "5.2.1"),
     )
     images: ClassVar[tuple[str, ...]] = IMAGES
+
+    def unsupported_features(self) -> dict[Capability, str]:
+        # Key Vault keys, disk encryption sets and the role assignments that let a server use a key are all
+        # outside the pinned schema subset.
+        return {Capability.CUSTOMER_MANAGED_KEY: "the azure plugin cannot render customer-managed keys yet (Key "
+                                                  "Vault keys and disk encryption sets are outside its schema)"}
 
     def render(self, ctx: RenderContext) -> list[RenderedResource]:
         if ctx.cloud != self.name:

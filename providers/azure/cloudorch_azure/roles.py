@@ -36,4 +36,7 @@ ROLES: dict[str, Role] = {
     "azure-native:storage:StorageAccount": Role.BUCKET,
     "azure-native:storage:BlobContainer": Role.BUCKET_CONTAINER,
     "azure-native:storage:BlobServiceProperties": Role.BUCKET_SETTING,
+    # cloudorch renders diagnostic settings only for a storage account's blob access logs
+    "azure-native:monitor:DiagnosticSetting": Role.BUCKET_SETTING,
+    "azure-native:storage:ManagementPolicy": Role.BUCKET_SETTING,
 }

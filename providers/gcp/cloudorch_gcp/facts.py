@@ -14,7 +14,7 @@ from cloudorch.rendering.facts import (
     ALL_PORTS, BucketAccessFacts, BucketFacts, DatabaseFacts, FirewallFacts, LinkFacts, Reader, RenderedGraph,
     RouteFacts, TrafficRule,
 )
-from cloudorch.rendering.inputs import UNKNOWN, any_on, flag, get, is_world, items, port_range
+from cloudorch.rendering.inputs import UNKNOWN, any_on, flag, get, is_world, items, port_range, protocol_name
 from cloudorch.rendering.links import IpsecPolicy
 from cloudorch.rendering.model import REF, RenderedResource, is_ref
 
@@ -49,7 +49,7 @@ def _firewall(res: RenderedResource, graph: RenderedGraph) -> FirewallFacts:
             if entry is UNKNOWN:
                 continue
             protocol, ports = get(entry, "protocol"), items(entry, "ports")
-            protocol = protocol.lower() if isinstance(protocol, str) else None
+            protocol = protocol_name(protocol)
             if not ports or protocol == "all":
                 ranges: tuple[tuple[int, int], ...] = (ALL_PORTS,)
             else:
@@ -73,8 +73,82 @@ def _database(res: RenderedResource, graph: RenderedGraph) -> DatabaseFacts:
         encrypted_at_rest=True,  # Cloud SQL always encrypts storage (Google-managed keys unless a CMEK is set)
         backup_retention_days=days,
         deletion_protected=protected,
+        high_availability=_regional(inputs, notes),
+        enhanced_monitoring=True,  # Cloud SQL reports OS metrics to Cloud Monitoring on its own
+        performance_insights=_flag_on(get(inputs, "settings.insightsConfig.queryInsightsEnabled"), notes,
+                                      "performance_insights", "Query Insights is off"),
+        iam_authentication=_iam_authentication(inputs, notes),
+        statement_logging=_statement_logging(inputs, notes),
+        customer_managed_key=_cmek(get(inputs, "encryptionKeyName"), notes),
         notes=notes,
     )
+
+
+def _flags(inputs: dict[str, Any]) -> Any:
+    """name -> value of the instance's database flags (UNKNOWN when the list is a reference)."""
+    listed = items(inputs, "settings.databaseFlags")
+    if any(f is UNKNOWN for f in listed):
+        return UNKNOWN
+    return {get(f, "name"): get(f, "value") for f in listed}
+
+
+def _flag_on(value: Any, notes: dict[str, str], fact: str, off: str) -> Any:
+    if value is UNKNOWN:
+        return UNKNOWN
+    if flag(value) is True:
+        return True
+    notes[fact] = off
+    return False
+
+
+def _regional(inputs: dict[str, Any], notes: dict[str, str]) -> Any:
+    kind = get(inputs, "settings.availabilityType", "ZONAL")
+    if kind is UNKNOWN:
+        return UNKNOWN
+    if kind != "REGIONAL":
+        notes["high_availability"] = f"availabilityType is {kind}, not REGIONAL"
+    return kind == "REGIONAL"
+
+
+def _iam_authentication(inputs: dict[str, Any], notes: dict[str, str]) -> Any:
+    flags = _flags(inputs)
+    if flags is UNKNOWN:
+        return UNKNOWN
+    value = flags.get("cloudsql.iam_authentication", flags.get("cloudsql_iam_authentication"))
+    return _flag_on(value if value is UNKNOWN else value == "on", notes, "iam_authentication",
+                    "the cloudsql.iam_authentication flag is not on")
+
+
+def _statement_logging(inputs: dict[str, Any], notes: dict[str, str]) -> Any:
+    version = get(inputs, "databaseVersion")
+    if version is UNKNOWN:
+        return UNKNOWN
+    if not (isinstance(version, str) and version.startswith("POSTGRES")):
+        return None
+    flags = _flags(inputs)
+    if flags is UNKNOWN:
+        return UNKNOWN
+    value = flags.get("log_statement", "none")
+    if value == "none":
+        notes["statement_logging"] = "the log_statement flag is none (or unset)"
+    return value
+
+
+def _cmek(key: Any, notes: dict[str, str],
+          off: str = "no encryptionKeyName: storage is encrypted with a Google-managed key") -> Any:
+    if key is None:
+        notes["customer_managed_key"] = off
+        return False
+    return True
+
+
+def _lifecycle(inputs: dict[str, Any], notes: dict[str, str]) -> Any:
+    rules = items(inputs, "lifecycleRules")
+    if any(r is UNKNOWN for r in rules):
+        return UNKNOWN
+    if not rules:
+        notes["lifecycle"] = "no lifecycle rule archives or deletes its objects"
+    return bool(rules)
 
 
 def _public_ip(ip: Any, notes: dict[str, str]) -> Any:
@@ -115,7 +189,11 @@ def _bucket(res: RenderedResource, graph: RenderedGraph) -> BucketFacts:
     if blocked is False:
         notes["public_access_blocked"] = f"publicAccessPrevention is {prevention or 'unset'}, not enforced"
     logged = get(inputs, "logging.logBucket") is not None
-    if not logged:
+    if not logged and any(_log_target(other.inputs, res.name) for other in graph.referrers(res.name, BUCKET)):
+        # logging its own access would log every delivery into it
+        logged = None
+        notes["access_logging"] = "it holds other buckets' usage logs"
+    elif not logged:
         notes["access_logging"] = "no access log bucket is set"
     return BucketFacts(
         public=None,
@@ -123,8 +201,16 @@ def _bucket(res: RenderedResource, graph: RenderedGraph) -> BucketFacts:
         encrypted_at_rest=True,  # Cloud Storage always encrypts objects
         versioning=any_on([get(inputs, "versioning.enabled")]),
         access_logging=logged,
+        lifecycle=_lifecycle(inputs, notes),
+        customer_managed_key=_cmek(get(inputs, "encryption.defaultKmsKeyName"), notes,
+                                   "no encryption.defaultKmsKeyName: objects use Google-managed keys"),
         notes=notes,
     )
+
+
+def _log_target(inputs: dict[str, Any], name: str) -> bool:
+    target = inputs.get("logging", {}).get("logBucket") if isinstance(inputs.get("logging"), dict) else None
+    return is_ref(target) and target[REF] == name
 
 
 def _binding(res: RenderedResource, graph: RenderedGraph) -> BucketAccessFacts:

@@ -61,15 +61,18 @@ def network_tag(ctx: RenderContext, resource: str) -> str:
     return rfc1035("cloudorch", resource)
 
 
-def bucket_name(ctx: RenderContext, resource: str, region: str) -> str:
+def bucket_name(ctx: RenderContext, resource: str, region: str, companion: str = "") -> str:
     """Globally unique and stable: readable prefix plus a hash of stack, resource and region.
 
     Bucket names may not start with "goog" nor contain "google" or close misspellings of it (GCS names
     "g00gle" as one), hence the fixed ``co-`` prefix and dropping the word altogether (a stack could
-    legitimately be called "google-mirror"); the hash still tells such stacks apart.
+    legitimately be called "google-mirror"); the hash still tells such stacks apart. A ``companion`` bucket
+    (``logs``) of a resource hashes the word in separately, so it never collides with a resource of the
+    stack whose name happens to end in it.
     """
-    digest = short_hash(ctx.stack.stack, resource, region, CLOUD, length=8)
-    readable = re.sub(r"-+", "-", "-".join(("co", ctx.stack.stack, resource)).replace("google", ""))
+    digest = short_hash(ctx.stack.stack, resource, region, CLOUD, *([companion] if companion else []), length=8)
+    readable = re.sub(r"-+", "-", "-".join(("co", ctx.stack.stack, resource, *([companion] if companion else [])))
+                      .replace("google", ""))
     return f"{readable[: 63 - len(digest) - 1].rstrip('-')}-{digest}"
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from cloudorch.rendering import RenderContext
 from cloudorch_azure.provider import Provider
-from tests.support import SCHEMAS
+from tests.support import SCHEMAS, require_shared
 
 from .contexts import CONTEXTS
 
@@ -25,7 +25,5 @@ def rendered(ctx):
 def schema():
     from cloudorch.rendering.schema_check import PackageSchema
 
-    path = SCHEMAS / "azure-native.json"
-    if not path.exists():
-        pytest.skip("../shared/data/pulumi-schemas not present (a fresh clone has no ../shared)")
+    path = require_shared(SCHEMAS / "azure-native.json")
     return PackageSchema.load(path)

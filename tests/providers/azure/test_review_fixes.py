@@ -63,6 +63,9 @@ def test_database_slots_are_stable_distinct_and_bounded():
 @pytest.mark.parametrize(("ingress", "public"), [
     ([{"port": 443, "from": "internet"}], True),
     ([{"port": 443, "from": "52.94.0.0/16"}], True),  # a public range that is not "the world"
+    # documentation (RFC 5737) and CGNAT ranges are not private space: Python's is_private says otherwise
+    ([{"port": 443, "from": "203.0.113.0/24"}], True),
+    ([{"port": 443, "from": "100.64.0.0/10"}], True),
     ([{"port": 443, "from": "10.0.0.0/8"}], False),
     ([], False),
 ])

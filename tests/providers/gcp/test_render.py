@@ -13,7 +13,7 @@ from cloudorch.rendering import RenderContext, RenderedResource, refs_in
 from cloudorch.rendering.schema_check import PackageSchema
 from cloudorch.spec.models import Stack
 from cloudorch_gcp.provider import Provider
-from tests.support import SCHEMAS, webshop_context, webshop_placement
+from tests.support import SCHEMAS, require_shared, webshop_context, webshop_placement
 
 LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
@@ -95,9 +95,7 @@ def of_type(which: str, token: str) -> list[RenderedResource]:
 
 @cache
 def gcp_schema() -> PackageSchema:
-    path = SCHEMAS / "gcp.json"
-    if not path.exists():
-        pytest.skip("../shared/data/pulumi-schemas not present (a fresh clone has no ../shared)")
+    path = require_shared(SCHEMAS / "gcp.json")
     return PackageSchema.load(path)
 
 
@@ -242,7 +240,11 @@ def test_bucket_public_access_prevention_unless_public():
     assert private["publicAccessPrevention"] == "enforced"
     assert private["uniformBucketLevelAccess"] is True and private["versioning"] == {"enabled": True}
     assert private["location"] == "EUROPE-WEST4"
-    assert not of_type("webshop", "gcp:storage/bucketIAMBinding:BucketIAMBinding")
+    # the only grant on a private bucket lets Cloud Storage deliver usage logs into its log bucket
+    [writer] = of_type("webshop", "gcp:storage/bucketIAMBinding:BucketIAMBinding")
+    assert writer.inputs["members"] == ["group:cloud-storage-analytics@google.com"]
+    assert writer.inputs["role"] == "roles/storage.objectCreator"
+    assert private["logging"]["logBucket"] == {"$ref": "assets-gcp-europe-west4-logs", "output": "name"}
     public = by_name("mixed")["downloads-gcp-us-central1-bucket"].inputs
     assert public["publicAccessPrevention"] == "inherited"
     (binding,) = of_type("mixed", "gcp:storage/bucketIAMBinding:BucketIAMBinding")

@@ -1,0 +1,169 @@
+"""What the network must cost at least, whatever the placement: the part of a lower bound that needs no solve.
+
+The machines' optimum (the same constraints, the network left out) bounds the machines; this bounds the
+network, from each resource's spread rules alone (and each replica's egress and NAT where they are
+cheapest). Both hold for every placement, so their sum bounds the
+whole bill (the minimum of a sum is at least the sum of the minima). It is much weaker than a proof and
+much cheaper than the model's LP relaxation on a large stack -- minutes there (benchmarks/README.md) --
+and it counts exactly what the LP relaxation misses most: traffic the spread rules force across regions and
+clouds (a relaxation may split a single replica over every location its partners use).
+"""
+
+from __future__ import annotations
+
+from cloudorch.placement.problem import Demand, Problem, spread_group
+
+CLOUDS_AT_MOST = 3  # aws, azure, gcp: how many clouds any resource can use
+
+
+def network_floor(problem: Problem) -> float:
+    """USD a month that every placement of ``problem`` pays for its network at least (0 without one)."""
+    net = problem.network
+    if net is None or problem.objective == "availability":
+        return 0.0
+    demands = {d.name: d for d in problem.demands}
+    usd = _sites_floor(problem, demands)
+    for d in problem.demands:  # each replica's internet egress and NAT, where they are cheapest
+        extra = net.replica_extra.get(d.name, {})
+        if extra:
+            usd += d.count * min(extra.get(o.location, 0.0) for o in d.options)
+    forced_link = False
+    for f in net.flows:
+        source, target = demands.get(f.source), demands.get(f.target)
+        if source is None or target is None or f.source not in net.member_of or f.target not in net.member_of:
+            continue
+        away, across = _forced_replicas(problem, source, target)
+        forced_link |= across > 0
+        if f.gb_month <= 0 or away == 0:
+            continue
+        rate = {kind: min(net.per_gb.get((*o.location, kind), 0.0) for o in source.options)
+                for kind in ("same-region", "same-cloud", "cross-cloud")}
+        stay = source.count - away
+        usd += f.gb_month / source.count * (stay * rate["same-region"] + (away - across) * rate["same-cloud"]
+                                           + across * rate["cross-cloud"])
+    if forced_link:
+        # one link at least, and a gateway at each of its ends
+        clouds = sorted({o.cloud for d in problem.demands for o in d.options})
+        cheapest_pair = min((net.link(a, b) + net.vpn_site.get(a, 0.0) + net.vpn_site.get(b, 0.0)
+                             for i, a in enumerate(clouds) for b in clouds[i + 1:]), default=0.0)
+        usd += cheapest_pair
+    return usd
+
+
+def _caps(problem: Problem, d: Demand) -> tuple[int, int, int]:
+    """Most replicas per region and per cloud, and fewest clouds, the demand's active spread rules allow."""
+    active = problem.active(d)
+    per_region = d.max_per_region if spread_group(d.name, "max_per_region") in active else d.count
+    per_cloud = d.max_per_cloud if spread_group(d.name, "max_per_cloud") in active else d.count
+    min_clouds = d.min_clouds if spread_group(d.name, "min_clouds") in active else 1
+    return per_region, per_cloud, min_clouds
+
+
+def _forced_replicas(problem: Problem, source: Demand, target: Demand) -> tuple[int, int]:
+    """Of ``source``'s replicas, how many must sit outside every region of ``target``, and how many outside
+    every cloud of it. ``target`` can hold at most ``count`` regions and clouds; beside each, ``source`` can
+    put at most its per-region / per-cloud cap."""
+    per_region, per_cloud, min_clouds = _caps(problem, source)
+    target_regions = target.count
+    target_clouds = min(target.count, CLOUDS_AT_MOST, len({o.cloud for o in target.options}))
+    away = max(0, source.count - target_regions * per_region)
+    across = max(0, source.count - target_clouds * per_cloud, min_clouds - target_clouds)
+    return max(away, across), across
+
+
+def _sites_floor(problem: Problem, demands: dict[str, Demand]) -> float:
+    """Each network has a site in every region one member must use at least: its min_regions, or as many as
+    its per-region cap makes it spread over; each costs at least the cheapest site."""
+    net = problem.network
+    cheapest_site = min(net.site.values(), default=0.0)
+    regions_needed: dict[str, int] = {}
+    for name, network in net.member_of.items():
+        d = demands.get(name)
+        if d is None:
+            continue
+        per_region, _, _ = _caps(problem, d)
+        least = -(-d.count // max(1, per_region))
+        if spread_group(d.name, "min_regions") in problem.active(d):
+            least = max(least, d.min_regions)
+        regions_needed[network] = max(regions_needed.get(network, 1), least)
+    return cheapest_site * sum(regions_needed.values())
+
+
+def coupled_floor(problem: Problem) -> float:
+    """A lower bound on the whole bill that also counts what the LP relaxation counts best: two resources
+    joined by a flow whose machines are cheapest in different places pay either a dearer machine or the
+    traffic between them.
+
+    Each resource's premium over its cheapest replica (egress and NAT included) is split evenly over its
+    flows; each flow then takes, on its own, the cheapest placement of its two ends for its share of their
+    premiums plus its traffic -- every replica placed freely, so no rule can make it cheaper. The sum of
+    those minima, the resources' cheapest replicas, and the sites and link the spread rules force (as in
+    ``network_floor``) bounds every placement: the bill is exactly that split, each part at least its
+    minimum."""
+    net = problem.network
+    if net is None or problem.objective == "availability":
+        return 0.0
+    demands = {d.name: d for d in problem.demands}
+    flows = [f for f in net.flows if f.source in demands and f.target in demands
+             and f.source in net.member_of and f.target in net.member_of]
+    degree: dict[str, int] = {}
+    for f in flows:
+        degree[f.source] = degree.get(f.source, 0) + 1
+        degree[f.target] = degree.get(f.target, 0) + 1
+    unit = {d.name: _cheapest_replica(problem, d) for d in problem.demands}
+    usd = sum(d.count * min(unit[d.name].values()) for d in problem.demands)
+    usd += _sites_floor(problem, demands) + _link_floor(problem, demands, flows)
+    for f in flows:
+        usd += _flow_minimum(problem, f, demands, unit, degree)
+    return usd
+
+
+def _cheapest_replica(problem: Problem, d: Demand) -> dict[tuple[str, str], float]:
+    """Per location, the demand's cheapest replica there: machine and its egress and NAT."""
+    extra = problem.network.replica_extra.get(d.name, {})
+    out: dict[tuple[str, str], float] = {}
+    for o in d.options:
+        usd = problem.replica_cost(o, 0) + extra.get(o.location, 0.0)
+        if usd < out.get(o.location, float("inf")):
+            out[o.location] = usd
+    return out
+
+
+def _flow_minimum(problem: Problem, f, demands: dict[str, Demand], unit, degree) -> float:
+    """The least a flow's share of its ends' premiums plus its traffic can be. The target is one replica in
+    one location only when it has one replica; otherwise it may have one beside every source replica."""
+    net = problem.network
+    source, target = demands[f.source], demands[f.target]
+    src_unit, dst_unit = unit[f.source], unit[f.target]
+    src_min, dst_min = min(src_unit.values()), min(dst_unit.values())
+    share = f.gb_month / source.count
+
+    def replica(loc, kind):  # one source replica at loc: its premium share and its GBs' price
+        return (src_unit[loc] - src_min) / degree[f.source] + share * net.per_gb.get((*loc, kind), 0.0)
+
+    if target.count > 1:
+        return source.count * min(replica(loc, "same-region") for loc in src_unit)
+    same_cloud: dict[str, float] = {}
+    elsewhere: dict[str, float] = {}
+    for loc in src_unit:
+        cost = replica(loc, "same-cloud")
+        same_cloud[loc[0]] = min(same_cloud.get(loc[0], float("inf")), cost)
+    clouds = set(same_cloud) | {loc[0] for loc in dst_unit}
+    for cloud in clouds:
+        elsewhere[cloud] = min((replica(loc, "cross-cloud") for loc in src_unit if loc[0] != cloud), default=float("inf"))
+    best = float("inf")
+    for loc, usd in dst_unit.items():
+        per_replica = min(replica(loc, "same-region") if loc in src_unit else float("inf"),
+                          same_cloud.get(loc[0], float("inf")), elsewhere[loc[0]])
+        best = min(best, (usd - dst_min) / degree[f.target] + source.count * per_replica)
+    return best
+
+
+def _link_floor(problem: Problem, demands: dict[str, Demand], flows) -> float:
+    """One link and its two gateways when some flow must cross clouds (``_forced_replicas``)."""
+    net = problem.network
+    if not any(_forced_replicas(problem, demands[f.source], demands[f.target])[1] > 0 for f in flows):
+        return 0.0
+    clouds = sorted({o.cloud for d in problem.demands for o in d.options})
+    return min((net.link(a, b) + net.vpn_site.get(a, 0.0) + net.vpn_site.get(b, 0.0)
+                for i, a in enumerate(clouds) for b in clouds[i + 1:]), default=0.0)

@@ -1,0 +1,303 @@
+"""A placement made cheaper by local moves, under the whole bill: the start the priced search needs.
+
+Pricing the network couples every resource to the ones it talks to, and a large stack's model is then too
+big for branch and bound to improve in useful time (benchmarks/README.md, "Network"). Local search is not:
+from a feasible placement (the cheapest machines that keep every constraint), each move takes the replicas
+one resource has in one location to another location -- where a flow partner runs, or where its machines
+are cheapest -- and is kept when the whole bill (machines, sites, VPN gateways and links, traffic, per
+replica egress and NAT) goes down and every constraint still holds. Moves are tried in a fixed order, so a
+stack always gives the same placement. The result is a placement, not a proof: the search that follows
+(``milp``) may improve on it, and the plan reports the gap to the proven lower bound either way.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections import Counter, defaultdict
+from collections.abc import Mapping
+
+from cloudorch.placement.ledger import Ledger, Location, Picks
+from cloudorch.placement.problem import Demand, Option, Problem, apart_group, near_group, spread_group
+
+#: other locations tried per resource, besides its flow partners': its cheapest ones overall
+CHEAPEST_TRIED = 3
+
+
+class _Rules:
+    """Whether a demand's replicas may sit where a move puts them: spread, near, apart and vCPU quotas."""
+
+    def __init__(self, problem: Problem, bill: Ledger) -> None:
+        self.problem, self.bill = problem, bill
+        self.demands = {d.name: d for d in problem.demands}
+        self.near_me: dict[str, list[str]] = defaultdict(list)
+        self.apart: dict[str, set[str]] = defaultdict(set)
+        for d in problem.demands:
+            if d.near and problem.enabled(near_group(d.name)):
+                self.near_me[d.near].append(d.name)
+            for t in d.apart:
+                if problem.enabled(apart_group(d.name, t)):
+                    self.apart[d.name].add(t)
+                    self.apart[t].add(d.name)
+        #: per demand: (min_regions, min_clouds, max_per_region, max_per_cloud, near) as its active rules say
+        self.spread = {d.name: self._spread(d) for d in problem.demands}
+        self.keys = problem.active_quotas()
+        self.masks = problem.quota_masks(self.keys)
+        self.used = [0.0] * len(self.keys)
+        for name, picks in bill.picks.items():
+            self._count(self.demands[name], picks, +1)
+
+    def _spread(self, d: Demand) -> tuple:
+        active = self.problem.active(d)
+        rule = lambda name, value, default: value if spread_group(d.name, name) in active else default  # noqa: E731
+        near = d.near if d.near and self.problem.enabled(near_group(d.name)) else None
+        return (rule("min_regions", d.min_regions, 1), rule("min_clouds", d.min_clouds, 1),
+                rule("max_per_region", d.max_per_region, d.count), rule("max_per_cloud", d.max_per_cloud, d.count), near)
+
+    def _count(self, d: Demand, picks: Picks, step: int) -> None:
+        if not d.counts_against_quota:
+            return
+        for o, n in picks:
+            mask = self.masks[o.location]
+            for i in range(len(self.keys)):
+                if mask >> i & 1:
+                    self.used[i] += step * o.vcpus * n
+
+    def allows(self, d: Demand, picks: Picks) -> bool:
+        at: Counter = Counter()
+        for o, n in picks:
+            at[o.location] += n
+        return self.places_allow(d, at) and self.quotas_allow(d, picks)
+
+    def places_allow(self, d: Demand, at: Counter) -> bool:
+        """Spread, near and apart, for the demand's replicas per location ``at``."""
+        clouds: Counter = Counter()
+        for loc, n in at.items():
+            clouds[loc[0]] += n
+        min_regions, min_clouds, per_region, per_cloud, near = self.spread[d.name]
+        if len(at) < min_regions or len(clouds) < min_clouds or max(at.values()) > per_region \
+                or max(clouds.values()) > per_cloud:
+            return False
+        where = self.bill.at
+        if near in where and not set(at) <= set(where[near]):
+            return False
+        if any(not set(where[r]) <= set(at) for r in self.near_me.get(d.name, ()) if r in where):
+            return False
+        return not any(not set(at).isdisjoint(where.get(t, ())) for t in self.apart.get(d.name, ()))
+
+    def quotas_allow(self, d: Demand, picks: Picks) -> bool:
+        if not self.keys or not d.counts_against_quota:
+            return True
+        change = [0.0] * len(self.keys)
+        for sign, side in ((1, picks), (-1, self.bill.picks[d.name])):
+            for o, n in side:
+                mask = self.masks[o.location]
+                for i in range(len(self.keys)):
+                    if mask >> i & 1:
+                        change[i] += sign * o.vcpus * n
+        return all(self.used[i] + change[i] <= self.problem.quotas[k] + 1e-6
+                   for i, k in enumerate(self.keys) if change[i] > 0)
+
+    def moved(self, d: Demand, old: Picks, new: Picks) -> None:
+        self._count(d, old, -1)
+        self._count(d, new, +1)
+
+
+class Limit:
+    """When local search stops short of a placement no move improves: after ``moves_per_resource`` moves
+    tried per resource -- the same on every machine, so the plan is too -- or, only so that nothing ever
+    hangs, at ``deadline`` (a ``time.monotonic`` value; the plan then depends on the machine's speed)."""
+
+    def __init__(self, moves_per_resource: int = 300, deadline: float | None = None) -> None:
+        self.moves_per_resource = moves_per_resource
+        self.deadline = deadline
+        self.reason: str | None = None
+
+    def reached(self, bill: Ledger, resources: int) -> bool:
+        if bill.evaluations > self.moves_per_resource * resources:
+            self.reason = f"{self.moves_per_resource} moves tried per resource"
+        elif self.deadline is not None and time.monotonic() > self.deadline:
+            self.reason = "its time limit"
+        return self.reason is not None
+
+
+def improve(problem: Problem, assignment: Mapping[str, Picks], limit: Limit | None = None) -> tuple[dict[str, Picks], float]:
+    """A placement no single move makes cheaper (or the best found within ``limit``: ``limit.reason`` then
+    says why it stopped), and its objective: the bill as the model counts it, without the tie-break."""
+    limit = limit or Limit()
+    bill = Ledger(problem, assignment)
+    rules = _Rules(problem, bill)
+    demands = sorted(problem.demands, key=lambda d: d.name)
+    cheapest = {d.name: _cheapest_by_location(problem, d) for d in demands}
+    by_name = {d.name: d for d in demands}
+    neighbours: dict[str, set[str]] = defaultdict(set)
+    for flow in bill.flows:
+        neighbours[flow.source].add(flow.target)
+        neighbours[flow.target].add(flow.source)
+    for d in demands:
+        for other in ([d.near] if d.near else []) + list(d.apart):
+            if other in by_name:
+                neighbours[d.name].add(other)
+                neighbours[other].add(d.name)
+    # a resource is tried again only when something it depends on moved: its flow partners, near, apart
+    queue = [d.name for d in demands]
+    waiting = set(queue)
+    while queue:
+        if limit.reached(bill, len(demands)):
+            break
+        name = heapq.heappop(queue)
+        waiting.discard(name)
+        if _best_move(by_name[name], bill, rules, cheapest[name]):
+            for other in sorted(neighbours[name] - waiting):
+                heapq.heappush(queue, other)
+                waiting.add(other)
+        if not queue and _consolidate(demands, bill, rules, cheapest, limit):
+            queue = [d.name for d in demands]
+            waiting = set(queue)
+    return dict(bill.picks), bill.total
+
+
+def _cheapest_by_location(problem: Problem, d: Demand) -> dict[Location, list[Option]]:
+    """Per location, the demand's options in objective order (ties: the catalog's order)."""
+    by_location: dict[Location, list[Option]] = defaultdict(list)
+    for o in sorted(d.options, key=lambda o: (problem.replica_cost(o, 0), o.sort_key)):
+        by_location[o.location].append(o)
+    return dict(sorted(by_location.items()))
+
+
+def _best_move(d: Demand, bill: Ledger, rules: _Rules, options: dict[Location, list[Option]]) -> bool:
+    """Try moving the replicas ``d`` has in each of its locations to each candidate location; keep the move
+    that lowers the bill most. Returns whether one was kept."""
+    current = bill.picks[d.name]
+    here = sorted(bill.at[d.name])
+    candidates = _candidates(d, bill, options)
+    # no move can save more of the network than what d's flows, links and sites cost now: a move whose
+    # machines cost more than that is skipped without being tried
+    share = bill.network_share(d.name)
+    before = bill.replicas_cost(d.name, current)
+    best: tuple[float, Picks] | None = None
+    for source, moving in _departures(current, here):
+        staying = _without(current, source, moving)
+        kept = bill.replicas_cost(d.name, staying) - before - share
+        for target in candidates:
+            if target == source:
+                continue
+            at = bill.at[d.name].copy()
+            at[source] -= moving
+            at[target] += moving
+            if not rules.places_allow(d, +at):
+                continue
+            too_big = float("inf")  # vCPUs of an option the quotas refused here: as many or more fail too
+            for option in options[target]:
+                # options come cheapest first: once one cannot pay, none after it can
+                floor = kept + bill.replicas_cost(d.name, ((option, moving),))
+                if floor > -1e-6 or (best is not None and floor >= best[0]):
+                    picks = None
+                    break
+                if option.vcpus >= too_big:
+                    continue
+                picks = _merge(staying, option, moving)
+                if rules.quotas_allow(d, picks):
+                    break
+                too_big = option.vcpus
+            else:
+                continue
+            if picks is None:
+                continue
+            delta = bill.delta(d.name, picks)
+            if delta < -1e-6 and (best is None or delta < best[0] - 1e-9):
+                best = (delta, picks)
+    if best is None:
+        return False
+    rules.moved(d, current, best[1])
+    bill.move(d.name, best[1])
+    return True
+
+
+def _departures(current: Picks, here: list[Location]) -> list[tuple[Location, int]]:
+    """What may leave each location: all its replicas, or one (a resource talking to partners in several
+    locations is cheapest split like them)."""
+    out = []
+    for source in here:
+        n = sum(k for o, k in current if o.location == source)
+        out += [(source, n)] + ([(source, 1)] if n > 1 else [])
+    return out
+
+
+def _without(current: Picks, source: Location, n: int) -> Picks:
+    """``current`` less ``n`` replicas at ``source`` (its costliest there first)."""
+    out, left = [], n
+    for o, k in sorted(current, key=lambda item: item[0].sort_key, reverse=True):
+        if o.location == source and left:
+            taken = min(k, left)
+            left -= taken
+            k -= taken
+        if k:
+            out.append((o, k))
+    return tuple(sorted(out, key=lambda item: item[0].sort_key))
+
+
+def _merge(staying: Picks, option: Option, n: int) -> Picks:
+    """``staying`` with ``n`` more replicas on ``option``, in price order (so equal placements are equal)."""
+    out = [(o, k + n) if o is option else (o, k) for o, k in staying]
+    if not any(o is option for o, _ in staying):
+        out.append((option, n))
+        out.sort(key=lambda item: item[0].sort_key)
+    return tuple(out)
+
+
+def _candidates(d: Demand, bill: Ledger, options: dict[Location, list[Option]]) -> list[Location]:
+    """Where a move may take ``d``'s replicas: where its flow partners run, and its cheapest locations."""
+    partners = {loc for i in bill.flows_of.get(d.name, ()) for loc in bill.at.get(bill.partner(i, d.name), ())}
+    return sorted((partners & options.keys()) | _cheapest_locations(bill.problem, d, options))
+
+
+def _cheapest_locations(problem: Problem, d: Demand, options: dict[Location, list[Option]]) -> set[Location]:
+    """The demand's ``CHEAPEST_TRIED`` cheapest locations, and its cheapest in each cloud (worked out once)."""
+    key = ("cheapest-locations", CHEAPEST_TRIED)
+    if key not in d.memo:
+        cheapest = sorted(options, key=lambda loc: (problem.replica_cost(options[loc][0], 0), loc))
+        by_cloud: dict[str, Location] = {}
+        for loc in cheapest:
+            by_cloud.setdefault(loc[0], loc)
+        d.memo[key] = set(cheapest[:CHEAPEST_TRIED]) | set(by_cloud.values())
+    return d.memo[key]
+
+
+def _consolidate(demands: list[Demand], bill: Ledger, rules: _Rules, cheapest: dict[str, dict[Location, list[Option]]],
+                 limit: Limit) -> bool:
+    """Close a location: every resource's replicas there move to another location in use, each to its
+    cheapest option there that its rules allow (a resource that may not move stays). One resource at a time
+    no move pays -- leaving alone keeps the site, its gateway and links -- while all of them together may.
+    Returns whether a location was closed."""
+    present: dict[Location, list[Demand]] = defaultdict(list)
+    for d in demands:
+        for loc in bill.at[d.name]:
+            present[loc].append(d)
+    replicas = {loc: sum(bill.at[d.name][loc] for d in ds) for loc, ds in present.items()}
+    for source in sorted(present, key=lambda loc: (replicas[loc], loc)):
+        for target in sorted(present):
+            if target == source:
+                continue
+            if limit.reached(bill, len(demands)):
+                return False
+            undo, delta = [], 0.0
+            for d in present[source]:
+                current = bill.picks[d.name]
+                moving = sum(n for o, n in current if o.location == source)
+                if target not in cheapest[d.name]:
+                    continue
+                staying = tuple((o, n) for o, n in current if o.location != source)
+                for option in cheapest[d.name][target]:
+                    picks = _merge(staying, option, moving)
+                    if rules.allows(d, picks):
+                        rules.moved(d, current, picks)
+                        delta += bill.move(d.name, picks)
+                        undo.append((d, current, picks))
+                        break
+            if delta < -1e-6:
+                return True
+            for d, current, picks in reversed(undo):
+                rules.moved(d, picks, current)
+                bill.move(d.name, current)
+    return False

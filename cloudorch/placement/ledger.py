@@ -1,0 +1,172 @@
+"""The whole bill of one placement, kept up to date resource by resource, for local search (``improve``).
+
+It prices exactly what ``bill.network_cost`` prices (the tests hold the two equal), but incrementally:
+what a move would change -- one resource's replicas, its sites, its flows' traffic, the links those flows
+need and their gateways -- is worked out without touching the ledger (``delta``), and only a move that is
+kept is written (``move``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Mapping
+
+from cloudorch.placement.problem import FlowTerm, NetworkTerms, Option, Problem
+
+Location = tuple[str, str]
+Picks = tuple[tuple[Option, int], ...]
+Site = tuple[str, str, str]  # network, cloud, region
+Link = tuple[Site, Site]
+
+
+class Ledger:
+    def __init__(self, problem: Problem, assignment: Mapping[str, Picks]) -> None:
+        self.problem = problem
+        self.terms: NetworkTerms = problem.network
+        self.picks: dict[str, Picks] = {}
+        #: resource -> replicas per location
+        self.at: dict[str, Counter] = {}
+        self.flows: list[FlowTerm] = [f for f in self.terms.flows if f.source in assignment and f.target in assignment]
+        #: resource -> indices of the flows it is an end of
+        self.flows_of: dict[str, list[int]] = defaultdict(list)
+        for i, f in enumerate(self.flows):
+            self.flows_of[f.source].append(i)
+            self.flows_of[f.target].append(i)
+        #: per flow: its traffic's cost and the links it needs, as placed now
+        self.flow_cost: list[float] = [0.0] * len(self.flows)
+        self.flow_links: list[list[Link]] = [[] for _ in self.flows]
+        self.site_members: Counter = Counter()
+        self.link_uses: Counter = Counter()
+        self.gateway_links: Counter = Counter()
+        self.total = 0.0
+        #: moves worked out so far (``improve.Limit`` counts them)
+        self.evaluations = 0
+        self._unit: dict[tuple[str, Option], float] = {}
+        for name, picks in sorted(assignment.items()):
+            self.move(name, picks)
+
+    def partner(self, index: int, name: str) -> str:
+        f = self.flows[index]
+        return f.target if f.source == name else f.source
+
+    def replicas_cost(self, name: str, picks: Picks) -> float:
+        """The objective's price of these replicas, with each one's egress and NAT where it runs."""
+        usd = 0.0
+        for o, n in picks:
+            unit = self._unit.get((name, o))
+            if unit is None:
+                extra = self.terms.replica_extra.get(name, {}).get(o.location, 0.0)
+                unit = self._unit[(name, o)] = self.problem.replica_cost(o, 0) + extra
+            usd += unit * n
+        return usd
+
+    def delta(self, name: str, picks: Picks) -> float:
+        """How much the bill would change if ``name`` were placed on ``picks`` (nothing is changed)."""
+        return self._evaluate(name, picks)[0]
+
+    def move(self, name: str, picks: Picks) -> float:
+        """Place ``name`` on ``picks``; returns how much the bill changed."""
+        delta, at, flows, link_change, gateway_change = self._evaluate(name, picks)
+        net = self.terms.member_of.get(name)
+        if net is not None:
+            for loc in self.at.get(name, ()):
+                self.site_members[(net, *loc)] -= 1
+            for loc in at:
+                self.site_members[(net, *loc)] += 1
+        for i, (cost, links) in flows.items():
+            self.flow_cost[i], self.flow_links[i] = cost, links
+        for link, step in link_change.items():
+            self.link_uses[link] += step
+        for end, step in gateway_change.items():
+            self.gateway_links[end] += step
+        self.picks[name], self.at[name] = picks, at
+        self.total += delta
+        return delta
+
+    def _evaluate(self, name: str, picks: Picks):
+        self.evaluations += 1
+        at: Counter = Counter()
+        for o, n in picks:
+            at[o.location] += n
+        old_at = self.at.get(name, Counter())
+        delta = self.replicas_cost(name, picks) - (self.replicas_cost(name, self.picks[name]) if name in self.picks else 0.0)
+        net = self.terms.member_of.get(name)
+        if net is not None:
+            for loc in set(old_at) ^ set(at):
+                opened = self.site_members[(net, *loc)] == 0
+                if loc in at and opened:
+                    delta += self.terms.site.get(loc[0], 0.0)
+                elif loc in old_at and self.site_members[(net, *loc)] == 1:
+                    delta -= self.terms.site.get(loc[0], 0.0)
+        flows: dict[int, tuple[float, list[Link]]] = {}
+        link_change: Counter = Counter()
+        same_places = at.keys() == old_at.keys()  # then no flow needs another link
+        for i in self.flows_of.get(name, ()):
+            f = self.flows[i]
+            source = at if f.source == name else self.at.get(f.source)
+            target = at if f.target == name else self.at.get(f.target)
+            cost = self._traffic(f, source, target)
+            delta += cost - self.flow_cost[i]
+            if same_places:
+                flows[i] = (cost, self.flow_links[i])
+                continue
+            links = self._links(f, source, target)
+            link_change.update(links)
+            link_change.subtract(self.flow_links[i])
+            flows[i] = (cost, links)
+        gateway_change: Counter = Counter()
+        for link, step in link_change.items():
+            before = self.link_uses[link]
+            after = before + step
+            if (before == 0) != (after == 0):
+                sign = 1 if after else -1
+                delta += sign * self.terms.link(link[0][1], link[1][1])
+                for end in link:
+                    gateway_change[end] += sign
+        for end, step in gateway_change.items():
+            before = self.gateway_links[end]
+            if (before == 0) != (before + step == 0):
+                delta += (1 if step > 0 else -1) * self.terms.vpn_site.get(end[1], 0.0)
+        return delta, at, flows, link_change, gateway_change
+
+    def _traffic(self, f: FlowTerm, source: Counter | None, target: Counter | None) -> float:
+        """A flow's traffic cost, its ends placed at ``source`` and ``target``: each GB at the nearest path."""
+        if not f.gb_month or not source or not target:
+            return 0.0
+        usd = 0.0
+        total = sum(source.values())
+        clouds = {loc[0] for loc in target}
+        for loc, n in source.items():
+            kind = "same-region" if loc in target else "same-cloud" if loc[0] in clouds else "cross-cloud"
+            usd += f.gb_month * n / total * self.terms.per_gb.get((*loc, kind), 0.0)
+        return usd
+
+    def _links(self, f: FlowTerm, source: Counter | None, target: Counter | None) -> list[Link]:
+        """The VPN links a flow needs: one per pair of its ends' sites in different clouds."""
+        src_net, dst_net = self.terms.member_of.get(f.source), self.terms.member_of.get(f.target)
+        if not source or not target or src_net is None or dst_net is None:
+            return []
+        links = []
+        for ls in source:
+            a = (src_net, *ls)
+            for lt in target:
+                if ls[0] != lt[0]:
+                    b = (dst_net, *lt)
+                    links.append((a, b) if a < b else (b, a))
+        return links
+
+    def network_share(self, name: str) -> float:
+        """At most how much of the bill moving ``name``'s replicas could save, besides its machines: its flows'
+        traffic, the links (with their gateways) only its flows use, and the sites it is in."""
+        usd = 0.0
+        mine: Counter = Counter()
+        for i in self.flows_of.get(name, ()):
+            usd += self.flow_cost[i]
+            mine.update(self.flow_links[i])
+        for link, uses in mine.items():
+            if uses == self.link_uses[link]:  # nothing else keeps this link
+                a, b = link
+                usd += self.terms.link(a[1], b[1]) + self.terms.vpn_site.get(a[1], 0.0) + self.terms.vpn_site.get(b[1], 0.0)
+        if name in self.terms.member_of:
+            usd += sum(self.terms.site.get(loc[0], 0.0) for loc in self.at[name])
+        return usd

@@ -1,0 +1,90 @@
+"""`cloudorch diff BASE NEW` and `plan STACK --compare-to BASE`: what they print, and their exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cloudorch.cli.app import main
+from tests.report.conftest import AFTER, BEFORE
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    root = tmp_path_factory.mktemp("diff-project")
+    (root / "cloudorch.toml").write_text("")
+    (root / "before.yaml").write_text(BEFORE)
+    (root / "after.yaml").write_text(AFTER)
+    return root
+
+
+@pytest.fixture
+def here(project, monkeypatch):
+    monkeypatch.chdir(project)
+    monkeypatch.delenv("CLOUDORCH_CONFIG", raising=False)
+    if not (project / "before.json").exists():
+        assert main(["plan", "before.yaml", "--out", "before.json"]) == 0
+    return project
+
+
+def test_diff_prints_the_moves_and_the_delta(here, capsys):
+    """The issue's "done when": the webshop before and after (count 6 -> 9, a region excluded)."""
+    capsys.readouterr()
+    assert main(["diff", "before.json", "after.yaml"]) == 0
+    out = capsys.readouterr().out
+    assert "stack webshop: monthly cost +$" in out and "3 resources move, 2 new findings" in out
+    assert "web (compute) moved: region, count" in out
+    assert "before: 1 x m6i.xlarge in aws/eu-north-1; 3 x e2-standard-4 in gcp/europe-north1" in out
+    after = next(line for line in out.splitlines() if line.strip().startswith("after:") and "m6i" in line)
+    assert "europe-north1" not in after
+    assert "Cost: $1,131.27 -> $" in out and "by cloud: aws $267.74 -> $" in out
+    assert "Findings: 2 new, 0 fixed" in out
+
+
+def test_the_budget_gates_exit_4_after_printing_the_diff(here, capsys):
+    capsys.readouterr()
+    assert main(["diff", "before.json", "after.yaml", "--max-increase-usd", "100"]) == 4
+    captured = capsys.readouterr()
+    assert "Cost: $1,131.27" in captured.out
+    assert "more than the $100.00 allowed (--max-increase-usd)" in captured.err
+    assert main(["diff", "before.json", "after.yaml", "--max-increase-pct", "10", "--format", "json"]) == 4
+    document = json.loads(capsys.readouterr().out)
+    assert document["refusal"]["exit_code"] == 4 and document["cost"]["total"]["delta"] > 0
+    assert main(["diff", "before.json", "after.yaml", "--max-increase-pct", "1000", "--max-increase-usd", "1000"]) == 0
+    assert main(["diff", "before.json", "after.yaml", "--max-increase-usd", "-1"]) == 2  # a usage error
+
+
+def test_quiet_unless_changed_prints_nothing_for_the_same_plan(here, capsys):
+    capsys.readouterr()
+    assert main(["diff", "before.json", "before.json", "--quiet-unless-changed", "--format", "markdown"]) == 0
+    assert capsys.readouterr().out == ""
+    assert main(["diff", "before.json", "before.json", "--format", "markdown"]) == 0
+    assert "no change to placement" in capsys.readouterr().out
+    assert main(["diff", "before.json", "after.yaml", "--quiet-unless-changed", "--format", "markdown"]) == 0
+    assert capsys.readouterr().out.startswith("<!-- cloudorch-diff: webshop -->\n")
+
+
+def test_plan_compare_to_prints_the_plan_and_the_diff(here, capsys):
+    capsys.readouterr()
+    assert main(["plan", "after.yaml", "--compare-to", "before.json", "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert set(document) == {"plan", "diff"} and document["plan"]["stack"] == "webshop"
+    assert document["diff"]["moved"] == 3 and document["diff"]["refusal"] is None
+    assert main(["plan", "after.yaml", "--compare-to", "before.yaml"]) == 0
+    out = capsys.readouterr().out
+    assert "Placements" in out and "web (compute) moved: region, count" in out
+    assert main(["plan", "after.yaml", "--compare-to", "before.json", "--format", "markdown"]) == 0
+    assert capsys.readouterr().out.startswith("<!-- cloudorch-diff: webshop -->")
+
+
+def test_bad_input_is_a_clear_usage_error(here, capsys):
+    (here / "broken.json").write_text('{"format_version": 1, "stack": "webshop",\n "stack": "x"}')
+    capsys.readouterr()
+    assert main(["diff", "broken.json", "before.json"]) == 2
+    assert "broken.json:2: stack: key 'stack' appears twice" in capsys.readouterr().err
+    assert main(["diff", "missing.json", "before.json"]) == 2
+    assert main(["plan", "after.yaml", "--format", "markdown"]) == 2
+    assert "add --compare-to BASE" in capsys.readouterr().err
+    assert main(["plan", "after.yaml", "--compare-to", "missing.json", "--out", "p.json"]) == 2
+    assert not (here / "p.json").exists()
