@@ -50,9 +50,12 @@ class Problem:
     line: int | None
     path: str
     message: str
+    #: where on the line, for problems found in the text itself (a stray control character, a bad byte)
+    column: int | None = None
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
+        where += f":{self.column}" if self.line and self.column else ""
         return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
 
 
@@ -68,7 +71,8 @@ class SpecError(UsageError):
     def to_dict(self) -> dict[str, Any]:
         data = super().to_dict()
         data["problems"] = [
-            {"file": p.file, "line": p.line, "path": p.path, "message": p.message} for p in self.problems
+            {"file": p.file, "line": p.line, "column": p.column, "path": p.path, "message": p.message}
+            for p in self.problems
         ]
         return data
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import math
 from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
@@ -58,6 +59,10 @@ def read_skypilot_catalog(directory: str | Path, adapters: Mapping[str, SkyPilot
     regions: dict[tuple[str, str], set[str]] = defaultdict(set)
     for cloud, path in files.items():
         offerings += _read_cloud(cloud, path, adapters[cloud], issues, regions)
+    if not offerings:
+        # every row skipped (all prices negative, say): planning against nothing would only say "no offering"
+        raise UsageError(f"no usable offering in the catalog {str(root)!r}: " + _examples(issues),
+                         hint="SkyPilot catalogs list one machine per row with vCPUs, MemoryGiB, Price and Region")
 
     region_list = []
     for (cloud, name), zones in sorted(regions.items()):
@@ -94,7 +99,11 @@ def _rows(path: Path, issues: list[ParseIssue]) -> list[CsvRow]:
 def _read_cloud(cloud: str, path: Path, adapter: SkyPilotAdapter, issues: list[ParseIssue],
                 regions: dict[tuple[str, str], set[str]]) -> list[Offering]:
     merged: dict[tuple[str, str], tuple[MachineRow, list[float], set[str], list[float]]] = {}
-    for result in adapter.read(_rows(path, issues)):
+    rows = _rows(path, issues)
+    skipped = len(issues)
+    for result in adapter.read(rows):
+        if isinstance(result, MachineRow) and (unusable := _unusable(result)):
+            result = SkippedRow(result.line, unusable)
         if isinstance(result, SkippedRow):
             issues.append(ParseIssue(str(path), result.line, result.reason))
             continue
@@ -108,6 +117,9 @@ def _read_cloud(cloud: str, path: Path, adapter: SkyPilotAdapter, issues: list[P
             spots.append(result.spot_price)
         if result.zone:
             offered_in.add(result.zone)
+    if rows and not merged:
+        raise UsageError(f"none of the {len(rows):,} rows of {str(path)!r} is a usable offering: "
+                         + _examples(issues[skipped:]), hint="fix the file, or remove it to plan without that cloud")
     out = []
     for (region, itype), (row, prices, zones, spots) in sorted(merged.items()):
         out.append(Offering(
@@ -117,3 +129,19 @@ def _read_cloud(cloud: str, path: Path, adapter: SkyPilotAdapter, issues: list[P
             category=category_of(cloud, itype),
         ))
     return out
+
+
+def _unusable(row: MachineRow) -> str | None:
+    """Why an adapter's row cannot be an offering, whatever the adapter (a provider's own may compute
+    prices): the placement needs finite, non-negative prices and positive sizes."""
+    checks = (("Price", row.price, False), ("SpotPrice", row.spot_price, False), ("vCPUs", row.vcpus, True),
+              ("MemoryGiB", row.memory_gib, True), ("AcceleratorCount", row.accelerator_count, False))
+    for what, value, positive in checks:
+        if value is not None and (not math.isfinite(value) or value < 0 or (positive and value == 0)):
+            return f"{row.instance_type}: {what} {value!r} is out of range"
+    return None
+
+
+def _examples(issues: list[ParseIssue]) -> str:
+    shown = "; ".join(str(issue) for issue in issues[:3])
+    return f"{len(issues):,} row(s) skipped, e.g. {shown}" if issues else "the files have no rows"

@@ -138,7 +138,9 @@ def _render(app, result, explain: bool) -> None:
               f"{', '.join(f'{c} ${v:,.2f}' for c, v in cost.by_cloud.items())})[/]")
     if cost.search_stopped and cost.lower_bound_monthly_usd:
         gap = (cost.placement_monthly_usd - cost.lower_bound_monthly_usd) / cost.placement_monthly_usd
-        out.print(f"[yellow]placement[/]: the search stopped after {cost.search_stopped}; this placement is within "
+        how = (f"found by {cost.search_stopped}" if cost.search_stopped.startswith("local search")
+               else f"the search stopped after {cost.search_stopped}")
+        out.print(f"[yellow]placement[/]: {how}; this placement is within "
                   f"{gap:.2%} of the cheapest possible (lower bound ${cost.lower_bound_monthly_usd:,.2f}/month)")
     if cost.unpriced:
         out.print(f"[yellow]unpriced[/]: {len(cost.unpriced)} item(s) counted as nothing, e.g. "

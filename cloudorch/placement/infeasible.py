@@ -173,13 +173,10 @@ def _per_conflict_way_out(problem: Problem, sets: list[list[str]]) -> tuple[floa
     for i, conflict in enumerate(sets):
         later = frozenset(g for s in sets[i + 1:] for g in s)
         best = None
-        for group in conflict:
-            for description, relaxed in _relaxations(current, group):
-                solution = milp.solve(replace(relaxed, objective="cost", disabled=relaxed.disabled | later))
-                if solution is not None:
-                    if best is None or solution.monthly_usd < best[0]:
-                        best = (solution.monthly_usd, description, relaxed)
-                    break  # the smallest step of this group that resolves the conflict
+        for group in conflict:  # the smallest step of each group that resolves the conflict
+            fitting = _smallest_fitting(list(_relaxations(current, group)), later)
+            if fitting is not None and (best is None or fitting[0] < best[0]):
+                best = fitting
         if best is None:
             return None
         steps.append(best[1])
@@ -190,6 +187,27 @@ def _per_conflict_way_out(problem: Problem, sets: list[list[str]]) -> tuple[floa
 
 
 
+def _smallest_fitting(relaxations: list, off: frozenset[str] = frozenset()) -> tuple[float, str, Problem] | None:
+    """The cost, description and problem of the first of ``relaxations`` that fits (with the groups ``off``
+    switched off), found by bisection: each relaxes the one before it (a maximum raised, a minimum lowered,
+    a quota raised), so once one fits all later ones do -- about 10 solves for a rule of 1,000 replicas
+    instead of up to 1,000."""
+    def solved(i: int):
+        relaxed = relaxations[i][1]
+        return milp.solve(replace(relaxed, objective="cost", disabled=relaxed.disabled | off))
+
+    low, high = 0, len(relaxations) - 1
+    if high < 0 or (found := solved(high)) is None:
+        return None
+    while low < high:
+        middle = (low + high) // 2
+        if (attempt := solved(middle)) is not None:
+            high, found = middle, attempt
+        else:
+            low = middle + 1
+    return found.monthly_usd, relaxations[high][0], relaxations[high][1]
+
+
 def _way_out(problem: Problem, conflicts: list[str]) -> tuple[float, list[str]] | None:
     """The cheapest single smallest relaxation that makes the stack fit; when none does on its own (a
     stack can violate several constraints independently), relax one conflict fully and look again."""
@@ -198,12 +216,9 @@ def _way_out(problem: Problem, conflicts: list[str]) -> tuple[float, list[str]] 
     for _ in range(MAX_RELAXED):
         best: tuple[float, str] | None = None
         for group in conflicts:
-            for description, relaxed in _relaxations(current, group):
-                solution = milp.solve(replace(relaxed, objective="cost"))
-                if solution is not None:
-                    if best is None or solution.monthly_usd < best[0]:
-                        best = (solution.monthly_usd, description)
-                    break  # the smallest step of this group that fits
+            fitting = _smallest_fitting(list(_relaxations(current, group)))
+            if fitting is not None and (best is None or fitting[0] < best[0]):
+                best = fitting[:2]
         if best is not None:
             return best[0], [*steps, best[1]]
         widest = list(_relaxations(current, conflicts[0]))

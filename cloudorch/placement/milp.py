@@ -519,7 +519,8 @@ def _run(b: _Builder, relax: bool = False, start=None, limits: Limits | None = N
         slack = max(slack * 100, 1e-3 * max(1.0, abs(lower)) / max(1, lp.num_col_) ** 0.5)
 
 
-#: above this many replica columns a priced model is first placed by local search (``searched_locally``)
+#: a priced model with more resources than this, or more replica columns, is placed by local search
+LOCAL_SEARCH_RESOURCES = 10
 LOCAL_SEARCH_COLUMNS = 5_000
 #: up to this many, a locally searched model's LP relaxation is solved for its bound (seconds, not minutes)
 RELAXED_BOUND_COLUMNS = 20_000
@@ -533,19 +534,19 @@ def replica_columns(problem: Problem) -> int:
 
 def searched_locally(problem: Problem) -> bool:
     """Whether the planner improves a feasible placement by local moves rather than searching this model:
-    the whole bill priced with terms that couple resources (the hard, quadratic-assignment-like part), over
-    more than ``LOCAL_SEARCH_COLUMNS`` replica columns (~25 resources with flows over a full catalog).
-    Measured (benchmarks/README.md, "Network"): from ~100 resources with flows, branch and bound from the
-    cheapest machines neither proves nor finds in its limits a placement as cheap as local search does in a
-    fraction of the time; below, every example stack is proved optimal in well under a second. The cost
-    objective only (the others' second phase is bounded by the first's optimum), and not under
-    ``cross_cloud: forbid``, whose rows the moves would have to keep."""
+    the whole bill priced with terms that couple resources (the hard, quadratic-assignment-like part), for
+    more than ``LOCAL_SEARCH_RESOURCES`` resources or ``LOCAL_SEARCH_COLUMNS`` replica columns. Measured
+    (benchmarks/README.md, "Network"): from 15 resources with flows, branch and bound neither proves nor
+    finds in its 20 s a placement as cheap as local search does in a few seconds (40 resources on the
+    embedded catalog: $20,689 after 33 s against $18,305 in 3 s); the examples (2-3 coupled resources) are
+    proved optimal in well under a second. The cost objective only (the others' second phase is bounded by
+    the first's optimum), and not under ``cross_cloud: forbid``, whose rows the moves would have to keep."""
     net = problem.network
     if problem.objective != "cost" or net is None or not net.couples:
         return False
     if net.cross_cloud_forbidden and problem.enabled(CROSS_CLOUD_GROUP):
         return False
-    return replica_columns(problem) > LOCAL_SEARCH_COLUMNS
+    return len(problem.demands) > LOCAL_SEARCH_RESOURCES or replica_columns(problem) > LOCAL_SEARCH_COLUMNS
 
 
 def solve(problem: Problem) -> Solution | None:

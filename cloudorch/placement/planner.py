@@ -170,7 +170,7 @@ def _solve_part(part: Problem) -> Solution | None:
     assignment, _ = improve(part, machines.assignment, limit)
     floor = max(machines.lower_bound_monthly_usd + network_floor(part), coupled_floor(part))
     local = Solution(dict(sorted(assignment.items())), round(_machines(assignment), 2), round(floor, 4),
-                     stopped=f"local search{f' (stopped at {limit.reason})' if limit.reason else ''}: a model "
+                     stopped=f"local search{f' (stopped at {limit.reason})' if limit.reason else ''}, as a stack "
                              "this size is not searched exactly")
     if milp.replica_columns(part) <= milp.RELAXED_BOUND_COLUMNS:
         relaxed = milp.relaxed_bound(part)

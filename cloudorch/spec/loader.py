@@ -15,6 +15,7 @@ import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from cloudorch.errors import Problem, SpecError
+from cloudorch.inputs import dotted_path, read_text
 from cloudorch.spec.models import NAME_PATTERN as NAME
 from cloudorch.spec.models import RESOURCE_KINDS, Name, Stack
 from cloudorch.spec.semantic import Place, contradictions
@@ -67,18 +68,7 @@ def load_stack(path: str | FsPath, vocabulary: Vocabulary | None = None) -> Load
 def _read(path: str | FsPath) -> tuple[str, str]:
     """The stack file's text and its name in messages."""
     file = display_path(path)
-    try:
-        raw = FsPath(path).read_bytes()
-    except FileNotFoundError:
-        raise SpecError([Problem(file, None, "", "file not found")], hint="check the path") from None
-    except IsADirectoryError:
-        raise SpecError([Problem(file, None, "", "is a directory, not a stack file")]) from None
-    except OSError as exc:
-        raise SpecError([Problem(file, None, "", f"cannot read: {exc.strerror}")]) from None
-    try:
-        return raw.decode("utf-8"), file
-    except UnicodeDecodeError as exc:
-        raise SpecError([Problem(file, None, "", f"not UTF-8 text (byte {exc.start})")]) from None
+    return read_text(path, file, "stack file"), file
 
 
 @dataclass(frozen=True)
@@ -119,15 +109,15 @@ def _locate(text: str, file: str) -> Located:
     try:
         located = load_located(text)
     except YamlShapeError as exc:
-        raise SpecError([Problem(file, exc.line, "", str(exc))]) from None
+        raise SpecError([Problem(file, exc.line, dotted_path(exc.path), str(exc), exc.column)]) from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         what = getattr(exc, "problem", None) or str(exc)
+        line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
         tab = tab_in_indentation(text, line)
         if tab is not None:
-            line, what = tab[0], f"a tab in the indentation (column {tab[1]}); YAML indents with spaces only"
-        raise SpecError([Problem(file, line, "", f"YAML syntax error: {what}")]) from None
+            (line, column), what = tab, "a tab in the indentation; YAML indents with spaces only"
+        raise SpecError([Problem(file, line, "", f"YAML syntax error: {what}", column)]) from None
     if located.data is None:
         raise SpecError([Problem(file, None, "", "file is empty")], hint="start from `stacks/webshop.yaml`")
     if not isinstance(located.data, dict):
@@ -157,13 +147,6 @@ def parse_stack(text: str, file: str = "<stack>", vocabulary: Vocabulary | None 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
     return sorted(set(problems))
-
-
-def dotted_path(path: Path) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 def _strip_union_tags(loc: tuple[Any, ...], data: Any) -> Path:
@@ -199,6 +182,8 @@ _MESSAGES = {
     "union_tag_invalid": "unknown kind {tag!r}: use one of " + ", ".join(RESOURCE_KINDS),
     "union_tag_not_found": "missing `kind:` (one of " + ", ".join(RESOURCE_KINDS) + ")",
     "too_short": "must not be empty",
+    "finite_number": "must be a finite number",
+    "int_parsing_size": "is too large a number",
 }
 
 
@@ -210,6 +195,10 @@ def _problem_from_pydantic(err: Any, located: Located, file: str) -> Problem:
     ctx = err.get("ctx") or {}
     if kind == "greater_than" and ctx.get("gt") == 0:
         message = "must be a positive integer" if isinstance(err.get("input"), int) else "must be a positive number"
+    elif kind in ("int_parsing", "int_from_float") and isinstance(err.get("input"), float) and abs(err["input"]) >= 2**63:
+        message = "is too large a number (see Limits in the README)"  # 1e30: whole, but past any integer's range
+    elif kind == "less_than_equal":
+        message = f"must be at most {ctx['le']:,.0f} (see Limits in the README)"
     elif kind == "string_pattern_mismatch":
         message = f"{err.get('input')!r} is not a valid name: lower-case letters, digits and dashes, 1-40 characters"
     elif kind == "extra_forbidden":

@@ -11,7 +11,9 @@ import ipaddress
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from cloudorch.inputs import MAX_ACCELERATORS, MAX_DAYS, MAX_GB_MONTH, MAX_MEMORY_GB, MAX_MONTHLY_USD, MAX_REPLICAS, MAX_VCPUS
 
 NAME_RE = r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$"
 NAME_PATTERN = re.compile(NAME_RE)
@@ -41,17 +43,25 @@ def in_private_space(cidr: str) -> bool:
     return any(net.version == p.version and net.subnet_of(p) for p in PRIVATE_RANGES)  # type: ignore[arg-type]
 
 
+# Every number has an upper bound (README, "Limits"): past them, prices and counts overflow the solver or
+# make the search for a way out of an infeasible stack take a step per replica for a billion replicas.
+Replicas = Annotated[int, Field(gt=0, le=MAX_REPLICAS)]
+GbMonth = Annotated[float, Field(ge=0, le=MAX_GB_MONTH)]
+Days = Annotated[int, Field(gt=0, le=MAX_DAYS)]
+
+
 class Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    # .inf and .nan are valid YAML floats, never a valid size or price
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
 class Spread(Model):
     """How replicas spread across failure domains."""
 
-    min_clouds: PositiveInt = 1
-    min_regions: PositiveInt = 1
-    max_per_region: PositiveInt | None = None
-    max_per_cloud: PositiveInt | None = None
+    min_clouds: Replicas = 1
+    min_regions: Replicas = 1
+    max_per_region: Replicas | None = None
+    max_per_cloud: Replicas | None = None
 
 
 class Ingress(Model):
@@ -63,7 +73,7 @@ class Ingress(Model):
     )
     protocol: Literal["tcp", "udp"] = "tcp"
     from_: str = Field(alias="from", min_length=1)
-    gb_month: Annotated[float, Field(ge=0)] = Field(
+    gb_month: GbMonth = Field(
         default=0, description="GB a month the `from` resource sends over this flow (billed at the sender); "
                                "only for a flow from another resource")
 
@@ -115,7 +125,7 @@ class Ingress(Model):
 
 class Accelerator(Model):
     type: Annotated[str, Field(min_length=1, description="accelerator model, e.g. A100, T4, L4")]
-    count: PositiveInt = 1
+    count: Annotated[int, Field(gt=0, le=MAX_ACCELERATORS)] = 1
 
 
 class Network(Model):
@@ -147,7 +157,7 @@ class _Placed(Model):
     """Fields shared by the kinds the planner places."""
 
     near: str | None = Field(default=None, description="co-locate (same cloud and region) with this resource")
-    egress_gb_month: Annotated[float, Field(ge=0)] = Field(
+    egress_gb_month: GbMonth = Field(
         default=0, description="GB a month this resource sends to the internet (all replicas together), "
                                "for the cost; traffic to other resources is their ingress entries' gb_month")
     tags: Tags = {}
@@ -159,9 +169,9 @@ class _Placed(Model):
 class Compute(_Placed):
     kind: Literal["compute"]
     network: str
-    count: PositiveInt = 1
-    cpu: PositiveInt
-    memory_gb: PositiveFloat
+    count: Replicas = 1
+    cpu: Annotated[int, Field(gt=0, le=MAX_VCPUS)]
+    memory_gb: Annotated[float, Field(gt=0, le=MAX_MEMORY_GB)]
     image: str = "ubuntu-24.04"
     disk_gb: Annotated[int, Field(ge=10, le=16384, description="boot disk; the clouds' images need at least 10 GB")] = 20
     arch: Literal["x86_64", "arm64"] = "x86_64"
@@ -184,8 +194,8 @@ class Database(_Placed):
     network: str
     engine: Literal["postgres", "mysql"]
     version: str
-    cpu: PositiveInt = 2
-    memory_gb: PositiveFloat = 8
+    cpu: Annotated[int, Field(gt=0, le=MAX_VCPUS)] = 2
+    memory_gb: Annotated[float, Field(gt=0, le=MAX_MEMORY_GB)] = 8
     storage_gb: Annotated[int, Field(ge=20, le=16384, description="managed databases start at 20 GB")] = 20
     backup_days: Annotated[int, Field(ge=0, le=35)] = 7
     high_availability: bool = False
@@ -226,11 +236,11 @@ class Database(_Placed):
 class Lifecycle(Model):
     """What happens to objects as they age: moved to a colder (cheaper, slower to read) class, deleted."""
 
-    archive_after_days: PositiveInt | None = Field(default=None, description="move objects to the cloud's "
+    archive_after_days: Days | None = Field(default=None, description="move objects to the cloud's "
                                                    "infrequent-access class this many days after they are written")
-    delete_after_days: PositiveInt | None = Field(default=None, description="delete objects this many days "
+    delete_after_days: Days | None = Field(default=None, description="delete objects this many days "
                                                   "after they are written")
-    delete_versions_after_days: PositiveInt | None = Field(
+    delete_versions_after_days: Days | None = Field(
         default=None, description="delete replaced (noncurrent) versions this many days after they are replaced")
 
     @model_validator(mode="after")
@@ -246,7 +256,7 @@ class Bucket(_Placed):
     kind: Literal["bucket"]
     versioning: bool = False
     public: bool = Field(default=False, description="public content; policies judge it")
-    size_gb: Annotated[float, Field(ge=0)] = Field(default=0, description="expected stored data, for the cost estimate")
+    size_gb: GbMonth = Field(default=0, description="expected stored data, for the cost estimate")
     access_logs: bool = Field(default=False, description="record every request to the objects in a log bucket "
                               "of its own, beside it (AWS server access logs, Cloud Storage usage logs)")
     lifecycle: Lifecycle | None = Field(default=None, description="age-based archiving and expiry of objects")
@@ -285,7 +295,7 @@ class PolicySettings(Model):
 
 
 class Budget(Model):
-    monthly_usd: PositiveFloat | None = None
+    monthly_usd: Annotated[float, Field(gt=0, le=MAX_MONTHLY_USD)] | None = None
 
 
 class Stack(Model):

@@ -204,3 +204,67 @@ def test_reading_with_the_installed_providers_adapters_imports_no_cloud_sdk(tmp_
             "print(len(catalog.offerings), sorted(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert out.stdout.strip() == "1 []"
+
+
+# --- rows that must be refused ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("price", ["-1", "nan", "inf", "-inf", "1e400"])
+def test_a_file_whose_every_price_is_unusable_is_refused(tmp_path, price):
+    write_vms_csv(tmp_path, "aws", HEADER, [["m.large", "2", "8", price, "us-east-1"],
+                                           ["m.xlarge", "4", "16", price, "us-east-1"]])
+    write_vms_csv(tmp_path, "gcp", HEADER, [["n2-standard-2", "2", "8", "0.1", "europe-west4"]])
+    with pytest.raises(UsageError) as info:
+        read(tmp_path)
+    assert info.value.exit_code == 2
+    assert info.value.message.startswith(f"none of the 2 rows of '{tmp_path / 'aws' / 'vms.csv'}' is a usable offering: "
+                                         f"2 row(s) skipped, e.g. {tmp_path / 'aws' / 'vms.csv'}:2: Price")
+
+
+def test_a_catalog_without_any_row_is_refused(tmp_path):
+    write_vms_csv(tmp_path, "aws", HEADER, [])
+    write_vms_csv(tmp_path, "azure", ["InstanceType"], [["x"]])  # a file skipped whole: one issue
+    with pytest.raises(UsageError, match="no usable offering in the catalog .*: 1 row.s. skipped, e.g. .*missing column"):
+        read(tmp_path)
+
+
+class _Careless(SkyPilotAdapter):
+    """A provider's adapter that computes prices and sizes without checking them."""
+
+    def machine(self, row):
+        machine = super().machine(row)
+        return replace(machine, price=float(row.get("Discount")) * machine.price, vcpus=float(row.get("Cores")))
+
+
+def test_rows_an_adapter_returns_are_checked_too(tmp_path):
+    write_vms_csv(tmp_path, "acme", [*HEADER, "Discount", "Cores"], [
+        ["ok", "2", "8", "0.1", "north-1", "1", "2"],
+        ["nan.price", "2", "8", "0.1", "north-1", "nan", "2"],
+        ["neg.price", "2", "8", "0.1", "north-1", "-1", "2"],
+        ["no.cores", "2", "8", "0.1", "north-1", "1", "0"],
+        ["inf.cores", "2", "8", "0.1", "north-1", "1", "inf"],
+    ])
+    catalog = read_skypilot_catalog(tmp_path, {"acme": _Careless()})
+    assert [o.instance_type for o in catalog.offerings] == ["ok"]
+    assert [str(i).split("vms.csv:")[1] for i in catalog.issues] == [
+        "3: nan.price: Price nan is out of range", "4: neg.price: Price -0.1 is out of range",
+        "5: no.cores: vCPUs 0.0 is out of range", "6: inf.cores: vCPUs inf is out of range"]
+
+
+@pytest.mark.parametrize("cloud", ["aws", "azure", "gcp"])
+def test_rows_cut_short_anywhere_are_skipped_with_a_reason(tmp_path, cloud):
+    """Every prefix of a machine row and of a GPU price row (GCP's have no InstanceType), with and
+    without the commas that follow: read by the installed provider's adapter, reported, never a crash."""
+    header = {"gcp": ["InstanceType", "vCPUs", "MemoryGiB", "AcceleratorName", "AcceleratorCount", "GpuInfo",
+                      "Region", "AvailabilityZone", "Price", "SpotPrice"]}.get(cloud, [*HEADER, "AcceleratorName",
+                                                                                    "AcceleratorCount", "SpotPrice"])
+    good = {"gcp": ["g2-standard-4", "4", "16", "", "", "", "us-central1", "us-central1-a", "0.5", "0.2"]}.get(
+        cloud, ["m.large", "2", "8", "0.1", "us-east-1", "", "", "0.05"])
+    gpu = ["", "", "", "L4", "1", "", "us-central1", "us-central1-a", "0.7", "0.3"] if cloud == "gcp" else \
+        ["g.xlarge", "4", "16", "1.0", "us-east-1", "T4", "1", "0.4"]
+    rows = [good, gpu]
+    for row in (good, gpu):
+        rows += [row[:cut] for cut in range(len(row))] + [row[:cut] + [""] * (len(row) - cut) for cut in range(len(row))]
+    write_vms_csv(tmp_path, cloud, header, rows)
+    catalog = read_skypilot_catalog(tmp_path, {cloud: catalog_adapters()[cloud]})
+    assert catalog.offerings
+    assert all(i.reason for i in catalog.issues) and len({i.line for i in catalog.issues}) == len(catalog.issues)

@@ -43,3 +43,13 @@ def test_explain_lists_alternatives_and_exclusions(capsys):
     assert main(["plan", WEBSHOP, "--explain"]) == 0
     out = capsys.readouterr().out
     assert "alternative:" in out and "instead of" in out and "excluded" in out and "(geo)" in out
+
+
+def test_a_plan_found_by_local_search_says_so_with_its_gap(capsys, monkeypatch):
+    import cloudorch.placement.milp as milp
+
+    monkeypatch.setattr(milp, "LOCAL_SEARCH_RESOURCES", 0)
+    assert main(["plan", WEBSHOP]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "placement: found by local search, as a stack this size is not searched exactly; this placement is within" in out
+    assert "of the cheapest possible (lower bound $" in out

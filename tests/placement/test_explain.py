@@ -30,6 +30,19 @@ def test_max_per_region_conflict_with_priced_relaxation():
     assert err.to_dict()["relaxation_monthly_usd"] == 598.60
 
 
+def test_the_smallest_fitting_relaxation_is_found_by_bisection(monkeypatch):
+    # 1,000 replicas, at most 1 a region, 2 regions: the cap must reach 500; trying each value would be ~500
+    # solves (seconds to minutes on a real stack), bisection about ten
+    import cloudorch.placement.milp as milp
+
+    solves = []
+    real = milp.solve
+    monkeypatch.setattr(milp, "solve", lambda p, *a, **k: solves.append(1) or real(p, *a, **k))
+    err = refusal(web(1000, "spread: {max_per_region: 1}"), placement="regions: [us-east-1, us-central1]")
+    assert err.relaxation == "resources.web.spread.max_per_region: 500"
+    assert len(solves) < 40
+
+
 def test_two_independent_conflicts_get_one_combined_way_out():
     # one region allowed: min_clouds 2 and max_per_region 2 each fail on their own; relaxing either alone
     # is not enough. Way out: max_per_region 4 (all replicas there) and min_clouds 1: 4 x 0.10 -> $292.00

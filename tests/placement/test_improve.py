@@ -18,6 +18,7 @@ from tests.placement.tiny import catalog, db, demand, off, option, per_region, p
 def local_search(monkeypatch):
     """Every priced stack goes through local search, however small."""
     monkeypatch.setattr(milp, "LOCAL_SEARCH_COLUMNS", 0)
+    monkeypatch.setattr(milp, "LOCAL_SEARCH_RESOURCES", 0)
 
 
 @pytest.mark.parametrize("seed", range(25))

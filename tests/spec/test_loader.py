@@ -118,7 +118,7 @@ def test_yaml_syntax_error_has_a_line():
     assert len(found) == 1 and found[0].startswith("shop.yaml:") and "YAML syntax error" in found[0]
     # the line where the parser stopped, and its short description rather than its whole report
     assert problems("stack: shop\nresources:\n  web: a: b\n  net: {}\n") == [
-        "shop.yaml:3: YAML syntax error: mapping values are not allowed in this context"]
+        "shop.yaml:3:9: YAML syntax error: mapping values are not allowed in this context"]
 
 
 @pytest.mark.parametrize("text,message", [("", "file is empty"), ("   \n# only a comment\n", "file is empty"),
@@ -138,20 +138,21 @@ def test_unreadable_files(tmp_path):
         load_stack(tmp_path)
     assert "is a directory" in str(info.value.problems[0])
     binary = tmp_path / "bin.yaml"
-    binary.write_bytes(b"\xff\xfe\x00stack")
+    binary.write_bytes(b"stack: shop\ndescription: caf\xe9\n")  # Latin-1
     with pytest.raises(SpecError) as info:
         load_stack(binary)
-    assert "not UTF-8" in str(info.value.problems[0])
+    assert str(info.value.problems[0]).endswith("bin.yaml:2:17: not UTF-8 text: byte 0xe9 cannot start or continue "
+                                                "a character; a stack file must be UTF-8")
 
 
 def test_an_unreadable_file_is_a_spec_error(tmp_path, monkeypatch):
     path = tmp_path / "locked.yaml"
     path.write_text(GOOD)
 
-    def refuse(self):
+    def refuse(self, *args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(type(path), "read_bytes", refuse)
+    monkeypatch.setattr(type(path), "open", refuse)
     with pytest.raises(SpecError) as info:
         load_stack(path)
     assert str(info.value.problems[0]).endswith(": cannot read: Permission denied")

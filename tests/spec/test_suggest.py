@@ -66,7 +66,7 @@ def test_a_word_where_a_number_belongs_is_still_just_not_a_number():
 def test_a_tab_in_the_indentation_is_named():
     text = GOOD.replace("    cpu: 2", "\tcpu: 2")
     assert problems(text) == [
-        "shop.yaml:9: YAML syntax error: a tab in the indentation (column 1); YAML indents with spaces only"]
+        "shop.yaml:9:1: YAML syntax error: a tab in the indentation; YAML indents with spaces only"]
 
 
 def test_a_tab_after_the_error_line_is_not_blamed():
