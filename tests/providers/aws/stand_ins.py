@@ -64,6 +64,15 @@ class Replay:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    @staticmethod
+    def region_of(body: dict, authorization: str) -> str:
+        """The region a call is about: the Price List's regionCode filter, else SigV4's credential scope."""
+        for f in body.get("Filters", []):
+            if f.get("Field") == "regionCode":
+                return f["Value"]
+        scope = authorization.split("Credential=", 1)[-1].split(",")[0].split("/")
+        return scope[2] if len(scope) > 2 else ""
+
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
@@ -82,7 +91,8 @@ class Replay:
                 if replay.faults:
                     status, answer = replay.faults.pop(0)
                 else:
-                    pages = replay.pages.get(target, [{}])
+                    region = replay.region_of(body, self.headers.get("Authorization") or "")
+                    pages = replay.pages.get(f"{target}@{region}") or replay.pages.get(target, [{}])
                     index = int(body.get("NextToken") or 0)
                     status, answer = 200, dict(pages[index])
                     if index + 1 < len(pages):
@@ -108,9 +118,12 @@ class Account:
 
         return boto3.client("ec2", region_name=region, endpoint_url=self.moto_url)
 
-    def serve(self, prices: list[dict], quotas: dict[str, float]) -> None:
-        self.replay.pages["GetProducts"] = [{"FormatVersion": "aws_v1", "PriceList": [json.dumps(p) for p in prices]}]
-        self.replay.pages["ListServiceQuotas"] = [{"Quotas": [
+    def serve(self, prices: list[dict], quotas: dict[str, float], region: str = "") -> None:
+        """Answer get_products with ``prices`` and list_service_quotas with ``quotas`` (code -> vCPUs), for
+        ``region`` only when given."""
+        at = f"@{region}" if region else ""
+        self.replay.pages[f"GetProducts{at}"] = [{"FormatVersion": "aws_v1", "PriceList": [json.dumps(p) for p in prices]}]
+        self.replay.pages[f"ListServiceQuotas{at}"] = [{"Quotas": [
             {"ServiceCode": "ec2", "QuotaCode": code, "QuotaName": code, "Value": value}
             for code, value in quotas.items()]}]
 
