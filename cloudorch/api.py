@@ -420,7 +420,8 @@ def refresh_catalog(session: Session, clouds: Sequence[str] = (), regions: Seque
     ``clouds``: which (default: every installed provider that offers discovery; one that does not is
     skipped with its reason). ``regions``: each goes to the clouds whose embedded catalog lists it, a name
     no cloud lists to every cloud asked (which reports it missing); none: each cloud's regions in the
-    embedded catalog. ``stale_only``: fetch only sources older than their TTL. ``progress`` receives each
+    embedded catalog, or with ``stale_only`` the regions already cached. ``stale_only``: fetch only
+    sources older than their TTL. ``progress`` receives each
     ``RefreshEvent``. Returns the ``RefreshResult``.
     """
     from cloudorch.catalog.cache import DiscoveryCache
@@ -444,8 +445,14 @@ def refresh_catalog(session: Session, clouds: Sequence[str] = (), regions: Seque
     for event in not_offered:
         if progress is not None:
             progress(event)
-    result = refresh(discoveries, _regions_per_cloud(discoveries, regions), DiscoveryCache(), stale_only=stale_only,
-                     progress=progress)
+    cache = DiscoveryCache()
+    wanted = _regions_per_cloud(discoveries, regions)
+    if stale_only and not regions:
+        # topping up (plan --catalog live): the regions the catalog was refreshed for, not the default set
+        for cloud, sources in cache.entries().items():
+            if cloud in wanted:
+                wanted[cloud] = tuple(sorted({r for e in sources.values() for r in e.regions}))
+    result = refresh(discoveries, wanted, cache, stale_only=stale_only, progress=progress)
     return type(result)(result.directory, tuple(not_offered) + result.events,
                         {**{e.cloud: e.detail for e in not_offered}, **result.skipped})
 

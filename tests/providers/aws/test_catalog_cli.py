@@ -135,3 +135,17 @@ def test_clear_forgets_the_cache_and_the_catalog(aws_account, project, capsys):
     code, _, err = run(capsys, "catalog", "clear")
     assert code == 0 and "cleared 4 cached source(s)" in err
     assert not live_catalog_dir(cache_dir()).exists()
+
+
+def test_plan_refreshes_only_stale_sources_and_offline_fetches_nothing(aws_account, project, capsys, monkeypatch):
+    serve(aws_account, 640.0)
+    assert run(capsys, "catalog", "refresh", "--cloud", "aws", "--regions", ",".join(REGIONS))[0] == 0
+    served = len(aws_account.replay.requests)
+    placements(capsys)  # --offline
+    assert len(aws_account.replay.requests) == served
+    monkeypatch.setenv("CLOUDORCH_TTL_QUOTAS", "0")  # quotas are now stale, prices are not
+    code, _, err = run(capsys, "plan", "stack.yaml", "--catalog", "live")
+    assert code == 0, err
+    assert aws_account.replay.requests[served:] == ["ListServiceQuotas"] * 2  # the two regions refreshed before, no others
+    code, out, _ = run(capsys, "catalog", "show")
+    assert "aws quotas: fetched" in out and "(stale)" in out  # a TTL of 0 is stale as soon as fetched
