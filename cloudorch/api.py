@@ -53,6 +53,10 @@ from cloudorch.spec.loader import LoadedStack, Vocabulary, dotted_path, load_sta
 from cloudorch.spec.suggest import did_you_mean, nearest
 
 
+#: the ``--catalog`` value that plans on the catalog discovery wrote (``catalog refresh``)
+LIVE_CATALOG = "live"
+
+
 @dataclass(frozen=True)
 class Options:
     """Per-run options; ``None`` means "take it from the config file"."""
@@ -144,8 +148,25 @@ class Session:
         if self._catalog is None:
             directory = self.options.catalog_dir or self.config.catalog
             adapters = {name: p.catalog_adapter() for name, p in self.providers().items()} if directory else None
-            self._catalog = load_catalog(directory, adapters)
+            if directory == LIVE_CATALOG:
+                self._catalog = live_catalog(adapters or {})
+            else:
+                self._catalog = load_catalog(directory, adapters)
         return self._catalog
+
+    @property
+    def live(self) -> bool:
+        """Whether this run plans on the live catalog (``--catalog live``)."""
+        return (self.options.catalog_dir or self.config.catalog) == LIVE_CATALOG
+
+    def live_vcpu_quotas(self) -> dict[str, float]:
+        """The account's vCPU quotas read by discovery ("cloud/region" -> vCPUs free), when on the live catalog."""
+        if not self.live:
+            return {}
+        from cloudorch.catalog.cache import cache_dir
+        from cloudorch.catalog.live import live_catalog_dir, read_quotas, vcpu_quotas
+
+        return vcpu_quotas(read_quotas(live_catalog_dir(cache_dir())))
 
     def providers(self) -> dict[str, Any]:
         return {name: load_provider(name) for name in provider_names()}
@@ -294,7 +315,8 @@ def plan(path: str | Path, session: Session | None = None, *, explain: bool | No
     settings = PlacementSettings(
         clouds=tuple(sorted(providers)),
         unsupported=_asking(providers),
-        vcpu_quotas=dict(config.vcpu_quotas),
+        # quotas typed into the config win over the ones read from the account: the user knows better
+        vcpu_quotas={**session.live_vcpu_quotas(), **config.vcpu_quotas},
         capacity_failures={(f.cloud, f.region, f.instance_type): f.count for f in config.capacity_failures},
         rates=network_rates(session.catalog, {name: p.network_shape() for name, p in providers.items()}),
         global_clouds=frozenset(name for name, p in providers.items() if p.global_network),
@@ -503,3 +525,109 @@ def diff(base: str | Path | Plan, new: str | Path | Plan, session: Session | Non
 def graph(path: str | Path | Plan, session: Session | None = None) -> PlanGraph:
     """The plan as a picture's content: locations, what runs in each, the flows and links between them."""
     return plan_graph(path if isinstance(path, Plan) else plan_of(path, session))
+
+
+# --- live discovery -----------------------------------------------------------------------------------------
+
+def live_catalog(adapters: dict[str, Any]) -> Catalog:
+    """The live catalog from the cache; installed clouds it lacks come from the embedded catalog, as its
+    source says (``catalog.refresh.load_live_catalog``)."""
+    from cloudorch.catalog.cache import cache_dir
+    from cloudorch.catalog.refresh import load_live_catalog
+
+    return load_live_catalog(cache_dir(), adapters, fallback=load_catalog())
+
+
+def refresh_catalog(session: Session, clouds: Sequence[str] = (), regions: Sequence[str] = (), *,
+                    stale_only: bool = False, progress: Any = None) -> Any:
+    """Read the clouds' accounts through their providers' discovery and rewrite the live catalog.
+
+    ``clouds``: which (default: every installed provider that offers discovery; one that does not is
+    skipped with its reason). ``regions``: each goes to the clouds whose embedded catalog lists it, a name
+    no cloud lists to every cloud asked (which reports it missing); none: each cloud's regions in the
+    embedded catalog, or with ``stale_only`` the regions already cached. ``stale_only``: fetch only
+    sources older than their TTL. ``progress`` receives each
+    ``RefreshEvent``. Returns the ``RefreshResult``.
+    """
+    from cloudorch.catalog.cache import DiscoveryCache
+    from cloudorch.catalog.refresh import RefreshEvent, refresh
+    from cloudorch.provider import NotOffered
+
+    providers = session.providers()
+    unknown = sorted(set(clouds) - set(providers))
+    if unknown:
+        raise PluginError(
+            f"no provider plugin for cloud(s) {', '.join(unknown)}",
+            hint=f"installed providers: {', '.join(sorted(providers))}")
+    chosen = sorted(clouds) if clouds else sorted(providers)
+    discoveries, not_offered = {}, []
+    for cloud in chosen:
+        offered = providers[cloud].discovery()
+        if isinstance(offered, NotOffered):
+            not_offered.append(RefreshEvent(cloud, "", "skipped", offered.reason))
+        else:
+            discoveries[cloud] = offered
+    for event in not_offered:
+        if progress is not None:
+            progress(event)
+    cache = DiscoveryCache()
+    wanted = _regions_per_cloud(discoveries, regions)
+    if stale_only and not regions:
+        # topping up (plan --catalog live): the regions the catalog was refreshed for, not the default set
+        for cloud, sources in cache.entries().items():
+            if cloud in wanted:
+                wanted[cloud] = tuple(sorted({r for e in sources.values() for r in e.regions}))
+    result = refresh(discoveries, wanted, cache, stale_only=stale_only, progress=progress)
+    return type(result)(result.directory, tuple(not_offered) + result.events,
+                        {**{e.cloud: e.detail for e in not_offered}, **result.skipped})
+
+
+def _regions_per_cloud(clouds: Sequence[str], regions: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    embedded = load_catalog()
+    known = {cloud: tuple(r.name for r in embedded.regions if r.cloud == cloud) for cloud in clouds}
+    if not regions:
+        return known
+    owners = {name: cloud for cloud, names in known.items() for name in names}
+    return {cloud: tuple(r for r in regions if owners.get(r, cloud) == cloud) for cloud in clouds}
+
+
+def catalog_status() -> dict[str, Any]:
+    """What the live catalog holds: per cloud and source, when fetched, its age and TTL, whether stale,
+    what is missing; the clouds skipped and why; where it lives. ``{"directory": ..., "exists": False}``
+    before the first refresh."""
+    import time
+
+    from cloudorch.catalog.cache import cache_dir
+    from cloudorch.catalog.live import live_catalog_dir, read_manifest
+
+    directory = live_catalog_dir(cache_dir())
+    manifest = read_manifest(directory)
+    if manifest is None:
+        return {"directory": str(directory), "exists": False, "clouds": {}, "skipped": {}}
+    now = time.time()
+    clouds = {
+        cloud: {source: {**info, "age_seconds": round(now - info["fetched_at"], 1),
+                         "stale": now - info["fetched_at"] > info["ttl"]}
+                for source, info in sources.items()}
+        for cloud, sources in manifest.get("clouds", {}).items()
+    }
+    return {"directory": str(directory), "exists": True, "written_at": manifest.get("written_at"), "clouds": clouds,
+            "skipped": manifest.get("skipped", {})}
+
+
+def clear_catalog() -> int:
+    """Forget every cached discovery entry and the live catalog written from them; returns the entries removed."""
+    import shutil
+
+    from cloudorch.catalog.cache import DiscoveryCache, cache_dir
+    from cloudorch.catalog.live import live_catalog_dir
+
+    removed = DiscoveryCache().clear()
+    link = live_catalog_dir(cache_dir())
+    if link.is_symlink() or link.is_file():
+        link.unlink()
+    elif link.is_dir():
+        shutil.rmtree(link)
+    for old in link.parent.glob("live-*"):
+        shutil.rmtree(old, ignore_errors=True)
+    return removed

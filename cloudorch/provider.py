@@ -28,6 +28,7 @@ from typing import ClassVar
 
 from cloudorch.capabilities import Capability, Requirement
 from cloudorch.catalog.adapter import SkyPilotAdapter
+from cloudorch.catalog.live import MachineType, Price, Quota, Restriction
 from cloudorch.catalog.model import Offering, Region
 from cloudorch.errors import Problem
 from cloudorch.placement.rates import NetworkShape
@@ -99,35 +100,59 @@ class NotOffered:
 
 
 class DiscoveryScope(StrEnum):
+    """One source of live facts: the unit discovery is asked for, cached (with its own age) and refreshed."""
+
     #: the zones each region has, as the account sees them (AWS zone names differ per account)
     ZONES = "zones"
-    #: machine types and their prices as the cloud lists them now
+    #: machine types (vCPUs, memory, arch, accelerators), the zones offering each, and restricted offerings
     OFFERINGS = "offerings"
-    #: the account's vCPU limits per region
+    #: the account's vCPU limits and their current usage per region
     QUOTAS = "quotas"
+    #: on-demand and spot prices
+    PRICES = "prices"
 
 
 @dataclass(frozen=True)
 class Discovered:
-    """What a discovery run found, in the catalog's own types, so the planner can use it like a catalog."""
+    """What a discovery run found, so the live catalog can be written from it (``cloudorch.catalog.live``).
+
+    Each scope fills its own fields (``live.SOURCE_FIELDS``), stamped with when it was fetched; what could
+    not be read (a region without permission, an API that failed) is listed in ``missing``, one line each,
+    so a partial result says what it lacks instead of passing for complete.
+    """
 
     cloud: str
     regions: tuple[Region, ...] = ()
     offerings: tuple[Offering, ...] = ()
     #: region -> the vCPUs the account may run there
     vcpu_quotas: Mapping[str, int] = field(default_factory=dict)
+    machines: tuple[MachineType, ...] = ()
+    prices: tuple[Price, ...] = ()
+    quotas: tuple[Quota, ...] = ()
+    restrictions: tuple[Restriction, ...] = ()
+    #: scope -> when it was fetched (seconds since the epoch)
+    fetched_at: Mapping[str, float] = field(default_factory=dict)
+    #: "scope region: reason" for every part that could not be read
+    missing: tuple[str, ...] = ()
+    #: API requests made (for progress and benchmarks)
+    requests: int = 0
 
 
 class Discovery(ABC):
     """Reads live facts from a cloud account with the user's credentials.
 
     The cloud SDK is imported inside ``discover``, never when the plugin loads, so planning from the
-    catalog alone costs nothing. Failures (no credentials, no permission) raise ``CloudorchError``s whose
-    hint says what to do.
+    catalog alone costs nothing. A region or scope that cannot be read is reported in
+    ``Discovered.missing``; ``unavailable`` says, in one line, when nothing can be read at all (no
+    credentials), so the cloud is skipped with that reason rather than a traceback.
     """
 
     #: what this discovery can find
     scopes: ClassVar[frozenset[DiscoveryScope]]
+
+    def unavailable(self) -> str | None:
+        """Why discovery cannot run now (e.g. no credentials in the cloud's standard chain); None: it can."""
+        return None
 
     @abstractmethod
     def discover(self, regions: Sequence[str], scopes: frozenset[DiscoveryScope]) -> Discovered:

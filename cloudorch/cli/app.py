@@ -50,6 +50,7 @@ COMMANDS: dict[str, Lazy] = {
     "outputs": Lazy("state", "Print the stack's outputs (secret values masked)."),
     "unlock": Lazy("state", "Clear a stale lock left by an interrupted apply."),
     "policy": Lazy("policy", "Inspect policy packs."),
+    "catalog": Lazy("catalog", "Refresh and inspect the live catalog read from the clouds' accounts."),
 }
 
 

@@ -33,12 +33,17 @@ def plan(
                                            help="Also show what changed since BASE (a saved plan .json or a stack "
                                            "file); --format json then prints the plan and the diff as one object, --format markdown the "
                                            "pull-request comment."),
+    offline: bool = typer.Option(False, "--offline", help="With --catalog live: fetch nothing, plan on the cached "
+                                 "live catalog however old (without it, stale parts are refreshed first)."),
 ) -> int:
     """Place, render and check a stack; print the plan. Exit 3 when a mandatory policy fails."""
     if app.format == ComparisonFormat.markdown.value and compare_to is None:
         raise UsageError("--format markdown is the comparison's pull-request comment", hint="add --compare-to BASE")
     # the base first: a bad BASE stops the run before anything is planned or written
     base = api.plan_of(compare_to, app.session) if compare_to is not None else None
+    if app.session.live and not offline:
+        with app.status("refreshing the stale parts of the live catalog"):
+            api.refresh_catalog(app.session, stale_only=True, progress=None if app.json else _fetched(app))
     with app.status(f"planning {stack}"):
         result = api.plan(stack, app.session, explain=explain)
     if base is not None:
@@ -145,9 +150,35 @@ def _render(app, result, explain: bool) -> None:
     if cost.unpriced:
         out.print(f"[yellow]unpriced[/]: {len(cost.unpriced)} item(s) counted as nothing, e.g. "
                   + "; ".join(f"{u['resource']} ({u['reason']})" for u in cost.unpriced[:3]))
+    if app.session.live:
+        _warn_stale(app)
     if plan.catalog.unparsed_rows:
         app.err.print(f"[yellow]catalog[/]: {plan.catalog.unparsed_rows} rows were skipped (unparseable or unusable), e.g. "
                       + "; ".join(plan.catalog.unparsed_examples[:3]))
+
+
+def _fetched(app):
+    def report(event) -> None:
+        if event.status in ("fetched", "failed"):
+            app.err.print(f"[dim]catalog: {event.status} {event.cloud} {event.source}[/]")
+
+    return report
+
+
+def _warn_stale(app) -> None:
+    """The live catalog's parts older than their TTL, and the clouds it lacks, said on stderr."""
+    from cloudorch.catalog.refresh import ago
+
+    status = api.catalog_status()
+    for cloud, sources in sorted(status["clouds"].items()):
+        stale = [f"{s} ({ago(i['age_seconds'])})" for s, i in sorted(sources.items()) if i["stale"]]
+        missing = [m for i in sources.values() for m in i["missing"]]
+        if stale:
+            app.err.print(f"[yellow]catalog[/]: {cloud} is stale: {escape(', '.join(stale))}")
+        if missing:
+            app.err.print(f"[yellow]catalog[/]: {cloud} lacks {escape('; '.join(missing[:3]))}")
+    for cloud, reason in sorted(status["skipped"].items()):
+        app.err.print(f"[yellow]catalog[/]: {cloud} not read live ({escape(reason)})")
 
 
 #: above this many rows a boxed rich table costs about a second per 2,000 rows: print aligned columns

@@ -1,7 +1,7 @@
 """The AWS provider plugin: renders a stack's AWS share as pulumi-aws resources.
 
 Pure data in, pure data out: nothing here imports boto3 or pulumi, so planning never pays their import
-cost (boto3 is declared for a later discovery feature).
+cost; boto3 loads only when live discovery runs (``discovery.py``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from cloudorch.errors import Problem
 from cloudorch.placement.rates import NetworkShape
-from cloudorch.provider import CloudProvider, ErrorClassifier, PulumiPlugin
+from cloudorch.provider import CloudProvider, Discovery, ErrorClassifier, PulumiPlugin
 from cloudorch.rendering import RenderContext, RenderedResource
 from cloudorch.rendering.elements import EndpointRendering, EndpointView
 from cloudorch.rendering.facts import Facts, RenderedGraph, read_by_type
@@ -78,6 +78,11 @@ class Provider(CloudProvider):
 
     def meters(self, resource: RenderedResource) -> tuple[Meter, ...] | Unmetered | None:
         return meters.meters_of(resource)
+
+    def discovery(self) -> Discovery:
+        from cloudorch_aws.discovery import AwsDiscovery  # its module is small; boto3 loads inside it, later
+
+        return AwsDiscovery()
 
     def error_classifier(self) -> ErrorClassifier:
         return errors.CLASSIFIER

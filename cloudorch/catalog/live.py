@@ -1,0 +1,252 @@
+"""The live catalog: what discovery read from the clouds' accounts, written as a SkyPilot catalog directory.
+
+Discovery (``cloudorch.provider.Discovery``, one per provider plugin) returns rows of the types below, one
+source at a time; each source is cached with its fetch time (``cache.DiscoveryCache``). From those
+entries ``write_live_catalog`` builds a directory in SkyPilot's layout, so the existing reader
+(``skypilot.read_skypilot_catalog``, with each provider's adapter) loads it like any ``--catalog DIR``,
+plus cloudorch's extras beside each ``vms.csv``: ``quotas.csv`` and ``restrictions.csv``, and a
+``manifest.json`` saying when each part was fetched and what is missing.
+
+The directory is replaced atomically: the new one is written under a fresh name and a symlink is swapped
+onto it with one ``os.replace``, so a refresh that fails or is killed half way leaves the previous
+catalog whole (why not rename the directory: a directory cannot be renamed over a non-empty one, and
+removing the old one first opens a window with no catalog at all).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+ZONES, OFFERINGS, PRICES, QUOTAS = "zones", "offerings", "prices", "quotas"
+#: which ``Discovered`` fields each source fills: the unit of caching and of age
+SOURCE_FIELDS: dict[str, tuple[str, ...]] = {
+    ZONES: ("regions",), OFFERINGS: ("machines", "restrictions"), PRICES: ("prices",), QUOTAS: ("quotas",),
+}
+#: seconds a source stays fresh: prices move daily, what an account may launch and use changes faster
+DEFAULT_TTL: dict[str, int] = {ZONES: 3600, OFFERINGS: 3600, PRICES: 86400, QUOTAS: 3600}
+VMS_COLUMNS = ("InstanceType", "AcceleratorName", "AcceleratorCount", "vCPUs", "MemoryGiB", "Price", "SpotPrice",
+               "Region", "AvailabilityZone", "Arch")
+MANIFEST = "manifest.json"
+
+
+class MachineType(NamedTuple):
+    """A machine type a region lists, and the zones that offer it to this account (empty: none)."""
+
+    region: str
+    instance_type: str
+    vcpus: float
+    memory_gib: float
+    arch: str
+    accelerator: str | None = None
+    accelerator_count: int = 0
+    zones: tuple[str, ...] = ()
+
+
+class Price(NamedTuple):
+    """USD per hour, Linux; a spot price may be per zone (``zone``), an on-demand one is per region."""
+
+    region: str
+    instance_type: str
+    usd_hour: float
+    spot: bool = False
+    zone: str = ""
+
+
+class Quota(NamedTuple):
+    """One vCPU limit of the account in a region (AWS: per instance family group) and what runs under it."""
+
+    region: str
+    name: str
+    limit_vcpus: float
+    used_vcpus: float = 0.0
+    code: str = ""
+
+    @property
+    def headroom(self) -> float:
+        return max(0.0, self.limit_vcpus - self.used_vcpus)
+
+
+class Restriction(NamedTuple):
+    """An offering the account may not use, with the cloud's reason (AWS: a type no zone offers)."""
+
+    region: str
+    instance_type: str
+    reason: str
+    zone: str = ""
+
+
+@dataclass(frozen=True)
+class SourceEntry:
+    """One cloud's one source, as fetched: its rows by field, when, for which regions, what is missing."""
+
+    fetched_at: float
+    regions: tuple[str, ...]
+    rows: Mapping[str, tuple] = field(default_factory=dict)
+    missing: tuple[str, ...] = ()
+    requests: int = 0
+
+    def age(self, now: float | None = None) -> float:
+        return max(0.0, (time.time() if now is None else now) - self.fetched_at)
+
+
+def ttl_of(source: str) -> int:
+    """The source's TTL in seconds: ``CLOUDORCH_TTL_<SOURCE>`` (e.g. ``CLOUDORCH_TTL_PRICES=3600``) or the default."""
+    text = os.environ.get(f"CLOUDORCH_TTL_{source.upper()}", "")
+    try:
+        return int(text) if text.strip() else DEFAULT_TTL[source]
+    except ValueError:
+        return DEFAULT_TTL[source]
+
+
+def live_catalog_dir(cache_root: Path) -> Path:
+    """Where the live catalog is read from: a symlink onto the last complete write."""
+    return cache_root / "live"
+
+
+# --- writing ------------------------------------------------------------------------------------------------
+
+def write_live_catalog(link: Path, entries: Mapping[str, Mapping[str, SourceEntry]],
+                       skipped: Mapping[str, str] | None = None) -> Path:
+    """Write the catalog of ``entries`` (cloud -> source -> entry) and swap ``link`` onto it; returns the
+    directory written. ``skipped``: clouds not read at all, with the reason (shown by `catalog show`)."""
+    link.parent.mkdir(parents=True, exist_ok=True)
+    target = link.parent / f"live-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    partial = target.with_name(target.name + ".partial")
+    try:
+        partial.mkdir()
+        for cloud, sources in sorted(entries.items()):
+            _write_cloud(partial / cloud, sources)
+        manifest = {
+            "written_at": time.time(),
+            "skipped": dict(skipped or {}),
+            "clouds": {cloud: {source: {"fetched_at": e.fetched_at, "ttl": ttl_of(source), "regions": list(e.regions),
+                                        "missing": list(e.missing), "requests": e.requests}
+                               for source, e in sorted(sources.items())}
+                       for cloud, sources in sorted(entries.items())},
+        }
+        (partial / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
+        partial.rename(target)
+        _swap(link, target)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    _remove_old(link, keep=target)
+    return target
+
+
+def _swap(link: Path, target: Path) -> None:
+    staged = link.with_name(f".{link.name}.{uuid.uuid4().hex[:8]}")
+    staged.symlink_to(target.name, target_is_directory=True)  # relative: the cache directory may move
+    if link.exists() and not link.is_symlink():
+        shutil.rmtree(link)  # a plain directory left by hand: the symlink takes its place
+    os.replace(staged, link)
+
+
+def _remove_old(link: Path, keep: Path) -> None:
+    for old in link.parent.glob("live-*"):
+        if old.name != keep.name and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_cloud(directory: Path, sources: Mapping[str, SourceEntry]) -> None:
+    directory.mkdir()
+    rows = lambda source, name: sources[source].rows.get(name, ()) if source in sources else ()  # noqa: E731
+    on_demand = {(p.region, p.instance_type): p.usd_hour for p in rows(PRICES, "prices") if not p.spot}
+    spot: dict[tuple[str, str, str], float] = {}
+    for p in rows(PRICES, "prices"):
+        if p.spot:
+            spot[(p.region, p.instance_type, p.zone)] = p.usd_hour
+    restrictions = list(rows(OFFERINGS, "restrictions"))
+    with (directory / "vms.csv").open("w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle)
+        out.writerow(VMS_COLUMNS)
+        for m in sorted(rows(OFFERINGS, "machines")):
+            price = on_demand.get((m.region, m.instance_type))
+            if price is None:
+                # a type without a Linux on-demand price cannot be placed: said, not written as an unpriced row
+                if PRICES in sources:
+                    restrictions.append(Restriction(m.region, m.instance_type, "no Linux on-demand price listed"))
+                continue
+            for zone in m.zones:
+                zone_spot = spot.get((m.region, m.instance_type, zone), spot.get((m.region, m.instance_type, "")))
+                out.writerow((m.instance_type, m.accelerator or "", m.accelerator_count if m.accelerator else "",
+                              _num(m.vcpus), _num(m.memory_gib), _num(price),
+                              "" if zone_spot is None else _num(zone_spot), m.region, zone, m.arch))
+    _write_rows(directory / "quotas.csv", ("Region", "Quota", "Code", "LimitVCPUs", "UsedVCPUs"),
+                ((q.region, q.name, q.code, _num(q.limit_vcpus), _num(q.used_vcpus)) for q in sorted(rows(QUOTAS, "quotas"))))
+    _write_rows(directory / "restrictions.csv", ("Region", "InstanceType", "Zone", "Reason"),
+                ((r.region, r.instance_type, r.zone, r.reason) for r in sorted(restrictions)))
+    _write_rows(directory / "zones.csv", ("Region", "Zones"),
+                ((r.name, ";".join(r.zones)) for r in sorted(rows(ZONES, "regions"), key=lambda r: r.name)))
+
+
+def _write_rows(path: Path, header: tuple[str, ...], rows: Iterable[tuple]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle)
+        out.writerow(header)
+        out.writerows(rows)
+
+
+def _num(value: float) -> str:
+    return f"{value:.6f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
+
+
+# --- reading ------------------------------------------------------------------------------------------------
+
+def read_manifest(directory: Path) -> dict | None:
+    """The manifest of the live catalog at ``directory``, or None when there is none (never refreshed)."""
+    try:
+        return json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def oldest_fetch(manifest: Mapping) -> float | None:
+    """When the oldest part of the catalog was fetched: the age the catalog as a whole is honest about."""
+    times = [s["fetched_at"] for sources in manifest.get("clouds", {}).values() for s in sources.values()]
+    return min(times) if times else None
+
+
+def read_quotas(directory: Path) -> dict[str, list[Quota]]:
+    """cloud -> its quotas, from each ``<cloud>/quotas.csv`` of a live catalog."""
+    found: dict[str, list[Quota]] = {}
+    for path in sorted(directory.glob("*/quotas.csv")):
+        with path.open(newline="", encoding="utf-8") as handle:
+            found[path.parent.name] = [
+                Quota(row["Region"], row["Quota"], float(row["LimitVCPUs"]), float(row["UsedVCPUs"] or 0), row["Code"])
+                for row in csv.DictReader(handle)
+            ]
+    return found
+
+
+def vcpu_quotas(quotas: Mapping[str, Iterable[Quota]]) -> dict[str, float]:
+    """Placement's vCPU quotas ("cloud/region" -> vCPUs still free) from the account's quotas.
+
+    Placement knows one vCPU limit per region; an account has one per instance family group (AWS). The sum
+    of the groups' headroom is never tighter than the truth, so a quota read live can only rule out what
+    the account really cannot run anywhere in the region; the per-group rows stay in ``quotas.csv``.
+    """
+    total: dict[str, float] = defaultdict(float)
+    for cloud, rows in quotas.items():
+        for q in rows:
+            total[f"{cloud}/{q.region}"] += q.headroom
+    return dict(total)
+
+
+def read_restrictions(directory: Path) -> dict[str, list[Restriction]]:
+    found: dict[str, list[Restriction]] = {}
+    for path in sorted(directory.glob("*/restrictions.csv")):
+        with path.open(newline="", encoding="utf-8") as handle:
+            found[path.parent.name] = [Restriction(r["Region"], r["InstanceType"], r["Reason"], r["Zone"])
+                                       for r in csv.DictReader(handle)]
+    return found

@@ -1,0 +1,142 @@
+"""Local stand-ins for the AWS APIs discovery calls: moto's server for EC2, a small replaying server for
+the Price List and Service Quotas APIs (moto answers neither for EC2: get_products is a 500, Service
+Quotas knows only VPC codes). Both speak real HTTP, so boto3, its paging and its retries run for real."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from tests.support import SHARED
+
+PRICE_SAMPLE = SHARED / "data" / "pricing-samples" / "aws-pricing-get_products-AmazonEC2-m5.large.json"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_moto() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    exe = shutil.which("moto_server") or str(Path(sys.executable).with_name("moto_server"))
+    proc = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return proc, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("moto_server did not start within 30 s")
+
+
+def product(instance_type: str, usd: float) -> dict:
+    """A Price List product of the recorded sample's shape, for types the sample does not hold."""
+    sku = f"SKU{abs(hash(instance_type)) % 10**8}"
+    return {"product": {"productFamily": "Compute Instance", "sku": sku,
+                        "attributes": {"instanceType": instance_type, "operatingSystem": "Linux", "tenancy": "Shared"}},
+            "serviceCode": "AmazonEC2",
+            "terms": {"OnDemand": {f"{sku}.JRTCKXETXF": {"priceDimensions": {f"{sku}.JRTCKXETXF.6YS6EN2CT7": {
+                "unit": "Hrs", "pricePerUnit": {"USD": f"{usd:.10f}"}}}}}}}
+
+
+class Replay:
+    """Answers AWS JSON-protocol calls by their X-Amz-Target: ``pages[target]`` is the list of pages served
+    in turn (NextToken joins them); ``faults`` are (status, body) answers given before the pages."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, list[dict]] = {}
+        self.faults: list[tuple[int, dict]] = []
+        self.requests: list[str] = []
+        handler = self._handler()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @staticmethod
+    def region_of(body: dict, authorization: str) -> str:
+        """The region a call is about: the Price List's regionCode filter, else SigV4's credential scope."""
+        for f in body.get("Filters", []):
+            if f.get("Field") == "regionCode":
+                return f["Value"]
+        scope = authorization.split("Credential=", 1)[-1].split(",")[0].split("/")
+        return scope[2] if len(scope) > 2 else ""
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handler(self):
+        replay = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                target = (self.headers.get("X-Amz-Target") or "").split(".")[-1]
+                replay.requests.append(target)
+                if replay.faults:
+                    status, answer = replay.faults.pop(0)
+                else:
+                    region = replay.region_of(body, self.headers.get("Authorization") or "")
+                    pages = replay.pages.get(f"{target}@{region}") or replay.pages.get(target, [{}])
+                    index = int(body.get("NextToken") or 0)
+                    status, answer = 200, dict(pages[index])
+                    if index + 1 < len(pages):
+                        answer["NextToken"] = str(index + 1)
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/x-amz-json-1.1")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
+
+
+class Account:
+    """A stand-in AWS account: moto for EC2, ``replay`` for pricing and quotas, environment pointing at both."""
+
+    def __init__(self, moto_url: str, replay: Replay) -> None:
+        self.moto_url, self.replay = moto_url, replay
+
+    def ec2(self, region: str = "us-east-1"):
+        import boto3
+
+        return boto3.client("ec2", region_name=region, endpoint_url=self.moto_url)
+
+    def serve(self, prices: list[dict], quotas: dict[str, float], region: str = "") -> None:
+        """Answer get_products with ``prices`` and list_service_quotas with ``quotas`` (code -> vCPUs), for
+        ``region`` only when given."""
+        at = f"@{region}" if region else ""
+        self.replay.pages[f"GetProducts{at}"] = [{"FormatVersion": "aws_v1", "PriceList": [json.dumps(p) for p in prices]}]
+        self.replay.pages[f"ListServiceQuotas{at}"] = [{"Quotas": [
+            {"ServiceCode": "ec2", "QuotaCode": code, "QuotaName": code, "Value": value}
+            for code, value in quotas.items()]}]
+
+
+def account_environment(monkeypatch, tmp_path: Path, moto_url: str, replay_url: str) -> None:
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_EC2", moto_url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_PRICING", replay_url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SERVICE_QUOTAS", replay_url)
+    monkeypatch.setenv("AWS_RETRY_MODE", "standard")
+    monkeypatch.setenv("CLOUDORCH_CACHE_DIR", str(tmp_path / "cache"))
