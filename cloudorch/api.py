@@ -49,6 +49,7 @@ from cloudorch.rendering.assemble import render_stack
 from cloudorch.rendering.reach import MissingResources, NetworkProof, prove
 from cloudorch.report import PlanDiff, diff_plans
 from cloudorch.report.graph import PlanGraph, plan_graph
+from cloudorch.report.html import to_html
 from cloudorch.spec.loader import LoadedStack, Vocabulary, load_stack
 
 
@@ -410,3 +411,13 @@ def diff(base: str | Path | Plan, new: str | Path | Plan, session: Session | Non
 def graph(path: str | Path | Plan, session: Session | None = None) -> PlanGraph:
     """The plan as a picture's content: locations, what runs in each, the flows and links between them."""
     return plan_graph(path if isinstance(path, Plan) else plan_of(path, session))
+
+
+def html_report(path: str | Path | Plan, session: Session | None = None, *,
+                compare_to: str | Path | Plan | None = None) -> str:
+    """The plan as one self-contained web page (``cloudorch.report.html``); with ``compare_to`` (a base plan,
+    saved plan file or stack file), also what changed since it."""
+    session = session or Session()
+    after = path if isinstance(path, Plan) else plan_of(path, session)
+    changes = None if compare_to is None else diff(compare_to, after, session)
+    return to_html(after, changes)
