@@ -31,7 +31,7 @@ CHART_BARS = 15
 #: location pairs drawn with flow arrows, the busiest first (all of them are listed under Network)
 MAX_FLOW_EDGES = 120
 #: rows of one long list (findings of one policy, rendered changes) before the rest is only counted
-MAX_ROWS = 300
+MAX_ROWS = 2000
 
 CLOUD_COLOURS = {"aws": "#d97706", "azure": "#0369a1", "gcp": "#15803d"}
 OTHER_COLOURS = ("#7c3aed", "#be185d", "#0f766e", "#4d7c0f", "#9a3412")
