@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -130,7 +131,12 @@ def _locations(plan: Plan, diff: PlanDiff | None) -> list[_Location]:
             at(cloud, region).change = change  # a location the change emptied stays, as a ghost
     for loc in found.values():
         loc.rows.sort(key=lambda r: (r[0], r[2]))
-    return [found[k] for k in sorted(found)]
+    return [found[k] for k in sorted(found, key=_natural)]
+
+
+def _natural(key: tuple[str, str]) -> tuple:
+    """us-east-2 before us-east-10: regions sort by their numbers' values."""
+    return tuple(tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)) for text in key)
 
 
 def _colour(cloud: str, clouds: Sequence[str]) -> str:
@@ -401,8 +407,8 @@ def _summary(plan: Plan, locations: list[_Location]) -> str:
     failing = sum(1 for f in plan.policy.get("findings", []) if isinstance(f, dict) and f.get("status") in FAILING)
     here = [loc for loc in locations if loc.rows]
     facts = [("monthly cost", f"${plan.cost.monthly_usd:,.2f}"), ("locations", str(len(here))),
-             ("clouds", str(len({loc.cloud for loc in here}))), ("resources", str(len({p.resource for p in plan.placements}))),
-             ("replicas", str(sum(p.count for p in plan.placements))), ("failing findings", str(failing))]
+             ("clouds", str(len({loc.cloud for loc in here}))), ("resources", f"{len({p.resource for p in plan.placements}):,}"),
+             ("replicas", f"{sum(p.count for p in plan.placements):,}"), ("failing findings", f"{failing:,}")]
     tiles = "".join(f'<div class="tile"><b>{escape(v)}</b><span>{escape(k)}</span></div>' for k, v in facts)
     meta = escape(f"objective {plan.objective} · catalog {plan.catalog.source} as of {plan.catalog.as_of} · "
                   f"cloudorch {plan.fingerprint.cloudorch_version}")
