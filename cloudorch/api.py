@@ -49,9 +49,9 @@ from cloudorch.rendering.assemble import render_stack
 from cloudorch.rendering.reach import MissingResources, NetworkProof, prove
 from cloudorch.report import PlanDiff, diff_plans
 from cloudorch.report.graph import PlanGraph, plan_graph
+from cloudorch.report.html import to_html
 from cloudorch.spec.loader import LoadedStack, Vocabulary, dotted_path, load_stack
 from cloudorch.spec.suggest import did_you_mean, nearest
-
 
 #: the ``--catalog`` value that plans on the catalog discovery wrote (``catalog refresh``)
 LIVE_CATALOG = "live"
@@ -631,3 +631,13 @@ def clear_catalog() -> int:
     for old in link.parent.glob("live-*"):
         shutil.rmtree(old, ignore_errors=True)
     return removed
+
+
+def html_report(path: str | Path | Plan, session: Session | None = None, *,
+                compare_to: str | Path | Plan | None = None) -> str:
+    """The plan as one self-contained web page (``cloudorch.report.html``); with ``compare_to`` (a base plan,
+    saved plan file or stack file), also what changed since it."""
+    session = session or Session()
+    after = path if isinstance(path, Plan) else plan_of(path, session)
+    changes = None if compare_to is None else diff(compare_to, after, session)
+    return to_html(after, changes)

@@ -38,6 +38,8 @@ COMMANDS: dict[str, Lazy] = {
     "plan": Lazy("plan", "Place, render and check a stack; print the plan."),
     "diff": Lazy("diff", "Compare two plans: what moves, what is rendered, the monthly cost and the findings."),
     "graph": Lazy("graph", "Draw a plan: every location with what runs there, and the traffic between them."),
+    "report": Lazy("report", "Write a plan as a web page: its locations, links, cost and findings, and what changed "
+                             "since --compare-to."),
     "check": Lazy("check", "Check stacks against their policy packs, on the spec and on every cloud's rendering."),
     "schema": Lazy("schema", "Print the JSON Schema of the stack file, for editors such as yaml-language-server."),
     "apply": Lazy("lifecycle", "Apply a stack with Pulumi."),
