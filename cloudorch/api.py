@@ -18,7 +18,7 @@ from cloudorch import __version__
 from cloudorch.catalog import Catalog, load_catalog
 from cloudorch.config import Config, check_quota_keys, read_config, shown
 from cloudorch.capabilities import link_requirement
-from cloudorch.errors import CloudorchError, InfeasiblePlacement, OverBudget, PluginBug, PluginError, Problem, SpecError
+from cloudorch.errors import CloudorchError, InfeasiblePlacement, OverBudget, PluginBug, PluginError, SpecError
 from cloudorch.graph import ResourceGraph, build_graph, flows_of
 from cloudorch.network.allocation import Allocation
 from cloudorch.network.links import plan_network as plan_network_of
@@ -40,7 +40,8 @@ from cloudorch.plan import (
     sha256_text,
 )
 from cloudorch.plugins import load_provider, provider_names
-from cloudorch.policy import PolicySubject, available_pack_names, blocking_error, evaluate, list_policies, load_packs
+from cloudorch.policy import PolicySubject, blocking_error, evaluate, list_policies, load_packs
+from cloudorch.policy.names import policy_name_problems
 from cloudorch.project import Project, ProjectLocation, StackIdentity, locate, resolve
 from cloudorch.rendering import RenderedResource
 from cloudorch.plan.costs import bill_of
@@ -50,8 +51,7 @@ from cloudorch.rendering.reach import MissingResources, NetworkProof, prove
 from cloudorch.report import PlanDiff, diff_plans
 from cloudorch.report.graph import PlanGraph, plan_graph
 from cloudorch.report.html import to_html
-from cloudorch.spec.loader import LoadedStack, Vocabulary, dotted_path, load_stack
-from cloudorch.spec.suggest import did_you_mean, nearest
+from cloudorch.spec.loader import LoadedStack, Vocabulary, load_stack
 
 #: the ``--catalog`` value that plans on the catalog discovery wrote (``catalog refresh``)
 LIVE_CATALOG = "live"
@@ -211,92 +211,10 @@ def _load(path: str | Path, session: Session, vocabulary: Vocabulary | None = No
     and the policy packs and ids it names (which only this layer, that loads packs, can tell)."""
     loaded = load_stack(path, vocabulary or session.vocabulary())
     graph = build_graph(loaded.stack, loaded.file)
-    problems = policy_name_problems(loaded, session)
+    problems = policy_name_problems(loaded, session.policy_dirs())
     if problems:
         raise SpecError(problems)
     return loaded, graph
-
-
-def policy_name_problems(loaded: LoadedStack, session: Session) -> list[Problem]:
-    """Unknown pack names, and waivers or enforcement overrides naming no policy of the loaded packs.
-
-    Such a waiver waives nothing and such an override overrides nothing, silently: the rule it meant still
-    blocks (or no longer advises), and nobody learns why until a plan fails.
-    """
-    problems: list[Problem] = []
-
-    def add(path: tuple[str | int, ...], message: str) -> None:
-        problems.append(Problem(loaded.file, loaded.line_of(*path), dotted_path(path), message))
-
-    installed = set(available_pack_names())
-    packs = _stack_packs(loaded, session, installed, add)
-    if problems:
-        return problems  # the policy ids of a pack that did not load are unknown: judging waivers would mislead
-    settings = loaded.stack.policies
-    ids = {policy.id for pack in packs for policy in pack.policies}
-    names = {pack.name for pack in packs}
-    listed = ", ".join(sorted(names)) or "none"
-    unknown = _unknown_policy_name(installed, names)
-    from fnmatch import fnmatchcase
-
-    for i, waiver in enumerate(settings.waivers):
-        if not any(fnmatchcase(policy_id, waiver.policy) for policy_id in ids):
-            add(("policies", "waivers", i, "policy"), f"no policy {waiver.policy!r} in the packs {listed}: the "
-                                                      f"waiver waives nothing{unknown(waiver.policy, ids)}")
-    for key in settings.enforcement:
-        if key not in ids and key not in names:
-            add(("policies", "enforcement", key), f"{key!r} is neither a policy id nor a pack of this stack "
-                                                  f"({listed}){unknown(key, ids | names)}")
-    return problems
-
-
-def _stack_packs(loaded: LoadedStack, session: Session, installed: set[str], add) -> list[Any]:
-    """The packs the stack's ``policies.packs`` loads; each name that loads none is passed to ``add``."""
-    base = Path(loaded.file).parent
-    usable = []
-    for i, name in enumerate(loaded.stack.policies.packs):
-        if "/" in name or name.startswith("."):  # a directory of the stack's own rules (``load_packs``)
-            if (base / name).is_dir():
-                usable.append(name)
-            else:
-                add(("policies", "packs", i), f"no policy directory {name!r} (relative to the stack file: {base / name})")
-        elif name in installed:
-            usable.append(name)
-    # a missing --policy-dir is the run's problem, not the stack's: `plan` reports it; here its packs are unknown
-    dirs = [d for d in session.policy_dirs() if Path(d).is_dir()]
-    packs = load_packs(usable, policy_dirs=dirs, base_dir=base)
-    known = installed | {p.name for p in packs}
-    for i, name in enumerate(loaded.stack.policies.packs):
-        if not ("/" in name or name.startswith(".")) and name not in known:
-            add(("policies", "packs", i), f"no policy pack named {name!r}{did_you_mean(name, known)} "
-                                          f"(installed: {', '.join(sorted(installed)) or 'none'})")
-    return packs
-
-
-def _unknown_policy_name(installed: set[str], loaded: set[str]):
-    """The tail of a message about a policy id (or pack) the stack's packs lack: where it is, or what was meant."""
-    elsewhere: dict[str, str] | None = None  # policy id -> an installed pack the stack does not list
-
-    def unknown(name: str, candidates: set[str]) -> str:
-        nonlocal elsewhere
-        if name in installed:
-            return "; it is an installed pack, which policies.packs does not list"
-        if elsewhere is None:  # loaded only when a name is unknown: most stacks never pay for it
-            elsewhere = {}
-            for other in sorted(installed - loaded, reverse=True):  # the first pack by name wins a shared id
-                try:
-                    elsewhere |= {policy.id: other for pack in load_packs([other]) for policy in pack.policies}
-                except CloudorchError:
-                    pass  # a broken pack the stack does not use must not hide the stack's own mistake
-        match = name if name in elsewhere else nearest(name, candidates | elsewhere.keys())
-        if match is None:
-            return "; `cloudorch policy list` shows every policy id"
-        unlisted = f"the {elsewhere[match]} pack, which policies.packs does not list" if match not in candidates else ""
-        if match == name:
-            return f"; it is in {unlisted}"
-        return f"; did you mean {match}" + (f" (in {unlisted})?" if unlisted else "?")
-
-    return unknown
 
 
 def plan(path: str | Path, session: Session | None = None, *, explain: bool | None = None) -> PlanResult:
