@@ -11,6 +11,7 @@ import os
 from collections import defaultdict
 from dataclasses import replace
 
+from cloudorch.errors import InfeasiblePlacement
 from cloudorch.placement.presolve import dominated_regions, useful_options
 from cloudorch.placement.problem import (
     BUDGET_GROUP,
@@ -385,6 +386,11 @@ def _model(b: _Builder):
     return lp
 
 
+class SearchTimeout(InfeasiblePlacement):
+    """No placement found within the search's time limit: the stack may well be feasible (exit 5, as for
+    an infeasible one, since in both cases there is no plan)."""
+
+
 class Stopped(Exception):
     """The search hit its limits before finding any placement of its own."""
 
@@ -401,18 +407,25 @@ class Limits:
     only on the same machine, which the plan says. Small stacks -- every example -- are proved optimal
     long before either limit."""
 
-    def __init__(self, nodes: int = 2000, seconds: float = 20.0) -> None:
+    def __init__(self, nodes: int | None = 2000, seconds: float = 20.0) -> None:
         import time
 
         self.nodes = nodes
+        self.seconds = seconds
         self.deadline = time.monotonic() + seconds
         self.stopped: str | None = None
 
     def apply(self, h) -> None:
         import time
 
-        h.setOptionValue("mip_max_nodes", self.nodes)
-        h.setOptionValue("time_limit", max(1.0, self.deadline - time.monotonic()))
+        if self.nodes is not None:
+            h.setOptionValue("mip_max_nodes", self.nodes)
+        h.setOptionValue("time_limit", max(0.01, self.deadline - time.monotonic()))
+
+
+#: the machines alone (no priced network) solve in seconds even at 1,000 resources; this ceiling only
+#: guarantees that no plan hangs on an input nobody measured
+UNPRICED_SECONDS = 300.0
 
 
 def _solve_model(lp, relax: bool, upper=None, start=None, limits: Limits | None = None):
@@ -563,14 +576,21 @@ def solve(problem: Problem) -> Solution | None:
     f = _build(problem, objective, min_availability, lazy_links=True)
     if f.link_pairs() <= EAGER_LINK_PAIRS:
         f.all_links()
-    limits = Limits() if f._priced() and problem.network.couples else None
+    priced = f._priced() and problem.network.couples
+    limits = Limits() if priced else Limits(nodes=None, seconds=UNPRICED_SECONDS)
     # a start helps HiGHS on a large model; a small one is proved optimal long before the limits, and its
     # start is worked out only if the search stops with nothing of its own
-    large = limits is not None and len(f.b.cost) > GUIDED_COLUMNS
+    large = priced and len(f.b.cost) > GUIDED_COLUMNS
     start, fallback = _start(problem, f) if large else (None, None)
     try:
         result = _solve_lazily(f, start, limits)
     except Stopped:
+        if not priced:
+            raise SearchTimeout(
+                f"the placement search found no placement within its {limits.seconds:.0f} s limit "
+                f"({len(problem.demands)} resources, {len(f.b.cost):,} columns)",
+                conflicts=[], hint="split the stack, or relax its spread rules and quotas, so it places faster") \
+                from None
         if fallback is None:
             _, fallback = _start(problem, f)
         if fallback is None:
