@@ -190,19 +190,21 @@ def validate(paths: Sequence[str | Path], session: Session | None = None) -> lis
     """Validate stack files; every problem of every file is raised together as one SpecError."""
     session = session or Session()
     vocabulary = session.vocabulary()
-    results, problems = [], []
+    results, problems, hints = [], [], []
     for path in paths:
         try:
             loaded, graph = _load(path, session, vocabulary)
         except SpecError as exc:
             problems += exc.problems
+            hints.append(exc.hint)
             continue
         results.append(ValidatedStack(
             file=str(path), stack=loaded.stack.stack,
             resources={n: r.kind for n, r in sorted(loaded.stack.resources.items())}, graph=graph,
         ))
     if problems:
-        raise SpecError(problems)
+        # one file's own hint (convert it to UTF-8, ...) is kept; several files' hints would not read as one
+        raise SpecError(problems, hint=hints[0] if len(set(hints)) == 1 else None)
     return results
 
 

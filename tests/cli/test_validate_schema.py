@@ -170,3 +170,12 @@ def test_enforcement_of_a_pack_the_stack_does_not_list_is_located(tmp_path, caps
     assert _errors(tmp_path, capsys, "policies:\n  enforcement: {pci-dss: mandatory}\n") == [
         "a.yaml:3: policies.enforcement.pci-dss: 'pci-dss' is neither a policy id nor a pack of this stack "
         "(baseline); it is an installed pack, which policies.packs does not list"]
+
+
+def test_validate_keeps_the_files_own_hint(tmp_path, capsys):
+    # a UTF-16 file: the hint says how to convert it, not the generic "fix the fields named above"
+    stack = tmp_path / "utf16.yaml"
+    stack.write_bytes("stack: a\n".encode("utf-16"))
+    assert main(["validate", str(stack)]) == 2
+    err = capsys.readouterr().err
+    assert "must be UTF-8" in err and "iconv -f UTF-16 -t UTF-8" in err
