@@ -12,7 +12,9 @@ would silently win), ``NaN``, nesting deeper than any plan has, integers too lon
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path as FilePath
@@ -49,11 +51,24 @@ def _constant(name: str) -> Any:
     raise _Refused
 
 
+#: the largest plan file read: ~20 times a 1,000-resource plan, far below what would exhaust memory
+MAX_PLAN_BYTES = 256 * 1024 * 1024
+
+
 def read_plan_file(path: str | FilePath) -> tuple[Plan, dict[str, Any]]:
     """A plan file read as hostile input: the model, and the document as written (``UsageError``, located,
     for anything a plan file may not hold or a plan of another format version)."""
     name = str(path)
     try:
+        # stat first: reading a device (/dev/zero) or a pipe never ends
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise UsageError(f"saved plan {name!r} is not a regular file (a directory, device or pipe)",
+                             hint="name a plan file written by `cloudorch plan STACK --out FILE`")
+        if info.st_size > MAX_PLAN_BYTES:
+            raise UsageError(f"saved plan {name!r} is {info.st_size:,} bytes; a plan file may have at most "
+                             f"{MAX_PLAN_BYTES:,} (a 1,000-resource plan is about 12 MB)",
+                             hint="is this the right file?")
         text = FilePath(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UsageError(f"saved plan {name!r} not found", hint="make one with `cloudorch plan STACK --out FILE`") from None

@@ -118,3 +118,24 @@ def test_what_a_stopped_search_proved_is_left_out_but_not_that_it_stopped():
         ["cost.monthly_usd: saved 100.0, re-derived 99.0"]
     assert differences(comparable(plan(None, 90.0)), comparable(plan(None, 95.0))) == \
         ["cost.lower_bound_monthly_usd: saved 90.0, re-derived 95.0"]
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "."])
+def test_a_device_or_directory_is_refused_at_once_as_a_plan_file(special):
+    from cloudorch.plan.document import read_plan_file
+
+    started = time.monotonic()
+    with pytest.raises(UsageError) as err:
+        read_plan_file(special)
+    assert "not a regular file" in err.value.message and time.monotonic() - started < 1
+
+
+def test_an_oversized_plan_file_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    import cloudorch.plan.document as document
+
+    plan = tmp_path / "plan.json"
+    plan.write_text('{"format_version": 1}' + " " * 100)
+    monkeypatch.setattr(document, "MAX_PLAN_BYTES", 50)
+    with pytest.raises(UsageError) as err:
+        document.read_plan_file(plan)
+    assert "a plan file may have at most 50" in err.value.message
