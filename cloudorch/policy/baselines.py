@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cloudorch.errors import UsageError
+from cloudorch.inputs import read_text
 from cloudorch.policy.report import Report
 
 BASELINE_VERSION = 1
@@ -45,12 +46,18 @@ def write_baseline(path: str | Path, reports: Report | Sequence[Report]) -> int:
 
 
 def read_baseline(path: str | Path) -> frozenset[str]:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    """The fingerprints a baseline file records; the file is read as hostile input (exit 2 for a device,
+    an oversized or non-UTF-8 file, JSON nested past what the decoder can follow, or numbers too long)."""
+    if not Path(path).exists():
         raise UsageError(f"baseline file {path} not found",
-                         hint="create one with `cloudorch check --write-baseline FILE`") from None
-    except (OSError, ValueError) as exc:
+                         hint="create one with `cloudorch check --write-baseline FILE`")
+    text = read_text(path, str(path), "baseline file")
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise UsageError(f"cannot read baseline {path}: its JSON is nested too deeply to be a baseline",
+                         hint="re-create it with `cloudorch check --write-baseline FILE`") from None
+    except ValueError as exc:
         raise UsageError(f"cannot read baseline {path}: {exc}") from None
     if not isinstance(data, dict) or data.get("version") != BASELINE_VERSION or not isinstance(data.get("findings"), list):
         raise UsageError(f"{path} is not a cloudorch baseline (version {BASELINE_VERSION})",

@@ -41,3 +41,18 @@ def test_bad_baseline_files(tmp_path):
     (tmp_path / "x.json").write_text("[]")
     with pytest.raises(UsageError, match="not a cloudorch baseline"):
         read_baseline(tmp_path / "x.json")
+
+
+@pytest.mark.parametrize("content", ["[" * 100_000 + "]" * 100_000, '{"version": ' + "1" * 5000 + "}"])
+def test_a_hostile_baseline_is_an_input_error_not_a_crash(tmp_path, content):
+    path = tmp_path / "baseline.json"
+    path.write_text(content)
+    with pytest.raises(UsageError) as err:
+        read_baseline(path)
+    assert err.value.exit_code == 2 and "cannot read baseline" in err.value.message
+
+
+def test_a_device_is_refused_as_a_baseline_at_once():
+    with pytest.raises(UsageError) as err:  # reading /dev/zero never ended
+        read_baseline("/dev/zero")
+    assert "not a regular file" in str(err.value.problems[0])
