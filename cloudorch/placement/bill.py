@@ -62,6 +62,12 @@ def _monotone(per_gb: Mapping[tuple[str, str, str], float]) -> dict[tuple[str, s
     return out
 
 
+def path_kind(source: tuple[str, str], target, target_clouds) -> str:
+    """The path a GB sent from ``source`` takes: to the target's nearest location (``target``: its locations,
+    ``target_clouds``: their clouds)."""
+    return "same-region" if source in target else "same-cloud" if source[0] in target_clouds else "cross-cloud"
+
+
 def network_cost(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Option, int], ...]],
                  rates: NetworkRates | None = None) -> NetworkCost:
     """What the network of a placement costs a month, by the model's own rules; what it needed but could not
@@ -93,8 +99,7 @@ def network_cost(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Optio
             total = sum(counts[f.source].values())
             target = counts.get(f.target, {})
             for loc, n in sorted(counts[f.source].items()):
-                kind = ("same-region" if loc in target
-                        else "same-cloud" if any(t[0] == loc[0] for t in target) else "cross-cloud")
+                kind = path_kind(loc, target, {t[0] for t in target})
                 usd = f.gb_month * n / total * terms.per_gb.get((*loc, kind), 0.0)
                 traffic[(f"{f.source}->{f.target}", loc[0])] += usd
                 if rates is not None and (*loc, kind) in rates.unknown_gb:

@@ -27,13 +27,10 @@ def network_floor(problem: Problem) -> float:
         extra = net.replica_extra.get(d.name, {})
         if extra:
             usd += d.count * min(extra.get(o.location, 0.0) for o in d.options)
-    forced_link = False
-    for f in net.flows:
-        source, target = demands.get(f.source), demands.get(f.target)
-        if source is None or target is None or f.source not in net.member_of or f.target not in net.member_of:
-            continue
+    flows = _member_flows(problem, demands)
+    for f in flows:
+        source, target = demands[f.source], demands[f.target]
         away, across = _forced_replicas(problem, source, target)
-        forced_link |= across > 0
         if f.gb_month <= 0 or away == 0:
             continue
         rate = {kind: min(net.per_gb.get((*o.location, kind), 0.0) for o in source.options)
@@ -41,13 +38,7 @@ def network_floor(problem: Problem) -> float:
         stay = source.count - away
         usd += f.gb_month / source.count * (stay * rate["same-region"] + (away - across) * rate["same-cloud"]
                                            + across * rate["cross-cloud"])
-    if forced_link:
-        # one link at least, and a gateway at each of its ends
-        clouds = sorted({o.cloud for d in problem.demands for o in d.options})
-        cheapest_pair = min((net.link(a, b) + net.vpn_site.get(a, 0.0) + net.vpn_site.get(b, 0.0)
-                             for i, a in enumerate(clouds) for b in clouds[i + 1:]), default=0.0)
-        usd += cheapest_pair
-    return usd
+    return usd + _link_floor(problem, demands, flows)
 
 
 def _caps(problem: Problem, d: Demand) -> tuple[int, int, int]:
@@ -104,8 +95,7 @@ def coupled_floor(problem: Problem) -> float:
     if net is None or problem.objective == "availability":
         return 0.0
     demands = {d.name: d for d in problem.demands}
-    flows = [f for f in net.flows if f.source in demands and f.target in demands
-             and f.source in net.member_of and f.target in net.member_of]
+    flows = _member_flows(problem, demands)
     degree: dict[str, int] = {}
     for f in flows:
         degree[f.source] = degree.get(f.source, 0) + 1
@@ -116,6 +106,13 @@ def coupled_floor(problem: Problem) -> float:
     for f in flows:
         usd += _flow_minimum(problem, f, demands, unit, degree)
     return usd
+
+
+def _member_flows(problem: Problem, demands: dict[str, Demand]) -> list:
+    """The flows between two placed members of stack networks: the ones sites, links and traffic price."""
+    net = problem.network
+    return [f for f in net.flows if f.source in demands and f.target in demands
+            and f.source in net.member_of and f.target in net.member_of]
 
 
 def _cheapest_replica(problem: Problem, d: Demand) -> dict[tuple[str, str], float]:

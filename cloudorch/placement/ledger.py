@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 
+from cloudorch.placement.bill import path_kind
 from cloudorch.placement.problem import FlowTerm, NetworkTerms, Option, Problem
 
 Location = tuple[str, str]
@@ -137,7 +138,7 @@ class Ledger:
         total = sum(source.values())
         clouds = {loc[0] for loc in target}
         for loc, n in source.items():
-            kind = "same-region" if loc in target else "same-cloud" if loc[0] in clouds else "cross-cloud"
+            kind = path_kind(loc, target, clouds)
             usd += f.gb_month * n / total * self.terms.per_gb.get((*loc, kind), 0.0)
         return usd
 

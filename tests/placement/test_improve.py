@@ -80,3 +80,42 @@ def test_the_coupled_floor_weighs_a_dearer_machine_against_the_traffic(local_sea
     result = plan(stack(WEB_DB % ", gb_month: 1000"), CAT, rates=rates(vpn_site=0.0, link=0.0))
     assert result.monthly_usd == pytest.approx(73.0 + 146.0 + 10.0 + 10.0, abs=0.01)
     assert result.lower_bound_monthly_usd == pytest.approx(result.monthly_usd, abs=0.01)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_the_ledger_prices_every_move_as_the_bill_does(seed):
+    # the ledger works the bill out move by move; after any sequence of moves it must equal the bill
+    # (machines by the objective's price, plus bill.network_cost) worked out from scratch
+    from cloudorch.placement.bill import network_cost, network_terms
+    from cloudorch.placement.candidates import OfferingIndex, allowed_regions
+    from cloudorch.placement.capability import CapabilityFilter
+    from cloudorch.placement.ledger import Ledger
+    from cloudorch.placement.planner import _demands
+    from cloudorch.placement.problem import Problem
+    from tests.placement.tiny import settings
+
+    rng = random.Random(seed)
+    st, cat, r = _random_case(rng)
+    s = settings(rates=r)
+    regions, _ = allowed_regions(st, cat, s)
+    demands, _ = _demands(st, regions, cat, OfferingIndex(cat, s), CapabilityFilter(s.unsupported, regions), False)
+    problem = Problem(tuple(demands), network=network_terms(st, tuple(demands), r))
+
+    def placed():
+        return {d.name: tuple((o, 1) for o in rng.choices(d.options, k=d.count)) for d in demands}
+
+    def bill(assignment):
+        machines = sum(problem.replica_cost(o, 0) * n for picks in assignment.values() for o, n in picks)
+        return machines + network_cost(problem.network, assignment).monthly_usd
+
+    assignment = placed()
+    ledger = Ledger(problem, assignment)
+    assert ledger.total == pytest.approx(bill(assignment), abs=0.01)
+    for _ in range(20):
+        d = rng.choice(demands)
+        assignment[d.name] = placed()[d.name]
+        predicted = ledger.delta(d.name, assignment[d.name])
+        before = ledger.total
+        ledger.move(d.name, assignment[d.name])
+        assert ledger.total - before == pytest.approx(predicted)
+        assert ledger.total == pytest.approx(bill(assignment), abs=0.01)
