@@ -42,8 +42,9 @@ _BOMS = (
 )
 
 
-def read_text(path: str | Path, shown: str, what: str) -> str:
-    """The text of the file at ``path`` (named ``shown`` in messages), a ``what`` such as "stack file".
+def read_text(path: str | Path, shown: str, what: str, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """The text of the file at ``path`` (named ``shown`` in messages), a ``what`` such as "stack file", of
+    at most ``max_bytes``.
 
     Raises ``SpecError`` (exit 2) for a missing, special, oversized or non-UTF-8 file."""
     def refuse(message: str, hint: str | None = None, line: int | None = None, column: int | None = None):
@@ -61,16 +62,16 @@ def read_text(path: str | Path, shown: str, what: str) -> str:
     if not stat.S_ISREG(info.st_mode):
         refuse(f"is not a regular file (a device, pipe or socket), so it cannot be a {what}",
                f"name a {what} saved as an ordinary file")
-    if info.st_size > MAX_FILE_BYTES:
-        refuse(f"is {info.st_size:,} bytes; a {what} may have at most {MAX_FILE_BYTES:,}",
+    if info.st_size > max_bytes:
+        refuse(f"is {info.st_size:,} bytes; a {what} may have at most {max_bytes:,}",
                f"is this the right file? A {what} this large is not one cloudorch can use")
     try:
         with Path(path).open("rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)  # the file may have grown since stat
+            raw = handle.read(max_bytes + 1)  # the file may have grown since stat
     except OSError as exc:
         refuse(f"cannot read: {exc.strerror}")
-    if len(raw) > MAX_FILE_BYTES:
-        refuse(f"is larger than {MAX_FILE_BYTES:,} bytes, the most a {what} may have")
+    if len(raw) > max_bytes:
+        refuse(f"is larger than {max_bytes:,} bytes, the most a {what} may have")
     return decode(raw, shown, what)
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import stat
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path as FilePath
@@ -23,6 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from cloudorch.errors import UsageError
+from cloudorch.inputs import read_text
 from cloudorch.plan import FORMAT_VERSION, Plan
 
 #: deeper than any plan cloudorch writes (about 8 levels), far below what would exhaust the recursion limit
@@ -59,21 +59,9 @@ def read_plan_file(path: str | FilePath) -> tuple[Plan, dict[str, Any]]:
     """A plan file read as hostile input: the model, and the document as written (``UsageError``, located,
     for anything a plan file may not hold or a plan of another format version)."""
     name = str(path)
-    try:
-        # stat first: reading a device (/dev/zero) or a pipe never ends
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):
-            raise UsageError(f"saved plan {name!r} is not a regular file (a directory, device or pipe)",
-                             hint="name a plan file written by `cloudorch plan STACK --out FILE`")
-        if info.st_size > MAX_PLAN_BYTES:
-            raise UsageError(f"saved plan {name!r} is {info.st_size:,} bytes; a plan file may have at most "
-                             f"{MAX_PLAN_BYTES:,} (a 1,000-resource plan is about 12 MB)",
-                             hint="is this the right file?")
-        text = FilePath(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"saved plan {name!r} not found", hint="make one with `cloudorch plan STACK --out FILE`") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"saved plan {name!r} is not a readable plan file: {exc}") from None
+    if not os.path.lexists(path):
+        raise UsageError(f"saved plan {name!r} not found", hint="make one with `cloudorch plan STACK --out FILE`")
+    text = read_text(path, name, "plan file", max_bytes=MAX_PLAN_BYTES)
     data = read_document(text, name)
     version = data.get("format_version")
     if type(version) is not int or version != FORMAT_VERSION:  # `true == 1` in Python: the type is checked
