@@ -1,13 +1,14 @@
-"""A placement made cheaper by local moves, under the whole bill: the start the priced search needs.
+"""A placement made cheaper by local moves, under the whole bill: how a stack too large for branch and
+bound is placed (``planner._solve_part``).
 
 Pricing the network couples every resource to the ones it talks to, and a large stack's model is then too
 big for branch and bound to improve in useful time (benchmarks/README.md, "Network"). Local search is not:
 from a feasible placement (the cheapest machines that keep every constraint), each move takes the replicas
-one resource has in one location to another location -- where a flow partner runs, or where its machines
-are cheapest -- and is kept when the whole bill (machines, sites, VPN gateways and links, traffic, per
+one resource has in one location (all of them, or one) to another location -- where a flow partner runs,
+or where its machines are cheapest -- and is kept when the whole bill (machines, sites, VPN gateways and links, traffic, per
 replica egress and NAT) goes down and every constraint still holds. Moves are tried in a fixed order, so a
-stack always gives the same placement. The result is a placement, not a proof: the search that follows
-(``milp``) may improve on it, and the plan reports the gap to the proven lower bound either way.
+stack always gives the same placement. A location is also closed when moving all it holds pays together.
+The result is a placement, not a proof: the plan reports its gap to a proven lower bound (``floor``).
 """
 
 from __future__ import annotations
@@ -121,9 +122,9 @@ class Limit:
         return self.reason is not None
 
 
-def improve(problem: Problem, assignment: Mapping[str, Picks], limit: Limit | None = None) -> tuple[dict[str, Picks], float]:
+def improve(problem: Problem, assignment: Mapping[str, Picks], limit: Limit | None = None) -> dict[str, Picks]:
     """A placement no single move makes cheaper (or the best found within ``limit``: ``limit.reason`` then
-    says why it stopped), and its objective: the bill as the model counts it, without the tie-break."""
+    says why it stopped)."""
     limit = limit or Limit()
     bill = Ledger(problem, assignment)
     rules = _Rules(problem, bill)
@@ -154,7 +155,7 @@ def improve(problem: Problem, assignment: Mapping[str, Picks], limit: Limit | No
         if not queue and _consolidate(demands, bill, rules, cheapest, limit):
             queue = [d.name for d in demands]
             waiting = set(queue)
-    return dict(bill.picks), bill.total
+    return dict(bill.picks)
 
 
 def _cheapest_by_location(problem: Problem, d: Demand) -> dict[Location, list[Option]]:

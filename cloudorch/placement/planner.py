@@ -167,7 +167,7 @@ def _solve_part(part: Problem) -> Solution | None:
     if machines is None:
         return None  # the same constraints (cross_cloud: forbid is never searched locally)
     limit = Limit(deadline=time.monotonic() + LOCAL_SEARCH_SECONDS)
-    assignment, _ = improve(part, machines.assignment, limit)
+    assignment = improve(part, machines.assignment, limit)
     floor = max(machines.lower_bound_monthly_usd + network_floor(part), coupled_floor(part))
     local = Solution(dict(sorted(assignment.items())), round(_machines(assignment), 2), round(floor, 4),
                      stopped=f"local search{f' (stopped at {limit.reason})' if limit.reason else ''}, as a stack "
