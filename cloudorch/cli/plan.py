@@ -220,6 +220,8 @@ def _render_network(app, plan, explain: bool) -> None:
 
 
 def _render_explain(app, result) -> None:
+    for history in result.capacity_history:
+        app.out.print(f"[yellow]journal[/]: {escape(history.describe())}")
     for name, e in sorted(result.placement.explanations.items()):
         app.out.print(f"[bold]{name}[/]: " + "; ".join(e.chosen))
         for a in e.alternatives:
