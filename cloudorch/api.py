@@ -22,7 +22,7 @@ from cloudorch.errors import CloudorchError, InfeasiblePlacement, OverBudget, Pl
 from cloudorch.engine.secrets import url_credentials
 from cloudorch.graph import ResourceGraph, build_graph, flows_of
 from cloudorch.journal import Journal
-from cloudorch.journal.history import CAPACITY_KINDS, CapacityHistory, capacity_history
+from cloudorch.journal.history import CAPACITY_BYTES, CAPACITY_KINDS, CapacityHistory, capacity_history
 from cloudorch.network.allocation import Allocation
 from cloudorch.network.links import plan_network as plan_network_of
 from cloudorch.network.model import NetworkPlan
@@ -237,7 +237,7 @@ def plan(path: str | Path, session: Session | None = None, *, explain: bool | No
     if config.vcpu_quotas:
         check_quota_keys(config, set(providers), {(r.cloud, r.name) for r in session.catalog.regions},
                          shown(session.location.config_file))
-    history = tuple(capacity_history(journal(session).entries(kinds=CAPACITY_KINDS), session.today(),
+    history = tuple(capacity_history(journal(session).entries(kinds=CAPACITY_KINDS, containing=CAPACITY_BYTES), session.today(),
                                      config.journal_half_life_days))
     settings = PlacementSettings(
         clouds=tuple(sorted(providers)),

@@ -19,6 +19,8 @@ from cloudorch.journal.records import Entry
 #: the record kinds a capacity failure is recorded under
 CAPACITY_KINDS = frozenset({"apply", "retry", "failover"})
 CAPACITY = "capacity"
+#: how a capacity failure's record reads in canonical JSON: the cheap test before a record is parsed
+CAPACITY_BYTES = b'"error_class":"capacity"'
 
 
 @dataclass(frozen=True)

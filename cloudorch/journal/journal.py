@@ -135,15 +135,17 @@ class Journal:
     # -- reading ------------------------------------------------------------------------------------------
 
     def entries(self, *, stack: str | None = None, since: datetime | None = None,
-                kinds: frozenset[str] | None = None) -> list[Entry]:
+                kinds: frozenset[str] | None = None, containing: bytes | None = None) -> list[Entry]:
         """The records in order, those of ``stack`` / at or after ``since`` / of ``kinds`` only. Reading does
-        not verify (``verify`` does): a record that is not one raises ``JournalError``."""
+        not verify (``verify`` does): a record that is not one raises ``JournalError``. ``containing``: skip,
+        unparsed, records whose bytes lack it (a canonical ``"key":"value"``): a plan reads a long journal
+        for its few capacity failures."""
         if since is not None and since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
         found = []
         for seq in record_seqs(self.store.names(RECORDS))[0]:
             raw = self.store.read(f"{RECORDS}/{record_name(seq)}")
-            if raw is None:
+            if raw is None or (containing is not None and containing not in raw):
                 continue
             try:
                 entry = parse(raw)

@@ -82,9 +82,11 @@ class LocalStore:
             raise self._failed("write", exc) from None
 
     def replace(self, name: str, data: bytes) -> None:
+        # not fsynced: replace serves the head index and the lock, which a crash may lose without harm
+        # (the head only lags; a lost lock is one nobody held any more)
         path = self.root / name
         try:
-            os.replace(self._written(path, data), path)
+            os.replace(self._written(path, data, durable=False), path)
         except OSError as exc:
             raise self._failed("write", exc) from None
 
@@ -95,15 +97,16 @@ class LocalStore:
             raise self._failed("write", exc) from None
 
     @staticmethod
-    def _written(path: Path, data: bytes) -> str:
-        """``data`` in a private temporary file beside ``path``, on disk before anything links to it."""
+    def _written(path: Path, data: bytes, durable: bool = True) -> str:
+        """``data`` in a private temporary file beside ``path``, on disk (``durable``) before anything links to it."""
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
                 handle.flush()
-                os.fsync(handle.fileno())
+                if durable:
+                    os.fsync(handle.fileno())
         except BaseException:
             os.unlink(tmp)
             raise

@@ -95,3 +95,25 @@ def test_a_journal_url_in_the_config_is_where_records_go(project, capsys, tmp_pa
     (project / "cloudorch.toml").write_text('journal_url = "gs://bucket/journal"\n')
     assert main(["audit", "verify"]) == 2
     assert "s3://" in capsys.readouterr().err
+
+
+def test_apply_and_destroy_are_journaled_with_their_changes(project, monkeypatch, capsys):
+    from cloudorch import lifecycle
+    from cloudorch.engine import PulumiEngine
+    from tests.engine.conftest import PASSPHRASE, FakeWorkspace, done, summary
+
+    workspace = FakeWorkspace([done(1, "create", "net-vpc", "aws:ec2/vpc:Vpc"), summary(2, {"create": 1})],
+                              summary={"create": 1})
+    real = lifecycle.engine_for
+    monkeypatch.setattr(lifecycle, "engine_for", lambda identity, session: PulumiEngine(
+        real(identity, session).settings, open_workspace=workspace.factory, which=lambda _: "/usr/bin/pulumi",
+        environ={"CLOUDORCH_PASSPHRASE": PASSPHRASE}))
+    monkeypatch.setenv("CLOUDORCH_PASSPHRASE", PASSPHRASE)
+    assert main(["apply", "webshop.yaml", "--yes"]) == 0
+    assert main(["destroy", "webshop.yaml", "--yes"]) == 0
+    assert main(["drift", "webshop.yaml"]) == 0  # only looks: not journaled
+    apply, destroy = Journal.open(project).entries()
+    assert (apply.kind, apply.stack, apply.outcome, apply.fields["changes"]) == ("apply", "webshop", "succeeded",
+                                                                                 {"create": 1})
+    assert destroy.kind == "destroy" and destroy.prev == apply.hash
+    assert PASSPHRASE.encode() not in b"".join(p.read_bytes() for p in (project / ".cloudorch/journal/records").iterdir())
