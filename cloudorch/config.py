@@ -48,6 +48,10 @@ class Config(_Model):
     policy_dirs: list[str] = []
     enforcement: dict[str, Literal["advisory", "mandatory", "disabled"]] = {}
     backend_url: str | None = None
+    #: where the journal lives: None, the project's .cloudorch/journal/; s3://bucket/prefix, file:///dir
+    journal_url: str | None = None
+    #: how fast a capacity failure recorded in the journal is forgotten by placement: its weight halves
+    journal_half_life_days: Annotated[float, Field(gt=0, le=3650)] = 14.0
     secrets_provider: str | None = None
     #: the file and the line of every key in it, so that later checks (quota keys) can point at them too
     _source: tuple[str, dict[tuple[str | int, ...], int]] = PrivateAttr(default=("cloudorch.toml", {}))

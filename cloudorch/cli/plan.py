@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from cloudorch import api
+from cloudorch import api, lifecycle
 from cloudorch.cli import comparison
 from cloudorch.cli.application import Application
 from cloudorch.cli.comparison import ComparisonFormat
@@ -44,8 +44,11 @@ def plan(
     if app.session.live and not offline:
         with app.status("refreshing the stale parts of the live catalog"):
             api.refresh_catalog(app.session, stale_only=True, progress=None if app.json else _fetched(app))
-    with app.status(f"planning {stack}"):
+    with lifecycle.recorded(app.session, "plan", stack) as record, app.status(f"planning {stack}"):
         result = api.plan(stack, app.session, explain=explain)
+        record.plan(result.plan)
+        refused = result.refusal()
+        record.outcome = "succeeded" if refused is None else f"refused ({type(refused).__name__})"
     if base is not None:
         return _compared(app, result, api.diff(base, result.plan), out)
     refusal = result.refusal()
@@ -217,6 +220,8 @@ def _render_network(app, plan, explain: bool) -> None:
 
 
 def _render_explain(app, result) -> None:
+    for history in result.capacity_history:
+        app.out.print(f"[yellow]journal[/]: {escape(history.describe())}")
     for name, e in sorted(result.placement.explanations.items()):
         app.out.print(f"[bold]{name}[/]: " + "; ".join(e.chosen))
         for a in e.alternatives:
