@@ -22,7 +22,7 @@ import shutil
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -111,6 +111,43 @@ def ttl_of(source: str) -> int:
         return int(text) if text.strip() else DEFAULT_TTL[source]
     except ValueError:
         return DEFAULT_TTL[source]
+
+
+def one_line(exc: BaseException) -> str:
+    """An error as one line for ``missing`` and skip reasons: its type and the first line of its message
+    (an SDK's ``message`` when it has one), never a traceback."""
+    message = str(getattr(exc, "message", None) or exc or type(exc).__name__).strip()
+    return f"{type(exc).__name__}: {message.splitlines()[0][:200] if message else ''}"
+
+
+#: what a discovery reads for one scope: region -> field -> rows, or the error that region failed with
+ScopeRows = Mapping[str, "Mapping[str, list] | Exception"]
+
+
+def gather(scopes: Iterable[str], regions: Sequence[str], read: Callable[[str], ScopeRows],
+           missing: list[str]) -> tuple[dict[str, tuple], dict[str, float]]:
+    """Run ``read(scope)`` for each scope and keep the rows of ``regions`` (all it found, if empty): the
+    ``Discovered`` fields those scopes fill and when each was fetched. A scope that fails as a whole, a
+    region that failed, and a region the cloud does not have are each a line of ``missing``, not a crash."""
+    found: dict[str, list] = defaultdict(list)
+    fetched_at: dict[str, float] = {}
+    for scope in sorted(scopes):
+        fetched_at[scope] = time.time()
+        try:
+            by_region = read(scope)
+        except Exception as exc:  # noqa: BLE001 - a listing that fails is a gap, said
+            missing += [f"{scope} {r}: {one_line(exc)}" for r in (regions or ["all regions"])]
+            continue
+        for region in list(regions) or sorted(by_region):
+            rows = by_region.get(region)
+            if rows is None:
+                missing.append(f"{scope} {region}: the account lists no such region")
+            elif isinstance(rows, Exception):
+                missing.append(f"{scope} {region}: {one_line(rows)}")
+            else:
+                for name, values in rows.items():
+                    found[name] += values
+    return {name: tuple(found[name]) for scope in fetched_at for name in SOURCE_FIELDS[scope]}, fetched_at
 
 
 def live_catalog_dir(cache_root: Path) -> Path:

@@ -45,6 +45,8 @@ class StandIn:
         self.faults: list[Fault] = []
         self.requests: list[str] = []
         self.headers: list[dict[str, str]] = []
+        #: what POST /token hands out
+        self.token = "stand-in-token"
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -93,7 +95,7 @@ class StandIn:
             def do_GET(self) -> None:
                 path, _, query = self.path.partition("?")
                 stand_in.requests.append(self.path)
-                stand_in.headers.append(dict(self.headers))
+                stand_in.headers.append({k.lower(): v for k, v in self.headers.items()})
                 fault = next((f for f in stand_in.faults if f.path in path), None)
                 if fault is not None:
                     stand_in.faults.remove(fault)
@@ -102,6 +104,14 @@ class StandIn:
                     return
                 status, answer = stand_in._answer(path, query)
                 self._send(status, json.dumps(answer).encode(), {})
+
+            def do_POST(self) -> None:
+                # an OAuth token endpoint (a credentials file's token_uri): the standard chain, reached for real
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                stand_in.requests.append(self.path)
+                stand_in.headers.append({k.lower(): v for k, v in self.headers.items()})
+                body = json.dumps({"access_token": stand_in.token, "expires_in": 3600, "token_type": "Bearer"})
+                self._send(200 if self.path == "/token" else 404, body.encode(), {})
 
             def _send(self, status: int, body: bytes, headers: dict[str, str], truncate: bool = False) -> None:
                 try:

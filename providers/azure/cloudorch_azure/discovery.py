@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import os
 import re
-import time
 import urllib.parse
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from cloudorch.catalog.http import FetchError, JsonClient, same_origin
-from cloudorch.catalog.live import SOURCE_FIELDS, MachineType, Price, Quota, Restriction
+from cloudorch.catalog.live import MachineType, Price, Quota, Restriction, gather, one_line
 from cloudorch.catalog.model import Region, geo_of_region_name
 from cloudorch.provider import Discovered, Discovery, DiscoveryScope
 
@@ -47,11 +45,6 @@ _GPU_OF_FAMILY = {"standardncsv3family": "V100", "standardndsv2family": "V100"}
 def _text(value: Any) -> str:
     """An SDK enum (``ResourceSkuRestrictionsType.LOCATION``) or plain string, as the API spells it."""
     return str(getattr(value, "value", value) or "")
-
-
-def _first_line(exc: BaseException) -> str:
-    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return f"{type(exc).__name__}: {message.strip().splitlines()[0][:200]}"
 
 
 class AzureDiscovery(Discovery):
@@ -85,22 +78,12 @@ class AzureDiscovery(Discovery):
         except ImportError:
             return "azure-identity is not installed (pip install azure-identity)"
         except Exception as exc:  # noqa: BLE001 - every credential failure is a reason to skip, in one line
-            return f"no Azure credentials: {_first_line(exc)}"
+            return f"no Azure credentials: {one_line(exc)}"
         return None
 
     def discover(self, regions: Sequence[str], scopes: frozenset[DiscoveryScope]) -> Discovered:
         run = _Run(self)
-        found: dict[str, list] = defaultdict(list)
-        fetched_at: dict[str, float] = {}
-        for scope in sorted(scopes & self.scopes):
-            fetched_at[scope] = time.time()
-            for region in list(regions) or run.all_regions():
-                try:
-                    for name, rows in getattr(run, f"_{scope}")(region).items():
-                        found[name] += rows
-                except Exception as exc:  # noqa: BLE001 - one region's failure is a gap, said, not a crash
-                    run.missing.append(f"{scope} {region}: {_first_line(exc)}")
-        fields = {name: tuple(found[name]) for scope in fetched_at for name in SOURCE_FIELDS[scope]}
+        fields, fetched_at = gather(scopes & self.scopes, regions, lambda scope: run.read(scope, regions), run.missing)
         return Discovered(cloud="azure", fetched_at=fetched_at, missing=tuple(run.missing),
                           requests=run.requests + run.http.requests, **fields)
 
@@ -152,6 +135,16 @@ class _Run:
 
     def all_regions(self) -> list[str]:
         return sorted({loc for s in self.skus(None) for loc in (s.locations or [])})
+
+    def read(self, scope: str, regions: Sequence[str]) -> dict[str, Any]:
+        """region -> rows of ``scope``, one region at a time: a region that fails is its error, not the scope's."""
+        found: dict[str, Any] = {}
+        for region in list(regions) or self.all_regions():
+            try:
+                found[region] = getattr(self, f"_{scope}")(region)
+            except Exception as exc:  # noqa: BLE001 - said in ``missing`` by ``gather``
+                found[region] = exc
+        return found
 
     def _zones(self, region: str) -> dict[str, list]:
         zones = sorted({z for sku in self.skus(region) for info in _located(sku, region) for z in (info.zones or [])})
