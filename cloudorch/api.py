@@ -18,7 +18,7 @@ from cloudorch import __version__
 from cloudorch.catalog import Catalog, load_catalog
 from cloudorch.config import Config, check_quota_keys, read_config, shown
 from cloudorch.capabilities import link_requirement
-from cloudorch.errors import CloudorchError, InfeasiblePlacement, OverBudget, PluginBug, PluginError, SpecError
+from cloudorch.errors import CloudorchError, InfeasiblePlacement, OverBudget, PluginBug, PluginError, SpecError, UsageError
 from cloudorch.engine.secrets import url_credentials
 from cloudorch.graph import ResourceGraph, build_graph, flows_of
 from cloudorch.journal import Journal
@@ -435,7 +435,8 @@ def _build_plan(loaded: LoadedStack, placement: PlacementResult, rendered: Seque
         fingerprint=Fingerprint(cloudorch_version=__version__, stack_sha256=sha256_text(loaded.text),
                                 catalog_sha256=catalog.digest, policy_sha256=policy_digest),
         catalog=CatalogInfo(source=catalog.source, as_of=catalog.as_of, offerings=len(catalog.offerings),
-                            unparsed_rows=len(catalog.issues), unparsed_examples=[str(i) for i in catalog.issues[:5]]),
+                            unparsed_rows=len(catalog.issues), unparsed_examples=[str(i) for i in catalog.issues[:5]],
+                            parts=catalog_parts() if session.live else {}),
         placements=placement_entries(placement),
         resources=resource_entries(list(rendered)),
         # passes are counted in the summary, not listed: a large stack has tens of thousands (check lists them)
@@ -561,6 +562,36 @@ def catalog_status() -> dict[str, Any]:
     }
     return {"directory": str(directory), "exists": True, "written_at": manifest.get("written_at"), "clouds": clouds,
             "skipped": manifest.get("skipped", {})}
+
+
+def catalog_parts() -> dict[str, str]:
+    """"cloud/source" -> when the live catalog's part was fetched (UTC), for the plan."""
+    import time
+
+    return {f"{cloud}/{source}": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(info["fetched_at"]))
+            for cloud, sources in sorted(catalog_status()["clouds"].items()) for source, info in sorted(sources.items())}
+
+
+def check_catalog_age(session: Session, max_age_seconds: float) -> None:
+    """Refuse to plan on a live catalog with a part older than ``max_age_seconds`` (``plan --max-catalog-age``,
+    for CI): a ``CatalogTooOld``, exit 2, naming each part and its age. Only the live catalog has ages to
+    judge; asking it of another catalog is a usage error rather than a silent pass."""
+    from cloudorch.catalog.refresh import CatalogTooOld, ago
+
+    if not session.live:
+        raise UsageError("--max-catalog-age judges the live catalog's age; this run plans on "
+                         f"{session.options.catalog_dir or session.config.catalog or 'the embedded catalog'}",
+                         hint="add --catalog live (or catalog = \"live\" in cloudorch.toml)")
+    status = catalog_status()
+    old = [f"{cloud} {source} (fetched {ago(info['age_seconds'])})"
+           for cloud, sources in sorted(status["clouds"].items()) for source, info in sorted(sources.items())
+           if info["age_seconds"] > max_age_seconds]
+    if not status["exists"]:
+        raise CatalogTooOld(f"there is no live catalog in {status['directory']} yet",
+                            hint="run `cloudorch catalog refresh` first")
+    if old:
+        raise CatalogTooOld(f"the live catalog is older than --max-catalog-age allows: {'; '.join(old)}",
+                            hint="refresh it (`cloudorch catalog refresh`, or plan without --offline), or raise the limit")
 
 
 def clear_catalog() -> int:

@@ -40,7 +40,8 @@ class Config(_Model):
         default=None, pattern=PROJECT_NAME_RE,
         description="the Pulumi project of this project's stacks; default: derived from the directory, then pinned",
     )
-    catalog: str | None = Field(default=None, description="SkyPilot catalog directory (<cloud>/vms.csv)")
+    catalog: str | None = Field(default=None, description='SkyPilot catalog directory (<cloud>/vms.csv), or "live": the '
+                                'catalog `cloudorch catalog refresh` reads from the accounts')
     vcpu_quotas: dict[str, Annotated[float, Field(gt=0, le=MAX_VCPU_QUOTA)]] = Field(
         default={}, description='vCPU limits per "cloud" or "cloud/region"'
     )
@@ -125,7 +126,8 @@ def read_config(location: ProjectLocation) -> Config:
             problems.append(Problem(where, line_of(lines, path), dotted_path(path), _message(err)))
         raise SpecError(problems, hint=HINT) from None
     config = config.model_copy(update={
-        "catalog": _beside(file, config.catalog) if config.catalog else None,
+        # "live" names the discovered catalog, not a directory beside the file
+        "catalog": _beside(file, config.catalog) if config.catalog and config.catalog != "live" else config.catalog,
         "policy_dirs": [_beside(file, d) for d in config.policy_dirs],
     })
     config._source = (where, lines)

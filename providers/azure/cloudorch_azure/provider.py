@@ -11,7 +11,7 @@ from typing import ClassVar
 from cloudorch.errors import Problem
 from cloudorch.placement.rates import NetworkShape
 from cloudorch.capabilities import Capability
-from cloudorch.provider import CloudProvider, ErrorClassifier, PulumiPlugin
+from cloudorch.provider import CloudProvider, Discovery, ErrorClassifier, PulumiPlugin
 from cloudorch.rendering import RenderContext, RenderedResource
 from cloudorch.rendering.elements import EndpointRendering, EndpointView
 from cloudorch.rendering.facts import Facts, RenderedGraph, read_by_type
@@ -82,6 +82,11 @@ class Provider(CloudProvider):
 
     def describe(self, resource: RenderedResource, graph: RenderedGraph) -> Facts | None:
         return read_by_type(facts.READERS, resource, graph)
+
+    def discovery(self) -> Discovery:
+        from cloudorch_azure.discovery import AzureDiscovery  # small; azure-mgmt-compute loads inside it, when discovery runs
+
+        return AzureDiscovery()
 
     def error_classifier(self) -> ErrorClassifier:
         return errors.CLASSIFIER

@@ -10,7 +10,7 @@ from typing import ClassVar
 from cloudorch.errors import Problem
 from cloudorch.placement.rates import NetworkShape
 from cloudorch.capabilities import Capability
-from cloudorch.provider import CloudProvider, ErrorClassifier, PulumiPlugin
+from cloudorch.provider import CloudProvider, Discovery, ErrorClassifier, PulumiPlugin
 from cloudorch.rendering import RenderContext, RenderedResource
 from cloudorch.rendering.elements import EndpointRendering, EndpointView
 from cloudorch.rendering.facts import Facts, RenderedGraph, read_by_type
@@ -105,6 +105,11 @@ class Provider(CloudProvider):
 
     def meters(self, resource: RenderedResource) -> tuple[Meter, ...] | Unmetered | None:
         return meters.meters(resource)
+
+    def discovery(self) -> Discovery:
+        from cloudorch_gcp.discovery import GcpDiscovery  # small; google-cloud-compute loads inside it, when discovery runs
+
+        return GcpDiscovery()
 
     def error_classifier(self) -> ErrorClassifier:
         return errors.CLASSIFIER
