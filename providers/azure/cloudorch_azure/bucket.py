@@ -7,6 +7,7 @@ from __future__ import annotations
 from cloudorch.rendering import RenderContext, RenderedResource, ref
 from cloudorch.spec.models import Bucket, Lifecycle
 
+from cloudorch_azure import keys
 from cloudorch_azure.naming import ZONAL_REGIONS, logical, make, rg_ref, storage_account_name
 
 SOFT_DELETE_DAYS = 7
@@ -28,7 +29,8 @@ def _render_one(ctx: RenderContext, name: str, spec: Bucket, region: str) -> lis
     rg = rg_ref(stack, region)
     account = logical(name, region, "storage")
     out = [
-        _account(ctx, name, region, account, storage_account_name(stack, name, region), public=spec.public),
+        _account(ctx, name, region, account, storage_account_name(stack, name, region), public=spec.public,
+                 keyed=spec.customer_managed_key),
         _blob_service(ctx, name, region, account, "blob-service", spec.versioning),
         *_lifecycle(ctx, name, region, account, "lifecycle", spec.lifecycle),
         make(logical(name, region, "container"), "azure-native:storage:BlobContainer", region, name, {
@@ -94,7 +96,17 @@ def _blob_service(ctx: RenderContext, name: str, region: str, account: str, part
 
 
 def _account(ctx: RenderContext, name: str, region: str, logical_name: str, account_name: str, *,
-             public: bool) -> RenderedResource:
+             public: bool, keyed: bool = False) -> RenderedResource:
+    encryption: dict = {
+        "keySource": "Microsoft.Storage",
+        "requireInfrastructureEncryption": True,
+        "services": {"blob": {"enabled": True, "keyType": "Account"}},
+    }
+    keyed_inputs: dict = {}
+    if keyed:
+        # the bucket's own Key Vault key (keys.py), used as the user-assigned identity it is granted to
+        encryption |= keys.account_encryption(name, region)
+        keyed_inputs["identity"] = keys.attached(name, region)
     return make(logical_name, "azure-native:storage:StorageAccount", region, name, {
         "resourceGroupName": rg_ref(ctx.stack.stack, region),
         "location": region,
@@ -112,11 +124,8 @@ def _account(ctx: RenderContext, name: str, region: str, logical_name: str, acco
         # as the only way in, and nothing rendered here can use it: the scale sets have no managed
         # identity and the pinned schema subset has no role assignment to grant one blob data roles.
         # Pulumi itself would cope (azure-native manages containers through ARM, not with keys).
-        "encryption": {
-            "keySource": "Microsoft.Storage",
-            "requireInfrastructureEncryption": True,
-            "services": {"blob": {"enabled": True, "keyType": "Account"}},
-        },
+        "encryption": encryption,
+        **keyed_inputs,
         "tags": ctx.tags(name),
     })
 

@@ -17,6 +17,7 @@ from cloudorch.rendering import RenderContext, RenderedResource, ref
 from cloudorch.rendering.roles import Role
 from cloudorch.spec.models import Compute, Ingress
 
+from cloudorch_azure import keys
 from cloudorch_azure.images import image_reference
 from cloudorch_azure.naming import CLOUD, logical, make, rg_ref, slug
 from cloudorch_azure.network import DENY_PRIORITY, FIRST_INGRESS_PRIORITY, nsg_name, port_range, security_rule, subnet_name
@@ -118,10 +119,10 @@ def _scale_set(ctx: RenderContext, name: str, spec: Compute, slot: Slot, vmss: s
                 "osType": "Linux",
                 "deleteOption": "Delete",
                 "diskSizeGB": max(spec.disk_gb, MIN_OS_DISK_GB),
-                # Managed disks are always encrypted at rest with platform-managed keys (server-side
-                # encryption), so nothing is set here. No securityProfile.encryptionAtHost either: it fails
+                # Managed disks are always encrypted at rest (server-side encryption), with platform-managed
+                # keys unless the resource asks for its own. No securityProfile.encryptionAtHost: it fails
                 # on any subscription that has not registered the Microsoft.Compute/EncryptionAtHost feature.
-                "managedDisk": {"storageAccountType": os_disk_type(slot.instance_type)},
+                "managedDisk": {"storageAccountType": os_disk_type(slot.instance_type), **_disk_key(spec, region)},
             },
         },
         "networkProfile": {
@@ -155,6 +156,12 @@ def _scale_set(ctx: RenderContext, name: str, spec: Compute, slot: Slot, vmss: s
     if slot.zones:
         inputs["zones"] = list(slot.zones)
     return make(vmss, VMSS, region, name, inputs)
+
+
+def _disk_key(spec: Compute, region: str) -> dict:
+    """With ``customer_managed_key``, the disks are encrypted through the site's disk encryption set
+    (keys.py), which holds the site's Key Vault key; otherwise with platform-managed keys."""
+    return {"diskEncryptionSet": keys.disk_encryption(spec.network, region)} if spec.customer_managed_key else {}
 
 
 def render_compute(ctx: RenderContext) -> list[RenderedResource]:

@@ -14,6 +14,7 @@ from cloudorch.rendering import RenderContext, RenderedResource, ref
 from cloudorch.rendering.roles import Role
 from cloudorch.spec.models import Database
 
+from cloudorch_azure import keys
 from cloudorch_azure.naming import (
     CLOUD, ZONAL_REGIONS, database_prefix, database_slots, logical, make, rg_ref, server_name,
 )
@@ -144,7 +145,8 @@ def _render_one(ctx: RenderContext, name: str, spec: Database, region: str, inst
         "version": server_version(spec.engine, spec.version),
         "sku": {"name": instance_type, "tier": tier},
         "storage": {"storageSizeGB": storage_gb(spec.engine, spec.storage_gb), "autoGrow": "Enabled"},
-        # Storage and backups are always encrypted at rest with service-managed keys; nothing to enable.
+        # Storage and backups are always encrypted at rest, with service-managed keys unless dataEncryption
+        # names the stack's own (_data_key).
         "backup": {"backupRetentionDays": max(spec.backup_days, MIN_BACKUP_DAYS), "geoRedundantBackup": "Disabled"},
         "highAvailability": {"mode": ha_mode(spec.high_availability, region, tier)},
         "network": {
@@ -158,6 +160,7 @@ def _render_one(ctx: RenderContext, name: str, spec: Database, region: str, inst
         "administratorLogin": ADMIN_LOGIN,
         "administratorLoginPassword": ref(password, "result"),
         **_auth(spec),
+        **_data_key(spec, region),
         "tags": tags,
     }, depends_on=(link,)))
     return out
@@ -170,6 +173,18 @@ def _auth(spec: Database) -> dict:
     if spec.engine != "postgres" or not spec.iam_authentication:
         return {}
     return {"authConfig": {"activeDirectoryAuth": "Enabled", "passwordAuth": "Enabled"}}
+
+
+def _data_key(spec: Database, region: str) -> dict:
+    """With ``customer_managed_key``, storage and backups encrypted with the network site's Key Vault key
+    (keys.py), used as the site's key identity, which the server carries. MySQL only: placement keeps keyed
+    PostgreSQL servers off Azure (keys.UNSUPPORTED_ENGINES)."""
+    if not spec.customer_managed_key:
+        return {}
+    if spec.engine in keys.UNSUPPORTED_ENGINES:
+        raise ValueError(keys.UNSUPPORTED_ENGINES[spec.engine])
+    return {"dataEncryption": keys.server_encryption(spec.network, region),
+            "identity": keys.attached(spec.network, region)}
 
 
 def render_databases(ctx: RenderContext) -> list[RenderedResource]:

@@ -76,6 +76,12 @@ def server_name(stack: str, resource: str, region: str) -> str:
     return f"{prefix}-{_digest(stack, resource, region)}"
 
 
+def vault_name(stack: str, site: str, region: str) -> str:
+    """A Key Vault's name: 3-24 letters, digits and hyphens, starting with a letter."""
+    prefix = re.sub(r"[^a-z0-9]", "", f"{stack}{site}".lower())[:13]
+    return f"kv{prefix}-{_digest(stack, site, region)}"
+
+
 # -- address layout ------------------------------------------------------------------------------------
 # The first half of a block is the compute subnet; the second half is cut into /27s: its last one is kept
 # for the site's GatewaySubnet (whether or not the site has a VPN link yet, so that adding a link never

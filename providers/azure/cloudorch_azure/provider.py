@@ -41,8 +41,7 @@ class Provider(CloudProvider):
 
     def unsupported(self, requirement: Requirement, region: str) -> Mapping[Capability, str]:
         gaps = dict(super().unsupported(requirement, region))
-        if Capability.CUSTOMER_MANAGED_KEY in requirement.needs and requirement.kind in keys.UNSUPPORTED:
-            gaps[Capability.CUSTOMER_MANAGED_KEY] = keys.UNSUPPORTED[requirement.kind]
+        gaps.update(keys.gaps(requirement))
         return gaps
 
     def render(self, ctx: RenderContext) -> list[RenderedResource]:
@@ -62,7 +61,7 @@ class Provider(CloudProvider):
                 "resourceGroupName": rg, "location": region, "tags": ctx.tags(),
             }))
         out += render_networks(ctx) + links.render_gateways(ctx)
-        out += render_compute(ctx) + render_databases(ctx) + render_buckets(ctx)
+        out += keys.render_keys(ctx) + render_compute(ctx) + render_databases(ctx) + render_buckets(ctx)
         return sorted(out, key=_order)
 
     def render_endpoint(self, ctx: RenderContext, view: EndpointView) -> EndpointRendering:

@@ -28,6 +28,10 @@ ROLES: dict[str, Role] = {
     "azure-native:compute:Disk": Role.DISK,
     # identity, keys and secrets
     "azure-native:keyvault:Vault": Role.KEY_STORE,
+    "azure-native:keyvault:Key": Role.KEY,
+    "azure-native:managedidentity:UserAssignedIdentity": Role.IDENTITY,
+    # binds scale-set disks to a key: what the disks' encryption is granted through
+    "azure-native:compute:DiskEncryptionSet": Role.IDENTITY_GRANT,
     "random:index/randomPassword:RandomPassword": Role.SECRET,
     "tls:index/privateKey:PrivateKey": Role.SECRET,
     # data
