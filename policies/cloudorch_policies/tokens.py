@@ -44,6 +44,7 @@ AZ_STORAGE = "azure-native:storage:StorageAccount"
 AZ_CONTAINER = "azure-native:storage:BlobContainer"
 AZ_BLOB_SERVICE = "azure-native:storage:BlobServiceProperties"
 AZ_VAULT = "azure-native:keyvault:Vault"
+AZ_KEY = "azure-native:keyvault:Key"
 AZ_DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
 AZ_MANAGEMENT_POLICY = "azure-native:storage:ManagementPolicy"
 

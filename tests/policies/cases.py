@@ -159,11 +159,19 @@ CASES = [
                            r("t", T.GCP_TEMPLATE, disks=[{"diskEncryptionKey": {"kmsKeySelfLink": ref("key")}}]),
                            # as the gcp plugin renders a keyed template: the key used as the resource's own account
                            r("t2", T.GCP_TEMPLATE, disks=[{"boot": True, "diskEncryptionKey": {
-                               "kmsKeySelfLink": ref("key"), "kmsKeyServiceAccount": ref("sa", "email")}}])]),
+                               "kmsKeySelfLink": ref("key"), "kmsKeyServiceAccount": ref("sa", "email")}}]),
+                           # as the azure plugin renders a keyed scale set: its disks through the disk encryption set
+                           r("ss", T.AZ_VMSS, virtualMachineProfile={"storageProfile": {
+                               "osDisk": {"managedDisk": {"diskEncryptionSet": {"id": ref("des", "id")}}}}})]),
          subject(stack(), [r("v", T.AWS_EBS, encrypted=True), r("vm", T.AZ_VM), r("gi", T.GCP_INSTANCE, bootDisk={}),
                            r("gd", T.GCP_DISK, diskEncryptionKey={"kmsKeySelfLink": ref("key")}),
-                           r("t", T.GCP_TEMPLATE, disks=[{"boot": True, "sourceImage": "debian-12"}])]),
-         {("web", "v"), ("web", "vm"), ("web", "gi"), ("web", "t")}),
+                           r("t", T.GCP_TEMPLATE, disks=[{"boot": True, "sourceImage": "debian-12"}]),
+                           r("ss", T.AZ_VMSS, virtualMachineProfile={"storageProfile": {
+                               "osDisk": {"managedDisk": {"storageAccountType": "Premium_LRS"}}}}),
+                           r("ss2", T.AZ_VMSS, virtualMachineProfile={"storageProfile": {
+                               "osDisk": {"managedDisk": {"diskEncryptionSet": {"id": ref("des", "id")}}},
+                               "dataDisks": [{"lun": 0, "managedDisk": {}}]}})]),
+         {("web", "v"), ("web", "vm"), ("web", "gi"), ("web", "t"), ("web", "ss"), ("web", "ss2")}),
     Case("encryption.log-group-kms",
          subject(stack(), [r("lg", T.AWS_LOG_GROUP, None, kmsKeyId=ref("key", "arn"))]),
          subject(stack(), [r("lg", T.AWS_LOG_GROUP, None), r("ok", T.AWS_LOG_GROUP, None, kmsKeyId="arn:aws:kms:x")]),
@@ -190,10 +198,21 @@ CASES = [
     Case("encryption.key-rotation",
          subject(stack(), [r("k", T.AWS_KMS_KEY, None, enableKeyRotation=True),
                            r("k-rsa", T.AWS_KMS_KEY, None, customerMasterKeySpec="RSA_2048"),
-                           r("gk", T.GCP_CRYPTO_KEY, None, rotationPeriod="7776000s")]),
+                           r("gk", T.GCP_CRYPTO_KEY, None, rotationPeriod="7776000s"),
+                           # as the azure plugin renders a key
+                           r("ak", T.AZ_KEY, None, properties={"rotationPolicy": {"lifetimeActions": [
+                               {"action": {"type": "rotate"}, "trigger": {"timeAfterCreate": "P90D"}}]}}),
+                           r("ak-expiry", T.AZ_KEY, None, properties={"rotationPolicy": {
+                               "attributes": {"expiryTime": "P3M"}, "lifetimeActions": [
+                                   {"action": {"type": "Rotate"}, "trigger": {"timeBeforeExpiry": "P30D"}}]}})]),
          subject(stack(), [r("k", T.AWS_KMS_KEY, None), r("gk", T.GCP_CRYPTO_KEY, None),
-                           r("gk-year", T.GCP_CRYPTO_KEY, None, rotationPeriod="31536000s")]),
-         {(None, "k"), (None, "gk"), (None, "gk-year")}),
+                           r("gk-year", T.GCP_CRYPTO_KEY, None, rotationPeriod="31536000s"),
+                           r("ak", T.AZ_KEY, None, properties={"kty": "RSA"}),
+                           r("ak-notify", T.AZ_KEY, None, properties={"rotationPolicy": {"lifetimeActions": [
+                               {"action": {"type": "notify"}, "trigger": {"timeBeforeExpiry": "P30D"}}]}}),
+                           r("ak-year", T.AZ_KEY, None, properties={"rotationPolicy": {"lifetimeActions": [
+                               {"action": {"type": "rotate"}, "trigger": {"timeAfterCreate": "P1Y"}}]}})]),
+         {(None, "k"), (None, "gk"), (None, "gk-year"), (None, "ak"), (None, "ak-notify"), (None, "ak-year")}),
     Case("encryption.storage-https-only",
          subject(stack(), [r("sa", T.AZ_STORAGE, "assets"), r("sa2", T.AZ_STORAGE, "assets", enableHttpsTrafficOnly=True)]),
          subject(stack(), [r("sa", T.AZ_STORAGE, "assets", enableHttpsTrafficOnly=False), r("sa2", T.AZ_STORAGE, "assets")]),

@@ -98,9 +98,50 @@ BUCKET = Policy(
 _MAX_ROTATION_SECONDS = 90 * 24 * 3600
 
 
-@rendered_check(T.AWS_KMS_KEY, T.GCP_CRYPTO_KEY)
+#: ISO 8601 durations as Key Vault rotation policies spell them (P90D, P3M, P1Y); months and years at their
+#: longest, so a policy passes only when every such period is within 90 days
+_ISO_DAYS = {"D": 1, "W": 7, "M": 31, "Y": 366}
+
+
+def _iso_days(value) -> int | None:
+    match = re.fullmatch(r"P(\d+)([DWMY])", value) if isinstance(value, str) else None
+    return int(match.group(1)) * _ISO_DAYS[match.group(2)] if match else None
+
+
+def _azure_rotation(inputs) -> list:
+    """A Key Vault key rotates when its rotation policy has a ``rotate`` action: some time after creation,
+    or some time before an expiry the policy sets (then every expiry minus that time)."""
+    policy = get(inputs, "properties.rotationPolicy")
+    if policy is UNKNOWN:
+        return []
+    actions = items(policy, "lifetimeActions") if policy is not None else []
+    if UNKNOWN in actions:
+        return []
+    periods: list[int | None] = []
+    for action in actions:
+        if str(get(action, "action.type") or "").lower() != "rotate":
+            continue
+        after, before = get(action, "trigger.timeAfterCreate"), get(action, "trigger.timeBeforeExpiry")
+        if UNKNOWN in (after, before):
+            return []
+        if after is not None:
+            periods.append(_iso_days(after))
+        elif before is not None:
+            expiry, ahead = _iso_days(get(policy, "attributes.expiryTime")), _iso_days(before)
+            periods.append(expiry - ahead if expiry is not None and ahead is not None else None)
+    if not periods:
+        return [Violation("the key's rotation policy has no rotate action")]
+    if None in periods:
+        return [Violation("a rotation period is not a number of days, weeks, months or years (P90D)")]
+    shortest = min(p for p in periods if p is not None)
+    return [Violation(f"rotates every {shortest} days (at most 90)")] if shortest > 90 else []
+
+
+@rendered_check(T.AWS_KMS_KEY, T.GCP_CRYPTO_KEY, T.AZ_KEY)
 def _rotation(res, ctx):
     inputs = res.inputs
+    if res.type == T.AZ_KEY:
+        return _azure_rotation(inputs)
     if res.type == T.AWS_KMS_KEY:
         spec = get(inputs, "customerMasterKeySpec", "SYMMETRIC_DEFAULT")
         if spec is not UNKNOWN and spec != "SYMMETRIC_DEFAULT":
@@ -123,7 +164,9 @@ KEY_ROTATION = Policy(
     severity="medium",
     enforcement="advisory",
     checks=(_rotation,),
-    remediation="AWS: enableKeyRotation: true. GCP: rotationPeriod of 7776000s or less.",
+    remediation="AWS: enableKeyRotation: true. GCP: rotationPeriod of 7776000s or less. Azure: a rotation "
+                "policy whose rotate action fires within P90D. The keys cloudorch renders for "
+                "customer_managed_key all do.",
     frameworks=fw(("CKV_AWS_7", "CKV_GCP_43"), aws=("3.6",), gcp=("1.10",)),
     tags=("encryption", "keys"),
 )
@@ -137,6 +180,12 @@ def _cmk_missing(res):
         return [] if get(inputs, "encryption.diskEncryptionSetId") is not None else ["disk"]
     if res.type == T.AZ_VM:
         return [] if get(inputs, "storageProfile.osDisk.managedDisk.diskEncryptionSet.id") is not None else ["OS disk"]
+    if res.type == T.AZ_VMSS:
+        profile = "virtualMachineProfile.storageProfile"
+        disks = [("OS disk", get(inputs, f"{profile}.osDisk"))] + [
+            (f"data disk {i}", d) for i, d in enumerate(items(inputs, f"{profile}.dataDisks"))]
+        return [label for label, disk in disks if disk is not UNKNOWN
+                and get(disk, "managedDisk.diskEncryptionSet.id") is None]
     if res.type == T.GCP_DISK:
         return [] if get(inputs, "diskEncryptionKey.kmsKeySelfLink") is not None else ["disk"]
     if res.type == T.GCP_INSTANCE:
@@ -145,8 +194,8 @@ def _cmk_missing(res):
             if d is not UNKNOWN and get(d, "diskEncryptionKey.kmsKeySelfLink") is None]
 
 
-@rendered_check(T.AWS_EBS, T.AWS_INSTANCE, T.AWS_LAUNCH_TEMPLATE, T.AZ_DISK, T.AZ_VM, T.GCP_DISK, T.GCP_INSTANCE,
-                T.GCP_TEMPLATE)
+@rendered_check(T.AWS_EBS, T.AWS_INSTANCE, T.AWS_LAUNCH_TEMPLATE, T.AZ_DISK, T.AZ_VM, T.AZ_VMSS, T.GCP_DISK,
+                T.GCP_INSTANCE, T.GCP_TEMPLATE)
 def _disk_cmk(res, ctx):
     return [Violation(f"{label} uses a platform-managed key") for label in _cmk_missing(res)]
 
@@ -158,9 +207,9 @@ DISK_CMK = Policy(
     enforcement="advisory",
     checks=(_disk_cmk,),
     description="Customer-managed keys let you revoke access to data and audit every use of the key.",
-    remediation="Set customer_managed_key: true on the compute resource: on AWS its volumes are encrypted with "
-                "the network site's KMS key (rotated yearly). The gcp and azure plugins cannot render such keys "
-                "yet, so a resource asking for one is placed on AWS.",
+    remediation="Set customer_managed_key: true on the compute resource: its disks are then encrypted with the "
+                "network site's key (AWS KMS, GCP Cloud KMS, or a Key Vault key through an Azure disk "
+                "encryption set), rotated as encryption.key-rotation asks.",
     frameworks=fw(("CKV_AWS_189", "CKV_AZURE_93", "CKV_GCP_37"), azure=("7.3",), gcp=("4.7",)),
     tags=("encryption", "at-rest", "keys"),
 )
