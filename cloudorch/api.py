@@ -51,7 +51,7 @@ from cloudorch.rendering.reach import MissingResources, NetworkProof, prove
 from cloudorch.report import PlanDiff, diff_plans
 from cloudorch.report.graph import PlanGraph, plan_graph
 from cloudorch.report.html import to_html
-from cloudorch.spec.loader import LoadedStack, Vocabulary, load_stack
+from cloudorch.spec.loader import LoadedStack, Vocabulary, display_path, load_stack, parse_stack
 
 #: the ``--catalog`` value that plans on the catalog discovery wrote (``catalog refresh``)
 LIVE_CATALOG = "live"
@@ -208,10 +208,12 @@ def validate(paths: Sequence[str | Path], session: Session | None = None) -> lis
     return results
 
 
-def _load(path: str | Path, session: Session, vocabulary: Vocabulary | None = None) -> tuple[LoadedStack, ResourceGraph]:
+def _load(path: str | Path, session: Session, vocabulary: Vocabulary | None = None,
+          text: str | None = None) -> tuple[LoadedStack, ResourceGraph]:
     """A stack file checked as far as anything is knowable before placing it: shape, references, regions,
     and the policy packs and ids it names (which only this layer, that loads packs, can tell)."""
-    loaded = load_stack(path, vocabulary or session.vocabulary())
+    vocabulary = vocabulary or session.vocabulary()
+    loaded = load_stack(path, vocabulary) if text is None else parse_stack(text, display_path(path), vocabulary)
     graph = build_graph(loaded.stack, loaded.file)
     problems = policy_name_problems(loaded, session.policy_dirs())
     if problems:
@@ -219,14 +221,17 @@ def _load(path: str | Path, session: Session, vocabulary: Vocabulary | None = No
     return loaded, graph
 
 
-def plan(path: str | Path, session: Session | None = None, *, explain: bool | None = None) -> PlanResult:
+def plan(path: str | Path, session: Session | None = None, *, explain: bool | None = None,
+         text: str | None = None, blocked: frozenset[tuple[str, str, str]] = frozenset()) -> PlanResult:
     """Run the whole pipeline for one stack and return the plan with everything that led to it.
 
     ``explain`` adds alternatives and exclusions to the plan (default: the session's ``Options.explain``).
+    A workflow (``cloudorch.workflow``) passes ``text``, the file with its upstream outputs filled in, and
+    ``blocked``, the offerings (cloud, region, instance type) that failed for lack of capacity in its run.
     """
     session = session or Session()
     explain = session.options.explain if explain is None else explain
-    loaded, _ = _load(path, session)
+    loaded, _ = _load(path, session, text=text)
     providers = session.providers()
     config = session.config
     if config.vcpu_quotas:
@@ -240,6 +245,7 @@ def plan(path: str | Path, session: Session | None = None, *, explain: bool | No
         capacity_failures={(f.cloud, f.region, f.instance_type): f.count for f in config.capacity_failures},
         rates=network_rates(session.catalog, {name: p.network_shape() for name, p in providers.items()}),
         global_clouds=frozenset(name for name, p in providers.items() if p.global_network),
+        blocked=blocked,
     )
     over_budget = None
     try:
