@@ -418,6 +418,7 @@ def read_located(path: str | FsPath) -> tuple[str, str, Located]:
     return text, file, _locate(text, file)
 
 
-def validation_problems(exc: ValidationError, located: Located, file: str) -> list[Problem]:
-    """A pydantic error on ``located``'s data as located problems, worded as the stack file's are."""
-    return [_problem_from_pydantic(err, located, file) for err in exc.errors()]
+def validation_problems(errors: list[Any], located: Located, file: str) -> list[Problem]:
+    """pydantic's errors (``ValidationError.errors()``) on ``located``'s data as located problems, worded as
+    the stack file's are."""
+    return [_problem_from_pydantic(err, located, file) for err in errors]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
 from cloudorch.errors import Problem, SpecError, UsageError
 from cloudorch.spec.loader import OutputReference, load_stack_header, output_references, read_located, validation_problems
@@ -31,11 +31,18 @@ Seconds = Annotated[float, Field(gt=0, le=86_400)]
 
 
 class HttpProbe(_Model):
-    url: str = Field(pattern=r"^https?://", description="the URL to GET")
+    url: str = Field(description="the http:// or https:// URL to GET")
     status: Annotated[int, Field(ge=100, le=599)] = 200
     body: str | None = Field(default=None, description="a regular expression the response body must match")
     max_latency_ms: Annotated[float, Field(gt=0)] | None = None
     timeout_s: Seconds = 10
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
 
 
 class CommandProbe(_Model):
@@ -91,11 +98,19 @@ class RetrySettings(_Model):
     jitter_s: Annotated[float, Field(ge=0, le=600)] = 1.0
 
 
+def _step_kind(value: Any) -> str:
+    return "check" if isinstance(value, dict) and "check" in value or isinstance(value, Check) else "wave"
+
+
+#: a step with ``check:`` is a check, any other a wave: so an error in either names that kind's fields only
+Step = Annotated[Annotated[Wave, Tag("wave")] | Annotated[Check, Tag("check")], Discriminator(_step_kind)]
+
+
 class WorkflowFile(_Model):
     workflow: Name | None = None
     parallel: Annotated[int, Field(ge=1, le=64)] | None = None
     retry: RetrySettings = RetrySettings()
-    steps: list[Wave | Check] = []
+    steps: list[Step] = []
 
 
 @dataclass(frozen=True)
@@ -269,7 +284,10 @@ def _read_steps(path: Path) -> tuple[WorkflowFile, Any]:
     try:
         return WorkflowFile.model_validate(located.data), (file, located)
     except ValidationError as exc:
-        raise SpecError(validation_problems(exc, located, file)) from None
+        # the step's kind is in pydantic's path (steps, 1, "check", ...), not in the file's
+        errors = [err | {"loc": tuple(p for i, p in enumerate(err["loc"]) if not (i == 2 and err["loc"][0] == "steps"))}
+                  for err in exc.errors()]
+        raise SpecError(validation_problems(errors, located, file)) from None
 
 
 def _phases(stacks: dict[str, StackFile], settings: WorkflowFile, located: Any) -> tuple[Phase, ...]:

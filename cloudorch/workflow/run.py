@@ -33,7 +33,7 @@ from cloudorch.api import PlanResult, Session
 from cloudorch.errors import CloudorchError, EngineError, UsageError
 from cloudorch.plan import sha256_text
 from cloudorch.workflow.checks import run_probe
-from cloudorch.workflow.definition import Check, Phase, Workflow, load_workflow, select
+from cloudorch.workflow.definition import Check, Workflow, load_workflow, select
 from cloudorch.workflow.engines import Engines, slots_of
 from cloudorch.workflow.record import Progress, Recorder, new_workflow_id, open_journal
 from cloudorch.workflow.references import fill
