@@ -288,7 +288,7 @@ class _Run:
             self.event(step, "retrying", f"attempt {state.attempt_number} failed ({exc}); again in {wait_s:.1f} s")
 
         retrying = Retrying(stop=stop_after_attempt(policy.attempts), reraise=True, sleep=self.options.sleep,
-                            wait=wait_exponential_jitter(initial=policy.initial_s, max=policy.max_s, jitter=policy.jitter_s),
+                            wait=wait_exponential_jitter(multiplier=policy.initial_s, max=policy.max_s, jitter=policy.jitter_s),
                             retry=retry_if_exception(transient), before_sleep=before_sleep)
         return retrying(call)
 
