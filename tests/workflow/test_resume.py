@@ -29,9 +29,9 @@ def make_workflow(root: Path) -> Path:
     (root / "cloudorch.toml").write_text('project = "killtest"\n')
     d = root / "wf"
     write(d, "a.yaml", small_stack("ka", buckets=2))
-    write(d, "e.yaml", small_stack("ke", buckets=1))
+    write(d, "e.yaml", small_stack("ke", buckets=2))
     write(d, "b.yaml", small_stack("kb", uses={"a": "a.yaml"}, buckets=2, tag_ref="${a.outputs.store-0}"))
-    write(d, "c.yaml", small_stack("kc", uses={"b": "b.yaml"}, buckets=2, tag_ref="${b.outputs.store-1}"))
+    write(d, "c.yaml", small_stack("kc", uses={"b": "b.yaml"}, buckets=3, tag_ref="${b.outputs.store-1}"))
     write(d, "workflow.yaml", """\
         workflow: killtest
         retry: {attempts: 2, initial_s: 0, max_s: 0, jitter_s: 0}
