@@ -26,6 +26,7 @@ from tests.workflow.conftest import small_stack, write
 
 
 def make_workflow(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
     (root / "cloudorch.toml").write_text('project = "killtest"\n')
     d = root / "wf"
     write(d, "a.yaml", small_stack("ka", buckets=2))
