@@ -12,9 +12,9 @@ their cloud, region and machine type:
 
 - ``capacity:CLOUD/REGION/TYPE``: creating a machine or database of that offering fails for lack of capacity;
 - ``transient:STACK:N``: the first N applies of STACK are throttled (429);
-- ``crash:STEP[:K]``: the process dies (as ``kill -9`` would) after K resource operations of stack STEP
-  (default: half of them; K at least the number of operations: after the apply, before anyone hears of it),
-  or before check STEP runs;
+- ``crash:STEP[:K]``: the process dies (as ``kill -9`` would) while operation K (from 0) of stack STEP's
+  apply is pending (default: the middle one; K at least the number of operations: after the apply, before
+  anyone hears of it), or before check STEP runs;
 - ``check:NAME``: check NAME fails.
 """
 
@@ -215,12 +215,12 @@ class RehearsalWorkspace:
             crash_after = len(steps) // 2
         counts: dict[str, int] = {}
         for done, (op, resource, name) in enumerate(steps):
-            if done == crash_after:
-                crash()
             if resource is not None and op == "create":
                 self._capacity(resource)  # refused by the cloud's API: nothing pending, nothing made
             state["pending"] = [{"op": op, "resource": name}]
             _write_state(self._path, state)
+            if done == crash_after:
+                crash()  # the operation is pending: Pulumi had started it when it died
             if resource is None:
                 del state["resources"][name]
             else:
