@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 
-import pytest
 
 from cloudorch.cli.app import main
 from cloudorch.journal import Journal
