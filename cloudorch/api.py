@@ -18,8 +18,11 @@ from cloudorch import __version__
 from cloudorch.catalog import Catalog, load_catalog
 from cloudorch.config import Config, check_quota_keys, read_config, shown
 from cloudorch.capabilities import link_requirement
-from cloudorch.errors import CloudorchError, InfeasiblePlacement, OverBudget, PluginBug, PluginError, SpecError
+from cloudorch.errors import CloudorchError, InfeasiblePlacement, OverBudget, PluginBug, PluginError, SpecError, UsageError
+from cloudorch.engine.secrets import url_credentials
 from cloudorch.graph import ResourceGraph, build_graph, flows_of
+from cloudorch.journal import Journal
+from cloudorch.journal.history import CAPACITY_BYTES, CAPACITY_KINDS, CapacityHistory, capacity_history
 from cloudorch.network.allocation import Allocation
 from cloudorch.network.links import plan_network as plan_network_of
 from cloudorch.network.model import NetworkPlan
@@ -93,6 +96,8 @@ class PlanResult:
     allocation: Allocation | None = field(default=None, repr=False)
     #: the reachability proof of the rendered network
     proof: NetworkProof | None = None
+    #: capacity failures the journal recorded, as placement counted them (``cloudorch.journal.history``)
+    capacity_history: tuple[CapacityHistory, ...] = ()
 
     @property
     def blocked(self) -> bool:
@@ -237,12 +242,14 @@ def plan(path: str | Path, session: Session | None = None, *, explain: bool | No
     if config.vcpu_quotas:
         check_quota_keys(config, set(providers), {(r.cloud, r.name) for r in session.catalog.regions},
                          shown(session.location.config_file))
+    history = tuple(capacity_history(journal(session).entries(kinds=CAPACITY_KINDS, containing=CAPACITY_BYTES), session.today(),
+                                     config.journal_half_life_days))
     settings = PlacementSettings(
         clouds=tuple(sorted(providers)),
         unsupported=_asking(providers),
         # quotas typed into the config win over the ones read from the account: the user knows better
         vcpu_quotas={**session.live_vcpu_quotas(), **config.vcpu_quotas},
-        capacity_failures={(f.cloud, f.region, f.instance_type): f.count for f in config.capacity_failures},
+        capacity_failures=_capacity_failures(config, history),
         rates=network_rates(session.catalog, {name: p.network_shape() for name, p in providers.items()}),
         global_clouds=frozenset(name for name, p in providers.items() if p.global_network),
         blocked=blocked,
@@ -263,7 +270,28 @@ def plan(path: str | Path, session: Session | None = None, *, explain: bool | No
     proof = prove_network(loaded, network, rendered, providers)
     report, policy_digest = check_policies(loaded, placement, rendered, session)
     plan = _build_plan(loaded, placement, rendered, report, policy_digest, session, explain, network, proof, providers)
-    return PlanResult(loaded, placement, rendered, report, plan, over_budget, network, allocation, proof)
+    if explain and history:
+        # what the journal taught placement is part of why things are where they are; the weights are left
+        # out, as they decay daily while a saved plan must equal its re-derivation
+        plan = plan.model_copy(update={"explain": {**plan.explain, "capacity_history": [h.to_dict() for h in history]}})
+    return PlanResult(loaded, placement, rendered, report, plan, over_budget, network, allocation, proof, history)
+
+
+def journal(session: Session) -> Journal:
+    """The project's journal (``journal_url`` in the config, else ``.cloudorch/journal/`` at the root)."""
+    return Journal.open(session.location.root, session.config.journal_url,
+                        secrets=url_credentials(session.config.backend_url))
+
+
+def _capacity_failures(config: Config, history: Sequence[CapacityHistory]) -> dict[tuple[str, str, str], float]:
+    """The failures typed into the config, plus those the journal recorded (decayed): both count."""
+    failures: dict[tuple[str, str, str], float] = {}
+    for f in config.capacity_failures:
+        key = (f.cloud, f.region, f.instance_type)
+        failures[key] = failures.get(key, 0) + f.count
+    for h in history:
+        failures[h.offering] = failures.get(h.offering, 0) + h.weight
+    return failures
 
 
 def prove_network(loaded: LoadedStack, network: NetworkPlan, rendered: Sequence[RenderedResource],
@@ -413,7 +441,8 @@ def _build_plan(loaded: LoadedStack, placement: PlacementResult, rendered: Seque
         fingerprint=Fingerprint(cloudorch_version=__version__, stack_sha256=sha256_text(loaded.text),
                                 catalog_sha256=catalog.digest, policy_sha256=policy_digest),
         catalog=CatalogInfo(source=catalog.source, as_of=catalog.as_of, offerings=len(catalog.offerings),
-                            unparsed_rows=len(catalog.issues), unparsed_examples=[str(i) for i in catalog.issues[:5]]),
+                            unparsed_rows=len(catalog.issues), unparsed_examples=[str(i) for i in catalog.issues[:5]],
+                            parts=catalog_parts() if session.live else {}),
         placements=placement_entries(placement),
         resources=resource_entries(list(rendered)),
         # passes are counted in the summary, not listed: a large stack has tens of thousands (check lists them)
@@ -539,6 +568,36 @@ def catalog_status() -> dict[str, Any]:
     }
     return {"directory": str(directory), "exists": True, "written_at": manifest.get("written_at"), "clouds": clouds,
             "skipped": manifest.get("skipped", {})}
+
+
+def catalog_parts() -> dict[str, str]:
+    """"cloud/source" -> when the live catalog's part was fetched (UTC), for the plan."""
+    import time
+
+    return {f"{cloud}/{source}": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(info["fetched_at"]))
+            for cloud, sources in sorted(catalog_status()["clouds"].items()) for source, info in sorted(sources.items())}
+
+
+def check_catalog_age(session: Session, max_age_seconds: float) -> None:
+    """Refuse to plan on a live catalog with a part older than ``max_age_seconds`` (``plan --max-catalog-age``,
+    for CI): a ``CatalogTooOld``, exit 2, naming each part and its age. Only the live catalog has ages to
+    judge; asking it of another catalog is a usage error rather than a silent pass."""
+    from cloudorch.catalog.refresh import CatalogTooOld, ago
+
+    if not session.live:
+        raise UsageError("--max-catalog-age judges the live catalog's age; this run plans on "
+                         f"{session.options.catalog_dir or session.config.catalog or 'the embedded catalog'}",
+                         hint="add --catalog live (or catalog = \"live\" in cloudorch.toml)")
+    status = catalog_status()
+    old = [f"{cloud} {source} (fetched {ago(info['age_seconds'])})"
+           for cloud, sources in sorted(status["clouds"].items()) for source, info in sorted(sources.items())
+           if info["age_seconds"] > max_age_seconds]
+    if not status["exists"]:
+        raise CatalogTooOld(f"there is no live catalog in {status['directory']} yet",
+                            hint="run `cloudorch catalog refresh` first")
+    if old:
+        raise CatalogTooOld(f"the live catalog is older than --max-catalog-age allows: {'; '.join(old)}",
+                            hint="refresh it (`cloudorch catalog refresh`, or plan without --offline), or raise the limit")
 
 
 def clear_catalog() -> int:

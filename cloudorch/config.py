@@ -40,7 +40,8 @@ class Config(_Model):
         default=None, pattern=PROJECT_NAME_RE,
         description="the Pulumi project of this project's stacks; default: derived from the directory, then pinned",
     )
-    catalog: str | None = Field(default=None, description="SkyPilot catalog directory (<cloud>/vms.csv)")
+    catalog: str | None = Field(default=None, description='SkyPilot catalog directory (<cloud>/vms.csv), or "live": the '
+                                'catalog `cloudorch catalog refresh` reads from the accounts')
     vcpu_quotas: dict[str, Annotated[float, Field(gt=0, le=MAX_VCPU_QUOTA)]] = Field(
         default={}, description='vCPU limits per "cloud" or "cloud/region"'
     )
@@ -48,6 +49,10 @@ class Config(_Model):
     policy_dirs: list[str] = []
     enforcement: dict[str, Literal["advisory", "mandatory", "disabled"]] = {}
     backend_url: str | None = None
+    #: where the journal lives: None, the project's .cloudorch/journal/; s3://bucket/prefix, file:///dir
+    journal_url: str | None = None
+    #: how fast a capacity failure recorded in the journal is forgotten by placement: its weight halves
+    journal_half_life_days: Annotated[float, Field(gt=0, le=3650)] = 14.0
     secrets_provider: str | None = None
     #: the file and the line of every key in it, so that later checks (quota keys) can point at them too
     _source: tuple[str, dict[tuple[str | int, ...], int]] = PrivateAttr(default=("cloudorch.toml", {}))
@@ -121,7 +126,8 @@ def read_config(location: ProjectLocation) -> Config:
             problems.append(Problem(where, line_of(lines, path), dotted_path(path), _message(err)))
         raise SpecError(problems, hint=HINT) from None
     config = config.model_copy(update={
-        "catalog": _beside(file, config.catalog) if config.catalog else None,
+        # "live" names the discovered catalog, not a directory beside the file
+        "catalog": _beside(file, config.catalog) if config.catalog and config.catalog != "live" else config.catalog,
         "policy_dirs": [_beside(file, d) for d in config.policy_dirs],
     })
     config._source = (where, lines)

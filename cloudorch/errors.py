@@ -22,6 +22,9 @@ class ExitCode(IntEnum):
     INFEASIBLE = 5
     ENGINE_FAILURE = 6
     CHANGES_PENDING = 7
+    #: the journal's hash chain is broken; none of the others fits: the input is not wrong (2) and nothing
+    #: failed to run (6) -- what the project recorded was changed afterwards, which CI must tell apart
+    JOURNAL_INVALID = 8
 
 
 class CloudorchError(Exception):

@@ -10,15 +10,21 @@ of these gates, as none of them protects anything once the resources exist.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cloudorch import __version__, api
 from cloudorch.api import PlanResult, Session
 from cloudorch.engine import EngineSettings, PulumiEngine, provider_pins
-from cloudorch.errors import UsageError
+from cloudorch.engine.errors import EngineRunError
+from cloudorch.errors import CloudorchError, EngineError, UsageError
+from cloudorch.journal import JournalError
 from cloudorch.plan import Plan, sha256_text
 from cloudorch.plan.document import comparable, differences, read_plan_file
 from cloudorch.plugins import provider_names
@@ -82,13 +88,21 @@ def _resource_diff(saved: Plan, current: Plan, shown: int = 4) -> str:
 
 
 def gate(stack_path: str | Path, session: Session, plan_path: str | Path | None = None) -> PlanResult:
-    """Everything `apply` checks before the engine: returns the plan to apply, or raises with exit 2/3/4/5."""
+    """Everything `apply` checks before the engine: returns the plan to apply, or raises with exit 2/3/4/5.
+    A refusal is journaled as an apply that did not happen (``outcome: refused``)."""
+    with recorded(session, "apply", stack_path, quiet_success=True) as record:
+        record.outcome = "refused"
+        return _gate(stack_path, session, plan_path, record)
+
+
+def _gate(stack_path: str | Path, session: Session, plan_path: str | Path | None, record: Record) -> PlanResult:
     saved = load_saved_plan(plan_path) if plan_path is not None else None
     if saved is not None:
         _refuse_if_stale(saved, _early_differences(saved.plan, stack_path, session), stack_path)
     # with the explanation if the saved plan has one: it is part of what was reviewed, and compared
     explain = saved.plan.explain is not None if saved is not None else None
     result = api.plan(stack_path, session, explain=explain)  # infeasible (5) raises here
+    record.plan(result.plan)
     if saved is not None:
         refuse_unless_same(saved, result.plan, stack_path)
     refusal = result.refusal()
@@ -158,3 +172,97 @@ def engine_for(identity: StackIdentity, session: Session) -> PulumiEngine:
         project_dir=project.root, identity=identity, project_named_in_config=project.source == "config",
         backend_url=config.backend_url, secrets_provider=config.secrets_provider,
     ))
+
+
+# -- the journal -------------------------------------------------------------------------------------------
+
+@dataclass
+class Record:
+    """What a run adds to its journal record while it runs: the stack once known, the plan, the outcome."""
+
+    stack: str | None = None
+    outcome: str = "succeeded"
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def plan(self, plan: Plan) -> None:
+        self.stack = plan.stack
+        self.fields["plan_hash"] = plan_hash(plan)
+
+    def result(self, run: Any) -> None:
+        """An engine run's result: what Pulumi counted, per operation."""
+        self.fields["changes"] = dict(run.summary)
+
+
+#: the engine operations that change something, and so are journaled (preview and drift only look)
+JOURNALED = frozenset({"apply", "destroy", "refresh"})
+
+
+def recorded_operation(session: Session, operation: str, stack_path: str | Path, stack: str) -> Any:
+    """``recorded`` for a journaled operation; for one that only looks, a record that goes nowhere."""
+    return recorded(session, operation, stack_path, stack=stack) if operation in JOURNALED else nullcontext(Record())
+
+
+@contextmanager
+def recorded(session: Session, kind: str, stack_path: str | Path, *, stack: str | None = None,
+             quiet_success: bool = False) -> Iterator[Record]:
+    """Journal one single-stack command (plan, apply, destroy, refresh) however it ends: its inputs hash,
+    duration and outcome; a failure with its error class (and the cloud, region and machine type of a
+    capacity or quota error, which placement learns from). ``quiet_success``: record only a failure (the
+    gate, whose success the apply it lets through records).
+
+    A journal that cannot be written fails a run that succeeded (6), since an unrecorded change is what
+    the journal exists to prevent; when the run failed anyway, its own error is the one reported.
+    """
+    record = Record(stack=stack, fields={"stack_file": str(stack_path), "inputs_hash": inputs_hash(stack_path, session)})
+    succeeded = record.outcome
+    start = time.monotonic()
+    try:
+        yield record
+    except BaseException as exc:
+        outcome = "interrupted" if isinstance(exc, KeyboardInterrupt) else (
+            record.outcome if record.outcome != succeeded else "failed")
+        try:
+            _append(session, kind, record, outcome, start, failure_fields(exc))
+        except JournalError:
+            pass
+        raise
+    if not quiet_success:
+        _append(session, kind, record, record.outcome, start, {})
+
+
+def _append(session: Session, kind: str, record: Record, outcome: str, start: float, extra: dict[str, Any]) -> None:
+    api.journal(session).append(kind, stack=record.stack, outcome=outcome,
+                                duration_s=round(time.monotonic() - start, 3), **record.fields, **extra)
+
+
+def failure_fields(exc: BaseException) -> dict[str, Any]:
+    """How a failure is journaled: its class (the engine's kind: capacity, quota, lock, ...) and, for a
+    classified engine failure, where it happened."""
+    if not isinstance(exc, CloudorchError):
+        return {"error_class": type(exc).__name__}
+    found: dict[str, Any] = {"error_class": exc.kind if isinstance(exc, EngineError) else type(exc).__name__,
+                             "exit_code": int(exc.exit_code), "message": exc.message}
+    if isinstance(exc, EngineRunError):
+        found |= {k: v for k, v in (("cloud", exc.cloud), ("region", exc.region), ("instance_type", exc.machine_type))
+                  if v}
+    return found
+
+
+def plan_hash(plan: Plan) -> str:
+    """The plan's identity in the journal: sha256 of its JSON document, as `plan --out` writes it."""
+    return sha256_text(plan.to_json())
+
+
+def inputs_hash(stack_path: str | Path, session: Session) -> str | None:
+    """sha256 over the stack file's bytes and the config file's (the inputs a run is made from); None when
+    the stack file cannot be read (the run reports why)."""
+    digest = hashlib.sha256()
+    try:
+        digest.update(Path(stack_path).read_bytes())
+    except OSError:
+        return None
+    config = session.location.config_file
+    digest.update(b"\0")
+    if config is not None and config.is_file():
+        digest.update(config.read_bytes())
+    return digest.hexdigest()

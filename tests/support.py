@@ -46,6 +46,11 @@ OUTSIDE_SCHEMA_SUBSET = {
     # azure-native 3.29.0's storage.ManagementPolicy: a bucket's `lifecycle` (archiving, expiry) is the
     # storage account's management policy on Azure, with no other way to express it (providers/azure bucket.py)
     "azure-native:storage:ManagementPolicy",
+    # pulumi-gcp 10.2.0's kms.CryptoKeyIAMMember and projects.ServiceIdentity: a Cloud KMS key is usable only
+    # once the service using it is granted it, and Cloud SQL's service agent exists only once generated
+    # (providers/gcp keys.py)
+    "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember",
+    "gcp:projects/serviceIdentity:ServiceIdentity",
 }
 
 REGIONS = {"aws": ("eu-west-1", "eu-central-1"), "azure": ("westeurope", "northeurope"), "gcp": ("europe-west4", "europe-west1")}

@@ -23,7 +23,7 @@ def cli_commands() -> set[str]:
 
 
 def test_every_command_is_documented_and_every_documented_command_exists():
-    documented = set(re.findall(r"`cloudorch ([a-z]+(?: (?:list|refresh|show|age|clear))?)[ `\]|]", README))
+    documented = set(re.findall(r"`cloudorch ([a-z]+(?: (?:list|refresh|show|age|clear|verify|log|unlock))?)[ `\]|]", README))
     documented.discard("--version")
     assert cli_commands() <= documented, f"undocumented: {cli_commands() - documented}"
     assert documented <= cli_commands(), f"documented but missing: {documented - cli_commands()}"
@@ -39,7 +39,7 @@ def command_of(words: list[str]):
 def test_every_option_in_the_command_table_is_an_option_of_its_command():
     table = README.split("## Commands", 1)[1].split("\n\n", 2)[1]
     for usage in re.findall(r"`cloudorch ([a-z][^`]*)`", table):
-        words = re.findall(r"^(policy list|catalog [a-z]+|[a-z]+)", usage)[0].split()
+        words = re.findall(r"^(policy list|catalog [a-z]+|audit [a-z]+|[a-z]+)", usage)[0].split()
         accepted = {opt for p in command_of(words).params for opt in p.opts}
         assert set(re.findall(r"--[a-z-]+", usage)) <= accepted, usage
 

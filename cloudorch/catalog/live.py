@@ -22,7 +22,7 @@ import shutil
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -40,7 +40,8 @@ MANIFEST = "manifest.json"
 
 
 class MachineType(NamedTuple):
-    """A machine type a region lists, and the zones that offer it to this account (empty: none)."""
+    """A machine type a region lists, and the zones that offer it to this account (empty: none, unless
+    ``regional``: offered in the region without a zone, as in Azure regions without zones)."""
 
     region: str
     instance_type: str
@@ -50,6 +51,7 @@ class MachineType(NamedTuple):
     accelerator: str | None = None
     accelerator_count: int = 0
     zones: tuple[str, ...] = ()
+    regional: bool = False
 
 
 class Price(NamedTuple):
@@ -63,13 +65,16 @@ class Price(NamedTuple):
 
 
 class Quota(NamedTuple):
-    """One vCPU limit of the account in a region (AWS: per instance family group) and what runs under it."""
+    """One vCPU limit of the account in a region and what runs under it: a family group's (AWS's groups,
+    Azure's and GCP's families), or with ``total`` the region's cap over every family together (Azure's
+    "Total Regional vCPUs")."""
 
     region: str
     name: str
     limit_vcpus: float
     used_vcpus: float = 0.0
     code: str = ""
+    total: bool = False
 
     @property
     def headroom(self) -> float:
@@ -106,6 +111,43 @@ def ttl_of(source: str) -> int:
         return int(text) if text.strip() else DEFAULT_TTL[source]
     except ValueError:
         return DEFAULT_TTL[source]
+
+
+def one_line(exc: BaseException) -> str:
+    """An error as one line for ``missing`` and skip reasons: its type and the first line of its message
+    (an SDK's ``message`` when it has one), never a traceback."""
+    message = str(getattr(exc, "message", None) or exc or type(exc).__name__).strip()
+    return f"{type(exc).__name__}: {message.splitlines()[0][:200] if message else ''}"
+
+
+#: what a discovery reads for one scope: region -> field -> rows, or the error that region failed with
+ScopeRows = Mapping[str, "Mapping[str, list] | Exception"]
+
+
+def gather(scopes: Iterable[str], regions: Sequence[str], read: Callable[[str], ScopeRows],
+           missing: list[str]) -> tuple[dict[str, tuple], dict[str, float]]:
+    """Run ``read(scope)`` for each scope and keep the rows of ``regions`` (all it found, if empty): the
+    ``Discovered`` fields those scopes fill and when each was fetched. A scope that fails as a whole, a
+    region that failed, and a region the cloud does not have are each a line of ``missing``, not a crash."""
+    found: dict[str, list] = defaultdict(list)
+    fetched_at: dict[str, float] = {}
+    for scope in sorted(scopes):
+        fetched_at[scope] = time.time()
+        try:
+            by_region = read(scope)
+        except Exception as exc:  # noqa: BLE001 - a listing that fails is a gap, said
+            missing += [f"{scope} {r}: {one_line(exc)}" for r in (regions or ["all regions"])]
+            continue
+        for region in list(regions) or sorted(by_region):
+            rows = by_region.get(region)
+            if rows is None:
+                missing.append(f"{scope} {region}: the account lists no such region")
+            elif isinstance(rows, Exception):
+                missing.append(f"{scope} {region}: {one_line(rows)}")
+            else:
+                for name, values in rows.items():
+                    found[name] += values
+    return {name: tuple(found[name]) for scope in fetched_at for name in SOURCE_FIELDS[scope]}, fetched_at
 
 
 def live_catalog_dir(cache_root: Path) -> Path:
@@ -177,13 +219,14 @@ def _write_cloud(directory: Path, sources: Mapping[str, SourceEntry]) -> None:
                 if PRICES in sources:
                     restrictions.append(Restriction(m.region, m.instance_type, "no Linux on-demand price listed"))
                 continue
-            for zone in m.zones:
+            for zone in m.zones or (("",) if m.regional else ()):
                 zone_spot = spot.get((m.region, m.instance_type, zone), spot.get((m.region, m.instance_type, "")))
                 out.writerow((m.instance_type, m.accelerator or "", m.accelerator_count if m.accelerator else "",
                               _num(m.vcpus), _num(m.memory_gib), _num(price),
                               "" if zone_spot is None else _num(zone_spot), m.region, zone, m.arch))
-    _write_rows(directory / "quotas.csv", ("Region", "Quota", "Code", "LimitVCPUs", "UsedVCPUs"),
-                ((q.region, q.name, q.code, _num(q.limit_vcpus), _num(q.used_vcpus)) for q in sorted(rows(QUOTAS, "quotas"))))
+    _write_rows(directory / "quotas.csv", ("Region", "Quota", "Code", "LimitVCPUs", "UsedVCPUs", "Scope"),
+                ((q.region, q.name, q.code, _num(q.limit_vcpus), _num(q.used_vcpus), "region" if q.total else "family")
+                 for q in sorted(rows(QUOTAS, "quotas"))))
     _write_rows(directory / "restrictions.csv", ("Region", "InstanceType", "Zone", "Reason"),
                 ((r.region, r.instance_type, r.zone, r.reason) for r in sorted(restrictions)))
     _write_rows(directory / "zones.csv", ("Region", "Zones"),
@@ -223,7 +266,8 @@ def read_quotas(directory: Path) -> dict[str, list[Quota]]:
     for path in sorted(directory.glob("*/quotas.csv")):
         with path.open(newline="", encoding="utf-8") as handle:
             found[path.parent.name] = [
-                Quota(row["Region"], row["Quota"], float(row["LimitVCPUs"]), float(row["UsedVCPUs"] or 0), row["Code"])
+                Quota(row["Region"], row["Quota"], float(row["LimitVCPUs"]), float(row["UsedVCPUs"] or 0), row["Code"],
+                      row.get("Scope") == "region")
                 for row in csv.DictReader(handle)
             ]
     return found
@@ -232,15 +276,22 @@ def read_quotas(directory: Path) -> dict[str, list[Quota]]:
 def vcpu_quotas(quotas: Mapping[str, Iterable[Quota]]) -> dict[str, float]:
     """Placement's vCPU quotas ("cloud/region" -> vCPUs still free) from the account's quotas.
 
-    Placement knows one vCPU limit per region; an account has one per instance family group (AWS). The sum
-    of the groups' headroom is never tighter than the truth, so a quota read live can only rule out what
-    the account really cannot run anywhere in the region; the per-group rows stay in ``quotas.csv``.
+    Placement knows one vCPU limit per region; an account has one per instance family group. The sum of
+    the groups' headroom is never tighter than the truth, so a quota read live can only rule out what the
+    account really cannot run anywhere in the region; the per-group rows stay in ``quotas.csv``. Where the
+    cloud also caps the region as a whole (Azure), the smaller of that cap and the sum holds.
     """
-    total: dict[str, float] = defaultdict(float)
+    families: dict[str, float] = defaultdict(float)
+    caps: dict[str, float] = {}
     for cloud, rows in quotas.items():
         for q in rows:
-            total[f"{cloud}/{q.region}"] += q.headroom
-    return dict(total)
+            key = f"{cloud}/{q.region}"
+            if q.total:
+                caps[key] = min(caps.get(key, q.headroom), q.headroom)
+            else:
+                families[key] += q.headroom
+    return {key: min(v for v in (families.get(key), caps.get(key)) if v is not None)
+            for key in sorted(set(families) | set(caps))}
 
 
 def read_restrictions(directory: Path) -> dict[str, list[Restriction]]:

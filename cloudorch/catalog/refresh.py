@@ -16,6 +16,7 @@ from typing import Any
 
 from cloudorch.catalog.cache import DiscoveryCache
 from cloudorch.catalog.live import SOURCE_FIELDS, SourceEntry, live_catalog_dir, write_live_catalog
+from cloudorch.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,11 @@ def _scope(discovery: Any, source: str) -> Any:
     return next(s for s in discovery.scopes if str(s) == source)
 
 
+class CatalogTooOld(UsageError):
+    """A live catalog older than the run allows (``plan --max-catalog-age``): exit 2, like any input that
+    must change before the run can go on; CI sees it before a plan is made on stale prices or quotas."""
+
+
 def ago(seconds: float) -> str:
     """An age as people say it: "40 s ago", "12 min ago", "3.0 h ago"."""
     if seconds < 90:
@@ -115,8 +121,6 @@ def load_live_catalog(cache_root: Path, adapters: Mapping[str, Any], fallback: A
 
     from cloudorch.catalog import load_catalog
     from cloudorch.catalog.live import oldest_fetch, read_manifest
-    from cloudorch.errors import UsageError
-
     directory = live_catalog_dir(cache_root)
     manifest = read_manifest(directory)
     hint = "run `cloudorch catalog refresh` (credentials come from each cloud's standard chain)"

@@ -53,6 +53,7 @@ COMMANDS: dict[str, Lazy] = {
     "unlock": Lazy("state", "Clear a stale lock left by an interrupted apply."),
     "policy": Lazy("policy", "Inspect policy packs."),
     "catalog": Lazy("catalog", "Refresh and inspect the live catalog read from the clouds' accounts."),
+    "audit": Lazy("audit", "Verify and read the journal of every plan, apply and workflow step."),
 }
 
 
@@ -104,7 +105,8 @@ app = typer.Typer(
     cls=LazyGroup,
     help="Place cloud-neutral stacks on AWS, Azure and GCP, check them against policy, apply them with Pulumi.\n\n"
     "Exit codes: 0 ok, 1 unexpected error, 2 invalid input or usage, 3 blocked by a mandatory policy, "
-    "4 over budget, 5 no feasible placement, 6 apply/engine failure, 7 changes pending (--detailed-exitcode).",
+    "4 over budget, 5 no feasible placement, 6 apply/engine failure, 7 changes pending (--detailed-exitcode), "
+    "8 journal failed verification.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=True,

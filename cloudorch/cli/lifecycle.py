@@ -64,8 +64,10 @@ def apply(
         return 0
     # before the engine touches anything: once a network exists, its addresses must never move
     api.record_allocation(result, session)
-    with progress_callback(app, f"apply {identity}") as on_event:
+    with lifecycle.recorded(session, "apply", stack) as record, progress_callback(app, f"apply {identity}") as on_event:
+        record.plan(result.plan)
         outcome = engine.apply(result.rendered, on_event=on_event)
+        record.result(outcome)
     render_result(app, outcome)
     return 0
 
@@ -101,8 +103,10 @@ def _from_state(app: Application, operation: str, stack: Path, detailed: bool = 
     state = lifecycle.stack_state(stack, app.session)
     if question and not _confirmed(state.engine, lambda: question.format(state.identity), operation):
         return 0
-    with progress_callback(app, f"{operation} {state.identity}") as on_event:
+    with (lifecycle.recorded_operation(app.session, operation, stack, state.identity.stack) as record,
+          progress_callback(app, f"{operation} {state.identity}") as on_event):
         outcome = getattr(state.engine, operation)(plugins=state.plugins, on_event=on_event)
+        record.result(outcome)
     render_result(app, outcome)
     return int(ExitCode.CHANGES_PENDING) if detailed and outcome.has_changes else 0
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from cloudorch import api
+from cloudorch import api, lifecycle
 from cloudorch.cli import comparison, workflow
 from cloudorch.cli.application import Application
 from cloudorch.cli.comparison import ComparisonFormat
@@ -35,6 +35,8 @@ def plan(
                                            "pull-request comment."),
     offline: bool = typer.Option(False, "--offline", help="With --catalog live: fetch nothing, plan on the cached "
                                  "live catalog however old (without it, stale parts are refreshed first)."),
+    max_catalog_age: str | None = typer.Option(None, "--max-catalog-age", metavar="AGE", help="With --catalog live: "
+                                               "exit 2 when any part is older than AGE (e.g. 90m, 6h, 2d; for CI)."),
     rehearse: bool = typer.Option(False, "--rehearse", help="For a workflow: read upstream outputs from the "
                                   "rehearsal's state."),
     target: list[str] | None = workflow.TARGET,
@@ -54,8 +56,13 @@ def plan(
     if app.session.live and not offline:
         with app.status("refreshing the stale parts of the live catalog"):
             api.refresh_catalog(app.session, stale_only=True, progress=None if app.json else _fetched(app))
-    with app.status(f"planning {stack}"):
+    if max_catalog_age is not None:
+        api.check_catalog_age(app.session, catalog_age_seconds(max_catalog_age))
+    with lifecycle.recorded(app.session, "plan", stack) as record, app.status(f"planning {stack}"):
         result = api.plan(stack, app.session, explain=explain)
+        record.plan(result.plan)
+        refused = result.refusal()
+        record.outcome = "succeeded" if refused is None else f"refused ({type(refused).__name__})"
     if base is not None:
         return _compared(app, result, api.diff(base, result.plan), out)
     refusal = result.refusal()
@@ -79,6 +86,23 @@ def plan(
                 app.err.print("the plan was not written")
         return int(refusal.exit_code)
     return 0
+
+
+_AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def catalog_age_seconds(text: str) -> float:
+    """``--max-catalog-age``: a number of seconds, or with a unit (90m, 6h, 2d)."""
+    value, unit = text.strip()[:-1], text.strip()[-1:].lower()
+    if unit.isdigit():
+        value, unit = text.strip(), "s"
+    try:
+        seconds = float(value) * _AGE_UNITS[unit]
+    except (KeyError, ValueError):
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise UsageError(f"--max-catalog-age {text!r} is not an age", hint="e.g. 3600, 90m, 6h or 2d")
+    return seconds
 
 
 def _compared(app: Application, result, diff, out: Path | None) -> int:
@@ -227,6 +251,8 @@ def _render_network(app, plan, explain: bool) -> None:
 
 
 def _render_explain(app, result) -> None:
+    for history in result.capacity_history:
+        app.out.print(f"[yellow]journal[/]: {escape(history.describe())}")
     for name, e in sorted(result.placement.explanations.items()):
         app.out.print(f"[bold]{name}[/]: " + "; ".join(e.chosen))
         for a in e.alternatives:

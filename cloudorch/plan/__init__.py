@@ -112,6 +112,9 @@ class CatalogInfo(_Frozen):
     offerings: int
     unparsed_rows: int = 0
     unparsed_examples: list[str] = []
+    #: a live catalog's parts ("aws/prices") -> when each was fetched (UTC): the age of each part, stable
+    #: for as long as the catalog is, so a saved plan is stale exactly when the catalog was refreshed
+    parts: dict[str, str] = {}
 
 
 class Plan(_Frozen):

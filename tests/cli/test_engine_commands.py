@@ -147,7 +147,7 @@ def test_a_derived_project_name_is_pinned_by_the_first_engine_run(fake, tmp_path
     repo.mkdir()
     (repo / "webshop.yaml").write_text((tmp_path / "webshop.yaml").read_text())
     monkeypatch.chdir(repo)
-    assert main(["plan", "webshop.yaml"]) == 0 and not (repo / ".cloudorch").exists()  # only engines pin
+    assert main(["plan", "webshop.yaml"]) == 0 and not (repo / ".cloudorch" / "project").exists()  # only engines pin
     assert main(["apply", "webshop.yaml", "--yes"]) == 0
     assert (repo / ".cloudorch" / "project").read_text().strip() == "shop"
     monkeypatch.chdir(repo.rename(tmp_path / "shop-renamed"))

@@ -156,10 +156,14 @@ CASES = [
     Case("encryption.disk-cmk",
          subject(stack(), [r("v", T.AWS_EBS, kmsKeyId=ref("key", "arn")), r("d", T.AZ_DISK, encryption={"diskEncryptionSetId": ref("des")}),
                            r("gd", T.GCP_DISK, diskEncryptionKey={"kmsKeySelfLink": "projects/p/locations/l/keyRings/r/cryptoKeys/k"}),
-                           r("t", T.GCP_TEMPLATE, disks=[{"diskEncryptionKey": {"kmsKeySelfLink": ref("key")}}])]),
+                           r("t", T.GCP_TEMPLATE, disks=[{"diskEncryptionKey": {"kmsKeySelfLink": ref("key")}}]),
+                           # as the gcp plugin renders a keyed template: the key used as the resource's own account
+                           r("t2", T.GCP_TEMPLATE, disks=[{"boot": True, "diskEncryptionKey": {
+                               "kmsKeySelfLink": ref("key"), "kmsKeyServiceAccount": ref("sa", "email")}}])]),
          subject(stack(), [r("v", T.AWS_EBS, encrypted=True), r("vm", T.AZ_VM), r("gi", T.GCP_INSTANCE, bootDisk={}),
-                           r("gd", T.GCP_DISK, diskEncryptionKey={"kmsKeySelfLink": ref("key")})]),
-         {("web", "v"), ("web", "vm"), ("web", "gi")}),
+                           r("gd", T.GCP_DISK, diskEncryptionKey={"kmsKeySelfLink": ref("key")}),
+                           r("t", T.GCP_TEMPLATE, disks=[{"boot": True, "sourceImage": "debian-12"}])]),
+         {("web", "v"), ("web", "vm"), ("web", "gi"), ("web", "t")}),
     Case("encryption.log-group-kms",
          subject(stack(), [r("lg", T.AWS_LOG_GROUP, None, kmsKeyId=ref("key", "arn"))]),
          subject(stack(), [r("lg", T.AWS_LOG_GROUP, None), r("ok", T.AWS_LOG_GROUP, None, kmsKeyId="arn:aws:kms:x")]),

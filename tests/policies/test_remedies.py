@@ -82,21 +82,21 @@ REMEDY_FIELD = {
 
 #: (policy, cloud) that no stack field can satisfy yet, and why; each must still fail there
 GAPS = {
-    ("encryption.disk-cmk", "gcp"): "the gcp plugin renders no Cloud KMS keys yet (service-agent grants are outside "
-                                    "its schema subset), so customer_managed_key places a resource on AWS only",
     ("storage.shared-key-access", "azure"): "no stack field turns account keys off: nothing rendered could then reach "
                                             "the blobs (no managed identity or role assignment in the schema subset)",
     ("storage.network-default-deny", "azure"): "no stack field closes a storage account's firewall: it would need "
                                                "service endpoints or private endpoints cloudorch does not render",
 }
-#: clouds that cannot render a customer-managed key: the remedied stack leaves the field out there
-NO_KEYS = {"azure", "gcp"}
+#: the resources (their fields in DONE) a cloud cannot give a customer-managed key: the remedied stack leaves
+#: the field out there (the providers' keys.UNSUPPORTED say why; none of them has a rule that then fails)
+NO_KEYS = {"azure": {"web", "db", "assets"}, "gcp": {"assets"}}
 
 
 def stack_text(cloud: str, remedied: bool) -> str:
     fields = dict(DONE if remedied else UNDONE)
-    if remedied and cloud in NO_KEYS:
-        fields = {k: re.sub(r" *customer_managed_key: true\n", "", v) for k, v in fields.items()}
+    if remedied:
+        fields = {k: re.sub(r" *customer_managed_key: true\n", "", v) if k in NO_KEYS.get(cloud, ()) else v
+                  for k, v in fields.items()}
     return STACK % {"cloud": cloud, **fields}
 
 

@@ -3,6 +3,9 @@ europe-north1 (where half of it ran) excluded. Planned once per test session, in
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from cloudorch import api
@@ -27,3 +30,20 @@ def webshop_change(tmp_path_factory):
     (root / "before.json").write_text(before.to_json())
     (root / "after.json").write_text(after.to_json())
     return root, before, after
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or next((p for p in ("/usr/bin/chromium",) if Path(p).exists()), None)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = _chromium()
+    if executable is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium; .ci/run installs it)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    with sync_api.sync_playwright() as playwright:
+        # the system browser, never one Playwright would download
+        browser = playwright.chromium.launch(executable_path=executable)
+        yield browser
+        browser.close()

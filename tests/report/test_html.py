@@ -6,20 +6,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import random
 import re
-import shutil
 import struct
 from pathlib import Path
 
 import pytest
 
 from cloudorch.cli.app import main
-from cloudorch.plan import LinkEntry, NetworkSection, PlacementEntry
 from cloudorch.report import diff_plans
 from cloudorch.report.diff import _by_resource
 from cloudorch.report.html import CHART_BARS, to_html
-from tests.report.plans import plan_with
+from tests.report.plans import big_plan
 
 HOSTILE = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
 HOSTILE_NAME = 'web"><svg onload="window.pwned=3">'
@@ -34,36 +31,6 @@ def hostile(plan):
     placement = plan.placements[0].model_copy(update={"resource": HOSTILE_NAME})
     return plan.model_copy(update={"policy": {**plan.policy, "findings": [*plan.policy["findings"], finding]},
                                    "placements": [*plan.placements, placement]})
-
-
-def big_plan(resources: int = 1000, seed: int = 3):
-    """``resources`` services over 3 clouds x 12 regions, two findings each, 1,500 flows: the scale of the
-    placement benchmark, made by hand so the test needs no solver."""
-    rng = random.Random(seed)
-    regions = [(cloud, f"{cloud}-r{i:02d}") for cloud in ("aws", "azure", "gcp") for i in range(12)]
-    placements, findings, sites = [], [], {}
-    for n in range(resources):
-        cloud, region = rng.choice(regions)
-        count = rng.choice((1, 2, 3, 6))
-        placements.append(PlacementEntry(resource=f"svc-{n:04d}", kind="compute", cloud=cloud, region=region,
-                                         instance_type="m6i.large", count=count, hourly_usd=0.1 * count,
-                                         monthly_usd=73.0 * count))
-        sites[cloud, region] = {"network": "net", "cloud": cloud, "region": region, "cidr": f"10.{len(sites)}.0.0/16"}
-        findings += [{"policy": policy, "title": "t", "severity": severity, "enforcement": "advisory", "status": "fail",
-                      "message": f"svc-{n:04d} is {policy}", "resource": f"svc-{n:04d}", "cloud": cloud}
-                     for policy, severity in (("compute.public-ip", "medium"), ("tags.required", "low"))]
-    where = {p.resource: f"net@{p.cloud}/{p.region}" for p in placements}
-    flows = []
-    for i in range(1500):
-        a, b = rng.sample(sorted(where), 2)
-        flows.append({"flow": f"{a}->{b}:{8000 + i}", "source": a, "target": b, "port": 8000 + i, "status": "proved",
-                      "paths": [{"source_site": where[a], "target_site": where[b], "link": None, "status": "proved"}]})
-    network = NetworkSection(sites=list(sites.values()), flows=flows,
-                             links=[LinkEntry(id="l0", kind="vpn", sites=["net@aws/aws-r00", "net@gcp/gcp-r00"],
-                                              flows=[])])
-    plan = plan_with([])
-    return plan.model_copy(update={"placements": placements, "network": network,
-                                   "policy": {"findings": findings, "summary": {"fail": len(findings)}}})
 
 
 def test_the_page_shows_every_location_resource_cost_and_finding_and_is_the_same_every_time(webshop_change):
@@ -163,23 +130,6 @@ def test_report_refuses_bad_input_with_2_and_writes_nothing(webshop_change, caps
 
 
 # -- as a person sees it: headless Chromium --------------------------------------------------------------
-
-def _chromium() -> str | None:
-    return shutil.which("chromium") or next((p for p in ("/usr/bin/chromium",) if Path(p).exists()), None)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = _chromium()
-    if executable is None:
-        pytest.skip("Chromium is not installed (Debian: apt-get install chromium; .ci/run installs it)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    with sync_api.sync_playwright() as playwright:
-        # the system browser, never one Playwright would download
-        browser = playwright.chromium.launch(executable_path=executable)
-        yield browser
-        browser.close()
-
 
 class Visit:
     """One page opened from its file in a fresh browser context: what it logged, asked for, and looked like."""

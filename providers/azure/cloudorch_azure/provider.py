@@ -6,19 +6,20 @@ cheap (the SDK dependency is for discovery).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 from cloudorch.errors import Problem
 from cloudorch.placement.rates import NetworkShape
-from cloudorch.capabilities import Capability
-from cloudorch.provider import CloudProvider, ErrorClassifier, PulumiPlugin
+from cloudorch.capabilities import Capability, Requirement
+from cloudorch.provider import CloudProvider, Discovery, ErrorClassifier, PulumiPlugin
 from cloudorch.rendering import RenderContext, RenderedResource
 from cloudorch.rendering.elements import EndpointRendering, EndpointView
 from cloudorch.rendering.facts import Facts, RenderedGraph, read_by_type
 from cloudorch.rendering.meters import NAT_GATEWAY, Meter, Unmetered
 from cloudorch.rendering.roles import Role
 
-from cloudorch_azure import checks, errors, facts, links, meters
+from cloudorch_azure import checks, errors, facts, keys, links, meters
 from cloudorch_azure.catalog import AzureSkyPilotAdapter
 from cloudorch_azure.bucket import render_buckets
 from cloudorch_azure.compute import render_compute
@@ -38,11 +39,11 @@ class Provider(CloudProvider):
     )
     images: ClassVar[tuple[str, ...]] = IMAGES
 
-    def unsupported_features(self) -> dict[Capability, str]:
-        # Key Vault keys, disk encryption sets and the role assignments that let a server use a key are all
-        # outside the pinned schema subset.
-        return {Capability.CUSTOMER_MANAGED_KEY: "the azure plugin cannot render customer-managed keys yet (Key "
-                                                  "Vault keys and disk encryption sets are outside its schema)"}
+    def unsupported(self, requirement: Requirement, region: str) -> Mapping[Capability, str]:
+        gaps = dict(super().unsupported(requirement, region))
+        if Capability.CUSTOMER_MANAGED_KEY in requirement.needs and requirement.kind in keys.UNSUPPORTED:
+            gaps[Capability.CUSTOMER_MANAGED_KEY] = keys.UNSUPPORTED[requirement.kind]
+        return gaps
 
     def render(self, ctx: RenderContext) -> list[RenderedResource]:
         if ctx.cloud != self.name:
@@ -82,6 +83,11 @@ class Provider(CloudProvider):
 
     def describe(self, resource: RenderedResource, graph: RenderedGraph) -> Facts | None:
         return read_by_type(facts.READERS, resource, graph)
+
+    def discovery(self) -> Discovery:
+        from cloudorch_azure.discovery import AzureDiscovery  # small; azure-mgmt-compute loads inside it, when discovery runs
+
+        return AzureDiscovery()
 
     def error_classifier(self) -> ErrorClassifier:
         return errors.CLASSIFIER

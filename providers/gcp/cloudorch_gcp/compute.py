@@ -13,7 +13,8 @@ from cloudorch.rendering import RenderContext, RenderedResource, ref
 from cloudorch.spec.models import Compute
 
 from cloudorch_gcp.images import image_for
-from cloudorch_gcp.naming import CLOUD, account_id, labels, network_tag, resource, rfc1035
+from cloudorch_gcp.keys import disk_key, grant_name
+from cloudorch_gcp.naming import CLOUD, account_id, account_name, labels, network_tag, resource, rfc1035
 from cloudorch_gcp.network import ingress_rules, subnet_name
 
 INSTANCE_TEMPLATE = "gcp:compute/instanceTemplate:InstanceTemplate"
@@ -38,7 +39,7 @@ _ACCELERATORS = {
 
 def render_compute(ctx: RenderContext, name: str, spec: Compute, slots: list[Slot]) -> list[RenderedResource]:
     tag = network_tag(ctx, name)
-    sa = f"{name}-{CLOUD}-sa"
+    sa = account_name(name)
     out = [
         # service accounts are project-wide: a global resource, under the global provider
         resource(sa, SERVICE_ACCOUNT, None, name, {
@@ -90,7 +91,8 @@ def _group(
             "sourceImage": image_for(spec.image, spec.arch),
             "diskSizeGb": spec.disk_gb,
             "diskType": "hyperdisk-balanced" if family in _HYPERDISK_FAMILIES else "pd-balanced",
-            # no diskEncryptionKey: GCP encrypts every disk at rest with Google-managed keys by default
+            # without a diskEncryptionKey GCP encrypts the disk with a Google-managed key
+            **({"diskEncryptionKey": disk_key(spec.network, slot.region, sa)} if spec.customer_managed_key else {}),
             "labels": labels(ctx, name),
         }],
         "networkInterfaces": [interface],
@@ -124,8 +126,10 @@ def _group(
     }
     if zones:
         mig["distributionPolicyZones"] = zones
+    # the instances' disks are created with the key: its grant comes first
+    grant = (grant_name(spec.network, slot.region, sa),) if spec.customer_managed_key else ()
     return [
-        resource(template, INSTANCE_TEMPLATE, slot.region, name, inputs),
+        resource(template, INSTANCE_TEMPLATE, slot.region, name, inputs, depends_on=grant),
         resource(f"{prefix}-mig", REGION_MIG, slot.region, name, mig),
     ]
 

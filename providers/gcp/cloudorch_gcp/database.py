@@ -15,6 +15,7 @@ from cloudorch.placement.model import Slot
 from cloudorch.rendering import RenderContext, RenderedResource, ref
 from cloudorch.spec.models import Database
 
+from cloudorch_gcp.keys import SQL_GRANTEE, grant_name, key_name
 from cloudorch_gcp.naming import CLOUD, labels, network_tag, resource
 from cloudorch_gcp.network import ingress_rules, network_name, psa_connection_name, psa_range_name
 
@@ -51,6 +52,12 @@ def render_database(ctx: RenderContext, name: str, spec: Database, slot: Slot) -
     out = ingress_rules(ctx, name, spec.network, spec.ingress, network_tag(ctx, name))
     out.append(resource(password, RANDOM_PASSWORD, region, name, {"length": 32, "special": False},
                         secret_outputs=("result",), provider=False))
+    keyed: dict = {}
+    waits = (connection,)  # the instance needs the peering, which no input references
+    if spec.customer_managed_key:
+        # the key must be in the instance's region; Cloud SQL checks its agent's grant when it creates the disk
+        keyed = {"encryptionKeyName": ref(key_name(spec.network, region), "id")}
+        waits += (grant_name(spec.network, region, SQL_GRANTEE),)
     out.append(resource(instance, DATABASE_INSTANCE, region, name, {
         "databaseVersion": database_version(spec.engine, spec.version),
         "region": region,
@@ -78,8 +85,9 @@ def render_database(ctx: RenderContext, name: str, spec: Database, slot: Slot) -
             "insightsConfig": {"queryInsightsEnabled": spec.performance_insights, "recordClientAddress": False},
             "databaseFlags": database_flags(spec),
         },
-        # storage is encrypted at rest with Google-managed keys by default (no encryptionKeyName needed)
-    }, depends_on=(connection,)))  # the instance needs the peering, which no input references
+        # without an encryptionKeyName, storage is encrypted at rest with a Google-managed key
+        **keyed,
+    }, depends_on=waits))
     out.append(resource(f"{prefix}-user", SQL_USER, region, name, {
         "instance": ref(instance, "name"),
         "name": ADMIN_USER,

@@ -7,6 +7,7 @@ gateway record), unless its role bills, in which case it stays unpriced (None) r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from cloudorch.rendering.inputs import get
@@ -30,7 +31,27 @@ def _address(res: RenderedResource) -> Meters:
 
 def _key(res: RenderedResource) -> Meters:
     protection = get(res.inputs, "versionTemplate.protectionLevel", "SOFTWARE")
-    return (Meter("kms_key_month", scope="hsm" if protection == "HSM" else None),)
+    versions = first_year_versions(get(res.inputs, "rotationPeriod"))
+    return (Meter("kms_key_month", versions, scope="hsm" if protection == "HSM" else None),)
+
+
+_YEAR_SECONDS = 365 * 86400
+
+
+def first_year_versions(period: object) -> float:
+    """Cloud KMS bills every active key version, and each rotation adds one while the older ones stay enabled
+    (what they encrypted still needs them): the average count over a key's first year, as AWS keys are
+    billed at their first year's figure. A key that does not rotate keeps one version."""
+    match = re.fullmatch(r"(\d+)(?:\.\d+)?s", period) if isinstance(period, str) else None
+    seconds = int(match.group(1)) if match else 0
+    if seconds <= 0:
+        return 1.0
+    total, start, versions = 0, 0, 1
+    while start < _YEAR_SECONDS:
+        end = min(start + seconds, _YEAR_SECONDS)
+        total += versions * (end - start)
+        start, versions = end, versions + 1
+    return round(total / _YEAR_SECONDS, 3)
 
 
 def _nat(res: RenderedResource) -> Meters:

@@ -76,6 +76,11 @@ def bucket_name(ctx: RenderContext, resource: str, region: str, companion: str =
     return f"{readable[: 63 - len(digest) - 1].rstrip('-')}-{digest}"
 
 
+def account_name(resource: str) -> str:
+    """The logical name of a compute resource's service account (one per resource, whatever its regions)."""
+    return f"{resource}-{CLOUD}-sa"
+
+
 def account_id(ctx: RenderContext, resource: str) -> str:
     """Service-account ids are 6-30 characters and project-wide: a readable prefix plus a stack hash."""
     digest = short_hash(ctx.stack.stack, resource, length=6)

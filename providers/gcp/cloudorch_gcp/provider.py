@@ -5,12 +5,13 @@ Rendering is pure data, so neither pulumi nor google.cloud is imported here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 from cloudorch.errors import Problem
 from cloudorch.placement.rates import NetworkShape
-from cloudorch.capabilities import Capability
-from cloudorch.provider import CloudProvider, ErrorClassifier, PulumiPlugin
+from cloudorch.capabilities import Capability, Requirement
+from cloudorch.provider import CloudProvider, Discovery, ErrorClassifier, PulumiPlugin
 from cloudorch.rendering import RenderContext, RenderedResource
 from cloudorch.rendering.elements import EndpointRendering, EndpointView
 from cloudorch.rendering.facts import Facts, RenderedGraph, read_by_type
@@ -18,7 +19,7 @@ from cloudorch.rendering.meters import Meter, Unmetered
 from cloudorch.rendering.roles import Role
 from cloudorch.spec.models import Bucket, Compute, Database
 
-from cloudorch_gcp import errors, facts, meters
+from cloudorch_gcp import errors, facts, keys, meters
 from cloudorch_gcp.catalog import GcpSkyPilotAdapter
 from cloudorch_gcp.bucket import render_bucket
 from cloudorch_gcp.compute import render_compute
@@ -45,12 +46,12 @@ class Provider(CloudProvider):
     #: an HA VPN gateway has two interfaces, each with its own public address
     vpn_interfaces: ClassVar[int] = 2
 
-    def unsupported_features(self) -> dict[Capability, str]:
-        # Cloud KMS keys are in the schema subset, but a key is usable only once the Compute Engine, Cloud
-        # Storage and Cloud SQL service agents are granted it: cryptoKeyIAMMember is outside the subset, and
-        # the agents' addresses need the project number, which nothing rendered here knows.
-        return {Capability.CUSTOMER_MANAGED_KEY: "the gcp plugin cannot render customer-managed keys yet (the "
-                                                  "service agents' grants on a Cloud KMS key are outside its schema)"}
+    def unsupported(self, requirement: Requirement, region: str) -> Mapping[Capability, str]:
+        # a key is rendered for disks and databases; a kind in keys.UNSUPPORTED cannot use one
+        gaps = dict(super().unsupported(requirement, region))
+        if Capability.CUSTOMER_MANAGED_KEY in requirement.needs and requirement.kind in keys.UNSUPPORTED:
+            gaps[Capability.CUSTOMER_MANAGED_KEY] = keys.UNSUPPORTED[requirement.kind]
+        return gaps
 
     def check(self, ctx: RenderContext) -> list[Problem]:
         return check_psa_room(ctx) + check_sql_over_peering(ctx)
@@ -78,6 +79,7 @@ class Provider(CloudProvider):
             out += private_service_access(ctx, network, regions)
         for name, placement in ctx.placed(Bucket):
             out += render_bucket(ctx, name, ctx.stack.resources[name], placement.region)
+        out += keys.render_keys(ctx)
         if any(r.provider == GLOBAL_PROVIDER for r in out):
             # global resources need no region; without one in its inputs, no region can ever change it
             providers.insert(0, RenderedResource(name=GLOBAL_PROVIDER, type=PROVIDER_TYPE, role=Role.PROVIDER,
@@ -105,6 +107,11 @@ class Provider(CloudProvider):
 
     def meters(self, resource: RenderedResource) -> tuple[Meter, ...] | Unmetered | None:
         return meters.meters(resource)
+
+    def discovery(self) -> Discovery:
+        from cloudorch_gcp.discovery import GcpDiscovery  # small; google-cloud-compute loads inside it, when discovery runs
+
+        return GcpDiscovery()
 
     def error_classifier(self) -> ErrorClassifier:
         return errors.CLASSIFIER

@@ -32,6 +32,9 @@ ROLES: dict[str, Role] = {
     # identity, keys and secrets
     "gcp:serviceaccount/account:Account": Role.IDENTITY,
     "gcp:kms/cryptoKey:CryptoKey": Role.KEY,
+    "gcp:kms/keyRing:KeyRing": Role.KEY_STORE,
+    "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": Role.IDENTITY_GRANT,
+    "gcp:projects/serviceIdentity:ServiceIdentity": Role.IDENTITY,
     "random:index/randomPassword:RandomPassword": Role.SECRET,
     # data
     "gcp:sql/databaseInstance:DatabaseInstance": Role.DATABASE,
