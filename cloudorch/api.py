@@ -242,7 +242,9 @@ def plan(path: str | Path, session: Session | None = None, *, explain: bool | No
     if config.vcpu_quotas:
         check_quota_keys(config, set(providers), {(r.cloud, r.name) for r in session.catalog.regions},
                          shown(session.location.config_file))
-    history = tuple(capacity_history(journal(session).entries(kinds=CAPACITY_KINDS, containing=CAPACITY_BYTES), session.today(),
+    failures = journal(session).entries(kinds=CAPACITY_KINDS, containing=CAPACITY_BYTES)
+    # a rehearsal's capacity failures are injected ones: no cloud ran out of anything
+    history = tuple(capacity_history([e for e in failures if not e.fields.get("rehearsal")], session.today(),
                                      config.journal_half_life_days))
     settings = PlacementSettings(
         clouds=tuple(sorted(providers)),

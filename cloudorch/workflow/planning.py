@@ -3,7 +3,8 @@
 A stack whose upstream has no state yet is planned with the reference left as written, and the plan lists
 the value as unknown with the apply that settles it: never a made-up value. Outputs are read from the
 stacks' state (the rehearsal's with ``rehearse``); a plan never needs the Pulumi CLI, so without one, or
-without the state's passphrase, an upstream's outputs are unknown too.
+without the state's passphrase, an upstream's outputs are unknown too. Each stack's plan is journaled as a
+single stack's is (``lifecycle.recorded``), naming the workflow and how many values were still unknown.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cloudorch import api
+from cloudorch import api, lifecycle
 from cloudorch.api import PlanResult, Session
 from cloudorch.errors import EngineError
 from cloudorch.workflow.definition import Workflow, load_workflow, select
@@ -64,6 +65,13 @@ def plan_workflow(paths: list[Path], session: Session, *, rehearse: bool = False
         stack = workflow.stacks[name]
         upstream = sorted(set(stack.uses.values()))
         text, unknowns = fill(stack, {u: outputs(u) for u in upstream} if stack.references else {})
-        result = api.plan(stack.path, session, text=text)
+        # journaled as `cloudorch plan FILE` is, with the workflow it was planned in
+        with lifecycle.recorded(session, "plan", stack.path, stack=name) as record:
+            record.fields |= {"workflow": workflow.name, "unknowns": len(unknowns)} | (
+                {"rehearsal": True} if rehearse else {})
+            result = api.plan(stack.path, session, text=text)
+            record.plan(result.plan)
+            refused = result.refusal()
+            record.outcome = "succeeded" if refused is None else f"refused ({type(refused).__name__})"
         plans.append(StackPlan(name, stack.file, tuple(upstream), result, tuple(unknowns)))
     return WorkflowPlan(workflow, tuple(plans))

@@ -24,18 +24,20 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from cloudorch import api
 from cloudorch.api import PlanResult, Session
 from cloudorch.errors import CloudorchError, EngineError, UsageError
-from cloudorch.plan import sha256_text
+from cloudorch.journal import Journal, JournalError
+from cloudorch.lifecycle import failure_fields, plan_hash
 from cloudorch.workflow.checks import run_probe
 from cloudorch.workflow.definition import Check, Workflow, load_workflow, select
 from cloudorch.workflow.engines import Engines, slots_of
-from cloudorch.workflow.record import Progress, Recorder, new_workflow_id, open_journal
+from cloudorch.workflow.record import SUCCEEDED, Progress, Recorder, holder, new_workflow_id, open_journal
 from cloudorch.workflow.references import fill
 from cloudorch.workflow.rehearsal import Faults, crash
 from cloudorch.workflow.schedule import run_in_order
@@ -130,31 +132,21 @@ def apply_workflow(paths: list[Any], session: Session, options: RunOptions) -> W
     """Apply every selected stack of the workflow at ``paths`` (a directory, or stack files)."""
     workflow = load_workflow([_path(p) for p in paths])
     selected = select(workflow, list(options.targets), list(options.excludes))
-    journal = open_journal(session.project.root, None)
+    journal = open_journal(session)
     progress = Progress.of(journal, workflow.name, options.rehearse) if options.resume else None
     workflow_id = progress.workflow_id if progress is not None else new_workflow_id()
     record = Recorder(journal, workflow.name, workflow_id, options.rehearse)
     run = _Run(workflow, session, options, record, selected, progress)
-    started = time.monotonic()
-    with journal.lock(f"workflow {workflow.name} {workflow_id}"):
-        record("workflow", outcome="resumed" if progress else "started", stacks=sorted(selected),
-               parallel=run.parallel, done=sorted(progress.done) if progress else [])
-        try:
-            previous_wave: tuple[str, ...] = ()
-            for phase in workflow.phases:
-                if phase.check is not None:
-                    run.check(phase.check, previous_wave)
-                else:
-                    members = [s for s in phase.stacks if s in selected]
-                    run_in_order(members, lambda s: workflow.upstream(s) & set(members), run.apply_stack,
-                                 run.parallel)
-                    previous_wave = tuple(members) or previous_wave
-        except CloudorchError as exc:
-            record("workflow", outcome="failed", error_class=type(exc).__name__, exit_code=int(exc.exit_code),
-                   duration_s=round(time.monotonic() - started, 3))
-            raise
-        run.result.duration_s = time.monotonic() - started
-        record("workflow", outcome="ok", duration_s=round(run.result.duration_s, 3))
+    with _journaled(journal, run, "resumed" if progress else "started", stacks=sorted(selected),
+                    parallel=run.parallel, done=sorted(progress.done) if progress else []):
+        previous_wave: tuple[str, ...] = ()
+        for phase in workflow.phases:
+            if phase.check is not None:
+                run.check(phase.check, previous_wave)
+            else:
+                members = [s for s in phase.stacks if s in selected]
+                run_in_order(members, lambda s: workflow.upstream(s) & set(members), run.apply_stack, run.parallel)
+                previous_wave = tuple(members) or previous_wave
     return run.result
 
 
@@ -162,22 +154,36 @@ def destroy_workflow(paths: list[Any], session: Session, options: RunOptions) ->
     """Destroy every selected stack, each after every stack that uses it (the reverse of apply's order)."""
     workflow = load_workflow([_path(p) for p in paths])
     selected = select(workflow, list(options.targets), list(options.excludes))
-    journal = open_journal(session.project.root, None)
-    workflow_id = new_workflow_id()
-    record = Recorder(journal, workflow.name, workflow_id, options.rehearse)
+    journal = open_journal(session)
+    record = Recorder(journal, workflow.name, new_workflow_id(), options.rehearse)
     run = _Run(workflow, session, options, record, selected, None)
+    with _journaled(journal, run, "started", operation="destroy", stacks=sorted(selected)):
+        run_in_order(sorted(selected), lambda s: workflow.downstream(s) & selected, run.destroy_stack, run.parallel)
+    return run.result
+
+
+@contextmanager
+def _journaled(journal: Journal, run: _Run, outcome: str, **fields: Any) -> Iterator[None]:
+    """The run under the journal's workflow lock, between its ``workflow`` records: started (or resumed),
+    then succeeded, failed (with the error's class, and where for an engine failure) or interrupted. A
+    journal that cannot take the failure's record does not hide the failure."""
+    record = run.record
+    operation = {"operation": fields["operation"]} if "operation" in fields else {}
     started = time.monotonic()
-    with journal.lock(f"workflow {workflow.name} {workflow_id}"):
-        record("workflow", outcome="started", operation="destroy", stacks=sorted(selected))
+    with journal.lock(holder(record.workflow, record.workflow_id)):
+        record("workflow", outcome=outcome, **fields)
         try:
-            run_in_order(sorted(selected), lambda s: workflow.downstream(s) & selected, run.destroy_stack,
-                         run.parallel)
-        except CloudorchError as exc:
-            record("workflow", outcome="failed", operation="destroy", error_class=type(exc).__name__)
+            yield
+        except BaseException as exc:
+            ended = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            try:
+                record("workflow", outcome=ended, duration_s=round(time.monotonic() - started, 3), **operation,
+                       **failure_fields(exc))
+            except JournalError:
+                pass
             raise
         run.result.duration_s = time.monotonic() - started
-        record("workflow", outcome="ok", operation="destroy", duration_s=round(run.result.duration_s, 3))
-    return run.result
+        record("workflow", outcome=SUCCEEDED, duration_s=round(run.result.duration_s, 3), **operation)
 
 
 def _path(value: Any) -> Any:
@@ -217,7 +223,7 @@ class _Run:
         engine = self.engines.engine(name)
         repaired = engine.repair_pending()
         if repaired:
-            self.record("repair", stack=name, outcome="ok", step=step, operations=repaired)
+            self.record("repair", stack=name, outcome=SUCCEEDED, step=step, operations=repaired)
             self.event(step, "repaired", f"cleared {len(repaired)} pending operation(s) of an interrupted run")
         before = self.snapshots.read(name)
         outcome = StackOutcome(name, "applied")
@@ -232,14 +238,14 @@ class _Run:
             except EngineError as exc:
                 offering = (getattr(exc, "cloud", None), getattr(exc, "region", None), getattr(exc, "machine_type", None))
                 if exc.kind not in _FAILOVER_KINDS or not self.options.failover or None in offering:
-                    self.record("apply", stack=name, outcome="failed", step=step, error_class=exc.kind,
-                                attempts=outcome.attempts, duration_s=round(time.monotonic() - started, 3))
+                    self.record("apply", stack=name, outcome="failed", step=step, attempts=outcome.attempts,
+                                duration_s=round(time.monotonic() - started, 3), **failure_fields(exc))
                     raise
                 result = self._failover(name, text, result, exc, offering, before, outcome)  # type: ignore[arg-type]
         self.snapshots.applied(name, tuple(result.rendered))
         outcome.summary = dict(run.summary)
         outcome.duration_s = time.monotonic() - started
-        self.record("apply", stack=name, outcome="ok", step=step, plan_hash=sha256_text(result.plan.to_json()),
+        self.record("apply", stack=name, outcome=SUCCEEDED, step=step, plan_hash=plan_hash(result.plan),
                     inputs_hash=_hash(text or self.workflow.stacks[name].text), attempts=outcome.attempts,
                     summary=outcome.summary, duration_s=round(outcome.duration_s, 3))
         self.result.stacks[name] = outcome
@@ -263,8 +269,9 @@ class _Run:
         self.event(f"stack:{name}", "planning")
         result = api.plan(stack.path, self.session, text=text, blocked=frozenset(self.blocked))
         refusal = result.refusal()
-        self.record("plan", stack=name, outcome="refused" if refusal else "ok", step=f"stack:{name}",
-                    inputs_hash=_hash(text or stack.text), monthly_usd=result.plan.cost.monthly_usd,
+        self.record("plan", stack=name, outcome="refused" if refusal else SUCCEEDED, step=f"stack:{name}",
+                    plan_hash=plan_hash(result.plan), inputs_hash=_hash(text or stack.text),
+                    monthly_usd=result.plan.cost.monthly_usd,
                     blocked=sorted("/".join(b) for b in self.blocked))
         if refusal is not None:
             raise refusal
@@ -309,7 +316,7 @@ class _Run:
             self.record("failover", stack=name, outcome="declined", step=step, **fields)
             self._restore(name, before, "the re-placement was declined")
             raise FailoverDeclined(f"stack {name!r}: the re-placement after a {exc.kind} failure was declined")
-        self.record("failover", stack=name, outcome="ok", step=step, replaced=list(change.moves),
+        self.record("failover", stack=name, outcome=SUCCEEDED, step=step, replaced=list(change.moves),
                     monthly_before=change.monthly_before, monthly_after=change.monthly_after, **fields)
         outcome.failovers.append(change)
         self.event(step, "failover", str(change))
@@ -325,7 +332,7 @@ class _Run:
         else:
             engine.destroy(plugins=self.engines.plugins(self.workflow.stacks[name].path))
         self.snapshots.rolled_back(name, to)
-        self.record("rollback", stack=name, outcome="ok", step=step, reason=why)
+        self.record("rollback", stack=name, outcome=SUCCEEDED, step=step, reason=why)
         self.result.stacks[name] = StackOutcome(name, "rolled-back")
         self.done.discard(step)
         self.event(step, "rolled-back", why)
@@ -336,11 +343,11 @@ class _Run:
         engine = self.engines.engine(name)
         repaired = engine.repair_pending()
         if repaired:
-            self.record("repair", stack=name, outcome="ok", step=step, operations=repaired)
+            self.record("repair", stack=name, outcome=SUCCEEDED, step=step, operations=repaired)
         run = engine.destroy(plugins=self.engines.plugins(self.workflow.stacks[name].path))
         self.snapshots.destroyed(name)
         duration = time.monotonic() - started
-        self.record("destroy", stack=name, outcome="ok", step=step, summary=dict(run.summary),
+        self.record("destroy", stack=name, outcome=SUCCEEDED, step=step, summary=dict(run.summary),
                     duration_s=round(duration, 3))
         self.result.stacks[name] = StackOutcome(name, "destroyed", summary=dict(run.summary), duration_s=duration)
         self.event(step, "destroyed", _counts(run.summary))
@@ -356,7 +363,7 @@ class _Run:
         probe = None
         for attempt in range(1, check.retries + 2):
             probe = self._probe(check)
-            self.record("check", outcome="ok" if probe.passed else "failed", step=step, attempt=attempt,
+            self.record("check", outcome=SUCCEEDED if probe.passed else "failed", step=step, attempt=attempt,
                         detail=probe.detail, latency_ms=probe.latency_ms)
             if probe.passed:
                 self.result.checks[check.check] = "passed"

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import shutil
 import textwrap
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -44,3 +47,28 @@ def small_stack(name: str, uses: dict[str, str] | None = None, buckets: int = 1,
         tags = f', tags: {{upstream: "{tag_ref}"}}' if tag_ref and i == 0 else ""
         lines.append(f"  store-{i}: {{kind: bucket{tags}}}")
     return "\n".join(lines) + "\n"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 - http.server's name
+        if self.path == "/slow":
+            time.sleep(0.3)
+        status = 503 if self.path == "/down" else 200
+        body = b"ok: canary v2" if status == 200 else b"starting"
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A local HTTP server: /healthz is healthy, /down answers 503, /slow takes 0.3 s."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()

@@ -3,38 +3,10 @@
 from __future__ import annotations
 
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-import pytest
 
 from cloudorch.workflow.checks import command_probe, http_probe, output_probe
 from cloudorch.workflow.definition import CommandProbe, HttpProbe, OutputCondition
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 - http.server's name
-        if self.path == "/slow":
-            time.sleep(0.3)
-        status = 503 if self.path == "/down" else 200
-        body = b"ok: canary v2" if status == 200 else b"starting"
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
 
 
 def test_http_probe_checks_status_body_and_latency(server):

@@ -77,7 +77,7 @@ def simulated(root: Path) -> dict:
 def applies_per_stack(root: Path) -> dict[str, int]:
     counts: dict[str, int] = {}
     for e in Journal.open(root).entries():
-        if e.kind == "apply" and e.outcome == "ok":
+        if e.kind == "apply" and e.outcome == "succeeded":
             counts[e.stack] = counts.get(e.stack, 0) + 1
     return counts
 
@@ -133,7 +133,7 @@ def test_a_crash_mid_apply_leaves_a_pending_operation_that_resume_clears(referen
     assert run_forked(root, ["apply", str(d), "--rehearse", "--yes", "--resume"]) == 0
     repairs = [e for e in Journal.open(root).entries() if e.kind == "repair"]
     assert [(e.stack, len(e.fields["operations"])) for e in repairs] == [("kb", 1)]
-    skipped = {e.stack for e in Journal.open(root).entries() if e.kind == "apply" and e.outcome == "ok"}
+    skipped = {e.stack for e in Journal.open(root).entries() if e.kind == "apply" and e.outcome == "succeeded"}
     assert skipped == {"ka", "kb"}
     assert_same_as_uninterrupted(root, expected)
 
