@@ -57,3 +57,18 @@ def test_up_converges_and_destroy_removes_everything(tmp_path):
 def _workspace(root, resources, slots=None, faults=None):
     settings = EngineSettings(project_dir=root, identity=StackIdentity("p", "s"))
     return RehearsalWorkspace(settings, resources, slots or {}, faults or Faults())
+
+
+def test_a_crash_fault_on_an_apply_with_nothing_to_do_still_crashes(tmp_path, monkeypatch):
+    import cloudorch.workflow.rehearsal as rehearsal
+
+    a = RenderedResource(name="a", type="t:x:A", cloud="aws", source="one")
+    assert _workspace(tmp_path, [a]).up(lambda e: None).summary == {"create": 1}
+    crashed = []
+    monkeypatch.setattr(rehearsal, "crash", lambda: crashed.append(True))
+    # converged: no operation to die during, so it dies after the apply, before anyone hears of it
+    assert _workspace(tmp_path, [a], faults=Faults.parse(["crash:s"])).up(lambda e: None).summary == {}
+    assert crashed == [True]
+    crashed.clear()
+    assert _workspace(tmp_path, [a], faults=Faults.parse(["crash:other"])).up(lambda e: None).summary == {}
+    assert crashed == []
