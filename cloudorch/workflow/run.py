@@ -25,14 +25,14 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from cloudorch import api
 from cloudorch.api import PlanResult, Session
 from cloudorch.errors import CloudorchError, EngineError, UsageError
-from cloudorch.journal import Journal, JournalError
+from cloudorch.journal import Journal, JournalError, JournalLocked
 from cloudorch.lifecycle import failure_fields, plan_hash
 from cloudorch.workflow.checks import run_probe
 from cloudorch.workflow.definition import Check, Workflow, load_workflow, select
@@ -163,6 +163,21 @@ def destroy_workflow(paths: list[Any], session: Session, options: RunOptions) ->
 
 
 @contextmanager
+def _locked(journal: Journal, record: Recorder) -> Iterator[None]:
+    """The journal's workflow lock as this run; held by an earlier run of this workflow, the way on is
+    ``--resume`` (it is the same holder), which the journal's own hint cannot name."""
+    with ExitStack() as held:
+        try:
+            held.enter_context(journal.lock(holder(record.workflow, record.workflow_id)))
+        except JournalLocked as exc:
+            if exc.holder.startswith(holder(record.workflow, "")):
+                exc.hint = ("if that run was killed, continue it with --resume (it takes its own lock over); "
+                            "if it still runs, wait for it; to give it up, `cloudorch audit unlock --force`")
+            raise
+        yield
+
+
+@contextmanager
 def _journaled(journal: Journal, run: _Run, outcome: str, **fields: Any) -> Iterator[None]:
     """The run under the journal's workflow lock, between its ``workflow`` records: started (or resumed),
     then succeeded, failed (with the error's class, and where for an engine failure) or interrupted. A
@@ -170,7 +185,7 @@ def _journaled(journal: Journal, run: _Run, outcome: str, **fields: Any) -> Iter
     record = run.record
     operation = {"operation": fields["operation"]} if "operation" in fields else {}
     started = time.monotonic()
-    with journal.lock(holder(record.workflow, record.workflow_id)):
+    with _locked(journal, record):
         record("workflow", outcome=outcome, **fields)
         try:
             yield

@@ -43,7 +43,7 @@ def test_every_record_of_a_run_carries_its_workflow_id_and_step(release, capsys)
     assert all(len(e.fields["plan_hash"]) == 64 and len(e.fields["inputs_hash"]) == 64 for e in applied)
 
 
-def test_the_workflow_lock_is_the_journals_and_a_killed_run_keeps_it_until_resumed(tmp_path, capsys):
+def test_the_workflow_lock_is_the_journals_and_a_killed_run_keeps_it_until_resumed(tmp_path, capsys, monkeypatch):
     from tests.workflow.test_resume import make_workflow
 
     root = tmp_path / "r"
@@ -54,6 +54,11 @@ def test_the_workflow_lock_is_the_journals_and_a_killed_run_keeps_it_until_resum
     assert held is not None and held.holder == f"workflow killtest {started.fields['workflow_id']}"
     # another run of the workflow is refused while the killed one holds the lock; its resumption takes it over
     assert run_forked(root, ["apply", str(d), "--rehearse", "--yes"]) == int(ExitCode.ENGINE_FAILURE)
+    capsys.readouterr()
+    monkeypatch.chdir(root)
+    assert main(["apply", str(d), "--rehearse", "--yes"]) == int(ExitCode.ENGINE_FAILURE)
+    err = capsys.readouterr().err
+    assert held.holder in err and "continue it with --resume" in err
     assert run_forked(root, ["apply", str(d), "--rehearse", "--yes", "--resume"]) == 0
     assert Journal.open(root).lock_state() is None
 
