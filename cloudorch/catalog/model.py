@@ -6,6 +6,7 @@ offerings and validating each through pydantic would dominate a plan's run time.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -174,9 +175,11 @@ _MULTI_REGIONS: dict[str, str] = {"us": "us", "eu": "eu", "asia": "apac", "nam4"
                                   "eur5": "eu", "eur7": "eu", "eur8": "eu", "asia1": "apac"}
 
 
+@functools.lru_cache(maxsize=4096)
 def geo_of_region_name(name: str) -> str:
     """A region's geography from its name alone (``other`` when the name does not say), for regions the
-    embedded metadata does not list. The one table of region names: the policy engine asks it too."""
+    embedded metadata does not list. The one table of region names: the policy engine asks it too, once per
+    rendered resource (cached: a stack has a few dozen region names, and the scan is over ~100 prefixes)."""
     lowered = name.lower().replace(" ", "")  # Azure display names: "West Europe"
     if "-" in lowered:
         return next((geo for prefix, geo in _GEO_PREFIXES if lowered.startswith(prefix)), "other")

@@ -234,32 +234,42 @@ def _run_policy(policy: Policy, enforcement: Enforcement, ctx: Context, targets:
                 locate: _Locator, outcomes: list[list[Outcome]] | None = None) -> list[Finding]:
     """The findings of one policy: from ``outcomes`` when its checks ran elsewhere, else running them here."""
     stack = ctx.stack.stack
-    base = dict(policy=policy.id, title=policy.title, severity=policy.severity, enforcement=enforcement,
-                remediation=policy.remediation, file=locate.loaded.file, stack=stack)
+    pid, title, severity, remediation, file = (policy.id, policy.title, policy.severity, policy.remediation,
+                                               locate.loaded.file)
+    base = dict(policy=pid, title=title, severity=severity, enforcement=enforcement, remediation=remediation,
+                file=file, stack=stack)
     out: list[Finding] = []
     skipped: list[str] = []
+    line = locate.line
     for index, check in enumerate(policy.checks):
         found = targets.of(check)
         done = outcomes[index] if outcomes is not None else [_call(check, target, ctx, True) for target in found]
+        level = check.level
         for target, results in zip(found, done):
-            rendered = target if check.level == "rendered" else None
-            resource = rendered.source if rendered is not None else target.name
-            where = dict(level=check.level, resource=resource, rendered=rendered.name if rendered else None,
-                         cloud=rendered.cloud if rendered else None)
+            # Findings are built positionally (the field order of ``Finding``): at 10,000 resources the
+            # keyword merging alone was a tenth of the evaluation
+            if level == "rendered":
+                resource, rendered, cloud = target.source, target.name, target.cloud
+            else:
+                resource, rendered, cloud = target.name, None, None
             if type(results) is str:
-                out.append(Finding(**base, **where, status="error", line=locate.line(resource, ()), message=results))
+                out.append(Finding(pid, title, severity, enforcement, level, "error", results, resource, rendered,
+                                   cloud, remediation, file, line(resource, ()), stack))
                 continue
-            violations = [r for r in results if isinstance(r, Violation)]
-            for v in violations:
-                owner = v.resource or resource
-                out.append(Finding(**base, **(where | {"resource": owner}), status="fail", message=v.message,
-                                   line=locate.line(owner, v.path)))
-            if not violations:
+            failed = False
+            for r in results:
+                if isinstance(r, Violation):
+                    failed = True
+                    owner = r.resource or resource
+                    out.append(Finding(pid, title, severity, enforcement, level, "fail", r.message, owner, rendered,
+                                       cloud, remediation, file, line(owner, r.path), stack))
+            if not failed:
                 reasons = [r.reason for r in results if isinstance(r, NotApplicable)]
                 if reasons:
                     skipped += reasons
                 else:
-                    out.append(Finding(**base, **where, status="pass", message="ok", line=locate.line(resource, ())))
+                    out.append(Finding(pid, title, severity, enforcement, level, "pass", "ok", resource, rendered,
+                                       cloud, remediation, file, line(resource, ()), stack))
     if not out:
         reason = sorted(set(skipped))[0] if skipped else "no resource this policy applies to"
         out.append(Finding(**base, level=None, status="not-applicable", message=reason, line=None))

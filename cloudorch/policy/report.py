@@ -14,6 +14,7 @@ from cloudorch.policy.model import STATUSES, Enforcement, Level, Severity, Statu
 
 @dataclass(frozen=True, slots=True)
 class Finding:
+    # field order matters: the policy engine builds findings positionally (its hot loop)
     policy: str
     title: str
     severity: Severity

@@ -18,8 +18,10 @@ from cloudorch.spec.models import Waiver
 
 def waiver_matches(waiver: Waiver, finding: Finding) -> bool:
     """Policy id and resource are globs; the resource glob may name the spec or the rendered resource."""
-    if not fnmatchcase(finding.policy, waiver.policy):
-        return False
+    return fnmatchcase(finding.policy, waiver.policy) and _covers_resource(waiver, finding)
+
+
+def _covers_resource(waiver: Waiver, finding: Finding) -> bool:
     names = [finding.resource or ""]
     if finding.rendered:
         names.append(finding.rendered)
@@ -45,18 +47,28 @@ def apply_waivers(
     used: set[int] = set()
     would_cover: dict[int, list[str]] = {i: [] for i, _ in expired}
     out: list[Finding] = []
+    # tens of thousands of failing findings share a few dozen policy ids: match the policy globs once per id
+    by_policy: dict[str, tuple[list[tuple[int, Waiver]], list[tuple[int, Waiver]]]] = {}
     for finding in findings:
         if finding.status != "fail":
             out.append(finding)
             continue
-        match = next(((i, w) for i, w in active if waiver_matches(w, finding)), None)
+        candidates = by_policy.get(finding.policy)
+        if candidates is None:
+            candidates = by_policy[finding.policy] = (
+                [(i, w) for i, w in active if fnmatchcase(finding.policy, w.policy)],
+                [(i, w) for i, w in expired if fnmatchcase(finding.policy, w.policy)])
+        if not candidates[0] and not candidates[1]:
+            out.append(finding)
+            continue
+        match = next(((i, w) for i, w in candidates[0] if _covers_resource(w, finding)), None)
         if match is not None:
             used.add(match[0])
             waiver = match[1]
             out.append(replace(finding, status="waived", waiver_reason=waiver.reason, waiver_owner=waiver.owner,
                                note=f"waived until {waiver.expires.isoformat()}"))
             continue
-        stale = next(((i, w) for i, w in expired if waiver_matches(w, finding)), None)
+        stale = next(((i, w) for i, w in candidates[1] if _covers_resource(w, finding)), None)
         if stale is not None:
             would_cover[stale[0]].append(_label(finding))
             finding = replace(finding, note=f"waiver by {stale[1].owner} expired on {stale[1].expires.isoformat()}")
