@@ -15,7 +15,7 @@ from rich.markup import escape
 from cloudorch.cli.application import Application
 from cloudorch.errors import UsageError
 
-STACKS = typer.Argument(..., metavar="STACK...", show_default=False,
+STACKS = typer.Argument(..., metavar="STACK", show_default=False,
                         help="A stack file, several, or a directory of them (a workflow: see the README).")
 REHEARSE = typer.Option(False, "--rehearse", help="Run against a simulated engine (state in .cloudorch/rehearsal/): "
                         "no Pulumi CLI, no credentials, nothing created.")
