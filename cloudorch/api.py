@@ -54,7 +54,7 @@ from cloudorch.rendering.reach import MissingResources, NetworkProof, prove
 from cloudorch.report import PlanDiff, diff_plans
 from cloudorch.report.graph import PlanGraph, plan_graph
 from cloudorch.report.html import to_html
-from cloudorch.spec.loader import LoadedStack, Vocabulary, load_stack
+from cloudorch.spec.loader import LoadedStack, Vocabulary, display_path, load_stack, parse_stack
 
 #: the ``--catalog`` value that plans on the catalog discovery wrote (``catalog refresh``)
 LIVE_CATALOG = "live"
@@ -213,10 +213,12 @@ def validate(paths: Sequence[str | Path], session: Session | None = None) -> lis
     return results
 
 
-def _load(path: str | Path, session: Session, vocabulary: Vocabulary | None = None) -> tuple[LoadedStack, ResourceGraph]:
+def _load(path: str | Path, session: Session, vocabulary: Vocabulary | None = None,
+          text: str | None = None) -> tuple[LoadedStack, ResourceGraph]:
     """A stack file checked as far as anything is knowable before placing it: shape, references, regions,
     and the policy packs and ids it names (which only this layer, that loads packs, can tell)."""
-    loaded = load_stack(path, vocabulary or session.vocabulary())
+    vocabulary = vocabulary or session.vocabulary()
+    loaded = load_stack(path, vocabulary) if text is None else parse_stack(text, display_path(path), vocabulary)
     graph = build_graph(loaded.stack, loaded.file)
     problems = policy_name_problems(loaded, session.policy_dirs())
     if problems:
@@ -224,20 +226,25 @@ def _load(path: str | Path, session: Session, vocabulary: Vocabulary | None = No
     return loaded, graph
 
 
-def plan(path: str | Path, session: Session | None = None, *, explain: bool | None = None) -> PlanResult:
+def plan(path: str | Path, session: Session | None = None, *, explain: bool | None = None,
+         text: str | None = None, blocked: frozenset[tuple[str, str, str]] = frozenset()) -> PlanResult:
     """Run the whole pipeline for one stack and return the plan with everything that led to it.
 
     ``explain`` adds alternatives and exclusions to the plan (default: the session's ``Options.explain``).
+    A workflow (``cloudorch.workflow``) passes ``text``, the file with its upstream outputs filled in, and
+    ``blocked``, the offerings (cloud, region, instance type) that failed for lack of capacity in its run.
     """
     session = session or Session()
     explain = session.options.explain if explain is None else explain
-    loaded, _ = _load(path, session)
+    loaded, _ = _load(path, session, text=text)
     providers = session.providers()
     config = session.config
     if config.vcpu_quotas:
         check_quota_keys(config, set(providers), {(r.cloud, r.name) for r in session.catalog.regions},
                          shown(session.location.config_file))
-    history = tuple(capacity_history(journal(session).entries(kinds=CAPACITY_KINDS, containing=CAPACITY_BYTES), session.today(),
+    failures = journal(session).entries(kinds=CAPACITY_KINDS, containing=CAPACITY_BYTES)
+    # a rehearsal's capacity failures are injected ones: no cloud ran out of anything
+    history = tuple(capacity_history([e for e in failures if not e.fields.get("rehearsal")], session.today(),
                                      config.journal_half_life_days))
     settings = PlacementSettings(
         clouds=tuple(sorted(providers)),
@@ -247,6 +254,7 @@ def plan(path: str | Path, session: Session | None = None, *, explain: bool | No
         capacity_failures=_capacity_failures(config, history),
         rates=network_rates(session.catalog, {name: p.network_shape() for name, p in providers.items()}),
         global_clouds=frozenset(name for name, p in providers.items() if p.global_network),
+        blocked=blocked,
     )
     over_budget = None
     try:

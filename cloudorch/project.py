@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -125,7 +126,8 @@ def record(root: Path, name: str) -> None:
         return
     path = pin_file(root)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    # per thread too: a workflow's stacks run in threads of one process, each pinning before its first run
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
     tmp.write_text(name + "\n", encoding="utf-8")
     os.replace(tmp, path)
 

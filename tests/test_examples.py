@@ -17,6 +17,8 @@ from cloudorch.rendering.schema_check import PackageSchema
 from tests.support import OUTSIDE_SCHEMA_SUBSET, ROOT, SCHEMAS, SKYPILOT, require_shared
 
 EXAMPLES = sorted((ROOT / "stacks").glob("*.yaml"))
+#: example workflows: directories of stack files (``cloudorch.workflow``)
+WORKFLOWS = sorted(p for p in (ROOT / "stacks").iterdir() if p.is_dir())
 SCHEMA_FILES = {"aws": "aws.json", "azure-native": "azure-native.json", "gcp": "gcp.json"}
 #: packages whose schemas are not among the shared subsets; their resources are checked by shape below
 OTHER_PACKAGES = {"random", "tls"}
@@ -187,3 +189,25 @@ def test_explanations_never_contradict_the_placement(path):
                 # the chosen placement is optimal, so no alternative that keeps the constraints is cheaper
                 assert a.monthly_usd >= placements[name].monthly_usd - 0.01, (name, a)
     assert alternatives, "every example has resources with alternatives to explain"
+
+
+def test_there_is_an_example_workflow():
+    assert [p.name for p in WORKFLOWS] == ["release"]
+
+
+@pytest.mark.parametrize("directory", WORKFLOWS, ids=lambda p: p.name)
+def test_example_workflow_validates_and_plans_every_stack(directory, capsys):
+    stacks = sorted(p for p in directory.glob("*.yaml") if p.name != "workflow.yaml")
+    assert main(["validate", *map(str, stacks)]) == 0
+    capsys.readouterr()
+    assert main(["plan", str(directory), "--format", "json"]) == 0
+    planned = json.loads(capsys.readouterr().out)
+    assert len(planned["stacks"]) == len(stacks)
+    for stack in planned["stacks"]:
+        plan = stack["plan"]
+        assert plan["resources"] and plan["placements"]
+        assert {f["status"] for f in plan["network"]["flows"]} <= {"proved"}
+        # nothing applied here: every value an upstream settles is unknown, named with its apply, never invented
+        for unknown in stack["unknowns"]:
+            assert unknown["reference"].startswith("${") and unknown["settled_by"].startswith("apply ")
+    assert any(s["unknowns"] for s in planned["stacks"])

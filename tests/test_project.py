@@ -97,3 +97,25 @@ def test_an_identity_is_always_valid(project, stack):
     with pytest.raises(ValueError):
         StackIdentity(project, stack)
     assert str(StackIdentity("shop", "web")) == "shop/web"
+
+
+def test_threads_pinning_the_project_at_once_do_not_trip_over_each_other(tmp_path):
+    # a workflow applies independent stacks in threads of one process: each pins the name on its first run
+    import threading
+
+    errors = []
+
+    def pin():
+        try:
+            for _ in range(50):
+                record(tmp_path, "shop")
+                pin_file(tmp_path).unlink(missing_ok=True)
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=pin) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []

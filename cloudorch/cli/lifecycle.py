@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 
 from cloudorch import api, lifecycle
+from cloudorch.cli import workflow
 from cloudorch.cli.application import Application
 from cloudorch.cli.progress import progress_callback, render_result
 from cloudorch.cli.shared import STACK, command_group, register
@@ -37,12 +38,25 @@ def _confirmed(engine, question, command: str, clouds) -> bool:
 
 def apply(
     app: Application,
-    stack: Path = STACK,
+    stacks: list[Path] = workflow.STACKS,
     plan: Path | None = typer.Option(None, "--plan", metavar="FILE",
                                      help="Apply exactly this saved plan; refused if anything changed."),
     yes: bool = YES,
+    rehearse: bool = workflow.REHEARSE,
+    inject: list[str] | None = workflow.INJECT,
+    resume: bool = workflow.RESUME,
+    parallel: int | None = workflow.PARALLEL,
+    target: list[str] | None = workflow.TARGET,
+    exclude: list[str] | None = workflow.EXCLUDE,
+    no_failover: bool = workflow.NO_FAILOVER,
 ) -> int:
-    """Apply a stack with Pulumi. Gates first: stale plan (2), mandatory policy (3), budget (4)."""
+    """Apply a stack with Pulumi. Gates first: stale plan (2), mandatory policy (3), budget (4).
+
+    A directory or several stack files are applied as one workflow, in the order their `uses` give."""
+    stack = workflow.single(stacks, "apply", ("--plan", plan))
+    if workflow.is_workflow(stacks, rehearse, inject, resume, parallel, target, exclude, no_failover):
+        return workflow.apply(app, stacks, yes=yes, rehearse=rehearse, inject=inject, resume=resume, parallel=parallel,
+                              target=target, exclude=exclude, no_failover=no_failover)
     session = app.session
     result = lifecycle.gate(stack, session, plan)
     identity = session.identity(result.plan.stack)
@@ -101,9 +115,16 @@ def _from_state(app: Application, operation: str, stack: Path, detailed: bool = 
     return int(ExitCode.CHANGES_PENDING) if detailed and outcome.has_changes else 0
 
 
-def destroy(app: Application, stack: Path = STACK, yes: bool = YES) -> int:
-    """Delete every resource of the stack (from its state: nothing is placed, rendered or checked)."""
-    return _from_state(app, "destroy", stack, question=None if yes else "Destroy every resource of {}?")
+def destroy(app: Application, stacks: list[Path] = workflow.STACKS, yes: bool = YES,
+            rehearse: bool = workflow.REHEARSE, parallel: int | None = workflow.PARALLEL,
+            target: list[str] | None = workflow.TARGET, exclude: list[str] | None = workflow.EXCLUDE) -> int:
+    """Delete every resource of the stack (from its state: nothing is placed, rendered or checked).
+
+    A directory or several stack files are destroyed as one workflow, each stack after those that use it."""
+    if workflow.is_workflow(stacks, rehearse, parallel, target, exclude):
+        return workflow.apply(app, stacks, yes=yes, rehearse=rehearse, inject=None, resume=False, parallel=parallel,
+                              target=target, exclude=exclude, no_failover=False, destroy=True)
+    return _from_state(app, "destroy", stacks[0], question=None if yes else "Destroy every resource of {}?")
 
 
 def refresh(app: Application, stack: Path = STACK) -> int:

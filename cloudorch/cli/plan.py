@@ -12,12 +12,12 @@ import typer
 from rich.markup import escape
 
 from cloudorch import api, lifecycle
-from cloudorch.cli import comparison
+from cloudorch.cli import comparison, workflow
 from cloudorch.cli.application import Application
 from cloudorch.cli.comparison import ComparisonFormat
 from cloudorch.cli.findings import render_report
 from cloudorch.cli.layout import table_or_lines
-from cloudorch.cli.shared import STACK, command_group, register
+from cloudorch.cli.shared import command_group, register
 from cloudorch.errors import UsageError
 
 commands = command_group()
@@ -25,7 +25,7 @@ commands = command_group()
 
 def plan(
     app: Application,
-    stack: Path = STACK,
+    stacks: list[Path] = workflow.STACKS,
     out: Path | None = typer.Option(None, "--out", "-o", metavar="FILE", help="Write the plan as JSON to this file (for `apply --plan`)."),
     explain: bool = typer.Option(False, "--explain", help="Show alternatives and why each cloud/region was excluded "
                                  "(also in --format json)."),
@@ -37,8 +37,18 @@ def plan(
                                  "live catalog however old (without it, stale parts are refreshed first)."),
     max_catalog_age: str | None = typer.Option(None, "--max-catalog-age", metavar="AGE", help="With --catalog live: "
                                                "exit 2 when any part is older than AGE (e.g. 90m, 6h, 2d; for CI)."),
+    rehearse: bool = typer.Option(False, "--rehearse", help="For a workflow: read upstream outputs from the "
+                                  "rehearsal's state."),
+    target: list[str] | None = workflow.TARGET,
+    exclude: list[str] | None = workflow.EXCLUDE,
 ) -> int:
-    """Place, render and check a stack; print the plan. Exit 3 when a mandatory policy fails."""
+    """Place, render and check a stack; print the plan. Exit 3 when a mandatory policy fails.
+
+    A directory or several stack files are planned as one workflow: each stack in order, with the values
+    its upstream stacks' outputs have not settled yet marked unknown."""
+    stack = workflow.single(stacks, "plan", ("--out", out), ("--compare-to", compare_to), ("--explain", explain))
+    if workflow.is_workflow(stacks, rehearse, target, exclude):
+        return workflow.plan(app, stacks, rehearse, target, exclude)
     if app.format == ComparisonFormat.markdown.value and compare_to is None:
         raise UsageError("--format markdown is the comparison's pull-request comment", hint="add --compare-to BASE")
     # the base first: a bad BASE stops the run before anything is planned or written

@@ -107,6 +107,25 @@ class AutomationWorkspace:
     def cancel(self) -> None:
         self._stack.cancel()
 
+    def repair_pending(self) -> list[dict[str, str]]:
+        """Clear what an interrupted update left pending, the way Pulumi documents it ("Interrupted updates"):
+        cancel the update still marked as running, then refresh, which reads the interrupted updates and
+        deletes back from the clouds and clears those operations; pending creates are cleared with
+        ``clear_pending_creates`` (the CLI's ``--clear-pending-creates``), since a refresh cannot know them.
+        Returns the operations found (``op``, ``resource`` URN), for the caller to record and report: a create
+        the cloud did finish is no longer tracked, and the caller says to check for it."""
+        deployment = self._stack.export_stack().deployment or {}
+        pending = deployment.get("pending_operations") or []
+        if not pending:
+            return []
+        try:
+            self._stack.cancel()
+        except Exception:  # noqa: BLE001 - "no update in progress": the usual case once the CLI was killed
+            pass
+        self._stack.refresh(clear_pending_creates=True, color="never", show_secrets=False, suppress_outputs=True)
+        return [{"op": str(op.get("type", "")), "resource": str((op.get("resource") or {}).get("urn", ""))}
+                for op in pending]
+
 
 def _counts(changes: Mapping[Any, int] | None) -> dict[str, int]:
     return {str(getattr(op, "value", op)): int(n) for op, n in (changes or {}).items()}

@@ -136,6 +136,20 @@ class PulumiEngine:
             return UnlockResult(cleared, f"not cancelled: {text[-1] if text else type(exc).__name__}", running)
         return UnlockResult(cleared, "cancelled", running)
 
+    def repair_pending(self) -> list[dict[str, str]]:
+        """Clear the pending operations a killed run left in the stack's state (the workspace does it as Pulumi
+        documents it) under the stack's lock; returns them (``op``, ``resource``), none when it was clean."""
+        self._require_cli()
+        config = self._config()
+        known = Secrets(exact=config.secret_values)
+        with locking.acquire(self.settings.project_dir, self.settings.stack, "repair"):
+            try:
+                return list(self._workspace(config, None).repair_pending())
+            except CloudorchError:
+                raise
+            except Exception as exc:
+                raise self._failure(exc, "refresh", known, []) from None
+
     def preflight(self) -> None:
         """What every run needs before it touches anything (the Pulumi CLI, the backend, the secrets'
         passphrase), checked alone: a command asks the user to confirm only once these are there."""

@@ -127,3 +127,7 @@ class Workspace(Protocol):
     def cancel(self) -> None:
         """Cancel the backend's in-progress update, clearing Pulumi's own lock on the stack."""
         ...
+
+    def repair_pending(self) -> list[dict[str, str]]:
+        """Clear the pending operations an interrupted update left in the state; returns them."""
+        ...

@@ -39,6 +39,9 @@ class PlacementSettings:
     rates: NetworkRates | None = None
     #: clouds whose one network spans regions (no link between two of its regions)
     global_clouds: frozenset[str] = frozenset()
+    #: (cloud, region, instance_type) not to be used at all: a workflow's failover blocks an offering that
+    #: just failed for lack of capacity, for the rest of its run
+    blocked: frozenset[tuple[str, str, str]] = frozenset()
 
     def __post_init__(self) -> None:
         for name in ("vcpu_quotas", "capacity_failures"):
@@ -109,7 +112,8 @@ class OfferingIndex:
 
         groups: dict[tuple[str, str], list] = defaultdict(list)
         for o in catalog.offerings:
-            groups[(o.cloud, o.region)].append(o)
+            if (o.cloud, o.region, o.instance_type) not in settings.blocked:
+                groups[(o.cloud, o.region)].append(o)
         zones_of = {(r.cloud, r.name): r.zones for r in catalog.regions}
         self.regions: dict[tuple[str, str], tuple[list, dict]] = {}
         for key, offerings in groups.items():

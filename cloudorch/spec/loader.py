@@ -7,6 +7,7 @@ the raw data, so a type error in one resource does not hide a dangling reference
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
@@ -138,6 +139,8 @@ def parse_stack(text: str, file: str = "<stack>", vocabulary: Vocabulary | None 
         problems += [_problem_from_pydantic(err, located, file) for err in exc.errors()]
     vocabulary = vocabulary or Vocabulary()
     problems += check_references(located, file, vocabulary)
+    problems += [Problem(file, located.line_of(path), dotted_path(path), message)
+                 for path, message in output_reference_problems(located.data)]
     problems += [Problem(file, located.line_of(path), dotted_path(path), message)
                  for path, message in contradictions(located.data, vocabulary.clouds, vocabulary.places)]
     if problems or stack is None:
@@ -352,3 +355,70 @@ def _check_vocab(add, block: dict[str, Any], key: str, known: frozenset[str], wh
             close = sorted(k for k in known if k[:3] == value[:3])[:5]
             suggestion = f"; did you mean {', '.join(close)}?" if close else ""
             add(("placement", key, i), f"unknown {what} {value!r} (not among the {where}){suggestion}")
+
+
+#: a value naming another stack's output (``Stack.uses``): ``${core.outputs.net}``, ``${core.outputs.db.host}``
+OUTPUT_REF = re.compile(r"\$\{([^{}]*)\}")
+_REF_BODY = re.compile(r"^(?P<alias>[a-z][a-z0-9-]*)\.outputs\.(?P<key>[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)$")
+
+
+@dataclass(frozen=True)
+class OutputReference:
+    """One ``${ALIAS.outputs.KEY}`` in a stack file: where it is, which used stack, and which output."""
+
+    path: Path
+    text: str  # as written, ``${...}`` included
+    alias: str
+    key: tuple[str, ...]
+
+
+def output_references(data: Any, path: Path = ()) -> tuple[list[OutputReference], list[tuple[Path, str]]]:
+    """Every output reference in the file's data, and the malformed ones as (path, problem)."""
+    found: list[OutputReference] = []
+    problems: list[tuple[Path, str]] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            more, bad = output_references(value, (*path, key))
+            found += more
+            problems += bad
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            more, bad = output_references(value, (*path, i))
+            found += more
+            problems += bad
+    elif isinstance(data, str):
+        for match in OUTPUT_REF.finditer(data):
+            body = _REF_BODY.match(match.group(1).strip())
+            if body is None:
+                problems.append((path, f"{match.group(0)!r} is not an output reference; write ${{ALIAS.outputs.KEY}} "
+                                       "with ALIAS a stack named under `uses`"))
+            else:
+                found.append(OutputReference(path, match.group(0), body["alias"], tuple(body["key"].split("."))))
+    return found, problems
+
+
+def output_reference_problems(data: Any) -> list[tuple[Path, str]]:
+    """References that are malformed or name no stack of ``uses`` (the used files are the workflow's to find)."""
+    if not isinstance(data, dict):
+        return []
+    uses = data.get("uses")
+    aliases = set(uses) if isinstance(uses, dict) else set()
+    found, problems = output_references({k: v for k, v in data.items() if k != "uses"})
+    for ref in found:
+        if ref.alias not in aliases:
+            known = ", ".join(sorted(map(str, aliases))) or "none"
+            problems.append((ref.path, f"{ref.text} names {ref.alias!r}, which is not under `uses` (used stacks: {known})"))
+    return problems
+
+
+def read_located(path: str | FsPath) -> tuple[str, str, Located]:
+    """A YAML file's text, its name in messages and its data with lines (a mapping), or a located SpecError:
+    for the files beside stack files that are read the same way (a workflow's ``workflow.yaml``)."""
+    text, file = _read(path)
+    return text, file, _locate(text, file)
+
+
+def validation_problems(errors: list[Any], located: Located, file: str) -> list[Problem]:
+    """pydantic's errors (``ValidationError.errors()``) on ``located``'s data as located problems, worded as
+    the stack file's are."""
+    return [_problem_from_pydantic(err, located, file) for err in errors]

@@ -306,3 +306,8 @@ class Stack(Model):
     policies: PolicySettings = PolicySettings()
     budget: Budget = Budget()
     resources: dict[Name, Resource] = Field(min_length=1)
+    # Workflows (cloudorch.workflow): the stacks whose outputs this one reads, by a local alias. A value
+    # then names an output as ``${ALIAS.outputs.KEY}`` (KEY may continue with ``.PART``s into a mapping).
+    uses: dict[Name, Annotated[str, Field(min_length=1, pattern=r"\.ya?ml$")]] = Field(
+        default={}, description="stacks whose outputs this stack reads, alias -> stack file (relative to this "
+        "file); a value refers to an output as ${ALIAS.outputs.KEY}; a workflow applies them first")

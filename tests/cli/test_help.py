@@ -49,5 +49,5 @@ def test_arguments_read_like_the_usage_line(monkeypatch, capsys):
     assert re.search(r"^  STACK\.\.\.\s+Stack files to check\.", text, re.MULTILINE)
     assert "--baseline FILE" in text and "--write-baseline FILE" in text
     text = _help(monkeypatch, capsys, ["plan"], 100)
-    assert "Usage: cloudorch plan [OPTIONS] STACK\n" in text and "-o, --out FILE" in text
+    assert "Usage: cloudorch plan [OPTIONS] STACK...\n" in text and "-o, --out FILE" in text
     assert "--pack NAME" in _help(monkeypatch, capsys, ["policy", "list"], 100)

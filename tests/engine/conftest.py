@@ -96,6 +96,8 @@ class FakeWorkspace:
         self.error = error
         self.during = during
         self.calls: list[str] = []
+        #: what ``repair_pending`` reports it cleared
+        self.pending: list[dict[str, str]] = []
         self.plugins: list[PulumiPlugin] = []
         self.program: Callable[[], None] | None = None
         self.config: Any = None
@@ -140,6 +142,12 @@ class FakeWorkspace:
 
     def cancel(self) -> None:
         self.calls.append("cancel")
+
+    def repair_pending(self) -> list[dict[str, str]]:
+        self.calls.append("repair_pending")
+        if self.error:
+            raise self.error
+        return list(self.pending)
 
 
 @pytest.fixture

@@ -74,3 +74,53 @@ def test_pulumi_yaml_never_holds_the_backends_credentials(settings):
     assert "hunter2" not in str(with_password.to_dict())  # PULUMI_BACKEND_URL in the CLI's environment reaches it
     plain = project_settings(settings, StackConfig("s3://team-state", "passphrase"))
     assert plain.to_dict()["backend"] == {"url": "s3://team-state"}
+
+
+class _Deployment:
+    def __init__(self, deployment):
+        self.deployment = deployment
+
+
+class _Stack:
+    """What ``AutomationWorkspace.repair_pending`` asks of ``pulumi.automation.Stack``, recorded."""
+
+    def __init__(self, pending, cancel_error=None):
+        self.pending = pending
+        self.cancel_error = cancel_error
+        self.calls = []
+
+    def export_stack(self):
+        self.calls.append("export")
+        return _Deployment({"resources": [], "pending_operations": self.pending})
+
+    def cancel(self):
+        self.calls.append("cancel")
+        if self.cancel_error:
+            raise self.cancel_error
+
+    def refresh(self, **kwargs):
+        self.calls.append(("refresh", kwargs.get("clear_pending_creates")))
+
+
+def _workspace_over(stack):
+    from cloudorch.engine.adapter import AutomationWorkspace
+
+    workspace = object.__new__(AutomationWorkspace)  # no Pulumi CLI here: the Stack is the fake above
+    workspace._stack = stack
+    return workspace
+
+
+def test_repair_pending_cancels_then_refreshes_clearing_pending_creates():
+    pending = [{"type": "creating", "resource": {"urn": "urn:pulumi:it::p::aws:s3/bucket:Bucket::b"}},
+               {"type": "updating", "resource": {"urn": "urn:pulumi:it::p::aws:ec2/vpc:Vpc::v"}}]
+    stack = _Stack(pending, cancel_error=RuntimeError("no stack updates are currently in progress"))
+    cleared = _workspace_over(stack).repair_pending()
+    assert stack.calls == ["export", "cancel", ("refresh", True)]
+    assert cleared == [{"op": "creating", "resource": "urn:pulumi:it::p::aws:s3/bucket:Bucket::b"},
+                       {"op": "updating", "resource": "urn:pulumi:it::p::aws:ec2/vpc:Vpc::v"}]
+
+
+def test_repair_pending_of_a_clean_stack_touches_nothing():
+    stack = _Stack([])
+    assert _workspace_over(stack).repair_pending() == []
+    assert stack.calls == ["export"]

@@ -81,3 +81,9 @@ def test_wrong_passphrase_is_classified(engine, monkeypatch):
     with pytest.raises(EngineRunError) as caught:
         engine.apply(RESOURCES)
     assert caught.value.kind == "auth" and "not-the-passphrase" not in str(caught.value.to_dict())
+
+
+def test_repair_pending_of_a_clean_real_stack_clears_nothing(engine):
+    engine.apply(RESOURCES)
+    assert engine.repair_pending() == []
+    engine.destroy()

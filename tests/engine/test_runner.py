@@ -242,3 +242,26 @@ def test_generated_secrets_redact_but_are_not_shown_as_outputs(settings, environ
     with pytest.raises(EngineRunError) as caught:
         make_engine(settings, environ, failing).refresh()
     assert psk not in json.dumps(caught.value.to_dict())
+
+
+def test_repair_pending_runs_under_the_stack_lock_and_reports_what_it_cleared(settings, environ):
+    fake = FakeWorkspace()
+    fake.pending = [{"op": "creating", "resource": "urn:pulumi:dev::cloudorch::aws:ec2/vpc:Vpc::net-vpc"}]
+    seen = []
+    original = fake.repair_pending
+
+    def repair():
+        seen.append(locking.read_lock(settings.project_dir, "dev"))
+        return original()
+
+    fake.repair_pending = repair
+    assert make_engine(settings, environ, fake).repair_pending() == fake.pending
+    assert seen[0] is not None and seen[0].operation == "repair"
+    assert locking.read_lock(settings.project_dir, "dev") is None
+
+
+def test_repair_pending_failures_are_classified_engine_errors(settings, environ):
+    fake = FakeWorkspace(error=RuntimeError("error: the stack is currently locked by 1 lock(s)"))
+    with pytest.raises(EngineRunError) as caught:
+        make_engine(settings, environ, fake).repair_pending()
+    assert caught.value.kind == "lock" and caught.value.exit_code == 6

@@ -372,3 +372,14 @@ def test_catalog_order_does_not_change_the_result():
         shuffled = list(TIES + BASE.offerings)
         random.Random(seed).shuffle(shuffled)
         assert plan(stack(web(3, "spread: {max_per_region: 1}")), catalog(*shuffled)) == first
+
+
+def test_a_blocked_offering_is_never_placed_and_the_next_best_is():
+    # a workflow's failover blocks the offering that ran out of capacity: ap-south-1's 0.09 is gone, us-east-1's
+    # 0.10 is next; blocking every 4-vCPU offering but one leaves that one, blocking all is infeasible
+    blocked = {("aws", "ap-south-1", "m.xlarge")}
+    assert where(plan(stack(web()), BASE, blocked=frozenset(blocked)), "web") == \
+        [("aws", "us-east-1", "m.xlarge", False, 1)]
+    everything = frozenset((o.cloud, o.region, o.instance_type) for o in BASE.offerings)
+    with pytest.raises(InfeasiblePlacement):
+        plan(stack(web()), BASE, blocked=everything)
