@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -166,6 +167,17 @@ def stack_state(stack_path: str | Path, session: Session) -> StackState:
     identity = session.identity(header.stack)
     clouds = header.clouds if header.clouds is not None else provider_names()
     return StackState(identity, engine_for(identity, session), provider_pins(clouds), tuple(header.clouds or ()))
+
+
+def clouds_of_types(types: Iterable[str]) -> Counter[str]:
+    """Resources per cloud, from their Pulumi types: a type's package is the cloud whose provider plugin pins
+    it first (``azure-native`` is azure); packages several clouds use (random, tls) count as ``other``."""
+    owner = {}
+    for name in provider_names():
+        plugins = load_provider(name).pulumi_plugins
+        if plugins:
+            owner[plugins[0].name] = name
+    return Counter(owner.get(t.split(":", 1)[0], "other") for t in types)
 
 
 def require_credentials(clouds: Iterable[str]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import typer
@@ -25,15 +26,16 @@ YES = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation.")
 DETAILED = typer.Option(False, "--detailed-exitcode", help="Exit 7 when there are changes (or drift).")
 
 
-def _confirmed(engine, question, command: str, clouds) -> bool:
-    """Ask ``question()`` once the engine has what a run needs: a "yes" must never be answered with "install
-    Pulumi", "no passphrase" or "no credentials for aws". With nobody to ask, that is a usage error (2),
-    which comes first."""
+def _confirmed(engine, command: str, ask: Callable[[], tuple[Iterable[str], str]]) -> bool:
+    """Ask the question ``ask()`` returns (with the clouds the run touches) once the engine has what a run
+    needs: a "yes" must never be answered with "install Pulumi", "no passphrase" or "no credentials for aws".
+    With nobody to ask, that is a usage error (2), which comes first."""
     if not sys.stdin.isatty():
         raise UsageError(f"{command} needs confirmation", hint=f"pass --yes to {command} non-interactively")
     engine.preflight()
+    clouds, question = ask()
     lifecycle.require_credentials(clouds)
-    return typer.confirm(question(), err=True)
+    return typer.confirm(question, err=True)
 
 
 def apply(
@@ -62,7 +64,7 @@ def apply(
     identity = session.identity(result.plan.stack)
     engine = lifecycle.engine_for(identity, session)
     clouds = {r.cloud for r in result.plan.resources}
-    if not yes and not _confirmed(engine, lambda: f"{_summary(result.plan)}\nApply {identity}?", "apply", clouds):
+    if not yes and not _confirmed(engine, "apply", lambda: (clouds, f"{_summary(result.plan)}\nApply {identity}?")):
         app.err.print("not applied")
         return 0
     # before the engine touches anything: once a network exists, its addresses must never move
@@ -100,12 +102,10 @@ def preview(app: Application, stack: Path = STACK, detailed_exitcode: bool = DET
     return int(ExitCode.CHANGES_PENDING) if detailed_exitcode and outcome.has_changes else 0
 
 
-def _from_state(app: Application, operation: str, stack: Path, detailed: bool = False,
-                question: str | None = None) -> int:
-    """Run a state operation; ``question`` (about the stack's identity, ``{}``) is asked first if given."""
+def _from_state(app: Application, operation: str, stack: Path, detailed: bool = False, confirm: bool = False) -> int:
+    """Run a state operation; with ``confirm``, only once someone said yes to what it will touch."""
     state = lifecycle.stack_state(stack, app.session)
-    if question and not _confirmed(state.engine, lambda: question.format(state.identity), operation,
-                                   state.clouds):
+    if confirm and not _confirmed(state.engine, operation, lambda: _state_question(state, operation)):
         return 0
     with (lifecycle.recorded_operation(app.session, operation, stack, state.identity.stack) as record,
           progress_callback(app, f"{operation} {state.identity}") as on_event):
@@ -124,7 +124,18 @@ def destroy(app: Application, stacks: list[Path] = workflow.STACKS, yes: bool = 
     if workflow.is_workflow(stacks, rehearse, parallel, target, exclude):
         return workflow.apply(app, stacks, yes=yes, rehearse=rehearse, inject=None, resume=False, parallel=parallel,
                               target=target, exclude=exclude, no_failover=False, destroy=True)
-    return _from_state(app, "destroy", stacks[0], question=None if yes else "Destroy every resource of {}?")
+    return _from_state(app, "destroy", stacks[0], confirm=not yes)
+
+
+def _state_question(state, operation: str) -> tuple[list[str], str]:
+    """What the stack's state holds, per cloud, and the question; the clouds are those of the state (those
+    the stack file allows when the state is empty)."""
+    per_cloud = lifecycle.clouds_of_types(state.engine.resource_types())
+    held = (f"its state holds {sum(per_cloud.values())} resources "
+            f"({', '.join(f'{c} {n}' for c, n in sorted(per_cloud.items()))})" if per_cloud
+            else "its state holds no resources")
+    clouds = [c for c in per_cloud if c != "other"] or list(state.clouds)
+    return clouds, f"{state.identity}: {held}\n{operation.capitalize()} every resource of {state.identity}?"
 
 
 def refresh(app: Application, stack: Path = STACK) -> int:

@@ -71,6 +71,21 @@ def plan(app: Application, paths: list[Path], rehearse: bool, target: list[str] 
     return int(refusals[0][1].exit_code) if refusals else 0
 
 
+def _preflight(app: Application, workflow) -> None:
+    """What a single stack's apply looks for before its question (the Pulumi CLI, the secrets, the clouds'
+    credentials), for the whole workflow: every stack shares the project's engine settings, and the clouds are
+    those the stack files allow (nothing is planned before the question)."""
+    from cloudorch import lifecycle
+    from cloudorch.spec.loader import load_stack_header
+
+    first = next(iter(workflow.stacks.values()))
+    lifecycle.engine_for(app.session.identity(first.name), app.session).preflight()
+    clouds: set[str] = set()
+    for stack in workflow.stacks.values():
+        clouds |= set(load_stack_header(stack.path).clouds or ())
+    lifecycle.require_credentials(clouds)
+
+
 def apply(app: Application, paths: list[Path], *, yes: bool, rehearse: bool, inject: list[str] | None, resume: bool,
           parallel: int | None, target: list[str] | None, exclude: list[str] | None, no_failover: bool,
           destroy: bool = False) -> int:
@@ -85,6 +100,7 @@ def apply(app: Application, paths: list[Path], *, yes: bool, rehearse: bool, inj
         verb = "destroy" if destroy else "apply"
         if not interactive:
             raise UsageError(f"{verb} needs confirmation", hint=f"pass --yes to {verb} non-interactively")
+        _preflight(app, workflow)
         if not typer.confirm(f"{verb.capitalize()} workflow {workflow.name} ({len(workflow.stacks)} stacks: "
                              f"{', '.join(workflow.order())})?", err=True):
             app.err.print(f"not {verb == 'apply' and 'applied' or 'destroyed'}")

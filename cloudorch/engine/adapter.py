@@ -127,5 +127,11 @@ class AutomationWorkspace:
                 for op in pending]
 
 
+    def resource_types(self) -> list[str]:
+        deployment = self._stack.export_stack().deployment or {}
+        types = (str(r.get("type", "")) for r in deployment.get("resources") or [] if isinstance(r, dict))
+        return [t for t in types if not t.startswith("pulumi:")]
+
+
 def _counts(changes: Mapping[Any, int] | None) -> dict[str, int]:
     return {str(getattr(op, "value", op)): int(n) for op, n in (changes or {}).items()}

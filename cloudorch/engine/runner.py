@@ -150,6 +150,19 @@ class PulumiEngine:
             except Exception as exc:
                 raise self._failure(exc, "refresh", known, []) from None
 
+    def resource_types(self) -> list[str]:
+        """The type of every resource in the stack's state, read without changing anything (what a destroy
+        would delete, shown before it is confirmed)."""
+        self._require_cli()
+        config = self._config()
+        known = Secrets(exact=config.secret_values)
+        try:
+            return list(self._workspace(config, None).resource_types())
+        except CloudorchError:
+            raise
+        except Exception as exc:
+            raise self._failure(exc, "state", known, []) from None
+
     def preflight(self) -> None:
         """What every run needs before it touches anything (the Pulumi CLI, the backend, the secrets'
         passphrase), checked alone: a command asks the user to confirm only once these are there."""

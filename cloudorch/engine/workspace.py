@@ -131,3 +131,7 @@ class Workspace(Protocol):
     def repair_pending(self) -> list[dict[str, str]]:
         """Clear the pending operations an interrupted update left in the state; returns them."""
         ...
+
+    def resource_types(self) -> list[str]:
+        """The type of every resource the stack's state holds (Pulumi's own stack and providers left out)."""
+        ...

@@ -113,3 +113,33 @@ def test_json_errors_are_one_object_per_line(engine, capsys, command):
     lines = capsys.readouterr().out.splitlines()
     assert lines and all(isinstance(json.loads(line), dict) for line in lines)
     assert json.loads(lines[-1])["exit_code"] == 6
+
+
+def test_the_question_to_destroy_shows_what_the_state_holds(engine, capsys):
+    engine.state = ["aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:rds/instance:Instance",
+                    "gcp:compute/network:Network", "random:index/randomPassword:RandomPassword"]
+    assert main(["destroy", "webshop.yaml"]) == 0
+    question, = engine.questions
+    assert "its state holds 5 resources (aws 3, gcp 1, other 1)" in question
+    assert question.splitlines()[-1].startswith("Destroy every resource of ")
+    assert "destroy" not in engine.calls  # answered no
+
+
+def test_destroy_looks_for_the_credentials_of_the_clouds_in_its_state(engine, capsys, monkeypatch):
+    for name in CREDENTIALS:
+        if not name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AZURE_CONFIG_DIR", "/nonexistent")
+    engine.state = ["aws:ec2/vpc:Vpc"]
+    assert main(["destroy", "webshop.yaml"]) == 0  # webshop allows azure and gcp too, but its state is on aws
+    assert len(engine.questions) == 1
+
+
+def test_a_workflow_asks_nothing_without_pulumi(engine, capsys, tmp_path):
+    import shutil
+
+    shutil.copytree(ROOT / "stacks" / "release", tmp_path / "release")
+    engine.pulumi = None
+    assert main(["apply", "release"]) == 6
+    assert "Pulumi CLI is not installed" in capsys.readouterr().err
+    assert engine.questions == []

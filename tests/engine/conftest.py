@@ -98,6 +98,8 @@ class FakeWorkspace:
         self.calls: list[str] = []
         #: what ``repair_pending`` reports it cleared
         self.pending: list[dict[str, str]] = []
+        #: the resource types ``resource_types`` reports the state holds
+        self.state: list[str] = []
         self.plugins: list[PulumiPlugin] = []
         self.program: Callable[[], None] | None = None
         self.config: Any = None
@@ -148,6 +150,10 @@ class FakeWorkspace:
         if self.error:
             raise self.error
         return list(self.pending)
+
+    def resource_types(self) -> list[str]:
+        self.calls.append("resource_types")
+        return list(self.state)
 
 
 @pytest.fixture

@@ -84,14 +84,15 @@ class _Deployment:
 class _Stack:
     """What ``AutomationWorkspace.repair_pending`` asks of ``pulumi.automation.Stack``, recorded."""
 
-    def __init__(self, pending, cancel_error=None):
+    def __init__(self, pending, cancel_error=None, resources=()):
         self.pending = pending
         self.cancel_error = cancel_error
+        self.resources = list(resources)
         self.calls = []
 
     def export_stack(self):
         self.calls.append("export")
-        return _Deployment({"resources": [], "pending_operations": self.pending})
+        return _Deployment({"resources": self.resources, "pending_operations": self.pending})
 
     def cancel(self):
         self.calls.append("cancel")
@@ -124,3 +125,13 @@ def test_repair_pending_of_a_clean_stack_touches_nothing():
     stack = _Stack([])
     assert _workspace_over(stack).repair_pending() == []
     assert stack.calls == ["export"]
+
+
+def test_resource_types_of_the_state_leave_out_pulumis_own():
+    # as `pulumi stack export` lists them: the stack, then each provider, then the resources
+    stack = _Stack([], resources=[{"type": "pulumi:pulumi:Stack", "urn": "urn:pulumi:it::p::pulumi:pulumi:Stack::p-it"},
+                                  {"type": "pulumi:providers:aws", "urn": "urn:pulumi:it::p::pulumi:providers:aws::default"},
+                                  {"type": "aws:ec2/vpc:Vpc", "urn": "urn:pulumi:it::p::aws:ec2/vpc:Vpc::v"},
+                                  {"type": "random:index/randomPassword:RandomPassword", "urn": "urn:x"}])
+    assert _workspace_over(stack).resource_types() == ["aws:ec2/vpc:Vpc", "random:index/randomPassword:RandomPassword"]
+    assert stack.calls == ["export"]  # read only
