@@ -42,6 +42,14 @@ _GPU_IN_NAME = re.compile(r"_(H200|H100|A100|A10|T4|V100|MI300X|L40S|L4)(?:_|$)"
 _GPU_OF_FAMILY = {"standardncsv3family": "V100", "standardndsv2family": "V100"}
 
 
+def management_endpoint() -> str:
+    return (os.environ.get(ENV_MANAGEMENT) or MANAGEMENT_ENDPOINT).rstrip("/")
+
+
+def prices_endpoint() -> str:
+    return os.environ.get(ENV_PRICES) or PRICES_ENDPOINT
+
+
 def _text(value: Any) -> str:
     """An SDK enum (``ResourceSkuRestrictionsType.LOCATION``) or plain string, as the API spells it."""
     return str(getattr(value, "value", value) or "")
@@ -81,6 +89,9 @@ class AzureDiscovery(Discovery):
             return f"no Azure credentials: {one_line(exc)}"
         return None
 
+    def endpoints(self) -> dict[str, str]:
+        return {"management": management_endpoint(), "prices": prices_endpoint()}
+
     def discover(self, regions: Sequence[str], scopes: frozenset[DiscoveryScope]) -> Discovered:
         run = _Run(self)
         fields, fetched_at = gather(scopes & self.scopes, regions, lambda scope: run.read(scope, regions), run.missing)
@@ -93,8 +104,8 @@ class _Run:
 
     def __init__(self, discovery: AzureDiscovery) -> None:
         self.discovery = discovery
-        self.endpoint = (os.environ.get(ENV_MANAGEMENT) or MANAGEMENT_ENDPOINT).rstrip("/")
-        self.prices_endpoint = os.environ.get(ENV_PRICES) or PRICES_ENDPOINT
+        self.endpoint = management_endpoint()
+        self.prices_endpoint = prices_endpoint()
         self.http = discovery._http or JsonClient()
         self.requests = 0
         self.missing: list[str] = []
