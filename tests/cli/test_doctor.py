@@ -31,7 +31,7 @@ def doctor(capsys, *args: str) -> tuple[int, dict, str]:
     return code, json.loads(out), err
 
 
-def test_every_cloud_usable_is_exit_0_with_each_configured_endpoint_answering(clouds, pulumi_on_path, capsys):
+def test_every_cloud_usable_is_exit_0_with_each_configured_endpoint_answering(clouds, pulumi_on_path, capsys):  # noqa: F811 - the imported fixture
     aws, az, _ = clouds
     code, report, _ = doctor(capsys)
     assert code == 0 and report["ok"] and report["problems"] == []
@@ -49,7 +49,7 @@ def test_every_cloud_usable_is_exit_0_with_each_configured_endpoint_answering(cl
     assert report["cache_dir"] == os.environ["CLOUDORCH_CACHE_DIR"] and report["cache_writable"]
 
 
-def test_a_closed_port_does_not_answer_and_is_exit_6(clouds, pulumi_on_path, capsys, monkeypatch):
+def test_a_closed_port_does_not_answer_and_is_exit_6(clouds, pulumi_on_path, capsys, monkeypatch):  # noqa: F811 - the imported fixture
     closed = f"http://127.0.0.1:{free_port()}/api/retail/prices"  # nothing listens there
     monkeypatch.setenv("CLOUDORCH_AZURE_PRICES_ENDPOINT", closed)
     code, report, _ = doctor(capsys, "--cloud", "azure")
@@ -62,7 +62,7 @@ def test_a_closed_port_does_not_answer_and_is_exit_6(clouds, pulumi_on_path, cap
     assert code == 6 and "does not answer" in out and "1 problem(s)" in err and closed in err
 
 
-def test_no_credentials_and_no_pulumi_are_each_a_problem(clouds, capsys, monkeypatch, tmp_path):
+def test_no_credentials_and_no_pulumi_are_each_a_problem(clouds, capsys, monkeypatch, tmp_path):  # noqa: F811 - the imported fixture
     monkeypatch.delenv("AZURE_SUBSCRIPTION_ID")
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no pulumi (nor az) anywhere
     code, report, _ = doctor(capsys, "--cloud", "azure", "--cloud", "gcp")
@@ -75,7 +75,7 @@ def test_no_credentials_and_no_pulumi_are_each_a_problem(clouds, capsys, monkeyp
                                   "need it)"]
 
 
-def test_the_live_catalog_age_per_part(clouds, pulumi_on_path, capsys):
+def test_the_live_catalog_age_per_part(clouds, pulumi_on_path, capsys):  # noqa: F811 - the imported fixture
     _, az, _ = clouds
     serve_azure(az, 400)
     assert run(capsys, "catalog", "refresh", "--cloud", "azure", "--regions", ",".join(AZURE_REGIONS))[0] == 0
