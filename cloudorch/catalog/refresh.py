@@ -25,10 +25,18 @@ class RefreshEvent:
 
     cloud: str
     source: str  # "" for the cloud as a whole
-    status: str  # fetched | fresh | skipped | failed
+    #: started (a source is being read: nothing settled yet) | fetched | fresh | skipped | failed
+    status: str
     detail: str = ""
     seconds: float = 0.0
     requests: int = 0
+    #: how many sources this cloud's refresh goes through (a progress bar's length); 0 when not known
+    sources: int = 0
+
+    @property
+    def settled(self) -> bool:
+        """Whether this event ends its source (or its cloud): every status but ``started``."""
+        return self.status != "started"
 
     def to_dict(self) -> dict[str, Any]:
         return {"event": "catalog.refresh", "cloud": self.cloud, "source": self.source, "status": self.status,
@@ -68,10 +76,12 @@ def refresh(discoveries: Mapping[str, Any], regions: Mapping[str, Sequence[str]]
             report(RefreshEvent(cloud, "", "skipped", reason))
             continue
         scopes = sorted(str(s) for s in discovery.scopes if str(s) in SOURCE_FIELDS)
+        n = len(scopes)
         for source in scopes:
             if stale_only and not cache.stale(cloud, source, wanted):
-                report(RefreshEvent(cloud, source, "fresh", f"fetched {ago(cache.get(cloud, source).age())}"))
+                report(RefreshEvent(cloud, source, "fresh", f"fetched {ago(cache.get(cloud, source).age())}", sources=n))
                 continue
+            report(RefreshEvent(cloud, source, "started", sources=n))
             started = time.monotonic()
             found = discovery.discover(wanted, frozenset({_scope(discovery, source)}))
             rows = {name: tuple(getattr(found, name)) for name in SOURCE_FIELDS[source]}
@@ -80,12 +90,12 @@ def refresh(discoveries: Mapping[str, Any], regions: Mapping[str, Sequence[str]]
             seconds = time.monotonic() - started
             if found.missing and not any(rows.values()):
                 # nothing read at all: keep what the cache had, and say why
-                report(RefreshEvent(cloud, source, "failed", "; ".join(found.missing[:3]), seconds, found.requests))
+                report(RefreshEvent(cloud, source, "failed", "; ".join(found.missing[:3]), seconds, found.requests, n))
                 continue
             cache.put(cloud, source, entry)
             count = sum(len(v) for v in rows.values())
             detail = f"{count} rows" + (f"; missing: {'; '.join(found.missing[:3])}" if found.missing else "")
-            report(RefreshEvent(cloud, source, "fetched", detail, seconds, found.requests))
+            report(RefreshEvent(cloud, source, "fetched", detail, seconds, found.requests, n))
     directory = write_live_catalog(live_catalog_dir(cache.root), cache.entries(), skipped)
     return RefreshResult(directory, tuple(events), skipped)
 
