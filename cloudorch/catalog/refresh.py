@@ -122,6 +122,28 @@ def ago(seconds: float) -> str:
 
 
 
+def restricted_offerings(directory: Path, clouds: Sequence[str]) -> tuple[tuple[Any, str], ...]:
+    """(offering, reason) for each type a region refuses the account as a whole (a zone's refusal leaves the
+    type in the region's other zones: not an exclusion), where the catalog says what the type is. The price
+    is unknown or beside the point: such an offering is named, never placed."""
+    from cloudorch.catalog.live import read_restrictions
+    from cloudorch.catalog.model import Offering, category_of
+
+    found = []
+    for cloud, rows in sorted(read_restrictions(directory).items()):
+        if cloud not in clouds:
+            continue
+        for r in rows:
+            m = r.machine
+            if r.zone or m is None:
+                continue
+            found.append((Offering(cloud, r.region, r.instance_type, m.vcpus, m.memory_gib, m.arch, 0.0,
+                                   accelerator=m.accelerator, accelerator_count=m.accelerator_count,
+                                   category=category_of(cloud, r.instance_type, "gpu" if m.accelerator else "general")),
+                          r.reason))
+    return tuple(found)
+
+
 def load_live_catalog(cache_root: Path, adapters: Mapping[str, Any], fallback: Any = None) -> Any:
     """The live catalog as a ``Catalog``: the discovered clouds read like any SkyPilot directory, with
     ``source`` naming it and ``as_of`` the fetch time of its oldest part (UTC). ``fallback`` (a
@@ -141,6 +163,7 @@ def load_live_catalog(cache_root: Path, adapters: Mapping[str, Any], fallback: A
         skipped = "; ".join(f"{c}: {r}" for c, r in sorted(manifest.get("skipped", {}).items()))
         raise UsageError("the live catalog holds no cloud" + (f" (skipped: {skipped})" if skipped else ""), hint=hint)
     catalog = load_catalog(str(directory.resolve()), {c: adapters[c] for c in live_clouds})
+    catalog = replace(catalog, restricted=restricted_offerings(directory, live_clouds))
     oldest = oldest_fetch(manifest)
     as_of = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(oldest)) if oldest else "unknown"
     source = f"live:{'+'.join(live_clouds)}"

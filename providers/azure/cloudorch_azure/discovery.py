@@ -228,8 +228,6 @@ def read_sku(sku: Any, region: str) -> tuple[MachineType | None, list[Restrictio
         vcpus, memory = float(caps["vCPUs"]), float(caps["MemoryGB"])
     except (KeyError, TypeError, ValueError):
         return None, refused + [Restriction(region, sku.name, "its vCPUs or memory are not listed")]
-    if blocked:
-        return None, refused
     gpus = int(float(caps.get("GPUs") or 0))
     accelerator = None
     if gpus:
@@ -237,8 +235,11 @@ def read_sku(sku: Any, region: str) -> tuple[MachineType | None, list[Restrictio
         accelerator = named.group(1) if named else _GPU_OF_FAMILY.get((sku.family or "").lower(), "GPU")
     arch = "arm64" if (caps.get("CpuArchitectureType") or "").lower() == "arm64" else "x86_64"
     # a size whose every zone is restricted is still offered region-wide (without a zone), as Azure allows
-    return MachineType(region, sku.name, vcpus, memory, arch, accelerator, gpus, tuple(sorted(zones)),
-                       regional=not zones), refused
+    machine = MachineType(region, sku.name, vcpus, memory, arch, accelerator, gpus, tuple(sorted(zones)),
+                          regional=not zones)
+    if blocked:  # not offered; what it is stays with its restriction, for `plan --explain`
+        return None, [r._replace(machine=machine) if not r.zone else r for r in refused]
+    return machine, refused
 
 
 def retail_prices(items: Iterable[dict], region: str) -> list[Price]:
