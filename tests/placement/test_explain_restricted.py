@@ -56,3 +56,19 @@ def test_a_zone_less_type_that_fits_is_named_where_the_stack_may_go(tmp_path, mo
                                 "detail": f"m7i.xlarge ({NO_ZONE.format('eu-west-1')})"}], "gpu": []}
     assert {(p["resource"], p["instance_type"]) for p in json.loads(out)["placements"] if p["resource"] != "net"} == {
         ("api", "m5.xlarge"), ("gpu", "g6.xlarge")}  # never placed on what is refused, though it is cheaper
+
+
+def test_past_three_types_a_region_says_how_many_more():
+    from cloudorch.catalog.model import Catalog, Offering
+    from cloudorch.placement.candidates import PlacementSettings
+    from cloudorch.placement.capability import CapabilityFilter, no_gaps
+    from cloudorch.placement.explain import restricted
+    from cloudorch.spec.loader import parse_stack
+
+    refused = tuple((Offering("aws", "eu-west-1", f"m{n}.xlarge", 4, 16, "x86_64", 0.0), f"reason {n}") for n in range(5))
+    region = Region("aws", "eu-west-1", "eu", ("eu-west-1a",))
+    catalog = Catalog("test", "2026-01-01", (region,), (), (), (), restricted=refused)
+    stack = parse_stack(STACK, "shop.yaml").stack
+    found = restricted(stack, catalog, PlacementSettings(("aws",)), CapabilityFilter(no_gaps, [region]))
+    assert [e.detail for e in found["api"]] == ["m0.xlarge (reason 0); m1.xlarge (reason 1); m2.xlarge (reason 2); "
+                                                "and 2 more"]
