@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +27,7 @@ from cloudorch.errors import CloudorchError, EngineError, UsageError
 from cloudorch.journal import JournalError
 from cloudorch.plan import Plan, sha256_text
 from cloudorch.plan.document import comparable, differences, read_plan_file
-from cloudorch.plugins import provider_names
+from cloudorch.plugins import load_provider, provider_names
 from cloudorch.project import StackIdentity
 from cloudorch.provider import PulumiPlugin
 from cloudorch.spec.loader import load_stack_header
@@ -157,13 +157,33 @@ class StackState:
     identity: StackIdentity
     engine: PulumiEngine
     plugins: tuple[PulumiPlugin, ...]
+    #: the clouds the stack file limits it to (``placement.clouds``); empty: any installed cloud
+    clouds: tuple[str, ...] = ()
 
 
 def stack_state(stack_path: str | Path, session: Session) -> StackState:
     header = load_stack_header(stack_path)
     identity = session.identity(header.stack)
     clouds = header.clouds if header.clouds is not None else provider_names()
-    return StackState(identity, engine_for(identity, session), provider_pins(clouds))
+    return StackState(identity, engine_for(identity, session), provider_pins(clouds), tuple(header.clouds or ()))
+
+
+def require_credentials(clouds: Iterable[str]) -> None:
+    """Refuse, before anyone is asked to confirm, a run whose clouds' Pulumi providers would find no
+    credentials on this machine: every such cloud named with where its plugin looked."""
+    missing = {}
+    for cloud in sorted(set(clouds)):
+        reason = load_provider(cloud).engine_credentials()
+        if reason:
+            missing[cloud] = reason
+    if missing:
+        raise EngineError(
+            f"no credentials for {', '.join(missing)}: " + "; ".join(f"{c}: {r}" for c, r in missing.items()),
+            hint="set them as each cloud's standard chain expects (README: Applying: what you need); if Pulumi's stack "
+                 "configuration holds them instead (`pulumi config set aws:accessKey ...`), pass --yes: nothing "
+                 "is asked then, and Pulumi reads its own configuration",
+            kind="missing-credentials",
+        )
 
 
 def engine_for(identity: StackIdentity, session: Session) -> PulumiEngine:

@@ -265,6 +265,13 @@ class CloudProvider(ABC):
         """Live discovery of zones, offerings and quotas from the user's account, or why it is not offered."""
         return NotOffered(f"the {self.display_name} plugin does not discover anything from a live account")
 
+    def engine_credentials(self) -> str | None:
+        """Why this cloud's Pulumi provider would find no credentials here, in one line naming where it looked;
+        None when it would find some, or when this plugin cannot tell. Asked before ``apply``/``destroy`` ask
+        for confirmation, so a "yes" is never answered with an authentication error. Looks, never logs in:
+        environment variables, the cloud CLI's files, at most one bounded local request."""
+        return None
+
     def render_endpoint(self, ctx: RenderContext, view: EndpointView) -> EndpointRendering:
         """This cloud's side of a cross-cloud element (``view.element``, side ``view.index``).
 

@@ -8,10 +8,11 @@ from importlib.metadata import entry_points
 
 import pytest
 
+from cloudorch.capabilities import Capability, Requirement
 from cloudorch.catalog.adapter import SkyPilotAdapter
 from cloudorch.errors import PluginError
 from cloudorch.plugins import PROVIDER_GROUP, load_provider, provider_names
-from cloudorch.provider import CloudProvider, Discovery, DiscoveryScope, NotOffered
+from cloudorch.provider import CloudProvider, Discovery, DiscoveryScope
 
 
 def test_builtin_providers_come_from_the_entry_point_group():
@@ -21,11 +22,24 @@ def test_builtin_providers_come_from_the_entry_point_group():
     assert provider_names() == ("aws", "azure", "gcp")
 
 
-#: what each built-in declares it cannot do: nothing, each renders every capability (spot, arm64, GPUs,
-#: both database engines, buckets); a gap added to a provider must be added here, with the placement it changes
-#: the capabilities each built-in provider lacks everywhere (customer-managed keys: their grants and key types
-#: are outside the gcp and azure plugins' pinned schema subsets)
-BUILTIN_GAPS: dict[str, set] = {"aws": set(), "azure": {"customer-managed-key"}, "gcp": {"customer-managed-key"}}
+#: what each built-in declares it cannot do anywhere: nothing; a gap added to a provider must be added here,
+#: with the placement it changes
+BUILTIN_GAPS: dict[str, set] = {"aws": set(), "azure": set(), "gcp": set()}
+#: gaps of one resource kind only (customer-managed keys whose types or grants the plugin cannot render)
+KIND_GAPS: dict[str, set] = {"aws": set(), "azure": {"compute", "bucket", "database"}, "gcp": {"bucket"}}
+
+
+@pytest.mark.parametrize("name", ["aws", "azure", "gcp"])
+def test_key_gaps_are_per_kind_with_a_reason(name):
+    provider = load_provider(name)
+    region = {"aws": "eu-west-1", "azure": "westeurope", "gcp": "europe-west4"}[name]
+    gapped = set()
+    for kind in ("compute", "bucket", "database"):
+        gaps = provider.unsupported(Requirement(kind, needs=frozenset({Capability.CUSTOMER_MANAGED_KEY})), region)
+        if Capability.CUSTOMER_MANAGED_KEY in gaps:
+            assert gaps[Capability.CUSTOMER_MANAGED_KEY], f"{name} declares a {kind} gap without saying why"
+            gapped.add(kind)
+    assert gapped == KIND_GAPS[name]
 
 
 @pytest.mark.parametrize("name", ["aws", "azure", "gcp"])
@@ -43,10 +57,7 @@ def test_provider_contract(name):
     assert classifier.region and classifier.machine_type
     assert isinstance(provider.catalog_adapter(), SkyPilotAdapter)
     discovery = provider.discovery()
-    if name == "aws":  # issue 10: AWS discovers; the others say why they do not yet
-        assert isinstance(discovery, Discovery) and discovery.scopes == frozenset(DiscoveryScope)
-    else:
-        assert isinstance(discovery, NotOffered) and provider.display_name in discovery.reason
+    assert isinstance(discovery, Discovery) and discovery.scopes == frozenset(DiscoveryScope)
 
 
 def test_unknown_provider_has_a_hint():

@@ -24,12 +24,14 @@ YES = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation.")
 DETAILED = typer.Option(False, "--detailed-exitcode", help="Exit 7 when there are changes (or drift).")
 
 
-def _confirmed(engine, question, command: str) -> bool:
+def _confirmed(engine, question, command: str, clouds) -> bool:
     """Ask ``question()`` once the engine has what a run needs: a "yes" must never be answered with "install
-    Pulumi" or "no passphrase". With nobody to ask, that is a usage error (2), which comes first."""
+    Pulumi", "no passphrase" or "no credentials for aws". With nobody to ask, that is a usage error (2),
+    which comes first."""
     if not sys.stdin.isatty():
         raise UsageError(f"{command} needs confirmation", hint=f"pass --yes to {command} non-interactively")
     engine.preflight()
+    lifecycle.require_credentials(clouds)
     return typer.confirm(question(), err=True)
 
 
@@ -45,7 +47,8 @@ def apply(
     result = lifecycle.gate(stack, session, plan)
     identity = session.identity(result.plan.stack)
     engine = lifecycle.engine_for(identity, session)
-    if not yes and not _confirmed(engine, lambda: f"{_summary(result.plan)}\nApply {identity}?", "apply"):
+    clouds = {r.cloud for r in result.plan.resources}
+    if not yes and not _confirmed(engine, lambda: f"{_summary(result.plan)}\nApply {identity}?", "apply", clouds):
         app.err.print("not applied")
         return 0
     # before the engine touches anything: once a network exists, its addresses must never move
@@ -87,7 +90,8 @@ def _from_state(app: Application, operation: str, stack: Path, detailed: bool = 
                 question: str | None = None) -> int:
     """Run a state operation; ``question`` (about the stack's identity, ``{}``) is asked first if given."""
     state = lifecycle.stack_state(stack, app.session)
-    if question and not _confirmed(state.engine, lambda: question.format(state.identity), operation):
+    if question and not _confirmed(state.engine, lambda: question.format(state.identity), operation,
+                                   state.clouds):
         return 0
     with (lifecycle.recorded_operation(app.session, operation, stack, state.identity.stack) as record,
           progress_callback(app, f"{operation} {state.identity}") as on_event):

@@ -15,8 +15,10 @@ from tests.engine.conftest import PASSPHRASE, FakeWorkspace, summary
 from tests.support import ROOT
 
 
-class Asked(Exception):
-    pass
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "not-a-secret",
+               "ARM_CLIENT_ID": "00000000-0000-0000-0000-000000000001", "ARM_CLIENT_SECRET": "not-a-secret",
+               "ARM_TENANT_ID": "00000000-0000-0000-0000-000000000002",
+               "ARM_SUBSCRIPTION_ID": "00000000-0000-0000-0000-000000000003", "GOOGLE_CREDENTIALS": "{}"}
 
 
 @pytest.fixture
@@ -39,6 +41,10 @@ def engine(monkeypatch, tmp_path):
         workspace.questions.append(question)
         return False
 
+    # credentials where each cloud's Pulumi provider looks first (never used: the workspace is fake)
+    for name, value in CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setattr(lifecycle, "engine_for", engine_for)
     monkeypatch.setattr("sys.stdin.isatty", lambda: True, raising=False)
     monkeypatch.setattr(typer, "confirm", confirm)
@@ -59,6 +65,26 @@ def test_no_question_without_a_passphrase(engine, capsys, monkeypatch, command):
     engine.environ = {}
     assert main([command, "webshop.yaml"]) == 6
     assert "no passphrase" in capsys.readouterr().err
+    assert engine.questions == []
+
+
+@pytest.mark.parametrize("command", ["apply", "destroy"])
+def test_no_question_without_credentials(engine, capsys, monkeypatch, tmp_path, command):
+    for name in CREDENTIALS:
+        monkeypatch.delenv(name)
+    for name in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "GOOGLE_APPLICATION_CREDENTIALS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.aws, ~/.azure, ~/.config/gcloud
+    monkeypatch.setenv("AZURE_CONFIG_DIR", str(tmp_path / "azure"))
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
+    monkeypatch.setenv("GCE_METADATA_HOST", "127.0.0.1:9")  # nothing answers: not a Google Cloud machine
+    (tmp_path / "webshop.yaml").write_text((ROOT / "stacks" / "webshop.yaml").read_text()
+                                           .replace("clouds: [aws, azure, gcp]", "clouds: [aws, gcp]", 1))
+    assert main([command, "webshop.yaml"]) == 6
+    err = " ".join(capsys.readouterr().err.split())
+    # apply: the clouds of the plan; destroy: those the stack file allows (nothing is planned)
+    assert "no credentials for aws, gcp: aws: no AWS credentials" in err and "gcp: no Google Cloud credentials" in err
+    assert "--yes" in err  # the way past it when Pulumi's own configuration holds them
     assert engine.questions == []
 
 

@@ -84,5 +84,12 @@ class Provider(CloudProvider):
 
         return AwsDiscovery()
 
+    def engine_credentials(self) -> str | None:
+        from cloudorch_aws.discovery import AwsDiscovery
+
+        # pulumi-aws reads the AWS SDKs' standard chain (environment, shared profile and SSO, web identity,
+        # container and instance roles), which is the chain boto3 resolves
+        return AwsDiscovery().unavailable()
+
     def error_classifier(self) -> ErrorClassifier:
         return errors.CLASSIFIER

@@ -89,6 +89,11 @@ class Provider(CloudProvider):
 
         return AzureDiscovery()
 
+    def engine_credentials(self) -> str | None:
+        from cloudorch_azure import credentials
+
+        return credentials.missing()
+
     def error_classifier(self) -> ErrorClassifier:
         return errors.CLASSIFIER
 

@@ -113,6 +113,11 @@ class Provider(CloudProvider):
 
         return GcpDiscovery()
 
+    def engine_credentials(self) -> str | None:
+        from cloudorch_gcp import credentials
+
+        return credentials.missing()
+
     def error_classifier(self) -> ErrorClassifier:
         return errors.CLASSIFIER
 
