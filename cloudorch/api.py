@@ -19,7 +19,7 @@ from cloudorch.catalog import Catalog, load_catalog
 from cloudorch.config import Config, check_quota_keys, read_config, shown
 from cloudorch.capabilities import link_requirement
 from cloudorch.errors import CloudorchError, InfeasiblePlacement, OverBudget, PluginBug, PluginError, SpecError, UsageError
-from cloudorch.engine.secrets import url_credentials
+from cloudorch.engine.secrets import redact_url, url_credentials
 from cloudorch.graph import ResourceGraph, build_graph, flows_of
 from cloudorch.journal import Journal
 from cloudorch.journal.history import CAPACITY_BYTES, CAPACITY_KINDS, CapacityHistory, capacity_history
@@ -618,6 +618,42 @@ def clear_catalog() -> int:
     for old in link.parent.glob("live-*"):
         shutil.rmtree(old, ignore_errors=True)
     return removed
+
+
+def doctor(session: Session, clouds: Sequence[str] = (), *, timeout: float | None = None) -> Any:
+    """Whether this machine can run cloudorch against the clouds: a ``doctor.DoctorReport`` (per cloud,
+    credentials and endpoints; the cache and the live catalog's age per part; the Pulumi CLI; the journal).
+    ``clouds``: which (default: every installed provider)."""
+    import os
+    import shutil
+
+    from cloudorch.catalog.cache import cache_dir
+    from cloudorch.doctor import PROBE_TIMEOUT, DoctorReport, PartAge, check_clouds
+    from cloudorch.provider import NotOffered
+
+    providers = session.providers()
+    unknown = sorted(set(clouds) - set(providers))
+    if unknown:
+        raise PluginError(f"no provider plugin for cloud(s) {', '.join(unknown)}",
+                          hint=f"installed providers: {', '.join(sorted(providers))}")
+    discoveries = {}
+    for cloud in sorted(clouds or providers):
+        offered = providers[cloud].discovery()
+        discoveries[cloud] = offered.reason if isinstance(offered, NotOffered) else offered
+    status = catalog_status()
+    parts = tuple(PartAge(cloud, source, info["age_seconds"], info["ttl"], info["stale"])
+                  for cloud, sources in sorted(status["clouds"].items()) for source, info in sorted(sources.items()))
+    try:
+        where, journal_problem = journal(session).where, None
+    except CloudorchError as exc:
+        where, journal_problem = redact_url(session.config.journal_url or "-"), exc.message
+    cache = cache_dir()
+    existing = next((p for p in (cache, *cache.parents) if p.exists()), cache)
+    return DoctorReport(
+        clouds=check_clouds(discoveries, PROBE_TIMEOUT if timeout is None else timeout),
+        cache_dir=str(cache), cache_writable=existing.is_dir() and os.access(existing, os.W_OK | os.X_OK),
+        live_catalog=status["directory"] if status["exists"] else None, parts=parts,
+        pulumi=shutil.which("pulumi"), journal=where, journal_problem=journal_problem)
 
 
 def html_report(path: str | Path | Plan, session: Session | None = None, *,

@@ -154,6 +154,11 @@ class Discovery(ABC):
         """Why discovery cannot run now (e.g. no credentials in the cloud's standard chain); None: it can."""
         return None
 
+    def endpoints(self) -> Mapping[str, str]:
+        """The endpoints ``discover`` calls, by name (``"prices"``), as configured now (endpoint variables
+        honoured), for `cloudorch doctor` to probe. Nothing is called to find them. Default: none known."""
+        return {}
+
     @abstractmethod
     def discover(self, regions: Sequence[str], scopes: frozenset[DiscoveryScope]) -> Discovered:
         """What ``scopes`` (a subset of ``self.scopes``) find in ``regions`` (all the cloud has, if empty)."""

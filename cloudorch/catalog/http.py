@@ -98,6 +98,35 @@ class JsonClient:
         raise FetchError(f"the listing goes on past {MAX_PAGES} pages")
 
 
+def probe(url: str, timeout: float = 3.0) -> tuple[bool, str]:
+    """Whether anything answers at ``url`` (one unauthenticated GET, no retries, no redirect followed) and how,
+    in one line. Any HTTP status is an answer: an API refuses a bare request (401, 403, 404), and that it
+    refuses is what shows it is there; only no answer at all (refused, unresolvable, silent) is not."""
+    target = url if "://" in url else f"https://{url}"  # an SDK endpoint may be written as a bare host
+    if urllib.parse.urlsplit(target).scheme not in ("http", "https"):
+        return False, f"not an http(s) address: {url[:80]}"
+    opener = urllib.request.build_opener(_NoRedirect)
+    started = time.monotonic()
+    try:
+        with opener.open(urllib.request.Request(target, method="GET"), timeout=timeout) as answer:  # noqa: S310
+            status = answer.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    except (TimeoutError, socket.timeout):
+        return False, f"does not answer within {timeout:g} s"
+    except (urllib.error.URLError, ConnectionError, http.client.HTTPException, OSError) as exc:
+        if isinstance(getattr(exc, "reason", None), (TimeoutError, socket.timeout)):
+            return False, f"does not answer within {timeout:g} s"
+        return False, f"does not answer: {_transport_line(exc)}"
+    return True, f"answers (HTTP {status} in {(time.monotonic() - started) * 1000:.0f} ms)"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    # a redirect is an answer from the endpoint itself; following it would probe somewhere else
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
 def same_origin(base: str, link: str) -> str:
     """``link``'s path and query on ``base``'s scheme and host: a next-page link names the public host even
     when the first request went to a private endpoint or proxy, and must not lead anywhere else."""

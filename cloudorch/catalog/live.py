@@ -82,12 +82,15 @@ class Quota(NamedTuple):
 
 
 class Restriction(NamedTuple):
-    """An offering the account may not use, with the cloud's reason (AWS: a type no zone offers)."""
+    """An offering the account may not use, with the cloud's reason (AWS: a type no zone offers). ``machine``:
+    what the type is, where the discovery knows it and it is not among the machines read (a size Azure
+    restricts in the whole region), so `plan --explain` can tell which resources it would have fitted."""
 
     region: str
     instance_type: str
     reason: str
     zone: str = ""
+    machine: MachineType | None = None
 
 
 @dataclass(frozen=True)
@@ -227,10 +230,22 @@ def _write_cloud(directory: Path, sources: Mapping[str, SourceEntry]) -> None:
     _write_rows(directory / "quotas.csv", ("Region", "Quota", "Code", "LimitVCPUs", "UsedVCPUs", "Scope"),
                 ((q.region, q.name, q.code, _num(q.limit_vcpus), _num(q.used_vcpus), "region" if q.total else "family")
                  for q in sorted(rows(QUOTAS, "quotas"))))
-    _write_rows(directory / "restrictions.csv", ("Region", "InstanceType", "Zone", "Reason"),
-                ((r.region, r.instance_type, r.zone, r.reason) for r in sorted(restrictions)))
+    machines = {(m.region, m.instance_type): m for m in rows(OFFERINGS, "machines")}
+    _write_rows(directory / "restrictions.csv", ("Region", "InstanceType", "Zone", "Reason") + _SPEC_COLUMNS,
+                ((r.region, r.instance_type, r.zone, r.reason) + _spec(r.machine or machines.get((r.region, r.instance_type)))
+                 for r in sorted(restrictions, key=lambda r: r[:4])))
     _write_rows(directory / "zones.csv", ("Region", "Zones"),
                 ((r.name, ";".join(r.zones)) for r in sorted(rows(ZONES, "regions"), key=lambda r: r.name)))
+
+
+#: what a restricted type is, beside its restriction (empty where the discovery did not say)
+_SPEC_COLUMNS = ("vCPUs", "MemoryGiB", "Arch", "AcceleratorName", "AcceleratorCount")
+
+
+def _spec(m: MachineType | None) -> tuple:
+    if m is None:
+        return ("",) * len(_SPEC_COLUMNS)
+    return (_num(m.vcpus), _num(m.memory_gib), m.arch, m.accelerator or "", m.accelerator_count if m.accelerator else "")
 
 
 def _write_rows(path: Path, header: tuple[str, ...], rows: Iterable[tuple]) -> None:
@@ -295,9 +310,20 @@ def vcpu_quotas(quotas: Mapping[str, Iterable[Quota]]) -> dict[str, float]:
 
 
 def read_restrictions(directory: Path) -> dict[str, list[Restriction]]:
+    """cloud -> its restrictions, each with the machine it restricts where the catalog says what it is."""
     found: dict[str, list[Restriction]] = {}
     for path in sorted(directory.glob("*/restrictions.csv")):
         with path.open(newline="", encoding="utf-8") as handle:
-            found[path.parent.name] = [Restriction(r["Region"], r["InstanceType"], r["Reason"], r["Zone"])
+            found[path.parent.name] = [Restriction(r["Region"], r["InstanceType"], r["Reason"], r["Zone"], _machine(r))
                                        for r in csv.DictReader(handle)]
     return found
+
+
+def _machine(row: Mapping[str, str]) -> MachineType | None:
+    try:  # a catalog written before the columns existed, or a type the discovery could not describe: None
+        vcpus, memory = float(row["vCPUs"]), float(row["MemoryGiB"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    accelerator = row.get("AcceleratorName") or None
+    return MachineType(row["Region"], row["InstanceType"], vcpus, memory, row.get("Arch") or "x86_64", accelerator,
+                       int(row.get("AcceleratorCount") or 0) if accelerator else 0)

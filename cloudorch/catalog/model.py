@@ -93,6 +93,9 @@ class Catalog:
     #: published network prices (the embedded ones for every catalog: SkyPilot catalogs carry none);
     #: None = nothing network-related can be priced
     network: NetworkPrices | None = field(default=None, compare=False)
+    #: offerings the account may not use, each with the cloud's reason (the live catalog's restrictions.csv):
+    #: never placed, only named by `plan --explain` for the resources they would have fitted
+    restricted: tuple[tuple[Offering, str], ...] = field(default=(), compare=False)
 
     @cached_property
     def region_index(self) -> dict[tuple[str, str], Region]:

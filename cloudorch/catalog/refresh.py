@@ -25,10 +25,18 @@ class RefreshEvent:
 
     cloud: str
     source: str  # "" for the cloud as a whole
-    status: str  # fetched | fresh | skipped | failed
+    #: started (a source is being read: nothing settled yet) | fetched | fresh | skipped | failed
+    status: str
     detail: str = ""
     seconds: float = 0.0
     requests: int = 0
+    #: how many sources this cloud's refresh goes through (a progress bar's length); 0 when not known
+    sources: int = 0
+
+    @property
+    def settled(self) -> bool:
+        """Whether this event ends its source (or its cloud): every status but ``started``."""
+        return self.status != "started"
 
     def to_dict(self) -> dict[str, Any]:
         return {"event": "catalog.refresh", "cloud": self.cloud, "source": self.source, "status": self.status,
@@ -68,10 +76,12 @@ def refresh(discoveries: Mapping[str, Any], regions: Mapping[str, Sequence[str]]
             report(RefreshEvent(cloud, "", "skipped", reason))
             continue
         scopes = sorted(str(s) for s in discovery.scopes if str(s) in SOURCE_FIELDS)
+        n = len(scopes)
         for source in scopes:
             if stale_only and not cache.stale(cloud, source, wanted):
-                report(RefreshEvent(cloud, source, "fresh", f"fetched {ago(cache.get(cloud, source).age())}"))
+                report(RefreshEvent(cloud, source, "fresh", f"fetched {ago(cache.get(cloud, source).age())}", sources=n))
                 continue
+            report(RefreshEvent(cloud, source, "started", sources=n))
             started = time.monotonic()
             found = discovery.discover(wanted, frozenset({_scope(discovery, source)}))
             rows = {name: tuple(getattr(found, name)) for name in SOURCE_FIELDS[source]}
@@ -80,12 +90,12 @@ def refresh(discoveries: Mapping[str, Any], regions: Mapping[str, Sequence[str]]
             seconds = time.monotonic() - started
             if found.missing and not any(rows.values()):
                 # nothing read at all: keep what the cache had, and say why
-                report(RefreshEvent(cloud, source, "failed", "; ".join(found.missing[:3]), seconds, found.requests))
+                report(RefreshEvent(cloud, source, "failed", "; ".join(found.missing[:3]), seconds, found.requests, n))
                 continue
             cache.put(cloud, source, entry)
             count = sum(len(v) for v in rows.values())
             detail = f"{count} rows" + (f"; missing: {'; '.join(found.missing[:3])}" if found.missing else "")
-            report(RefreshEvent(cloud, source, "fetched", detail, seconds, found.requests))
+            report(RefreshEvent(cloud, source, "fetched", detail, seconds, found.requests, n))
     directory = write_live_catalog(live_catalog_dir(cache.root), cache.entries(), skipped)
     return RefreshResult(directory, tuple(events), skipped)
 
@@ -112,6 +122,28 @@ def ago(seconds: float) -> str:
 
 
 
+def restricted_offerings(directory: Path, clouds: Sequence[str]) -> tuple[tuple[Any, str], ...]:
+    """(offering, reason) for each type a region refuses the account as a whole (a zone's refusal leaves the
+    type in the region's other zones: not an exclusion), where the catalog says what the type is. The price
+    is unknown or beside the point: such an offering is named, never placed."""
+    from cloudorch.catalog.live import read_restrictions
+    from cloudorch.catalog.model import Offering, category_of
+
+    found = []
+    for cloud, rows in sorted(read_restrictions(directory).items()):
+        if cloud not in clouds:
+            continue
+        for r in rows:
+            m = r.machine
+            if r.zone or m is None:
+                continue
+            found.append((Offering(cloud, r.region, r.instance_type, m.vcpus, m.memory_gib, m.arch, 0.0,
+                                   accelerator=m.accelerator, accelerator_count=m.accelerator_count,
+                                   category=category_of(cloud, r.instance_type, "gpu" if m.accelerator else "general")),
+                          r.reason))
+    return tuple(found)
+
+
 def load_live_catalog(cache_root: Path, adapters: Mapping[str, Any], fallback: Any = None) -> Any:
     """The live catalog as a ``Catalog``: the discovered clouds read like any SkyPilot directory, with
     ``source`` naming it and ``as_of`` the fetch time of its oldest part (UTC). ``fallback`` (a
@@ -131,6 +163,7 @@ def load_live_catalog(cache_root: Path, adapters: Mapping[str, Any], fallback: A
         skipped = "; ".join(f"{c}: {r}" for c, r in sorted(manifest.get("skipped", {}).items()))
         raise UsageError("the live catalog holds no cloud" + (f" (skipped: {skipped})" if skipped else ""), hint=hint)
     catalog = load_catalog(str(directory.resolve()), {c: adapters[c] for c in live_clouds})
+    catalog = replace(catalog, restricted=restricted_offerings(directory, live_clouds))
     oldest = oldest_fetch(manifest)
     as_of = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(oldest)) if oldest else "unknown"
     source = f"live:{'+'.join(live_clouds)}"

@@ -54,6 +54,8 @@ COMMANDS: dict[str, Lazy] = {
     "policy": Lazy("policy", "Inspect policy packs."),
     "catalog": Lazy("catalog", "Refresh and inspect the live catalog read from the clouds' accounts."),
     "audit": Lazy("audit", "Verify and read the journal of every plan, apply and workflow step."),
+    "doctor": Lazy("doctor", "Check what this machine can do with the clouds: credentials and endpoints per cloud, "
+                             "the cache and the live catalog's age, the Pulumi CLI, the journal."),
 }
 
 

@@ -7,6 +7,7 @@ from rich.markup import escape
 
 from cloudorch import api
 from cloudorch.cli.application import Application
+from cloudorch.cli.progress import refresh_progress
 from cloudorch.cli.shared import command_group, register
 
 commands = command_group()
@@ -26,24 +27,14 @@ def refresh(
     A cloud without credentials is skipped with the reason. The previous catalog stays whole until the new
     one is complete."""
     wanted = [r.strip() for r in regions.split(",") if r.strip()]
-    progress = app.emit_json if app.json else None
-    result = api.refresh_catalog(app.session, cloud, wanted, stale_only=stale_only,
-                                 progress=(lambda e: progress(e.to_dict())) if progress else
-                                 (lambda e: _print_event(app, e)))
+    with refresh_progress(app) as progress:
+        result = api.refresh_catalog(app.session, cloud, wanted, stale_only=stale_only, progress=progress)
     if app.json:
         app.emit_json({"event": "catalog.written", "directory": str(result.directory), "requests": result.requests,
                        "skipped": dict(result.skipped)})
     else:
         app.err.print(f"live catalog written to {escape(str(result.directory))} ({result.requests} requests)")
     return 0
-
-
-def _print_event(app: Application, event) -> None:
-    # one line per source: readable in a CI log and on a terminal alike
-    what = f"{event.cloud} {event.source}".strip()
-    colour = {"fetched": "green", "fresh": "dim", "skipped": "yellow", "failed": "red"}.get(event.status, "")
-    took = f" in {event.seconds:.1f} s, {event.requests} requests" if event.status == "fetched" else ""
-    app.err.print(f"[{colour}]{event.status}[/] {escape(what)}{took}" + (f": {escape(event.detail)}" if event.detail else ""))
 
 
 def show(app: Application) -> int:

@@ -17,6 +17,7 @@ from cloudorch.cli.application import Application
 from cloudorch.cli.comparison import ComparisonFormat
 from cloudorch.cli.findings import render_report
 from cloudorch.cli.layout import table_or_lines
+from cloudorch.cli.progress import refresh_progress
 from cloudorch.cli.shared import command_group, register
 from cloudorch.errors import UsageError
 
@@ -47,17 +48,20 @@ def plan(
     A directory or several stack files are planned as one workflow: each stack in order, with the values
     its upstream stacks' outputs have not settled yet marked unknown."""
     stack = workflow.single(stacks, "plan", ("--out", out), ("--compare-to", compare_to), ("--explain", explain))
-    if workflow.is_workflow(stacks, rehearse, target, exclude):
-        return workflow.plan(app, stacks, rehearse, target, exclude)
     if app.format == ComparisonFormat.markdown.value and compare_to is None:
         raise UsageError("--format markdown is the comparison's pull-request comment", hint="add --compare-to BASE")
     # the base first: a bad BASE stops the run before anything is planned or written
     base = api.plan_of(compare_to, app.session) if compare_to is not None else None
-    if app.session.live and not offline:
-        with app.status("refreshing the stale parts of the live catalog"):
-            api.refresh_catalog(app.session, stale_only=True, progress=None if app.json else _fetched(app))
+    # the catalog once, for a single stack and a workflow alike
+    if app.session.live and not offline and app.json:
+        api.refresh_catalog(app.session, stale_only=True)  # stdout is the plan's: no events on it
+    elif app.session.live and not offline:
+        with refresh_progress(app, statuses=("fetched", "failed")) as progress:
+            api.refresh_catalog(app.session, stale_only=True, progress=progress)
     if max_catalog_age is not None:
         api.check_catalog_age(app.session, catalog_age_seconds(max_catalog_age))
+    if workflow.is_workflow(stacks, rehearse, target, exclude):
+        return workflow.plan(app, stacks, rehearse, target, exclude)
     with lifecycle.recorded(app.session, "plan", stack) as record, app.status(f"planning {stack}"):
         result = api.plan(stack, app.session, explain=explain)
         record.plan(result.plan)
@@ -189,14 +193,6 @@ def _render(app, result, explain: bool) -> None:
     if plan.catalog.unparsed_rows:
         app.err.print(f"[yellow]catalog[/]: {plan.catalog.unparsed_rows} rows were skipped (unparseable or unusable), e.g. "
                       + "; ".join(plan.catalog.unparsed_examples[:3]))
-
-
-def _fetched(app):
-    def report(event) -> None:
-        if event.status in ("fetched", "failed"):
-            app.err.print(f"[dim]catalog: {event.status} {event.cloud} {event.source}[/]")
-
-    return report
 
 
 def _warn_stale(app) -> None:

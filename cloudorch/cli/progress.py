@@ -63,3 +63,57 @@ def render_result(app, result) -> None:
     for change in result.changed:
         diff = f" [{', '.join(change.diff)}]" if change.diff else ""
         app.out.print(escape(f"  {change.op:8} {change.stack_resource or '-'}: {change.name} ({change.type}){diff}"))
+
+
+@contextmanager
+def refresh_progress(app, statuses: tuple[str, ...] = ("fetched", "fresh", "skipped", "failed")):
+    """Yields the callback a catalog refresh calls with each ``RefreshEvent``: a progress bar per cloud on a
+    terminal someone watches (``app.live``), one line per source elsewhere (only the ``statuses`` given: a
+    plan's top-up says what it fetched, not what was fresh), one JSON event per line with --format json."""
+    if app.json:
+        def on_json(event) -> None:
+            if event.settled:  # the stream CI reads: one object per source, as it ends
+                app.emit_json(event.to_dict())
+
+        yield on_json
+        return
+    if not app.live:
+        def on_line(event) -> None:
+            if event.status in statuses:
+                app.err.print(_refresh_line(event))
+
+        yield on_line
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.fields[cloud]:<6}"), BarColumn(bar_width=30), MofNCompleteColumn(),
+               TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=app.err, transient=False) as bars:
+        tasks: dict[str, object] = {}
+
+        def on_bar(event) -> None:
+            if event.cloud not in tasks:
+                tasks[event.cloud] = bars.add_task("", total=event.sources or 1, cloud=event.cloud)
+            task = tasks[event.cloud]
+            if event.status == "started":
+                bars.update(task, description=f"reading {escape(event.source)}")
+            elif not event.source:  # the cloud as a whole: skipped
+                bars.update(task, total=1, completed=1, description=f"[yellow]skipped[/] ({escape(event.detail)})")
+            else:
+                bars.update(task, advance=1, description=f"{escape(event.source)} {event.status}")
+                if event.status == "failed":  # the reason stays on screen above the bars
+                    bars.console.print(_refresh_line(event))
+                if bars.tasks[task].finished:
+                    bars.update(task, description="[green]done[/]")
+
+        yield on_bar
+
+
+_REFRESH_COLOUR = {"fetched": "green", "fresh": "dim", "skipped": "yellow", "failed": "red"}
+
+
+def _refresh_line(event) -> str:
+    what = f"{event.cloud} {event.source}".strip()
+    took = f" in {event.seconds:.1f} s, {event.requests} requests" if event.status == "fetched" else ""
+    detail = f": {escape(event.detail)}" if event.detail else ""
+    return f"[{_REFRESH_COLOUR.get(event.status, '')}]{event.status}[/] {escape(what)}{took}{detail}"

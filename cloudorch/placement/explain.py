@@ -69,6 +69,37 @@ def every_fit(stack: Stack, catalog: Catalog, index: OfferingIndex, capability: 
     return fits
 
 
+#: restricted types named per region and resource; the rest are counted
+RESTRICTED_SHOWN = 3
+
+
+def restricted(stack: Stack, catalog: Catalog, settings, capability: CapabilityFilter) -> dict[str, tuple[Exclusion, ...]]:
+    """``name`` -> one exclusion per allowed region where offerings that would fit the compute resource are
+    refused to the account (the live catalog's restrictions: Azure's reason codes, AWS types no zone
+    offers), each type with the cloud's reason. The fit is the placement's own filter, run over them."""
+    if not catalog.restricted:
+        return {}
+    from dataclasses import replace
+
+    reasons: dict[tuple[str, str, str], list[str]] = {}
+    for o, reason in catalog.restricted:
+        reasons.setdefault((o.cloud, o.region, o.instance_type), []).append(reason)
+    index = OfferingIndex(replace(catalog, offerings=tuple(o for o, _ in catalog.restricted)), settings)
+    out = {}
+    for name, spec in sorted(stack.resources.items()):
+        if not isinstance(spec, Compute):
+            continue
+        fits: dict[tuple[str, str], dict[str, None]] = {}
+        for o in compute_options(spec, capability.hosts(requirements_of(stack, name)), index, prune=False)[0]:
+            fits.setdefault(o.location, {})[o.instance_type] = None
+        out[name] = tuple(
+            Exclusion(cloud=cloud, region=region, reason="restricted",
+                      detail="; ".join(f"{t} ({', '.join(reasons[(cloud, region, t)])})" for t in list(types)[:RESTRICTED_SHOWN])
+                             + (f"; and {len(types) - RESTRICTED_SHOWN} more" if len(types) > RESTRICTED_SHOWN else ""))
+            for (cloud, region), types in sorted(fits.items()))
+    return out
+
+
 def collapse_outside_geo(exclusions: list[Exclusion], geo: list[str] | None) -> list[Exclusion]:
     """One line per cloud for its regions outside ``placement.geo`` ("37 regions outside eu"), not one each:
     nobody reads 37 lines to learn that the stack stays in the EU."""

@@ -94,7 +94,8 @@ class Exclusion(_Frozen):
     region: str | None = None
     reason: str = Field(
         description="geo | region | cloud | capability | arch | no-offering | price | tie | near | apart | spread | capacity"
-                    " | density (a bucket: fewer replicas of what it is near)"
+                    " | density (a bucket: fewer replicas of what it is near) | restricted (types that would fit, refused to the"
+                    " account: the live catalog's restrictions, with the cloud's reason)"
     )
     detail: str
 

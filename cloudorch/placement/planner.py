@@ -26,7 +26,7 @@ from cloudorch.placement.candidates import (
     compute_options,
     database_options,
 )
-from cloudorch.placement.explain import every_fit, explain
+from cloudorch.placement.explain import every_fit, explain, restricted
 from cloudorch.placement.floor import coupled_floor, network_floor
 from cloudorch.placement.improve import Limit, improve
 from cloudorch.placement.infeasible import analyse_infeasible
@@ -79,6 +79,8 @@ def plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
     placements = dict(sorted(placements.items()))
     explanations = {}
     if explain_choices:
+        refused = restricted(stack, catalog, settings, capability)
+        exclusions = {name: found + refused.get(name, ()) for name, found in exclusions.items()}
         explanations = dict(sorted({**explain(stack, problem, solution, region_exclusions, exclusions,
                                               every_fit(stack, catalog, index, capability)),
                                     **bucket_explanations}.items()))

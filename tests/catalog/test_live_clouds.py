@@ -152,3 +152,28 @@ def test_an_azure_refresh_killed_half_way_leaves_the_catalog_whole(clouds, capsy
     assert run(capsys, "catalog", "refresh", "--cloud", "azure", "--regions", ",".join(AZURE_REGIONS))[0] == 130
     assert os.readlink(live) == target and (live / "azure" / "vms.csv").read_bytes() == before
     assert not list(live.parent.glob("*.partial"))
+
+
+def test_a_size_azure_restricts_is_named_with_its_reason_by_explain(clouds, capsys, tmp_path):
+    _, az, _ = clouds
+    # the cheaper region refuses the subscription the size; a smaller size it does not refuse fits no replica
+    az.region("westeurope", [azure.sku("Standard_D4s_v5", "westeurope", 4, 16,
+                                       restrictions=[azure.restriction("Location", "westeurope")]),
+                             azure.sku("Standard_D2s_v5", "westeurope", 2, 8)],
+              [azure.usage("cores", "Total Regional vCPUs", 400, 0)],
+              [[azure.price_item("Standard_D4s_v5", "westeurope", 0.18), azure.price_item("Standard_D2s_v5", "westeurope", 0.09)]])
+    az.region("northeurope", [azure.sku("Standard_D4s_v5", "northeurope", 4, 16)],
+              [azure.usage("cores", "Total Regional vCPUs", 400, 0)],
+              [[azure.price_item("Standard_D4s_v5", "northeurope", 0.21)]])
+    assert run(capsys, "catalog", "refresh", "--cloud", "azure", "--regions", ",".join(AZURE_REGIONS))[0] == 0
+    (tmp_path / "stack.yaml").write_text(STACK.format(clouds="azure", regions=", ".join(AZURE_REGIONS)))
+    code, out, err = run(capsys, "plan", "stack.yaml", "--catalog", "live", "--offline", "--format", "json", "--explain")
+    assert code == 0, err
+    plan = json.loads(out)
+    assert {p["region"] for p in plan["placements"] if p["resource"] == "api"} == {"northeurope"}
+    refused = [e for e in plan["explain"]["api"]["excluded"] if e["reason"] == "restricted"]
+    assert refused == [{"cloud": "azure", "region": "westeurope", "reason": "restricted",
+                        "detail": "Standard_D4s_v5 (NotAvailableForSubscription: not offered to this subscription "
+                                  "in westeurope)"}]
+    code, out, _ = run(capsys, "plan", "stack.yaml", "--catalog", "live", "--offline", "--explain")
+    assert code == 0 and "excluded azure/westeurope (restricted): Standard_D4s_v5 (NotAvailableForSubscription" in out

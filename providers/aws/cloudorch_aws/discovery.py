@@ -75,6 +75,14 @@ class AwsDiscovery(Discovery):
             return "no AWS credentials (environment, shared profile or instance role)"
         return None
 
+    def endpoints(self) -> dict[str, str]:
+        """boto3's own resolution (``AWS_ENDPOINT_URL_<SERVICE>``, ``AWS_ENDPOINT_URL``, the profile's
+        ``services`` section, else the public endpoint): a client is made per service, nothing is called."""
+        run = _Run(self._session())
+        region = run.session.region_name or PRICING_REGION
+        return {service: run.client(service, PRICING_REGION if service == "pricing" else region).meta.endpoint_url
+                for service in ("ec2", "pricing", "service-quotas")}
+
     def discover(self, regions: Sequence[str], scopes: frozenset[DiscoveryScope]) -> Discovered:
         run = _Run(self._session())
         names = list(regions) or run.all_regions()

@@ -42,6 +42,14 @@ _GPU_IN_NAME = re.compile(r"_(H200|H100|A100|A10|T4|V100|MI300X|L40S|L4)(?:_|$)"
 _GPU_OF_FAMILY = {"standardncsv3family": "V100", "standardndsv2family": "V100"}
 
 
+def management_endpoint() -> str:
+    return (os.environ.get(ENV_MANAGEMENT) or MANAGEMENT_ENDPOINT).rstrip("/")
+
+
+def prices_endpoint() -> str:
+    return os.environ.get(ENV_PRICES) or PRICES_ENDPOINT
+
+
 def _text(value: Any) -> str:
     """An SDK enum (``ResourceSkuRestrictionsType.LOCATION``) or plain string, as the API spells it."""
     return str(getattr(value, "value", value) or "")
@@ -81,6 +89,9 @@ class AzureDiscovery(Discovery):
             return f"no Azure credentials: {one_line(exc)}"
         return None
 
+    def endpoints(self) -> dict[str, str]:
+        return {"management": management_endpoint(), "prices": prices_endpoint()}
+
     def discover(self, regions: Sequence[str], scopes: frozenset[DiscoveryScope]) -> Discovered:
         run = _Run(self)
         fields, fetched_at = gather(scopes & self.scopes, regions, lambda scope: run.read(scope, regions), run.missing)
@@ -93,8 +104,8 @@ class _Run:
 
     def __init__(self, discovery: AzureDiscovery) -> None:
         self.discovery = discovery
-        self.endpoint = (os.environ.get(ENV_MANAGEMENT) or MANAGEMENT_ENDPOINT).rstrip("/")
-        self.prices_endpoint = os.environ.get(ENV_PRICES) or PRICES_ENDPOINT
+        self.endpoint = management_endpoint()
+        self.prices_endpoint = prices_endpoint()
         self.http = discovery._http or JsonClient()
         self.requests = 0
         self.missing: list[str] = []
@@ -217,8 +228,6 @@ def read_sku(sku: Any, region: str) -> tuple[MachineType | None, list[Restrictio
         vcpus, memory = float(caps["vCPUs"]), float(caps["MemoryGB"])
     except (KeyError, TypeError, ValueError):
         return None, refused + [Restriction(region, sku.name, "its vCPUs or memory are not listed")]
-    if blocked:
-        return None, refused
     gpus = int(float(caps.get("GPUs") or 0))
     accelerator = None
     if gpus:
@@ -226,8 +235,11 @@ def read_sku(sku: Any, region: str) -> tuple[MachineType | None, list[Restrictio
         accelerator = named.group(1) if named else _GPU_OF_FAMILY.get((sku.family or "").lower(), "GPU")
     arch = "arm64" if (caps.get("CpuArchitectureType") or "").lower() == "arm64" else "x86_64"
     # a size whose every zone is restricted is still offered region-wide (without a zone), as Azure allows
-    return MachineType(region, sku.name, vcpus, memory, arch, accelerator, gpus, tuple(sorted(zones)),
-                       regional=not zones), refused
+    machine = MachineType(region, sku.name, vcpus, memory, arch, accelerator, gpus, tuple(sorted(zones)),
+                          regional=not zones)
+    if blocked:  # not offered; what it is stays with its restriction, for `plan --explain`
+        return None, [r._replace(machine=machine) if not r.zone else r for r in refused]
+    return machine, refused
 
 
 def retail_prices(items: Iterable[dict], region: str) -> list[Price]:

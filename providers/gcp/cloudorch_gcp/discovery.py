@@ -56,6 +56,14 @@ _FAMILY_WORDS = {"compute optimized": "c2", "memory-optimized": "m1", "n1 predef
 _NOT_ON_DEMAND = ("PREEMPTIBLE", "COMMITTED", "RESERVED")
 
 
+def compute_endpoint() -> str:
+    return os.environ.get(ENV_COMPUTE) or COMPUTE_ENDPOINT
+
+
+def billing_endpoint() -> str:
+    return (os.environ.get(ENV_BILLING) or BILLING_ENDPOINT).rstrip("/")
+
+
 class GcpDiscovery(Discovery):
     scopes = frozenset(DiscoveryScope)
 
@@ -89,6 +97,9 @@ class GcpDiscovery(Discovery):
             return f"no Google Cloud credentials: {one_line(exc)}"
         return None
 
+    def endpoints(self) -> dict[str, str]:
+        return {"compute": compute_endpoint(), "billing": billing_endpoint()}
+
     def discover(self, regions: Sequence[str], scopes: frozenset[DiscoveryScope]) -> Discovered:
         run = _Run(self)
         fields, fetched_at = gather(scopes & self.scopes, regions, lambda scope: getattr(run, f"_{scope}")(), run.missing)
@@ -104,8 +115,7 @@ class _Run:
 
     def __init__(self, discovery: GcpDiscovery) -> None:
         self.credentials, self.project = discovery.credentials()
-        self.compute = os.environ.get(ENV_COMPUTE) or COMPUTE_ENDPOINT
-        self.billing = (os.environ.get(ENV_BILLING) or BILLING_ENDPOINT).rstrip("/")
+        self.compute, self.billing = compute_endpoint(), billing_endpoint()
         self.http = discovery._http or JsonClient()
         self.requests = 0
         self.missing: list[str] = []
