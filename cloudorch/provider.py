@@ -24,7 +24,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from cloudorch.capabilities import Capability, Requirement
 from cloudorch.catalog.adapter import SkyPilotAdapter
@@ -238,6 +238,9 @@ class CloudProvider(ABC):
     #: whether this cloud's VPN gateway always takes the first host of a tunnel's inside /30 (AWS), so the
     #: network plan gives it that address whichever side of the link it is
     vpn_first_inside_host: ClassVar[bool] = False
+    #: what a balancer of this cloud exports as its ``target`` (``rendering.service``): a host name (AWS's
+    #: ALB DNS name) or an IPv4 address (a public IP, a forwarding rule's address)
+    balancer_target: ClassVar[Literal["hostname", "ipv4"]] = "ipv4"
     #: whether one network of this cloud spans regions (GCP's global VPC), so two regions of one stack
     #: network need no link
     global_network: ClassVar[bool] = False

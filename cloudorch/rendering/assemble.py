@@ -36,7 +36,7 @@ def render_stack(loaded: LoadedStack, placement: PlacementResult, providers: Map
     from cloudorch.rendering.links import link_elements
     from cloudorch.rendering.service import balancers, global_names
 
-    served = balancers(loaded.stack, placement)
+    served = balancers(loaded.stack, placement, {name: p.balancer_target for name, p in providers.items()})
     names = global_names(loaded.stack, served)
     elements = (*elements, *link_elements(network), *((names,) if names else ()))
     blocks = network.blocks if network is not None else placement.networks

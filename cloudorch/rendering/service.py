@@ -31,9 +31,10 @@ of the location's provider, which returns an ``EndpointRendering`` holding:
 It exports (``BALANCER_EXPORTS``; checked like any element's exports):
 
 - ``target`` (ref): the balancer's public name or address, as a reference to the output that holds it
-  (AWS: the ALB's ``dnsName``; Azure: the public IP's ``ipAddress``; GCP: the forwarding rule's ``ipAddress``);
-- ``target_kind`` (value): ``"hostname"`` or ``"ipv4"``: what ``target`` is, so the DNS side writes a CNAME
-  or an A record and probes a host name or an address;
+  (AWS: the ALB's ``dnsName``; Azure: the public IP's ``ipAddress``; GCP: the forwarding rule's ``ipAddress``).
+  What it is -- a host name or an IPv4 address -- the provider states beforehand as its class attribute
+  ``CloudProvider.balancer_target`` (``Balancer.target_kind``), so the DNS side, which sees only a
+  placeholder, knows to write a CNAME or an A record and to probe a name or an address;
 - ``validation_names`` and ``validation_values`` (refs, same length, possibly empty): the CNAME records the
   zone must hold for the managed certificate to be issued (ACM's DNS validation, a Certificate Manager DNS
   authorisation); a cloud whose certificate needs none (or a balancer without https) exports two empty lists.
@@ -81,8 +82,7 @@ MIN_TLS = "1.2"
 #: the id of the stack's one global-name element
 GLOBAL_NAMES_ID = "global-names"
 
-BALANCER_EXPORTS: Mapping[str, ExportShape] = {
-    "target": "ref", "target_kind": "value", "validation_names": "refs", "validation_values": "refs"}
+BALANCER_EXPORTS: Mapping[str, ExportShape] = {"target": "ref", "validation_names": "refs", "validation_values": "refs"}
 
 
 class Listener(_Frozen):
@@ -116,6 +116,8 @@ class Balancer(_Frozen):
     health: HealthCheck
     #: the global name (``www.shop.example.com``) when the resource asks for one
     hostname: str | None = None
+    #: what the exported ``target`` is (the rendering provider's ``balancer_target``)
+    target_kind: Literal["hostname", "ipv4"] = "ipv4"
     min_tls: str = MIN_TLS
     waf: bool = False
     access_logs: bool = True
@@ -175,8 +177,10 @@ class GlobalNames(Element):
         return next(listener for listener in balancer.listeners if listener.action == "forward")
 
 
-def balancers(stack: Stack, placement: PlacementResult) -> tuple[Balancer, ...]:
-    """Exactly one balancer per location hosting replicas of each served resource, by resource and location."""
+def balancers(stack: Stack, placement: PlacementResult,
+              target_kinds: Mapping[str, str] | None = None) -> tuple[Balancer, ...]:
+    """Exactly one balancer per location hosting replicas of each served resource, by resource and location;
+    ``target_kinds``: cloud -> its provider's ``balancer_target`` (default ipv4)."""
     from cloudorch.spec.models import Compute
 
     out = []
@@ -201,7 +205,7 @@ def balancers(stack: Stack, placement: PlacementResult) -> tuple[Balancer, ...]:
             share = count / total
             out.append(Balancer(
                 resource=name, cloud=cloud, region=region, network=spec.network, replicas=count,
-                protocol=serve.protocol, listeners=tuple(sorted(listeners, key=lambda x: x.port)),
+                target_kind=(target_kinds or {}).get(cloud, "ipv4"), protocol=serve.protocol, listeners=tuple(sorted(listeners, key=lambda x: x.port)),
                 backend_port=serve.backend_port, health=health, hostname=hostname,
                 waf=serve.waf_on(stack.policies.packs), access_logs=serve.access_logs,
                 deletion_protection=serve.deletion_protection, gb_month=serve.gb_month * share,

@@ -104,7 +104,7 @@ def test_a_balancer_rendering_must_export_the_contract():
     from cloudorch.rendering.model import RenderedResource
 
     lb = RenderedResource(name="lb", type="x:y:Z", cloud="aws", region="eu-west-1")
-    good = {"target": ref("lb", "dnsName"), "target_kind": "hostname", "validation_names": [], "validation_values": []}
+    good = {"target": ref("lb", "dnsName"), "validation_names": [], "validation_values": []}
     assert set(good) == set(BALANCER_EXPORTS)
     check_balancer_exports(made, EndpointRendering(resources=(lb,), exports=good))
     with pytest.raises(ElementProblem, match="does not export 'target'"):
