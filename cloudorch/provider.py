@@ -241,6 +241,8 @@ class CloudProvider(ABC):
     #: what a balancer of this cloud exports as its ``target`` (``rendering.service``): a host name (AWS's
     #: ALB DNS name) or an IPv4 address (a public IP, a forwarding rule's address)
     balancer_target: ClassVar[Literal["hostname", "ipv4"]] = "ipv4"
+    #: how many certificate-validation CNAMEs an https balancer of this cloud exports (ACM: 1)
+    balancer_validations: ClassVar[int] = 0
     #: whether one network of this cloud spans regions (GCP's global VPC), so two regions of one stack
     #: network need no link
     global_network: ClassVar[bool] = False

@@ -18,7 +18,7 @@ from cloudorch.rendering.context import RenderContext
 from cloudorch.rendering.elements import Element, ElementProblem, EndpointRendering, EndpointView, check_exports, resolve
 from cloudorch.rendering.model import RenderedResource
 from cloudorch.rendering.order import RenderGraphProblem, dependency_order
-from cloudorch.rendering.service import GlobalNames, check_balancer_exports
+from cloudorch.rendering.service import GlobalNames, check_balancer_exports, check_validations
 
 if TYPE_CHECKING:
     from cloudorch.network.model import NetworkPlan
@@ -36,7 +36,8 @@ def render_stack(loaded: LoadedStack, placement: PlacementResult, providers: Map
     from cloudorch.rendering.links import link_elements
     from cloudorch.rendering.service import balancers, global_names
 
-    served = balancers(loaded.stack, placement, {name: p.balancer_target for name, p in providers.items()})
+    served = balancers(loaded.stack, placement,
+                       {name: (p.balancer_target, p.balancer_validations) for name, p in providers.items()})
     names = global_names(loaded.stack, served)
     elements = (*elements, *link_elements(network), *((names,) if names else ()))
     blocks = network.blocks if network is not None else placement.networks
@@ -69,6 +70,7 @@ def render_stack(loaded: LoadedStack, placement: PlacementResult, providers: Map
         if names is not None and balancer in names.balancers:
             # the global name's balancer endpoints are these renderings: nothing is rendered twice
             parts.append((names, names.endpoint_of(balancer), balancer.cloud, part))
+            _guarded(balancer.cloud, lambda: check_validations(balancer, part))
         else:
             _guarded(balancer.cloud, lambda: check_balancer_exports(balancer, part))
     for element in elements:

@@ -106,11 +106,18 @@ class TrafficRule:
         return is_all_ports(self.ports)
 
 
+#: a ``TrafficRule`` peer meaning "the balancer in front of this resource" (an AWS rule naming the
+#: balancer's security group): the reachability proof's balancer -> replica hop
+BALANCER_PEER = "balancer"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FirewallFacts(Facts):
     """A firewall rule, or a security group with its inline rules."""
 
     rules: tuple[TrafficRule, ...] = ()
+    #: the rules guard the resource's balancer (its listeners), not its replicas
+    balancer: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

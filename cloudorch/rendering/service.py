@@ -35,9 +35,10 @@ It exports (``BALANCER_EXPORTS``; checked like any element's exports):
   What it is -- a host name or an IPv4 address -- the provider states beforehand as its class attribute
   ``CloudProvider.balancer_target`` (``Balancer.target_kind``), so the DNS side, which sees only a
   placeholder, knows to write a CNAME or an A record and to probe a name or an address;
-- ``validation_names`` and ``validation_values`` (refs, same length, possibly empty): the CNAME records the
-  zone must hold for the managed certificate to be issued (ACM's DNS validation, a Certificate Manager DNS
-  authorisation); a cloud whose certificate needs none (or a balancer without https) exports two empty lists.
+- ``validation_names`` and ``validation_values`` (refs, ``balancer.validation_records`` each): the CNAME
+  records the zone must hold for the managed certificate to be issued (ACM's DNS validation, a Certificate
+  Manager DNS authorisation). How many, the provider states beforehand (``CloudProvider.balancer_validations``
+  per https balancer; 0 for other protocols), for the same reason as the target's kind.
 
 The global name (``GlobalNames``, a cross-cloud element; one per stack with a ``dns:`` and at least one
 named served resource). Endpoint 0 is the DNS provider (``dns.provider``; region None: DNS is global);
@@ -71,7 +72,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from cloudorch.rendering.elements import Element, EndpointRendering, ExportShape, _Frozen
+from cloudorch.rendering.elements import Element, ElementProblem, EndpointRendering, ExportShape, _Frozen
 
 if TYPE_CHECKING:
     from cloudorch.placement.model import PlacementResult
@@ -118,6 +119,8 @@ class Balancer(_Frozen):
     hostname: str | None = None
     #: what the exported ``target`` is (the rendering provider's ``balancer_target``)
     target_kind: Literal["hostname", "ipv4"] = "ipv4"
+    #: how many certificate-validation records it exports (the provider's ``balancer_validations``, https only)
+    validation_records: int = 0
     min_tls: str = MIN_TLS
     waf: bool = False
     access_logs: bool = True
@@ -178,9 +181,9 @@ class GlobalNames(Element):
 
 
 def balancers(stack: Stack, placement: PlacementResult,
-              target_kinds: Mapping[str, str] | None = None) -> tuple[Balancer, ...]:
+              shapes: Mapping[str, tuple[str, int]] | None = None) -> tuple[Balancer, ...]:
     """Exactly one balancer per location hosting replicas of each served resource, by resource and location;
-    ``target_kinds``: cloud -> its provider's ``balancer_target`` (default ipv4)."""
+    ``shapes``: cloud -> its provider's (``balancer_target``, ``balancer_validations``); default (ipv4, 0)."""
     from cloudorch.spec.models import Compute
 
     out = []
@@ -205,7 +208,9 @@ def balancers(stack: Stack, placement: PlacementResult,
             share = count / total
             out.append(Balancer(
                 resource=name, cloud=cloud, region=region, network=spec.network, replicas=count,
-                target_kind=(target_kinds or {}).get(cloud, "ipv4"), protocol=serve.protocol, listeners=tuple(sorted(listeners, key=lambda x: x.port)),
+                target_kind=(shapes or {}).get(cloud, ("ipv4", 0))[0],
+                validation_records=(shapes or {}).get(cloud, ("ipv4", 0))[1] if serve.protocol == "https" else 0,
+                protocol=serve.protocol, listeners=tuple(sorted(listeners, key=lambda x: x.port)),
                 backend_port=serve.backend_port, health=health, hostname=hostname,
                 waf=serve.waf_on(stack.policies.packs), access_logs=serve.access_logs,
                 deletion_protection=serve.deletion_protection, gb_month=serve.gb_month * share,
@@ -243,3 +248,20 @@ def check_balancer_exports(balancer: Balancer, rendering: EndpointRendering) -> 
                         endpoints=(Endpoint(cloud=balancer.cloud),
                                    Endpoint(cloud=balancer.cloud, region=balancer.region, network=balancer.network)))
     check_exports(alone, 1, rendering)
+    check_validations(balancer, rendering)
+
+
+def check_validations(balancer: Balancer, rendering: EndpointRendering) -> None:
+    """The validation records a balancer exports are as many as its provider said beforehand."""
+    for name in ("validation_names", "validation_values"):
+        if len(rendering.exports.get(name, ())) != balancer.validation_records:
+            raise ElementProblem(balancer.cloud, f"the balancer {balancer.id} exports {len(rendering.exports.get(name, ()))} "
+                                                 f"{name}, its provider declared {balancer.validation_records}")
+
+
+def served_ports(spec: object) -> tuple[int, ...]:
+    """The ports a served resource's balancers listen on for the internet (none when it is not served)."""
+    serve = getattr(spec, "serve", None)
+    if serve is None:
+        return ()
+    return tuple(sorted({serve.listen_port} | ({80} if serve.protocol == "https" and serve.listen_port != 80 else set())))

@@ -14,6 +14,8 @@ from cloudorch.policy.values import UNKNOWN, get, is_all_ports
 from cloudorch.rendering.roles import Role
 from cloudorch.spec.models import Ingress
 
+from cloudorch.rendering.service import served_ports
+
 from cloudorch_policies import tokens as T
 from cloudorch_policies._meta import fw
 
@@ -54,9 +56,12 @@ def inbound_rules(res, ctx):
 @rendered_check(roles=FIREWALLS)
 def _public_ingress_rendered(res, ctx):
     spec = _spec_of(res, ctx)
+    # a balancer's listeners are public by design (the load-balancer policies judge them); any other port
+    # it opens to the world is still a finding
+    listening = served_ports(spec) if ctx.facts(res).balancer else ()
     out = []
     for rule in inbound_rules(res, ctx):
-        if rule.from_world:
+        if rule.from_world and not all(lo == hi and lo in listening for lo, hi in rule.ports):
             ports = ", ".join(f"{lo}" if lo == hi else f"{lo}-{hi}" for lo, hi in rule.ports) or "unknown ports"
             first = rule.ports[0][0] if rule.ports else None
             out.append(Violation(f"allows {ports} from the internet", spec_ingress_path(spec, first)))
