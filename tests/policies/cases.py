@@ -50,6 +50,16 @@ PUBLIC_DB = '{kind: database, network: net, engine: postgres, version: "16", ing
 HA_DB = '{kind: database, network: net, engine: postgres, version: "16", high_availability: true}'
 
 
+def _served(serve: str) -> str:
+    return "{kind: compute, network: net, cpu: 4, memory_gb: 16, serve: {%s}}" % serve
+
+
+SERVED = _served("protocol: https, name: www")
+ZONE = "dns: {zone: shop.example.com, provider: aws}\n"
+WAF_ATTACHMENT = "aws:wafv2/webAclAssociation:WebAclAssociation"
+TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
+
+
 def _db(extra: str) -> str:
     return '{kind: database, network: net, engine: postgres, version: "16", %s}' % extra
 
@@ -85,13 +95,15 @@ CASES = [
                   _sg("w-aws-ok", 443)]),
          {("web", None), ("web", "w-aws"), ("web", "w-az"), ("web", "w-gcp")}),
     Case("encryption.lb-https",
-         subject(stack(), [r("l-tls", T.AWS_LB_LISTENER, protocol="HTTPS", sslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06"),
-                           r("l-redirect", T.AWS_LB_LISTENER, protocol="HTTP", defaultActions=[
-                               {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}]),
-                           r("l-tcp", T.AWS_LB_LISTENER, protocol="TCP")]),
-         subject(stack(), [r("l-http", T.AWS_LB_LISTENER, protocol="HTTP", defaultActions=[{"type": "forward"}]),
-                           r("l-old", T.AWS_LB_LISTENER, protocol="HTTPS", sslPolicy="ELBSecurityPolicy-2016-08")]),
-         {("web", "l-http"), ("web", "l-old")}),
+         subject(stack(web=SERVED, extra=ZONE), [
+             r("l-tls", T.AWS_LB_LISTENER, protocol="HTTPS", sslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06"),
+             r("l-redirect", T.AWS_LB_LISTENER, protocol="HTTP", defaultActions=[
+                 {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}]),
+             r("l-tcp", T.AWS_LB_LISTENER, protocol="TCP")]),
+         subject(stack(web=_served("protocol: http")), [
+             r("l-http", T.AWS_LB_LISTENER, protocol="HTTP", defaultActions=[{"type": "forward"}]),
+             r("l-old", T.AWS_LB_LISTENER, protocol="HTTPS", sslPolicy="ELBSecurityPolicy-2016-08")]),
+         {("web", None), ("web", "l-http"), ("web", "l-old")}),
     Case("compute.public-ip",
          subject(stack(), [r("i", T.AWS_INSTANCE, associatePublicIpAddress=False),
                            r("g", T.GCP_INSTANCE, networkInterfaces=[{"network": ref("vpc")}]),
@@ -343,9 +355,24 @@ CASES = [
          subject(stack(), [r("lg", T.AWS_LOG_GROUP, None, retentionInDays=30)]),
          {(None, "lg")}),
     Case("logging.lb-access-logs",
-         subject(stack(), [r("lb", T.AWS_LB, accessLogs={"enabled": True, "bucket": ref("logs")})]),
-         subject(stack(), [r("lb", T.AWS_LB)]),
-         {("web", "lb")}),
+         subject(stack(web=SERVED, extra=ZONE), [r("lb", T.AWS_LB, accessLogs={"enabled": True, "bucket": ref("logs")})]),
+         subject(stack(web=_served("protocol: http, access_logs: false")), [r("lb", T.AWS_LB)]),
+         {("web", None), ("web", "lb")}),
+    Case("network.lb-waf",
+         subject(stack(web=_served("protocol: http, waf: true")), [
+             r("lb", T.AWS_LB), r("nlb", T.AWS_LB, loadBalancerType="network"),
+             r("acl-lb", WAF_ATTACHMENT, resourceArn=ref("lb", "arn"), webAclArn=ref("acl", "arn"))]),
+         subject(stack(web=_served("protocol: http")), [r("lb", T.AWS_LB), r("nlb", T.AWS_LB, loadBalancerType="network")]),
+         {("web", None), ("web", "lb")}),
+    Case("network.lb-deletion-protection",
+         subject(stack(web=SERVED, extra=ZONE), [r("lb", T.AWS_LB, enableDeletionProtection=True)]),
+         subject(stack(web=_served("protocol: http, deletion_protection: false")), [r("lb", T.AWS_LB)]),
+         {("web", None), ("web", "lb")}),
+    Case("network.lb-health-check",
+         subject(stack(web=SERVED, extra=ZONE), [r("tg", TARGET_GROUP, healthCheck={"enabled": True, "path": "/"}),
+                                                  r("tg2", TARGET_GROUP)]),
+         subject(stack(web=SERVED, extra=ZONE), [r("tg", TARGET_GROUP, healthCheck={"enabled": False})]),
+         {("web", "tg")}),
     Case("logging.database-logs",
          subject(stack(), [r("rds", T.AWS_RDS, "db", enabledCloudwatchLogsExports=["postgresql"])]),
          subject(stack(), [r("rds", T.AWS_RDS, "db"), r("rds2", T.AWS_RDS, "db", enabledCloudwatchLogsExports=[])]),

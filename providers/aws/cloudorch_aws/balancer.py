@@ -15,6 +15,7 @@ from cloudorch.rendering.elements import EndpointRendering
 from cloudorch.rendering.service import Balancer
 
 from cloudorch_aws.bucket import _bucket, _policy
+from cloudorch_aws.meters import REQUESTS_TAG, TRAFFIC_TAG
 from cloudorch_aws.naming import logical, resource, subnets_for, tags
 from cloudorch_aws.network import vpc_name
 from cloudorch_aws.security import INGRESS
@@ -52,10 +53,10 @@ def render_balancer(ctx: RenderContext, b: Balancer) -> EndpointRendering:
     block = ctx.block_for(b.network, region)
     out: list[RenderedResource] = []
 
-    def add(type_: str, part: str, inputs: dict, *, taggable: bool = True, **extra) -> str:
+    def add(type_: str, part: str, inputs: dict, *, taggable: bool = True, volume: dict | None = None, **extra) -> str:
         logical_name = logical(name, region, part)
         if taggable:
-            inputs = inputs | {"tags": tags(ctx, name, logical_name)}
+            inputs = inputs | {"tags": tags(ctx, name, logical_name) | (volume or {})}
         out.append(resource(type_, name, region, part, inputs, **extra))
         return logical_name
 
@@ -85,7 +86,7 @@ def render_balancer(ctx: RenderContext, b: Balancer) -> EndpointRendering:
         logs, grant = _log_bucket(ctx, b, out)
         lb_inputs["accessLogs"] = {"bucket": ref(logs), "enabled": True, "prefix": "lb"}
         depends = (grant,)  # the ALB checks it may write when logging is turned on
-    lb = add(_LB, "lb", lb_inputs, depends_on=depends)
+    lb = add(_LB, "lb", lb_inputs, depends_on=depends, volume={TRAFFIC_TAG: f"{b.gb_month:g}"})
 
     tg = add("aws:lb/targetGroup:TargetGroup", "lb-tg", {
         "port": b.backend_port, "protocol": "TCP" if b.protocol == "tcp" else "HTTP", "targetType": "instance",
@@ -128,7 +129,8 @@ def render_balancer(ctx: RenderContext, b: Balancer) -> EndpointRendering:
             "rules": [{"name": group, "priority": i, "overrideAction": {"none": {}},
                        "statement": {"managedRuleGroupStatement": {"name": group, "vendorName": "AWS"}},
                        "visibilityConfig": _visibility(group)} for i, group in enumerate(MANAGED_RULE_GROUPS)],
-            "visibilityConfig": _visibility(f"{ctx.stack.stack}-{name}")})
+            "visibilityConfig": _visibility(f"{ctx.stack.stack}-{name}")},
+            volume={REQUESTS_TAG: f"{b.requests_million_month:g}"})
         add("aws:wafv2/webAclAssociation:WebAclAssociation", "lb-waf-attachment", {
             "resourceArn": ref(lb, "arn"), "webAclArn": ref(acl, "arn")}, taggable=False)
     return EndpointRendering(resources=tuple(out), exports={
