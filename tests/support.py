@@ -69,8 +69,9 @@ def _slot(cloud: str, region: str, itype: str, count: int, vcpus: float, mem: fl
 
 
 def webshop_placement(cloud: str) -> tuple[object, PlacementResult]:
-    """The webshop example with web split over two regions of ``cloud`` and db + bucket in the first."""
-    loaded = load_stack(ROOT / "stacks" / "webshop.yaml")
+    """The webshop example with web split over two regions of ``cloud`` and db + bucket in the first; its web
+    tier reached per replica (``tests/data/webshop.yaml``), which every cloud renders."""
+    loaded = load_stack(ROOT / "tests" / "data" / "webshop.yaml")
     first, second = REGIONS[cloud]
     placements = {
         "web": ResourcePlacement(resource="web", kind="compute", slots=(

@@ -88,19 +88,53 @@ def test_rendered_graph_is_closed_and_providers_are_explicit(path):
         assert providers[r.provider].region == r.region
 
 
-def test_webshop_done_when(capsys):
-    """The issue's acceptance: replicas on two clouds, all in the EU, the database beside web replicas."""
+def test_webshop_done_when(capsys, tmp_path):
+    """Issue 8's acceptance as far as serving allows (two regions, not two clouds, until the Azure and GCP
+    plugins render balancers), and issue 9's: a balancer in each web location, one global name over them,
+    managed TLS, and no web replica with a public address, so pci-dss raises no compute.public-ip."""
     assert main(["plan", str(ROOT / "stacks" / "webshop.yaml"), "--format", "json"]) == 0
     plan = json.loads(capsys.readouterr().out)
     web = [p for p in plan["placements"] if p["resource"] == "web"]
     db = [p for p in plan["placements"] if p["resource"] == "orders-db"]
-    assert sum(p["count"] for p in web) == 6
-    assert len({p["cloud"] for p in web}) >= 2
+    assert sum(p["count"] for p in web) == 6 and len({(p["cloud"], p["region"]) for p in web}) >= 2
     assert all(p["count"] <= 3 for p in web)
     catalog = load_catalog()
     assert all(catalog.region(p["cloud"], p["region"]).geo == "eu" for p in web + db)
     assert (db[0]["cloud"], db[0]["region"]) in {(p["cloud"], p["region"]) for p in web}
     assert plan["cost"]["monthly_usd"] <= 6000
+
+    rendered = plan["resources"]
+    web_locations = {(p["cloud"], p["region"]) for p in web}
+    balancers = [r for r in rendered if r["role"] == "balancer" and r["source"] == "web"]
+    assert sorted((r["cloud"], r["region"]) for r in balancers) == sorted(web_locations)
+    records = [r for r in rendered if r["role"] == "dns-record" and r["inputs"]["name"] == "www.shop.example.com"]
+    assert len(records) == len(web_locations) and all(r["inputs"]["healthCheckId"] for r in records)
+    listeners = {(r["inputs"]["protocol"], r["inputs"].get("sslPolicy")) for r in rendered if r["role"] == "balancer-listener"}
+    assert listeners == {("HTTPS", "ELBSecurityPolicy-TLS13-1-2-2021-06"), ("HTTP", None)}
+    assert [r for r in rendered if r["type"] == "aws:acm/certificate:Certificate"]
+    templates = [r for r in rendered if r["role"] == "instance-template" and r["source"] == "web"]
+    assert templates and all(nic["associatePublicIpAddress"] == "false"
+                             for t in templates for nic in t["inputs"]["networkInterfaces"])
+    assert {s["status"] for s in plan["network"]["services"]} == {"proved"}
+    # the bill prices each location's balancer and the name's health check of it, and the zone once
+    priced = {r["resource"]: (r["cloud"], r["region"]) for r in plan["cost"]["lines"] if r["basis"] == "price-list"}
+    assert sorted(priced[b["name"]] for b in balancers) == sorted(web_locations)
+    checks = [r["name"] for r in rendered if r["type"] == "aws:route53/healthCheck:HealthCheck"]
+    assert len(checks) == len(web_locations) and all(c in priced for c in checks)
+    assert len([r for r in rendered if r["type"] == "aws:route53/zone:Zone" and r["name"] in priced]) == 1
+    assert plan["cost"]["monthly_usd"] == plan["cost"]["placement_monthly_usd"]  # what the placement weighed
+    pci = tmp_path / "webshop.yaml"  # the pack added to the stack: its WAF turns on by default too
+    pci.write_text((ROOT / "stacks" / "webshop.yaml").read_text().replace("packs: [baseline]", "packs: [baseline, pci-dss]"))
+    assert main(["plan", str(pci), "--format", "json"]) in (0, 3)
+    findings = json.loads(capsys.readouterr().out)["policy"]["findings"]
+    assert not [f for f in findings if f["policy"] in ("compute.public-ip", "network.lb-waf") and f["status"] == "fail"]
+    assert [r for r in plan_resources(pci) if r.type == "aws:wafv2/webAclAssociation:WebAclAssociation"]
+    assert main(["plan", str(pci), "--format", "json"]) in (0, 3)
+    guarded = json.loads(capsys.readouterr().out)
+    acls = {r["name"] for r in guarded["resources"] if r["type"] == "aws:wafv2/webAcl:WebAcl"}
+    lines = [r for r in guarded["cost"]["lines"] if r["resource"] in acls]
+    assert len(lines) == len({(p["cloud"], p["region"]) for p in guarded["placements"] if p["resource"] == "web"})
+    assert all(line["monthly_usd"] > 0 for line in lines)
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
@@ -187,3 +221,7 @@ def test_explanations_never_contradict_the_placement(path):
                 # the chosen placement is optimal, so no alternative that keeps the constraints is cheaper
                 assert a.monthly_usd >= placements[name].monthly_usd - 0.01, (name, a)
     assert alternatives, "every example has resources with alternatives to explain"
+
+
+def plan_resources(path):
+    return planned(path).rendered

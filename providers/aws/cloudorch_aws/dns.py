@@ -31,7 +31,8 @@ def render_global_name(ctx: RenderContext, view: EndpointView) -> EndpointRender
     names = view.element
     assert isinstance(names, GlobalNames)
     out: list[RenderedResource] = []
-    # Route 53 is one global service: any region's provider reaches it, so one the stack already has
+    # Route 53 is one global service: any region's provider reaches it, so one the stack already has (inside
+    # its residency); only a stack with nothing else on AWS gets HOME's, which residency then judges
     home = ctx.regions()[0] if ctx.regions() else HOME
     if not ctx.regions():
         out.append(region_provider(ctx, HOME))
@@ -40,8 +41,7 @@ def render_global_name(ctx: RenderContext, view: EndpointView) -> EndpointRender
         name = logical(SOURCE, "global", part)
         if taggable:
             inputs = inputs | {"tags": tags(ctx, SOURCE, name)}
-        # no region: the zone and its records live nowhere in particular (residency does not judge them)
-        out.append(resource(type_, SOURCE, home, part, inputs).model_copy(update={"name": name, "region": None}))
+        out.append(resource(type_, SOURCE, home, part, inputs).model_copy(update={"name": name}))
         return name
 
     zone = add("aws:route53/zone:Zone", "zone", {"name": names.zone, "forceDestroy": False,

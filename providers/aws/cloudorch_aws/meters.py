@@ -69,3 +69,18 @@ def _zone(resource: RenderedResource) -> tuple[Meter, ...]:
 
 SERVING = {"aws:lb/loadBalancer:LoadBalancer": _balancer, "aws:route53/healthCheck:HealthCheck": _health_check,
            "aws:wafv2/webAcl:WebAcl": _web_acl, "aws:route53/zone:Zone": _zone}
+
+
+#: what render_balancer and render_global_name build, in the meters above, for placement
+#: (``NetworkShape.serving``): one (N)LCU-hour per GB processed, the managed rule groups' count of WAF rules
+SERVING_SHAPE: dict[str, tuple[Meter, ...]] = {
+    "application": (Meter("app_load_balancer_hour"),),
+    "network": (Meter("net_load_balancer_hour"),),
+    "application_gb": (Meter("app_load_balancer_lcu_hour", 1 / HOURS_PER_MONTH),),
+    "network_gb": (Meter("net_load_balancer_lcu_hour", 1 / HOURS_PER_MONTH),),
+    "waf": (Meter("waf_web_acl_month"), Meter("waf_rule_month", 3)),
+    "waf_million": (Meter("waf_requests"),),
+    "zone": (Meter("dns_zone_month"),),
+    "name_check": (Meter("dns_health_check_month"),),
+    "name_check_external": (Meter("dns_health_check_month", scope="external"),),
+}

@@ -78,7 +78,8 @@ class Provider(CloudProvider):
         # Elastic IP and the site's KMS key per site; a virtual private gateway per VPN site; two VPN connections per link
         return NetworkShape(site=(Meter(NAT_GATEWAY), Meter("public_ipv4_hour"), Meter("kms_key_month")),
                             vpn_site=(Meter("vpn_gateway_hour"),),
-                            vpn_link_side=(Meter("vpn_connection_hour", 2),))
+                            vpn_link_side=(Meter("vpn_connection_hour", 2),),
+                            serving=meters.SERVING_SHAPE)
 
     def meters(self, resource: RenderedResource) -> tuple[Meter, ...] | Unmetered | None:
         return meters.meters_of(resource)
