@@ -91,7 +91,8 @@ def lb_name(b: Balancer, part: str) -> str:
 def check_balancers(ctx: RenderContext) -> list[Problem]:
     """A passthrough balancer forwards a port unchanged: a tcp service listens where its replicas do."""
     out = []
-    for b in ctx.balancers:
+    # every location's balancer of a resource is alike (one serve block): one problem per resource
+    for b in {b.resource: b for b in ctx.balancers if b.cloud == CLOUD}.values():
         https = next((x.port for x in b.listeners if x.protocol == "https"), 443)
         if b.cloud == CLOUD and https != 443 and len(b.listeners) > 1:
             out.append(ctx.problem(("resources", b.resource, "serve", "port"), (
@@ -128,7 +129,7 @@ def _application(ctx: RenderContext, b: Balancer) -> EndpointRendering:
         "loadBalancingScheme": "EXTERNAL_MANAGED", "protocol": "HTTP", "portName": PORT_NAME,
         "backends": [{"group": ref(g, "instanceGroup"), "balancingMode": "UTILIZATION", "capacityScaler": 1.0}
                      for g in _groups(ctx, b)],
-        "healthChecks": [ref(check, "id")], "timeoutSec": 30, "connectionDrainingTimeoutSec": 30,
+        "healthChecks": ref(check, "id"), "timeoutSec": 30, "connectionDrainingTimeoutSec": 30,
         "logConfig": {"enable": b.access_logs, **({"sampleRate": 1.0} if b.access_logs else {})},
         "description": f"{b.resource}'s replicas in {b.region}",
     }
@@ -172,7 +173,7 @@ def _network(ctx: RenderContext, b: Balancer) -> EndpointRendering:
         resource(service, REGION_BACKEND_SERVICE, region, b.resource, {
             "region": region, "loadBalancingScheme": "EXTERNAL", "protocol": "TCP",
             "backends": [{"group": ref(g, "instanceGroup"), "balancingMode": "CONNECTION"} for g in _groups(ctx, b)],
-            "healthChecks": [ref(check, "id")], "connectionDrainingTimeoutSec": 30,
+            "healthChecks": ref(check, "id"), "connectionDrainingTimeoutSec": 30,
             "logConfig": {"enable": b.access_logs, **({"sampleRate": 1.0} if b.access_logs else {})},
             "description": f"{b.resource}'s replicas in {region}"}),
         resource(rule, FORWARDING_RULE, region, b.resource, {

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from cloudorch.rendering.facts import BackendFacts, BalancerFacts, ListenerFacts, RenderedGraph
-from cloudorch.rendering.inputs import UNKNOWN, flag, get, items
+from cloudorch.rendering.inputs import UNKNOWN, flag, get
 from cloudorch.rendering.model import REF, RenderedResource, is_ref
 
 from cloudorch_gcp.balancer import (
@@ -127,10 +127,9 @@ def _listener(res: RenderedResource, graph: RenderedGraph) -> ListenerFacts:
 
 
 def _backend(res: RenderedResource, graph: RenderedGraph) -> BackendFacts:
-    checks = items(res.inputs, "healthChecks")
-    if any(c is UNKNOWN for c in checks):
-        return BackendFacts(health_check=UNKNOWN)
-    return BackendFacts(health_check=bool(checks), notes={} if checks else {"health_check": "no healthChecks"})
+    # one health check (a list in the API, a string in pulumi-gcp): a reference to one is one, whatever its id
+    check = bool(res.inputs.get("healthChecks"))
+    return BackendFacts(health_check=check, notes={} if check else {"health_check": "no healthChecks"})
 
 
 READERS = {URL_MAP: _url_map, FORWARDING_RULE: _network_balancer, GLOBAL_FORWARDING_RULE: _listener,
