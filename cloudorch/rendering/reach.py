@@ -31,6 +31,7 @@ from cloudorch.rendering.facts import (
     FirewallFacts,
     GraphOf,
     LinkFacts,
+    ListenerFacts,
     RouteFacts,
 )
 from cloudorch.rendering.inputs import UNKNOWN
@@ -136,7 +137,12 @@ def prove(stack: Stack, network: NetworkPlan, rendered: Sequence[RenderedResourc
     sides: dict[tuple[str, int], list[tuple[str, LinkFacts]]] = defaultdict(list)
     routes: dict[tuple[str, str], list[tuple[str, RouteFacts]]] = defaultdict(list)
     firewalls: list[tuple[RenderedResource, FirewallFacts]] = []
+    listeners: dict[tuple[str | None, str, str | None], list[tuple[str, int]]] = defaultdict(list)
     for res in rendered:
+        if res.role == Role.BALANCER_LISTENER:
+            heard = describe(res, graph)
+            if isinstance(heard, ListenerFacts) and isinstance(heard.port, int):
+                listeners[(res.source, res.cloud, res.region)].append((res.name, heard.port))
         if res.role not in (Role.LINK, Role.ROUTE, Role.FIREWALL_RULE, Role.SECURITY_GROUP):
             continue
         facts = describe(res, graph)
@@ -169,7 +175,7 @@ def prove(stack: Stack, network: NetworkPlan, rendered: Sequence[RenderedResourc
         flows.append(FlowProof(flow=route.flow, source=route.source, target=route.target, port=route.port,
                                last_port=route.last_port, protocol=route.protocol, status=overall, paths=tuple(paths)))
     return NetworkProof(flows=tuple(flows), exposure=_exposure(stack, firewalls),
-                        services=_services(stack, rendered, firewalls, global_clouds))
+                        services=_services(stack, rendered, firewalls, global_clouds, listeners))
 
 
 def _routable(src: Site, dst: Site, link: Link | None, sides, routes, carried: list[str]) -> tuple[Status, str | None]:
@@ -264,9 +270,10 @@ def _exposure(stack: Stack, firewalls: Iterable[tuple[RenderedResource, Firewall
 
 def _services(stack: Stack, rendered: Sequence[RenderedResource],
               firewalls: Sequence[tuple[RenderedResource, FirewallFacts]],
-              global_clouds: frozenset[str]) -> tuple[ServiceProof, ...]:
+              global_clouds: frozenset[str], listeners=None) -> tuple[ServiceProof, ...]:
     """Per location hosting replicas of a served resource: a balancer there; its firewall admits the internet
-    on the listener ports (a cloud whose balancer has no firewall of its own is unverified on that hop);
+    on the listener ports (a balancer with no firewall of its own -- GCP's proxies -- is reached on exactly
+    the ports its listeners name; one with neither is unverified on that hop);
     a rule of the replicas admits the backend port from the balancer (``BALANCER_PEER``) or from the site's
     addresses (balancers that proxy from the network); and -- when the resource asks for no public address
     of its own -- no rule of the replicas admits the internet."""
@@ -282,13 +289,14 @@ def _services(stack: Stack, rendered: Sequence[RenderedResource],
                     and (res.cloud in global_clouds or res.region in (None, region))]
             lbs = [r.name for r in rendered if r.source == name and r.role == Role.BALANCER
                    and r.cloud == cloud and r.region == region]
-            status, reason, carried = _service_path(spec, serve, here, lbs)
+            heard = (listeners or {}).get((name, cloud, region), [])
+            status, reason, carried = _service_path(spec, serve, here, lbs, heard)
             out.append(ServiceProof(resource=name, cloud=cloud, region=region, status=status, reason=reason,
                                     carried_by=tuple(sorted(set(carried)))))
     return tuple(out)
 
 
-def _service_path(spec, serve, here, lbs: list[str]) -> tuple[Status, str | None, list[str]]:
+def _service_path(spec, serve, here, lbs: list[str], heard=()) -> tuple[Status, str | None, list[str]]:
     from cloudorch.rendering.facts import BALANCER_PEER
     from cloudorch.rendering.service import serve_only
 
@@ -302,6 +310,10 @@ def _service_path(spec, serve, here, lbs: list[str]) -> tuple[Status, str | None
         hits = [res.name for res, rule in front if rule.covers(port)]
         if not hits and any(f.balancer for _, f in here):
             return "broken", f"the balancer's firewall does not admit the internet on {port}", carried
+        if not hits and heard:
+            hits = [name for name, listening in heard if listening == port]
+            if not hits:
+                return "broken", f"no listener of the balancer listens on {port}", carried
         if not hits:
             status, reason = "unverified", "the balancer has no firewall of its own"
         carried += hits

@@ -5,7 +5,7 @@ Rendering is pure data, so neither pulumi nor google.cloud is imported here.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from cloudorch.errors import Problem
 from cloudorch.placement.rates import NetworkShape
@@ -16,9 +16,11 @@ from cloudorch.rendering.elements import EndpointRendering, EndpointView
 from cloudorch.rendering.facts import Facts, RenderedGraph, read_by_type
 from cloudorch.rendering.meters import Meter, Unmetered
 from cloudorch.rendering.roles import Role
+from cloudorch.rendering.service import Balancer, GlobalNames
 from cloudorch.spec.models import Bucket, Compute, Database
 
 from cloudorch_gcp import errors, facts, meters
+from cloudorch_gcp import balancer, dns
 from cloudorch_gcp.catalog import GcpSkyPilotAdapter
 from cloudorch_gcp.bucket import render_bucket
 from cloudorch_gcp.compute import render_compute
@@ -44,6 +46,10 @@ class Provider(CloudProvider):
     global_network: ClassVar[bool] = True
     #: an HA VPN gateway has two interfaces, each with its own public address
     vpn_interfaces: ClassVar[int] = 2
+    #: a forwarding rule's address; a Google-managed certificate is authorized through the balancer itself,
+    #: so no validation record is exported
+    balancer_target: ClassVar[Literal["hostname", "ipv4"]] = "ipv4"
+    balancer_validations: ClassVar[int] = 0
 
     def unsupported_features(self) -> dict[Capability, str]:
         # Cloud KMS keys are in the schema subset, but a key is usable only once the Compute Engine, Cloud
@@ -53,7 +59,7 @@ class Provider(CloudProvider):
                                                   "service agents' grants on a Cloud KMS key are outside its schema)"}
 
     def check(self, ctx: RenderContext) -> list[Problem]:
-        return check_psa_room(ctx) + check_sql_over_peering(ctx)
+        return check_psa_room(ctx) + check_sql_over_peering(ctx) + balancer.check_balancers(ctx) + dns.check_names(ctx)
 
     def render(self, ctx: RenderContext) -> list[RenderedResource]:
         providers = [
@@ -78,7 +84,8 @@ class Provider(CloudProvider):
             out += private_service_access(ctx, network, regions)
         for name, placement in ctx.placed(Bucket):
             out += render_bucket(ctx, name, ctx.stack.resources[name], placement.region)
-        if any(r.provider == GLOBAL_PROVIDER for r in out):
+        hosts_zone = any(isinstance(e, GlobalNames) and e.endpoints[0].cloud == CLOUD for e in ctx.elements)
+        if hosts_zone or any(r.provider == GLOBAL_PROVIDER for r in out):
             # global resources need no region; without one in its inputs, no region can ever change it
             providers.insert(0, RenderedResource(name=GLOBAL_PROVIDER, type=PROVIDER_TYPE, role=Role.PROVIDER,
                                                   cloud=CLOUD, inputs={}))
@@ -86,6 +93,12 @@ class Provider(CloudProvider):
 
     def render_endpoint(self, ctx: RenderContext, view: EndpointView) -> EndpointRendering:
         return render_link_endpoint(ctx, view)
+
+    def render_balancer(self, ctx: RenderContext, b: Balancer) -> EndpointRendering:
+        return balancer.render_balancer(ctx, b)
+
+    def render_global_name(self, ctx: RenderContext, view: EndpointView) -> EndpointRendering:
+        return dns.render_global_name(ctx, view)
 
     def describe(self, resource: RenderedResource, graph: RenderedGraph) -> Facts | None:
         return read_by_type(facts.READERS, resource, graph)

@@ -263,13 +263,15 @@ def _firewalls(which: str, source: str) -> list[RenderedResource]:
 
 
 def test_internet_443_is_a_firewall_admitting_everyone_on_443_only():
-    (rule,) = _firewalls("webshop", "web")
+    # the webshop's web is served through balancers now (test_balancer.py); api still asks for 443 itself
+    (rule,) = _firewalls("mixed", "api")
     assert rule.inputs["sourceRanges"] == ["0.0.0.0/0"]
     assert rule.inputs["allows"] == [{"protocol": "tcp", "ports": ["443"]}]
-    assert rule.inputs["targetTags"] == ["cloudorch-web"]
+    assert rule.inputs["targetTags"] == ["cloudorch-api"]
     assert rule.inputs["direction"] == "INGRESS"
     templates = of_type("webshop", "gcp:compute/instanceTemplate:InstanceTemplate")
     assert all(t.inputs["tags"] == ["cloudorch-web"] for t in templates)
+    assert _firewalls("webshop", "web") == []  # served, and no balancer in this context: nothing admits it
 
 
 def test_db_ingress_from_web_admits_exactly_the_web_blocks():
@@ -286,7 +288,7 @@ def test_internal_traffic_is_allowed_and_nothing_else_opened():
     assert internal["sourceRanges"] == ["10.40.0.0/20", "10.40.16.0/20"]
     opened = {p for r in of_type("webshop", "gcp:compute/firewall:Firewall") if r.name != "net-gcp-allow-internal"
               for a in r.inputs["allows"] for p in a.get("ports", ["all"])}
-    assert opened == {"443", "5432"}  # no 22/3389 unless the stack asks
+    assert opened == {"5432"}  # no 22/3389 unless the stack asks; web is served (its balancers: test_balancer.py)
 
 
 def test_external_ip_only_with_public_ingress():
