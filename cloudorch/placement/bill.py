@@ -50,8 +50,11 @@ def network_terms(stack: Stack, demands: tuple[Demand, ...], rates: NetworkRates
                 extra.setdefault(name, {})[loc] = usd
         if isinstance(spec, Compute) and spec.serve is not None:
             fixed[name] = {c: _serving_fixed(stack, spec, c, rates.serving) for c in sorted({o.cloud for o in d.options})}
-    zone = ({stack.dns.provider: rates.serving.get(stack.dns.provider, {}).get("zone", 0.0)}
-            if stack.dns and any(stack.resources[n].serve.name for n in fixed) else {})
+    zone = {}
+    names = {stack.resources[n].serve.name for n in fixed} - {None}
+    if stack.dns and names:
+        at = rates.serving.get(stack.dns.provider, {})
+        zone = {stack.dns.provider: at.get("zone", 0.0) + len(names) * at.get("name", 0.0)}
     return NetworkTerms(member_of=member_of, flows=flows, site=dict(rates.site), vpn_site=dict(rates.vpn_site),
                         vpn_link_side=dict(rates.vpn_link_side), per_gb=_monotone(rates.per_gb), replica_extra=extra,
                         replica_egress=egress, location_fixed=fixed, replica_serving=serving_gb, stack_fixed=zone,
@@ -66,13 +69,19 @@ def _serving_fixed(stack: Stack, spec: Compute, cloud: str, serving: Mapping[str
     """A location's balancer of ``spec`` on ``cloud``, its web firewall, and the zone's health check of it."""
     serve, own = spec.serve, serving.get(cloud, {})
     assert serve is not None
-    usd = own.get(_layer(spec), 0.0)
-    if serve.waf_on(stack.policies.packs):
+    waf = serve.waf_on(stack.policies.packs)
+    usd = _part(own, _layer(spec), waf) + len(serve.listen_ports) * own.get("listener", 0.0)
+    if waf:
         usd += own.get("waf", 0.0)
     if serve.name and stack.dns is not None:
         zone = serving.get(stack.dns.provider, {})
         usd += zone.get("name_check" if cloud == stack.dns.provider else "name_check_external", 0.0)
     return usd
+
+
+def _part(serving: Mapping[str, float], part: str, waf: bool) -> float:
+    """A balancer's charge, at its rate with a web firewall (``<part>_waf``) where its cloud has one."""
+    return serving.get(f"{part}_waf", serving.get(part, 0.0)) if waf else serving.get(part, 0.0)
 
 
 def _serving_per_replica(stack: Stack, spec: Compute, count: int, serving: Mapping[str, float]) -> float:
@@ -81,7 +90,7 @@ def _serving_per_replica(stack: Stack, spec: Compute, count: int, serving: Mappi
     serve = spec.serve
     if serve is None:
         return 0.0
-    usd = serve.gb_month / count * serving.get(f"{_layer(spec)}_gb", 0.0)
+    usd = serve.gb_month / count * _part(serving, f"{_layer(spec)}_gb", serve.waf_on(stack.policies.packs))
     if serve.waf_on(stack.policies.packs):
         usd += serve.requests_million_month / count * serving.get("waf_million", 0.0)
     return usd

@@ -45,9 +45,11 @@ class NetworkShape:
     #: a NAT gateway billed per VM using it (GCP Cloud NAT) rather than flat
     nat_per_vm: bool = False
     #: serving (``rendering.service``), part -> its charges: ``application`` / ``network`` (a location's
-    #: balancer of that layer), ``application_gb`` / ``network_gb`` (per GB it processes), ``waf`` (a
-    #: location's web firewall), ``waf_million`` (per million requests it inspects); as the zone's cloud:
-    #: ``zone`` (the stack's zone), ``name_check`` / ``name_check_external`` (a health check of a balancer
+    #: balancer of that layer), ``listener`` (each port it listens on), ``application_gb`` / ``network_gb``
+    #: (per GB it processes), ``application_waf`` / ``application_gb_waf`` (the same when a web firewall
+    #: rides on the balancer at other rates; default: the plain ones), ``waf`` (a location's web firewall),
+    #: ``waf_million`` (per million requests it inspects); as the zone's cloud: ``zone`` (the stack's zone),
+    #: ``name`` (each global name), ``name_check`` / ``name_check_external`` (a health check of a balancer
     #: on this cloud / on another)
     serving: Mapping[str, tuple[Charge, ...]] = field(default_factory=dict)
 

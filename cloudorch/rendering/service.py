@@ -264,4 +264,4 @@ def served_ports(spec: object) -> tuple[int, ...]:
     serve = getattr(spec, "serve", None)
     if serve is None:
         return ()
-    return tuple(sorted({serve.listen_port} | ({80} if serve.protocol == "https" and serve.listen_port != 80 else set())))
+    return serve.listen_ports

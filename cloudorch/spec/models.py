@@ -175,6 +175,11 @@ class Serve(Model):
             return self.port
         return {"https": 443, "http": 80}.get(self.protocol, self.backend_port)
 
+    @property
+    def listen_ports(self) -> tuple[int, ...]:
+        """Every port its balancers listen on: ``listen_port``, and 80 redirecting to it for https."""
+        return tuple(sorted({self.listen_port} | ({80} if self.protocol == "https" else set())))
+
     def waf_on(self, packs: list[str]) -> bool:
         """Whether a WAF is rendered: as asked, else on for http(s) when the pci-dss pack is in use."""
         if self.waf is not None:

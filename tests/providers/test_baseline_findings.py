@@ -44,9 +44,9 @@ TODAY = dt.date(2026, 6, 1)
 
 
 def on_one_cloud(loaded: LoadedStack, cloud: str) -> LoadedStack:
-    """The example on ``cloud`` alone. A cloud whose plugin cannot serve yet (``Capability.LOAD_BALANCER``)
-    gets each served resource reached per replica instead (an internet ingress on its port) and no zone,
-    so its rendering of the rest is still pinned."""
+    """The example on ``cloud`` alone, its zone too. A cloud whose plugin cannot serve
+    (``Capability.LOAD_BALANCER``) gets each served resource reached per replica instead (an internet ingress
+    on its port) and no zone, so its rendering of the rest is still pinned."""
     stack = loaded.stack
     serves = Capability.LOAD_BALANCER not in load_provider(cloud).unsupported(
         Requirement("compute", frozenset({Capability.LOAD_BALANCER})), "")
@@ -60,8 +60,9 @@ def on_one_cloud(loaded: LoadedStack, cloud: str) -> LoadedStack:
         return spec.model_copy(update=update)
 
     resources = {name: alone(spec) for name, spec in stack.resources.items()}
+    dns = stack.dns.model_copy(update={"provider": cloud}) if stack.dns and serves else None
     one = stack.model_copy(update={
-        **({} if serves else {"dns": None}),
+        "dns": dns,
         "placement": stack.placement.model_copy(update={"clouds": [cloud]}), "resources": resources,
         "budget": stack.budget.model_copy(update={"monthly_usd": None}),
     })

@@ -2,7 +2,10 @@
 one health check per balancer, and per name one record per balancer, steered by latency, weight or
 failover -- pointing at balancers on any cloud through what their endpoints export.
 
-Route 53 is global; its resources go through the provider of ``HOME`` (the one its API lives in). Latency
+Route 53 is global; its resources have no region (residency does not judge them: a zone holds no data in
+one) and go through a provider of their own, ``GLOBAL_PROVIDER``, set to ``HOME`` (where its API lives): under
+the provider of the stack's first AWS region they would change provider, which Pulumi treats as replacing
+the zone (new name servers), whenever an earlier-sorting region is added. Latency
 records name an AWS region: a balancer on another cloud is measured as the AWS region of its geography
 (``NEAREST``), the closest Route 53 can express. Failover with more than two locations is a chain: each
 name's PRIMARY is one location and its SECONDARY an alias to the next link of the chain (``fo1.<name>``,
@@ -18,6 +21,7 @@ from cloudorch.rendering.service import Balancer, GlobalNames
 from cloudorch_aws.naming import CLOUD, logical, region_provider, resource, slug, tags
 
 HOME = "us-east-1"
+GLOBAL_PROVIDER = f"{CLOUD}-global"
 #: geography (regions.csv) -> the AWS region a latency record of another cloud's balancer there names
 NEAREST = {"us": "us-east-1", "ca": "ca-central-1", "mx": "us-east-2", "eu": "eu-central-1", "apac": "ap-southeast-1",
            "sa": "sa-east-1", "me": "me-central-1", "af": "af-south-1"}
@@ -30,18 +34,15 @@ SOURCE = "dns"
 def render_global_name(ctx: RenderContext, view: EndpointView) -> EndpointRendering:
     names = view.element
     assert isinstance(names, GlobalNames)
-    out: list[RenderedResource] = []
-    # Route 53 is one global service: any region's provider reaches it, so one the stack already has (inside
-    # its residency); only a stack with nothing else on AWS gets HOME's, which residency then judges
-    home = ctx.regions()[0] if ctx.regions() else HOME
-    if not ctx.regions():
-        out.append(region_provider(ctx, HOME))
+    out: list[RenderedResource] = [region_provider(ctx, HOME).model_copy(update={"name": GLOBAL_PROVIDER,
+                                                                                 "region": None})]
 
     def add(type_: str, part: str, inputs: dict, *, taggable: bool = True) -> str:
         name = logical(SOURCE, "global", part)
         if taggable:
             inputs = inputs | {"tags": tags(ctx, SOURCE, name)}
-        out.append(resource(type_, SOURCE, home, part, inputs).model_copy(update={"name": name}))
+        out.append(resource(type_, SOURCE, HOME, part, inputs).model_copy(
+            update={"name": name, "region": None, "provider": GLOBAL_PROVIDER}))
         return name
 
     zone = add("aws:route53/zone:Zone", "zone", {"name": names.zone, "forceDestroy": False,

@@ -26,6 +26,8 @@ from cloudorch.rendering.model import RenderedResource
 TRAFFIC_TAG = "cloudorch-gb-month"
 #: throughput of one capacity unit ("Understanding pricing for Application Gateway", Microsoft Learn)
 CAPACITY_UNIT_MBPS = 2.22
+#: capacity units kept busy all month by one GB a month, evenly spread
+UNITS_PER_GB_MONTH = 8_000 / (HOURS_PER_MONTH * 3_600) / CAPACITY_UNIT_MBPS
 
 _UNPRICED = ("{what}: no dated list price was found for it (see catalog/data/SOURCES.md, 'Load balancers and "
              "DNS elsewhere')")
@@ -55,10 +57,9 @@ METERS: dict[str, tuple[Meter, ...] | Unmetered] = {
 def _gateway(resource: RenderedResource) -> tuple[Meter, ...]:
     waf = str(resource.inputs.get("sku", {}).get("name", "")).startswith("WAF")
     gb_month = float(resource.inputs.get("tags", {}).get(TRAFFIC_TAG, 0) or 0)
-    mbps = gb_month * 8_000 / (HOURS_PER_MONTH * 3_600)  # GB a month, evenly spread, in Mbit/s
     scope = "waf" if waf else None
     return (Meter("app_load_balancer_hour", scope=scope),
-            Meter("app_load_balancer_lcu_hour", mbps / CAPACITY_UNIT_MBPS, scope=scope))
+            Meter("app_load_balancer_lcu_hour", gb_month * UNITS_PER_GB_MONTH, scope=scope))
 
 
 def of(resource: RenderedResource) -> tuple[Meter, ...] | Unmetered | None:
@@ -67,3 +68,16 @@ def of(resource: RenderedResource) -> tuple[Meter, ...] | Unmetered | None:
     if resource.type == "azure-native:network:ApplicationGateway":
         return _gateway(resource)
     return METERS.get(resource.type, ())
+
+
+#: what ``balancer`` and ``dns`` build per location and per stack, in the meters above, for placement
+#: (``NetworkShape.serving``): a gateway (WAF_v2 at its own rates) or a Standard Load Balancer (unpriced),
+#: each behind one Standard public IP; the WAF policy bills within the gateway; Traffic Manager is unpriced
+SERVING_SHAPE: dict[str, tuple[Meter, ...]] = {
+    "application": (Meter("app_load_balancer_hour"), Meter("public_ipv4_hour")),
+    "application_waf": (Meter("app_load_balancer_hour", scope="waf"), Meter("public_ipv4_hour")),
+    "network": (Meter("public_ipv4_hour"),),
+    "application_gb": (Meter("app_load_balancer_lcu_hour", UNITS_PER_GB_MONTH),),
+    "application_gb_waf": (Meter("app_load_balancer_lcu_hour", UNITS_PER_GB_MONTH, scope="waf"),),
+    "zone": (Meter("dns_zone_month"),),
+}

@@ -74,7 +74,8 @@ class Provider(CloudProvider):
         # IP per site; an active-active gateway and its two public IPs per VPN site; connections are in the
         # gateway's price
         return NetworkShape(site=(Meter(NAT_GATEWAY), Meter("public_ipv4_hour")),
-                            vpn_site=(Meter("vpn_gateway_hour"), Meter("public_ipv4_hour", 2)))
+                            vpn_site=(Meter("vpn_gateway_hour"), Meter("public_ipv4_hour", 2)),
+                            serving=meters.SERVING_SHAPE)
 
     def meters(self, resource: RenderedResource) -> tuple[Meter, ...] | Unmetered | None:
         return meters.of(resource)

@@ -93,3 +93,15 @@ def meters(res: RenderedResource) -> Meters:
     if found is not None:
         return found(res)
     return None if res.role in BILLABLE_ROLES else ()
+
+
+#: what ``balancer`` and ``dns`` build, in the meters above, for placement (``NetworkShape.serving``): a
+#: forwarding rule per port a location's balancer listens on, the GBs it processes; Cloud Armor unpriced;
+#: the zone, and one health check per global name (probing every balancer of the name)
+SERVING_SHAPE: dict[str, tuple[Meter, ...]] = {
+    "listener": (Meter("forwarding_rules_base_hour", _RULE_SHARE),),
+    "application_gb": (Meter("lb_processed_gb", GIB_PER_GB),),
+    "network_gb": (Meter("lb_processed_gb", GIB_PER_GB),),
+    "zone": (Meter("dns_zone_month"),),
+    "name": (Meter("dns_health_check_month"),),
+}

@@ -108,7 +108,7 @@ class Provider(CloudProvider):
         # and its one address per site; HA VPN gateways and Cloud Routers cost nothing; four tunnels a link
         return NetworkShape(site=(Meter("public_ipv4_hour"),), nat_per_vm=True,
                             vpn_site=(Meter("vpn_gateway_hour"), Meter("cloud_router_hour")),
-                            vpn_link_side=(Meter("vpn_tunnel_hour", 4),))
+                            vpn_link_side=(Meter("vpn_tunnel_hour", 4),), serving=meters.SERVING_SHAPE)
 
     def address_range(self, kind: str, block: str) -> str:
         # machines live in the subnetwork (the lower half of the site's block); Cloud SQL in the private

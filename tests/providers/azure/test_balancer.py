@@ -26,6 +26,7 @@ def _webshop_on_azure(tmp: Path, **changes) -> Path:
     stack = yaml.safe_load((ROOT / "stacks" / "webshop.yaml").read_text())
     stack["placement"]["clouds"] = ["azure"]
     stack["dns"]["provider"] = "azure"
+    stack["resources"]["web"]["spread"] = {"min_regions": 2, "max_per_region": 3}  # one cloud: two regions of it
     for key, value in changes.items():
         stack["resources"]["web"]["serve"][key] = value
     path = tmp / "webshop.yaml"

@@ -188,10 +188,20 @@ def test_images_differ_by_arch():
         image_reference("windows-2022", "x86_64")
 
 
-def test_served_replicas_admit_no_internet():
-    # the webshop's web tier is served (stacks/webshop.yaml): the internet reaches its balancers, never the
-    # replicas' subnet (tests/providers/azure/test_balancer.py holds the gateway's side)
+def test_internet_ingress_opens_only_443():
     rendered = Provider().render(webshop_context("azure"))
+    for region in ("westeurope", "northeurope"):
+        rules = _rules(rendered, f"net-azure-{region}-nsg")
+        world = [r.inputs for r in rules if r.inputs["sourceAddressPrefix"] in ("0.0.0.0/0", "*", "Internet")]
+        assert len(world) == 1
+        assert world[0]["destinationPortRange"] == "443"
+        assert (world[0]["protocol"], world[0]["direction"], world[0]["access"]) == ("Tcp", "Inbound", "Allow")
+
+
+def test_served_replicas_admit_no_internet():
+    # the webshop's web tier served (stacks/webshop.yaml): the internet reaches its balancers, never the
+    # replicas' subnet (tests/providers/azure/test_balancer.py holds the gateway's side)
+    rendered = Provider().render(webshop_context("azure", served=True))
     for region in ("westeurope", "northeurope"):
         rules = _rules(rendered, f"net-azure-{region}-nsg")
         assert rules and not [r for r in rules if r.inputs["sourceAddressPrefix"] in ("0.0.0.0/0", "*", "Internet")]

@@ -19,11 +19,12 @@ from cloudorch.rendering.elements import PEER, EndpointView
 from cloudorch.rendering.facts import BALANCER_PEER, GraphOf
 from cloudorch.rendering.roles import Role
 from cloudorch.rendering.schema_check import PackageSchema
-from cloudorch.rendering.service import Balancer, HealthCheck, Listener, balancers, global_names
+from cloudorch.rendering.service import Balancer, balancers, global_names
 from cloudorch.spec.loader import parse_stack
 from cloudorch_gcp import dns
 from cloudorch_gcp.balancer import LB_RANGES, NLB_HEALTH_RANGES
 from cloudorch_gcp.provider import Provider
+from tests.providers.serving import https_balancer, names_over
 from tests.support import ROOT, SCHEMAS, require_shared, webshop_placement
 
 WEBSHOP = (ROOT / "stacks" / "webshop.yaml").read_text(encoding="utf-8")
@@ -32,6 +33,7 @@ WEBSHOP = (ROOT / "stacks" / "webshop.yaml").read_text(encoding="utf-8")
 def _on_gcp(text: str = WEBSHOP, **edits: str) -> str:
     """The webshop (or ``text``) forced onto gcp, its zone in Cloud DNS, with any further ``old=new`` edits."""
     text = text.replace("clouds: [aws, azure, gcp]", "clouds: [gcp]").replace("  provider: aws", "  provider: gcp")
+    text = text.replace("min_clouds: 2 ", "min_regions: 2")  # one cloud: two regions of it
     for old, new in edits.values():
         assert old in text
         text = text.replace(old, new)
@@ -188,22 +190,11 @@ def test_the_zone_steers_over_every_balancer_with_one_health_check_probing_each(
     assert len(check.inputs["sourceRegions"]) == 3 and check.inputs["checkIntervalSec"] >= 30
 
 
-def _balancer(cloud: str, region: str, kind: str = "ipv4", validations: int = 0, replicas: int = 2) -> Balancer:
-    return Balancer(resource="web", cloud=cloud, region=region, network="net", replicas=replicas, protocol="https",
-                    listeners=(Listener(port=80, protocol="http", action="redirect"), Listener(port=443, protocol="https")),
-                    backend_port=8080, hostname="www.shop.example.com", target_kind=kind,
-                    validation_records=validations,
-                    health=HealthCheck(protocol="http", port=8080, path="/healthz", interval_s=10, healthy_threshold=2,
-                                       unhealthy_threshold=3))
+_balancer = https_balancer
 
 
 def _names_over(steering: str, *bs: Balancer, order: tuple[str, ...] = ()):
-    from cloudorch.rendering.elements import Endpoint
-    from cloudorch.rendering.service import GlobalNames
-
-    names = GlobalNames(id="global-names", zone="shop.example.com", steering=steering, order=order, balancers=bs,
-                        endpoints=(Endpoint(cloud="gcp"), *(Endpoint(cloud=b.cloud, region=b.region, network="net")
-                                                            for b in bs)))
+    names = names_over("gcp", steering, *bs, order=order)
     stack, placement = webshop_placement("gcp")
     ctx = RenderContext(stack=stack, placement=placement, cloud="gcp", elements=(names,), balancers=bs)
     return ctx, names
@@ -308,7 +299,7 @@ def test_the_proof_breaks_when_no_listener_takes_a_served_port(gcp_plan):
 
 
 def test_balancers_carry_gcp_shapes_from_the_provider():
-    stack, placement = webshop_placement("gcp")
+    stack, placement = webshop_placement("gcp", served=True)
     made = balancers(stack, placement, {"gcp": (Provider.balancer_target, Provider.balancer_validations)})
     assert {(b.target_kind, b.validation_records) for b in made} == {("ipv4", 0)}
     assert global_names(stack, made) is not None

@@ -263,15 +263,21 @@ def _firewalls(which: str, source: str) -> list[RenderedResource]:
 
 
 def test_internet_443_is_a_firewall_admitting_everyone_on_443_only():
-    # the webshop's web is served through balancers now (test_balancer.py); api still asks for 443 itself
-    (rule,) = _firewalls("mixed", "api")
-    assert rule.inputs["sourceRanges"] == ["0.0.0.0/0"]
-    assert rule.inputs["allows"] == [{"protocol": "tcp", "ports": ["443"]}]
-    assert rule.inputs["targetTags"] == ["cloudorch-api"]
-    assert rule.inputs["direction"] == "INGRESS"
+    for which, source in (("webshop", "web"), ("mixed", "api")):  # both reached per replica
+        (rule,) = _firewalls(which, source)
+        assert rule.inputs["sourceRanges"] == ["0.0.0.0/0"]
+        assert rule.inputs["allows"] == [{"protocol": "tcp", "ports": ["443"]}]
+        assert rule.inputs["targetTags"] == [f"cloudorch-{source}"]
+        assert rule.inputs["direction"] == "INGRESS"
     templates = of_type("webshop", "gcp:compute/instanceTemplate:InstanceTemplate")
     assert all(t.inputs["tags"] == ["cloudorch-web"] for t in templates)
-    assert _firewalls("webshop", "web") == []  # served, and no balancer in this context: nothing admits it
+
+
+def test_served_replicas_get_no_internet_firewall():
+    # served (stacks/webshop.yaml), and no balancer in this context: nothing admits the internet to web
+    rendered = Provider().render(webshop_context("gcp", served=True))
+    assert not [r for r in rendered if r.type == "gcp:compute/firewall:Firewall" and r.source == "web"
+                and "0.0.0.0/0" in r.inputs.get("sourceRanges", [])]
 
 
 def test_db_ingress_from_web_admits_exactly_the_web_blocks():
@@ -288,7 +294,7 @@ def test_internal_traffic_is_allowed_and_nothing_else_opened():
     assert internal["sourceRanges"] == ["10.40.0.0/20", "10.40.16.0/20"]
     opened = {p for r in of_type("webshop", "gcp:compute/firewall:Firewall") if r.name != "net-gcp-allow-internal"
               for a in r.inputs["allows"] for p in a.get("ports", ["all"])}
-    assert opened == {"5432"}  # no 22/3389 unless the stack asks; web is served (its balancers: test_balancer.py)
+    assert opened == {"443", "5432"}  # no 22/3389 unless the stack asks
 
 
 def test_external_ip_only_with_public_ingress():
