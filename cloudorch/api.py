@@ -317,6 +317,7 @@ def prove_network(loaded: LoadedStack, network: NetworkPlan, rendered: Sequence[
                 for f in proof.broken]
     problems += [f"{e.resource} admits the internet on {', '.join(f'{a}-{b}' if a != b else str(a) for a, b in e.ports)}"
                  f" but {e.source or 'no resource'} declares no such ingress" for e in proof.undeclared]
+    problems += [f"{s.resource} at {s.cloud}/{s.region}: {s.reason}" for s in proof.broken_services]
     if problems:
         clouds = ", ".join(sorted({r.cloud for r in rendered}))
         raise PluginBug(clouds, "the rendered network does not do what the stack declares: " + "; ".join(problems[:5])

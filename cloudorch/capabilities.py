@@ -6,7 +6,7 @@ the two sides share, so it imports only the spec: placement never imports the pr
 provider never needs placement to understand a question.
 
 A ``Requirement`` names its kind (``compute``, ``database``, ``bucket``, ``network``; a later kind -- a link,
-a balancer, a DNS name -- is a new ``kind`` string with the capabilities it needs, and passes the same
+a DNS name (``dns_requirement``) -- is a new ``kind`` string with the capabilities it needs, and passes the same
 filter), the capabilities it cannot do without, those it would use where offered and does without
 elsewhere (spot: a resource that allows spot still runs on demand), and details a provider may judge per
 region (which accelerator, which database engine and version).
@@ -38,6 +38,10 @@ class Capability(StrEnum):
     VPN = "vpn"
     #: data at rest encrypted with a key the stack renders and rotates (``customer_managed_key``)
     CUSTOMER_MANAGED_KEY = "customer-managed-key"
+    #: an internet-facing balancer per location in front of a served resource (``rendering.service``)
+    LOAD_BALANCER = "load-balancer"
+    #: the stack's DNS zone with health-checked, steered records over balancers on any cloud
+    GLOBAL_DNS = "global-dns"
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,11 @@ def link_requirement(kind: str) -> Requirement:
     return Requirement(kind="link", needs=frozenset({Capability.PEERING if kind == "peering" else Capability.VPN}))
 
 
+def dns_requirement() -> Requirement:
+    """What the cloud serving a stack's ``dns`` zone needs (``rendering.service.GlobalNames``)."""
+    return Requirement(kind="dns", needs=frozenset({Capability.GLOBAL_DNS}))
+
+
 def requirement_of(spec: Resource) -> Requirement:
     """The requirement of one stack resource (``cloudorch.spec.models``), read off its fields."""
     keyed = {Capability.CUSTOMER_MANAGED_KEY} if getattr(spec, "customer_managed_key", False) else set()
@@ -88,6 +97,8 @@ def requirement_of(spec: Resource) -> Requirement:
         if spec.accelerator is not None:
             needs.add(Capability.GPU)
             details = (("accelerator", spec.accelerator.type), ("accelerator_count", str(spec.accelerator.count)))
+        if spec.serve is not None:
+            needs.add(Capability.LOAD_BALANCER)
         prefers = frozenset({Capability.SPOT}) if spec.spot else frozenset()
         return Requirement("compute", frozenset(needs), prefers, details)
     if spec.kind == "database":

@@ -24,7 +24,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from cloudorch.capabilities import Capability, Requirement
 from cloudorch.catalog.adapter import SkyPilotAdapter
@@ -36,6 +36,7 @@ from cloudorch.rendering import RenderContext, RenderedResource
 from cloudorch.rendering.elements import EndpointRendering, EndpointView
 from cloudorch.rendering.facts import Facts, RenderedGraph
 from cloudorch.rendering.meters import BILLABLE_ROLES, Meter, Unmetered
+from cloudorch.rendering.service import Balancer
 
 __all__ = ["Capability", "CloudProvider", "PulumiPlugin", "Requirement"]
 
@@ -184,6 +185,17 @@ class CloudProvider(ABC):
         reason = f"the {getattr(self, 'display_name', self.name)} plugin renders no link endpoints"
         return {Capability.PEERING: reason, Capability.VPN: reason}
 
+    def _unrendered_services(self) -> dict[Capability, str]:
+        """A plugin that does not override ``render_balancer`` / ``render_global_name`` cannot serve a
+        resource / a global name: said, with its reason, so placement keeps served resources elsewhere."""
+        who = getattr(self, "display_name", self.name)
+        out = {}
+        if type(self).render_balancer is CloudProvider.render_balancer:
+            out[Capability.LOAD_BALANCER] = f"the {who} plugin renders no load balancers yet (not rendered yet)"
+        if type(self).render_global_name is CloudProvider.render_global_name:
+            out[Capability.GLOBAL_DNS] = f"the {who} plugin renders no DNS zones and global names yet (not rendered yet)"
+        return out
+
     def unsupported(self, requirement: Requirement, region: str) -> Mapping[Capability, str]:
         """Can this cloud host ``requirement`` in ``region``? Each capability it lacks for it, with the reason
         shown to users; empty means yes.
@@ -198,7 +210,7 @@ class CloudProvider(ABC):
         accelerator ``requirement.detail("accelerator")`` names. Capabilities outside
         ``requirement.capabilities`` are ignored; must be a pure function of its arguments.
         """
-        return requirement.gaps(self._unrendered_links() | dict(self.unsupported_features()))
+        return requirement.gaps(self._unrendered_links() | self._unrendered_services() | dict(self.unsupported_features()))
 
     def check(self, ctx: RenderContext) -> list[Problem]:
         """Limits of this cloud the user controls, checked for every cloud before anything is rendered.
@@ -231,6 +243,11 @@ class CloudProvider(ABC):
     #: whether this cloud's VPN gateway always takes the first host of a tunnel's inside /30 (AWS), so the
     #: network plan gives it that address whichever side of the link it is
     vpn_first_inside_host: ClassVar[bool] = False
+    #: what a balancer of this cloud exports as its ``target`` (``rendering.service``): a host name (AWS's
+    #: ALB DNS name) or an IPv4 address (a public IP, a forwarding rule's address)
+    balancer_target: ClassVar[Literal["hostname", "ipv4"]] = "ipv4"
+    #: how many certificate-validation CNAMEs an https balancer of this cloud exports (ACM: 1)
+    balancer_validations: ClassVar[int] = 0
     #: whether one network of this cloud spans regions (GCP's global VPC), so two regions of one stack
     #: network need no link
     global_network: ClassVar[bool] = False
@@ -281,3 +298,14 @@ class CloudProvider(ABC):
         so placement never asks it to.
         """
         raise NotImplementedError(f"the {self.name} provider renders no {view.element.kind} endpoints")
+
+    def render_balancer(self, ctx: RenderContext, balancer: Balancer) -> EndpointRendering:
+        """The balancer of one location hosting replicas of a served resource, and what it exports
+        (``cloudorch.rendering.service``: the contract, precisely). Not overriding it means no
+        ``Capability.LOAD_BALANCER``, so placement never asks."""
+        raise NotImplementedError(f"the {self.name} provider renders no load balancers")
+
+    def render_global_name(self, ctx: RenderContext, view: EndpointView) -> EndpointRendering:
+        """Endpoint 0 of the stack's ``GlobalNames`` element: the zone, health checks and steered records over
+        every balancer (``cloudorch.rendering.service``). Not overriding it means no ``Capability.GLOBAL_DNS``."""
+        raise NotImplementedError(f"the {self.name} provider renders no DNS zones")

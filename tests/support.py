@@ -77,9 +77,11 @@ def _slot(cloud: str, region: str, itype: str, count: int, vcpus: float, mem: fl
     )
 
 
-def webshop_placement(cloud: str) -> tuple[object, PlacementResult]:
-    """The webshop example with web split over two regions of ``cloud`` and db + bucket in the first."""
-    loaded = load_stack(ROOT / "stacks" / "webshop.yaml")
+def webshop_placement(cloud: str, *, served: bool = False) -> tuple[object, PlacementResult]:
+    """The webshop example with web split over two regions of ``cloud`` and db + bucket in the first; its web
+    tier reached per replica (``tests/data/webshop.yaml``), or through balancers when ``served``
+    (``stacks/webshop.yaml``)."""
+    loaded = load_stack(ROOT / "stacks" / "webshop.yaml" if served else ROOT / "tests" / "data" / "webshop.yaml")
     first, second = REGIONS[cloud]
     placements = {
         "web": ResourcePlacement(resource="web", kind="compute", slots=(
@@ -98,8 +100,8 @@ def webshop_placement(cloud: str) -> tuple[object, PlacementResult]:
     return loaded.stack, PlacementResult(objective="cost", placements=placements, networks=networks)
 
 
-def webshop_context(cloud: str) -> RenderContext:
-    stack, placement = webshop_placement(cloud)
+def webshop_context(cloud: str, *, served: bool = False) -> RenderContext:
+    stack, placement = webshop_placement(cloud, served=served)
     return RenderContext(stack=stack, placement=placement, cloud=cloud)
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cloudorch.capabilities import LINK_CAPABILITIES, Capability, Requirement, link_requirement, requirement_of
+from cloudorch.capabilities import (LINK_CAPABILITIES, Capability, Requirement, dns_requirement, link_requirement,
+                                    requirement_of)
 from cloudorch.provider import Capability as PluginCapability
 from cloudorch.provider import CloudProvider, PulumiPlugin
 from cloudorch.spec.models import Stack
@@ -18,6 +19,7 @@ STACK = Stack.model_validate({"stack": "s", "resources": {
     "my": {"kind": "database", "network": "net", "engine": "mysql", "version": "8.0"},
     "files": {"kind": "bucket"},
     "vault": {"kind": "bucket", "customer_managed_key": True},
+    "shop": {"kind": "compute", "network": "net", "cpu": 2, "memory_gb": 4, "serve": {"protocol": "http"}},
 }})
 
 
@@ -30,6 +32,7 @@ STACK = Stack.model_validate({"stack": "s", "resources": {
     ("files", "bucket", {"bucket"}, set(), ()),
     ("vault", "bucket", {"bucket", "customer-managed-key"}, set(), ()),
     ("net", "network", {"network"}, set(), ()),
+    ("shop", "compute", {"compute", "load-balancer"}, set(), ()),
 ])
 def test_requirement_read_off_the_spec(name, kind, needs, prefers, details):
     req = requirement_of(STACK.resources[name])
@@ -39,6 +42,7 @@ def test_requirement_read_off_the_spec(name, kind, needs, prefers, details):
 
 def test_every_capability_is_needed_or_preferred_by_some_resource():
     touched = set().union(*(requirement_of(spec).capabilities for spec in STACK.resources.values()))
+    touched |= dns_requirement().needs  # the zone's cloud asks for its own
     assert touched == set(Capability) - LINK_CAPABILITIES  # links ask for theirs: link_requirement
     assert {link_requirement(k).needs for k in ("peering", "vpn")} == {frozenset({c}) for c in LINK_CAPABILITIES}
 
@@ -94,3 +98,21 @@ def test_the_vocabulary_imports_no_stage_but_the_spec():
             "print(sorted(m for m in sys.modules if m.startswith('cloudorch.') and m != 'cloudorch.capabilities'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert all(m.startswith(("cloudorch.spec", "cloudorch.errors")) for m in eval(out)), out
+
+
+def test_a_plugin_without_balancers_lacks_them_with_a_reason():
+    """Until a plugin renders balancers and global names it says so, so placement keeps served resources off it."""
+    provider = _Declaring()
+    gaps = provider.unsupported(requirement_of(STACK.resources["shop"]), "anywhere")
+    assert set(gaps) == {Capability.LOAD_BALANCER} and "not rendered yet" in gaps[Capability.LOAD_BALANCER]
+    assert "not rendered yet" in provider.unsupported(dns_requirement(), "")[Capability.GLOBAL_DNS]
+    assert provider.unsupported(requirement_of(STACK.resources["web"]), "anywhere") == {}
+
+
+@pytest.mark.parametrize("cloud", ["aws", "azure", "gcp"])
+def test_every_built_in_plugin_serves_and_hosts_the_zone(cloud):
+    from cloudorch.plugins import load_provider
+
+    provider = load_provider(cloud)
+    assert Capability.LOAD_BALANCER not in provider.unsupported(requirement_of(STACK.resources["shop"]), "x")
+    assert Capability.GLOBAL_DNS not in provider.unsupported(dns_requirement(), "")

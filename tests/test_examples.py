@@ -90,8 +90,10 @@ def test_rendered_graph_is_closed_and_providers_are_explicit(path):
         assert providers[r.provider].region == r.region
 
 
-def test_webshop_done_when(capsys):
-    """The issue's acceptance: replicas on two clouds, all in the EU, the database beside web replicas."""
+def test_webshop_done_when(capsys, tmp_path):
+    """Issue 8's acceptance (replicas on two clouds, all in the EU, the database beside web replicas) and issue
+    9's: a balancer in each web location, one global name over them, managed TLS, no web replica with a
+    public address, so pci-dss raises no compute.public-ip; the bill prices every balancer."""
     assert main(["plan", str(ROOT / "stacks" / "webshop.yaml"), "--format", "json"]) == 0
     plan = json.loads(capsys.readouterr().out)
     web = [p for p in plan["placements"] if p["resource"] == "web"]
@@ -103,6 +105,45 @@ def test_webshop_done_when(capsys):
     assert all(catalog.region(p["cloud"], p["region"]).geo == "eu" for p in web + db)
     assert (db[0]["cloud"], db[0]["region"]) in {(p["cloud"], p["region"]) for p in web}
     assert plan["cost"]["monthly_usd"] <= 6000
+
+    rendered = plan["resources"]
+    web_locations = {(p["cloud"], p["region"]) for p in web}
+    balancers = [r for r in rendered if r["role"] == "balancer" and r["source"] == "web"]
+    assert sorted((r["cloud"], r["region"]) for r in balancers) == sorted(web_locations)
+    # Route 53 (the stack's dns.provider): one health-checked record of the name per location, on any cloud
+    records = [r for r in rendered if r["role"] == "dns-record" and r["inputs"]["name"] == "www.shop.example.com"]
+    assert sorted(r["inputs"]["setIdentifier"] for r in records) == sorted(f"web-{c}-{g}" for c, g in web_locations)
+    assert all(r["inputs"]["healthCheckId"] for r in records)
+    # a certificate the cloud manages in every location; TLS 1.2+ and redirect-only port 80 are judged below
+    managed = {"aws:acm/certificate:Certificate", "gcp:compute/managedSslCertificate:ManagedSslCertificate"}
+    certificates = {(r["cloud"], r["region"]) for r in rendered if r["type"] in managed}
+    assert certificates == {loc for loc in web_locations if loc[0] != "azure"}  # Azure: a Key Vault certificate
+    templates = [r for r in rendered if r["role"] == "instance-template" and r["source"] == "web"]
+    assert {r["cloud"] for r in templates} == {c for c, _ in web_locations}
+    for t in templates:
+        for nic in t["inputs"].get("networkInterfaces", []):
+            assert nic.get("associatePublicIpAddress", "false") == "false" and not nic.get("accessConfigs")
+    assert {s["status"] for s in plan["network"]["services"]} == {"proved"}
+    assert len(plan["network"]["services"]) == len(web_locations)
+    # the bill prices each location's balancer, and the zone once; and it is what the placement weighed
+    priced = {r["resource"] for r in plan["cost"]["lines"] if r["basis"] == "price-list"}
+    priced_at = {(r["cloud"], r["region"]) for r in rendered if r["source"] == "web" and r["name"] in priced
+                 and r["role"] in ("balancer", "balancer-listener")}
+    assert priced_at == web_locations
+    assert len([r for r in rendered if r["type"] == "aws:route53/zone:Zone" and r["name"] in priced]) == 1
+    assert plan["cost"]["monthly_usd"] == plan["cost"]["placement_monthly_usd"]
+
+    pci = tmp_path / "webshop.yaml"  # the pack added to the stack: its WAF turns on by default too
+    pci.write_text((ROOT / "stacks" / "webshop.yaml").read_text().replace("packs: [baseline]", "packs: [baseline, pci-dss]"))
+    assert main(["plan", str(pci), "--format", "json"]) in (0, 3)
+    guarded = json.loads(capsys.readouterr().out)
+    findings = guarded["policy"]["findings"]
+    assert not [f for f in findings if f["policy"] in ("compute.public-ip", "network.lb-waf", "encryption.lb-https")
+                and f["status"] == "fail"]
+    served_at = {(p["cloud"], p["region"]) for p in guarded["placements"] if p["resource"] == "web"}
+    firewalls = {"aws:wafv2/webAclAssociation:WebAclAssociation", "gcp:compute/securityPolicy:SecurityPolicy",
+                 "azure-native:network:WebApplicationFirewallPolicy"}
+    assert {(r["cloud"], r["region"]) for r in guarded["resources"] if r["type"] in firewalls} == served_at
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
@@ -211,3 +252,23 @@ def test_example_workflow_validates_and_plans_every_stack(directory, capsys):
         for unknown in stack["unknowns"]:
             assert unknown["reference"].startswith("${") and unknown["settled_by"].startswith("apply ")
     assert any(s["unknowns"] for s in planned["stacks"])
+
+
+@pytest.mark.parametrize("cloud", ["aws", "azure", "gcp"])
+@pytest.mark.parametrize("packs", ["[baseline]", "[baseline, pci-dss]"])
+def test_the_placement_prices_each_clouds_balancers_as_the_bill_does(cloud, packs, capsys, tmp_path):
+    """The webshop served from one cloud (its zone too), with and without a WAF: the placement's serving shape
+    (``NetworkShape.serving``) adds up to what the rendered balancers, firewalls and zone bill."""
+    text = (ROOT / "stacks" / "webshop.yaml").read_text()
+    for old, new in (("clouds: [aws, azure, gcp]", f"clouds: [{cloud}]"), ("  provider: aws", f"  provider: {cloud}"),
+                     ("min_clouds: 2 ", "min_regions: 2"), ("packs: [baseline]", f"packs: {packs}")):
+        assert old in text
+        text = text.replace(old, new)
+    path = tmp_path / "webshop.yaml"
+    path.write_text(text)
+    assert main(["plan", str(path), "--format", "json"]) in (0, 3)
+    plan = json.loads(capsys.readouterr().out)
+    assert {p["cloud"] for p in plan["placements"]} == {cloud}
+    assert len([r for r in plan["resources"] if r["role"] == "balancer"]) >= 2
+    assert len([r for r in plan["resources"] if r["role"] == "dns-zone" and r["region"] is None]) == 1
+    assert plan["cost"]["placement_monthly_usd"] == pytest.approx(plan["cost"]["monthly_usd"], abs=0.05)

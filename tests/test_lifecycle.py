@@ -10,7 +10,7 @@ import pytest
 from cloudorch.cli.app import main
 from tests.support import ROOT, SKYPILOT, require_shared
 
-WEBSHOP = ROOT / "stacks" / "webshop.yaml"
+WEBSHOP = ROOT / "tests" / "data" / "webshop.yaml"
 PASSPHRASE = "correct-horse-battery-staple-7d1f"
 
 

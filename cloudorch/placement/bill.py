@@ -28,6 +28,8 @@ def network_terms(stack: Stack, demands: tuple[Demand, ...], rates: NetworkRates
                   if f.source in placed and f.target in placed)
     extra: dict[str, dict[tuple[str, str], float]] = {}
     egress: dict[str, dict[tuple[str, str], float]] = {}
+    serving_gb: dict[str, dict[tuple[str, str], float]] = {}
+    fixed: dict[str, dict[str, float]] = {}
     for name, d in placed.items():
         spec = stack.resources[name]
         for loc in sorted({o.location for o in d.options}):
@@ -40,12 +42,58 @@ def network_terms(stack: Stack, demands: tuple[Demand, ...], rates: NetworkRates
                 egress.setdefault(name, {})[loc] = usd
             if isinstance(spec, Compute):
                 usd += rates.nat_per_vm.get(loc[0], 0.0)
+                traffic = _serving_per_replica(stack, spec, d.count, rates.serving.get(loc[0], {}))
+                if traffic:
+                    serving_gb.setdefault(name, {})[loc] = traffic
+                    usd += traffic
             if usd:
                 extra.setdefault(name, {})[loc] = usd
+        if isinstance(spec, Compute) and spec.serve is not None:
+            fixed[name] = {c: _serving_fixed(stack, spec, c, rates.serving) for c in sorted({o.cloud for o in d.options})}
+    zone = {}
+    names = {stack.resources[n].serve.name for n in fixed} - {None}
+    if stack.dns and names:
+        at = rates.serving.get(stack.dns.provider, {})
+        zone = {stack.dns.provider: at.get("zone", 0.0) + len(names) * at.get("name", 0.0)}
     return NetworkTerms(member_of=member_of, flows=flows, site=dict(rates.site), vpn_site=dict(rates.vpn_site),
                         vpn_link_side=dict(rates.vpn_link_side), per_gb=_monotone(rates.per_gb), replica_extra=extra,
-                        replica_egress=egress,
+                        replica_egress=egress, location_fixed=fixed, replica_serving=serving_gb, stack_fixed=zone,
                         global_clouds=global_clouds, cross_cloud_forbidden=stack.placement.cross_cloud == "forbid")
+
+
+def _layer(spec: Compute) -> str:
+    return "network" if spec.serve is not None and spec.serve.protocol == "tcp" else "application"
+
+
+def _serving_fixed(stack: Stack, spec: Compute, cloud: str, serving: Mapping[str, Mapping[str, float]]) -> float:
+    """A location's balancer of ``spec`` on ``cloud``, its web firewall, and the zone's health check of it."""
+    serve, own = spec.serve, serving.get(cloud, {})
+    assert serve is not None
+    waf = serve.waf_on(stack.policies.packs)
+    usd = _part(own, _layer(spec), waf) + len(serve.listen_ports) * own.get("listener", 0.0)
+    if waf:
+        usd += own.get("waf", 0.0)
+    if serve.name and stack.dns is not None:
+        zone = serving.get(stack.dns.provider, {})
+        usd += zone.get("name_check" if cloud == stack.dns.provider else "name_check_external", 0.0)
+    return usd
+
+
+def _part(serving: Mapping[str, float], part: str, waf: bool) -> float:
+    """A balancer's charge, at its rate with a web firewall (``<part>_waf``) where its cloud has one."""
+    return serving.get(f"{part}_waf", serving.get(part, 0.0)) if waf else serving.get(part, 0.0)
+
+
+def _serving_per_replica(stack: Stack, spec: Compute, count: int, serving: Mapping[str, float]) -> float:
+    """A replica's share of its balancer's traffic charges: the GBs it processes and the requests its WAF
+    inspects are spread over the replicas, so each location bills its replicas' share."""
+    serve = spec.serve
+    if serve is None:
+        return 0.0
+    usd = serve.gb_month / count * _part(serving, f"{_layer(spec)}_gb", serve.waf_on(stack.policies.packs))
+    if serve.waf_on(stack.policies.packs):
+        usd += serve.requests_million_month / count * serving.get("waf_million", 0.0)
+    return usd
 
 
 def _monotone(per_gb: Mapping[tuple[str, str, str], float]) -> dict[tuple[str, str, str], float]:
@@ -83,6 +131,12 @@ def network_cost(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Optio
     for net, cloud, region in sites:
         lines.append(NetworkCostLine(kind="site", what=f"{net}@{cloud}/{region}", cloud=cloud,
                                      monthly_usd=terms.site.get(cloud, 0.0)))
+    for name, fixed in sorted(terms.location_fixed.items()):
+        for loc in sorted(counts.get(name, {})):
+            lines.append(NetworkCostLine(kind="balancer", what=f"{name}@{loc[0]}/{loc[1]}", cloud=loc[0],
+                                         monthly_usd=fixed.get(loc[0], 0.0)))
+    for cloud, usd in sorted(terms.stack_fixed.items()):
+        lines.append(NetworkCostLine(kind="dns-zone", what="the stack's DNS zone", cloud=cloud, monthly_usd=usd))
     links, gateways = set(), set()
     traffic: dict[tuple[str, str], float] = defaultdict(float)
     for f in terms.flows:
@@ -115,10 +169,13 @@ def network_cost(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Optio
         lines.append(NetworkCostLine(kind="traffic", what=flow, cloud=cloud, monthly_usd=usd))
     for name, chosen in sorted(assignment.items()):
         extra, egress = terms.replica_extra.get(name, {}), terms.replica_egress.get(name, {})
+        serving = terms.replica_serving.get(name, {})
         by_cloud: dict[tuple[str, str], float] = defaultdict(float)
         for o, n in chosen:
             by_cloud[("egress", o.cloud)] += egress.get(o.location, 0.0) * n
-            by_cloud[("nat-per-vm", o.cloud)] += (extra.get(o.location, 0.0) - egress.get(o.location, 0.0)) * n
+            by_cloud[("balancer-traffic", o.cloud)] += serving.get(o.location, 0.0) * n
+            by_cloud[("nat-per-vm", o.cloud)] += (extra.get(o.location, 0.0) - egress.get(o.location, 0.0)
+                                                  - serving.get(o.location, 0.0)) * n
         for (kind, cloud), usd in sorted(by_cloud.items()):
             if usd > 1e-9:
                 lines.append(NetworkCostLine(kind=kind, what=name, cloud=cloud, monthly_usd=usd))

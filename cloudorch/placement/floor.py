@@ -22,7 +22,7 @@ def network_floor(problem: Problem) -> float:
     if net is None or problem.objective == "availability":
         return 0.0
     demands = {d.name: d for d in problem.demands}
-    usd = _sites_floor(problem, demands)
+    usd = _sites_floor(problem, demands) + _balancers_floor(problem, demands)
     for d in problem.demands:  # each replica's internet egress and NAT, where they are cheapest
         extra = net.replica_extra.get(d.name, {})
         if extra:
@@ -72,12 +72,28 @@ def _sites_floor(problem: Problem, demands: dict[str, Demand]) -> float:
         d = demands.get(name)
         if d is None:
             continue
-        per_region, _, _ = _caps(problem, d)
-        least = -(-d.count // max(1, per_region))
-        if spread_group(d.name, "min_regions") in problem.active(d):
-            least = max(least, d.min_regions)
-        regions_needed[network] = max(regions_needed.get(network, 1), least)
+        regions_needed[network] = max(regions_needed.get(network, 1), _least_regions(problem, d))
     return cheapest_site * sum(regions_needed.values())
+
+
+def _balancers_floor(problem: Problem, demands: dict[str, Demand]) -> float:
+    """A served resource pays its location's fixed cost in every region it must use, each at least its
+    cheapest cloud's."""
+    usd = 0.0
+    for name, fixed in problem.network.location_fixed.items():
+        d = demands.get(name)
+        if d is not None:
+            usd += _least_regions(problem, d) * min(fixed.get(o.cloud, 0.0) for o in d.options)
+    return usd
+
+
+def _least_regions(problem: Problem, d: Demand) -> int:
+    """How many regions the demand's active spread rules make it use at least."""
+    per_region, _, min_clouds = _caps(problem, d)
+    least = max(-(-d.count // max(1, per_region)), min_clouds)  # every cloud is a region of its own
+    if spread_group(d.name, "min_regions") in problem.active(d):
+        least = max(least, d.min_regions)
+    return least
 
 
 def coupled_floor(problem: Problem) -> float:
@@ -102,7 +118,7 @@ def coupled_floor(problem: Problem) -> float:
         degree[f.target] = degree.get(f.target, 0) + 1
     unit = {d.name: _cheapest_replica(problem, d) for d in problem.demands}
     usd = sum(d.count * min(unit[d.name].values()) for d in problem.demands)
-    usd += _sites_floor(problem, demands) + _link_floor(problem, demands, flows)
+    usd += _sites_floor(problem, demands) + _balancers_floor(problem, demands) + _link_floor(problem, demands, flows)
     for f in flows:
         usd += _flow_minimum(problem, f, demands, unit, degree)
     return usd

@@ -99,6 +99,9 @@ class Ledger:
                     delta += self.terms.site.get(loc[0], 0.0)
                 elif loc in old_at and self.site_members[(net, *loc)] == 1:
                     delta -= self.terms.site.get(loc[0], 0.0)
+        fixed = self.terms.location_fixed.get(name, {})
+        for loc in set(old_at) ^ set(at):
+            delta += fixed.get(loc[0], 0.0) * (1 if loc in at else -1)
         flows: dict[int, tuple[float, list[Link]]] = {}
         link_change: Counter = Counter()
         same_places = at.keys() == old_at.keys()  # then no flow needs another link
@@ -170,4 +173,5 @@ class Ledger:
                 usd += self.terms.link(a[1], b[1]) + self.terms.vpn_site.get(a[1], 0.0) + self.terms.vpn_site.get(b[1], 0.0)
         if name in self.terms.member_of:
             usd += sum(self.terms.site.get(loc[0], 0.0) for loc in self.at[name])
-        return usd
+        fixed = self.terms.location_fixed.get(name, {})
+        return usd + sum(fixed.get(loc[0], 0.0) for loc in self.at.get(name, ()))

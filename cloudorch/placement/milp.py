@@ -158,6 +158,11 @@ class _Formulation:
                 if key not in sites:
                     sites[key] = b.var(net.site.get(loc[0], 0.0), 1.0, integer=False)
                 b.row([sites[key], zv], [1.0, -1.0], 0.0, float("inf"))  # s >= z
+        for name, fixed in sorted(net.location_fixed.items()):
+            for loc, zv in sorted(z.get(name, {}).items()):
+                if fixed.get(loc[0]):
+                    served = b.var(fixed[loc[0]], 1.0, integer=False)
+                    b.row([served, zv], [1.0, -1.0], 0.0, float("inf"))  # b >= z
         for f in net.flows:
             src_net, dst_net = net.member_of.get(f.source), net.member_of.get(f.target)
             if src_net is None or dst_net is None:

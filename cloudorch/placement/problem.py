@@ -43,8 +43,10 @@ member of a stack network (those get region indicators z):
     q[f,l,k]     GB a month of flow f sent from location l along path kind k (same region, same cloud,
                  across clouds):  sum_k q[f,l,k] = gb_f / count_r * sum_{o at l} x[r,o]
                  q[f,l,same-region] <= gb_f z[t,l];  q[f,l,same-region] + q[f,l,same-cloud] <= gb_f v[t,c(l)]
+    b[r,l]       served r has a balancer in location l      b[r,l] >= z[r,l]
   objective terms (cost and balanced objectives; the availability objective's cost phase)
     + site_c s[n,l] + vpn_site_c g[a] + (link_c(a) + link_c(b)) w[a,b] + sum rate[l,k] q[f,l,k]
+    + fixed_{r,c} b[r,l] (the balancer, its WAF and DNS health check: ``location_fixed``)
     + per replica on o at l: its internet egress (egress_gb / count * rate[l]) and, on a cloud whose NAT is
       billed per VM, that VM's share of it
   constraint group placement.cross_cloud (when it is forbid): for each flow r->t and cloud c,
@@ -230,6 +232,13 @@ class NetworkTerms:
     replica_extra: Mapping[str, Mapping[tuple[str, str], float]]
     #: the internet-egress part of ``replica_extra`` (the rest is NAT billed per VM)
     replica_egress: Mapping[str, Mapping[tuple[str, str], float]] = field(default_factory=dict)
+    #: demand -> cloud -> USD a month of each location it runs in (a served resource's balancer, its web
+    #: firewall and DNS health check): the location's fixed cost, weighed against spreading
+    location_fixed: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    #: the part of ``replica_extra`` that is a balancer's traffic (GBs processed, requests inspected)
+    replica_serving: Mapping[str, Mapping[tuple[str, str], float]] = field(default_factory=dict)
+    #: cloud -> what serving costs there whatever the placement (the stack's DNS zone), for the reported price
+    stack_fixed: Mapping[str, float] = field(default_factory=dict)
     #: clouds whose one network spans regions: two regions of one network there need no link
     global_clouds: frozenset[str] = frozenset()
     cross_cloud_forbidden: bool = False
@@ -242,7 +251,7 @@ class NetworkTerms:
         """Whether any term ties one resource's location to another's (a site, a link, traffic): the hard
         part of the problem, searched within ``milp.Limits``."""
         return (any(self.site.values()) or any(self.vpn_site.values()) or any(self.vpn_link_side.values())
-                or any(f.gb_month > 0 for f in self.flows))
+                or any(f.gb_month > 0 for f in self.flows) or any(any(v.values()) for v in self.location_fixed.values()))
 
 
 CROSS_CLOUD_GROUP = "placement.cross_cloud"

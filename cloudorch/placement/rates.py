@@ -44,6 +44,14 @@ class NetworkShape:
     vpn_link_side: tuple[Charge, ...] = ()
     #: a NAT gateway billed per VM using it (GCP Cloud NAT) rather than flat
     nat_per_vm: bool = False
+    #: serving (``rendering.service``), part -> its charges: ``application`` / ``network`` (a location's
+    #: balancer of that layer), ``listener`` (each port it listens on), ``application_gb`` / ``network_gb``
+    #: (per GB it processes), ``application_waf`` / ``application_gb_waf`` (the same when a web firewall
+    #: rides on the balancer at other rates; default: the plain ones), ``waf`` (a location's web firewall),
+    #: ``waf_million`` (per million requests it inspects); as the zone's cloud: ``zone`` (the stack's zone),
+    #: ``name`` (each global name), ``name_check`` / ``name_check_external`` (a health check of a balancer
+    #: on this cloud / on another)
+    serving: Mapping[str, tuple[Charge, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,8 @@ class NetworkRates:
     #: (cloud, region) -> USD per GB sent to the internet (egress, plus NAT processing where it goes through one)
     internet_gb: Mapping[tuple[str, str], float] = field(default_factory=dict)
     nat_gb: Mapping[str, float] = field(default_factory=dict)
+    #: cloud -> serving part (``NetworkShape.serving``) -> monthly USD (per GB / per million for volume parts)
+    serving: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     #: (cloud, region) -> continent, for the same-continent assumption of same-cloud paths
     continent: Mapping[tuple[str, str], str] = field(default_factory=dict)
     #: (cloud, region, path kind) whose price per GB is not published (counted as 0, listed where used)
@@ -93,12 +103,16 @@ def network_rates(catalog: Catalog, shapes: Mapping[str, NetworkShape]) -> Netwo
     if prices is None:
         return None
     unknown_items: dict[str, dict[str, tuple[str, ...]]] = {}
-    site, vpn_site, link_side, nat_vm, nat_gb = {}, {}, {}, {}, {}
+    site, vpn_site, link_side, nat_vm, nat_gb, serving = {}, {}, {}, {}, {}, {}
     for cloud, shape in sorted(shapes.items()):
         missing: dict[str, list[str]] = {"site": [], "vpn_site": [], "vpn_link_side": []}
         site[cloud] = monthly(prices, cloud, shape.site, missing["site"])
         vpn_site[cloud] = monthly(prices, cloud, shape.vpn_site, missing["vpn_site"])
         link_side[cloud] = monthly(prices, cloud, shape.vpn_link_side, missing["vpn_link_side"])
+        serving[cloud] = {}
+        for part, charges in sorted(shape.serving.items()):
+            missing[f"serving:{part}"] = []
+            serving[cloud][part] = monthly(prices, cloud, charges, missing[f"serving:{part}"])
         unknown_items[cloud] = {part: tuple(items) for part, items in missing.items() if items}
         if shape.nat_per_vm:
             vm = prices.price(cloud, "nat_gateway_vm_hour")
@@ -120,5 +134,5 @@ def network_rates(catalog: Catalog, shapes: Mapping[str, NetworkShape]) -> Netwo
         out = per_gb[(*key, "cross-cloud")]
         internet[key] = out or 0.0
     return NetworkRates(site=site, vpn_site=vpn_site, vpn_link_side=link_side, nat_per_vm=nat_vm, per_gb=per_gb,
-                        internet_gb=internet, nat_gb=nat_gb, continent=continent, unknown_gb=frozenset(unknown_gb),
+                        internet_gb=internet, nat_gb=nat_gb, serving=serving, continent=continent, unknown_gb=frozenset(unknown_gb),
                         unknown_items=unknown_items)

@@ -104,6 +104,8 @@ class NetworkSection(_Frozen):
     links: list[LinkEntry] = []
     flows: list[dict[str, Any]] = []
     exposure: list[dict[str, Any]] = []
+    #: per location of a served resource: internet -> balancer -> replicas proved, and no other way in
+    services: list[dict[str, Any]] = []
 
 
 class CatalogInfo(_Frozen):
@@ -196,7 +198,8 @@ def network_section(network: NetworkPlan, proof: NetworkProof | None) -> Network
                        tunnels=len(link.tunnels)) for link in network.links]
     flows = [f.model_dump(mode="json") for f in proof.flows] if proof else [f.model_dump(mode="json") for f in network.flows]
     exposure = [e.model_dump(mode="json") for e in proof.exposure] if proof else []
-    return NetworkSection(sites=sites, links=links, flows=flows, exposure=exposure)
+    services = [s.model_dump(mode="json") for s in proof.services] if proof else []
+    return NetworkSection(sites=sites, links=links, flows=flows, exposure=exposure, services=services)
 
 
 def explain_section(placement: PlacementResult) -> dict[str, Any]:

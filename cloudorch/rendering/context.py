@@ -15,6 +15,7 @@ from cloudorch.spec.models import Bucket, Compute, Database, Ingress, Network, S
 
 if TYPE_CHECKING:
     from cloudorch.rendering.elements import Element
+    from cloudorch.rendering.service import Balancer
     from cloudorch.spec.loader import LoadedStack
 
 T = TypeVar("T")
@@ -32,6 +33,8 @@ class RenderContext:
     #: the network stage's plan: blocks, links, flows. Without one (a hand-made context), the blocks are
     #: ``placement.networks`` and nothing is linked.
     network: NetworkPlan | None = None
+    #: every location's balancer of every served resource, on every cloud (``rendering.service.balancers``)
+    balancers: tuple[Balancer, ...] = ()
 
     # -- problems the user can fix ---------------------------------------------------------------------
     def problem(self, path: tuple[str | int, ...], message: str) -> Problem:
@@ -45,6 +48,11 @@ class RenderContext:
         """Elements with an endpoint on this cloud (in ``region``, when given)."""
         return tuple(e for e in self.elements
                      if any(p.cloud == self.cloud and (region is None or p.region == region) for p in e.endpoints))
+
+    def balancer_of(self, resource: str, region: str) -> Balancer | None:
+        """The balancer in front of ``resource``'s replicas in ``region`` of this cloud, if it is served."""
+        return next((b for b in self.balancers
+                     if b.resource == resource and b.cloud == self.cloud and b.region == region), None)
 
     # -- memoised derivations --------------------------------------------------------------------------
     @cached_property

@@ -106,11 +106,18 @@ class TrafficRule:
         return is_all_ports(self.ports)
 
 
+#: a ``TrafficRule`` peer meaning "the balancer in front of this resource" (an AWS rule naming the
+#: balancer's security group): the reachability proof's balancer -> replica hop
+BALANCER_PEER = "balancer"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FirewallFacts(Facts):
     """A firewall rule, or a security group with its inline rules."""
 
     rules: tuple[TrafficRule, ...] = ()
+    #: the rules guard the resource's balancer (its listeners), not its replicas
+    balancer: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -204,6 +211,43 @@ class RouteFacts(Facts):
     link: str | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BalancerFacts(Facts):
+    """A load balancer (``rendering.service``)."""
+
+    #: reachable from the internet (an internet-facing scheme, a public frontend address)
+    public: Fact = None
+    #: "application" (layer 7: http, https) or "network" (layer 4: tcp)
+    layer: Literal["application", "network"] | None = None
+    #: every request is logged
+    access_logs: Fact = None
+    #: a web application firewall inspects its requests
+    waf: Fact = None
+    #: refuses deletion until the protection is lifted
+    deletion_protected: Fact = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListenerFacts(Facts):
+    """One port a balancer listens on."""
+
+    port: Fact = None
+    #: "http", "https", "tcp" or "tls"
+    protocol: Fact = None
+    #: answers every request with a redirect to https (and forwards nothing)
+    redirects_to_https: Fact = None
+    #: the lowest TLS version accepted ("1.0", "1.1", "1.2", "1.3"); None for plain protocols
+    min_tls: Fact = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BackendFacts(Facts):
+    """The replicas a balancer sends to."""
+
+    #: a health check takes failing replicas out of rotation
+    health_check: Fact = None
+
+
 #: the facts a provider returns for each role that has them (other roles: None)
 FACTS_OF_ROLE: Mapping[Role, type[Facts]] = {
     Role.LINK: LinkFacts,
@@ -214,6 +258,9 @@ FACTS_OF_ROLE: Mapping[Role, type[Facts]] = {
     Role.BUCKET: BucketFacts,
     Role.BUCKET_CONTAINER: BucketAccessFacts,
     Role.BUCKET_POLICY: BucketAccessFacts,
+    Role.BALANCER: BalancerFacts,
+    Role.BALANCER_LISTENER: ListenerFacts,
+    Role.BALANCER_BACKEND: BackendFacts,
 }
 
 #: how a later stage asks for a resource's facts: the installed providers' ``describe``, or a stand-in

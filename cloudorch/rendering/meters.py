@@ -20,7 +20,8 @@ NAT_GATEWAY = CATALOG_NAT_GATEWAY
 
 #: roles whose resources bill on their own; a provider that gives no meters for one leaves it unpriced
 BILLABLE_ROLES = frozenset({Role.NAT_GATEWAY, Role.PUBLIC_IP, Role.VPN_GATEWAY, Role.LINK, Role.BALANCER,
-                            Role.FLOW_LOG, Role.LOG_GROUP, Role.KEY, Role.DNS_ZONE})
+                            Role.FLOW_LOG, Role.LOG_GROUP, Role.KEY, Role.DNS_ZONE,
+                            Role.HEALTH_CHECK, Role.WEB_FIREWALL})
 
 
 #: ``quantity`` of the price list's ``item`` (for an hourly item: that many running all month), with a scope

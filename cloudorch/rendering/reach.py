@@ -31,11 +31,13 @@ from cloudorch.rendering.facts import (
     FirewallFacts,
     GraphOf,
     LinkFacts,
+    ListenerFacts,
     RouteFacts,
 )
 from cloudorch.rendering.inputs import UNKNOWN
 from cloudorch.rendering.model import RenderedResource
 from cloudorch.rendering.roles import Role
+from cloudorch.rendering.service import served_ports
 from cloudorch.spec.models import Compute, Database, Stack
 
 Status = Literal["proved", "broken", "unverified"]
@@ -76,9 +78,25 @@ class Exposure(_Frozen):
     declared: bool
 
 
+class ServiceProof(_Frozen):
+    """One location of a served resource: internet -> balancer -> replicas, and no other way in."""
+
+    resource: str
+    cloud: str
+    region: str
+    status: Status
+    reason: str | None = None
+    carried_by: tuple[str, ...] = ()
+
+
 class NetworkProof(_Frozen):
     flows: tuple[FlowProof, ...] = ()
     exposure: tuple[Exposure, ...] = ()
+    services: tuple[ServiceProof, ...] = ()
+
+    @property
+    def broken_services(self) -> tuple[ServiceProof, ...]:
+        return tuple(s for s in self.services if s.status == "broken")
 
     @property
     def broken(self) -> tuple[FlowProof, ...]:
@@ -119,7 +137,12 @@ def prove(stack: Stack, network: NetworkPlan, rendered: Sequence[RenderedResourc
     sides: dict[tuple[str, int], list[tuple[str, LinkFacts]]] = defaultdict(list)
     routes: dict[tuple[str, str], list[tuple[str, RouteFacts]]] = defaultdict(list)
     firewalls: list[tuple[RenderedResource, FirewallFacts]] = []
+    listeners: dict[tuple[str | None, str, str | None], list[tuple[str, int]]] = defaultdict(list)
     for res in rendered:
+        if res.role == Role.BALANCER_LISTENER:
+            heard = describe(res, graph)
+            if isinstance(heard, ListenerFacts) and isinstance(heard.port, int):
+                listeners[(res.source, res.cloud, res.region)].append((res.name, heard.port))
         if res.role not in (Role.LINK, Role.ROUTE, Role.FIREWALL_RULE, Role.SECURITY_GROUP):
             continue
         facts = describe(res, graph)
@@ -151,7 +174,8 @@ def prove(stack: Stack, network: NetworkPlan, rendered: Sequence[RenderedResourc
             overall = "broken"
         flows.append(FlowProof(flow=route.flow, source=route.source, target=route.target, port=route.port,
                                last_port=route.last_port, protocol=route.protocol, status=overall, paths=tuple(paths)))
-    return NetworkProof(flows=tuple(flows), exposure=_exposure(stack, firewalls))
+    return NetworkProof(flows=tuple(flows), exposure=_exposure(stack, firewalls),
+                        services=_services(stack, rendered, firewalls, global_clouds, listeners))
 
 
 def _routable(src: Site, dst: Site, link: Link | None, sides, routes, carried: list[str]) -> tuple[Status, str | None]:
@@ -235,8 +259,82 @@ def _exposure(stack: Stack, firewalls: Iterable[tuple[RenderedResource, Firewall
         spec = stack.resources.get(res.source) if res.source else None
         asked = [(rule.port, rule.last_port) for rule in getattr(spec, "ingress", [])
                  if isinstance(spec, (Compute, Database)) and rule.is_world_open]
+        if facts.balancer:  # a balancer's rules answer to what it serves, never to the replicas' ingress
+            asked = [(p, p) for p in served_ports(spec)]
         # every exposed range must lie inside one the stack asked for (an all-ports rule on a resource that
         # asked for 443 is not declared)
         declared = all(any(a <= lo and hi <= b for a, b in asked) for lo, hi in ports) if asked else False
         out.append(Exposure(resource=res.name, source=res.source, ports=ports, declared=declared))
     return tuple(sorted(out, key=lambda e: e.resource))
+
+
+def _services(stack: Stack, rendered: Sequence[RenderedResource],
+              firewalls: Sequence[tuple[RenderedResource, FirewallFacts]],
+              global_clouds: frozenset[str], listeners=None) -> tuple[ServiceProof, ...]:
+    """Per location hosting replicas of a served resource: a balancer there; its firewall admits the internet
+    on the listener ports (a balancer with no firewall of its own -- GCP's proxies -- is reached on exactly
+    the ports its listeners name; one with neither is unverified on that hop);
+    a rule of the replicas admits the backend port from the balancer (``BALANCER_PEER``) or from the site's
+    addresses (balancers that proxy from the network); and -- when the resource asks for no public address
+    of its own -- no rule of the replicas admits the internet."""
+    out = []
+    for name, spec in sorted(stack.resources.items()):
+        serve = getattr(spec, "serve", None)
+        if serve is None:
+            continue
+        where = sorted({(r.cloud, r.region or "") for r in rendered
+                        if r.source == name and r.role in (Role.INSTANCE_GROUP, Role.INSTANCE)})
+        for cloud, region in where:
+            here = [(res, f) for res, f in firewalls if res.source == name and res.cloud == cloud
+                    and (res.cloud in global_clouds or res.region in (None, region))]
+            lbs = [r.name for r in rendered if r.source == name and r.role == Role.BALANCER
+                   and r.cloud == cloud and r.region == region]
+            heard = (listeners or {}).get((name, cloud, region), [])
+            status, reason, carried = _service_path(spec, serve, here, lbs, heard)
+            out.append(ServiceProof(resource=name, cloud=cloud, region=region, status=status, reason=reason,
+                                    carried_by=tuple(sorted(set(carried)))))
+    return tuple(out)
+
+
+def _service_path(spec, serve, here, lbs: list[str], heard=()) -> tuple[Status, str | None, list[str]]:
+    from cloudorch.rendering.facts import BALANCER_PEER
+    from cloudorch.rendering.service import serve_only
+
+    if len(lbs) != 1:
+        return "broken", f"{len(lbs)} balancers where one belongs", lbs
+    carried = list(lbs)
+    front = [(res, rule) for res, f in here if f.balancer for rule in f.rules if rule.admits and rule.from_world]
+    status: Status = "proved"
+    reason = None
+    for port in served_ports(spec):
+        hits = [res.name for res, rule in front if rule.covers(port)]
+        if not hits and any(f.balancer for _, f in here):
+            return "broken", f"the balancer's firewall does not admit the internet on {port}", carried
+        if not hits and heard:
+            hits = [name for name, listening in heard if listening == port]
+            if not hits:
+                return "broken", f"no listener of the balancer listens on {port}", carried
+        if not hits:
+            status, reason = "unverified", "the balancer has no firewall of its own"
+        carried += hits
+    backend = [res.name for res, f in here if not f.balancer for rule in f.rules
+               if rule.admits and rule.covers(serve.backend_port) and rule.carries("tcp")
+               and any(p == BALANCER_PEER or (isinstance(p, str) and _private(p)) for p in rule.peers)]
+    if not backend:
+        return "broken", f"no rule of the replicas admits the balancer on {serve.backend_port}", carried
+    carried += backend
+    if serve_only(spec):
+        open_ = sorted(res.name for res, f in here if not f.balancer
+                       for rule in f.rules if rule.admits and rule.from_world)
+        if open_:
+            return "broken", f"the replicas admit the internet directly ({', '.join(open_)})", carried
+    return status, reason, carried
+
+
+def _private(cidr: str) -> bool:
+    from cloudorch.spec.models import in_private_space
+
+    try:
+        return in_private_space(cidr)
+    except ValueError:
+        return False

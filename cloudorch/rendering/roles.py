@@ -54,8 +54,24 @@ class Role(StrEnum):
     DNS_ZONE = "dns-zone"
     #: a DNS zone made visible to a network
     DNS_LINK = "dns-link"
+    #: a zone's record set (a global name's records, a certificate's validation record)
+    DNS_RECORD = "dns-record"
+    #: an internet-facing load balancer (facts: ``BalancerFacts``)
     BALANCER = "balancer"
+    #: a port a balancer listens on, and what it does with a request (facts: ``ListenerFacts``)
     BALANCER_LISTENER = "balancer-listener"
+    #: the replicas a balancer sends to, with its health check (target group, backend pool; ``BackendFacts``)
+    BALANCER_BACKEND = "balancer-backend"
+    #: replicas (an instance group) joined to a balancer's backend
+    BALANCER_ATTACHMENT = "balancer-attachment"
+    #: a DNS health check of a balancer (Route 53 health check, Traffic Manager endpoint monitor)
+    HEALTH_CHECK = "health-check"
+    #: a TLS certificate the cloud issues and renews (ACM, Google-managed)
+    CERTIFICATE = "certificate"
+    #: a web application firewall's rules (WAFv2 web ACL, Azure WAF policy, Cloud Armor policy)
+    WEB_FIREWALL = "web-firewall"
+    #: a web firewall attached to a balancer
+    WEB_FIREWALL_ATTACHMENT = "web-firewall-attachment"
     FLOW_LOG = "flow-log"
     LOG_GROUP = "log-group"
 

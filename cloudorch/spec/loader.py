@@ -273,6 +273,10 @@ def check_references(located: Located, file: str, vocab: Vocabulary) -> list[Pro
         _check_near_cycles(add, resources)
         _check_links(add, resources, kinds)
 
+    dns = data.get("dns")
+    if isinstance(dns, dict) and isinstance(dns.get("provider"), str) and vocab.clouds \
+            and dns["provider"] not in vocab.clouds:
+        add(("dns", "provider"), f"unknown cloud {dns['provider']!r} (installed providers: {', '.join(sorted(vocab.clouds))})")
     placement = data.get("placement")
     if isinstance(placement, dict):
         _check_vocab(add, placement, "clouds", vocab.clouds, "cloud", "installed providers")

@@ -123,6 +123,89 @@ class Ingress(Model):
         return self.source_kind == "internet" or (self.source_kind == "cidr" and not in_private_space(self.from_))
 
 
+class Health(Model):
+    """How a balancer decides a replica can take traffic: an HTTP(S) GET of ``path`` answered 2xx/3xx, or
+    (without a path) a TCP connection to ``port``."""
+
+    path: Annotated[str, Field(pattern=r"^/[\x21-\x7e]{0,254}$")] | None = Field(
+        default=None, description="HTTP path probed on each replica, e.g. /healthz; tcp services give none")
+    port: Annotated[int, Field(ge=1, le=65535)] | None = Field(
+        default=None, description="port probed; default: the replicas' backend_port")
+    # bounds every cloud accepts: ALB 5-300 s, Application Gateway 1-86400 s, GCP 1-300 s; thresholds 2-10
+    interval_s: Annotated[int, Field(ge=5, le=300)] = 30
+    healthy_threshold: Annotated[int, Field(ge=2, le=10)] = 3
+    unhealthy_threshold: Annotated[int, Field(ge=2, le=10)] = 3
+
+
+class Serve(Model):
+    """The resource serves clients on the internet through a load balancer in every location hosting its
+    replicas; the replicas themselves get no public address and admit only their balancer."""
+
+    protocol: Literal["http", "https", "tcp"] = "https"
+    port: Annotated[int, Field(ge=1, le=65535)] | None = Field(
+        default=None, description="port clients connect to; default 443 for https, 80 for http, backend_port for tcp")
+    backend_port: Annotated[int, Field(ge=1, le=65535)] = Field(
+        default=80, description="port the replicas listen on (plain HTTP or TCP: the balancer ends TLS)")
+    health: Health = Health()
+    name: Annotated[str, Field(pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$",
+                               max_length=120)] | None = Field(
+        default=None, description="host name under the stack's dns zone (`www` -> www.<zone>): one name over "
+                                  "every location's balancer; https needs one (the certificate is for it)")
+    waf: bool | None = Field(default=None, description="a web application firewall (managed rule sets) in front "
+                             "of http(s) balancers; default: on when the pci-dss policy pack is used")
+    access_logs: bool = Field(default=True, description="the balancer logs every request (kept a year)")
+    deletion_protection: bool = Field(default=True, description="the balancer refuses deletion (set false before "
+                                                                "destroy)")
+    gb_month: GbMonth = Field(default=0, description="GB a month the balancers process (requests and responses, "
+                                                     "all locations), for the cost")
+    requests_million_month: Annotated[float, Field(ge=0, le=1e7)] = Field(
+        default=0, description="millions of requests a month (all locations), for the WAF's and DNS's cost")
+
+    @model_validator(mode="after")
+    def _health_of_protocol(self) -> Serve:
+        if self.protocol == "tcp" and self.health.path is not None:
+            raise ValueError("a tcp balancer probes a port, not an HTTP path: leave health.path out")
+        if self.protocol == "tcp" and self.waf:
+            raise ValueError("a WAF inspects HTTP requests; a tcp balancer has none (set waf: false or leave it out)")
+        return self
+
+    @property
+    def listen_port(self) -> int:
+        if self.port is not None:
+            return self.port
+        return {"https": 443, "http": 80}.get(self.protocol, self.backend_port)
+
+    @property
+    def listen_ports(self) -> tuple[int, ...]:
+        """Every port its balancers listen on: ``listen_port``, and 80 redirecting to it for https."""
+        return tuple(sorted({self.listen_port} | ({80} if self.protocol == "https" else set())))
+
+    def waf_on(self, packs: list[str]) -> bool:
+        """Whether a WAF is rendered: as asked, else on for http(s) when the pci-dss pack is in use."""
+        if self.waf is not None:
+            return self.waf
+        return self.protocol != "tcp" and "pci-dss" in packs
+
+
+class Dns(Model):
+    """One global name: a DNS zone the stack renders and how its records steer clients over locations."""
+
+    zone: Annotated[str, Field(pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", max_length=200)] = Field(
+        description="the zone's domain, e.g. shop.example.com (delegate it to the name servers the plan outputs)")
+    provider: Name = Field(description="the cloud whose DNS serves the zone: aws, azure, gcp (an installed provider)")
+    steering: Literal["latency", "weighted", "failover"] = Field(
+        default="latency", description="latency: the nearest healthy location; weighted: by replica count; "
+                                       "failover: the first healthy location in `order`")
+    order: list[Annotated[str, Field(min_length=1)]] = Field(
+        default=[], description="failover: regions (or clouds) in order of preference; unnamed locations follow")
+
+    @model_validator(mode="after")
+    def _order_for_failover(self) -> Dns:
+        if self.order and self.steering != "failover":
+            raise ValueError("order is the preference of failover steering; set steering: failover or drop it")
+        return self
+
+
 class Accelerator(Model):
     type: Annotated[str, Field(min_length=1, description="accelerator model, e.g. A100, T4, L4")]
     count: Annotated[int, Field(gt=0, le=MAX_ACCELERATORS)] = 1
@@ -183,6 +266,8 @@ class Compute(_Placed):
     spread: Spread = Spread()
     apart: list[str] = Field(default=[], description="never share a region with these resources")
     ingress: list[Ingress] = []
+    serve: Serve | None = Field(default=None, description="serve internet clients through a load balancer per "
+                                "location (and one global name); replicas get no public address")
 
 
 #: major versions every cloud offers as a managed service (RDS, Azure flexible server, Cloud SQL)
@@ -305,6 +390,7 @@ class Stack(Model):
     placement: PlacementSettings = PlacementSettings()
     policies: PolicySettings = PolicySettings()
     budget: Budget = Budget()
+    dns: Dns | None = Field(default=None, description="the zone of the global names served resources ask for")
     resources: dict[Name, Resource] = Field(min_length=1)
     # Workflows (cloudorch.workflow): the stacks whose outputs this one reads, by a local alias. A value
     # then names an output as ``${ALIAS.outputs.KEY}`` (KEY may continue with ``.PART``s into a mapping).

@@ -31,6 +31,7 @@ def contradictions(data: Any, clouds: Iterable[str], places: Iterable[Place]) ->
         for name, res in resources.items():
             if isinstance(res, dict) and res.get("kind") == "compute":
                 found += _spread(("resources", name), res)
+                found += _serve(("resources", name), res, data.get("dns"))
     return found
 
 
@@ -87,3 +88,19 @@ def _spread(at: Path, res: dict[str, Any]) -> list[tuple[Path, str]]:
             found.append(((*at, "spread", key), f"{key} {wanted} is more than count {count}: each {what} needs a "
                                                  f"replica of its own; raise count to {wanted} or lower {key}"))
     return found
+
+
+def _serve(at: Path, res: dict[str, Any], dns: Any) -> list[tuple[Path, str]]:
+    """A global name needs the stack's zone, and https needs a name: the cloud's managed certificate is
+    issued for it, validated by a record in that zone."""
+    serve = res.get("serve")
+    if not isinstance(serve, dict):
+        return []
+    zone = dns.get("zone") if isinstance(dns, dict) else None
+    if serve.get("name") is not None and not zone:
+        return [((*at, "serve", "name"), "a global name lives in the stack's DNS zone: add "
+                                         "`dns: {zone: example.com, provider: aws}` at the top of the stack")]
+    if serve.get("protocol", "https") == "https" and serve.get("name") is None:
+        return [((*at, "serve", "protocol"), "https needs a name for its managed certificate: give serve.name (with a "
+                                             "stack-level `dns: {zone: ..., provider: ...}`), or serve http or tcp")]
+    return []

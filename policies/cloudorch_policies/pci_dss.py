@@ -31,6 +31,8 @@ REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "encryption.storage-min-tls": ("4.2.1",),
     "encryption.database-tls": ("4.2.1",),
     "encryption.lb-https": ("4.2.1",),
+    # 6.4.2: public-facing web applications behind an automated technical solution (a WAF)
+    "network.lb-waf": ("6.4.2",),
     # 7.2: least privilege
     "identity.admin-privileges": ("7.2.1", "7.2.2"),
     "identity.default-service-account": ("7.2.2",),

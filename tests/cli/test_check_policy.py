@@ -9,7 +9,7 @@ import pytest
 from cloudorch.cli.app import main
 from tests.support import ROOT, SHARED, require_shared
 
-WEBSHOP = str(ROOT / "stacks" / "webshop.yaml")
+WEBSHOP = str(ROOT / "tests" / "data" / "webshop.yaml")
 
 OPEN_SSH = textwrap.dedent("""\
     stack: bastion

@@ -28,7 +28,7 @@ def engine(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("CLOUDORCH_CONFIG", raising=False)
     monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
-    (tmp_path / "webshop.yaml").write_text((ROOT / "stacks" / "webshop.yaml").read_text())
+    (tmp_path / "webshop.yaml").write_text((ROOT / "tests" / "data" / "webshop.yaml").read_text())
     workspace = FakeWorkspace([summary(1, {"create": 1})], summary={"create": 1})
     workspace.pulumi, workspace.environ, workspace.questions = "/usr/bin/pulumi", {"CLOUDORCH_PASSPHRASE": PASSPHRASE}, []
     real = lifecycle.engine_for

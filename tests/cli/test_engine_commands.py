@@ -22,7 +22,7 @@ def fake(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("CLOUDORCH_CONFIG", raising=False)
     monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
-    (tmp_path / "webshop.yaml").write_text((ROOT / "stacks" / "webshop.yaml").read_text())
+    (tmp_path / "webshop.yaml").write_text((ROOT / "tests" / "data" / "webshop.yaml").read_text())
     workspace = FakeWorkspace([pre(1, "create", "net-vpc", VPC), done(2, "create", "net-vpc", VPC),
                                summary(3, {"create": 1})], summary={"create": 1})
     real = lifecycle.engine_for

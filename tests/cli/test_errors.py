@@ -10,7 +10,7 @@ from cloudorch.cli.app import main
 from cloudorch.plugins import load_provider
 from tests.support import ROOT
 
-WEBSHOP = str(ROOT / "stacks" / "webshop.yaml")
+WEBSHOP = str(ROOT / "tests" / "data" / "webshop.yaml")
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import cloudorch.cli.plan as plan_cmd
 from cloudorch.cli.app import main
 from tests.support import ROOT
 
-WEBSHOP = str(ROOT / "stacks" / "webshop.yaml")
+WEBSHOP = str(ROOT / "tests" / "data" / "webshop.yaml")
 
 
 def test_text_plan_shows_placements_policy_and_total(capsys):

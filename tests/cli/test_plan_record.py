@@ -9,7 +9,7 @@ import pytest
 from cloudorch.cli.app import main
 from tests.support import ROOT
 
-WEBSHOP = (ROOT / "stacks" / "webshop.yaml").read_text()
+WEBSHOP = (ROOT / "tests" / "data" / "webshop.yaml").read_text()
 
 
 @pytest.fixture

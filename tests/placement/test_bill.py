@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import textwrap
 
 import pytest
 
@@ -104,6 +105,11 @@ def _random_case(rng: random.Random):
     """
     r = rates(site=rng.choice([0.0, 30.0]), vpn_site=rng.choice([0.0, 80.0, 150.0]), link=rng.choice([0.0, 60.0]),
               same_region=0.01, same_cloud=rng.choice([0.02, 0.05]), cross=rng.choice([0.05, 0.09, 0.12]))
+    balancer = rng.choice([0.0, 0.0, 5.0, 40.0])  # drawn last: the cases above stay what they were
+    if balancer:  # web served: a balancer in each of its locations, dearer on some clouds
+        text = text.replace("memory_gb: 4}", "memory_gb: 4, serve: {protocol: http}}", 1)
+        r = NetworkRates(**{**r.__dict__, "serving": {c: {"application": balancer * (1 + i)}
+                                                      for i, c in enumerate(("aws", "azure", "gcp"))}})
     return stack(text), catalog(*offerings, databases=dbs), r
 
 
@@ -147,3 +153,83 @@ def test_the_planner_finds_the_cheapest_whole_bill(seed):
     result = plan(st, cat, rates=r)
     assert result.monthly_usd == pytest.approx(_brute_force(st, cat, r), abs=0.02)
     assert result.lower_bound_monthly_usd <= result.monthly_usd
+
+
+# --- a served resource's balancers: each location's fixed cost -------------------------------------------
+
+SERVED = """
+api-a: {kind: compute, network: net, count: 1, cpu: 2, memory_gb: 4, arch: arm64}
+api-b: {kind: compute, network: net, count: 1, cpu: 16, memory_gb: 16}
+web:
+  kind: compute
+  network: net
+  count: 2
+  cpu: 4
+  memory_gb: 16
+  spread: {%s}
+  ingress: [{port: 80, from: api-a, gb_month: 1000}, {port: 80, from: api-b, gb_month: 1000}]
+  %s
+"""
+# api-a runs only on AWS (the one arm64 machine), api-b only on GCP (the one 16-vCPU machine); web costs the
+# same on both, so only its traffic and its balancers tell it where to go
+SERVED_CAT = catalog(off("aws/us-east-1", "m.large", 0.10), off("gcp/us-central1", "n.large", 0.10),
+                     off("aws/us-east-1", "a.arm", 0.05, arch="arm64"), off("gcp/us-central1", "n.huge", 0.40, cpu=16))
+MACHINES = (2 * 0.10 + 0.05 + 0.40) * 730
+
+
+def served_rates(balancer: float) -> NetworkRates:
+    free = rates(site=0.0, vpn_site=0.0, link=0.0)
+    return NetworkRates(**{**free.__dict__, "serving": {c: {"application": balancer} for c in ("aws", "azure", "gcp")}})
+
+
+def served(balancer: float, spread: str = "", serve: bool = True):
+    result = plan(stack(SERVED % (spread, "serve: {protocol: http}" if serve else "")), SERVED_CAT,
+                  rates=served_rates(balancer))
+    lines = [(line.what, line.monthly_usd) for line in result.network_cost.lines if line.kind == "balancer"]
+    return result, lines
+
+
+def test_a_served_resource_split_over_two_locations_pays_two_balancers():
+    # beside both of its clients web sends 2,000 GB at $0.01 ($20); in one place half crosses clouds at $0.09
+    # ($100): the $80 saved pays two $30 balancers rather than one
+    result, lines = served(30.0)
+    assert result.placements["web"].locations == (("aws", "us-east-1"), ("gcp", "us-central1"))
+    assert lines == [("web@aws/us-east-1", 30.0), ("web@gcp/us-central1", 30.0)]
+    assert result.monthly_usd == pytest.approx(MACHINES + 60.0 + 20.0, abs=0.01)
+
+
+def test_a_balancer_dearer_than_the_saving_consolidates():
+    result, lines = served(100.0)  # two: $200 + $20; one: $100 + $100
+    assert len(result.placements["web"].locations) == 1
+    assert len(lines) == 1
+    assert result.monthly_usd == pytest.approx(MACHINES + 100.0 + 100.0, abs=0.01)
+    # the control: the same stack not served spreads, since nothing is fixed per location
+    assert len(served(100.0, serve=False)[0].placements["web"].locations) == 2
+
+
+@pytest.mark.parametrize("spread", ["min_clouds: 2", "min_regions: 2", "max_per_region: 1"])
+def test_a_spread_rule_pays_every_balancer_it_asks_for(spread):
+    result, lines = served(100.0, spread)
+    assert len(result.placements["web"].locations) == len(lines) == 2
+    assert result.monthly_usd == pytest.approx(MACHINES + 200.0 + 20.0, abs=0.01)
+    assert result.lower_bound_monthly_usd <= result.monthly_usd + 0.01
+    # the bound knows two balancers are forced, whatever else it misses
+    assert result.lower_bound_monthly_usd >= MACHINES + 200.0 - 0.01
+
+
+def test_the_global_name_prices_its_zone_once_and_a_health_check_per_location():
+    from cloudorch.spec.loader import parse_stack
+
+    yaml = "dns: {zone: shop.example.com, provider: aws}\n" + "stack: test\nresources:\n  net: {kind: network, " \
+        "cidr: 10.0.0.0/16}\n" + textwrap.indent(textwrap.dedent(SERVED % ("", "serve: {protocol: http, name: www}"))
+                                                  .strip(), "  ") + "\n"
+    charges = {"application": 30.0, "zone": 0.5, "name_check": 0.5, "name_check_external": 0.75}
+    r = NetworkRates(**{**rates(site=0.0, vpn_site=0.0, link=0.0).__dict__,
+                        "serving": {"aws": charges, "gcp": {"application": 30.0}}})
+    result = plan(parse_stack(yaml, "test.yaml").stack, SERVED_CAT, rates=r)
+    lines = {(line.kind, line.what): line.monthly_usd for line in result.network_cost.lines}
+    # the zone is on AWS: a balancer there is checked as an AWS endpoint, one on GCP as an external one
+    assert lines[("balancer", "web@aws/us-east-1")] == 30.5
+    assert lines[("balancer", "web@gcp/us-central1")] == 30.75
+    assert lines[("dns-zone", "the stack's DNS zone")] == 0.5
+    assert result.monthly_usd == pytest.approx(MACHINES + 61.25 + 0.5 + 20.0, abs=0.01)

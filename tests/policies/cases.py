@@ -50,6 +50,24 @@ PUBLIC_DB = '{kind: database, network: net, engine: postgres, version: "16", ing
 HA_DB = '{kind: database, network: net, engine: postgres, version: "16", high_availability: true}'
 
 
+def _served(serve: str) -> str:
+    return "{kind: compute, network: net, cpu: 4, memory_gb: 16, serve: {%s}}" % serve
+
+
+SERVED = _served("protocol: https, name: www")
+ZONE = "dns: {zone: shop.example.com, provider: aws}\n"
+WAF_ATTACHMENT = "aws:wafv2/webAclAssociation:WebAclAssociation"
+# gcp balancers: a URL map behind forwarding rules and target proxies, over a backend service
+G_RULE, G_URL_MAP = "gcp:compute/globalForwardingRule:GlobalForwardingRule", "gcp:compute/uRLMap:URLMap"
+G_HTTPS, G_HTTP = "gcp:compute/targetHttpsProxy:TargetHttpsProxy", "gcp:compute/targetHttpProxy:TargetHttpProxy"
+G_TLS, G_BACKEND = "gcp:compute/sSLPolicy:SSLPolicy", "gcp:compute/backendService:BackendService"
+
+
+def _g_lb(name: str = "g-lb", **backend: Any) -> list:
+    return [r(name, G_URL_MAP, defaultService=ref(f"{name}-bs")), r(f"{name}-bs", G_BACKEND, **backend)]
+TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
+
+
 def _db(extra: str) -> str:
     return '{kind: database, network: net, engine: postgres, version: "16", %s}' % extra
 
@@ -85,13 +103,24 @@ CASES = [
                   _sg("w-aws-ok", 443)]),
          {("web", None), ("web", "w-aws"), ("web", "w-az"), ("web", "w-gcp")}),
     Case("encryption.lb-https",
-         subject(stack(), [r("l-tls", T.AWS_LB_LISTENER, protocol="HTTPS", sslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06"),
-                           r("l-redirect", T.AWS_LB_LISTENER, protocol="HTTP", defaultActions=[
-                               {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}]),
-                           r("l-tcp", T.AWS_LB_LISTENER, protocol="TCP")]),
-         subject(stack(), [r("l-http", T.AWS_LB_LISTENER, protocol="HTTP", defaultActions=[{"type": "forward"}]),
-                           r("l-old", T.AWS_LB_LISTENER, protocol="HTTPS", sslPolicy="ELBSecurityPolicy-2016-08")]),
-         {("web", "l-http"), ("web", "l-old")}),
+         subject(stack(web=SERVED, extra=ZONE), [
+             r("l-tls", T.AWS_LB_LISTENER, protocol="HTTPS", sslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06"),
+             r("l-redirect", T.AWS_LB_LISTENER, protocol="HTTP", defaultActions=[
+                 {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}]),
+             r("l-tcp", T.AWS_LB_LISTENER, protocol="TCP"),
+             r("g-443", G_RULE, portRange="443", target=ref("g-443-proxy")),
+             r("g-443-proxy", G_HTTPS, urlMap=ref("g-lb"), sslPolicy=ref("g-tls")),
+             r("g-tls", G_TLS, profile="RESTRICTED", minTlsVersion="TLS_1_2"),
+             r("g-80", G_RULE, portRange="80", target=ref("g-80-proxy")), r("g-80-proxy", G_HTTP, urlMap=ref("g-redirect")),
+             r("g-redirect", G_URL_MAP, defaultUrlRedirect={"httpsRedirect": True})]),
+         subject(stack(web=_served("protocol: http")), [
+             r("l-http", T.AWS_LB_LISTENER, protocol="HTTP", defaultActions=[{"type": "forward"}]),
+             r("l-old", T.AWS_LB_LISTENER, protocol="HTTPS", sslPolicy="ELBSecurityPolicy-2016-08"),
+             *_g_lb(), r("g-80", G_RULE, portRange="80", target=ref("g-80-proxy")),
+             r("g-80-proxy", G_HTTP, urlMap=ref("g-lb")),  # forwards plain HTTP
+             r("g-443", G_RULE, portRange="443", target=ref("g-443-proxy")),
+             r("g-443-proxy", G_HTTPS, urlMap=ref("g-lb"))]),  # no SSL policy: Google's default takes TLS 1.0
+         {("web", None), ("web", "l-http"), ("web", "l-old"), ("web", "g-80"), ("web", "g-443")}),
     Case("compute.public-ip",
          subject(stack(), [r("i", T.AWS_INSTANCE, associatePublicIpAddress=False),
                            r("g", T.GCP_INSTANCE, networkInterfaces=[{"network": ref("vpc")}]),
@@ -366,9 +395,32 @@ CASES = [
          subject(stack(), [r("lg", T.AWS_LOG_GROUP, None, retentionInDays=30)]),
          {(None, "lg")}),
     Case("logging.lb-access-logs",
-         subject(stack(), [r("lb", T.AWS_LB, accessLogs={"enabled": True, "bucket": ref("logs")})]),
-         subject(stack(), [r("lb", T.AWS_LB)]),
-         {("web", "lb")}),
+         subject(stack(web=SERVED, extra=ZONE), [r("lb", T.AWS_LB, accessLogs={"enabled": True, "bucket": ref("logs")}),
+                                                  *_g_lb(logConfig={"enable": True, "sampleRate": 1.0})]),
+         subject(stack(web=_served("protocol: http, access_logs: false")), [
+             r("lb", T.AWS_LB), *_g_lb(logConfig={"enable": False})]),
+         {("web", None), ("web", "lb"), ("web", "g-lb")}),
+    Case("network.lb-waf",
+         subject(stack(web=_served("protocol: http, waf: true")), [
+             r("lb", T.AWS_LB), r("nlb", T.AWS_LB, loadBalancerType="network"),
+             r("acl-lb", WAF_ATTACHMENT, resourceArn=ref("lb", "arn"), webAclArn=ref("acl", "arn")),
+             *_g_lb(securityPolicy=ref("armor")),
+             r("g-nlb", "gcp:compute/forwardingRule:ForwardingRule", loadBalancingScheme="EXTERNAL")]),
+         subject(stack(web=_served("protocol: http")), [r("lb", T.AWS_LB), r("nlb", T.AWS_LB, loadBalancerType="network"),
+                                                         *_g_lb()]),
+         {("web", None), ("web", "lb"), ("web", "g-lb")}),
+    Case("network.lb-deletion-protection",
+         subject(stack(web=SERVED, extra=ZONE), [r("lb", T.AWS_LB, enableDeletionProtection=True),
+                                                  r("g-lb", G_URL_MAP, deletionPolicy="PREVENT")]),
+         subject(stack(web=_served("protocol: http, deletion_protection: false")), [
+             r("lb", T.AWS_LB), r("g-lb", G_URL_MAP, deletionPolicy="DELETE")]),
+         {("web", None), ("web", "lb"), ("web", "g-lb")}),
+    Case("network.lb-health-check",
+         subject(stack(web=SERVED, extra=ZONE), [r("tg", TARGET_GROUP, healthCheck={"enabled": True, "path": "/"}),
+                                                  r("tg2", TARGET_GROUP), r("g-bs", G_BACKEND, healthChecks=ref("hc"))]),
+         subject(stack(web=SERVED, extra=ZONE), [r("tg", TARGET_GROUP, healthCheck={"enabled": False}),
+                                                  r("g-bs", G_BACKEND)]),
+         {("web", "tg"), ("web", "g-bs")}),
     Case("logging.database-logs",
          subject(stack(), [r("rds", T.AWS_RDS, "db", enabledCloudwatchLogsExports=["postgresql"])]),
          subject(stack(), [r("rds", T.AWS_RDS, "db"), r("rds2", T.AWS_RDS, "db", enabledCloudwatchLogsExports=[])]),

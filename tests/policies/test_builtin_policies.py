@@ -95,9 +95,13 @@ NO_CIS_EQUIVALENT = {
     # AWS Foundations 3.0 dropped S3 encryption at rest (2.1.1 is now 'deny HTTP requests'); Azure 3.2 / 3.12
     # ask for infrastructure encryption / CMKs, stricter than this rule; Cloud Storage always encrypts
     "encryption.bucket": "no CIS control for default bucket encryption in these versions",
-    "encryption.lb-https": "AWS-only rule; AWS Foundations has no load balancer listener TLS control",
+    "encryption.lb-https": "the Foundations benchmarks have no load balancer listener TLS control",
     "logging.database-logs": "RDS-only rule; AWS Foundations has no RDS log export control",
-    "logging.lb-access-logs": "AWS-only rule; AWS Foundations has no ELB access logging control",
+    "logging.lb-access-logs": "the Foundations benchmarks have no load balancer access logging control",
+    # the Foundations benchmarks stop at accounts, identities, logging and networks: none covers balancers
+    "network.lb-waf": "no CIS Foundations control for a WAF in front of a load balancer",
+    "network.lb-deletion-protection": "no CIS Foundations control for load balancer deletion protection",
+    "network.lb-health-check": "no CIS Foundations control for load balancer health checks",
     "logging.log-retention": "AWS Foundations 3.0 sets no CloudWatch log group retention",
     "encryption.log-group-kms": "AWS Foundations 3.0 asks for KMS on CloudTrail's logs (3.5), not on log groups",
     "network.subnet-public-ip": "AWS Foundations 3.0 has no subnet auto-assign public IP control",

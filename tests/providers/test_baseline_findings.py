@@ -31,7 +31,8 @@ from cloudorch.placement.planner import plan_placement
 from cloudorch.plugins import load_provider
 from cloudorch.policy import PolicySubject, evaluate
 from cloudorch.spec.loader import LoadedStack, load_stack
-from cloudorch.spec.models import Compute, Spread
+from cloudorch.capabilities import Capability, Requirement
+from cloudorch.spec.models import Compute, Ingress, Spread
 from cloudorch_policies import baseline
 from tests.support import ROOT
 
@@ -43,10 +44,25 @@ TODAY = dt.date(2026, 6, 1)
 
 
 def on_one_cloud(loaded: LoadedStack, cloud: str) -> LoadedStack:
+    """The example on ``cloud`` alone, its zone too. A cloud whose plugin cannot serve
+    (``Capability.LOAD_BALANCER``) gets each served resource reached per replica instead (an internet ingress
+    on its port) and no zone, so its rendering of the rest is still pinned."""
     stack = loaded.stack
-    resources = {name: spec.model_copy(update={"spread": Spread()}) if isinstance(spec, Compute) else spec
-                 for name, spec in stack.resources.items()}
+    serves = Capability.LOAD_BALANCER not in load_provider(cloud).unsupported(
+        Requirement("compute", frozenset({Capability.LOAD_BALANCER})), "")
+
+    def alone(spec):
+        if not isinstance(spec, Compute):
+            return spec
+        update: dict = {"spread": Spread()}
+        if spec.serve is not None and not serves:
+            update |= {"serve": None, "ingress": [*spec.ingress, Ingress(port=spec.serve.listen_port, **{"from": "internet"})]}
+        return spec.model_copy(update=update)
+
+    resources = {name: alone(spec) for name, spec in stack.resources.items()}
+    dns = stack.dns.model_copy(update={"provider": cloud}) if stack.dns and serves else None
     one = stack.model_copy(update={
+        "dns": dns,
         "placement": stack.placement.model_copy(update={"clouds": [cloud]}), "resources": resources,
         "budget": stack.budget.model_copy(update={"monthly_usd": None}),
     })

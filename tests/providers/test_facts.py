@@ -25,7 +25,7 @@ PROVIDERS = sorted(REGIONS)
 def facts_of(name: str):
     stack, placement = webshop_placement(name)
     rendered = load_provider(name).render(RenderContext(stack=stack, placement=placement, cloud=name))
-    ctx = Context(PolicySubject(load_stack(ROOT / "stacks" / "webshop.yaml"), placement, rendered),
+    ctx = Context(PolicySubject(load_stack(ROOT / "tests" / "data" / "webshop.yaml"), placement, rendered),
                   today=dt.date(2026, 6, 1))
     return {r.name: (r, ctx.facts(r)) for r in rendered if r.role in FACTS_OF_ROLE}
 

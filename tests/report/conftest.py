@@ -11,7 +11,7 @@ import pytest
 from cloudorch import api
 from tests.support import ROOT
 
-BEFORE = (ROOT / "stacks" / "webshop.yaml").read_text()
+BEFORE = (ROOT / "tests" / "data" / "webshop.yaml").read_text()
 AFTER = BEFORE.replace("    count: 6 ", "    count: 9 ").replace(
     "  geo: [eu] ", "  exclude_regions: [europe-north1]\n  geo: [eu] ")
 

@@ -19,10 +19,10 @@ NAME = "baseline"
 @cache
 def pack() -> Pack:
     from cloudorch_policies.baseline import (
-        compute, database, encryption, governance, identity, links, network, observability, storage,
+        balancers, compute, database, encryption, governance, identity, links, network, observability, storage,
     )
 
-    policies = [*network.POLICIES, *links.POLICIES, *compute.POLICIES, *encryption.POLICIES, *storage.POLICIES,
+    policies = [*network.POLICIES, *balancers.POLICIES, *links.POLICIES, *compute.POLICIES, *encryption.POLICIES, *storage.POLICIES,
                 *database.POLICIES, *observability.POLICIES, *identity.POLICIES, *governance.POLICIES]
     for resource in sorted(files(__package__).joinpath("rules").iterdir(), key=lambda r: r.name):
         if resource.name.endswith(".yaml"):

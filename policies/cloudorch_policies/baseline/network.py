@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from cloudorch.policy import NotApplicable, Policy, Violation, rendered_check, spec_check
-from cloudorch.policy.values import UNKNOWN, get, is_all_ports
+from cloudorch.policy import Policy, Violation, rendered_check, spec_check
+from cloudorch.policy.values import get, is_all_ports
 from cloudorch.rendering.roles import Role
 from cloudorch.spec.models import Ingress
+
+from cloudorch.rendering.service import served_ports
 
 from cloudorch_policies import tokens as T
 from cloudorch_policies._meta import fw
@@ -54,9 +56,12 @@ def inbound_rules(res, ctx):
 @rendered_check(roles=FIREWALLS)
 def _public_ingress_rendered(res, ctx):
     spec = _spec_of(res, ctx)
+    # a balancer's listeners are public by design (the load-balancer policies judge them); any other port
+    # it opens to the world is still a finding
+    listening = served_ports(spec) if ctx.facts(res).balancer else ()
     out = []
     for rule in inbound_rules(res, ctx):
-        if rule.from_world:
+        if rule.from_world and not all(lo == hi and lo in listening for lo, hi in rule.ports):
             ports = ", ".join(f"{lo}" if lo == hi else f"{lo}-{hi}" for lo, hi in rule.ports) or "unknown ports"
             first = rule.ports[0][0] if rule.ports else None
             out.append(Violation(f"allows {ports} from the internet", spec_ingress_path(spec, first)))
@@ -153,36 +158,6 @@ ALL_PORTS = Policy(
 )
 
 
-@rendered_check(T.AWS_LB_LISTENER)
-def _lb_https(res, ctx):
-    protocol = get(res.inputs, "protocol", "HTTP")
-    if protocol is UNKNOWN:
-        return [NotApplicable("the listener protocol is only known at deploy time")]
-    protocol = str(protocol).upper()
-    if protocol in ("TCP", "UDP", "TCP_UDP", "GENEVE"):
-        return [NotApplicable("a network load balancer passes TLS through")]
-    if protocol in ("HTTPS", "TLS"):
-        policy = str(get(res.inputs, "sslPolicy", ""))
-        weak = any(marker in policy for marker in ("2015-05", "2016-08", "TLS-1-0", "TLS-1-1"))
-        return [Violation(f"SSL policy {policy} still accepts TLS 1.0/1.1")] if weak else []
-    actions = res.inputs.get("defaultActions") or []
-    redirects = actions and all(isinstance(a, dict) and a.get("type") == "redirect"
-                                and str((a.get("redirect") or {}).get("protocol", "")).upper() == "HTTPS"
-                                for a in actions)
-    return [] if redirects else [Violation(f"listener serves plain {protocol} without redirecting to HTTPS")]
-
-
-LB_HTTPS = Policy(
-    id="encryption.lb-https",
-    title="Load balancer listeners use HTTPS with TLS 1.2 or later",
-    severity="high",
-    checks=(_lb_https,),
-    remediation="Use an HTTPS listener with an ELBSecurityPolicy-TLS13-1-2-* policy, or make the HTTP "
-                "listener redirect to HTTPS.",
-    frameworks=fw(("CKV_AWS_2", "CKV_AWS_103")),
-    tags=("encryption", "in-transit"),
-)
-
 @rendered_check(T.AWS_VPC)
 def _default_group(res, ctx):
     groups = [g for g in ctx.referrers(res.name, T.AWS_DEFAULT_SG) if g.inputs.get("vpcId") is not None]
@@ -208,4 +183,4 @@ DEFAULT_SECURITY_GROUP = Policy(
     tags=("network",),
 )
 
-POLICIES = (PUBLIC_INGRESS, ADMIN_PORTS, ALL_PORTS, LB_HTTPS, DEFAULT_SECURITY_GROUP)
+POLICIES = (PUBLIC_INGRESS, ADMIN_PORTS, ALL_PORTS, DEFAULT_SECURITY_GROUP)

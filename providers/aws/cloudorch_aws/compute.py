@@ -11,6 +11,7 @@ from cloudorch.placement.model import ResourcePlacement, Slot
 from cloudorch.rendering import RenderContext, RenderedResource, ref
 from cloudorch.spec.models import Compute
 
+from cloudorch_aws.balancer import backend_rules
 from cloudorch_aws.images import image_id, root_device
 from cloudorch_aws.naming import CLOUD, assume_role_policy, logical, resource, subnets_for, tags
 from cloudorch_aws.network import key_name, vpc_name
@@ -38,6 +39,9 @@ def render_compute(
 def _regional(ctx: RenderContext, name: str, spec: Compute, region: str) -> list[RenderedResource]:
     block = ctx.block_for(spec.network, region)
     out = security_group(ctx, name, block, vpc_name(spec.network, region), spec.ingress)
+    balancer = ctx.balancer_of(name, region)
+    if balancer is not None:
+        out += backend_rules(ctx, name, region, balancer)
     role, profile = logical(name, region, "role"), logical(name, region, "profile")
     out += [
         resource("aws:iam/role:Role", name, region, "role", {
@@ -101,9 +105,18 @@ def _scaling_group(
         # latestVersion would be an integer output where the input wants a string.
         "launchTemplate": {"id": ref(lt), "version": "$Latest"},
         "healthCheckType": "EC2", "healthCheckGracePeriod": 300,
+        **_balanced(name, region, ctx),
         "tags": [{"key": k, "value": v, "propagateAtLaunch": False} for k, v in instance_tags.items()],
     }
     return [
         resource("aws:ec2/launchTemplate:LaunchTemplate", name, region, f"{part}-lt", template),
         resource("aws:autoscaling/group:Group", name, region, f"{part}-asg", scaling),
     ]
+
+
+def _balanced(name: str, region: str, ctx: RenderContext) -> dict:
+    """A served resource's groups join its balancer's target group, and replace a replica the balancer
+    finds unhealthy (not only one EC2 finds broken)."""
+    if ctx.balancer_of(name, region) is None:
+        return {}
+    return {"targetGroupArns": [ref(logical(name, region, "lb-tg"), "arn")], "healthCheckType": "ELB"}

@@ -13,12 +13,12 @@ import json
 from typing import Any
 
 from cloudorch.rendering.facts import (
-    ALL_PORTS, BucketAccessFacts, BucketFacts, DatabaseFacts, FirewallFacts, Reader, RenderedGraph, TrafficRule,
+    ALL_PORTS, BALANCER_PEER, BucketAccessFacts, BucketFacts, DatabaseFacts, FirewallFacts, Reader, RenderedGraph, TrafficRule,
 )
 from cloudorch.rendering.inputs import UNKNOWN, any_on, flag, get, items, port_range, protocol_name
 from cloudorch.rendering.model import REF, RenderedResource, is_ref
 
-from cloudorch_aws import link_facts
+from cloudorch_aws import balancer_facts, link_facts
 
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
@@ -67,7 +67,9 @@ def _firewall(res: RenderedResource, graph: RenderedGraph) -> FirewallFacts:
                        [*items(inputs, "cidrBlocks"), *items(inputs, "ipv6CidrBlocks")])]
     else:  # a security group with inline rules (cloudorch renders separate rule resources instead)
         rules = _inline(inputs, "ingress") + _inline(inputs, "egress")
-    return FirewallFacts(rules=tuple(rules))
+    if balancer_facts.balancer_peer(res, graph):
+        rules = [TrafficRule(r.direction, r.action, (*r.peers, BALANCER_PEER), r.ports, r.protocol) for r in rules]
+    return FirewallFacts(rules=tuple(rules), balancer=balancer_facts.guards_balancer(res, graph))
 
 
 # -- databases -------------------------------------------------------------------------------------------
@@ -211,6 +213,10 @@ def _access_logging(res: RenderedResource, graph: RenderedGraph, notes: dict[str
     if any(_names(c.inputs.get("targetBucket"), res.name) for c in configs):
         notes["access_logging"] = "it holds other buckets' access logs"
         return None
+    if any(_names(get(lb.inputs, "accessLogs", {}).get("bucket") if isinstance(lb.inputs.get("accessLogs"), dict)
+                  else None, res.name) for lb in graph.referrers(res.name, balancer_facts.LB)):
+        notes["access_logging"] = "it holds a load balancer's access logs"
+        return None
     notes["access_logging"] = "server access logging is off"
     return False
 
@@ -275,6 +281,6 @@ def _document(value: Any) -> Any:
 READERS: dict[str, Reader] = {
     SECURITY_GROUP: _firewall, DEFAULT_SECURITY_GROUP: _firewall, SECURITY_GROUP_RULE: _firewall, INGRESS_RULE: _firewall, EGRESS_RULE: _firewall,
     RDS: _database, BUCKET_POLICY: _bucket_policy, **{bucket: _bucket for bucket in BUCKETS},
-    **link_facts.READERS,
+    **link_facts.READERS, **balancer_facts.READERS,
 }
 

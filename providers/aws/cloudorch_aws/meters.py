@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from cloudorch.rendering import RenderedResource
+from cloudorch.catalog.network import HOURS_PER_MONTH
 from cloudorch.rendering.meters import BILLABLE_ROLES, NAT_GATEWAY, Meter, Unmetered
+
+#: tags carrying a balancer's and a web ACL's declared volume, so their meters read it off the resource
+#: (a meter sees one resource; the stack's figures reach it only through its inputs)
+TRAFFIC_TAG = "cloudorch-gb-month"
+REQUESTS_TAG = "cloudorch-requests-million-month"
 
 _FLOW_LOG_VOLUME = ("flow logs bill per GB ingested into CloudWatch Logs (flow_log_ingest_gb), a volume set by the "
                     "traffic, which cloudorch cannot know")
@@ -28,6 +34,53 @@ METERS: dict[str, tuple[Meter, ...] | Unmetered] = {
 
 def meters_of(resource: RenderedResource) -> tuple[Meter, ...] | Unmetered | None:
     """The resource's meters; unknown (None) for a billable role this table does not price, free otherwise."""
+    if resource.type in SERVING:
+        return SERVING[resource.type](resource)
     if resource.type in METERS:
         return METERS[resource.type]
     return None if resource.role in BILLABLE_ROLES else ()
+
+
+def _balancer(resource: RenderedResource) -> tuple[Meter, ...]:
+    """Hours all month and capacity units from the declared traffic: one (N)LCU processes 1 GB an hour for
+    instance targets, so an evenly spread ``gb_month`` keeps gb_month / 730 units busy every hour (new
+    connections, active connections and rule evaluations are not declared, so this is a floor)."""
+    network = resource.inputs.get("loadBalancerType") == "network"
+    lcus = float(resource.inputs.get("tags", {}).get(TRAFFIC_TAG, 0) or 0) / HOURS_PER_MONTH
+    return (Meter("net_load_balancer_hour" if network else "app_load_balancer_hour"),
+            Meter("net_load_balancer_lcu_hour" if network else "app_load_balancer_lcu_hour", lcus))
+
+
+def _health_check(resource: RenderedResource) -> tuple[Meter, ...]:
+    # a balancer of this stack on AWS is an AWS endpoint; an address or another cloud's name is not
+    own = str(resource.inputs.get("referenceName", "")).find("-aws-") >= 0
+    return (Meter("dns_health_check_month", scope=None if own else "external"),)
+
+
+def _web_acl(resource: RenderedResource) -> tuple[Meter, ...]:
+    millions = float(resource.inputs.get("tags", {}).get(REQUESTS_TAG, 0) or 0)
+    return (Meter("waf_web_acl_month"), Meter("waf_rule_month", len(resource.inputs.get("rules", []))),
+            Meter("waf_requests", millions))
+
+
+def _zone(resource: RenderedResource) -> tuple[Meter, ...]:
+    return (Meter("dns_zone_month"), Meter("dns_queries"))
+
+
+SERVING = {"aws:lb/loadBalancer:LoadBalancer": _balancer, "aws:route53/healthCheck:HealthCheck": _health_check,
+           "aws:wafv2/webAcl:WebAcl": _web_acl, "aws:route53/zone:Zone": _zone}
+
+
+#: what render_balancer and render_global_name build, in the meters above, for placement
+#: (``NetworkShape.serving``): one (N)LCU-hour per GB processed, the managed rule groups' count of WAF rules
+SERVING_SHAPE: dict[str, tuple[Meter, ...]] = {
+    "application": (Meter("app_load_balancer_hour"),),
+    "network": (Meter("net_load_balancer_hour"),),
+    "application_gb": (Meter("app_load_balancer_lcu_hour", 1 / HOURS_PER_MONTH),),
+    "network_gb": (Meter("net_load_balancer_lcu_hour", 1 / HOURS_PER_MONTH),),
+    "waf": (Meter("waf_web_acl_month"), Meter("waf_rule_month", 3)),
+    "waf_million": (Meter("waf_requests"),),
+    "zone": (Meter("dns_zone_month"),),
+    "name_check": (Meter("dns_health_check_month"),),
+    "name_check_external": (Meter("dns_health_check_month", scope="external"),),
+}

@@ -30,6 +30,15 @@ def provider_name(region: str) -> str:
     return f"{CLOUD}-{region}"
 
 
+def region_provider(ctx: RenderContext, region: str) -> RenderedResource:
+    """The explicit provider of one region. Default tags reach what the rendering cannot tag itself
+    (routes, associations, attachments)."""
+    from cloudorch.rendering.roles import Role
+
+    return RenderedResource(name=provider_name(region), type="pulumi:providers:aws", role=Role.PROVIDER, cloud=CLOUD,
+                            region=region, inputs={"region": region, "defaultTags": {"tags": ctx.tags()}})
+
+
 def logical(source: str, region: str, part: str) -> str:
     return f"{source}-{CLOUD}-{region}-{slug(part)}"
 

@@ -6,7 +6,7 @@ cost; boto3 loads only when live discovery runs (``discovery.py``).
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from cloudorch.errors import Problem
 from cloudorch.placement.rates import NetworkShape
@@ -15,16 +15,18 @@ from cloudorch.rendering import RenderContext, RenderedResource
 from cloudorch.rendering.elements import EndpointRendering, EndpointView
 from cloudorch.rendering.facts import Facts, RenderedGraph, read_by_type
 from cloudorch.rendering.meters import NAT_GATEWAY, Meter, Unmetered
-from cloudorch.rendering.roles import Role
+from cloudorch.rendering.service import Balancer
 from cloudorch.spec.models import Bucket, Compute, Database
 
 from cloudorch_aws import errors, facts, meters
+from cloudorch_aws.balancer import render_balancer
 from cloudorch_aws.bucket import bucket_problems, render_bucket
 from cloudorch_aws.compute import render_compute
 from cloudorch_aws.database import render_database
+from cloudorch_aws.dns import render_global_name
 from cloudorch_aws.images import IMAGES
 from cloudorch_aws.links import link_problems, render_link_endpoint, render_vpn_gateway
-from cloudorch_aws.naming import CLOUD, provider_name
+from cloudorch_aws.naming import CLOUD, region_provider
 from cloudorch_aws.network import render_network
 
 
@@ -39,19 +41,15 @@ class Provider(CloudProvider):
     vpn_first_inside_host: ClassVar[bool] = True
     #: two VPN connections per link, each of two tunnels with its own outside address
     vpn_interfaces: ClassVar[int] = 4
+    #: an ALB's or NLB's DNS name; its ACM certificate asks for one validation record
+    balancer_target: ClassVar[Literal["hostname", "ipv4"]] = "hostname"
+    balancer_validations: ClassVar[int] = 1
 
     def check(self, ctx: RenderContext) -> list[Problem]:
         return link_problems(ctx) + bucket_problems(ctx)
 
     def render(self, ctx: RenderContext) -> list[RenderedResource]:
-        out = [
-            RenderedResource(
-                name=provider_name(region), type="pulumi:providers:aws", role=Role.PROVIDER, cloud=CLOUD, region=region,
-                # Default tags reach what the rendering cannot tag itself (routes, associations, attachments).
-                inputs={"region": region, "defaultTags": {"tags": ctx.tags()}},
-            )
-            for region in ctx.regions()
-        ]
+        out = [region_provider(ctx, region) for region in ctx.regions()]
         for network, _spec, block in ctx.network_blocks():
             out += render_network(ctx, network, block)
             out += render_vpn_gateway(ctx, network, block.region)
@@ -66,6 +64,12 @@ class Provider(CloudProvider):
     def render_endpoint(self, ctx: RenderContext, view: EndpointView) -> EndpointRendering:
         return render_link_endpoint(ctx, view)
 
+    def render_balancer(self, ctx: RenderContext, balancer: Balancer) -> EndpointRendering:
+        return render_balancer(ctx, balancer)
+
+    def render_global_name(self, ctx: RenderContext, view: EndpointView) -> EndpointRendering:
+        return render_global_name(ctx, view)
+
     def describe(self, resource: RenderedResource, graph: RenderedGraph) -> Facts | None:
         return read_by_type(facts.READERS, resource, graph)
 
@@ -74,7 +78,8 @@ class Provider(CloudProvider):
         # Elastic IP and the site's KMS key per site; a virtual private gateway per VPN site; two VPN connections per link
         return NetworkShape(site=(Meter(NAT_GATEWAY), Meter("public_ipv4_hour"), Meter("kms_key_month")),
                             vpn_site=(Meter("vpn_gateway_hour"),),
-                            vpn_link_side=(Meter("vpn_connection_hour", 2),))
+                            vpn_link_side=(Meter("vpn_connection_hour", 2),),
+                            serving=meters.SERVING_SHAPE)
 
     def meters(self, resource: RenderedResource) -> tuple[Meter, ...] | Unmetered | None:
         return meters.meters_of(resource)

@@ -31,6 +31,15 @@ ROLES: dict[str, Role] = {
     "aws:ec2/customerGateway:CustomerGateway": Role.PEER_GATEWAY,
     "aws:ec2/vpnGatewayRoutePropagation:VpnGatewayRoutePropagation": Role.ROUTE_PROPAGATION,
     "aws:lb/listener:Listener": Role.BALANCER_LISTENER,
+    # serving
+    "aws:lb/targetGroup:TargetGroup": Role.BALANCER_BACKEND,
+    "aws:acm/certificate:Certificate": Role.CERTIFICATE,
+    "aws:acm/certificateValidation:CertificateValidation": Role.CERTIFICATE,
+    "aws:wafv2/webAcl:WebAcl": Role.WEB_FIREWALL,
+    "aws:wafv2/webAclAssociation:WebAclAssociation": Role.WEB_FIREWALL_ATTACHMENT,
+    "aws:route53/zone:Zone": Role.DNS_ZONE,
+    "aws:route53/record:Record": Role.DNS_RECORD,
+    "aws:route53/healthCheck:HealthCheck": Role.HEALTH_CHECK,
     # compute
     "aws:ec2/instance:Instance": Role.INSTANCE,
     "aws:ec2/launchTemplate:LaunchTemplate": Role.INSTANCE_TEMPLATE,

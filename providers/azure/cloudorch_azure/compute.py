@@ -18,8 +18,9 @@ from cloudorch.rendering.roles import Role
 from cloudorch.spec.models import Compute, Ingress
 
 from cloudorch_azure import keys
+from cloudorch_azure.balancer import backend_pool, backend_rules, front_name
 from cloudorch_azure.images import image_reference
-from cloudorch_azure.naming import CLOUD, logical, make, rg_ref, slug
+from cloudorch_azure.naming import CLOUD, balancer_prefix, logical, make, rg_ref, slug
 from cloudorch_azure.network import DENY_PRIORITY, FIRST_INGRESS_PRIORITY, nsg_name, port_range, security_rule, subnet_name
 
 VMSS = "azure-native:compute:VirtualMachineScaleSet"
@@ -92,6 +93,9 @@ def _vmss_name(name: str, region: str, slot: Slot, slots_here: int) -> str:
 def _scale_set(ctx: RenderContext, name: str, spec: Compute, slot: Slot, vmss: str, key: str) -> RenderedResource:
     region = slot.region
     ip_config: dict = {"name": "ipconfig", "primary": True, "subnet": {"id": ref(subnet_name(spec.network, region), "id")}}
+    balancer = ctx.balancer_of(name, region)
+    if balancer is not None:  # replicas join their balancer's backend pool
+        ip_config |= backend_pool(ctx, balancer)
     # One rule for all clouds: a public address exactly when something outside private space must reach in.
     if ctx.public_facing(spec):
         # Standard public IPs are closed until a security rule admits traffic; Basic ones are retired.
@@ -155,7 +159,9 @@ def _scale_set(ctx: RenderContext, name: str, spec: Compute, slot: Slot, vmss: s
     }
     if slot.zones:
         inputs["zones"] = list(slot.zones)
-    return make(vmss, VMSS, region, name, inputs)
+    # the backend pool is a part of the gateway: it must exist before a scale set names it
+    depends = (front_name(balancer),) if balancer is not None else ()
+    return make(vmss, VMSS, region, name, inputs, depends_on=depends)
 
 
 def _disk_key(spec: Compute, region: str) -> dict:
@@ -182,6 +188,10 @@ def render_compute(ctx: RenderContext) -> list[RenderedResource]:
                 secret_outputs=("privateKeyPem", "privateKeyOpenssh"),
             ))
             out.extend(_ingress(ctx, name, spec, region))
+            balancer = ctx.balancer_of(name, region)
+            if balancer is not None:
+                gateway = balancer.protocol != "tcp"  # a Standard Load Balancer has no subnet of its own
+                out += backend_rules(ctx, balancer, balancer_prefix(ctx.block_for(spec.network, region).cidr) if gateway else "")
             for slot in here:
                 out.append(_scale_set(ctx, name, spec, slot, _vmss_name(name, region, slot, len(here)), key))
     return out

@@ -19,6 +19,7 @@ from cloudorch_azure.naming import (
     CLOUD, ZONAL_REGIONS, database_prefix, database_slots, logical, make, rg_ref, server_name,
 )
 from cloudorch_azure.network import (
+    hosts_balancer,
     FIRST_INGRESS_PRIORITY, SELF_PRIORITY, closing_deny, port_range, security_group, security_rule,
     subnet_name, vnet_name,
 )
@@ -117,7 +118,8 @@ def _render_one(ctx: RenderContext, name: str, spec: Database, region: str, inst
     out.append(make(subnet, "azure-native:network:Subnet", region, name, {
         "resourceGroupName": rg,
         "virtualNetworkName": ref(vnet_name(spec.network, region), "name"),
-        "addressPrefix": database_prefix(block.cidr, database_slots(block.cidr, neighbours)[name]),
+        "addressPrefix": database_prefix(block.cidr, database_slots(
+            block.cidr, neighbours, balanced=hosts_balancer(ctx, spec.network, region))[name]),
         "delegations": [{"name": "flexibleServers", "serviceName": engine.service}],
         "networkSecurityGroup": {"id": ref(nsg, "id")},
     }, depends_on=(previous,)))

@@ -16,6 +16,7 @@ from cloudorch.rendering.inputs import UNKNOWN, any_on, flag, get, items, port_r
 from cloudorch.rendering.links import IpsecPolicy
 from cloudorch.rendering.model import REF, RenderedResource, is_ref
 
+from cloudorch_azure import balancer_facts
 from cloudorch_azure.links import (
     AZURE_IPSEC_POLICY, CONNECTION, LINK_TAG, PEERING, SIDE_TAG, TUNNELS_TAG,
 )
@@ -59,9 +60,11 @@ def _rule(rule: Any) -> TrafficRule:
 
 
 def _firewall(res: RenderedResource, graph: RenderedGraph) -> FirewallFacts:
+    guards = balancer_facts.guards_balancer(res, graph)
     if res.type == SECURITY_RULE:
-        return FirewallFacts(rules=(_rule(res.inputs),))
-    return FirewallFacts(rules=tuple(_rule(r) for r in items(res.inputs, "securityRules") if r is not UNKNOWN))
+        return FirewallFacts(rules=(_rule(res.inputs),), balancer=guards)
+    return FirewallFacts(rules=tuple(_rule(r) for r in items(res.inputs, "securityRules") if r is not UNKNOWN),
+                         balancer=guards)
 
 
 def _database(res: RenderedResource, graph: RenderedGraph) -> DatabaseFacts:
@@ -280,6 +283,6 @@ def _connection(res: RenderedResource, graph: RenderedGraph) -> LinkFacts:
 READERS: dict[str, Reader] = {
     PEERING: _peering, CONNECTION: _connection,
     NSG: _firewall, SECURITY_RULE: _firewall, STORAGE_ACCOUNT: _storage_account, BLOB_CONTAINER: _container,
-    **{database: _database for database in DATABASES},
+    **{database: _database for database in DATABASES}, **balancer_facts.READERS,
 }
 

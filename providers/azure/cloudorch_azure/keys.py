@@ -37,7 +37,7 @@ from cloudorch.capabilities import Capability, Requirement
 from cloudorch.rendering import RenderContext, RenderedResource, ref
 from cloudorch.spec.models import Bucket, Compute, Database
 
-from cloudorch_azure.naming import CLOUD, logical, make, rg_ref, vault_name
+from cloudorch_azure.naming import CLOUD, key_vault_name, logical, make, rg_ref
 
 VAULT = "azure-native:keyvault:Vault"
 KEY = "azure-native:keyvault:Key"
@@ -163,7 +163,7 @@ def _site(ctx: RenderContext, site: str, region: str, *, services: bool, disks: 
     out.append(make(vault(site, region), VAULT, region, site, {
         "resourceGroupName": rg,
         "location": region,
-        "vaultName": vault_name(ctx.stack.stack, site, region),
+        "vaultName": key_vault_name(ctx.stack.stack, site, region),
         "properties": {
             "tenantId": tenant,
             "sku": {"family": "A", "name": "standard"},

@@ -42,7 +42,7 @@ from cloudorch_azure.database import databases_in
 from cloudorch_azure.naming import (
     CLOUD, GATEWAY_SUBNET, ZONAL_REGIONS, gateway_prefix, logical, make, resource_group, rg_ref,
 )
-from cloudorch_azure.network import subnet_name, vnet_name
+from cloudorch_azure.network import balancer_subnet_name, hosts_balancer, subnet_name, vnet_name
 
 PEERING = "azure-native:network:VirtualNetworkPeering"
 GATEWAY = "azure-native:network:VirtualNetworkGateway"
@@ -164,6 +164,8 @@ def _gateway(ctx: RenderContext, site: Site, sides: list[Side]) -> list[Rendered
     # Azure refuses concurrent changes to one virtual network's subnets: this one comes after the others
     databases = databases_in(ctx, network, region)
     after = logical(databases[-1], region, "subnet") if databases else subnet_name(network, region)
+    if hosts_balancer(ctx, network, region):
+        after = balancer_subnet_name(network, region)
     # No network security group on it: Azure's built-in policy "Gateway subnets should not be configured
     # with a network security group" (35f9c03a-cc27-418e-9c0c-539ff999d010) says one stops the gateway.
     out = [make(subnet, SUBNET, region, network, {

@@ -6,17 +6,36 @@ hourly price includes its site-to-site tunnels (up to 30 on VpnGw1AZ; Basic gate
 tunnels beyond those included would bill per hour: cloudorch renders at most four per link and one gateway
 per site, well inside), and a peering bills per GB crossing it, which the plan prices from the flows'
 volumes (``peering_out_gb`` / ``peering_in_gb``), not as a resource.
+
+Serving: an Application Gateway v2 bills a fixed price per hour and capacity units per hour (the WAF_v2
+SKU at its own, higher, rates: scope ``waf``); a WAF policy attached to it bills nothing of its own. A
+capacity unit is 2.22 Mbit/s of throughput (or 2,500 persistent connections, or one compute unit,
+whichever is highest); cloudorch prices the throughput of the declared ``gb_month`` spread evenly over the
+month, a floor (connections and TLS handshakes are not declared). The gateway autoscales from zero
+reserved instances, so no reserved units bill.
 """
 
 from __future__ import annotations
 
+from cloudorch.catalog.network import HOURS_PER_MONTH
 from cloudorch.rendering.meters import NAT_GATEWAY, Meter, Unmetered
 from cloudorch.rendering.model import RenderedResource
+
+#: a tag carrying a balancer's declared traffic (GB a month), so its meter reads it off the resource (a
+#: meter sees one resource; the stack's figures reach it only through its inputs)
+TRAFFIC_TAG = "cloudorch-gb-month"
+#: throughput of one capacity unit ("Understanding pricing for Application Gateway", Microsoft Learn)
+CAPACITY_UNIT_MBPS = 2.22
+#: capacity units kept busy all month by one GB a month, evenly spread
+UNITS_PER_GB_MONTH = 8_000 / (HOURS_PER_MONTH * 3_600) / CAPACITY_UNIT_MBPS
+
+_UNPRICED = ("{what}: no dated list price was found for it (see catalog/data/SOURCES.md, 'Load balancers and "
+             "DNS elsewhere')")
 
 #: type -> what one of it bills every month
 METERS: dict[str, tuple[Meter, ...] | Unmetered] = {
     "azure-native:network:VirtualNetworkGateway": (Meter("vpn_gateway_hour"),),
-    # every Standard public IP, the NAT gateway's and the VPN gateway's alike
+    # every Standard public IP, the NAT gateway's, the VPN gateway's and a balancer's alike
     "azure-native:network:PublicIPAddress": (Meter("public_ipv4_hour"),),
     "azure-native:network:NatGateway": (Meter(NAT_GATEWAY),),
     "azure-native:network:VirtualNetworkGatewayConnection": (),
@@ -26,10 +45,39 @@ METERS: dict[str, tuple[Meter, ...] | Unmetered] = {
                                               "cloudorch cannot know before the network carries traffic"),
     # software-protected keys of a Standard vault: a month's storage item (free on Azure), operations aside
     "azure-native:keyvault:Key": (Meter("kms_key_month"),),
+    # WAF policies bill within the WAF_v2 gateway's rates
+    "azure-native:network:WebApplicationFirewallPolicy": (),
+    "azure-native:network:LoadBalancer": Unmetered(_UNPRICED.format(what="Standard Load Balancer rules and data")),
+    "azure-native:dns:Zone": (Meter("dns_zone_month"),),
+    "azure-native:trafficmanager:Profile": Unmetered(_UNPRICED.format(what="Traffic Manager DNS queries")),
+    "azure-native:trafficmanager:Endpoint": Unmetered(_UNPRICED.format(what="Traffic Manager endpoint health checks")),
 }
+
+
+def _gateway(resource: RenderedResource) -> tuple[Meter, ...]:
+    waf = str(resource.inputs.get("sku", {}).get("name", "")).startswith("WAF")
+    gb_month = float(resource.inputs.get("tags", {}).get(TRAFFIC_TAG, 0) or 0)
+    scope = "waf" if waf else None
+    return (Meter("app_load_balancer_hour", scope=scope),
+            Meter("app_load_balancer_lcu_hour", gb_month * UNITS_PER_GB_MONTH, scope=scope))
 
 
 def of(resource: RenderedResource) -> tuple[Meter, ...] | Unmetered | None:
     """The meters of one resource; the rest of what this plugin renders bills nothing of its own, except
     machines, servers and accounts, which the placement prices."""
+    if resource.type == "azure-native:network:ApplicationGateway":
+        return _gateway(resource)
     return METERS.get(resource.type, ())
+
+
+#: what ``balancer`` and ``dns`` build per location and per stack, in the meters above, for placement
+#: (``NetworkShape.serving``): a gateway (WAF_v2 at its own rates) or a Standard Load Balancer (unpriced),
+#: each behind one Standard public IP; the WAF policy bills within the gateway; Traffic Manager is unpriced
+SERVING_SHAPE: dict[str, tuple[Meter, ...]] = {
+    "application": (Meter("app_load_balancer_hour"), Meter("public_ipv4_hour")),
+    "application_waf": (Meter("app_load_balancer_hour", scope="waf"), Meter("public_ipv4_hour")),
+    "network": (Meter("public_ipv4_hour"),),
+    "application_gb": (Meter("app_load_balancer_lcu_hour", UNITS_PER_GB_MONTH),),
+    "application_gb_waf": (Meter("app_load_balancer_lcu_hour", UNITS_PER_GB_MONTH, scope="waf"),),
+    "zone": (Meter("dns_zone_month"),),
+}

@@ -53,6 +53,20 @@ def make(name: str, type_: str, region: str, source: str | None, inputs: dict[st
     )
 
 
+def region_base(ctx: Any, region: str) -> list[RenderedResource]:
+    """A region's explicit provider and its resource group: Azure resources must live in one, and a group
+    per region keeps a region's teardown independent of the others."""
+    from cloudorch.rendering.roles import Role
+
+    rg = resource_group(ctx.stack.stack, region)
+    return [
+        RenderedResource(name=provider_name(region), type=f"pulumi:providers:{PACKAGE}", role=Role.PROVIDER,
+                         cloud=CLOUD, region=region, inputs={"location": region}),
+        make(rg, "azure-native:resources:ResourceGroup", region, None, {
+            "resourceGroupName": rg, "location": region, "tags": ctx.tags()}),
+    ]
+
+
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
@@ -70,14 +84,20 @@ def storage_account_name(stack: str, resource: str, region: str) -> str:
     return f"{prefix}{_digest(stack, resource, region)}"
 
 
+def vault_name(stack: str, resource: str, region: str) -> str:
+    """3-24 letters, digits and hyphens, starting with a letter (Key Vault names are global DNS names)."""
+    prefix = slug(f"{stack}-{resource}")[:14].strip("-")
+    return f"v{prefix}-{_digest(stack, resource + '/vault', region)}"[:24]
+
+
 def server_name(stack: str, resource: str, region: str) -> str:
     """3-63 lower-case letters, digits and hyphens, not starting or ending with a hyphen."""
     prefix = slug(f"{stack}-{resource}")[:54].strip("-")
     return f"{prefix}-{_digest(stack, resource, region)}"
 
 
-def vault_name(stack: str, site: str, region: str) -> str:
-    """A Key Vault's name: 3-24 letters, digits and hyphens, starting with a letter."""
+def key_vault_name(stack: str, site: str, region: str) -> str:
+    """The name of a site's customer-managed-key vault: 3-24 letters, digits and hyphens, starting with a letter."""
     prefix = re.sub(r"[^a-z0-9]", "", f"{stack}{site}".lower())[:13]
     return f"kv{prefix}-{_digest(stack, site, region)}"
 
@@ -86,7 +106,9 @@ def vault_name(stack: str, site: str, region: str) -> str:
 # The first half of a block is the compute subnet; the second half is cut into /27s: its last one is kept
 # for the site's GatewaySubnet (whether or not the site has a VPN link yet, so that adding a link never
 # moves a database), the others go one per database, because a flexible server needs a subnet delegated to
-# its service alone.
+# its service alone. A site that hosts a balancer also keeps the /27 before the GatewaySubnet for the
+# Application Gateway, which needs a subnet of its own (27 addresses: up to 22 instances besides Azure's
+# five); only there, so that a block without balancers keeps all its database room.
 DB_SUBNET_PREFIX = 27
 #: the subnet an Azure VPN gateway must live in: this exact name, /27 or larger recommended ("VPN Gateway
 #: requires a subnet named exactly GatewaySubnet with minimum /27 prefix", Microsoft azure-skills networking
@@ -115,6 +137,15 @@ def gateway_prefix(cidr: str) -> str:
     return str(_second_half(cidr)[-1])
 
 
+def balancer_prefix(cidr: str) -> str:
+    """The Application Gateway's subnet: the /27 before the GatewaySubnet (``check`` refuses smaller blocks)."""
+    slots = _second_half(cidr)
+    if len(slots) < 2:
+        raise ValueError(f"network block {cidr} has no room for a /{DB_SUBNET_PREFIX} balancer subnet beside its "
+                         "compute subnet and GatewaySubnet")
+    return str(slots[-2])
+
+
 def database_prefix(cidr: str, index: int) -> str:
     candidates = _second_half(cidr)[:-1]  # the last one is the GatewaySubnet's
     if not 0 <= index < len(candidates):
@@ -125,12 +156,12 @@ def database_prefix(cidr: str, index: int) -> str:
     return str(candidates[index])
 
 
-def database_room(cidr: str) -> int:
-    """How many database subnets the block holds beside the GatewaySubnet."""
-    return len(_second_half(cidr)) - 1
+def database_room(cidr: str, balanced: bool = False) -> int:
+    """How many database subnets the block holds beside the GatewaySubnet (and a balancer's subnet)."""
+    return max(len(_second_half(cidr)) - 1 - balanced, 0)
 
 
-def database_slots(cidr: str, databases: list[str]) -> dict[str, int]:
+def database_slots(cidr: str, databases: list[str], balanced: bool = False) -> dict[str, int]:
     """database -> the index of its subnet among the block's database subnets (see ``database_prefix``).
 
     By a stable hash of the database's name, probing onwards only on collision: numbering by name order
@@ -139,12 +170,14 @@ def database_slots(cidr: str, databases: list[str]) -> dict[str, int]:
     past that slot: only a database whose hash picks it moved when the slot was reserved.
     """
     size, room = len(_second_half(cidr)), database_room(cidr)
-    if len(databases) > room:
+    # a balancer's subnet is the slot just before the GatewaySubnet's (``balancer_prefix``)
+    taken = {room, room - 1} if balanced else {room}
+    if len(databases) > room - balanced:
         raise ValueError(f"network block {cidr} has room for {room} database subnets, {len(databases)} needed")
     out: dict[str, int] = {}
     for name in sorted(databases):
         slot = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big") % size
-        while slot in out.values() or slot == room:
+        while slot in out.values() or slot in taken:
             slot = (slot + 1) % size
         out[name] = slot
     return out

@@ -11,9 +11,14 @@ azure-native schema subset cloudorch pins (see the provider's report).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cloudorch.rendering import RenderContext, RenderedResource, ref
 
-from cloudorch_azure.naming import compute_prefix, logical, make, rg_ref
+from cloudorch_azure.naming import CLOUD, balancer_prefix, compute_prefix, logical, make, rg_ref
+
+if TYPE_CHECKING:
+    from cloudorch.rendering.service import Balancer
 
 NSG = "azure-native:network:NetworkSecurityGroup"
 RULE = "azure-native:network:SecurityRule"
@@ -24,6 +29,16 @@ RULE = "azure-native:network:SecurityRule"
 SELF_PRIORITY = 100
 FIRST_INGRESS_PRIORITY = 200
 DENY_PRIORITY = 4096
+#: the replicas' rules admitting their balancer sit between the site's own block and the ingress rules:
+#: four per served resource of the site (two sources, two ports at most), so up to 12 served resources
+FIRST_BALANCER_PRIORITY = 150
+#: the balancer subnet's group: the platform's rules first, then four listener ports per balancer
+FIRST_LISTENER_PRIORITY = 110
+_PER_BALANCER = 4
+#: what an Application Gateway v2 subnet must admit: the platform's management of the gateway
+#: (GatewayManager, ports 65200-65535) and Azure's load balancer probing its instances ("Application
+#: Gateway infrastructure configuration", Microsoft Learn, read 2026-12)
+GATEWAY_MANAGER_PORTS = "65200-65535"
 
 
 def vnet_name(network: str, region: str) -> str:
@@ -36,6 +51,31 @@ def subnet_name(network: str, region: str) -> str:
 
 def nsg_name(network: str, region: str) -> str:
     return logical(network, region, "nsg")
+
+
+def balancer_subnet_name(network: str, region: str) -> str:
+    return logical(network, region, "lb-subnet")
+
+
+def balancer_nsg_name(network: str, region: str) -> str:
+    return logical(network, region, "lb-nsg")
+
+
+def hosts_balancer(ctx: RenderContext, network: str, region: str) -> bool:
+    """Whether an Application Gateway of this cloud lives in this network block (it then has its own /27)."""
+    return any(b.cloud == CLOUD and b.network == network and b.region == region and b.protocol != "tcp"
+               for b in ctx.balancers)
+
+
+def balancer_rule_priority(ctx: RenderContext, b: Balancer, k: int, *, backend: bool = False) -> int:
+    """Priorities numbered by served resource within the site, so two balancers never collide."""
+    site = sorted(x.resource for x in ctx.balancers
+                  if x.cloud == CLOUD and x.network == b.network and x.region == b.region)
+    first = FIRST_BALANCER_PRIORITY if backend else FIRST_LISTENER_PRIORITY
+    priority = first + _PER_BALANCER * site.index(b.resource) + k
+    if k >= _PER_BALANCER or priority >= (FIRST_INGRESS_PRIORITY if backend else DENY_PRIORITY):
+        raise ValueError(f"too many served resources on network {b.network!r} in azure/{b.region}")
+    return priority
 
 
 def port_range(first: int, last: int | None = None) -> str:
@@ -118,11 +158,42 @@ def render_networks(ctx: RenderContext) -> list[RenderedResource]:
         ))
         out.append(closing_deny(logical(network, region, "deny-vnet"), region, network, stack, nsg))
         out += _nat_gateway(network, region, stack, tags)
-        out.append(make(subnet_name(network, region), "azure-native:network:Subnet", region, network, {
+        subnet = make(subnet_name(network, region), "azure-native:network:Subnet", region, network, {
             "resourceGroupName": rg_ref(stack, region),
             "virtualNetworkName": ref(vnet, "name"),
             "addressPrefix": compute_prefix(block.cidr),
             "networkSecurityGroup": {"id": ref(nsg, "id")},
             "natGateway": {"id": ref(logical(network, region, "nat"), "id")},
-        }))
+        })
+        out.append(subnet)
+        if hosts_balancer(ctx, network, region):
+            out += _balancer_subnet(ctx, network, region, block.cidr, tags)
     return out
+
+
+def _balancer_subnet(ctx: RenderContext, network: str, region: str, cidr: str, tags: dict[str, str]) -> list[RenderedResource]:
+    """The Application Gateways' own subnet and its group: the platform's rules here, each balancer's
+    listener ports (``balancer.render_balancer``), and a closing deny of the rest of private space. No NAT
+    gateway: an Application Gateway v2 reaches the internet through its own public address."""
+    from cloudorch_azure.database import databases_in
+
+    stack = ctx.stack.stack
+    nsg = balancer_nsg_name(network, region)
+    databases = databases_in(ctx, network, region)
+    # Azure refuses concurrent changes to one virtual network's subnets: after the databases' (the
+    # GatewaySubnet comes after this one)
+    after = logical(databases[-1], region, "subnet") if databases else subnet_name(network, region)
+    return [
+        security_group(nsg, region, network, stack, tags),
+        security_rule(logical(network, region, "lb-gateway-manager"), region, network, stack, nsg,
+                      priority=SELF_PRIORITY, source_prefix="GatewayManager", ports=GATEWAY_MANAGER_PORTS,
+                      protocol="Tcp", description="Application Gateway v2 management (required by Azure)"),
+        security_rule(logical(network, region, "lb-azure-probes"), region, network, stack, nsg,
+                      priority=SELF_PRIORITY + 1, source_prefix="AzureLoadBalancer", ports="*", protocol="*",
+                      description="Azure's load balancer in front of the gateway instances"),
+        closing_deny(logical(network, region, "lb-deny-vnet"), region, network, stack, nsg),
+        make(balancer_subnet_name(network, region), "azure-native:network:Subnet", region, network, {
+            "resourceGroupName": rg_ref(stack, region), "virtualNetworkName": ref(vnet_name(network, region), "name"),
+            "addressPrefix": balancer_prefix(cidr), "networkSecurityGroup": {"id": ref(nsg, "id")},
+        }, depends_on=(after,)),
+    ]

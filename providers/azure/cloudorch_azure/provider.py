@@ -7,7 +7,7 @@ cheap (the SDK dependency is for discovery).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from cloudorch.errors import Problem
 from cloudorch.placement.rates import NetworkShape
@@ -17,15 +17,15 @@ from cloudorch.rendering import RenderContext, RenderedResource
 from cloudorch.rendering.elements import EndpointRendering, EndpointView
 from cloudorch.rendering.facts import Facts, RenderedGraph, read_by_type
 from cloudorch.rendering.meters import NAT_GATEWAY, Meter, Unmetered
-from cloudorch.rendering.roles import Role
+from cloudorch.rendering.service import Balancer
 
-from cloudorch_azure import checks, errors, facts, keys, links, meters
+from cloudorch_azure import balancer, checks, dns, errors, facts, keys, links, meters
 from cloudorch_azure.catalog import AzureSkyPilotAdapter
 from cloudorch_azure.bucket import render_buckets
 from cloudorch_azure.compute import render_compute
 from cloudorch_azure.database import render_databases
 from cloudorch_azure.images import IMAGES
-from cloudorch_azure.naming import CLOUD, PACKAGE, make, provider_name, resource_group
+from cloudorch_azure.naming import CLOUD, region_base
 from cloudorch_azure.network import render_networks
 
 
@@ -38,6 +38,9 @@ class Provider(CloudProvider):
         PulumiPlugin("tls", "5.2.1"),
     )
     images: ClassVar[tuple[str, ...]] = IMAGES
+    #: a balancer's Standard public IP; its Key Vault certificate needs no DNS record (``balancer``)
+    balancer_target: ClassVar[Literal["hostname", "ipv4"]] = "ipv4"
+    balancer_validations: ClassVar[int] = 0
 
     def unsupported(self, requirement: Requirement, region: str) -> Mapping[Capability, str]:
         gaps = dict(super().unsupported(requirement, region))
@@ -47,19 +50,9 @@ class Provider(CloudProvider):
     def render(self, ctx: RenderContext) -> list[RenderedResource]:
         if ctx.cloud != self.name:
             raise ValueError(f"the {self.name} provider cannot render a context for {ctx.cloud!r}")
-        stack = ctx.stack.stack
         out: list[RenderedResource] = []
         for region in ctx.regions():
-            out.append(RenderedResource(
-                name=provider_name(region), type=f"pulumi:providers:{PACKAGE}", role=Role.PROVIDER, cloud=CLOUD,
-                region=region, inputs={"location": region},
-            ))
-            # One resource group per region: Azure resources must live in one, and a group per region
-            # keeps a region's teardown independent of the others.
-            rg = resource_group(stack, region)
-            out.append(make(rg, "azure-native:resources:ResourceGroup", region, None, {
-                "resourceGroupName": rg, "location": region, "tags": ctx.tags(),
-            }))
+            out += region_base(ctx, region)
         out += render_networks(ctx) + links.render_gateways(ctx)
         out += keys.render_keys(ctx) + render_compute(ctx) + render_databases(ctx) + render_buckets(ctx)
         return sorted(out, key=_order)
@@ -67,15 +60,22 @@ class Provider(CloudProvider):
     def render_endpoint(self, ctx: RenderContext, view: EndpointView) -> EndpointRendering:
         return links.render_endpoint(ctx, view)
 
+    def render_balancer(self, ctx: RenderContext, served: Balancer) -> EndpointRendering:
+        return balancer.render_balancer(ctx, served)
+
+    def render_global_name(self, ctx: RenderContext, view: EndpointView) -> EndpointRendering:
+        return dns.render_global_name(ctx, view)
+
     def check(self, ctx: RenderContext) -> list[Problem]:
-        return checks.check(ctx)
+        return checks.check(ctx) + dns.validation_problems(ctx)
 
     def network_shape(self) -> NetworkShape:
         # what render() and render_endpoint() build, in the meters they bill by: a NAT gateway and its public
         # IP per site; an active-active gateway and its two public IPs per VPN site; connections are in the
         # gateway's price
         return NetworkShape(site=(Meter(NAT_GATEWAY), Meter("public_ipv4_hour")),
-                            vpn_site=(Meter("vpn_gateway_hour"), Meter("public_ipv4_hour", 2)))
+                            vpn_site=(Meter("vpn_gateway_hour"), Meter("public_ipv4_hour", 2)),
+                            serving=meters.SERVING_SHAPE)
 
     def meters(self, resource: RenderedResource) -> tuple[Meter, ...] | Unmetered | None:
         return meters.of(resource)

@@ -22,6 +22,16 @@ ROLES: dict[str, Role] = {
     "azure-native:network:VirtualNetworkGatewayConnection": Role.LINK,
     "azure-native:privatedns:PrivateZone": Role.DNS_ZONE,
     "azure-native:privatedns:VirtualNetworkLink": Role.DNS_LINK,
+    # serving
+    "azure-native:network:ApplicationGateway": Role.BALANCER,
+    "azure-native:network:LoadBalancer": Role.BALANCER,
+    "azure-native:network:WebApplicationFirewallPolicy": Role.WEB_FIREWALL,
+    "azure-native:managedidentity:UserAssignedIdentity": Role.IDENTITY,
+    "azure-native:dns:Zone": Role.DNS_ZONE,
+    "azure-native:dns:RecordSet": Role.DNS_RECORD,
+    # a profile answers the name's queries (a steered record); each endpoint is monitored (a health check)
+    "azure-native:trafficmanager:Profile": Role.DNS_RECORD,
+    "azure-native:trafficmanager:Endpoint": Role.HEALTH_CHECK,
     # compute
     "azure-native:compute:VirtualMachine": Role.INSTANCE,
     "azure-native:compute:VirtualMachineScaleSet": Role.INSTANCE_GROUP,
@@ -29,7 +39,6 @@ ROLES: dict[str, Role] = {
     # identity, keys and secrets
     "azure-native:keyvault:Vault": Role.KEY_STORE,
     "azure-native:keyvault:Key": Role.KEY,
-    "azure-native:managedidentity:UserAssignedIdentity": Role.IDENTITY,
     # binds scale-set disks to a key: what the disks' encryption is granted through
     "azure-native:compute:DiskEncryptionSet": Role.IDENTITY_GRANT,
     "random:index/randomPassword:RandomPassword": Role.SECRET,

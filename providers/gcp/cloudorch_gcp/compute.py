@@ -12,6 +12,7 @@ from cloudorch.placement.model import Slot
 from cloudorch.rendering import RenderContext, RenderedResource, ref
 from cloudorch.spec.models import Compute
 
+from cloudorch_gcp.balancer import backend_rules, balanced
 from cloudorch_gcp.images import image_for
 from cloudorch_gcp.keys import disk_key, grant_name
 from cloudorch_gcp.naming import CLOUD, account_id, account_name, labels, network_tag, resource, rfc1035
@@ -53,9 +54,21 @@ def render_compute(ctx: RenderContext, name: str, spec: Compute, slots: list[Slo
     # One rule for all clouds: an external IP exactly when something outside private space must reach in
     # (without a load balancer, only an external IP can be reached from there).
     public = ctx.public_facing(spec)
+    served = [ctx.balancer_of(name, region) for region in sorted({s.region for s in slots})]
+    if any(served):
+        out += backend_rules(ctx, name, spec, next(b for b in served if b), tag)
+    for slot, prefix in group_prefixes(name, slots):
+        out += _group(ctx, name, spec, slot, prefix, tag, sa, public)
+    return out
+
+
+def group_prefixes(name: str, slots: list[Slot]) -> list[tuple[Slot, str]]:
+    """Each slot's managed instance group, by the prefix of its names: one slot in a region takes the
+    region's name; several are told apart by machine type (and spot, then a counter)."""
     keys = Counter(_slot_key(s) for s in slots)
     per_region = Counter(s.region for s in slots)
     seen: Counter = Counter()
+    out = []
     for slot in slots:
         key = _slot_key(slot)
         seen[key] += 1
@@ -65,8 +78,15 @@ def render_compute(ctx: RenderContext, name: str, spec: Compute, slots: list[Slo
             part = "-".join((slot.instance_type.replace(".", "-"), *(["spot"] if slot.spot else [])))
             if keys[key] > 1:
                 part += f"-{seen[key]}"
-        out += _group(ctx, name, spec, slot, part, tag, sa, public)
+        out.append((slot, f"{name}-{CLOUD}-{slot.region}" + (f"-{part}" if part else "")))
     return out
+
+
+def group_names(ctx: RenderContext, name: str, region: str) -> list[str]:
+    """The managed instance groups of ``name`` in ``region`` of this cloud (a balancer's backends)."""
+    placement = ctx.placement.placements[name]
+    slots = [s for s in placement.slots if s.cloud == CLOUD]
+    return [f"{prefix}-mig" for slot, prefix in group_prefixes(name, slots) if slot.region == region]
 
 
 def _slot_key(slot: Slot) -> tuple[str, str, bool]:
@@ -74,9 +94,8 @@ def _slot_key(slot: Slot) -> tuple[str, str, bool]:
 
 
 def _group(
-    ctx: RenderContext, name: str, spec: Compute, slot: Slot, part: str, tag: str, sa: str, public: bool
+    ctx: RenderContext, name: str, spec: Compute, slot: Slot, prefix: str, tag: str, sa: str, public: bool
 ) -> list[RenderedResource]:
-    prefix = f"{name}-{CLOUD}-{slot.region}" + (f"-{part}" if part else "")
     template = f"{prefix}-template"
     family = slot.instance_type.split("-", 1)[0]
     interface: dict = {"subnetwork": ref(subnet_name(spec.network, slot.region), "id")}
@@ -128,6 +147,7 @@ def _group(
         mig["distributionPolicyZones"] = zones
     # the instances' disks are created with the key: its grant comes first
     grant = (grant_name(spec.network, slot.region, sa),) if spec.customer_managed_key else ()
+    mig |= balanced(ctx, name, slot.region)
     return [
         resource(template, INSTANCE_TEMPLATE, slot.region, name, inputs, depends_on=grant),
         resource(f"{prefix}-mig", REGION_MIG, slot.region, name, mig),

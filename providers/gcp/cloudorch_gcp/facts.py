@@ -11,13 +11,14 @@ import re
 from typing import Any
 
 from cloudorch.rendering.facts import (
-    ALL_PORTS, BucketAccessFacts, BucketFacts, DatabaseFacts, FirewallFacts, LinkFacts, Reader, RenderedGraph,
+    ALL_PORTS, BALANCER_PEER, BucketAccessFacts, BucketFacts, DatabaseFacts, FirewallFacts, LinkFacts, Reader, RenderedGraph,
     RouteFacts, TrafficRule,
 )
 from cloudorch.rendering.inputs import UNKNOWN, any_on, flag, get, is_world, items, port_range, protocol_name
 from cloudorch.rendering.links import IpsecPolicy
 from cloudorch.rendering.model import REF, RenderedResource, is_ref
 
+from cloudorch_gcp import balancer_facts
 from cloudorch_gcp.links import CIPHER_SUITE, PEERING, ROUTER_INTERFACE, ROUTER_PEER, VPN_TUNNEL, peering_name
 
 FIREWALL = "gcp:compute/firewall:Firewall"
@@ -54,8 +55,16 @@ def _firewall(res: RenderedResource, graph: RenderedGraph) -> FirewallFacts:
                 ranges: tuple[tuple[int, int], ...] = (ALL_PORTS,)
             else:
                 ranges = tuple(r for r in (port_range(p) for p in ports) if r)
-            rules.append(TrafficRule(direction, action, peers, ranges, protocol))  # type: ignore[arg-type]
-    return FirewallFacts(rules=tuple(rules))
+            rules.append(TrafficRule(direction, action, _with_balancer(peers), ranges, protocol))  # type: ignore[arg-type]
+    return FirewallFacts(rules=tuple(rules), balancer=balancer_facts.guards_balancer(res))
+
+
+def _with_balancer(peers: tuple) -> tuple:
+    """Google's load-balancer and health-check ranges are the balancer in front of the replicas: a rule admitting
+    only those admits the balancer (``BALANCER_PEER``, the reachability proof's balancer -> replica hop)."""
+    if peers and all(balancer_facts.from_google_balancers(p) for p in peers):
+        return (*peers, BALANCER_PEER)
+    return peers
 
 
 def _database(res: RenderedResource, graph: RenderedGraph) -> DatabaseFacts:
@@ -353,6 +362,6 @@ def _route(res: RenderedResource, graph: RenderedGraph) -> RouteFacts:
 
 READERS: dict[str, Reader] = {
     FIREWALL: _firewall, DATABASE_INSTANCE: _database, BUCKET: _bucket, BUCKET_IAM_BINDING: _binding,
-    VPN_TUNNEL: _tunnel, PEERING: _peering, ROUTE: _route,
+    VPN_TUNNEL: _tunnel, PEERING: _peering, ROUTE: _route, **balancer_facts.READERS,
 }
 

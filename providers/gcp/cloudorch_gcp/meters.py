@@ -10,11 +10,19 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from cloudorch.catalog.network import GIB_PER_GB
 from cloudorch.rendering.inputs import get
 from cloudorch.rendering.meters import BILLABLE_ROLES, NAT_GATEWAY, Meter, Unmetered
 from cloudorch.rendering.model import RenderedResource
 
 Meters = tuple[Meter, ...] | Unmetered | None
+
+#: the label carrying a listener's (or passthrough balancer's) declared GB a month, so its meter reads it
+#: off the resource ("12_5": label values allow no dot)
+TRAFFIC_LABEL = "cloudorch-gb-month"
+#: Google prices global forwarding rules per project: the first five together, then each; cloudorch bills each
+#: rule a fifth of the first-five charge (exact up to five rules, a floor beyond)
+_RULE_SHARE = 0.2
 
 _LOG_VOLUME = "{what} are billed by the volume of logs they generate, which cloudorch cannot know"
 
@@ -61,7 +69,31 @@ def _nat(res: RenderedResource) -> Meters:
     return (Meter(NAT_GATEWAY),) + ((Meter("public_ipv4_hour"),) if auto else ())
 
 
+def _forwarding_rule(res: RenderedResource) -> Meters:
+    """An hour of forwarding rule all month, and the data its balancer processes (in and out, the declared
+    GB; the label sits on the listener that forwards, so a redirect counts none)."""
+    volume = str(get(res.inputs, "labels", {}).get(TRAFFIC_LABEL, "0")).replace("_", ".")
+    gib = float(volume) * GIB_PER_GB
+    return (Meter("forwarding_rules_base_hour", _RULE_SHARE),) + ((Meter("lb_processed_gb", gib),) if gib else ())
+
+
+def _health_check(res: RenderedResource) -> Meters:
+    # a load balancer's health checks are free; one probing from source regions is Cloud DNS's, billed by it
+    return (Meter("dns_health_check_month"),) if get(res.inputs, "sourceRegions") else ()
+
+
 BY_TYPE: dict[str, Callable[[RenderedResource], Meters]] = {
+    # serving: forwarding rules bill (hours, data processed); the address they use, URL maps, proxies, SSL
+    # policies, backend services and Google-managed certificates do not. Cloud Armor's prices were not found:
+    # its policy stays unpriced (None, by its role)
+    "gcp:compute/globalForwardingRule:GlobalForwardingRule": _forwarding_rule,
+    "gcp:compute/forwardingRule:ForwardingRule": _forwarding_rule,
+    "gcp:compute/globalAddress:GlobalAddress": lambda res: (),
+    "gcp:compute/uRLMap:URLMap": lambda res: (),
+    "gcp:compute/healthCheck:HealthCheck": _health_check,
+    "gcp:compute/regionHealthCheck:RegionHealthCheck": lambda res: (),
+    # query volume is not declared: the zone's queries are not priced (a floor)
+    "gcp:dns/managedZone:ManagedZone": lambda res: (Meter("dns_zone_month"),),
     "gcp:compute/routerNat:RouterNat": _nat,
     "gcp:compute/address:Address": _address,
     "gcp:kms/cryptoKey:CryptoKey": _key,
@@ -82,3 +114,15 @@ def meters(res: RenderedResource) -> Meters:
     if found is not None:
         return found(res)
     return None if res.role in BILLABLE_ROLES else ()
+
+
+#: what ``balancer`` and ``dns`` build, in the meters above, for placement (``NetworkShape.serving``): a
+#: forwarding rule per port a location's balancer listens on, the GBs it processes; Cloud Armor unpriced;
+#: the zone, and one health check per global name (probing every balancer of the name)
+SERVING_SHAPE: dict[str, tuple[Meter, ...]] = {
+    "listener": (Meter("forwarding_rules_base_hour", _RULE_SHARE),),
+    "application_gb": (Meter("lb_processed_gb", GIB_PER_GB),),
+    "network_gb": (Meter("lb_processed_gb", GIB_PER_GB),),
+    "zone": (Meter("dns_zone_month"),),
+    "name": (Meter("dns_health_check_month"),),
+}

@@ -12,6 +12,7 @@ import hashlib
 import re
 
 from cloudorch.rendering import RenderContext, RenderedResource
+from cloudorch.rendering.roles import Role
 
 from cloudorch_gcp.roles import ROLES
 
@@ -100,10 +101,11 @@ def provider_name(region: str | None) -> str:
 
 def resource(
     name: str, type_: str, region: str | None, source: str, inputs: dict, *, depends_on: tuple[str, ...] = (),
-    secret_outputs: tuple[str, ...] = (), provider: bool = True,
+    secret_outputs: tuple[str, ...] = (), provider: bool = True, role: Role | None = None,
 ) -> RenderedResource:
-    """A GCP resource under the explicit provider of ``region``, or under the global one when it is None."""
+    """A GCP resource under the explicit provider of ``region``, or under the global one when it is None;
+    ``role`` where this one does something else than its type usually does (a URL map that only redirects)."""
     return RenderedResource(
-        name=name, type=type_, role=ROLES[type_], cloud=CLOUD, region=region, source=source, inputs=inputs,
+        name=name, type=type_, role=role or ROLES[type_], cloud=CLOUD, region=region, source=source, inputs=inputs,
         depends_on=depends_on, secret_outputs=secret_outputs, provider=provider_name(region) if provider else None,
     )

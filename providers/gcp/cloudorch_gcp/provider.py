@@ -6,7 +6,7 @@ Rendering is pure data, so neither pulumi nor google.cloud is imported here.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from cloudorch.errors import Problem
 from cloudorch.placement.rates import NetworkShape
@@ -17,9 +17,10 @@ from cloudorch.rendering.elements import EndpointRendering, EndpointView
 from cloudorch.rendering.facts import Facts, RenderedGraph, read_by_type
 from cloudorch.rendering.meters import Meter, Unmetered
 from cloudorch.rendering.roles import Role
+from cloudorch.rendering.service import Balancer, GlobalNames
 from cloudorch.spec.models import Bucket, Compute, Database
 
-from cloudorch_gcp import errors, facts, keys, meters
+from cloudorch_gcp import balancer, dns, errors, facts, keys, meters
 from cloudorch_gcp.catalog import GcpSkyPilotAdapter
 from cloudorch_gcp.bucket import render_bucket
 from cloudorch_gcp.compute import render_compute
@@ -45,6 +46,10 @@ class Provider(CloudProvider):
     global_network: ClassVar[bool] = True
     #: an HA VPN gateway has two interfaces, each with its own public address
     vpn_interfaces: ClassVar[int] = 2
+    #: a forwarding rule's address; a Google-managed certificate is authorized through the balancer itself,
+    #: so no validation record is exported
+    balancer_target: ClassVar[Literal["hostname", "ipv4"]] = "ipv4"
+    balancer_validations: ClassVar[int] = 0
 
     def unsupported(self, requirement: Requirement, region: str) -> Mapping[Capability, str]:
         # a key is rendered for disks and databases; a kind in keys.UNSUPPORTED cannot use one
@@ -54,7 +59,7 @@ class Provider(CloudProvider):
         return gaps
 
     def check(self, ctx: RenderContext) -> list[Problem]:
-        return check_psa_room(ctx) + check_sql_over_peering(ctx)
+        return check_psa_room(ctx) + check_sql_over_peering(ctx) + balancer.check_balancers(ctx) + dns.check_names(ctx)
 
     def render(self, ctx: RenderContext) -> list[RenderedResource]:
         providers = [
@@ -80,7 +85,8 @@ class Provider(CloudProvider):
         for name, placement in ctx.placed(Bucket):
             out += render_bucket(ctx, name, ctx.stack.resources[name], placement.region)
         out += keys.render_keys(ctx)
-        if any(r.provider == GLOBAL_PROVIDER for r in out):
+        hosts_zone = any(isinstance(e, GlobalNames) and e.endpoints[0].cloud == CLOUD for e in ctx.elements)
+        if hosts_zone or any(r.provider == GLOBAL_PROVIDER for r in out):
             # global resources need no region; without one in its inputs, no region can ever change it
             providers.insert(0, RenderedResource(name=GLOBAL_PROVIDER, type=PROVIDER_TYPE, role=Role.PROVIDER,
                                                   cloud=CLOUD, inputs={}))
@@ -88,6 +94,12 @@ class Provider(CloudProvider):
 
     def render_endpoint(self, ctx: RenderContext, view: EndpointView) -> EndpointRendering:
         return render_link_endpoint(ctx, view)
+
+    def render_balancer(self, ctx: RenderContext, b: Balancer) -> EndpointRendering:
+        return balancer.render_balancer(ctx, b)
+
+    def render_global_name(self, ctx: RenderContext, view: EndpointView) -> EndpointRendering:
+        return dns.render_global_name(ctx, view)
 
     def describe(self, resource: RenderedResource, graph: RenderedGraph) -> Facts | None:
         return read_by_type(facts.READERS, resource, graph)
@@ -97,7 +109,7 @@ class Provider(CloudProvider):
         # and its one address per site; HA VPN gateways and Cloud Routers cost nothing; four tunnels a link
         return NetworkShape(site=(Meter("public_ipv4_hour"),), nat_per_vm=True,
                             vpn_site=(Meter("vpn_gateway_hour"), Meter("cloud_router_hour")),
-                            vpn_link_side=(Meter("vpn_tunnel_hour", 4),))
+                            vpn_link_side=(Meter("vpn_tunnel_hour", 4),), serving=meters.SERVING_SHAPE)
 
     def address_range(self, kind: str, block: str) -> str:
         # machines live in the subnetwork (the lower half of the site's block); Cloud SQL in the private

@@ -29,6 +29,24 @@ ROLES: dict[str, Role] = {
     "gcp:compute/instanceTemplate:InstanceTemplate": Role.INSTANCE_TEMPLATE,
     "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager": Role.INSTANCE_GROUP,
     "gcp:compute/disk:Disk": Role.DISK,
+    # serving (balancer.py, dns.py). A GCP load balancer is a chain of parts: the URL map is what the console
+    # calls the balancer; each forwarding rule is a listener (address and port); target proxies and SSL
+    # policies join a listener to the balancer, as does a URL map that only redirects (roles set per resource)
+    "gcp:compute/uRLMap:URLMap": Role.BALANCER,
+    "gcp:compute/globalForwardingRule:GlobalForwardingRule": Role.BALANCER_LISTENER,
+    "gcp:compute/targetHttpsProxy:TargetHttpsProxy": Role.BALANCER_ATTACHMENT,
+    "gcp:compute/targetHttpProxy:TargetHttpProxy": Role.BALANCER_ATTACHMENT,
+    "gcp:compute/sSLPolicy:SSLPolicy": Role.BALANCER_ATTACHMENT,
+    "gcp:compute/backendService:BackendService": Role.BALANCER_BACKEND,
+    # a passthrough network balancer is its regional forwarding rule and a regional backend service
+    "gcp:compute/forwardingRule:ForwardingRule": Role.BALANCER,
+    "gcp:compute/regionBackendService:RegionBackendService": Role.BALANCER_BACKEND,
+    "gcp:compute/healthCheck:HealthCheck": Role.HEALTH_CHECK,
+    "gcp:compute/regionHealthCheck:RegionHealthCheck": Role.HEALTH_CHECK,
+    "gcp:compute/managedSslCertificate:ManagedSslCertificate": Role.CERTIFICATE,
+    "gcp:compute/securityPolicy:SecurityPolicy": Role.WEB_FIREWALL,
+    "gcp:dns/managedZone:ManagedZone": Role.DNS_ZONE,
+    "gcp:dns/recordSet:RecordSet": Role.DNS_RECORD,
     # identity, keys and secrets
     "gcp:serviceaccount/account:Account": Role.IDENTITY,
     "gcp:kms/cryptoKey:CryptoKey": Role.KEY,

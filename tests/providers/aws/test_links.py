@@ -385,7 +385,8 @@ def test_meters_of_what_the_network_and_its_links_bill():
     assert isinstance(by_type["aws:cloudwatch/logGroup:LogGroup"], Unmetered)
     key = RenderedResource(name="k", type="aws:kms/key:Key", role="key", cloud="aws")
     balancer = RenderedResource(name="lb", type="aws:lb/loadBalancer:LoadBalancer", role="balancer", cloud="aws")
-    assert (provider.meters(key), provider.meters(balancer)) == ((Meter("kms_key_month"),), None)
+    assert (provider.meters(key), provider.meters(balancer)) == (
+        (Meter("kms_key_month"),), (Meter("app_load_balancer_hour"), Meter("app_load_balancer_lcu_hour", 0.0)))
 
 
 def test_every_meter_item_is_a_row_of_the_price_list():

@@ -198,6 +198,15 @@ def test_internet_ingress_opens_only_443():
         assert (world[0]["protocol"], world[0]["direction"], world[0]["access"]) == ("Tcp", "Inbound", "Allow")
 
 
+def test_served_replicas_admit_no_internet():
+    # the webshop's web tier served (stacks/webshop.yaml): the internet reaches its balancers, never the
+    # replicas' subnet (tests/providers/azure/test_balancer.py holds the gateway's side)
+    rendered = Provider().render(webshop_context("azure", served=True))
+    for region in ("westeurope", "northeurope"):
+        rules = _rules(rendered, f"net-azure-{region}-nsg")
+        assert rules and not [r for r in rules if r.inputs["sourceAddressPrefix"] in ("0.0.0.0/0", "*", "Internet")]
+
+
 def test_ingress_ranges_and_cross_cloud_sources():
     rendered = Provider().render(mixed_context())
     api = {r.inputs["sourceAddressPrefix"]: r.inputs["destinationPortRange"] for r in rendered

@@ -263,13 +263,21 @@ def _firewalls(which: str, source: str) -> list[RenderedResource]:
 
 
 def test_internet_443_is_a_firewall_admitting_everyone_on_443_only():
-    (rule,) = _firewalls("webshop", "web")
-    assert rule.inputs["sourceRanges"] == ["0.0.0.0/0"]
-    assert rule.inputs["allows"] == [{"protocol": "tcp", "ports": ["443"]}]
-    assert rule.inputs["targetTags"] == ["cloudorch-web"]
-    assert rule.inputs["direction"] == "INGRESS"
+    for which, source in (("webshop", "web"), ("mixed", "api")):  # both reached per replica
+        (rule,) = _firewalls(which, source)
+        assert rule.inputs["sourceRanges"] == ["0.0.0.0/0"]
+        assert rule.inputs["allows"] == [{"protocol": "tcp", "ports": ["443"]}]
+        assert rule.inputs["targetTags"] == [f"cloudorch-{source}"]
+        assert rule.inputs["direction"] == "INGRESS"
     templates = of_type("webshop", "gcp:compute/instanceTemplate:InstanceTemplate")
     assert all(t.inputs["tags"] == ["cloudorch-web"] for t in templates)
+
+
+def test_served_replicas_get_no_internet_firewall():
+    # served (stacks/webshop.yaml), and no balancer in this context: nothing admits the internet to web
+    rendered = Provider().render(webshop_context("gcp", served=True))
+    assert not [r for r in rendered if r.type == "gcp:compute/firewall:Firewall" and r.source == "web"
+                and "0.0.0.0/0" in r.inputs.get("sourceRanges", [])]
 
 
 def test_db_ingress_from_web_admits_exactly_the_web_blocks():

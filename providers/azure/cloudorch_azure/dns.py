@@ -1,0 +1,153 @@
+"""The stack's global names on Azure (endpoint 0 of ``rendering.service.GlobalNames``): a public Azure DNS zone,
+and per name a Traffic Manager profile with one external endpoint per balancer -- on any cloud -- and a
+CNAME from the name to the profile.
+
+Traffic Manager answers DNS itself: the profile's endpoint monitor is the balancers' health check (one per
+profile: every balancer of a name serves the same ``serve``), and its routing method is the steering:
+Performance for latency, Weighted (weight = replicas) and Priority (``GlobalNames.failover_order``).
+
+Latency. Performance routing measures latency from clients to Azure regions only: an external endpoint
+names the Azure region it is deemed to sit in (``endpointLocation``). An Azure balancer names its own
+region; another cloud's names the Azure region in the same metro (``NEAREST``: Frankfurt to Frankfurt,
+Oregon to Washington, ...), or, for a region not listed, the Azure region standing for its geography
+(``GEO``). Clients are sent to the healthy endpoint whose deemed region is nearest to them.
+
+Targets. A profile's external endpoints must all be names or all be addresses. When a name's balancers
+mix AWS host names and other clouds' IPv4 addresses, each address gets an A record of its own in the zone
+(``lb-<location>.<name>``) and the endpoint targets that name.
+
+Resources live in the resource group of the plugin's first region (of ``HOME`` when the stack has no
+other Azure resource); the zone, profiles and records are global (region None: residency does not judge
+them). Certificate validation records: Azure DNS names a record set relative to its zone, and another
+cloud exports its validation record as an absolute name, which a reference cannot shorten, so a zone on
+Azure cannot validate another cloud's managed certificate: ``validation_problems`` refuses such a stack at
+``dns.provider`` before anything is rendered.
+"""
+
+from __future__ import annotations
+
+from cloudorch.errors import Problem
+from cloudorch.rendering import RenderContext, RenderedResource, ref
+from cloudorch.rendering.elements import EndpointRendering, EndpointView
+from cloudorch.rendering.service import Balancer, GlobalNames
+
+from cloudorch_azure.naming import CLOUD, _digest, make, region_base, rg_ref, slug
+
+HOME = "eastus"
+#: another cloud's region -> the Azure region in (or nearest to) its metro
+NEAREST = {
+    "us-east-1": "eastus", "us-east-2": "eastus2", "us-west-1": "westus", "us-west-2": "westus2",
+    "eu-west-1": "northeurope", "eu-west-2": "uksouth", "eu-central-1": "germanywestcentral",
+    "eu-north-1": "swedencentral", "ap-southeast-1": "southeastasia", "ap-northeast-1": "japaneast",
+    "ap-south-1": "centralindia", "ap-southeast-2": "australiaeast",
+    "us-central1": "centralus", "us-east1": "eastus", "us-east4": "eastus", "us-west1": "westus2",
+    "europe-west1": "westeurope", "europe-west2": "uksouth", "europe-west3": "germanywestcentral",
+    "europe-west4": "westeurope", "europe-north1": "swedencentral", "asia-southeast1": "southeastasia",
+    "asia-northeast1": "japaneast", "asia-south1": "centralindia", "australia-southeast1": "australiaeast",
+}
+#: geography (regions.csv) -> the Azure region standing for it
+GEO = {"us": "eastus", "ca": "canadacentral", "eu": "westeurope", "apac": "southeastasia", "sa": "brazilsouth",
+       "me": "uaenorth", "af": "southafricanorth"}
+ROUTING = {"latency": "Performance", "weighted": "Weighted", "failover": "Priority"}
+#: Traffic Manager probes every 30 s, or every 10 s (billed as fast probing); timeouts must stay below them
+INTERVALS = ((10, 9), (30, 10))
+TTL = 60
+SOURCE = "dns"
+
+
+def render_global_name(ctx: RenderContext, view: EndpointView) -> EndpointRendering:
+    names = view.element
+    assert isinstance(names, GlobalNames)
+    stack = ctx.stack.stack
+    home = ctx.regions()[0] if ctx.regions() else HOME
+    out: list[RenderedResource] = [] if ctx.regions() else region_base(ctx, home)
+    rg = rg_ref(stack, home)
+
+    def add(type_: str, part: str, inputs: dict, *, taggable: bool = True) -> str:
+        name = f"{SOURCE}-{CLOUD}-global-{slug(part)}"
+        if taggable:
+            inputs = inputs | {"tags": ctx.tags()}
+        # global: the resource group is only where Azure files them
+        out.append(make(name, type_, home, None, {"resourceGroupName": rg, **inputs}).model_copy(update={"region": None}))
+        return name
+
+    zone = add("azure-native:dns:Zone", "zone", {"zoneName": names.zone, "location": "global", "zoneType": "Public"})
+    for hostname, group in names.names().items():
+        _name(ctx, names, hostname, group, view, add, zone)
+    return EndpointRendering(resources=tuple(out), exports={})
+
+
+def _name(ctx: RenderContext, names: GlobalNames, hostname: str, group: tuple[Balancer, ...], view: EndpointView,
+          add, zone: str) -> None:
+    base = slug(hostname)
+    relative = _relative(hostname, names.zone)
+    mixed = len({b.target_kind for b in group}) > 1
+    targets = {}
+    for b in group:
+        targets[b] = view.peer_output("target", endpoint=names.endpoint_of(b))
+        if mixed and b.target_kind == "ipv4":  # an endpoint of names only: the address gets a name of its own
+            label = f"lb-{_where(b)}.{relative}"
+            add("azure-native:dns:RecordSet", f"{base}-{_where(b)}-address", {
+                "zoneName": ref(zone, "name"), "relativeRecordSetName": label, "recordType": "A", "ttl": TTL,
+                "aRecords": [{"ipv4Address": targets[b]}]}, taggable=False)
+            targets[b] = f"{label}.{names.zone}"
+    probe, health = GlobalNames.probe(group[0]), group[0].health
+    protocol = "TCP" if health.path is None else probe.protocol.upper()
+    interval, timeout = INTERVALS[0] if health.interval_s < INTERVALS[1][0] else INTERVALS[1]
+    profile = add("azure-native:trafficmanager:Profile", f"{base}-tm", {
+        "profileName": f"{base}-tm", "location": "global", "profileStatus": "Enabled",
+        "trafficRoutingMethod": ROUTING[names.steering],
+        # the profile's name under trafficmanager.net is global: the stack and name keep it apart
+        "dnsConfig": {"relativeName": f"{base[:50]}-{_digest(ctx.stack.stack, hostname, 'global')}", "ttl": TTL},
+        "monitorConfig": {
+            "protocol": protocol, "port": probe.port, **({"path": health.path} if protocol != "TCP" else {}),
+            "intervalInSeconds": interval, "timeoutInSeconds": timeout,
+            "toleratedNumberOfFailures": min(health.unhealthy_threshold, 9),
+            **({"expectedStatusCodeRanges": [{"min": 200, "max": 399}],
+                "customHeaders": [{"name": "Host", "value": hostname}]} if protocol != "TCP" else {})},
+        "trafficViewEnrollmentStatus": "Disabled"})
+    order = {b: i + 1 for i, b in enumerate(names.failover_order(hostname))}
+    for b in group:
+        steer = ({"endpointLocation": azure_location(b)} if names.steering == "latency"
+                 else {"weight": b.replicas} if names.steering == "weighted" else {"priority": order[b]})
+        add("azure-native:trafficmanager:Endpoint", f"{base}-{_where(b)}", {
+            "profileName": ref(profile, "name"), "endpointType": "ExternalEndpoints", "endpointName": _where(b),
+            "endpointStatus": "Enabled", "target": targets[b], **steer}, taggable=False)
+    add("azure-native:dns:RecordSet", base, {
+        "zoneName": ref(zone, "name"), "relativeRecordSetName": relative, "recordType": "CNAME", "ttl": TTL,
+        "cnameRecord": {"cname": ref(profile, "dnsConfig", path=("fqdn",))}}, taggable=False)
+
+
+def azure_location(b: Balancer) -> str:
+    """The Azure region Performance routing deems a balancer to be in (see the module docstring)."""
+    if b.cloud == CLOUD:
+        return b.region
+    if b.region in NEAREST:
+        return NEAREST[b.region]
+    from cloudorch.catalog.embedded import embedded_regions
+
+    geo = next((r.geo for r in embedded_regions()[0] if r.cloud == b.cloud and r.name == b.region), "us")
+    return GEO.get(geo, HOME)
+
+
+def validation_problems(ctx: RenderContext) -> list[Problem]:
+    """A zone on Azure cannot hold another cloud's certificate-validation records (module docstring)."""
+    out = []
+    for element in ctx.elements:
+        if isinstance(element, GlobalNames) and element.endpoints[0].cloud == CLOUD:
+            clouds = sorted({b.cloud for b in element.balancers if b.validation_records})
+            if clouds:
+                out.append(ctx.problem(("dns", "provider"), (
+                    f"Azure DNS cannot write the certificate-validation records of the https balancers on "
+                    f"{', '.join(clouds)} (it names records relative to the zone, those clouds export absolute "
+                    "names); serve the zone from one of those clouds instead")))
+    return out
+
+
+def _relative(hostname: str, zone: str) -> str:
+    return hostname[: -len(zone) - 1] if hostname.endswith("." + zone) else "@"
+
+
+def _where(b: Balancer) -> str:
+    return slug(f"{b.resource}-{b.cloud}-{b.region}")
+

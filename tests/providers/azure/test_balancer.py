@@ -1,0 +1,193 @@
+"""Serving on Azure: Application Gateway per location, Traffic Manager and Azure DNS over balancers on any cloud."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cloudorch import api
+from cloudorch.rendering.elements import PEER, Endpoint, EndpointView
+from cloudorch.rendering.facts import GraphOf
+from cloudorch.rendering.service import Balancer, GlobalNames, HealthCheck, Listener
+from cloudorch_azure import balancer_facts, dns
+from cloudorch_azure.naming import database_slots
+from cloudorch_azure.provider import Provider
+from tests.support import ROOT, webshop_context
+
+GATEWAY = "azure-native:network:ApplicationGateway"
+VMSS = "azure-native:compute:VirtualMachineScaleSet"
+
+
+def _webshop_on_azure(tmp: Path, **changes) -> Path:
+    """stacks/webshop.yaml forced onto Azure, its zone served by Azure DNS."""
+    stack = yaml.safe_load((ROOT / "stacks" / "webshop.yaml").read_text())
+    stack["placement"]["clouds"] = ["azure"]
+    stack["dns"]["provider"] = "azure"
+    stack["resources"]["web"]["spread"] = {"min_regions": 2, "max_per_region": 3}  # one cloud: two regions of it
+    for key, value in changes.items():
+        stack["resources"]["web"]["serve"][key] = value
+    path = tmp / "webshop.yaml"
+    path.write_text(yaml.safe_dump(stack, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory):
+    return api.plan(_webshop_on_azure(tmp_path_factory.mktemp("azure"), waf=True))
+
+
+def _azure(planned):
+    return [r for r in planned.rendered if r.cloud == "azure"]
+
+
+def test_the_plan_proves_every_flow_and_the_service_path_in_every_location(planned):
+    proof = planned.proof
+    assert proof.broken == () and proof.undeclared == ()
+    web = {(s.cloud, s.region) for s in proof.services}
+    replicas = {(slot.cloud, slot.region) for slot in planned.placement.placements["web"].slots}
+    assert web == replicas and len(replicas) >= 2
+    assert all(s.status == "proved" for s in proof.services)
+
+
+def test_exactly_one_gateway_per_location_with_replicas_and_no_public_replica(planned):
+    gateways = [r for r in _azure(planned) if r.type == GATEWAY]
+    replicas = {slot.region for slot in planned.placement.placements["web"].slots}
+    assert sorted(g.region for g in gateways) == sorted(replicas)
+    for vmss in (r for r in _azure(planned) if r.type == VMSS and r.source == "web"):
+        ip = vmss.inputs["virtualMachineProfile"]["networkProfile"]["networkInterfaceConfigurations"][0]["ipConfigurations"][0]
+        assert "publicIPAddressConfiguration" not in ip
+        pool = ip["applicationGatewayBackendAddressPools"][0]["id"]
+        assert pool["suffix"].endswith(f"/applicationGateways/web-azure-{vmss.region}-appgw/backendAddressPools/replicas")
+
+
+def test_gateway_structure(planned):
+    gw = next(r for r in _azure(planned) if r.type == GATEWAY)
+    inputs = gw.inputs
+    assert inputs["sku"] == {"name": "WAF_v2", "tier": "WAF_v2"}
+    assert inputs["sslPolicy"] == {"policyType": "Predefined", "policyName": "AppGwSslPolicy20220101"}
+    listeners = {x["name"]: x for x in inputs["httpListeners"]}
+    assert listeners["listener-443"]["protocol"] == "Https" and "sslCertificate" in listeners["listener-443"]
+    rules = {x["name"]: x for x in inputs["requestRoutingRules"]}
+    assert set(rules["rule-80"]) >= {"redirectConfiguration"} and "backendAddressPool" not in rules["rule-80"]
+    assert inputs["redirectConfigurations"][0]["redirectType"] == "Permanent"
+    assert inputs["probes"][0]["path"] == "/healthz"
+    assert inputs["backendHttpSettingsCollection"][0]["port"] == 8080
+    # the certificate is a version-less Key Vault secret read by the gateway's own identity
+    cert = inputs["sslCertificates"][0]["keyVaultSecretId"]
+    assert cert["output"] == "properties" and cert["suffix"] == "secrets/www-shop-example-com"
+    assert inputs["identity"]["type"] == "UserAssigned"
+    policy = next(r for r in _azure(planned) if r.name == inputs["firewallPolicy"]["id"]["$ref"])
+    assert policy.inputs["policySettings"]["mode"] == "Prevention"
+    logs = [r for r in _azure(planned) if r.type.endswith("DiagnosticSetting") and r.inputs["resourceUri"]["$ref"] == gw.name]
+    assert [c["category"] for c in logs[0].inputs["logs"]] == ["ApplicationGatewayAccessLog", "ApplicationGatewayFirewallLog"]
+
+
+def test_nsg_rules_admit_only_the_gateway_and_platform(planned):
+    rules = [r for r in _azure(planned) if r.type.endswith("SecurityRule")]
+    world = {(r.name, r.inputs["destinationPortRange"]) for r in rules if r.inputs["sourceAddressPrefix"] in ("Internet", "*")}
+    # the internet reaches the gateways' listeners only, never a replica
+    assert {port for _, port in world} == {"80", "443"} and all("-lb-in-" in name for name, _ in world)
+    backend = [r for r in rules if r.source == "web" and "-in-lb-" in r.name]
+    assert backend and all(r.inputs["sourceAddressPrefix"].endswith("/27") for r in backend)
+    platform = {r.inputs["sourceAddressPrefix"] for r in rules if "lb-gateway-manager" in r.name or "lb-azure-probes" in r.name}
+    assert platform == {"GatewayManager", "AzureLoadBalancer"}
+
+
+def test_schema_conformance(planned, schema):
+    from tests.support import OUTSIDE_SCHEMA_SUBSET
+
+    bad = [str(v) for r in _azure(planned) if r.type.startswith("azure-native:") and r.type not in OUTSIDE_SCHEMA_SUBSET
+           for v in schema.check(r)]
+    assert bad == []
+
+
+def test_balancer_facts_and_prices(planned):
+    graph = GraphOf(planned.rendered)
+    gw = next(r for r in _azure(planned) if r.type == GATEWAY)
+    facts = balancer_facts._balancer(gw, graph)
+    assert (facts.public, facts.layer, facts.access_logs, facts.waf) == (True, "application", True, True)
+    bare = gw.model_copy(update={"inputs": {k: v for k, v in gw.inputs.items() if k != "firewallPolicy"}})
+    alone = balancer_facts._balancer(bare, GraphOf([bare]))
+    assert (alone.access_logs, alone.waf) == (False, False) and set(alone.notes) >= {"access_logs", "waf"}
+    meters = Provider().meters(gw)
+    assert [(m.item, m.scope) for m in meters] == [("app_load_balancer_hour", "waf"), ("app_load_balancer_lcu_hour", "waf")]
+    assert meters[1].quantity > 0  # 600 GB a month spread over the month is throughput to pay for
+
+
+def test_rendering_is_deterministic():
+    ctx = webshop_context("azure")
+    b = _balancer("azure", "westeurope", network="net", resource="web")
+    ctx = dataclasses.replace(ctx, balancers=(b,))
+    first, second = Provider().render_balancer(ctx, b), Provider().render_balancer(ctx, b)
+    assert first == second and [r.name for r in first.resources] == sorted({r.name for r in first.resources},
+                                                                              key=[r.name for r in first.resources].index)
+
+
+def _balancer(cloud: str, region: str, *, kind: str = "ipv4", replicas: int = 2, network: str = "net",
+              resource: str = "web", validations: int = 0) -> Balancer:
+    return Balancer(resource=resource, cloud=cloud, region=region, network=network, replicas=replicas, protocol="https",
+                    listeners=(Listener(port=80, protocol="http", action="redirect"), Listener(port=443, protocol="https")),
+                    backend_port=8080, health=HealthCheck(protocol="http", port=8080, path="/healthz", interval_s=30,
+                                                          healthy_threshold=3, unhealthy_threshold=3),
+                    hostname="www.shop.example.com", target_kind=kind, validation_records=validations)
+
+
+def _names(steering: str, *balancers: Balancer, order=()) -> GlobalNames:
+    return GlobalNames(id="global-names", zone="shop.example.com", steering=steering, order=order, balancers=balancers,
+                       endpoints=(Endpoint(cloud="azure"), *(Endpoint(cloud=b.cloud, region=b.region, network=b.network)
+                                                            for b in balancers)))
+
+
+CROSS = (_balancer("aws", "eu-central-1", kind="hostname"), _balancer("azure", "westeurope"),
+         _balancer("gcp", "europe-west4", replicas=4))
+
+
+@pytest.mark.parametrize("steering", ["latency", "weighted", "failover"])
+def test_the_dns_side_points_at_balancers_on_every_cloud(steering, schema):
+    names = _names(steering, *CROSS, order=("gcp",))
+    ctx = dataclasses.replace(webshop_context("azure"), elements=(names,))
+    out = Provider().render_global_name(ctx, EndpointView(names, 0)).resources
+    endpoints = {r.inputs["endpointName"]: r.inputs for r in out if r.type.endswith("trafficmanager:Endpoint")}
+    assert set(endpoints) == {"web-aws-eu-central-1", "web-azure-westeurope", "web-gcp-europe-west4"}
+    # names and addresses mix: the addresses get names of their own in the zone, and every target is a name
+    a_records = [r for r in out if r.type.endswith("RecordSet") and r.inputs["recordType"] == "A"]
+    assert len(a_records) == 2
+    assert endpoints["web-gcp-europe-west4"]["target"] == "lb-web-gcp-europe-west4.www.shop.example.com"
+    assert endpoints["web-aws-eu-central-1"]["target"][PEER] == "global-names"  # the ALB's name, once resolved
+    profile = next(r for r in out if r.type.endswith("trafficmanager:Profile"))
+    assert profile.inputs["trafficRoutingMethod"] == {"latency": "Performance", "weighted": "Weighted",
+                                                      "failover": "Priority"}[steering]
+    assert profile.inputs["monitorConfig"]["protocol"] == "HTTPS" and profile.inputs["monitorConfig"]["path"] == "/healthz"
+    if steering == "latency":
+        assert endpoints["web-aws-eu-central-1"]["endpointLocation"] == "germanywestcentral"
+        assert endpoints["web-azure-westeurope"]["endpointLocation"] == "westeurope"
+    elif steering == "weighted":
+        assert endpoints["web-gcp-europe-west4"]["weight"] == 4
+    else:
+        assert endpoints["web-gcp-europe-west4"]["priority"] == 1
+    cname = next(r for r in out if r.type.endswith("RecordSet") and r.inputs["recordType"] == "CNAME")
+    assert cname.inputs["relativeRecordSetName"] == "www"
+    assert all(r.region is None for r in out if r.type.startswith("azure-native:"))
+    conformant = [r for r in out if r.type.startswith("azure-native:") and PEER not in str(r.inputs)]
+    assert [str(v) for r in conformant for v in schema.check(r)] == []
+
+
+def test_a_zone_on_azure_refuses_other_clouds_certificate_validations():
+    names = _names("latency", _balancer("aws", "eu-central-1", kind="hostname", validations=1), _balancer("azure", "westeurope"))
+    ctx = dataclasses.replace(webshop_context("azure"), elements=(names,))
+    problems = dns.validation_problems(ctx)
+    assert len(problems) == 1 and "aws" in str(problems[0])
+    fine = _names("latency", _balancer("aws", "eu-central-1", kind="hostname"), _balancer("azure", "westeurope"))
+    assert dns.validation_problems(dataclasses.replace(ctx, elements=(fine,))) == []
+
+
+def test_a_balancer_subnet_keeps_databases_out_of_its_slot():
+    names = [f"db{i}" for i in range(6)]
+    free = database_slots("10.0.0.0/23", names)
+    balanced = database_slots("10.0.0.0/23", names, balanced=True)
+    # /23: eight /27s in the second half; the last is the GatewaySubnet's, the one before the balancer's
+    assert 7 not in free.values() and not {6, 7} & set(balanced.values())
+    assert {n: s for n, s in free.items() if s != 6} == {n: s for n, s in balanced.items() if free[n] != 6}
