@@ -44,6 +44,8 @@ class _Rules:
         self.spread = {d.name: self._spread(d) for d in problem.demands}
         self.keys = problem.active_quotas()
         self.masks = problem.quota_masks(self.keys)
+        #: per location, the indices of the quotas that cover it (the masks' set bits, listed once)
+        self.covering: dict[Location, tuple[int, ...]] = {}
         self.used = [0.0] * len(self.keys)
         for name, picks in bill.picks.items():
             self._count(self.demands[name], picks, +1)
@@ -59,10 +61,15 @@ class _Rules:
         if not d.counts_against_quota:
             return
         for o, n in picks:
-            mask = self.masks[o.location]
-            for i in range(len(self.keys)):
-                if mask >> i & 1:
-                    self.used[i] += step * o.vcpus * n
+            for i in self._covering(o.location):
+                self.used[i] += step * o.vcpus * n
+
+    def _covering(self, location: Location) -> tuple[int, ...]:
+        found = self.covering.get(location)
+        if found is None:
+            mask = self.masks[location]
+            found = self.covering[location] = tuple(i for i in range(len(self.keys)) if mask >> i & 1)
+        return found
 
     def allows(self, d: Demand, picks: Picks) -> bool:
         at: Counter = Counter()
@@ -72,32 +79,31 @@ class _Rules:
 
     def places_allow(self, d: Demand, at: Counter) -> bool:
         """Spread, near and apart, for the demand's replicas per location ``at``."""
-        clouds: Counter = Counter()
+        clouds: dict[str, int] = {}
         for loc, n in at.items():
-            clouds[loc[0]] += n
+            clouds[loc[0]] = clouds.get(loc[0], 0) + n
         min_regions, min_clouds, per_region, per_cloud, near = self.spread[d.name]
         if len(at) < min_regions or len(clouds) < min_clouds or max(at.values()) > per_region \
                 or max(clouds.values()) > per_cloud:
             return False
         where = self.bill.at
-        if near in where and not set(at) <= set(where[near]):
+        places = at.keys()
+        if near in where and not places <= where[near].keys():
             return False
-        if any(not set(where[r]) <= set(at) for r in self.near_me.get(d.name, ()) if r in where):
+        if any(not where[r].keys() <= places for r in self.near_me.get(d.name, ()) if r in where):
             return False
-        return not any(not set(at).isdisjoint(where.get(t, ())) for t in self.apart.get(d.name, ()))
+        return not any(not places.isdisjoint(where.get(t, ())) for t in self.apart.get(d.name, ()))
 
     def quotas_allow(self, d: Demand, picks: Picks) -> bool:
         if not self.keys or not d.counts_against_quota:
             return True
-        change = [0.0] * len(self.keys)
+        change: dict[int, float] = {}
         for sign, side in ((1, picks), (-1, self.bill.picks[d.name])):
             for o, n in side:
-                mask = self.masks[o.location]
-                for i in range(len(self.keys)):
-                    if mask >> i & 1:
-                        change[i] += sign * o.vcpus * n
-        return all(self.used[i] + change[i] <= self.problem.quotas[k] + 1e-6
-                   for i, k in enumerate(self.keys) if change[i] > 0)
+                for i in self._covering(o.location):
+                    change[i] = change.get(i, 0.0) + sign * o.vcpus * n
+        quotas, keys, used = self.problem.quotas, self.keys, self.used
+        return all(used[i] + c <= quotas[keys[i]] + 1e-6 for i, c in change.items() if c > 0)
 
     def moved(self, d: Demand, old: Picks, new: Picks) -> None:
         self._count(d, old, -1)
@@ -183,10 +189,13 @@ def _best_move(d: Demand, bill: Ledger, rules: _Rules, options: dict[Location, l
         for target in candidates:
             if target == source:
                 continue
-            at = bill.at[d.name].copy()
-            at[source] -= moving
-            at[target] += moving
-            if not rules.places_allow(d, +at):
+            at = dict(bill.at[d.name])
+            if at[source] == moving:
+                del at[source]
+            else:
+                at[source] -= moving
+            at[target] = at.get(target, 0) + moving
+            if not rules.places_allow(d, at):
                 continue
             too_big = float("inf")  # vCPUs of an option the quotas refused here: as many or more fail too
             for option in options[target]:

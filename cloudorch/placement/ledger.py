@@ -19,14 +19,16 @@ Picks = tuple[tuple[Option, int], ...]
 Site = tuple[str, str, str]  # network, cloud, region
 Link = tuple[Site, Site]
 
+_EMPTY: dict = {}
+
 
 class Ledger:
     def __init__(self, problem: Problem, assignment: Mapping[str, Picks]) -> None:
         self.problem = problem
         self.terms: NetworkTerms = problem.network
         self.picks: dict[str, Picks] = {}
-        #: resource -> replicas per location
-        self.at: dict[str, Counter] = {}
+        #: resource -> replicas per location (no location with none)
+        self.at: dict[str, dict[Location, int]] = {}
         self.flows: list[FlowTerm] = [f for f in self.terms.flows if f.source in assignment and f.target in assignment]
         #: resource -> indices of the flows it is an end of
         self.flows_of: dict[str, list[int]] = defaultdict(list)
@@ -42,7 +44,7 @@ class Ledger:
         self.total = 0.0
         #: moves worked out so far (``improve.Limit`` counts them)
         self.evaluations = 0
-        self._unit: dict[tuple[str, Option], float] = {}
+        self._unit: dict[tuple[str, int], float] = {}
         for name, picks in sorted(assignment.items()):
             self.move(name, picks)
 
@@ -53,11 +55,14 @@ class Ledger:
     def replicas_cost(self, name: str, picks: Picks) -> float:
         """The objective's price of these replicas, with each one's egress and NAT where it runs."""
         usd = 0.0
+        units = self._unit
         for o, n in picks:
-            unit = self._unit.get((name, o))
+            # by the option's identity: a problem's options live as long as it does, and hashing one hashes
+            # every field
+            unit = units.get((name, id(o)))
             if unit is None:
                 extra = self.terms.replica_extra.get(name, {}).get(o.location, 0.0)
-                unit = self._unit[(name, o)] = self.problem.replica_cost(o, 0) + extra
+                unit = units[(name, id(o))] = self.problem.replica_cost(o, 0) + extra
             usd += unit * n
         return usd
 
@@ -85,55 +90,66 @@ class Ledger:
         return delta
 
     def _evaluate(self, name: str, picks: Picks):
+        # the inner loop of local search (~130,000 calls at 1,000 resources): plain dicts, each set worked out
+        # once, and the same additions in the same order as before, so the same moves are kept
         self.evaluations += 1
-        at: Counter = Counter()
+        at: dict[Location, int] = {}
         for o, n in picks:
-            at[o.location] += n
-        old_at = self.at.get(name, Counter())
+            loc = o.location
+            at[loc] = at.get(loc, 0) + n
+        old_at = self.at.get(name) or _EMPTY
         delta = self.replicas_cost(name, picks) - (self.replicas_cost(name, self.picks[name]) if name in self.picks else 0.0)
-        net = self.terms.member_of.get(name)
-        if net is not None:
-            for loc in set(old_at) ^ set(at):
-                opened = self.site_members[(net, *loc)] == 0
-                if loc in at and opened:
-                    delta += self.terms.site.get(loc[0], 0.0)
-                elif loc in old_at and self.site_members[(net, *loc)] == 1:
-                    delta -= self.terms.site.get(loc[0], 0.0)
-        fixed = self.terms.location_fixed.get(name, {})
-        for loc in set(old_at) ^ set(at):
-            delta += fixed.get(loc[0], 0.0) * (1 if loc in at else -1)
+        changed = at.keys() ^ old_at.keys()
+        terms = self.terms
+        if changed:
+            net = terms.member_of.get(name)
+            if net is not None:
+                members = self.site_members
+                for loc in changed:
+                    count = members[(net, *loc)]
+                    if loc in at and count == 0:
+                        delta += terms.site.get(loc[0], 0.0)
+                    elif loc in old_at and count == 1:
+                        delta -= terms.site.get(loc[0], 0.0)
+            fixed = terms.location_fixed.get(name, _EMPTY)
+            for loc in changed:
+                delta += fixed.get(loc[0], 0.0) * (1 if loc in at else -1)
         flows: dict[int, tuple[float, list[Link]]] = {}
-        link_change: Counter = Counter()
-        same_places = at.keys() == old_at.keys()  # then no flow needs another link
+        link_change: dict[Link, int] = {}
+        same_places = not changed  # then no flow needs another link
+        placed = self.at
         for i in self.flows_of.get(name, ()):
             f = self.flows[i]
-            source = at if f.source == name else self.at.get(f.source)
-            target = at if f.target == name else self.at.get(f.target)
+            source = at if f.source == name else placed.get(f.source)
+            target = at if f.target == name else placed.get(f.target)
             cost = self._traffic(f, source, target)
             delta += cost - self.flow_cost[i]
             if same_places:
                 flows[i] = (cost, self.flow_links[i])
                 continue
             links = self._links(f, source, target)
-            link_change.update(links)
-            link_change.subtract(self.flow_links[i])
+            for link in links:
+                link_change[link] = link_change.get(link, 0) + 1
+            for link in self.flow_links[i]:
+                link_change[link] = link_change.get(link, 0) - 1
             flows[i] = (cost, links)
-        gateway_change: Counter = Counter()
+        gateway_change: dict[Site, int] = {}
+        uses = self.link_uses
         for link, step in link_change.items():
-            before = self.link_uses[link]
+            before = uses[link]
             after = before + step
             if (before == 0) != (after == 0):
                 sign = 1 if after else -1
-                delta += sign * self.terms.link(link[0][1], link[1][1])
+                delta += sign * terms.link(link[0][1], link[1][1])
                 for end in link:
-                    gateway_change[end] += sign
+                    gateway_change[end] = gateway_change.get(end, 0) + sign
         for end, step in gateway_change.items():
             before = self.gateway_links[end]
             if (before == 0) != (before + step == 0):
-                delta += (1 if step > 0 else -1) * self.terms.vpn_site.get(end[1], 0.0)
+                delta += (1 if step > 0 else -1) * terms.vpn_site.get(end[1], 0.0)
         return delta, at, flows, link_change, gateway_change
 
-    def _traffic(self, f: FlowTerm, source: Counter | None, target: Counter | None) -> float:
+    def _traffic(self, f: FlowTerm, source: Mapping[Location, int] | None, target: Mapping[Location, int] | None) -> float:
         """A flow's traffic cost, its ends placed at ``source`` and ``target``: each GB at the nearest path."""
         if not f.gb_month or not source or not target:
             return 0.0
@@ -145,7 +161,7 @@ class Ledger:
             usd += f.gb_month * n / total * self.terms.per_gb.get((*loc, kind), 0.0)
         return usd
 
-    def _links(self, f: FlowTerm, source: Counter | None, target: Counter | None) -> list[Link]:
+    def _links(self, f: FlowTerm, source: Mapping[Location, int] | None, target: Mapping[Location, int] | None) -> list[Link]:
         """The VPN links a flow needs: one per pair of its ends' sites in different clouds."""
         src_net, dst_net = self.terms.member_of.get(f.source), self.terms.member_of.get(f.target)
         if not source or not target or src_net is None or dst_net is None:

@@ -89,18 +89,18 @@ class Option:
     zones: tuple[str, ...] = ()
     accelerator: str | None = None
     accelerator_count: int = 0
+    # worked out once: local search asks for them millions of times at 1,000 resources
+    location: tuple[str, str] = field(init=False, repr=False, compare=False)
+    sort_key: tuple = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "location", (self.cloud, self.region))
+        object.__setattr__(self, "sort_key", (self.hourly_usd, -self.availability, self.cloud, self.region,
+                                              self.instance_type, self.spot))
 
     @property
     def monthly_usd(self) -> float:
         return self.hourly_usd * HOURS_PER_MONTH
-
-    @property
-    def location(self) -> tuple[str, str]:
-        return (self.cloud, self.region)
-
-    @property
-    def sort_key(self) -> tuple:
-        return (self.hourly_usd, -self.availability, self.cloud, self.region, self.instance_type, self.spot)
 
 
 # --- constraint-group names -------------------------------------------------------------------------------
