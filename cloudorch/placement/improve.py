@@ -181,7 +181,7 @@ def _best_move(d: Demand, bill: Ledger, rules: _Rules, options: dict[Location, l
     # no move can save more of the network than what d's flows, links and sites cost now: a move whose
     # machines cost more than that is skipped without being tried
     share = bill.network_share(d.name)
-    before = bill.replicas_cost(d.name, current)
+    before = bill.machines[d.name]
     best: tuple[float, Picks] | None = None
     for source, moving in _departures(current, here):
         staying = _without(current, source, moving)

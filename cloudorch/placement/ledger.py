@@ -45,6 +45,8 @@ class Ledger:
         #: moves worked out so far (``improve.Limit`` counts them)
         self.evaluations = 0
         self._unit: dict[tuple[str, int], float] = {}
+        #: resource -> what its replicas cost where they are now (``replicas_cost`` of its picks)
+        self.machines: dict[str, float] = {}
         for name, picks in sorted(assignment.items()):
             self.move(name, picks)
 
@@ -86,6 +88,7 @@ class Ledger:
         for end, step in gateway_change.items():
             self.gateway_links[end] += step
         self.picks[name], self.at[name] = picks, at
+        self.machines[name] = self.replicas_cost(name, picks)
         self.total += delta
         return delta
 
@@ -98,7 +101,7 @@ class Ledger:
             loc = o.location
             at[loc] = at.get(loc, 0) + n
         old_at = self.at.get(name) or _EMPTY
-        delta = self.replicas_cost(name, picks) - (self.replicas_cost(name, self.picks[name]) if name in self.picks else 0.0)
+        delta = self.replicas_cost(name, picks) - self.machines.get(name, 0.0)
         changed = at.keys() ^ old_at.keys()
         terms = self.terms
         if changed:
