@@ -25,8 +25,7 @@ def test_builtin_providers_come_from_the_entry_point_group():
 #: what each built-in declares it cannot do anywhere: nothing; a gap added to a provider must be added here,
 #: with the placement it changes
 BUILTIN_GAPS: dict[str, set] = {"aws": set(), "azure": set(), "gcp": set()}
-#: gaps of one resource kind only (customer-managed keys whose types or grants the plugin cannot render);
-#: Azure's one gap is of an engine (keyed PostgreSQL servers), not a kind: tests/providers/azure/test_keys.py
+#: gaps of one resource kind only (customer-managed keys whose types or grants the plugin cannot render)
 KIND_GAPS: dict[str, set] = {"aws": set(), "azure": set(), "gcp": {"bucket"}}
 
 

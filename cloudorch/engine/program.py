@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from cloudorch.errors import EngineError
-from cloudorch.rendering.model import REF, RenderedResource, is_ref, refs_in
+from cloudorch.rendering.model import KEYS, REF, RenderedResource, is_keyed_map, is_ref, refs_in
 from cloudorch.rendering.order import RenderGraphProblem
 from cloudorch.rendering.order import dependency_order as order_resources
 
@@ -96,6 +96,12 @@ def build_program(
                     out = out.apply(lambda v, pre=value.get("prefix", ""), suf=value.get("suffix", ""):
                                     None if v is None else f"{pre}{v}{suf}")
                 return pulumi.Output.secret(out) if (target, prop) in secret_refs else out
+            if is_keyed_map(value):
+                # one Output for the whole map: its keys exist only once the resources they name do, and
+                # Output.all carries their secrecy (and that of any value) over to the map
+                pairs = [(convert(k), convert(v)) for k, v in value[KEYS]]
+                return pulumi.Output.all(*(k for k, _ in pairs), *(v for _, v in pairs)).apply(
+                    lambda resolved, n=len(pairs): _keyed(resolved[:n], resolved[n:]))
             if isinstance(value, dict):
                 return {k: convert(v) for k, v in value.items()}
             if isinstance(value, list):
@@ -135,6 +141,15 @@ def _output_of(resource: Any, prop: str) -> Any:
         return resource.urn
     # Declared in props at registration (see module docstring), so the SDK put an Output there.
     return resource.__dict__[prop]
+
+
+def _keyed(keys: Sequence[Any], values: Sequence[Any]) -> dict[str, Any]:
+    """A map with deploy-time keys, resolved; a key that resolved to no string is a rendering bug, named here
+    rather than left for the provider's serializer to trip over."""
+    bad = [k for k in keys if not isinstance(k, str)]
+    if bad:
+        raise ProgramError(f"a map key resolved to {bad[0]!r}, not a string")
+    return dict(zip(keys, values, strict=True))
 
 
 def _dig(value: Any, path: tuple) -> Any:

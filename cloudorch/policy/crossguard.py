@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cloudorch.policy.model import Check, NotApplicable, Pack, Policy, Violation
-from cloudorch.rendering.model import is_ref
+from cloudorch.rendering.model import is_deferred
 
 _SEVERITY = {"low": "low", "medium": "medium", "high": "high", "critical": "critical"}
 # cloudorch cannot remediate; a remediation policy still means "this resource is not as required"
@@ -43,10 +43,11 @@ def policy_id(name: str) -> str:
 
 
 def _unknowns(value: Any) -> Any:
-    """cloudorch's ``{"$ref": ...}`` becomes CrossGuard's unknown sentinel, which its proxy raises on."""
+    """cloudorch's ``{"$ref": ...}`` becomes CrossGuard's unknown sentinel, which its proxy raises on; so does a
+    map whose keys are references (``{"$keys": ...}``), as an unknown map is in a Pulumi preview."""
     from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
-    if is_ref(value):
+    if is_deferred(value):
         return UNKNOWN_STRING_VALUE
     if isinstance(value, dict):
         return {k: _unknowns(v) for k, v in value.items()}

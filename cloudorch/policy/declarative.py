@@ -24,7 +24,7 @@ from cloudorch.errors import Problem, SpecError
 from cloudorch.policy.model import (
     ENFORCEMENTS, LEVELS, PACK_NAME, POLICY_ID, SEVERITIES, Check, Policy, Violation,
 )
-from cloudorch.rendering.model import is_ref
+from cloudorch.rendering.model import is_deferred
 from cloudorch.spec.models import RESOURCE_KINDS
 from cloudorch.spec.yamlsource import Located, YamlShapeError, load_located
 
@@ -122,7 +122,7 @@ def _values(data: Any, parts: tuple[str, ...]) -> list[Any]:
         for node in nodes:
             if node is _MISSING or node is _UNKNOWN:
                 nxt.append(node)
-            elif is_ref(node):
+            elif is_deferred(node):
                 nxt.append(_UNKNOWN)
             elif part == "*" and isinstance(node, list):
                 nxt.extend(node)
@@ -133,7 +133,7 @@ def _values(data: Any, parts: tuple[str, ...]) -> list[Any]:
             else:
                 nxt.append(_MISSING)
         nodes = nxt
-    return [_UNKNOWN if is_ref(n) else (_MISSING if n is None else n) for n in nodes] or [_MISSING]
+    return [_UNKNOWN if is_deferred(n) else (_MISSING if n is None else n) for n in nodes] or [_MISSING]
 
 
 def _attribute(path: str, op: str, expected: Any, default: Any) -> Cond:

@@ -1,7 +1,8 @@
 """Reading rendered inputs safely: nested paths, unknown values and the clouds' spellings of "open".
 
 A value that is another resource's output (``{"$ref": ...}``) is *set, value unknown*: a reader must not
-treat it as absent (that would flag every reference) nor as a known value. ``UNKNOWN`` stands for it.
+treat it as absent (that would flag every reference) nor as a known value. ``UNKNOWN`` stands for it, and
+for a map whose keys are references (``{"$keys": ...}``) and any path through it: its keys are not known.
 Providers read their own resources into neutral facts with these helpers; policy checks reach them as
 ``cloudorch.policy.values``.
 """
@@ -13,7 +14,7 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from cloudorch.rendering.model import REF
+from cloudorch.rendering.model import KEYS, REF
 
 
 class _Unknown:
@@ -39,7 +40,7 @@ def get(data: Any, path: str, default: Any = MISSING) -> Any:
     node = data
     for part in _segments(path):
         if isinstance(node, dict):
-            if REF in node:
+            if REF in node or KEYS in node:
                 return UNKNOWN
             node = node.get(part, _ABSENT)
             if node is _ABSENT:
@@ -51,7 +52,7 @@ def get(data: Any, path: str, default: Any = MISSING) -> Any:
             node = node[index]
         else:
             return default
-    if isinstance(node, dict) and REF in node:
+    if isinstance(node, dict) and (REF in node or KEYS in node):
         return UNKNOWN
     return default if node is None else node
 

@@ -5,11 +5,16 @@ Inputs are JSON-shaped data. A value that is another resource's output is a refe
 ``Output``, the policy engine can follow it, and the plan file shows it without any resolved value. That
 is also how secrets stay out of plans: a generated password is a reference to the resource that generates
 it inside Pulumi's encrypted state, never a value cloudorch holds.
+
+A map whose *keys* are known only at deploy time (Azure's ``userAssignedIdentities``, keyed by an identity's
+resource id) is ``{"$keys": [[<key>, <value>], ...]}`` (``keyed_map``): a JSON object cannot have a reference
+as a key, so the pairs are a list, which the program builder turns into a map once the keys resolve.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -17,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from cloudorch.rendering.roles import Role
 
 REF = "$ref"
+KEYS = "$keys"
 
 
 def ref(name: str, output: str = "id", *, path: tuple[str | int, ...] = (), prefix: str = "", suffix: str = "") -> dict:
@@ -36,6 +42,28 @@ def ref(name: str, output: str = "id", *, path: tuple[str | int, ...] = (), pref
 
 def is_ref(value: Any) -> bool:
     return isinstance(value, dict) and REF in value
+
+
+def keyed_map(entries: Iterable[tuple[dict | str, Any]]) -> dict:
+    """A map with deploy-time keys: ``keyed_map([(ref(identity, "id"), {})])`` is ``{<identity's id>: {}}``
+    once deployed. A key is a reference (or a plain string); a value is any input, references too. The pairs
+    are sorted, since a map has no order, so the same map renders the same JSON whatever order it was given in.
+    Readers of inputs treat it as they treat a reference: set, contents unknown until deploy time."""
+    pairs = []
+    for key, value in entries:
+        if not (is_ref(key) or isinstance(key, str)):
+            raise ValueError(f"a map key must be a reference or a string, not {key!r}")
+        pairs.append([key, value])
+    return {KEYS: sorted(pairs, key=lambda pair: json.dumps(pair, sort_keys=True))}
+
+
+def is_keyed_map(value: Any) -> bool:
+    return isinstance(value, dict) and KEYS in value
+
+
+def is_deferred(value: Any) -> bool:
+    """A reference or a map with deploy-time keys: set, but not known before deploy time."""
+    return isinstance(value, dict) and (REF in value or KEYS in value)
 
 
 def refs_in(value: Any) -> Iterator[dict[str, str]]:

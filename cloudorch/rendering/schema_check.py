@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cloudorch.rendering.model import RenderedResource, is_ref
+from cloudorch.rendering.model import KEYS, REF, RenderedResource, is_keyed_map, is_ref
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,9 @@ class PackageSchema:
                 return
             self._check_value(value, type_spec, path, report)
             return
+        if is_keyed_map(value):
+            self._check_keyed_map(value[KEYS], prop, path, report)
+            return
         if "oneOf" in prop:
             if not any(self._fits(value, option) for option in prop["oneOf"]):
                 report(path, f"{value!r} matches none of the allowed shapes")
@@ -107,6 +110,23 @@ class PackageSchema:
                 self._check_value(item, prop.get("items", {}), f"{path}[{i}]", report)
         elif kind and not _scalar_fits(value, kind):
             report(path, f"expected {kind}, got {type(value).__name__} {value!r}")
+
+    def _check_keyed_map(self, pairs: Any, prop: dict, path: str, report) -> None:
+        """A map with deploy-time keys fits where the schema wants a map (an object without named
+        properties) and each of its values fits the map's value type."""
+        if prop.get("type") != "object" or "properties" in prop:
+            report(path, "a map with deploy-time keys where the schema wants "
+                         + ("an object with named properties" if "properties" in prop else prop.get("type", "another shape")))
+            return
+        if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+            report(path, f"{KEYS} must be a list of [key, value] pairs")
+            return
+        for key, item in pairs:
+            if not (is_ref(key) or isinstance(key, str)):
+                report(path, f"a map key must be a reference or a string, not {key!r}")
+            elif "additionalProperties" in prop:
+                shown = f"<{key[REF]}.{key.get('output', 'id')}>" if is_ref(key) else key
+                self._check_value(item, prop["additionalProperties"], _join(path, shown), report)
 
     def _fits(self, value: Any, prop: dict) -> bool:
         errors: list[str] = []

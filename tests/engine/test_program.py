@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from cloudorch.engine.program import GENERATED_SECRETS, ProgramError, build_program, dependency_order, package_of
-from cloudorch.rendering.model import RenderedResource, ref
+from cloudorch.rendering.model import RenderedResource, keyed_map, ref
 
 from .conftest import PASSWORD
 
@@ -144,3 +144,44 @@ def test_generated_secrets_are_exported_as_one_secret_output(resources, monkeypa
     monkeypatch.setattr(pulumi.Output, "secret", lambda value: wrapped.append(value) or real_secret(value))
     run_under_mocks(build_program(resources), monkeypatch)
     assert any(isinstance(v, dict) and "orders-db-password" in v for v in wrapped)  # exported as a secret
+
+
+def keyed(*, secret_key: bool = False) -> list[RenderedResource]:
+    """A server carrying an identity in a map keyed by the identity's id, as Azure's PostgreSQL servers do;
+    with ``secret_key`` the key is a secret output."""
+    return [
+        RenderedResource(name="who", type="azure-native:managedidentity:UserAssignedIdentity", cloud="azure",
+                         inputs={"resourceName": "who"}, secret_outputs=("clientId",) if secret_key else ()),
+        RenderedResource(name="db", type="azure-native:dbforpostgresql:Server", cloud="azure",
+                         inputs={"identity": {"type": "UserAssigned", "userAssignedIdentities": keyed_map(
+                             [(ref("who", "clientId" if secret_key else "id"), {"principalId": ref("who", "resourceName")})])}}),
+    ]
+
+
+def test_a_map_with_deploy_time_keys_reaches_the_resource_keyed_by_the_real_output(monkeypatch):
+    resources = keyed()
+    # the identity is registered first: the map's key is a dependency like any reference
+    assert [r.name for r in dependency_order(list(reversed(resources)))] == ["who", "db"]
+    mocks, _ = run_under_mocks(build_program(resources), monkeypatch)
+
+    assert mocks.registered["db"].inputs["identity"] == {
+        "type": "UserAssigned", "userAssignedIdentities": {"who-id": {"principalId": "who"}}}
+
+
+def test_a_map_keyed_by_a_secret_output_is_sent_as_a_secret(monkeypatch):
+    resources = keyed(secret_key=True)
+    resources[0] = resources[0].model_copy(update={"inputs": {"resourceName": "who", "clientId": "client-1"}})
+    mocks, _ = run_under_mocks(build_program(resources), monkeypatch)
+
+    identity = mocks.registered["db"].inputs["identity"]
+    # as with any secret, the SDK sends the whole object holding the map as one secret
+    assert SECRET_SIG in identity.values()
+    assert identity["value"]["userAssignedIdentities"] == {"client-1": {"principalId": "who"}}
+
+
+def test_a_map_key_that_resolves_to_no_string_is_named():
+    from cloudorch.engine.program import _keyed
+
+    assert _keyed(["a", "b"], [1, {}]) == {"a": 1, "b": {}}
+    with pytest.raises(ProgramError, match="resolved to None"):
+        _keyed([None], [{}])

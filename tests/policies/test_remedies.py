@@ -88,9 +88,8 @@ GAPS = {
                                                "service endpoints or private endpoints cloudorch does not render",
 }
 #: the resources (their fields in DONE) a cloud cannot give a customer-managed key: the remedied stack leaves
-#: the field out there (the providers' keys.UNSUPPORTED / UNSUPPORTED_ENGINES say why; none of them has a rule
-#: that then fails). db is a PostgreSQL server, which the azure plugin cannot key.
-NO_KEYS = {"azure": {"db"}, "gcp": {"assets"}}
+#: the field out there (the providers' keys.UNSUPPORTED says why; none of them has a rule that then fails)
+NO_KEYS = {"gcp": {"assets"}}
 
 
 def stack_text(cloud: str, remedied: bool) -> str:

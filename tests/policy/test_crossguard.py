@@ -6,7 +6,7 @@ import pytest
 
 from cloudorch.policy import PolicySubject, evaluate, load_policy_dir
 from cloudorch.policy.crossguard import crossguard_pack
-from cloudorch.rendering.model import RenderedResource, ref
+from cloudorch.rendering.model import RenderedResource, keyed_map, ref
 from tests.policy.conftest import TODAY
 
 pulumi_policy = pytest.importorskip("pulumi_policy")
@@ -24,6 +24,9 @@ def _resources():
         RenderedResource(name="public", type=BUCKET, cloud="aws", source="web", inputs={"acl": "public-read"}),
         RenderedResource(name="private", type=BUCKET, cloud="aws", source="web", inputs={"acl": "private"}),
         RenderedResource(name="unknown", type=BUCKET, cloud="aws", source="web", inputs={"acl": ref("x", "acl")}),
+        # a map keyed at deploy time is unknown as a whole, as an unknown map is in a Pulumi preview
+        RenderedResource(name="keyed", type=BUCKET, cloud="aws", source="web",
+                         inputs={"acl": keyed_map([(ref("x", "id"), "public-read")])}),
     ]
 
 
@@ -39,6 +42,7 @@ def test_resource_validation_policy_results_are_folded_into_the_report(loaded):
     assert by_name["public"].enforcement == "mandatory" and by_name["public"].severity == "high"
     assert by_name["private"].status == "pass"
     assert "unknown" not in by_name  # CrossGuard's unknown-value proxy: not judged during planning
+    assert "keyed" not in by_name
 
 
 def test_crossguard_module_with_policy_pack_call_loads_from_a_directory(tmp_path, loaded):

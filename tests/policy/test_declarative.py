@@ -7,7 +7,7 @@ import pytest
 from cloudorch.errors import SpecError
 from cloudorch.policy import Pack, PolicySubject, evaluate
 from cloudorch.policy.declarative import parse_policy_file
-from cloudorch.rendering.model import RenderedResource, ref
+from cloudorch.rendering.model import RenderedResource, keyed_map, ref
 from tests.policy.conftest import TODAY
 
 SG = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -77,6 +77,8 @@ def test_wildcards_defaults_and_references():
     assert verdict(blockDeviceMappings=[{"ebs": {"encrypted": True}}, {"ebs": {"encrypted": "true"}}]) == []
     assert verdict(blockDeviceMappings=[{"ebs": {"encrypted": True}}, {"ebs": {}}])  # one unencrypted device
     assert verdict(blockDeviceMappings=[{"ebs": {"encrypted": ref("x", "y")}}]) == []  # unknown: not judged
+    # a map whose keys are known only at deploy time: nothing through it is known either
+    assert verdict(blockDeviceMappings=keyed_map([(ref("x", "id"), {"ebs": {"encrypted": False}})])) == []
     assert verdict(blockDeviceMappings=[{"ebs": {"encrypted": True}}], httpsOnly=False)
     assert verdict() != []  # no block devices at all: the attribute is missing
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cloudorch.rendering import RenderedResource, ref
+from cloudorch.rendering import RenderedResource, keyed_map, ref
 from cloudorch.rendering.schema_check import PackageSchema
 
 SCHEMA = PackageSchema({
@@ -62,3 +62,22 @@ def test_unknown_token():
 
 def test_booleans_are_not_integers():
     assert messages(thing(name="a", size=True)) == ["size: expected integer, got bool True"]
+
+
+def test_a_map_with_deploy_time_keys_fits_a_map_whose_values_it_fits():
+    assert messages(thing(name="a", tags=keyed_map([(ref("other", "id"), "v"), ("plain", ref("x", "y"))]))) == []
+    found = messages(thing(name="a", tags=keyed_map([(ref("other", "id"), 1)])))
+    assert found == ["tags.<other.id>: expected string, got int 1"]
+
+
+def test_a_map_with_deploy_time_keys_fits_nothing_but_a_map():
+    found = messages(thing(name="a", rules=keyed_map([(ref("o"), {"port": 1})]),
+                           tier=keyed_map([(ref("o"), "Basic")]), size=keyed_map([])))
+    assert found == ["rules: a map with deploy-time keys where the schema wants array",
+                     "tier: a map with deploy-time keys where the schema wants string",
+                     "size: a map with deploy-time keys where the schema wants integer"]
+    shaped = {"name": "a", "tags": {"$keys": [[1, "v"]]}, "any": {"$keys": "x"}}
+    assert messages(thing(**shaped)) == ["tags: a map key must be a reference or a string, not 1"]
+    bad = messages(RenderedResource(name="t", type="demo:index:Thing", cloud="demo",
+                                    inputs={"name": "a", "tags": {"$keys": [["k"]]}}))
+    assert bad == ["tags: $keys must be a list of [key, value] pairs"]

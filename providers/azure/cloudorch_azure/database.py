@@ -179,14 +179,13 @@ def _auth(spec: Database) -> dict:
 
 def _data_key(spec: Database, region: str) -> dict:
     """With ``customer_managed_key``, storage and backups encrypted with the network site's Key Vault key
-    (keys.py), used as the site's key identity, which the server carries. MySQL only: placement keeps keyed
-    PostgreSQL servers off Azure (keys.UNSUPPORTED_ENGINES)."""
+    (keys.py), used as the site's key identity, which the server carries: in a list on MySQL, in a map keyed
+    by the identity's id on PostgreSQL."""
     if not spec.customer_managed_key:
         return {}
-    if spec.engine in keys.UNSUPPORTED_ENGINES:
-        raise ValueError(keys.UNSUPPORTED_ENGINES[spec.engine])
+    attached = keys.attached_by_id if spec.engine == "postgres" else keys.attached
     return {"dataEncryption": keys.server_encryption(spec.network, region),
-            "identity": keys.attached(spec.network, region)}
+            "identity": attached(spec.network, region)}
 
 
 def render_databases(ctx: RenderContext) -> list[RenderedResource]:

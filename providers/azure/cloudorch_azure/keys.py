@@ -17,13 +17,13 @@ A site is a network in a region (its scale sets and servers share one key, as on
   protected (Standard vault: no monthly charge), rotated 90 days after each version's creation.
 
 The consumers: a storage account names the key without a version (Azure Storage follows rotations by
-itself); a disk encryption set names the current version and ``rotationToLatestKeyVersionEnabled``; a MySQL
-flexible server names the current version and keeps using it after a rotation (older versions stay
+itself); a disk encryption set names the current version and ``rotationToLatestKeyVersionEnabled``; a
+flexible server (MySQL or PostgreSQL) names the current version and keeps using it after a rotation (older versions stay
 enabled, so its data stays readable) until the next ``apply`` after a refresh hands it the new one.
 
-A keyed PostgreSQL flexible server cannot be rendered: its ``identity.userAssignedIdentities`` is a map keyed
-by the identity's resource id, which only exists at deploy time, and cloudorch renders map keys literally
-(MySQL's is a list of ids). Placement keeps such a server off Azure (``gaps``).
+A PostgreSQL flexible server names the key like a MySQL one, but carries its identity in a map keyed by the
+identity's resource id (MySQL's is a list of ids); the id exists only at deploy time, so the map is rendered
+as a ``keyed_map``, which the engine resolves into that map once the identity exists.
 
 ``keyvault:Key`` and ``compute:DiskEncryptionSet`` are azure-native 3.29.0 types outside the schema subset
 in ../shared (tests/support.py OUTSIDE_SCHEMA_SUBSET); their inputs follow the azure-native 3.x SDK.
@@ -31,10 +31,7 @@ in ../shared (tests/support.py OUTSIDE_SCHEMA_SUBSET); their inputs follow the a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from cloudorch.capabilities import Capability, Requirement
-from cloudorch.rendering import RenderContext, RenderedResource, ref
+from cloudorch.rendering import RenderContext, RenderedResource, keyed_map, ref
 from cloudorch.spec.models import Bucket, Compute, Database
 
 from cloudorch_azure.naming import CLOUD, key_vault_name, logical, make, rg_ref
@@ -54,23 +51,6 @@ ROTATE_AFTER = "P90D"
 SOFT_DELETE_DAYS = 7
 #: what a service needs of the key to wrap and unwrap its data keys
 GRANTED = ("get", "wrapKey", "unwrapKey")
-
-#: database engines whose keyed servers cannot be rendered, and why (placement keeps them off Azure)
-UNSUPPORTED_ENGINES = {
-    "postgres": "the azure plugin cannot give a PostgreSQL flexible server a customer-managed key: the server must "
-                "carry the key's user-assigned identity in identity.userAssignedIdentities, a map keyed by the "
-                "identity's resource id, which exists only at deploy time, and cloudorch renders map keys "
-                "literally (a MySQL flexible server can have one)",
-}
-
-
-def gaps(requirement: Requirement) -> Mapping[Capability, str]:
-    """The customer-managed-key gap of one resource on Azure, if it asks for a key Azure cannot render."""
-    if Capability.CUSTOMER_MANAGED_KEY not in requirement.needs or requirement.kind != "database":
-        return {}
-    reason = UNSUPPORTED_ENGINES.get(requirement.detail("engine") or "")
-    return {Capability.CUSTOMER_MANAGED_KEY: reason} if reason else {}
-
 
 # -- names ---------------------------------------------------------------------------------------------------
 def vault(site: str, region: str) -> str:
@@ -100,6 +80,12 @@ def attached(site: str, region: str) -> dict:
     return {"type": "UserAssigned", "userAssignedIdentities": [ref(identity(site, region), "id")]}
 
 
+def attached_by_id(site: str, region: str) -> dict:
+    """A PostgreSQL server's ``identity``: the same identity, in a map keyed by its resource id (each value
+    is the identity's details, which Azure fills in: nothing to send)."""
+    return {"type": "UserAssigned", "userAssignedIdentities": keyed_map([(ref(identity(site, region), "id"), {})])}
+
+
 def account_encryption(site: str, region: str) -> dict:
     """A storage account's ``encryption`` fields for the key (the blob services and infrastructure layer
     are the account's own)."""
@@ -113,7 +99,7 @@ def account_encryption(site: str, region: str) -> dict:
 
 
 def server_encryption(site: str, region: str) -> dict:
-    """A MySQL flexible server's ``dataEncryption``."""
+    """A flexible server's ``dataEncryption`` (the two engines spell it alike)."""
     return {"type": "AzureKeyVault", "primaryKeyURI": ref(key(site, region), "keyUriWithVersion"),
             "primaryUserAssignedIdentityId": ref(identity(site, region), "id")}
 

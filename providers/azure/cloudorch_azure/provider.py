@@ -6,12 +6,10 @@ cheap (the SDK dependency is for discovery).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import ClassVar, Literal
 
 from cloudorch.errors import Problem
 from cloudorch.placement.rates import NetworkShape
-from cloudorch.capabilities import Capability, Requirement
 from cloudorch.provider import CloudProvider, Discovery, ErrorClassifier, PulumiPlugin
 from cloudorch.rendering import RenderContext, RenderedResource
 from cloudorch.rendering.elements import EndpointRendering, EndpointView
@@ -41,11 +39,6 @@ class Provider(CloudProvider):
     #: a balancer's Standard public IP; its Key Vault certificate needs no DNS record (``balancer``)
     balancer_target: ClassVar[Literal["hostname", "ipv4"]] = "ipv4"
     balancer_validations: ClassVar[int] = 0
-
-    def unsupported(self, requirement: Requirement, region: str) -> Mapping[Capability, str]:
-        gaps = dict(super().unsupported(requirement, region))
-        gaps.update(keys.gaps(requirement))
-        return gaps
 
     def render(self, ctx: RenderContext) -> list[RenderedResource]:
         if ctx.cloud != self.name:

@@ -1,6 +1,6 @@
 """Customer-managed keys on Azure: one Key Vault key per site (a network in a region, or a bucket), rotated,
-granted to the identities its users act as, and named by every scale-set disk, storage account and MySQL
-server that asks for one; keyed PostgreSQL servers are kept off Azure."""
+granted to the identities its users act as, and named by every scale-set disk, storage account and flexible
+server (MySQL or PostgreSQL) that asks for one."""
 
 from __future__ import annotations
 
@@ -10,20 +10,22 @@ import re
 import pytest
 
 from cloudorch import api
-from cloudorch.capabilities import Capability, requirement_of
+from cloudorch.capabilities import requirement_of
 from cloudorch.catalog import load_catalog
-from cloudorch.errors import InfeasiblePlacement
+from cloudorch.engine.program import build_program
 from cloudorch.placement.candidates import PlacementSettings
 from cloudorch.placement.planner import plan_placement
 from cloudorch.plugins import load_provider
-from cloudorch.rendering import RenderContext, ref
+from cloudorch.rendering import RenderContext, keyed_map, ref
 from cloudorch.rendering.facts import GraphOf
 from cloudorch.rendering.meters import Meter
 from cloudorch.rendering.schema_check import PackageSchema
 from cloudorch.spec.loader import parse_stack
 from cloudorch.spec.models import Bucket, Compute, Database
+from cloudorch.report import diff_plans
 from cloudorch_azure import keys
 from cloudorch_azure.provider import Provider
+from tests.engine.test_program import run_under_mocks
 from tests.support import OUTSIDE_SCHEMA_SUBSET, SCHEMAS, require_shared, webshop_placement
 
 VMSS = "azure-native:compute:VirtualMachineScaleSet"
@@ -181,25 +183,40 @@ def test_keys_conform_to_the_schema_and_the_two_types_outside_it_are_really_outs
     # the day the subset gains them, they are checked like the rest (and leave OUTSIDE_SCHEMA_SUBSET)
     types = json.loads((SCHEMAS / "azure-native.json").read_text())
     assert keys.KEY not in types["resources"] and keys.DISK_ENCRYPTION_SET not in types["resources"]
-    # why PostgreSQL cannot: its identity map is keyed by the identity's id (MySQL's is a list of ids)
-    pg = types["types"]["azure-native:dbforpostgresql:UserAssignedIdentity"]["properties"]["userAssignedIdentities"]
-    assert pg["type"] == "object"
+    # a PostgreSQL server's identity map is keyed by the identity's id: its marker fits the map, and its values
+    # the map's value type
+    (pg,) = of_type(render("orders-db", engine="postgres"), POSTGRES)
+    assert schema.check(pg) == []
+    spoiled = pg.model_copy(update={"inputs": {**pg.inputs, "identity": {
+        "type": "UserAssigned", "userAssignedIdentities": keyed_map([(ref("x", "id"), {"clientID": "c"})])}}})
+    assert [v.message for v in schema.check(spoiled)] == ["unknown property (did you mean 'clientId'?)"]
 
 
-def test_placement_keeps_only_keyed_postgres_servers_off_azure():
+def test_placement_keeps_no_keyed_resource_off_azure():
     provider = Provider()
-    keyed = {"compute": Compute(kind="compute", network="net", cpu=2, memory_gb=4, customer_managed_key=True),
-             "mysql": Database(kind="database", network="net", engine="mysql", version="8.0", customer_managed_key=True),
-             "postgres": Database(kind="database", network="net", engine="postgres", version="16",
-                                  customer_managed_key=True),
-             "bucket": Bucket(kind="bucket", customer_managed_key=True)}
-    gaps = {kind: dict(provider.unsupported(requirement_of(spec), "westeurope")) for kind, spec in keyed.items()}
-    assert gaps == {"compute": {}, "mysql": {}, "bucket": {},
-                    "postgres": {Capability.CUSTOMER_MANAGED_KEY: keys.UNSUPPORTED_ENGINES["postgres"]}}
-    unkeyed = keyed["postgres"].model_copy(update={"customer_managed_key": False})
-    assert dict(provider.unsupported(requirement_of(unkeyed), "westeurope")) == {}
-    with pytest.raises(ValueError, match="PostgreSQL"):
-        render("orders-db", engine="postgres")
+    keyed = [Compute(kind="compute", network="net", cpu=2, memory_gb=4, customer_managed_key=True),
+             Database(kind="database", network="net", engine="mysql", version="8.0", customer_managed_key=True),
+             Database(kind="database", network="net", engine="postgres", version="16", customer_managed_key=True),
+             Bucket(kind="bucket", customer_managed_key=True)]
+    assert [dict(provider.unsupported(requirement_of(spec), "westeurope")) for spec in keyed] == [{}] * 4
+
+
+def test_a_keyed_postgres_server_carries_the_sites_identity_in_a_map_keyed_by_its_id():
+    rendered = render("orders-db", engine="postgres")
+    by_name = {r.name: r for r in rendered}
+    (server,) = of_type(rendered, POSTGRES)
+    site = ("net", server.region)
+    assert server.inputs["dataEncryption"] == {"type": "AzureKeyVault",
+                                               "primaryKeyURI": ref(keys.key(*site), "keyUriWithVersion"),
+                                               "primaryUserAssignedIdentityId": ref(keys.identity(*site), "id")}
+    assert server.inputs["identity"] == {"type": "UserAssigned",
+                                         "userAssignedIdentities": keyed_map([(ref(keys.identity(*site), "id"), {})])}
+    assert granted(by_name[keys.vault(*site)], keys.identity(*site))
+    assert {keys.identity(*site), keys.vault(*site), keys.key(*site)} <= waits_for(rendered, server.name)
+    assert Provider().describe(server, GraphOf(rendered)).customer_managed_key is True
+    (unkeyed,) = of_type(render(engine="postgres"), POSTGRES)
+    assert {"dataEncryption", "identity"}.isdisjoint(unkeyed.inputs)
+    assert Provider().describe(unkeyed, GraphOf([unkeyed])).customer_managed_key is False
 
 
 STACK = """\
@@ -223,7 +240,25 @@ def test_a_keyed_stack_forced_onto_azure_plans_and_renders_its_keys():
         {placement.placements["assets"].cloud} == {"azure"}
     rendered = api.render(loaded, placement, providers)
     assert {keys.VAULT, keys.KEY, keys.IDENTITY, keys.DISK_ENCRYPTION_SET} <= {r.type for r in rendered}
-    # a keyed PostgreSQL server has nowhere to go when Azure is the only cloud allowed
-    with pytest.raises(InfeasiblePlacement):
-        plan_placement(parse_stack(STACK % ("postgres", "16"), "stack.yaml").stack, load_catalog(), settings,
-                       explain_choices=False)
+
+
+def test_a_keyed_postgres_stack_plans_on_azure_and_its_server_gets_the_identitys_real_id_as_key(tmp_path,
+                                                                                                 monkeypatch):
+    path = tmp_path / "stack.yaml"
+    path.write_text(STACK % ("postgres", "16"))
+    planned = api.plan(path)
+    (server,) = of_type(planned.rendered, POSTGRES)
+    identity = keys.identity("net", server.region)
+    # the plan shows the map as its marker, the same each time, with no value resolved
+    text = planned.plan.to_json()
+    assert text == api.plan(path).plan.to_json()
+    (entry,) = [r for r in json.loads(text)["resources"] if r["name"] == server.name]
+    assert entry["inputs"]["identity"]["userAssignedIdentities"] == {"$keys": [[ref(identity, "id"), {}]]}
+    assert identity in entry["depends_on"]
+    mocks, _ = run_under_mocks(build_program(planned.rendered), monkeypatch)
+    assert mocks.registered[server.name].inputs["identity"] == {
+        "type": "UserAssigned", "userAssignedIdentities": {f"{identity}-id": {}}}
+    # the diff from the unkeyed server names what the key changed in it
+    path.write_text(STACK.replace(", customer_managed_key: true}\n  assets", "}\n  assets") % ("postgres", "16"))
+    (change,) = [c for c in diff_plans(api.plan(path).plan, planned.plan).rendered if c.name == server.name]
+    assert change.fields == ["inputs.dataEncryption", "inputs.identity", "depends_on"]

@@ -1,0 +1,31 @@
+"""The rendered-input forms: references, and maps whose keys are references."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cloudorch.rendering import RenderedResource, keyed_map, ref, refs_in
+from cloudorch.rendering.model import is_deferred, is_keyed_map
+
+
+def test_a_keyed_map_is_plain_json_in_a_canonical_order():
+    one = keyed_map([(ref("b"), {}), (ref("a"), {"x": 1}), ("literal", [])])
+    other = keyed_map([("literal", []), (ref("a"), {"x": 1}), (ref("b"), {})])
+    assert json.dumps(one) == json.dumps(other)
+    assert json.loads(json.dumps(one)) == one
+    assert is_keyed_map(one) and is_deferred(one) and is_deferred(ref("a")) and not is_deferred({"a": 1})
+
+
+@pytest.mark.parametrize("key", [1, None, {"name": "x"}, ["x"]])
+def test_a_map_key_is_a_reference_or_a_string(key):
+    with pytest.raises(ValueError, match="reference or a string"):
+        keyed_map([(key, {})])
+
+
+def test_references_in_keys_and_values_are_dependencies():
+    server = RenderedResource(name="db", type="t:m:S", cloud="azure", inputs={
+        "identity": {"userAssignedIdentities": keyed_map([(ref("who", "id"), {"principalId": ref("other", "x")})])}})
+    assert {r["$ref"] for r in refs_in(server.inputs)} == {"who", "other"}
+    assert server.dependencies == ("other", "who")
