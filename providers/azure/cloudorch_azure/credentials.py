@@ -19,7 +19,7 @@ def _true(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes")
 
 
-def _cli_default_subscription(environ: Mapping[str, str]) -> str | None:
+def cli_default_subscription(environ: Mapping[str, str]) -> str | None:
     """The subscription ``az login`` made the default, from the CLI's profile (None without a login)."""
     folder = Path(environ.get("AZURE_CONFIG_DIR") or Path.home() / ".azure")
     try:
@@ -45,7 +45,7 @@ def missing(environ: Mapping[str, str] | None = None) -> str | None:
         if not signs_in:
             return ("ARM_CLIENT_ID is set but nothing signs it in (ARM_CLIENT_SECRET, ARM_CLIENT_CERTIFICATE_PATH, "
                     "ARM_USE_OIDC or ARM_USE_MSI)")
-    cli_subscription = _cli_default_subscription(env)
+    cli_subscription = cli_default_subscription(env)
     if not principal and not _true(env.get("ARM_USE_MSI")) and cli_subscription is None:
         return ("no Azure credentials: no service principal (ARM_CLIENT_ID ...), no managed identity (ARM_USE_MSI) "
                 "and no `az login`")

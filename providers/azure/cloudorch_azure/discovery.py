@@ -8,7 +8,8 @@ quotas with their usage (``usage.list``: the regional vCPU total and each family
 spot prices from the Retail Prices API (plain HTTPS, paged with ``NextPageLink``, no credentials).
 
 Credentials: azure-identity's ``DefaultAzureCredential`` (environment, workload identity, managed identity,
-Azure CLI, ...) and the subscription in ``AZURE_SUBSCRIPTION_ID``; without either the cloud is skipped
+Azure CLI, ...) and the subscription in ``AZURE_SUBSCRIPTION_ID`` (else ``ARM_SUBSCRIPTION_ID``, else the
+Azure CLI's default); without either the cloud is skipped
 with one line saying so (prices alone cannot place anything: they carry no sizes). Endpoints:
 ``CLOUDORCH_AZURE_MANAGEMENT_ENDPOINT`` (default ``https://management.azure.com``) and
 ``CLOUDORCH_AZURE_PRICES_ENDPOINT`` (default ``https://prices.azure.com/api/retail/prices``). Retries: the
@@ -65,7 +66,14 @@ class AzureDiscovery(Discovery):
 
     @property
     def subscription(self) -> str:
-        return os.environ.get("AZURE_SUBSCRIPTION_ID", "").strip()
+        # the Azure SDKs' variable, else the one Pulumi's azure-native reads, else `az login`'s default: a
+        # machine set up to apply is set up to discover
+        from cloudorch_azure.credentials import cli_default_subscription
+
+        for name in ("AZURE_SUBSCRIPTION_ID", "ARM_SUBSCRIPTION_ID"):
+            if os.environ.get(name, "").strip():
+                return os.environ[name].strip()
+        return cli_default_subscription(os.environ) or ""
 
     def credential(self) -> Any:
         if self._credential is None:
@@ -80,7 +88,8 @@ class AzureDiscovery(Discovery):
 
     def unavailable(self) -> str | None:
         if not self.subscription:
-            return "no Azure subscription (set AZURE_SUBSCRIPTION_ID; credentials come from DefaultAzureCredential)"
+            return ("no Azure subscription (set AZURE_SUBSCRIPTION_ID or ARM_SUBSCRIPTION_ID, or `az login`; "
+                    "credentials come from DefaultAzureCredential)")
         try:
             self.credential().get_token(MANAGEMENT_SCOPE)
         except ImportError:

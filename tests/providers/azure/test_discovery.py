@@ -120,6 +120,8 @@ def standard(region: str = "westeurope") -> list[dict]:
 
 def test_without_a_subscription_or_credentials_the_reason_is_one_line(monkeypatch, tmp_path):
     monkeypatch.delenv("AZURE_SUBSCRIPTION_ID", raising=False)
+    monkeypatch.delenv("ARM_SUBSCRIPTION_ID", raising=False)
+    monkeypatch.setenv("AZURE_CONFIG_DIR", str(tmp_path))  # no `az login` profile
     reason = AzureDiscovery().unavailable()
     assert reason and "AZURE_SUBSCRIPTION_ID" in reason and "\n" not in reason
 
@@ -128,6 +130,19 @@ def test_without_a_subscription_or_credentials_the_reason_is_one_line(monkeypatc
     monkeypatch.setenv("PATH", str(tmp_path))  # no `az` at all
     reason = AzureDiscovery().unavailable()
     assert reason and reason.startswith("no Azure credentials: ") and "\n" not in reason
+
+
+def test_the_subscription_pulumi_or_az_login_uses_serves_discovery_too(monkeypatch, tmp_path):
+    monkeypatch.delenv("AZURE_SUBSCRIPTION_ID", raising=False)
+    monkeypatch.setenv("AZURE_CONFIG_DIR", str(tmp_path))
+    monkeypatch.setenv("ARM_SUBSCRIPTION_ID", "from-arm")
+    assert AzureDiscovery().subscription == "from-arm"
+    monkeypatch.delenv("ARM_SUBSCRIPTION_ID")
+    (tmp_path / "azureProfile.json").write_text(
+        '{"subscriptions": [{"id": "from-az", "isDefault": true}]}', encoding="utf-8-sig")
+    assert AzureDiscovery().subscription == "from-az"
+    monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "from-sdk")
+    assert AzureDiscovery().subscription == "from-sdk"
 
 
 def fake_az(directory, monkeypatch) -> None:
