@@ -191,3 +191,43 @@ def test_a_balancer_subnet_keeps_databases_out_of_its_slot():
     # /23: eight /27s in the second half; the last is the GatewaySubnet's, the one before the balancer's
     assert 7 not in free.values() and not {6, 7} & set(balanced.values())
     assert {n: s for n, s in free.items() if s != 6} == {n: s for n, s in balanced.items() if free[n] != 6}
+
+
+@pytest.fixture(scope="module")
+def planned_tcp(tmp_path_factory):
+    return api.plan(_webshop_on_azure(tmp_path_factory.mktemp("azure-tcp"), protocol="tcp", port=9000,
+                                      health={"port": 8080}, waf=False))
+
+
+def _reprove(planned, rendered):
+    return api.prove_network(planned.loaded, planned.network, rendered, api.Session().providers())
+
+
+def test_a_tcp_service_proves_its_path_and_no_other_internet_path(planned_tcp):
+    # a Standard Load Balancer keeps the client's address: the replicas' rule admits the internet, and is
+    # the balancer's frontend (the replicas have no address of their own)
+    proof = planned_tcp.proof
+    assert proof.services and all(s.status == "proved" for s in proof.services)
+    assert proof.undeclared == () and proof.broken == ()
+    world = [r for r in _azure(planned_tcp) if r.type.endswith("SecurityRule") and r.inputs["sourceAddressPrefix"] == "Internet"]
+    assert world and {e.resource for e in proof.exposure} == {r.name for r in world}
+    assert {e.ports for e in proof.exposure} == {((9000, 9000),)}  # the frontend's port, not the backend's 8080
+    for s in proof.services:
+        assert any(n.endswith("-lb") for n in s.carried_by) and any("azureloadbalancer" in n for n in s.carried_by)
+
+
+def test_a_tcp_replica_with_a_public_address_is_exposed(planned_tcp):
+    vmss = next(r for r in _azure(planned_tcp) if r.type == VMSS and r.source == "web")
+    changed = vmss.model_copy(deep=True)
+    ip = changed.inputs["virtualMachineProfile"]["networkProfile"]["networkInterfaceConfigurations"][0]["ipConfigurations"][0]
+    ip["publicIPAddressConfiguration"] = {"name": "public", "sku": {"name": "Standard", "tier": "Regional"}}
+    rendered = [changed if r.name == vmss.name else r for r in planned_tcp.rendered]
+    from cloudorch.errors import PluginBug
+
+    with pytest.raises(PluginBug) as caught:
+        _reprove(planned_tcp, rendered)
+    text = str(caught.value)
+    assert f"web at azure/{vmss.region}: the replicas admit the internet directly" in text
+    assert f"web-azure-{vmss.region}-in-lb-internet-8080 admits the internet on 8080" in text
+    # the other location's replicas have no public address: still only its balancer's way in
+    assert not any(f"web at azure/{s.region}" in text for s in planned_tcp.proof.services if s.region != vmss.region)
