@@ -231,3 +231,28 @@ def test_a_tcp_replica_with_a_public_address_is_exposed(planned_tcp):
     assert f"web-azure-{vmss.region}-in-lb-internet-8080 admits the internet on 8080" in text
     # the other location's replicas have no public address: still only its balancer's way in
     assert not any(f"web at azure/{s.region}" in text for s in planned_tcp.proof.services if s.region != vmss.region)
+
+
+def _global_name(cloud_regions: tuple[str, ...]):
+    """The zone rendered for a stack whose Azure share spans ``cloud_regions``."""
+    from cloudorch.placement.model import NetworkBlock
+
+    ctx = webshop_context("azure")
+    blocks = tuple(NetworkBlock(network="net", cloud="azure", region=r, cidr=f"10.40.{32 + 16 * i}.0/20")
+                   for i, r in enumerate(cloud_regions))
+    placement = ctx.placement.model_copy(update={"networks": (*ctx.placement.networks, *blocks)})
+    names = _names("latency", _balancer("azure", "westeurope"))
+    ctx = dataclasses.replace(ctx, placement=placement, elements=(names,))
+    return {r.name: r for r in Provider().render_global_name(ctx, EndpointView(names, 0)).resources}
+
+
+def test_the_zone_stays_put_when_an_earlier_sorting_region_is_added():
+    before, after = _global_name(()), _global_name(("australiaeast",))
+    zone = before["dns-azure-global-zone"]
+    assert (zone.provider, zone.region) == ("azure-global", None)
+    assert after["dns-azure-global-zone"] == zone
+    group = before[zone.inputs["resourceGroupName"]["$ref"]]
+    assert (group.provider, group.region) == ("azure-global", None) and after[group.name] == group
+    provider = before["azure-global"]
+    assert provider.is_provider and provider.region is None
+    assert all(r.provider == "azure-global" for r in before.values() if not r.is_provider)
