@@ -10,8 +10,9 @@ firewall) logs to a storage account beside it, kept a year.
 
 tcp: a Standard Load Balancer with a public frontend, a TCP probe and one rule per port. Standard Load
 Balancer passes the client's address through, so the replicas' NSG admits the backend port from
-``Internet``: the replicas still have no public address, so the balancer's frontend is the only way in, but
-the NSG cannot say so (reach.py sees that rule as the internet's, and reports the path broken).
+``Internet``: the replicas still have no public address, so the balancer's frontend is the only way in;
+``balancer_facts.passthrough_clients`` reads that rule as the balancer's own filter for the proof (reach.py)
+while no machine of the subnet has a public address.
 
 The certificate. Azure manages no certificate for an Application Gateway (App Service managed
 certificates and Front Door's serve only those services). What Azure documents for the v2 SKU is a Key

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from cloudorch.rendering.facts import BalancerFacts, RenderedGraph
-from cloudorch.rendering.inputs import UNKNOWN, get, items
+from cloudorch.rendering.facts import BALANCER_PEER, BalancerFacts, RenderedGraph, TrafficRule
+from cloudorch.rendering.inputs import UNKNOWN, covers, get, items
 from cloudorch.rendering.model import REF, RenderedResource, is_ref
 
 APP_GATEWAY = "azure-native:network:ApplicationGateway"
 LOAD_BALANCER = "azure-native:network:LoadBalancer"
 DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
 SUBNET = "azure-native:network:Subnet"
+VMSS = "azure-native:compute:VirtualMachineScaleSet"
+#: the service tag of Azure's own probes (168.63.129.16): a rule admitting only it admits the balancer's health checks
+PROBES = "azureloadbalancer"
 _ACCESS_LOG = "ApplicationGatewayAccessLog"
 
 
@@ -54,6 +57,49 @@ def guards_balancer(res: RenderedResource, graph: RenderedGraph) -> bool:
     if group is None:
         return False
     return any(graph.referrers(subnet.name, APP_GATEWAY) for subnet in graph.referrers(group, SUBNET))
+
+
+def passthrough_clients(res: RenderedResource, graph: RenderedGraph, rule: TrafficRule) -> TrafficRule | None:
+    """A rule admitting the internet to a Standard Load Balancer's backend ports, read as the balancer's own
+    filter (None: it is not one). The balancer keeps the client's address, so the replicas' rule must admit
+    the internet; that rule is the way in through the balancer's frontend exactly when no machine of the
+    subnets it guards has a public address of its own (``destinationAddressPrefix`` is the whole subnet).
+    Its ports are then the frontend ports the balancer maps onto those backend ports: what the internet reaches."""
+    lb = graph.rendered(_lb_name(res))
+    if not (rule.admits and rule.from_world and rule.ports) or lb is None or lb.type != LOAD_BALANCER:
+        return None
+    mapped = {(get(r, "backendPort"), get(r, "frontendPort")) for r in items(lb.inputs, "loadBalancingRules")}
+    if any(not isinstance(b, int) or not isinstance(f, int) for b, f in mapped):
+        return None
+    backend = tuple((b, b) for b, _ in mapped)
+    if not all(any(b <= lo and hi <= b for b, _ in backend) for lo, hi in rule.ports):
+        return None
+    group = _ref_name(res.inputs.get("networkSecurityGroupName"))
+    subnets = graph.referrers(group, SUBNET) if group else []
+    if not subnets or any(_public(vmss) for subnet in subnets for vmss in graph.referrers(subnet.name, VMSS)):
+        return None
+    front = tuple(sorted({(f, f) for b, f in mapped if covers(rule.ports, b)}))
+    return TrafficRule(rule.direction, rule.action, rule.peers, front, rule.protocol)
+
+
+def _lb_name(res: RenderedResource) -> str:
+    from cloudorch_azure.balancer import lb_name
+
+    return lb_name(res.source or "", res.region or "")
+
+
+def _public(vmss: RenderedResource) -> bool:
+    """A scale set whose machines get public addresses (or may: a configuration known only at deploy time)."""
+    configs = items(vmss.inputs, "virtualMachineProfile.networkProfile.networkInterfaceConfigurations")
+    return any(c is UNKNOWN or ip is UNKNOWN or get(ip, "publicIPAddressConfiguration") is not None
+               for c in configs for ip in (items(c, "ipConfigurations") if c is not UNKNOWN else [UNKNOWN]))
+
+
+def with_probes(rule: TrafficRule) -> TrafficRule:
+    """Azure's probe tag is the balancer in front of the replicas (``BALANCER_PEER``): its health checks."""
+    if rule.peers and all(isinstance(p, str) and p.strip().lower() == PROBES for p in rule.peers):
+        return TrafficRule(rule.direction, rule.action, (*rule.peers, BALANCER_PEER), rule.ports, rule.protocol)
+    return rule
 
 
 def _ref_name(value: Any) -> str | None:

@@ -16,9 +16,12 @@ Targets. A profile's external endpoints must all be names or all be addresses. W
 mix AWS host names and other clouds' IPv4 addresses, each address gets an A record of its own in the zone
 (``lb-<location>.<name>``) and the endpoint targets that name.
 
-Resources live in the resource group of the plugin's first region (of ``HOME`` when the stack has no
-other Azure resource); the zone, profiles and records are global (region None: residency does not judge
-them). Certificate validation records: Azure DNS names a record set relative to its zone, and another
+Resources live in a resource group of their own under a provider of their own (``GLOBAL_PROVIDER``,
+region None, like AWS's and GCP's global providers), so a region the stack gains or loses -- one sorting
+before the others included -- never moves, and so replaces, the zone. A resource group still needs a
+location (where Azure keeps its metadata): the Azure region standing for the stack's first geography
+(``GEO``), ``HOME`` when it names none; the zone, profiles and records are global (region None: residency
+does not judge them). Certificate validation records: Azure DNS names a record set relative to its zone, and another
 cloud exports its validation record as an absolute name, which a reference cannot shorten, so a zone on
 Azure cannot validate another cloud's managed certificate: ``validation_problems`` refuses such a stack at
 ``dns.provider`` before anything is rendered.
@@ -31,7 +34,9 @@ from cloudorch.rendering import RenderContext, RenderedResource, ref
 from cloudorch.rendering.elements import EndpointRendering, EndpointView
 from cloudorch.rendering.service import Balancer, GlobalNames
 
-from cloudorch_azure.naming import CLOUD, _digest, make, region_base, rg_ref, slug
+from cloudorch.rendering.roles import Role
+
+from cloudorch_azure.naming import CLOUD, PACKAGE, _digest, make, slug
 
 HOME = "eastus"
 #: another cloud's region -> the Azure region in (or nearest to) its metro
@@ -53,22 +58,29 @@ ROUTING = {"latency": "Performance", "weighted": "Weighted", "failover": "Priori
 INTERVALS = ((10, 9), (30, 10))
 TTL = 60
 SOURCE = "dns"
+GLOBAL_PROVIDER = f"{CLOUD}-global"
 
 
 def render_global_name(ctx: RenderContext, view: EndpointView) -> EndpointRendering:
     names = view.element
     assert isinstance(names, GlobalNames)
-    stack = ctx.stack.stack
-    home = ctx.regions()[0] if ctx.regions() else HOME
-    out: list[RenderedResource] = [] if ctx.regions() else region_base(ctx, home)
-    rg = rg_ref(stack, home)
+    home = global_location(ctx)
+    group = f"{ctx.stack.stack}-{CLOUD}-global-rg"
+    out: list[RenderedResource] = [
+        RenderedResource(name=GLOBAL_PROVIDER, type=f"pulumi:providers:{PACKAGE}", role=Role.PROVIDER, cloud=CLOUD,
+                         region=None, inputs={}),
+        make(group, "azure-native:resources:ResourceGroup", home, None, {
+            "resourceGroupName": group, "location": home, "tags": ctx.tags()}).model_copy(
+            update={"region": None, "provider": GLOBAL_PROVIDER})]
+    rg = ref(group, "name")
 
     def add(type_: str, part: str, inputs: dict, *, taggable: bool = True) -> str:
         name = f"{SOURCE}-{CLOUD}-global-{slug(part)}"
         if taggable:
             inputs = inputs | {"tags": ctx.tags()}
         # global: the resource group is only where Azure files them
-        out.append(make(name, type_, home, None, {"resourceGroupName": rg, **inputs}).model_copy(update={"region": None}))
+        out.append(make(name, type_, home, None, {"resourceGroupName": rg, **inputs}).model_copy(
+            update={"region": None, "provider": GLOBAL_PROVIDER}))
         return name
 
     zone = add("azure-native:dns:Zone", "zone", {"zoneName": names.zone, "location": "global", "zoneType": "Public"})
@@ -116,6 +128,12 @@ def _name(ctx: RenderContext, names: GlobalNames, hostname: str, group: tuple[Ba
     add("azure-native:dns:RecordSet", base, {
         "zoneName": ref(zone, "name"), "relativeRecordSetName": relative, "recordType": "CNAME", "ttl": TTL,
         "cnameRecord": {"cname": ref(profile, "dnsConfig", path=("fqdn",))}}, taggable=False)
+
+
+def global_location(ctx: RenderContext) -> str:
+    """Where the global resource group keeps its metadata: by the stack's geography, never by its regions."""
+    geos = sorted(ctx.stack.placement.geo or [])
+    return GEO.get(geos[0], HOME) if geos else HOME
 
 
 def azure_location(b: Balancer) -> str:

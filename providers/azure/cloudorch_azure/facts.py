@@ -62,7 +62,11 @@ def _rule(rule: Any) -> TrafficRule:
 def _firewall(res: RenderedResource, graph: RenderedGraph) -> FirewallFacts:
     guards = balancer_facts.guards_balancer(res, graph)
     if res.type == SECURITY_RULE:
-        return FirewallFacts(rules=(_rule(res.inputs),), balancer=guards)
+        rule = _rule(res.inputs)
+        front = balancer_facts.passthrough_clients(res, graph, rule)
+        if front is not None:
+            return FirewallFacts(rules=(front,), balancer=True)
+        return FirewallFacts(rules=(balancer_facts.with_probes(rule),), balancer=guards)
     return FirewallFacts(rules=tuple(_rule(r) for r in items(res.inputs, "securityRules") if r is not UNKNOWN),
                          balancer=guards)
 

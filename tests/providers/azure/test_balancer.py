@@ -191,3 +191,68 @@ def test_a_balancer_subnet_keeps_databases_out_of_its_slot():
     # /23: eight /27s in the second half; the last is the GatewaySubnet's, the one before the balancer's
     assert 7 not in free.values() and not {6, 7} & set(balanced.values())
     assert {n: s for n, s in free.items() if s != 6} == {n: s for n, s in balanced.items() if free[n] != 6}
+
+
+@pytest.fixture(scope="module")
+def planned_tcp(tmp_path_factory):
+    return api.plan(_webshop_on_azure(tmp_path_factory.mktemp("azure-tcp"), protocol="tcp", port=9000,
+                                      health={"port": 8080}, waf=False))
+
+
+def _reprove(planned, rendered):
+    return api.prove_network(planned.loaded, planned.network, rendered, api.Session().providers())
+
+
+def test_a_tcp_service_proves_its_path_and_no_other_internet_path(planned_tcp):
+    # a Standard Load Balancer keeps the client's address: the replicas' rule admits the internet, and is
+    # the balancer's frontend (the replicas have no address of their own)
+    proof = planned_tcp.proof
+    assert proof.services and all(s.status == "proved" for s in proof.services)
+    assert proof.undeclared == () and proof.broken == ()
+    world = [r for r in _azure(planned_tcp) if r.type.endswith("SecurityRule") and r.inputs["sourceAddressPrefix"] == "Internet"]
+    assert world and {e.resource for e in proof.exposure} == {r.name for r in world}
+    assert {e.ports for e in proof.exposure} == {((9000, 9000),)}  # the frontend's port, not the backend's 8080
+    for s in proof.services:
+        assert any(n.endswith("-lb") for n in s.carried_by) and any("azureloadbalancer" in n for n in s.carried_by)
+
+
+def test_a_tcp_replica_with_a_public_address_is_exposed(planned_tcp):
+    vmss = next(r for r in _azure(planned_tcp) if r.type == VMSS and r.source == "web")
+    changed = vmss.model_copy(deep=True)
+    ip = changed.inputs["virtualMachineProfile"]["networkProfile"]["networkInterfaceConfigurations"][0]["ipConfigurations"][0]
+    ip["publicIPAddressConfiguration"] = {"name": "public", "sku": {"name": "Standard", "tier": "Regional"}}
+    rendered = [changed if r.name == vmss.name else r for r in planned_tcp.rendered]
+    from cloudorch.errors import PluginBug
+
+    with pytest.raises(PluginBug) as caught:
+        _reprove(planned_tcp, rendered)
+    text = str(caught.value)
+    assert f"web at azure/{vmss.region}: the replicas admit the internet directly" in text
+    assert f"web-azure-{vmss.region}-in-lb-internet-8080 admits the internet on 8080" in text
+    # the other location's replicas have no public address: still only its balancer's way in
+    assert not any(f"web at azure/{s.region}" in text for s in planned_tcp.proof.services if s.region != vmss.region)
+
+
+def _global_name(cloud_regions: tuple[str, ...]):
+    """The zone rendered for a stack whose Azure share spans ``cloud_regions``."""
+    from cloudorch.placement.model import NetworkBlock
+
+    ctx = webshop_context("azure")
+    blocks = tuple(NetworkBlock(network="net", cloud="azure", region=r, cidr=f"10.40.{32 + 16 * i}.0/20")
+                   for i, r in enumerate(cloud_regions))
+    placement = ctx.placement.model_copy(update={"networks": (*ctx.placement.networks, *blocks)})
+    names = _names("latency", _balancer("azure", "westeurope"))
+    ctx = dataclasses.replace(ctx, placement=placement, elements=(names,))
+    return {r.name: r for r in Provider().render_global_name(ctx, EndpointView(names, 0)).resources}
+
+
+def test_the_zone_stays_put_when_an_earlier_sorting_region_is_added():
+    before, after = _global_name(()), _global_name(("australiaeast",))
+    zone = before["dns-azure-global-zone"]
+    assert (zone.provider, zone.region) == ("azure-global", None)
+    assert after["dns-azure-global-zone"] == zone
+    group = before[zone.inputs["resourceGroupName"]["$ref"]]
+    assert (group.provider, group.region) == ("azure-global", None) and after[group.name] == group
+    provider = before["azure-global"]
+    assert provider.is_provider and provider.region is None
+    assert all(r.provider == "azure-global" for r in before.values() if not r.is_provider)
