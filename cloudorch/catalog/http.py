@@ -2,16 +2,16 @@
 Cloud Billing), with the retries every discovery needs: throttling (429, honouring ``Retry-After``), 5xx,
 timeouts, and pages cut short or garbled in transit.
 
-The standard library and nothing else: both plugins use it, a plugin may not import another, and these
-APIs are one GET per page, so a client library would add an install and nothing the calls need. The AWS
-and SDK-based calls keep their SDKs' own retry policies rather than stacking this one on top.
+The standard library for the requests and tenacity, the retry library the workflow already uses, for the
+retries: both plugins use this module, a plugin may not import another, and these APIs are one GET per page,
+so an HTTP client library would add an install and nothing the calls need. The AWS and SDK-based calls keep
+their SDKs' own retry policies rather than stacking this one on top.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
-import random
 import socket
 import time
 import urllib.error
@@ -32,6 +32,14 @@ class FetchError(Exception):
     """A read that failed for good (after its retries), in one line users can be shown."""
 
 
+class _Transient(Exception):
+    """A failed try worth another: its one-line reason and, when the server said, how long to wait first."""
+
+    def __init__(self, line: str, retry_after: float | None = None) -> None:
+        super().__init__(line)
+        self.retry_after = retry_after
+
+
 class JsonClient:
     """GETs JSON with bounded retries; counts every request made (progress, benchmarks).
 
@@ -46,24 +54,38 @@ class JsonClient:
         self.requests = 0
 
     def get(self, url: str, headers: Mapping[str, str] | None = None) -> Any:
-        last = ""
-        for attempt in range(self.attempts):
-            self.requests += 1
-            wait: float | None = None
-            try:
-                return self._once(url, headers or {})
-            except urllib.error.HTTPError as exc:
-                if exc.code not in RETRYABLE:
-                    raise FetchError(f"HTTP {exc.code}: {_body_line(exc)}") from None
-                last = f"HTTP {exc.code}"
-                wait = _retry_after(exc.headers.get("Retry-After") if exc.headers else None)
-            except (urllib.error.URLError, TimeoutError, socket.timeout, ConnectionError, http.client.HTTPException) as exc:
-                last = _transport_line(exc)
-            except ValueError as exc:  # malformed or truncated JSON: a page cut short in transit reads as this
-                last = f"malformed page: {str(exc).splitlines()[0]}"
-            if attempt + 1 < self.attempts:
-                self.sleep(min(self.max_wait, wait if wait is not None else random.uniform(0, self.backoff * 2 ** attempt)))
-        raise FetchError(f"{last} (after {self.attempts} attempts)")
+        from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_type, stop_after_attempt
+        from tenacity import wait_random_exponential
+
+        backoff = wait_random_exponential(multiplier=self.backoff, max=self.max_wait)
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, _Transient) and exc.retry_after is not None:
+                return min(self.max_wait, exc.retry_after)
+            return backoff(state)
+
+        retrying = Retrying(stop=stop_after_attempt(self.attempts), wait=wait, sleep=self.sleep,
+                            retry=retry_if_exception_type(_Transient))
+        try:
+            return retrying(self._attempt, url, headers or {})
+        except RetryError as exc:
+            raise FetchError(f"{exc.last_attempt.exception()} (after {self.attempts} attempts)") from None
+
+    def _attempt(self, url: str, headers: Mapping[str, str]) -> Any:
+        """One request, its failure sorted: for good (``FetchError``) or worth another try (``_Transient``)."""
+        self.requests += 1
+        try:
+            return self._once(url, headers)
+        except urllib.error.HTTPError as exc:
+            if exc.code not in RETRYABLE:
+                raise FetchError(f"HTTP {exc.code}: {_body_line(exc)}") from None
+            raise _Transient(f"HTTP {exc.code}",
+                             _retry_after(exc.headers.get("Retry-After") if exc.headers else None)) from None
+        except (urllib.error.URLError, TimeoutError, socket.timeout, ConnectionError, http.client.HTTPException) as exc:
+            raise _Transient(_transport_line(exc)) from None
+        except ValueError as exc:  # malformed or truncated JSON: a page cut short in transit reads as this
+            raise _Transient(f"malformed page: {str(exc).splitlines()[0]}") from None
 
     def _once(self, url: str, headers: Mapping[str, str]) -> Any:
         request = urllib.request.Request(url, headers={"Accept": "application/json", **headers})

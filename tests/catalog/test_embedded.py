@@ -67,6 +67,32 @@ def test_gpu_types(catalog, cloud):
         assert (o.category == "gpu") == (o.accelerator is not None)
 
 
+#: the accelerators the README names, on every cloud that sells them (Azure has no L4 VM)
+README_GPUS = {"aws": {"A100", "H100", "L4", "T4", "A10G"}, "azure": {"A100", "H100", "T4"},
+               "gcp": {"A100", "H100", "L4", "T4"}}
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_every_readme_accelerator_on_every_cloud_that_sells_it(catalog, cloud):
+    have = {o.accelerator for o in catalog.offerings if o.cloud == cloud and o.accelerator}
+    assert README_GPUS[cloud] <= have, sorted(README_GPUS[cloud] - have)
+
+
+@pytest.mark.parametrize(("cloud", "itype", "region", "price"), [
+    ("aws", "p5.48xlarge", "us-east-1", 98.32),
+    ("azure", "Standard_ND96isr_H100_v5", "eastus", 98.32),
+    ("gcp", "a3-highgpu-8g", "us-central1", 43.0661),
+])
+def test_h100_machines_carry_eight_gpus_at_their_sourced_price(catalog, cloud, itype, region, price):
+    offering = next(o for o in catalog.offerings if (o.cloud, o.instance_type, o.region) == (cloud, itype, region))
+    assert (offering.accelerator, offering.accelerator_count, offering.price) == ("H100", 8, price)
+
+
+def test_a_gpu_row_is_only_where_its_source_prices_it(catalog):
+    # listed regions only: a3 is not offered in us-east1, and its H100 price elsewhere is not the us-central1 one
+    assert {o.region for o in catalog.offerings if o.instance_type == "a3-highgpu-8g"} == {"us-central1", "us-west1"}
+
+
 def test_every_price_is_positive(catalog):
     for o in catalog.offerings:
         assert o.price > 0 and o.vcpus > 0 and o.memory_gib > 0, o
