@@ -263,9 +263,11 @@ class CloudProvider(ABC):
         on this cloud, for the reachability proof. Default: anywhere in the block."""
         return block
 
-    def meters(self, resource: RenderedResource) -> tuple[Meter, ...] | Unmetered | None:
+    def meters(self, resource: RenderedResource) -> tuple[Meter | Unmetered, ...] | Unmetered | None:
         """How one of this provider's resources bills (``cloudorch.rendering.meters``): price-list items and
         quantities, ``()`` for nothing, ``Unmetered(reason)`` or None (billable, unknown) to list it as unpriced.
+        An ``Unmetered`` among the meters is a part billed by a volume cloudorch cannot know (a zone's
+        queries): the rest is priced, that part listed as unpriced with its reason.
         Default: unknown for the billable roles, nothing for the rest."""
         return None if resource.role in BILLABLE_ROLES else ()
 

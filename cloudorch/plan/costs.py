@@ -80,8 +80,11 @@ def bill_of(placement: PlacementResult, rendered: Sequence[RenderedResource], me
             reason = found.reason if isinstance(found, Unmetered) else "no price for it in the embedded price list"
             unpriced.append(UnpricedLine(resource=res.name, cloud=res.cloud, reason=reason))
             continue
-        usd, detail, missing = 0.0, [], []
+        usd, detail, missing, unknowable = 0.0, [], [], []
         for m in found:
+            if isinstance(m, Unmetered):  # a part billed by a volume cloudorch cannot know
+                unknowable.append(m.reason)
+                continue
             price = None if prices is None else prices.monthly(res.cloud, m.item, m.quantity, m.scope,
                                                                vms=vms.get((res.cloud, res.region), 1))
             if price is None:
@@ -89,9 +92,9 @@ def bill_of(placement: PlacementResult, rendered: Sequence[RenderedResource], me
                 continue
             usd += price
             detail.append(f"{m.quantity:g} x {m.item}")
-        if missing:
-            unpriced.append(UnpricedLine(resource=res.name, cloud=res.cloud,
-                                         reason=f"no published price for {', '.join(missing)}"))
+        if missing or unknowable:
+            reasons = ([f"no published price for {', '.join(missing)}"] if missing else []) + unknowable
+            unpriced.append(UnpricedLine(resource=res.name, cloud=res.cloud, reason="; ".join(reasons)))
         if detail:
             lines.append(CostLine(resource=res.name, cloud=res.cloud, region=res.region, basis="price-list",
                                   monthly_usd=round(usd, 4), detail=", ".join(detail)))

@@ -31,6 +31,13 @@ Meter = Charge
 
 @dataclass(frozen=True)
 class Unmetered:
-    """Bills, but by a volume cloudorch cannot know (flow-log GBs): listed as unpriced with this reason."""
+    """Bills, but by a volume cloudorch cannot know (flow-log GBs): listed as unpriced with this reason.
+    Also one part of a resource's meters (a DNS zone's queries beside its monthly charge)."""
 
     reason: str
+
+
+#: a public zone bills per million queries too, at a published price, but how many queries a name gets is
+#: set by its clients and the resolvers' caching (the records' TTL), which no stack file says
+DNS_QUERIES = Unmetered("queries bill per million (dns_queries), a volume set by the name's clients and "
+                        "resolver caching, which cloudorch cannot know")

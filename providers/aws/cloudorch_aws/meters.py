@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cloudorch.rendering import RenderedResource
 from cloudorch.catalog.network import HOURS_PER_MONTH
-from cloudorch.rendering.meters import BILLABLE_ROLES, NAT_GATEWAY, Meter, Unmetered
+from cloudorch.rendering.meters import BILLABLE_ROLES, DNS_QUERIES, NAT_GATEWAY, Meter, Unmetered
 
 #: tags carrying a balancer's and a web ACL's declared volume, so their meters read it off the resource
 #: (a meter sees one resource; the stack's figures reach it only through its inputs)
@@ -64,7 +64,7 @@ def _web_acl(resource: RenderedResource) -> tuple[Meter, ...]:
 
 
 def _zone(resource: RenderedResource) -> tuple[Meter, ...]:
-    return (Meter("dns_zone_month"), Meter("dns_queries"))
+    return (Meter("dns_zone_month"), DNS_QUERIES)
 
 
 SERVING = {"aws:lb/loadBalancer:LoadBalancer": _balancer, "aws:route53/healthCheck:HealthCheck": _health_check,

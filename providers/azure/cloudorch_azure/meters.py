@@ -18,7 +18,7 @@ reserved instances, so no reserved units bill.
 from __future__ import annotations
 
 from cloudorch.catalog.network import HOURS_PER_MONTH
-from cloudorch.rendering.meters import NAT_GATEWAY, Meter, Unmetered
+from cloudorch.rendering.meters import DNS_QUERIES, NAT_GATEWAY, Meter, Unmetered
 from cloudorch.rendering.model import RenderedResource
 
 #: a tag carrying a balancer's declared traffic (GB a month), so its meter reads it off the resource (a
@@ -48,7 +48,7 @@ METERS: dict[str, tuple[Meter, ...] | Unmetered] = {
     # WAF policies bill within the WAF_v2 gateway's rates
     "azure-native:network:WebApplicationFirewallPolicy": (),
     "azure-native:network:LoadBalancer": Unmetered(_UNPRICED.format(what="Standard Load Balancer rules and data")),
-    "azure-native:dns:Zone": (Meter("dns_zone_month"),),
+    "azure-native:dns:Zone": (Meter("dns_zone_month"), DNS_QUERIES),
     "azure-native:trafficmanager:Profile": Unmetered(_UNPRICED.format(what="Traffic Manager DNS queries")),
     "azure-native:trafficmanager:Endpoint": Unmetered(_UNPRICED.format(what="Traffic Manager endpoint health checks")),
 }

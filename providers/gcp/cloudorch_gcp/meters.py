@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from cloudorch.catalog.network import GIB_PER_GB
 from cloudorch.rendering.inputs import get
-from cloudorch.rendering.meters import BILLABLE_ROLES, NAT_GATEWAY, Meter, Unmetered
+from cloudorch.rendering.meters import BILLABLE_ROLES, DNS_QUERIES, NAT_GATEWAY, Meter, Unmetered
 from cloudorch.rendering.model import RenderedResource
 
 Meters = tuple[Meter, ...] | Unmetered | None
@@ -93,7 +93,7 @@ BY_TYPE: dict[str, Callable[[RenderedResource], Meters]] = {
     "gcp:compute/healthCheck:HealthCheck": _health_check,
     "gcp:compute/regionHealthCheck:RegionHealthCheck": lambda res: (),
     # query volume is not declared: the zone's queries are not priced (a floor)
-    "gcp:dns/managedZone:ManagedZone": lambda res: (Meter("dns_zone_month"),),
+    "gcp:dns/managedZone:ManagedZone": lambda res: (Meter("dns_zone_month"), DNS_QUERIES),
     "gcp:compute/routerNat:RouterNat": _nat,
     "gcp:compute/address:Address": _address,
     "gcp:kms/cryptoKey:CryptoKey": _key,
