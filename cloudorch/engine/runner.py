@@ -112,15 +112,7 @@ class PulumiEngine:
         return self._run("drift", (), plugins, lambda ws, h: ws.refresh(h, preview_only=True), on_event, secrets)
 
     def outputs(self, *, secrets: Iterable[str] = ()) -> dict[str, Any]:
-        self._require_cli()
-        config = self._config()
-        known = Secrets(secrets, exact=config.secret_values)
-        try:
-            return self._masked_outputs(self._workspace(config, None), known)
-        except CloudorchError:
-            raise
-        except Exception as exc:
-            raise self._failure(exc, "outputs", known, []) from None
+        return self._with_state("outputs", self._masked_outputs, secrets)
 
     def unlock(self) -> UnlockResult:
         """Clear the stack's local lock and cancel Pulumi's backend lock (the latter needs the CLI)."""
@@ -139,29 +131,27 @@ class PulumiEngine:
     def repair_pending(self) -> list[dict[str, str]]:
         """Clear the pending operations a killed run left in the stack's state (the workspace does it as Pulumi
         documents it) under the stack's lock; returns them (``op``, ``resource``), none when it was clean."""
-        self._require_cli()
-        config = self._config()
-        known = Secrets(exact=config.secret_values)
+        self._require_cli()  # "install Pulumi" before any lock is taken or waited for
         with locking.acquire(self.settings.project_dir, self.settings.stack, "repair"):
-            try:
-                return list(self._workspace(config, None).repair_pending())
-            except CloudorchError:
-                raise
-            except Exception as exc:
-                raise self._failure(exc, "refresh", known, []) from None
+            return self._with_state("refresh", lambda ws, _: list(ws.repair_pending()))
 
     def resource_types(self) -> list[str]:
         """The type of every resource in the stack's state, read without changing anything (what a destroy
         would delete, shown before it is confirmed)."""
+        return self._with_state("state", lambda ws, _: list(ws.resource_types()))
+
+    def _with_state(self, operation: str, call: Callable[[Workspace, Secrets], Any], secrets: Iterable[str] = ()) -> Any:
+        """``call`` on the stack's workspace with no program (the state alone); a failure is classified as
+        an engine run's is, with every known secret masked."""
         self._require_cli()
         config = self._config()
-        known = Secrets(exact=config.secret_values)
+        known = Secrets(secrets, exact=config.secret_values)
         try:
-            return list(self._workspace(config, None).resource_types())
+            return call(self._workspace(config, None), known)
         except CloudorchError:
             raise
         except Exception as exc:
-            raise self._failure(exc, "state", known, []) from None
+            raise self._failure(exc, operation, known, []) from None
 
     def preflight(self) -> None:
         """What every run needs before it touches anything (the Pulumi CLI, the backend, the secrets'
