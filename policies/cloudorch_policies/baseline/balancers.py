@@ -87,7 +87,7 @@ LB_ACCESS_LOGS = Policy(
     description="Every request through a balancer is logged (AWS ALB access logs to S3, Application Gateway "
                 "access logs, backend-service logging), kept a year.",
     remediation="Leave serve.access_logs on (the default).",
-    frameworks=fw(("CKV_AWS_91", "CKV_GCP_43")),
+    frameworks=fw(("CKV_AWS_91",)),
     tags=("logging",),
 )
 
