@@ -36,6 +36,7 @@ from cloudorch.rendering.service import Balancer, GlobalNames
 
 from cloudorch.rendering.roles import Role
 
+from cloudorch_azure.meters import ENDPOINTS_TAG
 from cloudorch_azure.naming import CLOUD, PACKAGE, _digest, make, slug
 
 HOME = "eastus"
@@ -77,7 +78,7 @@ def render_global_name(ctx: RenderContext, view: EndpointView) -> EndpointRender
     def add(type_: str, part: str, inputs: dict, *, taggable: bool = True) -> str:
         name = f"{SOURCE}-{CLOUD}-global-{slug(part)}"
         if taggable:
-            inputs = inputs | {"tags": ctx.tags()}
+            inputs = inputs | {"tags": ctx.tags() | inputs.get("tags", {})}
         # global: the resource group is only where Azure files them
         out.append(make(name, type_, home, None, {"resourceGroupName": rg, **inputs}).model_copy(
             update={"region": None, "provider": GLOBAL_PROVIDER}))
@@ -117,7 +118,9 @@ def _name(ctx: RenderContext, names: GlobalNames, hostname: str, group: tuple[Ba
             "toleratedNumberOfFailures": min(health.unhealthy_threshold, 9),
             **({"expectedStatusCodeRanges": [{"min": 200, "max": 399}],
                 "customHeaders": [{"name": "Host", "value": hostname}]} if protocol != "TCP" else {})},
-        "trafficViewEnrollmentStatus": "Disabled"})
+        "trafficViewEnrollmentStatus": "Disabled",
+        # its meter bills each endpoint's fast-probing add-on (the endpoints only name the profile)
+        "tags": {ENDPOINTS_TAG: str(len(group))}})
     order = {b: i + 1 for i, b in enumerate(names.failover_order(hostname))}
     for b in group:
         steer = ({"endpointLocation": azure_location(b)} if names.steering == "latency"

@@ -46,7 +46,7 @@ from cloudorch.rendering.roles import Role
 from cloudorch.rendering.service import Balancer
 from cloudorch.spec.models import Compute
 
-from cloudorch_gcp.meters import TRAFFIC_LABEL
+from cloudorch_gcp.meters import REQUESTS_LABEL, TRAFFIC_LABEL
 from cloudorch_gcp.naming import CLOUD, labels, resource, rfc1035
 from cloudorch_gcp.network import FIREWALL, RULE_PRIORITY, network_name
 
@@ -209,7 +209,8 @@ def _armor(ctx: RenderContext, b: Balancer) -> dict:
     rules.append({"priority": DEFAULT_RULE_PRIORITY, "action": "allow", "description": "everything else",
                   "match": {"versionedExpr": "SRC_IPS_V1", "config": {"srcIpRanges": ["*"]}}})
     return {"type": "CLOUD_ARMOR", "description": f"cloudorch {ctx.stack.stack}/{b.resource}", "rules": rules,
-            "labels": labels(ctx, b.resource)}
+            "labels": labels(ctx, b.resource) | {
+                REQUESTS_LABEL: f"{b.requests_million_month:g}".replace(".", "_")}}
 
 
 def balanced(ctx: RenderContext, name: str, region: str) -> dict:

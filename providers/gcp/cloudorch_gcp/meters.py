@@ -20,6 +20,11 @@ Meters = tuple[Meter, ...] | Unmetered | None
 #: the label carrying a listener's (or passthrough balancer's) declared GB a month, so its meter reads it
 #: off the resource ("12_5": label values allow no dot)
 TRAFFIC_LABEL = "cloudorch-gb-month"
+#: the label carrying a Cloud Armor policy's declared requests (millions a month), read the same way
+REQUESTS_LABEL = "cloudorch-requests-million-month"
+#: the rules of the Cloud Armor policy ``balancer`` renders: its preconfigured rule sets and the default rule
+#: (balancer imports this module, so the count is kept here; a test holds the two equal)
+ARMOR_RULES = 11
 #: Google prices global forwarding rules per project: the first five together, then each; cloudorch bills each
 #: rule a fifth of the first-five charge (exact up to five rules, a floor beyond)
 _RULE_SHARE = 0.2
@@ -69,11 +74,21 @@ def _nat(res: RenderedResource) -> Meters:
     return (Meter(NAT_GATEWAY),) + ((Meter("public_ipv4_hour"),) if auto else ())
 
 
+def _volume(res: RenderedResource, label: str) -> float:
+    return float(str(get(res.inputs, "labels", {}).get(label, "0")).replace("_", "."))
+
+
+def _armor(res: RenderedResource) -> Meters:
+    """Cloud Armor Standard: the policy and each of its rules a month (the default rule included: whether
+    Google bills it was not established, so at most $1 over), and the requests it evaluates."""
+    return (Meter("waf_web_acl_month"), Meter("waf_rule_month", len(get(res.inputs, "rules", []))),
+            Meter("waf_requests", _volume(res, REQUESTS_LABEL)))
+
+
 def _forwarding_rule(res: RenderedResource) -> Meters:
     """An hour of forwarding rule all month, and the data its balancer processes (in and out, the declared
     GB; the label sits on the listener that forwards, so a redirect counts none)."""
-    volume = str(get(res.inputs, "labels", {}).get(TRAFFIC_LABEL, "0")).replace("_", ".")
-    gib = float(volume) * GIB_PER_GB
+    gib = _volume(res, TRAFFIC_LABEL) * GIB_PER_GB
     return (Meter("forwarding_rules_base_hour", _RULE_SHARE),) + ((Meter("lb_processed_gb", gib),) if gib else ())
 
 
@@ -83,9 +98,9 @@ def _health_check(res: RenderedResource) -> Meters:
 
 
 BY_TYPE: dict[str, Callable[[RenderedResource], Meters]] = {
-    # serving: forwarding rules bill (hours, data processed); the address they use, URL maps, proxies, SSL
-    # policies, backend services and Google-managed certificates do not. Cloud Armor's prices were not found:
-    # its policy stays unpriced (None, by its role)
+    # serving: forwarding rules bill (hours, data processed), and Cloud Armor policies; the address they use,
+    # URL maps, proxies, SSL policies, backend services and Google-managed certificates do not
+    "gcp:compute/securityPolicy:SecurityPolicy": _armor,
     "gcp:compute/globalForwardingRule:GlobalForwardingRule": _forwarding_rule,
     "gcp:compute/forwardingRule:ForwardingRule": _forwarding_rule,
     "gcp:compute/globalAddress:GlobalAddress": lambda res: (),
@@ -117,10 +132,13 @@ def meters(res: RenderedResource) -> Meters:
 
 
 #: what ``balancer`` and ``dns`` build, in the meters above, for placement (``NetworkShape.serving``): a
-#: forwarding rule per port a location's balancer listens on, the GBs it processes; Cloud Armor unpriced;
-#: the zone, and one health check per global name (probing every balancer of the name)
+#: forwarding rule per port a location's balancer listens on, the GBs it processes; a Cloud Armor policy with
+#: its rules (the preconfigured rule sets and the default rule) and the requests it evaluates; the zone, and
+#: one health check per global name (probing every balancer of the name)
 SERVING_SHAPE: dict[str, tuple[Meter, ...]] = {
     "listener": (Meter("forwarding_rules_base_hour", _RULE_SHARE),),
+    "waf": (Meter("waf_web_acl_month"), Meter("waf_rule_month", ARMOR_RULES)),
+    "waf_million": (Meter("waf_requests"),),
     "application_gb": (Meter("lb_processed_gb", GIB_PER_GB),),
     "network_gb": (Meter("lb_processed_gb", GIB_PER_GB),),
     "zone": (Meter("dns_zone_month"),),

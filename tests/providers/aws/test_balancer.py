@@ -130,6 +130,21 @@ def test_tcp_is_a_network_balancer_without_certificate_or_waf():
     assert {r.inputs["healthCheck"]["protocol"] for r in _of(rendered, "aws:lb/targetGroup:TargetGroup")} == {"TCP"}
 
 
+def test_a_network_balancer_bills_its_hours_and_nlcus():
+    """Regression: the NLB's hourly charge was missing from the price list, so a tcp balancer was unpriced.
+    $0.0225 an hour all month, and an NLCU-hour ($0.006) per GB an hour of its share of the declared traffic."""
+    from cloudorch.catalog.network import HOURS_PER_MONTH, network_prices
+
+    prices = network_prices()
+    for lb in _of(served_tcp(), LB):
+        meters = Provider().meters(lb)
+        assert [m.item for m in meters] == ["net_load_balancer_hour", "net_load_balancer_lcu_hour"]
+        gb_month = float(lb.inputs["tags"]["cloudorch-gb-month"])
+        assert gb_month > 0
+        monthly = sum(prices.monthly("aws", m.item, m.quantity, m.scope) for m in meters)
+        assert monthly == pytest.approx(HOURS_PER_MONTH * 0.0225 + gb_month * 0.006)
+
+
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-1")
 
 

@@ -11,6 +11,8 @@ import yaml
 from cloudorch import api
 from cloudorch.rendering.elements import PEER, Endpoint, EndpointView
 from cloudorch.rendering.facts import GraphOf
+from cloudorch.rendering.model import RenderedResource
+from cloudorch.rendering.roles import Role
 from cloudorch.rendering.service import Balancer, GlobalNames, HealthCheck, Listener
 from cloudorch_azure import balancer_facts, dns
 from cloudorch_azure.naming import database_slots
@@ -256,3 +258,57 @@ def test_the_zone_stays_put_when_an_earlier_sorting_region_is_added():
     provider = before["azure-global"]
     assert provider.is_provider and provider.region is None
     assert all(r.provider == "azure-global" for r in before.values() if not r.is_provider)
+
+
+def test_a_standard_load_balancer_bills_its_rules_and_the_data_it_processes(planned_tcp):
+    """Regression: a tcp balancer was unpriced. Its first five rules bill $0.025 an hour together, each beyond
+    $0.01, and the declared GBs $0.005 each; the plan now counts it instead of listing it as unpriced."""
+    from cloudorch.catalog.network import HOURS_PER_MONTH, network_prices
+
+    prices, provider = network_prices(), Provider()
+    lbs = [r for r in _azure(planned_tcp) if r.type == "azure-native:network:LoadBalancer"]
+    assert lbs
+    for lb in lbs:
+        meters = provider.meters(lb)
+        gb_month = float(lb.inputs["tags"]["cloudorch-gb-month"])
+        assert len(lb.inputs["loadBalancingRules"]) <= 5 and gb_month > 0
+        assert [m.item for m in meters] == ["forwarding_rules_base_hour", "lb_processed_gb"]
+        monthly = sum(prices.monthly("azure", m.item, m.quantity, m.scope) for m in meters)
+        assert monthly == pytest.approx(HOURS_PER_MONTH * 0.025 + gb_month * 0.005)
+        line = next(line for line in planned_tcp.plan.cost.lines if line["resource"] == lb.name)
+        assert line["monthly_usd"] == pytest.approx(monthly, abs=0.01)
+    assert not {u["resource"] for u in planned_tcp.plan.cost.unpriced} & {lb.name for lb in lbs}
+
+
+def test_rules_beyond_five_bill_each():
+    lb = RenderedResource(name="lb", type="azure-native:network:LoadBalancer", role=Role.BALANCER, cloud="azure",
+                          region="westeurope", inputs={"loadBalancingRules": [{}] * 6, "outboundRules": [{}],
+                                                       "tags": {"cloudorch-gb-month": "0"}})
+    assert [(m.item, m.quantity) for m in Provider().meters(lb)] == [("forwarding_rules_base_hour", 1.0),
+                                                                      ("forwarding_rule_extra_hour", 2)]
+
+
+@pytest.mark.parametrize("interval_s, fast", [(30, False), (10, True)])
+def test_traffic_manager_bills_a_check_per_endpoint_and_fast_probing_on_top(interval_s, fast):
+    """Regression: Traffic Manager's profile and endpoints were unpriced. Each endpoint (external: it names a
+    balancer, not an Azure resource) is a $0.54 basic check a month; 10-second probing adds $2.00 each; the
+    queries stay unpriced (nobody declares their volume)."""
+    from cloudorch.catalog.network import network_prices
+    from cloudorch.rendering.meters import DNS_QUERIES, Meter
+
+    checked = tuple(b.model_copy(update={"health": b.health.model_copy(update={"interval_s": interval_s})})
+                    for b in CROSS)
+    names = _names("latency", *checked)
+    ctx = dataclasses.replace(webshop_context("azure"), elements=(names,))
+    out = Provider().render_global_name(ctx, EndpointView(names, 0)).resources
+    prices, provider = network_prices(), Provider()
+    total = 0.0
+    for res in out:
+        if res.type.startswith("azure-native:trafficmanager:"):
+            meters = provider.meters(res)
+            assert meters is not None and all(
+                prices.price("azure", m.item, m.scope) is not None for m in meters if isinstance(m, Meter))
+            total += sum(prices.monthly("azure", m.item, m.quantity, m.scope) for m in meters if isinstance(m, Meter))
+            if res.type.endswith("Profile"):
+                assert DNS_QUERIES in meters
+    assert total == pytest.approx(len(CROSS) * (0.54 + (2.0 if fast else 0.0)))

@@ -23,7 +23,8 @@ from cloudorch.rendering.schema_check import PackageSchema
 from cloudorch.rendering.service import Balancer, balancers, global_names
 from cloudorch.spec.loader import parse_stack
 from cloudorch_gcp import dns
-from cloudorch_gcp.balancer import LB_RANGES, NLB_HEALTH_RANGES
+from cloudorch_gcp.balancer import LB_RANGES, NLB_HEALTH_RANGES, WAF_RULE_SETS
+from cloudorch_gcp.meters import ARMOR_RULES
 from cloudorch_gcp.provider import Provider
 from tests.providers.serving import https_balancer, names_over
 from tests.support import ROOT, SCHEMAS, require_shared, webshop_placement
@@ -245,15 +246,14 @@ def test_facts_judge_the_balancer_its_listeners_and_backend():
     assert all(BALANCER_PEER in rule.peers for rule in facts["web-gcp-lb-health"].rules)
 
 
-def test_what_serving_costs_on_gcp_is_priced_but_cloud_armor():
+def test_what_serving_costs_on_gcp_is_priced_cloud_armor_included():
     from cloudorch.catalog.network import network_prices
 
     rendered, provider, prices = served(), Provider(), network_prices()
     for res in (r for r in rendered if r.source in ("web", "dns") and r.role != Role.INSTANCE_TEMPLATE):
         meters = provider.meters(res)
-        if res.type.endswith("SecurityPolicy"):
-            assert meters is None  # no published price found: unpriced, never free
-        elif isinstance(meters, tuple):
+        assert meters is not None, res.name
+        if isinstance(meters, tuple):
             assert all(prices.price("gcp", m.item, m.scope) is not None for m in meters if isinstance(m, Meter)), res.name
     listener = next(r for r in rendered if r.name == "web-gcp-europe-west4-lb-https-443")
     items = {m.item: m.quantity for m in provider.meters(listener)}
@@ -261,6 +261,26 @@ def test_what_serving_costs_on_gcp_is_priced_but_cloud_armor():
     zone = next(r for r in rendered if r.role == Role.DNS_ZONE)
     assert [m.item for m in provider.meters(zone) if isinstance(m, Meter)] == ["dns_zone_month"]
     assert DNS_QUERIES in provider.meters(zone)  # queries: a volume nobody declares
+
+
+def test_a_cloud_armor_policy_bills_itself_its_rules_and_the_declared_requests():
+    """Regression: Cloud Armor was unpriced (None). Standard tier: $5 a policy, $1 a rule, $0.75 per million
+    requests; each location's policy carries its balancer's share of the stack's requests_million_month (30
+    here, over two locations) for its meter."""
+    from cloudorch.catalog.network import network_prices
+
+    rendered, provider, prices = served(), Provider(), network_prices()
+    policies = [r for r in rendered if r.type == "gcp:compute/securityPolicy:SecurityPolicy"]
+    assert len(policies) == 2
+    total = 0.0
+    for policy in policies:
+        meters = provider.meters(policy)
+        rules = len(policy.inputs["rules"])
+        assert rules == len(WAF_RULE_SETS) + 1 == ARMOR_RULES  # the placement's shape counts the same rules
+        assert {m.item: m.quantity for m in meters} == {"waf_web_acl_month": 1, "waf_rule_month": rules,
+                                                        "waf_requests": 15}
+        total += sum(prices.monthly("gcp", m.item, m.quantity, m.scope) for m in meters)
+    assert total == pytest.approx(2 * (5.0 + 11 * 1.0) + 30 * 0.75)
 
 
 @pytest.fixture(scope="module")
