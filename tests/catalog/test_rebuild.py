@@ -54,7 +54,8 @@ def aws_recording(tmp_path):
         ("m7i.large", "", "", 2, 8, 0.1100, 0.0440, "us-east-1"),
         ("m7i.large", "", "", 2, 8, 0.1100, 0.0500, "us-east-2"),
         ("m7i.large", "", "", 2, 8, round(0.11 * 1.115, 4), "", "eu-west-1"),   # on the band: listed
-        ("m7i.large", "", "", 2, 8, 0.2000, "", "ap-south-1"),                   # 1.73x, factor 1.052: not
+        ("m7i.large", "", "", 2, 8, round(0.11 * 1.198 * 1.04, 4), "", "eu-central-1"),  # 4% over: listed
+        ("m7i.large", "", "", 2, 8, round(0.11 * 1.052 * 1.06, 4), "", "ap-south-1"),    # 6% over: not
         ("m8g.large", "", "", 2, 8, 0.0898, 0.0359, "us-east-1"),
         ("p5.48xlarge", "H100", 8, 192, 2048, 55.04, 27.0, "us-east-1"),
     ])
@@ -80,7 +81,7 @@ def test_prices_change_rows_appear_and_regions_follow_the_band(data, aws_recordi
     assert (m7i["price"], m7i["spot_ratio"]) == ("0.1100", "0.40")
     # recorded regions by the 5% band; regions the recording does not cover keep the old row's (all of them)
     listed = m7i["regions"].split(";")
-    assert {"us-east-1", "us-east-2", "eu-west-1", "us-west-2", "ap-southeast-2"} <= set(listed)
+    assert {"us-east-1", "us-east-2", "eu-west-1", "eu-central-1", "us-west-2", "ap-southeast-2"} <= set(listed)
     assert "ap-south-1" not in listed
     p5 = after[("aws", "p5.48xlarge")]
     # us-east-2 is recorded without p5: dropped; regions the recording does not cover stay as they were
