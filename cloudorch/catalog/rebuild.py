@@ -260,7 +260,8 @@ def rebuild(data_dir: Path, recording: Path, selection: Path, adapters: Mapping[
     comments, machine_rows = _read_csv(data_dir / "machines.csv", MACHINE_COLUMNS)
     current = {(r["cloud"], r["instance_type"]): r for _, r in machine_rows}
     chosen = read_selection(Path(selection), set(regions))
-    found, notes = _recording(Path(recording), {c: a for c, a in adapters.items() if c in regions})
+    adapters = {c: a for c, a in adapters.items() if c in regions}
+    found, notes = _recording(Path(recording), adapters)
     covered = {c: {reg for (cl, _), offered in found.items() if cl == c for reg in offered} for c in regions}
     for cloud in sorted(regions):
         if uncovered := [name for name, _ in regions[cloud] if name not in covered[cloud]]:
@@ -275,7 +276,8 @@ def rebuild(data_dir: Path, recording: Path, selection: Path, adapters: Mapping[
         offered = found.get(key, {})
         if sel.attach:
             offered = _attached(offered, sel.attach, gpus[sel.cloud])
-        if REFERENCE[sel.cloud] not in offered:
+        ref = offered.get(REFERENCE[sel.cloud])
+        if ref is None or ref.price <= 0:
             why = (f"the recording has no {sel.instance_type}" if not offered
                    else f"the recording does not price it in {REFERENCE[sel.cloud]}")
             if old is None:
@@ -291,7 +293,8 @@ def rebuild(data_dir: Path, recording: Path, selection: Path, adapters: Mapping[
             outcomes.append(RowOutcome(*key, ADDED, "; ".join(filter(None, [f"${new['price']}/h", pinned]))))
         else:
             changes = _changes(old, new)
-            outcomes.append(RowOutcome(*key, UPDATED if changes else UNCHANGED, "; ".join(filter(None, [changes, pinned]))))
+            detail = "; ".join(filter(None, [changes, pinned]))
+            outcomes.append(RowOutcome(*key, UPDATED if changes else UNCHANGED, detail))
     chosen_keys = {(s.cloud, s.instance_type) for s in chosen}
     outcomes += [RowOutcome(*k, REMOVED, "not in the selection") for k in current if k not in chosen_keys]
 

@@ -57,6 +57,7 @@ def aws_recording(tmp_path):
         ("m7i.large", "", "", 2, 8, round(0.11 * 1.198 * 1.04, 4), "", "eu-central-1"),  # 4% over: listed
         ("m7i.large", "", "", 2, 8, round(0.11 * 1.052 * 1.06, 4), "", "ap-south-1"),    # 6% over: not
         ("m8g.large", "", "", 2, 8, 0.0898, 0.0359, "us-east-1"),
+        ("m7i.2xlarge", "", "", 8, 32, 0, 0, "us-east-1"),  # a zero price is no price: the row is kept
         ("p5.48xlarge", "H100", 8, 192, 2048, 55.04, 27.0, "us-east-1"),
     ])
 
@@ -102,8 +103,10 @@ def test_rows_the_recording_lacks_are_kept_verbatim_and_reported(data, aws_recor
     old_lines = set((data / "machines.csv").read_text().splitlines())
     result = run(data, aws_recording)
     missing = {(o.cloud, o.instance_type) for o in result.outcomes if o.status == MISSING}
-    assert ("aws", "m7i.xlarge") in missing and ("gcp", "a3-highgpu-8g") in missing
+    assert {("aws", "m7i.xlarge"), ("aws", "m7i.2xlarge"), ("gcp", "a3-highgpu-8g")} <= missing
     assert len(missing) == result.count(MISSING) == len(machines(result.machines_csv)) - 2
+    detail = next(o.detail for o in result.outcomes if o.instance_type == "m7i.2xlarge")
+    assert "does not price it in us-east-1" in detail
     kept = [line for line in result.machines_csv.splitlines() if line.startswith(("aws,m7i.xlarge,", "gcp,a3-"))]
     assert kept and set(kept) <= old_lines
     assert "Not in the recording: current row kept (" in result.sources_md
