@@ -56,7 +56,7 @@ def aws_recording(tmp_path):
         ("m7i.large", "", "", 2, 8, round(0.11 * 1.115, 4), "", "eu-west-1"),   # on the band: listed
         ("m7i.large", "", "", 2, 8, round(0.11 * 1.198 * 1.04, 4), "", "eu-central-1"),  # 4% over: listed
         ("m7i.large", "", "", 2, 8, round(0.11 * 1.052 * 1.06, 4), "", "ap-south-1"),    # 6% over: not
-        ("m8g.large", "", "", 2, 8, 0.0898, 0.0359, "us-east-1"),
+        ("m8a.large", "", "", 2, 8, 0.0898, 0.0359, "us-east-1"),
         ("m7i.2xlarge", "", "", 8, 32, 0, 0, "us-east-1"),  # a zero price is no price: the row is kept
         ("p5.48xlarge", "H100", 8, 192, 2048, 55.04, 27.0, "us-east-1"),
     ])
@@ -65,7 +65,7 @@ def aws_recording(tmp_path):
 @pytest.fixture
 def selection(tmp_path):
     path = tmp_path / "selection.csv"
-    path.write_text(SELECTION.read_text() + "aws,m8g.large,m8g,general,\naws,m9z.large,m9z,general,\n")
+    path.write_text(SELECTION.read_text() + "aws,m8a.large,m8a,general,\naws,m9z.large,m9z,general,\n")
     return path
 
 
@@ -88,13 +88,13 @@ def test_prices_change_rows_appear_and_regions_follow_the_band(data, aws_recordi
     # us-east-2 is recorded without p5: dropped; regions the recording does not cover stay as they were
     assert (p5["price"], p5["spot_ratio"]) == ("55.0400", "0.49")
     assert p5["regions"] == "us-east-1;us-west-2;eu-north-1;ap-northeast-1;ap-southeast-2"
-    assert after[("aws", "m8g.large")] == {
-        "cloud": "aws", "instance_type": "m8g.large", "family": "m8g", "category": "general", "arch": "x86_64",
+    assert after[("aws", "m8a.large")] == {
+        "cloud": "aws", "instance_type": "m8a.large", "family": "m8a", "category": "general", "arch": "x86_64",
         "vcpus": "2", "memory_gib": "8", "accelerator": "", "accelerator_count": "0", "price": "0.0898",
         "spot_ratio": "0.40", "regions": "us-east-1"}  # a new row claims no region the recording does not show
     status = {(o.cloud, o.instance_type): o.status for o in result.outcomes}
     assert status[("aws", "m7i.large")] == status[("aws", "p5.48xlarge")] == UPDATED
-    assert status[("aws", "m8g.large")] == ADDED
+    assert status[("aws", "m8a.large")] == ADDED
     assert status[("aws", "m9z.large")] == NOT_ADDED and ("aws", "m9z.large") not in after
     assert len(after) == len(before) + 1
 
@@ -182,8 +182,9 @@ def test_pins_and_attached_gpus(data, tmp_path):
     (lambda rec, sel: (rec / "aws" / "vms.csv").write_bytes(b"InstanceType,\xff\xfe\n"), "cannot be read"),
     (lambda rec, sel: sel.write_text(sel.read_text() + "oracle,VM.Standard3,std3,general,\n"),
      "cloud: unknown cloud 'oracle'"),
-    (lambda rec, sel: sel.write_text(sel.read_text() + "aws,m8a.large,m8a,general,cpus=2\n"), "is not a pin"),
+    (lambda rec, sel: sel.write_text(sel.read_text() + "aws,m8a.xlarge,m8a,general,cpus=2\n"), "is not a pin"),
     (lambda rec, sel: shutil.rmtree(rec / "aws"), "no <cloud>/vms.csv"),
+    (lambda rec, sel: sel.write_text(sel.read_text() + "gcp,n2-standard-2,n2,general,\n"), "listed twice"),
 ])
 def test_bad_input_is_a_usage_error_and_nothing_is_written(data, aws_recording, selection, breakage, message):
     before = {p.name: p.read_bytes() for p in data.iterdir()}
