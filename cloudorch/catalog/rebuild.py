@@ -229,6 +229,25 @@ def _row_from(sel: Selected, offerings: dict[str, Offering], old: dict[str, str]
     return row, overridden
 
 
+def _one(sel: Selected, offered: dict[str, Offering], old: dict[str, str] | None, regions: list[tuple[str, float]],
+         covered: set[str]) -> tuple[dict[str, str] | None, RowOutcome]:
+    """A selected type's row (None: none to write) and what happened to it."""
+    key = (sel.cloud, sel.instance_type)
+    ref = offered.get(REFERENCE[sel.cloud])
+    if ref is None or ref.price <= 0:
+        why = (f"the recording has no {sel.instance_type}" if not offered
+               else f"the recording does not price it in {REFERENCE[sel.cloud]}")
+        if old is None:
+            return None, RowOutcome(*key, NOT_ADDED, why + "; nothing to price a new row from")
+        return old, RowOutcome(*key, MISSING, why + "; current row kept")
+    new, overridden = _row_from(sel, offered, old, regions, covered)
+    pinned = f"pinned: {'; '.join(overridden)}" if overridden else ""
+    if old is None:
+        return new, RowOutcome(*key, ADDED, "; ".join(filter(None, [f"${new['price']}/h", pinned])))
+    changes = _changes(old, new)
+    return new, RowOutcome(*key, UPDATED if changes else UNCHANGED, "; ".join(filter(None, [changes, pinned])))
+
+
 def _changes(old: dict[str, str], new: dict[str, str]) -> str:
     return ", ".join(f"{k} {old[k] or '-'} -> {new[k] or '-'}" for k in MACHINE_COLUMNS if old[k] != new[k])
 
@@ -264,37 +283,22 @@ def rebuild(data_dir: Path, recording: Path, selection: Path, adapters: Mapping[
     found, notes = _recording(Path(recording), adapters)
     covered = {c: {reg for (cl, _), offered in found.items() if cl == c for reg in offered} for c in regions}
     for cloud in sorted(regions):
-        if uncovered := [name for name, _ in regions[cloud] if name not in covered[cloud]]:
+        if not covered[cloud]:
+            notes.append(f"{cloud}: not in the recording; its rows are kept as they were")
+        elif uncovered := [name for name, _ in regions[cloud] if name not in covered[cloud]]:
             notes.append(f"{cloud}: the recording has no row in {', '.join(uncovered)}; "
                          "those regions of each row are kept as they were")
     gpus = {c: _gpu_prices(Path(recording), c) for c in {s.cloud for s in chosen if s.attach}}
 
     rows, outcomes = [], []
     for sel in chosen:
-        key = (sel.cloud, sel.instance_type)
-        old = current.get(key)
-        offered = found.get(key, {})
+        offered = found.get((sel.cloud, sel.instance_type), {})
         if sel.attach:
             offered = _attached(offered, sel.attach, gpus[sel.cloud])
-        ref = offered.get(REFERENCE[sel.cloud])
-        if ref is None or ref.price <= 0:
-            why = (f"the recording has no {sel.instance_type}" if not offered
-                   else f"the recording does not price it in {REFERENCE[sel.cloud]}")
-            if old is None:
-                outcomes.append(RowOutcome(*key, NOT_ADDED, why + "; nothing to price a new row from"))
-            else:
-                rows.append(old)
-                outcomes.append(RowOutcome(*key, MISSING, why + "; current row kept"))
-            continue
-        new, overridden = _row_from(sel, offered, old, regions[sel.cloud], covered[sel.cloud])
-        pinned = f"pinned: {'; '.join(overridden)}" if overridden else ""
-        rows.append(new)
-        if old is None:
-            outcomes.append(RowOutcome(*key, ADDED, "; ".join(filter(None, [f"${new['price']}/h", pinned]))))
-        else:
-            changes = _changes(old, new)
-            detail = "; ".join(filter(None, [changes, pinned]))
-            outcomes.append(RowOutcome(*key, UPDATED if changes else UNCHANGED, detail))
+        row, outcome = _one(sel, offered, current.get((sel.cloud, sel.instance_type)), regions[sel.cloud],
+                            covered[sel.cloud])
+        rows += [row] if row is not None else []
+        outcomes.append(outcome)
     chosen_keys = {(s.cloud, s.instance_type) for s in chosen}
     outcomes += [RowOutcome(*k, REMOVED, "not in the selection") for k in current if k not in chosen_keys]
 

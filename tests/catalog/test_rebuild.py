@@ -275,3 +275,22 @@ def test_the_script_on_real_skypilot_rows_yields_a_catalog_the_loader_accepts(da
     # real rows updated some prices (the shared recording holds GCP's A100 host and GPU rows)
     a2 = [o for o in catalog.offerings if o.instance_type == "a2-highgpu-1g" and o.region == "us-central1"]
     assert a2 and a2[0].accelerator == "A100" and a2[0].price == float(rows[("gcp", "a2-highgpu-1g")]["price"])
+
+
+def test_a_catalog_written_by_refresh_is_a_recording(data, tmp_path):
+    """What `cloudorch catalog refresh` writes (live.write_live_catalog) is read as it stands."""
+    from cloudorch.catalog.live import MachineType, Price, SourceEntry, write_live_catalog
+
+    g6 = MachineType("us-east-1", "g6.xlarge", 4, 16, "x86_64", "L4", 1, zones=("us-east-1a", "us-east-1b"))
+    entries = {"aws": {
+        "offerings": SourceEntry(0.0, ("us-east-1",), {"machines": (g6,), "restrictions": ()}),
+        "prices": SourceEntry(0.0, ("us-east-1",), {"prices": (
+            Price("us-east-1", "g6.xlarge", 0.81), Price("us-east-1", "g6.xlarge", 0.40, spot=True))}),
+    }}
+    link = tmp_path / "cache" / "live"
+    write_live_catalog(link, entries)
+    result = run(data, link, source="cloudorch catalog refresh")
+    row = machines(result.machines_csv)[("aws", "g6.xlarge")]
+    assert (row["price"], row["spot_ratio"]) == ("0.8100", "0.49")
+    assert (row["accelerator"], row["accelerator_count"]) == ("L4", "1")
+    assert [o.status for o in result.outcomes if o.instance_type == "g6.xlarge"] == [UPDATED]
