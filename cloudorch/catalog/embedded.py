@@ -6,6 +6,7 @@ import csv
 import io
 from functools import cache
 from importlib.resources import files
+from importlib.resources.abc import Traversable
 
 from cloudorch.catalog.model import Catalog, DatabaseOffering, Offering, Region, StoragePrice, category_of
 from cloudorch.catalog.network import network_prices
@@ -13,8 +14,13 @@ from cloudorch.catalog.network import network_prices
 AS_OF = "2025-06-01"
 
 
+def _data() -> Traversable:
+    """Where the data files are: the package's own (a seam for tests of a rebuilt copy, ``catalog/rebuild.py``)."""
+    return files("cloudorch.catalog").joinpath("data")
+
+
 def _rows(name: str) -> list[dict[str, str]]:
-    text = files("cloudorch.catalog").joinpath("data", name).read_text(encoding="utf-8")
+    text = _data().joinpath(name).read_text(encoding="utf-8")
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
     return list(csv.DictReader(io.StringIO("\n".join(lines))))
 
