@@ -12,6 +12,11 @@ Values of a fact:
 - ``None``: this resource does not settle it on this cloud (an Azure blob container says nothing of
   encryption, its storage account does); rules do not judge it here.
 
+A resource may hold inline what another cloud renders as resources of their own: an Application Gateway's
+listeners are entries of its inputs, an ALB's are resources. Its facts then list those entries as ``parts``
+(``Part``), each with the facts of its role, and rules of that role judge each part as they judge a resource
+(``PARTS_OF_ROLE`` says which roles may hold which).
+
 ``notes`` hold the provider's own words for a fact, naming the setting to change (``publiclyAccessible is
 true``), or saying why a fact is None here; a rule shows them instead of its neutral message. The facts
 are plain frozen dataclasses with defaults, so a later stage adds what it needs (routing facts for the
