@@ -256,28 +256,3 @@ def test_the_zone_stays_put_when_an_earlier_sorting_region_is_added():
     provider = before["azure-global"]
     assert provider.is_provider and provider.region is None
     assert all(r.provider == "azure-global" for r in before.values() if not r.is_provider)
-
-
-def test_the_gateways_listeners_and_backends_are_judged_by_the_rules_every_cloud_meets(planned):
-    """encryption.lb-https and network.lb-health-check see each gateway's inline listeners and backend settings,
-    named by the gateway and the entry's path in its inputs."""
-    judged = {(f.policy, f.rendered, f.status) for f in planned.report.findings
-              if f.cloud == "azure" and f.policy in ("encryption.lb-https", "network.lb-health-check")}
-    gateways = [r.name for r in _azure(planned) if r.type == GATEWAY]
-    assert judged == {(policy, f"{gw}.{path}", "pass") for gw in gateways for policy, path in (
-        ("encryption.lb-https", "httpListeners[0]"), ("encryption.lb-https", "httpListeners[1]"),
-        ("network.lb-health-check", "backendHttpSettingsCollection[0]"))}
-
-
-def test_a_gateway_accepting_tls_1_0_fails_on_its_https_listener(planned):
-    from cloudorch.policy import PolicySubject, evaluate
-    from cloudorch_policies import baseline
-
-    gw = next(r for r in _azure(planned) if r.type == GATEWAY)
-    old = gw.model_copy(update={"inputs": gw.inputs | {"sslPolicy": {"policyType": "Predefined",
-                                                                      "policyName": "AppGwSslPolicy20150501"}}})
-    rendered = [old if r.name == gw.name else r for r in planned.rendered]
-    report = evaluate(PolicySubject(planned.loaded, planned.placement, rendered), [baseline.pack()])
-    failed = [f for f in report.findings if f.policy == "encryption.lb-https" and f.status == "fail"]
-    assert [(f.resource, f.rendered, f.cloud) for f in failed] == [("web", f"{gw.name}.httpListeners[1]", "azure")]
-    assert failed[0].message == "the gateway's sslPolicy AppGwSslPolicy20150501 accepts TLS 1.0"

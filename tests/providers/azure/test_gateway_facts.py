@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from cloudorch import api
+from cloudorch.policy import PolicySubject, evaluate
 from cloudorch.rendering.facts import BackendFacts, GraphOf, ListenerFacts
 from cloudorch.rendering.inputs import UNKNOWN
 from cloudorch.rendering.model import ref
@@ -14,7 +16,8 @@ from cloudorch.rendering.roles import Role
 from cloudorch_azure import gateway_facts
 from cloudorch_azure.balancer import APP_GATEWAY, LOAD_BALANCER
 from cloudorch_azure.provider import Provider
-from tests.providers.azure.test_balancer import _balancer
+from cloudorch_policies import baseline
+from tests.providers.azure.test_balancer import _balancer, _webshop_on_azure
 from tests.support import webshop_context
 
 
@@ -160,3 +163,34 @@ def test_child_names_are_read_from_the_id_suffix_or_a_whole_id():
     assert gateway_facts.child_name(_child("httpListeners", "l-80"), "httpListeners") == "l-80"
     assert gateway_facts.child_name(_child("probes", "health"), "httpListeners") is UNKNOWN
     assert gateway_facts.child_name(None, "httpListeners") is None
+
+
+# -- the rules over a whole plan ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory):
+    return api.plan(_webshop_on_azure(tmp_path_factory.mktemp("azure")))
+
+
+def _gateways(planned):
+    return [r for r in planned.rendered if r.type == APP_GATEWAY]
+
+
+def test_the_gateways_listeners_and_backends_are_judged_by_the_rules_every_cloud_meets(planned):
+    """encryption.lb-https and network.lb-health-check see each gateway's inline listeners and backend settings,
+    named by the gateway and the entry's path in its inputs."""
+    judged = {(f.policy, f.rendered, f.status) for f in planned.report.findings
+              if f.cloud == "azure" and f.policy in ("encryption.lb-https", "network.lb-health-check")}
+    gateways = [r.name for r in _gateways(planned)]
+    assert gateways and judged == {(policy, f"{gw}.{path}", "pass") for gw in gateways for policy, path in (
+        ("encryption.lb-https", "httpListeners[0]"), ("encryption.lb-https", "httpListeners[1]"),
+        ("network.lb-health-check", "backendHttpSettingsCollection[0]"))}
+
+
+def test_a_gateway_accepting_tls_1_0_fails_on_its_https_listener(planned):
+    gw = _gateways(planned)[0]
+    old = _with(gw, sslPolicy={"policyType": "Predefined", "policyName": "AppGwSslPolicy20150501"})
+    rendered = [old if r.name == gw.name else r for r in planned.rendered]
+    report = evaluate(PolicySubject(planned.loaded, planned.placement, rendered), [baseline.pack()])
+    failed = [f for f in report.findings if f.policy == "encryption.lb-https" and f.status == "fail"]
+    assert [(f.resource, f.rendered, f.cloud) for f in failed] == [("web", f"{gw.name}.httpListeners[1]", "azure")]
+    assert failed[0].message == "the gateway's sslPolicy AppGwSslPolicy20150501 accepts TLS 1.0"
