@@ -18,7 +18,7 @@ from cloudorch.errors import CloudorchError, PluginError
 from cloudorch.placement.model import PlacementResult, ResourcePlacement
 from cloudorch.plugins import load_provider
 from cloudorch.policy.geo import region_geo
-from cloudorch.rendering.facts import FACTS_OF_ROLE, Describe, Facts, RenderedGraph
+from cloudorch.rendering.facts import FACTS_OF_ROLE, PARTS_OF_ROLE, Describe, Facts, RenderedGraph
 from cloudorch.rendering.model import REF, RenderedResource, refs_in
 from cloudorch.spec.loader import LoadedStack
 from cloudorch.spec.models import Stack
@@ -163,8 +163,39 @@ class Context:
                 f"but describes it with {type(facts).__name__ if facts is not None else 'nothing'}, not {wanted}",
                 hint="the provider's describe() must read every resource of a role that has facts",
             )
+        if facts.parts:
+            _check_parts(resource, facts)
         self._idx.facts[resource.name] = facts
         return facts
+
+    def parts(self, resource: RenderedResource, role: str) -> list[RenderedResource]:
+        """What ``resource`` holds inline in ``role`` (an Application Gateway's listeners), each as a rendered
+        resource of that role named ``<resource>.<path>``, its inputs the entry's own, its facts the part's:
+        a rule of that role judges it as it judges a listener resource, never learning the cloud's shape."""
+        out = []
+        for part in self.facts(resource).parts:
+            if part.role != role:
+                continue
+            name = f"{resource.name}.{part.path}"
+            entries = resource.inputs.get(part.collection)
+            entry = entries[part.index] if isinstance(entries, list) and part.index < len(entries) else {}
+            # model_copy, not a new model: the holder's fields are already valid, and this runs per policy
+            out.append(resource.model_copy(update={"name": name, "role": part.role,
+                                                   "inputs": entry if isinstance(entry, dict) else {}}))
+            self._idx.facts[name] = part.facts
+        return out
+
+
+def _check_parts(resource: RenderedResource, facts: Facts) -> None:
+    allowed = PARTS_OF_ROLE.get(resource.role, frozenset()) if resource.role else frozenset()
+    for part in facts.parts:
+        expected = FACTS_OF_ROLE.get(part.role)
+        if part.role not in allowed or expected is None or not isinstance(part.facts, expected):
+            raise PluginError(
+                f"the {resource.cloud} provider describes {part.path} of {resource.name} ({resource.role}) as a "
+                f"{part.role} part with {type(part.facts).__name__}",
+                hint="a part's role must be one PARTS_OF_ROLE allows its holder, its facts those FACTS_OF_ROLE names",
+            )
 
 
 def spec_targets(stack: Stack) -> list[SpecTarget]:

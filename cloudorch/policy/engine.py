@@ -23,7 +23,11 @@ from cloudorch.policy.report import Finding, PolicyInfo, Report
 from cloudorch.policy.sandbox import describe_exception
 from cloudorch.policy.teamcode import is_team_policy, run_policies, team_files
 from cloudorch.policy.waivers import apply_waivers
+from cloudorch.rendering.facts import PARTS_OF_ROLE
 from cloudorch.rendering.model import RenderedResource
+
+#: the roles some resource may hold inline as parts
+_PART_ROLES = frozenset().union(*PARTS_OF_ROLE.values())
 
 
 def merge_packs(packs: Sequence[Pack]) -> list[tuple[Policy, tuple[Pack, ...]]]:
@@ -104,7 +108,7 @@ def evaluate(
     merged = merge_packs(packs)
     ctx = Context(subject, today=today, region_geo=region_geo or default_region_geo)
     locate = _Locator(subject)
-    targets = _Targets(spec_targets(stack), subject.rendered)
+    targets = _Targets(spec_targets(stack), subject.rendered, ctx)
 
     findings: list[Finding] = []
     infos: list[PolicyInfo] = []
@@ -147,7 +151,7 @@ def _info(policy: Policy, owners: Sequence[Pack], enforcement: Enforcement) -> P
 
 
 class _Targets:
-    def __init__(self, spec: list[SpecTarget], rendered: Iterable[RenderedResource]) -> None:
+    def __init__(self, spec: list[SpecTarget], rendered: Iterable[RenderedResource], ctx: Context) -> None:
         self.spec = spec
         self.rendered = [r for r in rendered if not r.is_provider]
         self.by_type: dict[str, list[RenderedResource]] = {}
@@ -156,6 +160,26 @@ class _Targets:
             self.by_type.setdefault(res.type, []).append(res)
             if res.role is not None:
                 self.by_role.setdefault(res.role, []).append(res)
+        self._ctx = ctx
+        #: part role -> the parts of that role every resource holds inline (``rendering.facts.Part``)
+        self._parts: dict[str, list[RenderedResource]] = {}
+
+    def parts(self, role: str) -> list[RenderedResource]:
+        """The parts of ``role`` (a listener an Application Gateway holds inline), read once per evaluation from
+        the resources whose role may hold them. A holder its provider cannot describe stands in for its parts,
+        so the rule reports that provider's error on it instead of passing its listeners unseen."""
+        if role not in self._parts:
+            found: list[RenderedResource] = []
+            for holder_role, part_roles in PARTS_OF_ROLE.items():
+                if role not in part_roles:
+                    continue
+                for holder in self.by_role.get(holder_role, ()):
+                    try:
+                        found += self._ctx.parts(holder, role)
+                    except Exception:  # noqa: BLE001 - reported by the check, which describes the holder again
+                        found.append(holder)
+            self._parts[role] = found
+        return self._parts[role]
 
     def of(self, check: Check) -> Iterable[Any]:
         if check.level == "spec":
@@ -165,7 +189,8 @@ class _Targets:
             return self.rendered
         found = [r for token in check.targets for r in self.by_type.get(token, ())]
         # a resource of a listed type is not visited again for its role
-        return found + [r for role in check.roles for r in self.by_role.get(role, ()) if r.type not in check.targets]
+        found += [r for role in check.roles for r in self.by_role.get(role, ()) if r.type not in check.targets]
+        return found + [p for role in check.roles if role in _PART_ROLES for p in self.parts(role)]
 
 
 class _Locator:

@@ -12,6 +12,11 @@ Values of a fact:
 - ``None``: this resource does not settle it on this cloud (an Azure blob container says nothing of
   encryption, its storage account does); rules do not judge it here.
 
+A resource may hold inline what another cloud renders as resources of their own: an Application Gateway's
+listeners are entries of its inputs, an ALB's are resources. Its facts then list those entries as ``parts``
+(``Part``), each with the facts of its role, and rules of that role judge each part as they judge a resource
+(``PARTS_OF_ROLE`` says which roles may hold which).
+
 ``notes`` hold the provider's own words for a fact, naming the setting to change (``publiclyAccessible is
 true``), or saying why a fact is None here; a rule shows them instead of its neutral message. The facts
 are plain frozen dataclasses with defaults, so a later stage adds what it needs (routing facts for the
@@ -61,9 +66,33 @@ class GraphOf:
 class Facts:
     #: fact name -> the provider's words for its value, naming the setting behind it
     notes: Mapping[str, str] = field(default_factory=dict)
+    #: what this resource holds inline that other clouds render as resources of their own (``Part``)
+    parts: tuple[Part, ...] = ()
 
     def note(self, fact: str, default: str) -> str:
         return self.notes.get(fact) or default
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One entry of a resource's inputs that is a resource of its own on other clouds: an Application
+    Gateway's ``httpListeners[0]`` is what an AWS listener resource is. Rules of ``role`` judge its
+    ``facts`` as they judge a resource of that role, and findings name it ``<resource>.<path>``.
+
+    Why parts of a described resource, not resources of their own: the rendered resources are what the engine
+    creates, one Pulumi resource each; inventing resources for policy's sake would make the plan lie.
+    Only roles in ``PARTS_OF_ROLE`` hold parts, so the policy engine asks only those resources for them.
+    """
+
+    #: the list input holding it (``httpListeners``) and its index there
+    collection: str
+    index: int
+    role: Role
+    facts: Facts
+
+    @property
+    def path(self) -> str:
+        return f"{self.collection}[{self.index}]"
 
 
 ALL_PORTS = (0, 65535)
@@ -261,6 +290,11 @@ FACTS_OF_ROLE: Mapping[Role, type[Facts]] = {
     Role.BALANCER: BalancerFacts,
     Role.BALANCER_LISTENER: ListenerFacts,
     Role.BALANCER_BACKEND: BackendFacts,
+}
+
+#: the roles of parts (``Part``) a resource of each role may hold inline: a balancer its listeners and backends
+PARTS_OF_ROLE: Mapping[Role, frozenset[Role]] = {
+    Role.BALANCER: frozenset({Role.BALANCER_LISTENER, Role.BALANCER_BACKEND}),
 }
 
 #: how a later stage asks for a resource's facts: the installed providers' ``describe``, or a stand-in

@@ -66,6 +66,37 @@ G_TLS, G_BACKEND = "gcp:compute/sSLPolicy:SSLPolicy", "gcp:compute/backendServic
 def _g_lb(name: str = "g-lb", **backend: Any) -> list:
     return [r(name, G_URL_MAP, defaultService=ref(f"{name}-bs")), r(f"{name}-bs", G_BACKEND, **backend)]
 TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
+# azure: an Application Gateway holds its listeners, rules and backend settings inline
+AZ_GATEWAY = "azure-native:network:ApplicationGateway"
+
+
+def _az_child(gateway: str, collection: str, name: str) -> dict:
+    return {"id": ref("rg", "id", suffix=f"/providers/Microsoft.Network/applicationGateways/{gateway}/{collection}/{name}")}
+
+
+def _az_gateway(name: str, *, tls_policy: str | None = "AppGwSslPolicy20220101", http: str = "redirect",
+                probe: bool = True, unused_setting: bool = False) -> Any:
+    """A gateway with an http listener (its rule redirecting to https, or forwarding) and an https one."""
+    def child(collection, part):
+        return _az_child(name, collection, part)
+
+    forward = {"backendAddressPool": child("backendAddressPools", "replicas"),
+               "backendHttpSettings": child("backendHttpSettingsCollection", "replicas")}
+    settings = [{"name": "replicas", "port": 8080, "protocol": "Http", **({"probe": child("probes", "health")} if probe else {})}]
+    if unused_setting:
+        settings.append({"name": "spare", "port": 8081, "protocol": "Http"})
+    return r(name, AZ_GATEWAY, **({"sslPolicy": {"policyType": "Predefined", "policyName": tls_policy}} if tls_policy else {}),
+             frontendPorts=[{"name": "port-80", "port": 80}, {"name": "port-443", "port": 443}],
+             probes=[{"name": "health", "protocol": "Http", "path": "/healthz"}], backendHttpSettingsCollection=settings,
+             redirectConfigurations=[{"name": "to-https", "redirectType": "Permanent",
+                                      "targetListener": child("httpListeners", "listener-443")}],
+             httpListeners=[{"name": "listener-80", "protocol": "Http", "frontendPort": child("frontendPorts", "port-80")},
+                            {"name": "listener-443", "protocol": "Https", "frontendPort": child("frontendPorts", "port-443"),
+                             "sslCertificate": child("sslCertificates", "managed")}],
+             requestRoutingRules=[
+                 {"name": "rule-80", "httpListener": child("httpListeners", "listener-80"),
+                  **({"redirectConfiguration": child("redirectConfigurations", "to-https")} if http == "redirect" else forward)},
+                 {"name": "rule-443", "httpListener": child("httpListeners", "listener-443"), **forward}])
 
 
 def _db(extra: str) -> str:
@@ -112,15 +143,18 @@ CASES = [
              r("g-443-proxy", G_HTTPS, urlMap=ref("g-lb"), sslPolicy=ref("g-tls")),
              r("g-tls", G_TLS, profile="RESTRICTED", minTlsVersion="TLS_1_2"),
              r("g-80", G_RULE, portRange="80", target=ref("g-80-proxy")), r("g-80-proxy", G_HTTP, urlMap=ref("g-redirect")),
-             r("g-redirect", G_URL_MAP, defaultUrlRedirect={"httpsRedirect": True})]),
+             r("g-redirect", G_URL_MAP, defaultUrlRedirect={"httpsRedirect": True}),
+             _az_gateway("az-gw"), _az_gateway("az-default", tls_policy=None)]),
          subject(stack(web=_served("protocol: http")), [
              r("l-http", T.AWS_LB_LISTENER, protocol="HTTP", defaultActions=[{"type": "forward"}]),
              r("l-old", T.AWS_LB_LISTENER, protocol="HTTPS", sslPolicy="ELBSecurityPolicy-2016-08"),
              *_g_lb(), r("g-80", G_RULE, portRange="80", target=ref("g-80-proxy")),
              r("g-80-proxy", G_HTTP, urlMap=ref("g-lb")),  # forwards plain HTTP
              r("g-443", G_RULE, portRange="443", target=ref("g-443-proxy")),
-             r("g-443-proxy", G_HTTPS, urlMap=ref("g-lb"))]),  # no SSL policy: Google's default takes TLS 1.0
-         {("web", None), ("web", "l-http"), ("web", "l-old"), ("web", "g-80"), ("web", "g-443")}),
+             r("g-443-proxy", G_HTTPS, urlMap=ref("g-lb")),  # no SSL policy: Google's default takes TLS 1.0
+             _az_gateway("az-old", tls_policy="AppGwSslPolicy20150501"), _az_gateway("az-http", http="forward")]),
+         {("web", None), ("web", "l-http"), ("web", "l-old"), ("web", "g-80"), ("web", "g-443"),
+          ("web", "az-old.httpListeners[1]"), ("web", "az-http.httpListeners[0]")}),
     Case("compute.public-ip",
          subject(stack(), [r("i", T.AWS_INSTANCE, associatePublicIpAddress=False),
                            r("g", T.GCP_INSTANCE, networkInterfaces=[{"network": ref("vpc")}]),
@@ -417,10 +451,11 @@ CASES = [
          {("web", None), ("web", "lb"), ("web", "g-lb")}),
     Case("network.lb-health-check",
          subject(stack(web=SERVED, extra=ZONE), [r("tg", TARGET_GROUP, healthCheck={"enabled": True, "path": "/"}),
-                                                  r("tg2", TARGET_GROUP), r("g-bs", G_BACKEND, healthChecks=ref("hc"))]),
+                                                  r("tg2", TARGET_GROUP), r("g-bs", G_BACKEND, healthChecks=ref("hc")),
+                                                  _az_gateway("az-gw", unused_setting=True)]),  # an unused setting carries nothing
          subject(stack(web=SERVED, extra=ZONE), [r("tg", TARGET_GROUP, healthCheck={"enabled": False}),
-                                                  r("g-bs", G_BACKEND)]),
-         {("web", "tg"), ("web", "g-bs")}),
+                                                  r("g-bs", G_BACKEND), _az_gateway("az-gw", probe=False)]),
+         {("web", "tg"), ("web", "g-bs"), ("web", "az-gw.backendHttpSettingsCollection[0]")}),
     Case("logging.database-logs",
          subject(stack(), [r("rds", T.AWS_RDS, "db", enabledCloudwatchLogsExports=["postgresql"])]),
          subject(stack(), [r("rds", T.AWS_RDS, "db"), r("rds2", T.AWS_RDS, "db", enabledCloudwatchLogsExports=[])]),

@@ -1,9 +1,9 @@
 """Azure balancers read into neutral facts: the Application Gateway (or Standard Load Balancer), and which
 security rules guard a gateway's subnet rather than the replicas behind it.
 
-An Application Gateway holds its listeners and backends inline, not as resources of their own, so the
-listener and backend facts have no resource to hang on here: ``encryption.lb-https`` and
-``network.lb-health-check`` judge Azure's serving at the spec level only.
+A balancer holds its listeners and backends inline, not as resources of their own: its facts carry them as
+parts (``gateway_facts``), which ``encryption.lb-https`` and ``network.lb-health-check`` judge as they judge
+the other clouds' listener and backend resources.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from typing import Any
 from cloudorch.rendering.facts import BALANCER_PEER, BalancerFacts, RenderedGraph, TrafficRule
 from cloudorch.rendering.inputs import UNKNOWN, covers, get, items
 from cloudorch.rendering.model import REF, RenderedResource, is_ref
+
+from cloudorch_azure.gateway_facts import gateway_parts, load_balancer_parts
 
 APP_GATEWAY = "azure-native:network:ApplicationGateway"
 LOAD_BALANCER = "azure-native:network:LoadBalancer"
@@ -29,7 +31,7 @@ def _balancer(res: RenderedResource, graph: RenderedGraph) -> BalancerFacts:
                                    "would be one; this plugin does not render locks)"}
     if res.type == LOAD_BALANCER:
         return BalancerFacts(public=_public_frontend(res), layer="network", access_logs=None, waf=None,
-                             deletion_protected=None, notes=notes | {
+                             deletion_protected=None, parts=load_balancer_parts(res), notes=notes | {
                                  "access_logs": "a Standard Load Balancer keeps no request log"})
     settings = graph.referrers(res.name, DIAGNOSTIC_SETTING)
     logs: Any = any(get(s, "category") == _ACCESS_LOG and get(s, "enabled") is not False
@@ -43,7 +45,7 @@ def _balancer(res: RenderedResource, graph: RenderedGraph) -> BalancerFacts:
     if waf is False:
         notes["waf"] = "no WAF policy is attached (firewallPolicy) and the inline WAF configuration is off"
     return BalancerFacts(public=_public_frontend(res), layer="application", access_logs=logs, waf=waf,
-                         deletion_protected=None, notes=notes)
+                         deletion_protected=None, parts=gateway_parts(res), notes=notes)
 
 
 def _public_frontend(res: RenderedResource) -> Any:
