@@ -99,6 +99,15 @@ def _az_gateway(name: str, *, tls_policy: str | None = "AppGwSslPolicy20220101",
                  {"name": "rule-443", "httpListener": child("httpListeners", "listener-443"), **forward}])
 
 
+def _az_lb(name: str, *, probe: bool) -> Any:
+    """A Standard Load Balancer passing tcp 443 through, its rule naming a probe or none."""
+    rule = {"name": "tcp-443", "protocol": "Tcp", "frontendPort": 443, "backendPort": 443,
+            **({"probe": {"id": ref("rg", "id", suffix=f"/providers/Microsoft.Network/loadBalancers/{name}/probes/tcp")}}
+               if probe else {})}
+    return r(name, "azure-native:network:LoadBalancer", loadBalancingRules=[rule],
+             probes=[{"name": "tcp", "protocol": "Tcp", "port": 443}])
+
+
 def _db(extra: str) -> str:
     return '{kind: database, network: net, engine: postgres, version: "16", %s}' % extra
 
@@ -452,10 +461,12 @@ CASES = [
     Case("network.lb-health-check",
          subject(stack(web=SERVED, extra=ZONE), [r("tg", TARGET_GROUP, healthCheck={"enabled": True, "path": "/"}),
                                                   r("tg2", TARGET_GROUP), r("g-bs", G_BACKEND, healthChecks=ref("hc")),
-                                                  _az_gateway("az-gw", unused_setting=True)]),  # an unused setting carries nothing
+                                                  _az_gateway("az-gw", unused_setting=True),  # an unused setting carries nothing
+                                                  # the gateway's default probe, as tg2 has AWS's default check
+                                                  _az_gateway("az-gw2", probe=False), _az_lb("az-lb", probe=True)]),
          subject(stack(web=SERVED, extra=ZONE), [r("tg", TARGET_GROUP, healthCheck={"enabled": False}),
-                                                  r("g-bs", G_BACKEND), _az_gateway("az-gw", probe=False)]),
-         {("web", "tg"), ("web", "g-bs"), ("web", "az-gw.backendHttpSettingsCollection[0]")}),
+                                                  r("g-bs", G_BACKEND), _az_lb("az-lb", probe=False)]),
+         {("web", "tg"), ("web", "g-bs"), ("web", "az-lb.loadBalancingRules[0]")}),
     Case("logging.database-logs",
          subject(stack(), [r("rds", T.AWS_RDS, "db", enabledCloudwatchLogsExports=["postgresql"])]),
          subject(stack(), [r("rds", T.AWS_RDS, "db"), r("rds2", T.AWS_RDS, "db", enabledCloudwatchLogsExports=[])]),

@@ -15,7 +15,6 @@ whole id). The name after the collection is what ties a rule to its listener.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from cloudorch.rendering.facts import BackendFacts, ListenerFacts, Part
@@ -40,10 +39,10 @@ def gateway_parts(res: RenderedResource) -> tuple[Part, ...]:
 
 
 def load_balancer_parts(res: RenderedResource) -> tuple[Part, ...]:
-    """A Standard Load Balancer's rules: each is a backend, checked by the probe it names."""
-    return tuple(Part("loadBalancingRules", i, Role.BALANCER_BACKEND, _probed(
-        rule, lambda: f"load-balancing rule {rule.get('name')} names no probe: the balancer keeps sending to "
-                      "replicas that stopped answering")) for i, rule in enumerate(items(res.inputs, "loadBalancingRules")))
+    """A Standard Load Balancer's rules: each is a backend, checked by the probe it names (it has no default
+    probe: a rule naming none keeps sending to replicas that stopped answering)."""
+    return tuple(Part("loadBalancingRules", i, Role.BALANCER_BACKEND, _rule_probed(rule))
+                 for i, rule in enumerate(items(res.inputs, "loadBalancingRules")))
 
 
 def child_name(value: Any, collection: str) -> Any:
@@ -181,10 +180,7 @@ def _backends(inputs: dict) -> list[Part]:
     for i, setting in enumerate(items(inputs, "backendHttpSettingsCollection")):
         if used is not UNKNOWN and isinstance(setting, dict) and setting.get("name") not in used:
             continue
-        facts = _probed(setting, lambda: f"backend setting {setting.get('name')} names no probe: only the gateway's "
-                                         "default probe (GET / on the setting's port) watches the replicas, not the "
-                                         "service's health check")
-        parts.append(Part("backendHttpSettingsCollection", i, Role.BALANCER_BACKEND, facts))
+        parts.append(Part("backendHttpSettingsCollection", i, Role.BALANCER_BACKEND, _gateway_probed(setting)))
     return parts
 
 
@@ -202,10 +198,24 @@ def _used_settings(inputs: dict) -> Any:
     return UNKNOWN if UNKNOWN in names else names - {None}
 
 
-def _probed(entry: Any, why: Callable[[], str]) -> BackendFacts:
-    """An entry that names its probe is health-checked; ``why`` says what happens to one that names none."""
-    if not isinstance(entry, dict):
+def _gateway_probed(setting: Any) -> BackendFacts:
+    """A gateway's backend setting is always health-checked: by the probe it names or, naming none, by the
+    gateway's default probe (GET / on the setting's port every 30 s), as an AWS target group without a
+    ``healthCheck`` block has AWS's default check -- the policy means the same on both clouds."""
+    if not isinstance(setting, dict):
         return BackendFacts(health_check=UNKNOWN)
-    if entry.get("probe") is None:
-        return BackendFacts(health_check=False, notes={"health_check": why()})
+    if setting.get("probe") is None:
+        return BackendFacts(health_check=True, notes={"health_check": f"backend setting {setting.get('name')} names no "
+                                                      "probe: the gateway's default probe (GET / on its port) watches "
+                                                      "the replicas, not the service's own health path"})
+    return BackendFacts(health_check=True)
+
+
+def _rule_probed(rule: Any) -> BackendFacts:
+    if not isinstance(rule, dict):
+        return BackendFacts(health_check=UNKNOWN)
+    if rule.get("probe") is None:
+        return BackendFacts(health_check=False, notes={"health_check": f"load-balancing rule {rule.get('name')} names "
+                                                       "no probe: the balancer keeps sending to replicas that stopped "
+                                                       "answering"})
     return BackendFacts(health_check=True)

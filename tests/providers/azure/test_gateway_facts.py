@@ -131,14 +131,15 @@ def test_a_listener_no_rule_answers_does_not_redirect(gateway):
     assert _parts(_with(gateway, requestRoutingRules=rules))["httpListeners[0]"].redirects_to_https is False
 
 
-def test_a_backend_setting_without_a_probe_has_no_health_check_and_an_unused_one_is_not_judged(gateway):
+def test_a_backend_setting_without_a_probe_is_watched_by_the_default_probe_and_an_unused_one_is_not_judged(gateway):
     settings = json.loads(json.dumps(gateway.inputs["backendHttpSettingsCollection"]))
     del settings[0]["probe"]
     settings.append({"name": "spare", "port": 9000, "protocol": "Http"})
     backends = _parts(_with(gateway, backendHttpSettingsCollection=settings), Role.BALANCER_BACKEND)
     assert list(backends) == ["backendHttpSettingsCollection[0]"]
-    assert backends["backendHttpSettingsCollection[0]"].health_check is False
-    assert "replicas names no probe" in backends["backendHttpSettingsCollection[0]"].notes["health_check"]
+    # as an AWS target group without a healthCheck block has AWS's default check
+    assert backends["backendHttpSettingsCollection[0]"].health_check is True
+    assert "default probe" in backends["backendHttpSettingsCollection[0]"].notes["health_check"]
 
 
 def test_rules_naming_settings_at_deploy_time_make_every_setting_judged(gateway):
@@ -146,7 +147,7 @@ def test_rules_naming_settings_at_deploy_time_make_every_setting_judged(gateway)
     rules[1]["backendHttpSettings"] = {"id": ref("settings", "id")}
     settings = [*gateway.inputs["backendHttpSettingsCollection"], {"name": "spare", "port": 9000, "protocol": "Http"}]
     backends = _parts(_with(gateway, requestRoutingRules=rules, backendHttpSettingsCollection=settings), Role.BALANCER_BACKEND)
-    assert [b.health_check for b in backends.values()] == [True, False]
+    assert list(backends) == ["backendHttpSettingsCollection[0]", "backendHttpSettingsCollection[1]"]
 
 
 def test_a_standard_load_balancers_rules_are_backends_checked_by_their_probes():
