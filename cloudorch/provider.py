@@ -28,7 +28,7 @@ from typing import ClassVar, Literal
 
 from cloudorch.capabilities import Capability, Requirement
 from cloudorch.catalog.adapter import SkyPilotAdapter
-from cloudorch.catalog.live import MachineType, Price, Quota, Restriction
+from cloudorch.catalog.live import MachineType, Price, Quota, Restriction, SpotScore
 from cloudorch.catalog.model import Offering, Region
 from cloudorch.errors import Problem
 from cloudorch.placement.rates import NetworkShape
@@ -105,7 +105,8 @@ class DiscoveryScope(StrEnum):
 
     #: the zones each region has, as the account sees them (AWS zone names differ per account)
     ZONES = "zones"
-    #: machine types (vCPUs, memory, arch, accelerators), the zones offering each, and restricted offerings
+    #: machine types (vCPUs, memory, arch, accelerators), the zones offering each, restricted offerings, and
+    #: where the cloud scores them, how likely spot capacity is (AWS spot placement scores)
     OFFERINGS = "offerings"
     #: the account's vCPU limits and their current usage per region
     QUOTAS = "quotas"
@@ -131,6 +132,8 @@ class Discovered:
     prices: tuple[Price, ...] = ()
     quotas: tuple[Quota, ...] = ()
     restrictions: tuple[Restriction, ...] = ()
+    #: spot placement scores (read with the offerings; AWS only)
+    spot_scores: tuple[SpotScore, ...] = ()
     #: scope -> when it was fetched (seconds since the epoch)
     fetched_at: Mapping[str, float] = field(default_factory=dict)
     #: "scope region: reason" for every part that could not be read

@@ -4,7 +4,8 @@ Discovery (``cloudorch.provider.Discovery``, one per provider plugin) returns ro
 source at a time; each source is cached with its fetch time (``cache.DiscoveryCache``). From those
 entries ``write_live_catalog`` builds a directory in SkyPilot's layout, so the existing reader
 (``skypilot.read_skypilot_catalog``, with each provider's adapter) loads it like any ``--catalog DIR``,
-plus cloudorch's extras beside each ``vms.csv``: ``quotas.csv`` and ``restrictions.csv``, and a
+plus cloudorch's extras beside each ``vms.csv``: ``quotas.csv``, ``restrictions.csv`` and
+``spot_scores.csv`` (AWS spot placement scores, read with the offerings: same fetch time, same TTL), and a
 ``manifest.json`` saying when each part was fetched and what is missing.
 
 The directory is replaced atomically: the new one is written under a fresh name and a symlink is swapped
@@ -30,13 +31,17 @@ from typing import NamedTuple
 ZONES, OFFERINGS, PRICES, QUOTAS = "zones", "offerings", "prices", "quotas"
 #: which ``Discovered`` fields each source fills: the unit of caching and of age
 SOURCE_FIELDS: dict[str, tuple[str, ...]] = {
-    ZONES: ("regions",), OFFERINGS: ("machines", "restrictions"), PRICES: ("prices",), QUOTAS: ("quotas",),
+    # spot placement scores ride with the offerings: both say what the account can get where, and both go
+    # stale within the hour (a scope of their own would make every other cloud's discovery answer for it)
+    ZONES: ("regions",), OFFERINGS: ("machines", "restrictions", "spot_scores"), PRICES: ("prices",),
+    QUOTAS: ("quotas",),
 }
 #: seconds a source stays fresh: prices move daily, what an account may launch and use changes faster
 DEFAULT_TTL: dict[str, int] = {ZONES: 3600, OFFERINGS: 3600, PRICES: 86400, QUOTAS: 3600}
 VMS_COLUMNS = ("InstanceType", "AcceleratorName", "AcceleratorCount", "vCPUs", "MemoryGiB", "Price", "SpotPrice",
                "Region", "AvailabilityZone", "Arch")
 MANIFEST = "manifest.json"
+SPOT_SCORE_COLUMNS = ("Region", "InstanceType", "Score", "Group", "TargetCapacity")
 
 
 class MachineType(NamedTuple):
@@ -91,6 +96,17 @@ class Restriction(NamedTuple):
     reason: str
     zone: str = ""
     machine: MachineType | None = None
+
+
+class SpotScore(NamedTuple):
+    """A spot placement score (1-10: how likely a spot request for ``target_capacity`` instances succeeds now)
+    of ``instance_type``'s region, as the cloud scored the ``group`` of types it was asked about together."""
+
+    region: str
+    instance_type: str
+    score: int
+    group: str = ""
+    target_capacity: int = 1
 
 
 @dataclass(frozen=True)
@@ -234,6 +250,9 @@ def _write_cloud(directory: Path, sources: Mapping[str, SourceEntry]) -> None:
     _write_rows(directory / "restrictions.csv", ("Region", "InstanceType", "Zone", "Reason") + _SPEC_COLUMNS,
                 ((r.region, r.instance_type, r.zone, r.reason) + _spec(r.machine or machines.get((r.region, r.instance_type)))
                  for r in sorted(restrictions, key=lambda r: r[:4])))
+    _write_rows(directory / "spot_scores.csv", SPOT_SCORE_COLUMNS,
+                ((s.region, s.instance_type, s.score, s.group, s.target_capacity)
+                 for s in sorted(rows(OFFERINGS, "spot_scores"))))
     _write_rows(directory / "zones.csv", ("Region", "Zones"),
                 ((r.name, ";".join(r.zones)) for r in sorted(rows(ZONES, "regions"), key=lambda r: r.name)))
 
@@ -307,6 +326,17 @@ def vcpu_quotas(quotas: Mapping[str, Iterable[Quota]]) -> dict[str, float]:
                 families[key] += q.headroom
     return {key: min(v for v in (families.get(key), caps.get(key)) if v is not None)
             for key in sorted(set(families) | set(caps))}
+
+
+def read_spot_scores(directory: Path) -> dict[str, list[SpotScore]]:
+    """cloud -> its spot placement scores, from each ``<cloud>/spot_scores.csv`` (none in a catalog written
+    before they were read, or by a cloud that has none)."""
+    found: dict[str, list[SpotScore]] = {}
+    for path in sorted(directory.glob("*/spot_scores.csv")):
+        with path.open(newline="", encoding="utf-8") as handle:
+            found[path.parent.name] = [SpotScore(r["Region"], r["InstanceType"], int(r["Score"]), r["Group"],
+                                                 int(r["TargetCapacity"] or 1)) for r in csv.DictReader(handle)]
+    return found
 
 
 def read_restrictions(directory: Path) -> dict[str, list[Restriction]]:

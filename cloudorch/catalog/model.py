@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple
@@ -96,6 +97,9 @@ class Catalog:
     #: offerings the account may not use, each with the cloud's reason (the live catalog's restrictions.csv):
     #: never placed, only named by `plan --explain` for the resources they would have fitted
     restricted: tuple[tuple[Offering, str], ...] = field(default=(), compare=False)
+    #: (cloud, region, instance type) -> the cloud's spot placement score, 1-10 (the live catalog's
+    #: spot_scores.csv): lowers a spot option's availability in placement (``candidates.availability_score``)
+    spot_scores: Mapping[tuple[str, str, str], int] = field(default_factory=dict, compare=False)
 
     @cached_property
     def region_index(self) -> dict[tuple[str, str], Region]:

@@ -144,6 +144,14 @@ def restricted_offerings(directory: Path, clouds: Sequence[str]) -> tuple[tuple[
     return tuple(found)
 
 
+def spot_scores_of(directory: Path, clouds: Sequence[str]) -> dict[tuple[str, str, str], int]:
+    """(cloud, region, instance type) -> spot placement score, for the ``clouds`` read live."""
+    from cloudorch.catalog.live import read_spot_scores
+
+    return {(cloud, s.region, s.instance_type): s.score
+            for cloud, rows in sorted(read_spot_scores(directory).items()) if cloud in clouds for s in rows}
+
+
 def load_live_catalog(cache_root: Path, adapters: Mapping[str, Any], fallback: Any = None) -> Any:
     """The live catalog as a ``Catalog``: the discovered clouds read like any SkyPilot directory, with
     ``source`` naming it and ``as_of`` the fetch time of its oldest part (UTC). ``fallback`` (a
@@ -163,7 +171,8 @@ def load_live_catalog(cache_root: Path, adapters: Mapping[str, Any], fallback: A
         skipped = "; ".join(f"{c}: {r}" for c, r in sorted(manifest.get("skipped", {}).items()))
         raise UsageError("the live catalog holds no cloud" + (f" (skipped: {skipped})" if skipped else ""), hint=hint)
     catalog = load_catalog(str(directory.resolve()), {c: adapters[c] for c in live_clouds})
-    catalog = replace(catalog, restricted=restricted_offerings(directory, live_clouds))
+    catalog = replace(catalog, restricted=restricted_offerings(directory, live_clouds),
+                      spot_scores=spot_scores_of(directory, live_clouds))
     oldest = oldest_fetch(manifest)
     as_of = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(oldest)) if oldest else "unknown"
     source = f"live:{'+'.join(live_clouds)}"

@@ -51,17 +51,27 @@ class PlacementSettings:
             object.__setattr__(self, "unsupported", cloud_wide(self.unsupported))
 
 
-def availability_score(zones, spot: bool, failures=0):
+def availability_score(zones, spot: bool, failures=0, spot_score=10):
     """Estimated probability that a replica on this offering is up; element-wise on numpy arrays.
 
     More zones offering the type means a zone outage or a capacity shortfall can be absorbed elsewhere in
     the region; spot capacity can be reclaimed; each observed capacity failure counts against it.
+
+    ``spot_score``: the cloud's spot placement score (AWS, 1-10; 10 where none is known), used for spot
+    options only, as the factor ``spot_score / 10``. The score is AWS's own scale of how likely a spot
+    request succeeds now, and reading it as that likelihood keeps it on the same footing as the rest of
+    this estimate: multiplied in like a zone or a recorded failure, a score of 10 changes nothing (so
+    catalogs without scores plan as before) and a 3 leaves a third of the availability -- enough for the
+    balanced and availability objectives to move spot replicas to a region AWS rates better, while the
+    cost objective, which never weighs availability, is unmoved. A step table would claim a precision
+    the score does not have; a bare threshold would ignore the difference between a 1 and a 6.
     """
     import numpy as np
 
     zones, failures = np.asarray(zones), np.asarray(failures)
     base = np.where(zones >= 3, 0.999, np.where(zones == 2, 0.995, 0.99))
-    score = np.round(base * (0.95 if spot else 1.0) * (0.9**failures), 6)
+    spot_factor = 0.95 * np.asarray(spot_score) / 10 if spot else 1.0
+    score = np.round(base * spot_factor * (0.9**failures), 6)
     return float(score) if score.ndim == 0 else score
 
 
@@ -134,6 +144,11 @@ class OfferingIndex:
                 "failures": np.array([
                     settings.capacity_failures.get((o.cloud, o.region, o.instance_type), 0) for o in offerings
                 ]),
+                # 10 (no effect) where the catalog has no score: every catalog but a live AWS one
+                "spot_score": np.array([catalog.spot_scores.get((o.cloud, o.region, o.instance_type), 10)
+                                        for o in offerings]),
+                "scored": np.array([(o.cloud, o.region, o.instance_type) in catalog.spot_scores for o in offerings],
+                                   dtype=bool),
             }
             self.regions[key] = (offerings, cols)
         self._cache: dict[tuple, tuple[tuple[Option, ...], tuple[Exclusion, ...]]] = {}
@@ -208,12 +223,13 @@ def _compute_options(spec: Compute, hosts: Hosts, index: OfferingIndex, vcpu_mat
             if with_spot.size:
                 variants.append((True, cols["spot"], with_spot))
         for spot, price_col, idx in variants:
-            scores = availability_score(cols["zones"], spot, cols["failures"])
+            scores = availability_score(cols["zones"], spot, cols["failures"], cols["spot_score"])
             chosen = _pareto(idx, price_col, scores, cols["name_rank"], cols["vcpus"] if vcpu_matters else None) \
                 if prune else idx
             options += [
                 Option(o.cloud, o.region, o.instance_type, spot, o.vcpus, o.memory_gib, float(price_col[i]),
-                       float(scores[i]), o.zones or region.zones, o.accelerator, o.accelerator_count)
+                       float(scores[i]), o.zones or region.zones, o.accelerator, o.accelerator_count,
+                       int(cols["spot_score"][i]) if spot and cols["scored"][i] else None)
                 for i in chosen.tolist()
                 for o in (offerings[i],)
             ]

@@ -44,8 +44,7 @@ def explain(stack: Stack, problem: Problem, solution: Solution,
         rules = _Rules(demand, demands, locations, problem)
         out[demand.name] = Explanation(
             resource=demand.name,
-            chosen=tuple(f"{n} x {o.instance_type}{' (spot)' if o.spot else ''} in {o.cloud}/{o.region}"
-                         for o, n in chosen),
+            chosen=tuple(f"{n} x {_label(o)} in {o.cloud}/{o.region}" for o, n in chosen),
             alternatives=_alternatives(chosen, ranked[id(demand.options)], rules, network_delta(demand.name),
                                        every_fit(demand.name) if every_fit is not None else ()),
             excluded=tuple(sorted(
@@ -203,10 +202,11 @@ def _alternatives(chosen, ranked: list[Option], rules: _Rules, network_delta=Non
         if network_delta is not None and o.location != slot.location:
             rest = tuple((p, m) for p, m in chosen if p is not slot) + ((o, n),)
             cost += network_delta(rest)  # egress and NAT per VM included: network_cost prices them
+        if o.spot_score is not None:
+            why += f" ({_score(o)})"
         return Alternative(cloud=o.cloud, region=o.region, instance_type=o.instance_type, spot=o.spot,
                            monthly_usd=round(cost, 2), why=why,
-                           replaces=f"{n} x {slot.instance_type}{' (spot)' if slot.spot else ''} in "
-                                    f"{slot.cloud}/{slot.region}")
+                           replaces=f"{n} x {_label(slot)} in {slot.cloud}/{slot.region}")
 
     shown: dict[tuple, Alternative] = {}
     cheapest: dict[tuple, Alternative] = {}
@@ -232,6 +232,17 @@ def _alternatives(chosen, ranked: list[Option], rules: _Rules, network_delta=Non
     return tuple(sorted(shown.values(), key=_order))
 
 
+def _score(o: Option) -> str:
+    return f"spot placement score {o.spot_score}/10, availability {o.availability:g}"
+
+
+def _label(o: Option) -> str:
+    """An offering as the explanation names it: the spot placement score it was weighed with, if any."""
+    if not o.spot:
+        return o.instance_type
+    return f"{o.instance_type} (spot{', ' + _score(o) if o.spot_score is not None else ''})"
+
+
 def _key(o) -> tuple:
     return (o.cloud, o.region, o.instance_type, o.spot)
 
@@ -252,6 +263,10 @@ def _keep(found: dict[tuple, Alternative], alternative: Alternative | None, repl
 def _unused_regions(demand: Demand, chosen, cheapest_at: dict, rules: _Rules) -> list[Exclusion]:
     used = {o.location for o, _ in chosen}
     dearest = max((o.hourly_usd for o, _ in chosen), default=0.0)
+    least_available = min((o.availability for o, _ in chosen), default=0.0)
+    # where the cheapest option is a spot one the cloud scores low, the score is what kept replicas out
+    scored_low = {o.location: o for o in sorted(demand.options, key=lambda o: o.sort_key, reverse=True)
+                  if o.spot_score is not None and o.availability < least_available}
     spread = demand.has_spread
     out = []
     for cloud, region in sorted(set(cheapest_at) - used):
@@ -261,6 +276,10 @@ def _unused_regions(demand: Demand, chosen, cheapest_at: dict, rules: _Rules) ->
             reason, detail = "near", f"does not host {demand.near}"
         elif blocker := next((n for n, theirs in rules.apart.items() if (cloud, region) in theirs), None):
             reason, detail = "apart", f"hosts {blocker}"
+        elif (low := scored_low.get((cloud, region))) is not None and low.hourly_usd < dearest - 1e-9:
+            reason = "availability"
+            detail = (f"cheapest fit {per_replica}, but {low.instance_type} (spot) has {_score(low)}: less available "
+                      "than the chosen offering")
         elif best < dearest - 1e-9:
             # cheaper than something chosen, yet unused: a coupling constraint decided
             if spread:

@@ -95,7 +95,8 @@ class Exclusion(_Frozen):
     reason: str = Field(
         description="geo | region | cloud | capability | arch | no-offering | price | tie | near | apart | spread | capacity"
                     " | density (a bucket: fewer replicas of what it is near) | restricted (types that would fit, refused to the"
-                    " account: the live catalog's restrictions, with the cloud's reason)"
+                    " account: the live catalog's restrictions, with the cloud's reason) | availability (cheaper, but a"
+                    " low spot placement score makes it less available than what was chosen)"
     )
     detail: str
 

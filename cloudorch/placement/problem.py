@@ -89,6 +89,8 @@ class Option:
     zones: tuple[str, ...] = ()
     accelerator: str | None = None
     accelerator_count: int = 0
+    #: the cloud's spot placement score (1-10) that lowered a spot option's availability; None: none known
+    spot_score: int | None = None
     # worked out once: local search asks for them millions of times at 1,000 resources
     location: tuple[str, str] = field(init=False, repr=False, compare=False)
     sort_key: tuple = field(init=False, repr=False, compare=False)

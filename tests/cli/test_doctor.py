@@ -38,7 +38,7 @@ def test_every_cloud_usable_is_exit_0_with_each_configured_endpoint_answering(cl
     endpoints = {(c["cloud"], e["name"]): e for c in report["clouds"] for e in c["endpoints"]}
     # the URLs are the configured ones (AWS_ENDPOINT_URL_<SERVICE>, the CLOUDORCH_* variables), not the public hosts
     assert {k: e["url"] for k, e in endpoints.items()} == {
-        ("aws", "ec2"): aws.moto_url, ("aws", "pricing"): aws.replay.url, ("aws", "service-quotas"): aws.replay.url,
+        ("aws", "ec2"): aws.spot.url, ("aws", "pricing"): aws.replay.url, ("aws", "service-quotas"): aws.replay.url,
         ("azure", "management"): az.stand_in.url, ("azure", "prices"): az.stand_in.url + azure.PRICES,
         ("gcp", "compute"): az.stand_in.url, ("gcp", "billing"): az.stand_in.url,
     }

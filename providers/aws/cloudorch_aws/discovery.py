@@ -4,7 +4,8 @@ Per region: the zones (``describe_availability_zones``), machine types (``descri
 the zones offering each (``describe_instance_type_offerings`` by zone; a type no zone offers is a
 restriction), spot prices per zone (``describe_spot_price_history``, the latest of each), Linux on-demand
 prices (the Price List API's ``get_products``) and the EC2 vCPU quotas (Service Quotas
-``list_service_quotas``) with what the account runs under each (its running instances' vCPUs).
+``list_service_quotas``) with what the account runs under each (its running instances' vCPUs). With the
+offerings, spot placement scores (``get_spot_placement_scores``, ``spot_scores``): see ``_Run.spot_scores``.
 
 Credentials and endpoints are boto3's own: its standard chain, and ``AWS_ENDPOINT_URL`` /
 ``AWS_ENDPOINT_URL_<SERVICE>`` for private endpoints, proxies and tests. Throttling and 5xx answers are
@@ -21,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from cloudorch.catalog.live import SOURCE_FIELDS, MachineType, Price, Quota, Restriction
+from cloudorch.catalog.live import OFFERINGS, SOURCE_FIELDS, MachineType, Price, Quota, Restriction, SpotScore
 from cloudorch.catalog.model import Region, geo_of_region_name
 from cloudorch.provider import Discovered, Discovery, DiscoveryScope
 
@@ -42,6 +43,15 @@ _QUOTA_PREFIXES = (("inf", "L-1945791B"), ("trn", "L-2C3B7624"), ("hpc", "L-F780
                    ("vt", "L-DB2E81BA"), ("g", "L-DB2E81BA"), ("p", "L-417A185B"), ("f", "L-74FC7D96"),
                    ("x", "L-7295265B"), ("u", None))
 _STANDARD = "acdhimrtz"
+#: get_spot_placement_scores takes at most 10 RegionNames (botocore's ec2 model: ``RegionNames`` max 10)
+SCORE_REGIONS_PER_CALL = 10
+#: AWS scores fewer than three instance types low whatever the capacity (its API reference), so a family
+#: with fewer spot-capable sizes is not asked about: no score (neutral) beats a misleading one
+MIN_TYPES_SCORED = 3
+#: what each score is asked for: one instance, the question placement asks per replica
+SCORE_TARGET_CAPACITY = 1
+#: the account lacks the permission, or spot placement scores are not offered to it: asking again is useless
+_DENIED = {"UnauthorizedOperation", "AccessDenied", "AccessDeniedException", "OptInRequired", "AuthFailure"}
 
 
 def quota_code_of(instance_type: str) -> str | None:
@@ -96,6 +106,8 @@ class AwsDiscovery(Discovery):
                         found[name] += rows
                 except Exception as exc:  # noqa: BLE001 - one region's failure is a gap, said, not a crash
                     run.missing.append(f"{scope} {region}: {_reason(exc)}")
+            if scope == OFFERINGS:
+                found["spot_scores"] += run.spot_scores([r for r in names if r in run.types])
         fields = {name: tuple(found[name]) for scope in fetched_at for name in SOURCE_FIELDS[scope]}
         return Discovered(cloud="aws", fetched_at=fetched_at, missing=tuple(run.missing), requests=run.requests,
                           **fields)
@@ -169,6 +181,44 @@ class _Run:
             if not zones:
                 restrictions.append(Restriction(region, name, f"no availability zone of {region} offers it to this account"))
         return {"machines": machines, "restrictions": restrictions}
+
+    def spot_scores(self, regions: Sequence[str]) -> list[SpotScore]:
+        """Spot placement scores of each current-generation, spot-capable family, per region.
+
+        A score rates a set of types together, so asking per type would rate every type low (AWS scores
+        one or two types low by design); asking for every type at once would rate only the whole region.
+        A family (``g6``: its sizes) is the set a spot request for one of its sizes could fall back on,
+        and what placement chooses between, so each of its types gets the family's score. Regions go 10 to
+        a call (the API's limit); the answer pages by NextToken. A denied permission stops the reading with
+        one line in ``missing``; any other failure (throttling past botocore's retries included) does too,
+        saying how many families went unscored: the offerings are read either way.
+        """
+        calls = []
+        for start in range(0, len(regions), SCORE_REGIONS_PER_CALL):
+            batch = sorted(regions[start:start + SCORE_REGIONS_PER_CALL])
+            families: dict[str, set[str]] = defaultdict(set)
+            for region in batch:
+                for name, info in self.types[region].items():
+                    if "spot" in info.get("SupportedUsageClasses", ()) and info.get("CurrentGeneration", True):
+                        families[name.split(".")[0]].add(name)
+            calls += [(batch, family, sorted(types)) for family, types in sorted(families.items())
+                      if len(types) >= MIN_TYPES_SCORED]
+        scores: list[SpotScore] = []
+        for done, (batch, family, types) in enumerate(calls):
+            try:
+                for item in self.pages("ec2", batch[0], "get_spot_placement_scores", "SpotPlacementScores",
+                                       InstanceTypes=types, TargetCapacity=SCORE_TARGET_CAPACITY,
+                                       SingleAvailabilityZone=False, RegionNames=batch):
+                    region, score = item.get("Region"), item.get("Score")
+                    if region in batch and score is not None:
+                        scores += [SpotScore(region, t, int(score), family, SCORE_TARGET_CAPACITY)
+                                   for t in types if t in self.types.get(region, {})]
+            except Exception as exc:  # noqa: BLE001 - an availability signal lost is a gap, said, not a crash
+                code = getattr(exc, "response", {}).get("Error", {}).get("Code") if hasattr(exc, "response") else None
+                left = "" if code in _DENIED else f" ({len(calls) - done} of {len(calls)} families not scored)"
+                self.missing.append(f"spot placement scores not read: {_reason(exc)}{left}")
+                break
+        return scores
 
     def _prices(self, region: str) -> dict[str, list]:
         prices = []

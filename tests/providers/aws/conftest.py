@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.providers.aws.stand_ins import Account, Replay, account_environment, start_moto
+from tests.providers.aws.stand_ins import Account, Replay, SpotScores, account_environment, start_moto
 
 
 @pytest.fixture(scope="session")
@@ -15,11 +15,13 @@ def moto_url():
 
 @pytest.fixture
 def aws_account(moto_url, monkeypatch, tmp_path):
-    """EC2 in moto (reset for each test), pricing and quotas replayed, credentials and endpoints in the environment."""
+    """EC2 in moto (reset for each test) behind a front answering spot placement scores, pricing and quotas
+    replayed, credentials and endpoints in the environment."""
     import urllib.request
 
     urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST")).close()
-    replay = Replay()
-    account_environment(monkeypatch, tmp_path, moto_url, replay.url)
-    yield Account(moto_url, replay)
+    replay, spot = Replay(), SpotScores(moto_url)
+    account_environment(monkeypatch, tmp_path, spot.url, replay.url)
+    yield Account(moto_url, replay, spot)
+    spot.close()
     replay.close()

@@ -1,6 +1,8 @@
 """Local stand-ins for the AWS APIs discovery calls: moto's server for EC2, a small replaying server for
 the Price List and Service Quotas APIs (moto answers neither for EC2: get_products is a 500, Service
-Quotas knows only VPC codes). Both speak real HTTP, so boto3, its paging and its retries run for real."""
+Quotas knows only VPC codes), and in front of moto a server answering the one EC2 action moto lacks,
+GetSpotPlacementScores, passing every other action through. All speak real HTTP, so boto3, its paging and
+its retries run for real."""
 
 from __future__ import annotations
 
@@ -51,6 +53,13 @@ def product(instance_type: str, usd: float) -> dict:
                 "unit": "Hrs", "pricePerUnit": {"USD": f"{usd:.10f}"}}}}}}}
 
 
+def serve(handler) -> tuple[ThreadingHTTPServer, str]:
+    """``handler`` served on a free loopback port, in a daemon thread: the server and its URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
 class Replay:
     """Answers AWS JSON-protocol calls by their X-Amz-Target: ``pages[target]`` is the list of pages served
     in turn (NextToken joins them); ``faults`` are (status, body) answers given before the pages."""
@@ -59,10 +68,7 @@ class Replay:
         self.pages: dict[str, list[dict]] = {}
         self.faults: list[tuple[int, dict]] = []
         self.requests: list[str] = []
-        handler = self._handler()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.url = serve(self._handler())
 
     @staticmethod
     def region_of(body: dict, authorization: str) -> str:
@@ -107,11 +113,93 @@ class Replay:
         return Handler
 
 
-class Account:
-    """A stand-in AWS account: moto for EC2, ``replay`` for pricing and quotas, environment pointing at both."""
+def spot_scores_xml(items: list[tuple[str, int]], next_token: str = "") -> bytes:
+    """A GetSpotPlacementScoresResponse in the EC2 Query API's XML, shaped as botocore's ec2 model reads it:
+    ``spotPlacementScoreSet`` of ``item`` (``region``, ``availabilityZoneId`` when per zone, ``score``),
+    and ``nextToken`` while more pages follow."""
+    rows = "".join(f"<item><region>{region}</region><score>{score}</score></item>" for region, score in items)
+    token = f"<nextToken>{next_token}</nextToken>" if next_token else ""
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<GetSpotPlacementScoresResponse '
+            f'xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>5e1f6d52-0000-4000-8000-000000000001'
+            f'</requestId><spotPlacementScoreSet>{rows}</spotPlacementScoreSet>{token}'
+            f'</GetSpotPlacementScoresResponse>').encode()
 
-    def __init__(self, moto_url: str, replay: Replay) -> None:
-        self.moto_url, self.replay = moto_url, replay
+
+def ec2_error_xml(code: str, message: str) -> bytes:
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>{code}</Code><Message>{message}'
+            f'</Message></Error></Errors><RequestID>5e1f6d52-0000-4000-8000-000000000002</RequestID></Response>').encode()
+
+
+class SpotScores:
+    """In front of moto: answers GetSpotPlacementScores, passes every other EC2 action to moto unchanged.
+
+    ``scores[family]`` (the part of an instance type before the dot) is the list of pages served in turn,
+    each a list of (region, score), filtered to the regions asked; a family not listed gets none. ``faults``
+    are (status, code, message) answers given before any page. ``asked`` records each call's parameters.
+    """
+
+    def __init__(self, moto_url: str) -> None:
+        self.moto_url = moto_url
+        self.scores: dict[str, list[list[tuple[str, int]]]] = {}
+        self.faults: list[tuple[int, str, str]] = []
+        self.asked: list[dict[str, list[str]]] = []
+        self.server, self.url = serve(self._handler())
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def answer(self, params: dict[str, list[str]]) -> tuple[int, bytes]:
+        self.asked.append(params)
+        if self.faults:
+            status, code, message = self.faults.pop(0)
+            return status, ec2_error_xml(code, message)
+        types = [v[0] for k, v in sorted(params.items()) if k.startswith("InstanceType.")]
+        regions = {v[0] for k, v in params.items() if k.startswith("RegionName.")}
+        pages = self.scores.get(types[0].split(".")[0] if types else "", [[]])
+        index = int(params.get("NextToken", ["0"])[0])
+        token = str(index + 1) if index + 1 < len(pages) else ""
+        return 200, spot_scores_xml([(r, s) for r, s in pages[index] if r in regions], token)
+
+    def _handler(self):
+        front = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                import urllib.error
+                import urllib.parse
+                import urllib.request
+
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                params = urllib.parse.parse_qs(body.decode())
+                if params.get("Action") == ["GetSpotPlacementScores"]:
+                    status, data, kind = *front.answer(params), "text/xml;charset=UTF-8"
+                else:
+                    headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                    request = urllib.request.Request(front.moto_url + self.path, data=body, headers=headers, method="POST")
+                    try:
+                        with urllib.request.urlopen(request, timeout=60) as answer:
+                            status, data, kind = answer.status, answer.read(), answer.headers.get("Content-Type", "")
+                    except urllib.error.HTTPError as exc:
+                        status, data, kind = exc.code, exc.read(), exc.headers.get("Content-Type", "")
+                self.send_response(status)
+                self.send_header("Content-Type", kind or "text/xml")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
+
+
+class Account:
+    """A stand-in AWS account: moto for EC2 (behind ``spot``, which answers spot placement scores), ``replay``
+    for pricing and quotas, environment pointing at them."""
+
+    def __init__(self, moto_url: str, replay: Replay, spot: SpotScores | None = None) -> None:
+        self.moto_url, self.replay, self.spot = moto_url, replay, spot
 
     def ec2(self, region: str = "us-east-1"):
         import boto3
