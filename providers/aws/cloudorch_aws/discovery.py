@@ -183,12 +183,14 @@ class _Run:
         return {"machines": machines, "restrictions": restrictions}
 
     def spot_scores(self, regions: Sequence[str]) -> list[SpotScore]:
-        """Spot placement scores of each current-generation, spot-capable family, per region.
+        """Spot placement scores of each family of spot-capable types, per region.
 
         A score rates a set of types together, so asking per type would rate every type low (AWS scores
         one or two types low by design); asking for every type at once would rate only the whole region.
         A family (``g6``: its sizes) is the set a spot request for one of its sizes could fall back on,
-        and what placement chooses between, so each of its types gets the family's score. Regions go 10 to
+        and what placement chooses between, so each of its types gets the family's score (every generation:
+        an unscored type would stand at full availability beside scored ones, so as few as possible are
+        left out -- only families of fewer than three spot types, ``MIN_TYPES_SCORED``). Regions go 10 to
         a call (the API's limit); the answer pages by NextToken. A denied permission stops the reading with
         one line in ``missing``; any other failure (throttling past botocore's retries included) does too,
         saying how many families went unscored: the offerings are read either way.
@@ -199,7 +201,7 @@ class _Run:
             families: dict[str, set[str]] = defaultdict(set)
             for region in batch:
                 for name, info in self.types[region].items():
-                    if "spot" in info.get("SupportedUsageClasses", ()) and info.get("CurrentGeneration", True):
+                    if "spot" in info.get("SupportedUsageClasses", ()):
                         families[name.split(".")[0]].add(name)
             calls += [(batch, family, sorted(types)) for family, types in sorted(families.items())
                       if len(types) >= MIN_TYPES_SCORED]

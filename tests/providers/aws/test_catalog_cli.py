@@ -56,7 +56,7 @@ def test_refresh_then_plan_offline_on_the_live_catalog(aws_account, project, cap
     assert code == 0, err
     assert "fetched aws prices" in err and "fetched aws offerings" in err and "fetched aws quotas" in err
     live = live_catalog_dir(cache_dir())
-    assert {p.name for p in (live / "aws").iterdir()} == {"vms.csv", "quotas.csv", "restrictions.csv", "zones.csv"}
+    assert {p.name for p in (live / "aws").iterdir()} == {"vms.csv", "quotas.csv", "restrictions.csv", "spot_scores.csv", "zones.csv"}
     found, catalog = placements(capsys)
     assert found == [("eu-west-1", 4)]
     assert catalog["source"].startswith("live:aws") and catalog["as_of"].endswith("Z")

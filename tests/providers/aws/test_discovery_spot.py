@@ -1,0 +1,100 @@
+"""Spot placement scores (EC2 GetSpotPlacementScores), read with the offerings: moto has no such action, so
+the stand-in account's front server answers it in the EC2 Query API's XML (``stand_ins.SpotScores``) and
+passes every other EC2 call to moto."""
+
+from __future__ import annotations
+
+from cloudorch.catalog.cache import cache_dir
+from cloudorch.catalog.live import live_catalog_dir, read_spot_scores
+from cloudorch.provider import DiscoveryScope
+from cloudorch_aws.discovery import AwsDiscovery
+from tests.providers.aws.stand_ins import product
+from tests.providers.aws.test_catalog_cli import project, run  # noqa: F401 - fixture used by name
+
+OFFERINGS = frozenset({DiscoveryScope.OFFERINGS})
+DENIED = (403, "UnauthorizedOperation", "You are not authorized to perform this operation.")
+
+
+def calls(account, family: str | None = None) -> list[dict[str, list[str]]]:
+    return [p for p in account.spot.asked
+            if family is None or p.get("InstanceType.1", [""])[0].split(".")[0] == family]
+
+
+def listed(params: dict[str, list[str]], name: str) -> list[str]:
+    return [params[f"{name}.{i}"][0] for i in range(1, len(params) + 1) if f"{name}.{i}" in params]
+
+
+def test_scores_are_read_per_family_for_the_regions_together_following_next_token(aws_account):
+    # two pages; a region not asked about (ap-south-1) is never kept
+    aws_account.spot.scores["m5"] = [[("us-east-1", 9)], [("eu-west-1", 2), ("ap-south-1", 5)]]
+    found = AwsDiscovery().discover(["us-east-1", "eu-west-1"], OFFERINGS)
+
+    assert not found.missing
+    m5 = calls(aws_account, "m5")
+    assert len(m5) == 2 and "NextToken" not in m5[0] and m5[1]["NextToken"] == ["1"]
+    asked = m5[0]
+    assert listed(asked, "RegionName") == ["eu-west-1", "us-east-1"]
+    assert asked["TargetCapacity"] == ["1"] and asked["SingleAvailabilityZone"] == ["false"]
+    m5_types = listed(asked, "InstanceType")
+    assert len(m5_types) >= 3 and all(t.startswith("m5.") for t in m5_types)
+    by_key = {(s.region, s.instance_type): s for s in found.spot_scores}
+    offered = {(m.region, m.instance_type) for m in found.machines if m.instance_type in m5_types}
+    assert {k: (s.score, s.group) for k, s in by_key.items() if k[1].startswith("m5.")} == {
+        k: (9 if k[0] == "us-east-1" else 2, "m5") for k in offered}
+    assert all(s.region in ("us-east-1", "eu-west-1") for s in found.spot_scores)
+
+
+def test_each_call_scores_one_family_of_three_or_more_spot_types(aws_account):
+    found = AwsDiscovery().discover(["us-east-1"], OFFERINGS)
+    assert not found.missing and found.spot_scores == ()  # the front scored no family
+    families = [listed(p, "InstanceType") for p in calls(aws_account)]
+    assert families and all(len(types) >= 3 and len({t.split(".")[0] for t in types}) == 1 for types in families)
+    asked = {types[0].split(".")[0] for types in families}
+    spot_types = {}
+    for m in found.machines:
+        spot_types.setdefault(m.instance_type.split(".")[0], set()).add(m.instance_type)
+    assert "m5" in asked and "m1" in asked  # every generation
+    assert {f for f, types in spot_types.items() if len(types) < 3} & asked == set()
+    assert len(families) == len(asked)  # one call per family: one region, nothing paged
+
+
+def test_no_permission_skips_the_scores_with_one_line_and_keeps_the_offerings(aws_account):
+    aws_account.spot.faults = [DENIED]
+    found = AwsDiscovery().discover(["us-east-1"], OFFERINGS)
+    assert found.machines and found.spot_scores == ()
+    assert found.missing == ("spot placement scores not read: UnauthorizedOperation: "
+                             "You are not authorized to perform this operation.",)
+    assert len(calls(aws_account)) == 1  # denied once: never asked again
+
+
+def test_throttling_is_retried_and_past_the_retries_the_rest_is_said_unscored(aws_account):
+    throttled = (503, "RequestLimitExceeded", "Request limit exceeded.")
+    aws_account.spot.scores["m5"] = [[("us-east-1", 7)]]
+    aws_account.spot.faults = [throttled]
+    found = AwsDiscovery().discover(["us-east-1"], OFFERINGS)
+    assert not found.missing and {s.score for s in found.spot_scores} == {7}
+
+    aws_account.spot.asked.clear()
+    aws_account.spot.faults = [throttled] * 5  # the discovery's botocore config: 4 retries after the first try
+    found = AwsDiscovery().discover(["us-east-1"], OFFERINGS)
+    assert found.machines and found.spot_scores == () and len(calls(aws_account)) == 5
+    (line,) = found.missing
+    assert line.startswith("spot placement scores not read: RequestLimitExceeded: Request limit exceeded. (")
+    assert line.endswith(" families not scored)")
+
+
+def test_refresh_writes_the_scores_and_a_denied_permission_does_not_fail_it(aws_account, project, capsys):
+    aws_account.serve([product("m5.xlarge", 0.214)], {"L-1216C47A": 640.0})
+    aws_account.spot.faults = [DENIED]
+    code, _, err = run(capsys, "catalog", "refresh", "--cloud", "aws", "--regions", "eu-west-1")
+    assert code == 0, err
+    assert "fetched aws offerings" in err and "UnauthorizedOperation" in err
+    assert read_spot_scores(live_catalog_dir(cache_dir())) == {"aws": []}
+
+    aws_account.spot.scores["m5"] = [[("eu-west-1", 4)]]
+    code, _, err = run(capsys, "catalog", "refresh", "--cloud", "aws", "--regions", "eu-west-1", "--stale-only")
+    assert code == 0 and "fresh" in err  # the offerings are an hour fresh: no new call
+    code, _, err = run(capsys, "catalog", "refresh", "--cloud", "aws", "--regions", "eu-west-1")
+    assert code == 0, err
+    scores = {s.instance_type: s.score for s in read_spot_scores(live_catalog_dir(cache_dir()))["aws"]}
+    assert scores["m5.xlarge"] == 4 and set(scores.values()) == {4}
