@@ -9,7 +9,7 @@ from cloudorch.catalog.live import live_catalog_dir, read_spot_scores
 from cloudorch.provider import DiscoveryScope
 from cloudorch_aws.discovery import AwsDiscovery
 from tests.providers.aws.stand_ins import product
-from tests.providers.aws.test_catalog_cli import project, run  # noqa: F401 - fixture used by name
+from tests.providers.aws.test_catalog_cli import run
 
 OFFERINGS = frozenset({DiscoveryScope.OFFERINGS})
 DENIED = (403, "UnauthorizedOperation", "You are not authorized to perform this operation.")
@@ -83,7 +83,9 @@ def test_throttling_is_retried_and_past_the_retries_the_rest_is_said_unscored(aw
     assert line.endswith(" families not scored)")
 
 
-def test_refresh_writes_the_scores_and_a_denied_permission_does_not_fail_it(aws_account, project, capsys):
+def test_refresh_writes_the_scores_and_a_denied_permission_does_not_fail_it(aws_account, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cloudorch.toml").write_text("")
     aws_account.serve([product("m5.xlarge", 0.214)], {"L-1216C47A": 640.0})
     aws_account.spot.faults = [DENIED]
     code, _, err = run(capsys, "catalog", "refresh", "--cloud", "aws", "--regions", "eu-west-1")
