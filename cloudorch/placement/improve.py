@@ -400,6 +400,7 @@ def _consolidate(demands: list[Demand], bill: Ledger, rules: _Rules, cheapest: d
             if limit.reached(bill, len(demands)):
                 return False
             undo, delta = [], 0.0
+            bill.tentatively()
             for d in present[source]:
                 current = bill.picks[d.name]
                 moving = sum(n for o, n in current if o.location == source)
@@ -414,10 +415,11 @@ def _consolidate(demands: list[Demand], bill: Ledger, rules: _Rules, cheapest: d
                         undo.append((d, current, picks))
                         break
             if delta < -1e-6:
+                bill.keep()
                 changes.kept()
                 return True
+            bill.take_back()
             for d, current, picks in reversed(undo):
                 rules.moved(d, picks, current)
-                bill.move(d.name, current)
             changes.undone()
     return False

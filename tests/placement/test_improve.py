@@ -179,3 +179,32 @@ def test_skipping_resources_whose_moves_cannot_have_changed_keeps_the_same_searc
         assert kept == every, seed
         assert kept != start.assignment  # the search did move things
     assert len(skipped) > 50  # the cases exercise what is tested
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_moves_taken_back_leave_the_ledger_exactly_as_it_was(seed):
+    # closing a location is tried by moving everything there and taking it back when it does not pay
+    from cloudorch.placement.ledger import Ledger
+
+    rng = random.Random(seed)
+    part = _busy_problem(seed)
+    start = milp.solve(dataclasses.replace(part, network=None))
+    ledger = Ledger(part, start.assignment)
+
+    def state():
+        counts = [{k: v for k, v in c.items() if v} for c in (ledger.site_members, ledger.link_uses, ledger.gateway_links)]
+        return (dict(ledger.picks), {k: dict(v) for k, v in ledger.at.items()}, dict(ledger.machines),
+                list(ledger.flow_cost), [list(x) for x in ledger.flow_links], counts)
+
+    before, total = state(), ledger.total
+    ledger.tentatively()
+    for d in rng.sample(part.demands, 15):
+        ledger.move(d.name, tuple((o, 1) for o in rng.choices(d.options, k=d.count)))
+    assert state() != before
+    ledger.take_back()
+    assert state() == before
+    assert ledger.total == pytest.approx(total)
+    # and what it prices next is what a fresh ledger prices
+    d = part.demands[0]
+    picks = tuple((o, 1) for o in rng.choices(d.options, k=d.count))
+    assert ledger.delta(d.name, picks) == pytest.approx(Ledger(part, start.assignment).delta(d.name, picks))
