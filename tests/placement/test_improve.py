@@ -122,14 +122,16 @@ def test_the_ledger_prices_every_move_as_the_bill_does(seed):
         assert ledger.total == pytest.approx(bill(assignment), abs=0.01)
 
 
-def _busy_problem(seed: int):
-    """40 resources over 8 locations in three clouds, 70 flows, spread, near and apart rules and two vCPU
-    quotas that bind: a search that keeps and closes many locations."""
+def _busy_problem(seed: int, resources: int = 40, flows: int = 70, site: float = 1.0, quota: float = 1.0,
+                  link: float = 1.0):
+    """``resources`` over 8 locations in three clouds, ``flows`` flows, spread, near and apart rules and two
+    vCPU quotas that bind (scaled by ``quota``): a search that keeps and closes many locations (more as
+    ``site`` and ``link`` scale up what a location and a link cost)."""
     rng = random.Random(seed)
     places = ["aws/us-east-1", "aws/eu-west-1", "aws/us-west-2", "azure/eastus", "azure/westeurope",
               "gcp/us-central1", "gcp/europe-west4", "gcp/us-east1"]
     demands, where = [], []
-    for i in range(40):
+    for i in range(resources):
         count = rng.choice((1, 1, 2, 3))
         rules: dict = {}
         if count > 1 and rng.random() < 0.5:
@@ -145,19 +147,20 @@ def _busy_problem(seed: int):
                         for p in mine for k in range(rng.randint(1, 2)))
         demands.append(demand(f"r{i:02d}", count, options, **rules))
     names = [d.name for d in demands]
-    flows = tuple(FlowTerm(a, b, rng.choice((0.0, 50.0, 500.0, 3000.0)))
-                  for a, b in {tuple(rng.sample(names, 2)) for _ in range(70)})
+    terms_flows = tuple(FlowTerm(a, b, rng.choice((0.0, 50.0, 500.0, 3000.0)))
+                  for a, b in sorted({tuple(rng.sample(names, 2)) for _ in range(flows)}))
     per_gb = {(*p.split("/"), kind): v for p in places
               for kind, v in (("same-region", 0.0), ("same-cloud", 0.02), ("cross-cloud", 0.09))}
-    terms = NetworkTerms(member_of={n: "net" for n in names}, flows=flows, site={"aws": 40.0, "azure": 30.0, "gcp": 35.0},
-                         vpn_site={"aws": 0.0, "azure": 140.0, "gcp": 0.0},
-                         vpn_link_side={"aws": 73.0, "azure": 0.0, "gcp": 73.0}, per_gb=per_gb, replica_extra={})
-    return problem(*demands, quotas={"aws": 100.0, "gcp/us-central1": 40.0}, network=terms)
+    terms = NetworkTerms(member_of={n: "net" for n in names}, flows=terms_flows,
+                         site={"aws": 40.0 * site, "azure": 30.0 * site, "gcp": 35.0 * site},
+                         vpn_site={"aws": 0.0, "azure": 140.0 * link, "gcp": 0.0},
+                         vpn_link_side={"aws": 73.0 * link, "azure": 0.0, "gcp": 73.0 * link}, per_gb=per_gb, replica_extra={})
+    return problem(*demands, quotas={"aws": 100.0 * quota, "gcp/us-central1": 40.0 * quota}, network=terms)
 
 
 def test_skipping_resources_whose_moves_cannot_have_changed_keeps_the_same_search(monkeypatch):
-    # local search does not try again a resource whose last try found nothing and nothing it depends on has
-    # changed since: the placement must be exactly the one trying every resource again finds
+    # local search does not try again a resource whose last try found nothing when nothing it depends on
+    # has changed since: the placement must be exactly the one trying every resource again finds
     from cloudorch.placement import improve as search
 
     check = search._Changes.unchanged_since_failed
@@ -168,17 +171,21 @@ def test_skipping_resources_whose_moves_cannot_have_changed_keeps_the_same_searc
         skipped.extend([name] if found else [])
         return found
 
-    for seed in range(8):
-        part = _busy_problem(seed)
+    # plain; sites dear and links free; links dear and sites free; quotas tight
+    cases = [(seed, *shape) for seed in range(8) for shape in ((1.0, 1.0, 1.0), (6.0, 1.0, 0.0), (0.0, 1.0, 4.0))]
+    cases += [(seed, 1.0, quota, 1.0) for seed in range(6) for quota in (0.6, 0.75)]
+    for seed, site, quota, link in cases:
+        part = _busy_problem(seed, site=site, quota=quota, link=link)
         start = milp.solve(dataclasses.replace(part, network=None))
-        assert start is not None
+        if start is None:
+            continue  # quotas too tight for this draw
         monkeypatch.setattr(search._Changes, "unchanged_since_failed", counted)
         kept = search.improve(part, start.assignment)
         monkeypatch.setattr(search._Changes, "unchanged_since_failed", lambda self, name: False)
         every = search.improve(part, start.assignment)
-        assert kept == every, seed
-        assert kept != start.assignment  # the search did move things
-    assert len(skipped) > 50  # the cases exercise what is tested
+        monkeypatch.undo()
+        assert kept == every, (seed, site, quota, link)
+    assert len(skipped) > 200, len(skipped)  # the cases exercise what is tested
 
 
 @pytest.mark.parametrize("seed", range(4))
