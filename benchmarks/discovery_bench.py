@@ -70,16 +70,17 @@ def main() -> None:
     args = parser.parse_args()
 
     from tests.catalog.stand_ins import StandIn
-    from tests.providers.aws.stand_ins import Account, Replay, account_environment, start_moto
+    from tests.providers.aws.stand_ins import Account, Replay, SpotScores, account_environment, start_moto
     from tests.providers.azure import test_discovery as azure
     from tests.providers.gcp import test_discovery as gcp
 
     work = Path(tempfile.mkdtemp(prefix="discovery-bench-"))
     moto, moto_url = start_moto()
     replay, stand_in = Replay(), StandIn()
+    spot = SpotScores(moto_url)  # EC2 through the front that answers spot placement scores, as in the tests
     try:
         patch = Patch()
-        account_environment(patch, work, moto_url, replay.url)
+        account_environment(patch, work, spot.url, replay.url)
         for name, value in (("AZURE_SUBSCRIPTION_ID", azure.SUB), ("CLOUDORCH_AZURE_MANAGEMENT_ENDPOINT", stand_in.url),
                             ("CLOUDORCH_AZURE_PRICES_ENDPOINT", stand_in.url + azure.PRICES),
                             ("CLOUDORCH_GCP_COMPUTE_ENDPOINT", stand_in.url), ("CLOUDORCH_GCP_BILLING_ENDPOINT", stand_in.url),
@@ -87,7 +88,7 @@ def main() -> None:
             os.environ[name] = value
         azure.fake_az(work, patch)
         gcp.service_account_file(work / "sa.json", f"{stand_in.url}/token")
-        serve(args, Account(moto_url, replay), azure.Account(stand_in), gcp.Project(stand_in))
+        serve(args, Account(moto_url, replay, spot), azure.Account(stand_in), gcp.Project(stand_in))
         os.chdir(work)
         (work / "cloudorch.toml").write_text("")
 
@@ -120,10 +121,13 @@ def main() -> None:
               f"{size_of(next(cache.glob('live-*'))) / 2**20:.2f} MiB")
         for label, (seconds, offerings) in timings.items():
             print(f"plan on the {label} catalog: {seconds:.2f} s ({offerings} offerings)")
+        print(f"spot placement score calls: {len(spot.asked)} (one per family of three or more spot types per "
+              "ten regions)")
         print("slowest sources: " + ", ".join(f"{e.cloud} {e.source} {e.seconds:.1f} s" for e in slowest))
         if failed:
             print("not read: " + "; ".join(failed))
     finally:
+        spot.close()
         stand_in.close()
         replay.close()
         moto.terminate()
