@@ -15,7 +15,8 @@ from cloudorch.catalog.model import Catalog
 from cloudorch.placement.candidates import OfferingIndex, compute_options, database_options
 from cloudorch.placement.capability import CapabilityFilter, requirements_of
 from cloudorch.placement.model import HOURS_PER_MONTH, Alternative, Exclusion, Explanation
-from cloudorch.placement.problem import Demand, Option, Problem, Solution, apart_group, near_group, spread_group
+from cloudorch.placement.problem import (Demand, Option, Problem, Solution, apart_group, near_group, quota_covers,
+                                        spread_group)
 from cloudorch.spec.models import Compute, Stack
 
 ALTERNATIVES = 3
@@ -32,6 +33,7 @@ def explain(stack: Stack, problem: Problem, solution: Solution,
     options leave those out), for the other types in each chosen region; see ``every_fit``."""
     locations = {name: {o.location for o, _ in chosen} for name, chosen in solution.assignment.items()}
     network_delta = _network_delta(problem, solution)
+    used = _quota_use(problem, solution)
     demands = {d.name: d for d in problem.demands}
     cheapest: dict[int, dict[tuple[str, str], float]] = {}
     ranked: dict[int, list[Option]] = {}
@@ -49,7 +51,8 @@ def explain(stack: Stack, problem: Problem, solution: Solution,
                                        every_fit(demand.name) if every_fit is not None else ()),
             excluded=tuple(sorted(
                 [*collapse_outside_geo(region_exclusions, stack.placement.geo), *option_exclusions.get(demand.name, ()),
-                 *_unused_regions(demand, chosen, cheapest[id(demand.options)], rules)],
+                 *_unused_regions(demand, chosen, cheapest[id(demand.options)], rules, problem.objective,
+                                  lambda o, d=demand: _fits_quota(problem, used, d, solution.assignment.get(d.name, ()), o))],
                 key=lambda e: (e.cloud, e.region or "", e.reason))),
         )
     return out
@@ -260,13 +263,42 @@ def _keep(found: dict[tuple, Alternative], alternative: Alternative | None, repl
         found[key] = alternative
 
 
-def _unused_regions(demand: Demand, chosen, cheapest_at: dict, rules: _Rules) -> list[Exclusion]:
+def _quota_use(problem: Problem, solution: Solution) -> dict[str, float]:
+    """vCPUs the placement uses under each vCPU quota."""
+    used = dict.fromkeys(problem.quotas, 0.0)
+    for d in problem.demands:
+        if d.counts_against_quota:
+            for o, n in solution.assignment.get(d.name, ()):
+                for key in used:
+                    if quota_covers(key, o.cloud, o.region):
+                        used[key] += o.vcpus * n
+    return used
+
+
+def _fits_quota(problem: Problem, used: dict[str, float], demand: Demand, chosen, option: Option) -> bool:
+    """Whether one of ``demand``'s replicas could move onto ``option`` (its own vCPUs elsewhere freed first)."""
+    if not demand.counts_against_quota:
+        return True
+    for key, limit in problem.quotas.items():
+        if quota_covers(key, option.cloud, option.region):
+            mine = min((o.vcpus for o, _ in chosen if quota_covers(key, o.cloud, o.region)), default=0.0)
+            if used[key] - mine + option.vcpus > limit + 1e-6:
+                return False
+    return True
+
+
+def _unused_regions(demand: Demand, chosen, cheapest_at: dict, rules: _Rules, objective: str,
+                    fits_quota: Callable[[Option], bool]) -> list[Exclusion]:
     used = {o.location for o, _ in chosen}
     dearest = max((o.hourly_usd for o, _ in chosen), default=0.0)
     least_available = min((o.availability for o, _ in chosen), default=0.0)
-    # where the cheapest option is a spot one the cloud scores low, the score is what kept replicas out
-    scored_low = {o.location: o for o in sorted(demand.options, key=lambda o: o.sort_key, reverse=True)
-                  if o.spot_score is not None and o.availability < least_available}
+    # a spot option the cloud scores low kept replicas out only where availability is weighed at all (not
+    # under the cost objective), where the score is what made it less available than the chosen ones, and
+    # where a vCPU quota would have let a replica in
+    scored_low = {} if objective == "cost" else {
+        o.location: o for o in sorted(demand.options, key=lambda o: o.sort_key, reverse=True)
+        if o.spot_score is not None and o.spot_score < 10 and o.availability < least_available
+        and o.availability * 10 / o.spot_score >= least_available and fits_quota(o)}
     spread = demand.has_spread
     out = []
     for cloud, region in sorted(set(cheapest_at) - used):

@@ -42,9 +42,9 @@ def write_catalog(scores: tuple[SpotScore, ...]) -> None:
         ZONES: entry(regions=tuple(Region("aws", r, "eu", tuple(f"{r}{z}" for z in "abc")) for r in REGIONS))}})
 
 
-def plan_json(tmp_path, monkeypatch, capsys, objective: str = "balanced") -> dict:
+def plan_json(tmp_path, monkeypatch, capsys, objective: str = "balanced", config: str = "") -> dict:
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "cloudorch.toml").write_text("")
+    (tmp_path / "cloudorch.toml").write_text(config)
     (tmp_path / "stack.yaml").write_text(STACK.format(objective=objective))
     code = main(["plan", "stack.yaml", "--catalog", "live", "--offline", "--format", "json", "--explain"])
     out, err = capsys.readouterr()
@@ -85,6 +85,17 @@ def test_a_low_score_moves_spot_replicas_to_the_region_aws_rates_better(tmp_path
 def test_the_cost_objective_is_not_moved_by_a_score(tmp_path, monkeypatch, capsys):
     write_catalog((SpotScore("eu-west-1", "m5.xlarge", 2, "m5"),))
     assert placed(plan_json(tmp_path, monkeypatch, capsys, "cost")) == {("eu-west-1", "m5.xlarge", True)}
+
+
+@pytest.mark.parametrize("objective", ["cost", "balanced"])
+def test_explain_blames_the_score_only_where_it_decided(objective, tmp_path, monkeypatch, capsys):
+    # the cheaper spot region (scored 9/10; the other has no score) is left because its vCPU quota holds
+    # no replica: the quota is the reason, not the score
+    write_catalog((SpotScore("eu-west-1", "m5.xlarge", 9, "m5"),))
+    result = plan_json(tmp_path, monkeypatch, capsys, objective, config='[vcpu_quotas]\n"aws/eu-west-1" = 2\n')
+    assert placed(result) == {("eu-central-1", "m5.xlarge", True)}
+    west = [e for e in result["explain"]["batch"]["excluded"] if e["region"] == "eu-west-1"]
+    assert [e["reason"] for e in west] == ["capacity"]
 
 
 @pytest.mark.parametrize("score", [1, 5, 9])
