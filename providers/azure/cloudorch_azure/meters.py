@@ -71,10 +71,12 @@ def _gateway(resource: RenderedResource) -> tuple[Meter, ...]:
 
 
 def _load_balancer(resource: RenderedResource) -> tuple[Meter, ...]:
-    """Outbound rules count as rules too; cloudorch renders none (the site's NAT gateway carries outbound)."""
-    rules = len(resource.inputs.get("loadBalancingRules", [])) + len(resource.inputs.get("outboundRules", []))
+    """Load-balancing, outbound and inbound NAT rules all count (cloudorch renders load-balancing rules only:
+    the site's NAT gateway carries outbound); a balancer without rules bills nothing but its traffic."""
+    rules = sum(len(resource.inputs.get(kind, [])) for kind in ("loadBalancingRules", "outboundRules", "inboundNatRules"))
     extra, gb_month = max(0, rules - INCLUDED_RULES), _tag(resource, TRAFFIC_TAG)
-    return ((Meter("forwarding_rules_base_hour"),) + ((Meter("forwarding_rule_extra_hour", extra),) if extra else ())
+    return (((Meter("forwarding_rules_base_hour"),) if rules else ())
+            + ((Meter("forwarding_rule_extra_hour", extra),) if extra else ())
             + ((Meter("lb_processed_gb", gb_month),) if gb_month else ()))
 
 

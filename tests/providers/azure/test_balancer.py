@@ -286,6 +286,12 @@ def test_rules_beyond_five_bill_each():
                                                        "tags": {"cloudorch-gb-month": "0"}})
     assert [(m.item, m.quantity) for m in Provider().meters(lb)] == [("forwarding_rules_base_hour", 1.0),
                                                                       ("forwarding_rule_extra_hour", 2)]
+    # inbound NAT rules count as rules too; a balancer without any rule bills only what it processes
+    nat = lb.model_copy(update={"inputs": {"inboundNatRules": [{}] * 6, "tags": {"cloudorch-gb-month": "0"}}})
+    assert [(m.item, m.quantity) for m in Provider().meters(nat)] == [("forwarding_rules_base_hour", 1.0),
+                                                                       ("forwarding_rule_extra_hour", 1)]
+    bare = lb.model_copy(update={"inputs": {"tags": {"cloudorch-gb-month": "0"}}})
+    assert list(Provider().meters(bare)) == []
 
 
 @pytest.mark.parametrize("interval_s, fast", [(30, False), (10, True)])
