@@ -8,6 +8,8 @@ a refresh killed between the two leaves the old catalog in place and the sources
 
 from __future__ import annotations
 
+import hashlib
+
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -171,8 +173,11 @@ def load_live_catalog(cache_root: Path, adapters: Mapping[str, Any], fallback: A
         skipped = "; ".join(f"{c}: {r}" for c, r in sorted(manifest.get("skipped", {}).items()))
         raise UsageError("the live catalog holds no cloud" + (f" (skipped: {skipped})" if skipped else ""), hint=hint)
     catalog = load_catalog(str(directory.resolve()), {c: adapters[c] for c in live_clouds})
-    catalog = replace(catalog, restricted=restricted_offerings(directory, live_clouds),
-                      spot_scores=spot_scores_of(directory, live_clouds))
+    restricted, scores = restricted_offerings(directory, live_clouds), spot_scores_of(directory, live_clouds)
+    # an hourly refresh may change only these: a saved plan must see that the catalog changed under it
+    extras = hashlib.sha256(repr((restricted, sorted(scores.items()))).encode()).hexdigest()
+    catalog = replace(catalog, restricted=restricted, spot_scores=scores,
+                      fingerprint=f"{catalog.fingerprint}+extras:{extras}")
     oldest = oldest_fetch(manifest)
     as_of = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(oldest)) if oldest else "unknown"
     source = f"live:{'+'.join(live_clouds)}"

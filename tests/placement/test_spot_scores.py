@@ -109,3 +109,17 @@ def test_offerings_without_a_score_plan_as_before():
     st = stack("api: {kind: compute, network: net, count: 1, cpu: 4, memory_gb: 16, image: ubuntu-24.04, spot: true}",
                "objective: balanced")
     assert where(plan(st, cat, clouds=("aws",)), "api") == [("aws", "us-east-1", "m5.xlarge", True, 1)]
+
+
+def test_new_scores_alone_change_the_catalogs_digest():
+    # an hourly refresh may change only the scores: a saved plan must see that its catalog changed
+    from cloudorch import api
+    from cloudorch.plugins import load_provider
+
+    adapters = {"aws": load_provider("aws").catalog_adapter()}
+    write_catalog((SpotScore("eu-west-1", "m5.xlarge", 2, "m5"),))
+    first = api.live_catalog(adapters).digest
+    write_catalog((SpotScore("eu-west-1", "m5.xlarge", 8, "m5"),))
+    assert api.live_catalog(adapters).digest != first
+    write_catalog((SpotScore("eu-west-1", "m5.xlarge", 2, "m5"),))
+    assert api.live_catalog(adapters).digest == first
