@@ -16,6 +16,7 @@ throttling codes), so no second retry layer is stacked on it.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections import defaultdict
@@ -52,6 +53,23 @@ MIN_TYPES_SCORED = 3
 SCORE_TARGET_CAPACITY = 1
 #: the account lacks the permission, or spot placement scores are not offered to it: asking again is useless
 _DENIED = {"UnauthorizedOperation", "AccessDenied", "AccessDeniedException", "OptInRequired", "AuthFailure"}
+#: AWS limits how many new score configurations (instance types, capacity) an account may ask a day; the
+#: same ones may be asked again. Past the limit it answers this code until the next day.
+_CONFIGURATIONS_SPENT = "MaxConfigLimitExceeded"
+#: the families to ask scores for (comma-separated, e.g. ``g6,p5``): the way to stay within that limit
+SCORE_FAMILIES_VARIABLE = "CLOUDORCH_AWS_SPOT_SCORE_FAMILIES"
+
+
+def _unscored(exc: Exception, done: int, calls: int) -> str:
+    """What a failed score call leaves: nothing to add when the account may not ask at all."""
+    code = exc.response.get("Error", {}).get("Code") if isinstance(getattr(exc, "response", None), dict) else None
+    if code in _DENIED:
+        return ""
+    left = f" ({done} of {calls} score calls answered; none kept, so no family stands scored beside unscored ones)"
+    if code == _CONFIGURATIONS_SPENT:
+        left += (f"; AWS limits new score configurations per account a day: name the families worth scoring in "
+                 f"{SCORE_FAMILIES_VARIABLE} (e.g. g6,p5)")
+    return left
 
 
 def quota_code_of(instance_type: str) -> str | None:
@@ -191,10 +209,14 @@ class _Run:
         and what placement chooses between, so each of its types gets the family's score (every generation:
         an unscored type would stand at full availability beside scored ones, so as few as possible are
         left out -- only families of fewer than three spot types, ``MIN_TYPES_SCORED``). Regions go 10 to
-        a call (the API's limit); the answer pages by NextToken. A denied permission stops the reading with
-        one line in ``missing``; any other failure (throttling past botocore's retries included) does too,
-        saying how many families went unscored: the offerings are read either way.
+        a call (the API's limit); the answer pages by NextToken. ``CLOUDORCH_AWS_SPOT_SCORE_FAMILIES``
+        narrows the families asked: AWS limits the new configurations an account may ask a day (answering
+        ``MaxConfigLimitExceeded`` past it), so an account meeting that limit names the few families worth
+        scoring. A denied permission stops the reading with one line in ``missing``; any other failure
+        (throttling past botocore's retries, the daily limit) does too and keeps no score at all, so no
+        family stands scored beside unscored ones: the offerings are read either way.
         """
+        wanted = {f.strip() for f in os.environ.get(SCORE_FAMILIES_VARIABLE, "").split(",") if f.strip()}
         calls = []
         for start in range(0, len(regions), SCORE_REGIONS_PER_CALL):
             batch = sorted(regions[start:start + SCORE_REGIONS_PER_CALL])
@@ -204,7 +226,7 @@ class _Run:
                     if "spot" in info.get("SupportedUsageClasses", ()):
                         families[name.split(".")[0]].add(name)
             calls += [(batch, family, sorted(types)) for family, types in sorted(families.items())
-                      if len(types) >= MIN_TYPES_SCORED]
+                      if len(types) >= MIN_TYPES_SCORED and (not wanted or family in wanted)]
         scores: list[SpotScore] = []
         for done, (batch, family, types) in enumerate(calls):
             try:
@@ -216,10 +238,10 @@ class _Run:
                         scores += [SpotScore(region, t, int(score), family, SCORE_TARGET_CAPACITY)
                                    for t in types if t in self.types.get(region, {})]
             except Exception as exc:  # noqa: BLE001 - an availability signal lost is a gap, said, not a crash
-                code = getattr(exc, "response", {}).get("Error", {}).get("Code") if hasattr(exc, "response") else None
-                left = "" if code in _DENIED else f" ({len(calls) - done} of {len(calls)} families not scored)"
-                self.missing.append(f"spot placement scores not read: {_reason(exc)}{left}")
-                break
+                self.missing.append(f"spot placement scores not read: {_reason(exc)}{_unscored(exc, done, len(calls))}")
+                # all or none: a family scored beside unscored ones (or in some regions only) would stand
+                # less available than they do for want of a score, not for want of capacity
+                return []
         return scores
 
     def _prices(self, region: str) -> dict[str, list]:

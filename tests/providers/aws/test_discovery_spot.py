@@ -79,8 +79,40 @@ def test_throttling_is_retried_and_past_the_retries_the_rest_is_said_unscored(aw
     found = AwsDiscovery().discover(["us-east-1"], OFFERINGS)
     assert found.machines and found.spot_scores == () and len(calls(aws_account)) == 5
     (line,) = found.missing
-    assert line.startswith("spot placement scores not read: RequestLimitExceeded: Request limit exceeded. (")
-    assert line.endswith(" families not scored)")
+    assert line.startswith("spot placement scores not read: RequestLimitExceeded: Request limit exceeded. (0 of ")
+    assert line.endswith(" score calls answered; none kept, so no family stands scored beside unscored ones)")
+
+
+def test_past_the_daily_configuration_limit_no_score_is_kept_and_the_line_says_how_to_narrow(aws_account, monkeypatch):
+    # c5 is answered, then AWS refuses m5's new configuration: a half-scored catalog would make m5 look
+    # more available than c5 for want of a score, so nothing is kept
+    from tests.providers.aws.stand_ins import ec2_error_xml
+
+    aws_account.spot.scores["c5"] = [[("us-east-1", 7)]]
+    monkeypatch.setenv("CLOUDORCH_AWS_SPOT_SCORE_FAMILIES", "m5, c5")
+    answer = aws_account.spot.answer
+
+    def limited(params):
+        if params["InstanceType.1"][0].startswith("m5."):
+            return 400, ec2_error_xml("MaxConfigLimitExceeded", "You have exceeded your maximum allowed Spot "
+                                      "placement configurations.")
+        return answer(params)
+
+    monkeypatch.setattr(aws_account.spot, "answer", limited)
+    found = AwsDiscovery().discover(["us-east-1"], OFFERINGS)
+    assert found.machines and found.spot_scores == ()
+    (line,) = found.missing
+    assert "MaxConfigLimitExceeded" in line and "(1 of 2 score calls answered; none kept" in line
+    assert "CLOUDORCH_AWS_SPOT_SCORE_FAMILIES" in line
+
+
+def test_the_families_asked_can_be_narrowed(aws_account, monkeypatch):
+    monkeypatch.setenv("CLOUDORCH_AWS_SPOT_SCORE_FAMILIES", "m5,c5")
+    aws_account.spot.scores["m5"] = [[("us-east-1", 6)]]
+    found = AwsDiscovery().discover(["us-east-1"], OFFERINGS)
+    assert not found.missing
+    assert sorted({listed(p, "InstanceType")[0].split(".")[0] for p in calls(aws_account)}) == ["c5", "m5"]
+    assert {s.group for s in found.spot_scores} == {"m5"}
 
 
 def test_refresh_writes_the_scores_and_a_denied_permission_does_not_fail_it(aws_account, tmp_path, monkeypatch, capsys):
