@@ -25,7 +25,7 @@ FILE = "network.csv"
 COLUMNS = ("cloud", "item", "unit", "usd", "from_gb", "to_gb", "scope", "source", "note")
 #: units a row may be priced in; volume units scale with a declared GB, the others are counts
 UNITS = frozenset({"hour", "vm_hour", "gb", "gib", "month", "gb_month", "gib_month", "zone_month", "10k_operations",
-                   "million_requests"})
+                   "million_requests", "million_queries"})
 GIB_PER_GB = 10**9 / 2**30
 _PER_GIB = frozenset({"gib", "gib_month"})
 

@@ -149,6 +149,8 @@ class GlobalNames(Element):
     order: tuple[str, ...] = ()
     #: endpoint i + 1 is balancers[i]
     balancers: tuple[Balancer, ...]
+    #: the stack's declared DNS queries, millions a month (None: not declared, not priced)
+    queries_million_month: float | None = None
 
     def exports(self, index: int) -> Mapping[str, ExportShape]:
         return {} if index == 0 else BALANCER_EXPORTS
@@ -228,7 +230,8 @@ def global_names(stack: Stack, served: Iterable[Balancer]) -> GlobalNames | None
     endpoints = (Endpoint(cloud=stack.dns.provider),
                  *(Endpoint(cloud=b.cloud, region=b.region, network=b.network) for b in named))
     return GlobalNames(id=GLOBAL_NAMES_ID, endpoints=endpoints, zone=stack.dns.zone, steering=stack.dns.steering,
-                       order=tuple(stack.dns.order), balancers=named)
+                       order=tuple(stack.dns.order), balancers=named,
+                       queries_million_month=stack.dns.queries_million_month)
 
 
 def serve_only(spec: object) -> bool:

@@ -198,6 +198,10 @@ class Dns(Model):
                                        "failover: the first healthy location in `order`")
     order: list[Annotated[str, Field(min_length=1)]] = Field(
         default=[], description="failover: regions (or clouds) in order of preference; unnamed locations follow")
+    queries_million_month: Annotated[float, Field(ge=0, le=1e7)] | None = Field(
+        default=None, description="millions of DNS queries a month the zone answers, for the cost (resolvers cache "
+                                  "answers for the records' 60 s: far fewer than requests); unset: the queries are "
+                                  "listed as unpriced")
 
     @model_validator(mode="after")
     def _order_for_failover(self) -> Dns:

@@ -18,6 +18,7 @@ from cloudorch.rendering import RenderContext, RenderedResource, ref
 from cloudorch.rendering.elements import EndpointRendering, EndpointView
 from cloudorch.rendering.service import Balancer, GlobalNames
 
+from cloudorch_aws.meters import QUERIES_TAG, ROUTING_TAG
 from cloudorch_aws.naming import CLOUD, logical, region_provider, resource, slug, tags
 
 HOME = "us-east-1"
@@ -37,16 +38,19 @@ def render_global_name(ctx: RenderContext, view: EndpointView) -> EndpointRender
     out: list[RenderedResource] = [region_provider(ctx, HOME).model_copy(update={"name": GLOBAL_PROVIDER,
                                                                                  "region": None})]
 
-    def add(type_: str, part: str, inputs: dict, *, taggable: bool = True) -> str:
+    def add(type_: str, part: str, inputs: dict, *, taggable: bool = True, extra_tags: dict | None = None) -> str:
         name = logical(SOURCE, "global", part)
         if taggable:
-            inputs = inputs | {"tags": tags(ctx, SOURCE, name)}
+            inputs = inputs | {"tags": tags(ctx, SOURCE, name) | (extra_tags or {})}
         out.append(resource(type_, SOURCE, HOME, part, inputs).model_copy(
             update={"name": name, "region": None, "provider": GLOBAL_PROVIDER}))
         return name
 
+    # declared queries are priced by how the records route them
+    queries = {} if names.queries_million_month is None else {
+        QUERIES_TAG: f"{names.queries_million_month:g}", ROUTING_TAG: names.steering}
     zone = add("aws:route53/zone:Zone", "zone", {"name": names.zone, "forceDestroy": False,
-                                                 "comment": f"cloudorch {ctx.stack.stack}"})
+                                                 "comment": f"cloudorch {ctx.stack.stack}"}, extra_tags=queries)
     zone_id = ref(zone, "zoneId")
     checks = {}
     for b in names.balancers:

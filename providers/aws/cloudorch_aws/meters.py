@@ -10,6 +10,10 @@ from cloudorch.rendering.meters import BILLABLE_ROLES, DNS_QUERIES, NAT_GATEWAY,
 #: (a meter sees one resource; the stack's figures reach it only through its inputs)
 TRAFFIC_TAG = "cloudorch-gb-month"
 REQUESTS_TAG = "cloudorch-requests-million-month"
+#: a zone's declared queries (millions a month) and how its records route them (Route 53 prices latency
+#: records' queries above standard ones; weighted and failover records answer standard queries)
+QUERIES_TAG = "cloudorch-queries-million-month"
+ROUTING_TAG = "cloudorch-routing"
 
 _FLOW_LOG_VOLUME = ("flow logs bill per GB ingested into CloudWatch Logs (flow_log_ingest_gb), a volume set by the "
                     "traffic, which cloudorch cannot know")
@@ -64,7 +68,11 @@ def _web_acl(resource: RenderedResource) -> tuple[Meter, ...]:
 
 
 def _zone(resource: RenderedResource) -> tuple[Meter, ...]:
-    return (Meter("dns_zone_month"), DNS_QUERIES)
+    declared = resource.inputs.get("tags", {}).get(QUERIES_TAG)
+    if declared is None:
+        return (Meter("dns_zone_month"), DNS_QUERIES)
+    routing = "latency" if resource.inputs["tags"].get(ROUTING_TAG) == "latency" else None
+    return (Meter("dns_zone_month"), Meter("dns_queries_million", float(declared), scope=routing))
 
 
 SERVING = {"aws:lb/loadBalancer:LoadBalancer": _balancer, "aws:route53/healthCheck:HealthCheck": _health_check,

@@ -29,6 +29,7 @@ from cloudorch.rendering.elements import EndpointRendering, EndpointView
 from cloudorch.rendering.service import Balancer, GlobalNames
 
 from cloudorch_gcp.balancer import HEALTH_CHECK
+from cloudorch_gcp.meters import QUERIES_LABEL
 from cloudorch_gcp.naming import CLOUD, labels, resource, rfc1035
 
 ZONE = "gcp:dns/managedZone:ManagedZone"
@@ -69,7 +70,9 @@ def render_global_name(ctx: RenderContext, view: EndpointView) -> EndpointRender
 
     zone = add(ZONE, names.zone, {
         "dnsName": f"{names.zone}.", "visibility": "public", "forceDestroy": False,
-        "description": f"cloudorch {ctx.stack.stack}", "labels": labels(ctx, None),
+        "description": f"cloudorch {ctx.stack.stack}", "labels": labels(ctx, None) | (
+            {} if names.queries_million_month is None
+            else {QUERIES_LABEL: f"{names.queries_million_month:g}".replace(".", "_")}),
         # signed answers; the parent zone needs the DS record Cloud DNS shows once the zone exists
         "dnssecConfig": {"state": "on"}})
     for hostname, group in names.names().items():

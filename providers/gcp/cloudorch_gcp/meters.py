@@ -22,6 +22,8 @@ Meters = tuple[Meter, ...] | Unmetered | None
 TRAFFIC_LABEL = "cloudorch-gb-month"
 #: the label carrying a Cloud Armor policy's declared requests (millions a month), read the same way
 REQUESTS_LABEL = "cloudorch-requests-million-month"
+#: a zone's declared DNS queries (millions a month); its records all answer through routing policies
+QUERIES_LABEL = "cloudorch-queries-million-month"
 #: the rules of the Cloud Armor policy ``balancer`` renders: its preconfigured rule sets and the default rule
 #: (balancer imports this module, so the count is kept here; a test holds the two equal)
 ARMOR_RULES = 11
@@ -78,6 +80,14 @@ def _volume(res: RenderedResource, label: str) -> float:
     return float(str(get(res.inputs, "labels", {}).get(label, "0")).replace("_", "."))
 
 
+def _zone(res: RenderedResource) -> Meters:
+    """The zone a month and, declared, its queries: every record cloudorch writes answers through a routing
+    policy (weighted, geo or failover), priced above plain records' queries."""
+    if QUERIES_LABEL not in get(res.inputs, "labels", {}):
+        return (Meter("dns_zone_month"), DNS_QUERIES)
+    return (Meter("dns_zone_month"), Meter("dns_queries_million", _volume(res, QUERIES_LABEL), scope="routing"))
+
+
 def _armor(res: RenderedResource) -> Meters:
     """Cloud Armor Standard: the policy and each of its rules a month (the default rule included: whether
     Google bills it was not established, so at most $1 over), and the requests it evaluates."""
@@ -107,8 +117,7 @@ BY_TYPE: dict[str, Callable[[RenderedResource], Meters]] = {
     "gcp:compute/uRLMap:URLMap": lambda res: (),
     "gcp:compute/healthCheck:HealthCheck": _health_check,
     "gcp:compute/regionHealthCheck:RegionHealthCheck": lambda res: (),
-    # query volume is not declared: the zone's queries are not priced (a floor)
-    "gcp:dns/managedZone:ManagedZone": lambda res: (Meter("dns_zone_month"), DNS_QUERIES),
+    "gcp:dns/managedZone:ManagedZone": _zone,
     "gcp:compute/routerNat:RouterNat": _nat,
     "gcp:compute/address:Address": _address,
     "gcp:kms/cryptoKey:CryptoKey": _key,

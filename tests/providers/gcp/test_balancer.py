@@ -325,3 +325,17 @@ def test_balancers_carry_gcp_shapes_from_the_provider():
     made = balancers(stack, placement, {"gcp": (Provider.balancer_target, Provider.balancer_validations)})
     assert {(b.target_kind, b.validation_records) for b in made} == {("ipv4", 0)}
     assert global_names(stack, made) is not None
+
+
+def test_declared_dns_queries_are_priced_at_the_routing_policy_rate():
+    """A stack that declares its DNS queries has them priced: every record cloudorch writes on Cloud DNS
+    answers through a routing policy ($0.70 per million, first billion); the label keeps the figure."""
+    from cloudorch.catalog.network import network_prices
+
+    rendered = _render(_on_gcp(queries=("  steering: latency", "  queries_million_month: 2.5\n  steering: latency")))
+    zone = next(r for r in rendered if r.role == Role.DNS_ZONE)
+    assert zone.inputs["labels"]["cloudorch-queries-million-month"] == "2_5"
+    meters = Provider().meters(zone)
+    assert [(m.item, m.quantity, m.scope) for m in meters] == [("dns_zone_month", 1.0, None),
+                                                                ("dns_queries_million", 2.5, "routing")]
+    assert network_prices().monthly("gcp", "dns_queries_million", 2.5, "routing") == pytest.approx(2.5 * 0.7)
