@@ -36,7 +36,7 @@ from cloudorch.rendering.service import Balancer, GlobalNames
 
 from cloudorch.rendering.roles import Role
 
-from cloudorch_azure.meters import ENDPOINTS_TAG
+from cloudorch_azure.meters import ENDPOINTS_TAG, QUERIES_TAG
 from cloudorch_azure.naming import CLOUD, PACKAGE, _digest, make, slug
 
 HOME = "eastus"
@@ -84,7 +84,10 @@ def render_global_name(ctx: RenderContext, view: EndpointView) -> EndpointRender
             update={"region": None, "provider": GLOBAL_PROVIDER}))
         return name
 
-    zone = add("azure-native:dns:Zone", "zone", {"zoneName": names.zone, "location": "global", "zoneType": "Public"})
+    declared = {} if names.queries_million_month is None else {
+        "tags": {QUERIES_TAG: f"{names.queries_million_month:g}"}}  # its meter says why they stay unpriced
+    zone = add("azure-native:dns:Zone", "zone", {"zoneName": names.zone, "location": "global", "zoneType": "Public",
+                                                 **declared})
     for hostname, group in names.names().items():
         _name(ctx, names, hostname, group, view, add, zone)
     return EndpointRendering(resources=tuple(out), exports={})

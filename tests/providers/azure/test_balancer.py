@@ -318,3 +318,14 @@ def test_traffic_manager_bills_a_check_per_endpoint_and_fast_probing_on_top(inte
             if res.type.endswith("Profile"):
                 assert DNS_QUERIES in meters
     assert total == pytest.approx(len(CROSS) * (0.54 + (2.0 if fast else 0.0)))
+
+
+def test_declared_dns_queries_on_azure_are_listed_unpriced_with_why():
+    from cloudorch.rendering.meters import DNS_QUERIES
+    from cloudorch_azure.meters import QUERIES_DISAGREE, QUERIES_TAG
+
+    zone = RenderedResource(name="zone", type="azure-native:dns:Zone", role=Role.DNS_ZONE, cloud="azure", region=None,
+                            inputs={"zoneName": "shop.example.com", "tags": {QUERIES_TAG: "40"}})
+    assert Provider().meters(zone)[1] is QUERIES_DISAGREE
+    bare = zone.model_copy(update={"inputs": {"zoneName": "shop.example.com"}})
+    assert Provider().meters(bare)[1] is DNS_QUERIES
