@@ -38,6 +38,7 @@ class Unmetered:
 
 
 #: a public zone bills per million queries too, at a published price, but how many queries a name gets is
-#: set by its clients and the resolvers' caching (the records' TTL), which no stack file says
+#: set by its clients and the resolvers' caching (the records' TTL), which only the stack's author can say
 DNS_QUERIES = Unmetered("queries bill per million (dns_queries), a volume set by the name's clients and "
-                        "resolver caching, which cloudorch cannot know")
+                        "resolver caching, which cloudorch cannot know: declare dns.queries_million_month to "
+                        "price them")
