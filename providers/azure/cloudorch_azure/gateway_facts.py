@@ -15,6 +15,7 @@ whole id). The name after the collection is what ties a rule to its listener.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from cloudorch.rendering.facts import BackendFacts, ListenerFacts, Part
@@ -41,7 +42,7 @@ def gateway_parts(res: RenderedResource) -> tuple[Part, ...]:
 def load_balancer_parts(res: RenderedResource) -> tuple[Part, ...]:
     """A Standard Load Balancer's rules: each is a backend, checked by the probe it names (it has no default
     probe: a rule naming none keeps sending to replicas that stopped answering)."""
-    return tuple(Part("loadBalancingRules", i, Role.BALANCER_BACKEND, _rule_probed(rule))
+    return tuple(Part("loadBalancingRules", i, Role.BALANCER_BACKEND, _probed(rule, _no_probe))
                  for i, rule in enumerate(items(res.inputs, "loadBalancingRules")))
 
 
@@ -180,7 +181,7 @@ def _backends(inputs: dict) -> list[Part]:
     for i, setting in enumerate(items(inputs, "backendHttpSettingsCollection")):
         if used is not UNKNOWN and isinstance(setting, dict) and setting.get("name") not in used:
             continue
-        parts.append(Part("backendHttpSettingsCollection", i, Role.BALANCER_BACKEND, _gateway_probed(setting)))
+        parts.append(Part("backendHttpSettingsCollection", i, Role.BALANCER_BACKEND, _probed(setting, _default_probe)))
     return parts
 
 
@@ -198,24 +199,25 @@ def _used_settings(inputs: dict) -> Any:
     return UNKNOWN if UNKNOWN in names else names - {None}
 
 
-def _gateway_probed(setting: Any) -> BackendFacts:
-    """A gateway's backend setting is always health-checked: by the probe it names or, naming none, by the
-    gateway's default probe (GET / on the setting's port every 30 s), as an AWS target group without a
-    ``healthCheck`` block has AWS's default check -- the policy means the same on both clouds."""
-    if not isinstance(setting, dict):
+def _probed(entry: Any, without_probe: Callable[[Any], BackendFacts]) -> BackendFacts:
+    """An entry naming its probe is health-checked; ``without_probe(name)`` is what one naming none is."""
+    if not isinstance(entry, dict):
         return BackendFacts(health_check=UNKNOWN)
-    if setting.get("probe") is None:
-        return BackendFacts(health_check=True, notes={"health_check": f"backend setting {setting.get('name')} names no "
-                                                      "probe: the gateway's default probe (GET / on its port) watches "
-                                                      "the replicas, not the service's own health path"})
+    if entry.get("probe") is None:
+        return without_probe(entry.get("name"))
     return BackendFacts(health_check=True)
 
 
-def _rule_probed(rule: Any) -> BackendFacts:
-    if not isinstance(rule, dict):
-        return BackendFacts(health_check=UNKNOWN)
-    if rule.get("probe") is None:
-        return BackendFacts(health_check=False, notes={"health_check": f"load-balancing rule {rule.get('name')} names "
-                                                       "no probe: the balancer keeps sending to replicas that stopped "
-                                                       "answering"})
-    return BackendFacts(health_check=True)
+def _default_probe(name: Any) -> BackendFacts:
+    """A gateway's backend setting naming no probe is watched by the gateway's default probe (GET / on the
+    setting's port every 30 s), as an AWS target group without a ``healthCheck`` block has AWS's default
+    check -- the policy means the same on both clouds."""
+    return BackendFacts(health_check=True, notes={"health_check": f"backend setting {name} names no probe: the "
+                                                  "gateway's default probe (GET / on its port) watches the replicas, "
+                                                  "not the service's own health path"})
+
+
+def _no_probe(name: Any) -> BackendFacts:
+    """A Standard Load Balancer has no default probe: a rule naming none is not health-checked."""
+    return BackendFacts(health_check=False, notes={"health_check": f"load-balancing rule {name} names no probe: the "
+                                                   "balancer keeps sending to replicas that stopped answering"})
