@@ -16,7 +16,7 @@ from cloudorch.placement.candidates import OfferingIndex, compute_options, datab
 from cloudorch.placement.capability import CapabilityFilter, requirements_of
 from cloudorch.placement.model import HOURS_PER_MONTH, Alternative, Exclusion, Explanation
 from cloudorch.placement.problem import (Demand, Option, Problem, Solution, apart_group, near_group, quota_covers,
-                                        spread_group)
+                                        spread_group, vcpus_under)
 from cloudorch.spec.models import Compute, Stack
 
 ALTERNATIVES = 3
@@ -33,7 +33,7 @@ def explain(stack: Stack, problem: Problem, solution: Solution,
     options leave those out), for the other types in each chosen region; see ``every_fit``."""
     locations = {name: {o.location for o, _ in chosen} for name, chosen in solution.assignment.items()}
     network_delta = _network_delta(problem, solution)
-    used = _quota_use(problem, solution)
+    used = {key: vcpus_under(key, problem.demands, solution.assignment) for key in problem.quotas}
     demands = {d.name: d for d in problem.demands}
     cheapest: dict[int, dict[tuple[str, str], float]] = {}
     ranked: dict[int, list[Option]] = {}
@@ -261,18 +261,6 @@ def _keep(found: dict[tuple, Alternative], alternative: Alternative | None, repl
     key = _key(alternative)
     if key not in found or (replace_why and alternative.monthly_usd < found[key].monthly_usd):
         found[key] = alternative
-
-
-def _quota_use(problem: Problem, solution: Solution) -> dict[str, float]:
-    """vCPUs the placement uses under each vCPU quota."""
-    used = dict.fromkeys(problem.quotas, 0.0)
-    for d in problem.demands:
-        if d.counts_against_quota:
-            for o, n in solution.assignment.get(d.name, ()):
-                for key in used:
-                    if quota_covers(key, o.cloud, o.region):
-                        used[key] += o.vcpus * n
-    return used
 
 
 def _fits_quota(problem: Problem, used: dict[str, float], demand: Demand, chosen, option: Option) -> bool:

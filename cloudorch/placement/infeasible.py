@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from cloudorch.errors import InfeasiblePlacement
 from cloudorch.placement import milp
-from cloudorch.placement.problem import Problem, parse_group, quota_covers
+from cloudorch.placement.problem import Problem, parse_group, vcpus_under
 
 
 def _feasible(problem: Problem, disabled: frozenset[str]) -> bool:
@@ -94,9 +94,7 @@ def _usage_without(problem: Problem, group: str, key: str) -> int | None:
     solution = milp.solve(replace(problem, objective="cost", disabled=problem.disabled | {group}))
     if solution is None:
         return None
-    counted = {d.name for d in problem.demands if d.counts_against_quota}
-    return math.ceil(sum(o.vcpus * n for name, chosen in solution.assignment.items() if name in counted
-                         for o, n in chosen if quota_covers(key, o.cloud, o.region)))
+    return math.ceil(vcpus_under(key, problem.demands, solution.assignment))
 
 
 def _scarce_offering(problem: Problem, group: str) -> str | None:

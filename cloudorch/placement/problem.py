@@ -153,6 +153,13 @@ def quota_covers(key: str, cloud: str, region: str) -> bool:
     return cloud == scope_cloud and (not scope_region or region == scope_region)
 
 
+def vcpus_under(key: str, demands, assignment: Mapping[str, tuple]) -> float:
+    """vCPUs ``assignment`` (name -> (option, replicas)...) uses under the quota ``key``, counting only the
+    ``demands`` that count against quotas."""
+    return sum(o.vcpus * n for d in demands if d.counts_against_quota
+               for o, n in assignment.get(d.name, ()) if quota_covers(key, o.cloud, o.region))
+
+
 def quota_mask(keys: tuple[str, ...], cloud: str, region: str) -> int:
     """Bit i is set when ``keys[i]`` covers the location: the quotas an option there counts against."""
     return sum(1 << i for i, key in enumerate(keys) if quota_covers(key, cloud, region))
