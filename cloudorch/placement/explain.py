@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 
 from cloudorch.catalog.model import Catalog
-from cloudorch.placement.candidates import OfferingIndex, compute_options, database_options
+from cloudorch.placement.candidates import OfferingIndex, cheapest_fits, compute_options, database_options
 from cloudorch.placement.capability import CapabilityFilter, requirements_of
 from cloudorch.placement.model import HOURS_PER_MONTH, Alternative, Exclusion, Explanation
 from cloudorch.placement.problem import (Demand, Option, Problem, Solution, apart_group, near_group, quota_covers,
@@ -28,45 +29,54 @@ SCAN = 24
 
 def explain(stack: Stack, problem: Problem, solution: Solution,
             region_exclusions: list[Exclusion], option_exclusions: dict[str, tuple[Exclusion, ...]],
-            every_fit: Callable[[str], tuple[Option, ...]] | None = None) -> dict[str, Explanation]:
-    """``every_fit(name)``: every offering that fits the resource, the dominated ones included (the problem's
-    options leave those out), for the other types in each chosen region; see ``every_fit``."""
+            every_fit: EveryFit | None = None) -> dict[str, Explanation]:
+    """``every_fit``: the offerings that fit a resource in one location, the dominated ones included (the
+    problem's options leave those out), for the other types in each chosen region; see ``every_fit``."""
     locations = {name: {o.location for o, _ in chosen} for name, chosen in solution.assignment.items()}
     network_delta = _network_delta(problem, solution)
     used = {key: vcpus_under(key, problem.demands, solution.assignment) for key in problem.quotas}
     demands = {d.name: d for d in problem.demands}
-    cheapest: dict[int, dict[tuple[str, str], float]] = {}
-    ranked: dict[int, list[Option]] = {}
+    ranked: dict[int, _Ranked] = {}
     out = {}
     for demand in problem.demands:
         chosen = solution.assignment.get(demand.name, ())
-        if id(demand.options) not in cheapest:  # shared by resources with the same requirements
-            ranked[id(demand.options)] = sorted(demand.options, key=lambda o: o.sort_key)
-            cheapest[id(demand.options)] = _cheapest_per_location(demand.options)
+        if id(demand.options) not in ranked:  # shared by resources with the same requirements
+            ranked[id(demand.options)] = _Ranked(demand.options)
+        options = ranked[id(demand.options)]
         rules = _Rules(demand, demands, locations, problem)
         out[demand.name] = Explanation(
             resource=demand.name,
             chosen=tuple(f"{n} x {_label(o)} in {o.cloud}/{o.region}" for o, n in chosen),
-            alternatives=_alternatives(chosen, ranked[id(demand.options)], rules, network_delta(demand.name),
-                                       every_fit(demand.name) if every_fit is not None else ()),
+            alternatives=_alternatives(chosen, options, rules, network_delta(demand.name),
+                                       partial(every_fit, demand.name) if every_fit is not None else None),
             excluded=tuple(sorted(
                 [*collapse_outside_geo(region_exclusions, stack.placement.geo), *option_exclusions.get(demand.name, ()),
-                 *_unused_regions(demand, chosen, cheapest[id(demand.options)], rules, problem.objective,
+                 *_unused_regions(demand, chosen, options.cheapest_at, rules, problem.objective,
                                   lambda o, d=demand: _fits_quota(problem, used, d, solution.assignment.get(d.name, ()), o))],
                 key=lambda e: (e.cloud, e.region or "", e.reason))),
         )
     return out
 
 
-def every_fit(stack: Stack, catalog: Catalog, index: OfferingIndex, capability: CapabilityFilter):
-    """``name`` -> every offering that fits the resource where its cloud can host it, dominated ones included."""
+#: ``every_fit``'s answer: (name, location, spot, take) -> the first ``take`` offerings that fit resource
+#: ``name`` in ``location`` with that spot flag, dominated ones included, in ``Option.sort_key`` order
+EveryFit = Callable[[str, tuple[str, str], bool, int], tuple[Option, ...]]
 
-    def fits(name: str) -> tuple[Option, ...]:
+
+def every_fit(stack: Stack, catalog: Catalog, index: OfferingIndex, capability: CapabilityFilter) -> EveryFit:
+    """Every offering that fits a resource where its cloud can host it, dominated ones included, asked for
+    one location at a time: an explanation names only the next few types in each chosen region."""
+    databases: dict[str, tuple[Option, ...]] = {}
+
+    def fits(name: str, location: tuple[str, str], spot: bool, take: int) -> tuple[Option, ...]:
         spec = stack.resources[name]
         hosts = capability.hosts(requirements_of(stack, name))
         if isinstance(spec, Compute):
-            return compute_options(spec, hosts, index, prune=False)[0]
-        return database_options(spec, hosts, catalog, prune=False)[0]
+            return cheapest_fits(spec, hosts, index, location, spot, take)
+        if name not in databases:  # a database catalog is small: all of its classes, once per resource
+            databases[name] = tuple(sorted(database_options(spec, hosts, catalog, prune=False)[0],
+                                           key=lambda o: o.sort_key))
+        return tuple(o for o in databases[name] if o.location == location and o.spot == spot)[:take]
 
     return fits
 
@@ -137,12 +147,22 @@ def _network_delta(problem: Problem, solution: Solution):
     return for_demand
 
 
-def _cheapest_per_location(options) -> dict[tuple[str, str], float]:
-    best: dict[tuple[str, str], float] = {}
-    for o in options:
-        if o.hourly_usd < best.get(o.location, float("inf")):
-            best[o.location] = o.hourly_usd
-    return best
+class _Ranked:
+    """One set of options (resources with the same requirements share it) in ``Option.sort_key`` order,
+    with what every explanation reads off it, worked out once per set rather than per resource and slot."""
+
+    def __init__(self, options) -> None:
+        self.all = sorted(options, key=lambda o: o.sort_key)
+        #: cloud -> its first SCAN options: the candidates for "the best on <cloud>"
+        self.per_cloud: dict[str, list[Option]] = {}
+        #: location -> the lowest hourly price there
+        self.cheapest_at: dict[tuple[str, str], float] = {}
+        for o in self.all:
+            first = self.per_cloud.setdefault(o.cloud, [])
+            if len(first) < SCAN:
+                first.append(o)
+            if o.location not in self.cheapest_at:
+                self.cheapest_at[o.location] = o.hourly_usd
 
 
 class _Rules:
@@ -182,8 +202,9 @@ class _Rules:
         return None
 
 
-def _alternatives(chosen, ranked: list[Option], rules: _Rules, network_delta=None,
-                  every: tuple[Option, ...] = ()) -> tuple[Alternative, ...]:
+def _alternatives(chosen, ranked: _Ranked, rules: _Rules, network_delta=None,
+                  here_first: Callable[[tuple[str, str], bool, int], tuple[Option, ...]] | None = None,
+                  ) -> tuple[Alternative, ...]:
     """What a user compares the choice with: the next types in each chosen region ("why t3.xlarge and not
     m6i.xlarge?"), the best placement on each other cloud, and the next cheapest placements overall --
     each the chosen placement with one slot moved, kept only if every constraint still holds."""
@@ -214,16 +235,16 @@ def _alternatives(chosen, ranked: list[Option], rules: _Rules, network_delta=Non
     shown: dict[tuple, Alternative] = {}
     cheapest: dict[tuple, Alternative] = {}
     for slot, n in chosen:
-        here = sorted((o for o in every if o.location == slot.location and o.spot == slot.spot
-                       and _key(o) not in chosen_keys), key=lambda o: o.sort_key)
-        for o in here[:TYPES_HERE]:
+        # the chosen types come first where they are the cheapest: enough asked for to skip them all
+        first = here_first(slot.location, slot.spot, TYPES_HERE + len(chosen_keys)) if here_first else ()
+        for o in [o for o in first if _key(o) not in chosen_keys][:TYPES_HERE]:
             _keep(shown, moved(slot, n, o, f"another type in {o.cloud}/{o.region}"))
-        for cloud in sorted({o.cloud for o in ranked} - {o.cloud for o, _ in chosen}):
-            on_cloud = [a for o in [o for o in ranked if o.cloud == cloud][:SCAN]
+        for cloud in sorted(ranked.per_cloud.keys() - {o.cloud for o, _ in chosen}):
+            on_cloud = [a for o in ranked.per_cloud[cloud]
                         if (a := moved(slot, n, o, f"the best on {cloud}")) is not None]
             _keep(shown, min(on_cloud, key=_order, default=None))
         tried = 0
-        for o in ranked:
+        for o in ranked.all:
             if _key(o) in chosen_keys:
                 continue
             tried += 1
