@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from functools import partial
+from typing import NamedTuple
 
 from cloudorch.catalog.model import Catalog
 from cloudorch.placement.candidates import OfferingIndex, cheapest_fits, compute_options, database_options
@@ -176,13 +177,13 @@ class _Rules:
         # resources placed `near` this one need it to stay in each of their regions
         self.needed_by = {d.name: locations.get(d.name, set()) for d in problem.demands if d.near == demand.name}
 
-    def violation(self, counts: Counter) -> str | None:
+    def violation(self, counts: dict[tuple[str, str], int]) -> str | None:
         """The constraint group these replica counts per location would break, if any."""
         d = self.demand
-        regions = set(counts)
-        clouds = Counter()
+        regions = counts.keys()
+        clouds: dict[str, int] = {}
         for (cloud, _), n in counts.items():
-            clouds[cloud] += n
+            clouds[cloud] = clouds.get(cloud, 0) + n
         if d.max_per_region is not None and max(counts.values()) > d.max_per_region:
             return spread_group(d.name, "max_per_region")
         if d.max_per_cloud is not None and max(clouds.values()) > d.max_per_cloud:
@@ -202,6 +203,19 @@ class _Rules:
         return None
 
 
+class _Moved(NamedTuple):
+    """An Alternative's fields: tens of thousands are weighed at 1,000 resources and few shown, so only
+    those become (validated) models."""
+
+    cloud: str
+    region: str
+    instance_type: str
+    spot: bool
+    monthly_usd: float
+    why: str
+    replaces: str
+
+
 def _alternatives(chosen, ranked: _Ranked, rules: _Rules, network_delta=None,
                   here_first: Callable[[tuple[str, str], bool, int], tuple[Option, ...]] | None = None,
                   ) -> tuple[Alternative, ...]:
@@ -210,39 +224,49 @@ def _alternatives(chosen, ranked: _Ranked, rules: _Rules, network_delta=None,
     each the chosen placement with one slot moved, kept only if every constraint still holds."""
     total = sum(o.monthly_usd * n for o, n in chosen)
     chosen_keys = {_key(o) for o, _ in chosen}
-    base = Counter()
+    base: dict[tuple[str, str], int] = {}
     for o, n in chosen:
-        base[o.location] += n
+        base[o.location] = base.get(o.location, 0) + n
 
-    def moved(slot: Option, n: int, o: Option, why: str) -> Alternative | None:
-        counts = base.copy()
+    def machines(slot: Option, n: int, o: Option) -> float:
+        return total - slot.monthly_usd * n + o.monthly_usd * n
+
+    def moved(slot: Option, n: int, o: Option, why: str) -> _Moved | None:
+        counts = dict(base)
         counts[slot.location] -= n
         if not counts[slot.location]:
             del counts[slot.location]
-        counts[o.location] += n
+        counts[o.location] = counts.get(o.location, 0) + n
         if rules.violation(counts) is not None:
             return None
-        cost = total - slot.monthly_usd * n + o.monthly_usd * n
+        cost = machines(slot, n, o)
         if network_delta is not None and o.location != slot.location:
             rest = tuple((p, m) for p, m in chosen if p is not slot) + ((o, n),)
             cost += network_delta(rest)  # egress and NAT per VM included: network_cost prices them
         if o.spot_score is not None:
             why += f" ({_score(o)})"
-        return Alternative(cloud=o.cloud, region=o.region, instance_type=o.instance_type, spot=o.spot,
-                           monthly_usd=round(cost, 2), why=why,
-                           replaces=f"{n} x {_label(slot)} in {slot.cloud}/{slot.region}")
+        return _Moved(o.cloud, o.region, o.instance_type, o.spot, round(cost, 2), why,
+                      f"{n} x {_label(slot)} in {slot.cloud}/{slot.region}")
 
-    shown: dict[tuple, Alternative] = {}
-    cheapest: dict[tuple, Alternative] = {}
+    def best_on(cloud: str, slot: Option, n: int) -> _Moved | None:
+        best = None
+        for o in ranked.per_cloud[cloud]:
+            # cheapest first: without a network term no later one can cost less than the best found
+            if network_delta is None and best is not None and round(machines(slot, n, o), 2) > best.monthly_usd:
+                break
+            if (a := moved(slot, n, o, f"the best on {cloud}")) is not None and (best is None or _order(a) < _order(best)):
+                best = a
+        return best
+
+    shown: dict[tuple, _Moved] = {}
+    cheapest: dict[tuple, _Moved] = {}
     for slot, n in chosen:
         # the chosen types come first where they are the cheapest: enough asked for to skip them all
         first = here_first(slot.location, slot.spot, TYPES_HERE + len(chosen_keys)) if here_first else ()
         for o in [o for o in first if _key(o) not in chosen_keys][:TYPES_HERE]:
             _keep(shown, moved(slot, n, o, f"another type in {o.cloud}/{o.region}"))
         for cloud in sorted(ranked.per_cloud.keys() - {o.cloud for o, _ in chosen}):
-            on_cloud = [a for o in ranked.per_cloud[cloud]
-                        if (a := moved(slot, n, o, f"the best on {cloud}")) is not None]
-            _keep(shown, min(on_cloud, key=_order, default=None))
+            _keep(shown, best_on(cloud, slot, n))
         tried = 0
         for o in ranked.all:
             if _key(o) in chosen_keys:
@@ -253,7 +277,7 @@ def _alternatives(chosen, ranked: _Ranked, rules: _Rules, network_delta=None,
             _keep(cheapest, moved(slot, n, o, "one of the next cheapest"))
     for a in sorted(cheapest.values(), key=_order)[:ALTERNATIVES]:
         _keep(shown, a, replace_why=False)
-    return tuple(sorted(shown.values(), key=_order))
+    return tuple(Alternative(**a._asdict()) for a in sorted(shown.values(), key=_order))
 
 
 def _score(o: Option) -> str:
@@ -271,11 +295,11 @@ def _key(o) -> tuple:
     return (o.cloud, o.region, o.instance_type, o.spot)
 
 
-def _order(a: Alternative) -> tuple:
+def _order(a: _Moved) -> tuple:
     return (a.monthly_usd, a.cloud, a.region, a.instance_type)
 
 
-def _keep(found: dict[tuple, Alternative], alternative: Alternative | None, replace_why: bool = True) -> None:
+def _keep(found: dict[tuple, _Moved], alternative: _Moved | None, replace_why: bool = True) -> None:
     """Keep the cheapest way to each offering; a reason already given to it stays (unless ``replace_why``)."""
     if alternative is None:
         return
