@@ -36,7 +36,7 @@ def explain(stack: Stack, problem: Problem, solution: Solution,
     locations = {name: {o.location for o, _ in chosen} for name, chosen in solution.assignment.items()}
     network_delta = _network_delta(problem, solution)
     used = {key: vcpus_under(key, problem.demands, solution.assignment) for key in problem.quotas}
-    demands = {d.name: d for d in problem.demands}
+    apart_from, near_to = _Rules.others(problem)
     ranked: dict[int, _Ranked] = {}
     out = {}
     for demand in problem.demands:
@@ -44,7 +44,7 @@ def explain(stack: Stack, problem: Problem, solution: Solution,
         if id(demand.options) not in ranked:  # shared by resources with the same requirements
             ranked[id(demand.options)] = _Ranked(demand.options)
         options = ranked[id(demand.options)]
-        rules = _Rules(demand, demands, locations, problem)
+        rules = _Rules(demand, locations, apart_from.get(demand.name, []), near_to.get(demand.name, []))
         out[demand.name] = Explanation(
             resource=demand.name,
             chosen=tuple(f"{n} x {_label(o)} in {o.cloud}/{o.region}" for o, n in chosen),
@@ -169,13 +169,28 @@ class _Ranked:
 class _Rules:
     """The constraints one resource's placement must meet, given where everything else went."""
 
-    def __init__(self, demand: Demand, demands: dict[str, Demand], locations, problem: Problem) -> None:
+    def __init__(self, demand: Demand, locations, apart_from: list[str], near_to: list[str]) -> None:
+        """``apart_from``: the resources that keep apart from this one; ``near_to``: those placed near it
+        (``_Rules.others``)."""
         self.demand = demand
         self.near = locations.get(demand.near, set()) if demand.near else None
         self.apart = {name: locations.get(name, set()) for name in demand.apart}
-        self.apart.update({d.name: locations.get(d.name, set()) for d in problem.demands if demand.name in d.apart})
+        self.apart.update({name: locations.get(name, set()) for name in apart_from})
         # resources placed `near` this one need it to stay in each of their regions
-        self.needed_by = {d.name: locations.get(d.name, set()) for d in problem.demands if d.near == demand.name}
+        self.needed_by = {name: locations.get(name, set()) for name in near_to}
+
+    @staticmethod
+    def others(problem: Problem) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """name -> the resources that keep apart from it, and those placed near it, in the problem's order
+        (an explanation names the first that blocks a region): one pass, not one per resource."""
+        apart_from: dict[str, list[str]] = {}
+        near_to: dict[str, list[str]] = {}
+        for d in problem.demands:
+            for name in d.apart:
+                apart_from.setdefault(name, []).append(d.name)
+            if d.near:
+                near_to.setdefault(d.near, []).append(d.name)
+        return apart_from, near_to
 
     def violation(self, counts: dict[tuple[str, str], int]) -> str | None:
         """The constraint group these replica counts per location would break, if any."""
