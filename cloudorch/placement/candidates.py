@@ -219,7 +219,7 @@ def cheapest_fits(spec: Compute, hosts: Hosts, index: OfferingIndex, location: t
     if index._cache[key] is None:
         return ()
     region, variant, order = index._cache[key]
-    return _options(index, region, variant, order[:take])
+    return tuple(_options(index, region, variant, order[:take]))
 
 
 class _Variant(NamedTuple):
