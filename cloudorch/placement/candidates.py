@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from cloudorch.capabilities import Capability
 from cloudorch.catalog.model import Catalog, Region
@@ -186,53 +187,109 @@ def _pareto(indices, prices, scores, name_rank, vcpus=None):
 def compute_options(spec: Compute, hosts: Hosts, index: OfferingIndex, vcpu_matters: bool = False,
                     prune: bool = True) -> tuple[tuple[Option, ...], tuple[Exclusion, ...]]:
     """Options for one replica of ``spec`` in the regions that can host it; cached, since large stacks repeat
-    the same requirements. ``prune=False`` keeps the dominated ones too (what `--explain` compares with)."""
-    key = (spec.cpu, spec.memory_gb, spec.arch, spec.accelerator, spec.spot, spec.burstable, hosts.key, vcpu_matters,
-           prune)
+    the same requirements. ``prune=False`` keeps the dominated ones too."""
+    key = (*_requirement(spec), hosts.key, vcpu_matters, prune)
     if key not in index._cache:
         index._cache[key] = _compute_options(spec, hosts, index, vcpu_matters, prune)
     return index._cache[key]
 
 
-def _compute_options(spec: Compute, hosts: Hosts, index: OfferingIndex, vcpu_matters: bool,
-                     prune: bool = True) -> tuple[tuple[Option, ...], tuple[Exclusion, ...]]:
+def cheapest_fits(spec: Compute, hosts: Hosts, index: OfferingIndex, location: tuple[str, str], spot: bool,
+                  take: int) -> tuple[Option, ...]:
+    """The first ``take`` options, in ``Option.sort_key`` order, for one replica of ``spec`` in ``location`` with
+    the ``spot`` flag, dominated ones included: what `--explain` names as the other types in a chosen region.
+
+    Why not ``compute_options(prune=False)`` filtered: that builds an Option for every fitting offering in
+    every region (1.7 M at 1,000 resources) to show two per chosen region. Here only the order is kept (per
+    requirements and location, cached), and only the options shown are built."""
     import numpy as np
 
+    key = ("cheapest-fits", *_requirement(spec), hosts.key, location, spot)
+    if key not in index._cache:
+        region = next((r for r in hosts.regions if (r.cloud, r.name) == location), None)
+        found = None if region is None else _fitting(spec, hosts, index, region)
+        variant = next((v for v in found if v.spot == spot), None) if isinstance(found, list) else None
+        if variant is None:
+            index._cache[key] = None
+        else:
+            cols, idx = index.regions[location][1], variant.indices
+            # Option.sort_key within one location and spot flag: price, availability (higher first), name
+            order = idx[np.lexsort((cols["name_rank"][idx], -variant.scores[idx], variant.prices[idx]))]
+            index._cache[key] = (region, variant, order)
+    if index._cache[key] is None:
+        return ()
+    region, variant, order = index._cache[key]
+    return tuple(_options(index, region, variant, order[:take]))
+
+
+class _Variant(NamedTuple):
+    """The offerings of one region that fit, on demand or spot, with the price and availability they have so."""
+
+    spot: bool
+    prices: object  # numpy columns over the region's offerings
+    scores: object
+    indices: object  # the fitting offerings' positions
+
+
+def _requirement(spec: Compute) -> tuple:
+    """What of a compute resource decides its options (cache keys: large stacks repeat requirements)."""
+    return (spec.cpu, spec.memory_gb, spec.arch, spec.accelerator, spec.spot, spec.burstable)
+
+
+def _fitting(spec: Compute, hosts: Hosts, index: OfferingIndex, region: Region) -> list[_Variant] | Exclusion:
+    """The offerings in ``region`` that fit one replica of ``spec``, per variant (on demand, and spot where
+    the resource allows it and the region offers it), or why none does."""
+    import numpy as np
+
+    offerings, cols = index.regions.get((region.cloud, region.name), ([], None))
+    if not offerings:
+        return _no_offering(region, spec, 0)
+    fits = (cols["vcpus"] >= spec.cpu) & (cols["memory"] >= spec.memory_gb)
+    if spec.accelerator:
+        fits &= (cols["accel"] == spec.accelerator.type.lower()) & (cols["accel_count"] >= spec.accelerator.count)
+    else:
+        fits &= cols["accel"] == ""  # never pay for a GPU nobody asked for
+    right_arch = fits & (cols["arm"] == (spec.arch == "arm64"))
+    # credits run out under a steady load: a type that bursts is chosen only where the resource allows it
+    matching = np.flatnonzero(right_arch if spec.burstable else right_arch & ~cols["burstable"])
+    if matching.size == 0:
+        return _no_offering(region, spec, int(fits.sum()), bursting=int(right_arch.sum()))
+    variants = [(False, cols["price"], matching)]
+    if spec.spot and hosts.allows((region.cloud, region.name), Capability.SPOT):
+        with_spot = matching[~np.isnan(cols["spot"][matching])]
+        if with_spot.size:
+            variants.append((True, cols["spot"], with_spot))
+    return [_Variant(spot, prices, availability_score(cols["zones"], spot, cols["failures"], cols["spot_score"]), idx)
+            for spot, prices, idx in variants]
+
+
+def _options(index: OfferingIndex, region: Region, variant: _Variant, chosen) -> list[Option]:
+    """The Options for the offerings at positions ``chosen`` of ``region``, as ``variant`` prices them."""
+    offerings, cols = index.regions[(region.cloud, region.name)]
+    spot, prices, scores = variant.spot, variant.prices, variant.scores
+    return [
+        Option(o.cloud, o.region, o.instance_type, spot, o.vcpus, o.memory_gib, float(prices[i]),
+               float(scores[i]), o.zones or region.zones, o.accelerator, o.accelerator_count,
+               int(cols["spot_score"][i]) if spot and cols["scored"][i] else None)
+        for i in chosen.tolist()
+        for o in (offerings[i],)
+    ]
+
+
+def _compute_options(spec: Compute, hosts: Hosts, index: OfferingIndex, vcpu_matters: bool,
+                     prune: bool = True) -> tuple[tuple[Option, ...], tuple[Exclusion, ...]]:
     options: list[Option] = []
     exclusions: list[Exclusion] = []
-    want_arm = spec.arch == "arm64"
     for region in hosts.regions:
-        offerings, cols = index.regions.get((region.cloud, region.name), ([], None))
-        if not offerings:
-            exclusions.append(_no_offering(region, spec, 0))
+        found = _fitting(spec, hosts, index, region)
+        if isinstance(found, Exclusion):
+            exclusions.append(found)
             continue
-        fits = (cols["vcpus"] >= spec.cpu) & (cols["memory"] >= spec.memory_gb)
-        if spec.accelerator:
-            fits &= (cols["accel"] == spec.accelerator.type.lower()) & (cols["accel_count"] >= spec.accelerator.count)
-        else:
-            fits &= cols["accel"] == ""  # never pay for a GPU nobody asked for
-        right_arch = fits & (cols["arm"] == want_arm)
-        # credits run out under a steady load: a type that bursts is chosen only where the resource allows it
-        matching = np.flatnonzero(right_arch if spec.burstable else right_arch & ~cols["burstable"])
-        if matching.size == 0:
-            exclusions.append(_no_offering(region, spec, int(fits.sum()), bursting=int(right_arch.sum())))
-            continue
-        variants = [(False, cols["price"], matching)]
-        if spec.spot and hosts.allows((region.cloud, region.name), Capability.SPOT):
-            with_spot = matching[~np.isnan(cols["spot"][matching])]
-            if with_spot.size:
-                variants.append((True, cols["spot"], with_spot))
-        for spot, price_col, idx in variants:
-            scores = availability_score(cols["zones"], spot, cols["failures"], cols["spot_score"])
-            chosen = _pareto(idx, price_col, scores, cols["name_rank"], cols["vcpus"] if vcpu_matters else None) \
-                if prune else idx
-            options += [
-                Option(o.cloud, o.region, o.instance_type, spot, o.vcpus, o.memory_gib, float(price_col[i]),
-                       float(scores[i]), o.zones or region.zones, o.accelerator, o.accelerator_count,
-                       int(cols["spot_score"][i]) if spot and cols["scored"][i] else None)
-                for i in chosen.tolist()
-                for o in (offerings[i],)
-            ]
+        cols = index.regions[(region.cloud, region.name)][1]
+        for variant in found:
+            chosen = _pareto(variant.indices, variant.prices, variant.scores, cols["name_rank"],
+                             cols["vcpus"] if vcpu_matters else None) if prune else variant.indices
+            options += _options(index, region, variant, chosen)
     return tuple(options), tuple(exclusions)
 
 

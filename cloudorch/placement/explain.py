@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
+from typing import NamedTuple
 
 from cloudorch.catalog.model import Catalog
-from cloudorch.placement.candidates import OfferingIndex, compute_options, database_options
+from cloudorch.placement.candidates import OfferingIndex, cheapest_fits, compute_options, database_options
 from cloudorch.placement.capability import CapabilityFilter, requirements_of
 from cloudorch.placement.model import HOURS_PER_MONTH, Alternative, Exclusion, Explanation
 from cloudorch.placement.problem import (Demand, Option, Problem, Solution, apart_group, near_group, quota_covers,
@@ -28,45 +30,54 @@ SCAN = 24
 
 def explain(stack: Stack, problem: Problem, solution: Solution,
             region_exclusions: list[Exclusion], option_exclusions: dict[str, tuple[Exclusion, ...]],
-            every_fit: Callable[[str], tuple[Option, ...]] | None = None) -> dict[str, Explanation]:
-    """``every_fit(name)``: every offering that fits the resource, the dominated ones included (the problem's
-    options leave those out), for the other types in each chosen region; see ``every_fit``."""
+            every_fit: EveryFit | None = None) -> dict[str, Explanation]:
+    """``every_fit``: the offerings that fit a resource in one location, the dominated ones included (the
+    problem's options leave those out), for the other types in each chosen region; see ``every_fit``."""
     locations = {name: {o.location for o, _ in chosen} for name, chosen in solution.assignment.items()}
     network_delta = _network_delta(problem, solution)
     used = {key: vcpus_under(key, problem.demands, solution.assignment) for key in problem.quotas}
-    demands = {d.name: d for d in problem.demands}
-    cheapest: dict[int, dict[tuple[str, str], float]] = {}
-    ranked: dict[int, list[Option]] = {}
+    apart_from, near_to = _Rules.others(problem)
+    ranked: dict[int, _Ranked] = {}
     out = {}
     for demand in problem.demands:
         chosen = solution.assignment.get(demand.name, ())
-        if id(demand.options) not in cheapest:  # shared by resources with the same requirements
-            ranked[id(demand.options)] = sorted(demand.options, key=lambda o: o.sort_key)
-            cheapest[id(demand.options)] = _cheapest_per_location(demand.options)
-        rules = _Rules(demand, demands, locations, problem)
+        if id(demand.options) not in ranked:  # shared by resources with the same requirements
+            ranked[id(demand.options)] = _Ranked(demand.options)
+        options = ranked[id(demand.options)]
+        rules = _Rules(demand, locations, apart_from.get(demand.name, []), near_to.get(demand.name, []))
         out[demand.name] = Explanation(
             resource=demand.name,
             chosen=tuple(f"{n} x {_label(o)} in {o.cloud}/{o.region}" for o, n in chosen),
-            alternatives=_alternatives(chosen, ranked[id(demand.options)], rules, network_delta(demand.name),
-                                       every_fit(demand.name) if every_fit is not None else ()),
+            alternatives=_alternatives(chosen, options, rules, network_delta(demand.name),
+                                       partial(every_fit, demand.name) if every_fit is not None else None),
             excluded=tuple(sorted(
                 [*collapse_outside_geo(region_exclusions, stack.placement.geo), *option_exclusions.get(demand.name, ()),
-                 *_unused_regions(demand, chosen, cheapest[id(demand.options)], rules, problem.objective,
+                 *_unused_regions(demand, chosen, options.cheapest_at, rules, problem.objective,
                                   lambda o, d=demand: _fits_quota(problem, used, d, solution.assignment.get(d.name, ()), o))],
                 key=lambda e: (e.cloud, e.region or "", e.reason))),
         )
     return out
 
 
-def every_fit(stack: Stack, catalog: Catalog, index: OfferingIndex, capability: CapabilityFilter):
-    """``name`` -> every offering that fits the resource where its cloud can host it, dominated ones included."""
+#: ``every_fit``'s answer: (name, location, spot, take) -> the first ``take`` offerings that fit resource
+#: ``name`` in ``location`` with that spot flag, dominated ones included, in ``Option.sort_key`` order
+EveryFit = Callable[[str, tuple[str, str], bool, int], tuple[Option, ...]]
 
-    def fits(name: str) -> tuple[Option, ...]:
+
+def every_fit(stack: Stack, catalog: Catalog, index: OfferingIndex, capability: CapabilityFilter) -> EveryFit:
+    """Every offering that fits a resource where its cloud can host it, dominated ones included, asked for
+    one location at a time: an explanation names only the next few types in each chosen region."""
+    databases: dict[str, tuple[Option, ...]] = {}
+
+    def fits(name: str, location: tuple[str, str], spot: bool, take: int) -> tuple[Option, ...]:
         spec = stack.resources[name]
         hosts = capability.hosts(requirements_of(stack, name))
         if isinstance(spec, Compute):
-            return compute_options(spec, hosts, index, prune=False)[0]
-        return database_options(spec, hosts, catalog, prune=False)[0]
+            return cheapest_fits(spec, hosts, index, location, spot, take)
+        if name not in databases:  # a database catalog is small: all of its classes, once per resource
+            databases[name] = tuple(sorted(database_options(spec, hosts, catalog, prune=False)[0],
+                                           key=lambda o: o.sort_key))
+        return tuple(o for o in databases[name] if o.location == location and o.spot == spot)[:take]
 
     return fits
 
@@ -137,32 +148,57 @@ def _network_delta(problem: Problem, solution: Solution):
     return for_demand
 
 
-def _cheapest_per_location(options) -> dict[tuple[str, str], float]:
-    best: dict[tuple[str, str], float] = {}
-    for o in options:
-        if o.hourly_usd < best.get(o.location, float("inf")):
-            best[o.location] = o.hourly_usd
-    return best
+class _Ranked:
+    """One set of options (resources with the same requirements share it) in ``Option.sort_key`` order,
+    with what every explanation reads off it, worked out once per set rather than per resource and slot."""
+
+    def __init__(self, options) -> None:
+        self.all = sorted(options, key=lambda o: o.sort_key)
+        #: cloud -> its first SCAN options: the candidates for "the best on <cloud>"
+        self.per_cloud: dict[str, list[Option]] = {}
+        #: location -> the lowest hourly price there
+        self.cheapest_at: dict[tuple[str, str], float] = {}
+        for o in self.all:
+            first = self.per_cloud.setdefault(o.cloud, [])
+            if len(first) < SCAN:
+                first.append(o)
+            if o.location not in self.cheapest_at:
+                self.cheapest_at[o.location] = o.hourly_usd
 
 
 class _Rules:
     """The constraints one resource's placement must meet, given where everything else went."""
 
-    def __init__(self, demand: Demand, demands: dict[str, Demand], locations, problem: Problem) -> None:
+    def __init__(self, demand: Demand, locations, apart_from: list[str], near_to: list[str]) -> None:
+        """``apart_from``: the resources that keep apart from this one; ``near_to``: those placed near it
+        (``_Rules.others``)."""
         self.demand = demand
         self.near = locations.get(demand.near, set()) if demand.near else None
         self.apart = {name: locations.get(name, set()) for name in demand.apart}
-        self.apart.update({d.name: locations.get(d.name, set()) for d in problem.demands if demand.name in d.apart})
+        self.apart.update({name: locations.get(name, set()) for name in apart_from})
         # resources placed `near` this one need it to stay in each of their regions
-        self.needed_by = {d.name: locations.get(d.name, set()) for d in problem.demands if d.near == demand.name}
+        self.needed_by = {name: locations.get(name, set()) for name in near_to}
 
-    def violation(self, counts: Counter) -> str | None:
+    @staticmethod
+    def others(problem: Problem) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """name -> the resources that keep apart from it, and those placed near it, in the problem's order
+        (an explanation names the first that blocks a region): one pass, not one per resource."""
+        apart_from: dict[str, list[str]] = {}
+        near_to: dict[str, list[str]] = {}
+        for d in problem.demands:
+            for name in d.apart:
+                apart_from.setdefault(name, []).append(d.name)
+            if d.near:
+                near_to.setdefault(d.near, []).append(d.name)
+        return apart_from, near_to
+
+    def violation(self, counts: dict[tuple[str, str], int]) -> str | None:
         """The constraint group these replica counts per location would break, if any."""
         d = self.demand
-        regions = set(counts)
-        clouds = Counter()
+        regions = counts.keys()
+        clouds: dict[str, int] = {}
         for (cloud, _), n in counts.items():
-            clouds[cloud] += n
+            clouds[cloud] = clouds.get(cloud, 0) + n
         if d.max_per_region is not None and max(counts.values()) > d.max_per_region:
             return spread_group(d.name, "max_per_region")
         if d.max_per_cloud is not None and max(clouds.values()) > d.max_per_cloud:
@@ -182,48 +218,72 @@ class _Rules:
         return None
 
 
-def _alternatives(chosen, ranked: list[Option], rules: _Rules, network_delta=None,
-                  every: tuple[Option, ...] = ()) -> tuple[Alternative, ...]:
+class _Moved(NamedTuple):
+    """An Alternative's fields: tens of thousands are weighed at 1,000 resources and few shown, so only
+    those become (validated) models."""
+
+    cloud: str
+    region: str
+    instance_type: str
+    spot: bool
+    monthly_usd: float
+    why: str
+    replaces: str
+
+
+def _alternatives(chosen, ranked: _Ranked, rules: _Rules, network_delta=None,
+                  here_first: Callable[[tuple[str, str], bool, int], tuple[Option, ...]] | None = None,
+                  ) -> tuple[Alternative, ...]:
     """What a user compares the choice with: the next types in each chosen region ("why t3.xlarge and not
     m6i.xlarge?"), the best placement on each other cloud, and the next cheapest placements overall --
     each the chosen placement with one slot moved, kept only if every constraint still holds."""
     total = sum(o.monthly_usd * n for o, n in chosen)
     chosen_keys = {_key(o) for o, _ in chosen}
-    base = Counter()
+    base: dict[tuple[str, str], int] = {}
     for o, n in chosen:
-        base[o.location] += n
+        base[o.location] = base.get(o.location, 0) + n
 
-    def moved(slot: Option, n: int, o: Option, why: str) -> Alternative | None:
-        counts = base.copy()
+    def machines(slot: Option, n: int, o: Option) -> float:
+        return total - slot.monthly_usd * n + o.monthly_usd * n
+
+    def moved(slot: Option, n: int, o: Option, why: str) -> _Moved | None:
+        counts = dict(base)
         counts[slot.location] -= n
         if not counts[slot.location]:
             del counts[slot.location]
-        counts[o.location] += n
+        counts[o.location] = counts.get(o.location, 0) + n
         if rules.violation(counts) is not None:
             return None
-        cost = total - slot.monthly_usd * n + o.monthly_usd * n
+        cost = machines(slot, n, o)
         if network_delta is not None and o.location != slot.location:
             rest = tuple((p, m) for p, m in chosen if p is not slot) + ((o, n),)
             cost += network_delta(rest)  # egress and NAT per VM included: network_cost prices them
         if o.spot_score is not None:
             why += f" ({_score(o)})"
-        return Alternative(cloud=o.cloud, region=o.region, instance_type=o.instance_type, spot=o.spot,
-                           monthly_usd=round(cost, 2), why=why,
-                           replaces=f"{n} x {_label(slot)} in {slot.cloud}/{slot.region}")
+        return _Moved(o.cloud, o.region, o.instance_type, o.spot, round(cost, 2), why,
+                      f"{n} x {_label(slot)} in {slot.cloud}/{slot.region}")
 
-    shown: dict[tuple, Alternative] = {}
-    cheapest: dict[tuple, Alternative] = {}
+    def best_on(cloud: str, slot: Option, n: int) -> _Moved | None:
+        best = None
+        for o in ranked.per_cloud[cloud]:
+            # cheapest first: without a network term no later one can cost less than the best found
+            if network_delta is None and best is not None and round(machines(slot, n, o), 2) > best.monthly_usd:
+                break
+            if (a := moved(slot, n, o, f"the best on {cloud}")) is not None and (best is None or _order(a) < _order(best)):
+                best = a
+        return best
+
+    shown: dict[tuple, _Moved] = {}
+    cheapest: dict[tuple, _Moved] = {}
     for slot, n in chosen:
-        here = sorted((o for o in every if o.location == slot.location and o.spot == slot.spot
-                       and _key(o) not in chosen_keys), key=lambda o: o.sort_key)
-        for o in here[:TYPES_HERE]:
+        # the chosen types come first where they are the cheapest: enough asked for to skip them all
+        first = here_first(slot.location, slot.spot, TYPES_HERE + len(chosen_keys)) if here_first else ()
+        for o in [o for o in first if _key(o) not in chosen_keys][:TYPES_HERE]:
             _keep(shown, moved(slot, n, o, f"another type in {o.cloud}/{o.region}"))
-        for cloud in sorted({o.cloud for o in ranked} - {o.cloud for o, _ in chosen}):
-            on_cloud = [a for o in [o for o in ranked if o.cloud == cloud][:SCAN]
-                        if (a := moved(slot, n, o, f"the best on {cloud}")) is not None]
-            _keep(shown, min(on_cloud, key=_order, default=None))
+        for cloud in sorted(ranked.per_cloud.keys() - {o.cloud for o, _ in chosen}):
+            _keep(shown, best_on(cloud, slot, n))
         tried = 0
-        for o in ranked:
+        for o in ranked.all:
             if _key(o) in chosen_keys:
                 continue
             tried += 1
@@ -232,7 +292,7 @@ def _alternatives(chosen, ranked: list[Option], rules: _Rules, network_delta=Non
             _keep(cheapest, moved(slot, n, o, "one of the next cheapest"))
     for a in sorted(cheapest.values(), key=_order)[:ALTERNATIVES]:
         _keep(shown, a, replace_why=False)
-    return tuple(sorted(shown.values(), key=_order))
+    return tuple(Alternative(**a._asdict()) for a in sorted(shown.values(), key=_order))
 
 
 def _score(o: Option) -> str:
@@ -250,11 +310,11 @@ def _key(o) -> tuple:
     return (o.cloud, o.region, o.instance_type, o.spot)
 
 
-def _order(a: Alternative) -> tuple:
+def _order(a: _Moved) -> tuple:
     return (a.monthly_usd, a.cloud, a.region, a.instance_type)
 
 
-def _keep(found: dict[tuple, Alternative], alternative: Alternative | None, replace_why: bool = True) -> None:
+def _keep(found: dict[tuple, _Moved], alternative: _Moved | None, replace_why: bool = True) -> None:
     """Keep the cheapest way to each offering; a reason already given to it stays (unless ``replace_why``)."""
     if alternative is None:
         return
