@@ -22,11 +22,13 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 
-from cloudorch.placement.ledger import Ledger, Location, Picks
+from cloudorch.placement.ledger import _EMPTY, Ledger, Location, Picks
 from cloudorch.placement.problem import Demand, Option, Problem, apart_group, near_group, spread_group
 
 #: other locations tried per resource, besides its flow partners': its cheapest ones overall
 CHEAPEST_TRIED = 3
+#: a location-closing attempt asks, every this many resources moved, whether the rest could still make it pay
+CLOSING_CHECKED_EVERY = 16
 
 
 class _Rules:
@@ -401,19 +403,33 @@ def _consolidate(demands: list[Demand], bill: Ledger, rules: _Rules, cheapest: d
                 return False
             undo, delta = [], 0.0
             bill.tentatively()
-            for d in present[source]:
+            movers, machines_left = present[source], None
+            for k, d in enumerate(movers):
+                if k and k % CLOSING_CHECKED_EVERY == 0:
+                    machines_left = machines_left or _machines_left(bill, movers, source, target, cheapest)
+                    if _hopeless(bill, delta, machines_left[k], movers[k:], source):
+                        break
                 current = bill.picks[d.name]
                 moving = sum(n for o, n in current if o.location == source)
                 if target not in cheapest[d.name]:
                     continue
                 staying = tuple((o, n) for o, n in current if o.location != source)
+                at = Counter(bill.at[d.name])
+                del at[source]
+                at[target] += moving
+                if not rules.places_allow(d, at):  # the same for every option there
+                    continue
+                too_big = float("inf")  # vCPUs of an option the quotas refused: as many or more fail too
                 for option in cheapest[d.name][target]:
+                    if option.vcpus >= too_big:
+                        continue
                     picks = _merge(staying, option, moving)
-                    if rules.allows(d, picks):
+                    if rules.quotas_allow(d, picks):
                         rules.moved(d, current, picks)
                         delta += bill.move(d.name, picks)
                         undo.append((d, current, picks))
                         break
+                    too_big = option.vcpus
             if delta < -1e-6:
                 bill.keep()
                 changes.kept()
@@ -423,3 +439,51 @@ def _consolidate(demands: list[Demand], bill: Ledger, rules: _Rules, cheapest: d
                 rules.moved(d, picks, current)
             changes.undone()
     return False
+
+
+
+# A closing attempt that cannot pay is cut short: what the resources left to move could still take off the
+# bill is at most their machines' saving at the target's cheapest option (``_machines_left``) plus, of the
+# network, their flows' traffic and everything at the location they leave (``_network_left``): a move only
+# ever removes sites, gateways and links where the resource was; what it adds where it goes is left out.
+
+def _machines_left(bill: Ledger, movers: list[Demand], source: Location, target: Location,
+                   cheapest: dict[str, dict[Location, list[Option]]]) -> list[float]:
+    """Per position in ``movers``: at most what the machines (and balancers) of it and those after it save by
+    leaving ``source`` for ``target`` (asked before they move: their replicas at ``source`` are as they were)."""
+    saved = []
+    for d in movers:
+        name = d.name
+        usd = bill.terms.location_fixed.get(name, _EMPTY).get(source[0], 0.0)
+        options = cheapest[name].get(target)
+        if options:
+            here = tuple((o, n) for o, n in bill.picks[name] if o.location == source)
+            there = ((options[0], sum(n for _, n in here)),)
+            usd += max(0.0, bill.replicas_cost(name, here) - bill.replicas_cost(name, there))
+        saved.append(usd)
+    left, total = [0.0] * len(saved), 0.0
+    for k in range(len(saved) - 1, -1, -1):
+        total += saved[k]
+        left[k] = total
+    return left
+
+
+def _hopeless(bill: Ledger, delta: float, machines_left: float, rest: list[Demand], source: Location) -> bool:
+    """Whether what is left to move (``rest``, whose machines save at most ``machines_left``) cannot make up
+    for what the attempt's moves so far cost (``delta``)."""
+    return delta >= machines_left + _network_left(bill, rest, source) - 1e-6
+
+
+def _network_left(bill: Ledger, rest: list[Demand], source: Location) -> float:
+    terms = bill.terms
+    flows: set[int] = set()
+    for d in rest:
+        flows.update(bill.flows_of.get(d.name, ()))
+    usd = sum(bill.flow_cost[i] for i in flows)
+    for (_, cloud, region), members in bill.site_members.items():
+        if members and (cloud, region) == source:
+            usd += terms.site.get(cloud, 0.0) + terms.vpn_site.get(cloud, 0.0)
+    for (a, b), uses in bill.link_uses.items():
+        if uses and (a[1:] == source or b[1:] == source):
+            usd += terms.link(a[1], b[1]) + terms.vpn_site.get(a[1], 0.0) + terms.vpn_site.get(b[1], 0.0)
+    return usd

@@ -188,6 +188,60 @@ def test_skipping_resources_whose_moves_cannot_have_changed_keeps_the_same_searc
     assert len(skipped) > 200, len(skipped)  # the cases exercise what is tested
 
 
+def test_closing_attempts_cut_short_keep_the_same_search(monkeypatch):
+    # an attempt to close a location stops once the resources left to move cannot make up for what the moves
+    # so far cost: the search must keep exactly the moves it keeps when every attempt is played to its end
+    from cloudorch.placement import improve as search
+
+    hopeless = search._hopeless
+    cut = []
+
+    def counted(*args):
+        found = hopeless(*args)
+        cut.extend([1] if found else [])
+        return found
+
+    for seed, site, quota, link in [(seed, *shape) for seed in range(6) for shape in ((1.0, 1.0, 1.0), (6.0, 1.0, 0.0),
+                                                                                   (0.0, 1.0, 4.0), (1.0, 0.7, 1.0), (0.0, 1.0, 0.0))]:
+        part = _busy_problem(seed, resources=60, flows=100, site=site, quota=quota, link=link)
+        start = milp.solve(dataclasses.replace(part, network=None))
+        if start is None:
+            continue  # quotas too tight for this draw
+        monkeypatch.setattr(search, "CLOSING_CHECKED_EVERY", 1)
+        monkeypatch.setattr(search, "_hopeless", counted)
+        short = search.improve(part, start.assignment)
+        monkeypatch.setattr(search, "CLOSING_CHECKED_EVERY", 10**9)
+        whole = search.improve(part, start.assignment)
+        monkeypatch.undo()
+        assert short == whole, (seed, site, quota, link)
+    assert len(cut) > 50, len(cut)  # the cases exercise what is tested
+
+
+def test_what_a_closing_attempt_may_still_save_counts_the_machines_it_frees_and_all_at_the_location():
+    from cloudorch.placement import improve as search
+    from cloudorch.placement.ledger import Ledger
+
+    here, there = ("aws", "us-east-1"), ("gcp", "us-central1")
+    dear, cheap = option("aws/us-east-1", 0.3), option("gcp/us-central1", 0.1)
+    a = demand("a", 2, (dear, cheap))
+    b = demand("b", 1, (option("aws/us-east-1", 0.2), option("gcp/us-central1", 0.25)))
+    c = demand("c", 1, (option("gcp/us-central1", 0.1),))
+    per_gb = {(*loc, kind): 0.09 for loc in (here, there) for kind in ("same-region", "same-cloud", "cross-cloud")}
+    terms = NetworkTerms(member_of={"a": "net", "b": "net", "c": "net"},
+                         flows=(FlowTerm("a", "c", 100.0), FlowTerm("b", "c", 0.0)),
+                         site={"aws": 40.0, "gcp": 35.0}, vpn_site={"aws": 5.0, "gcp": 7.0},
+                         vpn_link_side={"aws": 73.0, "gcp": 73.0}, per_gb=per_gb, replica_extra={},
+                         location_fixed={"b": {"aws": 20.0}})
+    part = problem(a, b, c, network=terms)
+    bill = Ledger(part, {"a": ((dear, 2),), "b": ((b.options[0], 1),), "c": ((c.options[0], 1),)})
+    cheapest = {d.name: search._cheapest_by_location(part, d) for d in part.demands}
+    # a saves 2 x $0.20 an hour at gcp's cheapest; b is dearer there and saves only its balancer
+    assert search._machines_left(bill, [a, b], here, there, cheapest) == pytest.approx([2 * 0.2 * 730 + 20.0, 20.0])
+    # a's traffic ($9: 100 GB from a to c, cross-cloud), the site and gateway at aws, the aws-gcp link and both gateways
+    assert search._network_left(bill, [a, b], here) == pytest.approx(9.0 + 40.0 + 5.0 + 146.0 + 5.0 + 7.0)
+    assert search._network_left(bill, [b], here) == pytest.approx(40.0 + 5.0 + 146.0 + 5.0 + 7.0)
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_moves_taken_back_leave_the_ledger_exactly_as_it_was(seed):
     # closing a location is tried by moving everything there and taking it back when it does not pay
