@@ -48,6 +48,10 @@ class _Rules:
                     self.apart[t].add(d.name)
         #: per demand: (min_regions, min_clouds, max_per_region, max_per_cloud, near) as its active rules say
         self.spread = {d.name: self._spread(d) for d in problem.demands}
+        #: demands no spread, near or apart rule ties to any place (most of a large stack): anywhere will do
+        self.free = {d.name for d in problem.demands
+                     if self.spread[d.name] == (1, 1, d.count, d.count, None) and d.name not in self.near_me
+                     and d.name not in self.apart}
         self.keys = problem.active_quotas()
         self.masks = problem.quota_masks(self.keys)
         #: per location, the indices of the quotas that cover it (the masks' set bits, listed once)
@@ -85,6 +89,8 @@ class _Rules:
 
     def places_allow(self, d: Demand, at: Counter) -> bool:
         """Spread, near and apart, for the demand's replicas per location ``at``."""
+        if d.name in self.free:
+            return True
         clouds: dict[str, int] = {}
         for loc, n in at.items():
             clouds[loc[0]] = clouds.get(loc[0], 0) + n

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 
-from cloudorch.placement.bill import path_kind
 from cloudorch.placement.problem import FlowTerm, NetworkTerms, Option, Problem
+from cloudorch.placement.rates import PATH_KINDS
 
 Location = tuple[str, str]
 Picks = tuple[tuple[Option, int], ...]
@@ -32,6 +32,12 @@ class Ledger:
         self.flows: list[FlowTerm] = [f for f in self.terms.flows if f.source in assignment and f.target in assignment]
         #: resource -> indices of the flows it is an end of
         self.flows_of: dict[str, list[int]] = defaultdict(list)
+        member_of = self.terms.member_of
+        #: per flow: (source, target, GB a month, source's network, target's network), read in the inner loop
+        self._ends = [(f.source, f.target, f.gb_month, member_of.get(f.source), member_of.get(f.target))
+                      for f in self.flows]
+        #: location -> its per-GB prices in ``PATH_KINDS`` order
+        self._rates: dict[Location, tuple[float, ...]] = {}
         for i, f in enumerate(self.flows):
             self.flows_of[f.source].append(i)
             self.flows_of[f.target].append(i)
@@ -174,17 +180,17 @@ class Ledger:
         flows: dict[int, tuple[float, list[Link]]] = {}
         link_change: dict[Link, int] = {}
         same_places = not changed  # then no flow needs another link
-        placed = self.at
+        placed, ends = self.at, self._ends
         for i in self.flows_of.get(name, ()):
-            f = self.flows[i]
-            source = at if f.source == name else placed.get(f.source)
-            target = at if f.target == name else placed.get(f.target)
-            cost = self._traffic(f, source, target)
+            src, dst, gb, src_net, dst_net = ends[i]
+            source = at if src == name else placed.get(src)
+            target = at if dst == name else placed.get(dst)
+            cost = self._traffic(gb, source, target)
             delta += cost - self.flow_cost[i]
             if same_places:
                 flows[i] = (cost, self.flow_links[i])
                 continue
-            links = self._links(f, source, target)
+            links = self._links(src_net, dst_net, source, target)
             for link in links:
                 link_change[link] = link_change.get(link, 0) + 1
             for link in self.flow_links[i]:
@@ -206,21 +212,28 @@ class Ledger:
                 delta += (1 if step > 0 else -1) * terms.vpn_site.get(end[1], 0.0)
         return delta, at, flows, link_change, gateway_change
 
-    def _traffic(self, f: FlowTerm, source: Mapping[Location, int] | None, target: Mapping[Location, int] | None) -> float:
-        """A flow's traffic cost, its ends placed at ``source`` and ``target``: each GB at the nearest path."""
-        if not f.gb_month or not source or not target:
+    def _traffic(self, gb: float, source: Mapping[Location, int] | None, target: Mapping[Location, int] | None) -> float:
+        """A flow's traffic cost (``gb`` a month), its ends placed at ``source`` and ``target``: each GB at the
+        nearest path (``bill.path_kind``)."""
+        if not gb or not source or not target:
             return 0.0
         usd = 0.0
         total = sum(source.values())
         clouds = {loc[0] for loc in target}
+        rates = self._rates
         for loc, n in source.items():
-            kind = path_kind(loc, target, clouds)
-            usd += f.gb_month * n / total * self.terms.per_gb.get((*loc, kind), 0.0)
+            rate = rates.get(loc) or self._rates_at(loc)
+            usd += gb * n / total * (rate[0] if loc in target else rate[1] if loc[0] in clouds else rate[2])
         return usd
 
-    def _links(self, f: FlowTerm, source: Mapping[Location, int] | None, target: Mapping[Location, int] | None) -> list[Link]:
+    def _rates_at(self, loc: Location) -> tuple[float, ...]:
+        found = self._rates[loc] = tuple(self.terms.per_gb.get((*loc, kind), 0.0) for kind in PATH_KINDS)
+        return found
+
+    @staticmethod
+    def _links(src_net: str | None, dst_net: str | None, source: Mapping[Location, int] | None,
+               target: Mapping[Location, int] | None) -> list[Link]:
         """The VPN links a flow needs: one per pair of its ends' sites in different clouds."""
-        src_net, dst_net = self.terms.member_of.get(f.source), self.terms.member_of.get(f.target)
         if not source or not target or src_net is None or dst_net is None:
             return []
         links = []
