@@ -272,3 +272,24 @@ def test_the_reduced_cost_path_for_large_models_finds_the_same_optimum(cat, draw
         guided = plan(stack, cat, vcpu_quotas=quotas)
     assert guided.monthly_usd == pytest.approx(direct.monthly_usd, abs=0.02)
     assert guided.lower_bound_monthly_usd <= guided.monthly_usd + 0.01
+
+
+def test_the_reduced_cost_path_skips_its_proof_only_within_what_it_may_leave(monkeypatch):
+    # a quota splits the LP's replicas fractionally (2.5 on aws): the restricted MILP's placement ($292) is 14%
+    # above the LP bound ($255.50), past PROVED_ENOUGH, so step 3 runs; allowed 15%, it is skipped and the LP's
+    # bound shown
+    from tests.placement.tiny import demand, option, problem
+
+    web = demand("web", 3, [option("aws/us-east-1", 0.1), option("gcp/us-central1", 0.2)])
+    part = problem(web, quotas={"aws": 10.0})
+    solves = []
+    solve_model = milp._solve_model
+    monkeypatch.setattr(milp, "_solve_model", lambda *a, **k: solves.append(1) or solve_model(*a, **k))
+    monkeypatch.setattr(milp, "GUIDED_COLUMNS", 0)
+    proved = milp.solve(part)
+    assert len(solves) == 3 and proved.lower_bound_monthly_usd == pytest.approx(proved.monthly_usd)
+    solves.clear()
+    monkeypatch.setattr(milp, "PROVED_ENOUGH", 0.15)
+    left = milp.solve(part)
+    assert len(solves) == 2 and left.assignment == proved.assignment
+    assert left.lower_bound_monthly_usd == pytest.approx((2.5 * 0.1 + 0.5 * 0.2) * HOURS_PER_MONTH)
