@@ -44,6 +44,8 @@ from typing import Any
 
 LIMIT_ENV = "CLOUDORCH_POLICY_TIMEOUT"
 DEFAULT_LIMIT = 30.0
+#: the longest the parent waits on the child without running Python code (see ``_Child._next``)
+WAIT_SLICE = 0.25
 #: how much of a task's output is kept for its error message
 OUTPUT_LIMIT = 2000
 #: what the child keeps of the environment: enough to run Python and read the clock and locale
@@ -227,8 +229,11 @@ class _Child:
     def _next(self, reader: Any, deadline: float) -> Any:
         """The child's next message; None when the deadline passed, "gone" when the child ended."""
         try:
-            if not reader.poll(max(0.0, deadline - time.monotonic())):
-                return None
+            # in short waits: a Ctrl-C the kernel hands to another thread (HiGHS keeps one) is only acted on
+            # when this thread next runs Python code, so one long wait would hold it for the whole time limit
+            while not reader.poll(min(WAIT_SLICE, max(0.0, deadline - time.monotonic()))):
+                if time.monotonic() >= deadline:
+                    return None
             return reader.recv()
         except (EOFError, OSError):
             return "gone"

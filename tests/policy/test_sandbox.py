@@ -128,6 +128,29 @@ def test_the_users_ctrl_c_stops_the_run_and_the_child(tmp_path):
         os.kill(int(pid_file.read_text()), 0)
 
 
+def test_a_ctrl_c_the_kernel_hands_to_another_thread_still_stops_the_run_at_once(tmp_path):
+    # a process-directed SIGINT may land on any thread (HiGHS keeps one); the thread waiting on the child must
+    # act on it within a moment, not when the time limit ends its wait
+    pid_file = tmp_path / "pid"
+
+    def waits(_):
+        pid_file.write_text(str(os.getpid()))
+        time.sleep(30)
+
+    def interrupt_this_thread():
+        while not pid_file.exists():
+            time.sleep(0.05)
+        signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+
+    threading.Thread(target=interrupt_this_thread, daemon=True).start()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        sandbox.run([waits], limit=20)
+    assert time.monotonic() - started < 10
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)
+
+
 def test_the_time_limit_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("CLOUDORCH_POLICY_TIMEOUT", "2.5")
     assert sandbox.time_limit() == 2.5
