@@ -407,14 +407,16 @@ def _consolidate(demands: list[Demand], bill: Ledger, rules: _Rules, cheapest: d
                 continue
             if limit.reached(bill, len(demands)):
                 return False
-            undo, delta = [], 0.0
+            movers = present[source]
+            machines_least = _machines_least(bill, rules, movers, source, target, cheapest)
+            if _hopeless(bill, 0.0, machines_least[0], movers, source):
+                continue  # nothing moved, nothing to take back
+            undo, delta, cut = [], 0.0, False
             bill.tentatively()
-            movers, machines_left = present[source], None
             for k, d in enumerate(movers):
-                if k and k % CLOSING_CHECKED_EVERY == 0:
-                    machines_left = machines_left or _machines_left(bill, movers, source, target, cheapest)
-                    if _hopeless(bill, delta, machines_left[k], movers[k:], source):
-                        break
+                if k and k % CLOSING_CHECKED_EVERY == 0 and _hopeless(bill, delta, machines_least[k], movers[k:], source):
+                    cut = True  # even if the moves so far pay: the attempt is all of them or none
+                    break
                 current = bill.picks[d.name]
                 moving = sum(n for o, n in current if o.location == source)
                 if target not in cheapest[d.name]:
@@ -436,7 +438,7 @@ def _consolidate(demands: list[Demand], bill: Ledger, rules: _Rules, cheapest: d
                         undo.append((d, current, picks))
                         break
                     too_big = option.vcpus
-            if delta < -1e-6:
+            if delta < -1e-6 and not cut:
                 bill.keep()
                 changes.kept()
                 return True
@@ -448,36 +450,40 @@ def _consolidate(demands: list[Demand], bill: Ledger, rules: _Rules, cheapest: d
 
 
 
-# A closing attempt that cannot pay is cut short: what the resources left to move could still take off the
-# bill is at most their machines' saving at the target's cheapest option (``_machines_left``) plus, of the
-# network, their flows' traffic and everything at the location they leave (``_network_left``): a move only
-# ever removes sites, gateways and links where the resource was; what it adds where it goes is left out.
+# A closing attempt that cannot pay is skipped or cut short. What the resources left to move add to the bill
+# is at least, for their machines (``_machines_least``), the exact change for each one that surely moves to
+# the target's cheapest option -- no spread, near or apart rule ties it and no vCPU quota covers the target
+# -- and, for the others, the saving they would make there if they moved (they may stay); minus, for the
+# network (``_network_left``), their flows' traffic and everything at the location they leave: a move only
+# ever removes sites, gateways and links where the resource was, and what it adds where it goes is left out.
 
-def _machines_left(bill: Ledger, movers: list[Demand], source: Location, target: Location,
-                   cheapest: dict[str, dict[Location, list[Option]]]) -> list[float]:
-    """Per position in ``movers``: at most what the machines (and balancers) of it and those after it save by
-    leaving ``source`` for ``target`` (asked before they move: their replicas at ``source`` are as they were)."""
-    saved = []
+def _machines_least(bill: Ledger, rules: _Rules, movers: list[Demand], source: Location, target: Location,
+                    cheapest: dict[str, dict[Location, list[Option]]]) -> list[float]:
+    """Per position in ``movers``: at least what the machines (and balancers) of it and those after it add to
+    the bill by leaving ``source`` for ``target`` (negative: what they may save). Asked before they move."""
+    sure = not rules.masks[target]  # no quota can refuse a replica there
+    added = []
     for d in movers:
         name = d.name
-        usd = bill.terms.location_fixed.get(name, _EMPTY).get(source[0], 0.0)
+        usd = -bill.terms.location_fixed.get(name, _EMPTY).get(source[0], 0.0)
         options = cheapest[name].get(target)
         if options:
             here = tuple((o, n) for o, n in bill.picks[name] if o.location == source)
             there = ((options[0], sum(n for _, n in here)),)
-            usd += max(0.0, bill.replicas_cost(name, here) - bill.replicas_cost(name, there))
-        saved.append(usd)
-    left, total = [0.0] * len(saved), 0.0
-    for k in range(len(saved) - 1, -1, -1):
-        total += saved[k]
-        left[k] = total
-    return left
+            change = bill.replicas_cost(name, there) - bill.replicas_cost(name, here)
+            usd += change if name in rules.free and (sure or not d.counts_against_quota) else min(0.0, change)
+        added.append(usd)
+    least, total = [0.0] * len(added), 0.0
+    for k in range(len(added) - 1, -1, -1):
+        total += added[k]
+        least[k] = total
+    return least
 
 
-def _hopeless(bill: Ledger, delta: float, machines_left: float, rest: list[Demand], source: Location) -> bool:
-    """Whether what is left to move (``rest``, whose machines save at most ``machines_left``) cannot make up
-    for what the attempt's moves so far cost (``delta``)."""
-    return delta >= machines_left + _network_left(bill, rest, source) - 1e-6
+def _hopeless(bill: Ledger, delta: float, machines_least: float, rest: list[Demand], source: Location) -> bool:
+    """Whether the attempt cannot pay: what its moves so far added (``delta``) and the least the rest can add
+    (their machines at least ``machines_least``) stay above zero (by a cent, for rounding)."""
+    return delta + machines_least - _network_left(bill, rest, source) >= 0.01
 
 
 def _network_left(bill: Ledger, rest: list[Demand], source: Location) -> float:

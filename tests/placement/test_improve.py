@@ -210,14 +210,14 @@ def test_closing_attempts_cut_short_keep_the_same_search(monkeypatch):
         monkeypatch.setattr(search, "CLOSING_CHECKED_EVERY", 1)
         monkeypatch.setattr(search, "_hopeless", counted)
         short = search.improve(part, start.assignment)
-        monkeypatch.setattr(search, "CLOSING_CHECKED_EVERY", 10**9)
+        monkeypatch.setattr(search, "_hopeless", lambda *args: False)
         whole = search.improve(part, start.assignment)
         monkeypatch.undo()
         assert short == whole, (seed, site, quota, link)
     assert len(cut) > 50, len(cut)  # the cases exercise what is tested
 
 
-def test_what_a_closing_attempt_may_still_save_counts_the_machines_it_frees_and_all_at_the_location():
+def test_what_a_closing_attempt_may_still_save_counts_the_machines_and_all_at_the_location():
     from cloudorch.placement import improve as search
     from cloudorch.placement.ledger import Ledger
 
@@ -232,11 +232,19 @@ def test_what_a_closing_attempt_may_still_save_counts_the_machines_it_frees_and_
                          site={"aws": 40.0, "gcp": 35.0}, vpn_site={"aws": 5.0, "gcp": 7.0},
                          vpn_link_side={"aws": 73.0, "gcp": 73.0}, per_gb=per_gb, replica_extra={},
                          location_fixed={"b": {"aws": 20.0}})
+    placed = {"a": ((dear, 2),), "b": ((b.options[0], 1),), "c": ((c.options[0], 1),)}
     part = problem(a, b, c, network=terms)
-    bill = Ledger(part, {"a": ((dear, 2),), "b": ((b.options[0], 1),), "c": ((c.options[0], 1),)})
+    bill = Ledger(part, placed)
     cheapest = {d.name: search._cheapest_by_location(part, d) for d in part.demands}
-    # a saves 2 x $0.20 an hour at gcp's cheapest; b is dearer there and saves only its balancer
-    assert search._machines_left(bill, [a, b], here, there, cheapest) == pytest.approx([2 * 0.2 * 730 + 20.0, 20.0])
+    # a saves 2 x $0.20 an hour at gcp's cheapest; b, which nothing keeps from moving, surely moves and
+    # costs $0.05 an hour more there, less its balancer at aws
+    least = search._machines_least(bill, search._Rules(part, bill), [a, b], here, there, cheapest)
+    assert least == pytest.approx([-2 * 0.2 * 730 + 0.05 * 730 - 20.0, 0.05 * 730 - 20.0])
+    # a quota over gcp might keep b where it is: then only what it could save counts
+    part = problem(a, b, c, network=terms, quotas={"gcp": 100.0})
+    bill = Ledger(part, placed)
+    least = search._machines_least(bill, search._Rules(part, bill), [a, b], here, there, cheapest)
+    assert least == pytest.approx([-2 * 0.2 * 730 - 20.0, -20.0])
     # a's traffic ($9: 100 GB from a to c, cross-cloud), the site and gateway at aws, the aws-gcp link and both gateways
     assert search._network_left(bill, [a, b], here) == pytest.approx(9.0 + 40.0 + 5.0 + 146.0 + 5.0 + 7.0)
     assert search._network_left(bill, [b], here) == pytest.approx(40.0 + 5.0 + 146.0 + 5.0 + 7.0)
