@@ -156,7 +156,9 @@ def improve(problem: Problem, assignment: Mapping[str, Picks], limit: Limit | No
     bill = Ledger(problem, assignment)
     rules = _Rules(problem, bill)
     demands = sorted(problem.demands, key=lambda d: d.name)
-    cheapest = {d.name: _cheapest_by_location(problem, d) for d in demands}
+    shared: dict[int, dict[Location, list[Option]]] = {}  # resources with the same requirements share options
+    cheapest = {d.name: shared.get(id(d.options)) or shared.setdefault(id(d.options), _cheapest_by_location(problem, d))
+                for d in demands}
     by_name = {d.name: d for d in demands}
     neighbours: dict[str, set[str]] = defaultdict(set)
     for flow in bill.flows:
@@ -205,20 +207,29 @@ class _Changes:
     def __init__(self, bill: Ledger, rules: _Rules, neighbours: Mapping[str, set[str]]) -> None:
         self.bill, self.rules, self.neighbours = bill, rules, neighbours
         self.clock = 0
-        #: (kind, what) -> lowest count passed through -> when, last
-        self.stamp: dict[tuple, dict[int, int]] = {}
-        #: (kind, what) -> when it last changed at all
-        self.latest: dict[tuple, int] = {}
-        #: resource -> (clock at its last failure, (key, own share) it depended on, quota -> least vCPUs refused)
-        self.failed: dict[str, tuple[int, dict[tuple, int], dict[int, float]]] = {}
+        #: resource -> (clock at its last failure, quota -> least vCPUs refused), while nothing it depends on
+        #: has changed since
+        self.failed: dict[str, tuple[int, dict[int, float]]] = {}
+        #: (kind, what) -> a failed resource's own share of it -> [(resource, clock at that failure)]: who to
+        #: forget when it changes (entries of a resource that failed again since are stale and dropped)
+        self.dependents: dict[tuple, dict[int, list[tuple[str, int]]]] = {}
         bill.changed.clear()
 
     def kept(self) -> None:
-        """Moves were kept: stamp what they changed."""
+        """Moves were kept: forget the failures of every resource whose share of what they changed is at
+        least the lowest count it passed through."""
         self.clock += 1
+        failed, dependents = self.failed, self.dependents
         for key, level in self.bill.changed.items():
-            self.stamp.setdefault(key, {})[min(level, self.LEVELS)] = self.clock
-            self.latest[key] = self.clock
+            by_share = dependents.get(key)
+            if not by_share:
+                continue
+            level = min(level, self.LEVELS)
+            for share in [share for share in by_share if share >= level]:
+                for name, when in by_share.pop(share):
+                    found = failed.get(name)
+                    if found is not None and found[0] == when:
+                        del failed[name]
         self.bill.changed.clear()
 
     def undone(self) -> None:
@@ -256,21 +267,24 @@ class _Changes:
                             a = (net, *loc)
                             for key in (("link", (a, b) if a < b else (b, a)), ("gateway", a), ("gateway", b)):
                                 depends[key] = mine.get(key, 0)
-        self.failed[d.name] = (self.clock, depends, refused)
+        self.failed[d.name] = (self.clock, refused)
+        entry = (d.name, self.clock)
+        dependents = self.dependents
+        for key, share in depends.items():
+            by_share = dependents.get(key)
+            if by_share is None:
+                by_share = dependents[key] = {}
+            by_share.setdefault(share, []).append(entry)
 
     def unchanged_since_failed(self, name: str) -> bool:
         found = self.failed.get(name)
         if found is None:
             return False
-        when, depends, refused = found
+        refused = found[1]
         if refused:
             rules = self.rules
             quotas, keys, used = rules.problem.quotas, rules.keys, rules.used
             if any(used[i] + least <= quotas[keys[i]] + 1e-6 for i, least in refused.items()):
-                return False
-        latest, stamp = self.latest, self.stamp
-        for key, share in depends.items():
-            if latest.get(key, 0) > when and any(when < clock for level, clock in stamp[key].items() if level <= share):
                 return False
         return True
 
