@@ -312,17 +312,19 @@ def _best_move(d: Demand, bill: Ledger, rules: _Rules, options: dict[Location, l
     for source, moving in _departures(current, here):
         staying = _without(current, source, moving)
         kept = bill.replicas_cost(d.name, staying) - before - share
+        free = d.name in rules.free
         for target in candidates:
             if target == source:
                 continue
-            at = dict(bill.at[d.name])
-            if at[source] == moving:
-                del at[source]
-            else:
-                at[source] -= moving
-            at[target] = at.get(target, 0) + moving
-            if not rules.places_allow(d, at):
-                continue
+            if not free:
+                at = dict(bill.at[d.name])
+                if at[source] == moving:
+                    del at[source]
+                else:
+                    at[source] -= moving
+                at[target] = at.get(target, 0) + moving
+                if not rules.places_allow(d, at):
+                    continue
             too_big = float("inf")  # vCPUs of an option the quotas refused here: as many or more fail too
             for option in options[target]:
                 # options come cheapest first: once one cannot pay, none after it can
