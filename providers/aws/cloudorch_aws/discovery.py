@@ -44,6 +44,8 @@ _QUOTA_PREFIXES = (("inf", "L-1945791B"), ("trn", "L-2C3B7624"), ("hpc", "L-F780
                    ("vt", "L-DB2E81BA"), ("g", "L-DB2E81BA"), ("p", "L-417A185B"), ("f", "L-74FC7D96"),
                    ("x", "L-7295265B"), ("u", None))
 _STANDARD = "acdhimrtz"
+#: describe_instance_types takes at most 100 InstanceTypes by name (botocore's ec2 model)
+TYPES_PER_CALL = 100
 #: get_spot_placement_scores takes at most 10 RegionNames (botocore's ec2 model: ``RegionNames`` max 10)
 SCORE_REGIONS_PER_CALL = 10
 #: AWS scores fewer than three instance types low whatever the capacity (its API reference), so a family
@@ -187,6 +189,17 @@ class _Run:
                                                                            "InstanceTypes")}
         return self.types[region]
 
+    def _running_types(self, region: str, names: set[str]) -> dict[str, dict]:
+        """What the quotas need of the types running without CpuOptions: their default vCPUs. Asked by name
+        (100 a call, the API's limit) rather than listed whole: a region lists ~1,400 types over ~10 pages,
+        read again for every quotas refresh, where an account runs a few."""
+        if region in self.types or not names:
+            return self.types.get(region, {})
+        ordered = sorted(names)
+        return {t["InstanceType"]: t for start in range(0, len(ordered), TYPES_PER_CALL)
+                for t in self.pages("ec2", region, "describe_instance_types", "InstanceTypes",
+                                    InstanceTypes=ordered[start:start + TYPES_PER_CALL])}
+
     def _offerings(self, region: str) -> dict[str, list]:
         zones_of: dict[str, set[str]] = defaultdict(set)
         for offer in self.pages("ec2", region, "describe_instance_type_offerings", "InstanceTypeOfferings",
@@ -264,16 +277,18 @@ class _Run:
 
     def _quotas(self, region: str) -> dict[str, list]:
         used: dict[str, float] = defaultdict(float)
-        types = self._instance_types(region)
+        counted = []
         for reservation in self.pages("ec2", region, "describe_instances", "Reservations",
                                       Filters=[{"Name": "instance-state-name", "Values": ["pending", "running"]}]):
             for instance in reservation.get("Instances", []):
                 if instance.get("InstanceLifecycle") == "spot":
                     continue  # spot instances count against the Spot quotas, not these
                 code = quota_code_of(instance["InstanceType"])
-                info = types.get(instance["InstanceType"], {})
                 if code is not None:
-                    used[code] += _vcpus(instance, info)
+                    counted.append((code, instance))
+        types = self._running_types(region, {i["InstanceType"] for _, i in counted if not (i.get("CpuOptions") or {}).get("CoreCount")})
+        for code, instance in counted:
+            used[code] += _vcpus(instance, types.get(instance["InstanceType"], {}))
         quotas = []
         for quota in self.pages("service-quotas", region, "list_service_quotas", "Quotas", ServiceCode="ec2"):
             code = quota.get("QuotaCode", "")

@@ -135,7 +135,8 @@ class SpotScores:
 
     ``scores[family]`` (the part of an instance type before the dot) is the list of pages served in turn,
     each a list of (region, score), filtered to the regions asked; a family not listed gets none. ``faults``
-    are (status, code, message) answers given before any page. ``asked`` records each call's parameters.
+    are (status, code, message) answers given before any page. ``asked`` records each call's parameters,
+    ``passed`` those of every other EC2 call.
     """
 
     def __init__(self, moto_url: str) -> None:
@@ -143,6 +144,7 @@ class SpotScores:
         self.scores: dict[str, list[list[tuple[str, int]]]] = {}
         self.faults: list[tuple[int, str, str]] = []
         self.asked: list[dict[str, list[str]]] = []
+        self.passed: list[dict[str, list[str]]] = []
         self.server, self.url = serve(self._handler())
 
     def close(self) -> None:
@@ -178,6 +180,7 @@ class SpotScores:
                 if params.get("Action") == ["GetSpotPlacementScores"]:
                     status, data, kind = *front.answer(params), "text/xml;charset=UTF-8"
                 else:
+                    front.passed.append(params)
                     headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
                     request = urllib.request.Request(front.moto_url + self.path, data=body, headers=headers, method="POST")
                     try:
