@@ -115,17 +115,17 @@ def test_the_families_asked_can_be_narrowed(aws_account, monkeypatch):
     assert {s.group for s in found.spot_scores} == {"m5"}
 
 
-def test_refresh_writes_the_scores_and_a_denied_permission_does_not_fail_it(aws_account, tmp_path, monkeypatch, capsys):
+def test_refresh_writes_the_scores_and_a_denied_permission_does_not_fail_it(few_types_account, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "cloudorch.toml").write_text("")
-    aws_account.serve([product("m5.xlarge", 0.214)], {"L-1216C47A": 640.0})
-    aws_account.spot.faults = [DENIED]
+    few_types_account.serve([product("m5.xlarge", 0.214)], {"L-1216C47A": 640.0})
+    few_types_account.spot.faults = [DENIED]
     code, _, err = run(capsys, "catalog", "refresh", "--cloud", "aws", "--regions", "eu-west-1")
     assert code == 0, err
     assert "fetched aws offerings" in err and "UnauthorizedOperation" in err
     assert read_spot_scores(live_catalog_dir(cache_dir())) == {"aws": []}
 
-    aws_account.spot.scores["m5"] = [[("eu-west-1", 4)]]
+    few_types_account.spot.scores["m5"] = [[("eu-west-1", 4)]]
     code, _, err = run(capsys, "catalog", "refresh", "--cloud", "aws", "--regions", "eu-west-1", "--stale-only")
     assert code == 0 and "fresh" in err  # the offerings are an hour fresh: no new call
     code, _, err = run(capsys, "catalog", "refresh", "--cloud", "aws", "--regions", "eu-west-1")
