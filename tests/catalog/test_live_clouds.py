@@ -13,7 +13,7 @@ from cloudorch.catalog.cache import cache_dir
 from cloudorch.catalog.live import live_catalog_dir
 from cloudorch.cli.app import main
 from tests.catalog.stand_ins import StandIn
-from tests.providers.aws.conftest import aws_account, moto_url  # noqa: F401 - fixtures used by name
+from tests.providers.aws.conftest import few_types_account, few_types_moto_url  # noqa: F401 - fixtures used by name
 from tests.providers.aws.stand_ins import product
 from tests.providers.azure import test_discovery as azure
 from tests.providers.gcp import test_discovery as gcp
@@ -36,8 +36,8 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def clouds(aws_account, monkeypatch, tmp_path):  # noqa: F811 - the imported fixture, by name
-    """Stand-in Azure and GCP accounts beside the AWS one, reached through each cloud's standard chain."""
+def clouds(few_types_account, monkeypatch, tmp_path):  # noqa: F811 - the imported fixture, by name
+    """Stand-in Azure and GCP accounts beside the AWS one (a few instance families), reached through each cloud's standard chain."""
     stand_in = StandIn()
     monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", azure.SUB)
     monkeypatch.setenv("CLOUDORCH_AZURE_MANAGEMENT_ENDPOINT", stand_in.url)
@@ -50,7 +50,7 @@ def clouds(aws_account, monkeypatch, tmp_path):  # noqa: F811 - the imported fix
     monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "cloudorch.toml").write_text("")
-    yield aws_account, azure.Account(stand_in), gcp.Project(stand_in)
+    yield few_types_account, azure.Account(stand_in), gcp.Project(stand_in)
     stand_in.close()
 
 

@@ -10,7 +10,7 @@ import stat
 import pytest
 
 from tests.catalog.test_live_clouds import AZURE_REGIONS, clouds, run, serve_azure  # noqa: F401 - fixture by name
-from tests.providers.aws.conftest import aws_account, moto_url  # noqa: F401 - fixtures used by name
+from tests.providers.aws.conftest import few_types_account, few_types_moto_url  # noqa: F401 - fixtures used by name
 from tests.providers.aws.stand_ins import free_port
 from tests.providers.azure import test_discovery as azure
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -44,11 +45,16 @@ _QUOTA_PREFIXES = (("inf", "L-1945791B"), ("trn", "L-2C3B7624"), ("hpc", "L-F780
                    ("vt", "L-DB2E81BA"), ("g", "L-DB2E81BA"), ("p", "L-417A185B"), ("f", "L-74FC7D96"),
                    ("x", "L-7295265B"), ("u", None))
 _STANDARD = "acdhimrtz"
+#: describe_instance_types takes at most 100 InstanceTypes by name (botocore's ec2 model)
+TYPES_PER_CALL = 100
 #: get_spot_placement_scores takes at most 10 RegionNames (botocore's ec2 model: ``RegionNames`` max 10)
 SCORE_REGIONS_PER_CALL = 10
 #: AWS scores fewer than three instance types low whatever the capacity (its API reference), so a family
 #: with fewer spot-capable sizes is not asked about: no score (neutral) beats a misleading one
 MIN_TYPES_SCORED = 3
+#: score calls in flight at once: each is one small round trip, so a handful hides the latency (a refresh
+#: of every region makes ~3 per family) without a burst that botocore's retries would have to absorb
+SCORE_CALLS_AT_ONCE = 4
 #: what each score is asked for: one instance, the question placement asks per replica
 SCORE_TARGET_CAPACITY = 1
 #: the account lacks the permission, or spot placement scores are not offered to it: asking again is useless
@@ -151,6 +157,7 @@ class _Run:
         self.config = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=30)
         self.clients: dict[tuple[str, str], Any] = {}
         self.requests = 0
+        self.counting = threading.Lock()
         self.missing: list[str] = []
         self.types: dict[str, dict[str, dict]] = {}
 
@@ -162,7 +169,8 @@ class _Run:
     def pages(self, service: str, region: str, operation: str, key: str, **kwargs: Any) -> Iterator[Any]:
         paginator = self.client(service, region).get_paginator(operation)
         for page in paginator.paginate(**kwargs):
-            self.requests += 1
+            with self.counting:  # score calls count from several threads
+                self.requests += 1
             yield from page.get(key, [])
 
     def all_regions(self) -> list[str]:
@@ -186,6 +194,17 @@ class _Run:
             self.types[region] = {t["InstanceType"]: t for t in self.pages("ec2", region, "describe_instance_types",
                                                                            "InstanceTypes")}
         return self.types[region]
+
+    def _running_types(self, region: str, names: set[str]) -> dict[str, dict]:
+        """What the quotas need of the types running without CpuOptions: their default vCPUs. Asked by name
+        (100 a call, the API's limit) rather than listed whole: a region lists ~1,400 types over ~10 pages,
+        read again for every quotas refresh, where an account runs a few."""
+        if region in self.types or not names:
+            return self.types.get(region, {})
+        ordered = sorted(names)
+        return {t["InstanceType"]: t for start in range(0, len(ordered), TYPES_PER_CALL)
+                for t in self.pages("ec2", region, "describe_instance_types", "InstanceTypes",
+                                    InstanceTypes=ordered[start:start + TYPES_PER_CALL])}
 
     def _offerings(self, region: str) -> dict[str, list]:
         zones_of: dict[str, set[str]] = defaultdict(set)
@@ -216,6 +235,18 @@ class _Run:
         (throttling past botocore's retries, the daily limit) does too and keeps no score at all, so no
         family stands scored beside unscored ones: the offerings are read either way.
         """
+        calls = self._score_calls(regions)
+        answered, failure = self._ask_in_order(calls)
+        if failure is not None:
+            self.missing.append(f"spot placement scores not read: {_reason(failure)}"
+                                f"{_unscored(failure, sum(a is not None for a in answered), len(calls))}")
+            # all or none: a family scored beside unscored ones (or in some regions only) would stand
+            # less available than they do for want of a score, not for want of capacity
+            return []
+        return [score for scores in answered for score in scores]
+
+    def _score_calls(self, regions: Sequence[str]) -> list[tuple[list[str], str, list[str]]]:
+        """(regions, family, its spot types) of each score call, in the order their scores are kept."""
         wanted = {f.strip() for f in os.environ.get(SCORE_FAMILIES_VARIABLE, "").split(",") if f.strip()}
         calls = []
         for start in range(0, len(regions), SCORE_REGIONS_PER_CALL):
@@ -227,21 +258,50 @@ class _Run:
                         families[name.split(".")[0]].add(name)
             calls += [(batch, family, sorted(types)) for family, types in sorted(families.items())
                       if len(types) >= MIN_TYPES_SCORED and (not wanted or family in wanted)]
-        scores: list[SpotScore] = []
-        for done, (batch, family, types) in enumerate(calls):
-            try:
-                for item in self.pages("ec2", batch[0], "get_spot_placement_scores", "SpotPlacementScores",
-                                       InstanceTypes=types, TargetCapacity=SCORE_TARGET_CAPACITY,
-                                       SingleAvailabilityZone=False, RegionNames=batch):
-                    region, score = item.get("Region"), item.get("Score")
-                    if region in batch and score is not None:
-                        scores += [SpotScore(region, t, int(score), family, SCORE_TARGET_CAPACITY)
-                                   for t in types if t in self.types.get(region, {})]
-            except Exception as exc:  # noqa: BLE001 - an availability signal lost is a gap, said, not a crash
-                self.missing.append(f"spot placement scores not read: {_reason(exc)}{_unscored(exc, done, len(calls))}")
-                # all or none: a family scored beside unscored ones (or in some regions only) would stand
-                # less available than they do for want of a score, not for want of capacity
-                return []
+        return calls
+
+    def _ask_in_order(self, calls: list[tuple[list[str], str, list[str]]]
+                      ) -> tuple[list[list[SpotScore] | None], Exception | None]:
+        """Each call's scores (None: not answered) and the first failure in call order, if any.
+
+        The calls are independent round trips, so after the first a few go at once
+        (``SCORE_CALLS_AT_ONCE``); results are kept by position, never by arrival. The first goes alone so
+        that an account denied the permission is asked once, not once per worker. After a failure, calls
+        not yet started are never made and those in flight are waited for (each bounded by the client's
+        timeouts and retries)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        answered: list[list[SpotScore] | None] = [None] * len(calls)
+        for batch, _, _ in calls:
+            self.client("ec2", batch[0])  # made here: creating a client is not thread-safe, using one is
+        try:
+            if calls:
+                answered[0] = self._scores(*calls[0])
+        except Exception as exc:  # noqa: BLE001 - an availability signal lost is a gap, said, not a crash
+            return answered, exc
+        failure = None
+        with ThreadPoolExecutor(max(1, min(SCORE_CALLS_AT_ONCE, len(calls) - 1))) as pool:
+            futures = [pool.submit(self._scores, *call) for call in calls[1:]]
+            for future in futures:
+                failure = future.exception()
+                if failure is not None:
+                    pool.shutdown(cancel_futures=True)
+                    break
+        for index, future in enumerate(futures, 1):
+            if future.done() and not future.cancelled() and future.exception() is None:
+                answered[index] = future.result()
+        return answered, failure
+
+    def _scores(self, batch: list[str], family: str, types: list[str]) -> list[SpotScore]:
+        """One family's scores in one batch of regions, every page of them (a worker of ``spot_scores``)."""
+        scores = []
+        for item in self.pages("ec2", batch[0], "get_spot_placement_scores", "SpotPlacementScores",
+                               InstanceTypes=types, TargetCapacity=SCORE_TARGET_CAPACITY,
+                               SingleAvailabilityZone=False, RegionNames=batch):
+            region, score = item.get("Region"), item.get("Score")
+            if region in batch and score is not None:
+                scores += [SpotScore(region, t, int(score), family, SCORE_TARGET_CAPACITY)
+                           for t in types if t in self.types.get(region, {})]
         return scores
 
     def _prices(self, region: str) -> dict[str, list]:
@@ -264,16 +324,18 @@ class _Run:
 
     def _quotas(self, region: str) -> dict[str, list]:
         used: dict[str, float] = defaultdict(float)
-        types = self._instance_types(region)
+        counted = []
         for reservation in self.pages("ec2", region, "describe_instances", "Reservations",
                                       Filters=[{"Name": "instance-state-name", "Values": ["pending", "running"]}]):
             for instance in reservation.get("Instances", []):
                 if instance.get("InstanceLifecycle") == "spot":
                     continue  # spot instances count against the Spot quotas, not these
                 code = quota_code_of(instance["InstanceType"])
-                info = types.get(instance["InstanceType"], {})
                 if code is not None:
-                    used[code] += _vcpus(instance, info)
+                    counted.append((code, instance))
+        types = self._running_types(region, {i["InstanceType"] for _, i in counted if not (i.get("CpuOptions") or {}).get("CoreCount")})
+        for code, instance in counted:
+            used[code] += _vcpus(instance, types.get(instance["InstanceType"], {}))
         quotas = []
         for quota in self.pages("service-quotas", region, "list_service_quotas", "Quotas", ServiceCode="ec2"):
             code = quota.get("QuotaCode", "")

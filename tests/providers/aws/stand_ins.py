@@ -27,10 +27,39 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_moto() -> tuple[subprocess.Popen, str]:
+#: the families a catalog-sized account knows (start_moto's ``families``): the tests of the catalog's
+#: commands need a few types priced, run and scored; moto's whole list (~1,400 types, a 5.8 MB answer to
+#: describe_instance_types per region, a spot price per type and zone, ~140 families to score) is what
+#: the discovery tests read, and costs several seconds per region read
+FEW_FAMILIES = ("c5", "g6", "m5", "m7g")
+
+#: moto's server with its instance types and their offerings narrowed to the families in argv[1]: moto
+#: reads both lists (and builds the types' answers) at import, before serving, so the server answers as
+#: if AWS offered no others
+_NARROWED_MOTO = """
+import sys
+from moto.ec2.models import instance_types as known
+from moto.server import main
+keep = set(sys.argv.pop(1).split(","))
+for name in [n for n in known.INSTANCE_TYPES if n.split(".")[0] not in keep]:
+    del known.INSTANCE_TYPES[name]
+backend = known.InstanceTypeBackend
+backend.instance_types = [t for t in backend.instance_types if t["InstanceType"].split(".")[0] in keep]
+for regions in known.INSTANCE_TYPE_OFFERINGS.values():
+    for offers in regions.values():
+        offers[:] = [o for o in offers if o["InstanceType"].split(".")[0] in keep]
+main(sys.argv[1:])
+"""
+
+
+def start_moto(families: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
+    """moto's server on a free port: its URL. ``families``: only these instance families exist there."""
     port = free_port()
-    exe = shutil.which("moto_server") or str(Path(sys.executable).with_name("moto_server"))
-    proc = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
+    if families:
+        command = [sys.executable, "-c", _NARROWED_MOTO, ",".join(families)]
+    else:
+        command = [shutil.which("moto_server") or str(Path(sys.executable).with_name("moto_server"))]
+    proc = subprocess.Popen([*command, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -135,7 +164,8 @@ class SpotScores:
 
     ``scores[family]`` (the part of an instance type before the dot) is the list of pages served in turn,
     each a list of (region, score), filtered to the regions asked; a family not listed gets none. ``faults``
-    are (status, code, message) answers given before any page. ``asked`` records each call's parameters.
+    are (status, code, message) answers given before any page. ``asked`` records each call's parameters,
+    ``passed`` those of every other EC2 call.
     """
 
     def __init__(self, moto_url: str) -> None:
@@ -143,6 +173,7 @@ class SpotScores:
         self.scores: dict[str, list[list[tuple[str, int]]]] = {}
         self.faults: list[tuple[int, str, str]] = []
         self.asked: list[dict[str, list[str]]] = []
+        self.passed: list[dict[str, list[str]]] = []
         self.server, self.url = serve(self._handler())
 
     def close(self) -> None:
@@ -178,6 +209,7 @@ class SpotScores:
                 if params.get("Action") == ["GetSpotPlacementScores"]:
                     status, data, kind = *front.answer(params), "text/xml;charset=UTF-8"
                 else:
+                    front.passed.append(params)
                     headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
                     request = urllib.request.Request(front.moto_url + self.path, data=body, headers=headers, method="POST")
                     try:

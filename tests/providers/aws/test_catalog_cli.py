@@ -1,4 +1,5 @@
-"""`cloudorch catalog ...` and `plan --catalog live` end to end, against the stand-in AWS account (conftest.py)."""
+"""`cloudorch catalog ...` and `plan --catalog live` end to end, against the stand-in AWS account (conftest.py)
+offering a few instance families: what is asserted is what the commands do with the catalog read."""
 
 from __future__ import annotations
 
@@ -50,8 +51,8 @@ def placements(capsys, *extra: str) -> tuple[list[tuple[str, int]], str]:
     return sorted((p["region"], p["count"]) for p in plan["placements"] if p["resource"] == "api"), plan["catalog"]
 
 
-def test_refresh_then_plan_offline_on_the_live_catalog(aws_account, project, capsys):
-    serve(aws_account, 640.0)
+def test_refresh_then_plan_offline_on_the_live_catalog(few_types_account, project, capsys):
+    serve(few_types_account, 640.0)
     code, out, err = run(capsys, "catalog", "refresh", "--cloud", "aws", "--regions", ",".join(REGIONS))
     assert code == 0, err
     assert "fetched aws prices" in err and "fetched aws offerings" in err and "fetched aws quotas" in err
@@ -65,8 +66,8 @@ def test_refresh_then_plan_offline_on_the_live_catalog(aws_account, project, cap
     assert code == 0 and "aws prices: fetched" in out and "(stale)" not in out
 
 
-def test_a_quota_read_from_the_account_changes_the_placement(aws_account, project, capsys):
-    serve(aws_account, 8.0)  # room for 2 of the 4 replicas in the cheaper region
+def test_a_quota_read_from_the_account_changes_the_placement(few_types_account, project, capsys):
+    serve(few_types_account, 8.0)  # room for 2 of the 4 replicas in the cheaper region
     assert run(capsys, "catalog", "refresh", "--cloud", "aws", "--regions", ",".join(REGIONS))[0] == 0
     found, _ = placements(capsys)
     # half in each region would need a second site (NAT gateway, address, key): one dearer region is cheaper
@@ -75,21 +76,22 @@ def test_a_quota_read_from_the_account_changes_the_placement(aws_account, projec
     assert code == 0 and "vCPU quota" in out, out
 
 
-def test_running_instances_use_up_the_quota(aws_account, project, capsys):
-    serve(aws_account, 16.0)
-    aws_account.ec2("eu-west-1").run_instances(ImageId="ami-12c6146b", InstanceType="m5.2xlarge", MinCount=1,
+def test_running_instances_use_up_the_quota(few_types_account, project, capsys):
+    serve(few_types_account, 16.0)
+    few_types_account.ec2("eu-west-1").run_instances(ImageId="ami-12c6146b", InstanceType="m5.2xlarge", MinCount=1,
                                                MaxCount=1)  # 8 of the 16 vCPUs in use
     assert run(capsys, "catalog", "refresh", "--cloud", "aws", "--regions", ",".join(REGIONS))[0] == 0
     assert placements(capsys)[0] == [("eu-central-1", 4)]
     # the same quota with nothing running leaves room for all four
-    aws_account.ec2("eu-west-1").terminate_instances(InstanceIds=[
-        i["InstanceId"] for r in aws_account.ec2("eu-west-1").describe_instances()["Reservations"] for i in r["Instances"]])
+    ec2 = few_types_account.ec2("eu-west-1")
+    ec2.terminate_instances(InstanceIds=[i["InstanceId"] for r in ec2.describe_instances()["Reservations"]
+                                         for i in r["Instances"]])
     assert run(capsys, "catalog", "refresh", "--cloud", "aws", "--regions", ",".join(REGIONS))[0] == 0
     assert placements(capsys)[0] == [("eu-west-1", 4)]
 
 
-def test_an_interrupted_refresh_leaves_the_previous_catalog_whole(aws_account, project, capsys, monkeypatch):
-    serve(aws_account, 640.0)
+def test_an_interrupted_refresh_leaves_the_previous_catalog_whole(few_types_account, project, capsys, monkeypatch):
+    serve(few_types_account, 640.0)
     assert run(capsys, "catalog", "refresh", "--cloud", "aws", "--regions", "eu-west-1")[0] == 0
     live = live_catalog_dir(cache_dir())
     before = {p.name: p.read_bytes() for p in (live / "aws").iterdir()}
@@ -101,7 +103,7 @@ def test_an_interrupted_refresh_leaves_the_previous_catalog_whole(aws_account, p
         raise KeyboardInterrupt  # as if the user pressed ^C while the catalog was being written
 
     monkeypatch.setattr(live_module, "_write_rows", killed)
-    serve(aws_account, 8.0)
+    serve(few_types_account, 8.0)
     assert run(capsys, "catalog", "refresh", "--cloud", "aws", "--regions", "eu-west-1")[0] == 130
     assert os.readlink(live) == target
     assert {p.name: p.read_bytes() for p in (live / "aws").iterdir()} == before
@@ -129,23 +131,23 @@ def test_plan_on_a_live_catalog_never_refreshed_is_a_usage_error(project, capsys
     assert run(capsys, "catalog", "age")[0] == 2
 
 
-def test_clear_forgets_the_cache_and_the_catalog(aws_account, project, capsys):
-    serve(aws_account, 640.0)
+def test_clear_forgets_the_cache_and_the_catalog(few_types_account, project, capsys):
+    serve(few_types_account, 640.0)
     assert run(capsys, "catalog", "refresh", "--cloud", "aws", "--regions", "eu-west-1")[0] == 0
     code, _, err = run(capsys, "catalog", "clear")
     assert code == 0 and "cleared 4 cached source(s)" in err
     assert not live_catalog_dir(cache_dir()).exists()
 
 
-def test_plan_refreshes_only_stale_sources_and_offline_fetches_nothing(aws_account, project, capsys, monkeypatch):
-    serve(aws_account, 640.0)
+def test_plan_refreshes_only_stale_sources_and_offline_fetches_nothing(few_types_account, project, capsys, monkeypatch):
+    serve(few_types_account, 640.0)
     assert run(capsys, "catalog", "refresh", "--cloud", "aws", "--regions", ",".join(REGIONS))[0] == 0
-    served = len(aws_account.replay.requests)
+    served = len(few_types_account.replay.requests)
     placements(capsys)  # --offline
-    assert len(aws_account.replay.requests) == served
+    assert len(few_types_account.replay.requests) == served
     monkeypatch.setenv("CLOUDORCH_TTL_QUOTAS", "0")  # quotas are now stale, prices are not
     code, _, err = run(capsys, "plan", "stack.yaml", "--catalog", "live")
     assert code == 0, err
-    assert aws_account.replay.requests[served:] == ["ListServiceQuotas"] * 2  # the two regions refreshed before, no others
+    assert few_types_account.replay.requests[served:] == ["ListServiceQuotas"] * 2  # the two regions refreshed before, no others
     code, out, _ = run(capsys, "catalog", "show")
     assert "aws quotas: fetched" in out and "(stale)" in out  # a TTL of 0 is stale as soon as fetched

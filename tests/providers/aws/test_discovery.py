@@ -80,6 +80,18 @@ def test_discover_reads_types_zones_prices_and_quotas(aws_account):
     assert quotas["L-DB2E81BA"].used_vcpus == 0 and found.requests >= 6
 
 
+def test_quotas_ask_only_the_running_types_not_the_whole_list(aws_account):
+    aws_account.serve([], {"L-1216C47A": 64.0, "L-DB2E81BA": 8.0})
+    aws_account.ec2().run_instances(ImageId="ami-12c6146b", InstanceType="m5.large", MinCount=2, MaxCount=2)
+    aws_account.ec2().run_instances(ImageId="ami-12c6146b", InstanceType="g6.xlarge", MinCount=1, MaxCount=1)
+    found = AwsDiscovery().discover(["us-east-1"], frozenset({DiscoveryScope.QUOTAS}))
+    assert not found.missing
+    assert {q.code: q.used_vcpus for q in found.quotas} == {"L-1216C47A": 4.0, "L-DB2E81BA": 4.0}
+    asked = [sorted(v[0] for k, v in p.items() if k.startswith("InstanceType."))
+             for p in aws_account.spot.passed if p.get("Action") == ["DescribeInstanceTypes"]]
+    assert asked == [["g6.xlarge", "m5.large"]]  # one call by name, never the ~1,400 types of the region
+
+
 def test_a_region_that_fails_is_reported_missing_not_raised(aws_account):
     aws_account.serve([], {})
     aws_account.replay.faults = [(400, {"__type": "AccessDeniedException", "message": "not allowed"})]

@@ -115,20 +115,44 @@ def test_the_families_asked_can_be_narrowed(aws_account, monkeypatch):
     assert {s.group for s in found.spot_scores} == {"m5"}
 
 
-def test_refresh_writes_the_scores_and_a_denied_permission_does_not_fail_it(aws_account, tmp_path, monkeypatch, capsys):
+def test_refresh_writes_the_scores_and_a_denied_permission_does_not_fail_it(few_types_account, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "cloudorch.toml").write_text("")
-    aws_account.serve([product("m5.xlarge", 0.214)], {"L-1216C47A": 640.0})
-    aws_account.spot.faults = [DENIED]
+    few_types_account.serve([product("m5.xlarge", 0.214)], {"L-1216C47A": 640.0})
+    few_types_account.spot.faults = [DENIED]
     code, _, err = run(capsys, "catalog", "refresh", "--cloud", "aws", "--regions", "eu-west-1")
     assert code == 0, err
     assert "fetched aws offerings" in err and "UnauthorizedOperation" in err
     assert read_spot_scores(live_catalog_dir(cache_dir())) == {"aws": []}
 
-    aws_account.spot.scores["m5"] = [[("eu-west-1", 4)]]
+    few_types_account.spot.scores["m5"] = [[("eu-west-1", 4)]]
     code, _, err = run(capsys, "catalog", "refresh", "--cloud", "aws", "--regions", "eu-west-1", "--stale-only")
     assert code == 0 and "fresh" in err  # the offerings are an hour fresh: no new call
     code, _, err = run(capsys, "catalog", "refresh", "--cloud", "aws", "--regions", "eu-west-1")
     assert code == 0, err
     scores = {s.instance_type: s.score for s in read_spot_scores(live_catalog_dir(cache_dir()))["aws"]}
     assert scores["m5.xlarge"] == 4 and set(scores.values()) == {4}
+
+
+def test_scores_answered_out_of_order_are_kept_whole_in_call_order(aws_account, monkeypatch):
+    import time
+
+    families = ["c5", "m5", "r5", "t3"]
+    monkeypatch.setenv("CLOUDORCH_AWS_SPOT_SCORE_FAMILIES", ",".join(families))
+    for score, family in enumerate(families, 1):
+        aws_account.spot.scores[family] = [[("us-east-1", score)]]
+    answer = aws_account.spot.answer
+
+    def later_calls_answer_first(params):
+        time.sleep(0.3 * (len(families) - families.index(params["InstanceType.1"][0].split(".")[0])))
+        return answer(params)  # records the call in ``asked`` as it is answered
+
+    monkeypatch.setattr(aws_account.spot, "answer", later_calls_answer_first)
+    found = AwsDiscovery().discover(["us-east-1"], OFFERINGS)
+
+    assert not found.missing
+    answered = [listed(p, "InstanceType") for p in calls(aws_account)]
+    assert [types[0].split(".")[0] for types in answered] != families  # answered concurrently, out of order
+    expected = [("us-east-1", t, score, family) for score, family in enumerate(families, 1)
+                for types in answered if types[0].startswith(family + ".") for t in types]
+    assert [(s.region, s.instance_type, s.score, s.group) for s in found.spot_scores] == expected
