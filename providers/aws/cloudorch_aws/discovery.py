@@ -66,6 +66,12 @@ _CONFIGURATIONS_SPENT = "MaxConfigLimitExceeded"
 SCORE_FAMILIES_VARIABLE = "CLOUDORCH_AWS_SPOT_SCORE_FAMILIES"
 
 
+def _before_first_gap(answered: list) -> int:
+    """How many calls were answered before the one that failed, in call order: the same on every run, where
+    how many later calls in flight got their answer in depends on timing."""
+    return next((i for i, a in enumerate(answered) if a is None), len(answered))
+
+
 def _unscored(exc: Exception, done: int, calls: int) -> str:
     """What a failed score call leaves: nothing to add when the account may not ask at all."""
     code = exc.response.get("Error", {}).get("Code") if isinstance(getattr(exc, "response", None), dict) else None
@@ -239,7 +245,7 @@ class _Run:
         answered, failure = self._ask_in_order(calls)
         if failure is not None:
             self.missing.append(f"spot placement scores not read: {_reason(failure)}"
-                                f"{_unscored(failure, sum(a is not None for a in answered), len(calls))}")
+                                f"{_unscored(failure, _before_first_gap(answered), len(calls))}")
             # all or none: a family scored beside unscored ones (or in some regions only) would stand
             # less available than they do for want of a score, not for want of capacity
             return []
