@@ -549,9 +549,17 @@ LOCAL_SEARCH_COLUMNS = 5_000
 RELAXED_BOUND_COLUMNS = 20_000
 
 
-def replica_columns(problem: Problem) -> int:
-    """How many replica columns the model of ``problem`` would have (its size, before it is built)."""
+def replica_columns(problem: Problem, above: int | None = None) -> int:
+    """How many replica columns the model of ``problem`` would have (its size, before it is built); with
+    ``above``, at least ``above + 1`` when it is sure to have more -- a demand whose location matters keeps
+    one of its options in each location it has any, so counting those locations can settle it without
+    pruning a thousand demands' options."""
     linked = problem.location_linked()
+    if above is not None:
+        least = sum(len({o.location for o in d.options}) if d.name in linked else min(1, len(d.options))
+                    for d in problem.demands)
+        if least > above:
+            return least
     return sum(len(useful_options(d, problem, d.name in linked)) for d in problem.demands)
 
 
@@ -712,8 +720,11 @@ def components(problem: Problem) -> list[tuple[list[Demand], tuple[str, ...]]]:
                 continue
             masks = problem.quota_masks(keys)
             under = 0
-            for o in useful_options(d, problem, d.name in linked):
-                under |= masks[o.location]
+            # a demand whose location matters keeps one of its options in every location it has any (the
+            # pruning is per location), so its useful options cover the quotas all of them do
+            options = d.options if d.name in linked else useful_options(d, problem, False)
+            for location in {o.location for o in options}:
+                under |= masks[location]
             for i, k in enumerate(keys):
                 if under >> i & 1:
                     touches[d.name].add(k)

@@ -174,7 +174,7 @@ def _solve_part(part: Problem) -> Solution | None:
     local = Solution(dict(sorted(assignment.items())), round(_machines(assignment), 2), round(floor, 4),
                      stopped=f"local search{f' (stopped at {limit.reason})' if limit.reason else ''}, as a stack "
                              "this size is not searched exactly")
-    if milp.replica_columns(part) <= milp.RELAXED_BOUND_COLUMNS:
+    if milp.replica_columns(part, above=milp.RELAXED_BOUND_COLUMNS) <= milp.RELAXED_BOUND_COLUMNS:
         relaxed = milp.relaxed_bound(part)
         if relaxed is not None and relaxed > floor:
             local = replace(local, lower_bound_monthly_usd=round(relaxed, 4))
@@ -226,7 +226,14 @@ def _most_vcpus(d: Demand, key: str) -> float:
     machines' solve asks again for the same demands)."""
     memo = ("most-vcpus", key)
     if memo not in d.memo:
-        d.memo[memo] = max((o.vcpus for o in d.options if quota_covers(key, o.cloud, o.region)), default=0.0)
+        if "most-vcpus-at" not in d.memo:  # one pass over the options for every quota asked about
+            most: dict[tuple[str, str], float] = {}
+            for o in d.options:
+                if o.vcpus > most.get(o.location, -1.0):
+                    most[o.location] = o.vcpus
+            d.memo["most-vcpus-at"] = most
+        d.memo[memo] = max((v for (cloud, region), v in d.memo["most-vcpus-at"].items()
+                            if quota_covers(key, cloud, region)), default=0.0)
     return d.memo[memo]
 
 
