@@ -166,7 +166,7 @@ def _solve(problem: Problem) -> Solution | None:
     """
     if problem.budget_in_model:
         return milp.solve(problem)
-    quotas = {k: v for k, v in problem.quotas.items() if not _cannot_bind(problem, k, v)}
+    quotas = _binding(problem)
     current = replace(problem, quotas=quotas)
     assignment, monthly, bound, stopped = {}, 0.0, 0.0, set()
     for group, keys in milp.components(current):
@@ -216,7 +216,7 @@ def _infeasible_part(problem: Problem) -> tuple[Problem, float]:
     and what the groups that can be placed cost."""
     if problem.budget_in_model:
         return problem, 0.0
-    quotas = {k: v for k, v in problem.quotas.items() if not _cannot_bind(problem, k, v)}
+    quotas = _binding(problem)
     failing, fixed = [], 0.0
     current = replace(problem, quotas=quotas)
     for group, keys in milp.components(current):
@@ -239,28 +239,32 @@ def _part(problem: Problem, demands, quota_keys) -> Problem:
                    budget_monthly_usd=None)
 
 
-def _cannot_bind(problem: Problem, key: str, limit: float) -> bool:
-    most = 0.0
-    for d in problem.demands:
-        if d.counts_against_quota:
-            most += d.count * _most_vcpus(d, key)
-    return most <= limit
-
-
-def _most_vcpus(d: Demand, key: str) -> float:
-    """The vCPUs of the demand's largest option under the quota ``key`` (remembered on the demand: the
-    machines' solve asks again for the same demands)."""
-    memo = ("most-vcpus", key)
-    if memo not in d.memo:
-        if "most-vcpus-at" not in d.memo:  # one pass over the options for every quota asked about
-            most: dict[tuple[str, str], float] = {}
-            for o in d.options:
-                if o.vcpus > most.get(o.location, -1.0):
-                    most[o.location] = o.vcpus
-            d.memo["most-vcpus-at"] = most
-        d.memo[memo] = max((v for (cloud, region), v in d.memo["most-vcpus-at"].items()
-                            if quota_covers(key, cloud, region)), default=0.0)
-    return d.memo[memo]
+def _binding(problem: Problem) -> dict[str, float]:
+    """The quotas that can bind: those some placement could exceed, every demand on its largest option under
+    the quota. The largest option per location is worked out once per option set (resources with the same
+    requirements share theirs), and per quota once per option set too."""
+    most_at: dict[int, dict[tuple[str, str], float]] = {}
+    most: dict[tuple[int, str], float] = {}
+    out = {}
+    for key, limit in problem.quotas.items():
+        total = 0.0
+        for d in problem.demands:
+            if not d.counts_against_quota:
+                continue
+            options = id(d.options)
+            if (options, key) not in most:
+                if options not in most_at:
+                    at: dict[tuple[str, str], float] = {}
+                    for o in d.options:
+                        if o.vcpus > at.get(o.location, -1.0):
+                            at[o.location] = o.vcpus
+                    most_at[options] = at
+                most[(options, key)] = max((v for (cloud, region), v in most_at[options].items()
+                                            if quota_covers(key, cloud, region)), default=0.0)
+            total += d.count * most[(options, key)]
+        if total > limit:
+            out[key] = limit
+    return out
 
 
 def _to_placement(name: str, kind: str, chosen: tuple[tuple[Option, int], ...]) -> ResourcePlacement:
