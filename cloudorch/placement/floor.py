@@ -53,11 +53,12 @@ def _caps(problem: Problem, d: Demand) -> tuple[int, int, int]:
 def _forced_replicas(problem: Problem, source: Demand, target: Demand) -> tuple[int, int]:
     """Of ``source``'s replicas, how many must sit outside every region of ``target``, and how many outside
     every cloud of it. ``target`` can hold at most ``count`` regions and clouds; beside each, ``source`` can
-    put at most its per-region / per-cloud cap."""
+    put at most its per-region / per-cloud cap; and every region ``source`` must use beyond those holds
+    one of its replicas at least."""
     per_region, per_cloud, min_clouds = _caps(problem, source)
     target_regions = target.count
     target_clouds = min(target.count, CLOUDS_AT_MOST, len({o.cloud for o in target.options}))
-    away = max(0, source.count - target_regions * per_region)
+    away = max(0, source.count - target_regions * per_region, _least_regions(problem, source) - target_regions)
     across = max(0, source.count - target_clouds * per_cloud, min_clouds - target_clouds)
     return max(away, across), across
 

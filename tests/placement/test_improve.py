@@ -75,6 +75,21 @@ def test_the_network_floor_counts_what_spread_rules_force():
     assert floor == pytest.approx(2 * 10.0 + expected_traffic + 50.0 + 200.0)
 
 
+def test_the_network_floor_counts_the_regions_min_regions_forces_beyond_the_target():
+    # three replicas that must use three regions, at most 3 a region: beside a one-replica target only one
+    # of those regions can be, so two replicas send from elsewhere (the per-region cap alone forces none)
+    regions = ("aws/us-east-1", "aws/us-west-2", "aws/eu-west-1")
+    source = demand("web", 3, tuple(option(r, 0.1) for r in regions), min_regions=3)
+    target = demand("orders", 1, (option("aws/us-east-1", 0.2),), kind="database")
+    per_gb = {(*r.split("/"), k): v for r in regions
+              for k, v in (("same-region", 0.01), ("same-cloud", 0.02), ("cross-cloud", 0.09))}
+    terms = NetworkTerms(member_of={"web": "net", "orders": "net"}, flows=(FlowTerm("web", "orders", 300.0),),
+                         site={"aws": 10.0}, vpn_site={"aws": 0.0}, vpn_link_side={"aws": 0.0}, per_gb=per_gb,
+                         replica_extra={})
+    floor = network_floor(problem(source, target, network=terms))
+    assert floor == pytest.approx(3 * 10.0 + 300 / 3 * (1 * 0.01 + 2 * 0.02))
+
+
 def test_the_coupled_floor_weighs_a_dearer_machine_against_the_traffic(local_search):
     # web: $73.00 in aws beside the database, or $65.70 in gcp and 1,000 GB across clouds ($90 against $10):
     # the floor prices that choice exactly, so here it meets the optimum
