@@ -11,7 +11,7 @@ stack always gives the same placement. A location is also closed when moving all
 The result is a placement, not a proof: the plan reports its gap to a proven lower bound (``floor``).
 
 Most tries find no move. A resource is tried again only when something its moves are priced by has changed
-since its last try (``_Changes``): at 1,000 resources this skips three tries in four, and the search makes
+since its last try (``Changes``): at 1,000 resources this skips three tries in four, and the search makes
 exactly the moves it would make trying every resource again (the tests hold the two equal).
 """
 
@@ -22,113 +22,15 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 
+from cloudorch.placement.changes import Changes
 from cloudorch.placement.ledger import _EMPTY, Ledger, Location, Picks
-from cloudorch.placement.problem import Demand, Option, Problem, apart_group, near_group, spread_group
+from cloudorch.placement.moving import Rules
+from cloudorch.placement.problem import Demand, Option, Problem
 
 #: other locations tried per resource, besides its flow partners': its cheapest ones overall
 CHEAPEST_TRIED = 3
 #: a location-closing attempt asks, every this many resources moved, whether the rest could still make it pay
 CLOSING_CHECKED_EVERY = 16
-
-
-class _Rules:
-    """Whether a demand's replicas may sit where a move puts them: spread, near, apart and vCPU quotas."""
-
-    def __init__(self, problem: Problem, bill: Ledger) -> None:
-        self.problem, self.bill = problem, bill
-        self.demands = {d.name: d for d in problem.demands}
-        self.near_me: dict[str, list[str]] = defaultdict(list)
-        self.apart: dict[str, set[str]] = defaultdict(set)
-        for d in problem.demands:
-            if d.near and problem.enabled(near_group(d.name)):
-                self.near_me[d.near].append(d.name)
-            for t in d.apart:
-                if problem.enabled(apart_group(d.name, t)):
-                    self.apart[d.name].add(t)
-                    self.apart[t].add(d.name)
-        #: per demand: (min_regions, min_clouds, max_per_region, max_per_cloud, near) as its active rules say
-        self.spread = {d.name: self._spread(d) for d in problem.demands}
-        #: demands no spread, near or apart rule ties to any place (most of a large stack): anywhere will do
-        self.free = {d.name for d in problem.demands
-                     if self.spread[d.name] == (1, 1, d.count, d.count, None) and d.name not in self.near_me
-                     and d.name not in self.apart}
-        self.keys = problem.active_quotas()
-        self.masks = problem.quota_masks(self.keys)
-        #: per location, the indices of the quotas that cover it (the masks' set bits, listed once)
-        self.covering: dict[Location, tuple[int, ...]] = {}
-        self.used = [0.0] * len(self.keys)
-        for name, picks in bill.picks.items():
-            self._count(self.demands[name], picks, +1)
-
-    def _spread(self, d: Demand) -> tuple:
-        active = self.problem.active(d)
-        rule = lambda name, value, default: value if spread_group(d.name, name) in active else default  # noqa: E731
-        near = d.near if d.near and self.problem.enabled(near_group(d.name)) else None
-        return (rule("min_regions", d.min_regions, 1), rule("min_clouds", d.min_clouds, 1),
-                rule("max_per_region", d.max_per_region, d.count), rule("max_per_cloud", d.max_per_cloud, d.count), near)
-
-    def _count(self, d: Demand, picks: Picks, step: int) -> None:
-        if not d.counts_against_quota:
-            return
-        for o, n in picks:
-            for i in self._covering(o.location):
-                self.used[i] += step * o.vcpus * n
-
-    def _covering(self, location: Location) -> tuple[int, ...]:
-        found = self.covering.get(location)
-        if found is None:
-            mask = self.masks[location]
-            found = self.covering[location] = tuple(i for i in range(len(self.keys)) if mask >> i & 1)
-        return found
-
-    def allows(self, d: Demand, picks: Picks) -> bool:
-        at: Counter = Counter()
-        for o, n in picks:
-            at[o.location] += n
-        return self.places_allow(d, at) and self.quotas_allow(d, picks)
-
-    def places_allow(self, d: Demand, at: Counter) -> bool:
-        """Spread, near and apart, for the demand's replicas per location ``at``."""
-        if d.name in self.free:
-            return True
-        clouds: dict[str, int] = {}
-        for loc, n in at.items():
-            clouds[loc[0]] = clouds.get(loc[0], 0) + n
-        min_regions, min_clouds, per_region, per_cloud, near = self.spread[d.name]
-        if len(at) < min_regions or len(clouds) < min_clouds or max(at.values()) > per_region \
-                or max(clouds.values()) > per_cloud:
-            return False
-        where = self.bill.at
-        places = at.keys()
-        if near in where and not places <= where[near].keys():
-            return False
-        if any(not where[r].keys() <= places for r in self.near_me.get(d.name, ()) if r in where):
-            return False
-        return not any(not places.isdisjoint(where.get(t, ())) for t in self.apart.get(d.name, ()))
-
-    def quotas_allow(self, d: Demand, picks: Picks) -> bool:
-        if not self.keys or not d.counts_against_quota:
-            return True
-        quotas, keys, used = self.problem.quotas, self.keys, self.used
-        return all(used[i] + c <= quotas[keys[i]] + 1e-6 for i, c in self._change(d, picks).items() if c > 0)
-
-    def refusing(self, d: Demand, picks: Picks) -> dict[int, float]:
-        """The quotas (indices into ``keys``) that refuse ``picks``, with the vCPUs ``picks`` would add to each."""
-        quotas, keys, used = self.problem.quotas, self.keys, self.used
-        return {i: c for i, c in self._change(d, picks).items() if c > 0 and used[i] + c > quotas[keys[i]] + 1e-6}
-
-    def _change(self, d: Demand, picks: Picks) -> dict[int, float]:
-        """vCPUs per quota index that placing ``d`` on ``picks`` instead of where it is would add."""
-        change: dict[int, float] = {}
-        for sign, side in ((1, picks), (-1, self.bill.picks[d.name])):
-            for o, n in side:
-                for i in self._covering(o.location):
-                    change[i] = change.get(i, 0.0) + sign * o.vcpus * n
-        return change
-
-    def moved(self, d: Demand, old: Picks, new: Picks) -> None:
-        self._count(d, old, -1)
-        self._count(d, new, +1)
 
 
 class Limit:
@@ -154,7 +56,7 @@ def improve(problem: Problem, assignment: Mapping[str, Picks], limit: Limit | No
     says why it stopped)."""
     limit = limit or Limit()
     bill = Ledger(problem, assignment)
-    rules = _Rules(problem, bill)
+    rules = Rules(problem, bill)
     demands = sorted(problem.demands, key=lambda d: d.name)
     shared: dict[int, dict[Location, list[Option]]] = {}  # resources with the same requirements share options
     cheapest = {d.name: shared.get(id(d.options)) or shared.setdefault(id(d.options), _cheapest_by_location(problem, d))
@@ -172,7 +74,7 @@ def improve(problem: Problem, assignment: Mapping[str, Picks], limit: Limit | No
     # a resource is tried again only when something it depends on moved: its flow partners, near, apart
     queue = [d.name for d in demands]
     waiting = set(queue)
-    changes = _Changes(bill, rules, neighbours)
+    changes = Changes(bill, rules, neighbours)
     while queue:
         if limit.reached(bill, len(demands)):
             break
@@ -188,107 +90,6 @@ def improve(problem: Problem, assignment: Mapping[str, Picks], limit: Limit | No
     return dict(bill.picks)
 
 
-class _Changes:
-    """Which resources cannot have a paying move since they were last tried and none paid, so trying them
-    again is skipped: the same search, the same moves kept, only the certain failures are not repeated.
-
-    What a resource's moves cost, and whether its rules allow them, depends on where its flow partners and
-    the resources near or apart from it are; on whether the sites it may use hold other members; on whether
-    the links between its possible locations and its partners' locations, and their gateways, are used by
-    anything else; and on the room left in the vCPU quotas that refused it. The ledger lists what kept moves
-    changed, each count with the lowest value it passed through (``Ledger.changed``); a resource whose own
-    share of a count is ``k`` sees the others' share go to or from zero only if that lowest value is at most
-    ``k``. A resource none of whose dependencies changed that way since its last failure, and none of whose
-    refusing quotas has room now for the smallest move it refused, would fail again."""
-
-    #: counts above this are recorded as this (a resource's own share of a count is rarely higher)
-    LEVELS = 8
-
-    def __init__(self, bill: Ledger, rules: _Rules, neighbours: Mapping[str, set[str]]) -> None:
-        self.bill, self.rules, self.neighbours = bill, rules, neighbours
-        self.clock = 0
-        #: resource -> (clock at its last failure, quota -> least vCPUs refused), while nothing it depends on
-        #: has changed since
-        self.failed: dict[str, tuple[int, dict[int, float]]] = {}
-        #: (kind, what) -> a failed resource's own share of it -> [(resource, clock at that failure)]: who to
-        #: forget when it changes (entries of a resource that failed again since are stale and dropped)
-        self.dependents: dict[tuple, dict[int, list[tuple[str, int]]]] = {}
-        bill.changed.clear()
-
-    def kept(self) -> None:
-        """Moves were kept: forget the failures of every resource whose share of what they changed is at
-        least the lowest count it passed through."""
-        self.clock += 1
-        failed, dependents = self.failed, self.dependents
-        for key, level in self.bill.changed.items():
-            by_share = dependents.get(key)
-            if not by_share:
-                continue
-            level = min(level, self.LEVELS)
-            for share in [share for share in by_share if share >= level]:
-                for name, when in by_share.pop(share):
-                    found = failed.get(name)
-                    if found is not None and found[0] == when:
-                        del failed[name]
-        self.bill.changed.clear()
-
-    def undone(self) -> None:
-        """Moves tried and undone: the ledger is as it was, nothing to stamp."""
-        self.bill.changed.clear()
-
-    def failed_at(self, d: Demand, candidates: list[Location], refused: dict[int, float]) -> None:
-        bill = self.bill
-        at, member_of = bill.at, bill.terms.member_of
-        here = at[d.name]
-        # itself too: closing a location moves resources without their own search
-        others = {d.name} | self.neighbours.get(d.name, set()) | set(self.rules.near_me.get(d.name, ()))
-        depends: dict[tuple, int] = {("resource", other): 0 for other in others}
-        net = member_of.get(d.name)
-        if net is not None:
-            places = set(here).union(candidates)
-            for loc in places:
-                depends[("site", (net, *loc))] = 1 if loc in here else 0
-            mine: dict[tuple, int] = {}  # d's own uses of each link, and of links at each gateway
-            for i in bill.flows_of.get(d.name, ()):
-                for link in bill.flow_links[i]:
-                    mine[("link", link)] = mine.get(("link", link), 0) + 1
-            for key in list(mine):
-                for end in key[1]:
-                    mine[("gateway", end)] = mine.get(("gateway", end), 0) + 1
-            for i in bill.flows_of.get(d.name, ()):
-                partner = bill.partner(i, d.name)
-                partner_net = member_of.get(partner)
-                if partner_net is None:
-                    continue
-                for theirs in at.get(partner, ()):
-                    b = (partner_net, *theirs)
-                    for loc in places:
-                        if loc[0] != theirs[0]:
-                            a = (net, *loc)
-                            for key in (("link", (a, b) if a < b else (b, a)), ("gateway", a), ("gateway", b)):
-                                depends[key] = mine.get(key, 0)
-        self.failed[d.name] = (self.clock, refused)
-        entry = (d.name, self.clock)
-        dependents = self.dependents
-        for key, share in depends.items():
-            by_share = dependents.get(key)
-            if by_share is None:
-                by_share = dependents[key] = {}
-            by_share.setdefault(share, []).append(entry)
-
-    def unchanged_since_failed(self, name: str) -> bool:
-        found = self.failed.get(name)
-        if found is None:
-            return False
-        refused = found[1]
-        if refused:
-            rules = self.rules
-            quotas, keys, used = rules.problem.quotas, rules.keys, rules.used
-            if any(used[i] + least <= quotas[keys[i]] + 1e-6 for i, least in refused.items()):
-                return False
-        return True
-
-
 def _cheapest_by_location(problem: Problem, d: Demand) -> dict[Location, list[Option]]:
     """Per location, the demand's options in objective order (ties: the catalog's order)."""
     by_location: dict[Location, list[Option]] = defaultdict(list)
@@ -297,7 +98,7 @@ def _cheapest_by_location(problem: Problem, d: Demand) -> dict[Location, list[Op
     return dict(sorted(by_location.items()))
 
 
-def _best_move(d: Demand, bill: Ledger, rules: _Rules, options: dict[Location, list[Option]], changes: _Changes) -> bool:
+def _best_move(d: Demand, bill: Ledger, rules: Rules, options: dict[Location, list[Option]], changes: Changes) -> bool:
     """Try moving the replicas ``d`` has in each of its locations to each candidate location; keep the move
     that lowers the bill most. Returns whether one was kept."""
     refused: dict[int, float] = {}  # quota -> the fewest vCPUs it refused: a move may pay once it has that room
@@ -406,8 +207,8 @@ def _cheapest_locations(problem: Problem, d: Demand, options: dict[Location, lis
     return d.memo[key]
 
 
-def _consolidate(demands: list[Demand], bill: Ledger, rules: _Rules, cheapest: dict[str, dict[Location, list[Option]]],
-                 limit: Limit, changes: _Changes) -> bool:
+def _consolidate(demands: list[Demand], bill: Ledger, rules: Rules, cheapest: dict[str, dict[Location, list[Option]]],
+                 limit: Limit, changes: Changes) -> bool:
     """Close a location: every resource's replicas there move to another location in use, each to its
     cheapest option there that its rules allow (a resource that may not move stays). One resource at a time
     no move pays -- leaving alone keeps the site, its gateway and links -- while all of them together may.
@@ -473,7 +274,7 @@ def _consolidate(demands: list[Demand], bill: Ledger, rules: _Rules, cheapest: d
 # network (``_network_left``), their flows' traffic and everything at the location they leave: a move only
 # ever removes sites, gateways and links where the resource was, and what it adds where it goes is left out.
 
-def _machines_least(bill: Ledger, rules: _Rules, movers: list[Demand], source: Location, target: Location,
+def _machines_least(bill: Ledger, rules: Rules, movers: list[Demand], source: Location, target: Location,
                     cheapest: dict[str, dict[Location, list[Option]]]) -> list[float]:
     """Per position in ``movers``: at least what the machines (and balancers) of it and those after it add to
     the bill by leaving ``source`` for ``target`` (negative: what they may save). Asked before they move."""

@@ -177,8 +177,9 @@ def test_skipping_resources_whose_moves_cannot_have_changed_keeps_the_same_searc
     # local search does not try again a resource whose last try found nothing when nothing it depends on
     # has changed since: the placement must be exactly the one trying every resource again finds
     from cloudorch.placement import improve as search
+    from cloudorch.placement.changes import Changes
 
-    check = search._Changes.unchanged_since_failed
+    check = Changes.unchanged_since_failed
     skipped = []
 
     def counted(self, name):
@@ -194,9 +195,9 @@ def test_skipping_resources_whose_moves_cannot_have_changed_keeps_the_same_searc
         start = milp.solve(dataclasses.replace(part, network=None))
         if start is None:
             continue  # quotas too tight for this draw
-        monkeypatch.setattr(search._Changes, "unchanged_since_failed", counted)
+        monkeypatch.setattr(Changes, "unchanged_since_failed", counted)
         kept = search.improve(part, start.assignment)
-        monkeypatch.setattr(search._Changes, "unchanged_since_failed", lambda self, name: False)
+        monkeypatch.setattr(Changes, "unchanged_since_failed", lambda self, name: False)
         every = search.improve(part, start.assignment)
         monkeypatch.undo()
         assert kept == every, (seed, site, quota, link)
@@ -235,6 +236,7 @@ def test_closing_attempts_cut_short_keep_the_same_search(monkeypatch):
 def test_what_a_closing_attempt_may_still_save_counts_the_machines_and_all_at_the_location():
     from cloudorch.placement import improve as search
     from cloudorch.placement.ledger import Ledger
+    from cloudorch.placement.moving import Rules
 
     here, there = ("aws", "us-east-1"), ("gcp", "us-central1")
     dear, cheap = option("aws/us-east-1", 0.3), option("gcp/us-central1", 0.1)
@@ -253,12 +255,12 @@ def test_what_a_closing_attempt_may_still_save_counts_the_machines_and_all_at_th
     cheapest = {d.name: search._cheapest_by_location(part, d) for d in part.demands}
     # a saves 2 x $0.20 an hour at gcp's cheapest; b, which nothing keeps from moving, surely moves and
     # costs $0.05 an hour more there, less its balancer at aws
-    least = search._machines_least(bill, search._Rules(part, bill), [a, b], here, there, cheapest)
+    least = search._machines_least(bill, Rules(part, bill), [a, b], here, there, cheapest)
     assert least == pytest.approx([-2 * 0.2 * 730 + 0.05 * 730 - 20.0, 0.05 * 730 - 20.0])
     # a quota over gcp might keep b where it is: then only what it could save counts
     part = problem(a, b, c, network=terms, quotas={"gcp": 100.0})
     bill = Ledger(part, placed)
-    least = search._machines_least(bill, search._Rules(part, bill), [a, b], here, there, cheapest)
+    least = search._machines_least(bill, Rules(part, bill), [a, b], here, there, cheapest)
     assert least == pytest.approx([-2 * 0.2 * 730 - 20.0, -20.0])
     # a's traffic ($9: 100 GB from a to c, cross-cloud), the site and gateway at aws, the aws-gcp link and both gateways
     assert search._network_left(bill, [a, b], here) == pytest.approx(9.0 + 40.0 + 5.0 + 146.0 + 5.0 + 7.0)

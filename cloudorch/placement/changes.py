@@ -1,0 +1,114 @@
+"""Which resources local search need not try again (``improve``): the certain failures.
+
+A resource whose last try found no paying move fails again while nothing its moves are priced by has
+changed; the ledger says what each kept move changed (``Ledger.changed``), and this keeps who depends on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from cloudorch.placement.ledger import Ledger, Location
+from cloudorch.placement.moving import Rules
+from cloudorch.placement.problem import Demand
+
+
+class Changes:
+    """Which resources cannot have a paying move since they were last tried and none paid, so trying them
+    again is skipped: the same search, the same moves kept, only the certain failures are not repeated.
+
+    What a resource's moves cost, and whether its rules allow them, depends on where its flow partners and
+    the resources near or apart from it are; on whether the sites it may use hold other members; on whether
+    the links between its possible locations and its partners' locations, and their gateways, are used by
+    anything else; and on the room left in the vCPU quotas that refused it. The ledger lists what kept moves
+    changed, each count with the lowest value it passed through (``Ledger.changed``); a resource whose own
+    share of a count is ``k`` sees the others' share go to or from zero only if that lowest value is at most
+    ``k``. A resource none of whose dependencies changed that way since its last failure, and none of whose
+    refusing quotas has room now for the smallest move it refused, would fail again."""
+
+    #: counts above this are recorded as this (a resource's own share of a count is rarely higher)
+    LEVELS = 8
+
+    def __init__(self, bill: Ledger, rules: Rules, neighbours: Mapping[str, set[str]]) -> None:
+        self.bill, self.rules, self.neighbours = bill, rules, neighbours
+        self.clock = 0
+        #: resource -> (clock at its last failure, quota -> least vCPUs refused), while nothing it depends on
+        #: has changed since
+        self.failed: dict[str, tuple[int, dict[int, float]]] = {}
+        #: (kind, what) -> a failed resource's own share of it -> [(resource, clock at that failure)]: who to
+        #: forget when it changes (entries of a resource that failed again since are stale and dropped)
+        self.dependents: dict[tuple, dict[int, list[tuple[str, int]]]] = {}
+        bill.changed.clear()
+
+    def kept(self) -> None:
+        """Moves were kept: forget the failures of every resource whose share of what they changed is at
+        least the lowest count it passed through."""
+        self.clock += 1
+        failed, dependents = self.failed, self.dependents
+        for key, level in self.bill.changed.items():
+            by_share = dependents.get(key)
+            if not by_share:
+                continue
+            level = min(level, self.LEVELS)
+            for share in [share for share in by_share if share >= level]:
+                for name, when in by_share.pop(share):
+                    found = failed.get(name)
+                    if found is not None and found[0] == when:
+                        del failed[name]
+        self.bill.changed.clear()
+
+    def undone(self) -> None:
+        """Moves tried and undone: the ledger is as it was, nothing to stamp."""
+        self.bill.changed.clear()
+
+    def failed_at(self, d: Demand, candidates: list[Location], refused: dict[int, float]) -> None:
+        bill = self.bill
+        at, member_of = bill.at, bill.terms.member_of
+        here = at[d.name]
+        # itself too: closing a location moves resources without their own search
+        others = {d.name} | self.neighbours.get(d.name, set()) | set(self.rules.near_me.get(d.name, ()))
+        depends: dict[tuple, int] = {("resource", other): 0 for other in others}
+        net = member_of.get(d.name)
+        if net is not None:
+            places = set(here).union(candidates)
+            for loc in places:
+                depends[("site", (net, *loc))] = 1 if loc in here else 0
+            mine: dict[tuple, int] = {}  # d's own uses of each link, and of links at each gateway
+            for i in bill.flows_of.get(d.name, ()):
+                for link in bill.flow_links[i]:
+                    mine[("link", link)] = mine.get(("link", link), 0) + 1
+            for key in list(mine):
+                for end in key[1]:
+                    mine[("gateway", end)] = mine.get(("gateway", end), 0) + 1
+            for i in bill.flows_of.get(d.name, ()):
+                partner = bill.partner(i, d.name)
+                partner_net = member_of.get(partner)
+                if partner_net is None:
+                    continue
+                for theirs in at.get(partner, ()):
+                    b = (partner_net, *theirs)
+                    for loc in places:
+                        if loc[0] != theirs[0]:
+                            a = (net, *loc)
+                            for key in (("link", (a, b) if a < b else (b, a)), ("gateway", a), ("gateway", b)):
+                                depends[key] = mine.get(key, 0)
+        self.failed[d.name] = (self.clock, refused)
+        entry = (d.name, self.clock)
+        dependents = self.dependents
+        for key, share in depends.items():
+            by_share = dependents.get(key)
+            if by_share is None:
+                by_share = dependents[key] = {}
+            by_share.setdefault(share, []).append(entry)
+
+    def unchanged_since_failed(self, name: str) -> bool:
+        found = self.failed.get(name)
+        if found is None:
+            return False
+        refused = found[1]
+        if refused:
+            rules = self.rules
+            quotas, keys, used = rules.problem.quotas, rules.keys, rules.used
+            if any(used[i] + least <= quotas[keys[i]] + 1e-6 for i, least in refused.items()):
+                return False
+        return True
