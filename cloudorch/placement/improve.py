@@ -23,7 +23,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 
 from cloudorch.placement.changes import Changes
-from cloudorch.placement.ledger import _EMPTY, Ledger, Location, Picks
+from cloudorch.placement.ledger import Ledger, Location, Picks
 from cloudorch.placement.moving import Rules
 from cloudorch.placement.problem import Demand, Option, Problem
 
@@ -58,9 +58,11 @@ def improve(problem: Problem, assignment: Mapping[str, Picks], limit: Limit | No
     bill = Ledger(problem, assignment)
     rules = Rules(problem, bill)
     demands = sorted(problem.demands, key=lambda d: d.name)
-    shared: dict[int, dict[Location, list[Option]]] = {}  # resources with the same requirements share options
-    cheapest = {d.name: shared.get(id(d.options)) or shared.setdefault(id(d.options), _cheapest_by_location(problem, d))
-                for d in demands}
+    by_options: dict[int, dict[Location, list[Option]]] = {}  # resources with the same requirements share theirs
+    for d in demands:
+        if id(d.options) not in by_options:
+            by_options[id(d.options)] = _cheapest_by_location(problem, d)
+    cheapest = {d.name: by_options[id(d.options)] for d in demands}
     by_name = {d.name: d for d in demands}
     neighbours: dict[str, set[str]] = defaultdict(set)
     for flow in bill.flows:
@@ -282,7 +284,7 @@ def _machines_least(bill: Ledger, rules: Rules, movers: list[Demand], source: Lo
     added = []
     for d in movers:
         name = d.name
-        usd = -bill.terms.location_fixed.get(name, _EMPTY).get(source[0], 0.0)
+        usd = -bill.terms.location_fixed.get(name, {}).get(source[0], 0.0)
         options = cheapest[name].get(target)
         if options:
             here = tuple((o, n) for o, n in bill.picks[name] if o.location == source)
