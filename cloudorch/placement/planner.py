@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import math
+import threading
 import time
 from collections import Counter
 from contextlib import contextmanager
@@ -51,18 +52,39 @@ def plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
 COLLECT_EVERY = 200_000
 
 
-@contextmanager
-def _rare_cycle_collection():
-    """Placing a large stack allocates millions of short-lived tuples and dicts, none of them in a cycle
+class _CycleCollection:
+    """The process's cycle-collection threshold, raised while any plan is being placed.
+
+    Placing a large stack allocates millions of short-lived tuples and dicts, none of them in a cycle
     (reference counting frees them), while the options and models it keeps grow the heap the collector walks:
     at the default threshold it ran often enough to take a fifth of a 1,000-resource plan's time (2 s of
-    10.5). Collections are made rarer, not stopped, and the threshold is put back however the plan ends."""
-    before = gc.get_threshold()
-    gc.set_threshold(max(before[0], COLLECT_EVERY), *before[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
+    10.5). Collections are made rarer, not stopped. The threshold is the process's, and a workflow places
+    stacks on several threads at once: it is raised by the first plan to start and put back by the last to
+    end, however they end."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._placing = 0
+        self._before: tuple[int, ...] = ()
+
+    @contextmanager
+    def rarer(self):
+        with self._lock:
+            if not self._placing:
+                self._before = gc.get_threshold()
+                gc.set_threshold(max(self._before[0], COLLECT_EVERY), *self._before[1:])
+            self._placing += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._placing -= 1
+                if not self._placing:
+                    gc.set_threshold(*self._before)
+
+
+_cycle_collection = _CycleCollection()
+_rare_cycle_collection = _cycle_collection.rarer
 
 
 def _plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings, index: OfferingIndex | None,
