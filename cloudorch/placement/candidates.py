@@ -155,7 +155,7 @@ class OfferingIndex:
         self._cache: dict[tuple, tuple[tuple[Option, ...], tuple[Exclusion, ...]]] = {}
 
 
-def _pareto(indices, prices, scores, name_rank, vcpus=None):
+def _pareto(indices, prices, scores, name_rank, vcpus=None, order=None):
     """Indices no other dominates (``dominance.dominates``, every option under the same quotas: all of them
     when ``vcpus`` is given, none otherwise), as ``prune_dominated`` keeps them -- a property test holds the
     two equal.
@@ -163,13 +163,19 @@ def _pareto(indices, prices, scores, name_rank, vcpus=None):
     An offering survives only if every one at least as cheap (ties broken as ``Option.sort_key`` does) is
     less available or, with ``vcpus``, uses more vCPUs. Vectorised over the few availability levels a
     region has: for each level, the running minimum of vCPUs among earlier offerings at or above it.
+    ``order``: all of the region's offerings in that order (``_region_order``), so that no requirement sorts
+    its own again.
     """
     import numpy as np
 
     if indices.size == 0:
         return indices
-    order = np.lexsort((name_rank[indices], -scores[indices], prices[indices]))
-    ordered = indices[order]
+    if order is None:
+        ordered = indices[np.lexsort((name_rank[indices], -scores[indices], prices[indices]))]
+    else:  # the region's offerings already in that order: keep those in ``indices`` (the same total order)
+        chosen = np.zeros(order.size, dtype=bool)
+        chosen[indices] = True
+        ordered = order[chosen[order]]
     s = scores[ordered]
     if vcpus is None:
         best_before = np.maximum.accumulate(np.concatenate(([-1.0], s[:-1])))
@@ -288,9 +294,23 @@ def _compute_options(spec: Compute, hosts: Hosts, index: OfferingIndex, vcpu_mat
         cols = index.regions[(region.cloud, region.name)][1]
         for variant in found:
             chosen = _pareto(variant.indices, variant.prices, variant.scores, cols["name_rank"],
-                             cols["vcpus"] if vcpu_matters else None) if prune else variant.indices
+                             cols["vcpus"] if vcpu_matters else None,
+                             _region_order(index, region, variant)) if prune else variant.indices
             options += _options(index, region, variant, chosen)
     return tuple(options), tuple(exclusions)
+
+
+def _region_order(index: OfferingIndex, region: Region, variant: _Variant):
+    """All of a region's offerings in ``Option.sort_key`` order, as ``variant`` (on demand or spot) prices
+    them: the same for every requirement, so sorted once per index (a 1,000-resource stack has ~47
+    requirements over ~84 regions)."""
+    import numpy as np
+
+    key = ("order", region.cloud, region.name, variant.spot)
+    if key not in index._cache:
+        name_rank = index.regions[(region.cloud, region.name)][1]["name_rank"]
+        index._cache[key] = np.lexsort((name_rank, -variant.scores, variant.prices))
+    return index._cache[key]
 
 
 def _no_offering(region: Region, spec: Compute, wrong_arch: int, bursting: int = 0) -> Exclusion:
