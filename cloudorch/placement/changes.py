@@ -80,18 +80,18 @@ class Changes:
             for key in list(mine):
                 for end in key[1]:
                     mine[("gateway", end)] = mine.get(("gateway", end), 0) + 1
+            theirs = set()  # the sites its partners are at (a hub's partners share a few)
             for i in bill.flows_of.get(d.name, ()):
                 partner = bill.partner(i, d.name)
                 partner_net = member_of.get(partner)
-                if partner_net is None:
-                    continue
-                for theirs in at.get(partner, ()):
-                    b = (partner_net, *theirs)
-                    for loc in places:
-                        if loc[0] != theirs[0]:
-                            a = (net, *loc)
-                            for key in (("link", (a, b) if a < b else (b, a)), ("gateway", a), ("gateway", b)):
-                                depends[key] = mine.get(key, 0)
+                if partner_net is not None:
+                    theirs.update((partner_net, *loc) for loc in at.get(partner, ()))
+            for b in theirs:
+                for loc in places:
+                    if loc[0] != b[1]:
+                        a = (net, *loc)
+                        for key in (("link", (a, b) if a < b else (b, a)), ("gateway", a), ("gateway", b)):
+                            depends[key] = mine.get(key, 0)
         self.failed[d.name] = (self.clock, refused)
         entry = (d.name, self.clock)
         dependents = self.dependents
