@@ -34,6 +34,8 @@ class Rules:
         self.masks = problem.quota_masks(self.keys)
         #: per location, the indices of the quotas that cover it (the masks' set bits, listed once)
         self.covering: dict[Location, tuple[int, ...]] = {}
+        #: demand -> (its picks, what they count against each quota), for ``_leaving``
+        self.leaving: dict[str, tuple[Picks, list[tuple[int, float]]]] = {}
         self.used = [0.0] * len(self.keys)
         for name, picks in bill.picks.items():
             self._count(self.demands[name], picks, +1)
@@ -98,11 +100,22 @@ class Rules:
     def _change(self, d: Demand, picks: Picks) -> dict[int, float]:
         """vCPUs per quota index that placing ``d`` on ``picks`` instead of where it is would add."""
         change: dict[int, float] = {}
-        for sign, side in ((1, picks), (-1, self.bill.picks[d.name])):
-            for o, n in side:
-                for i in self._covering(o.location):
-                    change[i] = change.get(i, 0.0) + sign * o.vcpus * n
+        for o, n in picks:
+            for i in self._covering(o.location):
+                change[i] = change.get(i, 0.0) + o.vcpus * n
+        for i, vcpus in self._leaving(d):
+            change[i] = change.get(i, 0.0) - vcpus
         return change
+
+    def _leaving(self, d: Demand) -> list[tuple[int, float]]:
+        """What ``d``'s replicas where they are now count against each quota, in order: the same for every
+        move tried from there (a search tries dozens), so worked out once per placement of ``d``."""
+        current = self.bill.picks[d.name]
+        found = self.leaving.get(d.name)
+        if found is None or found[0] is not current:
+            found = self.leaving[d.name] = (current, [(i, o.vcpus * n) for o, n in current
+                                                      for i in self._covering(o.location)])
+        return found[1]
 
     def moved(self, d: Demand, old: Picks, new: Picks) -> None:
         self._count(d, old, -1)
