@@ -155,27 +155,19 @@ class OfferingIndex:
         self._cache: dict[tuple, tuple[tuple[Option, ...], tuple[Exclusion, ...]]] = {}
 
 
-def _pareto(indices, prices, scores, name_rank, vcpus=None, order=None):
-    """Indices no other dominates (``dominance.dominates``, every option under the same quotas: all of them
-    when ``vcpus`` is given, none otherwise), as ``prune_dominated`` keeps them -- a property test holds the
-    two equal.
+def _pareto(ordered, scores, vcpus=None):
+    """Of the positions ``ordered`` (in ``Option.sort_key`` order: ``_in_order``), those no other dominates
+    (``dominance.dominates``, every option under the same quotas: all of them when ``vcpus`` is given, none
+    otherwise), as ``prune_dominated`` keeps them -- a property test holds the two equal.
 
     An offering survives only if every one at least as cheap (ties broken as ``Option.sort_key`` does) is
     less available or, with ``vcpus``, uses more vCPUs. Vectorised over the few availability levels a
     region has: for each level, the running minimum of vCPUs among earlier offerings at or above it.
-    ``order``: all of the region's offerings in that order (``_region_order``), so that no requirement sorts
-    its own again.
     """
     import numpy as np
 
-    if indices.size == 0:
-        return indices
-    if order is None:
-        ordered = indices[np.lexsort((name_rank[indices], -scores[indices], prices[indices]))]
-    else:  # the region's offerings already in that order: keep those in ``indices`` (the same total order)
-        chosen = np.zeros(order.size, dtype=bool)
-        chosen[indices] = True
-        ordered = order[chosen[order]]
+    if ordered.size == 0:
+        return ordered
     s = scores[ordered]
     if vcpus is None:
         best_before = np.maximum.accumulate(np.concatenate(([-1.0], s[:-1])))
@@ -208,20 +200,12 @@ def cheapest_fits(spec: Compute, hosts: Hosts, index: OfferingIndex, location: t
     Why not ``compute_options(prune=False)`` filtered: that builds an Option for every fitting offering in
     every region (1.7 M at 1,000 resources) to show two per chosen region. Here only the order is kept (per
     requirements and location, cached), and only the options shown are built."""
-    import numpy as np
-
     key = ("cheapest-fits", *_requirement(spec), hosts.key, location, spot)
     if key not in index._cache:
         region = next((r for r in hosts.regions if (r.cloud, r.name) == location), None)
         found = None if region is None else _fitting(spec, hosts, index, region)
         variant = next((v for v in found if v.spot == spot), None) if isinstance(found, list) else None
-        if variant is None:
-            index._cache[key] = None
-        else:
-            cols, idx = index.regions[location][1], variant.indices
-            # Option.sort_key within one location and spot flag: price, availability (higher first), name
-            order = idx[np.lexsort((cols["name_rank"][idx], -variant.scores[idx], variant.prices[idx]))]
-            index._cache[key] = (region, variant, order)
+        index._cache[key] = None if variant is None else (region, variant, _in_order(index, region, variant))
     if index._cache[key] is None:
         return ()
     region, variant, order = index._cache[key]
@@ -293,24 +277,27 @@ def _compute_options(spec: Compute, hosts: Hosts, index: OfferingIndex, vcpu_mat
             continue
         cols = index.regions[(region.cloud, region.name)][1]
         for variant in found:
-            chosen = _pareto(variant.indices, variant.prices, variant.scores, cols["name_rank"],
-                             cols["vcpus"] if vcpu_matters else None,
-                             _region_order(index, region, variant)) if prune else variant.indices
+            chosen = _pareto(_in_order(index, region, variant), variant.scores,
+                             cols["vcpus"] if vcpu_matters else None) if prune else variant.indices
             options += _options(index, region, variant, chosen)
     return tuple(options), tuple(exclusions)
 
 
-def _region_order(index: OfferingIndex, region: Region, variant: _Variant):
-    """All of a region's offerings in ``Option.sort_key`` order, as ``variant`` (on demand or spot) prices
-    them: the same for every requirement, so sorted once per index (a 1,000-resource stack has ~47
-    requirements over ~84 regions)."""
+def _in_order(index: OfferingIndex, region: Region, variant: _Variant):
+    """The variant's fitting offerings in ``Option.sort_key`` order within one location and spot flag: price,
+    availability (higher first), name. The whole region is sorted once per index and spot flag -- the same
+    for every requirement (a 1,000-resource stack has ~47 over ~84 regions) -- and each requirement keeps
+    its fitting ones in that order (a total order: the same as sorting them alone)."""
     import numpy as np
 
     key = ("order", region.cloud, region.name, variant.spot)
     if key not in index._cache:
         name_rank = index.regions[(region.cloud, region.name)][1]["name_rank"]
         index._cache[key] = np.lexsort((name_rank, -variant.scores, variant.prices))
-    return index._cache[key]
+    order = index._cache[key]
+    fits = np.zeros(order.size, dtype=bool)
+    fits[variant.indices] = True
+    return order[fits[order]]
 
 
 def _no_offering(region: Region, spec: Compute, wrong_arch: int, bursting: int = 0) -> Exclusion:
