@@ -113,7 +113,12 @@ def _monotone(per_gb: Mapping[tuple[str, str, str], float]) -> dict[tuple[str, s
 def path_kind(source: tuple[str, str], target, target_clouds) -> str:
     """The path a GB sent from ``source`` takes: to the target's nearest location (``target``: its locations,
     ``target_clouds``: their clouds)."""
-    return "same-region" if source in target else "same-cloud" if source[0] in target_clouds else "cross-cloud"
+    return PATH_KINDS[path_index(source, target, target_clouds)]
+
+
+def path_index(source: tuple[str, str], target, target_clouds) -> int:
+    """``path_kind``'s position in ``PATH_KINDS`` (what the ledger's per-location price tuples are read by)."""
+    return 0 if source in target else 1 if source[0] in target_clouds else 2
 
 
 def network_cost(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Option, int], ...]],

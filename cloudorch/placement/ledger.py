@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 
+from cloudorch.placement.bill import path_index
 from cloudorch.placement.problem import FlowTerm, NetworkTerms, Option, Problem
 from cloudorch.placement.rates import PATH_KINDS
 
@@ -223,7 +224,7 @@ class Ledger:
         rates = self._rates
         for loc, n in source.items():
             rate = rates.get(loc) or self._rates_at(loc)
-            usd += gb * n / total * (rate[0] if loc in target else rate[1] if loc[0] in clouds else rate[2])
+            usd += gb * n / total * rate[path_index(loc, target, clouds)]
         return usd
 
     def _rates_at(self, loc: Location) -> tuple[float, ...]:
