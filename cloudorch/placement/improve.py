@@ -268,7 +268,6 @@ def _consolidate(demands: list[Demand], bill: Ledger, rules: Rules, cheapest: di
     return False
 
 
-
 # A closing attempt that cannot pay is skipped or cut short. What the resources left to move add to the bill
 # is at least, for their machines (``_machines_least``), the exact change for each one that surely moves to
 # the target's cheapest option -- no spread, near or apart rule ties it and no vCPU quota covers the target

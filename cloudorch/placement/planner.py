@@ -44,7 +44,7 @@ LOCAL_SEARCH_SECONDS = 120.0
 
 def plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
                    index: OfferingIndex | None = None, *, explain_choices: bool = True) -> PlacementResult:
-    with _rare_cycle_collection():
+    with _cycle_collection.rarer():
         return _plan_placement(stack, catalog, settings, index, explain_choices)
 
 
@@ -84,7 +84,6 @@ class _CycleCollection:
 
 
 _cycle_collection = _CycleCollection()
-_rare_cycle_collection = _cycle_collection.rarer
 
 
 def _plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings, index: OfferingIndex | None,

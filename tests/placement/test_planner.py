@@ -34,7 +34,7 @@ def test_cycle_collection_is_rarer_while_placing_and_put_back_after_even_on_fail
 def test_plans_placed_at_once_on_several_threads_put_the_threshold_back_when_the_last_ends():
     # a workflow places stacks on several threads: the first to start raises it, the last to end restores it
     before = gc.get_threshold()
-    first, second = planner._rare_cycle_collection(), planner._rare_cycle_collection()
+    first, second = planner._cycle_collection.rarer(), planner._cycle_collection.rarer()
     first.__enter__()
     second.__enter__()
     first.__exit__(None, None, None)
