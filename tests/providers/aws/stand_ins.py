@@ -89,7 +89,24 @@ def serve(handler) -> tuple[ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
-class Replay:
+class Quiet(BaseHTTPRequestHandler):
+    """A stand-in's request handler that keeps the test output clean (no line per request)."""
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+class Served:
+    """A stand-in served by ``serve``: ``close`` stops it."""
+
+    server: ThreadingHTTPServer
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Replay(Served):
     """Answers AWS JSON-protocol calls by their X-Amz-Target: ``pages[target]`` is the list of pages served
     in turn (NextToken joins them); ``faults`` are (status, body) answers given before the pages."""
 
@@ -108,17 +125,10 @@ class Replay:
         scope = authorization.split("Credential=", 1)[-1].split(",")[0].split("/")
         return scope[2] if len(scope) > 2 else ""
 
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
     def _handler(self):
         replay = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
+        class Handler(Quiet):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
                 target = (self.headers.get("X-Amz-Target") or "").split(".")[-1]
@@ -159,7 +169,7 @@ def ec2_error_xml(code: str, message: str) -> bytes:
             f'</Message></Error></Errors><RequestID>5e1f6d52-0000-4000-8000-000000000002</RequestID></Response>').encode()
 
 
-class SpotScores:
+class SpotScores(Served):
     """In front of moto: answers GetSpotPlacementScores, passes every other EC2 action to moto unchanged.
 
     ``scores[family]`` (the part of an instance type before the dot) is the list of pages served in turn,
@@ -176,10 +186,6 @@ class SpotScores:
         self.passed: list[dict[str, list[str]]] = []
         self.server, self.url = serve(self._handler())
 
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
     def answer(self, params: dict[str, list[str]]) -> tuple[int, bytes]:
         self.asked.append(params)
         if self.faults:
@@ -195,10 +201,7 @@ class SpotScores:
     def _handler(self):
         front = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
+        class Handler(Quiet):
             def do_POST(self) -> None:
                 import urllib.error
                 import urllib.parse
