@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import replace
 
 from cloudorch.errors import InfeasiblePlacement
+from cloudorch.placement.beside import solver_starts
 from cloudorch.placement.presolve import dominated_regions, useful_options
 from cloudorch.placement.problem import (
     BUDGET_GROUP,
@@ -433,11 +434,12 @@ class Limits:
 UNPRICED_SECONDS = 300.0
 
 
-def _solve_model(lp, relax: bool, upper=None, start=None, limits: Limits | None = None):
+def _solve_model(lp, relax: bool, upper=None, start=None, limits: Limits | None = None, gap: float | None = None):
     """Solve; returns (column values, objective, dual bound, reduced costs) or None when infeasible.
 
     ``start``: a feasible placement to begin from (HiGHS then only has to prove nothing beats it).
-    ``limits``: stop early with the best placement found (``limits.stopped`` says why)."""
+    ``limits``: stop early with the best placement found (``limits.stopped`` says why).
+    ``gap``: stop once the placement is within this relative gap of the proved bound."""
     import highspy
 
     integrality = lp.integrality_
@@ -448,6 +450,8 @@ def _solve_model(lp, relax: bool, upper=None, start=None, limits: Limits | None 
     h = _highs()
     if limits is not None and not relax:
         limits.apply(h)
+    if gap is not None:
+        h.setOptionValue("mip_rel_gap", gap)
     h.passModel(lp)
     if upper is not None:
         lp.col_upper_ = saved
@@ -462,6 +466,7 @@ def _solve_model(lp, relax: bool, upper=None, start=None, limits: Limits | None 
         incumbent.col_value = list(start)
         incumbent.value_valid = True
         h.setSolution(incumbent)
+    solver_starts()
     h.run()
     status = h.getModelStatus()
     info = h.getInfo()
@@ -479,7 +484,7 @@ def _solve_model(lp, relax: bool, upper=None, start=None, limits: Limits | None 
     if start is not None and abs(sum(c * v for c, v in zip(lp.col_cost_, values)) - info.objective_function_value) \
             > 1e-6 * max(1.0, abs(info.objective_function_value)):
         # HiGHS (1.x) can report the optimum it found while handing back the start's values: solve cold
-        return _solve_model(lp, relax, upper, limits=limits)
+        return _solve_model(lp, relax, upper, limits=limits, gap=gap)
     bound = info.objective_function_value if relax else info.mip_dual_bound
     return values, info.objective_function_value, bound, (solution.col_dual if relax else None)
 
@@ -492,9 +497,12 @@ GUIDED_COLUMNS = 20_000
 #: find at most this much cheaper, and proving it costs the 1,000-resource bench ~2 s of its ~6 (1e-5: a
 #: hundredth of the 0.1% gap the plan promises; $1.77 above a $1,261,365 bound there)
 PROVED_ENOUGH = 1e-5
+#: how near its bound a placement that only starts local search must be (HiGHS' default MIP gap): the
+#: search then moves 2% of the bill, and proving the machines' last 0.01% took the 1,000-resource bench ~0.8 s
+START_GAP = 1e-4
 
 
-def _run(b: _Builder, relax: bool = False, start=None, limits: Limits | None = None):
+def _run(b: _Builder, relax: bool = False, start=None, limits: Limits | None = None, gap: float | None = None):
     """Solve; returns (column values, objective, dual bound) or None when infeasible.
 
     A large MILP is solved exactly in three steps rather than handed to HiGHS whole (whose presolve and
@@ -505,12 +513,13 @@ def _run(b: _Builder, relax: bool = False, start=None, limits: Limits | None = N
     with rc <= UB - LB has the same optimum as the whole one. Placement LPs are tight, so step 3 is small;
     it is skipped when UB is within ``PROVED_ENOUGH`` of LB (the plan then reports LB as its bound).
     ``start``: a feasible placement; UB is the cheaper of it and step 2's.
+    ``gap``: a placement within this relative gap of its bound will do (``START_GAP``); None: the optimum.
     """
     import numpy as np
 
     lp = _model(b)
     if relax or len(b.cost) <= GUIDED_COLUMNS:
-        result = _solve_model(lp, relax, start=start, limits=limits)
+        result = _solve_model(lp, relax, start=start, limits=limits, gap=gap)
         if result is not None and not relax and limits is not None and limits.stopped and not result[2] > -float("inf"):
             # stopped before the search proved any bound: the LP relaxation is one
             relaxed = _solve_model(lp, relax=True)
@@ -523,17 +532,17 @@ def _run(b: _Builder, relax: bool = False, start=None, limits: Limits | None = N
     upper = np.asarray(lp.col_upper_)
     slack = 1e-9 * max(1.0, abs(lower))
     while True:
-        restricted = _solve_model(lp, relax=False, upper=np.where(rc > slack, 0.0, upper), limits=limits)
+        restricted = _solve_model(lp, relax=False, upper=np.where(rc > slack, 0.0, upper), limits=limits, gap=gap)
         if start is not None and not np.isnan(start).any():
             known = float(np.dot(lp.col_cost_, start))
             if restricted is None or known < restricted[1]:
                 restricted = (list(start), known)
         if restricted is not None:
-            gap = restricted[1] - lower
-            if gap <= max(slack, PROVED_ENOUGH * abs(lower)):
+            above = restricted[1] - lower
+            if above <= max(slack, max(gap or 0.0, PROVED_ENOUGH) * abs(lower)):
                 return restricted[0], restricted[1], lower
-            final = _solve_model(lp, relax=False, upper=np.where(rc > gap + 1e-9 * max(1.0, abs(lower)), 0.0, upper),
-                                 start=restricted[0], limits=limits)
+            final = _solve_model(lp, relax=False, upper=np.where(rc > above + 1e-9 * max(1.0, abs(lower)), 0.0, upper),
+                                 start=restricted[0], limits=limits, gap=gap)
             assert final is not None  # it contains the restricted problem's solution
             # stopped early, the restricted search's bound is no bound of the whole: the LP's is
             return (final[0], final[1], lower) if limits is not None and limits.stopped else final[:3]
@@ -580,8 +589,9 @@ def searched_locally(problem: Problem) -> bool:
     return len(problem.demands) > LOCAL_SEARCH_RESOURCES or replica_columns(problem) > LOCAL_SEARCH_COLUMNS
 
 
-def solve(problem: Problem) -> Solution | None:
-    """The optimal placement of every demand, or None when the constraints cannot all be met."""
+def solve(problem: Problem, gap: float | None = None) -> Solution | None:
+    """The optimal placement of every demand, or None when the constraints cannot all be met; with ``gap``,
+    a placement within that relative gap of the bound it reports."""
     objective = problem.objective
     min_availability = None
     if objective == "availability":
@@ -601,7 +611,7 @@ def solve(problem: Problem) -> Solution | None:
     large = priced and len(f.b.cost) > GUIDED_COLUMNS
     start, fallback = _start(problem, f) if large else (None, None)
     try:
-        result = _solve_lazily(f, start, limits)
+        result = _solve_lazily(f, start, limits, gap)
     except Stopped:
         if not priced:
             raise SearchTimeout(
@@ -624,10 +634,10 @@ def solve(problem: Problem) -> Solution | None:
     return _finish(problem, f, result, objective, limits)
 
 
-def _solve_lazily(f: _Formulation, start, limits: Limits | None):
+def _solve_lazily(f: _Formulation, start, limits: Limits | None, gap: float | None = None):
     """Solve, adding the link rows the placement breaks, until it breaks none (then it is optimal for the
     whole model, and the bound proved on the smaller one bounds the whole)."""
-    result = _run(f.b, start=start, limits=limits)
+    result = _run(f.b, start=start, limits=limits, gap=gap)
     while result is not None and f.violated_links(result[0]):
         # the last placement, with its new links paid, is feasible for the model with the new rows
         start = list(result[0]) + [0.0] * (len(f.b.cost) - len(result[0]))
@@ -637,7 +647,7 @@ def _solve_lazily(f: _Formulation, start, limits: Limits | None):
         for end, g in f.gateways.items():
             if g >= len(result[0]) or start[g] < 1.0:
                 start[g] = max(start[g], max((start[w] for (a, c), w in f.links.items() if end in (a, c)), default=0.0))
-        result = _run(f.b, start=start, limits=limits)
+        result = _run(f.b, start=start, limits=limits, gap=gap)
     return result
 
 

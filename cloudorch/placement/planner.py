@@ -19,6 +19,7 @@ from dataclasses import replace
 from cloudorch.catalog.model import Catalog
 from cloudorch.errors import InfeasiblePlacement, OverBudget
 from cloudorch.placement import milp
+from cloudorch.placement.beside import while_solving
 from cloudorch.placement.bill import network_cost, network_terms
 from cloudorch.placement.buckets import place_buckets
 from cloudorch.placement.capability import CapabilityFilter, requirements_of
@@ -178,20 +179,21 @@ def _demands(stack: Stack, regions, catalog: Catalog, index: OfferingIndex, capa
     return demands, exclusions
 
 
-def _solve(problem: Problem) -> Solution | None:
-    """Solve each group of linked demands on its own; exact, since nothing else couples them.
+def _solve(problem: Problem, gap: float | None = None) -> Solution | None:
+    """Solve each group of linked demands on its own; exact, since nothing else couples them (``gap``: a
+    placement that near its bound will do, ``milp.solve``).
 
     Demands are linked by near / apart and by a vCPU quota both could count against (``milp.components``).
     A quota that cannot bind -- every demand using its largest option under it still fits -- links nothing
     and is dropped. An in-model budget (non-cost objectives) couples every demand: one MILP then.
     """
     if problem.budget_in_model:
-        return milp.solve(problem)
+        return milp.solve(problem, gap)
     quotas = _binding(problem)
     current = replace(problem, quotas=quotas)
     assignment, monthly, bound, stopped = {}, 0.0, 0.0, set()
     for group, keys in milp.components(current):
-        part = _solve_part(_part(current, group, keys))
+        part = _solve_part(_part(current, group, keys), gap)
         if part is None:
             return None
         assignment.update(part.assignment)
@@ -205,19 +207,25 @@ def _solve(problem: Problem) -> Solution | None:
                     stopped="; ".join(sorted(stopped)) or None)
 
 
-def _solve_part(part: Problem) -> Solution | None:
+def _solve_part(part: Problem, gap: float | None = None) -> Solution | None:
     """One linked group: exactly (``milp``), or -- the whole bill priced, too large to search exactly --
     the cheapest machines that keep every constraint, made cheaper by local moves (``improve``). Its lower
     bound is the machines' optimum plus the network's floor, or the model's LP relaxation where that is
-    higher and the model small enough to solve it in seconds."""
+    higher and the model small enough to solve it in seconds.
+
+    The network's floors need no placement: they are worked out beside the machines' solve (``beside``).
+    """
     if not milp.searched_locally(part):
-        return milp.solve(part)
-    machines = _solve(replace(part, network=None))
-    if machines is None:
-        return None  # the same constraints (cross_cloud: forbid is never searched locally)
+        return milp.solve(part, gap)
+    with while_solving(lambda: (network_floor(part), coupled_floor(part))) as floors:
+        # the machines only start the search, which moves 2% of the bill: they need not be proved optimal
+        machines = _solve(replace(part, network=None), milp.START_GAP)
+        if machines is None:
+            return None  # the same constraints (cross_cloud: forbid is never searched locally)
+        network, coupled = floors.result()
     limit = Limit(deadline=time.monotonic() + LOCAL_SEARCH_SECONDS)
     assignment = improve(part, machines.assignment, limit)
-    floor = max(machines.lower_bound_monthly_usd + network_floor(part), coupled_floor(part))
+    floor = max(machines.lower_bound_monthly_usd + network, coupled)
     local = Solution(dict(sorted(assignment.items())), round(_machines(assignment), 2), round(floor, 4),
                      stopped=f"local search{f' (stopped at {limit.reason})' if limit.reason else ''}, as a stack "
                              "this size is not searched exactly")

@@ -12,7 +12,7 @@ from tests.placement.tiny import demand, option, problem
 def test_an_unpriced_search_that_finds_nothing_in_time_says_so(monkeypatch):
     seen = []
 
-    def stopped(f, start, limits):
+    def stopped(f, start, limits, gap=None):
         seen.append(limits)
         raise milp.Stopped("time limit reached")
 

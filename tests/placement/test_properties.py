@@ -293,3 +293,9 @@ def test_the_reduced_cost_path_skips_its_proof_only_within_what_it_may_leave(mon
     left = milp.solve(part)
     assert len(solves) == 2 and left.assignment == proved.assignment
     assert left.lower_bound_monthly_usd == pytest.approx((2.5 * 0.1 + 0.5 * 0.2) * HOURS_PER_MONTH)
+    # a placement asked for only within a gap (local search's start) skips it the same way, as far as that gap
+    solves.clear()
+    monkeypatch.setattr(milp, "PROVED_ENOUGH", 1e-5)
+    assert milp.solve(part, gap=0.15) == left and len(solves) == 2
+    solves.clear()
+    assert milp.solve(part, gap=0.10) == proved and len(solves) == 3
