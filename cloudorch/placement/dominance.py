@@ -41,19 +41,24 @@ def dominates(a, b):
 
 
 def undominated(options: Iterable[Option], place: Callable[[Option], Hashable],
-                quotas: Callable[[Option], int]) -> list[Option]:
+                quotas: Callable[[Option], int], price: Callable[[Option], float] | None = None) -> list[Option]:
     """The options no other option in the same place dominates, in ``Option.sort_key`` order.
 
     Sorted by price first, an option can only be dominated by one before it; of two that dominate each
-    other the first (by ``sort_key``) is kept.
+    other the first (by ``sort_key``) is kept. ``price``: what a replica on the option costs an hour, where
+    that is more than its machine (the network's per-replica part, which differs by location).
     """
     kept: dict[Hashable, list[tuple]] = defaultdict(list)
     out = []
-    for o in sorted(options, key=lambda o: o.sort_key):
-        mine = (o.hourly_usd, o.availability, o.vcpus, quotas(o))  # a Merit, as a plain tuple
+    if price is None:
+        ranked = sorted(options, key=lambda o: o.sort_key)
+    else:
+        ranked = sorted(options, key=lambda o: (price(o), -o.availability, o.sort_key))
+    for o in ranked:
+        mine = (o.hourly_usd if price is None else price(o), o.availability, o.vcpus, quotas(o))  # a Merit
         front = kept[place(o)]
         if front and any(map(dominates, front, repeat(mine))):
             continue
         front.append(mine)
         out.append(o)
-    return out
+    return out if price is None else sorted(out, key=lambda o: o.sort_key)

@@ -1,23 +1,33 @@
-"""What the network must cost at least, whatever the placement: the part of a lower bound that needs no solve.
+"""What the network must cost at least, whatever the placement: the part of a lower bound that needs no
+search of its own.
 
-The machines' optimum (the same constraints, the network left out) bounds the machines; this bounds the
-network, from each resource's spread rules alone (and each replica's egress and NAT where they are
-cheapest). Both hold for every placement, so their sum bounds the
-whole bill (the minimum of a sum is at least the sum of the minima). It is much weaker than a proof and
-much cheaper than the model's LP relaxation on a large stack -- minutes there (benchmarks/README.md) --
-and it counts exactly what the LP relaxation misses most: traffic the spread rules force across regions and
-clouds (a relaxation may split a single replica over every location its partners use).
+What each replica pays wherever the others run -- its egress and NAT, and every GB it sends at its own
+region's price, the cheapest path -- is linear in the placement: ``per_replica_terms`` hands it to the
+machines' exact solve (the same constraints), whose optimum then bounds machines and that part together.
+``network_floor`` bounds the rest from each resource's spread rules alone: the sites, a link, and what
+the spread rules force a flow's GBs to pay above that price (replicas that must sit outside their
+partner's region or cloud). Both hold for every placement, so their sum bounds the whole bill (the minimum
+of a sum is at least the sum of the minima). It is much weaker than a proof and much cheaper than the
+model's LP relaxation on a large stack -- minutes there (benchmarks/README.md) -- and it counts what that
+relaxation misses most: traffic the spread rules force across regions and clouds (a relaxation may split
+a single replica over every location its partners use).
 """
 
 from __future__ import annotations
 
-from cloudorch.placement.problem import Demand, Problem, spread_group
+from dataclasses import replace
+
+from cloudorch.placement.problem import Demand, NetworkTerms, Problem, spread_group
 
 CLOUDS_AT_MOST = 3  # aws, azure, gcp: how many clouds any resource can use
 
 
-def network_floor(problem: Problem) -> float:
-    """USD a month that every placement of ``problem`` pays for its network at least (0 without one)."""
+def network_floor(problem: Problem, beyond_per_replica: bool = False) -> float:
+    """USD a month that every placement of ``problem`` pays for its network at least (0 without one).
+
+    ``beyond_per_replica``: only what ``per_replica_terms`` leaves out (the bound then adds the optimum of
+    the machines with that part): sites, balancers, links, and what the spread rules force a flow's GBs to
+    pay above their source's own-region price."""
     net = problem.network
     if net is None or problem.objective == "availability":
         return 0.0
@@ -25,7 +35,7 @@ def network_floor(problem: Problem) -> float:
     usd = _sites_floor(problem, demands) + _balancers_floor(problem, demands)
     for d in problem.demands:  # each replica's internet egress and NAT, where they are cheapest
         extra = net.replica_extra.get(d.name, {})
-        if extra:
+        if extra and not beyond_per_replica:
             usd += d.count * min(extra.get(o.location, 0.0) for o in d.options)
     flows = _member_flows(problem, demands)
     for f in flows:
@@ -33,12 +43,44 @@ def network_floor(problem: Problem) -> float:
         away, across = _forced_replicas(problem, source, target)
         if f.gb_month <= 0 or away == 0:
             continue
-        rate = {kind: min(net.per_gb.get((*o.location, kind), 0.0) for o in source.options)
+        locations = {o.location for o in source.options}
+        if beyond_per_replica:  # each GB's own-region price is counted with its replica; what a path adds
+            own = {loc: net.per_gb.get((*loc, "same-region"), 0.0) for loc in locations}
+            above = {kind: min(net.per_gb.get((*loc, kind), 0.0) - own[loc] for loc in locations)
+                     for kind in ("same-cloud", "cross-cloud")}
+            usd += f.gb_month / source.count * ((away - across) * above["same-cloud"] + across * above["cross-cloud"])
+            continue
+        rate = {kind: min(net.per_gb.get((*loc, kind), 0.0) for loc in locations)
                 for kind in ("same-region", "same-cloud", "cross-cloud")}
         stay = source.count - away
         usd += f.gb_month / source.count * (stay * rate["same-region"] + (away - across) * rate["same-cloud"]
                                            + across * rate["cross-cloud"])
     return usd + _link_floor(problem, demands, flows)
+
+
+def per_replica_terms(problem: Problem) -> NetworkTerms:
+    """The part of the network each replica pays wherever every other resource runs: its egress and NAT,
+    and every GB it sends at its own location's price for its own region (the cheapest path: prices rise
+    with distance, ``bill._monotone``). It is linear in the placement, so the machines' exact solve carries
+    it, under every quota and spread rule: the optimum of machines plus this part bounds them together far
+    better than the two minima apart (a flow's GBs from AWS pay $0.01 even beside their target, from Azure
+    nothing), and its placement starts local search where the network pulls."""
+    net = problem.network
+    assert net is not None
+    demands = {d.name: d for d in problem.demands}
+    extra = {name: dict(at) for name, at in net.replica_extra.items()}
+    locations: dict[str, set[tuple[str, str]]] = {}
+    for f in _member_flows(problem, demands):
+        if f.gb_month <= 0:
+            continue
+        source = demands[f.source]
+        if f.source not in locations:
+            locations[f.source] = {o.location for o in source.options}
+        mine = extra.setdefault(f.source, {})
+        for loc in locations[f.source]:
+            mine[loc] = mine.get(loc, 0.0) + f.gb_month / source.count * net.per_gb.get((*loc, "same-region"), 0.0)
+    return replace(net, member_of={}, flows=(), site={}, vpn_site={}, vpn_link_side={}, location_fixed={},
+                   replica_extra=extra, replica_egress={}, replica_serving={}, stack_fixed={})
 
 
 def _caps(problem: Problem, d: Demand) -> tuple[int, int, int]:

@@ -31,7 +31,7 @@ from cloudorch.placement.candidates import (
     database_options,
 )
 from cloudorch.placement.explain import every_fit, explain, restricted
-from cloudorch.placement.floor import coupled_floor, network_floor
+from cloudorch.placement.floor import coupled_floor, network_floor, per_replica_terms
 from cloudorch.placement.improve import Limit, improve
 from cloudorch.placement.infeasible import analyse_infeasible
 from cloudorch.placement.model import HOURS_PER_MONTH, PlacementResult, ResourcePlacement, Slot
@@ -209,17 +209,19 @@ def _solve(problem: Problem, gap: float | None = None) -> Solution | None:
 
 def _solve_part(part: Problem, gap: float | None = None) -> Solution | None:
     """One linked group: exactly (``milp``), or -- the whole bill priced, too large to search exactly --
-    the cheapest machines that keep every constraint, made cheaper by local moves (``improve``). Its lower
-    bound is the machines' optimum plus the network's floor, or the model's LP relaxation where that is
-    higher and the model small enough to solve it in seconds.
+    the cheapest placement, keeping every constraint, of the machines and what each replica pays of the
+    network wherever the rest runs (its egress and NAT, its GBs at its own region's price:
+    ``per_replica_terms``), made cheaper by local moves (``improve``). Its lower bound is that solve's
+    bound plus what the network must cost beyond it (``network_floor``), or the coupled floor or the
+    model's LP relaxation where higher (the latter where the model is small enough to solve in seconds).
 
     The network's floors need no placement: they are worked out beside the machines' solve (``beside``).
     """
     if not milp.searched_locally(part):
         return milp.solve(part, gap)
-    with while_solving(lambda: (network_floor(part), coupled_floor(part))) as floors:
-        # the machines only start the search, which moves 2% of the bill: they need not be proved optimal
-        machines = _solve(replace(part, network=None), milp.START_GAP)
+    with while_solving(lambda: (network_floor(part, beyond_per_replica=True), coupled_floor(part))) as floors:
+        # they only start the search, which moves 1-2% of the bill: they need not be proved optimal
+        machines = _solve(replace(part, network=per_replica_terms(part)), milp.START_GAP)
         if machines is None:
             return None  # the same constraints (cross_cloud: forbid is never searched locally)
         network, coupled = floors.result()

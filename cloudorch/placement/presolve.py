@@ -11,7 +11,15 @@ from __future__ import annotations
 from collections import defaultdict
 
 from cloudorch.placement.dominance import Merit, dominates, undominated
-from cloudorch.placement.problem import Demand, Option, Problem, apart_group, near_group, spread_group
+from cloudorch.placement.problem import (
+    HOURS_PER_MONTH,
+    Demand,
+    Option,
+    Problem,
+    apart_group,
+    near_group,
+    spread_group,
+)
 
 
 def useful_options(d: Demand, problem: Problem, linked: bool = False) -> list[Option]:
@@ -26,7 +34,9 @@ def useful_options(d: Demand, problem: Problem, linked: bool = False) -> list[Op
     """
     quota_keys = problem.active_quotas() if d.counts_against_quota else ()
     active = problem.active(d)
-    key = ("useful", linked, quota_keys, active)
+    extra = problem.network.replica_extra.get(d.name) if problem.network is not None else None
+    priced = tuple(sorted(extra.items())) if extra and problem.objective == "cost" else None
+    key = ("useful", linked, quota_keys, active, priced)
     if key not in d.memo:
         d.memo[key] = _useful_options(d, problem, active, linked, quota_keys)
     return d.memo[key]
@@ -44,6 +54,11 @@ def _useful_options(d: Demand, problem: Problem, active: frozenset[str], linked:
     else:
         place = lambda o: None  # noqa: E731
     masks = problem.quota_masks(quota_keys)
+    extra = problem.network.replica_extra.get(d.name) if problem.network is not None else None
+    if extra and problem.objective == "cost" and not (linked or not active.isdisjoint(region_level)):
+        # a replica's egress and NAT differ by location: options in different places compare by both
+        return undominated(d.options, place, lambda o: masks[o.location],
+                           price=lambda o: o.hourly_usd + extra.get(o.location, 0.0) / HOURS_PER_MONTH)
     return undominated(d.options, place, lambda o: masks[o.location])
 
 

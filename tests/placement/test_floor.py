@@ -1,0 +1,84 @@
+"""The network's part of the lower bound: what each replica pays wherever the rest is (solved with the
+machines, under every rule and quota), and what the spread rules force beyond it."""
+
+from __future__ import annotations
+
+import pytest
+
+from cloudorch.placement import milp, presolve
+from cloudorch.placement.floor import network_floor, per_replica_terms
+from cloudorch.placement.model import HOURS_PER_MONTH
+from cloudorch.placement.problem import FlowTerm, NetworkTerms
+from tests.placement.tiny import demand, option, problem
+
+RATES = {"aws": (0.01, 0.02, 0.09), "azure": (0.0, 0.02, 0.0875), "gcp": (0.0093, 0.0186, 0.1118)}
+LOCATIONS = ("aws/us-east-1", "azure/eastus", "gcp/us-central1")
+
+
+def _terms(flows, replica_extra=None, **kw) -> NetworkTerms:
+    per_gb = {(*loc.split("/"), kind): RATES[loc.split("/")[0]][i] for loc in LOCATIONS
+              for i, kind in enumerate(("same-region", "same-cloud", "cross-cloud"))}
+    return NetworkTerms(member_of=kw.pop("member_of", {"web": "net", "orders": "net"}), flows=tuple(flows),
+                        site={"aws": 10.0, "azure": 10.0, "gcp": 10.0}, vpn_site={"aws": 100.0, "azure": 100.0, "gcp": 0.0},
+                        vpn_link_side={"aws": 25.0, "azure": 25.0, "gcp": 25.0}, per_gb=per_gb,
+                        replica_extra=replica_extra or {}, **kw)
+
+
+def test_each_replica_carries_its_own_regions_price_for_every_gb_it_sends_and_nothing_that_couples():
+    web = demand("web", 2, tuple(option(loc, 0.1) for loc in LOCATIONS))
+    orders = demand("orders", 1, (option("aws/us-east-1", 0.2),), kind="database")
+    nat = {"web": {("aws", "us-east-1"): 3.0}}
+    terms = per_replica_terms(problem(web, orders, network=_terms([FlowTerm("web", "orders", 1000.0),
+                                                                  FlowTerm("orders", "web", 0.0)], nat)))
+    assert terms.replica_extra["web"] == pytest.approx({("aws", "us-east-1"): 3.0 + 500 * 0.01,
+                                                        ("azure", "eastus"): 0.0, ("gcp", "us-central1"): 500 * 0.0093})
+    assert "orders" not in terms.replica_extra  # it sends nothing
+    assert not terms.couples and not terms.member_of and not terms.flows and not terms.location_fixed
+
+
+def test_a_flow_between_non_members_is_not_priced_per_replica_either():
+    web = demand("web", 1, (option("aws/us-east-1", 0.1),))
+    orders = demand("orders", 1, (option("aws/us-east-1", 0.2),), kind="database")
+    terms = per_replica_terms(problem(web, orders, network=_terms([FlowTerm("web", "orders", 1000.0)],
+                                                                  member_of={"web": "net"})))
+    assert terms.replica_extra == {}  # the bill prices no traffic for it (``bill.network_cost``)
+
+
+def test_the_machines_solve_with_the_per_replica_part_bounds_both_under_the_quota():
+    # web is cheapest in aws ($73) but aws' quota leaves room for one of its two replicas; the other goes to
+    # azure ($80.30, its GBs free) rather than gcp ($76.65 + $4.65 of GBs): the bound knows, the floors apart
+    # would take aws' $0.01 a GB for both (quotas unknown to them)
+    web = demand("web", 2, (option("aws/us-east-1", 0.1), option("azure/eastus", 0.11), option("gcp/us-central1", 0.105)))
+    orders = demand("orders", 1, (option("aws/us-east-1", 0.2),), kind="database", counts_against_quota=False)
+    whole = problem(web, orders, network=_terms([FlowTerm("web", "orders", 1000.0)]), quotas={"aws": 4.0})
+    solved = milp.solve(problem(web, orders, network=per_replica_terms(whole), quotas={"aws": 4.0}))
+    expected = (0.1 + 0.11 + 0.2) * HOURS_PER_MONTH + 500 * 0.01
+    assert solved.lower_bound_monthly_usd == pytest.approx(expected, abs=1e-3)
+    assert {o.cloud for o, _ in solved.assignment["web"]} == {"aws", "azure"}
+
+
+def test_beyond_the_per_replica_part_the_floor_counts_only_what_a_forced_path_adds():
+    # as test_improve's spread case: two of four replicas outside the database's region, one outside its cloud
+    web = demand("web", 4, (option("aws/us-east-1", 0.1), option("gcp/us-central1", 0.1)), min_clouds=2, max_per_region=2)
+    orders = demand("orders", 1, (option("aws/us-east-1", 0.2),), kind="database")
+    terms = _terms([FlowTerm("web", "orders", 400.0)], {"web": {("aws", "us-east-1"): 7.0, ("gcp", "us-central1"): 2.0}})
+    part = problem(web, orders, network=terms)
+    beyond = network_floor(part, beyond_per_replica=True)
+    whole = network_floor(part)
+    sites, link = 2 * 10.0, 50.0 + 100.0
+    # above each location's own-region price: same cloud min(0.01 aws, 0.0093 gcp), across min(0.08, 0.1025)
+    assert beyond == pytest.approx(sites + link + 100 * (1 * 0.0093 + 1 * 0.08))
+    # the whole floor also counts the replicas' extras and every GB's own-region price, at their least
+    assert whole == pytest.approx(sites + link + 4 * 2.0 + 100 * (2 * 0.0093 + 1 * 0.0186 + 1 * 0.09))
+
+
+def test_options_in_other_places_compare_by_what_a_replica_costs_with_its_network_part():
+    # gcp's machine is cheaper, but its replica's NAT and GBs make it $20 a month dearer: aws' option wins
+    # even though nothing ties web to a place
+    aws, gcp = option("aws/us-east-1", 0.10), option("gcp/us-central1", 0.09)
+    web = demand("web", 1, (aws, gcp))
+    machines = problem(web)
+    priced = problem(web, network=_terms([], {"web": {("gcp", "us-central1"): 0.0274 * HOURS_PER_MONTH}}, member_of={}))
+    assert presolve.useful_options(web, machines) == [gcp]
+    assert presolve.useful_options(web, priced) == [aws]  # remembered apart from the machines-only answer
+    assert presolve.useful_options(web, machines) == [gcp]
