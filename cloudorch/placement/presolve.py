@@ -33,33 +33,39 @@ def useful_options(d: Demand, problem: Problem, linked: bool = False) -> list[Op
     solves in seconds. Remembered on the demand, per the conditions that decide it.
     """
     quota_keys = problem.active_quotas() if d.counts_against_quota else ()
-    active = problem.active(d)
+    place = _place(d, problem.active(d), linked)
     extra = problem.network.replica_extra.get(d.name) if problem.network is not None else None
-    priced = tuple(sorted(extra.items())) if extra and problem.objective == "cost" else None
-    key = ("useful", linked, quota_keys, active, priced)
+    # a replica's egress and NAT differ by location: options in different places compare by both
+    priced = tuple(sorted(extra.items())) if extra and problem.objective == "cost" and place != "location" else None
+    key = ("useful", place, quota_keys, priced)
     if key not in d.memo:
-        d.memo[key] = _useful_options(d, problem, active, linked, quota_keys)
+        # resources with the same requirements share one option set (a 1,000-resource stack has ~47):
+        # within a problem, each set is pruned once per place, quotas and prices
+        shared = ("useful", id(d.options), place, quota_keys, priced)
+        if shared not in problem.memo:
+            problem.memo[shared] = _undominated(d.options, problem, place, quota_keys, dict(priced or ()))
+        d.memo[key] = problem.memo[shared]
     return d.memo[key]
 
 
-def _useful_options(d: Demand, problem: Problem, active: frozenset[str], linked: bool,
-                    quota_keys: tuple[str, ...]) -> list[Option]:
+def _place(d: Demand, active: frozenset[str], linked: bool) -> str:
+    """Where two options must be for one to take the other's replicas, as far as ``d``'s rules can tell."""
     region_level = (spread_group(d.name, "min_regions"), spread_group(d.name, "max_per_region"), near_group(d.name),
                     *(apart_group(d.name, t) for t in d.apart))
     cloud_level = (spread_group(d.name, "min_clouds"), spread_group(d.name, "max_per_cloud"))
     if linked or not active.isdisjoint(region_level):
-        place = lambda o: o.location  # noqa: E731
-    elif not active.isdisjoint(cloud_level):
-        place = lambda o: o.cloud  # noqa: E731
-    else:
-        place = lambda o: None  # noqa: E731
+        return "location"
+    return "cloud" if not active.isdisjoint(cloud_level) else "anywhere"
+
+
+def _undominated(options: tuple[Option, ...], problem: Problem, place: str, quota_keys: tuple[str, ...],
+                 extra: dict[tuple[str, str], float]) -> list[Option]:
     masks = problem.quota_masks(quota_keys)
-    extra = problem.network.replica_extra.get(d.name) if problem.network is not None else None
-    if extra and problem.objective == "cost" and not (linked or not active.isdisjoint(region_level)):
-        # a replica's egress and NAT differ by location: options in different places compare by both
-        return undominated(d.options, place, lambda o: masks[o.location],
+    where = {"location": lambda o: o.location, "cloud": lambda o: o.cloud, "anywhere": lambda o: None}[place]
+    if extra:
+        return undominated(options, where, lambda o: masks[o.location],
                            price=lambda o: o.hourly_usd + extra.get(o.location, 0.0) / HOURS_PER_MONTH)
-    return undominated(d.options, place, lambda o: masks[o.location])
+    return undominated(options, where, lambda o: masks[o.location])
 
 
 def dominated_regions(problem: Problem, linked: set[str]) -> dict[str, set[tuple[str, str]]]:

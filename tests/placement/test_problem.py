@@ -145,7 +145,7 @@ def test_useful_options_are_remembered_on_the_demand_and_not_on_a_changed_one():
     options = (option("aws/a", 0.10), option("aws/b", 0.11), option("gcp/c", 0.12))
     d = Demand("web", "compute", 2, options)
     problem = Problem((d,))
-    with patch.object(presolve, "_useful_options", wraps=presolve._useful_options) as computed:
+    with patch.object(presolve, "_undominated", wraps=presolve._undominated) as computed:
         assert presolve.useful_options(d, problem) == [options[0]]  # nothing constrains where: the cheapest
         assert presolve.useful_options(d, replace(problem, objective="balanced")) == [options[0]]
         assert computed.call_count == 1  # a problem built from the same demand shares it
@@ -153,6 +153,18 @@ def test_useful_options_are_remembered_on_the_demand_and_not_on_a_changed_one():
         assert presolve.useful_options(spread, replace(problem, demands=(spread,))) == [options[0], options[2]]
         assert computed.call_count == 2
     assert not any(isinstance(v, dict) for k, v in vars(presolve).items() if not k.startswith("__"))
+
+
+def test_resources_with_the_same_requirements_share_one_pruning_per_place_within_a_problem():
+    options = (option("aws/a", 0.10), option("aws/b", 0.11), option("gcp/c", 0.12))
+    web, api, spread = (Demand("web", "compute", 2, options), Demand("api", "compute", 1, options),
+                        Demand("batch", "compute", 2, options, min_clouds=2))
+    problem = Problem((web, api, spread))
+    with patch.object(presolve, "_undominated", wraps=presolve._undominated) as computed:
+        assert presolve.useful_options(web, problem) == presolve.useful_options(api, problem) == [options[0]]
+        assert computed.call_count == 1
+        assert presolve.useful_options(spread, problem) == [options[0], options[2]]  # compared per cloud
+        assert computed.call_count == 2
 
 
 def test_the_problem_model_has_no_import_circle():
