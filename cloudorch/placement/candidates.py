@@ -249,8 +249,17 @@ def _fitting(spec: Compute, hosts: Hosts, index: OfferingIndex, region: Region) 
         with_spot = matching[~np.isnan(cols["spot"][matching])]
         if with_spot.size:
             variants.append((True, cols["spot"], with_spot))
-    return [_Variant(spot, prices, availability_score(cols["zones"], spot, cols["failures"], cols["spot_score"]), idx)
-            for spot, prices, idx in variants]
+    return [_Variant(spot, prices, _scores(index, region, spot), idx) for spot, prices, idx in variants]
+
+
+def _scores(index: OfferingIndex, region: Region, spot: bool):
+    """``availability_score`` of every offering of the region, on demand or spot: the same for every
+    requirement, so worked out once per index."""
+    key = ("scores", region.cloud, region.name, spot)
+    if key not in index._cache:
+        cols = index.regions[(region.cloud, region.name)][1]
+        index._cache[key] = availability_score(cols["zones"], spot, cols["failures"], cols["spot_score"])
+    return index._cache[key]
 
 
 def _options(index: OfferingIndex, region: Region, variant: _Variant, chosen) -> list[Option]:
