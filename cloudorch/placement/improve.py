@@ -198,15 +198,16 @@ def _candidates(d: Demand, bill: Ledger, options: dict[Location, list[Option]]) 
 
 
 def _cheapest_locations(problem: Problem, d: Demand, options: dict[Location, list[Option]]) -> set[Location]:
-    """The demand's ``CHEAPEST_TRIED`` cheapest locations, and its cheapest in each cloud (worked out once)."""
-    key = ("cheapest-locations", CHEAPEST_TRIED)
-    if key not in d.memo:
+    """The demand's ``CHEAPEST_TRIED`` cheapest locations, and its cheapest in each cloud: worked out once
+    per option set (resources with the same requirements share one) and problem."""
+    key = ("cheapest-locations", CHEAPEST_TRIED, id(d.options))  # the problem holds the options: ids stay theirs
+    if key not in problem.memo:
         cheapest = sorted(options, key=lambda loc: (problem.replica_cost(options[loc][0], 0), loc))
         by_cloud: dict[str, Location] = {}
         for loc in cheapest:
             by_cloud.setdefault(loc[0], loc)
-        d.memo[key] = set(cheapest[:CHEAPEST_TRIED]) | set(by_cloud.values())
-    return d.memo[key]
+        problem.memo[key] = set(cheapest[:CHEAPEST_TRIED]) | set(by_cloud.values())
+    return problem.memo[key]
 
 
 def _consolidate(demands: list[Demand], bill: Ledger, rules: Rules, cheapest: dict[str, dict[Location, list[Option]]],
