@@ -452,6 +452,10 @@ def _solve_model(lp, relax: bool, upper=None, start=None, limits: Limits | None 
         limits.apply(h)
     if gap is not None:
         h.setOptionValue("mip_rel_gap", gap)
+    if relax:
+        # HiGHS' presolve barely shrinks a placement LP and took 0.6 of its 1.1 s at 1,000 resources; the
+        # simplex on the model as built needs ~6% more iterations and half the time
+        h.setOptionValue("presolve", "off")
     h.passModel(lp)
     if upper is not None:
         lp.col_upper_ = saved
