@@ -515,7 +515,9 @@ def _run(b: _Builder, relax: bool = False, start=None, limits: Limits | None = N
     (the restriction only fixes columns at zero); (3) a column with rc > UB - LB cannot appear in any
     placement cheaper than UB -- forcing it to 1 raises the LP bound by rc -- so the MILP over the columns
     with rc <= UB - LB has the same optimum as the whole one. Placement LPs are tight, so step 3 is small;
-    it is skipped when UB is within ``PROVED_ENOUGH`` of LB (the plan then reports LB as its bound).
+    it is skipped when UB is within ``PROVED_ENOUGH`` of LB (the plan then reports LB as its bound). Step 2
+    is searched only to half that of its own bound (which is LB or a little above), not to the optimum:
+    proving its last $1 took the 1,000-resource bench 0.75 of its 1.35 s.
     ``start``: a feasible placement; UB is the cheaper of it and step 2's.
     ``gap``: a placement within this relative gap of its bound will do (``START_GAP``); None: the optimum.
     """
@@ -536,7 +538,8 @@ def _run(b: _Builder, relax: bool = False, start=None, limits: Limits | None = N
     upper = np.asarray(lp.col_upper_)
     slack = 1e-9 * max(1.0, abs(lower))
     while True:
-        restricted = _solve_model(lp, relax=False, upper=np.where(rc > slack, 0.0, upper), limits=limits, gap=gap)
+        restricted = _solve_model(lp, relax=False, upper=np.where(rc > slack, 0.0, upper), limits=limits,
+                                  gap=PROVED_ENOUGH / 2 if gap is None else gap)
         if start is not None and not np.isnan(start).any():
             known = float(np.dot(lp.col_cost_, start))
             if restricted is None or known < restricted[1]:

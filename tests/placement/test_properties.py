@@ -299,3 +299,17 @@ def test_the_reduced_cost_path_skips_its_proof_only_within_what_it_may_leave(mon
     assert milp.solve(part, gap=0.15) == left and len(solves) == 2
     solves.clear()
     assert milp.solve(part, gap=0.10) == proved and len(solves) == 3
+
+
+def test_the_restricted_milp_stops_at_half_what_the_proof_may_leave(monkeypatch):
+    # so that its placement, within that of its own bound, is also within PROVED_ENOUGH of the LP's bound
+    # whenever the two bounds are close (placement LPs are tight): then step 3 is skipped
+    from tests.placement.tiny import demand, option, problem
+
+    asked = []
+    solve_model = milp._solve_model
+    monkeypatch.setattr(milp, "_solve_model", lambda lp, relax, *a, **k: asked.append((relax, k.get("gap")))
+                        or solve_model(lp, relax, *a, **k))
+    monkeypatch.setattr(milp, "GUIDED_COLUMNS", 0)
+    milp.solve(problem(demand("web", 3, [option("aws/us-east-1", 0.1), option("gcp/us-central1", 0.2)])))
+    assert asked[:2] == [(True, None), (False, milp.PROVED_ENOUGH / 2)]
