@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from cloudorch.placement.problem import Demand, NetworkTerms, Problem, spread_group
+from cloudorch.placement.problem import Demand, NetworkTerms, Problem, apart_group, spread_group
 
 CLOUDS_AT_MOST = 3  # aws, azure, gcp: how many clouds any resource can use
 
@@ -44,9 +44,9 @@ def network_floor(problem: Problem, beyond_per_replica: bool = False) -> float:
         if f.gb_month <= 0 or away == 0:
             continue
         locations = {o.location for o in source.options}
-        if beyond_per_replica:  # each GB's own-region price is counted with its replica; what a path adds
-            own = {loc: net.per_gb.get((*loc, "same-region"), 0.0) for loc in locations}
-            above = {kind: min(net.per_gb.get((*loc, kind), 0.0) - own[loc] for loc in locations)
+        if beyond_per_replica:  # each GB's nearest price is counted with its replica; what a farther path adds
+            own = _nearest_prices(problem, source, target)
+            above = {kind: min(max(0.0, net.per_gb.get((*loc, kind), 0.0) - own[loc]) for loc in locations)
                      for kind in ("same-cloud", "cross-cloud")}
             usd += f.gb_month / source.count * ((away - across) * above["same-cloud"] + across * above["cross-cloud"])
             continue
@@ -60,8 +60,9 @@ def network_floor(problem: Problem, beyond_per_replica: bool = False) -> float:
 
 def per_replica_terms(problem: Problem) -> NetworkTerms:
     """The part of the network each replica pays wherever every other resource runs: its egress and NAT,
-    and every GB it sends at its own location's price for its own region (the cheapest path: prices rise
-    with distance, ``bill._monotone``). It is linear in the placement, so the machines' exact solve carries
+    and every GB it sends at its location's price for the nearest path its target could take (its own
+    region, unless the target has no option there or an apart rule keeps the two apart: prices rise with
+    distance, ``bill._monotone``). It is linear in the placement, so the machines' exact solve carries
     it, under every quota and spread rule: the optimum of machines plus this part bounds them together far
     better than the two minima apart (a flow's GBs from AWS pay $0.01 even beside their target, from Azure
     nothing), and its placement starts local search where the network pulls."""
@@ -69,18 +70,38 @@ def per_replica_terms(problem: Problem) -> NetworkTerms:
     assert net is not None
     demands = {d.name: d for d in problem.demands}
     extra = {name: dict(at) for name, at in net.replica_extra.items()}
-    locations: dict[str, set[tuple[str, str]]] = {}
     for f in _member_flows(problem, demands):
         if f.gb_month <= 0:
             continue
         source = demands[f.source]
-        if f.source not in locations:
-            locations[f.source] = {o.location for o in source.options}
         mine = extra.setdefault(f.source, {})
-        for loc in locations[f.source]:
-            mine[loc] = mine.get(loc, 0.0) + f.gb_month / source.count * net.per_gb.get((*loc, "same-region"), 0.0)
+        for loc, usd in _nearest_prices(problem, source, demands[f.target]).items():
+            mine[loc] = mine.get(loc, 0.0) + f.gb_month / source.count * usd
     return replace(net, member_of={}, flows=(), site={}, vpn_site={}, vpn_link_side={}, location_fixed={},
                    replica_extra=extra, replica_egress={}, replica_serving={}, stack_fixed={})
+
+
+def _nearest_prices(problem: Problem, source: Demand, target: Demand) -> dict[tuple[str, str], float]:
+    """Per location ``source`` may use, the least a GB it sends to ``target`` from there costs: the nearest
+    path ``target``'s options allow -- the same region where ``target`` can be there and no apart rule
+    keeps the two apart, else another region of the same cloud where it can be in one, else across clouds."""
+    net = problem.network
+    apart = ((target.name in source.apart and problem.enabled(apart_group(source.name, target.name)))
+             or (source.name in target.apart and problem.enabled(apart_group(target.name, source.name))))
+    at = {o.location for o in target.options}
+    in_cloud: dict[str, set[tuple[str, str]]] = {}
+    for loc in at:
+        in_cloud.setdefault(loc[0], set()).add(loc)
+    out = {}
+    for loc in {o.location for o in source.options}:
+        if loc in at and not apart:
+            kind = "same-region"
+        elif in_cloud.get(loc[0], set()) - {loc}:
+            kind = "same-cloud"
+        else:
+            kind = "cross-cloud"
+        out[loc] = net.per_gb.get((*loc, kind), 0.0)
+    return out
 
 
 def _caps(problem: Problem, d: Demand) -> tuple[int, int, int]:

@@ -87,7 +87,8 @@ def test_lower_bound_is_never_above_the_cost():
 
 # --- the optimum against every placement ------------------------------------------------------------------
 
-def _random_case(rng: random.Random):
+def _random_case(rng: random.Random, web_rules: str = ""):
+    """A small whole-bill case; ``web_rules``: more of web's fields (``"apart: [api], "``), drawing nothing."""
     offerings = []
     for cloud, region in LOCS:
         for i in range(rng.randint(0, 2)):
@@ -99,7 +100,7 @@ def _random_case(rng: random.Random):
     count = rng.randint(1, 2)
     gb_a, gb_b = rng.choice([0, 20, 300]), rng.choice([0, 50, 2000])
     text = f"""
-    web: {{kind: compute, network: net, count: {count}, cpu: 2, memory_gb: 4}}
+    web: {{kind: compute, network: net, count: {count}, {web_rules}cpu: 2, memory_gb: 4}}
     api: {{kind: compute, network: net, count: 1, cpu: 2, memory_gb: 4, ingress: [{{port: 80, from: web, gb_month: {gb_a}}}]}}
     orders: {{kind: database, network: net, engine: postgres, version: "16", ingress: [{{port: 5432, from: api, gb_month: {gb_b}}}]}}
     """
@@ -113,8 +114,9 @@ def _random_case(rng: random.Random):
     return stack(text), catalog(*offerings, databases=dbs), r
 
 
-def _brute_force(st, cat, r):
-    """Every placement (one offering per replica, counts split over options), priced by the same bill."""
+def _brute_force(st, cat, r, allowed=lambda assignment: True):
+    """Every placement (one offering per replica, counts split over options) that ``allowed`` admits (the
+    rules the case has: none unless told), priced by the same bill."""
     from cloudorch.placement.bill import network_terms
     from cloudorch.placement.candidates import OfferingIndex, allowed_regions, compute_options, database_options
     from cloudorch.placement.capability import CapabilityFilter, requirements_of
@@ -142,6 +144,8 @@ def _brute_force(st, cat, r):
                         for combo in itertools.combinations_with_replacement(d.options, d.count)])
     for picked in itertools.product(*choices):
         assignment = {d.name: p for d, p in zip(demands, picked)}
+        if not allowed(assignment):
+            continue
         machines = sum(o.monthly_usd * n for p in picked for o, n in p)
         best = min(best, machines + network_cost(terms, assignment).monthly_usd)
     return best

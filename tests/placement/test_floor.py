@@ -3,12 +3,14 @@ machines, under every rule and quota), and what the spread rules force beyond it
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from cloudorch.placement import milp, presolve
 from cloudorch.placement.floor import network_floor, per_replica_terms
 from cloudorch.placement.model import HOURS_PER_MONTH
-from cloudorch.placement.problem import FlowTerm, NetworkTerms
+from cloudorch.placement.problem import FlowTerm, NetworkTerms, apart_group
 from tests.placement.tiny import demand, option, problem
 
 RATES = {"aws": (0.01, 0.02, 0.09), "azure": (0.0, 0.02, 0.0875), "gcp": (0.0093, 0.0186, 0.1118)}
@@ -24,14 +26,15 @@ def _terms(flows, replica_extra=None, **kw) -> NetworkTerms:
                         replica_extra=replica_extra or {}, **kw)
 
 
-def test_each_replica_carries_its_own_regions_price_for_every_gb_it_sends_and_nothing_that_couples():
+def test_each_replica_carries_its_nearest_paths_price_for_every_gb_it_sends_and_nothing_that_couples():
     web = demand("web", 2, tuple(option(loc, 0.1) for loc in LOCATIONS))
     orders = demand("orders", 1, (option("aws/us-east-1", 0.2),), kind="database")
     nat = {"web": {("aws", "us-east-1"): 3.0}}
     terms = per_replica_terms(problem(web, orders, network=_terms([FlowTerm("web", "orders", 1000.0),
                                                                   FlowTerm("orders", "web", 0.0)], nat)))
+    # the database runs only in aws/us-east-1: from elsewhere every GB crosses clouds
     assert terms.replica_extra["web"] == pytest.approx({("aws", "us-east-1"): 3.0 + 500 * 0.01,
-                                                        ("azure", "eastus"): 0.0, ("gcp", "us-central1"): 500 * 0.0093})
+                                                        ("azure", "eastus"): 500 * 0.0875, ("gcp", "us-central1"): 500 * 0.1118})
     assert "orders" not in terms.replica_extra  # it sends nothing
     assert not terms.couples and not terms.member_of and not terms.flows and not terms.location_fixed
 
@@ -45,14 +48,14 @@ def test_a_flow_between_non_members_is_not_priced_per_replica_either():
 
 
 def test_the_machines_solve_with_the_per_replica_part_bounds_both_under_the_quota():
-    # web is cheapest in aws ($73) but aws' quota leaves room for one of its two replicas; the other goes to
-    # azure ($80.30, its GBs free) rather than gcp ($76.65 + $4.65 of GBs): the bound knows, the floors apart
-    # would take aws' $0.01 a GB for both (quotas unknown to them)
+    # web is cheapest in aws ($73 + $5 of GBs) but aws' quota leaves room for one of its two replicas; the
+    # other goes to azure ($80.30 + $43.75 of GBs across clouds) rather than gcp ($76.65 + $55.90): the bound
+    # knows, the floors apart would take aws' $0.01 a GB for both (quotas unknown to them)
     web = demand("web", 2, (option("aws/us-east-1", 0.1), option("azure/eastus", 0.11), option("gcp/us-central1", 0.105)))
     orders = demand("orders", 1, (option("aws/us-east-1", 0.2),), kind="database", counts_against_quota=False)
     whole = problem(web, orders, network=_terms([FlowTerm("web", "orders", 1000.0)]), quotas={"aws": 4.0})
     solved = milp.solve(problem(web, orders, network=per_replica_terms(whole), quotas={"aws": 4.0}))
-    expected = (0.1 + 0.11 + 0.2) * HOURS_PER_MONTH + 500 * 0.01
+    expected = (0.1 + 0.11 + 0.2) * HOURS_PER_MONTH + 500 * 0.01 + 500 * 0.0875
     assert solved.lower_bound_monthly_usd == pytest.approx(expected, abs=1e-3)
     assert {o.cloud for o, _ in solved.assignment["web"]} == {"aws", "azure"}
 
@@ -60,7 +63,7 @@ def test_the_machines_solve_with_the_per_replica_part_bounds_both_under_the_quot
 def test_beyond_the_per_replica_part_the_floor_counts_only_what_a_forced_path_adds():
     # as test_improve's spread case: two of four replicas outside the database's region, one outside its cloud
     web = demand("web", 4, (option("aws/us-east-1", 0.1), option("gcp/us-central1", 0.1)), min_clouds=2, max_per_region=2)
-    orders = demand("orders", 1, (option("aws/us-east-1", 0.2),), kind="database")
+    orders = demand("orders", 1, (option("aws/us-east-1", 0.2), option("gcp/us-central1", 0.2)), kind="database")
     terms = _terms([FlowTerm("web", "orders", 400.0)], {"web": {("aws", "us-east-1"): 7.0, ("gcp", "us-central1"): 2.0}})
     part = problem(web, orders, network=terms)
     beyond = network_floor(part, beyond_per_replica=True)
@@ -68,6 +71,10 @@ def test_beyond_the_per_replica_part_the_floor_counts_only_what_a_forced_path_ad
     sites, link = 2 * 10.0, 50.0 + 100.0
     # above each location's own-region price: same cloud min(0.01 aws, 0.0093 gcp), across min(0.08, 0.1025)
     assert beyond == pytest.approx(sites + link + 100 * (1 * 0.0093 + 1 * 0.08))
+    # with the database in aws only, a gcp replica's GBs are priced across clouds per replica already: the
+    # least a farther path adds anywhere is then nothing, never less
+    only_aws = problem(web, dataclasses.replace(orders, options=orders.options[:1]), network=terms)
+    assert network_floor(only_aws, beyond_per_replica=True) == pytest.approx(sites + link)
     # the whole floor also counts the replicas' extras and every GB's own-region price, at their least
     assert whole == pytest.approx(sites + link + 4 * 2.0 + 100 * (2 * 0.0093 + 1 * 0.0186 + 1 * 0.09))
 
@@ -82,3 +89,51 @@ def test_options_in_other_places_compare_by_what_a_replica_costs_with_its_networ
     assert presolve.useful_options(web, machines) == [gcp]
     assert presolve.useful_options(web, priced) == [aws]  # remembered apart from the machines-only answer
     assert presolve.useful_options(web, machines) == [gcp]
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("the target can be beside it", 0.01),
+    ("the target has no option in its region", 0.02),
+    ("the target has no option in its cloud", 0.09),
+    ("an apart rule keeps the two apart", 0.02),
+    ("the apart rule is switched off", 0.01),
+])
+def test_each_gb_is_priced_per_replica_at_the_nearest_path_its_target_could_take(case, expected):
+    targets = {"the target has no option in its region": ("aws/eu-west-1",),
+               "the target has no option in its cloud": ("gcp/us-central1",)}.get(case, ("aws/us-east-1", "aws/eu-west-1"))
+    apart = ("orders",) if "apart" in case else ()
+    web = demand("web", 1, (option("aws/us-east-1", 0.1),), apart=apart)
+    orders = demand("orders", 1, tuple(option(loc, 0.2) for loc in targets), kind="database")
+    per_gb = {(*loc.split("/"), kind): RATES[loc.split("/")[0]][i] for loc in (*LOCATIONS, "aws/eu-west-1")
+              for i, kind in enumerate(("same-region", "same-cloud", "cross-cloud"))}
+    terms = dataclasses.replace(_terms([FlowTerm("web", "orders", 1000.0)]), per_gb=per_gb)
+    disabled = frozenset({apart_group("web", "orders")}) if "switched off" in case else frozenset()
+    part = problem(web, orders, network=terms, disabled=disabled)
+    assert per_replica_terms(part).replica_extra["web"] == pytest.approx({("aws", "us-east-1"): 1000 * expected})
+    # and what a farther path adds beyond it is never counted below nothing
+    assert network_floor(part, beyond_per_replica=True) >= 0.0
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_with_an_apart_rule_between_flow_partners_the_bound_still_bounds_every_placement(seed, monkeypatch):
+    import random
+
+    from tests.placement.test_bill import _brute_force, _random_case
+    from tests.placement.tiny import plan
+
+    monkeypatch.setattr(milp, "LOCAL_SEARCH_COLUMNS", 0)
+    monkeypatch.setattr(milp, "LOCAL_SEARCH_RESOURCES", 0)
+    st, cat, r = _random_case(random.Random(seed), web_rules="apart: [api], ")
+    assert st.resources["web"].apart == ["api"]
+
+    def apart(assignment) -> bool:
+        return not {o.location for o, _ in assignment["web"]} & {o.location for o, _ in assignment["api"]}
+
+    try:
+        result = plan(st, cat, rates=r)
+    except Exception as error:  # no region left for one of them: the brute force must agree
+        assert _brute_force(st, cat, r, apart) == float("inf"), error
+        return
+    best = _brute_force(st, cat, r, apart)
+    assert result.monthly_usd >= best - 0.02
+    assert result.lower_bound_monthly_usd <= best + 0.02
