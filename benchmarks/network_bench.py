@@ -133,6 +133,9 @@ def main() -> None:
     wall, rss, result = run(plain, catalog, PlacementSettings(clouds=CLOUDS, vcpu_quotas=QUOTAS))
     print(f"\n== without the network: {args.resources} resources, machines only")
     print(f"wall {wall:.2f} s, CPU {run.cpu:.2f} s, peak RSS {rss:.0f} MiB, ${result.monthly_usd:,.2f}/month")
+    if sys.flags.dont_write_bytecode:  # the run with flows imports nothing new: it is not affected
+        print("note: PYTHONDONTWRITEBYTECODE is set: modules first imported by this plan were compiled from source "
+              "inside its timing")
 
     spec = with_flows(build_stack(args.resources), args.flows)
     volume = sum(rule["gb_month"] for r in spec["resources"].values() for rule in r.get("ingress", []))

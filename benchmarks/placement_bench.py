@@ -212,6 +212,11 @@ def main() -> None:
     # CPU time beside the wall: on a shared machine the wall also counts others' load
     print(f"wall {wall:.2f} s (target <= 5 s), CPU {cpu:.2f} s, peak RSS {rss:.0f} MiB (target <= 1024 MiB); "
           f"load average {os.getloadavg()[0]:.1f}; cost ${result.monthly_usd:,.2f}/month")
+    if sys.flags.dont_write_bytecode:
+        # an install keeps the modules' bytecode; without it, what the plan imports first (HiGHS' and
+        # numpy's Python parts, half of cloudorch.placement) is compiled from source inside the timing
+        print("note: PYTHONDONTWRITEBYTECODE is set: modules first imported by the plan were compiled from "
+              "source inside the timing (unset it to time the plan as an install runs it)")
 
     demands = demands_of(stack, catalog, settings)
     started = time.perf_counter()
