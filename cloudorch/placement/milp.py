@@ -1,4 +1,4 @@
-"""The placement MILP (the model is quoted in ``problem``), built as a HiGHS matrix and solved exactly.
+"""The placement MILP (the model is quoted in ``problem``, built by ``formulation``) solved exactly by HiGHS.
 
 Columns no optimal placement needs are left out first (``presolve``); large models are solved through the
 LP's reduced costs (``_run``); groups of demands nothing couples are found by ``components`` and solved on
@@ -13,326 +13,9 @@ from dataclasses import replace
 
 from cloudorch.errors import InfeasiblePlacement
 from cloudorch.placement.beside import solver_starts
-from cloudorch.placement.presolve import dominated_regions, useful_options
-from cloudorch.placement.problem import (
-    BUDGET_GROUP,
-    CROSS_CLOUD_GROUP,
-    Demand,
-    Option,
-    Problem,
-    Solution,
-    apart_group,
-    near_group,
-    spread_group,
-)
-
-
-class _Builder:
-    def __init__(self) -> None:
-        self.cost: list[float] = []
-        self.upper: list[float] = []
-        self.integer: list[bool] = []
-        self.rows: list[tuple[list[int], list[float], float, float]] = []
-
-    def var(self, cost: float, upper: float, integer: bool = True) -> int:
-        self.cost.append(cost)
-        self.upper.append(upper)
-        self.integer.append(integer)
-        return len(self.cost) - 1
-
-    def row(self, idx: list[int], val: list[float], lo: float, hi: float) -> None:
-        if idx:
-            self.rows.append((idx, val, lo, hi))
-
-
-def _build(problem: Problem, objective: str | None = None, min_availability: float | None = None,
-           lazy_links: bool = False):
-    """The model of ``problem`` (under ``objective`` if given); returns the formulation (its builder ``b``,
-    each demand's columns ``xs``). ``lazy_links``: without the link rows, which ``violated_links`` adds."""
-    f = _Formulation(problem, objective or problem.objective, lazy_links)
-    f.replicas()
-    f.location_ties()
-    f.quotas()
-    f.budget()
-    f.network()
-    if min_availability is not None:  # the second solve of the availability objective
-        f.b.row(*f.total(lambda o: o.availability), min_availability, float("inf"))
-    return f
-
-
-class _Formulation:
-    """Rows and columns of the model, one method per family of constraints (see ``problem``'s docstring).
-
-    The objective is each replica column's ``Problem.replica_cost``; terms over other variables (fixed costs
-    per location, links) would be added by their own method here, as columns on the region indicators.
-    """
-
-    def __init__(self, problem: Problem, objective: str, lazy_links: bool = False) -> None:
-        self.problem = problem
-        self.objective = objective
-        self.b = _Builder()
-        #: demand -> its replica columns x[r,o]
-        self.xs: dict[str, list[tuple[int, Option]]] = {}
-        #: demand -> region -> z[r,g], for demands whose region matters
-        self.region_vars: dict[str, dict[tuple[str, str], int]] = {}
-        #: link rows are added only when a placement needs them (``violated_links``)
-        self.lazy_links = lazy_links
-        self.link_flows: list[tuple[str, str, dict, dict]] = []
-        self.link_rows: set[tuple[int, int]] = set()
-        self.links: dict[tuple, int] = {}
-        self.gateways: dict[tuple[str, str, str], int] = {}
-
-    def total(self, value) -> tuple[list[int], list[float]]:
-        """The row sum_{r,o} value(o) x[r,o] over every replica column, as (columns, coefficients)."""
-        cols = [(c, o) for d in self.problem.demands for c, o in self.xs[d.name]]
-        return [c for c, _ in cols], [value(o) for _, o in cols]
-
-    def replicas(self) -> None:
-        """x columns (only the useful ones), each demand's count, and its spread rules."""
-        problem, b = self.problem, self.b
-        linked = problem.location_linked()
-        dropped = dominated_regions(problem, linked)
-        # named by another demand's near/apart: its region matters (one pass, not one scan per demand)
-        referenced = {d.near for d in problem.demands if d.near} | {t for d in problem.demands for t in d.apart}
-        for d in problem.demands:
-            ranked = useful_options(d, problem, d.name in linked)
-            if dropped.get(d.name):
-                ranked = [o for o in ranked if o.location not in dropped[d.name]]
-            extra = self._replica_extra(d.name)
-            cols = [(b.var(problem.replica_cost(o, i, self.objective) + extra.get(o.location, 0.0), d.count), o)
-                    for i, o in enumerate(ranked)]
-            self.xs[d.name] = cols
-            b.row([c for c, _ in cols], [1.0] * len(cols), d.count, d.count)
-            self._spread(d, cols, needs_region_vars=d.min_regions > 1 or bool(d.near) or bool(d.apart)
-                         or d.name in referenced or problem.network_member(d.name))
-
-    def _spread(self, d: Demand, cols: list[tuple[int, Option]], needs_region_vars: bool) -> None:
-        b, active = self.b, self.problem.active(d)
-        by_region: dict[tuple[str, str], list[int]] = defaultdict(list)
-        by_cloud: dict[str, list[int]] = defaultdict(list)
-        for c, o in cols:
-            by_region[o.location].append(c)
-            by_cloud[o.cloud].append(c)
-        # the tightest cap on replicas per region / cloud doubles as the indicators' big-M: a weaker M
-        # makes the LP relaxation loose and the branch-and-bound slow
-        region_cap = d.max_per_region if spread_group(d.name, "max_per_region") in active else d.count
-        cloud_cap = d.max_per_cloud if spread_group(d.name, "max_per_cloud") in active else d.count
-        min_clouds = spread_group(d.name, "min_clouds") in active
-        if region_cap < d.count and not needs_region_vars:
-            for cs in by_region.values():
-                b.row(cs, [1.0] * len(cs), 0, region_cap)
-        if cloud_cap < d.count and not min_clouds:
-            for cs in by_cloud.values():
-                b.row(cs, [1.0] * len(cs), 0, cloud_cap)
-        if min_clouds:
-            ys = [_indicator(b, cs, cloud_cap) for _, cs in sorted(by_cloud.items())]
-            b.row(ys, [1.0] * len(ys), d.min_clouds, len(ys) + d.min_clouds)
-        if needs_region_vars:
-            self.region_vars[d.name] = {g: _indicator(b, cs, region_cap) for g, cs in sorted(by_region.items())}
-            if spread_group(d.name, "min_regions") in active:
-                zs = list(self.region_vars[d.name].values())
-                b.row(zs, [1.0] * len(zs), d.min_regions, len(zs) + d.min_regions)
-
-    def _priced(self) -> bool:
-        """Network terms enter the objective wherever it is a cost (not the availability objective's first phase)."""
-        return self.problem.network is not None and self.objective != "availability"
-
-    def _replica_extra(self, name: str) -> dict[tuple[str, str], float]:
-        if not self._priced():
-            return {}
-        return dict(self.problem.network.replica_extra.get(name, {}))
-
-    def network(self) -> None:
-        """Sites, VPN gateways and links, traffic, and the cross-cloud rule (see ``problem``'s docstring)."""
-        net = self.problem.network
-        if net is None:
-            return
-        if net.cross_cloud_forbidden and self.problem.enabled(CROSS_CLOUD_GROUP):
-            self._same_cloud(net)
-        if not self._priced():
-            return
-        b, z = self.b, self.region_vars
-        sites: dict[tuple[str, str, str], int] = {}
-        for name, network in sorted(net.member_of.items()):
-            for loc, zv in sorted(z.get(name, {}).items()):
-                key = (network, *loc)
-                if key not in sites:
-                    sites[key] = b.var(net.site.get(loc[0], 0.0), 1.0, integer=False)
-                b.row([sites[key], zv], [1.0, -1.0], 0.0, float("inf"))  # s >= z
-        for name, fixed in sorted(net.location_fixed.items()):
-            for loc, zv in sorted(z.get(name, {}).items()):
-                if fixed.get(loc[0]):
-                    served = b.var(fixed[loc[0]], 1.0, integer=False)
-                    b.row([served, zv], [1.0, -1.0], 0.0, float("inf"))  # b >= z
-        for f in net.flows:
-            src_net, dst_net = net.member_of.get(f.source), net.member_of.get(f.target)
-            if src_net is None or dst_net is None:
-                continue
-            if self.lazy_links:
-                self.link_flows.append((src_net, dst_net, z.get(f.source, {}), z.get(f.target, {})))
-            else:
-                for ls, zv_s in sorted(z.get(f.source, {}).items()):
-                    for lt, zv_t in sorted(z.get(f.target, {}).items()):
-                        self._link_row((src_net, ls, zv_s), (dst_net, lt, zv_t))
-        clouds_of: dict[str, dict[str, int]] = {}
-        for f in net.flows:
-            if f.gb_month > 0 and f.source in self.xs and f.target in self.xs:
-                self._traffic(f, net, clouds_of)
-
-    def _link(self, a: tuple[str, str, str], c: tuple[str, str, str]) -> int:
-        """w[a,c], the VPN link between two sites (a < c), with its gateway rows g >= w; made when first needed."""
-        if (a, c) not in self.links:
-            net = self.problem.network
-            self.links[(a, c)] = w = self.b.var(net.link(a[1], c[1]), 1.0, integer=False)
-            for end in (a, c):
-                if end not in self.gateways:
-                    self.gateways[end] = self.b.var(net.vpn_site.get(end[1], 0.0), 1.0, integer=False)
-                self.b.row([self.gateways[end], w], [1.0, -1.0], 0.0, float("inf"))  # g >= w
-        return self.links[(a, c)]
-
-    def _link_row(self, source, target) -> bool:
-        """w[a,b] >= z[r,la] + z[t,lb] - 1 for one flow r->t and one pair of its ends' locations in other clouds
-        (``source``, ``target``: (network, location, z column)); False when the pair needs no link."""
-        (src_net, ls, zv_s), (dst_net, lt, zv_t) = source, target
-        if ls[0] == lt[0]:
-            return False  # same cloud: a peering or one global network, no fixed price
-        a, c = sorted(((src_net, *ls), (dst_net, *lt)))
-        self.b.row([self._link(a, c), zv_s, zv_t], [1.0, -1.0, -1.0], -1.0, float("inf"))
-        return True
-
-    def all_links(self) -> int:
-        """Every link row now (a small model solves faster whole than in rounds); how many were added."""
-        added = 0
-        for src_net, dst_net, zs, zt in self.link_flows:
-            for ls, zv_s in zs.items():
-                for lt, zv_t in zt.items():
-                    if (zv_s, zv_t) not in self.link_rows and self._link_row((src_net, ls, zv_s), (dst_net, lt, zv_t)):
-                        self.link_rows.add((zv_s, zv_t))
-                        added += 1
-        return added
-
-    def link_pairs(self) -> int:
-        return sum(len(zs) * len(zt) for _, _, zs, zt in self.link_flows)
-
-    def violated_links(self, values) -> int:
-        """Lazy link rows: add the rows ``w[a,b] >= z[r,la] + z[t,lb] - 1`` that the placement ``values``
-        breaks (a flow whose ends sit at la and lb while no link joins them), and return how many.
-
-        All the rows would be one per flow and pair of locations in other clouds -- ~5,000 per flow over
-        ~80 regions, most of them about regions no optimum uses -- so the model starts without them and
-        gets, round by round, those the current placement needs. A placement that breaks none is feasible for
-        the whole model and optimal for a model with fewer rows: optimal for the whole one, and the bound
-        proved on the smaller model bounds the whole one too."""
-        added = 0
-        for src_net, dst_net, zs, zt in self.link_flows:
-            here = [(ls, zv) for ls, zv in zs.items() if values[zv] > 0.5]
-            there = [(lt, zv) for lt, zv in zt.items() if values[zv] > 0.5]
-            for ls, zv_s in here:
-                for lt, zv_t in there:
-                    if ls[0] == lt[0]:
-                        continue
-                    a, c = sorted(((src_net, *ls), (dst_net, *lt)))
-                    w = self.links.get((a, c))
-                    if w is None or w >= len(values) or values[w] < 0.5:
-                        if (zv_s, zv_t) in self.link_rows:
-                            continue  # already in the model: the solver set w from it
-                        self.link_rows.add((zv_s, zv_t))
-                        self._link_row((src_net, ls, zv_s), (dst_net, lt, zv_t))
-                        added += 1
-        return added
-
-    def _cloud_vars(self, name: str, cache: dict[str, dict[str, int]]) -> dict[str, int]:
-        """v[r,c] <= sum of r's region indicators in c: r uses cloud c (no more than its regions there say)."""
-        if name not in cache:
-            by_cloud: dict[str, list[int]] = defaultdict(list)
-            for (cloud, _), zv in sorted(self.region_vars.get(name, {}).items()):
-                by_cloud[cloud].append(zv)
-            out = {}
-            for cloud, zvs in sorted(by_cloud.items()):
-                out[cloud] = v = self.b.var(0.0, 1.0, integer=False)
-                self.b.row([v, *zvs], [1.0] + [-1.0] * len(zvs), -float("inf"), 0.0)
-            cache[name] = out
-        return cache[name]
-
-    def _traffic(self, f, net, clouds_of: dict[str, dict[str, int]]) -> None:
-        b = self.b
-        demand = next(d for d in self.problem.demands if d.name == f.source)
-        target_z = self.region_vars.get(f.target, {})
-        target_clouds = self._cloud_vars(f.target, clouds_of)
-        share = f.gb_month / demand.count
-        by_location: dict[tuple[str, str], list[int]] = defaultdict(list)
-        for c, o in self.xs[f.source]:
-            by_location[o.location].append(c)
-        for loc, cols in sorted(by_location.items()):
-            local = b.var(net.per_gb.get((*loc, "same-region"), 0.0), f.gb_month, integer=False)
-            cloud = b.var(net.per_gb.get((*loc, "same-cloud"), 0.0), f.gb_month, integer=False)
-            cross = b.var(net.per_gb.get((*loc, "cross-cloud"), 0.0), f.gb_month, integer=False)
-            # the GBs sent from here are the replicas here times each one's share
-            b.row([local, cloud, cross, *cols], [1.0, 1.0, 1.0] + [-share] * len(cols), 0.0, 0.0)
-            if loc in target_z:
-                b.row([local, target_z[loc]], [1.0, -f.gb_month], -float("inf"), 0.0)
-            else:
-                b.row([local], [1.0], 0.0, 0.0)
-            if loc[0] in target_clouds:
-                b.row([local, cloud, target_clouds[loc[0]]], [1.0, 1.0, -f.gb_month], -float("inf"), 0.0)
-            else:
-                b.row([local, cloud], [1.0, 1.0], 0.0, 0.0)
-
-    def _same_cloud(self, net) -> None:
-        """placement.cross_cloud: forbid -- both ends of every flow in one cloud, the same for both."""
-        b = self.b
-        counts = {d.name: d.count for d in self.problem.demands}
-        for f in net.flows:
-            if f.source not in self.xs or f.target not in self.xs:
-                continue
-            clouds = sorted({o.cloud for n in (f.source, f.target) for _, o in self.xs[n]})
-            us = {c: b.var(0.0, 1.0) for c in clouds}
-            b.row(list(us.values()), [1.0] * len(us), 1.0, 1.0)
-            for name in (f.source, f.target):
-                for cloud, u in us.items():
-                    cols = [c for c, o in self.xs[name] if o.cloud == cloud]
-                    if cols:
-                        b.row(cols + [u], [1.0] * len(cols) + [-float(counts[name])], -float("inf"), 0.0)
-
-    def location_ties(self) -> None:
-        """near: z[r,g] <= z[t,g]; apart: z[r,g] + z[t,g] <= 1."""
-        problem, b, region_vars = self.problem, self.b, self.region_vars
-        for d in problem.demands:
-            mine = region_vars.get(d.name, {})
-            if d.near and problem.enabled(near_group(d.name)) and d.near in region_vars:
-                theirs = region_vars[d.near]
-                for g, z in mine.items():
-                    if g in theirs:
-                        b.row([z, theirs[g]], [1.0, -1.0], -1.0, 0.0)
-                    else:
-                        b.row([z], [1.0], 0.0, 0.0)
-            for t in d.apart:
-                if problem.enabled(apart_group(d.name, t)) and t in region_vars:
-                    for g, z in mine.items():
-                        if g in region_vars[t]:
-                            b.row([z, region_vars[t][g]], [1.0, 1.0], 0.0, 1.0)
-
-    def quotas(self) -> None:
-        problem = self.problem
-        keys = problem.active_quotas()
-        masks = problem.quota_masks(keys)
-        counted = [d for d in problem.demands if d.counts_against_quota]
-        for i, key in enumerate(keys):
-            covered = [(c, o.vcpus) for d in counted for c, o in self.xs[d.name] if masks[o.location] >> i & 1]
-            self.b.row([c for c, _ in covered], [v for _, v in covered], 0.0, problem.quotas[key])
-
-    def budget(self) -> None:
-        if self.problem.budget_in_model and self.problem.enabled(BUDGET_GROUP):
-            self.b.row(*self.total(lambda o: o.monthly_usd), 0.0, self.problem.budget_monthly_usd)
-
-
-def _indicator(b: _Builder, cols: list[int], cap: int) -> int:
-    """A binary that is 1 exactly when any of ``cols`` is positive; their sum is also capped at ``cap``."""
-    v = b.var(0.0, 1.0)
-    b.row(cols + [v], [1.0] * len(cols) + [-float(cap)], -float("inf"), 0.0)  # sum x <= cap * v
-    b.row(cols + [v], [1.0] * len(cols) + [-1.0], 0.0, float("inf"))  # v <= sum x
-    return v
-
+from cloudorch.placement.formulation import Builder, Formulation, build, to_highs
+from cloudorch.placement.presolve import useful_options
+from cloudorch.placement.problem import CROSS_CLOUD_GROUP, Demand, Problem, Solution
 
 _banner_silenced = False
 
@@ -361,35 +44,6 @@ def _highs():
     h.setOptionValue("mip_rel_gap", 1e-7)
     h.setOptionValue("random_seed", 0)
     return h
-
-
-def _model(b: _Builder):
-    """The builder's rows and columns as a HiGHS model (integer unless relaxed later)."""
-    import highspy
-    import numpy as np
-
-    lp = highspy.HighsLp()
-    lp.num_col_ = len(b.cost)
-    lp.num_row_ = len(b.rows)
-    lp.col_cost_ = np.array(b.cost, dtype=float)
-    lp.col_lower_ = np.zeros(len(b.cost))
-    lp.col_upper_ = np.array(b.upper, dtype=float)
-    lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in b.integer]
-    starts, index, value = [0], [], []
-    lo, hi = [], []
-    for idx, val, row_lo, row_hi in b.rows:
-        index += idx
-        value += val
-        starts.append(len(index))
-        lo.append(row_lo)
-        hi.append(row_hi)
-    lp.row_lower_ = np.array(lo, dtype=float)
-    lp.row_upper_ = np.array(hi, dtype=float)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.start_ = np.array(starts, dtype=np.int32)
-    lp.a_matrix_.index_ = np.array(index, dtype=np.int32)
-    lp.a_matrix_.value_ = np.array(value, dtype=float)
-    return lp
 
 
 class SearchTimeout(InfeasiblePlacement):
@@ -506,7 +160,7 @@ PROVED_ENOUGH = 1e-5
 START_GAP = 1e-4
 
 
-def _run(b: _Builder, relax: bool = False, start=None, limits: Limits | None = None, gap: float | None = None):
+def _run(b: Builder, relax: bool = False, start=None, limits: Limits | None = None, gap: float | None = None):
     """Solve; returns (column values, objective, dual bound) or None when infeasible.
 
     A large MILP is solved exactly in three steps rather than handed to HiGHS whole (whose presolve and
@@ -523,7 +177,7 @@ def _run(b: _Builder, relax: bool = False, start=None, limits: Limits | None = N
     """
     import numpy as np
 
-    lp = _model(b)
+    lp = to_highs(b)
     if relax or len(b.cost) <= GUIDED_COLUMNS:
         result = _solve_model(lp, relax, start=start, limits=limits, gap=gap)
         if result is not None and not relax and limits is not None and limits.stopped and not result[2] > -float("inf"):
@@ -603,12 +257,12 @@ def solve(problem: Problem, gap: float | None = None) -> Solution | None:
     min_availability = None
     if objective == "availability":
         # lexicographic: the most available placement first, then the cheapest among those
-        first = _run(_build(problem).b)
+        first = _run(build(problem).b)
         if first is None:
             return None
         min_availability = -first[1] - 1e-6
         objective = "cost"
-    f = _build(problem, objective, min_availability, lazy_links=True)
+    f = build(problem, objective, min_availability, lazy_links=True)
     if f.link_pairs() <= EAGER_LINK_PAIRS:
         f.all_links()
     priced = f._priced() and problem.network.couples
@@ -641,7 +295,7 @@ def solve(problem: Problem, gap: float | None = None) -> Solution | None:
     return _finish(problem, f, result, objective, limits)
 
 
-def _solve_lazily(f: _Formulation, start, limits: Limits | None, gap: float | None = None):
+def _solve_lazily(f: Formulation, start, limits: Limits | None, gap: float | None = None):
     """Solve, adding the link rows the placement breaks, until it breaks none (then it is optimal for the
     whole model, and the bound proved on the smaller one bounds the whole)."""
     result = _run(f.b, start=start, limits=limits, gap=gap)
@@ -658,7 +312,7 @@ def _solve_lazily(f: _Formulation, start, limits: Limits | None, gap: float | No
     return result
 
 
-def _finish(problem: Problem, f: _Formulation, result, objective: str, limits: Limits | None) -> Solution:
+def _finish(problem: Problem, f: Formulation, result, objective: str, limits: Limits | None) -> Solution:
     values, _, bound = result
     xs = f.xs
     assignment = {}
@@ -678,7 +332,7 @@ def _finish(problem: Problem, f: _Formulation, result, objective: str, limits: L
                     stopped=limits.stopped if limits is not None else None)
 
 
-def _start(problem: Problem, f: _Formulation) -> tuple[list[float] | None, Solution | None]:
+def _start(problem: Problem, f: Formulation) -> tuple[list[float] | None, Solution | None]:
     """A feasible placement to start the priced search from, so it always has one: the same problem with the
     network's prices set to nothing (its constraints kept), solved fast, its replicas and region indicators
     set in ``f``'s columns; HiGHS completes the rest of the start itself (sparse start)."""
@@ -707,7 +361,7 @@ def _start(problem: Problem, f: _Formulation) -> tuple[list[float] | None, Solut
 def relaxed_bound(problem: Problem) -> float | None:
     """The LP relaxation of the whole-bill model (link rows included when few, else left out: still a
     relaxation), a lower bound on any placement's bill; None when even the relaxation is infeasible."""
-    f = _build(problem, lazy_links=True)
+    f = build(problem, lazy_links=True)
     if f.link_pairs() <= EAGER_LINK_PAIRS:
         f.all_links()
     result = _run(f.b, relax=True)
@@ -716,7 +370,7 @@ def relaxed_bound(problem: Problem) -> float | None:
 
 def lp_bound(problem: Problem) -> float | None:
     """The LP relaxation's optimum under the cost objective: a lower bound on any placement's cost."""
-    result = _run(_build(replace(problem, objective="cost")).b, relax=True)
+    result = _run(build(replace(problem, objective="cost")).b, relax=True)
     return None if result is None else result[1]
 
 
