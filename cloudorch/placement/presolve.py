@@ -11,15 +11,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 from cloudorch.placement.dominance import Merit, dominates, undominated
-from cloudorch.placement.problem import (
-    HOURS_PER_MONTH,
-    Demand,
-    Option,
-    Problem,
-    apart_group,
-    near_group,
-    spread_group,
-)
+from cloudorch.placement.model import HOURS_PER_MONTH
+from cloudorch.placement.problem import Demand, Option, Problem, apart_group, near_group, spread_group
 
 
 def useful_options(d: Demand, problem: Problem, linked: bool = False) -> list[Option]:
