@@ -1,12 +1,12 @@
 """What the network must cost at least, whatever the placement: the part of a lower bound that needs no
 search of its own.
 
-What each replica pays wherever the others run -- its egress and NAT, and every GB it sends at its own
-region's price, the cheapest path -- is linear in the placement: ``per_replica_terms`` hands it to the
-machines' exact solve (the same constraints), whose optimum then bounds machines and that part together.
-``network_floor`` bounds the rest from each resource's spread rules alone: the sites, a link, and what
-the spread rules force a flow's GBs to pay above that price (replicas that must sit outside their
-partner's region or cloud). Both hold for every placement, so their sum bounds the whole bill (the minimum
+What each replica pays wherever the others run -- its egress and NAT, and every GB it sends at the price
+of the nearest path its target could take -- is linear in the placement: ``per_replica_terms`` hands it to
+the machines' exact solve (the same constraints), whose optimum then bounds machines and that part
+together. ``network_floor`` bounds the rest from each resource's spread rules alone: the sites, a link,
+and what the spread rules force a flow's GBs to pay above that price (replicas that must sit outside
+their partner's region or cloud). Both hold for every placement, so their sum bounds the whole bill (the minimum
 of a sum is at least the sum of the minima). It is much weaker than a proof and much cheaper than the
 model's LP relaxation on a large stack -- minutes there (benchmarks/README.md) -- and it counts what that
 relaxation misses most: traffic the spread rules force across regions and clouds (a relaxation may split
@@ -27,7 +27,7 @@ def network_floor(problem: Problem, beyond_per_replica: bool = False) -> float:
 
     ``beyond_per_replica``: only what ``per_replica_terms`` leaves out (the bound then adds the optimum of
     the machines with that part): sites, balancers, links, and what the spread rules force a flow's GBs to
-    pay above their source's own-region price."""
+    pay above the price of their nearest path."""
     net = problem.network
     if net is None or problem.objective == "availability":
         return 0.0

@@ -7,7 +7,9 @@ their own by the planner.
 
 from __future__ import annotations
 
+import math
 import os
+import threading
 from collections import defaultdict
 from dataclasses import replace
 
@@ -18,6 +20,9 @@ from cloudorch.placement.presolve import useful_options
 from cloudorch.placement.problem import CROSS_CLOUD_GROUP, Demand, Problem, Solution
 
 _banner_silenced = False
+#: fd 1 is the process's: two plans on two threads (a workflow) silencing it at once could each save the
+#: other's /dev/null as "stdout" and leave it there for good
+_banner_lock = threading.Lock()
 
 
 def _highs():
@@ -26,19 +31,22 @@ def _highs():
     global _banner_silenced
     import highspy
 
-    if _banner_silenced:
+    h = None
+    if not _banner_silenced:
+        with _banner_lock:
+            if not _banner_silenced:
+                saved = os.dup(1)
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                try:
+                    os.dup2(devnull, 1)
+                    h = highspy.Highs()
+                finally:
+                    os.dup2(saved, 1)
+                    os.close(saved)
+                    os.close(devnull)
+                _banner_silenced = True
+    if h is None:
         h = highspy.Highs()
-    else:
-        saved = os.dup(1)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, 1)
-            h = highspy.Highs()
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
-            os.close(devnull)
-        _banner_silenced = True
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
     h.setOptionValue("mip_rel_gap", 1e-7)
@@ -328,7 +336,8 @@ def _finish(problem: Problem, f: Formulation, result, objective: str, limits: Li
     lower = bound if objective == "cost" and problem.objective == "cost" else monthly
     if problem.network is None:
         lower = min(lower, monthly)  # with a network, the bound covers it too: the planner caps it at the whole bill
-    return Solution(assignment=assignment, monthly_usd=round(monthly, 2), lower_bound_monthly_usd=round(lower, 4),
+    # rounded down: a thousand linked groups' bounds are added up, and each must stay a bound
+    return Solution(assignment=assignment, monthly_usd=round(monthly, 2), lower_bound_monthly_usd=_down(lower),
                     stopped=limits.stopped if limits is not None else None)
 
 
@@ -372,6 +381,11 @@ def lp_bound(problem: Problem) -> float | None:
     """The LP relaxation's optimum under the cost objective: a lower bound on any placement's cost."""
     result = _run(build(replace(problem, objective="cost")).b, relax=True)
     return None if result is None else result[1]
+
+
+def _down(usd: float) -> float:
+    """``usd`` rounded down to a hundredth of a cent (a search stopped before proving any bound: -inf)."""
+    return math.floor(round(usd * 10_000, 6)) / 10_000 if math.isfinite(usd) else usd
 
 
 def components(problem: Problem) -> list[tuple[list[Demand], tuple[str, ...]]]:

@@ -210,8 +210,8 @@ def _solve(problem: Problem, gap: float | None = None) -> Solution | None:
 def _solve_part(part: Problem, gap: float | None = None) -> Solution | None:
     """One linked group: exactly (``milp``), or -- the whole bill priced, too large to search exactly --
     the cheapest placement, keeping every constraint, of the machines and what each replica pays of the
-    network wherever the rest runs (its egress and NAT, its GBs at its own region's price:
-    ``per_replica_terms``), made cheaper by local moves (``improve``). Its lower bound is that solve's
+    network wherever the rest runs (its egress and NAT, its GBs at the price of the nearest path their
+    target could take: ``per_replica_terms``), made cheaper by local moves (``improve``). Its lower bound is that solve's
     bound plus what the network must cost beyond it (``network_floor``), or the coupled floor or the
     model's LP relaxation where higher (the latter where the model is small enough to solve in seconds).
 

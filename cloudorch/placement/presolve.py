@@ -28,7 +28,12 @@ def useful_options(d: Demand, problem: Problem, linked: bool = False) -> list[Op
     quota_keys = problem.active_quotas() if d.counts_against_quota else ()
     place = _place(d, problem.active(d), linked)
     extra = problem.network.replica_extra.get(d.name) if problem.network is not None else None
-    # a replica's egress and NAT differ by location: options in different places compare by both
+    if extra and place != "location" and problem.objective != "cost" \
+            and len({extra.get(o.location, 0.0) for o in d.options}) > 1:
+        # a replica's egress and NAT differ by location, and only the cost objective adds them to a price
+        # as is (the others weigh the machine's price by availability): compare options where they are equal
+        place = "location"
+    # under the cost objective options in different places compare by machine and network part together
     priced = tuple(sorted(extra.items())) if extra and problem.objective == "cost" and place != "location" else None
     key = ("useful", place, quota_keys, priced)
     if key not in d.memo:

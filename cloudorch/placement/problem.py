@@ -61,8 +61,8 @@ keeps ``presolve.dominated_regions`` exact when it swaps all of a network's memb
 Above ``milp.LOCAL_SEARCH_RESOURCES`` resources or ``milp.LOCAL_SEARCH_COLUMNS`` replica columns this
 whole-bill model is not built (branch and bound does not improve on local search there in useful time).
 The model without the terms that couple resources is solved instead -- the machines, plus what each
-replica pays wherever the rest runs: its egress and NAT, and each GB it sends at its own region's price,
-the cheapest path (``floor.per_replica_terms``) -- and its placement is improved by local search
+replica pays wherever the rest runs: its egress and NAT, and each GB it sends at the price of the nearest
+path its target could take (``floor.per_replica_terms``) -- and its placement is improved by local search
 (``improve``). Its bound plus what sites, links and the spread rules' forced paths add beyond it
 (``floor.network_floor``) bounds the whole bill (``planner._solve_part``).
 """
