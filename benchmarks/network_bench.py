@@ -109,6 +109,10 @@ def _whole_bill(spec: dict, catalog, rates, global_clouds, resources: int, queue
            f"{sum(1 for x in net.lines if x.kind == 'site')} sites)",
            f"lower bound ${result.lower_bound_monthly_usd:,.2f}: gap {gap:.5%} (target <= 0.1%)",
            f"search: {result.search_stopped or 'proved optimal'}"]
+    started = time.perf_counter()
+    explained = plan_placement(flowing, catalog, settings, explain_choices=True)
+    out.append(f"the same with explanations (what `plan --explain` runs): wall {time.perf_counter() - started:.2f} s, "
+               f"{len(explained.explanations):,} resources explained")
     if resources <= 200:
         demands = demands_of(flowing, catalog, settings)
         terms = network_terms(flowing, tuple(demands), rates, global_clouds)

@@ -288,3 +288,39 @@ def test_a_conflict_of_rules_alone_names_no_offering():
     # two regions offer the type; near and apart contradict each other whatever the catalog holds
     err = refusal(web(1) + web(1).replace("web:", "api:") + "  near: web\n  apart: [web]\n")
     assert err.message.startswith("no placement satisfies these constraints together")
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_an_alternatives_network_change_is_what_pricing_the_whole_bill_again_gives(seed):
+    # explanations price a move through local search's ledger (only what it touches); the bill priced whole
+    # before and after must say the same, to the cent, for every location a resource could move to
+    import random
+
+    from cloudorch.placement.bill import network_cost, network_terms
+    from cloudorch.placement.explain import _network_delta
+    from cloudorch.placement.problem import Demand, Option, Problem, Solution
+    from tests.placement.test_bill import _random_case
+    from tests.placement.tiny import plan as place
+
+    st, cat, r = _random_case(random.Random(seed))
+    result = place(st, cat, rates=r)
+    chosen = {name: p.slots for name, p in result.placements.items() if p.kind != "bucket"}
+
+    def as_option(s):
+        return Option(s.cloud, s.region, s.instance_type, s.spot, s.vcpus, s.memory_gib, s.hourly_usd / s.count,
+                      s.availability)
+
+    assignment = {name: tuple((as_option(s), s.count) for s in slots) for name, slots in chosen.items()}
+    pool = {o.location: o for picks in assignment.values() for o, _ in picks}
+    demands = tuple(Demand(name, st.resources[name].kind, sum(n for _, n in picks), tuple(o for o, _ in picks))
+                    for name, picks in sorted(assignment.items()))
+    terms = network_terms(st, demands, r)
+    problem = Problem(demands, network=terms)
+    delta = _network_delta(problem, Solution(assignment, 0.0, 0.0))
+    base = network_cost(terms, assignment).monthly_usd
+    for name, picks in sorted(assignment.items()):
+        count = sum(n for _, n in picks)
+        for location, o in sorted(pool.items()):
+            moved = ((o, count),)
+            expected = network_cost(terms, assignment | {name: moved}).monthly_usd - base
+            assert delta(name)(moved) == pytest.approx(expected, abs=1e-9), (name, location)
