@@ -131,7 +131,7 @@ def allocate_tunnels(links: Iterable[str], allocation: Allocation) -> dict[str, 
             if group is None:
                 raise InfeasiblePlacement(
                     f"more than {groups} cross-cloud links: the inside addresses every cloud accepts "
-                    "(169.254.21.0-169.254.22.255) hold four tunnels for each of {groups} links",
+                    f"(169.254.21.0-169.254.22.255) hold four tunnels for each of {groups} links",
                     conflicts=["placement.cross_cloud"],
                     hint="keep flows within fewer cross-cloud pairs of locations (placement.cross_cloud: forbid, "
                          "or narrow placement.regions)")

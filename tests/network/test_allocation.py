@@ -95,8 +95,9 @@ def test_tunnels_get_disjoint_link_local_thirties_in_azures_apipa_range():
     t = tunnels["link-0"][0]
     assert ipaddress.ip_address(t.a_address) in ipaddress.ip_network(t.inside_cidr)
     assert t.a_address != t.b_address
-    with pytest.raises(InfeasiblePlacement, match="cross-cloud links"):
+    with pytest.raises(InfeasiblePlacement, match="cross-cloud links") as refused:
         allocate_tunnels(["one-more"], allocation)
+    assert "each of 32 links" in refused.value.message and "{" not in refused.value.message
 
 
 def test_record_round_trips_and_is_one_entry_per_line(tmp_path):
