@@ -15,8 +15,10 @@ a single replica over every location its partners use).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 
+from cloudorch.placement.bill import path_kind
 from cloudorch.placement.problem import Demand, NetworkTerms, Problem, apart_group, spread_group
 
 CLOUDS_AT_MOST = 3  # aws, azure, gcp: how many clouds any resource can use
@@ -82,25 +84,20 @@ def per_replica_terms(problem: Problem) -> NetworkTerms:
 
 
 def _nearest_prices(problem: Problem, source: Demand, target: Demand) -> dict[tuple[str, str], float]:
-    """Per location ``source`` may use, the least a GB it sends to ``target`` from there costs: the nearest
-    path ``target``'s options allow -- the same region where ``target`` can be there and no apart rule
-    keeps the two apart, else another region of the same cloud where it can be in one, else across clouds."""
+    """Per location ``source`` may use, the least a GB it sends to ``target`` from there costs: the bill's
+    nearest path (``bill.path_kind``) to the places ``target``'s options allow, less the source's own region
+    where an apart rule keeps the two apart."""
     net = problem.network
     apart = ((target.name in source.apart and problem.enabled(apart_group(source.name, target.name)))
              or (source.name in target.apart and problem.enabled(apart_group(target.name, source.name))))
     at = {o.location for o in target.options}
-    in_cloud: dict[str, set[tuple[str, str]]] = {}
-    for loc in at:
-        in_cloud.setdefault(loc[0], set()).add(loc)
+    clouds = Counter(cloud for cloud, _ in at)
     out = {}
     for loc in {o.location for o in source.options}:
-        if loc in at and not apart:
-            kind = "same-region"
-        elif in_cloud.get(loc[0], set()) - {loc}:
-            kind = "same-cloud"
-        else:
-            kind = "cross-cloud"
-        out[loc] = net.per_gb.get((*loc, kind), 0.0)
+        near, near_clouds = at, clouds.keys()
+        if apart and loc in at:
+            near, near_clouds = at - {loc}, clouds.keys() if clouds[loc[0]] > 1 else clouds.keys() - {loc[0]}
+        out[loc] = net.per_gb.get((*loc, path_kind(loc, near, near_clouds)), 0.0)
     return out
 
 
