@@ -24,39 +24,27 @@ from cloudorch.placement.problem import Demand, NetworkTerms, Problem, apart_gro
 CLOUDS_AT_MOST = 3  # aws, azure, gcp: how many clouds any resource can use
 
 
-def network_floor(problem: Problem, beyond_per_replica: bool = False) -> float:
-    """USD a month that every placement of ``problem`` pays for its network at least (0 without one).
-
-    ``beyond_per_replica``: only what ``per_replica_terms`` leaves out (the bound then adds the optimum of
-    the machines with that part): sites, balancers, links, and what the spread rules force a flow's GBs to
-    pay above the price of their nearest path."""
+def network_floor(problem: Problem) -> float:
+    """USD a month that every placement of ``problem`` pays for its network at least beyond what
+    ``per_replica_terms`` prices (the bound adds the optimum of the machines with that part; 0 without a
+    network): sites, balancers, links, and what the spread rules force a flow's GBs to pay above the price
+    of their nearest path."""
     net = problem.network
     if net is None or problem.objective == "availability":
         return 0.0
     demands = {d.name: d for d in problem.demands}
     usd = _sites_floor(problem, demands) + _balancers_floor(problem, demands)
-    for d in problem.demands:  # each replica's internet egress and NAT, where they are cheapest
-        extra = net.replica_extra.get(d.name, {})
-        if extra and not beyond_per_replica:
-            usd += d.count * min(extra.get(o.location, 0.0) for o in d.options)
     flows = _member_flows(problem, demands)
     for f in flows:
         source, target = demands[f.source], demands[f.target]
         away, across = _forced_replicas(problem, source, target)
         if f.gb_month <= 0 or away == 0:
             continue
-        locations = {o.location for o in source.options}
-        if beyond_per_replica:  # each GB's nearest price is counted with its replica; what a farther path adds
-            own = _nearest_prices(problem, source, target)
-            above = {kind: min(max(0.0, net.per_gb.get((*loc, kind), 0.0) - own[loc]) for loc in locations)
-                     for kind in ("same-cloud", "cross-cloud")}
-            usd += f.gb_month / source.count * ((away - across) * above["same-cloud"] + across * above["cross-cloud"])
-            continue
-        rate = {kind: min(net.per_gb.get((*loc, kind), 0.0) for loc in locations)
-                for kind in ("same-region", "same-cloud", "cross-cloud")}
-        stay = source.count - away
-        usd += f.gb_month / source.count * (stay * rate["same-region"] + (away - across) * rate["same-cloud"]
-                                           + across * rate["cross-cloud"])
+        nearest = _nearest_prices(problem, source, target)
+        # never below nothing: where the target cannot be near, the nearest price is already the farther one
+        above = {kind: min(max(0.0, net.per_gb.get((*loc, kind), 0.0) - usd_gb) for loc, usd_gb in nearest.items())
+                 for kind in ("same-cloud", "cross-cloud")}
+        usd += f.gb_month / source.count * ((away - across) * above["same-cloud"] + across * above["cross-cloud"])
     return usd + _link_floor(problem, demands, flows)
 
 

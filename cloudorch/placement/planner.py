@@ -211,15 +211,16 @@ def _solve_part(part: Problem, gap: float | None = None) -> Solution | None:
     """One linked group: exactly (``milp``), or -- the whole bill priced, too large to search exactly --
     the cheapest placement, keeping every constraint, of the machines and what each replica pays of the
     network wherever the rest runs (its egress and NAT, its GBs at the price of the nearest path their
-    target could take: ``per_replica_terms``), made cheaper by local moves (``improve``). Its lower bound is that solve's
-    bound plus what the network must cost beyond it (``network_floor``), or the coupled floor or the
-    model's LP relaxation where higher (the latter where the model is small enough to solve in seconds).
+    target could take: ``per_replica_terms``), made cheaper by local moves (``improve``). Its lower bound
+    is that solve's bound plus what the network must cost beyond it (``network_floor``), or the coupled
+    floor or the model's LP relaxation where higher (the latter where the model is small enough to solve
+    in seconds).
 
     The network's floors need no placement: they are worked out beside the machines' solve (``beside``).
     """
     if not milp.searched_locally(part):
         return milp.solve(part, gap)
-    with while_solving(lambda: (network_floor(part, beyond_per_replica=True), coupled_floor(part))) as floors:
+    with while_solving(lambda: (network_floor(part), coupled_floor(part))) as floors:
         # they only start the search, which moves 1-2% of the bill: they need not be proved optimal
         machines = _solve(replace(part, network=per_replica_terms(part)), milp.START_GAP)
         if machines is None:

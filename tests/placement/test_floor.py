@@ -61,22 +61,30 @@ def test_the_machines_solve_with_the_per_replica_part_bounds_both_under_the_quot
 
 
 def test_beyond_the_per_replica_part_the_floor_counts_only_what_a_forced_path_adds():
-    # as test_improve's spread case: two of four replicas outside the database's region, one outside its cloud
+    # two of four replicas outside the database's region (2 a region at most), one outside its cloud
+    # (min_clouds 2); the replicas' extras are the per-replica part's, not counted here
     web = demand("web", 4, (option("aws/us-east-1", 0.1), option("gcp/us-central1", 0.1)), min_clouds=2, max_per_region=2)
     orders = demand("orders", 1, (option("aws/us-east-1", 0.2), option("gcp/us-central1", 0.2)), kind="database")
     terms = _terms([FlowTerm("web", "orders", 400.0)], {"web": {("aws", "us-east-1"): 7.0, ("gcp", "us-central1"): 2.0}})
-    part = problem(web, orders, network=terms)
-    beyond = network_floor(part, beyond_per_replica=True)
-    whole = network_floor(part)
     sites, link = 2 * 10.0, 50.0 + 100.0
     # above each location's own-region price: same cloud min(0.01 aws, 0.0093 gcp), across min(0.08, 0.1025)
-    assert beyond == pytest.approx(sites + link + 100 * (1 * 0.0093 + 1 * 0.08))
+    assert network_floor(problem(web, orders, network=terms)) == pytest.approx(sites + link + 100 * (1 * 0.0093 + 1 * 0.08))
     # with the database in aws only, a gcp replica's GBs are priced across clouds per replica already: the
     # least a farther path adds anywhere is then nothing, never less
     only_aws = problem(web, dataclasses.replace(orders, options=orders.options[:1]), network=terms)
-    assert network_floor(only_aws, beyond_per_replica=True) == pytest.approx(sites + link)
-    # the whole floor also counts the replicas' extras and every GB's own-region price, at their least
-    assert whole == pytest.approx(sites + link + 4 * 2.0 + 100 * (2 * 0.0093 + 1 * 0.0186 + 1 * 0.09))
+    assert network_floor(only_aws) == pytest.approx(sites + link)
+
+
+def test_the_floor_counts_the_regions_min_regions_forces_beyond_the_target():
+    # three replicas that must use three regions, at most 3 a region: beside a one-replica target only one
+    # of those regions can be, so two replicas send from elsewhere (the per-region cap alone forces none)
+    regions = ("aws/us-east-1", "aws/us-west-2", "aws/eu-west-1")
+    web = demand("web", 3, tuple(option(r, 0.1) for r in regions), min_regions=3)
+    orders = demand("orders", 1, tuple(option(r, 0.2) for r in regions), kind="database")
+    per_gb = {(*r.split("/"), k): v for r in regions
+              for k, v in (("same-region", 0.01), ("same-cloud", 0.02), ("cross-cloud", 0.09))}
+    terms = dataclasses.replace(_terms([FlowTerm("web", "orders", 300.0)]), per_gb=per_gb)
+    assert network_floor(problem(web, orders, network=terms)) == pytest.approx(3 * 10.0 + 300 / 3 * 2 * (0.02 - 0.01))
 
 
 def test_options_in_other_places_compare_by_what_a_replica_costs_with_its_network_part():

@@ -9,7 +9,6 @@ import random
 import pytest
 
 from cloudorch.placement import milp
-from cloudorch.placement.floor import network_floor
 from cloudorch.placement.problem import FlowTerm, NetworkTerms
 from tests.placement.test_bill import CAT, WEB_DB, _brute_force, _random_case, rates
 from tests.placement.tiny import catalog, db, demand, off, option, per_region, plan, problem, stack
@@ -57,37 +56,6 @@ def test_the_same_stack_gives_the_same_placement(local_search):
     st, cat, r = _random_case(random.Random(3))
     first, second = plan(st, cat, rates=r), plan(st, cat, rates=r)
     assert first.placements == second.placements and first.monthly_usd == second.monthly_usd
-
-
-def test_the_network_floor_counts_what_spread_rules_force():
-    source = demand("web", 4, (option("aws/us-east-1", 0.1), option("gcp/us-central1", 0.1)),
-                    min_clouds=2, max_per_region=2)
-    target = demand("orders", 1, (option("aws/us-east-1", 0.2),), kind="database")
-    per_gb = {(c, r, k): v for c, r in (("aws", "us-east-1"), ("gcp", "us-central1"))
-              for k, v in (("same-region", 0.01), ("same-cloud", 0.02), ("cross-cloud", 0.09))}
-    terms = NetworkTerms(member_of={"web": "net", "orders": "net"}, flows=(FlowTerm("web", "orders", 400.0),),
-                         site={"aws": 10.0, "gcp": 10.0}, vpn_site={"aws": 100.0, "gcp": 100.0},
-                         vpn_link_side={"aws": 25.0, "gcp": 25.0}, per_gb=per_gb, replica_extra={})
-    floor = network_floor(problem(source, target, network=terms))
-    # two regions at least (4 replicas, 2 a region): two sites; two replicas outside the database's region,
-    # and since min_clouds is 2, at least one outside its cloud: that replica's GBs cross, and a link exists
-    expected_traffic = 400 / 4 * (2 * 0.01 + 1 * 0.02 + 1 * 0.09)
-    assert floor == pytest.approx(2 * 10.0 + expected_traffic + 50.0 + 200.0)
-
-
-def test_the_network_floor_counts_the_regions_min_regions_forces_beyond_the_target():
-    # three replicas that must use three regions, at most 3 a region: beside a one-replica target only one
-    # of those regions can be, so two replicas send from elsewhere (the per-region cap alone forces none)
-    regions = ("aws/us-east-1", "aws/us-west-2", "aws/eu-west-1")
-    source = demand("web", 3, tuple(option(r, 0.1) for r in regions), min_regions=3)
-    target = demand("orders", 1, (option("aws/us-east-1", 0.2),), kind="database")
-    per_gb = {(*r.split("/"), k): v for r in regions
-              for k, v in (("same-region", 0.01), ("same-cloud", 0.02), ("cross-cloud", 0.09))}
-    terms = NetworkTerms(member_of={"web": "net", "orders": "net"}, flows=(FlowTerm("web", "orders", 300.0),),
-                         site={"aws": 10.0}, vpn_site={"aws": 0.0}, vpn_link_side={"aws": 0.0}, per_gb=per_gb,
-                         replica_extra={})
-    floor = network_floor(problem(source, target, network=terms))
-    assert floor == pytest.approx(3 * 10.0 + 300 / 3 * (1 * 0.01 + 2 * 0.02))
 
 
 def test_the_coupled_floor_weighs_a_dearer_machine_against_the_traffic(local_search):
