@@ -345,7 +345,8 @@ def plan_network(loaded: LoadedStack, placement: PlacementResult, providers: dic
     return plan_network_of(loaded.stack, placement, flows_of(loaded.stack),
                            global_clouds=frozenset(c for c, p in providers.items() if p.global_network),
                            vpn_interfaces={c: p.vpn_interfaces for c, p in providers.items()}, allocation=allocation,
-                           first_host_clouds=frozenset(c for c, p in providers.items() if p.vpn_first_inside_host))
+                           first_host_clouds=frozenset(c for c, p in providers.items() if p.vpn_first_inside_host),
+                           inside={c: p.vpn_inside for c, p in providers.items()})
 
 
 def _check_links_supported(network: NetworkPlan, providers: dict[str, Any]) -> None:

@@ -31,6 +31,7 @@ from cloudorch.catalog.adapter import SkyPilotAdapter
 from cloudorch.catalog.live import MachineType, Price, Quota, Restriction, SpotScore
 from cloudorch.catalog.model import Offering, Region
 from cloudorch.errors import Problem
+from cloudorch.network.allocation import InsideAddressing
 from cloudorch.placement.rates import NetworkShape
 from cloudorch.rendering import RenderContext, RenderedResource
 from cloudorch.rendering.elements import EndpointRendering, EndpointView
@@ -246,6 +247,10 @@ class CloudProvider(ABC):
     #: whether this cloud's VPN gateway always takes the first host of a tunnel's inside /30 (AWS), so the
     #: network plan gives it that address whichever side of the link it is
     vpn_first_inside_host: ClassVar[bool] = False
+    #: the link-local ranges this cloud's VPN gateways accept as tunnels' inside addresses, and whether a
+    #: tunnel's /30 must differ only from the other tunnels of its site's gateway or from every tunnel of
+    #: the network on this cloud (``network.allocation.InsideAddressing``; default: the narrowest case)
+    vpn_inside: ClassVar[InsideAddressing] = InsideAddressing()
     #: what a balancer of this cloud exports as its ``target`` (``rendering.service``): a host name (AWS's
     #: ALB DNS name) or an IPv4 address (a public IP, a forwarding rule's address)
     balancer_target: ClassVar[Literal["hostname", "ipv4"]] = "ipv4"

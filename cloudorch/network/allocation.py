@@ -1,4 +1,5 @@
-"""Addresses that never move: a block per site, a BGP ASN per VPN site, inside /30s per VPN link.
+"""Addresses that never move: a block per site, a BGP ASN per VPN site, inside /30s per VPN link (unique on
+each gateway it ends on).
 
 Changing any of them replaces a network, a gateway or a tunnel and everything behind it, so each is
 allocated once and kept: an earlier allocation (``Allocation``, read from the record file ``record.py``
@@ -9,20 +10,25 @@ a stable hash of its name picks, probing onward past taken slots; with the recor
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
+from typing import Literal
 
 from cloudorch.errors import InfeasiblePlacement
 from cloudorch.network.model import TUNNELS_PER_LINK, NetworkBlock, Tunnel
 
 #: private ASNs the sites' gateways use; Azure reserves 65515 and 65517-65520, so the range stops below
 ASN_FIRST, ASN_LAST = 64600, 65499
-#: inside addresses of tunnels: Azure accepts custom BGP (APIPA) addresses only in 169.254.21.0 -
-#: 169.254.22.255, and AWS and GCP accept any /30 of 169.254.0.0/16 outside their reserved ones, which
-#: lie elsewhere (AWS: 169.254.0.0/30-169.254.5.0/30, 169.254.169.252/30)
-TUNNEL_RANGES = (ipaddress.IPv4Network("169.254.21.0/24"), ipaddress.IPv4Network("169.254.22.0/24"))
+#: where tunnels' inside /30s come from: link-local space, the range every cloud accepts first (Azure takes
+#: custom BGP (APIPA) addresses only in 169.254.21.0-169.254.22.255), then the rest of 169.254.0.0/16 in
+#: address order for links whose two sides both accept more. A recorded group is an index into this order,
+#: so records written when the first range was all there was keep their meaning.
+SHARED_TUNNEL_RANGES = (ipaddress.IPv4Network("169.254.21.0/24"), ipaddress.IPv4Network("169.254.22.0/24"))
+LINK_LOCAL = ipaddress.IPv4Network("169.254.0.0/16")
 
 SiteKey = tuple[str, str, str]  # network, cloud, region
 
@@ -112,36 +118,133 @@ def allocate_asns(sites: Iterable[SiteKey], allocation: Allocation) -> dict[Site
     return out
 
 
-def _tunnel_slots() -> list[ipaddress.IPv4Network]:
-    return [s for r in TUNNEL_RANGES for s in r.subnets(new_prefix=30)]
+@dataclass(frozen=True)
+class InsideAddressing:
+    """What one cloud's VPN gateways accept as tunnels' inside addresses, and how far those must differ.
+
+    ``scope`` "site": a tunnel's /30 must differ from every other tunnel on the same site's gateway, the one
+    BGP speaker that sees them (AWS: per virtual private gateway; Azure: per VPN gateway). "network": from
+    every tunnel of the whole network on that cloud, all regions (GCP: all Cloud Routers of a VPC). The
+    default is the narrowest a cloud could ask: the range every cloud accepts, one address space per network.
+    """
+
+    ranges: tuple[str, ...] = tuple(str(r) for r in SHARED_TUNNEL_RANGES)
+    scope: Literal["site", "network"] = "network"
+
+    def gateway(self, site: SiteKey) -> str:
+        """The name of the address space a tunnel at ``site`` lives in."""
+        network, cloud, region = site
+        return f"{network}@{cloud}/{region}" if self.scope == "site" else f"{network}@{cloud}"
 
 
-def allocate_tunnels(links: Iterable[str], allocation: Allocation) -> dict[str, tuple[Tunnel, ...]]:
-    """Four inside /30s per VPN link, none shared by two links of the stack, kept once given.
+@dataclass(frozen=True)
+class TunnelDemand:
+    """A VPN link asking for inside addresses: its id, the address spaces of its two sides
+    (``InsideAddressing.gateway``) and the ranges both sides accept."""
 
+    link: str
+    gateways: tuple[str, str]
+    ranges: tuple[str, ...]
+
+
+@cache
+def _pool() -> tuple[int, ...]:
+    """The first address of every /30 of link-local space, in allocation order (see SHARED_TUNNEL_RANGES)."""
+    shared = [int(r.network_address) + 4 * i for r in SHARED_TUNNEL_RANGES for i in range(r.num_addresses // 4)]
+    first, taken = int(LINK_LOCAL.network_address), set(shared)
+    rest = [a for a in range(first, first + LINK_LOCAL.num_addresses, 4) if a not in taken]
+    return tuple(shared + rest)
+
+
+def group_count() -> int:
+    """How many groups of four /30s there are: a recorded group must be below this."""
+    return len(_pool()) // TUNNELS_PER_LINK
+
+
+@cache
+def _groups_within(ranges: tuple[str, ...]) -> tuple[int, ...]:
+    """The groups whose four /30s all lie inside ``ranges``, in allocation order."""
+    nets = list(ipaddress.collapse_addresses(map(ipaddress.IPv4Network, ranges)))
+    starts = [int(n.network_address) for n in nets]
+    ends = [int(n.broadcast_address) for n in nets]
+    pool = _pool()
+
+    def inside(a: int) -> bool:
+        i = bisect.bisect_right(starts, a) - 1
+        return i >= 0 and a + 3 <= ends[i]
+
+    return tuple(g for g in range(len(pool) // TUNNELS_PER_LINK)
+                 if all(inside(pool[g * TUNNELS_PER_LINK + i]) for i in range(TUNNELS_PER_LINK)))
+
+
+def excluding(whole: str, reserved: Iterable[str]) -> tuple[str, ...]:
+    """``whole`` without the ``reserved`` CIDRs, as sorted CIDRs (a cloud's accepted inside ranges)."""
+    left = [ipaddress.IPv4Network(whole)]
+    for cut in map(ipaddress.IPv4Network, reserved):
+        left = [piece for net in left if not net.subnet_of(cut)
+                for piece in (net.address_exclude(cut) if cut.subnet_of(net) else (net,))]
+    return tuple(str(n) for n in sorted(left))
+
+
+def common_ranges(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
+    """The ranges both ``a`` and ``b`` cover, as sorted CIDRs."""
+    out = set()
+    for x in ipaddress.collapse_addresses(map(ipaddress.IPv4Network, a)):
+        for y in ipaddress.collapse_addresses(map(ipaddress.IPv4Network, b)):
+            if x.overlaps(y):  # two CIDRs that overlap nest: the smaller is the overlap
+                out.add(x if x.prefixlen >= y.prefixlen else y)
+    return tuple(str(n) for n in sorted(out))
+
+
+def allocate_tunnels(demands: Iterable[TunnelDemand], allocation: Allocation,
+                     departed: Iterable[TunnelDemand] = ()) -> dict[str, tuple[Tunnel, ...]]:
+    """Four inside /30s per VPN link, kept once given, none shared by two links that meet at a gateway.
+
+    A new link takes, among the groups both its sides accept, the first free one on both its gateways: the
+    range every cloud accepts first, from where a stable hash of its id points, then the rest in address
+    order. ``departed``: recorded links this plan no longer has, whose groups stay reserved on their gateways
+    (so a link that returns gets its addresses back); a recorded link in neither is reserved everywhere.
     Side a's address is the first host of each /30 and side b's the second (``links`` swaps them where only
     side b's cloud insists on the first)."""
-    slots = _tunnel_slots()
-    groups = len(slots) // TUNNELS_PER_LINK
-    taken = set(allocation.tunnel_groups.values())
-    out = {}
-    for link in sorted(set(links)):
+    demands = {d.link: d for d in demands}
+    known = {**{d.link: d for d in departed}, **demands}
+    on_gateway: dict[str, set[int]] = {}
+    everywhere: set[int] = set()
+    for link, group in allocation.tunnel_groups.items():
+        if link in known:
+            for gateway in known[link].gateways:
+                on_gateway.setdefault(gateway, set()).add(group)
+        else:
+            everywhere.add(group)
+    shared_groups = sum(r.num_addresses for r in SHARED_TUNNEL_RANGES) // 4 // TUNNELS_PER_LINK
+    pool, out = _pool(), {}
+    for link in sorted(demands):
+        demand = demands[link]
         if link not in allocation.tunnel_groups:
-            group = _probe(link, groups, taken)
+            candidates = _groups_within(demand.ranges)
+            shared = [g for g in candidates if g < shared_groups]
+            start = _stable(link, len(shared)) if shared else 0
+            taken = everywhere.union(*(on_gateway.get(g, set()) for g in demand.gateways))
+            group = next((g for g in (*shared[start:], *shared[:start], *candidates[len(shared):]) if g not in taken), None)
             if group is None:
+                a, b = demand.gateways
                 raise InfeasiblePlacement(
-                    f"more than {groups} cross-cloud links: the inside addresses every cloud accepts "
-                    f"(169.254.21.0-169.254.22.255) hold four tunnels for each of {groups} links",
+                    f"no inside addresses left for the VPN link {link}: the gateways {a} and {b} already carry "
+                    f"{len(taken)} other links' tunnels, and the addresses both accept ({', '.join(demand.ranges) or 'none'}) "
+                    f"hold {len(candidates)} links' four /30s",
                     conflicts=["placement.cross_cloud"],
-                    hint="keep flows within fewer cross-cloud pairs of locations (placement.cross_cloud: forbid, "
-                         "or narrow placement.regions)")
-            taken.add(group)
+                    hint="keep flows within fewer cross-cloud pairs of locations (placement.cross_cloud: forbid, or "
+                         "narrow placement.regions); recorded links that are gone keep their addresses reserved in "
+                         ".cloudorch/<stack>.network.json: delete their entries to free them")
             allocation.tunnel_groups[link] = group
+            for gateway in demand.gateways:
+                on_gateway.setdefault(gateway, set()).add(group)
         group = allocation.tunnel_groups[link]
         tunnels = []
         for i in range(TUNNELS_PER_LINK):
-            cidr = slots[group * TUNNELS_PER_LINK + i]
-            hosts = list(cidr.hosts())
-            tunnels.append(Tunnel(index=i, inside_cidr=str(cidr), a_address=str(hosts[0]), b_address=str(hosts[1])))
+            first = pool[group * TUNNELS_PER_LINK + i]
+            cidr = ipaddress.IPv4Network((first, 30))
+            tunnels.append(Tunnel(index=i, inside_cidr=str(cidr), a_address=str(ipaddress.IPv4Address(first + 1)),
+                                  b_address=str(ipaddress.IPv4Address(first + 2))))
         out[link] = tuple(tunnels)
     return out

@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from cloudorch.graph import Flow
-from cloudorch.network.allocation import Allocation, allocate_asns, allocate_blocks, allocate_tunnels
+from cloudorch.network.allocation import (
+    Allocation, InsideAddressing, TunnelDemand, allocate_asns, allocate_blocks, allocate_tunnels, common_ranges,
+)
 from cloudorch.network.model import FlowRoute, Link, NetworkPlan, Site, VpnSide, tunnel_interfaces
 from cloudorch.placement.model import PlacementResult
 from cloudorch.spec.models import Network, Stack
@@ -20,11 +22,13 @@ from cloudorch.spec.models import Network, Stack
 
 def plan_network(stack: Stack, placement: PlacementResult, flows: tuple[Flow, ...], *,
                  global_clouds: frozenset[str] = frozenset(), vpn_interfaces: Mapping[str, int] | None = None,
-                 allocation: Allocation | None = None, first_host_clouds: frozenset[str] = frozenset()) -> NetworkPlan:
+                 allocation: Allocation | None = None, first_host_clouds: frozenset[str] = frozenset(),
+                 inside: Mapping[str, InsideAddressing] | None = None) -> NetworkPlan:
     """The network plan of a placed stack. ``allocation`` (what earlier plans allocated) is kept and
     updated in place with what is new; ``global_clouds`` are the clouds whose one network spans regions;
     ``vpn_interfaces``: cloud -> the public addresses its HA VPN gateway's tunnels end on (default 2);
-    ``first_host_clouds``: clouds whose gateway always takes the first inside address of a tunnel (AWS)."""
+    ``first_host_clouds``: clouds whose gateway always takes the first inside address of a tunnel (AWS);
+    ``inside``: cloud -> what its gateways accept as tunnels' inside addresses (default ``InsideAddressing()``)."""
     allocation = allocation if allocation is not None else Allocation()
     interfaces = dict(vpn_interfaces or {})
     networks = {name: spec.cidr for name, spec in stack.resources.items() if isinstance(spec, Network)}
@@ -59,7 +63,8 @@ def plan_network(stack: Stack, placement: PlacementResult, flows: tuple[Flow, ..
 
     vpn_keys = [k for k, (a, b, _) in needed.items() if a.cloud != b.cloud]
     asns = allocate_asns([s.key for k in vpn_keys for s in needed[k][:2]], allocation)
-    tunnels = allocate_tunnels([_link_id(k) for k in vpn_keys], allocation)
+    tunnels = allocate_tunnels([_tunnel_demand(k, inside or {}) for k in vpn_keys], allocation,
+                               _departed(allocation, {_link_id(k) for k in vpn_keys}, inside or {}))
     links = []
     for key, (a, b, why) in sorted(needed.items(), key=lambda kv: _link_id(kv[0])):
         link_id = _link_id(key)
@@ -84,6 +89,34 @@ def _link_key(s: Site, t: Site, global_clouds: frozenset[str]) -> tuple | None:
     if s.cloud == t.cloud and s.network == t.network and s.cloud in global_clouds:
         return None
     return tuple(sorted((s.key, t.key)))
+
+
+def _tunnel_demand(key: tuple, inside: Mapping[str, InsideAddressing]) -> TunnelDemand:
+    a, b = (inside.get(site[1], InsideAddressing()) for site in key)
+    return TunnelDemand(link=_link_id(key), gateways=(a.gateway(key[0]), b.gateway(key[1])),
+                        ranges=common_ranges(a.ranges, b.ranges))
+
+
+def _departed(allocation: Allocation, present: set[str], inside: Mapping[str, InsideAddressing]) -> list[TunnelDemand]:
+    """The recorded VPN links this plan no longer has, read back from their ids (``_link_id``)."""
+    out = []
+    for link in allocation.tunnel_groups.keys() - present:
+        key = _link_key_of(link)
+        if key is not None:
+            out.append(_tunnel_demand(key, inside))
+    return out
+
+
+def _link_key_of(link_id: str) -> tuple | None:
+    """The key ``_link_id`` made ``link_id`` of; None when it is not one (a hand-edited record)."""
+    sites = []
+    for side in link_id.split("~"):
+        network, _, location = side.partition("@")
+        cloud, _, region = location.partition("/")
+        if not (network and cloud and region):
+            return None
+        sites.append((network, cloud, region))
+    return tuple(sites) if len(sites) == 2 else None
 
 
 def _link_id(key: tuple | None) -> str | None:

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from cloudorch.errors import UsageError
-from cloudorch.network.allocation import Allocation
+from cloudorch.network.allocation import Allocation, group_count
 
 FORMAT = 1
 
@@ -36,6 +36,9 @@ def read_record(path: Path) -> Allocation:
         blocks = {(e["network"], e["cloud"], e["region"]): (e["network_cidr"], e["cidr"]) for e in data["blocks"]}
         asns = {(e["network"], e["cloud"], e["region"]): int(e["asn"]) for e in data["asns"]}
         tunnels = {e["link"]: int(e["group"]) for e in data["tunnels"]}
+        wrong = sorted(link for link, group in tunnels.items() if not 0 <= group < group_count())
+        if wrong:
+            raise ValueError(f"tunnel group of {wrong[0]} outside 0-{group_count() - 1}")
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise RecordError(f"{path}: not a cloudorch allocation record ({exc})",
                           hint="restore it from version control; it keeps addresses of applied networks from "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import random
 
 import pytest
 
@@ -12,9 +13,14 @@ from cloudorch.network.allocation import (
     ASN_FIRST,
     ASN_LAST,
     Allocation,
+    InsideAddressing,
+    TunnelDemand,
     allocate_asns,
     allocate_blocks,
     allocate_tunnels,
+    common_ranges,
+    excluding,
+    group_count,
 )
 from cloudorch.network.record import RecordError, read_record, render_record, write_record
 
@@ -85,26 +91,125 @@ def test_asns_are_private_distinct_and_kept():
     assert allocate_asns(sites(*LOCATIONS[3:]), allocation) == {k: first[k] for k in sites(*LOCATIONS[3:])}
 
 
-def test_tunnels_get_disjoint_link_local_thirties_in_azures_apipa_range():
+SHARED = ("169.254.21.0/24", "169.254.22.0/24")
+EVERYWHERE = ("169.254.0.0/16",)
+
+
+def demand(link: str, a: str, b: str, ranges: tuple[str, ...] = SHARED) -> TunnelDemand:
+    return TunnelDemand(link=link, gateways=(a, b), ranges=ranges)
+
+
+def thirties(tunnels) -> list[ipaddress.IPv4Network]:
+    return [ipaddress.ip_network(t.inside_cidr) for t in tunnels]
+
+
+def test_links_that_share_a_gateway_get_disjoint_thirties_in_the_range_both_accept():
     allocation = Allocation()
-    tunnels = allocate_tunnels([f"link-{i}" for i in range(32)], allocation)
-    cidrs = [ipaddress.ip_network(t.inside_cidr) for ts in tunnels.values() for t in ts]
+    # a hub gateway with 32 links: every one of the range's 32 groups of four /30s, once each
+    tunnels = allocate_tunnels([demand(f"link-{i}", "hub", f"spoke-{i}") for i in range(32)], allocation)
+    cidrs = [c for ts in tunnels.values() for c in thirties(ts)]
     assert len(cidrs) == 128 and len(set(cidrs)) == 128
-    apipa = [ipaddress.ip_network("169.254.21.0/24"), ipaddress.ip_network("169.254.22.0/24")]
+    apipa = [ipaddress.ip_network(r) for r in SHARED]
     assert all(c.prefixlen == 30 and any(c.subnet_of(r) for r in apipa) for c in cidrs)
     t = tunnels["link-0"][0]
     assert ipaddress.ip_address(t.a_address) in ipaddress.ip_network(t.inside_cidr)
     assert t.a_address != t.b_address
-    with pytest.raises(InfeasiblePlacement, match="cross-cloud links") as refused:
-        allocate_tunnels(["one-more"], allocation)
-    assert "each of 32 links" in refused.value.message and "{" not in refused.value.message
+    with pytest.raises(InfeasiblePlacement, match="no inside addresses left") as refused:
+        allocate_tunnels([demand("one-more", "hub", "elsewhere")], allocation)
+    assert "hub" in refused.value.message and "{" not in refused.value.message
+
+
+def test_links_on_different_gateways_may_reuse_addresses_so_a_stack_holds_more_than_32():
+    """The clouds ask a tunnel's /30 unique per gateway (AWS per virtual private gateway, Azure per VPN
+    gateway), not per stack: 40 links between 80 gateways all get addresses in the shared range."""
+    allocation = Allocation()
+    tunnels = allocate_tunnels([demand(f"link-{i}", f"a-{i}", f"b-{i}") for i in range(40)], allocation)
+    assert len(tunnels) == 40
+    assert len({c for ts in tunnels.values() for c in thirties(ts)}) < 160  # some /30s serve two links
+
+
+def test_a_gateway_full_in_the_shared_range_goes_on_where_both_sides_accept_more():
+    allocation = Allocation()
+    aws_ranges = excluding("169.254.0.0/16", ("169.254.0.0/30", "169.254.1.0/30", "169.254.169.252/30"))
+    tunnels = allocate_tunnels([demand(f"link-{i:02}", "gcp-net", f"aws-{i}", aws_ranges) for i in range(40)],
+                               allocation)
+    cidrs = [c for ts in tunnels.values() for c in thirties(ts)]
+    assert len(set(cidrs)) == 160  # one gateway (the GCP network): all distinct
+    shared = [ipaddress.ip_network(r) for r in SHARED]
+    beyond = [c for c in cidrs if not any(c.subnet_of(r) for r in shared)]
+    assert len(beyond) == 8 * 4  # the 33rd to 40th link, past the range every cloud accepts
+    reserved = [ipaddress.ip_network(r) for r in ("169.254.0.0/30", "169.254.1.0/30", "169.254.169.252/30")]
+    assert not any(c.overlaps(r) for c in beyond for r in reserved)
+
+
+def test_a_departed_link_keeps_its_addresses_reserved_on_its_gateways_only():
+    allocation = Allocation()
+    first = allocate_tunnels([demand("gone", "x", "y")], allocation)["gone"]
+    # "gone" leaves: a new link on gateway x must not take its addresses; one elsewhere may
+    again = allocate_tunnels([demand("new", "x", "z")], allocation, departed=[demand("gone", "x", "y")])
+    assert not set(thirties(again["new"])) & set(thirties(first))
+    # a recorded link whose gateways are unknown (a hand-edited id) is reserved everywhere
+    alone = Allocation()
+    allocate_tunnels([demand("far", "p", "q")], alone)
+    elsewhere = allocate_tunnels([demand("far", "p", "q")], Allocation(dict(), dict(), {"?": alone.tunnel_groups["far"]}))
+    assert set(thirties(elsewhere["far"])).isdisjoint(thirties(allocate_tunnels([demand("far", "p", "q")], alone)["far"]))
+
+
+def test_a_recorded_group_never_moves_even_where_a_new_link_hashes_to_it():
+    allocation = Allocation()
+    kept = allocate_tunnels([demand("l1", "x", "y")], allocation)["l1"]
+    group = allocation.tunnel_groups["l1"]
+    later = allocate_tunnels([demand("l0", "x", "y"), demand("l1", "x", "y"), demand("l2", "x", "w")], allocation)
+    assert later["l1"] == kept and allocation.tunnel_groups["l1"] == group
+    assert len({allocation.tunnel_groups[k] for k in ("l0", "l1", "l2")}) == 3
+
+
+def test_random_meshes_never_give_one_gateway_a_thirty_twice():
+    rng = random.Random(4)
+    kinds = {"aws": ("site", excluding("169.254.0.0/16", ("169.254.0.0/30", "169.254.169.252/30"))),
+             "azure": ("site", SHARED), "gcp": ("network", EVERYWHERE)}
+    for _ in range(30):
+        sites_ = [(f"n{rng.randint(0, 1)}", c, f"r{rng.randint(0, 6)}") for c in kinds for _ in range(rng.randint(1, 7))]
+        sites_ = sorted(set(sites_))
+        pairs = {tuple(sorted(rng.sample(sites_, 2))) for _ in range(rng.randint(1, 60))}
+        pairs = [(a, b) for a, b in pairs if a[1] != b[1]]
+        allocation, demands = Allocation(), []
+        for a, b in pairs:
+            addr = [InsideAddressing(ranges=kinds[s[1]][1], scope=kinds[s[1]][0]) for s in (a, b)]
+            demands.append(TunnelDemand(link=f"{a}~{b}", gateways=(addr[0].gateway(a), addr[1].gateway(b)),
+                                        ranges=common_ranges(addr[0].ranges, addr[1].ranges)))
+        tunnels = allocate_tunnels(demands, allocation)
+        seen: dict[str, set] = {}
+        for d in demands:
+            accepted = [ipaddress.ip_network(r) for r in d.ranges]
+            for c in thirties(tunnels[d.link]):
+                assert any(c.subnet_of(r) for r in accepted)
+                for gateway in d.gateways:
+                    assert c not in seen.setdefault(gateway, set()), (gateway, c)
+                    seen[gateway].add(c)
+
+
+def test_accepted_ranges_cut_and_meet():
+    assert excluding("169.254.0.0/16", ("169.254.169.252/30", "169.254.169.0/24")) == excluding(
+        "169.254.0.0/16", ("169.254.169.0/24",))
+    assert "169.254.169.0/24" not in excluding("169.254.0.0/16", ("169.254.169.0/24",))
+    assert common_ranges(SHARED, EVERYWHERE) == SHARED
+    assert common_ranges(("169.254.21.0/24",), ("169.254.22.0/24",)) == ()
+    # no range in common: the link cannot be given addresses, and says so
+    with pytest.raises(InfeasiblePlacement, match="none"):
+        allocate_tunnels([demand("l", "x", "y", ())], Allocation())
+
+
+def test_the_first_group_is_still_where_records_of_the_first_format_point():
+    tunnels = allocate_tunnels([demand("l", "x", "y")], Allocation(dict(), dict(), {"l": 0}))
+    assert tunnels["l"][0].inside_cidr == "169.254.21.0/30" and group_count() == 4096
 
 
 def test_record_round_trips_and_is_one_entry_per_line(tmp_path):
     allocation = Allocation()
     allocate_blocks(NET, sites(*LOCATIONS[:3]), allocation)
     allocate_asns(sites(*LOCATIONS[:2]), allocation)
-    allocate_tunnels(["l"], allocation)
+    allocate_tunnels([demand("l", "x", "y")], allocation)
     path = tmp_path / ".cloudorch" / "s.network.json"
     assert write_record(path, "s", allocation) is True
     assert write_record(path, "s", allocation) is False  # unchanged: not rewritten
@@ -118,4 +223,12 @@ def test_a_broken_record_is_a_clear_error(tmp_path):
     path = tmp_path / "s.network.json"
     path.write_text('{"format": 1, "blocks": "no"}')
     with pytest.raises(RecordError, match="not a cloudorch allocation record"):
+        read_record(path)
+
+
+def test_a_record_naming_a_tunnel_group_that_does_not_exist_is_a_clear_error(tmp_path):
+    path = tmp_path / "s.network.json"
+    path.write_text(json.dumps({"format": 1, "stack": "s", "blocks": [], "asns": [],
+                                "tunnels": [{"link": "l", "group": group_count()}]}))
+    with pytest.raises(RecordError, match="tunnel group of l outside 0-4095"):
         read_record(path)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from functools import cache
 
 import pytest
@@ -18,7 +18,7 @@ from cloudorch.rendering.facts import GraphOf, RouteFacts
 from cloudorch.rendering.inputs import is_world
 from cloudorch.rendering.model import is_ref
 from cloudorch.rendering.schema_check import PackageSchema
-from tests.network.three_clouds import STACK, describe, link_facts, planned
+from tests.network.three_clouds import STACK, describe, link_facts, planned, providers
 from tests.support import OUTSIDE_SCHEMA_SUBSET, SCHEMAS, require_shared
 
 LINK_ROLES = {"link", "vpn-gateway", "peer-gateway", "bgp-peer", "route", "route-propagation", "secret"}
@@ -165,13 +165,22 @@ def test_the_two_sides_of_every_vpn_have_their_own_asn_and_every_peer_record_nam
     assert seen["vpn-gateway"] + seen["router"] >= 4 and seen["peer-gateway"] >= 12 and seen["bgp-peer"] >= 24, seen
 
 
-def test_every_tunnel_has_its_own_inside_30_and_the_rendering_uses_exactly_those():
+def test_every_tunnel_has_its_own_inside_30_on_each_gateway_and_the_rendering_uses_exactly_those():
     result = planned()
     tunnels = [t for link in result.network.links for t in link.tunnels]
     cidrs = [ipaddress.ip_network(t.inside_cidr) for t in tunnels]
     assert len(cidrs) == 4 * sum(link.kind == "vpn" for link in result.network.links)
     assert all(c.prefixlen == 30 and c.subnet_of(ipaddress.ip_network("169.254.0.0/16")) for c in cidrs)
-    assert not any(a.overlaps(b) for i, a in enumerate(cidrs) for b in cidrs[i + 1:])
+    # unique where each cloud asks: per site's gateway (AWS, Azure), per network (GCP's Cloud Routers)
+    on_gateway = defaultdict(list)
+    for link in result.network.links:
+        for site in link.sites():
+            inside = providers()[site.cloud].vpn_inside
+            on_gateway[inside.gateway(site.key)] += [ipaddress.ip_network(t.inside_cidr) for t in link.tunnels]
+            assert all(any(ipaddress.ip_network(t.inside_cidr).subnet_of(ipaddress.ip_network(r)) for r in inside.ranges)
+                       for t in link.tunnels), (link.id, site.cloud)
+    for there in on_gateway.values():
+        assert not any(a.overlaps(b) for i, a in enumerate(there) for b in there[i + 1:])
     for t, cidr in zip(tunnels, cidrs, strict=True):
         assert {t.a_address, t.b_address} == {str(h) for h in cidr.hosts()}
     # the /30s and addresses the providers render are the plan's, each /30 once per cloud side
@@ -179,9 +188,9 @@ def test_every_tunnel_has_its_own_inside_30_and_the_rendering_uses_exactly_those
     for res in result.rendered:
         for _, key, value in _walk(res.inputs):
             if key and re.fullmatch(r"tunnel\d+InsideCidr|ipRange", key) and isinstance(value, str):
-                rendered[(res.cloud, str(ipaddress.ip_network(value, strict=False)))] += 1
+                rendered[(res.cloud, res.region, str(ipaddress.ip_network(value, strict=False)))] += 1
     assert rendered and max(rendered.values()) == 1
-    assert {cidr for _, cidr in rendered} <= {str(c) for c in cidrs}
+    assert {cidr for _, _, cidr in rendered} <= {str(c) for c in cidrs}
     # every inside address rendered (a BGP address, an interface's address/30) is one the plan gave a tunnel
     known = {a for t in tunnels for a in (t.a_address, t.b_address)} | {str(c.network_address) for c in cidrs}
     used = {value.split("/")[0] for res in result.rendered for _, _, value in _walk(res.inputs)

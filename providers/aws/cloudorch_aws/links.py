@@ -25,6 +25,7 @@ import ipaddress
 from collections.abc import Iterable
 from typing import Any
 
+from cloudorch.network.allocation import InsideAddressing, excluding
 from cloudorch.network.model import Link, Site, VpnSide
 from cloudorch.rendering import RenderContext, RenderedResource, ref
 from cloudorch.rendering.elements import EndpointRendering, EndpointView
@@ -50,6 +51,14 @@ LINK_TAG, SIDE_TAG, TUNNELS_TAG = "cloudorch-link", "cloudorch-link-side", "clou
 #: Active VPC peering connections per VPC: 50 by default, raisable to 125 and no further (Amazon VPC
 #: quotas, docs.aws.amazon.com/general/latest/gr/vpc-service.html, read 2026-06)
 PEERINGS_PER_VPC = 125
+
+#: a tunnel's inside /30: any of 169.254.0.0/16 but seven reserved ones, unique among the VPN connections of
+#: one virtual private gateway ("Tunnel options for your Site-to-Site VPN connection", AWS Site-to-Site VPN
+#: User Guide, and AWS re:Post "vpn-custom-psk-inside-tunnel-ip", read 2026-12-07: "The CIDR block must be
+#: unique across all Site-to-Site VPN connections that use the same virtual private gateway")
+RESERVED_INSIDE = ("169.254.0.0/30", "169.254.1.0/30", "169.254.2.0/30", "169.254.3.0/30", "169.254.4.0/30",
+                   "169.254.5.0/30", "169.254.169.252/30")
+INSIDE = InsideAddressing(ranges=excluding("169.254.0.0/16", RESERVED_INSIDE), scope="site")
 
 #: tunnels per AWS VPN connection: a connection faces one customer gateway (one peer address)
 TUNNELS_PER_CONNECTION = 2

@@ -10,6 +10,7 @@ from typing import ClassVar, Literal
 
 from cloudorch.errors import Problem
 from cloudorch.placement.rates import NetworkShape
+from cloudorch.network.allocation import InsideAddressing
 from cloudorch.provider import CloudProvider, Discovery, ErrorClassifier, PulumiPlugin
 from cloudorch.rendering import RenderContext, RenderedResource
 from cloudorch.rendering.elements import EndpointRendering, EndpointView
@@ -25,7 +26,7 @@ from cloudorch_aws.compute import render_compute
 from cloudorch_aws.database import render_database
 from cloudorch_aws.dns import render_global_name
 from cloudorch_aws.images import IMAGES
-from cloudorch_aws.links import link_problems, render_link_endpoint, render_vpn_gateway
+from cloudorch_aws.links import INSIDE, link_problems, render_link_endpoint, render_vpn_gateway
 from cloudorch_aws.naming import CLOUD, region_provider
 from cloudorch_aws.network import render_network
 
@@ -41,6 +42,7 @@ class Provider(CloudProvider):
     vpn_first_inside_host: ClassVar[bool] = True
     #: two VPN connections per link, each of two tunnels with its own outside address
     vpn_interfaces: ClassVar[int] = 4
+    vpn_inside: ClassVar[InsideAddressing] = INSIDE
     #: an ALB's or NLB's DNS name; its ACM certificate asks for one validation record
     balancer_target: ClassVar[Literal["hostname", "ipv4"]] = "hostname"
     balancer_validations: ClassVar[int] = 1

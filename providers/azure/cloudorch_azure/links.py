@@ -33,6 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from cloudorch.network.allocation import InsideAddressing
 from cloudorch.network.model import Link, Site, Tunnel
 from cloudorch.rendering import RenderContext, RenderedResource, ref
 from cloudorch.rendering.elements import EndpointRendering, EndpointView
@@ -51,6 +52,12 @@ CONNECTION = "azure-native:network:VirtualNetworkGatewayConnection"
 PUBLIC_IP = "azure-native:network:PublicIPAddress"
 SUBNET = "azure-native:network:Subnet"
 
+#: custom APIPA addresses: only 169.254.21.0-169.254.22.255 ("How to configure BGP for Azure VPN Gateway",
+#: Microsoft Learn, read 2026-12-07), and unique on the gateway. The page asks them unique "across your
+#: on-premises VPN devices and all connected VPN gateways": what a gateway's BGP speaker sees is its own
+#: tunnels' addresses and its peers' over those tunnels, and the core keeps a link's /30 apart from every
+#: other link of both its sides' gateways, so no address either side sees is seen twice
+INSIDE = InsideAddressing(ranges=("169.254.21.0/24", "169.254.22.0/24"), scope="site")
 #: an active-active gateway's two instances, each with its own public address and ipConfiguration
 INSTANCES = 2
 #: zone-redundant gateway SKU: active-active, BGP, custom IPsec policies, up to 30 site-to-site tunnels

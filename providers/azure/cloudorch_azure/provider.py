@@ -10,6 +10,7 @@ from typing import ClassVar, Literal
 
 from cloudorch.errors import Problem
 from cloudorch.placement.rates import NetworkShape
+from cloudorch.network.allocation import InsideAddressing
 from cloudorch.provider import CloudProvider, Discovery, ErrorClassifier, PulumiPlugin
 from cloudorch.rendering import RenderContext, RenderedResource
 from cloudorch.rendering.elements import EndpointRendering, EndpointView
@@ -36,6 +37,7 @@ class Provider(CloudProvider):
         PulumiPlugin("tls", "5.2.1"),
     )
     images: ClassVar[tuple[str, ...]] = IMAGES
+    vpn_inside: ClassVar[InsideAddressing] = links.INSIDE
     #: a balancer's Standard public IP; its Key Vault certificate needs no DNS record (``balancer``)
     balancer_target: ClassVar[Literal["hostname", "ipv4"]] = "ipv4"
     balancer_validations: ClassVar[int] = 0

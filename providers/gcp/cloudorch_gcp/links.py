@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cloudorch.network.allocation import InsideAddressing, excluding
 from cloudorch.network.model import Link, Tunnel, VpnSide
 from cloudorch.rendering import RenderContext, ref
 from cloudorch.rendering.elements import EndpointRendering, EndpointView
@@ -44,6 +45,11 @@ CIPHER_SUITE = {
     "phase1": {"encryptions": ["AES-GCM-16-256"], "prves": ["PRF-HMAC-SHA2-384"], "dhs": ["Group-20"]},
     "phase2": {"encryptions": ["AES-GCM-16-256"], "pfs": ["Group-20"]},
 }
+
+#: a BGP session's /30: anywhere in 169.254.0.0/16, "unique among all Cloud Routers in all regions of a VPC
+#: network" ("Create an HA VPN gateway to a peer VPN gateway", Google Cloud, read 2026-12-07). No range is
+#: documented as reserved; the /24 of the metadata server (169.254.169.254) is left out all the same.
+INSIDE = InsideAddressing(ranges=excluding("169.254.0.0/16", ("169.254.169.0/24",)), scope="network")
 
 #: External VPN gateway redundancy by how many public addresses the peer's tunnels end on
 REDUNDANCY = {1: "SINGLE_IP_INTERNALLY_REDUNDANT", 2: "TWO_IPS_REDUNDANCY", 4: "FOUR_IPS_REDUNDANCY"}

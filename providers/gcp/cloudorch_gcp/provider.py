@@ -11,6 +11,7 @@ from typing import ClassVar, Literal
 from cloudorch.errors import Problem
 from cloudorch.placement.rates import NetworkShape
 from cloudorch.capabilities import Capability, Requirement
+from cloudorch.network.allocation import InsideAddressing
 from cloudorch.provider import CloudProvider, Discovery, ErrorClassifier, PulumiPlugin
 from cloudorch.rendering import RenderContext, RenderedResource
 from cloudorch.rendering.elements import EndpointRendering, EndpointView
@@ -26,7 +27,7 @@ from cloudorch_gcp.bucket import render_bucket
 from cloudorch_gcp.compute import render_compute
 from cloudorch_gcp.database import render_database
 from cloudorch_gcp.images import IMAGES
-from cloudorch_gcp.links import render_link_endpoint
+from cloudorch_gcp.links import INSIDE, render_link_endpoint
 from cloudorch_gcp.naming import CLOUD, GLOBAL_PROVIDER, provider_name
 from cloudorch_gcp.network import check_psa_room, check_sql_over_peering, private_service_access, render_networks, split_block
 
@@ -46,6 +47,7 @@ class Provider(CloudProvider):
     global_network: ClassVar[bool] = True
     #: an HA VPN gateway has two interfaces, each with its own public address
     vpn_interfaces: ClassVar[int] = 2
+    vpn_inside: ClassVar[InsideAddressing] = INSIDE
     #: a forwarding rule's address; a Google-managed certificate is authorized through the balancer itself,
     #: so no validation record is exported
     balancer_target: ClassVar[Literal["hostname", "ipv4"]] = "ipv4"

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import pytest
 
 from cloudorch.graph import flows_of
-from cloudorch.network.allocation import Allocation, allocate_tunnels
+from cloudorch.network.allocation import Allocation, TunnelDemand, allocate_tunnels
 from cloudorch.network.links import plan_network
 from cloudorch.network.model import Link, NetworkPlan, Site, VpnSide
 from cloudorch.placement.model import PlacementResult, ResourcePlacement, Slot
@@ -253,7 +253,7 @@ def test_an_aws_side_b_is_refused_while_the_plan_gives_it_the_second_host():
     a = Site(network="apps", cloud="gcp", region="europe-west4", cidr="10.1.0.0/20")
     b = Site(network="data", cloud="aws", region="eu-west-1", cidr="10.2.0.0/20")
     link_id = f"{a}~{b}"
-    tunnels = allocate_tunnels([link_id], Allocation())[link_id]
+    tunnels = allocate_tunnels([TunnelDemand(link_id, (str(a), str(b)), ("169.254.0.0/16",))], Allocation())[link_id]
     wired = tuple(t.model_copy(update={"a_interface": t.index // 2, "b_interface": t.index}) for t in tunnels)
     link = Link(id=link_id, kind="vpn", a=a, b=b, a_side=VpnSide(asn=64700, interfaces=2),
                 b_side=VpnSide(asn=64701, interfaces=4), tunnels=wired)

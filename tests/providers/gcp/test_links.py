@@ -18,7 +18,7 @@ from cloudorch_gcp.provider import Provider
 
 from cloudorch import api
 from cloudorch.graph import flows_of
-from cloudorch.network.allocation import Allocation, allocate_tunnels
+from cloudorch.network.allocation import Allocation, TunnelDemand, allocate_tunnels
 from cloudorch.network.links import plan_network
 from cloudorch.network.model import Link, NetworkPlan, Site, VpnSide, tunnel_interfaces
 from cloudorch.placement.model import NetworkBlock, PlacementResult, ResourcePlacement
@@ -266,7 +266,7 @@ def side_zero_vpn() -> tuple[RenderContext, Link]:
     link_id = "a@gcp/europe-west1~z@aws/eu-west-1"
     wired = ("a_interface", "b_interface")
     tunnels = tuple(t.model_copy(update=dict(zip(wired, tunnel_interfaces(t.index, 2, 4))))
-                    for t in allocate_tunnels([link_id], Allocation())[link_id])
+                    for t in allocate_tunnels([TunnelDemand(link_id, (str(a), str(b)), ("169.254.0.0/16",))], Allocation())[link_id])
     link = Link(id=link_id, kind="vpn", a=a, b=b, a_side=VpnSide(asn=64700), b_side=VpnSide(asn=64800, interfaces=4),
                 tunnels=tunnels)
     return hand_made((link,), {"a": "10.1.0.0/16", "z": "10.2.0.0/16"}), link
