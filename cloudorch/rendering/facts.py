@@ -53,13 +53,20 @@ class GraphOf:
     def __init__(self, resources) -> None:
         self._resources = list(resources)
         self._by_name = {r.name: r for r in self._resources}
+        self._referrers: dict[str, list[RenderedResource]] | None = None
 
     def rendered(self, name: str) -> RenderedResource | None:
         return self._by_name.get(name)
 
     def referrers(self, name: str, *types: str) -> list[RenderedResource]:
-        return [r for r in self._resources if (not types or r.type in types)
-                and any(x[REF] == name for x in refs_in(r.inputs))]
+        if self._referrers is None:
+            # indexed on first use: describing every firewall of a large stack asks once per resource, and a
+            # scan of every resource's inputs each time made the reachability proof quadratic
+            self._referrers = {}
+            for r in self._resources:
+                for target in dict.fromkeys(x[REF] for x in refs_in(r.inputs)):
+                    self._referrers.setdefault(target, []).append(r)
+        return [r for r in self._referrers.get(name, ()) if not types or r.type in types]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

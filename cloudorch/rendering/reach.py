@@ -157,6 +157,9 @@ def prove(stack: Stack, network: NetworkPlan, rendered: Sequence[RenderedResourc
     sites = {str(Site(network=b.network, cloud=b.cloud, region=b.region, cidr=b.cidr)):
              Site(network=b.network, cloud=b.cloud, region=b.region, cidr=b.cidr) for b in network.blocks}
 
+    by_source: dict[str | None, list[tuple[RenderedResource, FirewallFacts]]] = defaultdict(list)
+    for res, facts in firewalls:
+        by_source[res.source].append((res, facts))
     flows = []
     for route in network.flows:
         paths = []
@@ -165,7 +168,7 @@ def prove(stack: Stack, network: NetworkPlan, rendered: Sequence[RenderedResourc
             carried: list[str] = []
             status, reason = _routable(src, dst, links.get(link_id) if link_id else None, sides, routes, carried)
             if status == "proved":
-                status, reason = _permitted(route, src, dst, firewalls, global_clouds, carried)
+                status, reason = _permitted(route, src, dst, by_source, global_clouds, carried)
             paths.append(PathProof(source_site=src_name, target_site=dst_name, link=link_id, status=status,
                                    reason=reason, carried_by=tuple(sorted(set(carried)))))
         verdicts = {p.status for p in paths}
@@ -208,11 +211,13 @@ def _routable(src: Site, dst: Site, link: Link | None, sides, routes, carried: l
     return "proved", None
 
 
-def _permitted(route, src: Site, dst: Site, firewalls, global_clouds, carried: list[str]) -> tuple[Status, str | None]:
+def _permitted(route, src: Site, dst: Site, by_source, global_clouds, carried: list[str]) -> tuple[Status, str | None]:
+    """``by_source``: the firewalls by the resource they guard; only the flow's two ends' can admit or let out."""
     unknown = False
     admitted = False
     egress_rules, egress_ok = False, False
-    for res, facts in firewalls:
+    ends = (route.target,) if route.source == route.target else (route.target, route.source)
+    for res, facts in (pair for end in ends for pair in by_source.get(end, ())):
         if res.cloud not in (src.cloud, dst.cloud):
             continue
         for rule in facts.rules:

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from cloudorch.rendering import RenderedResource, keyed_map, ref, refs_in
+from cloudorch.rendering.facts import GraphOf
 from cloudorch.rendering.model import is_deferred, is_keyed_map
 
 
@@ -29,3 +30,14 @@ def test_references_in_keys_and_values_are_dependencies():
         "identity": {"userAssignedIdentities": keyed_map([(ref("who", "id"), {"principalId": ref("other", "x")})])}})
     assert {r["$ref"] for r in refs_in(server.inputs)} == {"who", "other"}
     assert server.dependencies == ("other", "who")
+
+
+def test_a_graph_finds_each_referrer_once_in_rendered_order_and_by_type():
+    bucket = RenderedResource(name="b", type="t:m:Bucket", cloud="aws", inputs={})
+    policy = RenderedResource(name="p", type="t:m:Policy", cloud="aws", inputs={"bucket": ref("b", "id"), "arn": ref("b", "arn")})
+    sse = RenderedResource(name="s", type="t:m:Sse", cloud="aws", inputs={"bucket": ref("b", "id")})
+    other = RenderedResource(name="o", type="t:m:Policy", cloud="aws", inputs={"bucket": ref("x", "id")})
+    graph = GraphOf([sse, bucket, policy, other])
+    assert [r.name for r in graph.referrers("b")] == ["s", "p"]
+    assert [r.name for r in graph.referrers("b", "t:m:Policy")] == ["p"]
+    assert [r.name for r in graph.referrers("x", "t:m:Sse")] == [] and graph.referrers("nobody") == []
