@@ -14,6 +14,7 @@ import platform
 import random
 import sys
 import time
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -102,13 +103,20 @@ def _whole_bill(spec: dict, catalog, rates, global_clouds, resources: int, queue
     # this machine's speed drifts by a quarter within minutes: the ratio to the run without the network, in
     # the same minute, is the figure the code controls (wall to wall: the floors run beside HiGHS, so CPU
     # counts two cores' time)
+    per_site = Counter(end.strip() for x in net.lines if x.kind == "vpn-link" for end in x.what.split(" ~ "))
+    busiest = max(per_site.items(), key=lambda kv: (kv[1], kv[0])) if per_site else None
     out = [f"wall {wall:.2f} s (target <= 10 s; {wall / plain_wall:.2f}x the run without the network), CPU "
            f"{run.cpu:.2f} s, peak RSS {rss:.0f} MiB (target <= 1024 MiB)",
            f"${result.monthly_usd:,.2f}/month = machines ${result.machines_monthly_usd:,.2f} + network "
            f"${net.monthly_usd:,.2f} ({sum(1 for x in net.lines if x.kind == 'vpn-link')} VPN links, "
-           f"{sum(1 for x in net.lines if x.kind == 'site')} sites)",
+           f"{sum(1 for x in net.lines if x.kind == 'site')} sites; the busiest gateway ends {busiest[1] if busiest else 0}: "
+           f"{busiest[0] if busiest else '-'}; limits {({c: g.links for c, g in settings.rates.vpn_gateways.items()})})",
            f"lower bound ${result.lower_bound_monthly_usd:,.2f}: gap {gap:.5%} (target <= 0.1%)",
            f"search: {result.search_stopped or 'proved optimal'}"]
+    unlimited = replace(settings, rates=replace(settings.rates, vpn_gateways={}))
+    wall_free, _, free = run(flowing, catalog, unlimited)
+    out.append(f"the same without the gateways' limits: wall {wall_free:.2f} s, ${free.monthly_usd:,.2f}/month, "
+               f"{sum(1 for x in free.network_cost.lines if x.kind == 'vpn-link')} VPN links")
     started = time.perf_counter()
     explained = plan_placement(flowing, catalog, settings, explain_choices=True)
     out.append(f"the same with explanations (what `plan --explain` runs): wall {time.perf_counter() - started:.2f} s, "
@@ -119,6 +127,38 @@ def _whole_bill(spec: dict, catalog, rates, global_clouds, resources: int, queue
         bound = milp.lp_bound(Problem(tuple(demands), "cost", QUOTAS, network=terms))
         out.append(f"independent LP relaxation bound ${bound:,.2f}")
     queue.put(out)
+
+
+def _through_cli(spec: dict, catalog) -> None:
+    """What a user runs: the stack, catalog and quotas as ``e2e_bench`` writes them, planned by a fresh
+    process with the catalog already cached (a first run fills the cache, untimed): placement, links,
+    rendering, the reachability proof, policies, the plan document."""
+    import json
+    import tempfile
+
+    import e2e_bench
+
+    with tempfile.TemporaryDirectory(prefix="cloudorch-network-") as tmp:
+        work = Path(tmp)
+        e2e_bench.write_catalog(catalog, work / "catalog")
+        e2e_bench.write_stack({"stack": spec["stack"], "tags": {"team": "bench", "env": "prod"},
+                               **{k: v for k, v in spec.items() if k != "stack"}}, work / "stack.yaml")
+        e2e_bench.write_config(QUOTAS, work / "cloudorch.toml")
+        e2e_bench.CACHE_ENV["CLOUDORCH_CACHE_DIR"] = str(work / "cache")
+        cli = [sys.executable, "-m", "cloudorch.cli", "plan", str(work / "stack.yaml"), "--catalog", str(work / "catalog"),
+               "--config", str(work / "cloudorch.toml"), "--format", "json"]
+        e2e_bench.run_child(cli)
+        with (work / "plan.json").open("wb") as out:
+            wall, rss, code, err = e2e_bench.run_child(cli, stdout=out)
+        plan = json.loads((work / "plan.json").read_text())
+    if code not in (0, 3):  # 3: policies with findings, still a plan
+        print(f"exit {code}: {plan.get('message') or err[-500:]}")
+        return
+    network = plan["network"]
+    proved = sum(1 for f in network["flows"] if f["status"] == "proved")
+    print(f"exit {code}, wall {wall:.2f} s, peak RSS {rss:.0f} MiB; ${plan['cost']['monthly_usd']:,.2f}/month, "
+          f"{sum(1 for x in network['links'] if x['kind'] == 'vpn')} VPN links, {proved:,} of {len(network['flows']):,} "
+          f"flows proved")
 
 
 def main() -> None:
@@ -158,6 +198,9 @@ def main() -> None:
     else:
         for line in queue.get(timeout=5):
             print(line)
+
+    print("\n== through the CLI: `cloudorch plan --format json` on the same stack and catalog, written as files")
+    _through_cli(spec, catalog)
 
     print("\n== study: per-resource greedy (cheapest machine each, network billed after) vs cloudorch")
     print("| stack | resources | flows | greedy $/month | cloudorch $/month | greedy costs more |")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,13 +25,14 @@ from cloudorch.graph import ResourceGraph, build_graph, flows_of
 from cloudorch.journal import Journal
 from cloudorch.journal.history import CAPACITY_BYTES, CAPACITY_KINDS, CapacityHistory, capacity_history
 from cloudorch.network.allocation import Allocation
+from cloudorch.network.links import check_gateway_limits
 from cloudorch.network.links import plan_network as plan_network_of
 from cloudorch.network.model import NetworkPlan
 from cloudorch.network.record import read_record, record_path, write_record
 from cloudorch.placement.candidates import PlacementSettings
 from cloudorch.placement.model import PlacementResult
 from cloudorch.placement.planner import plan_placement
-from cloudorch.placement.rates import network_rates
+from cloudorch.placement.rates import GatewayLimit, NetworkShape, network_rates
 from cloudorch.plan import (
     CatalogInfo,
     Fingerprint,
@@ -239,20 +241,21 @@ def plan(path: str | Path, session: Session | None = None, *, explain: bool | No
     loaded, _ = _load(path, session, text=text)
     providers = session.providers()
     config = session.config
-    if config.vcpu_quotas:
+    if config.vcpu_quotas or config.vpn_links_per_site:
         check_quota_keys(config, set(providers), {(r.cloud, r.name) for r in session.catalog.regions},
                          shown(session.location.config_file))
     failures = journal(session).entries(kinds=CAPACITY_KINDS, containing=CAPACITY_BYTES)
     # a rehearsal's capacity failures are injected ones: no cloud ran out of anything
     history = tuple(capacity_history([e for e in failures if not e.fields.get("rehearsal")], session.today(),
                                      config.journal_half_life_days))
+    shapes = network_shapes(providers, config)
     settings = PlacementSettings(
         clouds=tuple(sorted(providers)),
         unsupported=_asking(providers),
         # quotas typed into the config win over the ones read from the account: the user knows better
         vcpu_quotas={**session.live_vcpu_quotas(), **config.vcpu_quotas},
         capacity_failures=_capacity_failures(config, history),
-        rates=network_rates(session.catalog, {name: p.network_shape() for name, p in providers.items()}),
+        rates=network_rates(session.catalog, shapes),
         global_clouds=frozenset(name for name, p in providers.items() if p.global_network),
         blocked=blocked,
     )
@@ -268,6 +271,7 @@ def plan(path: str | Path, session: Session | None = None, *, explain: bool | No
     allocation = read_allocation(loaded.stack.stack, session)
     network = plan_network(loaded, placement, providers, allocation)
     _check_links_supported(network, providers)
+    check_gateway_limits(network, {name: shape.vpn_gateway for name, shape in shapes.items() if shape.vpn_gateway})
     rendered = render(loaded, placement, providers, network)
     proof = prove_network(loaded, network, rendered, providers)
     report, policy_digest = check_policies(loaded, placement, rendered, session)
@@ -364,6 +368,20 @@ def _check_links_supported(network: NetworkPlan, providers: dict[str, Any]) -> N
             conflicts=["placement.cross_cloud"],
             hint="set placement.cross_cloud: forbid (both ends of every flow on one cloud), or leave that cloud "
                  "out of placement.clouds")
+
+
+def network_shapes(providers: dict[str, Any], config: Config) -> dict[str, NetworkShape]:
+    """What each cloud's sites and links are made of (``CloudProvider.network_shape``), with the VPN links a
+    site's gateway takes as ``vpn_links_per_site`` in the config says, where the account's quota was raised."""
+    shapes = {}
+    for name, provider in providers.items():
+        shape = provider.network_shape()
+        raised = config.vpn_links_per_site.get(name)
+        if raised is not None:
+            shape = dataclasses.replace(shape, vpn_gateway=GatewayLimit(
+                links=raised, adjustable=True, why=f"vpn_links_per_site.{name} in the config says so"))
+        shapes[name] = shape
+    return shapes
 
 
 def _asking(providers: dict[str, Any]):

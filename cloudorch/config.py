@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from cloudorch.errors import Problem, SpecError
-from cloudorch.inputs import MAX_REPLICAS, MAX_VCPU_QUOTA, dotted_path, line_of, position, read_text
+from cloudorch.inputs import MAX_REPLICAS, MAX_VCPU_QUOTA, MAX_VPN_LINKS, dotted_path, line_of, position, read_text
 from cloudorch.project import PROJECT_NAME_RE, ProjectLocation, locate
 
 HINT = "see the Configuration section of the README"
@@ -44,6 +44,10 @@ class Config(_Model):
                                 'catalog `cloudorch catalog refresh` reads from the accounts')
     vcpu_quotas: dict[str, Annotated[float, Field(gt=0, le=MAX_VCPU_QUOTA)]] = Field(
         default={}, description='vCPU limits per "cloud" or "cloud/region"'
+    )
+    vpn_links_per_site: dict[str, Annotated[int, Field(gt=0, le=MAX_VPN_LINKS)]] = Field(
+        default={}, description="per cloud, how many VPN links one site's gateway takes where your account's quota "
+                                "was raised (AWS: half its Site-to-Site VPN connections per virtual private gateway)"
     )
     capacity_failures: list[CapacityFailure] = []
     policy_dirs: list[str] = []
@@ -91,6 +95,10 @@ def _message(err: dict) -> str:
 def check_quota_keys(config: Config, clouds: set[str], regions: set[tuple[str, str]], file: str) -> None:
     """A quota for a cloud or region that does not exist would silently never apply: refuse it."""
     problems = []
+    for cloud in sorted(config.vpn_links_per_site):
+        if cloud not in clouds:
+            problems.append(config.problem(("vpn_links_per_site", cloud),
+                                           f"unknown cloud {cloud!r} (installed: {', '.join(sorted(clouds))})"))
     for key in sorted(config.vcpu_quotas):
         cloud, _, region = key.partition("/")
         if cloud not in clouds:

@@ -32,6 +32,8 @@ MAX_DAYS = 36_500
 MAX_MONTHLY_USD = 1e12
 #: the largest vCPU quota
 MAX_VCPU_QUOTA = 10_000_000
+#: the most VPN links a config may say one site's gateway takes
+MAX_VPN_LINKS = 10_000
 
 #: a field of an input file: keys and list positions from the top, e.g. ("resources", "web", "ingress", 0)
 FieldPath = tuple[str | int, ...]

@@ -40,6 +40,15 @@ def test_quota_for_unknown_cloud_or_region_is_refused(tmp_path, monkeypatch, cap
     assert "cloudorch.toml:2: vcpu_quotas.aws/xx-fake-1: unknown region 'xx-fake-1' of aws" in capsys.readouterr().err
 
 
+def test_vpn_links_for_an_unknown_cloud_or_not_a_positive_count_is_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cloudorch.toml").write_text('[vpn_links_per_site]\nalibaba = 10\n')
+    assert main(["plan", WEBSHOP]) == 2
+    assert "cloudorch.toml:2: vpn_links_per_site.alibaba: unknown cloud 'alibaba'" in capsys.readouterr().err
+    assert _problems(tmp_path, "[vpn_links_per_site]\naws = 0\n") == [
+        "cloudorch.toml:2: vpn_links_per_site.aws: must be a positive number"]
+
+
 def test_quotas_steer_placement(tmp_path, monkeypatch, capsys):
     import json
 

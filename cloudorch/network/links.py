@@ -9,6 +9,7 @@ between them stay apart, as do networks the stack did not link (the loader refus
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 
 from cloudorch.graph import Flow
@@ -17,6 +18,7 @@ from cloudorch.network.allocation import (
 )
 from cloudorch.network.model import FlowRoute, Link, NetworkPlan, Site, VpnSide, tunnel_interfaces
 from cloudorch.placement.model import PlacementResult
+from cloudorch.placement.rates import GatewayLimit
 from cloudorch.spec.models import Network, Stack
 
 
@@ -80,6 +82,16 @@ def plan_network(stack: Stack, placement: PlacementResult, flows: tuple[Flow, ..
                           a_side=VpnSide(asn=asns[a.key], interfaces=ia), b_side=VpnSide(asn=asns[b.key], interfaces=ib),
                           tunnels=wired))
     return NetworkPlan(blocks=blocks, links=tuple(links), flows=tuple(routes))
+
+
+def check_gateway_limits(network: NetworkPlan, limits: Mapping[str, GatewayLimit]) -> None:
+    """No site's gateway may end more VPN links than its cloud lets it (``limits``: cloud -> limit). Placement
+    keeps to that where it prices the network; this catches a placement made without network prices."""
+    per_site = Counter(str(site) for link in network.links if link.kind == "vpn" for site in link.sites())
+    for site, links in sorted(per_site.items()):
+        limit = limits.get(site.split("@", 1)[1].split("/", 1)[0])
+        if limit is not None and links > limit.links:
+            raise limit.refusal(site, links)
 
 
 def _link_key(s: Site, t: Site, global_clouds: frozenset[str]) -> tuple | None:

@@ -4,7 +4,7 @@ placement's total is exactly the objective the optimiser minimised (up to its ti
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 
 from cloudorch.graph import flows_of
@@ -12,6 +12,8 @@ from cloudorch.placement.model import NetworkCost, NetworkCostLine
 from cloudorch.placement.problem import Demand, FlowTerm, NetworkTerms, Option
 from cloudorch.placement.rates import PATH_KINDS, NetworkRates
 from cloudorch.spec.models import Compute, Database, Stack
+
+Site = tuple[str, str, str]  # network, cloud, region
 
 
 def public_facing(spec: Compute | Database) -> bool:
@@ -57,6 +59,7 @@ def network_terms(stack: Stack, demands: tuple[Demand, ...], rates: NetworkRates
         zone = {stack.dns.provider: at.get("zone", 0.0) + len(names) * at.get("name", 0.0)}
     return NetworkTerms(member_of=member_of, flows=flows, site=dict(rates.site), vpn_site=dict(rates.vpn_site),
                         vpn_link_side=dict(rates.vpn_link_side), per_gb=_monotone(rates.per_gb), replica_extra=extra,
+                        vpn_links={cloud: limit.links for cloud, limit in rates.vpn_gateways.items()},
                         replica_egress=egress, location_fixed=fixed, replica_serving=serving_gb, stack_fixed=zone,
                         global_clouds=global_clouds, cross_cloud_forbidden=stack.placement.cross_cloud == "forbid")
 
@@ -121,6 +124,36 @@ def path_index(source: tuple[str, str], target, target_clouds) -> int:
     return 0 if source in target else 1 if source[0] in target_clouds else 2
 
 
+def _vpn_links(terms: NetworkTerms, counts: Mapping[str, Mapping[tuple[str, str], int]]) -> set[tuple[Site, Site]]:
+    """The VPN links a placement needs (``counts``: resource -> replicas per location): one per pair of a
+    flow's ends' sites in different clouds, as (site, site) in order."""
+    links = set()
+    for f in terms.flows:
+        src_net, dst_net = terms.member_of.get(f.source), terms.member_of.get(f.target)
+        if src_net is None or dst_net is None:
+            continue
+        for ls in counts.get(f.source, {}):
+            for lt in counts.get(f.target, {}):
+                if ls[0] != lt[0]:
+                    a, c = sorted(((src_net, *ls), (dst_net, *lt)))
+                    links.add((a, c))
+    return links
+
+
+def beyond_limits(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Option, int], ...]]) -> list[tuple[Site, int, int]]:
+    """The sites whose gateway would carry more VPN links than its cloud lets it (``NetworkTerms.vpn_links``):
+    (site, links, limit), in site order."""
+    if not terms.vpn_links:
+        return []
+    counts: dict[str, dict[tuple[str, str], int]] = {}
+    for name, chosen in assignment.items():
+        for o, n in chosen:
+            counts.setdefault(name, {})[o.location] = counts.get(name, {}).get(o.location, 0) + n
+    per_site = Counter(end for link in _vpn_links(terms, counts) for end in link)
+    return [(site, n, terms.vpn_links[site[1]]) for site, n in sorted(per_site.items())
+            if site[1] in terms.vpn_links and n > terms.vpn_links[site[1]]]
+
+
 def network_cost(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Option, int], ...]],
                  rates: NetworkRates | None = None) -> NetworkCost:
     """What the network of a placement costs a month, by the model's own rules; what it needed but could not
@@ -142,18 +175,12 @@ def network_cost(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Optio
                                          monthly_usd=fixed.get(loc[0], 0.0)))
     for cloud, usd in sorted(terms.stack_fixed.items()):
         lines.append(NetworkCostLine(kind="dns-zone", what="the stack's DNS zone", cloud=cloud, monthly_usd=usd))
-    links, gateways = set(), set()
+    links = _vpn_links(terms, counts)
+    gateways = {end for link in links for end in link}
     traffic: dict[tuple[str, str], float] = defaultdict(float)
     for f in terms.flows:
-        src_net, dst_net = terms.member_of.get(f.source), terms.member_of.get(f.target)
-        if src_net is None or dst_net is None:
+        if terms.member_of.get(f.source) is None or terms.member_of.get(f.target) is None:
             continue
-        for ls in counts.get(f.source, {}):
-            for lt in counts.get(f.target, {}):
-                if ls[0] != lt[0]:
-                    a, c = sorted(((src_net, *ls), (dst_net, *lt)))
-                    links.add((a, c))
-                    gateways |= {a, c}
         if f.gb_month > 0:
             total = sum(counts[f.source].values())
             target = counts.get(f.target, {})

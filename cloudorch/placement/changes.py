@@ -23,8 +23,12 @@ class Changes:
     anything else; and on the room left in the vCPU quotas that refused it. The ledger lists what kept moves
     changed, each count with the lowest value it passed through (``Ledger.changed``); a resource whose own
     share of a count is ``k`` sees the others' share go to or from zero only if that lowest value is at most
-    ``k``. A resource none of whose dependencies changed that way since its last failure, and none of whose
-    refusing quotas has room now for the smallest move it refused, would fail again."""
+    ``k``. Where a cloud limits the links a site's gateway takes, a move is also priced by how close a
+    gateway's count is to that limit: the ledger lists the highest count each passed through (negated, so
+    the lowest level is again what matters), and a resource depends on it once it nears the limit by less
+    than the links its moves could add there. A resource none of whose dependencies changed that way since
+    its last failure, and none of whose refusing quotas has room now for the smallest move it refused, would
+    fail again."""
 
     #: counts above this are recorded as this (a resource's own share of a count is rarely higher)
     LEVELS = 8
@@ -86,12 +90,20 @@ class Changes:
                 partner_net = member_of.get(partner)
                 if partner_net is not None:
                     theirs.update((partner_net, *loc) for loc in at.get(partner, ()))
+            limits = bill.terms.vpn_links
             for b in theirs:
                 for loc in places:
                     if loc[0] != b[1]:
                         a = (net, *loc)
                         for key in (("link", (a, b) if a < b else (b, a)), ("gateway", a), ("gateway", b)):
                             depends[key] = mine.get(key, 0)
+                        # near a gateway's limit a move is priced by the count itself: one of d's moves adds at
+                        # most one link at a partner's site, and at most one per partner site at its own; below
+                        # the limit less that, no count changes its price (see ``Ledger.move``)
+                        for end, adds in ((a, sum(1 for t in theirs if t[1] != loc[0])), (b, 1)):
+                            if end[1] in limits:
+                                key = ("gateway-high", end)
+                                depends[key] = max(depends.get(key, -limits[end[1]] - 1), adds - limits[end[1]] - 1)
         self.failed[d.name] = (self.clock, refused)
         entry = (d.name, self.clock)
         dependents = self.dependents

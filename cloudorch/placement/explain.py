@@ -140,15 +140,17 @@ def _network_delta(problem: Problem, solution: Solution):
     lines = sum(line.monthly_usd for line in network_cost(problem.network, solution.assignment).lines)
 
     def for_demand(name: str):
-        cache: dict[tuple, float] = {}
+        cache: dict[tuple, float | None] = {}
         machines_now = sum(problem.replica_cost(o, 0) * n for o, n in solution.assignment.get(name, ()))
 
-        def delta(new_chosen: tuple[tuple[Option, int], ...]) -> float:
+        def delta(new_chosen: tuple[tuple[Option, int], ...]) -> float | None:
             key = tuple(sorted((o.location, n) for o, n in new_chosen))
             if key not in cache:
                 # the ledger's delta is the whole bill's: less the machines, what is left is the network's
                 machines = sum(problem.replica_cost(o, 0) * n for o, n in new_chosen) - machines_now
-                cache[key] = round(lines + bill.delta(name, new_chosen) - machines, 2) - round(lines, 2)
+                change, over = bill.delta_over(name, new_chosen)
+                # None: more VPN links on a site's gateway than it takes, which no placement may have
+                cache[key] = None if over > 0 else round(lines + change - machines, 2) - round(lines, 2)
             return cache[key]
 
         return delta
@@ -265,7 +267,10 @@ def _alternatives(chosen, ranked: _Ranked, rules: _Rules, network_delta=None,
         cost = machines(slot, n, o)
         if network_delta is not None and o.location != slot.location:
             rest = tuple((p, m) for p, m in chosen if p is not slot) + ((o, n),)
-            cost += network_delta(rest)  # egress and NAT per VM included: network_cost prices them
+            network = network_delta(rest)  # egress and NAT per VM included: network_cost prices them
+            if network is None:
+                return None
+            cost += network
         if o.spot_score is not None:
             why += f" ({_score(o)})"
         return _Moved(o.cloud, o.region, o.instance_type, o.spot, round(cost, 2), why,

@@ -10,6 +10,10 @@ replica egress and NAT) goes down and every constraint still holds. Moves are tr
 stack always gives the same placement. A location is also closed when moving all it holds pays together.
 The result is a placement, not a proof: the plan reports its gap to a proven lower bound (``floor``).
 
+Where a cloud limits the VPN links one site's gateway ends (``NetworkTerms.vpn_links``), the ledger charges
+each link beyond a limit more than any move saves, and one more kind of move drops such a link: everything
+on one side of it that talks across it leaves for another location together (``_shed``).
+
 Most tries find no move. A resource is tried again only when something its moves are priced by has changed
 since its last try (``Changes``): at 1,000 resources this skips three tries in four, and the search makes
 exactly the moves it would make trying every resource again (the tests hold the two equal).
@@ -21,9 +25,10 @@ import heapq
 import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping
+from dataclasses import replace
 
 from cloudorch.placement.changes import Changes
-from cloudorch.placement.ledger import Ledger, Location, Picks
+from cloudorch.placement.ledger import OVER_LIMIT_USD, Ledger, Location, Picks
 from cloudorch.placement.moving import Rules
 from cloudorch.placement.problem import Demand, Option, Problem
 
@@ -53,8 +58,24 @@ class Limit:
 
 def improve(problem: Problem, assignment: Mapping[str, Picks], limit: Limit | None = None) -> dict[str, Picks]:
     """A placement no single move makes cheaper (or the best found within ``limit``: ``limit.reason`` then
-    says why it stopped)."""
+    says why it stopped).
+
+    Where clouds limit the VPN links a site's gateway takes, the search runs first as if they did not, then
+    on from there within them: charged for every link beyond a limit from the start, it spends its moves
+    shedding links a placement made cheap by moves would never have had (a third of the time at 1,000
+    resources and 1,500 flows)."""
     limit = limit or Limit()
+    network = problem.network
+    if network is not None and network.vpn_links:
+        unlimited = replace(problem, network=replace(network, vpn_links={}))
+        assignment = _search(unlimited, assignment, limit)
+        if limit.reason is None and Ledger(problem, assignment).over:
+            return _search(problem, assignment, limit)
+        return assignment
+    return _search(problem, assignment, limit)
+
+
+def _search(problem: Problem, assignment: Mapping[str, Picks], limit: Limit) -> dict[str, Picks]:
     bill = Ledger(problem, assignment)
     rules = Rules(problem, bill)
     demands = sorted(problem.demands, key=lambda d: d.name)
@@ -86,7 +107,8 @@ def improve(problem: Problem, assignment: Mapping[str, Picks], limit: Limit | No
             for other in sorted(neighbours[name] - waiting):
                 heapq.heappush(queue, other)
                 waiting.add(other)
-        if not queue and _consolidate(demands, bill, rules, cheapest, limit, changes):
+        if not queue and (_consolidate(demands, bill, rules, cheapest, limit, changes)
+                          or (bill.over and _shed(demands, bill, rules, cheapest, changes))):
             queue = [d.name for d in demands]
             waiting = set(queue)
     return dict(bill.picks)
@@ -215,58 +237,212 @@ def _consolidate(demands: list[Demand], bill: Ledger, rules: Rules, cheapest: di
     """Close a location: every resource's replicas there move to another location in use, each to its
     cheapest option there that its rules allow (a resource that may not move stays). One resource at a time
     no move pays -- leaving alone keeps the site, its gateway and links -- while all of them together may.
-    Returns whether a location was closed."""
+    Returns whether a location was closed.
+
+    While some gateway holds more links than it takes, only the locations of those gateways' links are
+    tried: the search got here with no closing that pays by the bill alone, and elsewhere none sheds one."""
     present: dict[Location, list[Demand]] = defaultdict(list)
     for d in demands:
         for loc in bill.at[d.name]:
             present[loc].append(d)
     replicas = {loc: sum(bill.at[d.name][loc] for d in ds) for loc, ds in present.items()}
-    for source in sorted(present, key=lambda loc: (replicas[loc], loc)):
+    sources = sorted(present, key=lambda loc: (replicas[loc], loc))
+    if bill.over:
+        involved = {end[1:] for link, uses in bill.link_uses.items() if uses and bill.beyond_limit(link) for end in link}
+        sources = [loc for loc in sources if loc in involved]
+    for source in sources:
         for target in sorted(present):
             if target == source:
                 continue
             if limit.reached(bill, len(demands)):
                 return False
-            movers = present[source]
-            machines_least = _machines_least(bill, rules, movers, source, target, cheapest)
-            if _hopeless(bill, 0.0, machines_least[0], movers, source):
-                continue  # nothing moved, nothing to take back
-            undo, delta, cut = [], 0.0, False
-            bill.tentatively()
-            for k, d in enumerate(movers):
-                if k and k % CLOSING_CHECKED_EVERY == 0 and _hopeless(bill, delta, machines_least[k], movers[k:], source):
-                    cut = True  # even if the moves so far pay: the attempt is all of them or none
-                    break
-                current = bill.picks[d.name]
-                moving = sum(n for o, n in current if o.location == source)
-                if target not in cheapest[d.name]:
-                    continue
-                staying = tuple((o, n) for o, n in current if o.location != source)
-                at = Counter(bill.at[d.name])
-                del at[source]
-                at[target] += moving
-                if not rules.places_allow(d, at):  # the same for every option there
-                    continue
-                too_big = float("inf")  # vCPUs of an option the quotas refused: as many or more fail too
-                for option in cheapest[d.name][target]:
-                    if option.vcpus >= too_big:
-                        continue
-                    picks = _merge(staying, option, moving)
-                    if rules.quotas_allow(d, picks):
-                        rules.moved(d, current, picks)
-                        delta += bill.move(d.name, picks)
-                        undo.append((d, current, picks))
-                        break
-                    too_big = option.vcpus
-            if delta < -1e-6 and not cut:
-                bill.keep()
-                changes.kept()
+            if _move_together(present[source], source, target, bill, rules, cheapest, changes):
                 return True
-            bill.take_back()
-            for d, current, picks in reversed(undo):
-                rules.moved(d, picks, current)
-            changes.undone()
     return False
+
+
+#: a link whose one side has more resources talking across it than this is not dropped by moving them all
+SHED_MOVERS = 64
+
+
+def _shed(demands: list[Demand], bill: Ledger, rules: Rules, cheapest: dict[str, dict[Location, list[Option]]],
+          changes: Changes) -> bool:
+    """Drop a VPN link at a gateway that holds more than its cloud lets it: every resource on one side of the
+    link that talks across it (with what must stay near it) leaves that location, together -- for one other
+    location, or, where its rules keep it from going there, for the one of the locations in use that costs
+    least (one at a time none of them can drop the link: the others keep it). Of all such moves the one that
+    lowers the bill most is kept: the bill charges each link beyond a limit more than any move saves, so it
+    is the cheapest way found to drop one. Returns whether one was kept."""
+    limits, member_of = bill.terms.vpn_links, bill.terms.member_of
+    by_name = {d.name: d for d in demands}
+    in_use = sorted({loc for at in bill.at.values() for loc in at})
+    full = sorted(site for site, n in bill.gateway_links.items() if site[1] in limits and n > limits[site[1]])
+    best: tuple[float, list[Demand], Location, Location] | None = None
+    for site in full:
+        for link in sorted(link for link, uses in bill.link_uses.items() if uses and site in link):
+            ends = [(f.source, f.target) for f in (bill.flows[i] for i, links in enumerate(bill.flow_links) if link in links)]
+            for here, there in (link, link[::-1]):
+                names = {end for pair in ends for end, other in (pair, pair[::-1])
+                         if member_of.get(end) == here[0] and here[1:] in bill.at[end]
+                         and member_of.get(other) == there[0] and there[1:] in bill.at[other]}
+                direct = _with_near(names, here[1:], bill, rules)
+                # those alone, or with everything at that location they talk to (moving alone, they would
+                # only take the link along to where they go)
+                for group in dict.fromkeys((frozenset(direct), frozenset(_cluster(direct, here, bill, rules)))):
+                    if len(group) > SHED_MOVERS:
+                        continue
+                    movers = [by_name[name] for name in sorted(group)]
+                    targets = set(in_use).union(*(_cheapest_locations(bill.problem, d, cheapest[d.name]) for d in movers))
+                    for target in sorted(targets - {here[1:]}):
+                        delta, undo, left = _evacuate(movers, here[1:], target, in_use, bill, rules, cheapest)
+                        _take_back(bill, rules, undo, changes)
+                        if not left and delta < -1e-6 and (best is None or delta < best[0] - 1e-9):
+                            best = (delta, movers, here[1:], target)
+    if best is None:
+        return False
+    _, movers, source, target = best
+    _evacuate(movers, source, target, in_use, bill, rules, cheapest)
+    bill.keep()
+    changes.kept()
+    return True
+
+
+def _cluster(names: set[str], site: tuple[str, str, str], bill: Ledger, rules: Rules) -> set[str]:
+    """``names`` and every resource of ``site`` (network, cloud, region) that a flow or a near rule joins to
+    one of them, directly or through others there."""
+    network, location = site[0], site[1:]
+    member_of, out, todo = bill.terms.member_of, set(names), list(names)
+    while todo and len(out) <= SHED_MOVERS:
+        name = todo.pop()
+        for other in _with_near({bill.partner(i, name) for i in bill.flows_of.get(name, ())}, location, bill, rules):
+            if other not in out and member_of.get(other) == network and location in bill.at.get(other, ()):
+                out.add(other)
+                todo.append(other)
+    return out
+
+
+def _with_near(names: set[str], source: Location, bill: Ledger, rules: Rules) -> set[str]:
+    """``names`` and every resource at ``source`` that a near rule ties to one of them, either way."""
+    out, todo = set(names), list(names)
+    while todo:
+        name = todo.pop()
+        near = rules.spread[name][4]
+        for other in [near] * bool(near) + rules.near_me.get(name, []):
+            if other not in out and source in bill.at.get(other, ()):
+                out.add(other)
+                todo.append(other)
+    return out
+
+
+def _evacuate(movers: list[Demand], source: Location, target: Location, elsewhere: list[Location], bill: Ledger,
+              rules: Rules, cheapest: dict[str, dict[Location, list[Option]]]) -> tuple[float, list, int]:
+    """Move, tentatively, every one of ``movers``' replicas at ``source`` to ``target`` -- or, where its rules or
+    the quotas keep one from it, to the location of ``elsewhere`` that costs least -- each on its cheapest
+    option there that is allowed; a resource whose near partner has not moved yet is tried again after the
+    others. Returns what the bill changed by, what to undo, and how many could not move."""
+    bill.tentatively()
+    undo, delta, pending = [], 0.0, list(movers)
+    for _ in range(2):
+        blocked = []
+        for d in pending:
+            found = _placed(d, source, (target,), bill, rules, cheapest)
+            if found is None:
+                found = _placed(d, source, [loc for loc in elsewhere if loc not in (source, target)], bill, rules, cheapest)
+            if found is None:
+                blocked.append(d)
+                continue
+            current, picks = bill.picks[d.name], found
+            rules.moved(d, current, picks)
+            delta += bill.move(d.name, picks)
+            undo.append((d, current, picks))
+        pending = blocked
+        if not pending:
+            break
+    return delta, undo, len(pending)
+
+
+def _placed(d: Demand, source: Location, targets, bill: Ledger, rules: Rules,
+            cheapest: dict[str, dict[Location, list[Option]]]) -> Picks | None:
+    """Of ``d``'s replicas at ``source`` moved to one of ``targets`` (each on its cheapest allowed option there),
+    the picks that cost the bill least; None where none is allowed."""
+    current = bill.picks[d.name]
+    moving = sum(n for o, n in current if o.location == source)
+    staying = tuple((o, n) for o, n in current if o.location != source)
+    best: tuple[float, Picks] | None = None
+    for target in targets:
+        if target not in cheapest[d.name]:
+            continue
+        at = Counter(bill.at[d.name])
+        del at[source]
+        at[target] += moving
+        if not rules.places_allow(d, at):
+            continue
+        for option in cheapest[d.name][target]:
+            picks = _merge(staying, option, moving)
+            if rules.quotas_allow(d, picks):
+                if len(targets) == 1:
+                    return picks
+                cost = bill.delta(d.name, picks)
+                if best is None or cost < best[0] - 1e-9:
+                    best = (cost, picks)
+                break
+    return best[1] if best else None
+
+
+def _move_together(movers: list[Demand], source: Location, target: Location, bill: Ledger, rules: Rules,
+                   cheapest: dict[str, dict[Location, list[Option]]], changes: Changes) -> bool:
+    """``_together``, kept when the bill goes down, taken back otherwise. Returns whether it was kept."""
+    delta, undo, cut = _together(movers, source, target, bill, rules, cheapest)
+    if delta < -1e-6 and not cut:
+        bill.keep()
+        changes.kept()
+        return True
+    _take_back(bill, rules, undo, changes)
+    return False
+
+
+def _together(movers: list[Demand], source: Location, target: Location, bill: Ledger, rules: Rules,
+              cheapest: dict[str, dict[Location, list[Option]]]) -> tuple[float, list, bool]:
+    """Move, tentatively, every one of ``movers``' replicas at ``source`` to ``target``, each to its cheapest
+    option there that its rules allow (one that may not move stays): what the bill changed by, what to undo,
+    and whether the attempt was cut short because it cannot pay (then it must be taken back)."""
+    bill.tentatively()
+    machines_least = _machines_least(bill, rules, movers, source, target, cheapest)
+    if not movers or _hopeless(bill, 0.0, machines_least[0], movers, source):
+        return 0.0, [], True
+    undo, delta = [], 0.0
+    for k, d in enumerate(movers):
+        if k and k % CLOSING_CHECKED_EVERY == 0 and _hopeless(bill, delta, machines_least[k], movers[k:], source):
+            return delta, undo, True  # even if the moves so far pay: the attempt is all of them or none
+        current = bill.picks[d.name]
+        moving = sum(n for o, n in current if o.location == source)
+        if target not in cheapest[d.name]:
+            continue
+        staying = tuple((o, n) for o, n in current if o.location != source)
+        at = Counter(bill.at[d.name])
+        del at[source]
+        at[target] += moving
+        if not rules.places_allow(d, at):  # the same for every option there
+            continue
+        too_big = float("inf")  # vCPUs of an option the quotas refused: as many or more fail too
+        for option in cheapest[d.name][target]:
+            if option.vcpus >= too_big:
+                continue
+            picks = _merge(staying, option, moving)
+            if rules.quotas_allow(d, picks):
+                rules.moved(d, current, picks)
+                delta += bill.move(d.name, picks)
+                undo.append((d, current, picks))
+                break
+            too_big = option.vcpus
+    return delta, undo, False
+
+
+def _take_back(bill: Ledger, rules: Rules, undo: list, changes: Changes) -> None:
+    bill.take_back()
+    for d, current, picks in reversed(undo):
+        rules.moved(d, picks, current)
+    changes.undone()
 
 
 # A closing attempt that cannot pay is skipped or cut short. What the resources left to move add to the bill
@@ -317,4 +493,5 @@ def _network_left(bill: Ledger, rest: list[Demand], source: Location) -> float:
     for (a, b), uses in bill.link_uses.items():
         if uses and (a[1:] == source or b[1:] == source):
             usd += terms.link(a[1], b[1]) + terms.vpn_site.get(a[1], 0.0) + terms.vpn_site.get(b[1], 0.0)
+            usd += OVER_LIMIT_USD * bill.beyond_limit((a, b))
     return usd

@@ -21,6 +21,10 @@ Site = tuple[str, str, str]  # network, cloud, region
 Link = tuple[Site, Site]
 
 _EMPTY: dict = {}
+#: what local search charges a month for each VPN link beyond what a site's gateway takes
+#: (``NetworkTerms.vpn_links``): more than any move can save, so no kept move adds one and a placement that
+#: starts with some sheds them first. Never part of a bill: the planner refuses a placement left with any.
+OVER_LIMIT_USD = 1e7
 
 
 class Ledger:
@@ -48,6 +52,8 @@ class Ledger:
         self.site_members: Counter = Counter()
         self.link_uses: Counter = Counter()
         self.gateway_links: Counter = Counter()
+        #: VPN links beyond what their sites' gateways take, over all sites (each costs ``OVER_LIMIT_USD``)
+        self.over = 0
         self.total = 0.0
         #: moves worked out so far (``improve.Limit`` counts them)
         self.evaluations = 0
@@ -85,9 +91,15 @@ class Ledger:
         """How much the bill would change if ``name`` were placed on ``picks`` (nothing is changed)."""
         return self._evaluate(name, picks)[0]
 
+    def delta_over(self, name: str, picks: Picks) -> tuple[float, int]:
+        """``delta`` without what links beyond the gateways' limits are charged, and how many more such links
+        the move would make (negative: fewer)."""
+        found = self._evaluate(name, picks)
+        return found[0] - OVER_LIMIT_USD * found[5], found[5]
+
     def move(self, name: str, picks: Picks) -> float:
         """Place ``name`` on ``picks``; returns how much the bill changed."""
-        delta, at, flows, link_change, gateway_change = self._evaluate(name, picks)
+        delta, at, flows, link_change, gateway_change, over = self._evaluate(name, picks)
         net = self.terms.member_of.get(name)
         note = self._note
         note(("resource", name), 0)
@@ -95,7 +107,7 @@ class Ledger:
         if self._journal is not None:
             self._journal.append((name, self.picks.get(name), old_at, self.machines.get(name),
                                   {i: (self.flow_cost[i], self.flow_links[i]) for i in flows},
-                                  link_change, gateway_change, delta))
+                                  link_change, gateway_change, delta, over))
         if net is not None:
             members = self.site_members
             for loc in old_at.keys() ^ at.keys():
@@ -111,15 +123,20 @@ class Ledger:
                 before = uses[link]
                 uses[link] = before + step
                 note(("link", link), min(before, before + step))
-        gateways = self.gateway_links
+        gateways, limits = self.gateway_links, self.terms.vpn_links
         for end, step in gateway_change.items():
             if step:
                 before = gateways[end]
                 gateways[end] = before + step
                 note(("gateway", end), min(before, before + step))
+                if end[1] in limits:
+                    # a move is priced by the count itself once it nears the limit: the highest count passed
+                    # through, negated so that the lowest level is again what matters (``Changes``)
+                    note(("gateway-high", end), -max(before, before + step))
         self.picks[name], self.at[name] = picks, at
         self.machines[name] = self.replicas_cost(name, picks)
         self.total += delta
+        self.over += over
         return delta
 
     def tentatively(self) -> None:
@@ -134,7 +151,7 @@ class Ledger:
         (undoing by moving back would price every move again)."""
         journal, self._journal = self._journal or [], None
         members, uses, gateways = self.site_members, self.link_uses, self.gateway_links
-        for name, picks, at, machines, flows, link_change, gateway_change, delta in reversed(journal):
+        for name, picks, at, machines, flows, link_change, gateway_change, delta, over in reversed(journal):
             net = self.terms.member_of.get(name)
             if net is not None:
                 for loc in at.keys() ^ self.at[name].keys():
@@ -147,6 +164,7 @@ class Ledger:
                 gateways[end] -= step
             self.picks[name], self.at[name], self.machines[name] = picks, at, machines
             self.total -= delta
+            self.over -= over
 
     def _note(self, key: tuple, level: int) -> None:
         changed = self.changed
@@ -207,11 +225,18 @@ class Ledger:
                 delta += sign * terms.link(link[0][1], link[1][1])
                 for end in link:
                     gateway_change[end] = gateway_change.get(end, 0) + sign
+        over = 0
+        limits = terms.vpn_links
         for end, step in gateway_change.items():
             before = self.gateway_links[end]
             if (before == 0) != (before + step == 0):
                 delta += (1 if step > 0 else -1) * terms.vpn_site.get(end[1], 0.0)
-        return delta, at, flows, link_change, gateway_change
+            limit = limits.get(end[1])
+            if limit is not None and step:
+                over += max(0, before + step - limit) - max(0, before - limit)
+        if over:
+            delta += OVER_LIMIT_USD * over
+        return delta, at, flows, link_change, gateway_change, over
 
     def _traffic(self, gb: float, source: Mapping[Location, int] | None, target: Mapping[Location, int] | None) -> float:
         """A flow's traffic cost (``gb`` a month), its ends placed at ``source`` and ``target``: each GB at the
@@ -246,6 +271,12 @@ class Ledger:
                     links.append((a, b) if a < b else (b, a))
         return links
 
+    def beyond_limit(self, link: Link) -> int:
+        """How many of the link's two ends hold more links than their gateway takes (what dropping it could
+        shed)."""
+        limits, gateways = self.terms.vpn_links, self.gateway_links
+        return sum(1 for end in link if end[1] in limits and gateways[end] > limits[end[1]])
+
     def network_share(self, name: str) -> float:
         """At most how much of the bill moving ``name``'s replicas could save, besides its machines: its flows'
         traffic, the links (with their gateways) only its flows use, and the sites it is in."""
@@ -258,6 +289,7 @@ class Ledger:
             if uses == self.link_uses[link]:  # nothing else keeps this link
                 a, b = link
                 usd += self.terms.link(a[1], b[1]) + self.terms.vpn_site.get(a[1], 0.0) + self.terms.vpn_site.get(b[1], 0.0)
+                usd += OVER_LIMIT_USD * self.beyond_limit(link)
         if name in self.terms.member_of:
             usd += sum(self.terms.site.get(loc[0], 0.0) for loc in self.at[name])
         fixed = self.terms.location_fixed.get(name, {})

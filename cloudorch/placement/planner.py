@@ -20,7 +20,7 @@ from cloudorch.catalog.model import Catalog
 from cloudorch.errors import InfeasiblePlacement, OverBudget
 from cloudorch.placement import milp
 from cloudorch.placement.beside import while_solving
-from cloudorch.placement.bill import network_cost, network_terms
+from cloudorch.placement.bill import beyond_limits, network_cost, network_terms
 from cloudorch.placement.buckets import place_buckets
 from cloudorch.placement.capability import CapabilityFilter, requirements_of
 from cloudorch.placement.candidates import (
@@ -36,6 +36,7 @@ from cloudorch.placement.improve import Limit, improve
 from cloudorch.placement.infeasible import analyse_infeasible
 from cloudorch.placement.model import HOURS_PER_MONTH, PlacementResult, ResourcePlacement, Slot
 from cloudorch.placement.problem import BUDGET_GROUP, Demand, Option, Problem, Solution, quota_covers
+from cloudorch.placement.rates import GatewayLimit, NetworkRates
 from cloudorch.spec.models import Bucket, Compute, Database, Stack
 
 #: the longest local search may take, so that no plan hangs (its move budget stops it long before, on the
@@ -113,6 +114,8 @@ def _plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
                 raise _over_budget(stack, problem, cheapest.monthly_usd, budget, 0.0)
         part, fixed = _infeasible_part(problem)
         raise analyse_infeasible(part, fixed)
+    if terms is not None and beyond_limits(terms, solution.assignment):
+        solution = _within_limits(problem, solution, settings.rates)
 
     bucket_placements, bucket_cost, bucket_explanations = place_buckets(
         stack, catalog, solution, capability, region_exclusions, explain_choices)
@@ -237,6 +240,27 @@ def _solve_part(part: Problem, gap: float | None = None) -> Solution | None:
         if relaxed is not None and relaxed > floor:
             local = replace(local, lower_bound_monthly_usd=round(relaxed, 4))
     return local
+
+
+def _within_limits(problem: Problem, solution: Solution, rates: NetworkRates) -> Solution:
+    """A placement whose links end more VPN links on a site's gateway than its cloud lets it, made to fit.
+
+    The exact model and the relaxations behind every bound leave those limits out (so a bound stays below
+    every placement that keeps them); local search keeps them, charging each link beyond one more than any
+    move saves. A placement from the exact model that breaks one is handed to it, and one it cannot bring
+    within every limit is refused with the sites that break them."""
+    assert problem.network is not None
+    limit = Limit(deadline=time.monotonic() + LOCAL_SEARCH_SECONDS)
+    assignment = improve(problem, solution.assignment, limit)
+    over = beyond_limits(problem.network, assignment)
+    if over:
+        (network, cloud, region), links, most = over[0]
+        gateway = rates.vpn_gateways.get(cloud) or GatewayLimit(most, "its cloud's limit")
+        raise gateway.refusal(f"{network}@{cloud}/{region}", links, "no placement found keeps to what the VPN gateways "
+                              "take: ", len(over) - 1)
+    stopped = "local search kept the placement within the VPN gateways' limits"
+    return Solution(dict(sorted(assignment.items())), round(_machines(assignment), 2), solution.lower_bound_monthly_usd,
+                    stopped="; ".join(s for s in (solution.stopped, stopped) if s))
 
 
 def _machines(assignment) -> float:

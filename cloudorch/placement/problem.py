@@ -51,6 +51,9 @@ member of a stack network (those get region indicators z):
       billed per VM, that VM's share of it
   constraint group placement.cross_cloud (when it is forbid): for each flow r->t and cloud c,
     u[f,c] binary, sum_c u[f,c] = 1, sum_{o in c} x[r,o] <= count_r u[f,c], the same for t.
+  not in the model: the VPN links a site's gateway takes (sum_b w[a,b] <= limit_c(a)); local search keeps
+    to them (``improve``) and the planner hands it any placement of the model that breaks one, so every
+    bound, a relaxation of the problem with them, stays a bound.
 
 A GB is charged where it is sent (the flow's source), at the cheapest path its target's locations allow:
 the same region, else another region of the same cloud (priced within the source's continent), else across
@@ -259,6 +262,9 @@ class NetworkTerms:
     #: clouds whose one network spans regions: two regions of one network there need no link
     global_clouds: frozenset[str] = frozenset()
     cross_cloud_forbidden: bool = False
+    #: cloud -> at most this many VPN links on one site's gateway there (local search keeps to it; the
+    #: relaxations that give the bound leave it out, so the bound stays below every placement that keeps it)
+    vpn_links: Mapping[str, int] = field(default_factory=dict)
 
     def link(self, cloud_a: str, cloud_b: str) -> float:
         return self.vpn_link_side.get(cloud_a, 0.0) + self.vpn_link_side.get(cloud_b, 0.0)

@@ -16,6 +16,7 @@ from typing import Literal
 
 from cloudorch.catalog.model import Catalog
 from cloudorch.catalog.network import VPN_EGRESS_ITEM, NetworkPrices, path_scopes
+from cloudorch.errors import InfeasiblePlacement
 from cloudorch.placement.model import HOURS_PER_MONTH
 
 #: the kinds of path a GB can take from a source location
@@ -30,6 +31,29 @@ class Charge:
     item: str
     quantity: float = 1.0
     scope: str | None = None
+
+
+@dataclass(frozen=True)
+class GatewayLimit:
+    """At most ``links`` VPN links end on one site's gateway of a cloud, and why, in the cloud's words."""
+
+    links: int
+    why: str
+    #: an account quota the user may have raised (``Config.vpn_links_per_site`` then says by how much)
+    adjustable: bool = False
+
+    def refusal(self, site: str, links: int, lead: str = "", more: int = 0) -> InfeasiblePlacement:
+        """The error for a placement that ends ``links`` VPN links on ``site``'s gateway (and ``more`` other
+        sites like it), past this limit."""
+        cloud = site.partition("@")[2].partition("/")[0]
+        raise_it = (f"; if you raised the {cloud} quota, say how many links a gateway takes now in cloudorch.toml "
+                    f"(vpn_links_per_site = {{{cloud} = N}})") if self.adjustable else ""
+        return InfeasiblePlacement(
+            f"{lead}{site} would end {links} VPN links, at most {self.links}"
+            + (f" (and {more} more sites)" if more else "") + f": {self.why}",
+            conflicts=["placement.cross_cloud"],
+            hint="keep flows between fewer locations of other clouds (placement.cross_cloud: forbid, or narrow "
+                 "placement.clouds / placement.regions)" + raise_it)
 
 
 @dataclass(frozen=True)
@@ -52,6 +76,8 @@ class NetworkShape:
     #: ``name`` (each global name), ``name_check`` / ``name_check_external`` (a health check of a balancer
     #: on this cloud / on another)
     serving: Mapping[str, tuple[Charge, ...]] = field(default_factory=dict)
+    #: how many VPN links one site's gateway takes (None: no limit cloudorch knows of)
+    vpn_gateway: GatewayLimit | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +102,8 @@ class NetworkRates:
     unknown_gb: frozenset[tuple[str, str, str]] = frozenset()
     #: cloud -> part ("site", "vpn_site", "vpn_link_side") -> price-list items of it that are not published
     unknown_items: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    #: cloud -> how many VPN links one site's gateway takes (``NetworkShape.vpn_gateway``), where limited
+    vpn_gateways: Mapping[str, GatewayLimit] = field(default_factory=dict)
 
     def gb(self, cloud: str, region: str, kind: PathKind) -> float:
         return self.per_gb.get((cloud, region, kind), 0.0)
@@ -133,6 +161,7 @@ def network_rates(catalog: Catalog, shapes: Mapping[str, NetworkShape]) -> Netwo
                 unknown_gb.add((*key, kind))
         out = per_gb[(*key, "cross-cloud")]
         internet[key] = out or 0.0
+    limits = {cloud: shape.vpn_gateway for cloud, shape in sorted(shapes.items()) if shape.vpn_gateway}
     return NetworkRates(site=site, vpn_site=vpn_site, vpn_link_side=link_side, nat_per_vm=nat_vm, per_gb=per_gb,
                         internet_gb=internet, nat_gb=nat_gb, serving=serving, continent=continent, unknown_gb=frozenset(unknown_gb),
-                        unknown_items=unknown_items)
+                        unknown_items=unknown_items, vpn_gateways=limits)

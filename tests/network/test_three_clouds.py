@@ -14,6 +14,7 @@ from functools import cache
 import pytest
 
 from cloudorch import api
+from cloudorch.network.links import check_gateway_limits
 from cloudorch.rendering.facts import GraphOf, RouteFacts
 from cloudorch.rendering.inputs import is_world
 from cloudorch.rendering.model import is_ref
@@ -201,3 +202,22 @@ def test_every_tunnel_has_its_own_inside_30_on_each_gateway_and_the_rendering_us
 def test_the_plan_is_byte_identical_across_two_runs():
     again = api.plan(STACK, api.Session())
     assert again.plan.to_json() == planned().plan.to_json()
+
+
+def test_no_site_ends_more_vpn_links_than_its_gateway_takes_and_a_config_that_says_fewer_refuses(tmp_path):
+    result = planned()
+    shapes = {name: p.network_shape() for name, p in providers().items()}
+    per_site = Counter(str(s) for link in result.network.links if link.kind == "vpn" for s in link.sites())
+    assert per_site and all(n <= shapes[site.split("@")[1].split("/")[0]].vpn_gateway.links for site, n in per_site.items())
+    # the network stage's own check, for placements made without network prices: one link fewer than the most
+    site, most = max(per_site.items(), key=lambda kv: (kv[1], kv[0]))
+    cloud = site.split("@")[1].split("/")[0]
+    config = api.Config(vpn_links_per_site={cloud: most - 1}) if most > 1 else None
+    if config is not None:
+        with pytest.raises(api.InfeasiblePlacement, match=f"{re.escape(site)} would end {most} VPN links, at most {most - 1}"):
+            check_gateway_limits(result.network, {cloud: api.network_shapes(providers(), config)[cloud].vpn_gateway})
+    # AWS web replicas in two regions each talk to api on Azure and GCP: a gateway of one link cannot hold that
+    (tmp_path / "cloudorch.toml").write_text("[vpn_links_per_site]\naws = 1\n")
+    with pytest.raises(api.InfeasiblePlacement, match=r"net@aws/[a-z0-9-]+ would end \d VPN links, at most 1") as refused:
+        api.plan(STACK, api.Session(api.Options(config_path=str(tmp_path / "cloudorch.toml"))))
+    assert refused.value.exit_code == 5 and "vpn_links_per_site = {aws = N}" in refused.value.hint

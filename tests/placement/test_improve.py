@@ -105,8 +105,12 @@ def test_the_ledger_prices_every_move_as_the_bill_does(seed):
         assert ledger.total == pytest.approx(bill(assignment), abs=0.01)
 
 
+#: VPN links a site's gateway takes, few enough that the busy problems break them
+TIGHT = {"aws": 2, "azure": 3, "gcp": 2}
+
+
 def _busy_problem(seed: int, resources: int = 40, flows: int = 70, site: float = 1.0, quota: float = 1.0,
-                  link: float = 1.0):
+                  link: float = 1.0, limits: dict[str, int] | None = None):
     """``resources`` over 8 locations in three clouds, ``flows`` flows, spread, near and apart rules and two
     vCPU quotas that bind (scaled by ``quota``): a search that keeps and closes many locations (more as
     ``site`` and ``link`` scale up what a location and a link cost)."""
@@ -137,7 +141,8 @@ def _busy_problem(seed: int, resources: int = 40, flows: int = 70, site: float =
     terms = NetworkTerms(member_of={n: "net" for n in names}, flows=terms_flows,
                          site={"aws": 40.0 * site, "azure": 30.0 * site, "gcp": 35.0 * site},
                          vpn_site={"aws": 0.0, "azure": 140.0 * link, "gcp": 0.0},
-                         vpn_link_side={"aws": 73.0 * link, "azure": 0.0, "gcp": 73.0 * link}, per_gb=per_gb, replica_extra={})
+                         vpn_link_side={"aws": 73.0 * link, "azure": 0.0, "gcp": 73.0 * link}, per_gb=per_gb, replica_extra={},
+                         vpn_links=limits or {})
     return problem(*demands, quotas={"aws": 100.0 * quota, "gcp/us-central1": 40.0 * quota}, network=terms)
 
 
@@ -158,8 +163,9 @@ def test_skipping_resources_whose_moves_cannot_have_changed_keeps_the_same_searc
     # plain; sites dear and links free; links dear and sites free; quotas tight
     cases = [(seed, *shape) for seed in range(8) for shape in ((1.0, 1.0, 1.0), (6.0, 1.0, 0.0), (0.0, 1.0, 4.0))]
     cases += [(seed, 1.0, quota, 1.0) for seed in range(6) for quota in (0.6, 0.75)]
-    for seed, site, quota, link in cases:
-        part = _busy_problem(seed, site=site, quota=quota, link=link)
+    cases = [(*case, None) for case in cases] + [(seed, 1.0, 1.0, 0.2, TIGHT) for seed in range(8)]
+    for seed, site, quota, link, limits in cases:
+        part = _busy_problem(seed, site=site, quota=quota, link=link, limits=limits)
         start = milp.solve(dataclasses.replace(part, network=None))
         if start is None:
             continue  # quotas too tight for this draw
@@ -168,7 +174,7 @@ def test_skipping_resources_whose_moves_cannot_have_changed_keeps_the_same_searc
         monkeypatch.setattr(Changes, "unchanged_since_failed", lambda self, name: False)
         every = search.improve(part, start.assignment)
         monkeypatch.undo()
-        assert kept == every, (seed, site, quota, link)
+        assert kept == every, (seed, site, quota, link, limits)
     assert len(skipped) > 200, len(skipped)  # the cases exercise what is tested
 
 
@@ -185,9 +191,10 @@ def test_closing_attempts_cut_short_keep_the_same_search(monkeypatch):
         cut.extend([1] if found else [])
         return found
 
-    for seed, site, quota, link in [(seed, *shape) for seed in range(6) for shape in ((1.0, 1.0, 1.0), (6.0, 1.0, 0.0),
-                                                                                   (0.0, 1.0, 4.0), (1.0, 0.7, 1.0), (0.0, 1.0, 0.0))]:
-        part = _busy_problem(seed, resources=60, flows=100, site=site, quota=quota, link=link)
+    cases = [(seed, *shape, None) for seed in range(6) for shape in ((1.0, 1.0, 1.0), (6.0, 1.0, 0.0), (0.0, 1.0, 4.0),
+                                                                    (1.0, 0.7, 1.0), (0.0, 1.0, 0.0))]
+    for seed, site, quota, link, limits in cases + [(seed, 1.0, 1.0, 0.2, TIGHT) for seed in range(4)]:
+        part = _busy_problem(seed, resources=60, flows=100, site=site, quota=quota, link=link, limits=limits)
         start = milp.solve(dataclasses.replace(part, network=None))
         if start is None:
             continue  # quotas too tight for this draw

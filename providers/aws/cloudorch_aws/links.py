@@ -27,6 +27,7 @@ from typing import Any
 
 from cloudorch.network.allocation import InsideAddressing, excluding
 from cloudorch.network.model import Link, Site, VpnSide
+from cloudorch.placement.rates import GatewayLimit
 from cloudorch.rendering import RenderContext, RenderedResource, ref
 from cloudorch.rendering.elements import EndpointRendering, EndpointView
 from cloudorch.rendering.links import IpsecPolicy, LinkElement, preshared_key
@@ -59,6 +60,14 @@ PEERINGS_PER_VPC = 125
 RESERVED_INSIDE = ("169.254.0.0/30", "169.254.1.0/30", "169.254.2.0/30", "169.254.3.0/30", "169.254.4.0/30",
                    "169.254.5.0/30", "169.254.169.252/30")
 INSIDE = InsideAddressing(ranges=excluding("169.254.0.0/16", RESERVED_INSIDE), scope="site")
+
+#: "Site-to-Site VPN connections per virtual private gateway": 10 by default, adjustable ("Site-to-Site VPN
+#: quotas", AWS Site-to-Site VPN User Guide, read 2026-12-07); each link is two connections
+CONNECTIONS_PER_GATEWAY = 10
+GATEWAY_LIMIT = GatewayLimit(
+    links=CONNECTIONS_PER_GATEWAY // 2, adjustable=True,
+    why=f"a virtual private gateway takes {CONNECTIONS_PER_GATEWAY} Site-to-Site VPN connections (AWS's default quota "
+        "'Site-to-Site VPN connections per virtual private gateway', which can be raised), and each link is two")
 
 #: tunnels per AWS VPN connection: a connection faces one customer gateway (one peer address)
 TUNNELS_PER_CONNECTION = 2

@@ -26,7 +26,7 @@ from cloudorch_aws.compute import render_compute
 from cloudorch_aws.database import render_database
 from cloudorch_aws.dns import render_global_name
 from cloudorch_aws.images import IMAGES
-from cloudorch_aws.links import INSIDE, link_problems, render_link_endpoint, render_vpn_gateway
+from cloudorch_aws.links import GATEWAY_LIMIT, INSIDE, link_problems, render_link_endpoint, render_vpn_gateway
 from cloudorch_aws.naming import CLOUD, region_provider
 from cloudorch_aws.network import render_network
 
@@ -81,7 +81,7 @@ class Provider(CloudProvider):
         return NetworkShape(site=(Meter(NAT_GATEWAY), Meter("public_ipv4_hour"), Meter("kms_key_month")),
                             vpn_site=(Meter("vpn_gateway_hour"),),
                             vpn_link_side=(Meter("vpn_connection_hour", 2),),
-                            serving=meters.SERVING_SHAPE)
+                            serving=meters.SERVING_SHAPE, vpn_gateway=GATEWAY_LIMIT)
 
     def meters(self, resource: RenderedResource) -> tuple[Meter, ...] | Unmetered | None:
         return meters.meters_of(resource)

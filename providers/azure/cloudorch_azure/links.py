@@ -35,6 +35,7 @@ from typing import Any
 
 from cloudorch.network.allocation import InsideAddressing
 from cloudorch.network.model import Link, Site, Tunnel
+from cloudorch.placement.rates import GatewayLimit
 from cloudorch.rendering import RenderContext, RenderedResource, ref
 from cloudorch.rendering.elements import EndpointRendering, EndpointView
 from cloudorch.rendering.links import IpsecPolicy, preshared_key
@@ -64,6 +65,12 @@ INSTANCES = 2
 #: (schema enum VirtualNetworkGatewaySkuName of azure-native 3.29.0; priced as ``vpn_gateway_hour`` in
 #: catalog/data/network.csv, source az-vpn)
 GATEWAY_SKU = "VpnGw1AZ"
+#: VpnGw1AZ ends at most 30 site-to-site tunnels ("About gateway SKUs", Microsoft Learn, read 2026-12-07; the
+#: VPN Gateway FAQ counts two redundant tunnels to one peer as two), and each link is four
+GATEWAY_TUNNELS = 30
+GATEWAY_LIMIT = GatewayLimit(
+    links=GATEWAY_TUNNELS // 4,
+    why=f"a {GATEWAY_SKU} gateway ends at most {GATEWAY_TUNNELS} site-to-site tunnels, and each link is four")
 
 #: tags carrying what a connection is part of, read back by ``link_facts`` (a rendered resource has no other
 #: place for it, and operators see the same words in the portal)

@@ -20,6 +20,7 @@ from typing import Any
 
 from cloudorch.network.allocation import InsideAddressing, excluding
 from cloudorch.network.model import Link, Tunnel, VpnSide
+from cloudorch.placement.rates import GatewayLimit
 from cloudorch.rendering import RenderContext, ref
 from cloudorch.rendering.elements import EndpointRendering, EndpointView
 from cloudorch.rendering.links import LinkElement, preshared_key
@@ -50,6 +51,13 @@ CIPHER_SUITE = {
 #: network" ("Create an HA VPN gateway to a peer VPN gateway", Google Cloud, read 2026-12-07). No range is
 #: documented as reserved; the /24 of the metadata server (169.254.169.254) is left out all the same.
 INSIDE = InsideAddressing(ranges=excluding("169.254.0.0/16", ("169.254.169.0/24",)), scope="network")
+
+#: a Cloud Router takes at most 128 BGP peers ("Quotas and limits", Cloud Router, Google Cloud, read
+#: 2026-12-07), and every link of a site has its four on the site's one VPN router
+ROUTER_PEERS = 128
+GATEWAY_LIMIT = GatewayLimit(
+    links=ROUTER_PEERS // 4,
+    why=f"a Cloud Router takes at most {ROUTER_PEERS} BGP peers, and each link has four on the site's router")
 
 #: External VPN gateway redundancy by how many public addresses the peer's tunnels end on
 REDUNDANCY = {1: "SINGLE_IP_INTERNALLY_REDUNDANT", 2: "TWO_IPS_REDUNDANCY", 4: "FOUR_IPS_REDUNDANCY"}

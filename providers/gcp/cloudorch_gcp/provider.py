@@ -27,7 +27,7 @@ from cloudorch_gcp.bucket import render_bucket
 from cloudorch_gcp.compute import render_compute
 from cloudorch_gcp.database import render_database
 from cloudorch_gcp.images import IMAGES
-from cloudorch_gcp.links import INSIDE, render_link_endpoint
+from cloudorch_gcp.links import GATEWAY_LIMIT, INSIDE, render_link_endpoint
 from cloudorch_gcp.naming import CLOUD, GLOBAL_PROVIDER, provider_name
 from cloudorch_gcp.network import check_psa_room, check_sql_over_peering, private_service_access, render_networks, split_block
 
@@ -111,7 +111,8 @@ class Provider(CloudProvider):
         # and its one address per site; HA VPN gateways and Cloud Routers cost nothing; four tunnels a link
         return NetworkShape(site=(Meter("public_ipv4_hour"),), nat_per_vm=True,
                             vpn_site=(Meter("vpn_gateway_hour"), Meter("cloud_router_hour")),
-                            vpn_link_side=(Meter("vpn_tunnel_hour", 4),), serving=meters.SERVING_SHAPE)
+                            vpn_link_side=(Meter("vpn_tunnel_hour", 4),), serving=meters.SERVING_SHAPE,
+                            vpn_gateway=GATEWAY_LIMIT)
 
     def address_range(self, kind: str, block: str) -> str:
         # machines live in the subnetwork (the lower half of the site's block); Cloud SQL in the private
