@@ -1,12 +1,15 @@
-"""What local search may do with one resource (``improve``): whether a move keeps its spread, near and
-apart rules and the vCPU quotas."""
+"""What local search may do with one resource (``improve``, ``shed``): whether a move keeps its spread, near
+and apart rules and the vCPU quotas, where its replicas may go, and its picks once they move."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 
 from cloudorch.placement.ledger import Ledger, Location, Picks
-from cloudorch.placement.problem import Demand, Problem, apart_group, near_group, spread_group
+from cloudorch.placement.problem import Demand, Option, Problem, apart_group, near_group, spread_group
+
+#: other locations tried per resource, besides its flow partners': its cheapest ones overall
+CHEAPEST_TRIED = 3
 
 
 class Rules:
@@ -120,3 +123,25 @@ class Rules:
     def moved(self, d: Demand, old: Picks, new: Picks) -> None:
         self._count(d, old, -1)
         self._count(d, new, +1)
+
+
+def merge(staying: Picks, option: Option, n: int) -> Picks:
+    """``staying`` with ``n`` more replicas on ``option``, in price order (so equal placements are equal)."""
+    out = [(o, k + n) if o is option else (o, k) for o, k in staying]
+    if not any(o is option for o, _ in staying):
+        out.append((option, n))
+        out.sort(key=lambda item: item[0].sort_key)
+    return tuple(out)
+
+
+def cheapest_locations(problem: Problem, d: Demand, options: dict[Location, list[Option]]) -> set[Location]:
+    """The demand's ``CHEAPEST_TRIED`` cheapest locations, and its cheapest in each cloud: worked out once
+    per option set (resources with the same requirements share one) and problem."""
+    key = ("cheapest-locations", CHEAPEST_TRIED, id(d.options))  # the problem holds the options: ids stay theirs
+    if key not in problem.memo:
+        cheapest = sorted(options, key=lambda loc: (problem.replica_cost(options[loc][0], 0), loc))
+        by_cloud: dict[str, Location] = {}
+        for loc in cheapest:
+            by_cloud.setdefault(loc[0], loc)
+        problem.memo[key] = set(cheapest[:CHEAPEST_TRIED]) | set(by_cloud.values())
+    return problem.memo[key]
