@@ -16,20 +16,22 @@ SHED_MOVERS = 64
 
 
 def shed(demands: list[Demand], bill: Ledger, rules: Rules, cheapest: dict[str, dict[Location, list[Option]]],
-          changes: Changes) -> bool:
+         changes: Changes) -> bool:
     """Drop a VPN link at a gateway that holds more than its cloud lets it: every resource on one side of the
     link that talks across it (with what must stay near it) leaves that location, together -- for one other
     location, or, where its rules keep it from going there, for the one of the locations in use that costs
-    least (one at a time none of them can drop the link: the others keep it). Links are tried in order, and
-    of the moves that drop the first one any move drops, the one that lowers the bill most is kept (the bill
-    charges each link beyond a limit more than any move saves). Returns whether one was kept."""
+    least (one at a time none of them can drop the link: the others keep it). Links are tried fewest flows
+    first; of the moves that drop the first one any move drops, the one that lowers the bill most is kept
+    (the bill charges each link beyond a limit more than any move saves). Returns whether one was kept."""
     limits, member_of = bill.terms.vpn_links, bill.terms.member_of
     by_name = {d.name: d for d in demands}
     in_use = sorted({loc for at in bill.at.values() for loc in at})
     full = sorted(site for site, n in bill.gateway_links.items() if site[1] in limits and n > limits[site[1]])
     best: tuple[float, list[Demand], Location, Location] | None = None
     for site in full:
-        for link in sorted(link for link, uses in bill.link_uses.items() if uses and site in link):
+        # the links fewest flows use first: the fewest resources to move, and the likeliest to pay
+        for link in sorted((link for link, uses in bill.link_uses.items() if uses and site in link),
+                           key=lambda link: (bill.link_uses[link], link)):
             ends = [(f.source, f.target) for f in (bill.flows[i] for i, links in enumerate(bill.flow_links) if link in links)]
             for here, there in (link, link[::-1]):
                 names = {end for pair in ends for end, other in (pair, pair[::-1])
