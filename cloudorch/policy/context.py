@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cloudorch.errors import CloudorchError, PluginError
@@ -64,6 +64,9 @@ class _Indexes:
     referrers: dict[str, list[RenderedResource]]
     #: rendered name -> its facts, filled as rules ask
     facts: dict[str, Facts]
+    #: (name, types) -> its referrers of those types, filled as rules ask (a network or resource group has
+    #: thousands of referrers, asked for by type once per resource it holds)
+    referrers_of_types: dict[tuple[str, tuple[str, ...]], list[RenderedResource]] = field(default_factory=dict)
 
 
 def _build_indexes(rendered: Iterable[RenderedResource]) -> _Indexes:
@@ -137,8 +140,12 @@ class Context:
 
     def referrers(self, name: str, *types: str) -> list[RenderedResource]:
         """Rendered resources (of ``types``, if given) whose inputs refer to ``name``."""
-        found = self._idx.referrers.get(name, ())
-        return [r for r in found if not types or r.type in types]
+        key = (name, types)
+        found = self._idx.referrers_of_types.get(key)
+        if found is None:
+            found = self._idx.referrers_of_types[key] = [r for r in self._idx.referrers.get(name, ())
+                                                         if not types or r.type in types]
+        return list(found)
 
     def facts(self, resource: RenderedResource) -> Any:
         """The neutral facts of a rendered resource (``FirewallFacts`` for a firewall rule, ...), as the

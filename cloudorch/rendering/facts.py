@@ -54,6 +54,7 @@ class GraphOf:
         self._resources = list(resources)
         self._by_name = {r.name: r for r in self._resources}
         self._referrers: dict[str, list[RenderedResource]] | None = None
+        self._of_types: dict[tuple[str, tuple[str, ...]], list[RenderedResource]] = {}
 
     def rendered(self, name: str) -> RenderedResource | None:
         return self._by_name.get(name)
@@ -66,7 +67,11 @@ class GraphOf:
             for r in self._resources:
                 for target in dict.fromkeys(x[REF] for x in refs_in(r.inputs)):
                     self._referrers.setdefault(target, []).append(r)
-        return [r for r in self._referrers.get(name, ()) if not types or r.type in types]
+        key = (name, types)
+        found = self._of_types.get(key)
+        if found is None:  # a network or a resource group has thousands of referrers, asked for by type again and again
+            found = self._of_types[key] = [r for r in self._referrers.get(name, ()) if not types or r.type in types]
+        return list(found)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

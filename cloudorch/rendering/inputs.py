@@ -86,8 +86,11 @@ def flag(value: Any) -> bool | None:
 
 def is_world(source: Any) -> bool:
     """True for a source range that admits the whole internet."""
-    if not isinstance(source, str):
-        return False
+    return isinstance(source, str) and _world_text(source)
+
+
+@functools.lru_cache(maxsize=4096)
+def _world_text(source: str) -> bool:
     text = source.strip().lower()
     if text in WORLD_CIDRS:
         return True

@@ -21,6 +21,7 @@ from __future__ import annotations
 import ipaddress
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -249,6 +250,12 @@ def _here(res: RenderedResource, site: Site, global_clouds: frozenset[str]) -> b
 def _covers(prefix, cidr: str) -> bool:
     if not isinstance(prefix, str):
         return False
+    return _covers_text(prefix, cidr)
+
+
+@lru_cache(maxsize=65536)
+def _covers_text(prefix: str, cidr: str) -> bool:
+    # a large stack asks the same few pairs (a site's block, a firewall's peer) tens of thousands of times
     try:
         return ipaddress.ip_network(cidr).subnet_of(ipaddress.ip_network(prefix, strict=False))
     except (ValueError, TypeError):
