@@ -373,14 +373,21 @@ def _check_links_supported(network: NetworkPlan, providers: dict[str, Any]) -> N
 def network_shapes(providers: dict[str, Any], config: Config) -> dict[str, NetworkShape]:
     """What each cloud's sites and links are made of (``CloudProvider.network_shape``), with the VPN links a
     site's gateway takes as ``vpn_links_per_site`` in the config says, where the account's quota was raised."""
-    shapes = {}
+    shapes, problems = {}, []
     for name, provider in providers.items():
         shape = provider.network_shape()
         raised = config.vpn_links_per_site.get(name)
-        if raised is not None:
+        if raised is not None and not (shape.vpn_gateway and shape.vpn_gateway.adjustable):
+            why = f": {shape.vpn_gateway.why}" if shape.vpn_gateway else ""
+            problems.append(config.problem(("vpn_links_per_site", name),
+                                           f"{name}'s limit is not a quota an account can raise{why}"))
+        elif raised is not None:
             shape = dataclasses.replace(shape, vpn_gateway=GatewayLimit(
                 links=raised, adjustable=True, why=f"vpn_links_per_site.{name} in the config says so"))
         shapes[name] = shape
+    if problems:
+        raise SpecError(problems, hint="vpn_links_per_site is for a limit your account raised (AWS: Site-to-Site VPN "
+                                       "connections per virtual private gateway, two per link)")
     return shapes
 
 

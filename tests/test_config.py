@@ -47,6 +47,11 @@ def test_vpn_links_for_an_unknown_cloud_or_not_a_positive_count_is_refused(tmp_p
     assert "cloudorch.toml:2: vpn_links_per_site.alibaba: unknown cloud 'alibaba'" in capsys.readouterr().err
     assert _problems(tmp_path, "[vpn_links_per_site]\naws = 0\n") == [
         "cloudorch.toml:2: vpn_links_per_site.aws: must be a positive number"]
+    # a limit of the gateway itself (Azure's SKU, GCP's Cloud Router) is not the account's to raise
+    (tmp_path / "cloudorch.toml").write_text('[vpn_links_per_site]\naws = 10\nazure = 20\n')
+    assert main(["plan", WEBSHOP]) == 2
+    assert ("cloudorch.toml:3: vpn_links_per_site.azure: azure's limit is not a quota an account can raise: a "
+            "VpnGw1AZ gateway ends at most 30 site-to-site tunnels") in capsys.readouterr().err
 
 
 def test_quotas_steer_placement(tmp_path, monkeypatch, capsys):

@@ -39,15 +39,18 @@ class Builder:
 
 
 def build(problem: Problem, objective: str | None = None, min_availability: float | None = None,
-           lazy_links: bool = False):
+           lazy_links: bool = False, gateway_limits: bool = False):
     """The model of ``problem`` (under ``objective`` if given); returns the formulation (its builder ``b``,
-    each demand's columns ``xs``). ``lazy_links``: without the link rows, which ``violated_links`` adds."""
+    each demand's columns ``xs``). ``lazy_links``: without the link rows, which ``violated_links`` adds;
+    ``gateway_limits``: with the VPN links each site's gateway takes (every link row, then)."""
     f = Formulation(problem, objective or problem.objective, lazy_links)
     f.replicas()
     f.location_ties()
     f.quotas()
     f.budget()
     f.network()
+    if gateway_limits:
+        f.gateway_limits()
     if min_availability is not None:  # the second solve of the availability objective
         f.b.row(*f.total(lambda o: o.availability), min_availability, float("inf"))
     return f
@@ -172,14 +175,41 @@ class Formulation:
             if f.gb_month > 0 and f.source in self.xs and f.target in self.xs:
                 self._traffic(f, net, clouds_of)
 
+    def gateway_limits(self) -> None:
+        """Every link row, and for each site of a cloud that limits them, sum_b w[a,b] <= its limit: exact,
+        since a link a placement uses has w = 1 and any other may sit at 0. Built for small models only (the
+        exact search), so every row at once is cheap; priced or not (the availability objective's first
+        solve counts links too)."""
+        net = self.problem.network
+        if net is None or not net.vpn_links:
+            return
+        z = self.region_vars
+        for f in net.flows:
+            src_net, dst_net = net.member_of.get(f.source), net.member_of.get(f.target)
+            if src_net is None or dst_net is None:
+                continue
+            for ls, zv_s in sorted(z.get(f.source, {}).items()):
+                for lt, zv_t in sorted(z.get(f.target, {}).items()):
+                    if (zv_s, zv_t) not in self.link_rows and self._link_row((src_net, ls, zv_s), (dst_net, lt, zv_t)):
+                        self.link_rows.add((zv_s, zv_t))
+        at_site: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+        for (a, c), w in sorted(self.links.items()):
+            at_site[a].append(w)
+            at_site[c].append(w)
+        for site, ws in sorted(at_site.items()):
+            limit = net.vpn_links.get(site[1])
+            if limit is not None and len(ws) > limit:
+                self.b.row(ws, [1.0] * len(ws), -float("inf"), limit)
+
     def _link(self, a: tuple[str, str, str], c: tuple[str, str, str]) -> int:
-        """w[a,c], the VPN link between two sites (a < c), with its gateway rows g >= w; made when first needed."""
+        """w[a,c], the VPN link between two sites (a < c), with its gateway rows g >= w; made when first needed
+        (priced only where the objective is a cost)."""
         if (a, c) not in self.links:
-            net = self.problem.network
-            self.links[(a, c)] = w = self.b.var(net.link(a[1], c[1]), 1.0, integer=False)
+            net, priced = self.problem.network, self._priced()
+            self.links[(a, c)] = w = self.b.var(net.link(a[1], c[1]) if priced else 0.0, 1.0, integer=False)
             for end in (a, c):
                 if end not in self.gateways:
-                    self.gateways[end] = self.b.var(net.vpn_site.get(end[1], 0.0), 1.0, integer=False)
+                    self.gateways[end] = self.b.var(net.vpn_site.get(end[1], 0.0) if priced else 0.0, 1.0, integer=False)
                 self.b.row([self.gateways[end], w], [1.0, -1.0], 0.0, float("inf"))  # g >= w
         return self.links[(a, c)]
 

@@ -258,19 +258,20 @@ def searched_locally(problem: Problem) -> bool:
     return len(problem.demands) > LOCAL_SEARCH_RESOURCES or replica_columns(problem) > LOCAL_SEARCH_COLUMNS
 
 
-def solve(problem: Problem, gap: float | None = None) -> Solution | None:
+def solve(problem: Problem, gap: float | None = None, gateway_limits: bool = False) -> Solution | None:
     """The optimal placement of every demand, or None when the constraints cannot all be met; with ``gap``,
-    a placement within that relative gap of the bound it reports."""
+    a placement within that relative gap of the bound it reports; with ``gateway_limits``, keeping the VPN
+    links each site's gateway takes (``Formulation.gateway_limits``: a small model only)."""
     objective = problem.objective
     min_availability = None
     if objective == "availability":
         # lexicographic: the most available placement first, then the cheapest among those
-        first = _run(build(problem).b)
+        first = _run(build(problem, gateway_limits=gateway_limits).b)
         if first is None:
             return None
         min_availability = -first[1] - 1e-6
         objective = "cost"
-    f = build(problem, objective, min_availability, lazy_links=True)
+    f = build(problem, objective, min_availability, lazy_links=True, gateway_limits=gateway_limits)
     if f.link_pairs() <= EAGER_LINK_PAIRS:
         f.all_links()
     priced = f._priced() and problem.network.couples

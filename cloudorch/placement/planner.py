@@ -35,7 +35,7 @@ from cloudorch.placement.floor import coupled_floor, network_floor, per_replica_
 from cloudorch.placement.improve import Limit, improve
 from cloudorch.placement.infeasible import analyse_infeasible
 from cloudorch.placement.model import HOURS_PER_MONTH, PlacementResult, ResourcePlacement, Slot
-from cloudorch.placement.problem import BUDGET_GROUP, Demand, Option, Problem, Solution, quota_covers
+from cloudorch.placement.problem import BUDGET_GROUP, Demand, NetworkTerms, Option, Problem, Solution, quota_covers
 from cloudorch.placement.rates import GatewayLimit, NetworkRates
 from cloudorch.spec.models import Bucket, Compute, Database, Stack
 
@@ -114,8 +114,8 @@ def _plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
                 raise _over_budget(stack, problem, cheapest.monthly_usd, budget, 0.0)
         part, fixed = _infeasible_part(problem)
         raise analyse_infeasible(part, fixed)
-    if terms is not None and beyond_limits(terms, solution.assignment):
-        solution = _within_limits(problem, solution, settings.rates)
+    if terms is not None:
+        _refuse_beyond_limits(terms, solution, settings.rates)
 
     bucket_placements, bucket_cost, bucket_explanations = place_buckets(
         stack, catalog, solution, capability, region_exclusions, explain_choices)
@@ -191,7 +191,7 @@ def _solve(problem: Problem, gap: float | None = None) -> Solution | None:
     and is dropped. An in-model budget (non-cost objectives) couples every demand: one MILP then.
     """
     if problem.budget_in_model:
-        return milp.solve(problem, gap)
+        return _limited(problem, milp.solve(problem, gap), gap)
     quotas = _binding(problem)
     current = replace(problem, quotas=quotas)
     assignment, monthly, bound, stopped = {}, 0.0, 0.0, set()
@@ -222,7 +222,7 @@ def _solve_part(part: Problem, gap: float | None = None) -> Solution | None:
     The network's floors need no placement: they are worked out beside the machines' solve (``beside``).
     """
     if not milp.searched_locally(part):
-        return milp.solve(part, gap)
+        return _limited(part, milp.solve(part, gap), gap)
     with while_solving(lambda: (network_floor(part), coupled_floor(part))) as floors:
         # they only start the search, which moves 1-2% of the bill: they need not be proved optimal
         machines = _solve(replace(part, network=per_replica_terms(part)), milp.START_GAP)
@@ -242,25 +242,30 @@ def _solve_part(part: Problem, gap: float | None = None) -> Solution | None:
     return local
 
 
-def _within_limits(problem: Problem, solution: Solution, rates: NetworkRates) -> Solution:
-    """A placement whose links end more VPN links on a site's gateway than its cloud lets it, made to fit.
-
-    The exact model and the relaxations behind every bound leave those limits out (so a bound stays below
-    every placement that keeps them); local search keeps them, charging each link beyond one more than any
-    move saves. A placement from the exact model that breaks one is handed to it, and one it cannot bring
-    within every limit is refused with the sites that break them."""
-    assert problem.network is not None
-    limit = Limit(deadline=time.monotonic() + LOCAL_SEARCH_SECONDS)
-    assignment = improve(problem, solution.assignment, limit)
-    over = beyond_limits(problem.network, assignment)
+def _refuse_beyond_limits(terms: NetworkTerms, solution: Solution, rates: NetworkRates) -> None:
+    """A placement whose links end more VPN links on a site's gateway than its cloud lets it is refused, with
+    the sites that break them. Local search keeps to the limits where it can, and the exact search solves
+    again with them where its placement breaks one (``_limited``): this is a placement neither could bring
+    within them."""
+    over = beyond_limits(terms, solution.assignment)
     if over:
         (network, cloud, region), links, most = over[0]
         gateway = rates.vpn_gateways.get(cloud) or GatewayLimit(most, "its cloud's limit")
-        raise gateway.refusal(f"{network}@{cloud}/{region}", links, "no placement found keeps to what the VPN gateways "
-                              "take: ", len(over) - 1)
-    stopped = "local search kept the placement within the VPN gateways' limits"
-    return Solution(dict(sorted(assignment.items())), round(_machines(assignment), 2), solution.lower_bound_monthly_usd,
-                    stopped="; ".join(s for s in (solution.stopped, stopped) if s))
+        refusal = gateway.refusal(f"{network}@{cloud}/{region}", links, "no placement found keeps to what the VPN "
+                                  "gateways take: ", len(over) - 1)
+        if solution.stopped and "stopped at" in solution.stopped:
+            # it may have run out of moves rather than of placements: say so
+            refusal.hint = f"the search stopped short ({solution.stopped}); " + (refusal.hint or "")
+        raise refusal
+
+
+def _limited(problem: Problem, solution: Solution | None, gap: float | None) -> Solution | None:
+    """The exact model leaves the VPN links each site's gateway takes out (it would need every link row, too
+    many for all but small models): where its placement breaks one, it is solved again with them. Without
+    a placement that keeps them, the first stands, and the planner refuses it naming the sites."""
+    if solution is None or problem.network is None or not beyond_limits(problem.network, solution.assignment):
+        return solution
+    return milp.solve(problem, gap, gateway_limits=True) or solution
 
 
 def _machines(assignment) -> float:

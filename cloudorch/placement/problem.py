@@ -51,9 +51,9 @@ member of a stack network (those get region indicators z):
       billed per VM, that VM's share of it
   constraint group placement.cross_cloud (when it is forbid): for each flow r->t and cloud c,
     u[f,c] binary, sum_c u[f,c] = 1, sum_{o in c} x[r,o] <= count_r u[f,c], the same for t.
-  not in the model: the VPN links a site's gateway takes (sum_b w[a,b] <= limit_c(a)); local search keeps
-    to them (``improve``) and the planner hands it any placement of the model that breaks one, so every
-    bound, a relaxation of the problem with them, stays a bound.
+  constraint group of the VPN links a site's gateway takes, only where the model's placement breaks one
+    (``Formulation.gateway_limits``: every link row, then): sum_b w[a,b] <= limit_c(a). Local search keeps to
+    them its own way (``improve``, ``shed``); every bound leaves them out, a relaxation, so it stays a bound.
 
 A GB is charged where it is sent (the flow's source), at the cheapest path its target's locations allow:
 the same region, else another region of the same cloud (priced within the source's continent), else across

@@ -138,3 +138,39 @@ def test_explanations_show_no_alternative_that_a_gateway_could_not_take(search):
 
     assert alternatives({"azure": GatewayLimit(2, "two")}) == ((("azure", "eastus"),), {"aws"})
     assert alternatives({"azure": GatewayLimit(1, "one")}) == ((("aws", "us-east-1"),), set())
+
+
+def test_under_the_availability_objective_the_limits_cost_dollars_not_availability():
+    # the most available placement puts api on azure, whose site would then end two links; within the limit,
+    # api on aws is as available (three zones) and dearer, api on gcp cheaper and less available (one zone)
+    cat = catalog(off("aws/us-east-1", "g", 0.1, arch="arm64"), off("azure/eastus", "a", 0.10),
+                  off("aws/us-east-1", "m", 0.50), off("gcp/us-central1", "n", 0.05, zones=("a",)),
+                  databases=(db("gcp/us-central1", "db", 0.2),))
+    st = stack(CHAIN.replace("count: 1, cpu", "count: 1, arch: arm64, cpu", 1), placement="objective: availability")
+    free = plan(st, cat, rates=rates())
+    assert free.placements["api"].locations == (("azure", "eastus"),)
+    kept = plan(st, cat, rates=limited(rates(), {"azure": GatewayLimit(1, "one")}))
+    assert kept.placements["api"].locations == (("aws", "us-east-1"),)
+    assert [s.availability for s in kept.placements["api"].slots] == [s.availability for s in free.placements["api"].slots]
+
+
+def test_a_search_stopped_short_says_so_in_the_refusal(monkeypatch):
+    from cloudorch.placement import improve
+
+    def out_of_moves(self, bill, resources):
+        self.reason = "0 moves tried per resource"
+        return True
+
+    monkeypatch.setattr(milp, "LOCAL_SEARCH_COLUMNS", 0)
+    monkeypatch.setattr(milp, "LOCAL_SEARCH_RESOURCES", 0)
+    monkeypatch.setattr(improve.Limit, "reached", out_of_moves)
+    cat = catalog(off("aws/us-east-1", "g", 0.1, arch="arm64"), off("azure/eastus", "a", 0.1),
+                  off("aws/us-east-1", "m", 0.3), databases=(db("gcp/us-central1", "db", 0.2),))
+    st = stack(CHAIN.replace("count: 1, cpu", "count: 1, arch: arm64, cpu", 1))
+    with pytest.raises(InfeasiblePlacement, match="net@azure/eastus would end 2 VPN links") as refused:
+        plan(st, cat, rates=limited(rates(), {"azure": GatewayLimit(1, "one")}))
+    assert refused.value.hint.startswith("the search stopped short (local search (stopped at 0 moves tried per resource)")
+    monkeypatch.undo()
+    monkeypatch.setattr(milp, "LOCAL_SEARCH_COLUMNS", 0)
+    monkeypatch.setattr(milp, "LOCAL_SEARCH_RESOURCES", 0)
+    assert plan(st, cat, rates=limited(rates(), {"azure": GatewayLimit(1, "one")})).placements["api"].clouds == ("aws",)
