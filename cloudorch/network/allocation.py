@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Literal
 
-from cloudorch.errors import InfeasiblePlacement
+from cloudorch.errors import InfeasiblePlacement, UsageError
 from cloudorch.network.model import TUNNELS_PER_LINK, NetworkBlock, Tunnel
 
 #: private ASNs the sites' gateways use; Azure reserves 65515 and 65517-65520, so the range stops below
@@ -118,6 +118,11 @@ def allocate_asns(sites: Iterable[SiteKey], allocation: Allocation) -> dict[Site
     return out
 
 
+#: what to do about a record that was edited by hand (or merged) into something no cloud would take
+RECORD_HINT = ("restore .cloudorch/<stack>.network.json from version control; if nothing of the stack was ever applied, "
+               "delete its tunnels entries to allocate them afresh")
+
+
 @dataclass(frozen=True)
 class InsideAddressing:
     """What one cloud's VPN gateways accept as tunnels' inside addresses, and how far those must differ.
@@ -210,9 +215,18 @@ def allocate_tunnels(demands: Iterable[TunnelDemand], allocation: Allocation,
     known = {**{d.link: d for d in departed}, **demands}
     on_gateway: dict[str, set[int]] = {}
     everywhere: set[int] = set()
-    for link, group in allocation.tunnel_groups.items():
+    holder: dict[tuple[str, int], str] = {}
+    for link, group in sorted(allocation.tunnel_groups.items()):
         if link in known:
+            if link in demands and group not in _groups_within(demands[link].ranges):
+                raise UsageError(f"the allocation record gives the VPN link {link} inside addresses its gateways do not "
+                                 f"accept (group {group}; they take {', '.join(demands[link].ranges) or 'none'})",
+                                 hint=RECORD_HINT)
             for gateway in known[link].gateways:
+                if (gateway, group) in holder:
+                    raise UsageError(f"the allocation record gives the VPN links {holder[(gateway, group)]} and {link} the "
+                                     f"same inside addresses (group {group}) on the gateway {gateway}", hint=RECORD_HINT)
+                holder[(gateway, group)] = link
                 on_gateway.setdefault(gateway, set()).add(group)
         else:
             everywhere.add(group)

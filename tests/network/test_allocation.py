@@ -232,3 +232,17 @@ def test_a_record_naming_a_tunnel_group_that_does_not_exist_is_a_clear_error(tmp
                                 "tunnels": [{"link": "l", "group": group_count()}]}))
     with pytest.raises(RecordError, match="tunnel group of l outside 0-4095"):
         read_record(path)
+
+
+def test_a_record_edited_into_addresses_no_cloud_takes_is_a_clear_error():
+    from cloudorch.errors import UsageError
+
+    # a group outside the range both sides accept (group 32 is past Azure's APIPA range)
+    with pytest.raises(UsageError, match="inside addresses its gateways do not accept") as refused:
+        allocate_tunnels([demand("l", "x", "y")], Allocation({}, {}, {"l": 32}))
+    assert refused.value.exit_code == 2 and "version control" in refused.value.hint
+    # two links on one gateway with the same group
+    with pytest.raises(UsageError, match="the VPN links a and b the same inside addresses .group 3. on the gateway x"):
+        allocate_tunnels([demand("a", "x", "y"), demand("b", "x", "z")], Allocation({}, {}, {"a": 3, "b": 3}))
+    # on different gateways the same group is fine
+    assert len(allocate_tunnels([demand("a", "x", "y"), demand("b", "w", "z")], Allocation({}, {}, {"a": 3, "b": 3}))) == 2
