@@ -49,8 +49,8 @@ class GatewayLimit:
         raise_it = (f"; if you raised the {cloud} quota, say how many links a gateway takes now in cloudorch.toml "
                     f"(vpn_links_per_site = {{{cloud} = N}})") if self.adjustable else ""
         return InfeasiblePlacement(
-            f"{lead}{site} would end {links} VPN links, at most {self.links}"
-            + (f" (and {more} more sites)" if more else "") + f": {self.why}",
+            f"{lead}{site} would end {links} VPN link{'s' * (links != 1)}, at most {self.links}"
+            + (f" (and {more} more site{'s' * (more != 1)})" if more else "") + f": {self.why}",
             conflicts=["placement.cross_cloud"],
             hint="keep flows between fewer locations of other clouds (placement.cross_cloud: forbid, or narrow "
                  "placement.clouds / placement.regions)" + raise_it)
