@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import dataclasses
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -241,7 +240,7 @@ def plan(path: str | Path, session: Session | None = None, *, explain: bool | No
     loaded, _ = _load(path, session, text=text)
     providers = session.providers()
     config = session.config
-    if config.vcpu_quotas or config.vpn_links_per_site:
+    if config.vcpu_quotas:
         check_quota_keys(config, set(providers), {(r.cloud, r.name) for r in session.catalog.regions},
                          shown(session.location.config_file))
     failures = journal(session).entries(kinds=CAPACITY_KINDS, containing=CAPACITY_BYTES)
@@ -373,7 +372,10 @@ def _check_links_supported(network: NetworkPlan, providers: dict[str, Any]) -> N
 def network_shapes(providers: dict[str, Any], config: Config) -> dict[str, NetworkShape]:
     """What each cloud's sites and links are made of (``CloudProvider.network_shape``), with the VPN links a
     site's gateway takes as ``vpn_links_per_site`` in the config says, where the account's quota was raised."""
-    shapes, problems = {}, []
+    problems = [config.problem(("vpn_links_per_site", cloud),
+                               f"unknown cloud {cloud!r} (installed: {', '.join(sorted(providers))})")
+                for cloud in sorted(config.vpn_links_per_site) if cloud not in providers]
+    shapes = {}
     for name, provider in providers.items():
         shape = provider.network_shape()
         raised = config.vpn_links_per_site.get(name)
@@ -382,7 +384,7 @@ def network_shapes(providers: dict[str, Any], config: Config) -> dict[str, Netwo
             problems.append(config.problem(("vpn_links_per_site", name),
                                            f"{name}'s limit is not a quota an account can raise{why}"))
         elif raised is not None:
-            shape = dataclasses.replace(shape, vpn_gateway=GatewayLimit(
+            shape = replace(shape, vpn_gateway=GatewayLimit(
                 links=raised, adjustable=True, why=f"vpn_links_per_site.{name} in the config says so"))
         shapes[name] = shape
     if problems:

@@ -95,10 +95,6 @@ def _message(err: dict) -> str:
 def check_quota_keys(config: Config, clouds: set[str], regions: set[tuple[str, str]], file: str) -> None:
     """A quota for a cloud or region that does not exist would silently never apply: refuse it."""
     problems = []
-    for cloud in sorted(config.vpn_links_per_site):
-        if cloud not in clouds:
-            problems.append(config.problem(("vpn_links_per_site", cloud),
-                                           f"unknown cloud {cloud!r} (installed: {', '.join(sorted(clouds))})"))
     for key in sorted(config.vcpu_quotas):
         cloud, _, region = key.partition("/")
         if cloud not in clouds:

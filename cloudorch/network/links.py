@@ -87,9 +87,9 @@ def plan_network(stack: Stack, placement: PlacementResult, flows: tuple[Flow, ..
 def check_gateway_limits(network: NetworkPlan, limits: Mapping[str, GatewayLimit]) -> None:
     """No site's gateway may end more VPN links than its cloud lets it (``limits``: cloud -> limit). Placement
     keeps to that where it prices the network; this catches a placement made without network prices."""
-    per_site = Counter(str(site) for link in network.links if link.kind == "vpn" for site in link.sites())
+    per_site = Counter(site.key for link in network.links if link.kind == "vpn" for site in link.sites())
     for site, links in sorted(per_site.items()):
-        limit = limits.get(site.split("@", 1)[1].split("/", 1)[0])
+        limit = limits.get(site[1])
         if limit is not None and links > limit.links:
             raise limit.refusal(site, links)
 

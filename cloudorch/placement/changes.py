@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from cloudorch.placement.ledger import Ledger, Location
+from cloudorch.placement.ledger import Ledger, Location, Picks
 from cloudorch.placement.moving import Rules
 from cloudorch.placement.problem import Demand
 
@@ -61,8 +61,12 @@ class Changes:
                         del failed[name]
         self.bill.changed.clear()
 
-    def undone(self) -> None:
-        """Moves tried and undone: the ledger is as it was, nothing to stamp."""
+    def take_back(self, undo: list[tuple[Demand, Picks, Picks]]) -> None:
+        """Take back the moves tried since ``Ledger.tentatively`` (``undo``: each demand with its picks before
+        and after, in the order moved): the ledger and the quotas' counts are as they were, nothing to stamp."""
+        self.bill.take_back()
+        for d, before, after in reversed(undo):
+            self.rules.moved(d, after, before)
         self.bill.changed.clear()
 
     def failed_at(self, d: Demand, candidates: list[Location], refused: dict[int, float]) -> None:

@@ -23,15 +23,15 @@ from __future__ import annotations
 
 import heapq
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import replace
 
 from cloudorch.placement.changes import Changes
 from cloudorch.placement.ledger import OVER_LIMIT_USD, Ledger, Location, Picks
-from cloudorch.placement.moving import Rules, cheapest_locations, merge
-from cloudorch.placement.shed import shed
+from cloudorch.placement.moving import Rules, cheapest_locations, merge, placed
 from cloudorch.placement.problem import Demand, Option, Problem
+from cloudorch.placement.shed import shed
 
 #: a location-closing attempt asks, every this many resources moved, whether the rest could still make it pay
 CLOSING_CHECKED_EVERY = 16
@@ -219,20 +219,13 @@ def _consolidate(demands: list[Demand], bill: Ledger, rules: Rules, cheapest: di
     """Close a location: every resource's replicas there move to another location in use, each to its
     cheapest option there that its rules allow (a resource that may not move stays). One resource at a time
     no move pays -- leaving alone keeps the site, its gateway and links -- while all of them together may.
-    Returns whether a location was closed.
-
-    While some gateway holds more links than it takes, only the locations of those gateways' links are
-    tried: the search got here with no closing that pays by the bill alone, and elsewhere none sheds one."""
+    Returns whether a location was closed."""
     present: dict[Location, list[Demand]] = defaultdict(list)
     for d in demands:
         for loc in bill.at[d.name]:
             present[loc].append(d)
     replicas = {loc: sum(bill.at[d.name][loc] for d in ds) for loc, ds in present.items()}
-    sources = sorted(present, key=lambda loc: (replicas[loc], loc))
-    if bill.over:
-        involved = {end[1:] for link, uses in bill.link_uses.items() if uses and bill.beyond_limit(link) for end in link}
-        sources = [loc for loc in sources if loc in involved]
-    for source in sources:
+    for source in sorted(present, key=lambda loc: (replicas[loc], loc)):
         for target in sorted(present):
             if target == source:
                 continue
@@ -251,7 +244,7 @@ def _move_together(movers: list[Demand], source: Location, target: Location, bil
         bill.keep()
         changes.kept()
         return True
-    _take_back(bill, rules, undo, changes)
+    changes.take_back(undo)
     return False
 
 
@@ -268,35 +261,13 @@ def _together(movers: list[Demand], source: Location, target: Location, bill: Le
     for k, d in enumerate(movers):
         if k and k % CLOSING_CHECKED_EVERY == 0 and _hopeless(bill, delta, machines_least[k], movers[k:], source):
             return delta, undo, True  # even if the moves so far pay: the attempt is all of them or none
-        current = bill.picks[d.name]
-        moving = sum(n for o, n in current if o.location == source)
-        if target not in cheapest[d.name]:
-            continue
-        staying = tuple((o, n) for o, n in current if o.location != source)
-        at = Counter(bill.at[d.name])
-        del at[source]
-        at[target] += moving
-        if not rules.places_allow(d, at):  # the same for every option there
-            continue
-        too_big = float("inf")  # vCPUs of an option the quotas refused: as many or more fail too
-        for option in cheapest[d.name][target]:
-            if option.vcpus >= too_big:
-                continue
-            picks = merge(staying, option, moving)
-            if rules.quotas_allow(d, picks):
-                rules.moved(d, current, picks)
-                delta += bill.move(d.name, picks)
-                undo.append((d, current, picks))
-                break
-            too_big = option.vcpus
+        picks = placed(d, source, (target,), bill, rules, cheapest[d.name])
+        if picks is not None:
+            current = bill.picks[d.name]
+            rules.moved(d, current, picks)
+            delta += bill.move(d.name, picks)
+            undo.append((d, current, picks))
     return delta, undo, False
-
-
-def _take_back(bill: Ledger, rules: Rules, undo: list, changes: Changes) -> None:
-    bill.take_back()
-    for d, current, picks in reversed(undo):
-        rules.moved(d, picks, current)
-    changes.undone()
 
 
 # A closing attempt that cannot pay is skipped or cut short. What the resources left to move add to the bill

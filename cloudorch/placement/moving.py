@@ -145,3 +145,37 @@ def cheapest_locations(problem: Problem, d: Demand, options: dict[Location, list
             by_cloud.setdefault(loc[0], loc)
         problem.memo[key] = set(cheapest[:CHEAPEST_TRIED]) | set(by_cloud.values())
     return problem.memo[key]
+
+
+def placed(d: Demand, source: Location, targets, bill: Ledger, rules: Rules,
+           options: dict[Location, list[Option]]) -> Picks | None:
+    """``d``'s picks with its replicas at ``source`` moved to one of ``targets``, each on its cheapest option
+    there (``options``: per location, in price order) that its rules and the quotas allow: of one target, that
+    one; of several, the one the bill is cheapest with. None where none is allowed."""
+    current = bill.picks[d.name]
+    moving = sum(n for o, n in current if o.location == source)
+    staying = tuple((o, n) for o, n in current if o.location != source)
+    best: tuple[float, Picks] | None = None
+    for target in targets:
+        if target not in options:
+            continue
+        at = Counter(bill.at[d.name])
+        del at[source]
+        at[target] += moving
+        if not rules.places_allow(d, at):  # the same for every option there
+            continue
+        too_big = float("inf")  # vCPUs of an option the quotas refused: as many or more fail too
+        for option in options[target]:
+            if option.vcpus >= too_big:
+                continue
+            picks = merge(staying, option, moving)
+            if not rules.quotas_allow(d, picks):
+                too_big = option.vcpus
+                continue
+            if len(targets) == 1:
+                return picks
+            cost = bill.delta(d.name, picks)
+            if best is None or cost < best[0] - 1e-9:
+                best = (cost, picks)
+            break
+    return best[1] if best else None

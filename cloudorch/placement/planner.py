@@ -36,7 +36,7 @@ from cloudorch.placement.improve import Limit, improve
 from cloudorch.placement.infeasible import analyse_infeasible
 from cloudorch.placement.model import HOURS_PER_MONTH, PlacementResult, ResourcePlacement, Slot
 from cloudorch.placement.problem import BUDGET_GROUP, Demand, NetworkTerms, Option, Problem, Solution, quota_covers
-from cloudorch.placement.rates import GatewayLimit, NetworkRates
+from cloudorch.placement.rates import NetworkRates
 from cloudorch.spec.models import Bucket, Compute, Database, Stack
 
 #: the longest local search may take, so that no plan hangs (its move budget stops it long before, on the
@@ -249,10 +249,9 @@ def _refuse_beyond_limits(terms: NetworkTerms, solution: Solution, rates: Networ
     within them."""
     over = beyond_limits(terms, solution.assignment)
     if over:
-        (network, cloud, region), links, most = over[0]
-        gateway = rates.vpn_gateways.get(cloud) or GatewayLimit(most, "its cloud's limit")
-        refusal = gateway.refusal(f"{network}@{cloud}/{region}", links, "no placement found keeps to what the VPN "
-                                  "gateways take: ", len(over) - 1)
+        site, links, _ = over[0]
+        refusal = rates.vpn_gateways[site[1]].refusal(site, links, "no placement found keeps to what the VPN gateways "
+                                                      "take: ", len(over) - 1)
         if solution.stopped and "stopped at" in solution.stopped:
             # it may have run out of moves rather than of placements: say so
             refusal.hint = f"the search stopped short ({solution.stopped}); " + (refusal.hint or "")

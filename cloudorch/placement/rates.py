@@ -42,14 +42,14 @@ class GatewayLimit:
     #: an account quota the user may have raised (``Config.vpn_links_per_site`` then says by how much)
     adjustable: bool = False
 
-    def refusal(self, site: str, links: int, lead: str = "", more: int = 0) -> InfeasiblePlacement:
-        """The error for a placement that ends ``links`` VPN links on ``site``'s gateway (and ``more`` other
-        sites like it), past this limit."""
-        cloud = site.partition("@")[2].partition("/")[0]
+    def refusal(self, site: tuple[str, str, str], links: int, lead: str = "", more: int = 0) -> InfeasiblePlacement:
+        """The error for a placement that ends ``links`` VPN links on the gateway of ``site`` (network, cloud,
+        region), and of ``more`` other sites like it, past this limit."""
+        network, cloud, region = site
         raise_it = (f"; if you raised the {cloud} quota, say how many links a gateway takes now in cloudorch.toml "
                     f"(vpn_links_per_site = {{{cloud} = N}})") if self.adjustable else ""
         return InfeasiblePlacement(
-            f"{lead}{site} would end {links} VPN link{'s' * (links != 1)}, at most {self.links}"
+            f"{lead}{network}@{cloud}/{region} would end {links} VPN link{'s' * (links != 1)}, at most {self.links}"
             + (f" (and {more} more site{'s' * (more != 1)})" if more else "") + f": {self.why}",
             conflicts=["placement.cross_cloud"],
             hint="keep flows between fewer locations of other clouds (placement.cross_cloud: forbid, or narrow "

@@ -4,78 +4,82 @@ the link that talks across it leaves that location together."""
 from __future__ import annotations
 
 import math
-from collections import Counter
 
 from cloudorch.placement.changes import Changes
-from cloudorch.placement.ledger import Ledger, Location, Picks
-from cloudorch.placement.moving import Rules, cheapest_locations, merge
+from cloudorch.placement.ledger import Ledger, Link, Location, Site
+from cloudorch.placement.moving import Rules, cheapest_locations, placed
 from cloudorch.placement.problem import Demand, Option
 
 #: a link whose one side has more resources talking across it than this is not dropped by moving them all
 SHED_MOVERS = 64
 
+Cheapest = dict[str, dict[Location, list[Option]]]
+#: a way to drop a link: what it changes the bill by, who moves, from where, to where
+Drop = tuple[float, list[Demand], Location, Location]
 
-def shed(demands: list[Demand], bill: Ledger, rules: Rules, cheapest: dict[str, dict[Location, list[Option]]],
-         changes: Changes) -> bool:
+
+def shed(demands: list[Demand], bill: Ledger, rules: Rules, cheapest: Cheapest, changes: Changes) -> bool:
     """Drop a VPN link at a gateway that holds more than its cloud lets it: every resource on one side of the
     link that talks across it (with what must stay near it) leaves that location, together -- for one other
     location, or, where its rules keep it from going there, for the one of the locations in use that costs
     least (one at a time none of them can drop the link: the others keep it). Links are tried fewest flows
-    first; of the moves that drop the first one any move drops, the one that lowers the bill most is kept
-    (the bill charges each link beyond a limit more than any move saves). Returns whether one was kept."""
-    limits, member_of = bill.terms.vpn_links, bill.terms.member_of
+    first, and the cheapest way found to drop the first droppable one is kept (the bill charges each link
+    beyond a limit more than any move saves). Returns whether one was kept."""
+    limits = bill.terms.vpn_links
     by_name = {d.name: d for d in demands}
     in_use = sorted({loc for at in bill.at.values() for loc in at})
-    full = sorted(site for site, n in bill.gateway_links.items() if site[1] in limits and n > limits[site[1]])
-    best: tuple[float, list[Demand], Location, Location] | None = None
-    for site in full:
+    for site in sorted(site for site, n in bill.gateway_links.items() if site[1] in limits and n > limits[site[1]]):
         # the links fewest flows use first: the fewest resources to move, and the likeliest to pay
         for link in sorted((link for link, uses in bill.link_uses.items() if uses and site in link),
                            key=lambda link: (bill.link_uses[link], link)):
-            ends = [(f.source, f.target) for f in (bill.flows[i] for i, links in enumerate(bill.flow_links) if link in links)]
-            for here, there in (link, link[::-1]):
-                names = {end for pair in ends for end, other in (pair, pair[::-1])
-                         if member_of.get(end) == here[0] and here[1:] in bill.at[end]
-                         and member_of.get(other) == there[0] and there[1:] in bill.at[other]}
-                direct = _with_near(names, here[1:], bill, rules)
-                # where the link can go: beside the other side or into its cloud, to a site of this cloud
-                # whose gateway has room, or to a new site of either cloud
-                places = {loc for loc in in_use if loc[0] == there[1]
-                          or (loc[0] == here[1] and bill.gateway_links[(here[0], *loc)] < limits.get(here[1], math.inf))}
-                # those alone, or with everything at that location they talk to (moving alone, they would
-                # only take the link along to where they go)
-                for group in dict.fromkeys((frozenset(direct), frozenset(_cluster(direct, here, bill, rules)))):
-                    if len(group) > SHED_MOVERS:
-                        continue
-                    movers = [by_name[name] for name in sorted(group)]
-                    fresh = {loc for d in movers for loc in cheapest_locations(bill.problem, d, cheapest[d.name])
-                             if loc[0] in (here[1], there[1]) and loc not in in_use}
-                    paid = False
-                    for target in sorted((places | fresh) - {here[1:]}):
-                        delta, undo, left = _evacuate(movers, here[1:], target, in_use, bill, rules, cheapest)
-                        _take_back(bill, rules, undo, changes)
-                        if not left and delta < -1e-6:
-                            paid = True
-                            if best is None or delta < best[0] - 1e-9:
-                                best = (delta, movers, here[1:], target)
-                    if paid:
-                        break  # the ones that talk across suffice: no need to move what they talk to as well
+            best = _cheapest_drop(link, by_name, in_use, bill, rules, cheapest, changes)
             if best is not None:
-                break  # the first link some move drops: trying every link each time took most of the search
-        if best is not None:
-            break
-    if best is None:
-        return False
-    _, movers, source, target = best
-    _evacuate(movers, source, target, in_use, bill, rules, cheapest)
-    bill.keep()
-    changes.kept()
-    return True
+                _, movers, source, target = best
+                _evacuate(movers, source, target, in_use, bill, rules, cheapest)
+                bill.keep()
+                changes.kept()
+                return True
+    return False
 
 
-def _cluster(names: set[str], site: tuple[str, str, str], bill: Ledger, rules: Rules) -> set[str]:
-    """``names`` and every resource of ``site`` (network, cloud, region) that a flow or a near rule joins to
-    one of them, directly or through others there."""
+def _cheapest_drop(link: Link, by_name: dict[str, Demand], in_use: list[Location], bill: Ledger, rules: Rules,
+                   cheapest: Cheapest, changes: Changes) -> Drop | None:
+    """The move that drops ``link`` and lowers the bill most, tried and taken back; None if none does."""
+    member_of, limits = bill.terms.member_of, bill.terms.vpn_links
+    ends = [(f.source, f.target) for f in (bill.flows[i] for i, links in enumerate(bill.flow_links) if link in links)]
+    best: Drop | None = None
+    for here, there in (link, link[::-1]):
+        names = {end for pair in ends for end, other in (pair, pair[::-1])
+                 if member_of.get(end) == here[0] and here[1:] in bill.at[end]
+                 and member_of.get(other) == there[0] and there[1:] in bill.at[other]}
+        direct = _with_near(names, here[1:], bill, rules)
+        # where the link can go: beside the other side or into its cloud, to a site of this cloud whose gateway
+        # has room, or to a new site of either cloud
+        places = {loc for loc in in_use if loc[0] == there[1]
+                  or (loc[0] == here[1] and bill.gateway_links[(here[0], *loc)] < limits.get(here[1], math.inf))}
+        # those alone; or, if that drops nothing, with everything at that location they talk to (moving alone,
+        # they would only take the link along)
+        for group in dict.fromkeys((frozenset(direct), frozenset(_cluster(direct, here, bill, rules)))):
+            if len(group) > SHED_MOVERS:
+                continue
+            movers = [by_name[name] for name in sorted(group)]
+            fresh = {loc for d in movers for loc in cheapest_locations(bill.problem, d, cheapest[d.name])
+                     if loc[0] in (here[1], there[1]) and loc not in in_use}
+            found = None
+            for target in sorted((places | fresh) - {here[1:]}):
+                delta, undo, left = _evacuate(movers, here[1:], target, in_use, bill, rules, cheapest)
+                changes.take_back(undo)
+                if not left and delta < -1e-6 and (found is None or delta < found[0] - 1e-9):
+                    found = (delta, movers, here[1:], target)
+            if found is not None:
+                best = found if best is None or found[0] < best[0] - 1e-9 else best
+                break
+    return best
+
+
+def _cluster(names: set[str], site: Site, bill: Ledger, rules: Rules) -> set[str]:
+    """``names`` and every resource of ``site`` that a flow or a near rule joins to one of them, directly or
+    through others there."""
     network, location = site[0], site[1:]
     member_of, out, todo = bill.terms.member_of, set(names), list(names)
     while todo and len(out) <= SHED_MOVERS:
@@ -101,23 +105,23 @@ def _with_near(names: set[str], source: Location, bill: Ledger, rules: Rules) ->
 
 
 def _evacuate(movers: list[Demand], source: Location, target: Location, elsewhere: list[Location], bill: Ledger,
-              rules: Rules, cheapest: dict[str, dict[Location, list[Option]]]) -> tuple[float, list, int]:
+              rules: Rules, cheapest: Cheapest) -> tuple[float, list, int]:
     """Move, tentatively, every one of ``movers``' replicas at ``source`` to ``target`` -- or, where its rules or
-    the quotas keep one from it, to the location of ``elsewhere`` that costs least -- each on its cheapest
-    option there that is allowed; a resource whose near partner has not moved yet is tried again after the
+    the quotas keep one from it, to the location of ``elsewhere`` the bill is cheapest with -- each on its
+    cheapest allowed option there; a resource whose near partner has not moved yet is tried again after the
     others. Returns what the bill changed by, what to undo, and how many could not move."""
     bill.tentatively()
     undo, delta, pending = [], 0.0, list(movers)
+    others = [loc for loc in elsewhere if loc not in (source, target)]
     for _ in range(2):
         blocked = []
         for d in pending:
-            found = _placed(d, source, (target,), bill, rules, cheapest)
-            if found is None:
-                found = _placed(d, source, [loc for loc in elsewhere if loc not in (source, target)], bill, rules, cheapest)
-            if found is None:
+            picks = (placed(d, source, (target,), bill, rules, cheapest[d.name])
+                     or placed(d, source, others, bill, rules, cheapest[d.name]))
+            if picks is None:
                 blocked.append(d)
                 continue
-            current, picks = bill.picks[d.name], found
+            current = bill.picks[d.name]
             rules.moved(d, current, picks)
             delta += bill.move(d.name, picks)
             undo.append((d, current, picks))
@@ -125,38 +129,3 @@ def _evacuate(movers: list[Demand], source: Location, target: Location, elsewher
         if not pending:
             break
     return delta, undo, len(pending)
-
-
-def _placed(d: Demand, source: Location, targets, bill: Ledger, rules: Rules,
-            cheapest: dict[str, dict[Location, list[Option]]]) -> Picks | None:
-    """Of ``d``'s replicas at ``source`` moved to one of ``targets`` (each on its cheapest allowed option there),
-    the picks that cost the bill least; None where none is allowed."""
-    current = bill.picks[d.name]
-    moving = sum(n for o, n in current if o.location == source)
-    staying = tuple((o, n) for o, n in current if o.location != source)
-    best: tuple[float, Picks] | None = None
-    for target in targets:
-        if target not in cheapest[d.name]:
-            continue
-        at = Counter(bill.at[d.name])
-        del at[source]
-        at[target] += moving
-        if not rules.places_allow(d, at):
-            continue
-        for option in cheapest[d.name][target]:
-            picks = merge(staying, option, moving)
-            if rules.quotas_allow(d, picks):
-                if len(targets) == 1:
-                    return picks
-                cost = bill.delta(d.name, picks)
-                if best is None or cost < best[0] - 1e-9:
-                    best = (cost, picks)
-                break
-    return best[1] if best else None
-
-
-def _take_back(bill: Ledger, rules: Rules, undo: list, changes: Changes) -> None:
-    bill.take_back()
-    for d, current, picks in reversed(undo):
-        rules.moved(d, picks, current)
-    changes.undone()

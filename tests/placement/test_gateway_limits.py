@@ -177,6 +177,7 @@ def test_a_search_stopped_short_says_so_in_the_refusal(monkeypatch):
 
 
 def test_the_refusal_reads_right_for_one_link_and_one_more_site():
-    refusal = GatewayLimit(0, "none here").refusal("net@aws/us-east-1", 1, more=1)
+    refusal = GatewayLimit(0, "none here").refusal(("net", "aws", "us-east-1"), 1, more=1)
     assert refusal.message == "net@aws/us-east-1 would end 1 VPN link, at most 0 (and 1 more site): none here"
-    assert GatewayLimit(1, "x").refusal("s", 3, more=2).message == "s would end 3 VPN links, at most 1 (and 2 more sites): x"
+    assert GatewayLimit(1, "x").refusal(("n", "gcp", "r"), 3, more=2).message == (
+        "n@gcp/r would end 3 VPN links, at most 1 (and 2 more sites): x")
