@@ -28,6 +28,7 @@ from cloudorch.network.links import check_gateway_limits
 from cloudorch.network.links import plan_network as plan_network_of
 from cloudorch.network.model import NetworkPlan
 from cloudorch.network.record import read_record, record_path, write_record
+from cloudorch.placement.bill import nat_site_vms
 from cloudorch.placement.candidates import PlacementSettings
 from cloudorch.placement.model import PlacementResult
 from cloudorch.placement.planner import plan_placement
@@ -465,7 +466,8 @@ def _build_plan(loaded: LoadedStack, placement: PlacementResult, rendered: Seque
     catalog = session.catalog
     bill = None
     if providers is not None:
-        bill = bill_of(placement, rendered, {name: p.meters for name, p in providers.items()}, catalog.network)
+        bill = bill_of(placement, rendered, {name: p.meters for name, p in providers.items()}, catalog.network,
+                       nat_site_vms(loaded.stack, placement))
     return Plan(
         stack=loaded.stack.stack,
         objective=placement.objective,

@@ -121,9 +121,10 @@ class NetworkPrices:
     def monthly(self, cloud: str, item: str, quantity: float = 1.0, scope: str | Sequence[str] | None = None,
                 vms: int = 1) -> float | None:
         """USD a month of ``quantity`` of a fixed-charge item (an hourly one runs all month; ``NAT_GATEWAY``
-        is this cloud's NAT gateway serving ``vms`` machines). None when not published."""
+        is this cloud's NAT gateway serving ``vms`` machines: where billed per VM, none bills nothing). None when
+        not published."""
         if item == NAT_GATEWAY:
-            hourly = self.nat_gateway_hourly(cloud, max(vms, 1))
+            hourly = self.nat_gateway_hourly(cloud, vms)
             return None if hourly is None else hourly * HOURS_PER_MONTH * quantity
         usd = self.price(cloud, item, scope)
         if usd is None:

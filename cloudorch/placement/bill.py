@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 
 from cloudorch.graph import flows_of
-from cloudorch.placement.model import NetworkCost, NetworkCostLine
+from cloudorch.placement.model import NetworkCost, NetworkCostLine, PlacementResult
 from cloudorch.placement.problem import Demand, FlowTerm, NetworkTerms, Option
 from cloudorch.placement.rates import PATH_KINDS, NetworkRates
 from cloudorch.spec.models import Compute, Database, Stack
@@ -43,7 +43,8 @@ def network_terms(stack: Stack, demands: tuple[Demand, ...], rates: NetworkRates
                 usd = spec.egress_gb_month / d.count * rate
                 egress.setdefault(name, {})[loc] = usd
             if isinstance(spec, Compute):
-                usd += rates.nat_per_vm.get(loc[0], 0.0)
+                if loc[0] in rates.nat_per_vm and not public_facing(spec):
+                    usd += rates.nat_per_vm[loc[0]].per_vm
                 traffic = _serving_per_replica(stack, spec, d.count, rates.serving.get(loc[0], {}))
                 if traffic:
                     serving_gb.setdefault(name, {})[loc] = traffic
@@ -61,7 +62,16 @@ def network_terms(stack: Stack, demands: tuple[Demand, ...], rates: NetworkRates
                         vpn_link_side=dict(rates.vpn_link_side), per_gb=_monotone(rates.per_gb), replica_extra=extra,
                         vpn_links={cloud: limit.links for cloud, limit in rates.vpn_gateways.items()},
                         replica_egress=egress, location_fixed=fixed, replica_serving=serving_gb, stack_fixed=zone,
-                        global_clouds=global_clouds, cross_cloud_forbidden=stack.placement.cross_cloud == "forbid")
+                        global_clouds=global_clouds, cross_cloud_forbidden=stack.placement.cross_cloud == "forbid",
+                        nat_capped={c: nat for c, nat in sorted(rates.nat_per_vm.items()) if nat.capped},
+                        nat_members=nat_members(stack, placed))
+
+
+def nat_members(stack: Stack, names) -> dict[str, str]:
+    """Resource -> its network, for those whose replicas are VMs their site's NAT serves: compute without a
+    public address (one with an address reaches out through it, and GCP counts only VMs the NAT serves)."""
+    return {name: spec.network for name, spec in sorted(stack.resources.items())
+            if name in names and isinstance(spec, Compute) and not public_facing(spec)}
 
 
 def _layer(spec: Compute) -> str:
@@ -140,6 +150,28 @@ def _vpn_links(terms: NetworkTerms, counts: Mapping[str, Mapping[tuple[str, str]
     return links
 
 
+def nat_vms(terms: NetworkTerms, counts: Mapping[str, Mapping[tuple[str, str], int]]) -> dict[Site, int]:
+    """Per site of a cloud whose NAT bills per VM with a cap (``NetworkTerms.nat_capped``), the VMs its NAT
+    serves (``counts``: resource -> replicas per location); the ledger keeps the same count move by move."""
+    out: dict[Site, int] = defaultdict(int)
+    for name, net in terms.nat_members.items():
+        for loc, n in counts.get(name, {}).items():
+            if loc[0] in terms.nat_capped:
+                out[(net, *loc)] += n
+    return dict(out)
+
+
+def nat_site_vms(stack: Stack, placement: PlacementResult) -> dict[Site, int]:
+    """Per site, the VMs its NAT serves as placed (the NAT-using resources: ``nat_members``): what a NAT
+    billed per VM is billed for."""
+    members = nat_members(stack, placement.placements)
+    out: dict[Site, int] = defaultdict(int)
+    for name, network in members.items():
+        for s in placement.placements[name].slots:
+            out[(network, s.cloud, s.region)] += s.count
+    return dict(sorted(out.items()))
+
+
 def beyond_limits(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Option, int], ...]]) -> list[tuple[Site, int, int]]:
     """The sites whose gateway would carry more VPN links than its cloud lets it (``NetworkTerms.vpn_links``):
     (site, links, limit), in site order."""
@@ -199,6 +231,7 @@ def network_cost(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Optio
                                      cloud=f"{a[1]}+{c[1]}", monthly_usd=terms.link(a[1], c[1])))
     for (flow, cloud), usd in sorted(traffic.items()):
         lines.append(NetworkCostLine(kind="traffic", what=flow, cloud=cloud, monthly_usd=usd))
+    capped = terms.nat_capped
     for name, chosen in sorted(assignment.items()):
         extra, egress = terms.replica_extra.get(name, {}), terms.replica_egress.get(name, {})
         serving = terms.replica_serving.get(name, {})
@@ -206,11 +239,15 @@ def network_cost(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Optio
         for o, n in chosen:
             by_cloud[("egress", o.cloud)] += egress.get(o.location, 0.0) * n
             by_cloud[("balancer-traffic", o.cloud)] += serving.get(o.location, 0.0) * n
-            by_cloud[("nat-per-vm", o.cloud)] += (extra.get(o.location, 0.0) - egress.get(o.location, 0.0)
-                                                  - serving.get(o.location, 0.0)) * n
+            if o.cloud not in capped:  # a capped NAT is priced per site, below
+                by_cloud[("nat-per-vm", o.cloud)] += (extra.get(o.location, 0.0) - egress.get(o.location, 0.0)
+                                                      - serving.get(o.location, 0.0)) * n
         for (kind, cloud), usd in sorted(by_cloud.items()):
             if usd > 1e-9:
                 lines.append(NetworkCostLine(kind=kind, what=name, cloud=cloud, monthly_usd=usd))
+    for (net, cloud, region), vms in sorted(nat_vms(terms, counts).items()):
+        lines.append(NetworkCostLine(kind="nat-per-vm", what=f"{net}@{cloud}/{region} ({vms} VMs)", cloud=cloud,
+                                     monthly_usd=capped[cloud].monthly(vms)))
     if rates is not None:
         used = {"site": {c for _, c, _ in sites}, "vpn_site": {c for _, c, _ in gateways}}
         for part, clouds in (*used.items(), ("vpn_link_side", {c for link in links for _, c, _ in link})):

@@ -26,7 +26,9 @@ class Changes:
     ``k``. Where a cloud limits the links a site's gateway takes, a move is also priced by how close a
     gateway's count is to that limit: the ledger lists the highest count each passed through (negated, so
     the lowest level is again what matters), and a resource depends on it once it nears the limit by less
-    than the links its moves could add there. A resource none of whose dependencies changed that way since
+    than the links its moves could add there; likewise a capped NAT (GCP's: per VM up to 32, flat beyond)
+    prices a move by its site's count while the others' VMs there and the resource's could pass the cap
+    ("nat"). A resource none of whose dependencies changed that way since
     its last failure, and none of whose refusing quotas has room now for the smallest move it refused, would
     fail again."""
 
@@ -108,6 +110,18 @@ class Changes:
                             if end[1] in limits:
                                 key = ("gateway-high", end)
                                 depends[key] = max(depends.get(key, -limits[end[1]] - 1), adds - limits[end[1]] - 1)
+        nat_net, capped = bill.terms.nat_members.get(d.name), bill.terms.nat_capped
+        if nat_net is not None and capped:
+            # a capped NAT prices d's move there by the others' count O only for O in [cap + 1 - d.count, cap]
+            # (below, none of d's VMs pass the cap; above, all ride free): a change matters when the lowest
+            # count passed through (O + mine) was at most cap + mine and the highest at least cap + 1 - d.count
+            # + mine -- keyed by the first's excess over the cap, levelled by the second
+            for loc in set(here).union(candidates):
+                nat = capped.get(loc[0])
+                if nat is not None:
+                    mine = here.get(loc, 0)
+                    for excess in range(mine + 1):
+                        depends[("nat", (nat_net, *loc), excess)] = d.count - mine - nat.up_to - 1
         self.failed[d.name] = (self.clock, refused)
         entry = (d.name, self.clock)
         dependents = self.dependents

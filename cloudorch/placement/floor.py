@@ -68,7 +68,7 @@ def per_replica_terms(problem: Problem) -> NetworkTerms:
         for loc, usd in _nearest_prices(problem, source, demands[f.target]).items():
             mine[loc] = mine.get(loc, 0.0) + f.gb_month / source.count * usd
     return replace(net, member_of={}, flows=(), site={}, vpn_site={}, vpn_link_side={}, location_fixed={},
-                   replica_extra=extra, replica_egress={}, replica_serving={}, stack_fixed={})
+                   replica_extra=extra, replica_egress={}, replica_serving={}, stack_fixed={}, nat_exact=False)
 
 
 def _nearest_prices(problem: Problem, source: Demand, target: Demand) -> dict[tuple[str, str], float]:
@@ -181,14 +181,32 @@ def _member_flows(problem: Problem, demands: dict[str, Demand]) -> list:
 
 
 def _cheapest_replica(problem: Problem, d: Demand) -> dict[tuple[str, str], float]:
-    """Per location, the demand's cheapest replica there: machine and its egress and NAT."""
-    extra = problem.network.replica_extra.get(d.name, {})
+    """Per location, the demand's cheapest replica there: machine and its egress and NAT (less the NAT's
+    per-VM price where a capped NAT could serve it for nothing more: ``_rebated_clouds``)."""
+    net = problem.network
+    extra = net.replica_extra.get(d.name, {})
+    rebated = _rebated_clouds(problem, d)
     out: dict[tuple[str, str], float] = {}
     for o in d.options:
         usd = problem.replica_cost(o, 0) + extra.get(o.location, 0.0)
+        if o.cloud in rebated:
+            usd -= net.nat_capped[o.cloud].per_vm
         if usd < out.get(o.location, float("inf")):
             out[o.location] = usd
     return out
+
+
+def _rebated_clouds(problem: Problem, d: Demand) -> set[str]:
+    """The clouds where ``d``'s VMs may share a capped NAT with more VMs than its cap (its network's NAT-using
+    members could put that many in one site): there a VM may cost its NAT nothing."""
+    net = problem.network
+    network = net.nat_members.get(d.name)
+    if network is None or not net.nat_capped:
+        return set()
+    key = ("nat-vms", network)
+    if key not in problem.memo:
+        problem.memo[key] = sum(x.count for x in problem.demands if net.nat_members.get(x.name) == network)
+    return {c for c, nat in net.nat_capped.items() if problem.memo[key] > nat.up_to}
 
 
 def _flow_minimum(problem: Problem, f, demands: dict[str, Demand], unit, degree) -> float:

@@ -49,6 +49,7 @@ def build(problem: Problem, objective: str | None = None, min_availability: floa
     f.quotas()
     f.budget()
     f.network()
+    f.nat_rebates()
     if gateway_limits:
         f.gateway_limits()
     if min_availability is not None:  # the second solve of the availability objective
@@ -174,6 +175,38 @@ class Formulation:
         for f in net.flows:
             if f.gb_month > 0 and f.source in self.xs and f.target in self.xs:
                 self._traffic(f, net, clouds_of)
+
+    def nat_rebates(self) -> None:
+        """A capped NAT per site (``NetworkTerms.nat_capped``): every VM's column carries the per-VM price, and a
+        site whose network's NAT-using members could put more VMs there than the cap gets back the difference:
+        e[n,l] <= M y[n,l], e[n,l] <= per_vm * sum x - beyond * y[n,l], sum x >= (cap + 1) y[n,l], y binary,
+        e at -1 in the objective (M: the rebate of every such VM there). Exact: y = 1 only past the cap, and
+        then the site pays ``beyond``; a site that can never pass the cap gets no columns."""
+        net = self.problem.network
+        if net is None or not net.nat_capped or not self._priced():
+            return
+        counts = {d.name: d.count for d in self.problem.demands}
+        by_site: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+        most: dict[tuple[str, str, str], int] = defaultdict(int)
+        for name, network in sorted(net.nat_members.items()):
+            locations = set()
+            for c, o in self.xs.get(name, ()):
+                if o.cloud in net.nat_capped:
+                    by_site[(network, *o.location)].append(c)
+                    locations.add(o.location)
+            for loc in locations:
+                most[(network, *loc)] += counts[name]
+        b = self.b
+        for site, cols in sorted(by_site.items()):
+            nat = net.nat_capped[site[1]]
+            if most[site] <= nat.up_to:
+                continue
+            ceiling = nat.rebate(most[site])
+            e = b.var(-1.0, ceiling, integer=False)
+            y = b.var(0.0, 1.0, integer=net.nat_exact)
+            b.row([e, y], [1.0, -ceiling], -float("inf"), 0.0)
+            b.row([e, y, *cols], [1.0, nat.beyond] + [-nat.per_vm] * len(cols), -float("inf"), 0.0)
+            b.row([y, *cols], [-(nat.up_to + 1.0)] + [1.0] * len(cols), 0.0, float("inf"))
 
     def gateway_limits(self) -> None:
         """Every link row, and for each site of a cloud that limits them, sum_b w[a,b] <= its limit: exact,

@@ -155,9 +155,10 @@ def _best_move(d: Demand, bill: Ledger, rules: Rules, options: dict[Location, li
                 if not rules.places_allow(d, at):
                     continue
             too_big = float("inf")  # vCPUs of an option the quotas refused here: as many or more fail too
+            gain = bill.nat_gain(d.name, target, moving)
             for option in options[target]:
                 # options come cheapest first: once one cannot pay, none after it can
-                floor = kept + bill.replicas_cost(d.name, ((option, moving),))
+                floor = kept + bill.replicas_cost(d.name, ((option, moving),)) - gain
                 if floor > -1e-6 or (best is not None and floor >= best[0]):
                     picks = None
                     break
@@ -255,11 +256,11 @@ def _together(movers: list[Demand], source: Location, target: Location, bill: Le
     and whether the attempt was cut short because it cannot pay (then it must be taken back)."""
     bill.tentatively()
     machines_least = _machines_least(bill, rules, movers, source, target, cheapest)
-    if not movers or _hopeless(bill, 0.0, machines_least[0], movers, source):
+    if not movers or _hopeless(bill, 0.0, machines_least[0], movers, source, target):
         return 0.0, [], True
     undo, delta = [], 0.0
     for k, d in enumerate(movers):
-        if k and k % CLOSING_CHECKED_EVERY == 0 and _hopeless(bill, delta, machines_least[k], movers[k:], source):
+        if k and k % CLOSING_CHECKED_EVERY == 0 and _hopeless(bill, delta, machines_least[k], movers[k:], source, target):
             return delta, undo, True  # even if the moves so far pay: the attempt is all of them or none
         picks = placed(d, source, (target,), bill, rules, cheapest[d.name])
         if picks is not None:
@@ -275,7 +276,8 @@ def _together(movers: list[Demand], source: Location, target: Location, bill: Le
 # the target's cheapest option -- no spread, near or apart rule ties it and no vCPU quota covers the target
 # -- and, for the others, the saving they would make there if they moved (they may stay); minus, for the
 # network (``_network_left``), their flows' traffic and everything at the location they leave: a move only
-# ever removes sites, gateways and links where the resource was, and what it adds where it goes is left out.
+# ever removes sites, gateways and links where the resource was, and what it adds where it goes is left out;
+# and what a capped NAT at the target gives back for their VMs (``_nat_gain``).
 
 def _machines_least(bill: Ledger, rules: Rules, movers: list[Demand], source: Location, target: Location,
                     cheapest: dict[str, dict[Location, list[Option]]]) -> list[float]:
@@ -300,10 +302,30 @@ def _machines_least(bill: Ledger, rules: Rules, movers: list[Demand], source: Lo
     return least
 
 
-def _hopeless(bill: Ledger, delta: float, machines_least: float, rest: list[Demand], source: Location) -> bool:
+def _hopeless(bill: Ledger, delta: float, machines_least: float, rest: list[Demand], source: Location,
+              target: Location) -> bool:
     """Whether the attempt cannot pay: what its moves so far added (``delta``) and the least the rest can add
     (their machines at least ``machines_least``) stay above zero (by a cent, for rounding)."""
-    return delta + machines_least - _network_left(bill, rest, source) >= 0.01
+    return delta + machines_least - _network_left(bill, rest, source) - _nat_gain(bill, rest, source, target) >= 0.01
+
+
+def _nat_gain(bill: Ledger, rest: list[Demand], source: Location, target: Location) -> float:
+    """The most a capped NAT at ``target`` gives back for the VMs the rest bring there (leaving ``source``
+    only loses rebate there)."""
+    terms = bill.terms
+    if target[0] not in terms.nat_capped:
+        return 0.0
+    bringing: dict[str, int] = {}
+    for d in rest:
+        net = terms.nat_members.get(d.name)
+        if net is not None:
+            bringing[net] = bringing.get(net, 0) + bill.at[d.name].get(source, 0)
+    usd = 0.0
+    for net, vms in bringing.items():
+        site = (net, *target)
+        before = bill.site_vms[site]
+        usd += terms.nat_rebate(site, before + vms) - terms.nat_rebate(site, before)
+    return usd
 
 
 def _network_left(bill: Ledger, rest: list[Demand], source: Location) -> float:

@@ -52,6 +52,11 @@ class Ledger:
         self.site_members: Counter = Counter()
         self.link_uses: Counter = Counter()
         self.gateway_links: Counter = Counter()
+        #: VMs each site's NAT serves, where it is billed per VM with a cap (``NetworkTerms.nat_capped``)
+        self.site_vms: Counter = Counter()
+        #: above this many VMs a site's count decides no move's price: its cap plus a resource's replicas
+        counts = [d.count for d in problem.demands if d.name in self.terms.nat_members]
+        self._nat_window = max((n.up_to for n in self.terms.nat_capped.values()), default=0) + max(counts, default=0)
         #: VPN links beyond what their sites' gateways take, over all sites (each costs ``OVER_LIMIT_USD``)
         self.over = 0
         self.total = 0.0
@@ -99,7 +104,7 @@ class Ledger:
 
     def move(self, name: str, picks: Picks) -> float:
         """Place ``name`` on ``picks``; returns how much the bill changed."""
-        delta, at, flows, link_change, gateway_change, over = self._evaluate(name, picks)
+        delta, at, flows, link_change, gateway_change, over, vms_change = self._evaluate(name, picks)
         net = self.terms.member_of.get(name)
         note = self._note
         note(("resource", name), 0)
@@ -107,7 +112,18 @@ class Ledger:
         if self._journal is not None:
             self._journal.append((name, self.picks.get(name), old_at, self.machines.get(name),
                                   {i: (self.flow_cost[i], self.flow_links[i]) for i in flows},
-                                  link_change, gateway_change, delta, over))
+                                  link_change, gateway_change, delta, over, vms_change))
+        site_vms = self.site_vms
+        for site, step in vms_change.items():
+            before = site_vms[site]
+            site_vms[site] = before + step
+            # a NAT-using resource's move is priced by the others' count only where the change takes it across
+            # the window in which the resource's own VMs pass the cap (``Changes``): by how far the lowest count
+            # passed through was above the cap, with the highest passed through (negated, as for gateways); a
+            # count that stays above the cap by more than any resource's VMs changes no move's price
+            low = min(before, before + step)
+            if low <= self._nat_window:
+                note(("nat", site, max(0, low - self.terms.nat_capped[site[1]].up_to)), -max(before, before + step))
         if net is not None:
             members = self.site_members
             for loc in old_at.keys() ^ at.keys():
@@ -150,8 +166,8 @@ class Ledger:
         """Undo every move since ``tentatively``, newest first, restoring exactly what each one changed
         (undoing by moving back would price every move again)."""
         journal, self._journal = self._journal or [], None
-        members, uses, gateways = self.site_members, self.link_uses, self.gateway_links
-        for name, picks, at, machines, flows, link_change, gateway_change, delta, over in reversed(journal):
+        members, uses, gateways, site_vms = self.site_members, self.link_uses, self.gateway_links, self.site_vms
+        for name, picks, at, machines, flows, link_change, gateway_change, delta, over, vms_change in reversed(journal):
             net = self.terms.member_of.get(name)
             if net is not None:
                 for loc in at.keys() ^ self.at[name].keys():
@@ -162,6 +178,8 @@ class Ledger:
                 uses[link] -= step
             for end, step in gateway_change.items():
                 gateways[end] -= step
+            for site, step in vms_change.items():
+                site_vms[site] -= step
             self.picks[name], self.at[name], self.machines[name] = picks, at, machines
             self.total -= delta
             self.over -= over
@@ -196,6 +214,19 @@ class Ledger:
             fixed = terms.location_fixed.get(name, _EMPTY)
             for loc in changed:
                 delta += fixed.get(loc[0], 0.0) * (1 if loc in at else -1)
+        vms_change: dict[Site, int] = {}
+        nat_net = terms.nat_members.get(name) if terms.nat_capped else None
+        if nat_net is not None:
+            capped, site_vms = terms.nat_capped, self.site_vms
+            for loc in at.keys() | old_at.keys():
+                step = at.get(loc, 0) - old_at.get(loc, 0)
+                nat = capped.get(loc[0])
+                if step and nat is not None:
+                    site = (nat_net, *loc)
+                    before = site_vms[site]
+                    # each VM is charged the per-VM price with its replica; a site past the cap gets it back
+                    delta -= nat.rebate(before + step) - nat.rebate(before)
+                    vms_change[site] = step
         flows: dict[int, tuple[float, list[Link]]] = {}
         link_change: dict[Link, int] = {}
         same_places = not changed  # then no flow needs another link
@@ -236,7 +267,7 @@ class Ledger:
                 over += max(0, before + step - limit) - max(0, before - limit)
         if over:
             delta += OVER_LIMIT_USD * over
-        return delta, at, flows, link_change, gateway_change, over
+        return delta, at, flows, link_change, gateway_change, over, vms_change
 
     def _traffic(self, gb: float, source: Mapping[Location, int] | None, target: Mapping[Location, int] | None) -> float:
         """A flow's traffic cost (``gb`` a month), its ends placed at ``source`` and ``target``: each GB at the
@@ -276,6 +307,15 @@ class Ledger:
         shed)."""
         limits, gateways = self.terms.vpn_links, self.gateway_links
         return sum(1 for end in link if end[1] in limits and gateways[end] > limits[end[1]])
+
+    def nat_gain(self, name: str, loc: Location, vms: int) -> float:
+        """What ``vms`` more of ``name``'s VMs at ``loc`` would get back from a capped NAT there: the most a
+        move there saves beyond its replicas' price (a move away only loses rebate)."""
+        net, nat = self.terms.nat_members.get(name), self.terms.nat_capped.get(loc[0])
+        if net is None or nat is None:
+            return 0.0
+        before = self.site_vms[(net, *loc)]
+        return nat.rebate(before + vms) - nat.rebate(before)
 
     def network_share(self, name: str) -> float:
         """At most how much of the bill moving ``name``'s replicas could save, besides its machines: its flows'

@@ -111,7 +111,8 @@ class Explanation(_Frozen):
 class NetworkCostLine(_Frozen):
     """One part of the network's monthly bill as the placement priced it."""
 
-    kind: str = Field(description="site | vpn-gateway | vpn-link | traffic | egress | nat-per-vm")
+    kind: str = Field(description="site | vpn-gateway | vpn-link | traffic | egress | nat-per-vm (a NAT billed "
+                                  "per VM: per resource, or per site where its price is capped)")
     what: str
     cloud: str
     monthly_usd: float

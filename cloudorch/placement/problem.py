@@ -48,7 +48,11 @@ member of a stack network (those get region indicators z):
     + site_c s[n,l] + vpn_site_c g[a] + (link_c(a) + link_c(b)) w[a,b] + sum rate[l,k] q[f,l,k]
     + fixed_{r,c} b[r,l] (the balancer, its WAF and DNS health check: ``location_fixed``)
     + per replica on o at l: its internet egress (egress_gb / count * rate[l]) and, on a cloud whose NAT is
-      billed per VM, that VM's share of it
+      billed per VM, that VM's price (compute without a public address: the VMs the NAT serves)
+    - e[n,l] where that NAT is capped (GCP Cloud NAT: per VM up to 32, flat beyond), for each site whose
+      network could put more VMs there than the cap, with y[n,l] binary:
+      e <= rebate(N) y,  e <= per_vm sum x - beyond y,  sum x >= (cap + 1) y   (sum over the site's VMs,
+      N the most it could hold): a site past the cap pays the flat rate, exactly (``Formulation.nat_rebates``)
   constraint group placement.cross_cloud (when it is forbid): for each flow r->t and cloud c,
     u[f,c] binary, sum_c u[f,c] = 1, sum_{o in c} x[r,o] <= count_r u[f,c], the same for t.
   constraint group of the VPN links a site's gateway takes, only where the model's placement breaks one
@@ -77,6 +81,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from cloudorch.placement.model import HOURS_PER_MONTH
+from cloudorch.placement.rates import NatPerVm
 
 #: balanced objective: each point of unavailability costs ten times its share of the price
 BALANCED_PENALTY = 10.0
@@ -265,6 +270,21 @@ class NetworkTerms:
     #: cloud -> at most this many VPN links on one site's gateway there (local search keeps to it; the
     #: relaxations that give the bound leave it out, so the bound stays below every placement that keeps it)
     vpn_links: Mapping[str, int] = field(default_factory=dict)
+    #: cloud -> its NAT's price by the VMs using it, where billed per VM with a cap (GCP Cloud NAT: per VM
+    #: up to 32, flat beyond); ``replica_extra`` charges each VM the per-VM price, and a site of more VMs
+    #: than the cap is rebated the difference (``NatPerVm.rebate``)
+    nat_capped: Mapping[str, NatPerVm] = field(default_factory=dict)
+    #: demand -> its network, for the demands whose replicas are VMs that use their site's NAT (compute
+    #: without a public address): the VMs a site's NAT counts
+    nat_members: Mapping[str, str] = field(default_factory=dict)
+    #: whether a site passing the NAT's cap is a binary (exact) or a fraction (the LP's bound of it: the
+    #: start of local search, where binaries over a thousand resources cost seconds and the search prices
+    #: the cap exactly anyway)
+    nat_exact: bool = True
+
+    def nat_rebate(self, site: tuple[str, str, str], vms: int) -> float:
+        nat = self.nat_capped.get(site[1])
+        return nat.rebate(vms) if nat is not None else 0.0
 
     def link(self, cloud_a: str, cloud_b: str) -> float:
         return self.vpn_link_side.get(cloud_a, 0.0) + self.vpn_link_side.get(cloud_b, 0.0)

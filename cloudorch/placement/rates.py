@@ -57,6 +57,30 @@ class GatewayLimit:
 
 
 @dataclass(frozen=True)
+class NatPerVm:
+    """A NAT gateway billed by the VMs using it (GCP Cloud NAT): ``per_vm`` a month each up to ``up_to``
+    VMs, a flat ``beyond`` a month for more (None: no cap published). A gateway no VM uses bills nothing
+    for them."""
+
+    per_vm: float
+    up_to: int | None = None
+    beyond: float | None = None
+
+    def monthly(self, vms: int) -> float:
+        if self.up_to is None or self.beyond is None or vms <= self.up_to:
+            return self.per_vm * vms
+        return self.beyond
+
+    def rebate(self, vms: int) -> float:
+        """What the cap takes off ``vms`` VMs at the per-VM price: 0 up to the cap."""
+        return self.per_vm * vms - self.monthly(vms)
+
+    @property
+    def capped(self) -> bool:
+        return self.up_to is not None and self.beyond is not None
+
+
+@dataclass(frozen=True)
 class NetworkShape:
     """What one cloud's sites and links are made of, in price-list items (a provider's ``network_shape``)."""
 
@@ -87,8 +111,8 @@ class NetworkRates:
     site: Mapping[str, float] = field(default_factory=dict)
     vpn_site: Mapping[str, float] = field(default_factory=dict)
     vpn_link_side: Mapping[str, float] = field(default_factory=dict)
-    #: cloud -> USD a month per VM of a site whose NAT is billed per VM
-    nat_per_vm: Mapping[str, float] = field(default_factory=dict)
+    #: cloud -> what a site's NAT costs by the VMs using it, where it is billed per VM
+    nat_per_vm: Mapping[str, NatPerVm] = field(default_factory=dict)
     #: (cloud, region, path kind) -> USD per GB sent
     per_gb: Mapping[tuple[str, str, PathKind], float] = field(default_factory=dict)
     #: (cloud, region) -> USD per GB sent to the internet (egress, plus NAT processing where it goes through one)
@@ -125,6 +149,17 @@ def monthly(prices: NetworkPrices, cloud: str, charges: Iterable[Charge], unknow
     return total
 
 
+def nat_per_vm(prices: NetworkPrices, cloud: str) -> NatPerVm:
+    """The cloud's per-VM NAT price up to its last published tier, and its flat rate beyond (GCP: $0.0014 an
+    hour per VM up to 32 VMs, $0.044 an hour for more: ``nat_gateway_hourly`` prices the bill the same way)."""
+    vm = prices.price(cloud, "nat_gateway_vm_hour")
+    tiers = prices.tiers(cloud, "nat_gateway_vm_hour")
+    up_to = int(tiers[-1].to_gb) if tiers and tiers[-1].to_gb is not None else None
+    flat = prices.nat_gateway_hourly(cloud, up_to + 1) if up_to is not None else None
+    return NatPerVm(per_vm=(vm or 0.0) * HOURS_PER_MONTH, up_to=up_to,
+                    beyond=None if flat is None else flat * HOURS_PER_MONTH)
+
+
 def network_rates(catalog: Catalog, shapes: Mapping[str, NetworkShape]) -> NetworkRates | None:
     """The rates of every cloud in ``shapes`` over the catalog's regions; None without network prices."""
     prices = catalog.network
@@ -143,8 +178,7 @@ def network_rates(catalog: Catalog, shapes: Mapping[str, NetworkShape]) -> Netwo
             serving[cloud][part] = monthly(prices, cloud, charges, missing[f"serving:{part}"])
         unknown_items[cloud] = {part: tuple(items) for part, items in missing.items() if items}
         if shape.nat_per_vm:
-            vm = prices.price(cloud, "nat_gateway_vm_hour")
-            nat_vm[cloud] = (vm or 0.0) * HOURS_PER_MONTH
+            nat_vm[cloud] = nat_per_vm(prices, cloud)
         nat_gb[cloud] = prices.price(cloud, "nat_processed_gb") or 0.0
     per_gb, internet, continent, unknown_gb = {}, {}, {}, set()
     for region in catalog.regions:

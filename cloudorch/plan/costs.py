@@ -64,12 +64,13 @@ class Bill(_Frozen):
 
 
 def bill_of(placement: PlacementResult, rendered: Sequence[RenderedResource], meters: Mapping[str, Any],
-            prices: NetworkPrices | None) -> Bill:
-    """``meters``: cloud -> its provider's ``meters`` callable."""
+            prices: NetworkPrices | None, nat_vms: Mapping[tuple[str, str, str], int] | None = None) -> Bill:
+    """``meters``: cloud -> its provider's ``meters`` callable; ``nat_vms``: (network, cloud, region) -> the
+    VMs that site's NAT serves (``placement.bill.nat_site_vms``; a NAT billed per VM bills none elsewhere)."""
     lines: list[CostLine] = []
     unpriced: list[UnpricedLine] = []
     lines += _placed(placement, rendered)
-    vms = _vms_per_site(placement)
+    vms = nat_vms or {}
     for res in rendered:
         if res.role in PLACED_ROLES or res.is_provider or res.cloud not in meters:
             continue
@@ -86,7 +87,7 @@ def bill_of(placement: PlacementResult, rendered: Sequence[RenderedResource], me
                 unknowable.append(m.reason)
                 continue
             price = None if prices is None else prices.monthly(res.cloud, m.item, m.quantity, m.scope,
-                                                               vms=vms.get((res.cloud, res.region), 1))
+                                                               vms=vms.get((res.source, res.cloud, res.region), 0))
             if price is None:
                 missing.append(m.item)
                 continue
@@ -126,13 +127,4 @@ def _placed(placement: PlacementResult, rendered: Sequence[RenderedResource]) ->
             holder = runs.get((name, p.cloud, p.region)) or name
             out.append(CostLine(resource=holder, cloud=p.cloud, region=p.region, basis="placement",
                                 monthly_usd=p.storage_monthly_usd, detail="storage"))
-    return out
-
-
-def _vms_per_site(placement: PlacementResult) -> dict[tuple[str, str], int]:
-    out: dict[tuple[str, str], int] = defaultdict(int)
-    for p in placement.placements.values():
-        if p.kind == "compute":
-            for s in p.slots:
-                out[(s.cloud, s.region)] += s.count
     return out

@@ -14,7 +14,7 @@ def test_text_plan_shows_placements_policy_and_total(capsys):
     assert "Resources per cloud:" in out and "Policy:" in out and "waived" in out
     # machines $815.69 (a replica on aws rather than azure: its VPN costs less) + the VPN, NAT, the AWS site's
     # KMS key ($1) and traffic
-    assert "Total: $1,131.27/month of a $6,000.00 budget (machines $815.69 + network $315.58" in out
+    assert "Total: $1,126.16/month of a $6,000.00 budget (machines $815.69 + network $310.47" in out
 
 
 def test_text_plan_shows_the_links_and_flows(capsys):

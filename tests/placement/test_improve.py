@@ -10,6 +10,7 @@ import pytest
 
 from cloudorch.placement import milp
 from cloudorch.placement.problem import FlowTerm, NetworkTerms
+from cloudorch.placement.rates import NatPerVm
 from tests.placement.test_bill import CAT, WEB_DB, _brute_force, _random_case, rates
 from tests.placement.tiny import catalog, db, demand, off, option, per_region, plan, problem, stack
 
@@ -109,11 +110,16 @@ def test_the_ledger_prices_every_move_as_the_bill_does(seed):
 TIGHT = {"aws": 2, "azure": 3, "gcp": 2}
 
 
+#: a capped NAT on gcp that a busy problem's sites pass, dear enough to pull VMs together: $40 a VM up to 4 VMs, $100 for more
+NAT = NatPerVm(per_vm=40.0, up_to=4, beyond=100.0)
+
+
 def _busy_problem(seed: int, resources: int = 40, flows: int = 70, site: float = 1.0, quota: float = 1.0,
-                  link: float = 1.0, limits: dict[str, int] | None = None):
+                  link: float = 1.0, limits: dict[str, int] | None = None, nat: NatPerVm | None = None):
     """``resources`` over 8 locations in three clouds, ``flows`` flows, spread, near and apart rules and two
     vCPU quotas that bind (scaled by ``quota``): a search that keeps and closes many locations (more as
-    ``site`` and ``link`` scale up what a location and a link cost)."""
+    ``site`` and ``link`` scale up what a location and a link cost). ``nat``: gcp's NAT, billed per VM with
+    a cap, serving every other resource's VMs."""
     rng = random.Random(seed)
     places = ["aws/us-east-1", "aws/eu-west-1", "aws/us-west-2", "azure/eastus", "azure/westeurope",
               "gcp/us-central1", "gcp/europe-west4", "gcp/us-east1"]
@@ -143,6 +149,11 @@ def _busy_problem(seed: int, resources: int = 40, flows: int = 70, site: float =
                          vpn_site={"aws": 0.0, "azure": 140.0 * link, "gcp": 0.0},
                          vpn_link_side={"aws": 73.0 * link, "azure": 0.0, "gcp": 73.0 * link}, per_gb=per_gb, replica_extra={},
                          vpn_links=limits or {})
+    if nat is not None:
+        served = names[::2]
+        terms = dataclasses.replace(terms, nat_capped={"gcp": nat}, nat_members=dict.fromkeys(served, "net"),
+                                    replica_extra={n: {tuple(p.split("/")): nat.per_vm for p in places if p.startswith("gcp")}
+                                                   for n in served})
     return problem(*demands, quotas={"aws": 100.0 * quota, "gcp/us-central1": 40.0 * quota}, network=terms)
 
 
@@ -163,9 +174,10 @@ def test_skipping_resources_whose_moves_cannot_have_changed_keeps_the_same_searc
     # plain; sites dear and links free; links dear and sites free; quotas tight
     cases = [(seed, *shape) for seed in range(8) for shape in ((1.0, 1.0, 1.0), (6.0, 1.0, 0.0), (0.0, 1.0, 4.0))]
     cases += [(seed, 1.0, quota, 1.0) for seed in range(6) for quota in (0.6, 0.75)]
-    cases = [(*case, None) for case in cases] + [(seed, 1.0, 1.0, 0.2, TIGHT) for seed in range(8)]
-    for seed, site, quota, link, limits in cases:
-        part = _busy_problem(seed, site=site, quota=quota, link=link, limits=limits)
+    cases = [(*case, None, None) for case in cases] + [(seed, 1.0, 1.0, 0.2, TIGHT, None) for seed in range(8)]
+    cases += [(seed, 1.0, 1.0, 1.0, None, NAT) for seed in range(8)] + [(seed, 0.0, 1.0, 0.2, TIGHT, NAT) for seed in range(4)]
+    for seed, site, quota, link, limits, nat in cases:
+        part = _busy_problem(seed, site=site, quota=quota, link=link, limits=limits, nat=nat)
         start = milp.solve(dataclasses.replace(part, network=None))
         if start is None:
             continue  # quotas too tight for this draw
@@ -174,7 +186,7 @@ def test_skipping_resources_whose_moves_cannot_have_changed_keeps_the_same_searc
         monkeypatch.setattr(Changes, "unchanged_since_failed", lambda self, name: False)
         every = search.improve(part, start.assignment)
         monkeypatch.undo()
-        assert kept == every, (seed, site, quota, link, limits)
+        assert kept == every, (seed, site, quota, link, limits, nat)
     assert len(skipped) > 200, len(skipped)  # the cases exercise what is tested
 
 
@@ -191,10 +203,11 @@ def test_closing_attempts_cut_short_keep_the_same_search(monkeypatch):
         cut.extend([1] if found else [])
         return found
 
-    cases = [(seed, *shape, None) for seed in range(6) for shape in ((1.0, 1.0, 1.0), (6.0, 1.0, 0.0), (0.0, 1.0, 4.0),
-                                                                    (1.0, 0.7, 1.0), (0.0, 1.0, 0.0))]
-    for seed, site, quota, link, limits in cases + [(seed, 1.0, 1.0, 0.2, TIGHT) for seed in range(4)]:
-        part = _busy_problem(seed, resources=60, flows=100, site=site, quota=quota, link=link, limits=limits)
+    cases = [(seed, *shape, None, None) for seed in range(6) for shape in ((1.0, 1.0, 1.0), (6.0, 1.0, 0.0), (0.0, 1.0, 4.0),
+                                                                          (1.0, 0.7, 1.0), (0.0, 1.0, 0.0))]
+    cases += [(seed, 1.0, 1.0, 0.2, TIGHT, None) for seed in range(4)] + [(seed, 0.0, 1.0, 0.0, None, NAT) for seed in range(6)]
+    for seed, site, quota, link, limits, nat in cases:
+        part = _busy_problem(seed, resources=60, flows=100, site=site, quota=quota, link=link, limits=limits, nat=nat)
         start = milp.solve(dataclasses.replace(part, network=None))
         if start is None:
             continue  # quotas too tight for this draw
@@ -248,12 +261,13 @@ def test_moves_taken_back_leave_the_ledger_exactly_as_it_was(seed):
     from cloudorch.placement.ledger import Ledger
 
     rng = random.Random(seed)
-    part = _busy_problem(seed)
+    part = _busy_problem(seed, nat=NAT)
     start = milp.solve(dataclasses.replace(part, network=None))
     ledger = Ledger(part, start.assignment)
 
     def state():
-        counts = [{k: v for k, v in c.items() if v} for c in (ledger.site_members, ledger.link_uses, ledger.gateway_links)]
+        counts = [{k: v for k, v in c.items() if v}
+                  for c in (ledger.site_members, ledger.link_uses, ledger.gateway_links, ledger.site_vms)]
         return (dict(ledger.picks), {k: dict(v) for k, v in ledger.at.items()}, dict(ledger.machines),
                 list(ledger.flow_cost), [list(x) for x in ledger.flow_links], counts)
 

@@ -30,3 +30,30 @@ def test_declared_queries_are_priced_by_how_the_records_route_them(monkeypatch, 
     assert line["detail"] == "1 x dns_zone_month, 40 x dns_queries_million"
     assert line["monthly_usd"] == 0.5 + 40 * 0.6
     assert not [u for u in plan.cost.unpriced if u["resource"] == zone.name]
+
+
+NAT_STACK = """\
+stack: natty
+placement: {clouds: [gcp], regions: [us-central1, europe-west4]}
+resources:
+  net: {kind: network, cidr: 10.0.0.0/16}
+  workers: {kind: compute, network: net, count: %d, cpu: 2, memory_gb: 4, apart: [orders]}
+  web: {kind: compute, network: net, count: 2, cpu: 2, memory_gb: 4, ingress: [{port: 443, from: internet}]}
+  orders: {kind: database, network: net, engine: postgres, version: "16", ingress: [{port: 5432, from: workers}]}
+"""
+
+
+def test_cloud_nat_bills_the_vms_it_serves_up_to_its_cap_as_the_placement_priced_them(monkeypatch, tmp_path):
+    # Cloud NAT (read 2026-12-08, cloud.google.com/nat/pricing): $0.0014 an hour per VM using the gateway up to
+    # 32 VMs, $0.044 an hour for more; its address $0.005 an hour. web has public addresses (the NAT serves
+    # none of them) and the database's region has no VM at all
+    monkeypatch.chdir(tmp_path)
+    for workers, nat_hourly in ((40, 0.044), (32, 32 * 0.0014), (5, 5 * 0.0014)):
+        (tmp_path / "nat.yaml").write_text(NAT_STACK % workers)
+        plan = api.plan(tmp_path / "nat.yaml").plan
+        nat = {line["region"]: line for line in plan.cost.lines if line["resource"].endswith("-nat")}
+        assert next(p for p in plan.placements if p.resource == "orders").region == "europe-west4"
+        assert nat["us-central1"]["monthly_usd"] == round((nat_hourly + 0.005) * 730, 4)
+        assert nat["europe-west4"]["monthly_usd"] == round(0.005 * 730, 4)
+        # the placement priced the same NAT: its bill is the plan's
+        assert plan.cost.placement_monthly_usd == plan.cost.monthly_usd

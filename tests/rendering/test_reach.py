@@ -136,8 +136,10 @@ def test_random_stacks_over_three_clouds_prove_every_flow_and_expose_only_what_t
                 if link.kind == "vpn":
                     assert sides[(link_id, side)] >= {t.index for t in link.tunnels}
     event(f"clouds {len({b.cloud for b in network.blocks})}, links {sorted({k.kind for k in network.links})}")
-    flows = json.loads(result.plan.to_json())["network"]["flows"]
-    assert {f["status"] for f in flows} == {"proved"}
+    document = json.loads(result.plan.to_json())
+    assert {f["status"] for f in document["network"]["flows"]} == {"proved"}
+    cost = document["cost"]
+    assert cost["placement_monthly_usd"] == pytest.approx(cost["monthly_usd"], abs=0.05), (cost["unpriced"], stack)
     SEEN["planned"] += 1
 
 
