@@ -194,7 +194,7 @@ def _solve(problem: Problem, gap: float | None = None) -> Solution | None:
         return _limited(problem, milp.solve(problem, gap), gap)
     quotas = _binding(problem)
     current = replace(problem, quotas=quotas)
-    assignment, monthly, bound, stopped = {}, 0.0, 0.0, set()
+    assignment, monthly, bound, stopped, cut_short = {}, 0.0, 0.0, set(), False
     for group, keys in milp.components(current):
         part = _solve_part(_part(current, group, keys), gap)
         if part is None:
@@ -203,11 +203,12 @@ def _solve(problem: Problem, gap: float | None = None) -> Solution | None:
         bound += part.lower_bound_monthly_usd
         if part.stopped:
             stopped.add(part.stopped)
+        cut_short |= part.cut_short
     monthly = sum(o.monthly_usd * n for chosen in assignment.values() for o, n in chosen)  # unrounded parts
     if problem.network is None:
         bound = min(bound, monthly)  # with a network the bound covers it too; plan_placement caps it at the bill
     return Solution(dict(sorted(assignment.items())), round(monthly, 2), round(bound, 4),
-                    stopped="; ".join(sorted(stopped)) or None)
+                    stopped="; ".join(sorted(stopped)) or None, cut_short=cut_short)
 
 
 def _solve_part(part: Problem, gap: float | None = None) -> Solution | None:
@@ -234,7 +235,7 @@ def _solve_part(part: Problem, gap: float | None = None) -> Solution | None:
     floor = max(machines.lower_bound_monthly_usd + network, coupled)
     local = Solution(dict(sorted(assignment.items())), round(_machines(assignment), 2), round(floor, 4),
                      stopped=f"local search{f' (stopped at {limit.reason})' if limit.reason else ''}, as a stack "
-                             "this size is not searched exactly")
+                             "this size is not searched exactly", cut_short=limit.reason is not None)
     if milp.replica_columns(part, above=milp.RELAXED_BOUND_COLUMNS) <= milp.RELAXED_BOUND_COLUMNS:
         relaxed = milp.relaxed_bound(part)
         if relaxed is not None and relaxed > floor:
@@ -252,7 +253,7 @@ def _refuse_beyond_limits(terms: NetworkTerms, solution: Solution, rates: Networ
         site, links, _ = over[0]
         refusal = rates.vpn_gateways[site[1]].refusal(site, links, "no placement found keeps to what the VPN gateways "
                                                       "take: ", len(over) - 1)
-        if solution.stopped and "stopped at" in solution.stopped:
+        if solution.cut_short:
             # it may have run out of moves rather than of placements: say so
             refusal.hint = f"the search stopped short ({solution.stopped}); " + (refusal.hint or "")
         raise refusal

@@ -388,6 +388,8 @@ class Solution:
     lower_bound_monthly_usd: float
     #: why the search stopped before proving the optimum (``milp.Limits``), or None when it is proved
     stopped: str | None = None
+    #: local search stopped at one of its limits (``improve.Limit``) before running out of moves that pay
+    cut_short: bool = False
 
 
 class DisjointSets:
