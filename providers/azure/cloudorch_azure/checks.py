@@ -6,18 +6,19 @@ import ipaddress
 
 from cloudorch.errors import Problem
 from cloudorch.rendering import RenderContext
+from cloudorch.spec.models import Compute
 
 from cloudorch_azure.database import databases_in
 from cloudorch_azure.network import hosts_balancer
 from cloudorch_azure.links import vpn_sites
-from cloudorch_azure.naming import GATEWAY_SUBNET_PREFIX, SMALLEST_VPN_BLOCK, database_room
+from cloudorch_azure.naming import CLOUD, GATEWAY_SUBNET_PREFIX, SMALLEST_VPN_BLOCK, database_room
 
 #: the smallest block whose second half holds the balancer's /27 and the GatewaySubnet's
 SMALLEST_BALANCED_BLOCK = 25
 
 
 def check(ctx: RenderContext) -> list[Problem]:
-    problems = []
+    problems = _passthrough_exposure(ctx)
     for site in vpn_sites(ctx):
         if ipaddress.IPv4Network(site.cidr).prefixlen > SMALLEST_VPN_BLOCK:
             problems.append(ctx.problem(("resources", site.network, "cidr"), (
@@ -39,4 +40,28 @@ def check(ctx: RenderContext) -> list[Problem]:
                 f"the block of {network} in azure/{block.region} ({block.cidr}) has room for {room} database "
                 f"subnets beside its {beside}, and {len(placed)} databases are placed "
                 "there; give the network a larger CIDR")))
+    return problems
+
+
+def _passthrough_exposure(ctx: RenderContext) -> list[Problem]:
+    """A Standard Load Balancer (``serve.protocol: tcp``) passes clients' addresses through, so the subnet of
+    its replicas admits the internet on the backend ports; machines of the same subnet with public addresses
+    of their own would be open on those ports too. Azure scopes a rule to some machines of a subnet only
+    through application security groups, which cloudorch does not render, so it refuses the combination."""
+    problems = []
+    for b in ctx.balancers:
+        if b.cloud != CLOUD or b.protocol != "tcp":
+            continue
+        exposed = [other for other, placement in ctx.placed(Compute)
+                   if other != b.resource and ctx.stack.resources[other].network == b.network
+                   and (CLOUD, b.region) in placement.locations and ctx.public_facing(ctx.stack.resources[other])]
+        if exposed:
+            ports = "/".join(str(p) for p in sorted({b.backend_port, b.health.port}))
+            names = ", ".join(exposed)
+            problems.append(ctx.problem(("resources", b.resource, "serve", "protocol"), (
+                f"{b.resource} is served over tcp in azure/{b.region} by a Standard Load Balancer, which keeps the "
+                f"clients' addresses, so the subnet it shares there with {names} must admit the internet on "
+                f"{ports}; {names} {'has' if len(exposed) == 1 else 'have'} public addresses and would be open on "
+                f"{ports} too. Serve {b.resource} over http or https (an Application Gateway, which proxies), or "
+                f"keep it out of the regions of {names} (`apart: [{names}]`)")))
     return problems

@@ -235,6 +235,30 @@ def test_a_tcp_replica_with_a_public_address_is_exposed(planned_tcp):
     assert not any(f"web at azure/{s.region}" in text for s in planned_tcp.proof.services if s.region != vmss.region)
 
 
+def test_a_tcp_service_beside_a_public_resource_is_refused_at_its_protocol_and_plans_apart(tmp_path):
+    # the replicas' subnet admits the internet on the backend port: a resource there with public addresses
+    # would be open on it too (found by a random stack: the proof refused it as a plugin bug)
+    stack = yaml.safe_load(_webshop_on_azure(tmp_path, protocol="tcp", port=9000, health={"port": 8080},
+                                             waf=False).read_text())
+    stack["resources"]["admin"] = {"kind": "compute", "network": "net", "count": 1, "cpu": 2, "memory_gb": 4,
+                                   "near": "web", "ingress": [{"port": 443, "from": "internet"}]}
+    path = tmp_path / "beside.yaml"
+    path.write_text(yaml.safe_dump(stack, sort_keys=False))
+    from cloudorch.errors import SpecError
+
+    with pytest.raises(SpecError) as caught:
+        api.plan(path)
+    problem, = caught.value.problems
+    assert problem.path == "resources.web.serve.protocol" and problem.line
+    assert "so the subnet it shares there with admin must admit the internet on 8080" in problem.message
+    assert "`apart: [admin]`" in problem.message
+    del stack["resources"]["admin"]["near"]
+    stack["resources"]["web"]["apart"] = ["admin"]
+    path.write_text(yaml.safe_dump(stack, sort_keys=False))
+    planned = api.plan(path)
+    assert planned.proof.undeclared == () and all(s.status == "proved" for s in planned.proof.services)
+
+
 def _global_name(cloud_regions: tuple[str, ...]):
     """The zone rendered for a stack whose Azure share spans ``cloud_regions``."""
     from cloudorch.placement.model import NetworkBlock
