@@ -49,8 +49,8 @@ def network_floor(problem: Problem) -> float:
 
 
 def per_replica_terms(problem: Problem) -> NetworkTerms:
-    """The part of the network each replica pays wherever every other resource runs: its egress and NAT,
-    and every GB it sends at its location's price for the nearest path its target could take (its own
+    """The part of the network each replica pays wherever every other resource runs: its egress and NAT
+    (less a capped NAT's per-VM price where its site may pass the cap: ``_rebated_clouds``), and every GB it sends at its location's price for the nearest path its target could take (its own
     region, unless the target has no option there or an apart rule keeps the two apart: prices rise with
     distance, ``bill._monotone``). It is linear in the placement, so the machines' exact solve carries
     it, under every quota and spread rule: the optimum of machines plus this part bounds them together far
@@ -60,6 +60,13 @@ def per_replica_terms(problem: Problem) -> NetworkTerms:
     assert net is not None
     demands = {d.name: d for d in problem.demands}
     extra = {name: dict(at) for name, at in net.replica_extra.items()}
+    # a capped NAT's rebate is not linear (a site's VMs past the cap ride free): where one may apply, each
+    # VM's NAT is left out -- the part stays linear and below every bill, so its optimum stays a bound
+    for d in problem.demands:
+        rebated = _rebated_clouds(problem, d)
+        for loc in extra.get(d.name, {}) if rebated else ():
+            if loc[0] in rebated:
+                extra[d.name][loc] -= net.nat_capped[loc[0]].per_vm
     for f in _member_flows(problem, demands):
         if f.gb_month <= 0:
             continue
@@ -68,7 +75,8 @@ def per_replica_terms(problem: Problem) -> NetworkTerms:
         for loc, usd in _nearest_prices(problem, source, demands[f.target]).items():
             mine[loc] = mine.get(loc, 0.0) + f.gb_month / source.count * usd
     return replace(net, member_of={}, flows=(), site={}, vpn_site={}, vpn_link_side={}, location_fixed={},
-                   replica_extra=extra, replica_egress={}, replica_serving={}, stack_fixed={}, nat_exact=False)
+                   replica_extra=extra, replica_egress={}, replica_serving={}, stack_fixed={}, nat_capped={},
+                   nat_members={})
 
 
 def _nearest_prices(problem: Problem, source: Demand, target: Demand) -> dict[tuple[str, str], float]:

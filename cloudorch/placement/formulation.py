@@ -203,7 +203,7 @@ class Formulation:
                 continue
             ceiling = nat.rebate(most[site])
             e = b.var(-1.0, ceiling, integer=False)
-            y = b.var(0.0, 1.0, integer=net.nat_exact)
+            y = b.var(0.0, 1.0)
             b.row([e, y], [1.0, -ceiling], -float("inf"), 0.0)
             b.row([e, y, *cols], [1.0, nat.beyond] + [-nat.per_vm] * len(cols), -float("inf"), 0.0)
             b.row([y, *cols], [-(nat.up_to + 1.0)] + [1.0] * len(cols), 0.0, float("inf"))

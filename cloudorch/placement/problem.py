@@ -277,10 +277,6 @@ class NetworkTerms:
     #: demand -> its network, for the demands whose replicas are VMs that use their site's NAT (compute
     #: without a public address): the VMs a site's NAT counts
     nat_members: Mapping[str, str] = field(default_factory=dict)
-    #: whether a site passing the NAT's cap is a binary (exact) or a fraction (the LP's bound of it: the
-    #: start of local search, where binaries over a thousand resources cost seconds and the search prices
-    #: the cap exactly anyway)
-    nat_exact: bool = True
 
     def nat_rebate(self, site: tuple[str, str, str], vms: int) -> float:
         nat = self.nat_capped.get(site[1])

@@ -66,6 +66,13 @@ class NatPerVm:
     up_to: int | None = None
     beyond: float | None = None
 
+    def __post_init__(self) -> None:
+        # the model rebates a site past the cap (``Formulation.nat_rebates``): a flat rate above the per-VM
+        # price of the first VM past it would be a surcharge, which it does not model
+        if self.capped and self.beyond > self.per_vm * (self.up_to + 1):
+            raise ValueError(f"a NAT's flat rate past {self.up_to} VMs (${self.beyond:.2f} a month) is above the "
+                             f"per-VM price of {self.up_to + 1} VMs: the price list is inconsistent")
+
     def monthly(self, vms: int) -> float:
         if self.up_to is None or self.beyond is None or vms <= self.up_to:
             return self.per_vm * vms

@@ -159,3 +159,47 @@ def test_local_search_takes_a_move_that_pays_only_through_the_cap(stay, movers, 
     assert all(improved[f"x{i}"][0][0].cloud == "gcp" for i in range(movers))
     exact = milp.solve(part)
     assert all(exact.assignment[f"x{i}"][0][0].cloud == "gcp" for i in range(movers))
+
+
+def _two_regions(counts: dict[str, int], prices: dict[str, dict[str, float]]):
+    """Resources of one network on gcp only under ``NAT``, with their monthly prices per gcp region."""
+    from cloudorch.placement.problem import NetworkTerms
+    from tests.placement.tiny import demand, option, problem
+
+    demands = [demand(name, count, [option(where, usd / 730, itype="g") for where, usd in sorted(prices[name].items())])
+               for name, count in sorted(counts.items())]
+    terms = NetworkTerms(member_of=dict.fromkeys(counts, "net"), flows=(), site={"gcp": 35.0, "aws": 35.0},
+                         vpn_site={}, vpn_link_side={}, per_gb={}, nat_capped={"gcp": NAT},
+                         nat_members=dict.fromkeys(counts, "net"),
+                         replica_extra={n: {tuple(w.split("/")): NAT.per_vm for w in prices[n] if w.startswith("gcp")}
+                                        for n in counts})
+    return problem(*demands, network=terms)
+
+
+@pytest.mark.parametrize("case", ["a site's rebate spans resources", "a rebated option is not pruned"])
+def test_local_search_bounds_stay_below_the_optimum_the_cap_makes(case, monkeypatch):
+    # (found in review) the model that starts local search priced each resource's rebate alone -- two of
+    # 3 VMs earn none apart, $40 together -- and pruned a gcp option by its full per-VM NAT: its bound rose
+    # above the true optimum ($438 and $440 here)
+    import itertools
+
+    from cloudorch.placement import planner
+    from cloudorch.placement.bill import network_cost
+
+    monkeypatch.setattr(milp, "LOCAL_SEARCH_COLUMNS", 0)
+    monkeypatch.setattr(milp, "LOCAL_SEARCH_RESOURCES", 0)
+    if case == "a site's rebate spans resources":
+        part = _two_regions({"a": 3, "b": 3}, {"a": {"gcp/us-central1": 50.0, "gcp/europe-west4": 51.0},
+                                               "b": {"gcp/us-central1": 51.0, "gcp/europe-west4": 50.0}})
+    else:
+        part = _two_regions({"x": 5}, {"x": {"aws/us-east-1": 100.0, "gcp/us-central1": 61.0}})
+
+    def bill(assignment):
+        return (sum(o.monthly_usd * n for picks in assignment.values() for o, n in picks)
+                + network_cost(part.network, assignment).monthly_usd)
+
+    best = min(bill({d.name: ((o, d.count),) for d, o in zip(part.demands, options)})
+               for options in itertools.product(*(d.options for d in part.demands)))
+    solved = planner._solve_part(part)
+    assert solved.lower_bound_monthly_usd <= best + 0.01
+    assert bill(solved.assignment) == pytest.approx(best)
