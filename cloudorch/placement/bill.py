@@ -21,6 +21,13 @@ def public_facing(spec: Compute | Database) -> bool:
     return any(rule.from_outside_private_space for rule in spec.ingress)
 
 
+def through_nat(spec: Compute | Database) -> bool:
+    """Whether what a resource sends to the internet passes its site's NAT gateway (and pays its processing):
+    not with a public address of its own, and not when it is served -- its replicas answer their balancers,
+    which send the responses out themselves."""
+    return not public_facing(spec) and getattr(spec, "serve", None) is None
+
+
 def network_terms(stack: Stack, demands: tuple[Demand, ...], rates: NetworkRates,
                   global_clouds: frozenset[str] = frozenset()) -> NetworkTerms:
     placed = {d.name: d for d in demands}
@@ -38,7 +45,7 @@ def network_terms(stack: Stack, demands: tuple[Demand, ...], rates: NetworkRates
             usd = 0.0
             if spec.egress_gb_month:
                 rate = rates.internet_gb.get(loc, 0.0)
-                if not public_facing(spec):
+                if through_nat(spec):
                     rate += rates.nat_gb.get(loc[0], 0.0)
                 usd = spec.egress_gb_month / d.count * rate
                 egress.setdefault(name, {})[loc] = usd

@@ -237,3 +237,19 @@ def test_the_global_name_prices_its_zone_once_and_a_health_check_per_location():
     assert lines[("balancer", "web@gcp/us-central1")] == 30.75
     assert lines[("dns-zone", "the stack's DNS zone")] == 0.5
     assert result.monthly_usd == pytest.approx(MACHINES + 61.25 + 0.5 + 20.0, abs=0.01)
+
+
+def test_internet_egress_pays_the_nat_only_where_it_passes_one():
+    # 1,000 GB a month each at $0.09: a private resource's leaves through its site's NAT ($0.045 a GB more);
+    # one with a public address sends its own; a served one's replicas answer their balancers, which send
+    # the responses out
+    st = stack("""
+    private: {kind: compute, network: net, count: 1, cpu: 2, memory_gb: 4, egress_gb_month: 1000}
+    public: {kind: compute, network: net, count: 1, cpu: 2, memory_gb: 4, egress_gb_month: 1000,
+             ingress: [{port: 443, from: internet}]}
+    served: {kind: compute, network: net, count: 1, cpu: 2, memory_gb: 4, egress_gb_month: 1000,
+             serve: {protocol: http}}
+    """, placement="clouds: [aws]")
+    result = plan(st, CAT, rates=rates(), clouds=("aws",))
+    egress = {line.what: line.monthly_usd for line in result.network_cost.lines if line.kind == "egress"}
+    assert egress == pytest.approx({"private": 1000 * (0.09 + 0.045), "public": 90.0, "served": 90.0})
