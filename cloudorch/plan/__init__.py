@@ -77,6 +77,8 @@ class Cost(_Frozen):
     monthly_usd: float
     machines_monthly_usd: float = 0.0
     network_monthly_usd: float = 0.0
+    #: what the network's part is made of (``Bill.network_by_part``): role or traffic / egress -> USD
+    network_by_part: dict[str, float] = {}
     placement_monthly_usd: float | None = None
     lower_bound_monthly_usd: float | None = None
     #: why the placement search stopped before proving optimality; None when proved (to within 1e-7)
@@ -183,7 +185,8 @@ def cost_of(placement: PlacementResult, budget: float | None, bill: Bill | None 
     machines = round(sum(line.monthly_usd for line in bill.lines if line.basis == "placement"), 2)
     lower = placement.lower_bound_monthly_usd
     return Cost(hourly_usd=round(monthly / HOURS_PER_MONTH, 4), monthly_usd=monthly, machines_monthly_usd=machines,
-                network_monthly_usd=round(monthly - machines, 2), placement_monthly_usd=placement.monthly_usd,
+                network_monthly_usd=round(monthly - machines, 2), network_by_part=bill.network_by_part(),
+                placement_monthly_usd=placement.monthly_usd,
                 lower_bound_monthly_usd=None if lower is None else min(lower, monthly), budget_monthly_usd=budget,
                 search_stopped=placement.search_stopped,
                 by_cloud=bill.by_cloud(), lines=[line.model_dump() for line in bill.lines],

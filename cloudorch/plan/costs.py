@@ -40,6 +40,8 @@ class CostLine(_Frozen):
     monthly_usd: float
     #: what it is billed as: "2 x vpn_connection_hour", "m6i.xlarge x 3"
     detail: str = ""
+    #: the rendered resource's role ("nat-gateway", "link", "balancer", ...) for a price-list line
+    role: str | None = None
 
 
 class UnpricedLine(_Frozen):
@@ -55,6 +57,16 @@ class Bill(_Frozen):
     @property
     def monthly_usd(self) -> float:
         return round(sum(line.monthly_usd for line in self.lines), 2)
+
+    def network_by_part(self) -> dict[str, float]:
+        """What the network's part of the bill (everything but the placed machines, databases and buckets)
+        is made of: per role of the rendered resource that bills ("link", "nat-gateway", ...), and the
+        declared traffic ("traffic") and internet egress ("egress"); dearest first."""
+        out: dict[str, float] = defaultdict(float)
+        for line in self.lines:
+            if line.basis != "placement":
+                out[line.role or (line.basis if line.basis in ("traffic", "egress") else "other")] += line.monthly_usd
+        return {k: round(v, 2) for k, v in sorted(out.items(), key=lambda kv: (-kv[1], kv[0])) if round(v, 2)}
 
     def by_cloud(self) -> dict[str, float]:
         out: dict[str, float] = defaultdict(float)
@@ -98,7 +110,8 @@ def bill_of(placement: PlacementResult, rendered: Sequence[RenderedResource], me
             unpriced.append(UnpricedLine(resource=res.name, cloud=res.cloud, reason="; ".join(reasons)))
         if detail:
             lines.append(CostLine(resource=res.name, cloud=res.cloud, region=res.region, basis="price-list",
-                                  monthly_usd=round(usd, 4), detail=", ".join(detail)))
+                                  monthly_usd=round(usd, 4), detail=", ".join(detail),
+                                  role=str(res.role) if res.role else None))
     if placement.network_cost is not None:
         for line in placement.network_cost.lines:
             if line.kind in ("traffic", "egress") and line.monthly_usd:

@@ -111,3 +111,14 @@ def test_the_placement_prices_what_the_rendered_bill_prices(stack, tmp_path_fact
     cost = json.loads(result.plan.to_json())["cost"]
     assert cost["placement_monthly_usd"] == pytest.approx(cost["monthly_usd"], abs=0.05), cost["unpriced"]
     assert cost["lower_bound_monthly_usd"] <= cost["monthly_usd"] + 0.01
+
+
+def test_the_network_part_of_the_bill_is_shown_by_what_bills(monkeypatch, tmp_path):
+    # webshop's split: its VPN link (AWS two connections, GCP four tunnels: $36.50 a month each) first
+    monkeypatch.chdir(tmp_path)
+    cost = api.plan(ROOT / "stacks" / "webshop.yaml").plan.cost
+    parts = cost.network_by_part
+    assert sum(parts.values()) == pytest.approx(cost.network_monthly_usd, abs=0.01)
+    assert next(iter(parts)) == "link" and parts["link"] == 6 * 36.5
+    assert {"nat-gateway", "egress", "traffic", "balancer"} <= set(parts)
+    assert list(parts.values()) == sorted(parts.values(), reverse=True)
