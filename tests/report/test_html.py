@@ -42,6 +42,7 @@ def test_the_page_shows_every_location_resource_cost_and_finding_and_is_the_same
     assert f"${before.cost.monthly_usd:,.2f}" in page
     for cloud, usd in before.cost.by_cloud.items():
         assert f">{cloud}: ${usd:,.2f}/month<" in page  # the chart's bar, by its title
+    assert before.cost.network_by_part and all(f"{part} ${usd:,.2f}" in page for part, usd in before.cost.network_by_part.items())
     failing = [f for f in before.policy["findings"] if f["status"] == "fail"]
     assert failing and all(f">{f['policy']}: " in page and f">{f['message']}<" in page for f in failing)
     assert page.count('class="node"') == len({(p.cloud, p.region) for p in before.placements})
