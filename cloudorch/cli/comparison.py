@@ -80,6 +80,9 @@ def render(out, diff: PlanDiff) -> None:
     changed = [c for c in diff.cost.by_resource if c.delta]
     if changed:
         out.print("  by resource: " + ", ".join(_change(c) for c in changed))
+    parts = [c for c in diff.cost.by_network_part if c.delta]
+    if parts:
+        out.print("  network: " + ", ".join(_change(c) for c in parts))
     f = diff.findings
     out.print(f"[bold]Findings[/]: {len(f.new)} new, {len(f.fixed)} fixed, {len(f.still_failing)} still failing")
     for label, style, findings in (("NEW", "red", f.new), ("FIXED", "green", f.fixed)):

@@ -87,6 +87,8 @@ class CostDiff(_Frozen):
     by_cloud: list[CostChange]
     #: by stack resource; network traffic lines are named by their flow (``web->orders-db``)
     by_resource: list[CostChange]
+    #: the network's parts (``Cost.network_by_part``); empty when a plan predates them
+    by_network_part: list[CostChange] = []
 
 
 class FindingRef(_Frozen):
@@ -244,10 +246,15 @@ def _cost(base: Plan, new: Plan) -> CostDiff:
 
     clouds_a, clouds_b = base.cost.by_cloud, new.cost.by_cloud
     res_a, res_b = _by_resource(base), _by_resource(new)
+    parts_a, parts_b = base.cost.network_by_part, new.cost.network_by_part
+    # a plan saved before the parts were recorded has a network but no parts: compared with one, every
+    # part would seem new
+    known = all(parts or not plan.cost.network_monthly_usd for plan, parts in ((base, parts_a), (new, parts_b)))
     return CostDiff(
         total=CostChange(name="total", before=base.cost.monthly_usd, after=new.cost.monthly_usd),
         by_cloud=[pair(c, clouds_a, clouds_b) for c in sorted(clouds_a.keys() | clouds_b.keys())],
         by_resource=[pair(r, res_a, res_b) for r in sorted(res_a.keys() | res_b.keys())],
+        by_network_part=[pair(p, parts_a, parts_b) for p in sorted(parts_a.keys() | parts_b.keys())] if known else [],
     )
 
 

@@ -82,6 +82,7 @@ def _tables(diff: PlanDiff) -> list[_Table]:
     compact = [(name, _where(moved[name].before) if name in moved else "", _where(moved[name].after) if name in moved
                 else "", *(_money(costs[name]) if name in costs else ("", "", "")))
                for name in sorted(moved.keys() | {c.name for c in diff.cost.by_resource if c.delta})]
+    parts = [c for c in diff.cost.by_network_part if c.delta]
     f = diff.findings
     return [t for t in (
         _Table(None, ("resource", "before", "after", "$/month before", "$/month after", "change"), compact),
@@ -89,6 +90,8 @@ def _tables(diff: PlanDiff) -> list[_Table]:
                [_finding(x) for x in f.new]),
         _Table(f"Cost by cloud ({len(diff.cost.by_cloud)})", ("cloud", "$/month before", "$/month after", "change"),
                [(c.name, *_money(c)) for c in diff.cost.by_cloud]),
+        _Table(f"Network cost by part, changed ({len(parts)})", ("part", "$/month before", "$/month after", "change"),
+               [(c.name, *_money(c)) for c in parts]),
         _Table(f"Moves ({len(diff.moves)})", ("resource", "kind", "status", "what changed", "before", "after"),
                [_move(m) for m in diff.moves]),
         _Table(f"Rendered resources: {diff.count('added')} added, {diff.count('removed')} removed, "

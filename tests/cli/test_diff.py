@@ -40,6 +40,7 @@ def test_diff_prints_the_moves_and_the_delta(here, capsys):
     assert "europe-north1" not in after
     assert "Cost: $1,126.16 -> $" in out and "by cloud: aws $267.74 -> $" in out
     assert "Findings: 2 new, 0 fixed" in out
+    assert "\n  network: " in out  # what of the network changed, part by part
 
 
 def test_the_budget_gates_exit_4_after_printing_the_diff(here, capsys):

@@ -30,7 +30,17 @@ def test_the_webshop_change_moves_web_and_the_database_and_prices_the_delta(webs
     assert round(sum(c.delta for c in diff.cost.by_cloud), 2) == pytest.approx(total.delta, abs=0.02)
     assert round(sum(c.delta for c in diff.cost.by_resource), 2) == pytest.approx(total.delta, abs=0.02)
     assert {c.name for c in diff.cost.by_resource} >= {"web", "orders-db", "net"}
+    assert round(sum(c.delta for c in diff.cost.by_network_part), 2) == pytest.approx(
+        after.cost.network_monthly_usd - before.cost.network_monthly_usd, abs=0.02)
     assert diff.changed and diff.moved == 3
+
+
+def test_a_plan_saved_before_the_network_parts_compares_without_them(webshop_change):
+    # a plan without network_by_part has a network all the same: every part would seem new
+    _, before, after = webshop_change
+    older = before.model_copy(update={"cost": before.cost.model_copy(update={"network_by_part": {}})})
+    assert diff_plans(older, after).cost.by_network_part == []
+    assert diff_plans(before, after).cost.by_network_part
 
 
 def test_rendered_changes_name_what_was_added_removed_and_changed(webshop_change):

@@ -57,6 +57,9 @@ def test_the_webshop_comment_has_a_headline_a_table_and_the_details_collapsed(we
         assert all(len(row) == len(header) for row in rows)  # markdown-it pads or cuts a row that is not
     assert text.count("<details>") == text.count("</details>") == len(parsed) - 1
     assert "<summary>New findings (2)</summary>" in text
+    parts = [c for c in diff.cost.by_network_part if c.delta]
+    assert parts and f"<summary>Network cost by part, changed ({len(parts)})</summary>" in text
+    assert [row[0] for row in next(rows for header, rows in parsed if header[0] == "part")] == [c.name for c in parts]
     assert to_markdown(diff_plans(before, after)) == text  # the same inputs, the same comment
 
 
