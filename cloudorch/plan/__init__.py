@@ -183,9 +183,10 @@ def cost_of(placement: PlacementResult, budget: float | None, bill: Bill | None 
                     budget_monthly_usd=budget, by_cloud=dict(sorted(by_cloud.items())))
     monthly = bill.monthly_usd
     machines = round(sum(line.monthly_usd for line in bill.lines if line.basis == "placement"), 2)
+    network = round(monthly - machines, 2)
     lower = placement.lower_bound_monthly_usd
     return Cost(hourly_usd=round(monthly / HOURS_PER_MONTH, 4), monthly_usd=monthly, machines_monthly_usd=machines,
-                network_monthly_usd=round(monthly - machines, 2), network_by_part=bill.network_by_part(),
+                network_monthly_usd=network, network_by_part=bill.network_by_part(network),
                 placement_monthly_usd=placement.monthly_usd,
                 lower_bound_monthly_usd=None if lower is None else min(lower, monthly), budget_monthly_usd=budget,
                 search_stopped=placement.search_stopped,

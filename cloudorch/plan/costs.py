@@ -11,6 +11,7 @@ openly: the plan says so, the total says "at least".
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -26,6 +27,18 @@ from cloudorch.rendering.roles import Role
 #: roles whose cost is the placement's: what runs the placed machines, databases and buckets
 PLACED_ROLES = (Role.INSTANCE_GROUP, Role.INSTANCE, Role.DATABASE, Role.BUCKET)
 
+#: the parts of the network's bill (``Bill.network_by_part``), by the role of what bills: the same part on
+#: every cloud, though each builds it of other resources (AWS bills a balancer, GCP its forwarding rules)
+NETWORK_PARTS = {
+    **dict.fromkeys((Role.LINK, Role.VPN_GATEWAY, Role.PEER_GATEWAY, Role.BGP_PEER, Role.ROUTER), "links"),
+    Role.NAT_GATEWAY: "nat",
+    Role.PUBLIC_IP: "addresses",
+    **dict.fromkeys((Role.BALANCER, Role.BALANCER_LISTENER, Role.BALANCER_BACKEND, Role.BALANCER_ATTACHMENT,
+                     Role.HEALTH_CHECK, Role.CERTIFICATE, Role.WEB_FIREWALL, Role.WEB_FIREWALL_ATTACHMENT,
+                     Role.DNS_ZONE, Role.DNS_RECORD), "serving"),
+    **dict.fromkeys((Role.FLOW_LOG, Role.LOG_GROUP, Role.KEY), "logs and keys"),
+}
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -40,8 +53,9 @@ class CostLine(_Frozen):
     monthly_usd: float
     #: what it is billed as: "2 x vpn_connection_hour", "m6i.xlarge x 3"
     detail: str = ""
-    #: the rendered resource's role ("nat-gateway", "link", "balancer", ...) for a price-list line
-    role: str | None = None
+    #: what the line is part of in the network's bill (``NETWORK_PARTS``: "links", "nat", "serving", ...)
+    #: for a price-list line
+    part: str | None = None
 
 
 class UnpricedLine(_Frozen):
@@ -58,15 +72,24 @@ class Bill(_Frozen):
     def monthly_usd(self) -> float:
         return round(sum(line.monthly_usd for line in self.lines), 2)
 
-    def network_by_part(self) -> dict[str, float]:
-        """What the network's part of the bill (everything but the placed machines, databases and buckets)
-        is made of: per role of the rendered resource that bills ("link", "nat-gateway", ...), and the
-        declared traffic ("traffic") and internet egress ("egress"); dearest first."""
+    def network_by_part(self, total: float) -> dict[str, float]:
+        """What the network's part of the bill (everything but the placed machines, databases and buckets;
+        ``total``, in dollars and cents) is made of: per part (``NETWORK_PARTS``: "links", "nat",
+        "serving", ...), and the declared traffic ("traffic") and internet egress ("egress"); dearest
+        first, in cents that add up to ``total``: each part rounded down, and the cents left given to the
+        parts that rounding cut most (the largest-remainder method), so a part that is whole stays whole."""
         out: dict[str, float] = defaultdict(float)
         for line in self.lines:
             if line.basis != "placement":
-                out[line.role or (line.basis if line.basis in ("traffic", "egress") else "other")] += line.monthly_usd
-        return {k: round(v, 2) for k, v in sorted(out.items(), key=lambda kv: (-kv[1], kv[0])) if round(v, 2)}
+                out[line.part or (line.basis if line.basis in ("traffic", "egress") else "other")] += line.monthly_usd
+        cents = {k: v * 100 for k, v in out.items()}
+        floors = {k: math.floor(v + 1e-6) for k, v in cents.items()}
+        left = round(total * 100) - sum(floors.values())
+        by_cut = sorted(cents, key=lambda k: (-(cents[k] - floors[k]), k))
+        order = by_cut if left > 0 else by_cut[::-1]
+        for i in range(abs(left) if order else 0):  # the total's own rounding may leave a cent more than parts
+            floors[order[i % len(order)]] += 1 if left > 0 else -1
+        return {k: c / 100 for k, c in sorted(floors.items(), key=lambda kv: (-kv[1], kv[0])) if c}
 
     def by_cloud(self) -> dict[str, float]:
         out: dict[str, float] = defaultdict(float)
@@ -111,7 +134,7 @@ def bill_of(placement: PlacementResult, rendered: Sequence[RenderedResource], me
         if detail:
             lines.append(CostLine(resource=res.name, cloud=res.cloud, region=res.region, basis="price-list",
                                   monthly_usd=round(usd, 4), detail=", ".join(detail),
-                                  role=str(res.role) if res.role else None))
+                                  part=NETWORK_PARTS.get(res.role, str(res.role) if res.role else None)))
     if placement.network_cost is not None:
         for line in placement.network_cost.lines:
             if line.kind in ("traffic", "egress") and line.monthly_usd:

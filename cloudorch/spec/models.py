@@ -246,7 +246,8 @@ class _Placed(Model):
     near: str | None = Field(default=None, description="co-locate (same cloud and region) with this resource")
     egress_gb_month: GbMonth = Field(
         default=0, description="GB a month this resource sends to the internet (all replicas together), "
-                               "for the cost; traffic to other resources is their ingress entries' gb_month")
+                               "for the cost -- a served resource's leave through its balancers, past no NAT; "
+                               "traffic to other resources is their ingress entries' gb_month")
     tags: Tags = {}
     customer_managed_key: bool = Field(
         default=False, description="encrypt the data at rest (disks, database storage, objects) with a key of the "

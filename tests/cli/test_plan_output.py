@@ -15,7 +15,7 @@ def test_text_plan_shows_placements_policy_and_total(capsys):
     # machines $815.69 (a replica on aws rather than azure: its VPN costs less) + the VPN, NAT, the AWS site's
     # KMS key ($1) and traffic
     assert "Total: $1,126.16/month of a $6,000.00 budget (machines $815.69 + network $310.47" in out
-    assert "network: link $219.00, " in out  # what the network part is made of, dearest first
+    assert "network: links $219.00, egress $43.25, nat $40.15, " in out  # what the network is made of, dearest first
 
 
 def test_text_plan_shows_the_links_and_flows(capsys):

@@ -120,13 +120,14 @@ def _front_rules(ctx: RenderContext, b: Balancer) -> list[RenderedResource]:
 
 def backend_rules(ctx: RenderContext, b: Balancer, prefix: str) -> list[RenderedResource]:
     """The replicas' subnet admits the backend and health ports from the gateway's subnet (``prefix``) --
-    or, behind a Standard Load Balancer, which keeps the client's address, from the internet -- and the
-    platform's probes (AzureLoadBalancer)."""
+    or, behind a Standard Load Balancer, which keeps the client's address, the backend port from the
+    internet and both from the platform's probes (AzureLoadBalancer, where a Standard Load Balancer's
+    health probes come from: the internet has no business on a health port of its own)."""
     ports = sorted({b.backend_port, b.health.port})
     sources = ["Internet", "AzureLoadBalancer"] if b.protocol == "tcp" else [prefix]
     out, k = [], 0
     for source in sources:
-        for port in ports:
+        for port in ports if source != "Internet" else [b.backend_port]:
             part = f"in-lb-{port}" if source == prefix else f"in-lb-{slug(source)}-{port}"
             out.append(security_rule(
                 logical(b.resource, b.region, part), b.region, b.resource, ctx.stack.stack, nsg_name(b.network, b.region),

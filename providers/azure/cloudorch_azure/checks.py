@@ -45,23 +45,33 @@ def check(ctx: RenderContext) -> list[Problem]:
 
 def _passthrough_exposure(ctx: RenderContext) -> list[Problem]:
     """A Standard Load Balancer (``serve.protocol: tcp``) passes clients' addresses through, so the subnet of
-    its replicas admits the internet on the backend ports; machines of the same subnet with public addresses
-    of their own would be open on those ports too. Azure scopes a rule to some machines of a subnet only
-    through application security groups, which cloudorch does not render, so it refuses the combination."""
+    its replicas admits the internet on the backend port; machines of the same subnet with public addresses
+    -- another resource's, or the served resource's own -- would be open on that port too, unless the
+    resource asks for exactly that itself. Azure scopes a rule to some machines of a subnet only through
+    application security groups, which cloudorch does not render, so it refuses the combination."""
     problems = []
     for b in ctx.balancers:
         if b.cloud != CLOUD or b.protocol != "tcp":
             continue
+        spec = ctx.stack.resources[b.resource]
         exposed = [other for other, placement in ctx.placed(Compute)
                    if other != b.resource and ctx.stack.resources[other].network == b.network
                    and (CLOUD, b.region) in placement.locations and ctx.public_facing(ctx.stack.resources[other])]
+        port = b.backend_port
+        asked = any(rule.is_world_open and rule.port <= port <= rule.last_port for rule in spec.ingress)
+        where = f"{b.resource} is served over tcp in azure/{b.region} by a Standard Load Balancer, which keeps the " \
+                f"clients' addresses, so its replicas' subnet must admit the internet on {port}"
         if exposed:
-            ports = "/".join(str(p) for p in sorted({b.backend_port, b.health.port}))
             names = ", ".join(exposed)
             problems.append(ctx.problem(("resources", b.resource, "serve", "protocol"), (
-                f"{b.resource} is served over tcp in azure/{b.region} by a Standard Load Balancer, which keeps the "
-                f"clients' addresses, so the subnet it shares there with {names} must admit the internet on "
-                f"{ports}; {names} {'has' if len(exposed) == 1 else 'have'} public addresses and would be open on "
-                f"{ports} too. Serve {b.resource} over http or https (an Application Gateway, which proxies), or "
-                f"keep it out of the regions of {names} (`apart: [{names}]`)")))
+                f"{where}; {names} {'has' if len(exposed) == 1 else 'have'} public addresses in that subnet and "
+                f"would be open on {port} too. Serve {b.resource} over http or https (an Application Gateway, "
+                f"which proxies), put {names} in another network, or keep {b.resource} out of "
+                f"{'its' if len(exposed) == 1 else 'their'} regions (`apart: [{names}]`)")))
+        elif ctx.public_facing(spec) and not asked:
+            problems.append(ctx.problem(("resources", b.resource, "serve", "protocol"), (
+                f"{where}; its replicas have public addresses of their own (its ingress from outside private "
+                f"space), which would be open on {port} too. Serve it over http or https (an Application "
+                f"Gateway, which proxies), drop that ingress and reach it through the balancer, or admit the "
+                f"internet on {port} in its own ingress")))
     return problems

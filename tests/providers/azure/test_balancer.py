@@ -250,13 +250,46 @@ def test_a_tcp_service_beside_a_public_resource_is_refused_at_its_protocol_and_p
         api.plan(path)
     problem, = caught.value.problems
     assert problem.path == "resources.web.serve.protocol" and problem.line
-    assert "so the subnet it shares there with admin must admit the internet on 8080" in problem.message
-    assert "`apart: [admin]`" in problem.message
+    assert "so its replicas' subnet must admit the internet on 8080; admin has public addresses" in problem.message
+    assert "put admin in another network" in problem.message and "`apart: [admin]`" in problem.message
     del stack["resources"]["admin"]["near"]
     stack["resources"]["web"]["apart"] = ["admin"]
     path.write_text(yaml.safe_dump(stack, sort_keys=False))
     planned = api.plan(path)
     assert planned.proof.undeclared == () and all(s.status == "proved" for s in planned.proof.services)
+
+
+TCP_ALONE = """
+stack: alone
+placement: {clouds: [azure], regions: [westeurope]}
+resources:
+  net: {kind: network, cidr: 10.40.0.0/16}
+  web: {kind: compute, network: net, count: 1, cpu: 2, memory_gb: 4,
+        serve: {protocol: tcp, backend_port: 9000, port: 9000, health: {port: 8081}}%s}
+"""
+
+
+@pytest.mark.parametrize("ingress, refused", [
+    ("", False),  # a health port of its own: only the platform's probes reach it, not the internet
+    (", ingress: [{port: 22, from: internet}]", True),  # its own public addresses would be open on 9000
+    (", ingress: [{port: 22, from: internet}, {port: 9000, from: internet}]", False),  # as it asks
+])
+def test_a_tcp_service_alone_plans_or_is_refused_at_its_protocol(ingress, refused, tmp_path):
+    # (both found in review: each stopped the plan as a bug in the azure plugin)
+    from cloudorch.errors import SpecError
+
+    path = tmp_path / "alone.yaml"
+    path.write_text(TCP_ALONE % ingress)
+    if refused:
+        with pytest.raises(SpecError) as caught:
+            api.plan(path)
+        problem, = caught.value.problems
+        assert problem.path == "resources.web.serve.protocol" and "public addresses of their own" in problem.message
+        return
+    planned = api.plan(path)
+    assert planned.proof.undeclared == () and planned.proof.broken_services == ()
+    world = {e.resource: e.ports for e in planned.proof.exposure}
+    assert not any(name.endswith("-8081") for name in world)  # the health port is not the internet's
 
 
 def _global_name(cloud_regions: tuple[str, ...]):
