@@ -31,6 +31,7 @@ def through_nat(spec: Compute | Database) -> bool:
 def network_terms(stack: Stack, demands: tuple[Demand, ...], rates: NetworkRates,
                   global_clouds: frozenset[str] = frozenset()) -> NetworkTerms:
     placed = {d.name: d for d in demands}
+    served_by_nat = nat_members(stack, placed)
     member_of = {name: spec.network for name, spec in sorted(stack.resources.items())
                  if isinstance(spec, (Compute, Database)) and name in placed}
     flows = tuple(FlowTerm(f.source, f.target, f.gb_month) for f in flows_of(stack)
@@ -50,7 +51,7 @@ def network_terms(stack: Stack, demands: tuple[Demand, ...], rates: NetworkRates
                 usd = spec.egress_gb_month / d.count * rate
                 egress.setdefault(name, {})[loc] = usd
             if isinstance(spec, Compute):
-                if loc[0] in rates.nat_per_vm and not public_facing(spec):
+                if loc[0] in rates.nat_per_vm and name in served_by_nat:
                     usd += rates.nat_per_vm[loc[0]].per_vm
                 traffic = _serving_per_replica(stack, spec, d.count, rates.serving.get(loc[0], {}))
                 if traffic:
@@ -71,7 +72,7 @@ def network_terms(stack: Stack, demands: tuple[Demand, ...], rates: NetworkRates
                         replica_egress=egress, location_fixed=fixed, replica_serving=serving_gb, stack_fixed=zone,
                         global_clouds=global_clouds, cross_cloud_forbidden=stack.placement.cross_cloud == "forbid",
                         nat_capped={c: nat for c, nat in sorted(rates.nat_per_vm.items()) if nat.capped},
-                        nat_members=nat_members(stack, placed))
+                        nat_members=served_by_nat)
 
 
 def nat_members(stack: Stack, names) -> dict[str, str]:
@@ -157,26 +158,37 @@ def _vpn_links(terms: NetworkTerms, counts: Mapping[str, Mapping[tuple[str, str]
     return links
 
 
-def nat_vms(terms: NetworkTerms, counts: Mapping[str, Mapping[tuple[str, str], int]]) -> dict[Site, int]:
-    """Per site of a cloud whose NAT bills per VM with a cap (``NetworkTerms.nat_capped``), the VMs its NAT
-    serves (``counts``: resource -> replicas per location); the ledger keeps the same count move by move."""
+def _vms_per_site(members: Mapping[str, str], counts: Mapping[str, Mapping[tuple[str, str], int]]) -> dict[Site, int]:
+    """Per site, the VMs its NAT serves (``members``: resource -> its network, ``nat_members``; ``counts``:
+    resource -> replicas per location)."""
     out: dict[Site, int] = defaultdict(int)
-    for name, net in terms.nat_members.items():
+    for name, net in members.items():
         for loc, n in counts.get(name, {}).items():
-            if loc[0] in terms.nat_capped:
-                out[(net, *loc)] += n
-    return dict(out)
+            out[(net, *loc)] += n
+    return dict(sorted(out.items()))
+
+
+def nat_vms(terms: NetworkTerms, counts: Mapping[str, Mapping[tuple[str, str], int]]) -> dict[Site, int]:
+    """``_vms_per_site`` on the clouds whose NAT bills per VM with a cap (``NetworkTerms.nat_capped``); the
+    ledger keeps the same count move by move."""
+    return {site: n for site, n in _vms_per_site(terms.nat_members, counts).items() if site[1] in terms.nat_capped}
 
 
 def nat_site_vms(stack: Stack, placement: PlacementResult) -> dict[Site, int]:
-    """Per site, the VMs its NAT serves as placed (the NAT-using resources: ``nat_members``): what a NAT
-    billed per VM is billed for."""
-    members = nat_members(stack, placement.placements)
-    out: dict[Site, int] = defaultdict(int)
-    for name, network in members.items():
-        for s in placement.placements[name].slots:
-            out[(network, s.cloud, s.region)] += s.count
-    return dict(sorted(out.items()))
+    """Per site, the VMs its NAT serves as placed: what a NAT billed per VM is billed for."""
+    counts = {name: {loc: sum(s.count for s in p.slots if (s.cloud, s.region) == loc) for loc in p.locations}
+              for name, p in placement.placements.items() if p.slots}
+    return _vms_per_site(nat_members(stack, placement.placements), counts)
+
+
+def _counts(assignment: Mapping[str, tuple[tuple[Option, int], ...]]) -> dict[str, dict[tuple[str, str], int]]:
+    """Resource -> its replicas per location."""
+    counts: dict[str, dict[tuple[str, str], int]] = {}
+    for name, chosen in assignment.items():
+        at = counts.setdefault(name, {})
+        for o, n in chosen:
+            at[o.location] = at.get(o.location, 0) + n
+    return counts
 
 
 def beyond_limits(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Option, int], ...]]) -> list[tuple[Site, int, int]]:
@@ -184,11 +196,7 @@ def beyond_limits(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Opti
     (site, links, limit), in site order."""
     if not terms.vpn_links:
         return []
-    counts: dict[str, dict[tuple[str, str], int]] = {}
-    for name, chosen in assignment.items():
-        for o, n in chosen:
-            counts.setdefault(name, {})[o.location] = counts.get(name, {}).get(o.location, 0) + n
-    per_site = Counter(end for link in _vpn_links(terms, counts) for end in link)
+    per_site = Counter(end for link in _vpn_links(terms, _counts(assignment)) for end in link)
     return [(site, n, terms.vpn_links[site[1]]) for site, n in sorted(per_site.items())
             if site[1] in terms.vpn_links and n > terms.vpn_links[site[1]]]
 
@@ -198,10 +206,7 @@ def network_cost(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Optio
     """What the network of a placement costs a month, by the model's own rules; what it needed but could not
     price (``rates``' unknowns, where this placement uses them) is listed as unpriced."""
     unpriced: dict[str, str] = {}
-    counts = {name: {} for name in assignment}
-    for name, chosen in assignment.items():
-        for o, n in chosen:
-            counts[name][o.location] = counts[name].get(o.location, 0) + n
+    counts = _counts(assignment)
     lines: list[NetworkCostLine] = []
     sites = sorted({(terms.member_of[name], *loc) for name in assignment if name in terms.member_of
                     for loc in counts[name]})

@@ -28,9 +28,8 @@ class Changes:
     the lowest level is again what matters), and a resource depends on it once it nears the limit by less
     than the links its moves could add there; likewise a capped NAT (GCP's: per VM up to 32, flat beyond)
     prices a move by its site's count while the others' VMs there and the resource's could pass the cap
-    ("nat"). A resource none of whose dependencies changed that way since
-    its last failure, and none of whose refusing quotas has room now for the smallest move it refused, would
-    fail again."""
+    ("nat"). A resource none of whose dependencies changed that way since its last failure, and none of whose
+    refusing quotas has room now for the smallest move it refused, would fail again."""
 
     #: counts above this are recorded as this (a resource's own share of a count is rarely higher)
     LEVELS = 8

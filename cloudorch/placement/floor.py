@@ -50,8 +50,8 @@ def network_floor(problem: Problem) -> float:
 
 def per_replica_terms(problem: Problem) -> NetworkTerms:
     """The part of the network each replica pays wherever every other resource runs: its egress and NAT
-    (less a capped NAT's per-VM price where its site may pass the cap: ``_rebated_clouds``), and every GB it sends at its location's price for the nearest path its target could take (its own
-    region, unless the target has no option there or an apart rule keeps the two apart: prices rise with
+    (``_replica_extra``: a capped NAT's per-VM price left out where its site may pass the cap), and every GB
+    it sends at its location's price for the nearest path its target could take (its own region, unless the target has no option there or an apart rule keeps the two apart: prices rise with
     distance, ``bill._monotone``). It is linear in the placement, so the machines' exact solve carries
     it, under every quota and spread rule: the optimum of machines plus this part bounds them together far
     better than the two minima apart (a flow's GBs from AWS pay $0.01 even beside their target, from Azure
@@ -59,14 +59,7 @@ def per_replica_terms(problem: Problem) -> NetworkTerms:
     net = problem.network
     assert net is not None
     demands = {d.name: d for d in problem.demands}
-    extra = {name: dict(at) for name, at in net.replica_extra.items()}
-    # a capped NAT's rebate is not linear (a site's VMs past the cap ride free): where one may apply, each
-    # VM's NAT is left out -- the part stays linear and below every bill, so its optimum stays a bound
-    for d in problem.demands:
-        rebated = _rebated_clouds(problem, d)
-        for loc in extra.get(d.name, {}) if rebated else ():
-            if loc[0] in rebated:
-                extra[d.name][loc] -= net.nat_capped[loc[0]].per_vm
+    extra = {d.name: _replica_extra(problem, d) for d in problem.demands if d.name in net.replica_extra}
     for f in _member_flows(problem, demands):
         if f.gb_month <= 0:
             continue
@@ -189,32 +182,34 @@ def _member_flows(problem: Problem, demands: dict[str, Demand]) -> list:
 
 
 def _cheapest_replica(problem: Problem, d: Demand) -> dict[tuple[str, str], float]:
-    """Per location, the demand's cheapest replica there: machine and its egress and NAT (less the NAT's
-    per-VM price where a capped NAT could serve it for nothing more: ``_rebated_clouds``)."""
-    net = problem.network
-    extra = net.replica_extra.get(d.name, {})
-    rebated = _rebated_clouds(problem, d)
+    """Per location, the demand's cheapest replica there: machine and its egress and NAT (``_replica_extra``)."""
+    extra = _replica_extra(problem, d)
     out: dict[tuple[str, str], float] = {}
     for o in d.options:
         usd = problem.replica_cost(o, 0) + extra.get(o.location, 0.0)
-        if o.cloud in rebated:
-            usd -= net.nat_capped[o.cloud].per_vm
         if usd < out.get(o.location, float("inf")):
             out[o.location] = usd
     return out
 
 
-def _rebated_clouds(problem: Problem, d: Demand) -> set[str]:
-    """The clouds where ``d``'s VMs may share a capped NAT with more VMs than its cap (its network's NAT-using
-    members could put that many in one site): there a VM may cost its NAT nothing."""
+def _replica_extra(problem: Problem, d: Demand) -> dict[tuple[str, str], float]:
+    """What a replica of ``d`` pays of the network wherever it runs (``NetworkTerms.replica_extra``), less a
+    capped NAT's per-VM price where its network's NAT-using members could put more VMs in one site than the
+    cap: past it a VM costs its NAT nothing, and the rebate is not linear. What is left is linear in the
+    placement and below every bill, so an optimum over it stays a bound."""
     net = problem.network
+    extra = dict(net.replica_extra.get(d.name, {}))
     network = net.nat_members.get(d.name)
     if network is None or not net.nat_capped:
-        return set()
+        return extra
     key = ("nat-vms", network)
     if key not in problem.memo:
         problem.memo[key] = sum(x.count for x in problem.demands if net.nat_members.get(x.name) == network)
-    return {c for c, nat in net.nat_capped.items() if problem.memo[key] > nat.up_to}
+    for loc in extra:
+        nat = net.nat_capped.get(loc[0])
+        if nat is not None and problem.memo[key] > nat.up_to:
+            extra[loc] -= nat.per_vm
+    return extra
 
 
 def _flow_minimum(problem: Problem, f, demands: dict[str, Demand], unit, degree) -> float:

@@ -29,7 +29,7 @@ from dataclasses import replace
 
 from cloudorch.placement.changes import Changes
 from cloudorch.placement.ledger import OVER_LIMIT_USD, Ledger, Location, Picks
-from cloudorch.placement.moving import Rules, cheapest_locations, merge, placed
+from cloudorch.placement.moving import Rules, cheapest_locations, merge, move, placed
 from cloudorch.placement.problem import Demand, Option, Problem
 from cloudorch.placement.shed import shed
 
@@ -155,7 +155,8 @@ def _best_move(d: Demand, bill: Ledger, rules: Rules, options: dict[Location, li
                 if not rules.places_allow(d, at):
                     continue
             too_big = float("inf")  # vCPUs of an option the quotas refused here: as many or more fail too
-            gain = bill.nat_gain(d.name, target, moving)
+            nat_net = bill.terms.nat_members.get(d.name)
+            gain = bill.nat_gain((nat_net, *target), moving) if nat_net is not None else 0.0
             for option in options[target]:
                 # options come cheapest first: once one cannot pay, none after it can
                 floor = kept + bill.replicas_cost(d.name, ((option, moving),)) - gain
@@ -264,10 +265,7 @@ def _together(movers: list[Demand], source: Location, target: Location, bill: Le
             return delta, undo, True  # even if the moves so far pay: the attempt is all of them or none
         picks = placed(d, source, (target,), bill, rules, cheapest[d.name])
         if picks is not None:
-            current = bill.picks[d.name]
-            rules.moved(d, current, picks)
-            delta += bill.move(d.name, picks)
-            undo.append((d, current, picks))
+            delta += move(d, picks, bill, rules, undo)
     return delta, undo, False
 
 
@@ -312,20 +310,14 @@ def _hopeless(bill: Ledger, delta: float, machines_least: float, rest: list[Dema
 def _nat_gain(bill: Ledger, rest: list[Demand], source: Location, target: Location) -> float:
     """The most a capped NAT at ``target`` gives back for the VMs the rest bring there (leaving ``source``
     only loses rebate there)."""
-    terms = bill.terms
-    if target[0] not in terms.nat_capped:
+    members = bill.terms.nat_members
+    if target[0] not in bill.terms.nat_capped:
         return 0.0
     bringing: dict[str, int] = {}
     for d in rest:
-        net = terms.nat_members.get(d.name)
-        if net is not None:
-            bringing[net] = bringing.get(net, 0) + bill.at[d.name].get(source, 0)
-    usd = 0.0
-    for net, vms in bringing.items():
-        site = (net, *target)
-        before = bill.site_vms[site]
-        usd += terms.nat_rebate(site, before + vms) - terms.nat_rebate(site, before)
-    return usd
+        if d.name in members:
+            bringing[members[d.name]] = bringing.get(members[d.name], 0) + bill.at[d.name].get(source, 0)
+    return sum(bill.nat_gain((net, *target), vms) for net, vms in bringing.items())
 
 
 def _network_left(bill: Ledger, rest: list[Demand], source: Location) -> float:

@@ -308,14 +308,11 @@ class Ledger:
         limits, gateways = self.terms.vpn_links, self.gateway_links
         return sum(1 for end in link if end[1] in limits and gateways[end] > limits[end[1]])
 
-    def nat_gain(self, name: str, loc: Location, vms: int) -> float:
-        """What ``vms`` more of ``name``'s VMs at ``loc`` would get back from a capped NAT there: the most a
-        move there saves beyond its replicas' price (a move away only loses rebate)."""
-        net, nat = self.terms.nat_members.get(name), self.terms.nat_capped.get(loc[0])
-        if net is None or nat is None:
-            return 0.0
-        before = self.site_vms[(net, *loc)]
-        return nat.rebate(before + vms) - nat.rebate(before)
+    def nat_gain(self, site: Site, vms: int) -> float:
+        """What ``vms`` more VMs at ``site`` would get back from its capped NAT (none where it has none): the
+        most moving them there saves beyond their replicas' price (a move away only loses rebate)."""
+        before = self.site_vms[site]
+        return self.terms.nat_rebate(site, before + vms) - self.terms.nat_rebate(site, before)
 
     def network_share(self, name: str) -> float:
         """At most how much of the bill moving ``name``'s replicas could save, besides its machines: its flows'

@@ -147,6 +147,15 @@ def cheapest_locations(problem: Problem, d: Demand, options: dict[Location, list
     return problem.memo[key]
 
 
+def move(d: Demand, picks: Picks, bill: Ledger, rules: Rules, undo: list) -> float:
+    """Place ``d`` on ``picks`` in the ledger and the quotas' counts, noting in ``undo`` how to take it back
+    (``Changes.take_back``); returns how much the bill changed."""
+    current = bill.picks[d.name]
+    rules.moved(d, current, picks)
+    undo.append((d, current, picks))
+    return bill.move(d.name, picks)
+
+
 def placed(d: Demand, source: Location, targets, bill: Ledger, rules: Rules,
            options: dict[Location, list[Option]]) -> Picks | None:
     """``d``'s picks with its replicas at ``source`` moved to one of ``targets``, each on its cheapest option

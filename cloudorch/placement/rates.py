@@ -74,7 +74,7 @@ class NatPerVm:
                              f"per-VM price of {self.up_to + 1} VMs: the price list is inconsistent")
 
     def monthly(self, vms: int) -> float:
-        if self.up_to is None or self.beyond is None or vms <= self.up_to:
+        if not self.capped or vms <= self.up_to:
             return self.per_vm * vms
         return self.beyond
 

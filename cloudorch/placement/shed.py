@@ -7,7 +7,7 @@ import math
 
 from cloudorch.placement.changes import Changes
 from cloudorch.placement.ledger import Ledger, Link, Location, Site
-from cloudorch.placement.moving import Rules, cheapest_locations, placed
+from cloudorch.placement.moving import Rules, cheapest_locations, move, placed
 from cloudorch.placement.problem import Demand, Option
 
 #: a link whose one side has more resources talking across it than this is not dropped by moving them all
@@ -121,10 +121,7 @@ def _evacuate(movers: list[Demand], source: Location, target: Location, elsewher
             if picks is None:
                 blocked.append(d)
                 continue
-            current = bill.picks[d.name]
-            rules.moved(d, current, picks)
-            delta += bill.move(d.name, picks)
-            undo.append((d, current, picks))
+            delta += move(d, picks, bill, rules, undo)
         pending = blocked
         if not pending:
             break

@@ -77,7 +77,8 @@ class Cost(_Frozen):
     monthly_usd: float
     machines_monthly_usd: float = 0.0
     network_monthly_usd: float = 0.0
-    #: what the network's part is made of (``Bill.network_by_part``): role or traffic / egress -> USD
+    #: what the network's part is made of (``Bill.network_by_part``): part ("links", "nat", "serving", ...,
+    #: "traffic", "egress") -> USD, adding up to ``network_monthly_usd``
     network_by_part: dict[str, float] = {}
     placement_monthly_usd: float | None = None
     lower_bound_monthly_usd: float | None = None
