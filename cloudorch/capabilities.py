@@ -99,6 +99,7 @@ def requirement_of(spec: Resource) -> Requirement:
             details = (("accelerator", spec.accelerator.type), ("accelerator_count", str(spec.accelerator.count)))
         if spec.serve is not None:
             needs.add(Capability.LOAD_BALANCER)
+            details = (*details, *_serving_details(spec))
         prefers = frozenset({Capability.SPOT}) if spec.spot else frozenset()
         return Requirement("compute", frozenset(needs), prefers, details)
     if spec.kind == "database":
@@ -109,3 +110,19 @@ def requirement_of(spec: Resource) -> Requirement:
     if spec.kind == "network":
         return Requirement("network", frozenset({Capability.NETWORK}))
     raise ValueError(f"no requirement is defined for resources of kind {spec.kind!r}")
+
+
+def _serving_details(spec: Resource) -> tuple[tuple[str, str], ...]:
+    """How a served resource is served, for a cloud whose balancer of that protocol constrains its
+    replicas: a balancer that keeps clients' addresses (tcp) makes their firewall admit the internet on
+    the backend port, and a cloud that scopes such a rule to a whole subnet opens the replicas' own public
+    addresses (``public_address``) on it too, unless their ingress asks for exactly that
+    (``internet_on_backend_port``)."""
+    serve = spec.serve
+    out = (("serve_protocol", serve.protocol),)
+    if serve.protocol != "tcp":
+        return out
+    public = any(rule.from_outside_private_space for rule in spec.ingress)
+    asked = any(rule.is_world_open and rule.port <= serve.backend_port <= rule.last_port for rule in spec.ingress)
+    return (*out, ("public_address", "yes" if public else "no"),
+            ("internet_on_backend_port", "yes" if asked else "no"))

@@ -20,6 +20,11 @@ STACK = Stack.model_validate({"stack": "s", "resources": {
     "files": {"kind": "bucket"},
     "vault": {"kind": "bucket", "customer_managed_key": True},
     "shop": {"kind": "compute", "network": "net", "cpu": 2, "memory_gb": 4, "serve": {"protocol": "http"}},
+    "tcp": {"kind": "compute", "network": "net", "cpu": 2, "memory_gb": 4,
+            "serve": {"protocol": "tcp", "backend_port": 9000},
+            "ingress": [{"port": 22, "from": "203.0.113.0/24"}, {"port": 8000, "to_port": 9000, "from": "internet"}]},
+    "tcp-private": {"kind": "compute", "network": "net", "cpu": 2, "memory_gb": 4,
+                    "serve": {"protocol": "tcp", "backend_port": 9000}, "ingress": [{"port": 22, "from": "10.0.0.0/8"}]},
 }})
 
 
@@ -32,7 +37,12 @@ STACK = Stack.model_validate({"stack": "s", "resources": {
     ("files", "bucket", {"bucket"}, set(), ()),
     ("vault", "bucket", {"bucket", "customer-managed-key"}, set(), ()),
     ("net", "network", {"network"}, set(), ()),
-    ("shop", "compute", {"compute", "load-balancer"}, set(), ()),
+    ("shop", "compute", {"compute", "load-balancer"}, set(), (("serve_protocol", "http"),)),
+    # a rule's port range covers the backend port; a partner's public CIDR is an address outside private space
+    ("tcp", "compute", {"compute", "load-balancer"}, set(),
+     (("serve_protocol", "tcp"), ("public_address", "yes"), ("internet_on_backend_port", "yes"))),
+    ("tcp-private", "compute", {"compute", "load-balancer"}, set(),
+     (("serve_protocol", "tcp"), ("public_address", "no"), ("internet_on_backend_port", "no"))),
 ])
 def test_requirement_read_off_the_spec(name, kind, needs, prefers, details):
     req = requirement_of(STACK.resources[name])

@@ -357,12 +357,15 @@ def _no_options(stack: Stack, name: str, exclusions: list) -> InfeasiblePlacemen
         conflicts.append("placement.regions/exclude_regions")
     if reasons.get("arch"):
         conflicts.append(f"resources.{name}.arch")
-    return InfeasiblePlacement(
-        f"no offering can host {name!r}: {detail or 'no candidate region'}",
-        conflicts=conflicts,
-        hint="relax the resource's requirements (cpu, memory_gb, arch, accelerator) or widen "
-             "placement.clouds / geo / regions",
-    )
+    if shown and all(e.reason == "capability" for e in shown):
+        # no machine size is at fault: the clouds allowed lack something the resource asks for
+        hint = ("the reason given says what the resource asks that those clouds cannot give there: change that, "
+                "or widen placement.clouds / geo / regions to a cloud that can")
+    else:
+        hint = ("relax the resource's requirements (cpu, memory_gb, arch, accelerator) or widen "
+                "placement.clouds / geo / regions")
+    return InfeasiblePlacement(f"no offering can host {name!r}: {detail or 'no candidate region'}",
+                               conflicts=conflicts, hint=hint)
 
 
 def _over_budget(stack: Stack, problem: Problem, total: float, budget: float, bucket_cost: float) -> OverBudget:

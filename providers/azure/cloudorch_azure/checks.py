@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
+from cloudorch.capabilities import Requirement, requirement_of
 from cloudorch.errors import Problem
 from cloudorch.rendering import RenderContext
 from cloudorch.spec.models import Compute
@@ -58,7 +59,6 @@ def _passthrough_exposure(ctx: RenderContext) -> list[Problem]:
                    if other != b.resource and ctx.stack.resources[other].network == b.network
                    and (CLOUD, b.region) in placement.locations and ctx.public_facing(ctx.stack.resources[other])]
         port = b.backend_port
-        asked = any(rule.is_world_open and rule.port <= port <= rule.last_port for rule in spec.ingress)
         where = f"{b.resource} is served over tcp in azure/{b.region} by a Standard Load Balancer, which keeps the " \
                 f"clients' addresses, so its replicas' subnet must admit the internet on {port}"
         if exposed:
@@ -68,10 +68,22 @@ def _passthrough_exposure(ctx: RenderContext) -> list[Problem]:
                 f"would be open on {port} too. Serve {b.resource} over http or https (an Application Gateway, "
                 f"which proxies), put {names} in another network, or keep {b.resource} out of "
                 f"{'its' if len(exposed) == 1 else 'their'} regions (`apart: [{names}]`)")))
-        elif ctx.public_facing(spec) and not asked:
-            problems.append(ctx.problem(("resources", b.resource, "serve", "protocol"), (
-                f"{where}; its replicas have public addresses of their own (its ingress from outside private "
-                f"space), which would be open on {port} too. Serve it over http or https (an Application "
-                f"Gateway, which proxies), drop that ingress and reach it through the balancer, or admit the "
-                f"internet on {port} in its own ingress")))
+        elif (gap := passthrough_gap(requirement_of(spec))) is not None:
+            # placement keeps such a resource off Azure (``Provider.unsupported``); a placement given
+            # from outside it still meets this
+            problems.append(ctx.problem(("resources", b.resource, "serve", "protocol"), f"{where}; {gap}"))
     return problems
+
+
+def passthrough_gap(requirement: Requirement) -> str | None:
+    """Why Azure cannot serve this compute requirement over a Standard Load Balancer, if it cannot: its
+    replicas have public addresses of their own (ingress from outside private space), which the subnet's
+    rule for the balancer's clients would open on the backend port beyond what that ingress asks."""
+    if requirement.detail("serve_protocol") != "tcp" or requirement.detail("public_address") != "yes" \
+            or requirement.detail("internet_on_backend_port") != "no":
+        return None
+    return ("a Standard Load Balancer (tcp) keeps the clients' addresses, so the replicas' subnet admits the "
+            "internet on the backend port, and their own public addresses (an ingress from outside private "
+            "space) would be open on it too. Serve it over http or https (an Application Gateway, which "
+            "proxies), drop that ingress and reach it through the balancer, or admit the internet on the "
+            "backend port in its own ingress")

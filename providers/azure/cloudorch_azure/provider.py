@@ -6,8 +6,10 @@ cheap (the SDK dependency is for discovery).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar, Literal
 
+from cloudorch.capabilities import Capability, Requirement
 from cloudorch.errors import Problem
 from cloudorch.placement.rates import NetworkShape
 from cloudorch.network.allocation import InsideAddressing
@@ -60,6 +62,12 @@ class Provider(CloudProvider):
 
     def render_global_name(self, ctx: RenderContext, view: EndpointView) -> EndpointRendering:
         return dns.render_global_name(ctx, view)
+
+    def unsupported(self, requirement: Requirement, region: str) -> Mapping[Capability, str]:
+        gaps = dict(super().unsupported(requirement, region))
+        if (reason := checks.passthrough_gap(requirement)) is not None:
+            gaps[Capability.LOAD_BALANCER] = reason
+        return requirement.gaps(gaps)
 
     def check(self, ctx: RenderContext) -> list[Problem]:
         return checks.check(ctx) + dns.validation_problems(ctx)

@@ -276,15 +276,21 @@ resources:
 ])
 def test_a_tcp_service_alone_plans_or_is_refused_at_its_protocol(ingress, refused, tmp_path):
     # (both found in review: each stopped the plan as a bug in the azure plugin)
-    from cloudorch.errors import SpecError
+    from cloudorch.errors import InfeasiblePlacement
 
     path = tmp_path / "alone.yaml"
     path.write_text(TCP_ALONE % ingress)
     if refused:
-        with pytest.raises(SpecError) as caught:
+        # Azure says so when asked whether it can host the resource, so placement never puts it there
+        with pytest.raises(InfeasiblePlacement) as caught:
             api.plan(path)
-        problem, = caught.value.problems
-        assert problem.path == "resources.web.serve.protocol" and "public addresses of their own" in problem.message
+        assert "their own public addresses (an ingress from outside private space) would be open" in str(caught.value)
+        assert "the reason given says what the resource asks" in caught.value.hint
+        path.write_text((TCP_ALONE % ingress).replace("clouds: [azure], regions: [westeurope]", "clouds: [azure, gcp]"))
+        placed = api.plan(path, explain=True)
+        assert {s.cloud for s in placed.placement.placements["web"].slots} == {"gcp"}
+        assert any(e.cloud == "azure" and e.reason == "capability" and "would be open on it too" in e.detail
+                   for e in placed.placement.explanations["web"].excluded)
         return
     planned = api.plan(path)
     assert planned.proof.undeclared == () and planned.proof.broken_services == ()
