@@ -132,6 +132,26 @@ class RenderContext:
         wanted = set(placement.locations)
         return sorted({b.cidr for b in self.blocks if b.network == network and (b.cloud, b.region) in wanted})
 
+    def flow_destinations(self, source: str) -> list[tuple[Ingress, str]]:
+        """(rule, block) for every ingress rule of another resource that admits ``source``, with each block
+        where that resource runs: where ``source`` opens connections (``source_cidrs`` the other way round),
+        for a firewall that lets nothing out unless told."""
+        def compute() -> dict[str, list[tuple[Ingress, str]]]:
+            out: dict[str, list[tuple[Ingress, str]]] = {}
+            for name, spec in sorted(self.stack.resources.items()):
+                placement = self.placement.placements.get(name)
+                network = getattr(spec, "network", None)
+                if placement is None or network is None:
+                    continue
+                wanted = set(placement.locations)
+                cidrs = sorted({b.cidr for b in self.blocks if b.network == network and (b.cloud, b.region) in wanted})
+                for rule in getattr(spec, "ingress", ()):
+                    if rule.source_kind == "resource":
+                        out.setdefault(rule.from_, []).extend((rule, cidr) for cidr in cidrs)
+            return out
+
+        return list(self.memo("flow_destinations", compute).get(source, ()))
+
     @staticmethod
     def public_facing(spec: Compute | Database) -> bool:
         """Whether a resource must be reachable from outside private address space (needs a public address).

@@ -159,6 +159,10 @@ class FirewallFacts(Facts):
     rules: tuple[TrafficRule, ...] = ()
     #: the rules guard the resource's balancer (its listeners), not its replicas
     balancer: bool = False
+    #: new outbound connections are refused unless an egress rule lets them out, even with no egress rule
+    #: at all (an AWS security group: the provider drops AWS's default allow-all when it creates one);
+    #: elsewhere a firewall without egress rules lets everything out
+    egress_closed: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

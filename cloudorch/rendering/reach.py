@@ -232,8 +232,11 @@ def _permitted(route, src: Site, dst: Site, by_source, global_clouds, carried: l
             if (res.source == route.source and res.cloud == src.cloud and _here(res, src, global_clouds)
                     and rule.direction == "egress"):
                 egress_rules = True
-                if rule.action == "allow" and rule.covers(route.port) and rule.carries(route.protocol) and any(_covers(p, dst.cidr) for p in rule.peers):
+                if (rule.action == "allow" and rule.covers(route.port) and rule.covers(route.last_port)
+                        and rule.carries(route.protocol) and any(_covers(p, dst.cidr) for p in rule.peers)):
                     egress_ok = True
+        if facts.egress_closed and res.source == route.source and res.cloud == src.cloud and _here(res, src, global_clouds):
+            egress_rules = True
     if not admitted:
         if unknown:
             return "unverified", f"{route.target}'s rules admit a range known only at deploy time"

@@ -423,3 +423,33 @@ def test_a_firewall_admitting_a_range_known_only_at_deploy_time_is_unverified():
 def test_a_firewall_admitting_another_block_is_broken():
     status, reason = _judge(VPN, {"a": _vpn_side(0), "b": _vpn_side(1), "fw": _admit("10.0.32.0/20")})
     assert status == "broken" and "no firewall rule" in reason
+
+
+DB_OPENS = """
+stack: dbsource
+placement: {clouds: [aws], regions: [eu-west-1, eu-central-1]}
+resources:
+  net: {kind: network, cidr: 10.60.0.0/16}
+  db: {kind: database, network: net, engine: postgres, version: "16"}
+  worker: {kind: compute, network: net, cpu: 2, memory_gb: 4%s,
+           ingress: [{port: 9000, to_port: 9001, from: db}]}
+"""
+
+
+@pytest.mark.parametrize("apart", [False, True], ids=["same-site", "over-a-peering"])
+def test_a_flow_an_aws_database_opens_is_let_out_and_proved_only_so(apart, tmp_path):
+    # an AWS security group lets nothing out without an egress rule (found by review: the proof called a
+    # group without egress rules open, and the database's group had none)
+    path = tmp_path / "db.yaml"
+    path.write_text(DB_OPENS % (", apart: [db]" if apart else ""))
+    result = api.plan(path)
+    assert [(f.flow, f.status) for f in result.proof.flows] == [("db->worker:9000-9001", "proved")]
+    assert bool(result.network.links) == apart
+    out = [r for r in result.rendered if r.source == "db" and r.type.endswith("SecurityGroupEgressRule")]
+    where = result.placement.placements["worker"].locations[0]
+    block = next(b.cidr for b in result.network.blocks if (b.cloud, b.region) == where)
+    assert [(r.inputs["fromPort"], r.inputs["toPort"], r.inputs["cidrIpv4"]) for r in out] == [(9000, 9001, block)]
+    with pytest.raises(PluginBug) as caught:
+        api.prove_network(result.loaded, result.network, [r for r in result.rendered if r not in out],
+                          api.Session().providers())
+    assert "db's egress rules" in str(caught.value) and "do not let port 9000 out" in str(caught.value)

@@ -34,7 +34,8 @@ def render_database(
     out: list[RenderedResource] = []
     for slot in sorted((s for s in placement.slots if s.cloud == CLOUD), key=lambda s: (s.region, s.instance_type)):
         region = slot.region
-        # No egress rule: RDS answers connections, it never needs to open one.
+        # RDS answers connections without an egress rule (groups are stateful); it opens only the flows that
+        # name it as their source (dblink, logical replication), each let out by a rule of its own
         block = ctx.block_for(spec.network, region)
         out += security_group(ctx, name, block, vpc_name(spec.network, region), spec.ingress, egress=False)
         subnet_group, db = logical(name, region, "subnets"), logical(name, region, "db")

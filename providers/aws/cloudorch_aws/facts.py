@@ -69,7 +69,10 @@ def _firewall(res: RenderedResource, graph: RenderedGraph) -> FirewallFacts:
         rules = _inline(inputs, "ingress") + _inline(inputs, "egress")
     if balancer_facts.balancer_peer(res, graph):
         rules = [TrafficRule(r.direction, r.action, (*r.peers, BALANCER_PEER), r.ports, r.protocol) for r in rules]
-    return FirewallFacts(rules=tuple(rules), balancer=balancer_facts.guards_balancer(res, graph))
+    # the provider revokes a new group's default allow-all egress, inline rules or not: only egress rules
+    # (inline or separate) let connections out
+    return FirewallFacts(rules=tuple(rules), balancer=balancer_facts.guards_balancer(res, graph),
+                         egress_closed=res.type == SECURITY_GROUP)
 
 
 # -- databases -------------------------------------------------------------------------------------------

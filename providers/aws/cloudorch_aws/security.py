@@ -15,13 +15,15 @@ from cloudorch.spec.models import Ingress
 from cloudorch_aws.naming import logical, resource, slug, tags
 
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 
 
 def security_group(
     ctx: RenderContext, source: str, block: NetworkBlock, vpc: str, ingress: Iterable[Ingress], *, egress: bool = True
 ) -> list[RenderedResource]:
-    """The group and its rules. Without ``egress`` the group has no outbound rule at all (AWS's implicit
-    allow-all is removed by the provider when it creates a group)."""
+    """The group and its rules. Without ``egress`` the group lets out only the flows ``source`` opens to
+    other resources of the stack (``RenderContext.flow_destinations``): AWS's implicit allow-all is removed
+    by the provider when it creates a group, so nothing else leaves."""
     region = block.region
     sg = logical(source, region, "sg")
     out = [resource("aws:ec2/securityGroup:SecurityGroup", source, region, "sg", {
@@ -35,7 +37,7 @@ def security_group(
             "tags": tags(ctx, source, name),
         }))
 
-    seen: set[tuple[str, int, int, str]] = set()
+    seen: set[tuple] = set()
     for item in ingress:
         for cidr in ctx.source_cidrs(item):
             key = (item.protocol, item.port, item.last_port, cidr)
@@ -53,8 +55,17 @@ def security_group(
         "ipProtocol": "-1", "cidrIpv4": block.cidr, "description": f"all traffic inside {block.network}",
     })
     if egress:
-        rule("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "out-all", {
-            "ipProtocol": "-1", "cidrIpv4": "0.0.0.0/0", "description": "all outbound",
+        rule(EGRESS, "out-all", {"ipProtocol": "-1", "cidrIpv4": "0.0.0.0/0", "description": "all outbound"})
+        return out
+    for item, cidr in ctx.flow_destinations(source):
+        key = ("out", item.protocol, item.port, item.last_port, cidr)
+        if key in seen:
+            continue
+        seen.add(key)
+        ports = f"{item.port}" if item.last_port == item.port else f"{item.port}-{item.last_port}"
+        rule(EGRESS, f"out-{item.protocol}-{ports}-{_cidr_part(cidr)}", {
+            "ipProtocol": item.protocol, "fromPort": item.port, "toPort": item.last_port, "cidrIpv4": cidr,
+            "description": f"{item.protocol}/{ports} to the flows it opens",
         })
     return out
 
