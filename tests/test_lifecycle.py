@@ -174,11 +174,11 @@ def test_stale_plan_from_a_config_change_names_what_changed(no_pulumi, tmp_path,
     stack = copy_stack(tmp_path)
     saved = tmp_path / "plan.json"
     assert main(["plan", str(stack), "--out", str(saved)]) == 0
-    (tmp_path / "cloudorch.toml").write_text('[vcpu_quotas]\naws = 1\n')  # moves web off aws
+    (tmp_path / "cloudorch.toml").write_text('[vcpu_quotas]\nazure = 1\n')  # moves web off azure
     capsys.readouterr()
     assert main(["apply", str(stack), "--plan", str(saved), "--yes"]) == 2
     err = capsys.readouterr().err
-    assert "the rendered resources differ from the plan" in err and "removed" in err and "aws" in err
+    assert "the rendered resources differ from the plan" in err and "removed" in err and "azure" in err
 
 
 # -- a saved plan is applied only if it is, whole, the plan its inputs give ------------------------------
@@ -213,7 +213,7 @@ EDITS = {
     "count as text": (lambda d: slot(d, 1).update(count=str(slot(d, 1)["count"])), "placements.web[1].count: saved \""),
     "placement removed": (lambda d: d["placements"].remove(slot(d)), "placements.web: 2 entries in the saved plan, 3 re-derived"),
     "cost": (lambda d: d["cost"].update(monthly_usd=1.0), "cost.monthly_usd: saved 1.0, re-derived"),
-    "cost by cloud": (lambda d: d["cost"]["by_cloud"].update(aws=0.5), "cost.by_cloud.aws: saved 0.5"),
+    "cost by cloud": (lambda d: d["cost"]["by_cloud"].update(azure=0.5), "cost.by_cloud.azure: saved 0.5"),
     "findings removed": (lambda d: d["policy"].update(findings=[]), "policy.findings.web: 0 entries in the saved plan"),
     "summary removed": (lambda d: d["policy"].pop("summary"), "policy.summary: missing from the saved plan"),
     "policy removed": (lambda d: d.pop("policy"), "policy: missing from the saved plan"),

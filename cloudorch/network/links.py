@@ -18,7 +18,7 @@ from cloudorch.network.allocation import (
 )
 from cloudorch.network.model import FlowRoute, Link, NetworkPlan, Site, VpnSide, tunnel_interfaces
 from cloudorch.placement.model import PlacementResult
-from cloudorch.placement.rates import GatewayLimit
+from cloudorch.placement.rates import GatewayLimit, tunnels_per_link
 from cloudorch.spec.models import Network, Stack
 
 
@@ -77,7 +77,7 @@ def plan_network(stack: Stack, placement: PlacementResult, flows: tuple[Flow, ..
         swap = b.cloud in first_host_clouds and a.cloud not in first_host_clouds
         wired = tuple(t.model_copy(update=dict(zip(("a_interface", "b_interface"), tunnel_interfaces(t.index, ia, ib)))
                                    | ({"a_address": t.b_address, "b_address": t.a_address} if swap else {}))
-                      for t in tunnels[link_id])
+                      for t in tunnels[link_id][:tunnels_per_link(ia, ib)])
         links.append(Link(id=link_id, kind="vpn", a=a, b=b, flows=tuple(sorted(why)),
                           a_side=VpnSide(asn=asns[a.key], interfaces=ia), b_side=VpnSide(asn=asns[b.key], interfaces=ib),
                           tunnels=wired))

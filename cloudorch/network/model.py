@@ -2,7 +2,7 @@
 
 A *site* is one stack network in one cloud and region: one VPC / virtual network / subnetwork set with
 its own block. A *link* joins two sites that carry a flow: a peering within a cloud, a site-to-site VPN
-(IKEv2, BGP, four tunnels) across clouds. Everything here is plain data decided before rendering, so every
+(IKEv2, BGP, two or four tunnels) across clouds. Everything here is plain data decided before rendering, so every
 provider renders its side of a link from the same facts and the plan can show them.
 """
 
@@ -13,13 +13,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from cloudorch.placement.model import NetworkBlock
+from cloudorch.placement.rates import TUNNELS
 
 __all__ = ["Link", "NetworkBlock", "NetworkPlan", "Site", "Tunnel", "VpnSide"]
 
-#: tunnels of one cross-cloud link: two on each of the two HA interfaces/addresses every cloud's
-#: highly available VPN offers (AWS: two connections of two tunnels; Azure: an active-active gateway's
-#: two addresses; GCP: an HA VPN gateway's two interfaces)
-TUNNELS_PER_LINK = 4
+#: at most, tunnels of one cross-cloud link: towards AWS (two connections of two tunnels, an address per
+#: tunnel); between two gateways of two addresses each (Azure's active-active gateway, GCP's HA VPN) a link
+#: has two (``rates.tunnels_per_link``). Inside addresses are allocated in groups of this many either way.
+TUNNELS_PER_LINK = TUNNELS
 
 
 class _Frozen(BaseModel):
@@ -65,8 +66,8 @@ def tunnel_interfaces(index: int, a_interfaces: int, b_interfaces: int) -> tuple
 
     A side with an address per tunnel (AWS: two connections of two tunnels, each tunnel its own address)
     uses ``index``; a side with two addresses facing such a side uses ``index // 2`` (AWS's connection k
-    faces one customer gateway, the peer's address k); two sides of two addresses each mesh them
-    (a: ``index // 2``, b: ``index % 2``), so no two tunnels join the same pair of addresses.
+    faces one customer gateway, the peer's address k); two sides of two addresses each join them face to
+    face (address k to address k: the link's two tunnels).
     """
     if a_interfaces >= TUNNELS_PER_LINK and b_interfaces >= TUNNELS_PER_LINK:
         return index, index
@@ -74,7 +75,7 @@ def tunnel_interfaces(index: int, a_interfaces: int, b_interfaces: int) -> tuple
         return index, index // 2
     if b_interfaces >= TUNNELS_PER_LINK:
         return index // 2, index
-    return index // 2, index % 2
+    return index, index
 
 
 class Link(_Frozen):

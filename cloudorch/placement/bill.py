@@ -67,7 +67,8 @@ def network_terms(stack: Stack, demands: tuple[Demand, ...], rates: NetworkRates
         at = rates.serving.get(stack.dns.provider, {})
         zone = {stack.dns.provider: at.get("zone", 0.0) + len(names) * at.get("name", 0.0)}
     return NetworkTerms(member_of=member_of, flows=flows, site=dict(rates.site), vpn_site=dict(rates.vpn_site),
-                        vpn_link_side=dict(rates.vpn_link_side), per_gb=_monotone(rates.per_gb), replica_extra=extra,
+                        vpn_link_side=dict(rates.vpn_link_side), vpn_tunnel=dict(rates.vpn_tunnel),
+                        vpn_interfaces=dict(rates.vpn_interfaces), per_gb=_monotone(rates.per_gb), replica_extra=extra,
                         vpn_links={cloud: limit.links for cloud, limit in rates.vpn_gateways.items()},
                         replica_egress=egress, location_fixed=fixed, replica_serving=serving_gb, stack_fixed=zone,
                         global_clouds=global_clouds, cross_cloud_forbidden=stack.placement.cross_cloud == "forbid",

@@ -351,7 +351,7 @@ def _start(problem: Problem, f: Formulation) -> tuple[list[float] | None, Soluti
     net = problem.network
     # per-GB prices and per-replica extras stay: they decide which regions presolve keeps, so the start's
     # columns are the priced model's
-    free = copy(net, site={}, vpn_site={}, vpn_link_side={}, flows=tuple(copy(flow, gb_month=0.0) for flow in net.flows))
+    free = copy(net, site={}, vpn_site={}, vpn_link_side={}, vpn_tunnel={}, flows=tuple(copy(flow, gb_month=0.0) for flow in net.flows))
     found = solve(copy(problem, network=free, objective="cost"))
     if found is None:
         return None, None

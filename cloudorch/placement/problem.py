@@ -81,7 +81,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from cloudorch.placement.model import HOURS_PER_MONTH
-from cloudorch.placement.rates import NatPerVm
+from cloudorch.placement.rates import NatPerVm, link_price
 
 #: balanced objective: each point of unavailability costs ten times its share of the price
 BALANCED_PENALTY = 10.0
@@ -277,19 +277,24 @@ class NetworkTerms:
     #: demand -> its network, for the demands whose replicas are VMs that use their site's NAT (compute
     #: without a public address): the VMs a site's NAT counts
     nat_members: Mapping[str, str] = field(default_factory=dict)
+    #: cloud -> monthly USD of its side of one tunnel of a link, and its gateway's public addresses, which
+    #: decide a link's tunnels (``rates.tunnels_per_link``)
+    vpn_tunnel: Mapping[str, float] = field(default_factory=dict)
+    vpn_interfaces: Mapping[str, int] = field(default_factory=dict)
 
     def nat_rebate(self, site: tuple[str, str, str], vms: int) -> float:
         nat = self.nat_capped.get(site[1])
         return nat.rebate(vms) if nat is not None else 0.0
 
     def link(self, cloud_a: str, cloud_b: str) -> float:
-        return self.vpn_link_side.get(cloud_a, 0.0) + self.vpn_link_side.get(cloud_b, 0.0)
+        return link_price(self.vpn_link_side, self.vpn_tunnel, self.vpn_interfaces, cloud_a, cloud_b)
 
     @property
     def couples(self) -> bool:
         """Whether any term ties one resource's location to another's (a site, a link, traffic): the hard
         part of the problem, searched within ``milp.Limits``."""
         return (any(self.site.values()) or any(self.vpn_site.values()) or any(self.vpn_link_side.values())
+                or any(self.vpn_tunnel.values())
                 or any(f.gb_month > 0 for f in self.flows) or any(any(v.values()) for v in self.location_fixed.values()))
 
 

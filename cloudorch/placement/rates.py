@@ -95,8 +95,12 @@ class NetworkShape:
     site: tuple[Charge, ...] = ()
     #: a site with at least one VPN link: its VPN gateway and public addresses
     vpn_site: tuple[Charge, ...] = ()
-    #: this cloud's side of one VPN link (AWS: two connections; GCP: four tunnels; Azure: in the gateway)
+    #: this cloud's side of one VPN link whatever its tunnels (AWS: two connections; Azure: in the gateway)
     vpn_link_side: tuple[Charge, ...] = ()
+    #: this cloud's side of one tunnel of a VPN link (GCP bills each tunnel), times ``tunnels_per_link``
+    vpn_tunnel: tuple[Charge, ...] = ()
+    #: public addresses its VPN gateway ends tunnels on (``CloudProvider.vpn_interfaces``)
+    vpn_interfaces: int = 2
     #: a NAT gateway billed per VM using it (GCP Cloud NAT) rather than flat
     nat_per_vm: bool = False
     #: serving (``rendering.service``), part -> its charges: ``application`` / ``network`` (a location's
@@ -118,6 +122,9 @@ class NetworkRates:
     site: Mapping[str, float] = field(default_factory=dict)
     vpn_site: Mapping[str, float] = field(default_factory=dict)
     vpn_link_side: Mapping[str, float] = field(default_factory=dict)
+    #: cloud -> monthly USD of its side of one tunnel; cloud -> its gateway's public addresses
+    vpn_tunnel: Mapping[str, float] = field(default_factory=dict)
+    vpn_interfaces: Mapping[str, int] = field(default_factory=dict)
     #: cloud -> what a site's NAT costs by the VMs using it, where it is billed per VM
     nat_per_vm: Mapping[str, NatPerVm] = field(default_factory=dict)
     #: (cloud, region, path kind) -> USD per GB sent
@@ -141,7 +148,31 @@ class NetworkRates:
 
     def link(self, cloud_a: str, cloud_b: str) -> float:
         """Monthly cost of one VPN link between the two clouds: both sides' connections or tunnels."""
-        return self.vpn_link_side.get(cloud_a, 0.0) + self.vpn_link_side.get(cloud_b, 0.0)
+        return link_price(self.vpn_link_side, self.vpn_tunnel, self.vpn_interfaces, cloud_a, cloud_b)
+
+
+#: tunnels of a link between two gateways of two public addresses each (Azure's active-active gateway,
+#: GCP's HA VPN): one per address pair facing each other, Google's documented topology for a peer with two
+#: addresses ("HA VPN topologies"). A gateway with an address per tunnel (AWS: two connections of two
+#: tunnels) makes four.
+TWO_ADDRESS_TUNNELS, TUNNELS = 2, 4
+
+
+def tunnels_per_link(a_interfaces: int, b_interfaces: int) -> int:
+    """How many tunnels a VPN link between gateways of these many public addresses has.
+
+    Two sides of two addresses each get two tunnels, not a mesh of four: Azure's local network gateway
+    holds ONE BGP peer address, so of a mesh's four only two could run BGP, and the two others would be
+    billed (GCP) and alarm as down for ever."""
+    return TWO_ADDRESS_TUNNELS if max(a_interfaces, b_interfaces) <= TWO_ADDRESS_TUNNELS else TUNNELS
+
+
+def link_price(side: Mapping[str, float], tunnel: Mapping[str, float], interfaces: Mapping[str, int],
+               cloud_a: str, cloud_b: str) -> float:
+    """One VPN link's monthly price: each side's charges per link, and per tunnel times its tunnels."""
+    per_tunnel = tunnel.get(cloud_a, 0.0) + tunnel.get(cloud_b, 0.0)
+    tunnels = tunnels_per_link(interfaces.get(cloud_a, 2), interfaces.get(cloud_b, 2)) if per_tunnel else 0
+    return side.get(cloud_a, 0.0) + side.get(cloud_b, 0.0) + per_tunnel * tunnels
 
 
 def monthly(prices: NetworkPrices, cloud: str, charges: Iterable[Charge], unknown: list[str]) -> float:
@@ -173,12 +204,13 @@ def network_rates(catalog: Catalog, shapes: Mapping[str, NetworkShape]) -> Netwo
     if prices is None:
         return None
     unknown_items: dict[str, dict[str, tuple[str, ...]]] = {}
-    site, vpn_site, link_side, nat_vm, nat_gb, serving = {}, {}, {}, {}, {}, {}
+    site, vpn_site, link_side, tunnel, nat_vm, nat_gb, serving = {}, {}, {}, {}, {}, {}, {}
     for cloud, shape in sorted(shapes.items()):
         missing: dict[str, list[str]] = {"site": [], "vpn_site": [], "vpn_link_side": []}
         site[cloud] = monthly(prices, cloud, shape.site, missing["site"])
         vpn_site[cloud] = monthly(prices, cloud, shape.vpn_site, missing["vpn_site"])
         link_side[cloud] = monthly(prices, cloud, shape.vpn_link_side, missing["vpn_link_side"])
+        tunnel[cloud] = monthly(prices, cloud, shape.vpn_tunnel, missing["vpn_link_side"])
         serving[cloud] = {}
         for part, charges in sorted(shape.serving.items()):
             missing[f"serving:{part}"] = []
@@ -203,6 +235,8 @@ def network_rates(catalog: Catalog, shapes: Mapping[str, NetworkShape]) -> Netwo
         out = per_gb[(*key, "cross-cloud")]
         internet[key] = out or 0.0
     limits = {cloud: shape.vpn_gateway for cloud, shape in sorted(shapes.items()) if shape.vpn_gateway}
-    return NetworkRates(site=site, vpn_site=vpn_site, vpn_link_side=link_side, nat_per_vm=nat_vm, per_gb=per_gb,
+    return NetworkRates(site=site, vpn_site=vpn_site, vpn_link_side=link_side, vpn_tunnel=tunnel,
+                        vpn_interfaces={cloud: shape.vpn_interfaces for cloud, shape in sorted(shapes.items())},
+                        nat_per_vm=nat_vm, per_gb=per_gb,
                         internet_gb=internet, nat_gb=nat_gb, serving=serving, continent=continent, unknown_gb=frozenset(unknown_gb),
                         unknown_items=unknown_items, vpn_gateways=limits)

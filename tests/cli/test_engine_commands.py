@@ -42,7 +42,7 @@ def test_apply_streams_json_events_and_a_result(fake, capsys):
     events = [json.loads(line) for line in out.splitlines() if line.startswith("{\"")]
     assert any(e.get("kind") == "resource-done" and e.get("name") == "net-vpc" for e in events)
     assert "up" in fake.calls and fake.calls.index("install_plugins") < fake.calls.index("up")
-    assert {p.name for p in fake.plugins} >= {"gcp", "aws", "random"}  # pinned plugins of the clouds used
+    assert {p.name for p in fake.plugins} >= {"gcp", "azure-native", "random"}  # pinned plugins of the clouds used
     assert PASSPHRASE not in out
 
 

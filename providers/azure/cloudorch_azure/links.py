@@ -9,17 +9,15 @@ link of the site and rendered with the network (``render_gateways``): a ``Gatewa
 redundant public IPs and one active-active, BGP-speaking ``VirtualNetworkGateway``. Each link's endpoint
 adds one ``LocalNetworkGateway`` per public address of the peer and one IPsec connection to each.
 
-How the four tunnels of a link land on Azure (``Tunnel.a_interface`` / ``b_interface`` decide):
-- a peer with an address per tunnel (AWS): four local network gateways, one tunnel each; the Azure
-  instance of tunnel t is t // 2, as the peer's customer gateway k is Azure's address k.
-- a peer with two addresses (GCP's HA VPN): two local network gateways; an active-active gateway dials a
-  local network gateway from both instances, so each connection carries two tunnels, one per instance.
-  A local network gateway holds ONE BGP peer address, so only one of its two tunnels can run BGP with the
-  peer's per-tunnel address: we take the tunnel on instance (k mod 2) for peer address k, so the BGP
-  sessions that come up are tunnel 0 (instance 0) and tunnel 3 (instance 1): each Azure instance and each
-  peer interface keeps one session, and either may fail alone. The two other tunnels carry IPsec with no
-  BGP session (their BGP peers on the other side stay down); the connection's one pre-shared key serves
-  both its tunnels, which is why side 0 exports the same key reference for tunnels of one connection.
+How a link's tunnels land on Azure (``Tunnel.a_interface`` / ``b_interface`` decide):
+- a peer with an address per tunnel (AWS): four tunnels, four local network gateways, one tunnel each;
+  the Azure instance of tunnel t is t // 2, as the peer's customer gateway k is Azure's address k.
+- a peer with two addresses (GCP's HA VPN): two tunnels, instance k to the peer's address k, and two
+  local network gateways. A local network gateway holds ONE BGP peer address, so each carries exactly one
+  tunnel with its session; a mesh of four would leave two tunnels without one (billed by GCP, alarming
+  as down for ever). Azure's active-active gateway still dials each local network gateway from its other
+  instance too; the peer has no tunnel for that address pair, so that attempt never comes up, as in
+  Google's documented topology for a peer with two addresses.
 
 BGP addresses: the gateway lists, per instance (ipConfiguration), this side's inside address of every
 tunnel that ends on it (Azure accepts custom APIPA addresses only in 169.254.21.0-169.254.22.255, which is
@@ -66,11 +64,12 @@ INSTANCES = 2
 #: catalog/data/network.csv, source az-vpn)
 GATEWAY_SKU = "VpnGw1AZ"
 #: VpnGw1AZ ends at most 30 site-to-site tunnels ("About gateway SKUs", Microsoft Learn, read 2026-12-07; the
-#: VPN Gateway FAQ counts two redundant tunnels to one peer as two), and each link is four
+#: VPN Gateway FAQ counts two redundant tunnels to one peer as two), and a link is at most four (two to
+#: GCP, whose two connections Azure still dials from both instances: counted as four)
 GATEWAY_TUNNELS = 30
 GATEWAY_LIMIT = GatewayLimit(
     links=GATEWAY_TUNNELS // 4,
-    why=f"a {GATEWAY_SKU} gateway ends at most {GATEWAY_TUNNELS} site-to-site tunnels, and each link is four")
+    why=f"a {GATEWAY_SKU} gateway ends at most {GATEWAY_TUNNELS} site-to-site tunnels, and a link takes four")
 
 #: tags carrying what a connection is part of, read back by ``link_facts`` (a rendered resource has no other
 #: place for it, and operators see the same words in the portal)

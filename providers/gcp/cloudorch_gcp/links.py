@@ -7,7 +7,8 @@ share ONE peering per side: the link whose id sorts first renders it, and the ot
 export the same references (which needs the core change described in ``dedupe_exports``).
 
 A VPN side is, per link, an HA VPN gateway (two interfaces), an external VPN gateway describing the
-peer's public addresses, four tunnels and a BGP interface and peer per tunnel, on the site's VPN Cloud
+peer's public addresses, the link's tunnels (four to AWS, two to Azure) and a BGP interface and peer per
+tunnel, on the site's VPN Cloud
 Router (``network.vpn_router_name``, rendered with the site's network because every link of the site
 shares it). The gateway is per link, not per site, because a side's ``addresses`` export must refer to
 resources of that link's own rendering; HA VPN gateways cost nothing by themselves (billed through
@@ -53,11 +54,11 @@ CIPHER_SUITE = {
 INSIDE = InsideAddressing(ranges=excluding("169.254.0.0/16", ("169.254.169.0/24",)), scope="network")
 
 #: a Cloud Router takes at most 128 BGP peers ("Quotas and limits", Cloud Router, Google Cloud, read
-#: 2026-12-07), and every link of a site has its four on the site's one VPN router
+#: 2026-12-07), and every link of a site has its peers (up to four) on the site's one VPN router
 ROUTER_PEERS = 128
 GATEWAY_LIMIT = GatewayLimit(
     links=ROUTER_PEERS // 4,
-    why=f"a Cloud Router takes at most {ROUTER_PEERS} BGP peers, and each link has four on the site's router")
+    why=f"a Cloud Router takes at most {ROUTER_PEERS} BGP peers, and a link has up to four on the site's router")
 
 #: External VPN gateway redundancy by how many public addresses the peer's tunnels end on
 REDUNDANCY = {1: "SINGLE_IP_INTERNALLY_REDUNDANT", 2: "TWO_IPS_REDUNDANCY", 4: "FOUR_IPS_REDUNDANCY"}

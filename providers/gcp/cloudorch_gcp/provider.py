@@ -108,11 +108,12 @@ class Provider(CloudProvider):
 
     def network_shape(self) -> NetworkShape:
         # what render() and render_endpoint() build, in the meters they bill by: Cloud NAT, billed per VM,
-        # and its one address per site; HA VPN gateways and Cloud Routers cost nothing; four tunnels a link
+        # and its one address per site; HA VPN gateways and Cloud Routers cost nothing; each tunnel bills
+        # (four to AWS, two to Azure: ``rates.tunnels_per_link``)
         return NetworkShape(site=(Meter("public_ipv4_hour"),), nat_per_vm=True,
                             vpn_site=(Meter("vpn_gateway_hour"), Meter("cloud_router_hour")),
-                            vpn_link_side=(Meter("vpn_tunnel_hour", 4),), serving=meters.SERVING_SHAPE,
-                            vpn_gateway=GATEWAY_LIMIT)
+                            vpn_tunnel=(Meter("vpn_tunnel_hour"),), vpn_interfaces=self.vpn_interfaces,
+                            serving=meters.SERVING_SHAPE, vpn_gateway=GATEWAY_LIMIT)
 
     def address_range(self, kind: str, block: str) -> str:
         # machines live in the subnetwork (the lower half of the site's block); Cloud SQL in the private

@@ -228,25 +228,27 @@ def test_a_peer_with_an_address_per_tunnel_gets_a_local_gateway_and_connection_p
             ref(f"net-azure-{(link.b if index else link.a).region}-vpn-ip-{t.index // 2}", "ipAddress") for t in link.tunnels]
 
 
-def test_a_peer_with_two_addresses_gets_two_local_gateways_each_carrying_a_tunnel_per_instance(three):
+def test_a_peer_with_two_addresses_gets_two_local_gateways_each_with_the_bgp_session_of_its_one_tunnel(three):
     ctx, _, endpoints, _, graph = three
     gcp = [x for x in azure_links(ctx, "vpn") if "gcp" in (x.a.cloud, x.b.cloud)]
     assert gcp
     for link in gcp:
         assert _azure_side(link) == 0  # "azure" sorts before "gcp": Azure makes the keys
         conns = connections_of(endpoints, link, 0, graph)
-        assert [c.inputs["tags"][links.TUNNELS_TAG] for c in conns] == ["0,2", "1,3"]
+        # two tunnels, instance k to the peer's address k: every tunnel is its local gateway's one BGP
+        # session (a mesh of four left two without one: found by review)
+        assert [c.inputs["tags"][links.TUNNELS_TAG] for c in conns] == ["0", "1"]
         t = {x.index: x for x in link.tunnels}
+        assert [(x.a_interface, x.b_interface) for x in link.tunnels] == [(0, 0), (1, 1)]
         lngs = [graph.rendered(c.inputs["localNetworkGateway2"]["id"][REF]) for c in conns]
-        # one BGP session per peer address, on alternate instances: tunnels 0 (instance 0) and 3 (instance 1)
-        assert [g.inputs["bgpSettings"]["bgpPeeringAddress"] for g in lngs] == [t[0].b_address, t[3].b_address]
+        assert [g.inputs["bgpSettings"]["bgpPeeringAddress"] for g in lngs] == [t[0].b_address, t[1].b_address]
         assert [g.inputs["gatewayIpAddress"]["$ref"] for g in lngs] == [f"gcp-1-{link.id}-gw-0", f"gcp-1-{link.id}-gw-1"]
-        for conn, (first, second) in zip(conns, ((0, 2), (1, 3)), strict=True):
+        for k, conn in enumerate(conns):
+            # Azure asks an address per instance; the other instance dials nothing the peer answers
             custom = [c["customBgpIpAddress"] for c in conn.inputs["gatewayCustomBgpIpAddresses"]]
-            assert custom == [t[first].a_address, t[second].a_address]
+            assert custom[k] == t[k].a_address and custom == [t[0].a_address, t[1].a_address]
         keys = endpoints[(link.id, 0)].exports["keys"]
-        assert keys[0] == keys[2] == conns[0].inputs["sharedKey"] and keys[1] == keys[3] == conns[1].inputs["sharedKey"]
-        assert keys[0] != keys[1]
+        assert keys == [conns[0].inputs["sharedKey"], conns[1].inputs["sharedKey"]] and keys[0] != keys[1]
         secrets = [r for r in endpoints[(link.id, 0)].resources if r.role is Role.SECRET]
         assert {ref(s.name, "result")[REF] for s in secrets} == {k[REF] for k in keys}
         assert all(s.secret_outputs == ("result",) for s in secrets)
@@ -281,7 +283,7 @@ def test_connections_read_as_the_tunnels_they_carry_and_every_tunnel_is_carried(
             assert facts.ike_version == "ikev2" and facts.ciphers == IpsecPolicy.names
             assert facts.preshared_key == "generated"
             carried += facts.tunnels
-        assert sorted(carried) == [0, 1, 2, 3]
+        assert sorted(carried) == [t.index for t in link.tunnels] and len(carried) in (2, 4)
 
 
 def test_a_connection_with_a_literal_key_or_no_bgp_reads_so(three):
