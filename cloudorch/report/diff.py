@@ -280,16 +280,37 @@ def _findings(base: Plan, new: Plan) -> FindingsDiff:
     Why not by the baseline's fingerprint: it includes the rendered name, which holds the region, so
     moving replicas within a cloud would show every finding of theirs as fixed and new again. Counting
     occurrences keeps a real change visible: a third region's instances add one more of the same finding.
+    Which of them is the new one, though, is the one whose rendered resource is new: findings on a rendered
+    name present in both plans are paired first, and only the rest are paired by count.
     """
     a, b = _failing(base), _failing(new)
     new_, fixed, still = [], [], []
     for key in sorted(a.keys() | b.keys(), key=_sort_key):
-        before, after = a.get(key, []), b.get(key, [])
+        same, before, after = _by_rendered(a.get(key, []), b.get(key, []))
         kept = min(len(before), len(after))
-        still += after[:kept]
+        still += sorted(same + after[:kept], key=lambda f: f.rendered or "")
         new_ += after[kept:]
         fixed += before[kept:]
     return FindingsDiff(new=new_, fixed=fixed, still_failing=still)
+
+
+def _by_rendered(before: list[FindingRef], after: list[FindingRef]) -> tuple[list[FindingRef], ...]:
+    """The findings of ``after`` on a rendered resource that ``before`` has one on too, then what is left of
+    each side (in its order)."""
+    both = Counter(f.rendered or "" for f in before) & Counter(f.rendered or "" for f in after)
+    same: list[FindingRef] = []
+    rest: list[list[FindingRef]] = []
+    for is_after, side in enumerate((before, after)):
+        paired, left = Counter(both), []
+        for f in side:
+            if paired[f.rendered or ""]:
+                paired[f.rendered or ""] -= 1
+                if is_after:
+                    same.append(f)
+            else:
+                left.append(f)
+        rest.append(left)
+    return same, rest[0], rest[1]
 
 
 def _failing(plan: Plan) -> dict[tuple, list[FindingRef]]:

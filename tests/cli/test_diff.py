@@ -89,3 +89,35 @@ def test_bad_input_is_a_clear_usage_error(here, capsys):
     assert "add --compare-to BASE" in capsys.readouterr().err
     assert main(["plan", "after.yaml", "--compare-to", "missing.json", "--out", "p.json"]) == 2
     assert not (here / "p.json").exists()
+
+
+GCP_APP = """stack: app
+placement: {clouds: [gcp], regions: [europe-west4]}
+policies: {packs: [baseline]}
+resources:
+  net: {kind: network, cidr: 10.40.0.0/16}
+  app: {kind: compute, network: net, count: 2, cpu: 2, memory_gb: 4}
+"""
+
+
+def test_every_format_names_the_new_region_s_finding_as_new(tmp_path, monkeypatch, capsys):
+    """The audit's case: europe-west3 added beside europe-west4, whose template's finding was named as new."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CLOUDORCH_CONFIG", raising=False)
+    (tmp_path / "cloudorch.toml").write_text("")
+    (tmp_path / "a.yaml").write_text(GCP_APP)
+    (tmp_path / "b.yaml").write_text(GCP_APP.replace("regions: [europe-west4]", "regions: [europe-west4, europe-west3]")
+                                     .replace("count: 2,", "count: 4, spread: {min_regions: 2},"))
+    assert main(["plan", "a.yaml", "--out", "a.json"]) == 0 and main(["plan", "b.yaml", "--out", "b.json"]) == 0
+    capsys.readouterr()
+    assert main(["diff", "a.json", "b.json"]) == 0
+    new = [line for line in capsys.readouterr().out.splitlines() if line.strip().startswith("NEW")]
+    assert len(new) == 1 and "encryption.disk-cmk app/app-gcp-europe-west3-template (gcp)" in new[0]
+    assert main(["diff", "a.json", "b.json", "--format", "markdown"]) == 0
+    comment = capsys.readouterr().out
+    new_table = comment.split("<summary>New findings (1)</summary>", 1)[1].split("</details>", 1)[0]
+    assert "app/app-gcp-europe-west3-template" in new_table and "europe-west4" not in new_table
+    assert main(["diff", "a.json", "b.json", "--format", "json"]) == 0
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert [f["rendered"] for f in findings["new"]] == ["app-gcp-europe-west3-template"]
+    assert "app-gcp-europe-west4-template" in [f["rendered"] for f in findings["still_failing"]]

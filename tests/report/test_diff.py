@@ -68,6 +68,31 @@ def test_findings_are_new_fixed_or_still_failing_counted_per_occurrence(webshop_
     assert not reverse.findings.new
 
 
+def test_the_new_finding_is_the_one_on_the_newly_rendered_resource(webshop_change):
+    """Found by a user: a region sorting before the one already there (europe-west3 beside europe-west4)
+    had the finding of the old region's template reported as the new one."""
+    from tests.report.plans import plan_with
+
+    def finding(rendered: str) -> dict:
+        return {"policy": "encryption.disk-cmk", "severity": "low", "enforcement": "advisory", "status": "fail",
+                "resource": "app", "rendered": rendered, "cloud": "gcp", "message": "disk 0 uses a platform-managed key"}
+
+    west4, west3 = finding("app-gcp-europe-west4-template"), finding("app-gcp-europe-west3-template")
+    base = plan_with([], policy={"findings": [west4]})
+    wider = plan_with([], policy={"findings": [west4, west3]})
+    diff = diff_plans(base, wider)
+    assert [f.rendered for f in diff.findings.new] == ["app-gcp-europe-west3-template"]
+    assert [f.rendered for f in diff.findings.still_failing] == ["app-gcp-europe-west4-template"]
+    assert [f.rendered for f in diff_plans(wider, base).findings.fixed] == ["app-gcp-europe-west3-template"]
+    # replicas moved to another region of the cloud: the same finding, still failing, not fixed and new again
+    moved = diff_plans(base, plan_with([], policy={"findings": [west3]})).findings
+    assert not moved.new and not moved.fixed and [f.rendered for f in moved.still_failing] == [west3["rendered"]]
+    # the webshop's third GCP region: every new finding is on a rendered resource the change adds
+    _, before, after = webshop_change
+    added = {r.name for r in diff_plans(before, after).rendered if r.status == "added"}
+    assert {f.rendered for f in diff_plans(before, after).findings.new} <= added
+
+
 def test_a_plan_compared_with_itself_has_no_change(webshop_change):
     _, before, _ = webshop_change
     diff = diff_plans(before, before)
