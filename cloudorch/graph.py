@@ -71,7 +71,20 @@ class Flow:
 
     @property
     def id(self) -> str:
-        return f"{self.source}->{self.target}:{self.port}" + (f"-{self.last_port}" if self.last_port != self.port else "")
+        return flow_id(self.source, self.target, self.port, self.last_port, self.protocol)
+
+
+def flow_ports(port: int, last_port: int, protocol: str) -> str:
+    """``53``, ``1000-2000``, ``53/udp``: a flow's ports as its id and drawings name them. tcp goes unnamed,
+    so tcp flows keep the ids plans had before udp ones were told apart."""
+    ports = f"{port}" if last_port == port else f"{port}-{last_port}"
+    return ports if protocol == "tcp" else f"{ports}/{protocol}"
+
+
+def flow_id(source: str, target: str, port: int, last_port: int, protocol: str) -> str:
+    """``app->dns:53/udp``: one flow of a plan, named so that no two of its declared flows share a name (the
+    loader refuses an ingress entry repeating another's ports, protocol and source)."""
+    return f"{source}->{target}:{flow_ports(port, last_port, protocol)}"
 
 
 def flows_of(stack: Stack) -> tuple[Flow, ...]:

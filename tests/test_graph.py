@@ -33,3 +33,18 @@ def test_programmatic_stack_with_dangling_reference_is_rejected():
     with pytest.raises(SpecError, match="problem") as info:
         build_graph(stack)
     assert "no resource named 'ghost'" in str(info.value.problems[0])
+
+
+def test_flow_ids_name_the_protocol_unless_tcp():
+    """Found by a user audit: tcp and udp flows on one port had one id, so links, --explain and what keys on it merged them."""
+    from cloudorch.graph import flow_id, flows_of
+    from cloudorch.spec.loader import parse_stack
+    from tests.cli.test_plan_output import DNS
+
+    ranges = "      - {port: 5000, to_port: 5100, protocol: udp, from: app}\n" \
+             "      - {port: 8000, to_port: 8001, protocol: tcp, from: app}\n"
+    stack = parse_stack(DNS + ranges, "dns.yaml").stack
+    # tcp ids are those of earlier plans
+    assert [f.id for f in flows_of(stack)] == ["app->dns:53", "app->dns:53/udp", "app->dns:5000-5100/udp",
+                                               "app->dns:8000-8001"]
+    assert flow_id("web", "db", 5432, 5432, "tcp") == "web->db:5432"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cloudorch.graph import flow_ports
 from cloudorch.plan import Plan
 
 
@@ -66,15 +67,17 @@ def plan_graph(plan: Plan) -> PlanGraph:
                               site=(resource, location) in site_names))
         locations.append((location, tuple(nodes)))
     edges: set[Edge] = set()
-    # one edge per pair of nodes, naming every port, so that two flows between the same replicas are one line
-    ports: dict[tuple[str, str], set[int]] = {}
+    # one edge per pair of nodes, naming every port, so that two flows between the same replicas are one line;
+    # a plan saved before flows recorded their range and protocol has single tcp ports
+    ports: dict[tuple[str, str], set[tuple[int, int, str]]] = {}
     for flow in network.flows if network else ():
+        port = (flow["port"], flow.get("last_port") or flow["port"], flow.get("protocol") or "tcp")
         for path in flow.get("paths", []):
             source = ids.get((flow["source"], _location(path["source_site"])))
             target = ids.get((flow["target"], _location(path["target_site"])))
             if source and target:
-                ports.setdefault((source, target), set()).add(flow["port"])
-    edges.update(Edge(s, t, ", ".join(f":{p}" for p in sorted(ps))) for (s, t), ps in ports.items())
+                ports.setdefault((source, target), set()).add(port)
+    edges.update(Edge(s, t, ", ".join(f":{flow_ports(*p)}" for p in sorted(ps))) for (s, t), ps in ports.items())
     for link in network.links if network else ():
         a, b = (ids.get((site.split("@", 1)[0], _location(site))) for site in link.sites)
         if a and b:

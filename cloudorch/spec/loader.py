@@ -265,6 +265,7 @@ def check_references(located: Located, file: str, vocab: Vocabulary) -> list[Pro
                     if isinstance(src, str) and src != "internet" and NAME.match(src):
                         _check_target(add, ("resources", name, "ingress", i, "from"), str(name), src,
                                       ("compute", "database"), kinds)
+                _check_repeated_flows(add, ("resources", name, "ingress"), ingress)
             links = res.get("links")
             if kind == "network" and isinstance(links, list):
                 for i, target in enumerate(links):
@@ -295,6 +296,25 @@ def _check_target(add, path: Path, owner: str, target: str, allowed: tuple[str, 
         add(path, f"no resource named {target!r} (resources of kind {'/'.join(allowed)}: {known})")
     elif kinds[target] not in allowed:
         add(path, f"{target!r} is a {kinds[target]}, expected a {' or '.join(allowed)}")
+
+
+def _check_repeated_flows(add, at: Path, ingress: list[Any]) -> None:
+    """Two entries with the same ports, protocol and source resource are one flow declared twice: its traffic
+    would be billed twice, and the plan would hold two flows of one id (``graph.flow_id``)."""
+    first: dict[tuple, int] = {}
+    for i, rule in enumerate(ingress):
+        if not isinstance(rule, dict):
+            continue
+        port, to_port, protocol, src = rule.get("port"), rule.get("to_port"), rule.get("protocol", "tcp"), rule.get("from")
+        if not (type(port) is int and (to_port is None or type(to_port) is int) and isinstance(protocol, str)
+                and isinstance(src, str) and src != "internet" and NAME.match(src)):
+            continue
+        key = (port, to_port or port, protocol, src)
+        if key in first:
+            add((*at, i), f"repeats ingress[{first[key]}] (the same ports, protocol and `from`): one flow is one "
+                          "entry; put the traffic of both in one gb_month")
+        else:
+            first[key] = i
 
 
 def _check_near_cycles(add, resources: dict[Any, Any]) -> None:

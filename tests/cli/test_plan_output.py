@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import cloudorch.cli.plan as plan_cmd
 from cloudorch.cli.app import main
 from tests.support import ROOT
@@ -54,3 +56,39 @@ def test_a_plan_found_by_local_search_says_so_with_its_gap(capsys, monkeypatch):
     out = " ".join(capsys.readouterr().out.split())
     assert "placement: found by local search, as a stack this size is not searched exactly; this placement is within" in out
     assert "of the cheapest possible (lower bound $" in out
+
+
+DNS = """stack: dns
+placement: {clouds: [aws, gcp], regions: [eu-west-1, europe-west4]}
+resources:
+  net: {kind: network, cidr: 10.40.0.0/16}
+  app: {kind: compute, network: net, count: 2, cpu: 2, memory_gb: 4, spread: {min_clouds: 2}}
+  dns:
+    kind: compute
+    network: net
+    cpu: 2
+    memory_gb: 4
+    ingress:
+      - {port: 53, from: app, gb_month: 10}
+      - {port: 53, protocol: udp, from: app, gb_month: 500}
+"""
+
+
+def test_tcp_and_udp_flows_on_one_port_keep_apart_in_every_output(tmp_path, monkeypatch, capsys):
+    """Found by a user audit: both were `app->dns:53` in the JSON, the link's flows, --explain and the graph."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CLOUDORCH_CONFIG", raising=False)
+    (tmp_path / "cloudorch.toml").write_text("")
+    (tmp_path / "dns.yaml").write_text(DNS)
+    assert main(["plan", "dns.yaml", "--out", "dns.json"]) == 0
+    network = json.loads((tmp_path / "dns.json").read_text())["network"]
+    assert sorted(f["flow"] for f in network["flows"]) == ["app->dns:53", "app->dns:53/udp"]
+    assert [link["flows"] for link in network["links"]] == [["app->dns:53", "app->dns:53/udp"]]
+    capsys.readouterr()
+    assert main(["plan", "dns.yaml", "--explain"]) == 0
+    out = capsys.readouterr().out
+    assert "forced by app->dns:53, app->dns:53/udp" in out
+    assert "app->dns:53: proved" in out and "app->dns:53/udp: proved" in out
+    assert main(["graph", "dns.json"]) == 0
+    edges = [line for line in capsys.readouterr().out.splitlines() if "-->" in line]
+    assert edges and all('":53, :53/udp"' in line for line in edges)

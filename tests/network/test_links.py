@@ -21,8 +21,8 @@ SITE_SCOPED = {c: InsideAddressing(scope="site") for c in ("aws", "azure")}
 SHARED_GROUPS = sum(r.num_addresses for r in SHARED_TUNNEL_RANGES) // 16
 
 
-def _plan(web: tuple[str, str], db: tuple[str, str], allocation: Allocation):
-    loaded = parse_stack(STACK, "stacks/pair.yaml")
+def _plan(web: tuple[str, str], db: tuple[str, str], allocation: Allocation, stack: str = STACK):
+    loaded = parse_stack(stack, "stacks/pair.yaml")
     slot = lambda cloud, region: Slot(cloud=cloud, region=region, instance_type="x", count=1, vcpus=2,  # noqa: E731
                                       memory_gib=4, hourly_usd=0.1, monthly_usd=73.0)
     placement = PlacementResult(objective="cost", placements={
@@ -47,3 +47,13 @@ def test_a_departed_link_frees_its_addresses_for_other_gateways_and_keeps_them_o
     (beside,) = _plan(("azure", "northeurope"), ("aws", "eu-west-1"), allocation).links
     mine = {ipaddress.ip_network(t.inside_cidr) for t in gone.tunnels}
     assert mine.isdisjoint(ipaddress.ip_network(t.inside_cidr) for t in beside.tunnels)
+
+
+def test_tcp_and_udp_on_one_port_are_two_flows_of_the_link():
+    """Found by a user audit: `links[].flows` held one id for both, so only one flow seemed to force the link."""
+    two = STACK.replace("ingress: [{port: 5432, from: web}]",
+                        "ingress: [{port: 53, from: web}, {port: 53, protocol: udp, from: web}]")
+    network = _plan(("azure", "westeurope"), ("aws", "eu-west-1"), Allocation(), two)
+    assert [(r.flow, r.protocol) for r in network.flows] == [("web->db:53", "tcp"), ("web->db:53/udp", "udp")]
+    (link,) = network.links
+    assert link.flows == ("web->db:53", "web->db:53/udp")

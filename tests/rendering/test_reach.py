@@ -176,6 +176,20 @@ def test_cloud_sql_across_a_gcp_peering_is_refused_where_it_is_declared():
     assert "crosses a GCP VPC peering" in problem.message and "one network" in problem.message
 
 
+def test_each_flow_across_a_gcp_peering_is_refused_at_its_own_entry():
+    """A database's udp and tcp flows on one port are two flows: each refused at its own ingress entry."""
+    stack = {"stack": "two-nets", "placement": {"clouds": ["gcp"], "geo": ["eu"], "regions": ["europe-west1"]},
+             "resources": {
+                 "n0": {"kind": "network", "cidr": "10.0.0.0/16", "links": ["n1"]},
+                 "n1": {"kind": "network", "cidr": "10.16.0.0/16"},
+                 "db": {"kind": "database", "network": "n0", "engine": "postgres", "version": "16"},
+                 "log": {"kind": "compute", "network": "n1", "cpu": 2, "memory_gb": 4,
+                         "ingress": [{"port": 514, "protocol": "udp", "from": "db"}, {"port": 514, "from": "db"}]}}}
+    with pytest.raises(SpecError) as err:
+        _plan_of(stack)
+    assert sorted(p.path for p in err.value.problems) == ["resources.log.ingress[0].from", "resources.log.ingress[1].from"]
+
+
 def test_infeasible_random_stacks_are_rare():
     """Runs after the property test in file order: the stacks it skipped as infeasible are few."""
     if not SEEN["examples"]:

@@ -127,3 +127,24 @@ def test_a_plan_too_big_for_mermaid_is_drawn_by_location_and_still_counts_every_
 
 def _location_of(graph, node_id):
     return next(loc for loc, nodes in graph.locations if any(n.id == node_id for n in nodes))
+
+
+def test_an_edge_names_each_flow_s_ports_and_protocol():
+    """Found by a user audit: tcp and udp flows on port 53 were drawn as ":53" alike, a range by its first port."""
+    from cloudorch.plan import NetworkSection
+    from cloudorch.report.diff import Slot
+    from tests.report.plans import plan_with
+
+    plan = plan_with([Slot(cloud="aws", region="eu-west-1", instance_type="m7i.large", count=1)], resource="app")
+    plan = plan.model_copy(update={"placements": [*plan.placements, plan.placements[0].model_copy(
+        update={"resource": "dns"})]})
+    path = [{"source_site": "net@aws/eu-west-1", "target_site": "net@aws/eu-west-1", "link": None, "status": "proved"}]
+    flows = [{"flow": f, "source": "app", "target": "dns", "port": port, "last_port": last, "protocol": protocol,
+              "status": "proved", "paths": path}
+             for f, port, last, protocol in (("app->dns:53/udp", 53, 53, "udp"), ("app->dns:53", 53, 53, "tcp"),
+                                             ("app->dns:5000-5100/udp", 5000, 5100, "udp"))]
+    # a plan saved before flows recorded their range and protocol: one tcp port
+    flows.append({"flow": "app->dns:22", "source": "app", "target": "dns", "port": 22, "status": "proved",
+                  "paths": path})
+    graph = plan_graph(plan.model_copy(update={"network": NetworkSection(flows=flows)}))
+    assert [e.label for e in graph.edges] == [":22, :53, :53/udp, :5000-5100/udp"]

@@ -95,6 +95,20 @@ def test_ingress_from_unknown_resource_and_bad_source():
     assert any("resources.web.ingress[1].from" in p and "CIDR" in p for p in found)
 
 
+def test_a_flow_declared_twice_is_refused_where_it_repeats():
+    """Two entries with the same ports, protocol and source resource would be two flows of one id, their
+    traffic billed twice; the same port over tcp and udp, or a repeated CIDR, are not that."""
+    other = "  app:\n    kind: compute\n    network: net\n    cpu: 1\n    memory_gb: 1\n"
+    ingress = ("    ingress:\n      - {port: 53, from: app, gb_month: 10}\n      - {port: 53, protocol: udp, from: app}\n"
+               "      - {port: 53, to_port: 53, protocol: tcp, from: app, gb_month: 5}\n"
+               "      - {port: 22, from: 10.1.0.0/16}\n      - {port: 22, from: 10.1.0.0/16}\n")
+    assert problems(GOOD + ingress + other) == [
+        "shop.yaml:14: resources.web.ingress[2]: repeats ingress[0] (the same ports, protocol and `from`): one flow "
+        "is one entry; put the traffic of both in one gb_month"]
+    without = ingress.replace("      - {port: 53, to_port: 53, protocol: tcp, from: app, gb_month: 5}\n", "")
+    assert len(parse_stack(GOOD + without + other, "shop.yaml", VOCAB).stack.resources["web"].ingress) == 4
+
+
 def test_near_cycle():
     text = GOOD + "    near: other\n  other:\n    kind: compute\n    network: net\n    cpu: 1\n    memory_gb: 1\n" \
                   "    near: web\n"

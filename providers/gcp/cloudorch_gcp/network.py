@@ -80,7 +80,8 @@ def check_sql_over_peering(ctx: RenderContext) -> list[Problem]:
                      if getattr(s, "kind", None) == "database"]
         if not databases or not any(link in peered for *_, link in route.pairs):
             continue
-        index = next((i for i, rule in enumerate(spec.ingress) if rule.from_ == route.source and rule.port == route.port), 0)
+        index = next((i for i, rule in enumerate(spec.ingress) if rule.from_ == route.source and rule.port == route.port
+                      and rule.protocol == route.protocol and rule.last_port == route.last_port), 0)
         out.append(ctx.problem(("resources", route.target, "ingress", index, "from"),
                                f"the flow from {route.source!r} to {route.target!r} crosses a GCP VPC peering between "
                                f"two networks, which Cloud SQL ({', '.join(repr(d) for d in databases)}) cannot be "
