@@ -62,8 +62,30 @@ def _probe(key: str, n: int, taken: set[int]) -> int | None:
 
 def block_size(network_cidr: str) -> int:
     """The prefix of a site's block: a quarter of the network or less, never smaller than a /24."""
-    net = ipaddress.IPv4Network(network_cidr)
-    return min(max(net.prefixlen + 2, 20) if net.prefixlen <= 18 else net.prefixlen + 2, 24)
+    return _block_prefix(ipaddress.IPv4Network(network_cidr).prefixlen)
+
+
+def _block_prefix(prefixlen: int) -> int:
+    return min(max(prefixlen + 2, 20) if prefixlen <= 18 else prefixlen + 2, 24)
+
+
+def blocks_in(prefixlen: int) -> int:
+    """How many sites' blocks a network of this prefix holds."""
+    return 2 ** (_block_prefix(prefixlen) - prefixlen)
+
+
+#: no private range is larger than 10.0.0.0/8, so no larger network is worth suggesting
+LARGEST_PREFIX = 8
+
+
+def larger_network(prefixlen: int) -> int | None:
+    """The prefix of the smallest network holding four times the blocks of a /``prefixlen`` (else a /8, the
+    largest private one); None for a /8. A block is a quarter of a /18 to /20 network but a /20 in any larger
+    one, so a /18, a /19 and a /20 all hold four: "two bits shorter" is not always more."""
+    if prefixlen <= LARGEST_PREFIX:
+        return None
+    wanted = 4 * blocks_in(prefixlen)
+    return next((q for q in range(prefixlen - 1, LARGEST_PREFIX, -1) if blocks_in(q) >= wanted), LARGEST_PREFIX)
 
 
 def allocate_blocks(networks: Mapping[str, str], sites: Iterable[SiteKey], allocation: Allocation) -> tuple[NetworkBlock, ...]:
@@ -92,14 +114,21 @@ def allocate_blocks(networks: Mapping[str, str], sites: Iterable[SiteKey], alloc
                         f"network {network!r} ({cidr}) has no block left for {site[1]}/{site[2]}: each location gets "
                         f"a /{subnets[0].prefixlen}, {len(subnets)} in all, and {len(taken)} are taken",
                         conflicts=[f"resources.{network}.cidr"],
-                        hint=f"a larger network (a /{max(net.prefixlen - 2, 8)}) holds four times as many, or narrow "
-                             "placement.regions / spread (blocks of locations no longer used stay reserved in "
-                             ".cloudorch/<stack>.network.json; delete their entries to free them)")
+                        hint=_larger_hint(net.prefixlen) + "narrow placement.regions / spread (blocks of locations no "
+                             "longer used stay reserved in .cloudorch/<stack>.network.json; delete their entries to "
+                             "free them)")
                 kept[site] = slot
                 taken.add(slot)
                 allocation.blocks[site] = (cidr, str(subnets[slot]))
             out.append(NetworkBlock(network=network, cloud=site[1], region=site[2], cidr=str(subnets[kept[site]])))
     return tuple(out)
+
+
+def _larger_hint(prefixlen: int) -> str:
+    larger = larger_network(prefixlen)
+    if larger is None:
+        return ""
+    return f"a larger network holds more blocks (a /{larger} holds {blocks_in(larger)}), or "
 
 
 def allocate_asns(sites: Iterable[SiteKey], allocation: Allocation) -> dict[SiteKey, int]:

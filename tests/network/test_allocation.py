@@ -18,9 +18,11 @@ from cloudorch.network.allocation import (
     allocate_asns,
     allocate_blocks,
     allocate_tunnels,
+    blocks_in,
     common_ranges,
     excluding,
     group_count,
+    larger_network,
 )
 from cloudorch.network.record import RecordError, read_record, render_record, write_record
 
@@ -81,6 +83,27 @@ def test_a_network_too_small_for_its_locations_names_the_field():
     with pytest.raises(InfeasiblePlacement, match="no block left") as err:
         allocate_blocks(small, sites("aws/a", "aws/b", "aws/c", "aws/d", "aws/e"), Allocation())
     assert err.value.conflicts == ["resources.net.cidr"]
+
+
+@pytest.mark.parametrize("prefix", [18, 19, 20])
+def test_the_hint_of_a_full_network_names_a_network_that_really_holds_more(prefix):
+    # a /18, /19 and /20 all hold four blocks (/20s, /21s, /22s): only a /16 holds four times as many
+    full = {"net": f"10.0.0.0/{prefix}"}
+    allocation = Allocation()
+    allocate_blocks(full, sites("aws/a", "aws/b", "aws/c", "aws/d"), allocation)
+    with pytest.raises(InfeasiblePlacement) as err:
+        allocate_blocks(full, sites("aws/a", "aws/b", "aws/c", "aws/d", "aws/e"), allocation)
+    assert "a larger network holds more blocks (a /16 holds 16)" in err.value.hint
+
+
+def test_every_suggested_larger_network_holds_more_blocks():
+    for prefix in range(9, 21):
+        larger = larger_network(prefix)
+        assert larger is not None and 8 <= larger < prefix and blocks_in(larger) > blocks_in(prefix)
+        assert blocks_in(larger) >= 4 * blocks_in(prefix) or larger == 8
+        # and it is the smallest such: one bit longer holds fewer than four times as many
+        assert larger == 8 or blocks_in(larger + 1) < 4 * blocks_in(prefix)
+    assert larger_network(8) is None  # nothing private is larger than 10.0.0.0/8
 
 
 def test_asns_are_private_distinct_and_kept():
