@@ -60,3 +60,22 @@ def test_a_broken_record_stops_the_plan_with_a_clear_error(project, capsys):
     assert main(["plan", "webshop.yaml"]) == 2
     err = capsys.readouterr().err
     assert "not a cloudorch allocation record" in err and "Traceback" not in err
+
+
+def test_a_merged_record_giving_two_sites_one_block_stops_the_plan_and_nothing_is_written(project, capsys):
+    assert main(["plan", "webshop.yaml", "--out", "p.json"]) == 0
+    record = project / ".cloudorch" / "webshop.network.json"
+    data = json.loads(record.read_text())
+    assert len(data["blocks"]) >= 2
+    # what a merge of two branches that each added a location can leave: two sites on one block
+    data["blocks"][1]["cidr"] = data["blocks"][0]["cidr"]
+    (project / ".cloudorch" / "webshop.network.json").write_text(json.dumps(data, indent=2))
+    merged = record.read_text()
+    capsys.readouterr()
+    assert main(["plan", "webshop.yaml", "--out", "p2.json"]) == 2
+    err = capsys.readouterr().err
+    assert "webshop.network.json" in err and f"are both {data['blocks'][0]['cidr']}" in err
+    assert "remove one of the two entries" in err and "Traceback" not in err
+    assert not (project / "p2.json").exists() and record.read_text() == merged
+    assert main(["plan", "webshop.yaml", "--format", "json"]) == 2
+    assert json.loads(capsys.readouterr().out)["error"] == "RecordError"
