@@ -105,6 +105,12 @@ class PlanResult:
     def blocked(self) -> bool:
         return bool(self.report is not None and self.report.blocking)
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What does not stop the plan but must be seen before it is applied: recorded blocks that move.
+        Not part of the plan document: once the plan is recorded, its re-derivation has nothing to warn of."""
+        return tuple(r.describe() for r in self.network.renumbered) if self.network is not None else ()
+
     def refusal(self) -> CloudorchError | None:
         """Why this plan may not be applied, in gate order: a mandatory policy (3), then the budget (4)."""
         if self.blocked:

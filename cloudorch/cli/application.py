@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import traceback
+from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from enum import Enum
@@ -125,6 +126,13 @@ class Application:
     def status(self, message: str):
         """A spinner on stderr while long work runs (``live``)."""
         return self.err.status(message) if self.live else nullcontext()
+
+    def warn(self, warnings: Iterable[str]) -> None:
+        """Warnings on stderr, whatever the format: they are diagnostics, not the command's output."""
+        from rich.markup import escape  # as in `_console`: not at start-up
+
+        for warning in warnings:
+            self.err.print(f"[yellow]warning[/]: {escape(warning)}")
 
     def report_error(self, exc: CloudorchError) -> int:
         code = int(exc.exit_code)

@@ -61,6 +61,7 @@ def apply(
                               target=target, exclude=exclude, no_failover=no_failover)
     session = app.session
     result = lifecycle.gate(stack, session, plan)
+    app.warn(result.warnings)  # before the question: a moving block replaces networks
     identity = session.identity(result.plan.stack)
     engine = lifecycle.engine_for(identity, session)
     clouds = {r.cloud for r in result.plan.resources}
@@ -94,6 +95,7 @@ def preview(app: Application, stack: Path = STACK, detailed_exitcode: bool = DET
     """Show what apply would change, per resource, in the stack's own terms."""
     session = app.session
     result = api.plan(stack, session)
+    app.warn(result.warnings)
     identity = session.identity(result.plan.stack)
     engine = lifecycle.engine_for(identity, session)
     with progress_callback(app, f"preview {identity}") as on_event:

@@ -75,6 +75,7 @@ def plan(
         _write_atomically(out, document)
         # the plan will be applied with these addresses: every later plan of the stack must keep them
         recorded = api.record_allocation(result, app.session)
+    app.warn(result.warnings)
     if app.json:
         typer.echo(document, nl=False)
     else:
@@ -115,6 +116,7 @@ def _compared(app: Application, result, diff, out: Path | None) -> int:
     if out is not None and refusal is None:
         _write_atomically(out, result.plan.to_json())
         api.record_allocation(result, app.session)
+    app.warn(result.warnings)
     if app.json:
         typer.echo(json.dumps({"plan": json.loads(result.plan.to_json()), "diff": comparison.document(diff)},
                               indent=2, ensure_ascii=False))

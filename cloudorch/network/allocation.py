@@ -19,7 +19,7 @@ from functools import cache
 from typing import Literal
 
 from cloudorch.errors import InfeasiblePlacement, UsageError
-from cloudorch.network.model import TUNNELS_PER_LINK, NetworkBlock, Tunnel
+from cloudorch.network.model import TUNNELS_PER_LINK, NetworkBlock, Renumbering, Tunnel
 
 #: private ASNs the sites' gateways use; Azure reserves 65515 and 65517-65520, so the range stops below
 ASN_FIRST, ASN_LAST = 64600, 65499
@@ -121,6 +121,28 @@ def allocate_blocks(networks: Mapping[str, str], sites: Iterable[SiteKey], alloc
                 taken.add(slot)
                 allocation.blocks[site] = (cidr, str(subnets[slot]))
             out.append(NetworkBlock(network=network, cloud=site[1], region=site[2], cidr=str(subnets[kept[site]])))
+    return tuple(out)
+
+
+def renumberings(networks: Mapping[str, str], recorded: Mapping[SiteKey, tuple[str, str]],
+                 blocks: Iterable[NetworkBlock]) -> tuple[Renumbering, ...]:
+    """What ``allocate_blocks`` did to the ``recorded`` blocks (``Allocation.blocks`` before it ran) of
+    networks whose CIDR changed: it let them go, so the sites among ``blocks`` got new ones."""
+    now = {(b.network, b.cloud, b.region): b.cidr for b in blocks}
+    planned = {site[0] for site in now}
+    changed: dict[tuple[str, str], list[SiteKey]] = {}
+    for site, (was, _) in recorded.items():
+        # a network without sites in this plan keeps its record as it is (allocate_blocks never looks at it)
+        if site[0] in planned and was != networks[site[0]]:
+            changed.setdefault((site[0], was), []).append(site)
+    out = []
+    for (network, was), sites in sorted(changed.items()):
+        moved = tuple((f"{s[1]}/{s[2]}", recorded[s][1], now[s]) for s in sorted(sites)
+                      if s in now and now[s] != recorded[s][1])
+        released = tuple(f"{s[1]}/{s[2]}" for s in sorted(sites) if s not in now)
+        if moved or released:
+            out.append(Renumbering(network=network, recorded_cidr=was, cidr=networks[network], moved=moved,
+                                   released=released))
     return tuple(out)
 
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from cloudorch.graph import Flow
 from cloudorch.network.allocation import (
     Allocation, InsideAddressing, TunnelDemand, allocate_asns, allocate_blocks, allocate_tunnels, common_ranges,
+    renumberings,
 )
 from cloudorch.network.model import FlowRoute, Link, NetworkPlan, Site, VpnSide, tunnel_interfaces
 from cloudorch.placement.model import PlacementResult
@@ -39,6 +40,7 @@ def plan_network(stack: Stack, placement: PlacementResult, flows: tuple[Flow, ..
     for name, network in member_network.items():
         if name in placement.placements:
             sites |= {(network, cloud, region) for cloud, region in placement.placements[name].locations}
+    recorded = dict(allocation.blocks)
     blocks = allocate_blocks(networks, sites, allocation)
     cidr_of = {(b.network, b.cloud, b.region): b.cidr for b in blocks}
 
@@ -81,7 +83,8 @@ def plan_network(stack: Stack, placement: PlacementResult, flows: tuple[Flow, ..
         links.append(Link(id=link_id, kind="vpn", a=a, b=b, flows=tuple(sorted(why)),
                           a_side=VpnSide(asn=asns[a.key], interfaces=ia), b_side=VpnSide(asn=asns[b.key], interfaces=ib),
                           tunnels=wired))
-    return NetworkPlan(blocks=blocks, links=tuple(links), flows=tuple(routes))
+    return NetworkPlan(blocks=blocks, links=tuple(links), flows=tuple(routes),
+                       renumbered=renumberings(networks, recorded, blocks))
 
 
 def check_gateway_limits(network: NetworkPlan, limits: Mapping[str, GatewayLimit]) -> None:

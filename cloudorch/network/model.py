@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cloudorch.placement.model import NetworkBlock
 from cloudorch.placement.rates import TUNNELS
 
-__all__ = ["Link", "NetworkBlock", "NetworkPlan", "Site", "Tunnel", "VpnSide"]
+__all__ = ["Link", "NetworkBlock", "NetworkPlan", "Renumbering", "Site", "Tunnel", "VpnSide"]
 
 #: at most, tunnels of one cross-cloud link: towards AWS (two connections of two tunnels, an address per
 #: tunnel); between two gateways of two addresses each (Azure's active-active gateway, GCP's HA VPN) a link
@@ -123,10 +123,36 @@ class FlowRoute(_Frozen):
         default=(), description="(source site, target site, link id or None) for every pair of their locations")
 
 
+class Renumbering(_Frozen):
+    """A recorded network whose CIDR the stack changed: its recorded blocks mean nothing now, so its sites
+    get new blocks (``allocation.allocate_blocks``), which replaces each site's network once applied."""
+
+    network: str
+    recorded_cidr: str
+    cidr: str
+    #: (cloud/region, recorded block, new block) of every site of this plan whose block moves
+    moved: tuple[tuple[str, str, str], ...] = ()
+    #: locations not in this plan whose reserved blocks are let go
+    released: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        what = [f"network {self.network!r} is {self.cidr} now, recorded as {self.recorded_cidr}: a changed CIDR "
+                "is a new network"]
+        if self.moved:
+            what.append("the blocks of " + ", ".join(f"{where} ({was} -> {now})" for where, was, now in self.moved)
+                        + " move, which replaces those sites' networks and everything in them once applied")
+        if self.released:
+            what.append(f"the blocks reserved for {', '.join(self.released)} are let go")
+        return "; ".join(what) + (f" (to keep the recorded blocks, put its cidr back to {self.recorded_cidr}; to "
+                                  "grow, add another network and link it)")
+
+
 class NetworkPlan(_Frozen):
     blocks: tuple[NetworkBlock, ...] = ()
     links: tuple[Link, ...] = ()
     flows: tuple[FlowRoute, ...] = ()
+    #: recorded networks whose CIDR changed, and what that moves
+    renumbered: tuple[Renumbering, ...] = ()
 
     def site(self, network: str, cloud: str, region: str) -> Site | None:
         for b in self.blocks:

@@ -79,3 +79,24 @@ def test_a_merged_record_giving_two_sites_one_block_stops_the_plan_and_nothing_i
     assert not (project / "p2.json").exists() and record.read_text() == merged
     assert main(["plan", "webshop.yaml", "--format", "json"]) == 2
     assert json.loads(capsys.readouterr().out)["error"] == "RecordError"
+
+
+def test_a_widened_network_warns_that_its_recorded_blocks_move(project, capsys):
+    assert main(["plan", "webshop.yaml", "--out", "p.json"]) == 0
+    before = _blocks(json.loads((project / "p.json").read_text()))
+    (project / "webshop.yaml").write_text(WEBSHOP.replace("cidr: 10.40.0.0/16", "cidr: 10.40.0.0/15"))
+    capsys.readouterr()
+    assert main(["plan", "webshop.yaml", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    after = _blocks(json.loads(captured.out))  # stdout stays the plan alone
+    moved = [k for k in before if before[k] != after.get(k)]
+    assert moved
+    err = " ".join(captured.err.split())
+    assert "warning: network 'net' is 10.40.0.0/15 now, recorded as 10.40.0.0/16" in err
+    assert all(f"{c}/{r} ({before[(c, r)]} -> {after[(c, r)]})" in err for c, r in moved)
+    assert "replaces those sites' networks" in err
+    # the text plan says it too; once recorded, the next plan has nothing to warn of
+    assert main(["plan", "webshop.yaml", "--out", "p2.json"]) == 0
+    assert "recorded as 10.40.0.0/16" in capsys.readouterr().err
+    assert main(["plan", "webshop.yaml"]) == 0
+    assert "warning" not in capsys.readouterr().err

@@ -23,6 +23,7 @@ from cloudorch.network.allocation import (
     excluding,
     group_count,
     larger_network,
+    renumberings,
 )
 from cloudorch.network.record import RecordError, read_record, render_record, write_record
 
@@ -269,3 +270,21 @@ def test_a_record_edited_into_addresses_no_cloud_takes_is_a_clear_error():
         allocate_tunnels([demand("a", "x", "y"), demand("b", "x", "z")], Allocation({}, {}, {"a": 3, "b": 3}))
     # on different gateways the same group is fine
     assert len(allocate_tunnels([demand("a", "x", "y"), demand("b", "w", "z")], Allocation({}, {}, {"a": 3, "b": 3}))) == 2
+
+
+def test_a_changed_network_cidr_says_which_recorded_blocks_move_and_which_are_let_go():
+    allocation = Allocation()
+    first = {(b.cloud, b.region): b.cidr for b in allocate_blocks(NET, sites(*LOCATIONS[:3]), allocation)}
+    allocate_blocks({"other": "10.1.0.0/16"}, sites("aws/us-east-1", network="other"), allocation)
+    recorded = dict(allocation.blocks)
+    networks = {"net": "10.0.0.0/15", "other": "10.2.0.0/16"}  # "other" has no site in this plan: untouched
+    blocks = allocate_blocks(networks, sites(*LOCATIONS[:2]), allocation)
+    now = {(b.cloud, b.region): b.cidr for b in blocks}
+    (change,) = renumberings(networks, recorded, blocks)
+    assert (change.network, change.recorded_cidr, change.cidr) == ("net", "10.0.0.0/16", "10.0.0.0/15")
+    assert change.moved == tuple(sorted((loc, first[tuple(loc.split("/"))], now[tuple(loc.split("/"))])
+                                        for loc in LOCATIONS[:2] if first[tuple(loc.split("/"))] != now[tuple(loc.split("/"))]))
+    assert change.released == (LOCATIONS[2],)
+    assert "network 'net' is 10.0.0.0/15 now, recorded as 10.0.0.0/16" in change.describe()
+    # an unchanged network moves nothing
+    assert renumberings(networks, dict(allocation.blocks), blocks) == ()
