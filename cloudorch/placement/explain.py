@@ -35,6 +35,7 @@ def explain(stack: Stack, problem: Problem, solution: Solution,
     problem's options leave those out), for the other types in each chosen region; see ``every_fit``."""
     locations = {name: {o.location for o, _ in chosen} for name, chosen in solution.assignment.items()}
     network_delta = _network_delta(problem, solution)
+    priced = problem.network is not None
     used = {key: vcpus_under(key, problem.demands, solution.assignment) for key in problem.quotas}
     apart_from, near_to = _Rules.others(problem)
     ranked: dict[int, _Ranked] = {}
@@ -53,7 +54,8 @@ def explain(stack: Stack, problem: Problem, solution: Solution,
             excluded=tuple(sorted(
                 [*collapse_outside_geo(region_exclusions, stack.placement.geo), *option_exclusions.get(demand.name, ()),
                  *_unused_regions(demand, chosen, options.cheapest_at, rules, problem.objective,
-                                  lambda o, d=demand: _fits_quota(problem, used, d, solution.assignment.get(d.name, ()), o))],
+                                  lambda o, d=demand: _fits_quota(problem, used, d, solution.assignment.get(d.name, ()), o),
+                                  network_delta(demand.name) if priced else None)],
                 key=lambda e: (e.cloud, e.region or "", e.reason))),
         )
     return out
@@ -348,8 +350,23 @@ def _fits_quota(problem: Problem, used: dict[str, float], demand: Demand, chosen
     return True
 
 
+def _network_reason(per_replica: str, machines: float, network: float | None) -> tuple[str, str]:
+    """Why a region with a cheaper machine holds none of a resource, by what moving all its replicas there
+    changes: ``machines`` (negative: saved) and ``network`` (None: beyond a gateway's VPN links)."""
+    if network is None:
+        return "network", f"cheapest fit {per_replica}, but its sites would need more VPN links than their gateways take"
+    if machines + network >= -0.005:
+        return "network", (f"cheapest fit {per_replica}: all its replicas there save ${-machines:,.2f}/month of "
+                           f"machines and add ${network:,.2f}/month of network (sites, VPN links, traffic)")
+    # local search stops where no move it tries pays; this one, tried alone, would
+    return "search", (f"cheapest fit {per_replica}: all its replicas there would cost ${-(machines + network):,.2f}/month "
+                      "less on the whole bill, a move the search (local, on a stack this size) did not make")
+
+
 def _unused_regions(demand: Demand, chosen, cheapest_at: dict, rules: _Rules, objective: str,
-                    fits_quota: Callable[[Option], bool]) -> list[Exclusion]:
+                    fits_quota: Callable[[Option], bool], network_change=None) -> list[Exclusion]:
+    """Why each region the resource could use holds none of it. ``network_change``: what moving all its
+    replicas to one option changes in the network's bill (``_network_delta``), where the network is priced."""
     used = {o.location for o, _ in chosen}
     dearest = max((o.hourly_usd for o, _ in chosen), default=0.0)
     least_available = min((o.availability for o, _ in chosen), default=0.0)
@@ -374,11 +391,19 @@ def _unused_regions(demand: Demand, chosen, cheapest_at: dict, rules: _Rules, ob
             detail = (f"cheapest fit {per_replica}, but {low.instance_type} (spot) has {_score(low)}: less available "
                       "than the chosen offering")
         elif best < dearest - 1e-9:
-            # cheaper than something chosen, yet unused: a coupling constraint decided
+            # cheaper than something chosen, yet unused: a coupling constraint or the network decided
+            option = min((o for o in demand.options if o.location == (cloud, region)), key=lambda o: o.hourly_usd)
             if spread:
                 reason, detail = "spread", f"cheapest fit {per_replica}, but the spread rules send replicas elsewhere"
-            else:
+            elif not fits_quota(option):
                 reason, detail = "capacity", f"cheapest fit {per_replica}, but a vCPU quota is used up"
+            elif objective == "availability":
+                reason, detail = "availability", f"cheapest fit {per_replica}; the objective is availability, not cost"
+            elif network_change is not None:
+                machines = option.monthly_usd * demand.count - sum(o.monthly_usd * n for o, n in chosen)
+                reason, detail = _network_reason(per_replica, machines, network_change(((option, demand.count),)))
+            else:
+                reason, detail = "price", f"cheapest fit {per_replica}, within the search's tolerance of the chosen"
         elif best <= dearest + 1e-9:
             reason, detail = "tie", f"as cheap as a chosen offering ({per_replica}); equal prices are broken by catalog order"
         else:

@@ -324,3 +324,31 @@ def test_an_alternatives_network_change_is_what_pricing_the_whole_bill_again_giv
             moved = ((o, count),)
             expected = network_cost(terms, assignment | {name: moved}).monthly_usd - base
             assert delta(name)(moved) == pytest.approx(expected, abs=1e-9), (name, location)
+
+
+LINKED = """
+stack: s1
+placement: {clouds: [aws, azure], geo: [eu], objective: cost}
+resources:
+  neta: {kind: network, cidr: 10.10.0.0/16}
+  netb: {kind: network, cidr: 10.20.0.0/16, links: [neta]}
+  app: {kind: compute, network: neta, count: 1, cpu: 2, memory_gb: 4}
+  db: {kind: database, network: netb, engine: postgres, version: "16", ingress: [{port: 5432, from: app, gb_month: 10}]}
+"""
+
+
+def test_a_cheaper_region_left_for_the_network_says_so_with_both_figures_and_blames_no_quota(tmp_path):
+    # found by a user audit: with no quota anywhere, it read "a vCPU quota is used up"
+    from cloudorch import api
+
+    path = tmp_path / "linked.yaml"
+    path.write_text(LINKED)
+    result = api.plan(path, explain=True)
+    excluded = result.placement.explanations["app"].excluded
+    assert not any("quota" in e.detail for e in excluded)
+    network = [e for e in excluded if e.reason == "network"]
+    assert network and all("save $" in e.detail and "of machines and add $" in e.detail for e in network)
+    # the figures are the move's: what it saves on machines is less than what it adds to the network
+    for e in network:
+        saved, added = (float(x.split("/")[0].replace(",", "")) for x in e.detail.split("$")[2:4])
+        assert added > saved
