@@ -42,6 +42,8 @@ class Capability(StrEnum):
     LOAD_BALANCER = "load-balancer"
     #: the stack's DNS zone with health-checked, steered records over balancers on any cloud
     GLOBAL_DNS = "global-dns"
+    #: a managed database reached privately by resources of another stack network linked to its own
+    CROSS_NETWORK_ACCESS = "cross-network-access"
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,12 @@ def link_requirement(kind: str) -> Requirement:
 def dns_requirement() -> Requirement:
     """What the cloud serving a stack's ``dns`` zone needs (``rendering.service.GlobalNames``)."""
     return Requirement(kind="dns", needs=frozenset({Capability.GLOBAL_DNS}))
+
+
+def cross_network_requirement() -> Requirement:
+    """What a database needs of its cloud when flows join it to resources of another stack network
+    (``placement.capability.requirements_of``): it is reached across the link between the two networks."""
+    return Requirement(kind="database", needs=frozenset({Capability.CROSS_NETWORK_ACCESS}))
 
 
 def requirement_of(spec: Resource) -> Requirement:

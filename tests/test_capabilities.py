@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cloudorch.capabilities import (LINK_CAPABILITIES, Capability, Requirement, dns_requirement, link_requirement,
-                                    requirement_of)
+from cloudorch.capabilities import (LINK_CAPABILITIES, Capability, Requirement, cross_network_requirement,
+                                    dns_requirement, link_requirement, requirement_of)
 from cloudorch.provider import Capability as PluginCapability
 from cloudorch.provider import CloudProvider, PulumiPlugin
 from cloudorch.spec.models import Stack
@@ -53,6 +53,7 @@ def test_requirement_read_off_the_spec(name, kind, needs, prefers, details):
 def test_every_capability_is_needed_or_preferred_by_some_resource():
     touched = set().union(*(requirement_of(spec).capabilities for spec in STACK.resources.values()))
     touched |= dns_requirement().needs  # the zone's cloud asks for its own
+    touched |= cross_network_requirement().needs  # so does a database's flows with another network
     assert touched == set(Capability) - LINK_CAPABILITIES  # links ask for theirs: link_requirement
     assert {link_requirement(k).needs for k in ("peering", "vpn")} == {frozenset({c}) for c in LINK_CAPABILITIES}
 

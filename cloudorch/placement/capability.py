@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from cloudorch.capabilities import Capability, Requirement, requirement_of
+from cloudorch.capabilities import Capability, Requirement, cross_network_requirement, requirement_of
 from cloudorch.catalog.model import Region
 from cloudorch.placement.model import Exclusion
 from cloudorch.spec.models import Stack
@@ -42,7 +42,20 @@ def requirements_of(stack: Stack, name: str) -> tuple[tuple[str | None, Requirem
     network = getattr(spec, "network", None)
     if network is None or network not in stack.resources:
         return own
-    return (*own, (f"network {network!r}", requirement_of(stack.resources[network])))
+    own = (*own, (f"network {network!r}", requirement_of(stack.resources[network])))
+    if spec.kind == "database" and (others := _networks_talked_to(stack, name, network)):
+        own = (*own, (f"its flows with network {', '.join(map(repr, others))}", cross_network_requirement()))
+    return own
+
+
+def _networks_talked_to(stack: Stack, name: str, network: str) -> list[str]:
+    """The other stack networks whose resources have a flow with ``name`` (either way), sorted."""
+    spec = stack.resources[name]
+    peers = {rule.from_ for rule in spec.ingress if rule.source_kind == "resource"}
+    peers |= {other for other, s in stack.resources.items()
+              if any(rule.source_kind == "resource" and rule.from_ == name for rule in getattr(s, "ingress", ()))}
+    return sorted({n for p in peers if p in stack.resources
+                   if (n := getattr(stack.resources[p], "network", None)) not in (None, network)})
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,9 @@ NEEDING = {
     Capability.NETWORK: "kind: compute\nnetwork: net\ncpu: 4\nmemory_gb: 16",  # it joins net
     Capability.LOAD_BALANCER: "kind: compute\nnetwork: net\ncpu: 4\nmemory_gb: 16\nserve: {protocol: http}",
 }
-#: the zone's cloud is named by the stack (dns.provider), never chosen by placement: refused at render
-NOT_PLACED = {Capability.GLOBAL_DNS}
+#: the zone's cloud is named by the stack (dns.provider), never chosen by placement: refused at render; a
+#: database's flows with another network ask this of its cloud (its own test: it needs two networks)
+NOT_PLACED = {Capability.GLOBAL_DNS, Capability.CROSS_NETWORK_ACCESS}
 
 
 class Fake(CloudProvider):
@@ -226,3 +227,30 @@ def test_a_split_needing_a_link_a_plugin_cannot_render_is_refused_with_the_way_o
         plan(tmp_path, split)
     assert err.value.conflicts == ["placement.cross_cloud"] and "cross_cloud: forbid" in err.value.hint
     assert Fake("alpha").unsupported(link_requirement("vpn"), "alpha-east")
+
+
+def test_a_database_joined_by_flows_to_another_network_asks_its_cloud_for_that_and_goes_elsewhere():
+    # (the fakes render no links, which two networks need: the placement is asked through the filter here,
+    # and end to end on the real clouds in tests/rendering/test_reach.py)
+    from cloudorch.capabilities import cross_network_requirement
+    from cloudorch.catalog.model import Region
+    from cloudorch.placement.capability import CapabilityFilter, cloud_wide, requirements_of
+    from cloudorch.spec.models import Stack
+
+    def stack(web_network: str) -> Stack:
+        return Stack.model_validate({"stack": "s", "resources": {
+            "net": {"kind": "network", "cidr": "10.0.0.0/16"},
+            "other": {"kind": "network", "cidr": "10.1.0.0/16", "links": ["net"]},
+            "web": {"kind": "compute", "network": web_network, "cpu": 2, "memory_gb": 4},
+            "r": {"kind": "database", "network": "net", "engine": "postgres", "version": "16",
+                  "ingress": [{"port": 5432, "from": "web"}]}}})
+
+    asked = requirements_of(stack("other"), "r")
+    assert asked[-1] == ("its flows with network 'other'", cross_network_requirement())
+    assert all(req != cross_network_requirement() for _, req in requirements_of(stack("net"), "r"))
+    assert all(req != cross_network_requirement() for _, req in requirements_of(stack("other"), "web"))
+    reason = "beta's databases sit behind a peering of their own (declared by the fake)"
+    regions = (Region("alpha", "alpha-1", "us", ("a",)), Region("beta", "beta-1", "us", ("a",)))
+    hosts = CapabilityFilter(cloud_wide({"beta": {Capability.CROSS_NETWORK_ACCESS: reason}}), regions).hosts(asked)
+    assert [r.cloud for r in hosts.regions] == ["alpha"]
+    assert [e.detail for e in hosts.excluded] == [f"cannot host its flows with network 'other': {reason}"]

@@ -159,25 +159,36 @@ def test_two_linked_networks_on_gcp_prove_their_flow():
     assert {f.status for f in result.proof.flows} == {"proved"}
 
 
-def test_cloud_sql_across_a_gcp_peering_is_refused_where_it_is_declared():
+def _sql_across(clouds: list[str]) -> dict:
+    return {"stack": "two-nets", "placement": {"clouds": clouds, "geo": ["eu"]},
+            "resources": {
+                "n0": {"kind": "network", "cidr": "10.0.0.0/16", "links": ["n1"]},
+                "n1": {"kind": "network", "cidr": "10.16.0.0/16"},
+                "web": {"kind": "compute", "network": "n0", "cpu": 2, "memory_gb": 4},
+                "db": {"kind": "database", "network": "n1", "engine": "postgres", "version": "16",
+                       "ingress": [{"port": 5432, "from": "web"}]}}}
+
+
+def test_a_database_flows_join_to_another_network_is_kept_off_gcp_by_placement():
     """Peering is not transitive and Cloud SQL sits behind its own peering: a flow to it from another GCP
-    network could never be answered, so it is refused at its ingress entry (exit 2), not planned."""
-    stack = {"stack": "two-nets", "placement": {"clouds": ["gcp"], "geo": ["eu"], "regions": ["europe-west1"]},
-             "resources": {
-                 "n0": {"kind": "network", "cidr": "10.0.0.0/16", "links": ["n1"]},
-                 "n1": {"kind": "network", "cidr": "10.16.0.0/16"},
-                 "web": {"kind": "compute", "network": "n0", "cpu": 2, "memory_gb": 4},
-                 "db": {"kind": "database", "network": "n1", "engine": "postgres", "version": "16",
-                        "ingress": [{"port": 5432, "from": "web"}]}}}
-    with pytest.raises(SpecError) as err:
-        _plan_of(stack)
-    [problem] = err.value.problems
-    assert problem.path == "resources.db.ingress[0].from" and problem.line is not None
-    assert "crosses a GCP VPC peering" in problem.message and "one network" in problem.message
+    network could never be answered. GCP says so when asked to host such a database, so placement keeps it
+    elsewhere (found by a user audit: the plan put it on GCP and then refused the stack with exit 2)."""
+    result = _plan_of(_sql_across(["aws", "azure", "gcp"]))
+    assert "gcp" not in result.placement.placements["db"].clouds
+    assert {f.status for f in result.proof.flows} == {"proved"}
+    with pytest.raises(InfeasiblePlacement) as err:  # only GCP allowed: nowhere to go, and why
+        _plan_of(_sql_across(["gcp"]))
+    assert "Cloud SQL is reached through its own VPC peering" in str(err.value)
 
 
-def test_each_flow_across_a_gcp_peering_is_refused_at_its_own_entry():
-    """A database's udp and tcp flows on one port are two flows: each refused at its own ingress entry."""
+def test_each_flow_across_a_gcp_peering_is_refused_at_its_own_entry(monkeypatch):
+    """What a placement made without GCP's answer (one given from elsewhere) still meets: the provider's
+    check, which refuses each flow at its own ingress entry -- a database's udp and tcp flows on one port
+    are two flows."""
+    from cloudorch.provider import CloudProvider
+    from cloudorch_gcp.provider import Provider
+
+    monkeypatch.setattr(Provider, "unsupported", CloudProvider.unsupported)
     stack = {"stack": "two-nets", "placement": {"clouds": ["gcp"], "geo": ["eu"], "regions": ["europe-west1"]},
              "resources": {
                  "n0": {"kind": "network", "cidr": "10.0.0.0/16", "links": ["n1"]},

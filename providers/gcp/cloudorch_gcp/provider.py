@@ -34,6 +34,13 @@ from cloudorch_gcp.network import check_psa_room, check_sql_over_peering, privat
 PROVIDER_TYPE = "pulumi:providers:gcp"
 
 
+#: why a database joined by flows to another stack network stays off GCP (``check_sql_over_peering`` refuses
+#: what a placement made elsewhere still puts there)
+SQL_ACROSS_NETWORKS = ("Cloud SQL is reached through its own VPC peering, and peering is not transitive: "
+                       "resources of another network of the stack on GCP (peered to its own) could neither reach "
+                       "it nor hear back; put both in one network to use Cloud SQL")
+
+
 class Provider(CloudProvider):
     name: ClassVar[str] = CLOUD
     display_name: ClassVar[str] = "Google Cloud"
@@ -58,6 +65,8 @@ class Provider(CloudProvider):
         gaps = dict(super().unsupported(requirement, region))
         if Capability.CUSTOMER_MANAGED_KEY in requirement.needs and requirement.kind in keys.UNSUPPORTED:
             gaps[Capability.CUSTOMER_MANAGED_KEY] = keys.UNSUPPORTED[requirement.kind]
+        if Capability.CROSS_NETWORK_ACCESS in requirement.needs:
+            gaps[Capability.CROSS_NETWORK_ACCESS] = SQL_ACROSS_NETWORKS
         return gaps
 
     def check(self, ctx: RenderContext) -> list[Problem]:
