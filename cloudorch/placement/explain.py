@@ -54,7 +54,7 @@ def explain(stack: Stack, problem: Problem, solution: Solution,
             excluded=tuple(sorted(
                 [*collapse_outside_geo(region_exclusions, stack.placement.geo), *option_exclusions.get(demand.name, ()),
                  *_unused_regions(demand, chosen, options.cheapest_at, rules, problem.objective,
-                                  lambda o, d=demand: _fits_quota(problem, used, d, solution.assignment.get(d.name, ()), o),
+                                  partial(_fits_quota, problem, used, demand, chosen),
                                   network_delta(demand.name) if priced else None)],
                 key=lambda e: (e.cloud, e.region or "", e.reason))),
         )
@@ -338,14 +338,18 @@ def _keep(found: dict[tuple, _Moved], alternative: _Moved | None, replace_why: b
         found[key] = alternative
 
 
-def _fits_quota(problem: Problem, used: dict[str, float], demand: Demand, chosen, option: Option) -> bool:
-    """Whether one of ``demand``'s replicas could move onto ``option`` (its own vCPUs elsewhere freed first)."""
+def _fits_quota(problem: Problem, used: dict[str, float], demand: Demand, chosen, option: Option,
+                everyone: bool = False) -> bool:
+    """Whether one of ``demand``'s replicas (``everyone``: all of them) could move onto ``option``, its own
+    vCPUs elsewhere freed first."""
     if not demand.counts_against_quota:
         return True
+    moving = demand.count if everyone else 1
     for key, limit in problem.quotas.items():
         if quota_covers(key, option.cloud, option.region):
-            mine = min((o.vcpus for o, _ in chosen if quota_covers(key, o.cloud, o.region)), default=0.0)
-            if used[key] - mine + option.vcpus > limit + 1e-6:
+            under = [(o.vcpus, n) for o, n in chosen if quota_covers(key, o.cloud, o.region)]
+            mine = sum(v * n for v, n in under) if everyone else min((v for v, _ in under), default=0.0)
+            if used[key] - mine + option.vcpus * moving > limit + 1e-6:
                 return False
     return True
 
@@ -395,7 +399,7 @@ def _unused_regions(demand: Demand, chosen, cheapest_at: dict, rules: _Rules, ob
             option = min((o for o in demand.options if o.location == (cloud, region)), key=lambda o: o.hourly_usd)
             if spread:
                 reason, detail = "spread", f"cheapest fit {per_replica}, but the spread rules send replicas elsewhere"
-            elif not fits_quota(option):
+            elif not fits_quota(option) or (network_change is not None and not fits_quota(option, everyone=True)):
                 reason, detail = "capacity", f"cheapest fit {per_replica}, but a vCPU quota is used up"
             elif objective == "availability":
                 reason, detail = "availability", f"cheapest fit {per_replica}; the objective is availability, not cost"

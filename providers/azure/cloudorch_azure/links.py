@@ -74,6 +74,8 @@ GATEWAY_LIMIT = GatewayLimit(
 #: tags carrying what a connection is part of, read back by ``link_facts`` (a rendered resource has no other
 #: place for it, and operators see the same words in the portal)
 LINK_TAG, SIDE_TAG, TUNNELS_TAG = "cloudorch-link", "cloudorch-link-side", "cloudorch-link-tunnels"
+#: on the gateway: how many tunnels its links have, which ``meters`` bills beyond the ones its SKU includes
+GATEWAY_TUNNELS_TAG = "cloudorch-tunnels"
 
 #: ``IpsecPolicy`` in Azure's words (enum values of azure-native 3.29.0's IkeEncryption, IkeIntegrity, DhGroup,
 #: IpsecEncryption, IpsecIntegrity, PfsGroup). With GCM the integrity of phase 2 is the cipher itself.
@@ -212,7 +214,7 @@ def _gateway(ctx: RenderContext, site: Site, sides: list[Side]) -> list[Rendered
             "subnet": {"id": ref(subnet, "id")},
             "publicIPAddress": {"id": ref(gateway_ip_name(network, region, instance), "id")},
         } for instance in range(INSTANCES)],
-        "tags": tags,
+        "tags": tags | {GATEWAY_TUNNELS_TAG: str(sum(len(s.link.tunnels) for s in sides))},
     }))
     return out
 

@@ -25,6 +25,8 @@ from cloudorch.catalog.network import HOURS_PER_MONTH
 from cloudorch.rendering.meters import DNS_QUERIES, NAT_GATEWAY, Meter, Unmetered
 from cloudorch.rendering.model import RenderedResource
 
+from cloudorch_azure.links import GATEWAY_SKU, GATEWAY_TUNNELS_TAG
+
 #: a tag carrying a balancer's declared traffic (GB a month), so its meter reads it off the resource (a
 #: meter sees one resource; the stack's figures reach it only through its inputs)
 TRAFFIC_TAG = "cloudorch-gb-month"
@@ -46,7 +48,6 @@ UNITS_PER_GB_MONTH = 8_000 / (HOURS_PER_MONTH * 3_600) / CAPACITY_UNIT_MBPS
 
 #: type -> what one of it bills every month
 METERS: dict[str, tuple[Meter, ...] | Unmetered] = {
-    "azure-native:network:VirtualNetworkGateway": (Meter("vpn_gateway_hour"),),
     # every Standard public IP, the NAT gateway's, the VPN gateway's and a balancer's alike
     "azure-native:network:PublicIPAddress": (Meter("public_ipv4_hour"),),
     "azure-native:network:NatGateway": (Meter(NAT_GATEWAY),),
@@ -59,11 +60,27 @@ METERS: dict[str, tuple[Meter, ...] | Unmetered] = {
     "azure-native:keyvault:Key": (Meter("kms_key_month"),),
     # WAF policies bill within the WAF_v2 gateway's rates
     "azure-native:network:WebApplicationFirewallPolicy": (),
+    # the database's private zone (and its records' queries): Azure DNS bills private zones per zone-month,
+    # but only the public zone's price was found with a source (SOURCES.md az-dns)
+    "azure-native:privatedns:PrivateZone": Unmetered("a private DNS zone bills per zone-month and per million "
+                                                     "queries; cloudorch found no dated price for it (az-dns)"),
 }
+
+#: site-to-site tunnels a VpnGw1AZ gateway's price includes; each beyond bills per hour at a price not found
+#: with a source (SOURCES.md az-vpn), so a gateway with more lists that part as unpriced
+INCLUDED_TUNNELS = 10
 
 
 def _tag(resource: RenderedResource, key: str) -> float:
     return float(resource.inputs.get("tags", {}).get(key, 0) or 0)
+
+
+def _vpn_gateway(resource: RenderedResource) -> tuple[Meter | Unmetered, ...]:
+    tunnels = int(_tag(resource, GATEWAY_TUNNELS_TAG))
+    beyond = () if tunnels <= INCLUDED_TUNNELS else (Unmetered(
+        f"its links have {tunnels} tunnels; a {GATEWAY_SKU} gateway includes {INCLUDED_TUNNELS} and bills each "
+        "beyond per hour, at a price cloudorch found no dated source for (az-vpn)"),)
+    return (Meter("vpn_gateway_hour"), *beyond)
 
 
 def _gateway(resource: RenderedResource) -> tuple[Meter, ...]:
@@ -103,6 +120,7 @@ def _endpoint(resource: RenderedResource) -> tuple[Meter, ...]:
 
 
 _BY_TYPE = {"azure-native:network:ApplicationGateway": _gateway, "azure-native:network:LoadBalancer": _load_balancer,
+            "azure-native:network:VirtualNetworkGateway": _vpn_gateway,
             "azure-native:trafficmanager:Profile": _profile, "azure-native:trafficmanager:Endpoint": _endpoint,
             "azure-native:dns:Zone": _zone}
 

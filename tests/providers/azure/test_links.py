@@ -26,7 +26,7 @@ from cloudorch.rendering.elements import (
 )
 from cloudorch.rendering.facts import GraphOf, LinkFacts
 from cloudorch.rendering.links import IpsecPolicy, LinkElement, link_elements
-from cloudorch.rendering.meters import BILLABLE_ROLES, NAT_GATEWAY, Meter
+from cloudorch.rendering.meters import BILLABLE_ROLES, NAT_GATEWAY, Meter, Unmetered
 from cloudorch.rendering.model import REF
 from cloudorch.rendering.roles import Role
 from tests.network.three_clouds import planned
@@ -312,10 +312,19 @@ def test_nothing_rendered_for_links_routes_or_admits_the_world(three):
 
 # -- meters -----------------------------------------------------------------------------------------------------------
 def test_meters_price_the_gateway_its_addresses_and_the_nat_and_nothing_for_links(three):
-    _, _, _, resolved, _ = three
+    ctx, _, _, resolved, _ = three
     provider = Provider()
     by_type = {r.type: provider.meters(r) for r in resolved}
-    assert by_type[links.GATEWAY] == (Meter("vpn_gateway_hour"),)
+    # each gateway: its hour, and where its links have more tunnels than the SKU includes, those listed as
+    # unpriced rather than counted as nothing (found by a user audit)
+    for gateway in (r for r in resolved if r.type == links.GATEWAY):
+        site = next(s for s in links.vpn_sites(ctx) if links.gateway_name(s.network, s.region) == gateway.name)
+        tunnels = sum(len(side.link.tunnels) for side in links.vpn_sides(ctx, site))
+        meters = provider.meters(gateway)
+        assert gateway.inputs["tags"][links.GATEWAY_TUNNELS_TAG] == str(tunnels)
+        assert meters[0] == Meter("vpn_gateway_hour") and len(meters) == 1 + (tunnels > 10)
+        if tunnels > 10:
+            assert isinstance(meters[1], Unmetered) and f"its links have {tunnels} tunnels" in meters[1].reason
     assert by_type[links.PUBLIC_IP] == (Meter("public_ipv4_hour"),)
     assert by_type["azure-native:network:NatGateway"] == (Meter(NAT_GATEWAY),)
     assert by_type[links.CONNECTION] == by_type[links.PEERING] == by_type[links.LOCAL_GATEWAY] == ()
