@@ -182,7 +182,8 @@ def _render(app, result, explain: bool) -> None:
               f"[dim](machines ${cost.machines_monthly_usd:,.2f} + network ${cost.network_monthly_usd:,.2f}; by cloud: "
               f"{', '.join(f'{c} ${v:,.2f}' for c, v in cost.by_cloud.items())})[/]")
     if cost.network_by_part:
-        out.print("[dim]network: " + ", ".join(f"{part} ${usd:,.2f}" for part, usd in cost.network_by_part.items()) + "[/]")
+        out.print("[dim]network: " + ", ".join(f"{part} {'-' if usd < 0 else ''}${abs(usd):,.2f}"
+                                               for part, usd in cost.network_by_part.items()) + "[/]")
     if cost.search_stopped and cost.lower_bound_monthly_usd:
         gap = (cost.placement_monthly_usd - cost.lower_bound_monthly_usd) / cost.placement_monthly_usd
         how = (f"found by {cost.search_stopped}" if cost.search_stopped.startswith("local search")

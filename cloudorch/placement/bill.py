@@ -70,7 +70,9 @@ def network_terms(stack: Stack, demands: tuple[Demand, ...], rates: NetworkRates
                         vpn_link_side=dict(rates.vpn_link_side), vpn_tunnel=dict(rates.vpn_tunnel),
                         vpn_interfaces=dict(rates.vpn_interfaces), per_gb=_monotone(rates.per_gb), replica_extra=extra,
                         vpn_links={cloud: limit.links for cloud, limit in rates.vpn_gateways.items()},
-                        replica_egress=egress, location_fixed=fixed, replica_serving=serving_gb, stack_fixed=zone,
+                        replica_egress=egress, location_fixed=fixed,
+                        replica_egress_gb={n: stack.resources[n].egress_gb_month / d.count for n, d in placed.items()
+                                           if stack.resources[n].egress_gb_month}, replica_serving=serving_gb, stack_fixed=zone,
                         global_clouds=global_clouds, cross_cloud_forbidden=stack.placement.cross_cloud == "forbid",
                         nat_capped={c: nat for c, nat in sorted(rates.nat_per_vm.items()) if nat.capped},
                         nat_members=served_by_nat)
@@ -223,6 +225,11 @@ def network_cost(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Optio
     links = _vpn_links(terms, counts)
     gateways = {end for link in links for end in link}
     traffic: dict[tuple[str, str], float] = defaultdict(float)
+    # GB a month each cloud sends to the internet, for its egress tiers: the declared egress only. VPN
+    # traffic bills on the same meter, but how much of it crosses clouds is the placement's choice, and a
+    # lower bound would have to leave room for tiers on every GB any flow could send across; left at the
+    # first paid tier, it is a price a little above the bill at the largest volumes, never below
+    volume: dict[str, float] = defaultdict(float)
     for f in terms.flows:
         if terms.member_of.get(f.source) is None or terms.member_of.get(f.target) is None:
             continue
@@ -251,6 +258,7 @@ def network_cost(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Optio
         by_cloud: dict[tuple[str, str], float] = defaultdict(float)
         for o, n in chosen:
             by_cloud[("egress", o.cloud)] += egress.get(o.location, 0.0) * n
+            volume[o.cloud] += terms.replica_egress_gb.get(name, 0.0) * n
             by_cloud[("balancer-traffic", o.cloud)] += serving.get(o.location, 0.0) * n
             if o.cloud not in capped:  # a capped NAT is priced per site, below
                 by_cloud[("nat-per-vm", o.cloud)] += (extra.get(o.location, 0.0) - egress.get(o.location, 0.0)
@@ -262,6 +270,7 @@ def network_cost(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Optio
         lines.append(NetworkCostLine(kind="nat-per-vm", what=f"{net}@{cloud}/{region} ({vms} VMs)", cloud=cloud,
                                      monthly_usd=capped[cloud].monthly(vms)))
     if rates is not None:
+        lines += _egress_tiers(volume, rates, unpriced)
         used = {"site": {c for _, c, _ in sites}, "vpn_site": {c for _, c, _ in gateways}}
         for part, clouds in (*used.items(), ("vpn_link_side", {c for link in links for _, c, _ in link})):
             for cloud in sorted(clouds):
@@ -271,3 +280,30 @@ def network_cost(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Optio
     return NetworkCost(lines=tuple(lines), monthly_usd=round(sum(line.monthly_usd for line in lines), 2),
                        unpriced=dict(sorted(unpriced.items())))
 
+
+
+def _egress_tiers(volume: Mapping[str, float], rates: NetworkRates, unpriced: dict[str, str]) -> list[NetworkCostLine]:
+    """What each cloud's later, cheaper egress tiers take off its month's volume, priced above at the first
+    paid tier (``rates.EgressTiers``); volume beyond the last published tier is taken off and listed."""
+    out = []
+    for cloud, gb in sorted(volume.items()):
+        tiers = rates.egress.get(cloud)
+        if tiers is None or gb <= 0:
+            continue
+        off, beyond = tiers.discount(gb)
+        if off > 1e-9:
+            out.append(NetworkCostLine(kind="egress-tiers", cloud=cloud, monthly_usd=-off,
+                                       what=f"{gb:,.0f} GB a month of internet egress out of {cloud} at its "
+                                            "published tiers, not all at the first"))
+        if beyond > 0:
+            unpriced[f"{cloud}: internet egress beyond {tiers.last:,.0f} GB"] = (
+                f"{beyond:,.0f} GB a month beyond the last published tier of {cloud}'s internet egress: no price "
+                "found for it, so it is not counted")
+    return out
+
+
+def most_taken_off(gb: float, rates: NetworkRates) -> float:
+    """The most the egress tiers can take off a placement whose clouds send ``gb`` a month to the internet
+    between them: the tiers' saving grows faster than the volume (each later tier is cheaper), so it is
+    largest with all of it on one cloud; what a lower bound must leave room for."""
+    return max((tiers.discount(gb)[0] for tiers in rates.egress.values()), default=0.0)

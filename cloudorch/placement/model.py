@@ -113,7 +113,8 @@ class NetworkCostLine(_Frozen):
     """One part of the network's monthly bill as the placement priced it."""
 
     kind: str = Field(description="site | vpn-gateway | vpn-link | traffic | egress | nat-per-vm (a NAT billed "
-                                  "per VM: per resource, or per site where its price is capped)")
+                                  "per VM: per resource, or per site where its price is capped) | egress-tiers "
+                                  "(negative: what a cloud's later egress tiers take off its volume)")
     what: str
     cloud: str
     monthly_usd: float

@@ -20,7 +20,7 @@ from cloudorch.catalog.model import Catalog
 from cloudorch.errors import InfeasiblePlacement, OverBudget
 from cloudorch.placement import milp
 from cloudorch.placement.beside import while_solving
-from cloudorch.placement.bill import beyond_limits, network_cost, network_terms
+from cloudorch.placement.bill import beyond_limits, most_taken_off, network_cost, network_terms
 from cloudorch.placement.buckets import place_buckets
 from cloudorch.placement.capability import CapabilityFilter, requirements_of
 from cloudorch.placement.candidates import (
@@ -139,11 +139,20 @@ def _plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
         objective=stack.placement.objective,
         placements=placements,
         explanations=explanations,
-        # a bound is a bound below the cost: capped at it, and rounded down, never up past it
-        lower_bound_monthly_usd=_bound(solution.lower_bound_monthly_usd + bucket_cost, total, problem.objective),
+        # a bound is a bound below the cost: capped at it, and rounded down, never up past it; the search's
+        # bound prices every GB sent out at the first tier, which the bill's later tiers may undercut
+        lower_bound_monthly_usd=_bound(solution.lower_bound_monthly_usd + bucket_cost
+                                       - _most_taken_off(problem, settings.rates), total, problem.objective),
         network_cost=network,
         search_stopped=solution.stopped,
     )
+
+
+def _most_taken_off(problem: Problem, rates: NetworkRates | None) -> float:
+    net = problem.network
+    if net is None or rates is None:
+        return 0.0
+    return most_taken_off(sum(net.replica_egress_gb.get(d.name, 0.0) * d.count for d in problem.demands), rates)
 
 
 def _bound(bound: float, total: float, objective: str) -> float | None:

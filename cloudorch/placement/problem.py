@@ -257,6 +257,9 @@ class NetworkTerms:
     replica_extra: Mapping[str, Mapping[tuple[str, str], float]]
     #: the internet-egress part of ``replica_extra`` (the rest is NAT billed per VM)
     replica_egress: Mapping[str, Mapping[tuple[str, str], float]] = field(default_factory=dict)
+    #: demand -> GB a month each replica sends to the internet (its share of ``egress_gb_month``): the volume
+    #: the egress tiers are counted on (``rates.EgressTiers``)
+    replica_egress_gb: Mapping[str, float] = field(default_factory=dict)
     #: demand -> cloud -> USD a month of each location it runs in (a served resource's balancer, its web
     #: firewall and DNS health check): the location's fixed cost, weighed against spreading
     location_fixed: Mapping[str, Mapping[str, float]] = field(default_factory=dict)

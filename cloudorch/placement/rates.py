@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from cloudorch.catalog.model import Catalog
-from cloudorch.catalog.network import VPN_EGRESS_ITEM, NetworkPrices, path_scopes
+from cloudorch.catalog.network import GIB_PER_GB, VPN_EGRESS_ITEM, NetworkPrices, path_scopes
 from cloudorch.errors import InfeasiblePlacement
 from cloudorch.placement.model import HOURS_PER_MONTH
 
@@ -142,6 +142,8 @@ class NetworkRates:
     unknown_items: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
     #: cloud -> how many VPN links one site's gateway takes (``NetworkShape.vpn_gateway``), where limited
     vpn_gateways: Mapping[str, GatewayLimit] = field(default_factory=dict)
+    #: cloud -> its internet egress tiers, where published
+    egress: Mapping[str, EgressTiers] = field(default_factory=dict)
 
     def gb(self, cloud: str, region: str, kind: PathKind) -> float:
         return self.per_gb.get((cloud, region, kind), 0.0)
@@ -173,6 +175,45 @@ def link_price(side: Mapping[str, float], tunnel: Mapping[str, float], interface
     per_tunnel = tunnel.get(cloud_a, 0.0) + tunnel.get(cloud_b, 0.0)
     tunnels = tunnels_per_link(interfaces.get(cloud_a, 2), interfaces.get(cloud_b, 2)) if per_tunnel else 0
     return side.get(cloud_a, 0.0) + side.get(cloud_b, 0.0) + per_tunnel * tunnels
+
+
+@dataclass(frozen=True)
+class EgressTiers:
+    """A cloud's published tiers of data sent to the internet, per GB of a month's volume.
+
+    The placement prices every GB at the first paid tier (``first``): linear, so the exact search and the
+    ledger stay what they are. The bill then takes off what the later, cheaper tiers save on the stack's
+    declared egress per cloud (``discount``; ``bill.network_cost``), and the same figure is taken off the
+    placement's total, so the two agree, and off its lower bound as much as any placement could get
+    (``bill.most_taken_off``). Free allowances are the account's, not the stack's, and are not credited
+    (tiers below the first paid one count at its rate)."""
+
+    #: USD per GB of the first paid tier
+    first: float
+    #: (from GB, to GB or None, USD per GB) of each tier after the first paid one
+    later: tuple[tuple[float, float | None, float], ...] = ()
+    #: GB where the published tiers end (None: the last runs on); beyond it no price is assumed
+    last: float | None = None
+
+    def discount(self, gb: float) -> tuple[float, float]:
+        """(USD the tiers take off ``gb`` priced at ``first``, GB beyond the last published tier). The GB
+        beyond are taken off whole: a price not found is not assumed to go on (listed as unpriced)."""
+        off = sum((self.first - usd) * (min(gb, high if high is not None else gb) - low)
+                  for low, high, usd in self.later if gb > low)
+        beyond = max(0.0, gb - self.last) if self.last is not None else 0.0
+        return off + self.first * beyond, beyond
+
+
+def egress_tiers(prices: NetworkPrices, cloud: str) -> EgressTiers | None:
+    rows = prices.tiers(cloud, VPN_EGRESS_ITEM)
+    paid = [r for r in rows if r.usd > 0]
+    if not paid:
+        return None
+    per_gb = (lambda x: x / GIB_PER_GB) if paid[0].per_gib else (lambda x: x)  # GiB -> GB of volume
+    usd = (lambda x: x * GIB_PER_GB) if paid[0].per_gib else (lambda x: x)  # per GiB -> per GB
+    later = tuple((per_gb(r.from_gb), None if r.to_gb is None else per_gb(r.to_gb), usd(r.usd)) for r in paid[1:])
+    last = rows[-1].to_gb
+    return EgressTiers(first=usd(paid[0].usd), later=later, last=None if last is None else per_gb(last))
 
 
 def monthly(prices: NetworkPrices, cloud: str, charges: Iterable[Charge], unknown: list[str]) -> float:
@@ -235,8 +276,9 @@ def network_rates(catalog: Catalog, shapes: Mapping[str, NetworkShape]) -> Netwo
         out = per_gb[(*key, "cross-cloud")]
         internet[key] = out or 0.0
     limits = {cloud: shape.vpn_gateway for cloud, shape in sorted(shapes.items()) if shape.vpn_gateway}
+    tiers = {cloud: t for cloud in sorted(shapes) if (t := egress_tiers(prices, cloud)) is not None}
     return NetworkRates(site=site, vpn_site=vpn_site, vpn_link_side=link_side, vpn_tunnel=tunnel,
                         vpn_interfaces={cloud: shape.vpn_interfaces for cloud, shape in sorted(shapes.items())},
                         nat_per_vm=nat_vm, per_gb=per_gb,
                         internet_gb=internet, nat_gb=nat_gb, serving=serving, continent=continent, unknown_gb=frozenset(unknown_gb),
-                        unknown_items=unknown_items, vpn_gateways=limits)
+                        unknown_items=unknown_items, vpn_gateways=limits, egress=tiers)

@@ -140,6 +140,9 @@ def bill_of(placement: PlacementResult, rendered: Sequence[RenderedResource], me
             if line.kind in ("traffic", "egress") and line.monthly_usd:
                 lines.append(CostLine(resource=line.what, cloud=line.cloud, basis=line.kind,
                                       monthly_usd=line.monthly_usd))
+            elif line.kind == "egress-tiers":  # negative: what the later tiers take off the two above
+                lines.append(CostLine(resource=f"{line.cloud} egress tiers", cloud=line.cloud, basis="egress",
+                                      monthly_usd=line.monthly_usd, detail=line.what, part="egress tiers"))
         for item, reason in placement.network_cost.unpriced.items():
             unpriced.append(UnpricedLine(resource=item, cloud=item.split(":", 1)[0], reason=reason))
     return Bill(lines=tuple(lines), unpriced=tuple(sorted(set(unpriced), key=lambda u: (u.resource, u.reason))))

@@ -280,7 +280,8 @@ def _costs(plan: Plan) -> str:
     if rest:
         top.append((f"{len(rest)} others", sum(usd for _, usd in rest), "#94a3b8"))
     budget = (f" of a ${cost.budget_monthly_usd:,.2f} budget" if cost.budget_monthly_usd is not None else "")
-    parts = "".join(f"{', ' if i else ' ('}{escape(part)} ${usd:,.2f}" for i, (part, usd) in enumerate(cost.network_by_part.items()))
+    parts = "".join(f"{', ' if i else ' ('}{escape(part)} {'-' if usd < 0 else ''}${abs(usd):,.2f}"
+                    for i, (part, usd) in enumerate(cost.network_by_part.items()))
     note = f"<p>${cost.monthly_usd:,.2f} a month{escape(budget)}: machines ${cost.machines_monthly_usd:,.2f}, " \
            f"network ${cost.network_monthly_usd:,.2f}{parts + ')' if parts else ''}.</p>"
     table = _table(["resource", "$/month"], [[n, f"${usd:,.2f}"] for n, usd in by_resource], numeric={1})
