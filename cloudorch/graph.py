@@ -98,6 +98,12 @@ def flows_of(stack: Stack) -> tuple[Flow, ...]:
     return tuple(out)
 
 
+def flow_partners(stack: Stack, name: str) -> frozenset[str]:
+    """The resources a declared flow joins to ``name``, either way."""
+    return frozenset(f.source if f.target == name else f.target for f in flows_of(stack)
+                     if name in (f.source, f.target)) - {name}
+
+
 def build_graph(stack: Stack, file: str = "<stack>") -> ResourceGraph:
     edges: list[Edge] = []
     for name, spec in stack.resources.items():

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from cloudorch.capabilities import Capability, Requirement, cross_network_requirement, requirement_of
 from cloudorch.catalog.model import Region
+from cloudorch.graph import flow_partners
 from cloudorch.placement.model import Exclusion
 from cloudorch.spec.models import Stack
 
@@ -50,12 +51,8 @@ def requirements_of(stack: Stack, name: str) -> tuple[tuple[str | None, Requirem
 
 def _networks_talked_to(stack: Stack, name: str, network: str) -> list[str]:
     """The other stack networks whose resources have a flow with ``name`` (either way), sorted."""
-    spec = stack.resources[name]
-    peers = {rule.from_ for rule in spec.ingress if rule.source_kind == "resource"}
-    peers |= {other for other, s in stack.resources.items()
-              if any(rule.source_kind == "resource" and rule.from_ == name for rule in getattr(s, "ingress", ()))}
-    return sorted({n for p in peers if p in stack.resources
-                   if (n := getattr(stack.resources[p], "network", None)) not in (None, network)})
+    return sorted({n for p in flow_partners(stack, name) if (n := getattr(stack.resources[p], "network", None))
+                   not in (None, network)})
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 from typing import NamedTuple
 
+from cloudorch.graph import flow_partners
 from cloudorch.rendering import RenderContext, RenderedResource, ref
 from cloudorch.rendering.roles import Role
 from cloudorch.spec.models import Database
@@ -87,6 +88,17 @@ def databases_in(ctx: RenderContext, network: str, region: str) -> list[str]:
     ]
 
 
+def _client_sites(ctx: RenderContext, name: str, network: str, region: str) -> list[tuple[str, str]]:
+    """(network, region) of the Azure sites, other than the database's own, where a resource runs that has
+    a flow with it (either way), sorted."""
+    sites = set()
+    for end in flow_partners(ctx.stack, name):
+        placement, other = ctx.placement.placements.get(end), getattr(ctx.stack.resources.get(end), "network", None)
+        if placement is not None and other is not None:
+            sites |= {(other, r) for c, r in placement.locations if c == CLOUD}
+    return sorted(sites - {(network, region)})
+
+
 def _render_one(ctx: RenderContext, name: str, spec: Database, region: str, instance_type: str) -> list[RenderedResource]:
     stack, engine, tags = ctx.stack.stack, ENGINES[spec.engine], ctx.tags(name)
     block = ctx.block_for(spec.network, region)
@@ -133,6 +145,17 @@ def _render_one(ctx: RenderContext, name: str, spec: Database, region: str, inst
         "virtualNetwork": {"id": ref(vnet_name(spec.network, region), "id")},
         "registrationEnabled": False,
     }))
+    # the server's name resolves (to its private address) only in virtual networks linked to its zone: its
+    # own, and every other Azure site its flows come from or go to (another region over peering, a linked
+    # network), found by review: they reached the address but could not resolve the name
+    for network, other in _client_sites(ctx, name, spec.network, region):
+        out.append(make(logical(name, region, f"dns-link-{network}-{other}"), "azure-native:privatedns:VirtualNetworkLink",
+                        region, name, {
+            "resourceGroupName": rg, "location": "global", "tags": tags,
+            "privateZoneName": ref(zone, "name"),
+            "virtualNetwork": {"id": ref(vnet_name(network, other), "id")},
+            "registrationEnabled": False,
+        }))
     # Azure wants three of upper, lower, digit, symbol; symbols are left out so the password survives
     # connection strings unescaped.
     out.append(RenderedResource(

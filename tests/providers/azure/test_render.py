@@ -300,3 +300,31 @@ def test_database_subnets_run_out_loudly():
     assert database_prefix("10.0.0.0/24", 0) == "10.0.0.128/27"
     with pytest.raises(ValueError):  # the fourth /27 is the GatewaySubnet's
         database_prefix("10.0.0.0/24", 3)
+
+
+AZDB = """
+stack: azdb
+placement: {clouds: [azure], regions: [westeurope, northeurope]}
+resources:
+  net: {kind: network, cidr: 10.40.0.0/16}
+  other: {kind: network, cidr: 10.41.0.0/16, links: [net]}
+  web: {kind: compute, network: net, count: 2, cpu: 2, memory_gb: 4, spread: {min_regions: 2}}
+  job: {kind: compute, network: other, cpu: 2, memory_gb: 4, near: db}
+  db: {kind: database, network: net, engine: postgres, version: "16",
+       ingress: [{port: 5432, from: web}, {port: 5432, from: job}]}
+"""
+
+
+def test_a_databases_name_resolves_in_every_azure_network_its_flows_come_from(tmp_path, monkeypatch):
+    # its private zone is linked to its own virtual network and to every other Azure site with a resource
+    # that talks to it (found by review: the others reached its address but could not resolve its name)
+    from cloudorch import api
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "azdb.yaml").write_text(AZDB)
+    result = api.plan(tmp_path / "azdb.yaml")
+    [db_region] = [r for c, r in result.placement.placements["db"].locations]
+    [web_other] = [r for c, r in result.placement.placements["web"].locations if r != db_region]
+    linked = {r.inputs["virtualNetwork"]["id"]["$ref"] for r in _by_type(result.rendered, "privatedns:VirtualNetworkLink")}
+    assert linked == {f"net-azure-{db_region}-vnet", f"net-azure-{web_other}-vnet", f"other-azure-{db_region}-vnet"}
+    assert {f.status for f in result.proof.flows} == {"proved"}
