@@ -20,7 +20,7 @@ from cloudorch.inputs import dotted_path, read_text
 from cloudorch.spec.models import NAME_PATTERN as NAME
 from cloudorch.spec.models import RESOURCE_KINDS, Name, Stack
 from cloudorch.spec.semantic import Place, contradictions
-from cloudorch.spec.suggest import better_message, tab_in_indentation
+from cloudorch.spec.suggest import better_message, not_a_number, tab_in_indentation
 from cloudorch.spec.yamlsource import Located, Path, YamlShapeError, load_located
 
 
@@ -208,6 +208,8 @@ def _problem_from_pydantic(err: Any, located: Located, file: str) -> Problem:
         message = "unknown field"
     elif kind in ("literal_error", "enum"):
         message = f"must be one of {ctx.get('expected', '')}, not {err.get('input')!r}"
+    elif kind in ("number_is_bool", "number_is_string"):
+        message = not_a_number(ctx["expected"], err.get("input"))
     elif kind == "value_error":
         message = str(ctx.get("error", err["msg"]))
     elif kind in _MESSAGES:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from cloudorch.inputs import MAX_ACCELERATORS, MAX_DAYS, MAX_GB_MONTH, MAX_MEMORY_GB, MAX_MONTHLY_USD, MAX_REPLICAS, MAX_VCPUS
 
@@ -43,11 +44,34 @@ def in_private_space(cidr: str) -> bool:
     return any(net.version == p.version and net.subnet_of(p) for p in PRIVATE_RANGES)  # type: ignore[arg-type]
 
 
+def _number(expected: str) -> BeforeValidator:
+    """What makes a field a number of a stack file: pydantic's lax mode would read `true` as 1 and "2" as 2,
+    where a stack file's author wrote a boolean (YAML's `yes`, `on`) or quoted a number by mistake;
+    cloudorch.toml refuses both (strict), a stack file must too. Not the models' ``strict=True``: that
+    would also refuse an int for a float field, which every YAML reader means as a number."""
+
+    def refuse(value: Any) -> Any:
+        if isinstance(value, bool):  # before str: bool is also an int, which the field would take as 0 or 1
+            raise PydanticCustomError("number_is_bool", "expected {expected}, got a boolean", {"expected": expected})
+        if isinstance(value, str):
+            raise PydanticCustomError("number_is_string", "expected {expected}, got a string", {"expected": expected})
+        return value
+
+    return BeforeValidator(refuse)
+
+
+#: the last word of every number field's ``Annotated`` (tests/spec/test_strict_numbers.py checks every
+#: field): an int or a float, never a boolean or a string; a whole float (2.0, 1e3) still fills an int.
+#: Last, so that it wraps the field's bounds: before them, pydantic would check the bounds in a function
+#: of its own and the JSON Schema would lose its minimum and maximum
+INT = _number("an integer")
+FLOAT = _number("a number")
+
 # Every number has an upper bound (README, "Limits"): past them, prices and counts overflow the solver or
 # make the search for a way out of an infeasible stack take a step per replica for a billion replicas.
-Replicas = Annotated[int, Field(gt=0, le=MAX_REPLICAS)]
-GbMonth = Annotated[float, Field(ge=0, le=MAX_GB_MONTH)]
-Days = Annotated[int, Field(gt=0, le=MAX_DAYS)]
+Replicas = Annotated[int, Field(gt=0, le=MAX_REPLICAS), INT]
+GbMonth = Annotated[float, Field(ge=0, le=MAX_GB_MONTH), FLOAT]
+Days = Annotated[int, Field(gt=0, le=MAX_DAYS), INT]
 
 
 class Model(BaseModel):
@@ -67,8 +91,8 @@ class Spread(Model):
 class Ingress(Model):
     """Who may connect in. ``from`` is ``internet``, a CIDR, or another resource's name."""
 
-    port: Annotated[int, Field(ge=1, le=65535)]
-    to_port: Annotated[int, Field(ge=1, le=65535)] | None = Field(
+    port: Annotated[int, Field(ge=1, le=65535), INT]
+    to_port: Annotated[int, Field(ge=1, le=65535), INT] | None = Field(
         default=None, description="last port of a range starting at `port`"
     )
     protocol: Literal["tcp", "udp"] = "tcp"
@@ -129,12 +153,12 @@ class Health(Model):
 
     path: Annotated[str, Field(pattern=r"^/[\x21-\x7e]{0,254}$")] | None = Field(
         default=None, description="HTTP path probed on each replica, e.g. /healthz; tcp services give none")
-    port: Annotated[int, Field(ge=1, le=65535)] | None = Field(
+    port: Annotated[int, Field(ge=1, le=65535), INT] | None = Field(
         default=None, description="port probed; default: the replicas' backend_port")
     # bounds every cloud accepts: ALB 5-300 s, Application Gateway 1-86400 s, GCP 1-300 s; thresholds 2-10
-    interval_s: Annotated[int, Field(ge=5, le=300)] = 30
-    healthy_threshold: Annotated[int, Field(ge=2, le=10)] = 3
-    unhealthy_threshold: Annotated[int, Field(ge=2, le=10)] = 3
+    interval_s: Annotated[int, Field(ge=5, le=300), INT] = 30
+    healthy_threshold: Annotated[int, Field(ge=2, le=10), INT] = 3
+    unhealthy_threshold: Annotated[int, Field(ge=2, le=10), INT] = 3
 
 
 class Serve(Model):
@@ -142,9 +166,9 @@ class Serve(Model):
     replicas; the replicas themselves get no public address and admit only their balancer."""
 
     protocol: Literal["http", "https", "tcp"] = "https"
-    port: Annotated[int, Field(ge=1, le=65535)] | None = Field(
+    port: Annotated[int, Field(ge=1, le=65535), INT] | None = Field(
         default=None, description="port clients connect to; default 443 for https, 80 for http, backend_port for tcp")
-    backend_port: Annotated[int, Field(ge=1, le=65535)] = Field(
+    backend_port: Annotated[int, Field(ge=1, le=65535), INT] = Field(
         default=80, description="port the replicas listen on (plain HTTP or TCP: the balancer ends TLS)")
     health: Health = Health()
     name: Annotated[str, Field(pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$",
@@ -158,7 +182,7 @@ class Serve(Model):
                                                                 "destroy)")
     gb_month: GbMonth = Field(default=0, description="GB a month the balancers process (requests and responses, "
                                                      "all locations), for the cost")
-    requests_million_month: Annotated[float, Field(ge=0, le=1e7)] = Field(
+    requests_million_month: Annotated[float, Field(ge=0, le=1e7), FLOAT] = Field(
         default=0, description="millions of requests a month (all locations), for the WAF's and DNS's cost")
 
     @model_validator(mode="after")
@@ -198,7 +222,7 @@ class Dns(Model):
                                        "failover: the first healthy location in `order`")
     order: list[Annotated[str, Field(min_length=1)]] = Field(
         default=[], description="failover: regions (or clouds) in order of preference; unnamed locations follow")
-    queries_million_month: Annotated[float, Field(ge=0, le=1e7)] | None = Field(
+    queries_million_month: Annotated[float, Field(ge=0, le=1e7), FLOAT] | None = Field(
         default=None, description="millions of DNS queries a month the zone answers, for the cost (resolvers cache "
                                   "answers for the records' 60 s: far fewer than requests); unset: the queries are "
                                   "listed as unpriced")
@@ -212,7 +236,7 @@ class Dns(Model):
 
 class Accelerator(Model):
     type: Annotated[str, Field(min_length=1, description="accelerator model, e.g. A100, T4, L4")]
-    count: Annotated[int, Field(gt=0, le=MAX_ACCELERATORS)] = 1
+    count: Annotated[int, Field(gt=0, le=MAX_ACCELERATORS), INT] = 1
 
 
 class Network(Model):
@@ -258,10 +282,10 @@ class Compute(_Placed):
     kind: Literal["compute"]
     network: str
     count: Replicas = 1
-    cpu: Annotated[int, Field(gt=0, le=MAX_VCPUS)]
-    memory_gb: Annotated[float, Field(gt=0, le=MAX_MEMORY_GB)]
+    cpu: Annotated[int, Field(gt=0, le=MAX_VCPUS), INT]
+    memory_gb: Annotated[float, Field(gt=0, le=MAX_MEMORY_GB), FLOAT]
     image: str = "ubuntu-24.04"
-    disk_gb: Annotated[int, Field(ge=10, le=16384, description="boot disk; the clouds' images need at least 10 GB")] = 20
+    disk_gb: Annotated[int, Field(ge=10, le=16384, description="boot disk; the clouds' images need at least 10 GB"), INT] = 20
     arch: Literal["x86_64", "arm64"] = "x86_64"
     spot: bool = False
     burstable: bool = Field(default=False, description="allow burstable and shared-core machine types (AWS t*, Azure "
@@ -284,10 +308,10 @@ class Database(_Placed):
     network: str
     engine: Literal["postgres", "mysql"]
     version: str
-    cpu: Annotated[int, Field(gt=0, le=MAX_VCPUS)] = 2
-    memory_gb: Annotated[float, Field(gt=0, le=MAX_MEMORY_GB)] = 8
-    storage_gb: Annotated[int, Field(ge=20, le=16384, description="managed databases start at 20 GB")] = 20
-    backup_days: Annotated[int, Field(ge=0, le=35)] = 7
+    cpu: Annotated[int, Field(gt=0, le=MAX_VCPUS), INT] = 2
+    memory_gb: Annotated[float, Field(gt=0, le=MAX_MEMORY_GB), FLOAT] = 8
+    storage_gb: Annotated[int, Field(ge=20, le=16384, description="managed databases start at 20 GB"), INT] = 20
+    backup_days: Annotated[int, Field(ge=0, le=35), INT] = 7
     high_availability: bool = False
     deletion_protection: bool = Field(default=True, description="refuse deletion (set false before destroy)")
     ingress: list[Ingress] = []
@@ -385,7 +409,7 @@ class PolicySettings(Model):
 
 
 class Budget(Model):
-    monthly_usd: Annotated[float, Field(gt=0, le=MAX_MONTHLY_USD)] | None = None
+    monthly_usd: Annotated[float, Field(gt=0, le=MAX_MONTHLY_USD), FLOAT] | None = None
 
 
 class Stack(Model):

@@ -7,6 +7,7 @@ number", "cannot start any token") but not the mistake a first stack file makes 
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import types
 from collections.abc import Iterable
@@ -126,12 +127,29 @@ def number_with_unit(field: Any, value: Any) -> str | None:
     return f"must be {what}, without the unit (not {value!r})"
 
 
+def not_a_number(expected: str, value: Any) -> str:
+    """For a boolean or a string where ``expected`` ("an integer", "a number") belongs: what the value is,
+    and how to write the number instead."""
+    if isinstance(value, bool):
+        # the user may well have typed yes or on: name what YAML reads as this boolean
+        spelled, read = ("true, yes and on", "true") if value else ("false, no and off", "false")
+        return f"expected {expected}, got the boolean {read} (YAML reads {spelled} as {read}): write a number"
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        number = math.nan
+    if math.isfinite(number) and (expected != "an integer" or number.is_integer()):
+        return f"expected {expected}, got the string {value!r}: write {text} without quotes"
+    return f"must be {expected}"
+
+
 def better_message(err: dict[str, Any], data: Any) -> str | None:
     """A clearer message than the generic one for a pydantic error, or None to keep that one."""
     loc = tuple(err["loc"])
     if err["type"] == "extra_forbidden" and loc:
         return unknown_field(loc, _keys_beside(loc, data))
-    if err["type"] in ("float_parsing", "int_parsing") and loc:
+    if err["type"] in ("float_parsing", "int_parsing", "number_is_string") and loc:
         return number_with_unit(loc[-1], err.get("input"))
     return None
 

@@ -6,6 +6,7 @@ user needs to see, so we walk the composed node tree ourselves.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from itertools import takewhile
 from typing import Any
@@ -122,7 +123,15 @@ def _convert(loader: Any, node: yaml.Node, path: Path, out: Located, active: set
             items.append(_convert(loader, item, (*path, i), out, active, budget))
         active.discard(id(node))
         return items
+    if node.tag == "tag:yaml.org,2002:str" and node.style in (None, "") and _EXPONENT.match(node.value):
+        return float(node.value.replace("_", ""))
     return _scalar(loader, node, path)
+
+
+#: a number with an exponent but no dot or no sign in it (1e3, 2.5e9, 1E-3): a float in YAML 1.2 and to
+#: every reader, but a string to PyYAML's YAML 1.1 rules. Numbers are strict (``spec.models.Int``), so
+#: read as a string it would be refused; only unquoted values are read so, "1e3" in quotes stays a string
+_EXPONENT = re.compile(r"^[-+]?([0-9][0-9_]*(\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$")
 
 
 def _scalar(loader: Any, node: yaml.Node, path: Path) -> Any:

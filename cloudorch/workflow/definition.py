@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, Validatio
 
 from cloudorch.errors import Problem, SpecError, UsageError
 from cloudorch.spec.loader import OutputReference, load_stack_header, output_references, read_located, validation_problems
-from cloudorch.spec.models import Name
+from cloudorch.spec.models import FLOAT, INT, Name
 from cloudorch.spec.yamlsource import Located
 
 #: the file of a directory that holds its steps; every other YAML file there is a stack
@@ -27,14 +27,14 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
-Seconds = Annotated[float, Field(gt=0, le=86_400)]
+Seconds = Annotated[float, Field(gt=0, le=86_400), FLOAT]
 
 
 class HttpProbe(_Model):
     url: str = Field(description="the http:// or https:// URL to GET")
-    status: Annotated[int, Field(ge=100, le=599)] = 200
+    status: Annotated[int, Field(ge=100, le=599), INT] = 200
     body: str | None = Field(default=None, description="a regular expression the response body must match")
-    max_latency_ms: Annotated[float, Field(gt=0)] | None = None
+    max_latency_ms: Annotated[float, Field(gt=0), FLOAT] | None = None
     timeout_s: Seconds = 10
 
     @field_validator("url")
@@ -67,7 +67,7 @@ class Check(_Model):
     http: HttpProbe | None = None
     command: CommandProbe | None = None
     output: OutputCondition | None = None
-    retries: Annotated[int, Field(ge=0, le=100)] = 0
+    retries: Annotated[int, Field(ge=0, le=100), INT] = 0
     interval_s: Seconds = 2
     on_failure: Literal["stop", "continue", "rollback"] = "stop"
     #: rolled back on failure: default the stacks of the wave just before the check
@@ -92,10 +92,10 @@ class Wave(_Model):
 class RetrySettings(_Model):
     """Transient engine errors (throttling, 5xx, eventual consistency): how often and how long to retry."""
 
-    attempts: Annotated[int, Field(ge=1, le=20)] = 4
-    initial_s: Annotated[float, Field(ge=0, le=600)] = 1.0
-    max_s: Annotated[float, Field(ge=0, le=3600)] = 30.0
-    jitter_s: Annotated[float, Field(ge=0, le=600)] = 1.0
+    attempts: Annotated[int, Field(ge=1, le=20), INT] = 4
+    initial_s: Annotated[float, Field(ge=0, le=600), FLOAT] = 1.0
+    max_s: Annotated[float, Field(ge=0, le=3600), FLOAT] = 30.0
+    jitter_s: Annotated[float, Field(ge=0, le=600), FLOAT] = 1.0
 
 
 def _step_kind(value: Any) -> str:
@@ -108,7 +108,7 @@ Step = Annotated[Annotated[Wave, Tag("wave")] | Annotated[Check, Tag("check")], 
 
 class WorkflowFile(_Model):
     workflow: Name | None = None
-    parallel: Annotated[int, Field(ge=1, le=64)] | None = None
+    parallel: Annotated[int, Field(ge=1, le=64), INT] | None = None
     retry: RetrySettings = RetrySettings()
     steps: list[Step] = []
 

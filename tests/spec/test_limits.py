@@ -21,7 +21,7 @@ WEB = GOOD + "    count: 2\n    spread: {max_per_region: 1}\n    egress_gb_month
 
 @pytest.mark.parametrize("old,new,expected", [
     ("count: 2", "count: 1.0e+30", "shop.yaml:11: resources.web.count: is too large a number"),
-    ("count: 2", "count: 1e30", "shop.yaml:11: resources.web.count: must be an integer"),  # YAML 1.1: a string
+    ("count: 2", "count: 1e30", "shop.yaml:11: resources.web.count: is too large a number"),  # YAML 1.2: a float
     ("count: 2", "count: 1000000000", "shop.yaml:11: resources.web.count: must be at most 1,000"),
     ("count: 2", f"count: {10**50}", "shop.yaml:11: resources.web.count: must be at most 1,000"),
     ("count: 2", "count: .inf", "shop.yaml:11: resources.web.count: must be a finite number"),
