@@ -16,9 +16,9 @@ from typing import Any
 
 from cloudorch import __version__
 from cloudorch.catalog import Catalog, load_catalog
-from cloudorch.config import Config, check_quota_keys, read_config, shown
+from cloudorch.config import HINT, QUOTA_KEYS_HINT, Config, ConfigError, quota_key_problems, read_config
 from cloudorch.capabilities import link_requirement
-from cloudorch.errors import CloudorchError, InfeasiblePlacement, OverBudget, PluginBug, PluginError, SpecError, UsageError
+from cloudorch.errors import CloudorchError, InfeasiblePlacement, OverBudget, PluginBug, PluginError, Problem, SpecError, UsageError
 from cloudorch.engine.secrets import redact_url, url_credentials
 from cloudorch.graph import ResourceGraph, build_graph, flows_of
 from cloudorch.journal import Journal
@@ -137,8 +137,15 @@ class Session:
 
     @property
     def config(self) -> Config:
+        """The config's settings; refused with every problem of the file when any setting is of the wrong
+        type or shape: those the installed clouds and the catalog find in its sound part too (the checks
+        ``check_config`` makes of a config whose types are right), so no problem waits for a second run."""
         if self._config is None:
-            self._config = read_config(self.location)
+            try:
+                self._config = read_config(self.location)
+            except ConfigError as exc:
+                found, _ = config_name_problems(self, exc.partial, exc.data, exc.problems)
+                raise SpecError([*exc.problems, *found], hint=HINT) from None
         return self._config
 
     @property
@@ -159,13 +166,16 @@ class Session:
     @property
     def catalog(self) -> Catalog:
         if self._catalog is None:
-            directory = self.options.catalog_dir or self.config.catalog
-            adapters = {name: p.catalog_adapter() for name, p in self.providers().items()} if directory else None
-            if directory == LIVE_CATALOG:
-                self._catalog = live_catalog(adapters or {})
-            else:
-                self._catalog = load_catalog(directory, adapters)
+            self._catalog = self.catalog_of(self.config)
         return self._catalog
+
+    def catalog_of(self, config: Config) -> Catalog:
+        """The catalog this run plans on, under ``config`` (the run's --catalog-dir wins over it)."""
+        directory = self.options.catalog_dir or config.catalog
+        adapters = {name: p.catalog_adapter() for name, p in self.providers().items()} if directory else None
+        if directory == LIVE_CATALOG:
+            return live_catalog(adapters or {})
+        return load_catalog(directory, adapters)
 
     @property
     def live(self) -> bool:
@@ -199,9 +209,52 @@ class Session:
         return self.options.today or dt.date.today()
 
 
+def check_config(session: Session) -> Config:
+    """The config in force, with every problem of it raised at once: its types and shape (``Session.config``)
+    and its names judged against the installed clouds and the catalog (quota keys, ``vpn_links_per_site``).
+    ``validate`` and ``plan`` both check it, so a stack never validates under a config its plan refuses."""
+    config = session.config
+    problems, hint = config_name_problems(session, config, {"vcpu_quotas": config.vcpu_quotas,
+                                                            "vpn_links_per_site": config.vpn_links_per_site})
+    if problems:
+        raise SpecError(problems, hint=hint)
+    return config
+
+
+def config_name_problems(session: Session, config: Config, tables: dict[str, Any],
+                         refused: Sequence[Problem] = ()) -> tuple[list[Problem], str]:
+    """What of ``config`` names no installed cloud, no catalog region or a limit no account raises, judged on
+    the keys of ``tables`` (the file's own, also those whose values ``refused`` names), and the hint for them.
+    With ``refused`` problems, ``config`` is the sound part of the file (``ConfigError.partial``)."""
+
+    def keys(name: str) -> list[str]:
+        table = tables.get(name)
+        return [str(key) for key in table] if isinstance(table, dict) else []
+
+    providers = session.providers()
+    quota_keys = keys("vcpu_quotas")
+    problems: list[Problem] = []
+    regions = None
+    own_catalog = not session.options.catalog_dir
+    if any("/" in key for key in quota_keys) and not (own_catalog and any(p.path == "catalog" for p in refused)):
+        try:
+            regions = {(r.cloud, r.name) for r in session.catalog_of(config).regions}
+        except UsageError as exc:
+            if not own_catalog:
+                raise
+            # the directory the config names: a problem of its `catalog` setting, beside the others
+            problems.append(config.problem(("catalog",), f"{exc}" + (f" ({exc.hint})" if exc.hint else "")))
+    problems += quota_key_problems(config, quota_keys, set(providers), regions)
+    problems += vpn_link_problems(providers, config, keys("vpn_links_per_site"))
+    hint = (QUOTA_KEYS_HINT if problems and all(p.path.startswith("vcpu_quotas") for p in problems) else
+            VPN_LINKS_HINT if problems and all(p.path.startswith("vpn_links_per_site") for p in problems) else HINT)
+    return problems, hint
+
+
 def validate(paths: Sequence[str | Path], session: Session | None = None) -> list[ValidatedStack]:
     """Validate stack files; every problem of every file is raised together as one SpecError."""
     session = session or Session()
+    check_config(session)
     vocabulary = session.vocabulary()
     results, problems, hints = [], [], []
     for path in paths:
@@ -244,12 +297,9 @@ def plan(path: str | Path, session: Session | None = None, *, explain: bool | No
     """
     session = session or Session()
     explain = session.options.explain if explain is None else explain
+    config = check_config(session)
     loaded, _ = _load(path, session, text=text)
     providers = session.providers()
-    config = session.config
-    if config.vcpu_quotas:
-        check_quota_keys(config, set(providers), {(r.cloud, r.name) for r in session.catalog.regions},
-                         shown(session.location.config_file))
     failures = journal(session).entries(kinds=CAPACITY_KINDS, containing=CAPACITY_BYTES)
     # a rehearsal's capacity failures are injected ones: no cloud ran out of anything
     history = tuple(capacity_history([e for e in failures if not e.fields.get("rehearsal")], session.today(),
@@ -376,27 +426,41 @@ def _check_links_supported(network: NetworkPlan, providers: dict[str, Any]) -> N
                  "out of placement.clouds")
 
 
+VPN_LINKS_HINT = ("vpn_links_per_site is for a limit your account raised (AWS: Site-to-Site VPN connections per "
+                  "virtual private gateway, two per link)")
+
+
+def vpn_link_problems(providers: dict[str, Any], config: Config, clouds: Sequence[str] | None = None) -> list[Problem]:
+    """``vpn_links_per_site`` entries (``clouds``, default the config's) no provider's gateway limit takes:
+    an unknown cloud, or a limit of the gateway itself, which no account raises."""
+    problems = []
+    for cloud in sorted(config.vpn_links_per_site if clouds is None else clouds):
+        shape = providers[cloud].network_shape() if cloud in providers else None
+        if shape is None:
+            problems.append(config.problem(("vpn_links_per_site", cloud),
+                                           f"unknown cloud {cloud!r} (installed: {', '.join(sorted(providers))})"))
+        elif not (shape.vpn_gateway and shape.vpn_gateway.adjustable):
+            why = f": {shape.vpn_gateway.why}" if shape.vpn_gateway else ""
+            problems.append(config.problem(("vpn_links_per_site", cloud),
+                                           f"{cloud}'s limit is not a quota an account can raise{why}"))
+    return problems
+
+
 def network_shapes(providers: dict[str, Any], config: Config) -> dict[str, NetworkShape]:
     """What each cloud's sites and links are made of (``CloudProvider.network_shape``), with the VPN links a
-    site's gateway takes as ``vpn_links_per_site`` in the config says, where the account's quota was raised."""
-    problems = [config.problem(("vpn_links_per_site", cloud),
-                               f"unknown cloud {cloud!r} (installed: {', '.join(sorted(providers))})")
-                for cloud in sorted(config.vpn_links_per_site) if cloud not in providers]
+    site's gateway takes as ``vpn_links_per_site`` in the config says, where the account's quota was raised
+    (``check_config`` has refused the entries no gateway takes; a caller that skipped it gets them here)."""
+    problems = vpn_link_problems(providers, config)
+    if problems:
+        raise SpecError(problems, hint=VPN_LINKS_HINT)
     shapes = {}
     for name, provider in providers.items():
         shape = provider.network_shape()
         raised = config.vpn_links_per_site.get(name)
-        if raised is not None and not (shape.vpn_gateway and shape.vpn_gateway.adjustable):
-            why = f": {shape.vpn_gateway.why}" if shape.vpn_gateway else ""
-            problems.append(config.problem(("vpn_links_per_site", name),
-                                           f"{name}'s limit is not a quota an account can raise{why}"))
-        elif raised is not None:
+        if raised is not None:
             shape = replace(shape, vpn_gateway=GatewayLimit(
                 links=raised, adjustable=True, why=f"vpn_links_per_site.{name} in the config says so"))
         shapes[name] = shape
-    if problems:
-        raise SpecError(problems, hint="vpn_links_per_site is for a limit your account raised (AWS: Site-to-Site VPN "
-                                       "connections per virtual private gateway, two per link)")
     return shapes
 
 

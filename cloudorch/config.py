@@ -92,17 +92,53 @@ def _message(err: dict) -> str:
     return err["msg"][0].lower() + err["msg"][1:]
 
 
-def check_quota_keys(config: Config, clouds: set[str], regions: set[tuple[str, str]], file: str) -> None:
-    """A quota for a cloud or region that does not exist would silently never apply: refuse it."""
+class ConfigError(SpecError):
+    """The config's own problems (types, shape, unknown settings), with what of it is sound: the checks that
+    judge its names against the installed clouds and the catalog (``api.check_config``) still run on
+    ``partial`` and on the keys of ``data``'s tables, so that every problem of the file is reported at once,
+    not a second round after the first is fixed."""
+
+    def __init__(self, problems: list[Problem], partial: Config, data: dict[str, Any]) -> None:
+        super().__init__(problems, hint=HINT)
+        self.partial = partial
+        self.data = data
+
+
+#: the settings that are tables of per-cloud entries: a bad entry is dropped from ``ConfigError.partial``, not
+#: the whole table
+_TABLES = ("vcpu_quotas", "vpn_links_per_site", "enforcement")
+
+
+def _sound_part(data: dict[str, Any], errors: list[Any]) -> Config:
+    """The config ``data`` would give without the settings (or table entries) pydantic refused."""
+    sound = dict(data)
+    for err in errors:
+        loc = [part for part in err["loc"] if part != "[key]"]
+        if loc and loc[0] in _TABLES and len(loc) > 1 and isinstance(sound.get(loc[0]), dict):
+            sound[loc[0]] = {k: v for k, v in sound[loc[0]].items() if k != loc[1]}
+        elif loc:
+            sound.pop(loc[0], None)
+    try:
+        return Config.model_validate(sound)
+    except ValidationError:  # every setting has a default: only a bug of this function ends here
+        return Config()
+
+
+def quota_key_problems(config: Config, keys: list[str], clouds: set[str],
+                       regions: set[tuple[str, str]] | None) -> list[Problem]:
+    """A quota for a cloud or region that does not exist would silently never apply. ``regions`` None: the
+    catalog could not be read, so only the clouds are judged."""
     problems = []
-    for key in sorted(config.vcpu_quotas):
+    for key in sorted(keys):
         cloud, _, region = key.partition("/")
         if cloud not in clouds:
             problems.append(config.problem(("vcpu_quotas", key), f"unknown cloud {cloud!r} (installed: {', '.join(sorted(clouds))})"))
-        elif region and (cloud, region) not in regions:
+        elif region and regions is not None and (cloud, region) not in regions:
             problems.append(config.problem(("vcpu_quotas", key), f"unknown region {region!r} of {cloud}"))
-    if problems:
-        raise SpecError(problems, hint='keys are "cloud" or "cloud/region", e.g. "aws" or "gcp/europe-west4"')
+    return problems
+
+
+QUOTA_KEYS_HINT = 'vcpu_quotas keys are "cloud" or "cloud/region", e.g. "aws" or "gcp/europe-west4"'
 
 
 def load_config(path: str | Path | None = None) -> Config:
@@ -121,21 +157,24 @@ def read_config(location: ProjectLocation) -> Config:
     text = read_text(file, where, "config file")
     data = _parse(text, where)
     lines = key_lines(text)
+
+    def placed(config: Config) -> Config:
+        config = config.model_copy(update={
+            # "live" names the discovered catalog, not a directory beside the file
+            "catalog": _beside(file, config.catalog) if config.catalog and config.catalog != "live" else config.catalog,
+            "policy_dirs": [_beside(file, d) for d in config.policy_dirs],
+        })
+        config._source = (where, lines)
+        return config
+
     try:
-        config = Config.model_validate(data)
+        return placed(Config.model_validate(data))
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
             path = tuple(part for part in err["loc"] if part != "[key]")
             problems.append(Problem(where, line_of(lines, path), dotted_path(path), _message(err)))
-        raise SpecError(problems, hint=HINT) from None
-    config = config.model_copy(update={
-        # "live" names the discovered catalog, not a directory beside the file
-        "catalog": _beside(file, config.catalog) if config.catalog and config.catalog != "live" else config.catalog,
-        "policy_dirs": [_beside(file, d) for d in config.policy_dirs],
-    })
-    config._source = (where, lines)
-    return config
+        raise ConfigError(problems, placed(_sound_part(data, exc.errors())), data) from None
 
 
 def _parse(text: str, where: str) -> dict[str, Any]:

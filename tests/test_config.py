@@ -149,3 +149,59 @@ def test_key_lines_follow_tables_arrays_and_strings():
         ("capacity_failures", 1): 11, ("capacity_failures", 1, "count"): 12,
         ("vcpu_quotas",): 13, ("vcpu_quotas", "gcp/europe-west4"): 14,
     }
+
+
+# Found by a user audit: a config's problems came in rounds (its types, then its quota keys, then the VPN
+# links the clouds take), and `validate` said ok under a config `plan` refused.
+EVERY_KIND = ('[vpn_links_per_site]\nazure = 10\ngcp = 0\naws = 1.5\n'
+              '[vcpu_quotas]\nibm = 5\n"aws/xx-fake-1" = 3\n')
+EVERY_PROBLEM = [
+    "cloudorch.toml:2: vpn_links_per_site.azure: azure's limit is not a quota an account can raise: a VpnGw1AZ "
+    "gateway ends at most 30 site-to-site tunnels, and a link takes four",
+    "cloudorch.toml:3: vpn_links_per_site.gcp: gcp's limit is not a quota an account can raise: a Cloud Router "
+    "takes at most 128 BGP peers, and a link has up to four on the site's router",
+    "cloudorch.toml:3: vpn_links_per_site.gcp: must be a positive number",
+    "cloudorch.toml:4: vpn_links_per_site.aws: must be an integer",
+    "cloudorch.toml:6: vcpu_quotas.ibm: unknown cloud 'ibm' (installed: aws, azure, gcp)",
+    "cloudorch.toml:7: vcpu_quotas.aws/xx-fake-1: unknown region 'xx-fake-1' of aws",
+]
+
+
+@pytest.mark.parametrize("command", ["plan", "validate"])
+def test_every_problem_of_the_config_is_reported_at_once(tmp_path, monkeypatch, capsys, command):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cloudorch.toml").write_text(EVERY_KIND)
+    assert main([command, WEBSHOP]) == 2
+    err = capsys.readouterr().err
+    assert [line.removeprefix("error: ") for line in err.splitlines() if line.startswith("error: ")] == EVERY_PROBLEM
+    assert "6 problems in cloudorch.toml" in err
+
+
+@pytest.mark.parametrize("command", ["plan", "validate"])
+def test_validate_refuses_the_config_plan_refuses(tmp_path, monkeypatch, capsys, command):
+    """The types are right: only the installed clouds and the catalog can tell these are wrong."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cloudorch.toml").write_text('[vpn_links_per_site]\nazure = 10\n[vcpu_quotas]\n"aws/xx-fake-1" = 3\n')
+    assert main([command, WEBSHOP]) == 2
+    err = capsys.readouterr().err
+    assert "cloudorch.toml:2: vpn_links_per_site.azure: azure's limit is not a quota an account can raise" in err
+    assert "cloudorch.toml:4: vcpu_quotas.aws/xx-fake-1: unknown region 'xx-fake-1' of aws" in err
+    assert "2 problems in cloudorch.toml" in err
+
+
+def test_names_are_judged_beside_a_wrong_value_and_a_wrong_catalog(tmp_path, monkeypatch, capsys):
+    """A key is judged even where its value is refused; a catalog setting that is refused judges no region
+    (the regions of another catalog would be the wrong ones), a catalog directory that is missing is located."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cloudorch.toml").write_text('catalog = 5\n[vpn_links_per_site]\ngpc = 0\n'
+                                             '[vcpu_quotas]\n"aws/xx-fake-1" = 3\n')
+    assert main(["validate", WEBSHOP]) == 2
+    assert [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")] == [
+        "error: cloudorch.toml:1: catalog: must be a string (in quotes)",
+        "error: cloudorch.toml:3: vpn_links_per_site.gpc: must be a positive number",
+        "error: cloudorch.toml:3: vpn_links_per_site.gpc: unknown cloud 'gpc' (installed: aws, azure, gcp)"]
+    (tmp_path / "cloudorch.toml").write_text('catalog = "nowhere"\nextra = 1\n[vcpu_quotas]\n"aws/xx-fake-1" = 3\n')
+    assert main(["validate", WEBSHOP]) == 2
+    err = capsys.readouterr().err
+    assert "cloudorch.toml:1: catalog: catalog directory" in err and "nowhere' does not exist" in err
+    assert "cloudorch.toml:2: extra: unknown setting" in err
