@@ -11,7 +11,7 @@ import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from cloudorch.inputs import MAX_ACCELERATORS, MAX_DAYS, MAX_GB_MONTH, MAX_MEMORY_GB, MAX_MONTHLY_USD, MAX_REPLICAS, MAX_VCPUS
@@ -66,6 +66,8 @@ def _number(expected: str) -> BeforeValidator:
 #: of its own and the JSON Schema would lose its minimum and maximum
 INT = _number("an integer")
 FLOAT = _number("a number")
+#: a yes/no field of a stack file: true or false, never 1 or "yes" (lax mode would read both as true)
+Flag = Annotated[bool, Strict()]
 
 # Every number has an upper bound (README, "Limits"): past them, prices and counts overflow the solver or
 # make the search for a way out of an infeasible stack take a step per replica for a billion replicas.
@@ -175,10 +177,10 @@ class Serve(Model):
                                max_length=120)] | None = Field(
         default=None, description="host name under the stack's dns zone (`www` -> www.<zone>): one name over "
                                   "every location's balancer; https needs one (the certificate is for it)")
-    waf: bool | None = Field(default=None, description="a web application firewall (managed rule sets) in front "
+    waf: Flag | None = Field(default=None, description="a web application firewall (managed rule sets) in front "
                              "of http(s) balancers; default: on when the pci-dss policy pack is used")
-    access_logs: bool = Field(default=True, description="the balancer logs every request (kept a year)")
-    deletion_protection: bool = Field(default=True, description="the balancer refuses deletion (set false before "
+    access_logs: Flag = Field(default=True, description="the balancer logs every request (kept a year)")
+    deletion_protection: Flag = Field(default=True, description="the balancer refuses deletion (set false before "
                                                                 "destroy)")
     gb_month: GbMonth = Field(default=0, description="GB a month the balancers process (requests and responses, "
                                                      "all locations), for the cost")
@@ -273,7 +275,7 @@ class _Placed(Model):
                                "for the cost -- a served resource's leave through its balancers, past no NAT; "
                                "traffic to other resources is their ingress entries' gb_month")
     tags: Tags = {}
-    customer_managed_key: bool = Field(
+    customer_managed_key: Flag = Field(
         default=False, description="encrypt the data at rest (disks, database storage, objects) with a key of the "
                                    "stack's own, rotated yearly, instead of the cloud's service key (AWS KMS)")
 
@@ -287,8 +289,8 @@ class Compute(_Placed):
     image: str = "ubuntu-24.04"
     disk_gb: Annotated[int, Field(ge=10, le=16384, description="boot disk; the clouds' images need at least 10 GB"), INT] = 20
     arch: Literal["x86_64", "arm64"] = "x86_64"
-    spot: bool = False
-    burstable: bool = Field(default=False, description="allow burstable and shared-core machine types (AWS t*, Azure "
+    spot: Flag = False
+    burstable: Flag = Field(default=False, description="allow burstable and shared-core machine types (AWS t*, Azure "
                             "B*, GCP e2-micro/small/medium, f1-micro, g1-small): cheaper, but their CPU is shared or "
                             "runs on credits, so a steady load gets less than it asked for")
     accelerator: Accelerator | None = None
@@ -312,14 +314,14 @@ class Database(_Placed):
     memory_gb: Annotated[float, Field(gt=0, le=MAX_MEMORY_GB), FLOAT] = 8
     storage_gb: Annotated[int, Field(ge=20, le=16384, description="managed databases start at 20 GB"), INT] = 20
     backup_days: Annotated[int, Field(ge=0, le=35), INT] = 7
-    high_availability: bool = False
-    deletion_protection: bool = Field(default=True, description="refuse deletion (set false before destroy)")
+    high_availability: Flag = False
+    deletion_protection: Flag = Field(default=True, description="refuse deletion (set false before destroy)")
     ingress: list[Ingress] = []
-    enhanced_monitoring: bool = Field(default=True, description="operating-system metrics every 60 s (RDS "
+    enhanced_monitoring: Flag = Field(default=True, description="operating-system metrics every 60 s (RDS "
                                       "enhanced monitoring; the other clouds collect them unasked)")
-    performance_insights: bool = Field(default=True, description="query performance history (RDS Performance "
+    performance_insights: Flag = Field(default=True, description="query performance history (RDS Performance "
                                        "Insights, 7 days free; Cloud SQL Query Insights)")
-    iam_authentication: bool = Field(default=True, description="logins with the cloud's identities besides the "
+    iam_authentication: Flag = Field(default=True, description="logins with the cloud's identities besides the "
                                      "password (RDS IAM, Cloud SQL IAM, Entra ID on Azure PostgreSQL)")
     statement_logging: Literal["none", "ddl", "mod", "all"] = Field(
         default="ddl", description="PostgreSQL statements written to the server log (log_statement): ddl "
@@ -368,10 +370,10 @@ class Lifecycle(Model):
 
 class Bucket(_Placed):
     kind: Literal["bucket"]
-    versioning: bool = False
-    public: bool = Field(default=False, description="public content; policies judge it")
+    versioning: Flag = False
+    public: Flag = Field(default=False, description="public content; policies judge it")
     size_gb: GbMonth = Field(default=0, description="expected stored data, for the cost estimate")
-    access_logs: bool = Field(default=False, description="record every request to the objects in a log bucket "
+    access_logs: Flag = Field(default=False, description="record every request to the objects in a log bucket "
                               "of its own, beside it (AWS server access logs, Cloud Storage usage logs)")
     lifecycle: Lifecycle | None = Field(default=None, description="age-based archiving and expiry of objects")
 

@@ -115,3 +115,29 @@ def test_the_schema_export_still_describes_numbers(capsys):
     assert schema["Compute"]["properties"]["memory_gb"]["type"] == "number"
     assert schema["Spread"]["properties"]["max_per_region"]["anyOf"][0] == {"exclusiveMinimum": 0, "maximum": 1000,
                                                                             "type": "integer"}
+
+
+@pytest.mark.parametrize("old,new,field", [
+    ("cpu: 2", "cpu: 2\n    spot: 1", "resources.web.spot"),
+    ("cpu: 2", 'cpu: 2\n    burstable: "yes"', "resources.web.burstable"),
+    ('version: "16"', 'version: "16"\n    high_availability: "true"', "resources.db.high_availability"),
+])
+def test_a_number_or_a_string_is_not_a_yes_or_no(old, new, field):
+    # lax mode read 1 and "yes" as true (the strict numbers' follow-up); YAML's own yes/no stay booleans
+    assert problems(DB.replace(old, new, 1)) == [f"shop.yaml:{10 if 'web' in field else 17}: {field}: must be true or false"]
+    assert parse_stack(DB.replace("cpu: 2", "cpu: 2\n    spot: yes", 1), "shop.yaml", VOCAB).stack.resources["web"].spot
+
+
+@pytest.mark.parametrize("model", _MODELS, ids=lambda m: m.__qualname__)
+def test_every_yes_or_no_field_is_strict(model):
+    for name, prop in model.model_json_schema().get("properties", {}).items():
+        kinds = {prop.get("type")} | {p.get("type") for p in prop.get("anyOf", ())}
+        if "boolean" not in kinds:
+            continue
+        try:
+            model.model_validate({name: 1})
+        except Exception as exc:  # noqa: BLE001 - a ValidationError, or a model validator's own
+            errors = [e["type"] for e in getattr(exc, "errors", list)() if e["loc"][:1] == (name,)]
+        else:
+            errors = []
+        assert "bool_type" in errors, f"{model.__qualname__}.{name} takes 1 for true"
