@@ -51,6 +51,7 @@ def plan(app: Application, paths: list[Path], rehearse: bool, target: list[str] 
         planned = plan_workflow(paths, app.session, rehearse=rehearse, targets=tuple(target or ()),
                                 excludes=tuple(exclude or ()))
     refusals = [(s, s.result.refusal()) for s in planned.stacks if s.result.refusal() is not None]
+    app.warn(f"{s.stack}: {warning}" for s in planned.stacks for warning in s.result.warnings)
     if app.json:
         app.emit_json(planned.to_dict())
     else:
@@ -128,7 +129,8 @@ def _reporter(app: Application):
         if app.json:
             app.emit_json({"event": "workflow", "step": event.step, "status": event.status, "message": event.message})
         elif event.status not in ("planning", "applying"):
-            colour = {"failed": "red", "failover": "yellow", "rolled-back": "yellow", "retrying": "yellow"}.get(
+            colour = {"failed": "red", "failover": "yellow", "rolled-back": "yellow", "retrying": "yellow",
+                      "warning": "yellow"}.get(
                 event.status, "green")
             app.err.print(f"[{colour}]{escape(event.step)}[/] {event.status}"
                           + (f": {escape(event.message)}" if event.message else ""))

@@ -283,6 +283,8 @@ class _Run:
         stack = self.workflow.stacks[name]
         self.event(f"stack:{name}", "planning")
         result = api.plan(stack.path, self.session, text=text, blocked=frozenset(self.blocked))
+        for warning in result.warnings:  # blocks that move: seen before the stack is applied
+            self.event(f"stack:{name}", "warning", warning)
         refusal = result.refusal()
         self.record("plan", stack=name, outcome="refused" if refusal else SUCCEEDED, step=f"stack:{name}",
                     plan_hash=plan_hash(result.plan), inputs_hash=_hash(text or stack.text),

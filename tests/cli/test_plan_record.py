@@ -100,3 +100,16 @@ def test_a_widened_network_warns_that_its_recorded_blocks_move(project, capsys):
     assert "recorded as 10.40.0.0/16" in capsys.readouterr().err
     assert main(["plan", "webshop.yaml"]) == 0
     assert "warning" not in capsys.readouterr().err
+
+
+def test_a_workflow_plan_warns_of_each_stacks_moving_blocks_naming_the_stack(project, capsys):
+    # (left by the change that added the warning: a workflow planned its stacks without saying it)
+    (project / "wf").mkdir()
+    (project / "wf" / "webshop.yaml").write_text(WEBSHOP)
+    assert main(["plan", "wf/webshop.yaml", "--out", "p.json"]) == 0
+    (project / "wf" / "webshop.yaml").write_text(WEBSHOP.replace("cidr: 10.40.0.0/16", "cidr: 10.40.0.0/15"))
+    capsys.readouterr()
+    assert main(["plan", "wf", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    json.loads(captured.out)  # stdout stays the workflow's plan alone
+    assert "warning: webshop: network 'net' is 10.40.0.0/15 now, recorded as 10.40.0.0/16" in " ".join(captured.err.split())
