@@ -5,7 +5,8 @@ placement's total is exactly the objective the optimiser minimised (up to its ti
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from cloudorch.graph import flows_of
 from cloudorch.placement.model import NetworkCost, NetworkCostLine, PlacementResult
@@ -205,9 +206,11 @@ def beyond_limits(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Opti
 
 
 def network_cost(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Option, int], ...]],
-                 rates: NetworkRates | None = None) -> NetworkCost:
+                 rates: NetworkRates | None = None,
+                 buckets: Mapping[str, tuple[tuple[str, str], float]] | None = None) -> NetworkCost:
     """What the network of a placement costs a month, by the model's own rules; what it needed but could not
-    price (``rates``' unknowns, where this placement uses them) is listed as unpriced."""
+    price (``rates``' unknowns, where this placement uses them) is listed as unpriced. ``buckets``: each
+    bucket's location and the GB a month it sends to the internet (``bucket_egress``), placed after the rest."""
     unpriced: dict[str, str] = {}
     counts = _counts(assignment)
     lines: list[NetworkCostLine] = []
@@ -269,8 +272,13 @@ def network_cost(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Optio
     for (net, cloud, region), vms in sorted(nat_vms(terms, counts).items()):
         lines.append(NetworkCostLine(kind="nat-per-vm", what=f"{net}@{cloud}/{region} ({vms} VMs)", cloud=cloud,
                                      monthly_usd=capped[cloud].monthly(vms)))
+    for name, (loc, gb) in sorted((buckets or {}).items()):
+        if rates is not None and gb:
+            lines.append(NetworkCostLine(kind="egress", what=name, cloud=loc[0],
+                                         monthly_usd=gb * rates.internet_gb.get(loc, 0.0)))
+            volume[loc[0]] += gb
     if rates is not None:
-        lines += _egress_tiers(volume, rates, unpriced)
+        lines += _egress_tiers(volume, rates)
         used = {"site": {c for _, c, _ in sites}, "vpn_site": {c for _, c, _ in gateways}}
         for part, clouds in (*used.items(), ("vpn_link_side", {c for link in links for _, c, _ in link})):
             for cloud in sorted(clouds):
@@ -282,28 +290,30 @@ def network_cost(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Optio
 
 
 
-def _egress_tiers(volume: Mapping[str, float], rates: NetworkRates, unpriced: dict[str, str]) -> list[NetworkCostLine]:
+def _egress_tiers(volume: Mapping[str, float], rates: NetworkRates) -> list[NetworkCostLine]:
     """What each cloud's later, cheaper egress tiers take off its month's volume, priced above at the first
-    paid tier (``rates.EgressTiers``); volume beyond the last published tier is taken off and listed."""
+    paid tier (``rates.EgressTiers``)."""
     out = []
     for cloud, gb in sorted(volume.items()):
         tiers = rates.egress.get(cloud)
         if tiers is None or gb <= 0:
             continue
-        off, beyond = tiers.discount(gb)
+        off = tiers.discount(gb)
         if off > 1e-9:
             out.append(NetworkCostLine(kind="egress-tiers", cloud=cloud, monthly_usd=-off,
                                        what=f"{gb:,.0f} GB a month of internet egress out of {cloud} at its "
                                             "published tiers, not all at the first"))
-        if beyond > 0:
-            unpriced[f"{cloud}: internet egress beyond {tiers.last:,.0f} GB"] = (
-                f"{beyond:,.0f} GB a month beyond the last published tier of {cloud}'s internet egress: no price "
-                "found for it, so it is not counted")
     return out
 
 
-def most_taken_off(gb: float, rates: NetworkRates) -> float:
-    """The most the egress tiers can take off a placement whose clouds send ``gb`` a month to the internet
-    between them: the tiers' saving grows faster than the volume (each later tier is cheaper), so it is
-    largest with all of it on one cloud; what a lower bound must leave room for."""
-    return max((tiers.discount(gb)[0] for tiers in rates.egress.values()), default=0.0)
+def most_taken_off(gb: float, rates: NetworkRates, clouds: Iterable[str]) -> float:
+    """The most the egress tiers can take off a placement whose ``clouds`` send ``gb`` a month to the
+    internet between them: the tiers' saving grows faster than the volume (each later tier is cheaper), so
+    it is largest with all of it on one cloud; what a lower bound must leave room for."""
+    return max((rates.egress[c].discount(gb) for c in set(clouds) if c in rates.egress), default=0.0)
+
+
+def bucket_egress(stack: Stack, placements: Mapping[str, Any]) -> dict[str, tuple[tuple[str, str], float]]:
+    """Each bucket that declares internet egress: its location and GB a month (``network_cost``'s buckets)."""
+    return {name: ((p.cloud, p.region), stack.resources[name].egress_gb_month) for name, p in sorted(placements.items())
+            if p.kind == "bucket" and p.cloud and stack.resources[name].egress_gb_month}

@@ -35,16 +35,19 @@ def no_gaps(requirement: Requirement, cloud: str, region: str) -> Mapping[Capabi
     return {}
 
 
-def requirements_of(stack: Stack, name: str) -> tuple[tuple[str | None, Requirement], ...]:
-    """What resource ``name`` needs wherever it goes: its own requirement (labelled None) and, if it joins
-    a network, the network's (labelled with the network)."""
+def requirements_of(stack: Stack, name: str,
+                    across: frozenset[str] = frozenset()) -> tuple[tuple[str | None, Requirement], ...]:
+    """What resource ``name`` needs wherever it goes: its own requirement (labelled None), if it joins a
+    network the network's (labelled with the network), and for a database in ``across`` -- one a placement
+    put on a cloud together with a flow partner of another stack network (``planner.peered_across``) -- to
+    be reached across the link between the two networks."""
     spec = stack.resources[name]
     own: tuple[tuple[str | None, Requirement], ...] = ((None, requirement_of(spec)),)
     network = getattr(spec, "network", None)
     if network is None or network not in stack.resources:
         return own
     own = (*own, (f"network {network!r}", requirement_of(stack.resources[network])))
-    if spec.kind == "database" and (others := _networks_talked_to(stack, name, network)):
+    if name in across and (others := _networks_talked_to(stack, name, network)):
         own = (*own, (f"its flows with network {', '.join(map(repr, others))}", cross_network_requirement()))
     return own
 

@@ -16,11 +16,13 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import replace
 
+from cloudorch.capabilities import cross_network_requirement
 from cloudorch.catalog.model import Catalog
 from cloudorch.errors import InfeasiblePlacement, OverBudget
+from cloudorch.graph import flow_partners
 from cloudorch.placement import milp
 from cloudorch.placement.beside import while_solving
-from cloudorch.placement.bill import beyond_limits, most_taken_off, network_cost, network_terms
+from cloudorch.placement.bill import beyond_limits, bucket_egress, most_taken_off, network_cost, network_terms
 from cloudorch.placement.buckets import place_buckets
 from cloudorch.placement.capability import CapabilityFilter, requirements_of
 from cloudorch.placement.candidates import (
@@ -47,7 +49,34 @@ LOCAL_SEARCH_SECONDS = 120.0
 def plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
                    index: OfferingIndex | None = None, *, explain_choices: bool = True) -> PlacementResult:
     with _cycle_collection.rarer():
-        return _plan_placement(stack, catalog, settings, index, explain_choices)
+        across: frozenset[str] = frozenset()
+        while True:
+            result = _plan_placement(stack, catalog, settings, index, explain_choices, across)
+            found = peered_across(stack, result, settings) - across
+            if not found:
+                return result
+            # each pass moves at least one more database off the clouds that cannot reach it: it ends
+            across |= found
+
+
+def peered_across(stack: Stack, result: PlacementResult, settings: PlacementSettings) -> frozenset[str]:
+    """The databases this placement puts on a cloud that cannot reach a database across the link between two
+    stack networks (``Capability.CROSS_NETWORK_ACCESS``: Cloud SQL behind a VPC peering, which is not
+    transitive) together with a flow partner of another network: only then does the cloud's gap matter, so a
+    database whose partners run elsewhere (over a VPN, which does carry it) keeps the cloud."""
+    wanted = cross_network_requirement()
+    out = set()
+    for name, spec in stack.resources.items():
+        placement = result.placements.get(name)
+        if not isinstance(spec, Database) or placement is None:
+            continue
+        for cloud, region in placement.locations:
+            if not settings.unsupported(wanted, cloud, region):
+                continue
+            partners = (p for p in flow_partners(stack, name) if getattr(stack.resources[p], "network", None) != spec.network)
+            if any(cloud in result.placements[p].clouds for p in partners if p in result.placements):
+                out.add(name)
+    return frozenset(out)
 
 
 #: allocations between two young-generation cycle collections while placing (Python's default: 700)
@@ -89,12 +118,12 @@ _cycle_collection = _CycleCollection()
 
 
 def _plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings, index: OfferingIndex | None,
-                    explain_choices: bool) -> PlacementResult:
+                    explain_choices: bool, across: frozenset[str] = frozenset()) -> PlacementResult:
     regions, region_exclusions = allowed_regions(stack, catalog, settings)
     index = index or OfferingIndex(catalog, settings)
     quotas = {k: v for k, v in settings.vcpu_quotas.items() if v is not None}
     capability = CapabilityFilter(settings.unsupported, regions)
-    demands, exclusions = _demands(stack, regions, catalog, index, capability, vcpu_matters=bool(quotas))
+    demands, exclusions = _demands(stack, regions, catalog, index, capability, vcpu_matters=bool(quotas), across=across)
     for d in demands:
         if not d.options:
             raise _no_options(stack, d.name, region_exclusions + list(exclusions[d.name]))
@@ -119,7 +148,11 @@ def _plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
 
     bucket_placements, bucket_cost, bucket_explanations = place_buckets(
         stack, catalog, solution, capability, region_exclusions, explain_choices)
-    network = network_cost(terms, solution.assignment, settings.rates) if terms is not None else None
+    sent = bucket_egress(stack, bucket_placements)
+    network = network_cost(terms, solution.assignment, settings.rates, sent) if terms is not None else None
+    # placed after the solve, a bucket's egress is what it is: in the bound as in the cost
+    sent_usd = sum(line.monthly_usd for line in network.lines if line.kind == "egress" and line.what in sent) \
+        if network is not None else 0.0
     total = solution.monthly_usd + bucket_cost + (network.monthly_usd if network else 0.0)
     if budget is not None and total > budget + 1e-6:
         raise _over_budget(stack, problem, total, budget, bucket_cost)
@@ -133,7 +166,7 @@ def _plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
         refused = restricted(stack, catalog, settings, capability)
         exclusions = {name: found + refused.get(name, ()) for name, found in exclusions.items()}
         explanations = dict(sorted({**explain(stack, problem, solution, region_exclusions, exclusions,
-                                              every_fit(stack, catalog, index, capability)),
+                                              every_fit(stack, catalog, index, capability, across)),
                                     **bucket_explanations}.items()))
     return PlacementResult(
         objective=stack.placement.objective,
@@ -141,18 +174,20 @@ def _plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
         explanations=explanations,
         # a bound is a bound below the cost: capped at it, and rounded down, never up past it; the search's
         # bound prices every GB sent out at the first tier, which the bill's later tiers may undercut
-        lower_bound_monthly_usd=_bound(solution.lower_bound_monthly_usd + bucket_cost
-                                       - _most_taken_off(problem, settings.rates), total, problem.objective),
+        lower_bound_monthly_usd=_bound(solution.lower_bound_monthly_usd + bucket_cost + sent_usd
+                                       - _most_taken_off(problem, settings.rates, sent), total, problem.objective),
         network_cost=network,
         search_stopped=solution.stopped,
     )
 
 
-def _most_taken_off(problem: Problem, rates: NetworkRates | None) -> float:
+def _most_taken_off(problem: Problem, rates: NetworkRates | None, buckets: dict) -> float:
     net = problem.network
     if net is None or rates is None:
         return 0.0
-    return most_taken_off(sum(net.replica_egress_gb.get(d.name, 0.0) * d.count for d in problem.demands), rates)
+    sending = [d for d in problem.demands if net.replica_egress_gb.get(d.name)]
+    gb = sum(net.replica_egress_gb[d.name] * d.count for d in sending) + sum(g for _, g in buckets.values())
+    return most_taken_off(gb, rates, {o.cloud for d in sending for o in d.options} | {loc[0] for loc, _ in buckets.values()})
 
 
 def _bound(bound: float, total: float, objective: str) -> float | None:
@@ -172,12 +207,12 @@ def _max_storage_cost(stack: Stack, catalog: Catalog, regions) -> float:
 
 
 def _demands(stack: Stack, regions, catalog: Catalog, index: OfferingIndex, capability: CapabilityFilter,
-             vcpu_matters: bool) -> tuple[list[Demand], dict[str, tuple]]:
+             vcpu_matters: bool, across: frozenset[str] = frozenset()) -> tuple[list[Demand], dict[str, tuple]]:
     demands, exclusions = [], {}
     for name, spec in sorted(stack.resources.items()):
         if not isinstance(spec, (Compute, Database)):
             continue
-        hosts = capability.hosts(requirements_of(stack, name))
+        hosts = capability.hosts(requirements_of(stack, name, across))
         if isinstance(spec, Compute):
             options, excluded = compute_options(spec, hosts, index, vcpu_matters)
             demands.append(Demand(

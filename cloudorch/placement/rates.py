@@ -192,16 +192,14 @@ class EgressTiers:
     first: float
     #: (from GB, to GB or None, USD per GB) of each tier after the first paid one
     later: tuple[tuple[float, float | None, float], ...] = ()
-    #: GB where the published tiers end (None: the last runs on); beyond it no price is assumed
-    last: float | None = None
 
-    def discount(self, gb: float) -> tuple[float, float]:
-        """(USD the tiers take off ``gb`` priced at ``first``, GB beyond the last published tier). The GB
-        beyond are taken off whole: a price not found is not assumed to go on (listed as unpriced)."""
-        off = sum((self.first - usd) * (min(gb, high if high is not None else gb) - low)
-                  for low, high, usd in self.later if gb > low)
-        beyond = max(0.0, gb - self.last) if self.last is not None else 0.0
-        return off + self.first * beyond, beyond
+    def discount(self, gb: float) -> float:
+        """USD the later tiers take off ``gb`` priced at ``first``. Past the last tier published here (Azure's
+        stop at 10 TB), a GB stays at the first paid tier's price: no cheaper price was found, and a price
+        above the bill is the estimate a budget can trust (found by review: taking those GB off whole
+        billed them at $0)."""
+        return sum((self.first - usd) * (min(gb, high if high is not None else gb) - low)
+                   for low, high, usd in self.later if gb > low)
 
 
 def egress_tiers(prices: NetworkPrices, cloud: str) -> EgressTiers | None:
@@ -212,8 +210,7 @@ def egress_tiers(prices: NetworkPrices, cloud: str) -> EgressTiers | None:
     per_gb = (lambda x: x / GIB_PER_GB) if paid[0].per_gib else (lambda x: x)  # GiB -> GB of volume
     usd = (lambda x: x * GIB_PER_GB) if paid[0].per_gib else (lambda x: x)  # per GiB -> per GB
     later = tuple((per_gb(r.from_gb), None if r.to_gb is None else per_gb(r.to_gb), usd(r.usd)) for r in paid[1:])
-    last = rows[-1].to_gb
-    return EgressTiers(first=usd(paid[0].usd), later=later, last=None if last is None else per_gb(last))
+    return EgressTiers(first=usd(paid[0].usd), later=later)
 
 
 def monthly(prices: NetworkPrices, cloud: str, charges: Iterable[Charge], unknown: list[str]) -> float:

@@ -169,12 +169,29 @@ def _sql_across(clouds: list[str]) -> dict:
                        "ingress": [{"port": 5432, "from": "web"}]}}}
 
 
-def test_a_database_flows_join_to_another_network_is_kept_off_gcp_by_placement():
+def test_a_database_beside_a_partner_of_another_network_on_gcp_is_placed_again_off_gcp():
     """Peering is not transitive and Cloud SQL sits behind its own peering: a flow to it from another GCP
-    network could never be answered. GCP says so when asked to host such a database, so placement keeps it
-    elsewhere (found by a user audit: the plan put it on GCP and then refused the stack with exit 2)."""
-    result = _plan_of(_sql_across(["aws", "azure", "gcp"]))
-    assert "gcp" not in result.placement.placements["db"].clouds
+    network could never be answered. A placement that puts both on GCP is made again with GCP saying so for
+    that database (found by a user audit: the plan put both on GCP and then refused the stack with exit 2)."""
+    stack = _sql_across(["aws", "azure", "gcp"])
+    stack["placement"]["regions"] = ["europe-west1", "eu-west-1"]
+    stack["resources"]["web"]["spread"] = {"min_clouds": 1}
+    result = _plan_of(stack)
+    on = {name: result.placement.placements[name].clouds for name in ("web", "db")}
+    assert not ("gcp" in on["web"] and "gcp" in on["db"]), on
+    assert {f.status for f in result.proof.flows} == {"proved"}
+
+
+def test_a_database_whose_partners_run_on_another_cloud_keeps_gcp():
+    """Over a VPN (the partner on another cloud) Cloud SQL is reached and answers (found by review: keeping
+    every such database off GCP cost a stack $168 a month)."""
+    stack = _sql_across(["azure", "gcp"])
+    # an A100 with 200 GB runs on Azure only here; the database is cheapest on GCP (the review's stack)
+    stack["resources"]["web"].update(cpu=16, memory_gb=200, accelerator={"type": "A100"})
+    stack["resources"]["db"].update(cpu=16, memory_gb=64, high_availability=True)
+    result = _plan_of(stack)
+    assert result.placement.placements["web"].clouds == ("azure",)
+    assert result.placement.placements["db"].clouds == ("gcp",)
     assert {f.status for f in result.proof.flows} == {"proved"}
     with pytest.raises(InfeasiblePlacement) as err:  # only GCP allowed: nowhere to go, and why
         _plan_of(_sql_across(["gcp"]))

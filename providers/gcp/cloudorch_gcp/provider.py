@@ -36,9 +36,9 @@ PROVIDER_TYPE = "pulumi:providers:gcp"
 
 #: why a database joined by flows to another stack network stays off GCP (``check_sql_over_peering`` refuses
 #: what a placement made elsewhere still puts there)
-SQL_ACROSS_NETWORKS = ("Cloud SQL is reached through its own VPC peering, and peering is not transitive: "
-                       "resources of another network of the stack on GCP (peered to its own) could neither reach "
-                       "it nor hear back; put both in one network to use Cloud SQL")
+SQL_ACROSS_NETWORKS = ("Cloud SQL is reached through its own VPC peering, and peering is not transitive: a flow "
+                       "partner of another stack network that the placement puts on GCP (peered to this one) could "
+                       "neither reach it nor hear back; put both in one network to use Cloud SQL with it")
 
 
 class Provider(CloudProvider):
