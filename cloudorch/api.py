@@ -215,17 +215,19 @@ def check_config(session: Session) -> Config:
     ``validate`` and ``plan`` both check it, so a stack never validates under a config its plan refuses."""
     config = session.config
     problems, hint = config_name_problems(session, config, {"vcpu_quotas": config.vcpu_quotas,
-                                                            "vpn_links_per_site": config.vpn_links_per_site})
+                                                            "vpn_links_per_site": config.vpn_links_per_site},
+                                          run_config=True)
     if problems:
         raise SpecError(problems, hint=hint)
     return config
 
 
 def config_name_problems(session: Session, config: Config, tables: dict[str, Any],
-                         refused: Sequence[Problem] = ()) -> tuple[list[Problem], str]:
+                         refused: Sequence[Problem] = (), run_config: bool = False) -> tuple[list[Problem], str]:
     """What of ``config`` names no installed cloud, no catalog region or a limit no account raises, judged on
     the keys of ``tables`` (the file's own, also those whose values ``refused`` names), and the hint for them.
-    With ``refused`` problems, ``config`` is the sound part of the file (``ConfigError.partial``)."""
+    With ``refused`` problems, ``config`` is the sound part of the file (``ConfigError.partial``);
+    ``run_config``: ``config`` is the session's own, whose catalog the run then plans on (loaded once)."""
 
     def keys(name: str) -> list[str]:
         table = tables.get(name)
@@ -238,7 +240,9 @@ def config_name_problems(session: Session, config: Config, tables: dict[str, Any
     own_catalog = not session.options.catalog_dir
     if any("/" in key for key in quota_keys) and not (own_catalog and any(p.path == "catalog" for p in refused)):
         try:
-            regions = {(r.cloud, r.name) for r in session.catalog_of(config).regions}
+            # the run's own catalog when judging the run's config: loaded once, the one the plan then uses
+            catalog = session.catalog if run_config else session.catalog_of(config)
+            regions = {(r.cloud, r.name) for r in catalog.regions}
         except UsageError as exc:
             if not own_catalog:
                 raise
@@ -455,7 +459,9 @@ def network_shapes(providers: dict[str, Any], config: Config) -> dict[str, Netwo
         raise SpecError(problems, hint=VPN_LINKS_HINT)
     shapes = {}
     for name, provider in providers.items():
-        shape = provider.network_shape()
+        # the addresses the network stage wires tunnels to (``CloudProvider.vpn_interfaces``), whatever the
+        # plugin's shape says: a link is priced for the tunnels it is rendered with
+        shape = replace(provider.network_shape(), vpn_interfaces=provider.vpn_interfaces)
         raised = config.vpn_links_per_site.get(name)
         if raised is not None:
             shape = replace(shape, vpn_gateway=GatewayLimit(

@@ -131,6 +131,8 @@ def _serving_details(spec: Resource) -> tuple[tuple[str, str], ...]:
     if serve.protocol != "tcp":
         return out
     public = any(rule.from_outside_private_space for rule in spec.ingress)
-    asked = any(rule.is_world_open and rule.port <= serve.backend_port <= rule.last_port for rule in spec.ingress)
+    # the balancer's clients come in over tcp: a udp rule on the port asks for something else (found by review)
+    asked = any(rule.is_world_open and rule.protocol == "tcp" and rule.port <= serve.backend_port <= rule.last_port
+                for rule in spec.ingress)
     return (*out, ("public_address", "yes" if public else "no"),
             ("internet_on_backend_port", "yes" if asked else "no"))

@@ -23,6 +23,9 @@ STACK = Stack.model_validate({"stack": "s", "resources": {
     "tcp": {"kind": "compute", "network": "net", "cpu": 2, "memory_gb": 4,
             "serve": {"protocol": "tcp", "backend_port": 9000},
             "ingress": [{"port": 22, "from": "203.0.113.0/24"}, {"port": 8000, "to_port": 9000, "from": "internet"}]},
+    "tcp-udp": {"kind": "compute", "network": "net", "cpu": 2, "memory_gb": 4,
+                "serve": {"protocol": "tcp", "backend_port": 7777},
+                "ingress": [{"port": 22, "from": "203.0.113.0/24"}, {"port": 7777, "protocol": "udp", "from": "internet"}]},
     "tcp-private": {"kind": "compute", "network": "net", "cpu": 2, "memory_gb": 4,
                     "serve": {"protocol": "tcp", "backend_port": 9000}, "ingress": [{"port": 22, "from": "10.0.0.0/8"}]},
 }})
@@ -41,6 +44,9 @@ STACK = Stack.model_validate({"stack": "s", "resources": {
     # a rule's port range covers the backend port; a partner's public CIDR is an address outside private space
     ("tcp", "compute", {"compute", "load-balancer"}, set(),
      (("serve_protocol", "tcp"), ("public_address", "yes"), ("internet_on_backend_port", "yes"))),
+    # a udp rule on the backend port does not ask for the tcp clients the balancer lets in (found by review)
+    ("tcp-udp", "compute", {"compute", "load-balancer"}, set(),
+     (("serve_protocol", "tcp"), ("public_address", "yes"), ("internet_on_backend_port", "no"))),
     ("tcp-private", "compute", {"compute", "load-balancer"}, set(),
      (("serve_protocol", "tcp"), ("public_address", "no"), ("internet_on_backend_port", "no"))),
 ])

@@ -14,6 +14,7 @@ from functools import partial
 from typing import NamedTuple
 
 from cloudorch.catalog.model import Catalog
+from cloudorch.placement.milp import searched_locally
 from cloudorch.placement.candidates import OfferingIndex, cheapest_fits, compute_options, database_options
 from cloudorch.placement.capability import CapabilityFilter, requirements_of
 from cloudorch.placement.model import HOURS_PER_MONTH, Alternative, Exclusion, Explanation
@@ -36,6 +37,7 @@ def explain(stack: Stack, problem: Problem, solution: Solution,
     locations = {name: {o.location for o, _ in chosen} for name, chosen in solution.assignment.items()}
     network_delta = _network_delta(problem, solution)
     priced = problem.network is not None
+    locally = searched_locally(problem)
     used = {key: vcpus_under(key, problem.demands, solution.assignment) for key in problem.quotas}
     apart_from, near_to = _Rules.others(problem)
     ranked: dict[int, _Ranked] = {}
@@ -55,7 +57,7 @@ def explain(stack: Stack, problem: Problem, solution: Solution,
                 [*collapse_outside_geo(region_exclusions, stack.placement.geo), *option_exclusions.get(demand.name, ()),
                  *_unused_regions(demand, chosen, options.cheapest_at, rules, problem.objective,
                                   partial(_fits_quota, problem, used, demand, chosen),
-                                  network_delta(demand.name) if priced else None)],
+                                  network_delta(demand.name) if priced else None, locally)],
                 key=lambda e: (e.cloud, e.region or "", e.reason))),
         )
     return out
@@ -355,21 +357,27 @@ def _fits_quota(problem: Problem, used: dict[str, float], demand: Demand, chosen
     return True
 
 
-def _network_reason(per_replica: str, machines: float, network: float | None) -> tuple[str, str]:
+def _network_reason(per_replica: str, machines: float, network: float | None, locally: bool) -> tuple[str, str]:
     """Why a region with a cheaper machine holds none of a resource, by what moving all its replicas there
-    changes: ``machines`` (negative: saved) and ``network`` (None: beyond a gateway's VPN links)."""
+    changes: ``machines`` (negative: saved) and ``network`` (None: beyond a gateway's VPN links);
+    ``locally``: the placement came from local search, which may miss a paying move an exact search cannot."""
     if network is None:
         return "network", f"cheapest fit {per_replica}, but its sites would need more VPN links than their gateways take"
     if machines + network >= -0.005:
         return "network", (f"cheapest fit {per_replica}: all its replicas there save ${-machines:,.2f}/month of "
                            f"machines and add ${network:,.2f}/month of network (sites, VPN links, traffic)")
-    # local search stops where no move it tries pays; this one, tried alone, would
-    return "search", (f"cheapest fit {per_replica}: all its replicas there would cost ${-(machines + network):,.2f}/month "
-                      "less on the whole bill, a move the search (local, on a stack this size) did not make")
+    saved = -(machines + network)
+    if locally:  # local search stops where no move it tries pays; this one, tried alone, would
+        return "search", (f"cheapest fit {per_replica}: all its replicas there would cost ${saved:,.2f}/month less on "
+                          "the whole bill, a move local search (on a stack this size) did not make")
+    # an exact search's placement: what keeps the move out is a rule this one move alone does not show (a
+    # gateway's links, another resource's spread)
+    return "price", (f"cheapest fit {per_replica}: all its replicas there would cost ${saved:,.2f}/month less "
+                     "alone, but not with what the rules then ask of the rest")
 
 
 def _unused_regions(demand: Demand, chosen, cheapest_at: dict, rules: _Rules, objective: str,
-                    fits_quota: Callable[[Option], bool], network_change=None) -> list[Exclusion]:
+                    fits_quota: Callable[[Option], bool], network_change=None, locally: bool = False) -> list[Exclusion]:
     """Why each region the resource could use holds none of it. ``network_change``: what moving all its
     replicas to one option changes in the network's bill (``_network_delta``), where the network is priced."""
     used = {o.location for o, _ in chosen}
@@ -400,13 +408,19 @@ def _unused_regions(demand: Demand, chosen, cheapest_at: dict, rules: _Rules, ob
             option = min((o for o in demand.options if o.location == (cloud, region)), key=lambda o: o.hourly_usd)
             if spread:
                 reason, detail = "spread", f"cheapest fit {per_replica}, but the spread rules send replicas elsewhere"
+            elif (broken := rules.violation({(cloud, region): demand.count})) is not None:
+                # what is placed near it, or kept apart from it, holds it where it is
+                reason = "near" if broken.endswith(".near") else "apart" if ".apart." in broken else "spread"
+                detail = f"cheapest fit {per_replica}, but all its replicas there would break {broken}"
             elif not fits_quota(option) or (network_change is not None and not fits_quota(option, everyone=True)):
                 reason, detail = "capacity", f"cheapest fit {per_replica}, but a vCPU quota is used up"
-            elif objective == "availability":
-                reason, detail = "availability", f"cheapest fit {per_replica}; the objective is availability, not cost"
+            elif objective != "cost":
+                reason, detail = "availability", (f"cheapest fit {per_replica}; the {objective} objective weighs "
+                                                  "availability, not cost alone")
             elif network_change is not None:
                 machines = option.monthly_usd * demand.count - sum(o.monthly_usd * n for o, n in chosen)
-                reason, detail = _network_reason(per_replica, machines, network_change(((option, demand.count),)))
+                reason, detail = _network_reason(per_replica, machines, network_change(((option, demand.count),)),
+                                                 locally)
             else:
                 reason, detail = "price", f"cheapest fit {per_replica}, within the search's tolerance of the chosen"
         elif best <= dearest + 1e-9:

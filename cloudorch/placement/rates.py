@@ -99,7 +99,8 @@ class NetworkShape:
     vpn_link_side: tuple[Charge, ...] = ()
     #: this cloud's side of one tunnel of a VPN link (GCP bills each tunnel), times ``tunnels_per_link``
     vpn_tunnel: tuple[Charge, ...] = ()
-    #: public addresses its VPN gateway ends tunnels on (``CloudProvider.vpn_interfaces``)
+    #: public addresses its VPN gateway ends tunnels on: ``CloudProvider.vpn_interfaces``, which
+    #: ``api.network_shapes`` puts here whatever a plugin's shape says
     vpn_interfaces: int = 2
     #: a NAT gateway billed per VM using it (GCP Cloud NAT) rather than flat
     nat_per_vm: bool = False

@@ -275,8 +275,10 @@ def _costs(plan: Plan) -> str:
     clouds = sorted(cost.by_cloud)
     by_cloud = [(c, cost.by_cloud[c], _colour(c, clouds)) for c in clouds]
     by_resource = sorted(_by_resource(plan).items(), key=lambda kv: (-kv[1], kv[0]))
-    top = [(name, usd, "#475569") for name, usd in by_resource[:CHART_BARS]]
-    rest = by_resource[CHART_BARS:]
+    # a line that takes off (a cloud's egress tiers) is no bar: it is in the table and the network's parts
+    charted = [(name, usd) for name, usd in by_resource if usd >= 0]
+    top = [(name, usd, "#475569") for name, usd in charted[:CHART_BARS]]
+    rest = charted[CHART_BARS:]
     if rest:
         top.append((f"{len(rest)} others", sum(usd for _, usd in rest), "#94a3b8"))
     budget = (f" of a ${cost.budget_monthly_usd:,.2f} budget" if cost.budget_monthly_usd is not None else "")
@@ -284,7 +286,8 @@ def _costs(plan: Plan) -> str:
                     for i, (part, usd) in enumerate(cost.network_by_part.items()))
     note = f"<p>${cost.monthly_usd:,.2f} a month{escape(budget)}: machines ${cost.machines_monthly_usd:,.2f}, " \
            f"network ${cost.network_monthly_usd:,.2f}{parts + ')' if parts else ''}.</p>"
-    table = _table(["resource", "$/month"], [[n, f"${usd:,.2f}"] for n, usd in by_resource], numeric={1})
+    table = _table(["resource", "$/month"], [[n, f"{'-' if usd < 0 else ''}${abs(usd):,.2f}"] for n, usd in by_resource],
+                   numeric={1})
     return (note + '<div class="charts"><figure><figcaption>By cloud</figcaption>' + _bars(by_cloud)
             + "</figure><figure><figcaption>By resource</figcaption>" + _bars(top) + "</figure></div>"
             + _group(f"every resource's cost ({len(by_resource)})", table))

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from cloudorch.spec.yamlsource import UnquotedExponent
 from cloudorch.inputs import MAX_ACCELERATORS, MAX_DAYS, MAX_GB_MONTH, MAX_MEMORY_GB, MAX_MONTHLY_USD, MAX_REPLICAS, MAX_VCPUS
 
 NAME_RE = r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$"
@@ -51,6 +52,8 @@ def _number(expected: str) -> BeforeValidator:
     would also refuse an int for a float field, which every YAML reader means as a number."""
 
     def refuse(value: Any) -> Any:
+        if isinstance(value, UnquotedExponent):
+            return value.number
         if isinstance(value, bool):  # before str: bool is also an int, which the field would take as 0 or 1
             raise PydanticCustomError("number_is_bool", "expected {expected}, got a boolean", {"expected": expected})
         if isinstance(value, str):

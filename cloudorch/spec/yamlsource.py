@@ -124,14 +124,24 @@ def _convert(loader: Any, node: yaml.Node, path: Path, out: Located, active: set
         active.discard(id(node))
         return items
     if node.tag == "tag:yaml.org,2002:str" and node.style in (None, "") and _EXPONENT.match(node.value):
-        return float(node.value.replace("_", ""))
+        return UnquotedExponent(node.value)
     return _scalar(loader, node, path)
 
 
 #: a number with an exponent but no dot or no sign in it (1e3, 2.5e9, 1E-3): a float in YAML 1.2 and to
-#: every reader, but a string to PyYAML's YAML 1.1 rules. Numbers are strict (``spec.models.Int``), so
-#: read as a string it would be refused; only unquoted values are read so, "1e3" in quotes stays a string
+#: every reader, but a string to PyYAML's YAML 1.1 rules. Numbers are strict (``spec.models.INT``), so
+#: read as a plain string it would be refused there; "1e3" in quotes stays a plain string
 _EXPONENT = re.compile(r"^[-+]?([0-9][0-9_]*(\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$")
+
+
+class UnquotedExponent(str):
+    """An unquoted scalar that reads as a number with an exponent (``1e3``): a number where a number field
+    takes it (``spec.models.INT``/``FLOAT``), and the text it is where a string field does -- a tag's
+    short git hash ``8356e21`` stays a string (found by review: read as a float, it was refused)."""
+
+    @property
+    def number(self) -> float:
+        return float(self.replace("_", ""))
 
 
 def _scalar(loader: Any, node: yaml.Node, path: Path) -> Any:

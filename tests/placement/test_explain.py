@@ -352,3 +352,27 @@ def test_a_cheaper_region_left_for_the_network_says_so_with_both_figures_and_bla
     for e in network:
         saved, added = (float(x.split("/")[0].replace(",", "")) for x in e.detail.split("$")[2:4])
         assert added > saved
+
+
+def test_a_cheaper_region_a_near_follower_holds_it_out_of_is_named_by_that_rule(tmp_path):
+    # found by review: the move was priced as if db could stay behind, and called "network"
+    from cloudorch import api
+
+    path = tmp_path / "near.yaml"
+    path.write_text(LINKED.replace("netb: {kind: network, cidr: 10.20.0.0/16, links: [neta]}", "")
+                    .replace("network: netb", "network: neta").replace('version: "16",', 'version: "16", near: app,'))
+    result = api.plan(path, explain=True)
+    app = result.placement.placements["app"].locations
+    cheaper = [e for e in result.placement.explanations["app"].excluded if e.reason == "near"]
+    assert cheaper and all("would break resources.db.near" in e.detail for e in cheaper)
+    assert all((e.cloud, e.region) not in app for e in cheaper)
+
+
+def test_a_move_that_pays_alone_is_blamed_on_local_search_only_where_it_ran():
+    from cloudorch.placement.explain import _network_reason
+
+    assert _network_reason("$1/month per replica", -10.0, 4.0, True)[0] == "search"
+    reason, detail = _network_reason("$1/month per replica", -10.0, 4.0, False)
+    assert reason == "price" and "local search" not in detail
+    assert _network_reason("$1/month per replica", -10.0, 12.0, False)[0] == "network"
+    assert _network_reason("$1/month per replica", -10.0, None, False)[0] == "network"

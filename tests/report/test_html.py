@@ -222,3 +222,16 @@ def test_chromium_search_filters_a_thousand_resources(tmp_path, visit):
     assert page.locator("a.node:not(.miss)").count() == 1  # the map dims every other location
     page.fill("#q", "")
     assert page.locator("tr.miss").count() == 0
+
+
+def test_what_the_egress_tiers_take_off_is_in_the_table_not_drawn_as_a_bar(tmp_path, monkeypatch):
+    # found by review: the negative line was drawn as a 1-pixel bar over its own label and read "$-198.80"
+    from cloudorch import api
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "b.yaml").write_text("stack: b\nplacement: {clouds: [aws], geo: [eu]}\nresources:\n"
+                                     "  assets: {kind: bucket, size_gb: 100, egress_gb_month: 50000}\n")
+    page = to_html(api.plan(tmp_path / "b.yaml").plan)
+    charts = page.split("By resource</figcaption>", 1)[1].split("</figure>", 1)[0]
+    assert "assets" in charts and "egress tiers" not in charts
+    assert "aws egress tiers" in page and "-$198.80" in page and "$-" not in page

@@ -141,3 +141,11 @@ def test_every_yes_or_no_field_is_strict(model):
         else:
             errors = []
         assert "bool_type" in errors, f"{model.__qualname__}.{name} takes 1 for true"
+
+
+def test_an_unquoted_exponent_is_a_number_where_a_number_goes_and_text_where_text_goes():
+    # a tag's short git hash 8356e21 reads like 8.356e24 (found by review: refused as "not a string")
+    loaded = parse_stack(DB.replace("cpu: 2", "cpu: 2\n    egress_gb_month: 1e3\n    tags: {rev: 8356e21}", 1),
+                         "shop.yaml", VOCAB).stack
+    web = loaded.resources["web"]
+    assert web.egress_gb_month == 1000.0 and web.tags == {"rev": "8356e21"}

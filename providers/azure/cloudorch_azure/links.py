@@ -64,8 +64,8 @@ INSTANCES = 2
 #: catalog/data/network.csv, source az-vpn)
 GATEWAY_SKU = "VpnGw1AZ"
 #: VpnGw1AZ ends at most 30 site-to-site tunnels ("About gateway SKUs", Microsoft Learn, read 2026-12-07; the
-#: VPN Gateway FAQ counts two redundant tunnels to one peer as two), and a link is at most four (two to
-#: GCP, whose two connections Azure still dials from both instances: counted as four)
+#: VPN Gateway FAQ counts two redundant tunnels to one peer as two), and a link is at most four connections
+#: (one per peer address: four to AWS, two to GCP), the count ``GATEWAY_TUNNELS_TAG`` carries too
 GATEWAY_TUNNELS = 30
 GATEWAY_LIMIT = GatewayLimit(
     links=GATEWAY_TUNNELS // 4,
