@@ -75,7 +75,7 @@ def plan(
         _write_atomically(out, document)
         # the plan will be applied with these addresses: every later plan of the stack must keep them
         recorded = api.record_allocation(result, app.session)
-    app.warn(result.warnings)
+    app.warn(_warnings(result, out is not None and refusal is None))
     if app.json:
         typer.echo(document, nl=False)
     else:
@@ -110,13 +110,23 @@ def catalog_age_seconds(text: str) -> float:
     return seconds
 
 
+def _warnings(result, recorded: bool) -> list[str]:
+    """The plan's warnings; once its addresses are recorded, how to go back on blocks it moved (found by
+    review: 'put its cidr back' alone found the old blocks gone from the record)."""
+    out = list(result.warnings)
+    if recorded and out:
+        out.append("the allocation record now holds the moved blocks: to keep the old ones, restore "
+                   f".cloudorch/{result.plan.stack}.network.json from version control, then put the cidr back")
+    return out
+
+
 def _compared(app: Application, result, diff, out: Path | None) -> int:
     """The plan with what changed since the base: JSON as {plan, diff}, Markdown as the comment alone."""
     refusal = result.refusal()
     if out is not None and refusal is None:
         _write_atomically(out, result.plan.to_json())
         api.record_allocation(result, app.session)
-    app.warn(result.warnings)
+    app.warn(_warnings(result, out is not None and refusal is None))
     if app.json:
         typer.echo(json.dumps({"plan": json.loads(result.plan.to_json()), "diff": comparison.document(diff)},
                               indent=2, ensure_ascii=False))

@@ -97,7 +97,9 @@ def test_a_widened_network_warns_that_its_recorded_blocks_move(project, capsys):
     assert "replaces those sites' networks" in err
     # the text plan says it too; once recorded, the next plan has nothing to warn of
     assert main(["plan", "webshop.yaml", "--out", "p2.json"]) == 0
-    assert "recorded as 10.40.0.0/16" in capsys.readouterr().err
+    err = " ".join(capsys.readouterr().err.split())
+    assert "recorded as 10.40.0.0/16" in err
+    assert "restore .cloudorch/webshop.network.json from version control, then put the cidr back" in err
     assert main(["plan", "webshop.yaml"]) == 0
     assert "warning" not in capsys.readouterr().err
 
