@@ -212,6 +212,24 @@ class BucketAccessFacts(Facts):
     public: Fact = None
 
 
+@dataclass(frozen=True, slots=True)
+class BgpSession:
+    """What one side's BGP speaker says of one tunnel's session: its own ASN and inside address, and what it
+    expects of the peer. The session comes up only when each side expects what the other side is, and both
+    addresses lie in the tunnel's /30; a flag or a tag saying "BGP is on" proves none of that.
+
+    Values are facts: an ASN as an int, an address as text, UNKNOWN when only known at deploy time (a
+    reference), None when this resource does not say (a session that says nothing is not proved).
+    """
+
+    #: ``Tunnel.index``
+    tunnel: int
+    asn: Fact
+    address: Fact
+    peer_asn: Fact
+    peer_address: Fact
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LinkFacts(Facts):
     """One side's part of a link between two sites (``network.model.Link``): a peering, or VPN tunnels.
@@ -236,6 +254,10 @@ class LinkFacts(Facts):
     routes_learned: bool = False
     #: prefixes this resource itself routes into the link
     static_routes: tuple[str, ...] = ()
+    #: VPN: the BGP session of each tunnel this resource carries (several for one tunnel when the cloud may
+    #: run it from any of its instances); a tunnel that learns its routes counts only where a session of
+    #: each side agrees with the other's
+    sessions: tuple[BgpSession, ...] = ()
     #: VPN: "ikev2" / "ikev1" / None when the cloud's default applies
     ike_version: Fact = None
     #: VPN: the encryption / integrity / DH choices allowed, in the cloud's words (empty: the cloud's defaults)

@@ -5,10 +5,11 @@ Read through the providers' neutral facts (``rendering.facts``), never their typ
 is proved like the three. For each flow and each pair of its source's and target's sites:
 
 - routable: the two sites are one site (or one global network), or the link between them is whole on both
-  sides (a peering resource on each; every tunnel of a VPN) and each side routes the other side's block
-  into it -- statically (``LinkFacts.static_routes``, a ``RouteFacts`` via the link) or by installing what
-  the other side announces (``routes_learned`` and the other side's ``advertises``). Both directions: a
-  connection needs its replies;
+  sides (a peering resource on each; every tunnel of a VPN, each routing statically or over a BGP session
+  whose two sides agree on each other's ASN and inside address: ``reach_bgp``) and each side routes the
+  other side's block into it -- statically (``LinkFacts.static_routes``, a ``RouteFacts`` via the link) or
+  by installing what the other side announces (``routes_learned`` and the other side's ``advertises``).
+  Both directions: a connection needs its replies;
 - permitted: a firewall rule of the target, on its cloud and in its region, admits the flow's ports from a
   range that holds the source site's block; and where the source has egress rules, one lets it out.
 
@@ -28,6 +29,7 @@ from pydantic import BaseModel, ConfigDict
 
 from cloudorch.network.model import Link, NetworkPlan, Site
 from cloudorch.rendering.facts import (
+    BgpSession,
     Describe,
     FirewallFacts,
     GraphOf,
@@ -37,6 +39,7 @@ from cloudorch.rendering.facts import (
 )
 from cloudorch.rendering.inputs import UNKNOWN
 from cloudorch.rendering.model import RenderedResource
+from cloudorch.rendering.reach_bgp import tunnel_sessions
 from cloudorch.rendering.roles import Role
 from cloudorch.rendering.service import served_ports
 from cloudorch.spec.models import Compute, Database, Stack
@@ -136,6 +139,7 @@ def prove(stack: Stack, network: NetworkPlan, rendered: Sequence[RenderedResourc
         # a part of a link (a gateway, a peer record) is missing: nothing built on it can carry anything
         raise MissingResources(dangling)
     sides: dict[tuple[str, int], list[tuple[str, LinkFacts]]] = defaultdict(list)
+    sessions: dict[tuple[str, int, int], list[BgpSession]] = defaultdict(list)
     routes: dict[tuple[str, str], list[tuple[str, RouteFacts]]] = defaultdict(list)
     firewalls: list[tuple[RenderedResource, FirewallFacts]] = []
     listeners: dict[tuple[str | None, str, str | None], list[tuple[str, int]]] = defaultdict(list)
@@ -150,11 +154,15 @@ def prove(stack: Stack, network: NetworkPlan, rendered: Sequence[RenderedResourc
         if isinstance(facts, LinkFacts):
             for link_id in (facts.link, *facts.also):
                 sides[(link_id, facts.side)].append((res.name, facts))
+                for session in facts.sessions:
+                    sessions[(link_id, facts.side, session.tunnel)].append(session)
         elif isinstance(facts, RouteFacts):
             routes[(res.cloud, res.region or "")].append((res.name, facts))
         elif isinstance(facts, FirewallFacts):
             firewalls.append((res, facts))
     links = {link.id: link for link in network.links}
+    # once per link, not per flow: a large stack sends hundreds of flows over one link
+    bgp = {link.id: tunnel_sessions(link, sessions) for link in network.links if link.kind == "vpn"}
     sites = {str(Site(network=b.network, cloud=b.cloud, region=b.region, cidr=b.cidr)):
              Site(network=b.network, cloud=b.cloud, region=b.region, cidr=b.cidr) for b in network.blocks}
 
@@ -167,9 +175,12 @@ def prove(stack: Stack, network: NetworkPlan, rendered: Sequence[RenderedResourc
         for src_name, dst_name, link_id in route.pairs:
             src, dst = at(sites[src_name], route.source), at(sites[dst_name], route.target)
             carried: list[str] = []
-            status, reason = _routable(src, dst, links.get(link_id) if link_id else None, sides, routes, carried)
-            if status == "proved":
-                status, reason = _permitted(route, src, dst, by_source, global_clouds, carried)
+            status, reason = _routable(src, dst, links.get(link_id) if link_id else None, sides, routes, bgp, carried)
+            if status != "broken":
+                # a path unverified on its routes is still broken by a firewall that refuses it
+                allowed, why = _permitted(route, src, dst, by_source, global_clouds, carried)
+                if allowed == "broken" or status == "proved":
+                    status, reason = allowed, why
             paths.append(PathProof(source_site=src_name, target_site=dst_name, link=link_id, status=status,
                                    reason=reason, carried_by=tuple(sorted(set(carried)))))
         verdicts = {p.status for p in paths}
@@ -182,20 +193,29 @@ def prove(stack: Stack, network: NetworkPlan, rendered: Sequence[RenderedResourc
                         services=_services(stack, rendered, firewalls, global_clouds, listeners))
 
 
-def _routable(src: Site, dst: Site, link: Link | None, sides, routes, carried: list[str]) -> tuple[Status, str | None]:
+def _routable(src: Site, dst: Site, link: Link | None, sides, routes, bgp,
+              carried: list[str]) -> tuple[Status, str | None]:
     if link is None:
         return "proved", None
+    pending: set[int] = set()
     for index, site in enumerate(link.sites()):
         facts = sides.get((link.id, index), [])
         carried += [name for name, _ in facts]
         if not facts:
             return "broken", f"no rendered resource carries side {index} ({site}) of {link.kind} link {link.id}"
         if link.kind == "vpn":
-            # a tunnel counts when a resource carries it and routes over it (a BGP session, or static routes)
-            routed = {t for _, f in facts if f.routes_learned or f.static_routes for t in f.tunnels}
-            missing = {t.index for t in link.tunnels} - routed
+            # a tunnel counts when a resource carries it and routes over it: static routes, or what it learns
+            # over a BGP session that comes up (both sides agree on each other's ASN and inside address)
+            sessions = bgp.get(link.id, {})
+            static = {t for _, f in facts if f.static_routes for t in f.tunnels}
+            learned = {t for _, f in facts if f.routes_learned for t in f.tunnels} - static
+            up = {t for t in learned if sessions.get(t, ("broken",))[0] == "proved"}
+            pending |= {t for t in learned if sessions.get(t, ("broken",))[0] == "unverified"}
+            missing = {t.index for t in link.tunnels} - static - up - pending
             if missing:
-                return "broken", f"tunnel(s) {sorted(missing)} of {link.id} are not rendered, or route nothing, at {site}"
+                down = "; ".join(why for t in sorted(missing & learned) if (why := sessions.get(t, (None, None))[1]))
+                return "broken", (f"tunnel(s) {sorted(missing)} of {link.id} are not rendered, or route nothing, at {site}"
+                                  + (f" (BGP session down: {down})" if down else ""))
     for here, there in ((src, dst), (dst, src)):
         side, other = link.side_of(here.key), 1 - link.side_of(here.key)
         mine = sides[(link.id, side)]
@@ -209,6 +229,9 @@ def _routable(src: Site, dst: Site, link: Link | None, sides, routes, carried: l
             learned = {p for _, f in sides[(link.id, other)] for p in f.advertises}
         if not any(_covers(p, there.cidr) for p in static | learned):
             return "broken", f"{here} has no route to {there.cidr} over {link.id}"
+    if pending:
+        whys = sorted({why for t in pending if (why := bgp[link.id][t][1])})
+        return "unverified", "; ".join(whys)
     return "proved", None
 
 

@@ -4,6 +4,7 @@ a real rendering (the three-clouds stack) is caught; and ``prove`` judges hand-m
 
 from __future__ import annotations
 
+import copy
 import json
 import tempfile
 from collections import Counter
@@ -18,7 +19,7 @@ from cloudorch import api
 from cloudorch.errors import InfeasiblePlacement, PluginBug, SpecError
 from cloudorch.network.model import FlowRoute, Link, NetworkPlan, Site, Tunnel, VpnSide
 from cloudorch.placement.model import NetworkBlock
-from cloudorch.rendering.facts import FirewallFacts, LinkFacts, TrafficRule
+from cloudorch.rendering.facts import BgpSession, FirewallFacts, LinkFacts, TrafficRule
 from cloudorch.rendering.inputs import UNKNOWN
 from cloudorch.rendering.model import RenderedResource
 from cloudorch.rendering.reach import prove
@@ -317,6 +318,76 @@ def test_removing_any_gcp_router_peer_is_caught():
     _caught(without(result.rendered, peers[0].name), {"web->api:8080"})
 
 
+def _changed(rendered, name: str, path: str, value) -> tuple[RenderedResource, ...]:
+    """The rendering with one input of ``name`` (a dotted path) set to ``value``."""
+    out = []
+    for res in rendered:
+        if res.name == name:
+            inputs = copy.deepcopy(res.inputs)
+            *parents, last = path.split(".")
+            node = inputs
+            for key in parents:
+                node = node[key]
+            node[last] = value
+            res = res.model_copy(update={"inputs": inputs})
+        out.append(res)
+    return tuple(out)
+
+
+def _link_resource_of(name: str) -> str:
+    """The link resource (tunnel, connection) whose facts the BGP setting ``name`` feeds."""
+    rendered = planned().rendered
+    by_name = {r.name: r for r in rendered}
+    res = by_name[name]
+    if res.type == "gcp:compute/routerPeer:RouterPeer":
+        return by_name[res.inputs["interface"]["$ref"]].inputs["vpnTunnel"]["$ref"]
+    if res.type == "gcp:compute/routerInterface:RouterInterface":
+        return res.inputs["vpnTunnel"]["$ref"]
+    if res.role == "link":
+        return name
+    return next(r.name for r in rendered if r.role == "link" and name in r.dependencies)
+
+
+#: (resource type, input path, wrong value): one side's BGP setting that keeps its sessions down (found by
+#: review: with every one of these mutated, each flow was still "proved")
+BGP_MUTATIONS = [
+    ("gcp:compute/routerPeer:RouterPeer", "peerAsn", 1),
+    ("gcp:compute/routerPeer:RouterPeer", "peerIpAddress", "169.254.99.99"),
+    ("gcp:compute/routerInterface:RouterInterface", "ipRange", "169.254.99.98/30"),
+    ("azure-native:network:LocalNetworkGateway", "bgpSettings.asn", 1),
+    ("azure-native:network:LocalNetworkGateway", "bgpSettings.bgpPeeringAddress", "169.254.99.99"),
+    ("aws:ec2/customerGateway:CustomerGateway", "bgpAsn", "1"),
+    ("aws:ec2/vpnConnection:VpnConnection", "tunnel1InsideCidr", "169.254.99.96/30"),
+]
+
+
+@pytest.mark.parametrize(("type_", "path", "value"), BGP_MUTATIONS, ids=lambda v: str(v).split(":")[-1])
+def test_a_bgp_setting_the_other_side_does_not_expect_breaks_the_paths_over_its_link(type_, path, value):
+    result = planned()
+    facts = link_facts(result.rendered)
+    changed = [r.name for r in result.rendered if r.type == type_]
+    assert changed
+    for name in changed:
+        link = facts[_link_resource_of(name)].link
+        over = _paths_over(result, {link})
+        if not over:
+            continue
+        rendered = _changed(result.rendered, name, path, value)
+        broken, reasons = _broken(rendered)
+        assert broken == over, (name, broken ^ over)
+        assert all("route nothing" in r and "BGP session down" in r and link in r for r in reasons.values()), reasons
+        _caught(rendered, {flow for flow, _, _ in over})
+        return
+    pytest.fail(f"no {type_} on a link that carries a flow")
+
+
+def test_the_aws_gateways_own_asn_is_what_its_peers_expect():
+    result = planned()
+    gateway = next(r for r in result.rendered if r.type == "aws:ec2/vpnGateway:VpnGateway")
+    broken, reasons = _broken(_changed(result.rendered, gateway.name, "amazonSideAsn", "64512"))
+    assert broken and all("expects peer ASN" in r for r in reasons.values()), reasons
+
+
 @pytest.mark.parametrize("cloud", ["aws", "azure", "gcp"])
 def test_removing_the_firewall_rule_that_admits_a_flows_source_block_is_caught(cloud):
     result = planned()
@@ -389,10 +460,19 @@ def _network(link: Link) -> NetworkPlan:
                          gb_month=0, pairs=((str(A), str(B), link.id),)),))
 
 
+def _session(side: int, tunnel: Tunnel, **changes) -> BgpSession:
+    """Side ``side``'s BGP session on ``tunnel`` as planned: its own ASN and address, the other side's expected."""
+    asns = (65001, 65002)
+    addresses = (tunnel.a_address, tunnel.b_address)
+    return BgpSession(**{"tunnel": tunnel.index, "asn": asns[side], "address": addresses[side],
+                         "peer_asn": asns[1 - side], "peer_address": addresses[1 - side]} | changes)
+
+
 def _vpn_side(side: int, **changes) -> LinkFacts:
     site = (A, B)[side]
     return LinkFacts(**{"link": VPN.id, "side": side, "kind": "vpn", "tunnels": (0, 1, 2, 3),
-                        "advertises": (site.cidr,), "routes_learned": True} | changes)
+                        "advertises": (site.cidr,), "routes_learned": True,
+                        "sessions": tuple(_session(side, t) for t in TUNNELS)} | changes)
 
 
 def _admit(*peers) -> FirewallFacts:
@@ -429,6 +509,47 @@ def test_a_vpn_side_carried_by_two_resources_of_two_tunnels_each_is_proved():
 def test_a_tunnel_with_no_bgp_and_no_static_routes_is_broken():
     status, reason = _judge(VPN, {"a": _vpn_side(0), "b": _vpn_side(1, routes_learned=False), "fw": _admit(A.cidr)})
     assert status == "broken" and "tunnel(s) [0, 1, 2, 3]" in reason
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    ({"peer_asn": 65009}, "side 1 expects peer ASN 65009, side 0's is 65001"),
+    ({"peer_address": "169.254.21.99"}, "side 1 expects its peer at 169.254.21.99, side 0 is at 169.254.21.9"),
+    ({"asn": 65009}, "side 0 expects peer ASN 65002, side 1's is 65009"),
+    ({"peer_asn": None}, "side 1 expects peer ASN not said"),
+])
+def test_a_tunnel_whose_bgp_sides_disagree_routes_nothing(change, words):
+    sessions = tuple(_session(1, t, **change) if t.index == 2 else _session(1, t) for t in TUNNELS)
+    status, reason = _judge(VPN, {"a": _vpn_side(0), "b": _vpn_side(1, sessions=sessions), "fw": _admit(A.cidr)})
+    assert status == "broken" and "tunnel(s) [2]" in reason and "BGP session down" in reason and words in reason
+
+
+def test_bgp_addresses_agreeing_outside_the_tunnels_inside_range_are_broken():
+    moved = {"address": "169.254.30.1", "peer_address": "169.254.30.2"}
+    a = tuple(_session(0, t, **moved) if t.index == 0 else _session(0, t) for t in TUNNELS)
+    b = tuple(_session(1, t, address="169.254.30.2", peer_address="169.254.30.1") if t.index == 0 else _session(1, t)
+              for t in TUNNELS)
+    status, reason = _judge(VPN, {"a": _vpn_side(0, sessions=a), "b": _vpn_side(1, sessions=b), "fw": _admit(A.cidr)})
+    assert status == "broken" and "169.254.30.1 is outside 169.254.21.0/30" in reason
+
+
+def test_a_tunnel_described_by_no_session_on_one_side_routes_nothing():
+    status, reason = _judge(VPN, {"a": _vpn_side(0), "b": _vpn_side(1, sessions=()), "fw": _admit(A.cidr)})
+    assert status == "broken" and "tunnel(s) [0, 1, 2, 3]" in reason and "describes no BGP session" in reason
+
+
+def test_a_bgp_peer_known_only_at_deploy_time_is_unverified_not_broken():
+    sessions = tuple(_session(1, t, peer_asn=UNKNOWN) for t in TUNNELS)
+    status, reason = _judge(VPN, {"a": _vpn_side(0), "b": _vpn_side(1, sessions=sessions), "fw": _admit(A.cidr)})
+    assert status == "unverified" and "deploy time" in reason
+    # a firewall that refuses the flow still breaks it
+    status, _ = _judge(VPN, {"a": _vpn_side(0), "b": _vpn_side(1, sessions=sessions), "fw": _admit("10.0.32.0/20")})
+    assert status == "broken"
+
+
+def test_one_agreeing_session_of_several_a_side_describes_is_enough():
+    """Azure may run a tunnel's session from either gateway instance: each is a candidate session."""
+    sessions = tuple(s for t in TUNNELS for s in (_session(1, t, address="169.254.21.99"), _session(1, t)))
+    assert _judge(VPN, {"a": _vpn_side(0), "b": _vpn_side(1, sessions=sessions), "fw": _admit(A.cidr)})[0] == "proved"
 
 
 def test_a_side_that_learns_routes_the_other_side_does_not_announce_is_broken():

@@ -7,9 +7,10 @@ side are the tags the rendering puts on it (``links.LINK_TAG``), the block a sid
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
-from cloudorch.rendering.facts import LinkFacts, Reader, RenderedGraph, RouteFacts
+from cloudorch.rendering.facts import BgpSession, LinkFacts, Reader, RenderedGraph, RouteFacts
 from cloudorch.rendering.inputs import UNKNOWN, get, items
 from cloudorch.rendering.links import IpsecPolicy
 from cloudorch.rendering.model import REF, RenderedResource, is_ref
@@ -123,13 +124,46 @@ def _vpn_connection(res: RenderedResource, graph: RenderedGraph) -> LinkFacts:
     static = get(inputs, "staticRoutesOnly")
     if static is True:
         notes["advertises"] = "staticRoutesOnly is true: no BGP session announces anything"
+    marks = _marks(res)
     return LinkFacts(
-        **_marks(res), kind="vpn",
+        **marks, kind="vpn",
         advertises=() if static is True else _vpc_block(graph, vpc_ref),
         routes_learned=learned and static is not True,
+        sessions=() if static is True else _sessions(res, graph, gateway, marks["tunnels"], notes),
         ike_version=_ike_version(inputs, notes), ciphers=_ciphers(inputs, notes),
         preshared_key=_preshared_key(inputs), notes=notes,
     )
+
+
+#: the ASN a virtual private gateway takes when amazonSideAsn is not set (AWS Site-to-Site VPN User Guide)
+DEFAULT_AMAZON_ASN = 64512
+
+
+def _sessions(res: RenderedResource, graph: RenderedGraph, gateway: RenderedResource | None,
+              tunnels: tuple[int, ...], notes: dict[str, str]) -> tuple[BgpSession, ...]:
+    """Each tunnel's BGP session as AWS runs it: the gateway's ASN (amazonSideAsn), the first host of the
+    tunnel's inside /30 for itself and the second for the customer gateway, whose bgpAsn is the peer's."""
+    inputs = res.inputs
+    own_asn = get(gateway.inputs, "amazonSideAsn", str(DEFAULT_AMAZON_ASN)) if gateway is not None else None
+    customer = _target(graph, inputs.get("customerGatewayId"))
+    peer_asn = get(customer.inputs, "bgpAsn") if customer is not None else None
+    out = []
+    for number, tunnel in enumerate(tunnels[:2], start=1):
+        cidr = get(inputs, f"tunnel{number}InsideCidr")
+        if cidr is None:
+            # AWS then picks a /30 of its own when it creates the connection: known only then
+            notes["sessions"] = f"tunnel{number}InsideCidr is not set: AWS picks the inside addresses at deploy time"
+            own = peer = UNKNOWN
+        elif cidr is UNKNOWN:
+            own = peer = UNKNOWN
+        else:
+            try:
+                hosts = ipaddress.ip_network(str(cidr)).hosts()
+                own, peer = str(next(hosts)), str(next(hosts))
+            except (ValueError, StopIteration):
+                own = peer = None
+        out.append(BgpSession(tunnel=tunnel, asn=own_asn, address=own, peer_asn=peer_asn, peer_address=peer))
+    return tuple(out)
 
 
 def _routes_learned(graph: RenderedGraph, gateway: RenderedResource | None, vpc_ref: Any) -> bool:

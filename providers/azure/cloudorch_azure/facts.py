@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from cloudorch.rendering.facts import (
-    BucketAccessFacts, BucketFacts, DatabaseFacts, FirewallFacts, LinkFacts, Reader, RenderedGraph, TrafficRule,
+    BgpSession, BucketAccessFacts, BucketFacts, DatabaseFacts, FirewallFacts, LinkFacts, Reader, RenderedGraph, TrafficRule,
 )
 from cloudorch.rendering.inputs import UNKNOWN, any_on, flag, get, items, port_range, protocol_name
 from cloudorch.rendering.links import IpsecPolicy
@@ -268,10 +268,10 @@ def _connection(res: RenderedResource, graph: RenderedGraph) -> LinkFacts:
         source = graph.rendered(key[REF])
         secret = "generated" if source is not None and source.type.startswith("random:") else None
     protocol = inputs.get("connectionProtocol")
-    tunnels = str(tags.get(TUNNELS_TAG, ""))
+    tunnels = tuple(int(t) for t in str(tags.get(TUNNELS_TAG, "")).split(",") if t.isdigit())
     return LinkFacts(
         link=str(tags.get(LINK_TAG, "")), side=int(tags.get(SIDE_TAG, 0)), kind="vpn",
-        tunnels=tuple(int(t) for t in tunnels.split(",") if t.isdigit()),
+        tunnels=tunnels, sessions=_sessions(inputs, gateway, local, tunnels, notes) if bgp else (),
         advertises=_address_space(_gateway_network(graph, gateway)) if bgp else (),
         routes_learned=bgp,
         static_routes=tuple(p for p in items(local.inputs, "localNetworkAddressSpace.addressPrefixes")
@@ -282,6 +282,59 @@ def _connection(res: RenderedResource, graph: RenderedGraph) -> LinkFacts:
         preshared_key=secret,
         notes=notes,
     )
+
+
+def _sessions(inputs: dict[str, Any], gateway: RenderedResource | None, local: RenderedResource | None,
+              tunnels: tuple[int, ...], notes: dict[str, str]) -> tuple[BgpSession, ...]:
+    """The BGP session of the connection's tunnels: the gateway's ASN and, as its own address, the custom APIPA
+    address the connection picks on each gateway instance (one the gateway lists for that instance: Azure
+    takes a connection's custom address only from those of its gateway); the local network gateway holds the peer's ASN and address. Either instance
+    may be the one the peer's tunnel lands on, so each is a candidate session."""
+    own_asn = get(gateway.inputs, "bgpSettings.asn") if gateway is not None else None
+    peer_asn = get(local.inputs, "bgpSettings.asn") if local is not None else None
+    peer_address = get(local.inputs, "bgpSettings.bgpPeeringAddress") if local is not None else None
+    listed = _listed_addresses(gateway)
+    own: list[Any] = []
+    for entry in items(inputs, "gatewayCustomBgpIpAddresses"):
+        address = get(entry, "customBgpIpAddress") if entry is not UNKNOWN else UNKNOWN
+        instance = _instance(entry)
+        on_gateway = listed.get(instance, listed.get(None)) if listed is not UNKNOWN else UNKNOWN
+        if isinstance(address, str) and on_gateway is not UNKNOWN and address not in (on_gateway or ()):
+            notes["sessions"] = f"customBgpIpAddress {address} is not among the gateway's custom BGP addresses"
+            continue
+        own.append(address)
+    if not own:
+        # without a custom address the gateway speaks from its default BGP address, given at deploy time
+        own = [UNKNOWN]
+    return tuple(BgpSession(tunnel=t, asn=own_asn, address=a, peer_asn=peer_asn, peer_address=peer_address)
+                 for t in tunnels for a in own)
+
+
+def _listed_addresses(gateway: RenderedResource | None) -> Any:
+    """Gateway instance (its ipConfiguration's position; None: any) -> the custom BGP addresses listed there."""
+    if gateway is None:
+        return {}
+    entries = items(gateway.inputs, "bgpSettings.bgpPeeringAddresses")
+    if any(e is UNKNOWN for e in entries):
+        return UNKNOWN
+    out: dict[Any, set[str]] = {None: set()}
+    for index, entry in enumerate(entries):
+        addresses = items(entry, "customBgpIpAddresses")
+        if any(a is UNKNOWN for a in addresses):
+            return UNKNOWN
+        out[index] = {a for a in addresses if isinstance(a, str)}
+        out[None] |= out[index]
+    return out
+
+
+def _instance(entry: Any) -> int | None:
+    """Which gateway instance a connection's address is for: its ipConfigurationId names the gateway's
+    ipConfigurations[i]; None when it does not say so plainly."""
+    raw = entry.get("ipConfigurationId") if isinstance(entry, dict) else None
+    path = raw.get("path") if is_ref(raw) else None
+    if isinstance(path, list) and path and isinstance(path[0], int):
+        return path[0]
+    return None
 
 
 READERS: dict[str, Reader] = {

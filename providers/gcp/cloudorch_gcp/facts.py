@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from cloudorch.rendering.facts import (
-    ALL_PORTS, BALANCER_PEER, BucketAccessFacts, BucketFacts, DatabaseFacts, FirewallFacts, LinkFacts, Reader, RenderedGraph,
+    ALL_PORTS, BALANCER_PEER, BgpSession, BucketAccessFacts, BucketFacts, DatabaseFacts, FirewallFacts, LinkFacts, Reader, RenderedGraph,
     RouteFacts, TrafficRule,
 )
 from cloudorch.rendering.inputs import UNKNOWN, any_on, flag, get, is_world, items, port_range, protocol_name
@@ -274,6 +274,7 @@ def _tunnel(res: RenderedResource, graph: RenderedGraph) -> LinkFacts:
     # the tunnel routes only through its BGP session: a router interface on it and a peer on that interface
     interfaces = graph.referrers(res.name, ROUTER_INTERFACE)
     session = any(graph.referrers(i.name, ROUTER_PEER) for i in interfaces)
+    sessions = _sessions(described, router, interfaces, graph, notes)
     if not session:
         advertises = ()
         notes["routes_learned"] = "no Cloud Router interface with a BGP peer on this tunnel: nothing is learned over it"
@@ -296,9 +297,30 @@ def _tunnel(res: RenderedResource, graph: RenderedGraph) -> LinkFacts:
         key = None
     return LinkFacts(
         link=described["link"], side=int(described["side"]), kind="vpn", tunnels=(int(described["tunnel"]),),
-        advertises=advertises, routes_learned=session, ike_version=ike, ciphers=ciphers, preshared_key=key,
+        advertises=advertises, routes_learned=session, sessions=sessions, ike_version=ike, ciphers=ciphers, preshared_key=key,
         notes=notes,
     )
+
+
+def _sessions(described: re.Match, router: RenderedResource | None, interfaces: list[RenderedResource],
+              graph: RenderedGraph, notes: dict[str, str]) -> tuple[BgpSession, ...]:
+    """The tunnel's BGP session on the Cloud Router: the router's ASN, the interface's address (its ipRange,
+    the tunnel's /30) and, from the router peer on that interface, the peer's ASN and address."""
+    tunnel = int(described["tunnel"])
+    asn = get(router.inputs, "bgp.asn") if router is not None else None
+    out = []
+    for interface in interfaces:
+        own = get(interface.inputs, "ipRange")
+        own = own.split("/")[0] if isinstance(own, str) else own
+        for peer in graph.referrers(interface.name, ROUTER_PEER):
+            address = get(peer.inputs, "ipAddress")
+            if isinstance(address, str) and isinstance(own, str) and address != own:
+                # the peer speaks from an address its interface does not hold: no session
+                notes["sessions"] = f"router peer {peer.name} speaks from {address}, its interface holds {own}"
+                continue
+            out.append(BgpSession(tunnel=tunnel, asn=asn, address=own, peer_asn=get(peer.inputs, "peerAsn"),
+                                  peer_address=get(peer.inputs, "peerIpAddress")))
+    return tuple(out)
 
 
 def _network_of(vpc: RenderedResource) -> str:
