@@ -125,6 +125,9 @@ class TrafficRule:
     ports: tuple[tuple[int, int], ...]
     #: "tcp", "udp", "icmp", "all", or None when unknown
     protocol: str | None = None
+    #: where the cloud weighs rules in order (Azure, GCP): lower first, and a deny at a priority no higher than
+    #: an allow's shadows it; None where order does not matter (an AWS security group only allows)
+    priority: int | None = None
 
     @property
     def admits(self) -> bool:
@@ -163,6 +166,22 @@ class FirewallFacts(Facts):
     #: at all (an AWS security group: the provider drops AWS's default allow-all when it creates one);
     #: elsewhere a firewall without egress rules lets everything out
     egress_closed: bool = False
+    #: the instance selectors its rules apply to (GCP's targetTags and targetServiceAccounts): only instances
+    #: whose ``InstanceFacts.tags`` hold one; None: everything the firewall is attached to or sits in front of
+    targets: tuple[Any, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InstanceFacts(Facts):
+    """What a machine (or the template machines are made from) carries that firewall rules select it by.
+
+    Only clouds whose rules select machines by label describe these (GCP's network tags and service
+    accounts); elsewhere a firewall is attached to what it guards, and ``FirewallFacts.targets`` is None.
+    Not in ``FACTS_OF_ROLE`` for that reason: no rule requires them of every cloud.
+    """
+
+    #: network tags and service accounts (a reference to an account spelled ``"<resource>.<output>"``)
+    tags: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

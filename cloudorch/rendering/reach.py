@@ -11,7 +11,9 @@ is proved like the three. For each flow and each pair of its source's and target
   by installing what the other side announces (``routes_learned`` and the other side's ``advertises``).
   Both directions: a connection needs its replies;
 - permitted: a firewall rule of the target, on its cloud and in its region, admits the flow's ports from a
-  range that holds the source site's block; and where the source has egress rules, one lets it out.
+  range that holds the source site's block, reaches the target's machines (target tags) and is not shadowed
+  by a deny weighed before it; and where the source has egress rules, one lets it out, no deny first
+  (``reach_rules``).
 
 A pair is *proved*, *broken* (with the reason) or *unverified* (a fact that decides it is only known at
 deploy time). A broken pair is a bug in cloudorch or a provider: the plan stops (exit 1), never ships it.
@@ -19,10 +21,8 @@ deploy time). A broken pair is a bug in cloudorch or a provider: the plan stops 
 
 from __future__ import annotations
 
-import ipaddress
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -33,13 +33,14 @@ from cloudorch.rendering.facts import (
     Describe,
     FirewallFacts,
     GraphOf,
+    InstanceFacts,
     LinkFacts,
     ListenerFacts,
     RouteFacts,
 )
-from cloudorch.rendering.inputs import UNKNOWN
 from cloudorch.rendering.model import RenderedResource
 from cloudorch.rendering.reach_bgp import tunnel_sessions
+from cloudorch.rendering.reach_rules import holds, permitted
 from cloudorch.rendering.roles import Role
 from cloudorch.rendering.service import served_ports
 from cloudorch.spec.models import Compute, Database, Stack
@@ -143,11 +144,18 @@ def prove(stack: Stack, network: NetworkPlan, rendered: Sequence[RenderedResourc
     routes: dict[tuple[str, str], list[tuple[str, RouteFacts]]] = defaultdict(list)
     firewalls: list[tuple[RenderedResource, FirewallFacts]] = []
     listeners: dict[tuple[str | None, str, str | None], list[tuple[str, int]]] = defaultdict(list)
+    carriers: dict[tuple[str | None, str], list[tuple[str | None, InstanceFacts]]] = defaultdict(list)
     for res in rendered:
         if res.role == Role.BALANCER_LISTENER:
             heard = describe(res, graph)
             if isinstance(heard, ListenerFacts) and isinstance(heard.port, int):
                 listeners[(res.source, res.cloud, res.region)].append((res.name, heard.port))
+        if res.role in (Role.INSTANCE, Role.INSTANCE_TEMPLATE):
+            # only clouds whose firewalls select machines by tag describe them (None elsewhere)
+            machine = describe(res, graph)
+            if isinstance(machine, InstanceFacts):
+                carriers[(res.source, res.cloud)].append((res.region, machine))
+            continue
         if res.role not in (Role.LINK, Role.ROUTE, Role.FIREWALL_RULE, Role.SECURITY_GROUP):
             continue
         facts = describe(res, graph)
@@ -169,6 +177,7 @@ def prove(stack: Stack, network: NetworkPlan, rendered: Sequence[RenderedResourc
     by_source: dict[str | None, list[tuple[RenderedResource, FirewallFacts]]] = defaultdict(list)
     for res, facts in firewalls:
         by_source[res.source].append((res, facts))
+    networks = {name: spec.network for name, spec in stack.resources.items() if isinstance(getattr(spec, "network", None), str)}
     flows = []
     for route in network.flows:
         paths = []
@@ -178,7 +187,7 @@ def prove(stack: Stack, network: NetworkPlan, rendered: Sequence[RenderedResourc
             status, reason = _routable(src, dst, links.get(link_id) if link_id else None, sides, routes, bgp, carried)
             if status != "broken":
                 # a path unverified on its routes is still broken by a firewall that refuses it
-                allowed, why = _permitted(route, src, dst, by_source, global_clouds, carried)
+                allowed, why = permitted(route, src, dst, by_source, carriers, networks, global_clouds, carried)
                 if allowed == "broken" or status == "proved":
                     status, reason = allowed, why
             paths.append(PathProof(source_site=src_name, target_site=dst_name, link=link_id, status=status,
@@ -223,11 +232,11 @@ def _routable(src: Site, dst: Site, link: Link | None, sides, routes, bgp,
         # not just one); the routes themselves are listed as what carries the flow
         static = {p for _, f in mine for p in f.static_routes}
         carried += [name for name, r in routes.get((here.cloud, here.region), [])
-                    if r.via == "link" and r.link == link.id and _covers(r.destination, there.cidr)]
+                    if r.via == "link" and r.link == link.id and holds(r.destination, there.cidr)]
         learned = set()
         if any(f.routes_learned for _, f in mine):
             learned = {p for _, f in sides[(link.id, other)] for p in f.advertises}
-        if not any(_covers(p, there.cidr) for p in static | learned):
+        if not any(holds(p, there.cidr) for p in static | learned):
             return "broken", f"{here} has no route to {there.cidr} over {link.id}"
     if pending:
         whys = sorted({why for t in pending if (why := bgp[link.id][t][1])})
@@ -235,57 +244,8 @@ def _routable(src: Site, dst: Site, link: Link | None, sides, routes, bgp,
     return "proved", None
 
 
-def _permitted(route, src: Site, dst: Site, by_source, global_clouds, carried: list[str]) -> tuple[Status, str | None]:
-    """``by_source``: the firewalls by the resource they guard; only the flow's two ends' can admit or let out."""
-    unknown = False
-    admitted = False
-    egress_rules, egress_ok = False, False
-    ends = (route.target,) if route.source == route.target else (route.target, route.source)
-    for res, facts in (pair for end in ends for pair in by_source.get(end, ())):
-        if res.cloud not in (src.cloud, dst.cloud):
-            continue
-        for rule in facts.rules:
-            if res.source == route.target and res.cloud == dst.cloud and _here(res, dst, global_clouds) and rule.admits:
-                if rule.covers(route.port) and rule.covers(route.last_port) and rule.carries(route.protocol):
-                    if any(_covers(p, src.cidr) for p in rule.peers):
-                        admitted = True
-                        carried.append(res.name)
-                    elif any(p is UNKNOWN for p in rule.peers):
-                        unknown = True
-            if (res.source == route.source and res.cloud == src.cloud and _here(res, src, global_clouds)
-                    and rule.direction == "egress"):
-                egress_rules = True
-                if (rule.action == "allow" and rule.covers(route.port) and rule.covers(route.last_port)
-                        and rule.carries(route.protocol) and any(_covers(p, dst.cidr) for p in rule.peers)):
-                    egress_ok = True
-        if facts.egress_closed and res.source == route.source and res.cloud == src.cloud and _here(res, src, global_clouds):
-            egress_rules = True
-    if not admitted:
-        if unknown:
-            return "unverified", f"{route.target}'s rules admit a range known only at deploy time"
-        return "broken", f"no firewall rule of {route.target} at {dst} admits {src.cidr} on port {route.port}"
-    if egress_rules and not egress_ok:
-        return "broken", f"{route.source}'s egress rules at {src} do not let port {route.port} out to {dst.cidr}"
-    return "proved", None
-
-
 def _here(res: RenderedResource, site: Site, global_clouds: frozenset[str]) -> bool:
     return res.cloud in global_clouds or res.region in (None, site.region)
-
-
-def _covers(prefix, cidr: str) -> bool:
-    if not isinstance(prefix, str):
-        return False
-    return _covers_text(prefix, cidr)
-
-
-@lru_cache(maxsize=65536)
-def _covers_text(prefix: str, cidr: str) -> bool:
-    # a large stack asks the same few pairs (a site's block, a firewall's peer) tens of thousands of times
-    try:
-        return ipaddress.ip_network(cidr).subnet_of(ipaddress.ip_network(prefix, strict=False))
-    except (ValueError, TypeError):
-        return False
 
 
 def _exposure(stack: Stack, firewalls: Iterable[tuple[RenderedResource, FirewallFacts]]) -> tuple[Exposure, ...]:

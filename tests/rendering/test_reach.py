@@ -616,3 +616,88 @@ def test_a_flow_an_aws_database_opens_is_let_out_and_proved_only_so(apart, tmp_p
         api.prove_network(result.loaded, result.network, [r for r in result.rendered if r not in out],
                           api.Session().providers())
     assert "db's egress rules" in str(caught.value) and "do not let port 9000 out" in str(caught.value)
+
+
+# -- deny rules, priorities and firewall targets ----------------------------------------------------------------
+AZURE_DENY = {"access": "Deny", "sourceAddressPrefix": "10.0.0.0/8", "destinationPortRange": "*", "protocol": "*"}
+
+
+def test_an_azure_deny_weighed_before_the_allow_shadows_it():
+    # found by review: a Deny of 10.0.0.0/8 at priority 199, before the allows at 200+, still proved the flow
+    rendered = _with_rule("api-azure-swedencentral-ingress-1", "api-deny", AZURE_DENY | {"priority": 199})
+    message = _caught(rendered, {"web->api:8080"})
+    assert "api-deny denies 10.50.112.0/20 on port 8080 at priority 199, before api-azure-swedencentral-ingress-1" \
+        in message
+
+
+def test_an_azure_deny_of_the_network_shadows_the_allows_of_its_resources():
+    rendered = _with_rule("api-azure-swedencentral-ingress-1", "net-deny", AZURE_DENY | {"priority": 150}, source="net")
+    assert "net-deny denies" in _caught(rendered, {"web->api:8080"})
+
+
+def test_an_azure_deny_weighed_after_the_allows_changes_nothing():
+    rendered = _with_rule("api-azure-swedencentral-ingress-1", "api-deny", AZURE_DENY | {"priority": 4000})
+    assert {f.status for f in three_clouds.prove(rendered).flows} == {"proved"}
+
+
+def test_a_gcp_rule_targeting_tags_no_machine_of_the_target_carries_admits_nothing():
+    # found by review: targetTags ["nobody"] on the rule admitting web -> api still proved the flow
+    rule = next(r for r in planned().rendered if r.name == "api-gcp-ingress-0-tcp-8080")
+    rendered = _changed(planned().rendered, rule.name, "targetTags", ["nobody"])
+    message = _caught(rendered, {"web->api:8080"})
+    assert "api-gcp-ingress-0-tcp-8080 admits 10.50.112.0/20 on port 8080 only on machines carrying ['nobody']" \
+        in message and "which api's at net@gcp/europe-north1 do not carry" in message
+    # a target tag only known at deploy time is unverified, not broken
+    proof = three_clouds.prove(_changed(planned().rendered, rule.name, "targetTags", [{"$ref": "net-gcp-network", "output": "name"}]))
+    assert {f.status for f in proof.flows if f.flow == "web->api:8080"} == {"unverified"}
+
+
+GCP_DENY = {"priority": 100, "allows": [], "denies": [{"protocol": "all"}], "sourceRanges": ["10.0.0.0/8"]}
+
+
+@pytest.mark.parametrize(("tags", "caught"), [(["cloudorch-api"], True), (["cloudorch-web"], False), (None, True)])
+def test_a_gcp_deny_of_the_network_stops_the_machines_it_targets(tags, caught):
+    changes = GCP_DENY | ({"targetTags": tags} if tags else {})
+    rendered = _with_rule("net-gcp-allow-internal", "net-deny", changes)
+    if tags is None:
+        rendered = tuple(r.model_copy(update={"inputs": {k: v for k, v in r.inputs.items() if k != "targetTags"}})
+                         if r.name == "net-deny" else r for r in rendered)
+    proof = three_clouds.prove(rendered) if not caught else None
+    if caught:
+        assert "net-deny denies 10.50.112.0/20 on port 8080 at priority 100" in _caught(rendered, {"web->api:8080"})
+    else:
+        assert {f.status for f in proof.flows} == {"proved"}
+
+
+def _gcp_egress(name: str, priority: int, action: str) -> RenderedResource:
+    base = next(r for r in planned().rendered if r.name == "web-gcp-ingress-0-tcp-443")
+    return base.model_copy(update={"name": name, "inputs": {
+        "network": base.inputs["network"], "direction": "EGRESS", "priority": priority,
+        "destinationRanges": ["10.0.0.0/8"], "targetTags": ["cloudorch-web"],
+        "allows" if action == "allow" else "denies": [{"protocol": "all"}]}})
+
+
+def test_a_gcp_egress_deny_stops_a_flow_out_and_an_allow_weighed_before_it_lets_it_out():
+    rendered = (*planned().rendered, _gcp_egress("web-egress-deny", 100, "deny"))
+    assert "web-egress-deny denies web's egress to 10.50.112.0/20 on port 8080" in _caught(rendered, {"web->api:8080"})
+    proof = three_clouds.prove((*rendered, _gcp_egress("web-egress-allow", 50, "allow")))
+    assert {f.status for f in proof.flows} == {"proved"}
+    message = _caught((*rendered, _gcp_egress("web-egress-allow", 500, "allow")), {"web->api:8080"})
+    assert "web-egress-deny denies web's egress to 10.50.112.0/20 on port 8080 at priority 100, before " \
+           "web-egress-allow lets it out" in message
+
+
+def test_a_deny_rule_hitting_another_port_or_protocol_changes_nothing():
+    facts = {"a": _vpn_side(0), "b": _vpn_side(1), "fw": FirewallFacts(rules=(
+        TrafficRule("ingress", "allow", (A.cidr,), ((5432, 5432),), "tcp", priority=200),
+        TrafficRule("ingress", "deny", ("0.0.0.0/0",), ((22, 22),), "tcp", priority=100),
+        TrafficRule("ingress", "deny", ("0.0.0.0/0",), ((5432, 5432),), "udp", priority=100),
+        TrafficRule("ingress", "deny", ("10.9.0.0/16",), ((5432, 5432),), "tcp", priority=100)))}
+    assert _judge(VPN, facts) == ("proved", "")
+    facts["fw"] = FirewallFacts(rules=(*facts["fw"].rules,
+                                       TrafficRule("ingress", "deny", ("10.0.0.0/24",), ALL, "all", priority=100)))
+    status, reason = _judge(VPN, facts)
+    assert status == "broken" and "denies 10.0.0.0/20 on port 5432 at priority 100" in reason
+
+
+ALL = ((0, 65535),)

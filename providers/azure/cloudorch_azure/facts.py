@@ -50,12 +50,14 @@ def _rule(rule: Any) -> TrafficRule:
     far = "source" if direction != "egress" else "destination"
     peers = [get(rule, f"{far}AddressPrefix"), *items(rule, f"{far}AddressPrefixes")]
     specs = [get(rule, "destinationPortRange"), *items(rule, "destinationPortRanges")]
-    protocol = get(rule, "protocol")
+    protocol, priority = get(rule, "protocol"), get(rule, "priority")
     return TrafficRule(
         direction, _word(get(rule, "access"), "Allow", _ACTIONS),  # type: ignore[arg-type]
         tuple(_peer(p) for p in peers if p is not None),
         tuple(r for r in (port_range(s) for s in specs if s is not None) if r),
         protocol_name(protocol),
+        # an NSG weighs its rules by priority (100-4096, lowest first); one not known yet is weighed first
+        priority=int(priority) if isinstance(priority, int | str) and str(priority).isdigit() else None,
     )
 
 

@@ -11,8 +11,8 @@ import re
 from typing import Any
 
 from cloudorch.rendering.facts import (
-    ALL_PORTS, BALANCER_PEER, BgpSession, BucketAccessFacts, BucketFacts, DatabaseFacts, FirewallFacts, LinkFacts, Reader, RenderedGraph,
-    RouteFacts, TrafficRule,
+    ALL_PORTS, BALANCER_PEER, BgpSession, BucketAccessFacts, BucketFacts, DatabaseFacts, FirewallFacts, InstanceFacts,
+    LinkFacts, Reader, RenderedGraph, RouteFacts, TrafficRule,
 )
 from cloudorch.rendering.inputs import UNKNOWN, any_on, flag, get, is_world, items, port_range, protocol_name
 from cloudorch.rendering.links import IpsecPolicy
@@ -27,6 +27,10 @@ BUCKET = "gcp:storage/bucket:Bucket"
 BUCKET_IAM_BINDING = "gcp:storage/bucketIAMBinding:BucketIAMBinding"
 
 _DIRECTIONS = {"INGRESS": "ingress", "EGRESS": "egress"}
+#: a firewall rule's priority when it sets none (0 is weighed first, 65535 last)
+DEFAULT_PRIORITY = 1000
+INSTANCE = "gcp:compute/instance:Instance"
+INSTANCE_TEMPLATE = "gcp:compute/instanceTemplate:InstanceTemplate"
 _PUBLIC_MEMBERS = {"allUsers", "allAuthenticatedUsers"}
 #: what Cloud SQL keeps when backupRetentionSettings leaves it out
 DEFAULT_RETAINED_BACKUPS = 7
@@ -44,6 +48,10 @@ def _firewall(res: RenderedResource, graph: RenderedGraph) -> FirewallFacts:
         peers = tuple(items(inputs, "sourceRanges"))
         if not peers and not items(inputs, "sourceTags") and not items(inputs, "sourceServiceAccounts"):
             peers = ("0.0.0.0/0",)  # an ingress rule naming no source at all admits every address
+    priority = get(inputs, "priority", DEFAULT_PRIORITY)
+    priority = int(priority) if isinstance(priority, int | str) and str(priority).isdigit() else None
+    # a rule naming target tags or service accounts applies only to the instances carrying one of them
+    targets = (*_tags(inputs, "targetTags"), *(_selector(a) for a in items(inputs, "targetServiceAccounts")))
     rules = []
     for action, key in (("allow", "allows"), ("deny", "denies")):
         for entry in items(inputs, key):
@@ -55,8 +63,28 @@ def _firewall(res: RenderedResource, graph: RenderedGraph) -> FirewallFacts:
                 ranges: tuple[tuple[int, int], ...] = (ALL_PORTS,)
             else:
                 ranges = tuple(r for r in (port_range(p) for p in ports) if r)
-            rules.append(TrafficRule(direction, action, _with_balancer(peers), ranges, protocol))  # type: ignore[arg-type]
-    return FirewallFacts(rules=tuple(rules), balancer=balancer_facts.guards_balancer(res))
+            rules.append(TrafficRule(direction, action, _with_balancer(peers), ranges, protocol,  # type: ignore[arg-type]
+                                     priority=priority))
+    return FirewallFacts(rules=tuple(rules), balancer=balancer_facts.guards_balancer(res), targets=targets or None)
+
+
+def _selector(value: Any) -> Any:
+    """A service account as a firewall or an instance names it: an email, or the same reference on both."""
+    if isinstance(value, dict) and is_ref(value):
+        return f"{value[REF]}.{value.get('output', '')}"
+    return value
+
+
+def _instance(res: RenderedResource, graph: RenderedGraph) -> InstanceFacts:
+    """An instance or template: the network tags and service account firewall rules select it by."""
+    account = res.inputs.get("serviceAccount")
+    email = account.get("email") if isinstance(account, dict) and not is_ref(account) else None
+    return InstanceFacts(tags=(*_tags(res.inputs, "tags"), *((_selector(email),) if email is not None else ())))
+
+
+def _tags(inputs: dict[str, Any], key: str) -> tuple[Any, ...]:
+    """Network tags; one that is another resource's output is known only at deploy time."""
+    return tuple(UNKNOWN if is_ref(t) else t for t in items(inputs, key))
 
 
 def _with_balancer(peers: tuple) -> tuple:
@@ -384,6 +412,7 @@ def _route(res: RenderedResource, graph: RenderedGraph) -> RouteFacts:
 
 READERS: dict[str, Reader] = {
     FIREWALL: _firewall, DATABASE_INSTANCE: _database, BUCKET: _bucket, BUCKET_IAM_BINDING: _binding,
-    VPN_TUNNEL: _tunnel, PEERING: _peering, ROUTE: _route, **balancer_facts.READERS,
+    VPN_TUNNEL: _tunnel, PEERING: _peering, ROUTE: _route, INSTANCE: _instance, INSTANCE_TEMPLATE: _instance,
+    **balancer_facts.READERS,
 }
 
