@@ -295,6 +295,9 @@ class RouteFacts(Facts):
     via: str | None = None
     #: the link's id when ``via`` is "link"
     link: str | None = None
+    #: the route table it belongs to (its name); None where the network has one table (a GCP VPC). Routes of
+    #: one table compete: the longest prefix wins
+    table: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,8 +8,9 @@ is proved like the three. For each flow and each pair of its source's and target
   sides (a peering resource on each; every tunnel of a VPN, each routing statically or over a BGP session
   whose two sides agree on each other's ASN and inside address: ``reach_bgp``) and each side routes the
   other side's block into it -- statically (``LinkFacts.static_routes``, a ``RouteFacts`` via the link) or
-  by installing what the other side announces (``routes_learned`` and the other side's ``advertises``).
-  Both directions: a connection needs its replies;
+  by installing what the other side announces (``routes_learned`` and the other side's ``advertises``),
+  and no route of a table that wins over those (longest prefix; static over learned) takes part of the
+  block elsewhere. Both directions: a connection needs its replies;
 - permitted: a firewall rule of the target, on its cloud and in its region, admits the flow's ports from a
   range that holds the source site's block, reaches the target's machines (target tags) and is not shadowed
   by a deny weighed before it; and where the source has egress rules, one lets it out, no deny first
@@ -21,8 +22,10 @@ deploy time). A broken pair is a bug in cloudorch or a provider: the plan stops 
 
 from __future__ import annotations
 
+import ipaddress
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -171,6 +174,7 @@ def prove(stack: Stack, network: NetworkPlan, rendered: Sequence[RenderedResourc
     links = {link.id: link for link in network.links}
     # once per link, not per flow: a large stack sends hundreds of flows over one link
     bgp = {link.id: tunnel_sessions(link, sessions) for link in network.links if link.kind == "vpn"}
+    diverted: dict = {}
     sites = {str(Site(network=b.network, cloud=b.cloud, region=b.region, cidr=b.cidr)):
              Site(network=b.network, cloud=b.cloud, region=b.region, cidr=b.cidr) for b in network.blocks}
 
@@ -184,7 +188,8 @@ def prove(stack: Stack, network: NetworkPlan, rendered: Sequence[RenderedResourc
         for src_name, dst_name, link_id in route.pairs:
             src, dst = at(sites[src_name], route.source), at(sites[dst_name], route.target)
             carried: list[str] = []
-            status, reason = _routable(src, dst, links.get(link_id) if link_id else None, sides, routes, bgp, carried)
+            status, reason = _routable(src, dst, links.get(link_id) if link_id else None, sides, routes, bgp,
+                                       diverted, carried)
             if status != "broken":
                 # a path unverified on its routes is still broken by a firewall that refuses it
                 allowed, why = permitted(route, src, dst, by_source, carriers, networks, global_clouds, carried)
@@ -202,7 +207,7 @@ def prove(stack: Stack, network: NetworkPlan, rendered: Sequence[RenderedResourc
                         services=_services(stack, rendered, firewalls, global_clouds, listeners))
 
 
-def _routable(src: Site, dst: Site, link: Link | None, sides, routes, bgp,
+def _routable(src: Site, dst: Site, link: Link | None, sides, routes, bgp, diverted,
               carried: list[str]) -> tuple[Status, str | None]:
     if link is None:
         return "proved", None
@@ -238,10 +243,49 @@ def _routable(src: Site, dst: Site, link: Link | None, sides, routes, bgp,
             learned = {p for _, f in sides[(link.id, other)] for p in f.advertises}
         if not any(holds(p, there.cidr) for p in static | learned):
             return "broken", f"{here} has no route to {there.cidr} over {link.id}"
+        key = (here.cloud, here.region, link.id, there.cidr)
+        if key not in diverted:  # once per site, link and block: many flows ask the same
+            diverted[key] = _diverted(routes.get((here.cloud, here.region), []), link.id, there.cidr, learned)
+        if diverted[key] is not None:
+            name, r = diverted[key]
+            return "broken", (f"{name} at {here} sends {r.destination} ({there.cidr} is {link.id}'s) to {r.via or 'a target'}"
+                              f", and it wins over the route into the link")
     if pending:
         whys = sorted({why for t in pending if (why := bgp[link.id][t][1])})
         return "unverified", "; ".join(whys)
     return "proved", None
+
+
+def _diverted(here_routes, link_id: str, cidr: str, learned: set[str]):
+    """A route of a table at the site that takes some of ``cidr`` elsewhere than the link and wins over the
+    table's routes into it: it is more specific (the longest prefix wins), or as specific as a route the
+    site only learned (a static route beats a propagated one of the same length). (name, facts), or None."""
+    into: dict[object, list[str]] = defaultdict(list)
+    for _, r in here_routes:
+        if r.via == "link" and r.link == link_id and isinstance(r.destination, str):
+            into[r.table].append(r.destination)
+    block = _network(cidr)
+    for name, r in here_routes:
+        # a route to the site's own VPN gateway still leaves over its VPN links
+        if (r.via == "link" and r.link == link_id) or r.via == "vpn-gateway" or not isinstance(r.destination, str):
+            continue
+        taken = _network(r.destination)
+        if block is None or taken is None or taken.version != block.version or not taken.overlaps(block):
+            continue
+        part = taken if taken.subnet_of(block) else block  # type: ignore[arg-type]
+        static = max((n.prefixlen for p in into[r.table] if (n := _network(p)) and part.subnet_of(n)), default=-1)
+        heard = max((n.prefixlen for p in learned if (n := _network(p)) and part.subnet_of(n)), default=-1)
+        if static < taken.prefixlen and heard <= taken.prefixlen:
+            return name, r
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _network(cidr: str):
+    try:
+        return ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return None
 
 
 def _here(res: RenderedResource, site: Site, global_clouds: frozenset[str]) -> bool:

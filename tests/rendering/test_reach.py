@@ -701,3 +701,44 @@ def test_a_deny_rule_hitting_another_port_or_protocol_changes_nothing():
 
 
 ALL = ((0, 65535),)
+
+
+# -- route precedence -----------------------------------------------------------------------------------------
+def _route_to_nat(copy_of: str, destination: str, name: str = "hijack") -> tuple[RenderedResource, ...]:
+    rendered = planned().rendered
+    route = next(r for r in rendered if r.name == copy_of)
+    nat = next(r for r in rendered if r.type.endswith("NatGateway") and r.region == route.region)
+    inputs = {k: v for k, v in route.inputs.items() if k != "vpcPeeringConnectionId"}
+    return (*rendered, route.model_copy(update={"name": name, "inputs": inputs | {
+        "destinationCidrBlock": destination, "natGatewayId": {"$ref": nat.name, "output": "id"}}}))
+
+
+def test_a_more_specific_route_taking_part_of_the_peer_block_elsewhere_breaks_the_peering_path():
+    # found by review: half the peer block routed to the NAT gateway (the longest prefix wins) still proved
+    copy_of = "net-aws-eu-north-1-aws-eu-west-1-b-private-route"
+    message = _caught(_route_to_nat(copy_of, "10.50.112.0/21"), {"web->api:8080"})
+    assert "hijack at net@aws/eu-west-1 sends 10.50.112.0/21 (10.50.112.0/20 is net@aws/eu-north-1~net@aws/eu-west-1's)" \
+           " to nat, and it wins over the route into the link" in message
+    # a less specific one (a default route to the NAT gateway) loses to the route into the link
+    proof = three_clouds.prove(_route_to_nat(copy_of, "10.0.0.0/8"))
+    assert {f.status for f in proof.flows} == {"proved"}
+    # a route elsewhere for a block outside the peer's changes nothing
+    proof = three_clouds.prove(_route_to_nat(copy_of, "10.99.0.0/21"))
+    assert {f.status for f in proof.flows} == {"proved"}
+
+
+def test_a_static_route_beats_the_propagated_route_into_a_vpn_for_the_same_block():
+    result = planned()
+    flow, path = next((f, p) for f in result.proof.flows for p in f.paths
+                      if p.link and "aws/eu-north-1" in p.link and "gcp/europe-north1" in p.link)
+    link = next(link for link in result.network.links if link.id == path.link)
+    gcp = link.b if link.b.cloud == "gcp" else link.a
+    table_route = next(r.name for r in result.rendered if r.type == "aws:ec2/route:Route"
+                       and r.region == "eu-north-1" and r.name.endswith("-private-route"))
+    broken, reasons = _broken(_route_to_nat(table_route, gcp.cidr))
+    over = _paths_over(result, {link.id})
+    assert over <= broken
+    assert all(f"sends {gcp.cidr} (" in reasons[key] for key in over), reasons
+    # a static route as long as the propagated one wins (above); a shorter one, the whole /16, loses to it
+    broken, _ = _broken(_route_to_nat(table_route, "10.50.0.0/16"))
+    assert not broken & over

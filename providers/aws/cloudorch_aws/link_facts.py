@@ -8,6 +8,7 @@ side are the tags the rendering puts on it (``links.LINK_TAG``), the block a sid
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
 from typing import Any
 
 from cloudorch.rendering.facts import BgpSession, LinkFacts, Reader, RenderedGraph, RouteFacts
@@ -42,6 +43,11 @@ def _link_of(resource: RenderedResource | None) -> str | None:
 
 # -- routes ------------------------------------------------------------------------------------------------
 def _route(res: RenderedResource, graph: RenderedGraph) -> RouteFacts:
+    table = res.inputs.get("routeTableId")
+    return replace(_routed(res, graph), table=table[REF] if is_ref(table) else None)
+
+
+def _routed(res: RenderedResource, graph: RenderedGraph) -> RouteFacts:
     inputs = res.inputs
     destination = get(inputs, "destinationCidrBlock")
     if destination is None:

@@ -287,8 +287,10 @@ def test_no_route_over_a_link_leads_anywhere_but_the_other_sites_block():
 def test_default_routes_read_as_internet_and_nat():
     ctx = _facts_context(rendered_alone()[3])
     by_name = _by_name()
-    assert ctx.facts(by_name["net-aws-eu-west-1-public-default"]) == RouteFacts(destination="0.0.0.0/0", via="internet")
-    assert ctx.facts(by_name["net-aws-eu-west-1-private-default"]) == RouteFacts(destination="0.0.0.0/0", via="nat")
+    assert ctx.facts(by_name["net-aws-eu-west-1-public-default"]) == RouteFacts(
+        destination="0.0.0.0/0", via="internet", table="net-aws-eu-west-1-public-rt")
+    assert ctx.facts(by_name["net-aws-eu-west-1-private-default"]) == RouteFacts(
+        destination="0.0.0.0/0", via="nat", table="net-aws-eu-west-1-private-rt")
 
 
 # -- link facts ------------------------------------------------------------------------------------------------
