@@ -287,6 +287,19 @@ class LinkFacts(Facts):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ServicePeeringFacts(Facts):
+    """A peering to a cloud's own network where managed services of a stack network live (GCP's private
+    services access, behind which Cloud SQL sits): its resources are reached through it, and answer only
+    the addresses that network passes on to it."""
+
+    #: the kinds of stack resources that live behind it ("database")
+    holds: tuple[str, ...] = ()
+    #: the routes the network learns over its links (VPN) are passed on to the service's side, so it can answer
+    #: clients on the far side of a link
+    exports_learned: Fact = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RouteFacts(Facts):
     """One route: traffic to ``destination`` leaves the site through ``via``."""
 

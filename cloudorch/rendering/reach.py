@@ -10,7 +10,9 @@ is proved like the three. For each flow and each pair of its source's and target
   other side's block into it -- statically (``LinkFacts.static_routes``, a ``RouteFacts`` via the link) or
   by installing what the other side announces (``routes_learned`` and the other side's ``advertises``),
   and no route of a table that wins over those (longest prefix; static over learned) takes part of the
-  block elsewhere. Both directions: a connection needs its replies;
+  block elsewhere; a database behind a service peering (``ServicePeeringFacts``: Cloud SQL) answers the far
+  side of a VPN only if the peering passes on the routes learned over it. Both directions: a connection
+  needs its replies;
 - permitted: a firewall rule of the target, on its cloud and in its region, admits the flow's ports from a
   range that holds the source site's block, reaches the target's machines (target tags) and is not shadowed
   by a deny weighed before it; and where the source has egress rules, one lets it out, no deny first
@@ -40,7 +42,9 @@ from cloudorch.rendering.facts import (
     LinkFacts,
     ListenerFacts,
     RouteFacts,
+    ServicePeeringFacts,
 )
+from cloudorch.rendering.inputs import UNKNOWN
 from cloudorch.rendering.model import RenderedResource
 from cloudorch.rendering.reach_bgp import tunnel_sessions
 from cloudorch.rendering.reach_rules import holds, permitted
@@ -148,6 +152,7 @@ def prove(stack: Stack, network: NetworkPlan, rendered: Sequence[RenderedResourc
     firewalls: list[tuple[RenderedResource, FirewallFacts]] = []
     listeners: dict[tuple[str | None, str, str | None], list[tuple[str, int]]] = defaultdict(list)
     carriers: dict[tuple[str | None, str], list[tuple[str | None, InstanceFacts]]] = defaultdict(list)
+    services: dict[tuple[str | None, str], list[tuple[str, ServicePeeringFacts]]] = defaultdict(list)
     for res in rendered:
         if res.role == Role.BALANCER_LISTENER:
             heard = describe(res, graph)
@@ -158,6 +163,11 @@ def prove(stack: Stack, network: NetworkPlan, rendered: Sequence[RenderedResourc
             machine = describe(res, graph)
             if isinstance(machine, InstanceFacts):
                 carriers[(res.source, res.cloud)].append((res.region, machine))
+            continue
+        if res.role == Role.SERVICE_PEERING:
+            behind = describe(res, graph)
+            if isinstance(behind, ServicePeeringFacts):
+                services[(res.source, res.cloud)].append((res.name, behind))
             continue
         if res.role not in (Role.LINK, Role.ROUTE, Role.FIREWALL_RULE, Role.SECURITY_GROUP):
             continue
@@ -182,6 +192,7 @@ def prove(stack: Stack, network: NetworkPlan, rendered: Sequence[RenderedResourc
     for res, facts in firewalls:
         by_source[res.source].append((res, facts))
     networks = {name: spec.network for name, spec in stack.resources.items() if isinstance(getattr(spec, "network", None), str)}
+    databases = {name for name, spec in stack.resources.items() if isinstance(spec, Database)}
     flows = []
     for route in network.flows:
         paths = []
@@ -190,6 +201,9 @@ def prove(stack: Stack, network: NetworkPlan, rendered: Sequence[RenderedResourc
             carried: list[str] = []
             status, reason = _routable(src, dst, links.get(link_id) if link_id else None, sides, routes, bgp,
                                        diverted, carried)
+            link = links.get(link_id) if link_id else None
+            if status != "broken" and link is not None and link.kind == "vpn":
+                status, reason = _answers(route, src, dst, link, networks, databases, services, carried) or (status, reason)
             if status != "broken":
                 # a path unverified on its routes is still broken by a firewall that refuses it
                 allowed, why = permitted(route, src, dst, by_source, carriers, networks, global_clouds, carried)
@@ -254,6 +268,25 @@ def _routable(src: Site, dst: Site, link: Link | None, sides, routes, bgp, diver
         whys = sorted({why for t in pending if (why := bgp[link.id][t][1])})
         return "unverified", "; ".join(whys)
     return "proved", None
+
+
+def _answers(route, src: Site, dst: Site, link: Link, networks, databases, services, carried: list[str]):
+    """A database behind a service peering (Cloud SQL) at either end of a VPN path answers the far side only
+    if the peering passes on the routes its network learns over the link: (status, reason), or None."""
+    for end, site, far in ((route.target, dst, src), (route.source, src, dst)):
+        peerings = [(name, f) for name, f in services.get((networks.get(end), site.cloud), ())
+                    if "database" in f.holds]
+        if not peerings or end not in databases:
+            continue
+        carried += [name for name, f in peerings if f.exports_learned is True]
+        if any(f.exports_learned is True for _, f in peerings):
+            continue
+        if any(f.exports_learned is UNKNOWN for _, f in peerings):
+            return "unverified", f"whether {end}'s service peering passes on the routes it learns is known at deploy time"
+        name = peerings[0][0]
+        return "broken", (f"{end} sits behind {name}, which does not pass on the routes {site} learns over "
+                          f"{link.id}: it never answers {far.cidr}")
+    return None
 
 
 def _diverted(here_routes, link_id: str, cidr: str, learned: set[str]):

@@ -742,3 +742,25 @@ def test_a_static_route_beats_the_propagated_route_into_a_vpn_for_the_same_block
     # a static route as long as the propagated one wins (above); a shorter one, the whole /16, loses to it
     broken, _ = _broken(_route_to_nat(table_route, "10.50.0.0/16"))
     assert not broken & over
+
+
+# -- Cloud SQL's way back ---------------------------------------------------------------------------------------
+def test_cloud_sql_reached_over_a_vpn_needs_its_peering_to_pass_on_the_learned_routes():
+    # found by review: without the routes config of the private services access peering, Cloud SQL never
+    # answers clients on AWS or Azure, and the proof still said web->db proved
+    result = planned()
+    over_vpn = {(f.flow, p.source_site, p.target_site) for f in result.proof.flows for p in f.paths
+                if f.target == "db" and p.link and "gcp/" in p.target_site
+                and next(k for k in result.network.links if k.id == p.link).kind == "vpn"}
+    assert over_vpn
+    rendered = without(result.rendered, "net-gcp-psa-routes")
+    broken, reasons = _broken(rendered)
+    assert broken == over_vpn  # paths inside GCP need no learned route
+    assert all("db sits behind net-gcp-psa-connection, which does not pass on the routes" in r
+               for r in reasons.values()), reasons
+    _caught(rendered, {"web->db:5432"})
+    # exportCustomRoutes switched off is the same
+    assert _broken(_changed(result.rendered, "net-gcp-psa-routes", "exportCustomRoutes", False))[0] == over_vpn
+    # and the proof lists the peering among what carries the path
+    path = next(p for f in result.proof.flows for p in f.paths if (f.flow, p.source_site, p.target_site) in over_vpn)
+    assert "net-gcp-psa-connection" in path.carried_by

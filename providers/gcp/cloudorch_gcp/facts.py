@@ -12,7 +12,7 @@ from typing import Any
 
 from cloudorch.rendering.facts import (
     ALL_PORTS, BALANCER_PEER, BgpSession, BucketAccessFacts, BucketFacts, DatabaseFacts, FirewallFacts, InstanceFacts,
-    LinkFacts, Reader, RenderedGraph, RouteFacts, TrafficRule,
+    LinkFacts, Reader, RenderedGraph, RouteFacts, ServicePeeringFacts, TrafficRule,
 )
 from cloudorch.rendering.inputs import UNKNOWN, any_on, flag, get, is_world, items, port_range, protocol_name
 from cloudorch.rendering.links import IpsecPolicy
@@ -410,9 +410,29 @@ def _route(res: RenderedResource, graph: RenderedGraph) -> RouteFacts:
     return RouteFacts(destination=get(inputs, "destRange"), via=via)
 
 
+SERVICE_CONNECTION = "gcp:servicenetworking/connection:Connection"
+PEERING_ROUTES = "gcp:compute/networkPeeringRoutesConfig:NetworkPeeringRoutesConfig"
+
+
+def _service_access(res: RenderedResource, graph: RenderedGraph) -> ServicePeeringFacts:
+    """Private services access: Cloud SQL lives in Google's network, peered to the VPC. The peering passes on
+    the VPC's custom routes (what the Cloud Routers learned over VPN) only where a routes config of it says
+    exportCustomRoutes; without one a client on another cloud reaches the database, which never answers."""
+    configs = graph.referrers(res.name, PEERING_ROUTES)
+    exported = [get(c.inputs, "exportCustomRoutes") for c in configs]
+    if any(flag(e) is True for e in exported):
+        return ServicePeeringFacts(holds=("database",), exports_learned=True)
+    if any(e is UNKNOWN for e in exported):
+        return ServicePeeringFacts(holds=("database",), exports_learned=UNKNOWN)
+    return ServicePeeringFacts(holds=("database",), exports_learned=False, notes={
+        "exports_learned": "no NetworkPeeringRoutesConfig of this peering sets exportCustomRoutes: Cloud SQL does "
+                           "not learn the routes to the other clouds"})
+
+
 READERS: dict[str, Reader] = {
     FIREWALL: _firewall, DATABASE_INSTANCE: _database, BUCKET: _bucket, BUCKET_IAM_BINDING: _binding,
     VPN_TUNNEL: _tunnel, PEERING: _peering, ROUTE: _route, INSTANCE: _instance, INSTANCE_TEMPLATE: _instance,
+    SERVICE_CONNECTION: _service_access,
     **balancer_facts.READERS,
 }
 
