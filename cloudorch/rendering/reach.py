@@ -308,7 +308,9 @@ def _diverted(here_routes, link_id: str, cidr: str, learned: set[str]):
         part = taken if taken.subnet_of(block) else block  # type: ignore[arg-type]
         static = max((n.prefixlen for p in into[r.table] if (n := _network(p)) and part.subnet_of(n)), default=-1)
         heard = max((n.prefixlen for p in learned if (n := _network(p)) and part.subnet_of(n)), default=-1)
-        if static < taken.prefixlen and heard <= taken.prefixlen:
+        # a table with no way into the link for the block is another site's (two VPCs of one region share the
+        # routes' index); one of this site's missing its route is caught already (``static_routes``)
+        if (static >= 0 or heard >= 0) and static < taken.prefixlen and heard <= taken.prefixlen:
             return name, r
     return None
 
