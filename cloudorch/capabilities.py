@@ -94,6 +94,14 @@ def cross_network_requirement() -> Requirement:
     return Requirement(kind="database", needs=frozenset({Capability.CROSS_NETWORK_ACCESS}))
 
 
+def beside_public_requirement(protocol: str) -> Requirement:
+    """What a served resource needs of its cloud where a placement put it beside resources of its network
+    with public addresses (``placement.capability.requirements_of``): its balancer of ``protocol`` must not
+    open them (a tcp balancer that keeps clients' addresses opens the replicas' subnet on its port)."""
+    return Requirement(kind="compute", needs=frozenset({Capability.LOAD_BALANCER}),
+                       details=(("serve_protocol", protocol), ("public_neighbour", "yes")))
+
+
 def requirement_of(spec: Resource) -> Requirement:
     """The requirement of one stack resource (``cloudorch.spec.models``), read off its fields."""
     keyed = {Capability.CUSTOMER_MANAGED_KEY} if getattr(spec, "customer_managed_key", False) else set()

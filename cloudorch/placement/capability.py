@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from cloudorch.capabilities import Capability, Requirement, cross_network_requirement, requirement_of
+from cloudorch.capabilities import (Capability, Requirement, beside_public_requirement, cross_network_requirement,
+                                    requirement_of)
 from cloudorch.catalog.model import Region
 from cloudorch.graph import flow_partners
 from cloudorch.placement.model import Exclusion
@@ -35,12 +36,14 @@ def no_gaps(requirement: Requirement, cloud: str, region: str) -> Mapping[Capabi
     return {}
 
 
-def requirements_of(stack: Stack, name: str,
-                    across: frozenset[str] = frozenset()) -> tuple[tuple[str | None, Requirement], ...]:
+def requirements_of(stack: Stack, name: str, across: frozenset[str] = frozenset(),
+                    beside: frozenset[str] = frozenset()) -> tuple[tuple[str | None, Requirement], ...]:
     """What resource ``name`` needs wherever it goes: its own requirement (labelled None), if it joins a
     network the network's (labelled with the network), and for a database in ``across`` -- one a placement
     put on a cloud together with a flow partner of another stack network (``planner.peered_across``) -- to
-    be reached across the link between the two networks."""
+    be reached across the link between the two networks; for a served resource in ``beside`` -- one a
+    placement put in a location with public resources of its network (``planner.served_beside_public``) --
+    to be served there without opening them."""
     spec = stack.resources[name]
     own: tuple[tuple[str | None, Requirement], ...] = ((None, requirement_of(spec)),)
     network = getattr(spec, "network", None)
@@ -49,6 +52,8 @@ def requirements_of(stack: Stack, name: str,
     own = (*own, (f"network {network!r}", requirement_of(stack.resources[network])))
     if name in across and (others := _networks_talked_to(stack, name, network)):
         own = (*own, (f"its flows with network {', '.join(map(repr, others))}", cross_network_requirement()))
+    if name in beside and getattr(spec, "serve", None) is not None:
+        own = (*own, (f"public resources of network {network!r} beside it", beside_public_requirement(spec.serve.protocol)))
     return own
 
 

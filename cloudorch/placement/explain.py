@@ -69,14 +69,14 @@ EveryFit = Callable[[str, tuple[str, str], bool, int], tuple[Option, ...]]
 
 
 def every_fit(stack: Stack, catalog: Catalog, index: OfferingIndex, capability: CapabilityFilter,
-              across: frozenset[str] = frozenset()) -> EveryFit:
+              across: frozenset[str] = frozenset(), beside: frozenset[str] = frozenset()) -> EveryFit:
     """Every offering that fits a resource where its cloud can host it, dominated ones included, asked for
     one location at a time: an explanation names only the next few types in each chosen region."""
     databases: dict[str, tuple[Option, ...]] = {}
 
     def fits(name: str, location: tuple[str, str], spot: bool, take: int) -> tuple[Option, ...]:
         spec = stack.resources[name]
-        hosts = capability.hosts(requirements_of(stack, name, across))
+        hosts = capability.hosts(requirements_of(stack, name, across, beside))
         if isinstance(spec, Compute):
             return cheapest_fits(spec, hosts, index, location, spot, take)
         if name not in databases:  # a database catalog is small: all of its classes, once per resource

@@ -16,7 +16,7 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import replace
 
-from cloudorch.capabilities import cross_network_requirement
+from cloudorch.capabilities import beside_public_requirement, cross_network_requirement
 from cloudorch.catalog.model import Catalog
 from cloudorch.errors import InfeasiblePlacement, OverBudget
 from cloudorch.graph import flow_partners
@@ -50,13 +50,41 @@ def plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
                    index: OfferingIndex | None = None, *, explain_choices: bool = True) -> PlacementResult:
     with _cycle_collection.rarer():
         across: frozenset[str] = frozenset()
+        beside: frozenset[str] = frozenset()
+        result = _plan_placement(stack, catalog, settings, index, explain_choices)
         while True:
-            result = _plan_placement(stack, catalog, settings, index, explain_choices, across)
             found = peered_across(stack, result, settings) - across
-            if not found:
+            near_public = served_beside_public(stack, result, settings) - beside
+            if not found and not near_public:
                 return result
-            # each pass moves at least one more database off the clouds that cannot reach it: it ends
-            across |= found
+            # each pass moves at least one more resource off the clouds that cannot have it where it was: it ends
+            across, beside = across | found, beside | near_public
+            try:
+                result = _plan_placement(stack, catalog, settings, index, explain_choices, across, beside)
+            except InfeasiblePlacement:
+                # nowhere else: the placement as it was, which its provider's checks refuse at the field to
+                # change, naming what shares the cloud (clearer than "no placement" here)
+                return result
+
+
+def served_beside_public(stack: Stack, result: PlacementResult, settings: PlacementSettings) -> frozenset[str]:
+    """The served resources this placement puts in a location with a resource of their network that has
+    public addresses, on a cloud whose balancer of their protocol would open those addresses there (Azure's
+    Standard Load Balancer, tcp: the NSG rule for its clients covers the whole subnet)."""
+    public = {name: spec.network for name, spec in stack.resources.items() if isinstance(spec, Compute)
+              and any(rule.from_outside_private_space for rule in spec.ingress)}
+    out = set()
+    for name, spec in stack.resources.items():
+        placement = result.placements.get(name)
+        if not isinstance(spec, Compute) or spec.serve is None or placement is None:
+            continue
+        wanted = beside_public_requirement(spec.serve.protocol)
+        neighbours = [o for o, network in public.items() if o != name and network == spec.network and o in result.placements]
+        for cloud, region in placement.locations:
+            if any((cloud, region) in result.placements[o].locations for o in neighbours) \
+                    and settings.unsupported(wanted, cloud, region):
+                out.add(name)
+    return frozenset(out)
 
 
 def peered_across(stack: Stack, result: PlacementResult, settings: PlacementSettings) -> frozenset[str]:
@@ -118,12 +146,14 @@ _cycle_collection = _CycleCollection()
 
 
 def _plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings, index: OfferingIndex | None,
-                    explain_choices: bool, across: frozenset[str] = frozenset()) -> PlacementResult:
+                    explain_choices: bool, across: frozenset[str] = frozenset(),
+                    beside: frozenset[str] = frozenset()) -> PlacementResult:
     regions, region_exclusions = allowed_regions(stack, catalog, settings)
     index = index or OfferingIndex(catalog, settings)
     quotas = {k: v for k, v in settings.vcpu_quotas.items() if v is not None}
     capability = CapabilityFilter(settings.unsupported, regions)
-    demands, exclusions = _demands(stack, regions, catalog, index, capability, vcpu_matters=bool(quotas), across=across)
+    demands, exclusions = _demands(stack, regions, catalog, index, capability, vcpu_matters=bool(quotas),
+                                   across=across, beside=beside)
     for d in demands:
         if not d.options:
             raise _no_options(stack, d.name, region_exclusions + list(exclusions[d.name]))
@@ -166,7 +196,7 @@ def _plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
         refused = restricted(stack, catalog, settings, capability)
         exclusions = {name: found + refused.get(name, ()) for name, found in exclusions.items()}
         explanations = dict(sorted({**explain(stack, problem, solution, region_exclusions, exclusions,
-                                              every_fit(stack, catalog, index, capability, across)),
+                                              every_fit(stack, catalog, index, capability, across, beside)),
                                     **bucket_explanations}.items()))
     return PlacementResult(
         objective=stack.placement.objective,
@@ -207,12 +237,13 @@ def _max_storage_cost(stack: Stack, catalog: Catalog, regions) -> float:
 
 
 def _demands(stack: Stack, regions, catalog: Catalog, index: OfferingIndex, capability: CapabilityFilter,
-             vcpu_matters: bool, across: frozenset[str] = frozenset()) -> tuple[list[Demand], dict[str, tuple]]:
+             vcpu_matters: bool, across: frozenset[str] = frozenset(),
+             beside: frozenset[str] = frozenset()) -> tuple[list[Demand], dict[str, tuple]]:
     demands, exclusions = [], {}
     for name, spec in sorted(stack.resources.items()):
         if not isinstance(spec, (Compute, Database)):
             continue
-        hosts = capability.hosts(requirements_of(stack, name, across))
+        hosts = capability.hosts(requirements_of(stack, name, across, beside))
         if isinstance(spec, Compute):
             options, excluded = compute_options(spec, hosts, index, vcpu_matters)
             demands.append(Demand(

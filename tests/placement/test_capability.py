@@ -255,3 +255,27 @@ def test_a_database_beside_a_partner_of_another_network_asks_its_cloud_for_that_
     hosts = CapabilityFilter(cloud_wide({"beta": {Capability.CROSS_NETWORK_ACCESS: reason}}), regions).hosts(asked)
     assert [r.cloud for r in hosts.regions] == ["alpha"]
     assert [e.detail for e in hosts.excluded] == [f"cannot host its flows with network 'other': {reason}"]
+
+
+def test_a_served_resource_put_beside_public_ones_where_its_cloud_cannot_serve_it_so_is_placed_again():
+    # Azure's tcp balancer opens the subnet's public addresses on its port: a placement that put web beside
+    # admin there is made again with that asked of the cloud (found by random stacks: refused at render)
+    from cloudorch.placement.planner import served_beside_public
+    from tests.placement.tiny import catalog, off, plan, stack
+
+    def unsupported(requirement, cloud, region):
+        lacks = cloud == "azure" and requirement.detail("public_neighbour") == "yes"
+        return {Capability.LOAD_BALANCER: "opens its neighbours (declared by the test)"} if lacks else {}
+
+    st = stack("""
+        web: {kind: compute, network: net, cpu: 4, memory_gb: 16, serve: {protocol: tcp, backend_port: 9000}}
+        admin: {kind: compute, network: net, cpu: 4, memory_gb: 16, ingress: [{port: 22, from: internet}]}
+    """, placement="regions: [westeurope, eu-west-1]")
+    cat = catalog(off("azure/westeurope", "a-4", 0.05), off("aws/eu-west-1", "b-4", 0.08))
+    first = plan(st, cat)  # nothing asked of the clouds: both where it is cheapest
+    assert first.placements["web"].clouds == first.placements["admin"].clouds == ("azure",)
+    placed = plan(st, cat, unsupported=unsupported)
+    assert placed.placements["web"].clouds == ("aws",) and placed.placements["admin"].clouds == ("azure",)
+    assert served_beside_public(st, placed, type("S", (), {"unsupported": staticmethod(unsupported)})()) == frozenset()
+    why = [e.detail for e in placed.explanations["web"].excluded if e.cloud == "azure"]
+    assert any("public resources of network 'net' beside it: opens its neighbours" in d for d in why), why

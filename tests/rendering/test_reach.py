@@ -194,9 +194,10 @@ def test_a_database_whose_partners_run_on_another_cloud_keeps_gcp():
     assert result.placement.placements["web"].clouds == ("azure",)
     assert result.placement.placements["db"].clouds == ("gcp",)
     assert {f.status for f in result.proof.flows} == {"proved"}
-    with pytest.raises(InfeasiblePlacement) as err:  # only GCP allowed: nowhere to go, and why
+    with pytest.raises(SpecError) as err:  # only GCP allowed: nowhere else, refused where the flow is declared
         _plan_of(_sql_across(["gcp"]))
-    assert "Cloud SQL is reached through its own VPC peering" in str(err.value)
+    [problem] = err.value.problems
+    assert problem.path == "resources.db.ingress[0].from" and "crosses a GCP VPC peering" in problem.message
 
 
 def test_each_flow_across_a_gcp_peering_is_refused_at_its_own_entry(monkeypatch):

@@ -77,10 +77,17 @@ def _passthrough_exposure(ctx: RenderContext) -> list[Problem]:
 
 def passthrough_gap(requirement: Requirement) -> str | None:
     """Why Azure cannot serve this compute requirement over a Standard Load Balancer, if it cannot: its
-    replicas have public addresses of their own (ingress from outside private space), which the subnet's
-    rule for the balancer's clients would open on the backend port beyond what that ingress asks."""
-    if requirement.detail("serve_protocol") != "tcp" or requirement.detail("public_address") != "yes" \
-            or requirement.detail("internet_on_backend_port") != "no":
+    replicas have public addresses of their own (ingress from outside private space), or resources of its
+    network beside it do (``public_neighbour``: asked once a placement put it there), which the subnet's
+    rule for the balancer's clients would open on the backend port beyond what their ingress asks."""
+    if requirement.detail("serve_protocol") != "tcp":
+        return None
+    if requirement.detail("public_neighbour") == "yes":
+        return ("a Standard Load Balancer (tcp) keeps the clients' addresses, so the replicas' subnet admits the "
+                "internet on the backend port, and resources of the same network with public addresses in that "
+                "region would be open on it too. Serve it over http or https (an Application Gateway, which "
+                "proxies), or put those resources in another network")
+    if requirement.detail("public_address") != "yes" or requirement.detail("internet_on_backend_port") != "no":
         return None
     return ("a Standard Load Balancer (tcp) keeps the clients' addresses, so the replicas' subnet admits the "
             "internet on the backend port, and their own public addresses (an ingress from outside private "
