@@ -334,13 +334,17 @@ def _exposure(stack: Stack, firewalls: Iterable[tuple[RenderedResource, Firewall
         if not ports:
             continue
         spec = stack.resources.get(res.source) if res.source else None
-        asked = [(rule.port, rule.last_port) for rule in getattr(spec, "ingress", [])
+        asked = [(rule.protocol, rule.port, rule.last_port) for rule in getattr(spec, "ingress", [])
                  if isinstance(spec, (Compute, Database)) and rule.is_world_open]
         if facts.balancer:  # a balancer's rules answer to what it serves, never to the replicas' ingress
-            asked = [(p, p) for p in served_ports(spec)]
-        # every exposed range must lie inside one the stack asked for (an all-ports rule on a resource that
-        # asked for 443 is not declared)
-        declared = all(any(a <= lo and hi <= b for a, b in asked) for lo, hi in ports) if asked else False
+            asked = [("tcp", p, p) for p in served_ports(spec)]
+        # every exposed range must lie inside one the stack asked for, of the same protocol (an all-ports rule
+        # on a resource that asked for 443 is not declared; nor is tcp on a port it asked udp for, found by
+        # review); a rule of every protocol is declared by nothing
+        exposed = {(rule.protocol, lo, hi) for rule in facts.rules if rule.admits and rule.from_world
+                   for lo, hi in rule.ports}
+        declared = all(any(proto == ap and a <= lo and hi <= b for ap, a, b in asked)
+                       for proto, lo, hi in exposed) if asked else False
         out.append(Exposure(resource=res.name, source=res.source, ports=ports, declared=declared))
     return tuple(sorted(out, key=lambda e: e.resource))
 

@@ -765,3 +765,22 @@ def test_cloud_sql_reached_over_a_vpn_needs_its_peering_to_pass_on_the_learned_r
     # and the proof lists the peering among what carries the path
     path = next(p for f in result.proof.flows for p in f.paths if (f.flow, p.source_site, p.target_site) in over_vpn)
     assert "net-gcp-psa-connection" in path.carried_by
+
+
+def test_exposure_is_declared_only_for_the_protocol_the_stack_asked():
+    # found by review: a tcp rule on a port the stack opened for udp counted as declared
+    from cloudorch.rendering.reach import _exposure
+
+    stack = Stack.model_validate({"stack": "s", "resources": {
+        "net": {"kind": "network", "cidr": "10.0.0.0/16"},
+        "dns": {"kind": "compute", "network": "net", "cpu": 2, "memory_gb": 4,
+                "ingress": [{"port": 53, "protocol": "udp", "from": "internet"}]}}})
+    res = RenderedResource(name="dns-rule", type="t", role="firewall-rule", cloud="aws", region="eu-west-1",
+                           source="dns", inputs={})
+
+    def declared(protocol: str) -> bool:
+        rule = TrafficRule("ingress", "allow", ("0.0.0.0/0",), ((53, 53),), protocol)
+        [exposure] = _exposure(stack, [(res, FirewallFacts(rules=(rule,)))])
+        return exposure.declared
+
+    assert declared("udp") and not declared("tcp") and not declared("all")
