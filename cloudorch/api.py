@@ -459,8 +459,8 @@ def network_shapes(providers: dict[str, Any], config: Config) -> dict[str, Netwo
         raise SpecError(problems, hint=VPN_LINKS_HINT)
     shapes = {}
     for name, provider in providers.items():
-        # the addresses the network stage wires tunnels to (``CloudProvider.vpn_interfaces``), whatever the
-        # plugin's shape says: a link is priced for the tunnels it is rendered with
+        # the addresses the network stage wires tunnels to (``CloudProvider.vpn_interfaces``), whatever a
+        # plugin's shape says (the built-in ones say the same): a link is priced for the tunnels it is rendered with
         shape = replace(provider.network_shape(), vpn_interfaces=provider.vpn_interfaces)
         raised = config.vpn_links_per_site.get(name)
         if raised is not None:

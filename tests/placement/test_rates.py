@@ -24,3 +24,10 @@ def test_the_installed_clouds_price_a_link_by_its_tunnels():
     assert rates.link("aws", "azure") == pytest.approx(2 * tunnel)  # Azure's connections are in its gateway
     assert {c: rates.vpn_interfaces[c] for c in ("aws", "azure", "gcp")} == {
         c: providers[c].vpn_interfaces for c in ("aws", "azure", "gcp")}
+
+
+def test_each_built_in_shape_says_the_addresses_its_links_are_wired_to():
+    # the bench prices links from the shapes directly: a shape left at the default priced AWS-GCP links for two
+    # tunnels while four were rendered (found while measuring)
+    for name, provider in api.Session().providers().items():
+        assert provider.network_shape().vpn_interfaces == provider.vpn_interfaces, name

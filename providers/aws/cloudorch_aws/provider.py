@@ -80,7 +80,7 @@ class Provider(CloudProvider):
         # Elastic IP and the site's KMS key per site; a virtual private gateway per VPN site; two VPN connections per link
         return NetworkShape(site=(Meter(NAT_GATEWAY), Meter("public_ipv4_hour"), Meter("kms_key_month")),
                             vpn_site=(Meter("vpn_gateway_hour"),),
-                            vpn_link_side=(Meter("vpn_connection_hour", 2),),
+                            vpn_link_side=(Meter("vpn_connection_hour", 2),), vpn_interfaces=self.vpn_interfaces,
                             serving=meters.SERVING_SHAPE, vpn_gateway=GATEWAY_LIMIT)
 
     def meters(self, resource: RenderedResource) -> tuple[Meter, ...] | Unmetered | None:

@@ -78,7 +78,8 @@ class Provider(CloudProvider):
         # gateway's price
         return NetworkShape(site=(Meter(NAT_GATEWAY), Meter("public_ipv4_hour")),
                             vpn_site=(Meter("vpn_gateway_hour"), Meter("public_ipv4_hour", 2)),
-                            serving=meters.SERVING_SHAPE, vpn_gateway=links.GATEWAY_LIMIT)
+                            serving=meters.SERVING_SHAPE, vpn_gateway=links.GATEWAY_LIMIT,
+                            vpn_interfaces=self.vpn_interfaces)
 
     def meters(self, resource: RenderedResource) -> tuple[Meter, ...] | Unmetered | None:
         return meters.of(resource)

@@ -121,7 +121,7 @@ class Provider(CloudProvider):
         # (four to AWS, two to Azure: ``rates.tunnels_per_link``)
         return NetworkShape(site=(Meter("public_ipv4_hour"),), nat_per_vm=True,
                             vpn_site=(Meter("vpn_gateway_hour"), Meter("cloud_router_hour")),
-                            vpn_tunnel=(Meter("vpn_tunnel_hour"),),
+                            vpn_tunnel=(Meter("vpn_tunnel_hour"),), vpn_interfaces=self.vpn_interfaces,
                             serving=meters.SERVING_SHAPE, vpn_gateway=GATEWAY_LIMIT)
 
     def address_range(self, kind: str, block: str) -> str:
