@@ -57,13 +57,13 @@ def test_the_first_fits_in_a_location_are_the_first_of_every_fit_there(cat, cpu,
             assert cheapest_fits(spec, hosts, index, (r.cloud, r.name), is_spot, take) == tuple(there[:take])
 
 
-def everything_at_the_location(stack, cat, index, capability, across=frozenset()):
+def everything_at_the_location(stack, cat, index, capability, across=frozenset(), beside=frozenset()):
     """What `--explain` once did: every fitting offering in every region built, then filtered to a location
     (``take`` ignored: the explanation takes the first it needs after skipping the chosen types)."""
 
     def fits(name, location, spot, take):
         spec = stack.resources[name]
-        hosts = capability.hosts(requirements_of(stack, name, across))
+        hosts = capability.hosts(requirements_of(stack, name, across, beside))
         every = (compute_options(spec, hosts, index, prune=False) if isinstance(spec, Compute)
                  else database_options(spec, hosts, cat, prune=False))[0]
         return tuple(sorted((o for o in every if o.location == location and o.spot == spot), key=lambda o: o.sort_key))
