@@ -784,3 +784,22 @@ def test_exposure_is_declared_only_for_the_protocol_the_stack_asked():
         return exposure.declared
 
     assert declared("udp") and not declared("tcp") and not declared("all")
+
+
+def test_an_aws_launch_template_carrying_another_group_breaks_the_flows_its_group_admitted():
+    # found by review: the proof never asked which security group a launch template's machines carry
+    result = planned()
+    by_name = {r.name: r for r in result.rendered}
+    flow, path = next((f, p) for f in result.proof.flows for p in f.paths if p.target_site.split("@")[1].startswith("aws/")
+                      and any(by_name[n].role == "firewall-rule" for n in p.carried_by))
+    region = path.target_site.split("/")[1]
+    template = next(r for r in result.rendered if r.source == flow.target and r.region == region
+                    and r.type == "aws:ec2/launchTemplate:LaunchTemplate")
+    other = next(r.name for r in result.rendered if r.type == "aws:ec2/securityGroup:SecurityGroup"
+                 and r.region == region and r.source not in (flow.target, None))
+    nics = [dict(nic, securityGroups=[{"$ref": other, "output": "id"}]) for nic in template.inputs["networkInterfaces"]]
+    changed = template.model_copy(update={"inputs": {**template.inputs, "networkInterfaces": nics}})
+    rendered = [changed if r.name == template.name else r for r in result.rendered]
+    broken, reasons = _broken(rendered)
+    assert (flow.flow, path.source_site, path.target_site) in broken
+    assert "only on machines carrying" in reasons[(flow.flow, path.source_site, path.target_site)]

@@ -13,7 +13,8 @@ import json
 from typing import Any
 
 from cloudorch.rendering.facts import (
-    ALL_PORTS, BALANCER_PEER, BucketAccessFacts, BucketFacts, DatabaseFacts, FirewallFacts, Reader, RenderedGraph, TrafficRule,
+    ALL_PORTS, BALANCER_PEER, BucketAccessFacts, BucketFacts, DatabaseFacts, FirewallFacts, InstanceFacts, Reader,
+    RenderedGraph, TrafficRule,
 )
 from cloudorch.rendering.inputs import UNKNOWN, any_on, flag, get, items, port_range, protocol_name
 from cloudorch.rendering.model import REF, RenderedResource, is_ref
@@ -71,8 +72,27 @@ def _firewall(res: RenderedResource, graph: RenderedGraph) -> FirewallFacts:
         rules = [TrafficRule(r.direction, r.action, (*r.peers, BALANCER_PEER), r.ports, r.protocol) for r in rules]
     # the provider revokes a new group's default allow-all egress, inline rules or not: only egress rules
     # (inline or separate) let connections out
-    return FirewallFacts(rules=tuple(rules), balancer=balancer_facts.guards_balancer(res, graph),
-                         egress_closed=res.type == SECURITY_GROUP)
+    balancer = balancer_facts.guards_balancer(res, graph)
+    return FirewallFacts(rules=tuple(rules), balancer=balancer, egress_closed=res.type == SECURITY_GROUP,
+                         targets=_group_of(res) if not balancer and res.type != DEFAULT_SECURITY_GROUP else None)
+
+
+def _group_of(res: RenderedResource) -> tuple[Any, ...] | None:
+    """The group a rule applies through, as the machines that carry it name it (``_template``): a group is
+    its own; a rule resource's, the group it belongs to. A rule's machines are those whose interfaces carry
+    the group, not every machine of its resource (found by review: the proof never asked which group a
+    launch template uses)."""
+    if res.type == SECURITY_GROUP:
+        return (res.name,)
+    group = res.inputs.get("securityGroupId")  # a reference, which ``get`` would read as only known later
+    return (group[REF],) if is_ref(group) else (UNKNOWN,) if group is not None else None
+
+
+def _template(res: RenderedResource, graph: RenderedGraph) -> InstanceFacts:
+    """The security groups the template's machines carry, on their interfaces or as vpcSecurityGroupIds."""
+    groups = [*items(res.inputs, "vpcSecurityGroupIds"),
+              *(g for nic in items(res.inputs, "networkInterfaces") if nic is not UNKNOWN for g in items(nic, "securityGroups"))]
+    return InstanceFacts(tags=tuple(g[REF] if is_ref(g) else UNKNOWN for g in groups))
 
 
 # -- databases -------------------------------------------------------------------------------------------
@@ -284,6 +304,7 @@ def _document(value: Any) -> Any:
 READERS: dict[str, Reader] = {
     SECURITY_GROUP: _firewall, DEFAULT_SECURITY_GROUP: _firewall, SECURITY_GROUP_RULE: _firewall, INGRESS_RULE: _firewall, EGRESS_RULE: _firewall,
     RDS: _database, BUCKET_POLICY: _bucket_policy, **{bucket: _bucket for bucket in BUCKETS},
+    "aws:ec2/launchTemplate:LaunchTemplate": _template,
     **link_facts.READERS, **balancer_facts.READERS,
 }
 
