@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cloudorch.graph import flows_of
-from cloudorch.placement.model import NetworkCost, NetworkCostLine, PlacementResult
+from cloudorch.placement.model import NetworkCost, NetworkCostLine, PlacementResult, cents
 from cloudorch.placement.problem import Demand, FlowTerm, NetworkTerms, Option
 from cloudorch.placement.rates import PATH_KINDS, NetworkRates
 from cloudorch.spec.models import Compute, Database, Stack
@@ -285,7 +285,7 @@ def network_cost(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Optio
                 for item in rates.unknown_items.get(cloud, {}).get(part, ()):
                     unpriced[f"{cloud}: {item}"] = "no published price in the embedded price list"
     lines = [line.model_copy(update={"monthly_usd": round(line.monthly_usd, 4)}) for line in lines]
-    return NetworkCost(lines=tuple(lines), monthly_usd=round(sum(line.monthly_usd for line in lines), 2),
+    return NetworkCost(lines=tuple(lines), monthly_usd=cents(sum(line.monthly_usd for line in lines)),
                        unpriced=dict(sorted(unpriced.items())))
 
 

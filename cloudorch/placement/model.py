@@ -6,10 +6,19 @@ all three clouds' calculators.
 
 from __future__ import annotations
 
+import math
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from cloudorch.catalog.network import HOURS_PER_MONTH  # one billing month for machines and network
 
+
+
+def cents(usd: float) -> float:
+    """``usd`` to the cent, half up, past the float noise of a sum of lines: the placement's total and the
+    bill's add the same amounts in different orders and groupings, and round(630.1949999999999, 2) and
+    round(630.1950000000001, 2) part them by a cent (found by review)."""
+    return math.floor(usd * 100 + 0.5 + 1e-6) / 100
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -149,7 +158,7 @@ class PlacementResult(_Frozen):
     def monthly_usd(self) -> float:
         """The whole monthly bill the placement optimised: machines, databases, storage and the network."""
         network = self.network_cost.monthly_usd if self.network_cost is not None else 0.0
-        return round(self.machines_monthly_usd + network, 2)
+        return cents(self.machines_monthly_usd + network)
 
     def blocks(self, network: str, cloud: str | None = None) -> tuple[NetworkBlock, ...]:
         return tuple(b for b in self.networks if b.network == network and (cloud is None or b.cloud == cloud))

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from cloudorch.catalog.network import NetworkPrices
-from cloudorch.placement.model import PlacementResult
+from cloudorch.placement.model import PlacementResult, cents
 from cloudorch.rendering.meters import Unmetered
 from cloudorch.rendering.model import RenderedResource
 from cloudorch.rendering.roles import Role
@@ -70,7 +70,7 @@ class Bill(_Frozen):
 
     @property
     def monthly_usd(self) -> float:
-        return round(sum(line.monthly_usd for line in self.lines), 2)
+        return cents(sum(line.monthly_usd for line in self.lines))
 
     def network_by_part(self, total: float) -> dict[str, float]:
         """What the network's part of the bill (everything but the placed machines, databases and buckets;

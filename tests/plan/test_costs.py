@@ -205,3 +205,25 @@ def test_a_buckets_declared_egress_is_billed_in_its_cloud_with_its_tiers(monkeyp
     assert egress == pytest.approx(10_240 * 0.09 + 39_760 * 0.085, abs=0.01)
     assert [line["resource"] for line in cost.lines if line["basis"] == "egress" and line["monthly_usd"] > 0] == ["assets"]
     assert result.placement.lower_bound_monthly_usd == pytest.approx(cost.monthly_usd, abs=0.01)
+
+
+PAIR = """
+stack: pair
+placement: {clouds: [aws, azure], geo: [eu]}
+resources:
+  net: {kind: network, cidr: 10.40.0.0/16}
+  app: {kind: compute, network: net, count: 2, cpu: 2, memory_gb: 4, egress_gb_month: 500, spread: {min_clouds: 2}}
+  api: {kind: compute, network: net, count: 2, cpu: 2, memory_gb: 4, spread: {min_clouds: 2},
+        ingress: [{port: 8080, from: app, gb_month: 100}]}
+"""
+
+
+def test_the_placements_total_and_the_bills_agree_to_the_cent_past_float_noise(monkeypatch, tmp_path):
+    # found by review: $630.20 against $630.19, the same half cent summed in two orders
+    from cloudorch.placement.model import cents
+
+    assert cents(630.1949999999999) == cents(630.1950000000001) == 630.2 and cents(0.004) == 0.0
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pair.yaml").write_text(PAIR)
+    cost = api.plan(tmp_path / "pair.yaml").plan.cost
+    assert cost.placement_monthly_usd == cost.monthly_usd
