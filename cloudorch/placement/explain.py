@@ -171,14 +171,14 @@ class _Ranked:
         self.all = sorted(options, key=lambda o: o.sort_key)
         #: cloud -> its first SCAN options: the candidates for "the best on <cloud>"
         self.per_cloud: dict[str, list[Option]] = {}
-        #: location -> the lowest hourly price there
-        self.cheapest_at: dict[tuple[str, str], float] = {}
+        #: location -> its cheapest option (the first there in ``sort_key`` order)
+        self.cheapest_at: dict[tuple[str, str], Option] = {}
         for o in self.all:
             first = self.per_cloud.setdefault(o.cloud, [])
             if len(first) < SCAN:
                 first.append(o)
             if o.location not in self.cheapest_at:
-                self.cheapest_at[o.location] = o.hourly_usd
+                self.cheapest_at[o.location] = o
 
 
 class _Rules:
@@ -393,7 +393,8 @@ def _unused_regions(demand: Demand, chosen, cheapest_at: dict, rules: _Rules, ob
     spread = demand.has_spread
     out = []
     for cloud, region in sorted(set(cheapest_at) - used):
-        best = cheapest_at[(cloud, region)]
+        option = cheapest_at[(cloud, region)]
+        best = option.hourly_usd
         per_replica = f"${best * HOURS_PER_MONTH:,.2f}/month per replica"
         if rules.near is not None and (cloud, region) not in rules.near:
             reason, detail = "near", f"does not host {demand.near}"
@@ -405,7 +406,6 @@ def _unused_regions(demand: Demand, chosen, cheapest_at: dict, rules: _Rules, ob
                       "than the chosen offering")
         elif best < dearest - 1e-9:
             # cheaper than something chosen, yet unused: a coupling constraint or the network decided
-            option = min((o for o in demand.options if o.location == (cloud, region)), key=lambda o: o.hourly_usd)
             if spread:
                 reason, detail = "spread", f"cheapest fit {per_replica}, but the spread rules send replicas elsewhere"
             elif (broken := rules.violation({(cloud, region): demand.count})) is not None:

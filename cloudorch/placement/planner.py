@@ -22,7 +22,8 @@ from cloudorch.errors import InfeasiblePlacement, OverBudget
 from cloudorch.graph import flow_partners
 from cloudorch.placement import milp
 from cloudorch.placement.beside import while_solving
-from cloudorch.placement.bill import beyond_limits, bucket_egress, most_taken_off, network_cost, network_terms
+from cloudorch.placement.bill import (beyond_limits, bucket_egress, most_taken_off, network_cost, network_terms,
+                                     public_facing)
 from cloudorch.placement.buckets import place_buckets
 from cloudorch.placement.capability import CapabilityFilter, requirements_of
 from cloudorch.placement.candidates import (
@@ -71,8 +72,8 @@ def served_beside_public(stack: Stack, result: PlacementResult, settings: Placem
     """The served resources this placement puts in a location with a resource of their network that has
     public addresses, on a cloud whose balancer of their protocol would open those addresses there (Azure's
     Standard Load Balancer, tcp: the NSG rule for its clients covers the whole subnet)."""
-    public = {name: spec.network for name, spec in stack.resources.items() if isinstance(spec, Compute)
-              and any(rule.from_outside_private_space for rule in spec.ingress)}
+    public = {name: spec.network for name, spec in stack.resources.items()
+              if isinstance(spec, Compute) and public_facing(spec)}
     out = set()
     for name, spec in stack.resources.items():
         placement = result.placements.get(name)
@@ -98,12 +99,13 @@ def peered_across(stack: Stack, result: PlacementResult, settings: PlacementSett
         placement = result.placements.get(name)
         if not isinstance(spec, Database) or placement is None:
             continue
-        for cloud, region in placement.locations:
-            if not settings.unsupported(wanted, cloud, region):
-                continue
-            partners = (p for p in flow_partners(stack, name) if getattr(stack.resources[p], "network", None) != spec.network)
-            if any(cloud in result.placements[p].clouds for p in partners if p in result.placements):
-                out.add(name)
+        lacking = {cloud for cloud, region in placement.locations if settings.unsupported(wanted, cloud, region)}
+        if not lacking:
+            continue
+        partners = [result.placements[p] for p in flow_partners(stack, name) if p in result.placements
+                    and getattr(stack.resources[p], "network", None) != spec.network]
+        if any(lacking & set(p.clouds) for p in partners):
+            out.add(name)
     return frozenset(out)
 
 

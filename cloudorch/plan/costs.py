@@ -82,10 +82,10 @@ class Bill(_Frozen):
         for line in self.lines:
             if line.basis != "placement":
                 out[line.part or (line.basis if line.basis in ("traffic", "egress") else "other")] += line.monthly_usd
-        cents = {k: v * 100 for k, v in out.items()}
-        floors = {k: math.floor(v + 1e-6) for k, v in cents.items()}
+        in_cents = {k: v * 100 for k, v in out.items()}
+        floors = {k: math.floor(v + 1e-6) for k, v in in_cents.items()}
         left = round(total * 100) - sum(floors.values())
-        by_cut = sorted(cents, key=lambda k: (-(cents[k] - floors[k]), k))
+        by_cut = sorted(in_cents, key=lambda k: (-(in_cents[k] - floors[k]), k))
         order = by_cut if left > 0 else by_cut[::-1]
         for i in range(abs(left) if order else 0):  # the total's own rounding may leave a cent more than parts
             floors[order[i % len(order)]] += 1 if left > 0 else -1
@@ -140,7 +140,7 @@ def bill_of(placement: PlacementResult, rendered: Sequence[RenderedResource], me
             if line.kind in ("traffic", "egress") and line.monthly_usd:
                 lines.append(CostLine(resource=line.what, cloud=line.cloud, basis=line.kind,
                                       monthly_usd=line.monthly_usd))
-            elif line.kind == "egress-tiers":  # negative: what the later tiers take off the two above
+            elif line.kind == "egress-tiers":  # negative: what the later tiers take off the egress above
                 lines.append(CostLine(resource=f"{line.cloud} egress tiers", cloud=line.cloud, basis="egress",
                                       monthly_usd=line.monthly_usd, detail=line.what, part="egress tiers"))
         for item, reason in placement.network_cost.unpriced.items():

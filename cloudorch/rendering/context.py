@@ -124,9 +124,13 @@ class RenderContext:
             return ["0.0.0.0/0"]
         if rule.source_kind == "cidr":
             return [rule.from_]
-        source = self.stack.resources[rule.from_]
-        placement = self.placement.placements.get(rule.from_)
-        network = getattr(source, "network", None)
+        return self.blocks_of(rule.from_)
+
+    def blocks_of(self, name: str) -> list[str]:
+        """The blocks of ``name``'s network where ``name`` runs, on every cloud; none for a resource in no
+        network or not placed."""
+        placement = self.placement.placements.get(name)
+        network = getattr(self.stack.resources[name], "network", None)
         if placement is None or network is None:
             return []
         wanted = set(placement.locations)
@@ -139,12 +143,7 @@ class RenderContext:
         def compute() -> dict[str, list[tuple[Ingress, str]]]:
             out: dict[str, list[tuple[Ingress, str]]] = {}
             for name, spec in sorted(self.stack.resources.items()):
-                placement = self.placement.placements.get(name)
-                network = getattr(spec, "network", None)
-                if placement is None or network is None:
-                    continue
-                wanted = set(placement.locations)
-                cidrs = sorted({b.cidr for b in self.blocks if b.network == network and (b.cloud, b.region) in wanted})
+                cidrs = self.blocks_of(name)
                 for rule in getattr(spec, "ingress", ()):
                     if rule.source_kind == "resource":
                         out.setdefault(rule.from_, []).extend((rule, cidr) for cidr in cidrs)
