@@ -8,8 +8,8 @@ price kept replicas out of it.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import NamedTuple
 
@@ -18,6 +18,7 @@ from cloudorch.placement.milp import searched_locally
 from cloudorch.placement.candidates import OfferingIndex, cheapest_fits, compute_options, database_options
 from cloudorch.placement.capability import CapabilityFilter, requirements_of
 from cloudorch.placement.model import HOURS_PER_MONTH, Alternative, Exclusion, Explanation
+from cloudorch.placement.rates import NetworkRates
 from cloudorch.placement.problem import (Demand, Option, Problem, Solution, apart_group, near_group, quota_covers,
                                         spread_group, vcpus_under)
 from cloudorch.spec.models import Compute, Stack
@@ -31,11 +32,13 @@ SCAN = 24
 
 def explain(stack: Stack, problem: Problem, solution: Solution,
             region_exclusions: list[Exclusion], option_exclusions: dict[str, tuple[Exclusion, ...]],
-            every_fit: EveryFit | None = None) -> dict[str, Explanation]:
+            every_fit: EveryFit | None = None, rates: NetworkRates | None = None,
+            buckets: Mapping[str, tuple[tuple[str, str], float]] | None = None) -> dict[str, Explanation]:
     """``every_fit``: the offerings that fit a resource in one location, the dominated ones included (the
-    problem's options leave those out), for the other types in each chosen region; see ``every_fit``."""
+    problem's options leave those out), for the other types in each chosen region; see ``every_fit``.
+    ``rates`` and ``buckets``: the bill's, so a move's network change counts what the egress tiers take off."""
     locations = {name: {o.location for o, _ in chosen} for name, chosen in solution.assignment.items()}
-    network_delta = _network_delta(problem, solution)
+    network_delta = _network_delta(problem, solution, rates, buckets)
     priced = problem.network is not None
     locally = searched_locally(problem)
     used = {key: vcpus_under(key, problem.demands, solution.assignment) for key in problem.quotas}
@@ -128,34 +131,64 @@ def collapse_outside_geo(exclusions: list[Exclusion], geo: list[str] | None) -> 
     return out
 
 
-def _network_delta(problem: Problem, solution: Solution):
+def _network_delta(problem: Problem, solution: Solution, rates: NetworkRates | None = None,
+                   buckets: Mapping[str, tuple[tuple[str, str], float]] | None = None):
     """For a resource, what moving its replicas changes in the network's bill (sites, links, traffic, each
-    replica's egress and NAT): an alternative is priced whole, as the placement was, to the cent. Worked out
-    by local search's ledger, which prices exactly what ``bill.network_cost`` prices but only what the move
-    touches: pricing the whole bill again per alternative took minutes at 200 resources. Cached per
-    resulting set of locations."""
+    replica's egress and NAT, and what the egress tiers take off its clouds' volumes): an alternative is
+    priced whole, as the placement was, to the cent. Worked out by local search's ledger, which prices
+    exactly what ``bill.network_cost`` prices but only what the move touches: pricing the whole bill again
+    per alternative took minutes at 200 resources. ``rates`` and ``buckets``: the bill's (the tiers count the
+    buckets' egress too). Cached per resulting set of locations."""
     from cloudorch.placement.bill import network_cost
     from cloudorch.placement.ledger import Ledger
 
-    if problem.network is None:
+    net = problem.network
+    if net is None:
         return lambda name: None
     bill = Ledger(problem, solution.assignment)
     # the bill's total is the sum of its lines (each to 1/100 of a cent), shown to the cent: an alternative's
     # is that sum with the move's change, shown the same way
-    lines = sum(line.monthly_usd for line in network_cost(problem.network, solution.assignment).lines)
+    lines = sum(line.monthly_usd for line in network_cost(net, solution.assignment, rates, buckets).lines)
+    tiers = rates.egress if rates is not None else {}
+    volume: dict[str, float] = defaultdict(float)
+    for _, (loc, gb) in (buckets or {}).items():
+        volume[loc[0]] += gb
+    for other, chosen in solution.assignment.items():
+        for o, n in chosen:
+            volume[o.cloud] += net.replica_egress_gb.get(other, 0.0) * n
+
+    def taken_off(gb_by_cloud: Mapping[str, float]) -> float:
+        # as the bill's "egress tiers" lines: one per cloud, each to 1/100 of a cent
+        return sum(round(tiers[c].discount(gb), 4) for c, gb in gb_by_cloud.items() if c in tiers and gb > 0)
+
+    now_off = taken_off(volume)
 
     def for_demand(name: str):
         cache: dict[tuple, float | None] = {}
-        machines_now = sum(problem.replica_cost(o, 0) * n for o, n in solution.assignment.get(name, ()))
+        chosen_now = solution.assignment.get(name, ())
+        machines_now = sum(problem.replica_cost(o, 0) * n for o, n in chosen_now)
+        sends = net.replica_egress_gb.get(name, 0.0) if tiers else 0.0
+
+        def tiers_change(new_chosen: tuple[tuple[Option, int], ...]) -> float:
+            if not sends:
+                return 0.0
+            moved = defaultdict(float, volume)
+            for o, n in chosen_now:
+                moved[o.cloud] -= sends * n
+            for o, n in new_chosen:
+                moved[o.cloud] += sends * n
+            return now_off - taken_off(moved)
 
         def delta(new_chosen: tuple[tuple[Option, int], ...]) -> float | None:
             key = tuple(sorted((o.location, n) for o, n in new_chosen))
             if key not in cache:
-                # the ledger's delta is the whole bill's: less the machines, what is left is the network's
+                # the ledger's delta is the whole bill's at the first paid egress tier: less the machines,
+                # what is left is the network's, to which the tiers add what the move changes in their saving
                 machines = sum(problem.replica_cost(o, 0) * n for o, n in new_chosen) - machines_now
                 change, over = bill.delta_over(name, new_chosen)
                 # None: more VPN links on a site's gateway than it takes, which no placement may have
-                cache[key] = None if over > 0 else round(lines + change - machines, 2) - round(lines, 2)
+                cache[key] = None if over > 0 else (round(lines + change - machines + tiers_change(new_chosen), 2)
+                                                    - round(lines, 2))
             return cache[key]
 
         return delta

@@ -198,7 +198,8 @@ def _plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
         refused = restricted(stack, catalog, settings, capability)
         exclusions = {name: found + refused.get(name, ()) for name, found in exclusions.items()}
         explanations = dict(sorted({**explain(stack, problem, solution, region_exclusions, exclusions,
-                                              every_fit(stack, catalog, index, capability, across, beside)),
+                                              every_fit(stack, catalog, index, capability, across, beside),
+                                              settings.rates, sent),
                                     **bucket_explanations}.items()))
     return PlacementResult(
         objective=stack.placement.objective,

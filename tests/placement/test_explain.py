@@ -326,6 +326,75 @@ def test_an_alternatives_network_change_is_what_pricing_the_whole_bill_again_giv
             assert delta(name)(moved) == pytest.approx(expected, abs=1e-9), (name, location)
 
 
+
+@pytest.mark.parametrize("seed", range(6))
+def test_an_alternatives_network_change_counts_what_the_egress_tiers_take_off(seed):
+    # the placement prices internet egress at the first paid tier and the bill takes off what later tiers
+    # save on each cloud's volume: a move of a resource that sends much changes that saving, and its
+    # explanation must say what the bill priced whole before and after says (it said the first-tier figure)
+    import random
+    from dataclasses import replace as with_
+
+    from cloudorch.placement.bill import network_cost, network_terms
+    from cloudorch.placement.explain import _network_delta
+    from cloudorch.placement.problem import Problem, Solution
+    from cloudorch.placement.rates import EgressTiers
+    from tests.placement.test_bill import off as offering, rates as flat_rates
+    from tests.placement.tiny import catalog, stack
+    from tests.placement.tiny import plan as place
+
+    rng = random.Random(seed)
+    tiers = {"aws": EgressTiers(0.09, ((10_000, 50_000, 0.085), (50_000, None, 0.07))),
+             "gcp": EgressTiers(0.12, ((1_000, 10_000, 0.11), (10_000, None, 0.08)))}
+    r = with_(flat_rates(), egress=tiers)
+    st = stack(f"""
+    web: {{kind: compute, network: net, count: 2, cpu: 2, memory_gb: 4, egress_gb_month: {rng.choice([20_000, 90_000])}}}
+    api: {{kind: compute, network: net, count: 1, cpu: 2, memory_gb: 4, egress_gb_month: {rng.choice([0, 5_000, 60_000])},
+           ingress: [{{port: 80, from: web, gb_month: {rng.choice([0, 300])}}}]}}
+    """)
+    cat = catalog(offering("aws/us-east-1", "m", round(rng.uniform(0.05, 0.3), 3)),
+                  offering("gcp/us-central1", "n", round(rng.uniform(0.05, 0.3), 3)))
+    result = place(st, cat, rates=r)
+    demands = {d.name: d for d in _demands_of(st, cat, r)}
+    assignment = {name: tuple((_option(s), s.count) for s in p.slots) for name, p in result.placements.items()}
+    terms = network_terms(st, tuple(demands.values()), r)
+    assert terms.replica_egress_gb["web"] > 0
+    problem = Problem(tuple(demands.values()), network=terms)
+    delta = _network_delta(problem, Solution(assignment, 0.0, 0.0), r)
+    base = network_cost(terms, assignment, r).monthly_usd
+    moved_any = False
+    for name, picks in sorted(assignment.items()):
+        count = sum(n for _, n in picks)
+        for o in demands[name].options:
+            moved = ((o, count),)
+            expected = network_cost(terms, assignment | {name: moved}, r).monthly_usd - base
+            assert delta(name)(moved) == pytest.approx(expected, abs=1e-9), (name, o.location)
+            moved_any |= o.cloud not in {p.cloud for p, _ in picks}
+    assert moved_any
+
+
+def _option(slot):
+    from cloudorch.placement.problem import Option
+
+    return Option(slot.cloud, slot.region, slot.instance_type, slot.spot, slot.vcpus, slot.memory_gib,
+                  slot.hourly_usd / slot.count, slot.availability)
+
+
+def _demands_of(st, cat, r):
+    """Each compute resource of ``st`` with every option the catalog has for it."""
+    from cloudorch.placement.candidates import OfferingIndex, allowed_regions, compute_options
+    from cloudorch.placement.capability import CapabilityFilter, requirements_of
+    from cloudorch.placement.problem import Demand
+    from tests.placement.tiny import settings
+
+    s = settings(rates=r)
+    regions, _ = allowed_regions(st, cat, s)
+    cap = CapabilityFilter(s.unsupported, regions)
+    index = OfferingIndex(cat, s)
+    return [Demand(name, "compute", spec.count, compute_options(spec, cap.hosts(requirements_of(st, name)), index, False)[0])
+            for name, spec in sorted(st.resources.items()) if spec.kind == "compute"]
+
+
 LINKED = """
 stack: s1
 placement: {clouds: [aws, azure], geo: [eu], objective: cost}
