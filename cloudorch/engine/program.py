@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from cloudorch.errors import EngineError
-from cloudorch.rendering.model import KEYS, REF, RenderedResource, is_keyed_map, is_ref, refs_in
+from cloudorch.rendering.model import KEYS, REF, RenderedResource, is_keyed_map, is_ref, refs_in, relative_name
 from cloudorch.rendering.order import RenderGraphProblem
 from cloudorch.rendering.order import dependency_order as order_resources
 
@@ -95,6 +95,8 @@ def build_program(
                 if value.get("prefix") or value.get("suffix"):
                     out = out.apply(lambda v, pre=value.get("prefix", ""), suf=value.get("suffix", ""):
                                     None if v is None else f"{pre}{v}{suf}")
+                if value.get("relative_to"):
+                    out = out.apply(lambda v, zone=value["relative_to"]: _relative(v, zone))
                 return pulumi.Output.secret(out) if (target, prop) in secret_refs else out
             if is_keyed_map(value):
                 # one Output for the whole map: its keys exist only once the resources they name do, and
@@ -150,6 +152,15 @@ def _keyed(keys: Sequence[Any], values: Sequence[Any]) -> dict[str, Any]:
     if bad:
         raise ProgramError(f"a map key resolved to {bad[0]!r}, not a string")
     return dict(zip(keys, values, strict=True))
+
+
+def _relative(name: Any, zone: str) -> str | None:
+    """A reference's ``relative_to``, applied once its value is known; a value outside the zone stops the
+    deployment here, naming both, rather than the cloud creating a record under a name nobody asked for."""
+    try:
+        return relative_name(name, zone)
+    except ValueError as exc:
+        raise ProgramError(f"a reference relative to a zone resolved outside it: {exc}") from None
 
 
 def _dig(value: Any, path: tuple) -> Any:

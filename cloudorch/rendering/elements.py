@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cloudorch.rendering.model import REF, RenderedResource, is_ref
+from cloudorch.rendering.model import REF, RenderedResource, is_ref, relative_name
 
 PEER = "$peer"
 
@@ -60,11 +60,15 @@ class Element(_Frozen):
         return tuple(sorted({e.cloud for e in self.endpoints}))
 
 
-def peer_ref(element: str, endpoint: int, output: str, item: int | None = None) -> dict[str, Any]:
-    """A placeholder for an output another endpoint exports; ``item`` picks one entry of a ``refs`` output."""
+def peer_ref(element: str, endpoint: int, output: str, item: int | None = None, *,
+             relative_to: str = "") -> dict[str, Any]:
+    """A placeholder for an output another endpoint exports; ``item`` picks one entry of a ``refs`` output;
+    ``relative_to`` asks for the name relative to that DNS zone (``model.ref``)."""
     placeholder: dict[str, Any] = {PEER: element, "endpoint": endpoint, "output": output}
     if item is not None:
         placeholder["item"] = item
+    if relative_to:
+        placeholder["relative_to"] = relative_to
     return placeholder
 
 
@@ -88,8 +92,10 @@ class EndpointView:
     def peers(self) -> tuple[int, ...]:
         return tuple(i for i in range(len(self.element.endpoints)) if i != self.index)
 
-    def peer_output(self, output: str, item: int | None = None, *, endpoint: int | None = None) -> dict[str, Any]:
-        """A reference to what another endpoint exports (the only other one, unless ``endpoint`` says)."""
+    def peer_output(self, output: str, item: int | None = None, *, endpoint: int | None = None,
+                    relative_to: str = "") -> dict[str, Any]:
+        """A reference to what another endpoint exports (the only other one, unless ``endpoint`` says);
+        ``relative_to``: the name it holds relative to that DNS zone (``model.ref``)."""
         if endpoint is None:
             if len(self.peers) != 1:
                 raise ValueError(f"element {self.element.id!r} has several other endpoints: name one")
@@ -98,7 +104,7 @@ class EndpointView:
             raise ValueError("an endpoint refers to its own resources directly, not through peer_output")
         if output not in self.element.exports(endpoint):
             raise ValueError(f"endpoint {endpoint} of {self.element.kind} {self.element.id!r} exports no {output!r}")
-        return peer_ref(self.element.id, endpoint, output, item)
+        return peer_ref(self.element.id, endpoint, output, item, relative_to=relative_to)
 
 
 @dataclass(frozen=True)
@@ -162,6 +168,8 @@ def resolve(resources: list[RenderedResource],
                     raise ElementProblem(owner.cloud, f"resource {owner.name!r} asks for item {value['item']} of "
                                                       f"{value['output']!r} of element {key[0]!r}, which has no such item")
                 out = out[value["item"]]
+            if value.get("relative_to"):
+                out = _relative(out, value["relative_to"], owner)
             return dict(out) if isinstance(out, dict) else out
         if isinstance(value, dict):
             return {k: substitute(v, owner) for k, v in value.items()}
@@ -175,6 +183,20 @@ def resolve(resources: list[RenderedResource],
             res = res.model_copy(update={"inputs": substitute(res.inputs, res)})
         out.append(res)
     return out
+
+
+def _relative(export: Any, zone: str, owner: RenderedResource) -> Any:
+    """An export asked for relative to ``zone``: a reference carries the transform to deploy time, a plain
+    name is shortened now."""
+    if is_ref(export) and export.get("relative_to", zone) == zone:
+        return export | {"relative_to": zone}
+    if isinstance(export, str):
+        try:
+            return relative_name(export, zone)
+        except ValueError as exc:
+            raise ElementProblem(owner.cloud, f"resource {owner.name!r}: {exc}") from None
+    raise ElementProblem(owner.cloud, f"resource {owner.name!r} asks for {export!r} relative to {zone!r}: "
+                                      "only a name or a single reference can be")
 
 
 def _has_peer_ref(value: Any) -> bool:

@@ -25,11 +25,17 @@ REF = "$ref"
 KEYS = "$keys"
 
 
-def ref(name: str, output: str = "id", *, path: tuple[str | int, ...] = (), prefix: str = "", suffix: str = "") -> dict:
+def ref(name: str, output: str = "id", *, path: tuple[str | int, ...] = (), prefix: str = "", suffix: str = "",
+        relative_to: str = "") -> dict:
     """A reference to another resource's output; ``path`` picks a part of a structured output
     (``ref(gateway, "vpnInterfaces", path=(0, "ipAddress"))``: the first interface's address); ``prefix`` and
     ``suffix`` surround the (string) value: an id of a child the cloud derives from its parent's id, or a
-    policy document that must name a generated ARN or account (a policy input is one string)."""
+    policy document that must name a generated ARN or account (a policy input is one string).
+
+    ``relative_to`` names a DNS zone: the (string) value, an absolute name in that zone, becomes the name
+    relative to it (``relative_name``), after ``prefix`` and ``suffix``; for a zone that names its records
+    relatively (Azure DNS) when another cloud's output is absolute (ACM's validation record name). A value
+    outside the zone fails the deployment rather than land in the zone under a name nobody asked for."""
     out: dict = {REF: name, "output": output}
     if path:
         out["path"] = list(path)
@@ -37,7 +43,25 @@ def ref(name: str, output: str = "id", *, path: tuple[str | int, ...] = (), pref
         out["prefix"] = prefix
     if suffix:
         out["suffix"] = suffix
+    if relative_to:
+        out["relative_to"] = relative_to
     return out
+
+
+def relative_name(name: str | None, zone: str) -> str | None:
+    """``name`` relative to ``zone``: ``_x.www.example.com.`` in ``example.com`` is ``_x.www``, the zone's own
+    name ``@``. Either may end with the root's dot; DNS names compare case-insensitively, so the part kept
+    keeps its case. None (an output not reported yet) stays None; a name outside the zone is a ValueError."""
+    if name is None:
+        return None
+    if not isinstance(name, str):
+        raise ValueError(f"{name!r} is not a DNS name, so it cannot be made relative to {zone!r}")
+    bare, apex = name.rstrip("."), zone.rstrip(".")
+    if bare.lower() == apex.lower():
+        return "@"
+    if apex and bare.lower().endswith("." + apex.lower()):
+        return bare[: -len(apex) - 1]
+    raise ValueError(f"{name!r} is not in the zone {zone!r}, so it has no name relative to it")
 
 
 def is_ref(value: Any) -> bool:

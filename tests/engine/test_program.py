@@ -185,3 +185,33 @@ def test_a_map_key_that_resolves_to_no_string_is_named():
     assert _keyed(["a", "b"], [1, {}]) == {"a": 1, "b": {}}
     with pytest.raises(ProgramError, match="resolved to None"):
         _keyed([None], [{}])
+
+
+def validated(name: str, *, zone: str = "shop.example.com") -> list[RenderedResource]:
+    """An ACM-shaped certificate whose validation record ``name`` a zone naming records relatively holds."""
+    option = {"resourceRecordName": name, "resourceRecordValue": "_b2.xyz.acm-validations.aws."}
+    options = ref("cert", "domainValidationOptions", path=(0, "resourceRecordName"), relative_to=zone)
+    return [
+        RenderedResource(name="cert", type="aws:acm/certificate:Certificate", cloud="aws",
+                         inputs={"domainName": "www.shop.example.com", "domainValidationOptions": [option]}),
+        RenderedResource(name="zone", type="azure-native:dns:Zone", cloud="azure", inputs={"zoneName": zone}),
+        RenderedResource(name="record", type="azure-native:dns:RecordSet", cloud="azure", inputs={
+            "relativeRecordSetName": options, "recordType": "CNAME",
+            "cnameRecord": {"cname": ref("cert", "domainValidationOptions", path=(0, "resourceRecordValue"))}}),
+        RenderedResource(name="apex", type="azure-native:dns:RecordSet", cloud="azure", inputs={
+            "relativeRecordSetName": ref("zone", "zoneName", relative_to=f"{zone.upper()}."), "recordType": "TXT"}),
+    ]
+
+
+def test_a_reference_relative_to_a_zone_resolves_to_the_name_within_it(monkeypatch):
+    mocks, _ = run_under_mocks(build_program(validated("_a1.www.Shop.example.com.")), monkeypatch)
+
+    record = mocks.registered["record"].inputs
+    assert record["relativeRecordSetName"] == "_a1.www"  # case and the root's dot are DNS's, not the name's
+    assert record["cnameRecord"] == {"cname": "_b2.xyz.acm-validations.aws."}  # untouched: no relative_to
+    assert mocks.registered["apex"].inputs["relativeRecordSetName"] == "@"
+
+
+def test_a_reference_outside_its_zone_stops_the_deployment_naming_both(monkeypatch):
+    with pytest.raises(ProgramError, match="'_a1.www.other.example.' is not in the zone 'shop.example.com'"):
+        run_under_mocks(build_program(validated("_a1.www.other.example.")), monkeypatch)

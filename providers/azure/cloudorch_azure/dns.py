@@ -21,17 +21,24 @@ region None, like AWS's and GCP's global providers), so a region the stack gains
 before the others included -- never moves, and so replaces, the zone. A resource group still needs a
 location (where Azure keeps its metadata): the Azure region standing for the stack's first geography
 (``GEO``), ``HOME`` when it names none; the zone, profiles and records are global (region None: residency
-does not judge them). Certificate validation records: Azure DNS names a record set relative to its zone, and another
-cloud exports its validation record as an absolute name, which a reference cannot shorten, so a zone on
-Azure cannot validate another cloud's managed certificate: ``validation_problems`` refuses such a stack at
-``dns.provider`` before anything is rendered.
+does not judge them).
+
+Certificate validation. Another cloud's https balancer exports the CNAME its managed certificate is
+validated by (ACM's; Azure's and GCP's own balancers export none). Its name is absolute
+(``_x.www.shop.example.com.``) and Azure DNS names a record set relative to its zone, so the name is a
+reference shortened at deploy time (``relative_to``: ``_x.www``); the value is written as the cloud gives it,
+trailing dot included, which Azure DNS takes as the full name it is. One record set per name, validation
+record and cloud, from that cloud's first balancer of the name: Azure DNS holds one record set per name
+and type, and azure-native refuses to create one that exists (Route 53's ``allowOverwrite`` has no
+counterpart), while ACM gives a domain the same validation record in every region of an account; its
+logical name names no region, so a region gained or lost does not replace it.
 """
 
 from __future__ import annotations
 
-from cloudorch.errors import Problem
 from cloudorch.rendering import RenderContext, RenderedResource, ref
 from cloudorch.rendering.elements import EndpointRendering, EndpointView
+from cloudorch.rendering.model import relative_name
 from cloudorch.rendering.service import Balancer, GlobalNames
 
 from cloudorch.rendering.roles import Role
@@ -90,13 +97,24 @@ def render_global_name(ctx: RenderContext, view: EndpointView) -> EndpointRender
                                                  **declared})
     for hostname, group in names.names().items():
         _name(ctx, names, hostname, group, view, add, zone)
+    # one record set per name, validation record and cloud: Azure DNS cannot hold two (module docstring)
+    first: dict[tuple[str, str, int], Balancer] = {}
+    for b in names.balancers:
+        for k in range(b.validation_records):
+            first.setdefault((b.hostname or "", b.cloud, k), b)
+    for (hostname, cloud, k), b in sorted(first.items()):
+        i = names.endpoint_of(b)
+        add("azure-native:dns:RecordSet", f"validation-{hostname}-{cloud}-{k}", {
+            "zoneName": ref(zone, "name"), "recordType": "CNAME", "ttl": 300,
+            "relativeRecordSetName": view.peer_output("validation_names", k, endpoint=i, relative_to=names.zone),
+            "cnameRecord": {"cname": view.peer_output("validation_values", k, endpoint=i)}}, taggable=False)
     return EndpointRendering(resources=tuple(out), exports={})
 
 
 def _name(ctx: RenderContext, names: GlobalNames, hostname: str, group: tuple[Balancer, ...], view: EndpointView,
           add, zone: str) -> None:
     base = slug(hostname)
-    relative = _relative(hostname, names.zone)
+    relative = relative_name(hostname, names.zone)
     mixed = len({b.target_kind for b in group}) > 1
     targets = {}
     for b in group:
@@ -152,24 +170,6 @@ def azure_location(b: Balancer) -> str:
 
     geo = next((r.geo for r in embedded_regions()[0] if r.cloud == b.cloud and r.name == b.region), "us")
     return GEO.get(geo, HOME)
-
-
-def validation_problems(ctx: RenderContext) -> list[Problem]:
-    """A zone on Azure cannot hold another cloud's certificate-validation records (module docstring)."""
-    out = []
-    for element in ctx.elements:
-        if isinstance(element, GlobalNames) and element.endpoints[0].cloud == CLOUD:
-            clouds = sorted({b.cloud for b in element.balancers if b.validation_records})
-            if clouds:
-                out.append(ctx.problem(("dns", "provider"), (
-                    f"Azure DNS cannot write the certificate-validation records of the https balancers on "
-                    f"{', '.join(clouds)} (it names records relative to the zone, those clouds export absolute "
-                    "names); serve the zone from one of those clouds instead")))
-    return out
-
-
-def _relative(hostname: str, zone: str) -> str:
-    return hostname[: -len(zone) - 1] if hostname.endswith("." + zone) else "@"
 
 
 def _where(b: Balancer) -> str:

@@ -70,7 +70,7 @@ class Provider(CloudProvider):
         return requirement.gaps(gaps)
 
     def check(self, ctx: RenderContext) -> list[Problem]:
-        return checks.check(ctx) + dns.validation_problems(ctx)
+        return checks.check(ctx)
 
     def network_shape(self) -> NetworkShape:
         # what render() and render_endpoint() build, in the meters they bill by: a NAT gateway and its public

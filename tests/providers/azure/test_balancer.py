@@ -14,7 +14,7 @@ from cloudorch.rendering.facts import GraphOf
 from cloudorch.rendering.model import RenderedResource
 from cloudorch.rendering.roles import Role
 from cloudorch.rendering.service import Balancer, GlobalNames, HealthCheck, Listener
-from cloudorch_azure import balancer_facts, dns
+from cloudorch_azure import balancer_facts
 from cloudorch_azure.naming import database_slots
 from cloudorch_azure.provider import Provider
 from tests.support import ROOT, webshop_context
@@ -129,12 +129,12 @@ def test_rendering_is_deterministic():
 
 
 def _balancer(cloud: str, region: str, *, kind: str = "ipv4", replicas: int = 2, network: str = "net",
-              resource: str = "web", validations: int = 0) -> Balancer:
+              resource: str = "web") -> Balancer:
     return Balancer(resource=resource, cloud=cloud, region=region, network=network, replicas=replicas, protocol="https",
                     listeners=(Listener(port=80, protocol="http", action="redirect"), Listener(port=443, protocol="https")),
                     backend_port=8080, health=HealthCheck(protocol="http", port=8080, path="/healthz", interval_s=30,
                                                           healthy_threshold=3, unhealthy_threshold=3),
-                    hostname="www.shop.example.com", target_kind=kind, validation_records=validations)
+                    hostname="www.shop.example.com", target_kind=kind)
 
 
 def _names(steering: str, *balancers: Balancer, order=()) -> GlobalNames:
@@ -175,15 +175,6 @@ def test_the_dns_side_points_at_balancers_on_every_cloud(steering, schema):
     assert all(r.region is None for r in out if r.type.startswith("azure-native:"))
     conformant = [r for r in out if r.type.startswith("azure-native:") and PEER not in str(r.inputs)]
     assert [str(v) for r in conformant for v in schema.check(r)] == []
-
-
-def test_a_zone_on_azure_refuses_other_clouds_certificate_validations():
-    names = _names("latency", _balancer("aws", "eu-central-1", kind="hostname", validations=1), _balancer("azure", "westeurope"))
-    ctx = dataclasses.replace(webshop_context("azure"), elements=(names,))
-    problems = dns.validation_problems(ctx)
-    assert len(problems) == 1 and "aws" in str(problems[0])
-    fine = _names("latency", _balancer("aws", "eu-central-1", kind="hostname"), _balancer("azure", "westeurope"))
-    assert dns.validation_problems(dataclasses.replace(ctx, elements=(fine,))) == []
 
 
 def test_a_balancer_subnet_keeps_databases_out_of_its_slot():
