@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
+import threading
 from pathlib import Path
 
 from cloudorch.errors import UsageError
@@ -166,7 +168,21 @@ def write_record(path: Path, stack: str, allocation: Allocation) -> bool:
     if path.is_file() and path.read_text(encoding="utf-8") == text:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    # A temporary name of this process and thread: with one shared name, two writers of a stack's record (a
+    # `plan --out` beside a workflow's apply, two CI jobs on one checkout) renamed each other's half-written
+    # file into place. A leftover of a killed writer is removed first, so the record gets a new file's mode
+    # (the umask's), never the leftover's.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            # on disk before the rename: a crash must leave the old record or this one, never an empty file
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return True

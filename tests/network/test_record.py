@@ -104,3 +104,61 @@ def test_what_the_allocator_writes_reads_back(tmp_path):
     path = tmp_path / "s.network.json"
     write_record(path, "s", allocation)
     assert render_record("s", read_record(path)) == path.read_text()
+
+
+def _allocations(count: int) -> list[Allocation]:
+    """``count`` allocations that differ, each rendering to its own record."""
+    out = []
+    for i in range(count):
+        allocation = Allocation()
+        allocate_blocks({"app": f"10.{i}.0.0/16"}, [("app", "aws", "us-east-1"), ("app", "gcp", "us-central1")],
+                        allocation)
+        out.append(allocation)
+    return out
+
+
+def test_writers_of_one_record_at_once_never_leave_half_of_one(tmp_path):
+    import threading
+
+    path = tmp_path / ".cloudorch" / "s.network.json"
+    allocations = _allocations(8)
+    texts = {render_record("s", a) for a in allocations}
+    failures: list[BaseException] = []
+    start = threading.Barrier(len(allocations))
+
+    def writer(allocation: Allocation) -> None:
+        start.wait()
+        try:
+            for _ in range(40):
+                write_record(path, "s", allocation)
+                assert path.read_text() in texts
+        except BaseException as exc:  # noqa: BLE001 - reported below, from the test's thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(a,)) for a in allocations]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert path.read_text() in texts
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+def test_a_record_write_that_fails_keeps_the_old_record_and_leaves_nothing_beside_it(tmp_path, monkeypatch):
+    import os
+
+    path = tmp_path / ".cloudorch" / "s.network.json"
+    old, new = _allocations(2)
+    write_record(path, "s", old)
+    before = path.read_bytes()
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    monkeypatch.setattr(type(path), "replace", full_disk)
+    with pytest.raises(OSError):
+        write_record(path, "s", new)
+    assert path.read_bytes() == before
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
