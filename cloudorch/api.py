@@ -292,12 +292,14 @@ def _load(path: str | Path, session: Session, vocabulary: Vocabulary | None = No
 
 
 def plan(path: str | Path, session: Session | None = None, *, explain: bool | None = None,
-         text: str | None = None, blocked: frozenset[tuple[str, str, str]] = frozenset()) -> PlanResult:
+         text: str | None = None, blocked: frozenset[tuple[str, str, str]] = frozenset(),
+         record: Path | None = None) -> PlanResult:
     """Run the whole pipeline for one stack and return the plan with everything that led to it.
 
     ``explain`` adds alternatives and exclusions to the plan (default: the session's ``Options.explain``).
     A workflow (``cloudorch.workflow``) passes ``text``, the file with its upstream outputs filled in, and
-    ``blocked``, the offerings (cloud, region, instance type) that failed for lack of capacity in its run.
+    ``blocked``, the offerings (cloud, region, instance type) that failed for lack of capacity in its run;
+    a rehearsal passes ``record``, its own allocation record (``read_allocation``).
     """
     session = session or Session()
     explain = session.options.explain if explain is None else explain
@@ -328,7 +330,7 @@ def plan(path: str | Path, session: Session | None = None, *, explain: bool | No
         over_budget = exc
         unbudgeted = loaded.stack.model_copy(update={"budget": loaded.stack.budget.model_copy(update={"monthly_usd": None})})
         placement = plan_placement(unbudgeted, session.catalog, settings, explain_choices=explain)
-    allocation = read_allocation(loaded.stack.stack, session)
+    allocation = read_allocation(loaded.stack.stack, session, record)
     network = plan_network(loaded, placement, providers, allocation)
     _check_links_supported(network, providers)
     check_gateway_limits(network, {name: shape.vpn_gateway for name, shape in shapes.items() if shape.vpn_gateway})
@@ -389,17 +391,21 @@ def prove_network(loaded: LoadedStack, network: NetworkPlan, rendered: Sequence[
     return proof
 
 
-def read_allocation(stack: str, session: Session) -> Allocation:
-    """What earlier plans of ``stack`` allocated (blocks, ASNs, tunnel addresses), from the project's record."""
-    return read_record(record_path(session.location.root, stack))
+def read_allocation(stack: str, session: Session, record: Path | None = None) -> Allocation:
+    """What earlier plans of ``stack`` allocated (blocks, ASNs, tunnel addresses), from the project's record;
+    with ``record`` (a rehearsal's), from that one once it exists: a rehearsal starts from the project's
+    addresses, and what its simulated applies allocate stays its own."""
+    project_record = record_path(session.location.root, stack)
+    return read_record(record if record is not None and record.is_file() else project_record)
 
 
-def record_allocation(result: PlanResult, session: Session) -> Path | None:
+def record_allocation(result: PlanResult, session: Session, record: Path | None = None) -> Path | None:
     """Keep the plan's addresses for every later plan of the stack (``plan --out``, ``apply``): writes
-    ``.cloudorch/<stack>.network.json`` at the project root; returns it, or None when it was already current."""
+    ``.cloudorch/<stack>.network.json`` at the project root, or ``record`` (a rehearsal's own); returns it, or
+    None when it was already current."""
     if result.allocation is None:
         return None
-    path = record_path(session.location.root, result.loaded.stack.stack)
+    path = record if record is not None else record_path(session.location.root, result.loaded.stack.stack)
     return path if write_record(path, result.loaded.stack.stack, result.allocation) else None
 
 

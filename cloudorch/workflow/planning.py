@@ -19,6 +19,7 @@ from cloudorch.errors import EngineError
 from cloudorch.workflow.definition import Workflow, load_workflow, select
 from cloudorch.workflow.engines import Engines
 from cloudorch.workflow.references import Unknown, fill
+from cloudorch.workflow.rehearsal import allocation_record
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,8 @@ def plan_workflow(paths: list[Path], session: Session, *, rehearse: bool = False
         with lifecycle.recorded(session, "plan", stack.path, stack=name) as record:
             record.fields |= {"workflow": workflow.name, "unknowns": len(unknowns)} | (
                 {"rehearsal": True} if rehearse else {})
-            result = api.plan(stack.path, session, text=text)
+            kept = allocation_record(session.location.root, name) if rehearse else None
+            result = api.plan(stack.path, session, text=text, record=kept)
             record.plan(result.plan)
             refused = result.refusal()
             record.outcome = "succeeded" if refused is None else f"refused ({type(refused).__name__})"

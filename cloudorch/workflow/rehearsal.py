@@ -111,6 +111,13 @@ def rehearsal_dir(project_dir: Path) -> Path:
     return dot_dir(project_dir) / "rehearsal"
 
 
+def allocation_record(project_dir: Path, stack: str) -> Path:
+    """The rehearsal's allocation record of ``stack``: the addresses its simulated applies were given, so that
+    a rehearsal (a failover to a new location, a changed CIDR) never rewrites the project's committed record
+    or reserves a block there for a location nothing ever ran in."""
+    return rehearsal_dir(project_dir) / f"{stack}.network.json"
+
+
 def state_file(project_dir: Path, project: str, stack: str) -> Path:
     return rehearsal_dir(project_dir) / project / f"{stack.replace('/', '__')}.json"
 

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cloudorch import api
@@ -39,7 +40,7 @@ from cloudorch.workflow.definition import Check, Workflow, load_workflow, select
 from cloudorch.workflow.engines import Engines, slots_of
 from cloudorch.workflow.record import SUCCEEDED, Progress, Recorder, holder, new_workflow_id, open_journal
 from cloudorch.workflow.references import fill
-from cloudorch.workflow.rehearsal import Faults, crash
+from cloudorch.workflow.rehearsal import Faults, allocation_record, crash
 from cloudorch.workflow.schedule import run_in_order
 from cloudorch.workflow.snapshots import Snapshots
 
@@ -246,7 +247,7 @@ class _Run:
         while True:
             self.event(step, "applying")
             engine = self.engines.engine(name, result.rendered, slots_of(result))
-            api.record_allocation(result, self.session)
+            api.record_allocation(result, self.session, self._record(name))
             try:
                 run = self._retrying(step, name, lambda: engine.apply(result.rendered), outcome)
                 break
@@ -282,7 +283,8 @@ class _Run:
     def _plan(self, name: str, text: str | None) -> PlanResult:
         stack = self.workflow.stacks[name]
         self.event(f"stack:{name}", "planning")
-        result = api.plan(stack.path, self.session, text=text, blocked=frozenset(self.blocked))
+        result = api.plan(stack.path, self.session, text=text, blocked=frozenset(self.blocked),
+                          record=self._record(name))
         for warning in result.warnings:  # blocks that move: seen before the stack is applied
             self.event(f"stack:{name}", "warning", warning)
         refusal = result.refusal()
@@ -293,6 +295,10 @@ class _Run:
         if refusal is not None:
             raise refusal
         return result
+
+    def _record(self, name: str) -> Path | None:
+        """Where the stack's addresses are kept: the project's record, or in a rehearsal its own."""
+        return allocation_record(self.session.location.root, name) if self.options.rehearse else None
 
     def _retrying(self, step: str, name: str, call: Callable[[], Any], outcome: StackOutcome) -> Any:
         from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
