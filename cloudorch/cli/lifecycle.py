@@ -68,10 +68,13 @@ def apply(
     if not yes and not _confirmed(engine, "apply", lambda: (clouds, f"{_summary(result.plan)}\nApply {identity}?")):
         app.err.print("not applied")
         return 0
-    # before the engine touches anything: once a network exists, its addresses must never move
-    api.record_allocation(result, session)
     with lifecycle.recorded(session, "apply", stack) as record, progress_callback(app, f"apply {identity}") as on_event:
         record.plan(result.plan)
+        # with --yes nothing asked for the Pulumi CLI and the passphrase yet: an apply that cannot start leaves
+        # the addresses unrecorded, as a "no" does
+        engine.preflight()
+        # before the engine touches anything: once a network exists, its addresses must never move
+        api.record_allocation(result, session)
         outcome = engine.apply(result.rendered, on_event=on_event)
         record.result(outcome)
     render_result(app, outcome)

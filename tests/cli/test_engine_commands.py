@@ -9,6 +9,7 @@ import pytest
 from cloudorch import lifecycle
 from cloudorch.cli.app import main
 from cloudorch.engine import PulumiEngine
+from cloudorch.journal import Journal
 from cloudorch.project import StackIdentity
 from tests.engine.conftest import PASSPHRASE, FakeWorkspace, done, pre, summary
 from tests.support import ROOT
@@ -314,3 +315,20 @@ def test_diagnostics_and_diffs_are_printed_as_text_not_markup(fake, capsys):
     assert main(["apply", "webshop.yaml", "--yes"]) == 0
     captured = capsys.readouterr()
     assert "warning: value [secret] ignored" in captured.err and "(aws:ec2/vpc:Vpc) [tags]" in captured.out
+
+
+@pytest.mark.parametrize("missing", ["cli", "passphrase"])
+def test_an_apply_that_cannot_start_records_no_addresses(fake, tmp_path, monkeypatch, capsys, missing):
+    real = lifecycle.engine_for
+
+    def engine_for(identity, session):
+        return PulumiEngine(real(identity, session).settings, open_workspace=fake.factory,
+                            which=lambda _: None if missing == "cli" else "/usr/bin/pulumi",
+                            environ={} if missing == "passphrase" else {"CLOUDORCH_PASSPHRASE": PASSPHRASE})
+
+    monkeypatch.setattr(lifecycle, "engine_for", engine_for)
+    assert main(["apply", "webshop.yaml", "--yes"]) == 6
+    assert "up" not in fake.calls
+    assert not (tmp_path / ".cloudorch" / "webshop.network.json").exists()
+    [entry] = [e for e in Journal.open(tmp_path).entries() if e.kind == "apply"]
+    assert entry.outcome == "failed" and entry.fields["exit_code"] == 6
