@@ -35,6 +35,7 @@ from cloudorch.api import PlanResult, Session
 from cloudorch.errors import CloudorchError, EngineError, UsageError
 from cloudorch.journal import Journal, JournalError, JournalLocked
 from cloudorch.lifecycle import failure_fields, plan_hash
+from cloudorch.network.record import read_record, record_path, write_record
 from cloudorch.workflow.checks import run_probe
 from cloudorch.workflow.definition import Check, Workflow, load_workflow, select
 from cloudorch.workflow.engines import Engines, slots_of
@@ -241,7 +242,6 @@ class _Run:
         if repaired:
             self.record("repair", stack=name, outcome=SUCCEEDED, step=step, operations=repaired)
             self.event(step, "repaired", f"cleared {len(repaired)} pending operation(s) of an interrupted run")
-        before = self.snapshots.read(name)
         outcome = StackOutcome(name, "applied")
         result = self._plan(name, text)
         while True:
@@ -257,8 +257,8 @@ class _Run:
                     self.record("apply", stack=name, outcome="failed", step=step, attempts=outcome.attempts,
                                 duration_s=round(time.monotonic() - started, 3), **failure_fields(exc))
                     raise
-                result = self._failover(name, text, result, exc, offering, before, outcome)  # type: ignore[arg-type]
-        self.snapshots.applied(name, tuple(result.rendered))
+                result = self._failover(name, text, result, exc, offering, outcome)  # type: ignore[arg-type]
+        self.snapshots.applied(name, tuple(result.rendered), self._record(name))
         outcome.summary = dict(run.summary)
         outcome.duration_s = time.monotonic() - started
         self.record("apply", stack=name, outcome=SUCCEEDED, step=step, plan_hash=plan_hash(result.plan),
@@ -296,9 +296,10 @@ class _Run:
             raise refusal
         return result
 
-    def _record(self, name: str) -> Path | None:
+    def _record(self, name: str) -> Path:
         """Where the stack's addresses are kept: the project's record, or in a rehearsal its own."""
-        return allocation_record(self.session.location.root, name) if self.options.rehearse else None
+        root = self.session.location.root
+        return allocation_record(root, name) if self.options.rehearse else record_path(root, name)
 
     def _retrying(self, step: str, name: str, call: Callable[[], Any], outcome: StackOutcome) -> Any:
         from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
@@ -323,7 +324,7 @@ class _Run:
         return retrying(call)
 
     def _failover(self, name: str, text: str | None, failed: PlanResult, exc: EngineError,
-                  offering: tuple[str, str, str], before: Any, outcome: StackOutcome) -> PlanResult:
+                  offering: tuple[str, str, str], outcome: StackOutcome) -> PlanResult:
         step = f"stack:{name}"
         self.blocked.add(offering)
         fields = dict(blocked="/".join(offering), cloud=offering[0], region=offering[1], instance_type=offering[2],
@@ -332,12 +333,12 @@ class _Run:
             result = self._plan(name, text)
         except CloudorchError as refused:
             self.record("failover", stack=name, outcome="failed", step=step, reason=type(refused).__name__, **fields)
-            self._restore(name, before, f"failover found no placement: {refused.message}")
+            self._restore(name, "current", f"failover found no placement: {refused.message}")
             raise
         change = _replacement(name, offering, failed, result)
         if self.options.confirm is not None and not self.options.confirm(change):
             self.record("failover", stack=name, outcome="declined", step=step, **fields)
-            self._restore(name, before, "the re-placement was declined")
+            self._restore(name, "current", "the re-placement was declined")
             raise FailoverDeclined(f"stack {name!r}: the re-placement after a {exc.kind} failure was declined")
         self.record("failover", stack=name, outcome=SUCCEEDED, step=step, replaced=list(change.moves),
                     monthly_before=change.monthly_before, monthly_after=change.monthly_after, **fields)
@@ -345,16 +346,21 @@ class _Run:
         self.event(step, "failover", str(change))
         return result
 
-    def _restore(self, name: str, to: Any, why: str) -> None:
-        """Take the stack back to ``to`` (the rendered resources of an earlier apply; None: nothing), removing
-        what a failed or rejected attempt created."""
+    def _restore(self, name: str, which: str, why: str) -> None:
+        """Take the stack back to its snapshot ``which`` (the rendered resources of an earlier apply; none:
+        nothing), removing what a failed or rejected attempt created, and its allocation record to what that
+        apply left: the attempt's record would tell the next plan its blocks are in place."""
         step = f"stack:{name}"
+        to = self.snapshots.read(name, which)
         engine = self.engines.engine(name, to or ())
         if to:
             engine.apply(list(to))
+            kept = self.snapshots.record(name, which)
+            if kept is not None:
+                write_record(self._record(name), name, read_record(kept))
         else:
             engine.destroy(plugins=self.engines.plugins(self.workflow.stacks[name].path))
-        self.snapshots.rolled_back(name, to)
+        self.snapshots.rolled_back(name, to, which)
         self.record("rollback", stack=name, outcome=SUCCEEDED, step=step, reason=why)
         self.result.stacks[name] = StackOutcome(name, "rolled-back")
         self.done.discard(step)
@@ -404,7 +410,7 @@ class _Run:
             targets = [s for s in (check.rollback or previous_wave) if s in self.selected]
             for name in reversed(self.workflow.order()):
                 if name in targets:
-                    self._restore(name, self.snapshots.read(name, "previous"), f"check {check.check} failed")
+                    self._restore(name, "previous", f"check {check.check} failed")
         raise CheckFailed(f"check {check.check!r} failed: {probe.detail}" +
                           (" (rolled back: " + ", ".join(sorted(targets)) + ")" if check.on_failure == "rollback" else ""),
                           hint="fix what the check found and run the workflow again (--resume continues this run)")

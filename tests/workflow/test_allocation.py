@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from cloudorch.cli.app import main
 from cloudorch.workflow.rehearsal import allocation_record, rehearsal_dir
 from tests.workflow.conftest import write
@@ -87,3 +89,46 @@ def test_a_rehearsal_starts_from_the_projects_addresses(project, capsys):
     rehearsed = planned(capsys, str(d), "--rehearse")["stacks"][0]["plan"]
     assert sites(rehearsed)[moved] == "10.70.240.0/20"
     assert json.loads(allocation_record(project, "edge").read_text())["blocks"] == data["blocks"]
+
+
+def warned_moves(capsys, d) -> str:
+    """What a rehearsal's plan of the workflow warns of (stderr)."""
+    capsys.readouterr()
+    assert main(["plan", str(d), "--rehearse"]) == 0
+    return capsys.readouterr().err
+
+
+def test_a_rolled_back_cidr_change_is_still_a_move_to_warn_of(release, capsys):
+    path = release / "workflow.yaml"
+    path.write_text(path.read_text().replace("interval_s: 10", "interval_s: 0.01").replace("retries: 5", "retries: 0"))
+    assert main(["apply", str(release), "--rehearse", "--yes"]) == 0
+    record = allocation_record(release.parent, "release-app-canary")
+    applied = record.read_bytes()
+    canary = release / "app-canary.yaml"
+    canary.write_text(canary.read_text().replace("cidr: 10.62.0.0/16", "cidr: 10.64.0.0/16"))
+    assert "10.62.96.0/20 -> 10.64.96.0/20" in warned_moves(capsys, release)
+    assert main(["apply", str(release), "--rehearse", "--yes", "--inject", "check:canary-healthy"]) == 6
+    # the canary runs on its old block again: so says its record, and the next plan still warns of the move
+    assert record.read_bytes() == applied
+    assert "10.62.96.0/20 -> 10.64.96.0/20" in warned_moves(capsys, release)
+
+
+def test_a_declined_re_placement_puts_the_record_back_with_the_stack(project, capsys):
+    from cloudorch.api import Session
+    from cloudorch.workflow import Faults, RunOptions, apply_workflow
+    from cloudorch.workflow.run import FailoverDeclined
+
+    d = project / "w"
+    write(d, "edge.yaml", EDGE)
+    assert main(["apply", str(d), "--rehearse", "--yes"]) == 0
+    record = allocation_record(project, "edge")
+    applied = record.read_bytes()
+    # a new CIDR, and more memory: a machine of another type, created, and out of capacity
+    stack = d / "edge.yaml"
+    stack.write_text(stack.read_text().replace("10.70.0.0/16", "10.80.0.0/16").replace("memory_gb: 4", "memory_gb: 8"))
+    blocked = aws_offering(planned(capsys, str(stack)))
+    options = RunOptions(rehearse=True, faults=Faults.parse([f"capacity:{blocked}"]), confirm=lambda change: False)
+    with pytest.raises(FailoverDeclined):
+        apply_workflow([d], Session(), options)
+    assert record.read_bytes() == applied
+    assert "10.70." in warned_moves(capsys, d)
