@@ -68,12 +68,18 @@ def build_program(
     *,
     plugin_versions: Mapping[str, str] | None = None,
     secret_values: Iterable[str] = (),
+    on_secret: Callable[[Any], None] | None = None,
 ) -> Callable[[], None]:
     """A zero-argument inline program registering ``resources``.
 
     ``plugin_versions`` (package → version) pins each resource to the plugin its inputs were rendered for.
     Inputs referring to a secret output, and any input equal to one of ``secret_values``, reach Pulumi as
     secrets, so they are encrypted in state and masked in Pulumi's own output.
+
+    ``on_secret`` is handed each value a resource generates as secret (a VPN link's pre-shared key, a
+    database password) as soon as it exists during the run, before anything that uses it is created: on a
+    stack's first apply those values are in no output yet, and a provider's error or diagnostic echoing one
+    must still be scrubbed (the runner's ``Secrets``).
     """
     ordered = dependency_order(resources)
     wanted = requested_outputs(ordered)
@@ -128,12 +134,27 @@ def build_program(
 
         for source, members in _by_source(ordered).items():
             pulumi.export(source, {name: registered[name].id for name in members})
-        generated = {res.name: {prop: _output_of(registered[res.name], prop) for prop in res.secret_outputs}
+        generated = {res.name: {prop: _seen(_output_of(registered[res.name], prop), on_secret)
+                                for prop in res.secret_outputs}
                      for res in ordered if res.secret_outputs}
         if generated:
             pulumi.export(GENERATED_SECRETS, pulumi.Output.secret(generated))
 
     return program
+
+
+def _seen(output: Any, on_secret: Callable[[Any], None] | None) -> Any:
+    """``output``, whose value goes to ``on_secret`` once known (never in a preview, where it is unknown).
+    Exported, so the SDK runs the callback; it resolves with the value that dependents wait for, long before
+    a provider could answer for them."""
+    if on_secret is None:
+        return output
+
+    def hand_over(value: Any) -> Any:
+        on_secret(value)
+        return value
+
+    return output.apply(hand_over)
 
 
 def _output_of(resource: Any, prop: str) -> Any:

@@ -177,10 +177,12 @@ class PulumiEngine:
         secret_values = [s for s in secrets if s]
         if plugins is None:
             plugins = tuple(self._plugins_for(resources)) if resources else ()
-        program = build_program(
-            resources, plugin_versions={p.name: p.version for p in plugins}, secret_values=secret_values
-        ) if resources else None
         known = Secrets(secret_values, exact=config.secret_values)
+        # values generated during the run (pre-shared keys on a first apply) are scrubbed from then on
+        program = build_program(
+            resources, plugin_versions={p.name: p.version for p in plugins}, secret_values=secret_values,
+            on_secret=lambda value: known.add(*_leaves(value)),
+        ) if resources else None
         callback_errors: list[BaseException] = []
         progress = Progress(secrets=known, clock=self._clock)
 

@@ -12,7 +12,7 @@ from cloudorch.engine.events import json_line
 from cloudorch.engine.locking import LockHeld
 from cloudorch.engine.program import ProgramError
 from cloudorch.engine.runner import PulumiEngine, pinned_plugins
-from cloudorch.engine.workspace import OutputValue
+from cloudorch.engine.workspace import OutputValue, StackRun
 from cloudorch.errors import CloudorchError, EngineError
 from cloudorch.provider import PulumiPlugin
 from cloudorch.rendering.model import RenderedResource, ref
@@ -265,3 +265,33 @@ def test_repair_pending_failures_are_classified_engine_errors(settings, environ)
     with pytest.raises(EngineRunError) as caught:
         make_engine(settings, environ, fake).repair_pending()
     assert caught.value.kind == "lock" and caught.value.exit_code == 6
+
+
+@pytest.mark.parametrize("outcome", ["error", "warning"])
+def test_a_key_generated_during_a_first_apply_is_hidden_from_what_echoes_it(settings, environ, resources, monkeypatch,
+                                                                          outcome):
+    """On a stack's first apply its generated secrets (a VPN link's pre-shared key) are in no output yet: the
+    program hands each to the run's secrets as it is generated, before what uses it is created, so a provider
+    error or diagnostic quoting it is scrubbed (found by review: it reached the error, events and journal)."""
+    from .test_program import run_under_mocks
+
+    class Deploying(FakeWorkspace):
+        def up(self, on_event):
+            self.calls.append("up")
+            run_under_mocks(self.program, monkeypatch)  # the mocks generate PASSWORD for the RandomPassword
+            on_event(diag(1, f"error: VpnConnection: invalid PreSharedKey {PASSWORD}", severity=outcome))
+            if outcome == "error":
+                raise RuntimeError(f"code: 255\n stderr: error: update failed: invalid PreSharedKey {PASSWORD}")
+            return StackRun({}, stdout="", stderr="")
+
+    fake = Deploying()  # no outputs: nothing was ever applied
+    lines: list[str] = []
+    shown = ""
+    try:
+        result = make_engine(settings, environ, fake).apply(resources, on_event=lambda e, p: lines.append(json_line(e)))
+        shown = json.dumps(result.to_dict())
+    except EngineRunError as caught:
+        shown = json.dumps(caught.to_dict()) + str(caught)
+    shown += "\n".join(lines)
+    assert "up" in fake.calls and PASSWORD in repr(run_under_mocks(fake.program, monkeypatch)[1])
+    assert PASSWORD not in shown and "[secret]" in shown
