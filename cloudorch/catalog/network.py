@@ -42,6 +42,11 @@ VPN_EGRESS_ITEM = "internet_egress_gb"
 
 # regions.csv geographies grouped into the continents the clouds price transfer by
 _CONTINENT_OF_GEO = {"us": "na", "ca": "na", "mx": "na", "eu": "eu", "apac": "apac", "sa": "sa", "me": "me", "af": "af"}
+# GCP prices transfer within Asia and to or from Oceania apart, while regions.csv's apac geography holds both:
+# a region there is told apart by its name (GCP's australia-*, Azure's australia* and newzealand*, AWS's
+# Sydney and Melbourne), and a row scoped apac still applies where no finer one does
+_OCEANIA_PREFIXES = ("australia", "newzealand")
+_OCEANIA_REGIONS = frozenset({"ap-southeast-2", "ap-southeast-4"})
 
 
 class NetworkPriceError(CloudorchError):
@@ -147,13 +152,31 @@ class NetworkPrices:
         return self.price(cloud, "nat_gateway_hour", f"over-{_number(per_vm[-1].to_gb)}-vms")
 
 
-def path_scopes(src_geo: str, dst_geo: str) -> tuple[str, ...]:
-    """Scopes to look a transfer between two regions' geographies up under, most specific first."""
-    src, dst = _CONTINENT_OF_GEO.get(src_geo, src_geo), _CONTINENT_OF_GEO.get(dst_geo, dst_geo)
+def path_scopes(src_geo: str, dst_geo: str, src_region: str = "", dst_region: str = "") -> tuple[str, ...]:
+    """Scopes to look a transfer between two regions up under, most specific first: by the continents the
+    regions are on (Asia-Pacific split into asia and oceania where the regions' names are given), then by
+    their geographies' continents, then same- or inter-continent."""
+    fine = _continent(src_geo, src_region), _continent(dst_geo, dst_region)
+    coarse = _continent(src_geo), _continent(dst_geo)
+    scopes = [_scope(*fine)]
+    if coarse != fine:
+        scopes.append(_scope(*coarse))
+    scopes.append("same-continent" if fine[0] == fine[1] else "inter-continent")
+    return tuple(scopes)
+
+
+def _continent(geo: str, region: str = "") -> str:
+    continent = _CONTINENT_OF_GEO.get(geo, geo)
+    if continent == "apac" and region:
+        return "oceania" if region.startswith(_OCEANIA_PREFIXES) or region in _OCEANIA_REGIONS else "asia"
+    return continent
+
+
+def _scope(src: str, dst: str) -> str:
     if src == dst:
-        return (f"within:{src}", "same-continent")
+        return f"within:{src}"
     first, second = sorted((src, dst))
-    return (f"between:{first}-{second}", "inter-continent")
+    return f"between:{first}-{second}"
 
 
 @cache

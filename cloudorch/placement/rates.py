@@ -263,10 +263,11 @@ def network_rates(catalog: Catalog, shapes: Mapping[str, NetworkShape]) -> Netwo
         if region.cloud not in shapes:
             continue
         key = (region.cloud, region.name)
-        continent[key] = path_scopes(region.geo, region.geo)[0].split(":", 1)[1]
+        within = path_scopes(region.geo, region.geo, region.name, region.name)
+        continent[key] = within[0].split(":", 1)[1]
         same = prices.price(region.cloud, "inter_zone_gb", "same-region")
         for kind, price in (("same-region", same),
-                            ("same-cloud", prices.price(region.cloud, "inter_region_gb", path_scopes(region.geo, region.geo))),
+                            ("same-cloud", prices.price(region.cloud, "inter_region_gb", within)),
                             ("cross-cloud", prices.price(region.cloud, VPN_EGRESS_ITEM))):
             per_gb[(*key, kind)] = price or 0.0
             if price is None:

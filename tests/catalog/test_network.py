@@ -104,11 +104,33 @@ def test_scopes_resolve_most_specific_first_then_unscoped(prices):
     assert path_scopes("us", "eu") == ("between:eu-na", "inter-continent")
     assert path_scopes("ca", "us") == ("within:na", "same-continent")
     assert prices.price("gcp", "inter_region_gb", path_scopes("us", "eu")) == pytest.approx(0.05 * GIB_PER_GB)
-    assert prices.price("gcp", "inter_region_gb", path_scopes("apac", "eu")) == pytest.approx(0.08 * GIB_PER_GB)
+    # the Asia-Europe price (Tokyo to Zurich in Google's example) is Asia's: without region names apac is
+    # not known to be Asia
+    assert prices.price("gcp", "inter_region_gb", path_scopes("apac", "eu", "asia-northeast1", "europe-west6")) \
+        == pytest.approx(0.08 * GIB_PER_GB)
+    assert prices.price("gcp", "inter_region_gb", path_scopes("apac", "eu")) is None
     # AWS bills inter-region transfer by the source region only: one unscoped row serves every path
     assert prices.price("aws", "inter_region_gb", path_scopes("us", "apac")) == 0.02
     assert prices.price("gcp", "kms_key_month", "hsm") == 1.0
     assert prices.price("gcp", "kms_key_month") == 0.06
+
+
+def test_asia_pacific_splits_into_asia_and_oceania_by_region_name(prices):
+    assert path_scopes("apac", "apac", "asia-southeast1", "asia-northeast1") == ("within:asia", "within:apac",
+                                                                               "same-continent")
+    assert path_scopes("apac", "apac", "australia-southeast1", "asia-south1") == ("between:asia-oceania",
+                                                                                "within:apac", "inter-continent")
+    assert path_scopes("apac", "apac", "australiaeast", "ap-southeast-2")[0] == "within:oceania"
+    assert path_scopes("eu", "eu", "europe-west1", "europe-north1") == ("within:eu", "same-continent")
+    # GCP (SOURCES.md gcp-transfer): within Europe and within Asia found; Oceania's own price was not, so a
+    # Sydney path is unknown rather than priced as Asia's
+    assert prices.price("gcp", "inter_region_gb", path_scopes("eu", "eu")) == pytest.approx(0.02 * GIB_PER_GB)
+    assert prices.price("gcp", "inter_region_gb", path_scopes("apac", "apac", "asia-southeast1", "asia-south1")) \
+        == pytest.approx(0.08 * GIB_PER_GB)
+    assert prices.price("gcp", "inter_region_gb",
+                        path_scopes("apac", "apac", "australia-southeast1", "australia-southeast1")) is None
+    assert prices.price("gcp", "inter_region_gb", path_scopes("apac", "apac", "australia-southeast1", "asia-south1")) \
+        is None
 
 
 def test_gcp_cloud_nat_is_per_vm_up_to_32_then_flat(prices):

@@ -38,7 +38,7 @@ def test_diff_prints_the_moves_and_the_delta(here, capsys):
     assert "before: 1 x Standard_D4as_v5 in azure/swedencentral; 3 x e2-standard-4 in gcp/europe-north1" in out
     after = next(line for line in out.splitlines() if line.strip().startswith("after:") and "Standard_D4as_v5" in line)
     assert "europe-north1" not in after
-    assert "Cost: $1,109.38 -> $" in out and "by cloud: azure $323.96 -> $" in out
+    assert "Cost: $1,109.84 -> $" in out and "by cloud: azure $323.96 -> $" in out
     assert "Findings: 2 new, 0 fixed" in out
     assert "\n  network: " in out  # what of the network changed, part by part
 
@@ -47,7 +47,7 @@ def test_the_budget_gates_exit_4_after_printing_the_diff(here, capsys):
     capsys.readouterr()
     assert main(["diff", "before.json", "after.yaml", "--max-increase-usd", "100"]) == 4
     captured = capsys.readouterr()
-    assert "Cost: $1,109.38" in captured.out
+    assert "Cost: $1,109.84" in captured.out
     assert "more than the $100.00 allowed (--max-increase-usd)" in captured.err
     assert main(["diff", "before.json", "after.yaml", "--max-increase-pct", "10", "--format", "json"]) == 4
     document = json.loads(capsys.readouterr().out)

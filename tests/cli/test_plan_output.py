@@ -16,8 +16,8 @@ def test_text_plan_shows_placements_policy_and_total(capsys):
     assert "Resources per cloud:" in out and "Policy:" in out and "waived" in out
     # machines $800.14 (a replica on azure rather than aws: its VPN to GCP is two tunnels, aws's four) + the
     # VPN, NAT and traffic
-    assert "Total: $1,109.38/month of a $6,000.00 budget (machines $800.14 + network $309.24" in out
-    assert "network: links $211.70, egress $43.09, nat $40.15, " in out  # what the network is made of, dearest first
+    assert "Total: $1,109.84/month of a $6,000.00 budget (machines $800.14 + network $309.70" in out
+    assert "network: links $211.70, egress $43.08, nat $40.15, " in out  # what the network is made of, dearest first
 
 
 def test_text_plan_shows_the_links_and_flows(capsys):
