@@ -24,8 +24,11 @@ from cloudorch.errors import CloudorchError
 FILE = "network.csv"
 COLUMNS = ("cloud", "item", "unit", "usd", "from_gb", "to_gb", "scope", "source", "note")
 #: units a row may be priced in; volume units scale with a declared GB, the others are counts
-UNITS = frozenset({"hour", "vm_hour", "gb", "gib", "month", "gb_month", "gib_month", "zone_month", "10k_operations",
-                   "million_requests", "million_queries"})
+UNITS = frozenset({"hour", "vm_hour", "tunnel_hour", "gb", "gib", "month", "gb_month", "gib_month", "zone_month",
+                   "10k_operations", "million_requests", "million_queries"})
+#: hourly items priced by how many of them one resource has, through their tiers (a free allowance, then per
+#: one): a VPN gateway's tunnels where its price includes some
+_COUNT_TIERED = frozenset({"tunnel_hour"})
 GIB_PER_GB = 10**9 / 2**30
 _PER_GIB = frozenset({"gib", "gib_month"})
 
@@ -126,15 +129,19 @@ class NetworkPrices:
     def monthly(self, cloud: str, item: str, quantity: float = 1.0, scope: str | Sequence[str] | None = None,
                 vms: int = 1) -> float | None:
         """USD a month of ``quantity`` of a fixed-charge item (an hourly one runs all month; ``NAT_GATEWAY``
-        is this cloud's NAT gateway serving ``vms`` machines: where billed per VM, none bills nothing). None when
-        not published."""
+        is this cloud's NAT gateway serving ``vms`` machines: where billed per VM, none bills nothing; an item
+        priced by the count, ``quantity`` of them on one resource through its tiers). None when not published."""
         if item == NAT_GATEWAY:
             hourly = self.nat_gateway_hourly(cloud, vms)
             return None if hourly is None else hourly * HOURS_PER_MONTH * quantity
+        tiers = self.tiers(cloud, item, scope)
+        if tiers and tiers[0].unit in _COUNT_TIERED:
+            hourly = self.tiered(cloud, item, quantity, scope)
+            return None if hourly is None else hourly * HOURS_PER_MONTH
         usd = self.price(cloud, item, scope)
         if usd is None:
             return None
-        per = HOURS_PER_MONTH if self.tiers(cloud, item, scope)[0].unit in ("hour", "vm_hour") else 1.0
+        per = HOURS_PER_MONTH if tiers[0].unit in ("hour", "vm_hour") else 1.0
         return usd * per * quantity
 
     def nat_gateway_hourly(self, cloud: str, vms: int) -> float | None:

@@ -76,7 +76,7 @@ def network_terms(stack: Stack, demands: tuple[Demand, ...], rates: NetworkRates
                                            if stack.resources[n].egress_gb_month}, replica_serving=serving_gb, stack_fixed=zone,
                         global_clouds=global_clouds, cross_cloud_forbidden=stack.placement.cross_cloud == "forbid",
                         nat_capped={c: nat for c, nat in sorted(rates.nat_per_vm.items()) if nat.capped},
-                        nat_members=served_by_nat)
+                        nat_members=served_by_nat, tunnel_allowance=dict(rates.tunnel_allowance))
 
 
 def nat_members(stack: Stack, names) -> dict[str, str]:
@@ -160,6 +160,16 @@ def _vpn_links(terms: NetworkTerms, counts: Mapping[str, Mapping[tuple[str, str]
                     a, c = sorted(((src_net, *ls), (dst_net, *lt)))
                     links.add((a, c))
     return links
+
+
+def gateway_tunnels(terms: NetworkTerms, links: Iterable[tuple[Site, Site]]) -> Counter:
+    """Per site, the tunnels its VPN gateway ends: its links' together (the ledger keeps the same count)."""
+    out: Counter = Counter()
+    for a, c in links:
+        n = terms.link_tunnels(a[1], c[1])
+        out[a] += n
+        out[c] += n
+    return out
 
 
 def _vms_per_site(members: Mapping[str, str], counts: Mapping[str, Mapping[tuple[str, str], int]]) -> dict[Site, int]:
@@ -246,9 +256,10 @@ def network_cost(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Optio
                 if rates is not None and (*loc, kind) in rates.unknown_gb:
                     unpriced[f"{loc[0]}/{loc[1]}: {kind} traffic"] = (f"no published per-GB price for {kind} "
                                                                      f"traffic from {loc[1]}: {f.source}->{f.target}")
+    tunnels = gateway_tunnels(terms, links)
     for a in sorted(gateways):
         lines.append(NetworkCostLine(kind="vpn-gateway", what=f"{a[0]}@{a[1]}/{a[2]}", cloud=a[1],
-                                     monthly_usd=terms.vpn_site.get(a[1], 0.0)))
+                                     monthly_usd=terms.vpn_site.get(a[1], 0.0) + terms.gateway_tunnels(a[1], tunnels[a])))
     for a, c in sorted(links):
         lines.append(NetworkCostLine(kind="vpn-link", what=f"{a[0]}@{a[1]}/{a[2]} ~ {c[0]}@{c[1]}/{c[2]}",
                                      cloud=f"{a[1]}+{c[1]}", monthly_usd=terms.link(a[1], c[1])))

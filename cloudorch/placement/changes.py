@@ -28,7 +28,8 @@ class Changes:
     the lowest level is again what matters), and a resource depends on it once it nears the limit by less
     than the links its moves could add there; likewise a capped NAT (GCP's: per VM up to 32, flat beyond)
     prices a move by its site's count while the others' VMs there and the resource's could pass the cap
-    ("nat"). A resource none of whose dependencies changed that way since its last failure, and none of whose
+    ("nat"), and a gateway whose price includes some tunnels (Azure's) by its count of them, any change of
+    which counts ("tunnels"). A resource none of whose dependencies changed that way since its last failure, and none of whose
     refusing quotas has room now for the smallest move it refused, would fail again."""
 
     #: counts above this are recorded as this (a resource's own share of a count is rarely higher)
@@ -95,13 +96,16 @@ class Changes:
                 partner_net = member_of.get(partner)
                 if partner_net is not None:
                     theirs.update((partner_net, *loc) for loc in at.get(partner, ()))
-            limits = bill.terms.vpn_links
+            limits, allowance = bill.terms.vpn_links, bill.terms.tunnel_allowance
             for b in theirs:
                 for loc in places:
                     if loc[0] != b[1]:
                         a = (net, *loc)
                         for key in (("link", (a, b) if a < b else (b, a)), ("gateway", a), ("gateway", b)):
                             depends[key] = mine.get(key, 0)
+                        for end in (a, b):
+                            if end[1] in allowance:
+                                depends[("tunnels", end)] = 0
                         # near a gateway's limit a move is priced by the count itself: one of d's moves adds at
                         # most one link at a partner's site, and at most one per partner site at its own; below
                         # the limit less that, no count changes its price (see ``Ledger.move``)

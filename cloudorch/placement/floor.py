@@ -67,9 +67,9 @@ def per_replica_terms(problem: Problem) -> NetworkTerms:
         mine = extra.setdefault(f.source, {})
         for loc, usd in _nearest_prices(problem, source, demands[f.target]).items():
             mine[loc] = mine.get(loc, 0.0) + f.gb_month / source.count * usd
-    return replace(net, member_of={}, flows=(), site={}, vpn_site={}, vpn_link_side={}, vpn_tunnel={}, location_fixed={},
-                   replica_extra=extra, replica_egress={}, replica_serving={}, stack_fixed={}, nat_capped={},
-                   nat_members={})
+    return replace(net, member_of={}, flows=(), site={}, vpn_site={}, vpn_link_side={}, vpn_tunnel={},
+                   tunnel_allowance={}, location_fixed={}, replica_extra=extra, replica_egress={}, replica_serving={},
+                   stack_fixed={}, nat_capped={}, nat_members={})
 
 
 def _nearest_prices(problem: Problem, source: Demand, target: Demand) -> dict[tuple[str, str], float]:

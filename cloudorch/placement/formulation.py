@@ -78,6 +78,9 @@ class Formulation:
         self.link_rows: set[tuple[int, int]] = set()
         self.links: dict[tuple, int] = {}
         self.gateways: dict[tuple[str, str, str], int] = {}
+        #: site -> t[a], the tunnels past its gateway's allowance, with its row's columns and coefficients (a
+        #: link made later adds its own to them: ``_link``)
+        self.tunnels: dict[tuple[str, str, str], tuple[int, list[int], list[float]]] = {}
 
     def total(self, value) -> tuple[list[int], list[float]]:
         """The row sum_{r,o} value(o) x[r,o] over every replica column, as (columns, coefficients)."""
@@ -235,8 +238,9 @@ class Formulation:
                 self.b.row(ws, [1.0] * len(ws), -float("inf"), limit)
 
     def _link(self, a: tuple[str, str, str], c: tuple[str, str, str]) -> int:
-        """w[a,c], the VPN link between two sites (a < c), with its gateway rows g >= w; made when first needed
-        (priced only where the objective is a cost)."""
+        """w[a,c], the VPN link between two sites (a < c), with its gateway rows g >= w and, at a gateway that
+        includes some tunnels, its tunnels in t[a]'s row; made when first needed (priced only where the
+        objective is a cost)."""
         if (a, c) not in self.links:
             net, priced = self.problem.network, self._priced()
             self.links[(a, c)] = w = self.b.var(net.link(a[1], c[1]) if priced else 0.0, 1.0, integer=False)
@@ -244,7 +248,25 @@ class Formulation:
                 if end not in self.gateways:
                     self.gateways[end] = self.b.var(net.vpn_site.get(end[1], 0.0) if priced else 0.0, 1.0, integer=False)
                 self.b.row([self.gateways[end], w], [1.0, -1.0], 0.0, float("inf"))  # g >= w
+                allowance = net.tunnel_allowance.get(end[1]) if priced else None
+                if allowance is not None:
+                    if end not in self.tunnels:
+                        # t - sum tunnels * w >= -included: the row's lists are the builder's, so the links
+                        # made later at this gateway join it
+                        t = self.b.var(allowance.beyond, float("inf"), integer=False)
+                        self.tunnels[end] = (t, [t], [1.0])
+                        self.b.row(self.tunnels[end][1], self.tunnels[end][2], -allowance.included, float("inf"))
+                    _, columns, coefficients = self.tunnels[end]
+                    columns.append(w)
+                    coefficients.append(-float(net.link_tunnels(a[1], c[1])))
         return self.links[(a, c)]
+
+    def tunnels_past_allowance(self, values: list[float]) -> None:
+        """Set each t[a] in ``values`` (a start) to what its gateway's links there need: the least it may be."""
+        net = self.problem.network
+        for end, (t, columns, coefficients) in self.tunnels.items():
+            needed = -sum(k * values[w] for w, k in zip(columns[1:], coefficients[1:], strict=True))
+            values[t] = max(0.0, needed - net.tunnel_allowance[end[1]].included)
 
     def _link_row(self, source, target) -> bool:
         """w[a,b] >= z[r,la] + z[t,lb] - 1 for one flow r->t and one pair of its ends' locations in other clouds

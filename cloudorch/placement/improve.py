@@ -332,5 +332,5 @@ def _network_left(bill: Ledger, rest: list[Demand], source: Location) -> float:
     for (a, b), uses in bill.link_uses.items():
         if uses and (a[1:] == source or b[1:] == source):
             usd += terms.link(a[1], b[1]) + terms.vpn_site.get(a[1], 0.0) + terms.vpn_site.get(b[1], 0.0)
-            usd += OVER_LIMIT_USD * bill.beyond_limit((a, b))
+            usd += OVER_LIMIT_USD * bill.beyond_limit((a, b)) + bill.tunnels_share((a, b))
     return usd

@@ -52,6 +52,9 @@ class Ledger:
         self.site_members: Counter = Counter()
         self.link_uses: Counter = Counter()
         self.gateway_links: Counter = Counter()
+        #: the tunnels each site's gateway ends, where its cloud's gateway price includes some
+        #: (``NetworkTerms.tunnel_allowance``): the links' together decide what the gateway adds
+        self.gateway_tunnels: Counter = Counter()
         #: VMs each site's NAT serves, where it is billed per VM with a cap (``NetworkTerms.nat_capped``)
         self.site_vms: Counter = Counter()
         #: above this many VMs a site's count decides no move's price: its cap plus a resource's replicas
@@ -104,7 +107,7 @@ class Ledger:
 
     def move(self, name: str, picks: Picks) -> float:
         """Place ``name`` on ``picks``; returns how much the bill changed."""
-        delta, at, flows, link_change, gateway_change, over, vms_change = self._evaluate(name, picks)
+        delta, at, flows, link_change, gateway_change, over, vms_change, tunnel_change = self._evaluate(name, picks)
         net = self.terms.member_of.get(name)
         note = self._note
         note(("resource", name), 0)
@@ -112,7 +115,7 @@ class Ledger:
         if self._journal is not None:
             self._journal.append((name, self.picks.get(name), old_at, self.machines.get(name),
                                   {i: (self.flow_cost[i], self.flow_links[i]) for i in flows},
-                                  link_change, gateway_change, delta, over, vms_change))
+                                  link_change, gateway_change, delta, over, vms_change, tunnel_change))
         site_vms = self.site_vms
         for site, step in vms_change.items():
             before = site_vms[site]
@@ -149,6 +152,12 @@ class Ledger:
                     # a move is priced by the count itself once it nears the limit: the highest count passed
                     # through, negated so that the lowest level is again what matters (``Changes``)
                     note(("gateway-high", end), -max(before, before + step))
+        tunnels = self.gateway_tunnels
+        for end, step in tunnel_change.items():
+            if step:
+                tunnels[end] += step
+                # past the allowance any count prices a move there, so every change is one (``Changes``)
+                note(("tunnels", end), 0)
         self.picks[name], self.at[name] = picks, at
         self.machines[name] = self.replicas_cost(name, picks)
         self.total += delta
@@ -167,7 +176,8 @@ class Ledger:
         (undoing by moving back would price every move again)."""
         journal, self._journal = self._journal or [], None
         members, uses, gateways, site_vms = self.site_members, self.link_uses, self.gateway_links, self.site_vms
-        for name, picks, at, machines, flows, link_change, gateway_change, delta, over, vms_change in reversed(journal):
+        for name, picks, at, machines, flows, link_change, gateway_change, delta, over, vms_change, tunnel_change \
+                in reversed(journal):
             net = self.terms.member_of.get(name)
             if net is not None:
                 for loc in at.keys() ^ self.at[name].keys():
@@ -180,6 +190,8 @@ class Ledger:
                 gateways[end] -= step
             for site, step in vms_change.items():
                 site_vms[site] -= step
+            for end, step in tunnel_change.items():
+                self.gateway_tunnels[end] -= step
             self.picks[name], self.at[name], self.machines[name] = picks, at, machines
             self.total -= delta
             self.over -= over
@@ -247,7 +259,8 @@ class Ledger:
                 link_change[link] = link_change.get(link, 0) - 1
             flows[i] = (cost, links)
         gateway_change: dict[Site, int] = {}
-        uses = self.link_uses
+        tunnel_change: dict[Site, int] = {}
+        uses, allowance = self.link_uses, terms.tunnel_allowance
         for link, step in link_change.items():
             before = uses[link]
             after = before + step
@@ -256,6 +269,8 @@ class Ledger:
                 delta += sign * terms.link(link[0][1], link[1][1])
                 for end in link:
                     gateway_change[end] = gateway_change.get(end, 0) + sign
+                    if end[1] in allowance:
+                        tunnel_change[end] = tunnel_change.get(end, 0) + sign * terms.link_tunnels(link[0][1], link[1][1])
         over = 0
         limits = terms.vpn_links
         for end, step in gateway_change.items():
@@ -267,7 +282,11 @@ class Ledger:
                 over += max(0, before + step - limit) - max(0, before - limit)
         if over:
             delta += OVER_LIMIT_USD * over
-        return delta, at, flows, link_change, gateway_change, over, vms_change
+        for end, step in tunnel_change.items():
+            if step:
+                before = self.gateway_tunnels[end]
+                delta += terms.gateway_tunnels(end[1], before + step) - terms.gateway_tunnels(end[1], before)
+        return delta, at, flows, link_change, gateway_change, over, vms_change, tunnel_change
 
     def _traffic(self, gb: float, source: Mapping[Location, int] | None, target: Mapping[Location, int] | None) -> float:
         """A flow's traffic cost (``gb`` a month), its ends placed at ``source`` and ``target``: each GB at the
@@ -308,6 +327,14 @@ class Ledger:
         limits, gateways = self.terms.vpn_links, self.gateway_links
         return sum(1 for end in link if end[1] in limits and gateways[end] > limits[end[1]])
 
+    def tunnels_share(self, link: Link) -> float:
+        """The most dropping the link takes off what its ends' gateways charge for tunnels past their allowance."""
+        allowance = self.terms.tunnel_allowance
+        ends = [end for end in link if end[1] in allowance]
+        if not ends:
+            return 0.0
+        return sum(allowance[end[1]].beyond for end in ends) * self.terms.link_tunnels(link[0][1], link[1][1])
+
     def nat_gain(self, site: Site, vms: int) -> float:
         """What ``vms`` more VMs at ``site`` would get back from its capped NAT (none where it has none): the
         most moving them there saves beyond their replicas' price (a move away only loses rebate)."""
@@ -326,7 +353,7 @@ class Ledger:
             if uses == self.link_uses[link]:  # nothing else keeps this link
                 a, b = link
                 usd += self.terms.link(a[1], b[1]) + self.terms.vpn_site.get(a[1], 0.0) + self.terms.vpn_site.get(b[1], 0.0)
-                usd += OVER_LIMIT_USD * self.beyond_limit(link)
+                usd += OVER_LIMIT_USD * self.beyond_limit(link) + self.tunnels_share(link)
         if name in self.terms.member_of:
             usd += sum(self.terms.site.get(loc[0], 0.0) for loc in self.at[name])
         fixed = self.terms.location_fixed.get(name, {})

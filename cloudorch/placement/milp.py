@@ -317,6 +317,7 @@ def _solve_lazily(f: Formulation, start, limits: Limits | None, gap: float | Non
         for end, g in f.gateways.items():
             if g >= len(result[0]) or start[g] < 1.0:
                 start[g] = max(start[g], max((start[w] for (a, c), w in f.links.items() if end in (a, c)), default=0.0))
+        f.tunnels_past_allowance(start)
         result = _run(f.b, start=start, limits=limits, gap=gap)
     return result
 
@@ -351,7 +352,8 @@ def _start(problem: Problem, f: Formulation) -> tuple[list[float] | None, Soluti
     net = problem.network
     # per-GB prices and per-replica extras stay: they decide which regions presolve keeps, so the start's
     # columns are the priced model's
-    free = copy(net, site={}, vpn_site={}, vpn_link_side={}, vpn_tunnel={}, flows=tuple(copy(flow, gb_month=0.0) for flow in net.flows))
+    free = copy(net, site={}, vpn_site={}, vpn_link_side={}, vpn_tunnel={}, tunnel_allowance={},
+                flows=tuple(copy(flow, gb_month=0.0) for flow in net.flows))
     found = solve(copy(problem, network=free, objective="cost"))
     if found is None:
         return None, None

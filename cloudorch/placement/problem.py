@@ -44,8 +44,10 @@ member of a stack network (those get region indicators z):
                  across clouds):  sum_k q[f,l,k] = gb_f / count_r * sum_{o at l} x[r,o]
                  q[f,l,same-region] <= gb_f z[t,l];  q[f,l,same-region] + q[f,l,same-cloud] <= gb_f v[t,c(l)]
     b[r,l]       served r has a balancer in location l      b[r,l] >= z[r,l]
+    t[a] >= 0    tunnels past what site a's gateway includes, on a cloud billing them so (Azure: the first
+                 10 come with the gateway): t[a] >= sum_b tunnels(a,b) w[a,b] - included_c (``tunnels_per_link``)
   objective terms (cost and balanced objectives; the availability objective's cost phase)
-    + site_c s[n,l] + vpn_site_c g[a] + (link_c(a) + link_c(b)) w[a,b] + sum rate[l,k] q[f,l,k]
+    + site_c s[n,l] + vpn_site_c g[a] + (link_c(a) + link_c(b)) w[a,b] + beyond_c t[a] + sum rate[l,k] q[f,l,k]
     + fixed_{r,c} b[r,l] (the balancer, its WAF and DNS health check: ``location_fixed``)
     + per replica on o at l: its internet egress (egress_gb / count * rate[l]) and, on a cloud whose NAT is
       billed per VM, that VM's price (compute without a public address: the VMs the NAT serves)
@@ -81,7 +83,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from cloudorch.placement.model import HOURS_PER_MONTH
-from cloudorch.placement.rates import NatPerVm, link_price
+from cloudorch.placement.rates import NatPerVm, TunnelAllowance, link_price, tunnels_per_link
 
 #: balanced objective: each point of unavailability costs ten times its share of the price
 BALANCED_PENALTY = 10.0
@@ -284,6 +286,9 @@ class NetworkTerms:
     #: decide a link's tunnels (``rates.tunnels_per_link``)
     vpn_tunnel: Mapping[str, float] = field(default_factory=dict)
     vpn_interfaces: Mapping[str, int] = field(default_factory=dict)
+    #: cloud -> the tunnels its VPN gateway's price includes and what each beyond costs: a site's gateway
+    #: there is charged for its links' tunnels together, past the allowance (``gateway_tunnels``)
+    tunnel_allowance: Mapping[str, TunnelAllowance] = field(default_factory=dict)
 
     def nat_rebate(self, site: tuple[str, str, str], vms: int) -> float:
         nat = self.nat_capped.get(site[1])
@@ -291,6 +296,15 @@ class NetworkTerms:
 
     def link(self, cloud_a: str, cloud_b: str) -> float:
         return link_price(self.vpn_link_side, self.vpn_tunnel, self.vpn_interfaces, cloud_a, cloud_b)
+
+    def link_tunnels(self, cloud_a: str, cloud_b: str) -> int:
+        """The tunnels a VPN link between gateways on these clouds has (each end's gateway holds them all)."""
+        return tunnels_per_link(self.vpn_interfaces.get(cloud_a, 2), self.vpn_interfaces.get(cloud_b, 2))
+
+    def gateway_tunnels(self, cloud: str, tunnels: int) -> float:
+        """What ``tunnels`` ending on one site's gateway on ``cloud`` cost a month beyond the gateway itself."""
+        allowance = self.tunnel_allowance.get(cloud)
+        return allowance.monthly(tunnels) if allowance is not None else 0.0
 
     @property
     def couples(self) -> bool:

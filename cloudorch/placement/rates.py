@@ -88,6 +88,28 @@ class NatPerVm:
 
 
 @dataclass(frozen=True)
+class TunnelAllowance:
+    """A VPN gateway whose price includes its first ``included`` tunnels and bills each one beyond at ``beyond``
+    a month (Azure: ten site-to-site tunnels): what a gateway's tunnels add is its count's, not each link's."""
+
+    included: int
+    beyond: float
+
+    def monthly(self, tunnels: int) -> float:
+        return self.beyond * max(0, tunnels - self.included)
+
+
+def tunnel_allowance(prices: NetworkPrices, cloud: str, charge: Charge) -> TunnelAllowance | None:
+    """The allowance a count-priced tunnel item's tiers publish: free tiers from 0, then one open-ended price.
+    None when the item is not published, or its tiers say more than that (the model would not be linear)."""
+    tiers = prices.tiers(cloud, charge.item, charge.scope)
+    paid = [t for t in tiers if t.usd > 0]
+    if len(paid) != 1 or paid[0].to_gb is not None:
+        return None
+    return TunnelAllowance(included=int(paid[0].from_gb), beyond=paid[0].usd * HOURS_PER_MONTH)
+
+
+@dataclass(frozen=True)
 class NetworkShape:
     """What one cloud's sites and links are made of, in price-list items (a provider's ``network_shape``)."""
 
@@ -99,6 +121,9 @@ class NetworkShape:
     vpn_link_side: tuple[Charge, ...] = ()
     #: this cloud's side of one tunnel of a VPN link (GCP bills each tunnel), times ``tunnels_per_link``
     vpn_tunnel: tuple[Charge, ...] = ()
+    #: one tunnel ending on a VPN site's gateway, where the gateway is billed by how many end there (its
+    #: item's tiers: a free allowance, then per tunnel; ``TunnelAllowance``) rather than per link
+    vpn_gateway_tunnel: Charge | None = None
     #: public addresses its VPN gateway ends tunnels on: ``CloudProvider.vpn_interfaces``, which
     #: ``api.network_shapes`` puts here whatever a plugin's shape says
     vpn_interfaces: int = 2
@@ -145,6 +170,8 @@ class NetworkRates:
     vpn_gateways: Mapping[str, GatewayLimit] = field(default_factory=dict)
     #: cloud -> its internet egress tiers, where published
     egress: Mapping[str, EgressTiers] = field(default_factory=dict)
+    #: cloud -> the tunnels its VPN gateway's price includes and what each beyond costs, where billed so
+    tunnel_allowance: Mapping[str, TunnelAllowance] = field(default_factory=dict)
 
     def gb(self, cloud: str, region: str, kind: PathKind) -> float:
         return self.per_gb.get((cloud, region, kind), 0.0)
@@ -243,11 +270,17 @@ def network_rates(catalog: Catalog, shapes: Mapping[str, NetworkShape]) -> Netwo
     if prices is None:
         return None
     unknown_items: dict[str, dict[str, tuple[str, ...]]] = {}
-    site, vpn_site, link_side, tunnel, nat_vm, nat_gb, serving = {}, {}, {}, {}, {}, {}, {}
+    site, vpn_site, link_side, tunnel, nat_vm, nat_gb, serving, allowance = {}, {}, {}, {}, {}, {}, {}, {}
     for cloud, shape in sorted(shapes.items()):
         missing: dict[str, list[str]] = {"site": [], "vpn_site": [], "vpn_link_side": []}
         site[cloud] = monthly(prices, cloud, shape.site, missing["site"])
         vpn_site[cloud] = monthly(prices, cloud, shape.vpn_site, missing["vpn_site"])
+        if shape.vpn_gateway_tunnel is not None:
+            found = tunnel_allowance(prices, cloud, shape.vpn_gateway_tunnel)
+            if found is None:
+                missing["vpn_site"].append(shape.vpn_gateway_tunnel.item)
+            else:
+                allowance[cloud] = found
         link_side[cloud] = monthly(prices, cloud, shape.vpn_link_side, missing["vpn_link_side"])
         tunnel[cloud] = monthly(prices, cloud, shape.vpn_tunnel, missing["vpn_link_side"])
         serving[cloud] = {}
@@ -280,4 +313,4 @@ def network_rates(catalog: Catalog, shapes: Mapping[str, NetworkShape]) -> Netwo
                         vpn_interfaces={cloud: shape.vpn_interfaces for cloud, shape in sorted(shapes.items())},
                         nat_per_vm=nat_vm, per_gb=per_gb,
                         internet_gb=internet, nat_gb=nat_gb, serving=serving, continent=continent, unknown_gb=frozenset(unknown_gb),
-                        unknown_items=unknown_items, vpn_gateways=limits, egress=tiers)
+                        unknown_items=unknown_items, vpn_gateways=limits, egress=tiers, tunnel_allowance=allowance)

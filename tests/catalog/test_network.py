@@ -141,6 +141,15 @@ def test_gcp_cloud_nat_is_per_vm_up_to_32_then_flat(prices):
     assert prices.nat_gateway_hourly("oracle", 1) is None
 
 
+def test_an_azure_vpn_gateway_includes_ten_tunnels_and_bills_each_beyond(prices):
+    from cloudorch.placement.rates import Charge, TunnelAllowance, tunnel_allowance
+
+    assert prices.monthly("azure", "vpn_gateway_tunnel_hour", 10) == 0
+    assert prices.monthly("azure", "vpn_gateway_tunnel_hour", 12) == pytest.approx(2 * 0.015 * 730)
+    assert tunnel_allowance(prices, "azure", Charge("vpn_gateway_tunnel_hour")) == TunnelAllowance(10, 0.015 * 730)
+    assert tunnel_allowance(prices, "gcp", Charge("vpn_gateway_tunnel_hour")) is None
+
+
 def test_published_zeros_are_kept_apart_from_unknowns(prices):
     assert prices.price("gcp", "cloud_router_hour") == 0.0
     assert prices.price("aws", "vpn_gateway_hour") == 0.0

@@ -14,7 +14,7 @@ import pytest
 
 from cloudorch.errors import InfeasiblePlacement
 from cloudorch.placement.bill import network_cost
-from cloudorch.placement.rates import NetworkRates
+from cloudorch.placement.rates import NetworkRates, TunnelAllowance
 from tests.placement.tiny import catalog, db, off, plan, stack
 
 LOCS = [("aws", "us-east-1"), ("aws", "eu-west-1"), ("azure", "eastus"), ("gcp", "us-central1")]
@@ -151,12 +151,36 @@ def _brute_force(st, cat, r, allowed=lambda assignment: True):
     return best
 
 
+@pytest.mark.parametrize("tunnels", [False, True])
 @pytest.mark.parametrize("seed", range(25))
-def test_the_planner_finds_the_cheapest_whole_bill(seed):
+def test_the_planner_finds_the_cheapest_whole_bill(seed, tunnels):
     st, cat, r = _random_case(random.Random(seed))
+    r = with_tunnels(r) if tunnels else r  # a gateway that bills the tunnels past its allowance (below)
     result = plan(st, cat, rates=r)
     assert result.monthly_usd == pytest.approx(_brute_force(st, cat, r), abs=0.02)
     assert result.lower_bound_monthly_usd <= result.monthly_usd
+
+
+# --- a gateway whose price includes some tunnels (Azure's: the first ten) ---------------------------------
+
+#: two tunnels in the gateway's price and $40 a month for each beyond: one link to AWS (four tunnels) passes it
+TUNNELS = TunnelAllowance(included=2, beyond=40.0)
+
+
+def with_tunnels(r: NetworkRates) -> NetworkRates:
+    return NetworkRates(**{**r.__dict__, "tunnel_allowance": {"azure": TUNNELS},
+                           "vpn_interfaces": {"aws": 4, "azure": 2, "gcp": 2}})
+
+
+def test_a_gateway_pays_for_the_tunnels_its_links_bring_past_its_allowance():
+    # web only on aws, the database only on azure: one link of four tunnels, two past azure's allowance
+    cat = catalog(off("aws/us-east-1", "m.large", 0.10), databases=(db("azure/eastus", "db.m", 0.20),))
+    result = plan(stack(WEB_DB % ""), cat, rates=with_tunnels(rates()))
+    gateways = {line.what: line.monthly_usd for line in result.network_cost.lines if line.kind == "vpn-gateway"}
+    assert gateways == {"net@aws/us-east-1": 100.0, "net@azure/eastus": 100.0 + 2 * 40.0}
+    # web, database, two sites, two gateways, the link, the tunnels past the allowance
+    assert result.monthly_usd == pytest.approx(73.0 + 146.0 + 2 * 10.0 + 2 * 100.0 + 50.0 + 2 * 40.0, abs=0.01)
+    assert result.lower_bound_monthly_usd == pytest.approx(result.monthly_usd, abs=0.01)
 
 
 # --- a served resource's balancers: each location's fixed cost -------------------------------------------

@@ -10,8 +10,8 @@ import pytest
 
 from cloudorch.placement import milp
 from cloudorch.placement.problem import FlowTerm, NetworkTerms
-from cloudorch.placement.rates import NatPerVm
-from tests.placement.test_bill import CAT, WEB_DB, _brute_force, _random_case, rates
+from cloudorch.placement.rates import NatPerVm, TunnelAllowance
+from tests.placement.test_bill import CAT, WEB_DB, _brute_force, _random_case, rates, with_tunnels
 from tests.placement.tiny import catalog, db, demand, off, option, per_region, plan, problem, stack
 
 
@@ -22,9 +22,11 @@ def local_search(monkeypatch):
     monkeypatch.setattr(milp, "LOCAL_SEARCH_RESOURCES", 0)
 
 
+@pytest.mark.parametrize("tunnels", [False, True])
 @pytest.mark.parametrize("seed", range(25))
-def test_local_search_is_bracketed_by_the_true_optimum(seed, local_search):
+def test_local_search_is_bracketed_by_the_true_optimum(seed, tunnels, local_search):
     st, cat, r = _random_case(random.Random(seed))
+    r = with_tunnels(r) if tunnels else r  # a gateway that bills the tunnels past its allowance
     best = _brute_force(st, cat, r)
     result = plan(st, cat, rates=r)
     # (a case whose network prices nothing that couples resources is solved exactly, as always)
@@ -67,8 +69,9 @@ def test_the_coupled_floor_weighs_a_dearer_machine_against_the_traffic(local_sea
     assert result.lower_bound_monthly_usd == pytest.approx(result.monthly_usd, abs=0.01)
 
 
+@pytest.mark.parametrize("tunnels", [False, True])
 @pytest.mark.parametrize("seed", range(10))
-def test_the_ledger_prices_every_move_as_the_bill_does(seed):
+def test_the_ledger_prices_every_move_as_the_bill_does(seed, tunnels):
     # the ledger works the bill out move by move; after any sequence of moves it must equal the bill
     # (machines by the objective's price, plus bill.network_cost) worked out from scratch
     from cloudorch.placement.bill import network_cost, network_terms
@@ -81,6 +84,7 @@ def test_the_ledger_prices_every_move_as_the_bill_does(seed):
 
     rng = random.Random(seed)
     st, cat, r = _random_case(rng)
+    r = with_tunnels(r) if tunnels else r
     s = settings(rates=r)
     regions, _ = allowed_regions(st, cat, s)
     demands, _ = _demands(st, regions, cat, OfferingIndex(cat, s), CapabilityFilter(s.unsupported, regions), False)
@@ -112,14 +116,18 @@ TIGHT = {"aws": 2, "azure": 3, "gcp": 2}
 
 #: a capped NAT on gcp that a busy problem's sites pass, dear enough to pull VMs together: $40 a VM up to 4 VMs, $100 for more
 NAT = NatPerVm(per_vm=40.0, up_to=4, beyond=100.0)
+#: azure's gateway with three tunnels in its price, $25 a month for each beyond: a busy site passes it
+TUNNELS = TunnelAllowance(included=3, beyond=25.0)
 
 
 def _busy_problem(seed: int, resources: int = 40, flows: int = 70, site: float = 1.0, quota: float = 1.0,
-                  link: float = 1.0, limits: dict[str, int] | None = None, nat: NatPerVm | None = None):
+                  link: float = 1.0, limits: dict[str, int] | None = None, nat: NatPerVm | None = None,
+                  tunnels: TunnelAllowance | None = None):
     """``resources`` over 8 locations in three clouds, ``flows`` flows, spread, near and apart rules and two
     vCPU quotas that bind (scaled by ``quota``): a search that keeps and closes many locations (more as
     ``site`` and ``link`` scale up what a location and a link cost). ``nat``: gcp's NAT, billed per VM with
-    a cap, serving every other resource's VMs."""
+    a cap, serving every other resource's VMs. ``tunnels``: azure's gateway includes some tunnels (aws ends
+    four per link)."""
     rng = random.Random(seed)
     places = ["aws/us-east-1", "aws/eu-west-1", "aws/us-west-2", "azure/eastus", "azure/westeurope",
               "gcp/us-central1", "gcp/europe-west4", "gcp/us-east1"]
@@ -154,6 +162,8 @@ def _busy_problem(seed: int, resources: int = 40, flows: int = 70, site: float =
         terms = dataclasses.replace(terms, nat_capped={"gcp": nat}, nat_members=dict.fromkeys(served, "net"),
                                     replica_extra={n: {tuple(p.split("/")): nat.per_vm for p in places if p.startswith("gcp")}
                                                    for n in served})
+    if tunnels is not None:
+        terms = dataclasses.replace(terms, tunnel_allowance={"azure": tunnels}, vpn_interfaces={"aws": 4})
     return problem(*demands, quotas={"aws": 100.0 * quota, "gcp/us-central1": 40.0 * quota}, network=terms)
 
 
@@ -176,8 +186,9 @@ def test_skipping_resources_whose_moves_cannot_have_changed_keeps_the_same_searc
     cases += [(seed, 1.0, quota, 1.0) for seed in range(6) for quota in (0.6, 0.75)]
     cases = [(*case, None, None) for case in cases] + [(seed, 1.0, 1.0, 0.2, TIGHT, None) for seed in range(8)]
     cases += [(seed, 1.0, 1.0, 1.0, None, NAT) for seed in range(8)] + [(seed, 0.0, 1.0, 0.2, TIGHT, NAT) for seed in range(4)]
-    for seed, site, quota, link, limits, nat in cases:
-        part = _busy_problem(seed, site=site, quota=quota, link=link, limits=limits, nat=nat)
+    cases = [(*case, None) for case in cases] + [(seed, 1.0, 1.0, 0.5, None, None, TUNNELS) for seed in range(8)]
+    for seed, site, quota, link, limits, nat, tunnels in cases:
+        part = _busy_problem(seed, site=site, quota=quota, link=link, limits=limits, nat=nat, tunnels=tunnels)
         start = milp.solve(dataclasses.replace(part, network=None))
         if start is None:
             continue  # quotas too tight for this draw
@@ -186,7 +197,7 @@ def test_skipping_resources_whose_moves_cannot_have_changed_keeps_the_same_searc
         monkeypatch.setattr(Changes, "unchanged_since_failed", lambda self, name: False)
         every = search.improve(part, start.assignment)
         monkeypatch.undo()
-        assert kept == every, (seed, site, quota, link, limits, nat)
+        assert kept == every, (seed, site, quota, link, limits, nat, tunnels)
     assert len(skipped) > 200, len(skipped)  # the cases exercise what is tested
 
 
@@ -206,8 +217,10 @@ def test_closing_attempts_cut_short_keep_the_same_search(monkeypatch):
     cases = [(seed, *shape, None, None) for seed in range(6) for shape in ((1.0, 1.0, 1.0), (6.0, 1.0, 0.0), (0.0, 1.0, 4.0),
                                                                           (1.0, 0.7, 1.0), (0.0, 1.0, 0.0))]
     cases += [(seed, 1.0, 1.0, 0.2, TIGHT, None) for seed in range(4)] + [(seed, 0.0, 1.0, 0.0, None, NAT) for seed in range(6)]
-    for seed, site, quota, link, limits, nat in cases:
-        part = _busy_problem(seed, resources=60, flows=100, site=site, quota=quota, link=link, limits=limits, nat=nat)
+    cases = [(*case, None) for case in cases] + [(seed, 1.0, 1.0, 0.5, None, None, TUNNELS) for seed in range(4)]
+    for seed, site, quota, link, limits, nat, tunnels in cases:
+        part = _busy_problem(seed, resources=60, flows=100, site=site, quota=quota, link=link, limits=limits, nat=nat,
+                             tunnels=tunnels)
         start = milp.solve(dataclasses.replace(part, network=None))
         if start is None:
             continue  # quotas too tight for this draw

@@ -70,6 +70,21 @@ def test_cloud_nat_bills_the_vms_it_serves_up_to_its_cap_as_the_placement_priced
         assert plan.cost.placement_monthly_usd == plan.cost.monthly_usd
 
 
+def test_an_azure_gateway_bills_its_tunnels_past_ten_as_the_placement_priced_them(monkeypatch, tmp_path):
+    # a VpnGw1AZ's hourly price includes ten site-to-site tunnels, each beyond $0.015 an hour (SOURCES.md az-vpn):
+    # the three-clouds stack ends twelve on its swedencentral gateway (two links to AWS of four, two to GCP
+    # of two); found by a user audit as unpriced, now billed, and the placement weighed the same
+    monkeypatch.chdir(tmp_path)
+    plan = api.plan(ROOT / "tests" / "network" / "stacks" / "three-clouds.yaml").plan
+    gateways = {line["resource"]: line for line in plan.cost.lines if "vpn_gateway_tunnel_hour" in line["detail"]}
+    tunnels = {name: int(line["detail"].split(", ")[1].split(" x ")[0]) for name, line in gateways.items()}
+    assert tunnels["net-azure-swedencentral-vpn-gw"] == 12
+    for name, line in gateways.items():
+        assert line["monthly_usd"] == pytest.approx(round((0.19 + 0.015 * max(0, tunnels[name] - 10)) * 730, 4))
+    assert not [u for u in plan.cost.unpriced if "tunnel" in u["reason"]]
+    assert plan.cost.placement_monthly_usd == plan.cost.monthly_usd
+
+
 # -- random stacks: the placement's total is the bill's --------------------------------------------------
 
 @st.composite

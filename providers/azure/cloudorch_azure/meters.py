@@ -2,10 +2,11 @@
 
 Virtual machines, flexible servers and storage accounts are priced by the placement; here is everything
 else that bills on its own. Connections and peerings have no charge of their own: a VpnGw1AZ gateway's
-hourly price includes its site-to-site tunnels (up to 30 on VpnGw1AZ; Basic gateways stop at 10, and the
-tunnels beyond those included would bill per hour: cloudorch renders at most four per link and one gateway
-per site, well inside), and a peering bills per GB crossing it, which the plan prices from the flows'
-volumes (``peering_out_gb`` / ``peering_in_gb``), not as a resource.
+hourly price includes its first ten site-to-site tunnels and each one beyond bills by the hour, so the
+gateway carries its links' tunnels (``vpn_gateway_tunnel_hour``, whose tiers hold the allowance; the
+placement prices the same count: ``NetworkShape.vpn_gateway_tunnel``), and a peering bills per GB crossing
+it, which the plan prices from the flows' volumes (``peering_out_gb`` / ``peering_in_gb``), not as a
+resource.
 
 Serving: an Application Gateway v2 bills a fixed price per hour and capacity units per hour (the WAF_v2
 SKU at its own, higher, rates: scope ``waf``); a WAF policy attached to it bills nothing of its own. A
@@ -25,7 +26,7 @@ from cloudorch.catalog.network import HOURS_PER_MONTH
 from cloudorch.rendering.meters import DNS_QUERIES, NAT_GATEWAY, Meter, Unmetered
 from cloudorch.rendering.model import RenderedResource
 
-from cloudorch_azure.links import GATEWAY_SKU, GATEWAY_TUNNELS_TAG
+from cloudorch_azure.links import GATEWAY_TUNNELS_TAG
 
 #: a tag carrying a balancer's declared traffic (GB a month), so its meter reads it off the resource (a
 #: meter sees one resource; the stack's figures reach it only through its inputs)
@@ -66,21 +67,18 @@ METERS: dict[str, tuple[Meter, ...] | Unmetered] = {
                                                      "queries; cloudorch found no dated price for it (az-dns)"),
 }
 
-#: site-to-site tunnels a VpnGw1AZ gateway's price includes; each beyond bills per hour at a price not found
-#: with a source (SOURCES.md az-vpn), so a gateway with more lists that part as unpriced
-INCLUDED_TUNNELS = 10
+#: a gateway's site-to-site tunnels, priced together by the price list's tiers (the first ten in the
+#: gateway's hourly price: SOURCES.md az-vpn)
+TUNNELS = Meter("vpn_gateway_tunnel_hour")
 
 
 def _tag(resource: RenderedResource, key: str) -> float:
     return float(resource.inputs.get("tags", {}).get(key, 0) or 0)
 
 
-def _vpn_gateway(resource: RenderedResource) -> tuple[Meter | Unmetered, ...]:
+def _vpn_gateway(resource: RenderedResource) -> tuple[Meter, ...]:
     tunnels = int(_tag(resource, GATEWAY_TUNNELS_TAG))
-    beyond = () if tunnels <= INCLUDED_TUNNELS else (Unmetered(
-        f"its links have {tunnels} tunnels; a {GATEWAY_SKU} gateway includes {INCLUDED_TUNNELS} and bills each "
-        "beyond per hour, at a price cloudorch found no dated source for (az-vpn)"),)
-    return (Meter("vpn_gateway_hour"), *beyond)
+    return (Meter("vpn_gateway_hour"), *((Meter(TUNNELS.item, tunnels),) if tunnels else ()))
 
 
 def _gateway(resource: RenderedResource) -> tuple[Meter, ...]:

@@ -75,9 +75,10 @@ class Provider(CloudProvider):
     def network_shape(self) -> NetworkShape:
         # what render() and render_endpoint() build, in the meters they bill by: a NAT gateway and its public
         # IP per site; an active-active gateway and its two public IPs per VPN site; connections are in the
-        # gateway's price
+        # gateway's price, which includes its first tunnels and bills the rest (``meters.TUNNELS``)
         return NetworkShape(site=(Meter(NAT_GATEWAY), Meter("public_ipv4_hour")),
                             vpn_site=(Meter("vpn_gateway_hour"), Meter("public_ipv4_hour", 2)),
+                            vpn_gateway_tunnel=meters.TUNNELS,
                             serving=meters.SERVING_SHAPE, vpn_gateway=links.GATEWAY_LIMIT,
                             vpn_interfaces=self.vpn_interfaces)
 
