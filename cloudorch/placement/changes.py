@@ -28,8 +28,11 @@ class Changes:
     the lowest level is again what matters), and a resource depends on it once it nears the limit by less
     than the links its moves could add there; likewise a capped NAT (GCP's: per VM up to 32, flat beyond)
     prices a move by its site's count while the others' VMs there and the resource's could pass the cap
-    ("nat"), and a gateway whose price includes some tunnels (Azure's) by its count of them, any change of
-    which counts ("tunnels"). A resource none of whose dependencies changed that way since its last failure, and none of whose
+    ("nat"), and a gateway whose price includes some tunnels (Azure's) by its count of them while the tunnels
+    the resource's moves could add or drop there could take it across the allowance: the ledger lists the
+    range each count passed through, and a resource depends on the counts at which its moves' price
+    changes ("tunnels": a window; below it they pay nothing past the allowance, above it each tunnel). A
+    resource none of whose dependencies changed that way since its last failure, and none of whose
     refusing quotas has room now for the smallest move it refused, would fail again."""
 
     #: counts above this are recorded as this (a resource's own share of a count is rarely higher)
@@ -55,8 +58,12 @@ class Changes:
             by_share = dependents.get(key)
             if not by_share:
                 continue
-            level = min(level, self.LEVELS)
-            for share in [share for share in by_share if share >= level]:
+            if key[0] == "tunnels":  # the range passed through meets the window
+                hit = [window for window in by_share if level[0] <= window[1] and level[1] >= window[0]]
+            else:
+                level = min(level, self.LEVELS)
+                hit = [share for share in by_share if share >= level]
+            for share in hit:
                 for name, when in by_share.pop(share):
                     found = failed.get(name)
                     if found is not None and found[0] == when:
@@ -77,7 +84,7 @@ class Changes:
         here = at[d.name]
         # itself too: closing a location moves resources without their own search
         others = {d.name} | self.neighbours.get(d.name, set()) | set(self.rules.near_me.get(d.name, ()))
-        depends: dict[tuple, int] = {("resource", other): 0 for other in others}
+        depends: dict[tuple, int | tuple[int, int]] = {("resource", other): 0 for other in others}
         net = member_of.get(d.name)
         if net is not None:
             places = set(here).union(candidates)
@@ -87,25 +94,29 @@ class Changes:
             for i in bill.flows_of.get(d.name, ()):
                 for link in bill.flow_links[i]:
                     mine[("link", link)] = mine.get(("link", link), 0) + 1
+            allowance = bill.terms.tunnel_allowance
+            # per gateway that includes some tunnels: those d's links end there (what its moves could drop),
+            # and those its moves could add
+            drop: dict[tuple, int] = {}
+            add: dict[tuple, int] = {}
             for key in list(mine):
                 for end in key[1]:
                     mine[("gateway", end)] = mine.get(("gateway", end), 0) + 1
+                    if end[1] in allowance:
+                        drop[end] = drop.get(end, 0) + bill.terms.link_tunnels(key[1][0][1], key[1][1][1])
             theirs = set()  # the sites its partners are at (a hub's partners share a few)
             for i in bill.flows_of.get(d.name, ()):
                 partner = bill.partner(i, d.name)
                 partner_net = member_of.get(partner)
                 if partner_net is not None:
                     theirs.update((partner_net, *loc) for loc in at.get(partner, ()))
-            limits, allowance = bill.terms.vpn_links, bill.terms.tunnel_allowance
+            limits = bill.terms.vpn_links
             for b in theirs:
                 for loc in places:
                     if loc[0] != b[1]:
                         a = (net, *loc)
                         for key in (("link", (a, b) if a < b else (b, a)), ("gateway", a), ("gateway", b)):
                             depends[key] = mine.get(key, 0)
-                        for end in (a, b):
-                            if end[1] in allowance:
-                                depends[("tunnels", end)] = 0
                         # near a gateway's limit a move is priced by the count itself: one of d's moves adds at
                         # most one link at a partner's site, and at most one per partner site at its own; below
                         # the limit less that, no count changes its price (see ``Ledger.move``)
@@ -113,6 +124,17 @@ class Changes:
                             if end[1] in limits:
                                 key = ("gateway-high", end)
                                 depends[key] = max(depends.get(key, -limits[end[1]] - 1), adds - limits[end[1]] - 1)
+                        # tunnels likewise: at its own site a link to each partner site, at a partner's one
+                        tunnels = bill.terms.link_tunnels(loc[0], b[1])
+                        if a[1] in allowance:
+                            add[a] = add.get(a, 0) + tunnels
+                        if b[1] in allowance:
+                            add[b] = max(add.get(b, 0), tunnels)
+            # a move there changes its count C by -drop..+add: what it pays past the allowance I depends on C
+            # only for I - add < C < I + drop (below, nothing past it; above, the same for each tunnel)
+            for end in sorted(add.keys() | drop.keys()):
+                included = allowance[end[1]].included
+                depends[("tunnels", end)] = (included - add.get(end, 0) + 1, included + drop.get(end, 0) - 1)
         nat_net, capped = bill.terms.nat_members.get(d.name), bill.terms.nat_capped
         if nat_net is not None and capped:
             # a capped NAT prices d's move there by the others' count O only for O in [cap + 1 - d.count, cap]

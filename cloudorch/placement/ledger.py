@@ -67,8 +67,9 @@ class Ledger:
         self.evaluations = 0
         #: what moves changed that another resource's moves are priced by (``improve._Changes``): the moved
         #: resource, sites' member counts, links' and gateways' use counts -- each with the lowest count it
-        #: passed through (a resource's move is priced by whether the others' count is zero or not)
-        self.changed: dict[tuple, int] = {}
+        #: passed through (a resource's move is priced by whether the others' count is zero or not); a
+        #: gateway's tunnels with the lowest and highest count they passed through
+        self.changed: dict[tuple, int | tuple[int, int]] = {}
         #: what each move since ``tentatively`` replaced, to take them back (None: moves are final)
         self._journal: list | None = None
         self._unit: dict[tuple[str, int], float] = {}
@@ -155,9 +156,9 @@ class Ledger:
         tunnels = self.gateway_tunnels
         for end, step in tunnel_change.items():
             if step:
-                tunnels[end] += step
-                # past the allowance any count prices a move there, so every change is one (``Changes``)
-                note(("tunnels", end), 0)
+                before = tunnels[end]
+                tunnels[end] = before + step
+                self._note_range(("tunnels", end), before, before + step)
         self.picks[name], self.at[name] = picks, at
         self.machines[name] = self.replicas_cost(name, picks)
         self.total += delta
@@ -200,6 +201,13 @@ class Ledger:
         changed = self.changed
         if level < changed.get(key, level + 1):
             changed[key] = level
+
+    def _note_range(self, key: tuple, before: int, after: int) -> None:
+        """A count that went from ``before`` to ``after``: the range it passed through since the changes were
+        last read (a move near a gateway's tunnel allowance is priced by where the count is: ``Changes``)."""
+        low, high = min(before, after), max(before, after)
+        found = self.changed.get(key)
+        self.changed[key] = (low, high) if found is None else (min(found[0], low), max(found[1], high))
 
     def _evaluate(self, name: str, picks: Picks):
         # the inner loop of local search (~130,000 calls at 1,000 resources): plain dicts, each set worked out

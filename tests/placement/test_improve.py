@@ -268,19 +268,54 @@ def test_what_a_closing_attempt_may_still_save_counts_the_machines_and_all_at_th
     assert search._network_left(bill, [b], here) == pytest.approx(40.0 + 5.0 + 146.0 + 5.0 + 7.0)
 
 
+def test_a_failed_resource_is_tried_again_once_a_gateways_tunnels_enter_the_window_its_moves_are_priced_in():
+    # azure's gateway includes 10 tunnels and bills $100 a month for each beyond; hub there links to three aws
+    # sites (four tunnels each) and to d on gcp (two): 14 tunnels. Dropping d's link saves $200 while the count
+    # stays at 12 or more, nothing at 10 or less: d's price depends on it only strictly between 8 and 12
+    from cloudorch.placement.changes import Changes
+    from cloudorch.placement.ledger import Ledger
+    from cloudorch.placement.moving import Rules
+
+    hub = demand("hub", 1, (option("azure/eastus", 0.1),))
+    regions = ("us-east-1", "eu-west-1", "us-west-2", "ap-south-1")
+    partners = [demand(f"p{i}", 1, (option(f"aws/{r}", 0.1), option("azure/eastus", 0.1))) for i, r in enumerate(regions)]
+    d = demand("d", 1, (option("gcp/us-central1", 0.1),))
+    places = [("azure", "eastus"), ("gcp", "us-central1"), *(("aws", r) for r in regions)]
+    terms = NetworkTerms(member_of={x.name: "net" for x in (hub, *partners, d)},
+                         flows=tuple(FlowTerm("hub", x.name, 0.0) for x in (*partners, d)),
+                         site={}, vpn_site={"azure": 100.0}, vpn_link_side={},
+                         per_gb={(*loc, kind): 0.0 for loc in places for kind in ("same-region", "same-cloud", "cross-cloud")},
+                         replica_extra={}, vpn_interfaces={"aws": 4},
+                         tunnel_allowance={"azure": TunnelAllowance(included=10, beyond=100.0)})
+    part = problem(hub, *partners, d, network=terms)
+    at_aws = {x.name: ((x.options[0], 1),) for x in partners}
+    at_azure = {x.name: ((x.options[1], 1),) for x in partners}
+    bill = Ledger(part, {"hub": ((hub.options[0], 1),), **at_aws, "p3": at_azure["p3"], "d": ((d.options[0], 1),)})
+    gateway = ("net", "azure", "eastus")
+    assert bill.gateway_tunnels[gateway] == 3 * 4 + 2
+    changes = Changes(bill, Rules(part, bill), {})
+    changes.failed_at(d, [("gcp", "us-central1")], {})
+    for name, picks, count, again in (("p3", at_aws["p3"], 18, False), ("p0", at_azure["p0"], 14, False),
+                                      ("p1", at_azure["p1"], 10, True)):
+        bill.move(name, picks)
+        changes.kept()
+        assert (bill.gateway_tunnels[gateway], changes.unchanged_since_failed("d")) == (count, not again), name
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_moves_taken_back_leave_the_ledger_exactly_as_it_was(seed):
     # closing a location is tried by moving everything there and taking it back when it does not pay
     from cloudorch.placement.ledger import Ledger
 
     rng = random.Random(seed)
-    part = _busy_problem(seed, nat=NAT)
+    part = _busy_problem(seed, nat=NAT, tunnels=TUNNELS)
     start = milp.solve(dataclasses.replace(part, network=None))
     ledger = Ledger(part, start.assignment)
 
     def state():
         counts = [{k: v for k, v in c.items() if v}
-                  for c in (ledger.site_members, ledger.link_uses, ledger.gateway_links, ledger.site_vms)]
+                  for c in (ledger.site_members, ledger.link_uses, ledger.gateway_links, ledger.site_vms,
+                            ledger.gateway_tunnels)]
         return (dict(ledger.picks), {k: dict(v) for k, v in ledger.at.items()}, dict(ledger.machines),
                 list(ledger.flow_cost), [list(x) for x in ledger.flow_links], counts)
 
