@@ -156,6 +156,20 @@ def test_published_zeros_are_kept_apart_from_unknowns(prices):
     assert prices.price("aws", "cloud_router_hour") is None
 
 
+def test_azure_traffic_within_one_region_is_published_as_free_so_it_is_no_longer_unpriced(prices):
+    # Microsoft doesn't charge across availability zones of one region (SOURCES.md az-bandwidth): a flow
+    # between two resources of one Azure region was listed as unpriced, as if no one knew
+    from cloudorch.placement.rates import network_rates
+    from cloudorch.plugins import load_provider
+    from cloudorch.catalog.embedded import embedded_catalog
+
+    assert prices.price("azure", "inter_zone_gb", "same-region") == 0.0
+    catalog = embedded_catalog()
+    rates = network_rates(catalog, {"azure": load_provider("azure").network_shape()})
+    assert ("azure", "eastus", "same-region") not in rates.unknown_gb
+    assert rates.per_gb[("azure", "eastus", "same-region")] == 0.0
+
+
 def test_digest_changes_when_a_price_changes():
     edited = TEXT.replace("aws,nat_gateway_hour,hour,0.045,", "aws,nat_gateway_hour,hour,0.046,")
     assert edited != TEXT
