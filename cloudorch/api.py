@@ -24,7 +24,7 @@ from cloudorch.graph import ResourceGraph, build_graph, flows_of
 from cloudorch.journal import Journal
 from cloudorch.journal.history import CAPACITY_BYTES, CAPACITY_KINDS, CapacityHistory, capacity_history
 from cloudorch.network.allocation import Allocation
-from cloudorch.network.links import check_gateway_limits
+from cloudorch.network.links import check_gateway_limits, stack_blocks_left
 from cloudorch.network.links import plan_network as plan_network_of
 from cloudorch.network.model import NetworkPlan
 from cloudorch.network.record import read_record, record_path, write_record
@@ -311,6 +311,7 @@ def plan(path: str | Path, session: Session | None = None, *, explain: bool | No
     history = tuple(capacity_history([e for e in failures if not e.fields.get("rehearsal")], session.today(),
                                      config.journal_half_life_days))
     shapes = network_shapes(providers, config)
+    allocation = read_allocation(loaded.stack.stack, session, record)
     settings = PlacementSettings(
         clouds=tuple(sorted(providers)),
         unsupported=_asking(providers),
@@ -320,6 +321,7 @@ def plan(path: str | Path, session: Session | None = None, *, explain: bool | No
         rates=network_rates(session.catalog, shapes),
         global_clouds=frozenset(name for name, p in providers.items() if p.global_network),
         blocked=blocked,
+        blocks_left=stack_blocks_left(loaded.stack, allocation),
     )
     over_budget = None
     try:
@@ -330,7 +332,6 @@ def plan(path: str | Path, session: Session | None = None, *, explain: bool | No
         over_budget = exc
         unbudgeted = loaded.stack.model_copy(update={"budget": loaded.stack.budget.model_copy(update={"monthly_usd": None})})
         placement = plan_placement(unbudgeted, session.catalog, settings, explain_choices=explain)
-    allocation = read_allocation(loaded.stack.stack, session, record)
     network = plan_network(loaded, placement, providers, allocation)
     _check_links_supported(network, providers)
     check_gateway_limits(network, {name: shape.vpn_gateway for name, shape in shapes.items() if shape.vpn_gateway})

@@ -20,6 +20,7 @@ from typing import Literal
 
 from cloudorch.errors import InfeasiblePlacement, UsageError
 from cloudorch.network.model import TUNNELS_PER_LINK, NetworkBlock, Renumbering, Tunnel
+from cloudorch.placement.problem import BlocksLeft
 
 #: private ASNs the sites' gateways use; Azure reserves 65515 and 65517-65520, so the range stops below
 ASN_FIRST, ASN_LAST = 64600, 65499
@@ -122,6 +123,19 @@ def allocate_blocks(networks: Mapping[str, str], sites: Iterable[SiteKey], alloc
                 allocation.blocks[site] = (cidr, str(subnets[slot]))
             out.append(NetworkBlock(network=network, cloud=site[1], region=site[2], cidr=str(subnets[kept[site]])))
     return tuple(out)
+
+
+def blocks_left(networks: Mapping[str, str], allocation: Allocation) -> dict[str, BlocksLeft]:
+    """What each network (name -> CIDR) has left for placement to keep to: the locations whose blocks
+    ``allocate_blocks`` would keep, and how many blocks it has in all."""
+    out = {}
+    for network, cidr in sorted(networks.items()):
+        net = ipaddress.IPv4Network(cidr)
+        index = {str(s) for s in net.subnets(new_prefix=block_size(cidr))}
+        reserved = frozenset((site[1], site[2]) for site, (was, block) in allocation.blocks.items()
+                             if site[0] == network and was == cidr and block in index)
+        out[network] = BlocksLeft(cidr=cidr, blocks=len(index), reserved=reserved)
+    return out
 
 
 def renumberings(networks: Mapping[str, str], recorded: Mapping[SiteKey, tuple[str, str]],

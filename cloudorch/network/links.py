@@ -14,11 +14,12 @@ from collections.abc import Mapping
 
 from cloudorch.graph import Flow
 from cloudorch.network.allocation import (
-    Allocation, InsideAddressing, TunnelDemand, allocate_asns, allocate_blocks, allocate_tunnels, common_ranges,
-    renumberings,
+    Allocation, InsideAddressing, TunnelDemand, allocate_asns, allocate_blocks, allocate_tunnels, blocks_left,
+    common_ranges, renumberings,
 )
 from cloudorch.network.model import FlowRoute, Link, NetworkPlan, Site, VpnSide, tunnel_interfaces
 from cloudorch.placement.model import PlacementResult
+from cloudorch.placement.problem import BlocksLeft
 from cloudorch.placement.rates import GatewayLimit, tunnels_per_link
 from cloudorch.spec.models import Network, Stack
 
@@ -85,6 +86,13 @@ def plan_network(stack: Stack, placement: PlacementResult, flows: tuple[Flow, ..
                           tunnels=wired))
     return NetworkPlan(blocks=blocks, links=tuple(links), flows=tuple(routes),
                        renumbered=renumberings(networks, recorded, blocks))
+
+
+def stack_blocks_left(stack: Stack, allocation: Allocation) -> dict[str, BlocksLeft]:
+    """What each of the stack's networks has left of its address blocks after ``allocation`` (what earlier
+    plans allocated): what placement keeps to, so that ``plan_network`` finds a block for every site."""
+    return blocks_left({name: spec.cidr for name, spec in stack.resources.items() if isinstance(spec, Network)},
+                       allocation)
 
 
 def check_gateway_limits(network: NetworkPlan, limits: Mapping[str, GatewayLimit]) -> None:

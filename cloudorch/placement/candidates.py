@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from cloudorch.capabilities import Capability
@@ -19,7 +19,7 @@ from cloudorch.catalog.model import Catalog, Region
 from cloudorch.placement.capability import Hosts, Unsupported, cloud_wide, no_gaps
 from cloudorch.placement.dominance import undominated
 from cloudorch.placement.model import HOURS_PER_MONTH, Exclusion
-from cloudorch.placement.problem import Option
+from cloudorch.placement.problem import BlocksLeft, Option
 from cloudorch.placement.rates import NetworkRates
 from cloudorch.spec.models import Compute, Database, Stack
 
@@ -43,6 +43,9 @@ class PlacementSettings:
     #: (cloud, region, instance_type) not to be used at all: a workflow's failover blocks an offering that
     #: just failed for lack of capacity, for the rest of its run
     blocked: frozenset[tuple[str, str, str]] = frozenset()
+    #: stack network -> the address blocks earlier plans left it (``cloudorch.network`` reads them from the
+    #: allocation record): a placement keeps to them (``blocks``)
+    blocks_left: Mapping[str, BlocksLeft] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("vcpu_quotas", "capacity_failures"):

@@ -28,10 +28,11 @@ class Changes:
     the lowest level is again what matters), and a resource depends on it once it nears the limit by less
     than the links its moves could add there; likewise a capped NAT (GCP's: per VM up to 32, flat beyond)
     prices a move by its site's count while the others' VMs there and the resource's could pass the cap
-    ("nat"), and a gateway whose price includes some tunnels (Azure's) by its count of them while the tunnels
+    ("nat"), a gateway whose price includes some tunnels (Azure's) by its count of them while the tunnels
     the resource's moves could add or drop there could take it across the allowance: the ledger lists the
     range each count passed through, and a resource depends on the counts at which its moves' price
-    changes ("tunnels": a window; below it they pay nothing past the allowance, above it each tunnel). A
+    changes ("tunnels": a window; below it they pay nothing past the allowance, above it each tunnel), and
+    where its network keeps to the blocks it has left, by how many of them are used ("blocks"). A
     resource none of whose dependencies changed that way since its last failure, and none of whose
     refusing quotas has room now for the smallest move it refused, would fail again."""
 
@@ -135,6 +136,10 @@ class Changes:
             for end in sorted(add.keys() | drop.keys()):
                 included = allowance[end[1]].included
                 depends[("tunnels", end)] = (included - add.get(end, 0) + 1, included + drop.get(end, 0) - 1)
+        limit = bill.limit_of.get(d.name)
+        if limit is not None:
+            # a move that needs a block is refused while its network's blocks are all used (``Ledger._blocks``)
+            depends[("blocks", limit.network)] = 0
         nat_net, capped = bill.terms.nat_members.get(d.name), bill.terms.nat_capped
         if nat_net is not None and capped:
             # a capped NAT prices d's move there by the others' count O only for O in [cap + 1 - d.count, cap]

@@ -14,13 +14,14 @@ from functools import partial
 from typing import NamedTuple
 
 from cloudorch.catalog.model import Catalog
+from cloudorch.placement.blocks import no_block_left, others_at
 from cloudorch.placement.milp import searched_locally
 from cloudorch.placement.candidates import OfferingIndex, cheapest_fits, compute_options, database_options
 from cloudorch.placement.capability import CapabilityFilter, requirements_of
 from cloudorch.placement.model import HOURS_PER_MONTH, Alternative, Exclusion, Explanation
 from cloudorch.placement.rates import NetworkRates
-from cloudorch.placement.problem import (Demand, Option, Problem, Solution, apart_group, near_group, quota_covers,
-                                        spread_group, vcpus_under)
+from cloudorch.placement.problem import (BlockLimit, Demand, Option, Problem, Solution, apart_group, near_group,
+                                        quota_covers, spread_group, vcpus_under)
 from cloudorch.spec.models import Compute, Stack
 
 ALTERNATIVES = 3
@@ -43,6 +44,10 @@ def explain(stack: Stack, problem: Problem, solution: Solution,
     locally = searched_locally(problem)
     used = {key: vcpus_under(key, problem.demands, solution.assignment) for key in problem.quotas}
     apart_from, near_to = _Rules.others(problem)
+    limit_of = {name: limit for limit in problem.block_limits for name in limit.members}
+    # per network kept to its blocks: how many of its members use each location
+    held = {limit.network: Counter(loc for name in limit.members for loc in locations.get(name, ()))
+            for limit in problem.block_limits}
     ranked: dict[int, _Ranked] = {}
     out = {}
     for demand in problem.demands:
@@ -50,7 +55,9 @@ def explain(stack: Stack, problem: Problem, solution: Solution,
         if id(demand.options) not in ranked:  # shared by resources with the same requirements
             ranked[id(demand.options)] = _Ranked(demand.options)
         options = ranked[id(demand.options)]
-        rules = _Rules(demand, locations, apart_from.get(demand.name, []), near_to.get(demand.name, []))
+        limit = limit_of.get(demand.name)
+        rules = _Rules(demand, locations, apart_from.get(demand.name, []), near_to.get(demand.name, []),
+                       None if limit is None else (limit, others_at(held[limit.network], locations[demand.name])))
         out[demand.name] = Explanation(
             resource=demand.name,
             chosen=tuple(f"{n} x {_label(o)} in {o.cloud}/{o.region}" for o, n in chosen),
@@ -217,15 +224,27 @@ class _Ranked:
 class _Rules:
     """The constraints one resource's placement must meet, given where everything else went."""
 
-    def __init__(self, demand: Demand, locations, apart_from: list[str], near_to: list[str]) -> None:
+    def __init__(self, demand: Demand, locations, apart_from: list[str], near_to: list[str],
+                 blocks: tuple[BlockLimit, set[tuple[str, str]]] | None = None) -> None:
         """``apart_from``: the resources that keep apart from this one; ``near_to``: those placed near it
-        (``_Rules.others``)."""
+        (``_Rules.others``); ``blocks``: the blocks its network has left, where placement kept to them, and
+        the locations the rest of the network uses."""
         self.demand = demand
         self.near = locations.get(demand.near, set()) if demand.near else None
         self.apart = {name: locations.get(name, set()) for name in demand.apart}
         self.apart.update({name: locations.get(name, set()) for name in apart_from})
         # resources placed `near` this one need it to stay in each of their regions
         self.needed_by = {name: locations.get(name, set()) for name in near_to}
+        self.blocks = blocks[0] if blocks is not None else None
+        # the unreserved locations the rest of its network holds blocks in
+        self.others_new = blocks[1] - blocks[0].left.reserved if blocks is not None else set()
+
+    def beyond_blocks(self, counts: dict[tuple[str, str], int]) -> str | None:
+        """Why these replica counts per location take more blocks than the network has left, if they do."""
+        if self.blocks is None:
+            return None
+        new = self.others_new | (counts.keys() - self.blocks.left.reserved)
+        return no_block_left(self.blocks, self.others_new) if len(new) > self.blocks.left.free else None
 
     @staticmethod
     def others(problem: Problem) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
@@ -263,6 +282,8 @@ class _Rules:
         for name, theirs in self.needed_by.items():
             if not theirs <= regions:
                 return near_group(name)
+        if self.blocks is not None and self.beyond_blocks(counts) is not None:
+            return f"resources.{self.blocks.network}.cidr"
         return None
 
 
@@ -439,7 +460,9 @@ def _unused_regions(demand: Demand, chosen, cheapest_at: dict, rules: _Rules, ob
                       "than the chosen offering")
         elif best < dearest - 1e-9:
             # cheaper than something chosen, yet unused: a coupling constraint or the network decided
-            if spread:
+            if (full := rules.beyond_blocks({(cloud, region): demand.count})) is not None:
+                reason, detail = "blocks", f"cheapest fit {per_replica}, but {full}"
+            elif spread:
                 reason, detail = "spread", f"cheapest fit {per_replica}, but the spread rules send replicas elsewhere"
             elif (broken := rules.violation({(cloud, region): demand.count})) is not None:
                 # what is placed near it, or kept apart from it, holds it where it is

@@ -50,6 +50,7 @@ def build(problem: Problem, objective: str | None = None, min_availability: floa
     f.budget()
     f.network()
     f.nat_rebates()
+    f.blocks()
     if gateway_limits:
         f.gateway_limits()
     if min_availability is not None:  # the second solve of the availability objective
@@ -104,7 +105,7 @@ class Formulation:
             self.xs[d.name] = cols
             b.row([c for c, _ in cols], [1.0] * len(cols), d.count, d.count)
             self._spread(d, cols, needs_region_vars=d.min_regions > 1 or bool(d.near) or bool(d.apart)
-                         or d.name in referenced or problem.network_member(d.name))
+                         or d.name in referenced or problem.network_member(d.name) or problem.block_member(d.name))
 
     def _spread(self, d: Demand, cols: list[tuple[int, Option]], needs_region_vars: bool) -> None:
         b, active = self.b, self.problem.active(d)
@@ -210,6 +211,30 @@ class Formulation:
             b.row([e, y], [1.0, -ceiling], -float("inf"), 0.0)
             b.row([e, y, *cols], [1.0, nat.beyond] + [-nat.per_vm] * len(cols), -float("inf"), 0.0)
             b.row([y, *cols], [-(nat.up_to + 1.0)] + [1.0] * len(cols), 0.0, float("inf"))
+
+    def blocks(self) -> None:
+        """The blocks a stack network has left (``Problem.block_limits``): its members use at most ``free``
+        locations outside the reserved ones, sum_l t[n,l] <= free with t[n,l] >= z[r,l] for each member r
+        (t continuous: at most free of them can be pushed to 1 by binaries)."""
+        b = self.b
+        for limit in self.problem.block_limits:
+            at: dict[tuple[str, str], list[int]] = defaultdict(list)
+            for name in sorted(limit.members):
+                for loc, zv in self.region_vars.get(name, {}).items():
+                    if loc not in limit.left.reserved:
+                        at[loc].append(zv)
+            if len(at) <= limit.left.free:
+                continue  # not enough other locations to break it
+            used = []
+            for _, zvs in sorted(at.items()):
+                if len(zvs) == 1:
+                    used.append(zvs[0])
+                    continue
+                t = b.var(0.0, 1.0, integer=False)
+                for zv in zvs:
+                    b.row([t, zv], [1.0, -1.0], 0.0, float("inf"))
+                used.append(t)
+            b.row(used, [1.0] * len(used), -float("inf"), max(0, limit.left.free))
 
     def gateway_limits(self) -> None:
         """Every link row, and for each site of a cloud that limits them, sum_b w[a,b] <= its limit: exact,

@@ -14,6 +14,9 @@ Where a cloud limits the VPN links one site's gateway ends (``NetworkTerms.vpn_l
 each link beyond a limit more than any move saves, and one more kind of move drops such a link: everything
 on one side of it that talks across it leaves for another location together (``shed``).
 
+Where a network keeps to the address blocks it has left (``blocks``), no move or closing kept opens a
+location beyond them (``Ledger.delta`` refuses such a move; an attempt of several may pass through one).
+
 Most tries find no move. A resource is tried again only when something its moves are priced by has changed
 since its last try (``Changes``): at 1,000 resources this skips three tries in four, and the search makes
 exactly the moves it would make trying every resource again (the tests hold the two equal).
@@ -242,7 +245,7 @@ def _move_together(movers: list[Demand], source: Location, target: Location, bil
                    cheapest: dict[str, dict[Location, list[Option]]], changes: Changes) -> bool:
     """``_together``, kept when the bill goes down, taken back otherwise. Returns whether it was kept."""
     delta, undo, cut = _together(movers, source, target, bill, rules, cheapest)
-    if delta < -1e-6 and not cut:
+    if delta < -1e-6 and not cut and not bill.beyond_blocks:
         bill.keep()
         changes.kept()
         return True
@@ -333,4 +336,5 @@ def _network_left(bill: Ledger, rest: list[Demand], source: Location) -> float:
         if uses and (a[1:] == source or b[1:] == source):
             usd += terms.link(a[1], b[1]) + terms.vpn_site.get(a[1], 0.0) + terms.vpn_site.get(b[1], 0.0)
             usd += OVER_LIMIT_USD * bill.beyond_limit((a, b)) + bill.tunnels_share((a, b))
-    return usd
+    # an attempt that took a block its network has not got (a location the next moves close) may give it back
+    return usd + OVER_LIMIT_USD * bill.beyond_blocks

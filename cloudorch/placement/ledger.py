@@ -62,6 +62,14 @@ class Ledger:
         self._nat_window = max((n.up_to for n in self.terms.nat_capped.values()), default=0) + max(counts, default=0)
         #: VPN links beyond what their sites' gateways take, over all sites (each costs ``OVER_LIMIT_USD``)
         self.over = 0
+        #: resource -> the blocks its network has left, where placement keeps to them (``Problem.block_limits``)
+        self.limit_of = {name: limit for limit in problem.block_limits for name in limit.members}
+        #: for those networks: (network, location) -> members there, and network -> unreserved locations used
+        self.block_members: Counter = Counter()
+        self.new_sites: Counter = Counter()
+        #: unreserved locations beyond what their networks have blocks for: each costs ``OVER_LIMIT_USD`` while
+        #: an attempt of several moves passes through it, and no move (``delta``) or attempt kept leaves one
+        self.beyond_blocks = 0
         self.total = 0.0
         #: moves worked out so far (``improve.Limit`` counts them)
         self.evaluations = 0
@@ -97,18 +105,22 @@ class Ledger:
         return usd
 
     def delta(self, name: str, picks: Picks) -> float:
-        """How much the bill would change if ``name`` were placed on ``picks`` (nothing is changed)."""
-        return self._evaluate(name, picks)[0]
+        """How much the bill would change if ``name`` were placed on ``picks`` (nothing is changed); infinite
+        for a move that takes a block its network has not got: a hard limit, where a link beyond a gateway's
+        is a charge (a move shedding such links must not pay for itself with a block)."""
+        delta, *_, blocks_over = self._evaluate(name, picks)
+        return delta if blocks_over <= 0 else float("inf")
 
     def delta_over(self, name: str, picks: Picks) -> tuple[float, int]:
         """``delta`` without what links beyond the gateways' limits are charged, and how many more such links
         the move would make (negative: fewer)."""
-        found = self._evaluate(name, picks)
-        return found[0] - OVER_LIMIT_USD * found[5], found[5]
+        delta, _, _, _, _, over, *_, blocks_over = self._evaluate(name, picks)
+        return delta - OVER_LIMIT_USD * (over + blocks_over), over + blocks_over
 
     def move(self, name: str, picks: Picks) -> float:
         """Place ``name`` on ``picks``; returns how much the bill changed."""
-        delta, at, flows, link_change, gateway_change, over, vms_change, tunnel_change = self._evaluate(name, picks)
+        delta, at, flows, link_change, gateway_change, over, vms_change, tunnel_change, blocks_step, blocks_over = \
+            self._evaluate(name, picks)
         net = self.terms.member_of.get(name)
         note = self._note
         note(("resource", name), 0)
@@ -116,7 +128,8 @@ class Ledger:
         if self._journal is not None:
             self._journal.append((name, self.picks.get(name), old_at, self.machines.get(name),
                                   {i: (self.flow_cost[i], self.flow_links[i]) for i in flows},
-                                  link_change, gateway_change, delta, over, vms_change, tunnel_change))
+                                  link_change, gateway_change, delta, over, vms_change, tunnel_change, blocks_step,
+                                  blocks_over))
         site_vms = self.site_vms
         for site, step in vms_change.items():
             before = site_vms[site]
@@ -135,6 +148,18 @@ class Ledger:
                 before = members[site]
                 members[site] = after = before + (1 if loc in at else -1)
                 note(("site", site), min(before, after))
+        limit = self.limit_of.get(name) if self.limit_of else None
+        if limit is not None:
+            members, reserved, opened = self.block_members, limit.left.reserved, False
+            for loc in old_at.keys() ^ at.keys():
+                before = members[(limit.network, loc)]
+                members[(limit.network, loc)] = after = before + (1 if loc in at else -1)
+                opened |= loc not in reserved and not (before and after)
+            self.new_sites[limit.network] += blocks_step
+            if opened:
+                # a member's move is priced by whether it needs a block, and by whether one is left
+                note(("blocks", limit.network), 0)
+        self.beyond_blocks += blocks_over
         for i, (cost, links) in flows.items():
             self.flow_cost[i], self.flow_links[i] = cost, links
         uses = self.link_uses
@@ -177,12 +202,18 @@ class Ledger:
         (undoing by moving back would price every move again)."""
         journal, self._journal = self._journal or [], None
         members, uses, gateways, site_vms = self.site_members, self.link_uses, self.gateway_links, self.site_vms
-        for name, picks, at, machines, flows, link_change, gateway_change, delta, over, vms_change, tunnel_change \
-                in reversed(journal):
+        for (name, picks, at, machines, flows, link_change, gateway_change, delta, over, vms_change, tunnel_change,
+             blocks_step, blocks_over) in reversed(journal):
             net = self.terms.member_of.get(name)
             if net is not None:
                 for loc in at.keys() ^ self.at[name].keys():
                     members[(net, *loc)] += 1 if loc in at else -1
+            limit = self.limit_of.get(name) if self.limit_of else None
+            if limit is not None:
+                for loc in at.keys() ^ self.at[name].keys():
+                    self.block_members[(limit.network, loc)] += 1 if loc in at else -1
+                self.new_sites[limit.network] -= blocks_step
+            self.beyond_blocks -= blocks_over
             for i, (cost, links) in flows.items():
                 self.flow_cost[i], self.flow_links[i] = cost, links
             for link, step in link_change.items():
@@ -221,6 +252,7 @@ class Ledger:
         delta = self.replicas_cost(name, picks) - self.machines.get(name, 0.0)
         changed = at.keys() ^ old_at.keys()
         terms = self.terms
+        blocks_step = blocks_over = 0
         if changed:
             net = terms.member_of.get(name)
             if net is not None:
@@ -234,6 +266,11 @@ class Ledger:
             fixed = terms.location_fixed.get(name, _EMPTY)
             for loc in changed:
                 delta += fixed.get(loc[0], 0.0) * (1 if loc in at else -1)
+            limit = self.limit_of.get(name) if self.limit_of else None
+            if limit is not None:
+                blocks_step, blocks_over = self._blocks(limit, changed, at, old_at)
+                if blocks_over:
+                    delta += OVER_LIMIT_USD * blocks_over
         vms_change: dict[Site, int] = {}
         nat_net = terms.nat_members.get(name) if terms.nat_capped else None
         if nat_net is not None:
@@ -294,7 +331,23 @@ class Ledger:
             if step:
                 before = self.gateway_tunnels[end]
                 delta += terms.gateway_tunnels(end[1], before + step) - terms.gateway_tunnels(end[1], before)
-        return delta, at, flows, link_change, gateway_change, over, vms_change, tunnel_change
+        return delta, at, flows, link_change, gateway_change, over, vms_change, tunnel_change, blocks_step, blocks_over
+
+    def _blocks(self, limit, changed, at: Mapping[Location, int], old_at: Mapping[Location, int]) -> tuple[int, int]:
+        """How a move of one member changes the unreserved locations its network uses (``changed``: the
+        locations it enters or leaves), and the locations beyond the network's blocks."""
+        members, reserved, step = self.block_members, limit.left.reserved, 0
+        for loc in changed:
+            if loc not in reserved:
+                count = members[(limit.network, loc)]
+                if loc in at and count == 0:
+                    step += 1
+                elif loc in old_at and count == 1:
+                    step -= 1
+        if not step:
+            return 0, 0
+        before, free = self.new_sites[limit.network], limit.left.free
+        return step, max(0, before + step - free) - max(0, before - free)
 
     def _traffic(self, gb: float, source: Mapping[Location, int] | None, target: Mapping[Location, int] | None) -> float:
         """A flow's traffic cost (``gb`` a month), its ends placed at ``source`` and ``target``: each GB at the
@@ -365,4 +418,5 @@ class Ledger:
         if name in self.terms.member_of:
             usd += sum(self.terms.site.get(loc[0], 0.0) for loc in self.at[name])
         fixed = self.terms.location_fixed.get(name, {})
+        usd += OVER_LIMIT_USD * self.beyond_blocks  # never any between kept moves: a bound all the same
         return usd + sum(fixed.get(loc[0], 0.0) for loc in self.at.get(name, ()))

@@ -103,7 +103,8 @@ class Exclusion(_Frozen):
     region: str | None = None
     reason: str = Field(
         description="geo | region | cloud | capability | arch | no-offering | price | tie | near | apart | spread | "
-                    "capacity | network | availability | search"
+                    "capacity | network | availability | search | blocks (its network has no address block left"
+                    " for another location)"
                     " | density (a bucket: fewer replicas of what it is near) | restricted (types that would fit, refused to the"
                     " account: the live catalog's restrictions, with the cloud's reason) | availability (cheaper, but a"
                     " low spot placement score makes it less available than what was chosen)"

@@ -3,7 +3,8 @@
 Steps: allowed regions -> the regions each resource's cloud can host it in (``capability``, every kind)
 -> per-resource options (exact filtering, dominated options pruned) -> one MILP per group of linked
 resources (one MILP for all when a quota or an in-model budget couples them) -> buckets next to what they
-serve -> explanations. Address blocks are the network stage's (``cloudorch.network``).
+serve -> explanations. Address blocks are the network stage's (``cloudorch.network``); a placement keeps to
+the blocks each network has left (``blocks``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from cloudorch.errors import InfeasiblePlacement, OverBudget
 from cloudorch.graph import flow_partners
 from cloudorch.placement import milp
 from cloudorch.placement.beside import while_solving
+from cloudorch.placement.blocks import beyond_blocks, block_limits
 from cloudorch.placement.bill import (beyond_limits, bucket_egress, most_taken_off, network_cost, network_terms,
                                      public_facing)
 from cloudorch.placement.buckets import place_buckets
@@ -38,7 +40,8 @@ from cloudorch.placement.floor import coupled_floor, network_floor, per_replica_
 from cloudorch.placement.improve import Limit, improve
 from cloudorch.placement.infeasible import analyse_infeasible
 from cloudorch.placement.model import HOURS_PER_MONTH, PlacementResult, ResourcePlacement, Slot
-from cloudorch.placement.problem import BUDGET_GROUP, Demand, NetworkTerms, Option, Problem, Solution, quota_covers
+from cloudorch.placement.problem import (BUDGET_GROUP, BlockLimit, Demand, NetworkTerms, Option, Problem, Solution,
+                                        quota_covers)
 from cloudorch.placement.rates import NetworkRates
 from cloudorch.spec.models import Bucket, Compute, Database, Stack
 
@@ -175,6 +178,9 @@ def _plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
                 raise _over_budget(stack, problem, cheapest.monthly_usd, budget, 0.0)
         part, fixed = _infeasible_part(problem)
         raise analyse_infeasible(part, fixed)
+    limits = block_limits(stack, problem.demands, settings.blocks_left)
+    if limits and beyond_blocks(limits, solution.assignment):
+        problem, solution = _within_blocks(stack, problem, solution, limits)
     if terms is not None:
         _refuse_beyond_limits(terms, solution, settings.rates)
 
@@ -212,6 +218,23 @@ def _plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
         network_cost=network,
         search_stopped=solution.stopped,
     )
+
+
+def _within_blocks(stack: Stack, problem: Problem, solution: Solution,
+                   limits: tuple[BlockLimit, ...]) -> tuple[Problem, Solution]:
+    """The problem with the blocks its networks have left as a constraint, and its optimum, where
+    ``solution`` takes more (``blocks``). Where no placement keeps within them, ``problem`` and ``solution``
+    stand: the network stage refuses it naming the network, and how to free its blocks. Within them only
+    over an in-model budget is over budget."""
+    limited = replace(problem, block_limits=limits)
+    found = _solve(limited)
+    if found is not None:
+        return limited, found
+    if limited.budget_in_model and _solve(replace(limited, disabled=frozenset({BUDGET_GROUP}))) is not None:
+        cheapest = _solve(replace(limited, objective="cost", budget_monthly_usd=None))
+        assert cheapest is not None and stack.budget.monthly_usd is not None
+        raise _over_budget(stack, limited, cheapest.monthly_usd, stack.budget.monthly_usd, 0.0)
+    return problem, solution
 
 
 def _most_taken_off(problem: Problem, rates: NetworkRates | None, buckets: dict) -> float:

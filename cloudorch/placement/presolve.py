@@ -115,11 +115,13 @@ def dominated_regions(problem: Problem, linked: set[str]) -> dict[str, set[tuple
             per_demand.append(d)
         clouds = np.array([c for c, _ in locations])
         same_cloud = clouds[:, None] == clouds[None, :]
-        if problem.network is not None:
-            # two regions are interchangeable for the network's terms only when they price them alike
+        if problem.network is not None or problem.block_limits:
+            # two regions are interchangeable for the network's terms only when they price them alike, and for
+            # its blocks only when both hold one or neither does
             net = problem.network
-            signature = [tuple(net.per_gb.get((*loc, k), 0.0) for k in ("same-region", "same-cloud", "cross-cloud"))
-                         + tuple(net.replica_extra.get(d.name, {}).get(loc, 0.0) for d in group) for loc in locations]
+            signature = [(tuple(net.per_gb.get((*loc, k), 0.0) for k in ("same-region", "same-cloud", "cross-cloud"))
+                          + tuple(net.replica_extra.get(d.name, {}).get(loc, 0.0) for d in group) if net is not None else ())
+                         + tuple(loc in limit.left.reserved for limit in problem.block_limits) for loc in locations]
             codes = {sig: i for i, sig in enumerate(sorted(set(signature)))}
             sig = np.array([codes[x] for x in signature])
             same_cloud &= sig[:, None] == sig[None, :]

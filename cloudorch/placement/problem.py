@@ -23,6 +23,9 @@ The model, over the resources r that are placed together (compute and databases)
     sum vcpus_o x[r,o] over counted r, o covered by k <= k's limit   quota.<k>  (k: "cloud" or "cloud/region")
     sum monthly_o x[r,o] <= budget                            budget.monthly_usd (availability / balanced only;
                                                               under cost the planner checks the optimum instead)
+    sum_l t[n,l] <= free_n, t[n,l] >= z[r,l] for each member r of stack network n and each location l outside
+    the ones holding its blocks                               the blocks n has left (``block_limits``: only where
+                                                              a placement without it takes more, ``blocks``)
 
   objective (``Problem.objective``; ``replica_cost`` is each x column's coefficient)
     cost          minimise sum monthly_o x[r,o]
@@ -319,6 +322,31 @@ CROSS_CLOUD_GROUP = "placement.cross_cloud"
 
 
 @dataclass(frozen=True)
+class BlocksLeft:
+    """A stack network's address blocks as earlier plans left them (the network stage works this out from its
+    allocation record): one block per location, ``blocks`` in all, those of ``reserved`` kept for ever."""
+
+    cidr: str
+    blocks: int
+    #: the locations holding one of its blocks, used now or not
+    reserved: frozenset[tuple[str, str]] = frozenset()
+
+    @property
+    def free(self) -> int:
+        """How many more locations it has blocks for."""
+        return self.blocks - len(self.reserved)
+
+
+@dataclass(frozen=True)
+class BlockLimit:
+    """The members of one stack network use its reserved locations and at most ``left.free`` others."""
+
+    network: str
+    members: frozenset[str]
+    left: BlocksLeft
+
+
+@dataclass(frozen=True)
 class Problem:
     demands: tuple[Demand, ...]
     objective: str = "cost"
@@ -329,6 +357,10 @@ class Problem:
     disabled: frozenset[str] = frozenset()
     #: the network's part of the bill; None: machines only
     network: NetworkTerms | None = None
+    #: the address blocks each stack network has left, where a placement without this limit took more: not
+    #: a group the infeasibility analysis relaxes (the planner keeps a placement that breaks it, which the
+    #: network stage then refuses saying how to free blocks)
+    block_limits: tuple[BlockLimit, ...] = ()
     #: what this problem derives more than once (quota masks); a new problem starts with an empty one
     memo: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
@@ -367,7 +399,7 @@ class Problem:
         """Demands that another demand's (enabled) `near` or `apart` names: their region matters to it."""
         return ({d.near for d in self.demands if d.near and self.enabled(near_group(d.name))}
                 | {t for d in self.demands for t in d.apart if self.enabled(apart_group(d.name, t))}
-                | ({d.name for d in self.demands if self.network_member(d.name)}))
+                | ({d.name for d in self.demands if self.network_member(d.name) or self.block_member(d.name)}))
 
     def ties(self) -> DisjointSets:
         """Demands joined, directly or through others, by near / apart (enabled or not), and by the network:
@@ -382,11 +414,19 @@ class Problem:
                 sets.union(name, first.setdefault(net, name))
             for f in self.network.flows:
                 sets.union(f.source, f.target)
+        for limit in self.block_limits:  # the members of a network share its blocks
+            present = [d.name for d in self.demands if d.name in limit.members]
+            for name in present[1:]:
+                sets.union(name, present[0])
         return sets
 
     def network_member(self, name: str) -> bool:
         """Whether the demand's locations carry network terms (its region matters to the objective)."""
         return self.network is not None and name in self.network.member_of
+
+    def block_member(self, name: str) -> bool:
+        """Whether the demand's locations count against its network's blocks (``block_limits``)."""
+        return any(name in limit.members for limit in self.block_limits)
 
     def replica_cost(self, o: Option, rank: int, objective: str | None = None) -> float:
         """The objective coefficient of one replica on ``o``, the ``rank``-th option of its demand in price order."""

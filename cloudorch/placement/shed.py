@@ -68,6 +68,8 @@ def _cheapest_drop(link: Link, by_name: dict[str, Demand], in_use: list[Location
             found = None
             for target in sorted((places | fresh) - {here[1:]}):
                 delta, undo, left = _evacuate(movers, here[1:], target, in_use, bill, rules, cheapest)
+                # a block the network has not got is never traded for links beyond a gateway's limit
+                left += bill.beyond_blocks
                 changes.take_back(undo)
                 if not left and delta < -1e-6 and (found is None or delta < found[0] - 1e-9):
                     found = (delta, movers, here[1:], target)

@@ -19,6 +19,7 @@ from cloudorch.network.allocation import (
     allocate_blocks,
     allocate_tunnels,
     blocks_in,
+    blocks_left,
     common_ranges,
     excluding,
     group_count,
@@ -84,6 +85,27 @@ def test_a_network_too_small_for_its_locations_names_the_field():
     with pytest.raises(InfeasiblePlacement, match="no block left") as err:
         allocate_blocks(small, sites("aws/a", "aws/b", "aws/c", "aws/d", "aws/e"), Allocation())
     assert err.value.conflicts == ["resources.net.cidr"]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_every_placement_within_what_a_network_has_left_gets_its_blocks(seed):
+    # what placement keeps to (the reserved locations and at most `free` others) is exactly what allocation
+    # can give: any such set of locations gets a block each, and one location more than that never does
+    rng = random.Random(seed)
+    network = {"net": rng.choice(["10.0.0.0/20", "10.0.0.0/22", "10.0.0.0/19"])}
+    allocation = Allocation()
+    allocate_blocks(network, sites(*rng.sample(LOCATIONS, rng.randint(0, 4))), allocation)
+    allocation.blocks[("net", "aws", "gone")] = ("10.9.0.0/20", "10.9.0.0/22")  # of the network's earlier CIDR
+    allocation.blocks[("other", "aws", "us-east-1")] = ("10.1.0.0/20", "10.1.0.0/22")  # of another network
+    left = blocks_left(network, allocation)["net"]
+    assert left.blocks == blocks_in(int(network["net"].split("/")[1])) == 4
+    assert left.reserved == {(s[1], s[2]) for s in allocation.blocks if s[0] == "net" and s[2] != "gone"}
+    others = [loc for loc in LOCATIONS if tuple(loc.split("/")) not in left.reserved]
+    kept = [f"{c}/{r}" for c, r in sorted(left.reserved) if rng.random() < 0.7]
+    new = rng.sample(others, left.free)
+    assert len(allocate_blocks(network, sites(*kept, *new), allocation.copy())) == len(kept) + len(new)
+    with pytest.raises(InfeasiblePlacement, match="no block left"):
+        allocate_blocks(network, sites(*kept, *new, others[-1] if others[-1] not in new else others[0]), allocation.copy())
 
 
 @pytest.mark.parametrize("prefix", [18, 19, 20])

@@ -132,3 +132,35 @@ def test_a_declined_re_placement_puts_the_record_back_with_the_stack(project, ca
         apply_workflow([d], Session(), options)
     assert record.read_bytes() == applied
     assert "10.70." in warned_moves(capsys, d)
+
+
+#: one machine in the EU on a /20 network: four blocks, which earlier plans in four regions took
+FULL = """\
+    stack: small
+    placement: {clouds: [aws], geo: [eu]}
+    policies: {packs: []}
+    resources:
+      net: {kind: network, cidr: 10.90.0.0/20}
+      web: {kind: compute, network: net, cpu: 2, memory_gb: 4}
+    """
+
+
+def test_a_failover_in_a_full_network_re_places_into_a_location_that_holds_a_block(project, capsys):
+    from cloudorch.network.allocation import Allocation
+    from cloudorch.network.record import write_record
+
+    d = project / "w"
+    write(d, "small.yaml", FULL)
+    recorded = {"eu-central-1": "10.90.8.0/22", "eu-north-1": "10.90.4.0/22", "eu-west-2": "10.90.12.0/22",
+                "us-east-1": "10.90.0.0/22"}
+    write_record(project / ".cloudorch" / "small.network.json", "small",
+                 Allocation(blocks={("net", "aws", r): ("10.90.0.0/20", b) for r, b in recorded.items()}))
+    assert sites(planned(capsys, str(d / "small.yaml"))) == {"aws/eu-north-1": recorded["eu-north-1"]}
+    # eu-north-1 runs out of the two cheapest types; eu-west-1, the next cheapest region, has no block left
+    faults = ["--inject", "capacity:aws/eu-north-1/c7i.large", "--inject", "capacity:aws/eu-north-1/m6i.large"]
+    assert main(["apply", str(d), "--rehearse", "--yes", *faults]) == 0, capsys.readouterr()
+    assert [e.outcome for e in entries(project, "failover")] == ["succeeded", "succeeded"]
+    kept = json.loads(allocation_record(project, "small").read_text())
+    assert {b["region"]: b["cidr"] for b in kept["blocks"]} == recorded
+    applied = (rehearsal_dir(project) / "applied" / "small.json").read_text().replace(" ", "")
+    assert f'"cidrBlock":"{recorded["eu-west-2"]}"' in applied
