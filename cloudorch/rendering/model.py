@@ -91,14 +91,26 @@ def is_deferred(value: Any) -> bool:
 
 
 def refs_in(value: Any) -> Iterator[dict[str, str]]:
-    if is_ref(value):
-        yield value
-    elif isinstance(value, dict):
+    """Every reference inside ``value``, depth first. Collected into a list by plain recursion rather than
+    nested generators: a large stack's rendering, proof and policies walk millions of input values, and a
+    generator frame per level was a fifth of `plan`'s time outside placement."""
+    found: list[dict[str, str]] = []
+    _collect_refs(value, found)
+    return iter(found)
+
+
+def _collect_refs(value: Any, found: list) -> None:
+    if isinstance(value, dict):
+        if REF in value:
+            found.append(value)
+            return
         for item in value.values():
-            yield from refs_in(item)
+            if isinstance(item, (dict, list)):
+                _collect_refs(item, found)
     elif isinstance(value, list):
         for item in value:
-            yield from refs_in(item)
+            if isinstance(item, (dict, list)):
+                _collect_refs(item, found)
 
 
 class RenderedResource(BaseModel):

@@ -23,8 +23,10 @@ def dependency_order(resources: Sequence[RenderedResource]) -> list[RenderedReso
             raise RenderGraphProblem(f"two rendered resources are named {res.name!r} "
                                      f"({by_name[res.name].cloud} and {res.cloud})")
         by_name[res.name] = res
+    # worked out once: each walks the resource's inputs for references
+    dependencies = {res.name: res.dependencies for res in resources}
     for res in resources:
-        missing = [d for d in res.dependencies if d not in by_name]
+        missing = [d for d in dependencies[res.name] if d not in by_name]
         if missing:
             raise RenderGraphProblem(f"resource {res.name!r} refers to unknown resource(s): {', '.join(missing)}")
         if res.provider and not by_name[res.provider].is_provider:
@@ -44,7 +46,7 @@ def dependency_order(resources: Sequence[RenderedResource]) -> list[RenderedReso
             cycle = path[path.index(res.name):] + [res.name]
             raise RenderGraphProblem(f"dependency cycle among rendered resources: {' -> '.join(cycle)}")
         state[res.name] = "visiting"
-        for dep in res.dependencies:
+        for dep in dependencies[res.name]:
             visit(by_name[dep], [*path, res.name])
         state[res.name] = "done"
         ordered.append(res)
