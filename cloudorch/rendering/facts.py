@@ -350,6 +350,28 @@ class BackendFacts(Facts):
     health_check: Fact = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CertificateFacts(Facts):
+    """A TLS certificate an https balancer serves, and how a certificate authority comes to issue and renew it.
+
+    What decides whether it keeps working is where the CA looks for proof: a record in the zone is found
+    wherever the name resolves; an answer over HTTP is found only at the address the CA's resolvers are given,
+    which DNS steering may give to another location's balancer.
+    """
+
+    #: the host names it is for; empty when this resource does not say (a waiter for another's validation)
+    names: tuple[Fact, ...] = ()
+    #: how control of the names is proved, issuing and renewing alike:
+    #: "dns" -- a record in the zone (ACM's DNS validation);
+    #: "http" -- over HTTP at the address a name resolves to (a Google-managed certificate's load-balancer
+    #: authorization): only while the name resolves to this balancer;
+    #: "email" -- a person approves a mail to the domain's contacts;
+    #: "operator" -- the cloud neither issues nor validates it: the operator supplies it (an imported
+    #: certificate, a Key Vault certificate);
+    #: None -- this resource does not settle it
+    validation: Fact = None
+
+
 #: the facts a provider returns for each role that has them (other roles: None)
 FACTS_OF_ROLE: Mapping[Role, type[Facts]] = {
     Role.LINK: LinkFacts,
@@ -363,11 +385,13 @@ FACTS_OF_ROLE: Mapping[Role, type[Facts]] = {
     Role.BALANCER: BalancerFacts,
     Role.BALANCER_LISTENER: ListenerFacts,
     Role.BALANCER_BACKEND: BackendFacts,
+    Role.CERTIFICATE: CertificateFacts,
 }
 
-#: the roles of parts (``Part``) a resource of each role may hold inline: a balancer its listeners and backends
+#: the roles of parts (``Part``) a resource of each role may hold inline: a balancer its listeners, backends
+#: and certificates
 PARTS_OF_ROLE: Mapping[Role, frozenset[Role]] = {
-    Role.BALANCER: frozenset({Role.BALANCER_LISTENER, Role.BALANCER_BACKEND}),
+    Role.BALANCER: frozenset({Role.BALANCER_LISTENER, Role.BALANCER_BACKEND, Role.CERTIFICATE}),
 }
 
 #: how a later stage asks for a resource's facts: the installed providers' ``describe``, or a stand-in

@@ -62,7 +62,9 @@ It exports nothing. A provider that does not override ``render_balancer`` (``ren
 resources off its cloud, and a ``dns.provider`` naming it is refused at its line.
 
 Facts (``facts.py``): ``BalancerFacts`` (balancer), ``ListenerFacts`` (balancer-listener), ``BackendFacts``
-(balancer-backend); the policies judge those on every cloud.
+(balancer-backend), ``CertificateFacts`` (certificate: its names and how they are validated, which says
+whether it is issued wherever the global name sends the certificate authority); the policies judge those on
+every cloud.
 """
 
 from __future__ import annotations

@@ -74,3 +74,26 @@ def test_the_database_admits_exactly_the_web_tiers_blocks_on_its_port(name):
                 for rule in f.rules if rule.admits and rule.covers(5432) and not rule.all_ports for peer in rule.peers}
     assert {"10.40.0.0/20", "10.40.16.0/20"} <= admitted
     assert not any(peer is UNKNOWN for peer in admitted)
+
+
+@pytest.mark.parametrize("name, validation", [("aws", "dns"), ("azure", "operator"), ("gcp", "http")])
+def test_the_served_webshops_certificates_say_how_their_names_are_validated(name, validation):
+    """ACM proves the name in the zone (its validation waiter says nothing of it), Google over HTTP at the
+    address the name resolves to, and an Azure gateway serves the operator's Key Vault certificate, held
+    inline (a part)."""
+    from cloudorch.rendering.assemble import render_stack
+    from cloudorch.spec.loader import LoadedStack
+
+    stack, placement = webshop_placement(name, served=True)
+    stack = stack.model_copy(update={"dns": stack.dns.model_copy(update={"provider": name})})
+    loaded = LoadedStack(stack=stack, file="webshop.yaml", text="", lines={})
+    rendered = render_stack(loaded, placement, {name: load_provider(name)})
+    ctx = Context(PolicySubject(loaded, placement, list(rendered)), today=dt.date(2026, 6, 1))
+    certificates = [*(r for r in rendered if r.role == "certificate"),
+                    *(p for r in rendered if r.role == "balancer" for p in ctx.parts(r, "certificate"))]
+    read = {f.validation for f in map(ctx.facts, certificates)} - {None}
+    assert read == {validation}
+    # one certificate per location (both regions), for the global name (a Key Vault entry names a secret only)
+    judged = [c for c in certificates if ctx.facts(c).validation is not None]
+    assert len(judged) == 2
+    assert {ctx.facts(c).names for c in judged} == ({()} if name == "azure" else {("www.shop.example.com",)})

@@ -1,11 +1,11 @@
-"""AWS balancers read into neutral facts: the ALB/NLB, its listeners and target groups, and which security
-rules guard a balancer rather than the replicas behind it."""
+"""AWS balancers read into neutral facts: the ALB/NLB, its listeners and target groups, its ACM certificate,
+and which security rules guard a balancer rather than the replicas behind it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from cloudorch.rendering.facts import BackendFacts, BalancerFacts, ListenerFacts, RenderedGraph
+from cloudorch.rendering.facts import BackendFacts, BalancerFacts, CertificateFacts, ListenerFacts, RenderedGraph
 from cloudorch.rendering.inputs import UNKNOWN, flag, get, items
 from cloudorch.rendering.model import REF, RenderedResource, is_ref
 
@@ -13,6 +13,10 @@ LB = "aws:lb/loadBalancer:LoadBalancer"
 LISTENER = "aws:lb/listener:Listener"
 TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
 WAF_ATTACHMENT = "aws:wafv2/webAclAssociation:WebAclAssociation"
+CERTIFICATE = "aws:acm/certificate:Certificate"
+CERTIFICATE_VALIDATION = "aws:acm/certificateValidation:CertificateValidation"
+#: ACM's validation methods in the neutral words (``CertificateFacts.validation``)
+_VALIDATION = {"DNS": "dns", "EMAIL": "email"}
 #: the lowest TLS version each of AWS's predefined ELB security policies accepts (ELB documentation,
 #: "Security policies for your Application Load Balancer"); an unlisted policy is judged unknown
 _TLS13_ONLY = ("ELBSecurityPolicy-TLS13-1-3-2021-06", "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04")
@@ -78,6 +82,27 @@ def _backend(res: RenderedResource, graph: RenderedGraph) -> BackendFacts:
     return BackendFacts(health_check=on, notes={} if on else {"health_check": "healthCheck.enabled is false"})
 
 
+def _certificate(res: RenderedResource, graph: RenderedGraph) -> CertificateFacts:
+    inputs = res.inputs
+    names = tuple(n if isinstance(n, str) else UNKNOWN
+                  for n in (get(inputs, "domainName"), *items(inputs, "subjectAlternativeNames")) if n is not None)
+    # an imported certificate, or one a private CA issues, is the operator's: ACM validates no domain for it
+    if get(inputs, "privateKey") is not None or get(inputs, "certificateAuthorityArn") is not None:
+        return CertificateFacts(names=names, validation="operator", notes={
+            "validation": "an imported or private-CA certificate: the operator renews it, ACM validates nothing"})
+    method = get(inputs, "validationMethod")
+    if method is UNKNOWN:
+        return CertificateFacts(names=names, validation=UNKNOWN)
+    validation = _VALIDATION.get(str(method).upper())
+    return CertificateFacts(names=names, validation=validation, notes={} if validation else {
+        "validation": f"validationMethod is {method or 'not set'}, not one ACM issues by (DNS or EMAIL)"})
+
+
+def _validation_waiter(res: RenderedResource, graph: RenderedGraph) -> CertificateFacts:
+    return CertificateFacts(notes={"validation": "waits for a certificate's validation; the certificate says how it "
+                                                 "is validated"})
+
+
 def guards_balancer(res: RenderedResource, graph: RenderedGraph) -> bool:
     """A security group (or a rule of one) that a load balancer uses."""
     group = res.name if res.type.endswith("securityGroup:SecurityGroup") else _ref_name(res.inputs.get("securityGroupId"))
@@ -95,4 +120,5 @@ def _ref_name(value: Any) -> str | None:
     return value[REF] if is_ref(value) else None
 
 
-READERS = {LB: _balancer, LISTENER: _listener, TARGET_GROUP: _backend}
+READERS = {LB: _balancer, LISTENER: _listener, TARGET_GROUP: _backend, CERTIFICATE: _certificate,
+           CERTIFICATE_VALIDATION: _validation_waiter}

@@ -1,9 +1,9 @@
 """Azure balancers read into neutral facts: the Application Gateway (or Standard Load Balancer), and which
 security rules guard a gateway's subnet rather than the replicas behind it.
 
-A balancer holds its listeners and backends inline, not as resources of their own: its facts carry them as
-parts (``gateway_facts``), which ``encryption.lb-https`` and ``network.lb-health-check`` judge as they judge
-the other clouds' listener and backend resources.
+A balancer holds its listeners, backends and certificates inline, not as resources of their own: its facts
+carry them as parts (``gateway_facts``), which the balancer rules judge as they judge the other clouds'
+listener, backend and certificate resources.
 """
 
 from __future__ import annotations

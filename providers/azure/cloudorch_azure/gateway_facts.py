@@ -4,9 +4,10 @@ An Application Gateway is one resource with its listeners (``httpListeners``), t
 requests (``requestRoutingRules``, ``redirectConfigurations``, ``urlPathMaps``), its backend settings
 (``backendHttpSettingsCollection``) and their health probes (``probes``) as lists of its inputs; a Standard
 Load Balancer holds its ``loadBalancingRules`` and ``probes`` the same way. AWS and GCP render those as
-resources of their own (listeners, target groups, proxies, backend services), so each entry here becomes a
-part with the facts of that role, and ``encryption.lb-https`` and ``network.lb-health-check`` judge an
-Azure gateway's listeners and backends exactly as they judge the other clouds'.
+resources of their own (listeners, target groups, proxies, backend services, certificates), so each entry
+here becomes a part with the facts of that role, and ``encryption.lb-https``, ``network.lb-health-check`` and
+``encryption.lb-certificate-renewal`` judge an Azure gateway's listeners, backends and certificates
+(``sslCertificates``) exactly as they judge the other clouds'.
 
 Entries refer to each other by id: the gateway's own id followed by ``/<collection>/<name>`` (``balancer._child``
 renders it as a reference to the resource group's id with that suffix; an imported template may spell the
@@ -18,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from cloudorch.rendering.facts import BackendFacts, ListenerFacts, Part
+from cloudorch.rendering.facts import BackendFacts, CertificateFacts, ListenerFacts, Part
 from cloudorch.rendering.inputs import UNKNOWN, items
 from cloudorch.rendering.model import RenderedResource, is_ref
 from cloudorch.rendering.roles import Role
@@ -36,7 +37,7 @@ _VERSIONS = ("TLSv1_0", "TLSv1_1", "TLSv1_2", "TLSv1_3")
 
 def gateway_parts(res: RenderedResource) -> tuple[Part, ...]:
     inputs = res.inputs
-    return (*_listeners(inputs), *_backends(inputs))
+    return (*_listeners(inputs), *_backends(inputs), *_certificates(inputs))
 
 
 def load_balancer_parts(res: RenderedResource) -> tuple[Part, ...]:
@@ -170,6 +171,16 @@ def _policy_tls(policy: Any, where: str) -> tuple[Any, str]:
     if not isinstance(lowest, str) or lowest not in _VERSIONS:
         return UNKNOWN, where
     return lowest.removeprefix("TLSv").replace("_", "."), f"{where} ({kind or 'Custom'}, {lowest})"
+
+
+# -- certificates --------------------------------------------------------------------------------------------
+def _certificates(inputs: dict) -> list[Part]:
+    """Azure issues no certificate for a gateway (``balancer``'s docstring says why): every one it serves, a Key
+    Vault certificate or a PFX given inline, is the operator's."""
+    return [Part("sslCertificates", i, Role.CERTIFICATE, CertificateFacts(validation="operator", notes={
+                "validation": "the operator supplies it (a Key Vault certificate the gateway reads): Azure neither "
+                              "issues nor validates it"}))
+            for i, _ in enumerate(items(inputs, "sslCertificates"))]
 
 
 # -- backends ------------------------------------------------------------------------------------------------

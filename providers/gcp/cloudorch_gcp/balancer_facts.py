@@ -1,6 +1,6 @@
 """GCP balancers read into neutral facts: the URL map (an Application Load Balancer) or regional forwarding
 rule (a passthrough Network Load Balancer), its listeners (global forwarding rules, through their target
-proxies), backend services, and which firewall rules stand for the balancer.
+proxies), backend services, Google-managed certificates, and which firewall rules stand for the balancer.
 
 A balancer's settings are spread over its parts, so each reader follows the references the balancer itself
 follows (forwarding rule -> proxy -> URL map -> backend service); a reference it cannot follow makes the fact
@@ -13,13 +13,13 @@ import ipaddress
 import re
 from typing import Any
 
-from cloudorch.rendering.facts import BackendFacts, BalancerFacts, ListenerFacts, RenderedGraph
-from cloudorch.rendering.inputs import UNKNOWN, flag, get
+from cloudorch.rendering.facts import BackendFacts, BalancerFacts, CertificateFacts, ListenerFacts, RenderedGraph
+from cloudorch.rendering.inputs import UNKNOWN, flag, get, items
 from cloudorch.rendering.model import REF, RenderedResource, is_ref
 
 from cloudorch_gcp.balancer import (
-    BACKEND_SERVICE, CLIENTS_DESCRIPTION, FORWARDING_RULE, GLOBAL_FORWARDING_RULE, HTTP_PROXY, HTTPS_PROXY,
-    LB_RANGES, NLB_HEALTH_RANGES, REGION_BACKEND_SERVICE, URL_MAP,
+    BACKEND_SERVICE, CERTIFICATE, CLIENTS_DESCRIPTION, FORWARDING_RULE, GLOBAL_FORWARDING_RULE, HTTP_PROXY,
+    HTTPS_PROXY, LB_RANGES, NLB_HEALTH_RANGES, REGION_BACKEND_SERVICE, URL_MAP,
 )
 
 _GOOGLE = tuple(ipaddress.ip_network(r) for r in (*LB_RANGES, *NLB_HEALTH_RANGES))
@@ -132,5 +132,16 @@ def _backend(res: RenderedResource, graph: RenderedGraph) -> BackendFacts:
     return BackendFacts(health_check=check, notes={} if check else {"health_check": "no healthChecks"})
 
 
+def _certificate(res: RenderedResource, graph: RenderedGraph) -> CertificateFacts:
+    """A ``ManagedSslCertificate`` is always Google-managed (its ``type`` takes MANAGED only), and its only proof
+    is load-balancer authorization: Google's CA asks for proof over HTTP at the address each domain resolves to,
+    at issue and again at every renewal."""
+    domains = tuple(d if isinstance(d, str) else UNKNOWN for d in items(res.inputs, "managed.domains"))
+    named = ", ".join(d for d in domains if isinstance(d, str)) or "its domains"
+    return CertificateFacts(names=domains, validation="http", notes={
+        "validation": f"Google validates {named} over HTTP at the address the name resolves to (a Google-managed "
+                      "certificate's load-balancer authorization)"})
+
+
 READERS = {URL_MAP: _url_map, FORWARDING_RULE: _network_balancer, GLOBAL_FORWARDING_RULE: _listener,
-           BACKEND_SERVICE: _backend, REGION_BACKEND_SERVICE: _backend}
+           BACKEND_SERVICE: _backend, REGION_BACKEND_SERVICE: _backend, CERTIFICATE: _certificate}

@@ -35,3 +35,20 @@ def test_rds_backup_retention_unset_is_the_api_default_of_one_day():
     db = facts("aws:rds/instance:Instance")
     assert db.backup_retention_days == 1 and "not set" in db.notes["backup_retention_days"]
     assert (db.publicly_reachable, db.encrypted_at_rest, db.deletion_protected) == (False, False, False)
+
+
+def test_an_acm_certificate_reads_how_acm_proves_its_names():
+    """DNS and email validation are ACM's; an imported or private-CA certificate is the operator's to renew."""
+    from cloudorch.rendering.inputs import UNKNOWN
+    from cloudorch.rendering.model import ref
+
+    token = "aws:acm/certificate:Certificate"
+    dns = facts(token, domainName="www.shop.example.com", subjectAlternativeNames=["shop.example.com"],
+                validationMethod="DNS")
+    assert (dns.names, dns.validation) == (("www.shop.example.com", "shop.example.com"), "dns")
+    assert facts(token, domainName="a.example.com", validationMethod="EMAIL").validation == "email"
+    imported = facts(token, certificateBody="-----BEGIN CERTIFICATE-----", privateKey=ref("key", "privateKeyPem"))
+    assert imported.validation == "operator" and "imported" in imported.notes["validation"]
+    assert facts(token, domainName="a.example.com", validationMethod=ref("m", "out")).validation is UNKNOWN
+    unset = facts(token, domainName="a.example.com")
+    assert unset.validation is None and "not set" in unset.notes["validation"]

@@ -1,4 +1,5 @@
-"""An Application Gateway's (and a Standard Load Balancer's) inline listeners and backends read into parts."""
+"""An Application Gateway's (and a Standard Load Balancer's) inline listeners, backends and certificates read
+into parts."""
 
 from __future__ import annotations
 
@@ -51,8 +52,11 @@ def _child(collection, name):
     return {"id": ref("rg", "id", suffix=f"/providers/Microsoft.Network/applicationGateways/gw/{collection}/{name}")}
 
 
-def test_the_rendered_gateway_has_a_redirecting_listener_a_tls12_listener_and_a_probed_backend(gateway):
+def test_the_rendered_gateway_has_a_redirecting_listener_a_tls12_listener_a_probed_backend_and_a_certificate(gateway):
     parts = _parts(gateway)
+    # the operator's Key Vault certificate: Azure neither issues nor validates it
+    certificate = parts.pop("sslCertificates[0]")
+    assert certificate.validation == "operator" and "Key Vault" in certificate.notes["validation"]
     assert parts == {
         "httpListeners[0]": ListenerFacts(port=80, protocol="http", redirects_to_https=True, min_tls=None),
         "httpListeners[1]": ListenerFacts(port=443, protocol="https", redirects_to_https=None, min_tls="1.2"),
