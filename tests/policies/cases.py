@@ -86,6 +86,8 @@ def _az_gateway(name: str, *, tls_policy: str | None = "AppGwSslPolicy20220101",
     if unused_setting:
         settings.append({"name": "spare", "port": 8081, "protocol": "Http"})
     return r(name, AZ_GATEWAY, **({"sslPolicy": {"policyType": "Predefined", "policyName": tls_policy}} if tls_policy else {}),
+             sslCertificates=[{"name": "managed", "keyVaultSecretId": ref("vault", "properties", path=("vaultUri",),
+                                                                          suffix="secrets/www-shop-example-com")}],
              frontendPorts=[{"name": "port-80", "port": 80}, {"name": "port-443", "port": 443}],
              probes=[{"name": "health", "protocol": "Http", "path": "/healthz"}], backendHttpSettingsCollection=settings,
              redirectConfigurations=[{"name": "to-https", "redirectType": "Permanent",
@@ -97,6 +99,20 @@ def _az_gateway(name: str, *, tls_policy: str | None = "AppGwSslPolicy20220101",
                  {"name": "rule-80", "httpListener": child("httpListeners", "listener-80"),
                   **({"redirectConfiguration": child("redirectConfigurations", "to-https")} if http == "redirect" else forward)},
                  {"name": "rule-443", "httpListener": child("httpListeners", "listener-443"), **forward}])
+
+
+# certificates: ACM's (validated in the zone) and its waiter, Google-managed ones (validated at the name's address)
+ACM, ACM_VALIDATION = "aws:acm/certificate:Certificate", "aws:acm/certificateValidation:CertificateValidation"
+G_CERT = "gcp:compute/managedSslCertificate:ManagedSslCertificate"
+WWW = "www.shop.example.com"
+
+
+def _certificates(*gcp_regions: str) -> list:
+    """web's certificates: ACM's in eu-west-1, and a Google-managed one per GCP region (``g-<region>``)."""
+    return [r("acm", ACM, domainName=WWW, validationMethod="DNS"),
+            r("acm-validation", ACM_VALIDATION, certificateArn=ref("acm", "arn")),
+            *(r(f"g-{region}", G_CERT, region=region, type="MANAGED", managed={"domains": [WWW]})
+              for region in gcp_regions)]
 
 
 def _az_lb(name: str, *, probe: bool) -> Any:
@@ -467,6 +483,17 @@ CASES = [
          subject(stack(web=SERVED, extra=ZONE), [r("tg", TARGET_GROUP, healthCheck={"enabled": False}),
                                                   r("g-bs", G_BACKEND), _az_lb("az-lb", probe=False)]),
          {("web", "tg"), ("web", "g-bs"), ("web", "az-lb.loadBalancingRules[0]")}),
+    # failover to europe-west4 first: the name resolves there while it is healthy, so Google validates it there;
+    # latency over three locations: neither Google-managed certificate is sure to be validated. ACM's passes,
+    # Azure's (the operator's Key Vault certificate) is not judged
+    Case("encryption.lb-certificate-renewal",
+         subject(stack(web=SERVED, extra="dns: {zone: shop.example.com, provider: aws, steering: failover, "
+                                         "order: [europe-west4]}\n"),
+                 [*_certificates("europe-west4"), _az_gateway("az-gw")],
+                 placement(web=[slot("aws", "eu-west-1"), slot("gcp", "europe-west4"), slot("azure", "westeurope")])),
+         subject(stack(web=SERVED, extra=ZONE), _certificates("europe-west4", "europe-west1"),
+                 placement(web=[slot("aws", "eu-west-1"), slot("gcp", "europe-west4"), slot("gcp", "europe-west1")])),
+         {("web", "g-europe-west4"), ("web", "g-europe-west1")}),
     Case("logging.database-logs",
          subject(stack(), [r("rds", T.AWS_RDS, "db", enabledCloudwatchLogsExports=["postgresql"])]),
          subject(stack(), [r("rds", T.AWS_RDS, "db"), r("rds2", T.AWS_RDS, "db", enabledCloudwatchLogsExports=[])]),

@@ -96,6 +96,7 @@ NO_CIS_EQUIVALENT = {
     # ask for infrastructure encryption / CMKs, stricter than this rule; Cloud Storage always encrypts
     "encryption.bucket": "no CIS control for default bucket encryption in these versions",
     "encryption.lb-https": "the Foundations benchmarks have no load balancer listener TLS control",
+    "encryption.lb-certificate-renewal": "no CIS Foundations control for how a balancer's certificate is validated",
     "logging.database-logs": "RDS-only rule; AWS Foundations has no RDS log export control",
     "logging.lb-access-logs": "the Foundations benchmarks have no load balancer access logging control",
     # the Foundations benchmarks stop at accounts, identities, logging and networks: none covers balancers
