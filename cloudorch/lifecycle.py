@@ -117,9 +117,21 @@ def refuse_unless_same(saved: SavedPlan, current: Plan, stack_path: str | Path) 
     _refuse_if_stale(saved, stale_reasons(saved.plan, current), stack_path)
     changed = content_differences(saved, current)
     if changed:
+        hint = ("the plan applied must be the plan reviewed: review and save a new plan with "
+                f"`cloudorch plan {stack_path} --out {saved.path}`")
+        if _blocks(saved.document) != _blocks(json.loads(current.to_json())):
+            # the stack's inputs are the same, so the addresses came from another allocation record: one not
+            # committed with the plan (a CI checkout without it), or one another plan has changed since
+            hint = (f"its address blocks differ: the plan was made with another allocation record than "
+                    f".cloudorch/{current.stack}.network.json here (commit the record with the plan, or apply "
+                    f"where it was made); else {hint}")
         raise UsageError(f"the saved plan {saved.path!r} is not the plan its inputs give: " + "; ".join(changed),
-                         hint="the plan applied must be the plan reviewed: review and save a new plan with "
-                         f"`cloudorch plan {stack_path} --out {saved.path}`")
+                         hint=hint)
+
+
+def _blocks(document: dict) -> list:
+    """The plan document's address blocks per site: what the allocation record decides."""
+    return (document.get("network") or {}).get("sites") or []
 
 
 def _early_differences(saved: Plan, stack_path: str | Path, session: Session) -> list[str]:

@@ -332,3 +332,22 @@ def test_an_apply_that_cannot_start_records_no_addresses(fake, tmp_path, monkeyp
     assert not (tmp_path / ".cloudorch" / "webshop.network.json").exists()
     [entry] = [e for e in Journal.open(tmp_path).entries() if e.kind == "apply"]
     assert entry.outcome == "failed" and entry.fields["exit_code"] == 6
+
+
+def test_a_saved_plan_whose_blocks_another_record_gave_is_refused_naming_the_record(fake, tmp_path, capsys):
+    # the stack file is the same, so addresses that differ came from the allocation record: one not committed
+    # with the plan (a CI checkout), or changed by another plan since. The refusal said only which fields
+    # differed, never where the difference came from (found by an audit)
+    assert main(["plan", "webshop.yaml", "--out", "p.json"]) == 0
+    record = tmp_path / ".cloudorch" / "webshop.network.json"
+    text = record.read_text()
+    moved = json.loads(text)
+    taken = {b["cidr"] for b in moved["blocks"]}
+    moved["blocks"][0]["cidr"] = next(c for c in (f"10.40.{16 * i}.0/20" for i in range(16)) if c not in taken)
+    record.write_text(json.dumps(moved))
+    capsys.readouterr()
+    assert main(["apply", "webshop.yaml", "--plan", "p.json", "--yes"]) == 2
+    err = capsys.readouterr().err
+    assert "another allocation record than .cloudorch/webshop.network.json here" in err and "up" not in fake.calls
+    record.write_text(text)  # the record the plan was made with: applied
+    assert main(["apply", "webshop.yaml", "--plan", "p.json", "--yes"]) == 0 and "up" in fake.calls
