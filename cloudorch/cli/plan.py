@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -18,7 +16,7 @@ from cloudorch.cli.comparison import ComparisonFormat
 from cloudorch.cli.findings import render_report
 from cloudorch.cli.layout import table_or_lines
 from cloudorch.cli.progress import refresh_progress
-from cloudorch.cli.shared import command_group, register
+from cloudorch.cli.shared import command_group, register, write_file
 from cloudorch.errors import UsageError
 
 commands = command_group()
@@ -72,7 +70,7 @@ def plan(
     refusal = result.refusal()
     document = result.plan.to_json() if app.json or out is not None else ""  # large stacks: ~1 s to build
     if out is not None and refusal is None:
-        _write_atomically(out, document)
+        write_file(out, document.encode("utf-8"), "plan", "--out", "plan.json")
         # the plan will be applied with these addresses: every later plan of the stack must keep them
         recorded = api.record_allocation(result, app.session)
     app.warn(_warnings(result, out is not None and refusal is None))
@@ -124,7 +122,7 @@ def _compared(app: Application, result, diff, out: Path | None) -> int:
     """The plan with what changed since the base: JSON as {plan, diff}, Markdown as the comment alone."""
     refusal = result.refusal()
     if out is not None and refusal is None:
-        _write_atomically(out, result.plan.to_json())
+        write_file(out, result.plan.to_json().encode("utf-8"), "plan", "--out", "plan.json")
         api.record_allocation(result, app.session)
     app.warn(_warnings(result, out is not None and refusal is None))
     if app.json:
@@ -148,25 +146,6 @@ def _shown(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Never leave a half-written plan behind: write beside it, then rename over it."""
-    directory = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise UsageError(f"--out {str(path)!r} is a directory", hint="name a file, e.g. --out plan.json")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    except OSError as exc:
-        raise UsageError(f"cannot write the plan to {str(path)!r}: {exc.strerror}",
-                         hint="check that the directory exists and is writable") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _render(app, result, explain: bool) -> None:

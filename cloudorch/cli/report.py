@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import typer
 
 from cloudorch import api
 from cloudorch.cli.application import Application
-from cloudorch.cli.shared import command_group, register
+from cloudorch.cli.shared import command_group, register, write_file
 from cloudorch.errors import UsageError
 
 commands = command_group()
@@ -31,35 +29,13 @@ def report(
     # an option rather than an argument so that other report formats can join it; required all the same
     if html is None:
         raise UsageError("report needs --html FILE", hint="e.g. cloudorch report stack.yaml --html plan.html")
-    if html.is_dir():
-        raise UsageError(f"--html {str(html)!r} is a directory", hint="name a file, e.g. --html plan.html")
     with app.status(f"reporting on {stack}"):
         page = api.html_report(stack, app.session, compare_to=compare_to).encode("utf-8")
-    _write_atomically(html, page)
+    write_file(html, page, "report", "--html", "plan.html")
     if app.json:
         typer.echo(json.dumps({"html": str(html), "bytes": len(page)}))
     else:
         app.out.print(f"wrote {html} ({len(page):,} bytes)", markup=False, highlight=False)
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """A reader (a browser, a CI upload) never sees half a page: write beside it, then rename over it."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    except OSError as exc:
-        raise UsageError(f"cannot write the report to {str(path)!r}: {exc.strerror}",
-                         hint="check that the directory exists and is writable") from None
-    try:
-        # mkstemp's file is private (0600); a report is for sharing, so it gets the mode any new file would
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 register(commands, "report", report)

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import sys
+import tempfile
 import textwrap
 import typing
 from collections.abc import Callable, Sequence
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -23,6 +26,7 @@ from typer._click.utils import make_default_short_help
 from typer.core import TyperCommand, TyperGroup
 
 from cloudorch.cli.application import Application, Format, SharedOptions
+from cloudorch.errors import UsageError
 
 CONFIG = typer.Option(None, "--config", metavar="FILE", show_default=False,
                       help="Config file; its directory is the project root. Default: the nearest cloudorch.toml "
@@ -186,3 +190,27 @@ def command_group(**settings: Any) -> typer.Typer:
 def register(group: typer.Typer, name: str, func: Callable[..., Any], formats: type[Enum] = Format) -> None:
     """Add a command to ``group`` with the shared options: every command is registered through here."""
     group.command(name, cls=Command)(with_shared_options(func, formats))
+
+
+def write_file(path: Path, data: bytes, what: str, option: str, example: str) -> None:
+    """Write a file a command produces (a plan, a report) so no reader ever sees half of it: beside it, then
+    renamed over it. It gets the mode any new file would (the umask's), not mkstemp's private 0600: plans
+    and reports hold no secrets and are for sharing (a CI upload, a reviewer on another account)."""
+    directory = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise UsageError(f"{option} {str(path)!r} is a directory", hint=f"name a file, e.g. {option} {example}")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    except OSError as exc:
+        raise UsageError(f"cannot write the {what} to {str(path)!r}: {exc.strerror}",
+                         hint="check that the directory exists and is writable") from None
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -115,3 +115,19 @@ def test_a_workflow_plan_warns_of_each_stacks_moving_blocks_naming_the_stack(pro
     captured = capsys.readouterr()
     json.loads(captured.out)  # stdout stays the workflow's plan alone
     assert "warning: webshop: network 'net' is 10.40.0.0/15 now, recorded as 10.40.0.0/16" in " ".join(captured.err.split())
+
+
+@pytest.mark.parametrize("command", [["plan", "webshop.yaml", "--out", "shared.json"],
+                                     ["report", "webshop.yaml", "--html", "shared.json"]])
+def test_a_plan_or_report_file_gets_the_mode_any_new_file_would(project, capsys, command):
+    # written through a private temporary file and renamed: plan files came out 0600, unreadable to a CI
+    # upload step or a reviewer on another account, though they hold no secrets (found by an audit)
+    import os
+
+    before = os.umask(0o022)
+    try:
+        assert main(command) == 0
+    finally:
+        os.umask(before)
+    assert (project / "shared.json").stat().st_mode & 0o777 == 0o644
+    assert not [p.name for p in project.iterdir() if p.name.startswith(".shared.json.")]
