@@ -244,6 +244,8 @@ class _Run:
             self.event(step, "repaired", f"cleared {len(repaired)} pending operation(s) of an interrupted run")
         outcome = StackOutcome(name, "applied")
         result = self._plan(name, text)
+        if self.snapshots.read(name) is None:  # a rollback to nothing puts this record back
+            self.snapshots.keep_record_before(name, self._record(name), resumed=self.options.resume)
         while True:
             self.event(step, "applying")
             engine = self.engines.engine(name, result.rendered, slots_of(result))
@@ -360,6 +362,7 @@ class _Run:
                 write_record(self._record(name), name, read_record(kept))
         else:
             engine.destroy(plugins=self.engines.plugins(self.workflow.stacks[name].path))
+            self.snapshots.put_record_back(name, which, self._record(name))
         self.snapshots.rolled_back(name, to, which)
         self.record("rollback", stack=name, outcome=SUCCEEDED, step=step, reason=why)
         self.result.stacks[name] = StackOutcome(name, "rolled-back")

@@ -8,6 +8,10 @@ generated inside Pulumi), so nothing here needs protecting. Writes replace files
 Beside each, ``<stack>.network.json`` and ``<stack>.previous.network.json`` are the stack's allocation record as
 that apply left it: a rollback puts the record back with the resources, so a rolled-back change of a network's
 CIDR is still seen (and warned of) as one by the next plan, rather than recorded as if it had been applied.
+A stack no apply has left a snapshot of yet gets ``<stack>.before.network.json`` instead, the record as it was
+before the run's first attempt (empty: there was none); its first apply turns it into the previous one. A
+rollback to nothing puts it back: the blocks a failed first apply reserved would otherwise fill its network
+for locations where nothing runs.
 """
 
 from __future__ import annotations
@@ -33,6 +37,32 @@ class Snapshots:
         path = self._path(stack, which, "network.json")
         return path if path.is_file() else None
 
+    def keep_record_before(self, stack: str, record: Path, *, resumed: bool) -> None:
+        """Before a run's first attempt at a stack no apply has a snapshot of: keep its record as it is (a run
+        resumed after a crash keeps what its first part kept, which the attempt since may have changed)."""
+        path = self._before(stack)
+        if resumed and path.is_file():
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(record.read_bytes() if record.is_file() else b"")
+        os.replace(tmp, path)
+
+    def put_record_back(self, stack: str, which: str, record: Path) -> None:
+        """After a rollback to nothing (no snapshot ``which``): ``record`` as it was before the stack's first
+        apply (removed if there was none); untouched when nothing was kept (a run of an older cloudorch)."""
+        kept_at = self._path(stack, which, "network.json") if which == "previous" else self._before(stack)
+        try:
+            kept = kept_at.read_bytes()
+        except FileNotFoundError:
+            return
+        if not kept:
+            record.unlink(missing_ok=True)
+            return
+        tmp = record.with_name(f".{record.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(kept)
+        os.replace(tmp, record)
+
     def read(self, stack: str, which: str = "current") -> tuple[RenderedResource, ...] | None:
         try:
             data = json.loads(self._path(stack, which).read_text(encoding="utf-8"))
@@ -45,14 +75,17 @@ class Snapshots:
         ``record``, the allocation record the apply was made with, is kept beside them."""
         current = self.read(stack)
         if current is None:
+            # before it, nothing: the record as it was then is what a rollback to nothing puts back
             self._path(stack, "previous").unlink(missing_ok=True)
-            self._path(stack, "previous", "network.json").unlink(missing_ok=True)
+            before = self._before(stack)
+            self._copy(before if before.is_file() else None, self._path(stack, "previous", "network.json"))
         elif current != resources:
             self._write(stack, "previous", current)
             self._copy(self.record(stack), self._path(stack, "previous", "network.json"))
         self._write(stack, "current", resources)
         self._copy(record if record is not None and record.is_file() else None,
                    self._path(stack, "current", "network.json"))
+        self._forget_before(stack)
 
     def rolled_back(self, stack: str, to: tuple[RenderedResource, ...] | None, which: str = "previous") -> None:
         """After a rollback to the snapshot ``which`` (``to``: its resources): that one is the current."""
@@ -65,11 +98,19 @@ class Snapshots:
                 self._copy(self.record(stack, which), self._path(stack, "current", "network.json"))
         self._path(stack, "previous").unlink(missing_ok=True)
         self._path(stack, "previous", "network.json").unlink(missing_ok=True)
+        self._forget_before(stack)
 
     def destroyed(self, stack: str) -> None:
         for which in ("current", "previous"):
             self._path(stack, which).unlink(missing_ok=True)
             self._path(stack, which, "network.json").unlink(missing_ok=True)
+        self._forget_before(stack)
+
+    def _before(self, stack: str) -> Path:
+        return self.directory / f"{stack}.before.network.json"
+
+    def _forget_before(self, stack: str) -> None:
+        self._before(stack).unlink(missing_ok=True)
 
     def _copy(self, source: Path | None, path: Path) -> None:
         """``source`` copied to ``path`` (atomically); no source: no copy."""

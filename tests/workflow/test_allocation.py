@@ -134,6 +134,38 @@ def test_a_declined_re_placement_puts_the_record_back_with_the_stack(project, ca
     assert "10.70." in warned_moves(capsys, d)
 
 
+
+def test_a_first_apply_rolled_back_to_nothing_leaves_no_blocks_in_the_record(release, capsys):
+    # the canary is created by this run, then its check fails: it is destroyed, and the blocks its attempt
+    # recorded must go with it, or they fill its network for locations where nothing runs (found by review)
+    path = release / "workflow.yaml"
+    path.write_text(path.read_text().replace("interval_s: 10", "interval_s: 0.01").replace("retries: 5", "retries: 0"))
+    assert main(["apply", str(release), "--rehearse", "--yes", "--inject", "check:canary-healthy"]) == 6
+    assert not allocation_record(release.parent, "release-app-canary").exists()
+    assert not list((rehearsal_dir(release.parent) / "applied").glob("*.before.network.json"))
+
+
+@pytest.mark.parametrize("recorded_before", [False, True])
+def test_a_declined_first_apply_puts_the_record_back_as_it_was_before_the_run(project, capsys, recorded_before):
+    from cloudorch.api import Session
+    from cloudorch.workflow import Faults, RunOptions, apply_workflow
+    from cloudorch.workflow.run import FailoverDeclined
+
+    d = project / "w"
+    write(d, "edge.yaml", EDGE)
+    blocked = aws_offering(planned(capsys, str(d / "edge.yaml")))
+    record = allocation_record(project, "edge")
+    if recorded_before:  # a block for a location of an earlier plan: kept, as it was
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps({"format": 1, "stack": "edge", "blocks": [
+            {"cidr": "10.70.192.0/20", "cloud": "aws", "network": "net", "network_cidr": "10.70.0.0/16",
+             "region": "eu-south-2"}], "asns": [], "tunnels": []}))
+    before = record.read_bytes() if recorded_before else None
+    options = RunOptions(rehearse=True, faults=Faults.parse([f"capacity:{blocked}"]), confirm=lambda change: False)
+    with pytest.raises(FailoverDeclined):
+        apply_workflow([d], Session(), options)
+    assert (record.read_bytes() if record.exists() else None) == before
+
 #: one machine in the EU on a /20 network: four blocks, which earlier plans in four regions took
 FULL = """\
     stack: small
