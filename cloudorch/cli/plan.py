@@ -230,7 +230,7 @@ def _render_network(app, plan, explain: bool) -> None:
         if explain:
             out.print(f"  [dim]forced by {escape(', '.join(link.flows))}[/]")
     statuses = Counter(f["status"] for f in network.flows)
-    out.print("[bold]Flows[/]: " + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())))
+    out.print("[bold]Flows[/]: " + ", ".join(f"{n:,} {s}" for s, n in sorted(statuses.items())))
     for f in network.flows:
         if f["status"] != "proved" or explain:
             out.print(f"  {escape(f['flow'])}: {f['status']}")
@@ -258,7 +258,7 @@ def _render_explain(app, result) -> None:
 def _render_policy(app, policy: dict, report) -> None:
     summary = policy.get("summary", {})
     counts = {s: n for s, n in summary.items() if s in ("pass", "fail", "waived", "not-applicable", "error") and n}
-    app.out.print("[bold]Policy[/]: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no policies"))
+    app.out.print("[bold]Policy[/]: " + (", ".join(f"{n:,} {s}" for s, n in sorted(counts.items())) or "no policies"))
     render_report(app.out, report)
 
 
