@@ -20,8 +20,9 @@ Resources live in a resource group of their own under a provider of their own (`
 region None, like AWS's and GCP's global providers), so a region the stack gains or loses -- one sorting
 before the others included -- never moves, and so replaces, the zone. A resource group still needs a
 location (where Azure keeps its metadata): the Azure region standing for the stack's first geography
-(``GEO``), ``HOME`` when it names none; the zone, profiles and records are global (region None: residency
-does not judge them).
+(``GEO``), ``HOME`` when it names none, or the first Azure region `placement.regions` / `exclude_regions`
+allow where they rule that one out (``global_location``); the zone, profiles and records are global (region
+None: residency does not judge them, but it judges the group's location).
 
 Certificate validation. Another cloud's https balancer exports the CNAME its managed certificate is
 validated by (ACM's; Azure's and GCP's own balancers export none). Its name is absolute
@@ -155,9 +156,25 @@ def _name(ctx: RenderContext, names: GlobalNames, hostname: str, group: tuple[Ba
 
 
 def global_location(ctx: RenderContext) -> str:
-    """Where the global resource group keeps its metadata: by the stack's geography, never by its regions."""
-    geos = sorted(ctx.stack.placement.geo or [])
-    return GEO.get(geos[0], HOME) if geos else HOME
+    """Where the global resource group keeps its metadata: by the stack's declared residency, never by where
+    its resources were placed (a placement change must not replace the zone). The Azure region standing for
+    its first geography; where `placement.regions` or `exclude_regions` rule that one out, the first Azure
+    region they allow (residency judges the group's location like any other; a stack allowing none is
+    refused by it)."""
+    placement = ctx.stack.placement
+    geos = sorted(placement.geo or [])
+    home = GEO.get(geos[0], HOME) if geos else HOME
+    if _allowed(home, placement):
+        return home
+    from cloudorch.catalog.embedded import embedded_regions
+
+    azure = sorted(r.name for r in embedded_regions()[0]
+                   if r.cloud == CLOUD and (not geos or r.geo in geos) and _allowed(r.name, placement))
+    return azure[0] if azure else home
+
+
+def _allowed(region: str, placement) -> bool:
+    return (placement.regions is None or region in placement.regions) and region not in placement.exclude_regions
 
 
 def azure_location(b: Balancer) -> str:

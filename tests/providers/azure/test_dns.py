@@ -94,3 +94,24 @@ def test_a_stack_served_on_aws_and_gcp_with_its_zone_on_azure_plans(cross_cloud,
     assert [str(v) for r in azure for v in schema.check(r)] == []
     assert main(["plan", str(cross_cloud), "--format", "json"]) == 0
     assert capsys.readouterr().out == first  # byte for byte
+
+
+@pytest.mark.parametrize(("regions", "location", "code"), [
+    (None, "westeurope", 0),  # the Azure region standing for the stack's geography, as before
+    (["eu-west-1", "eu-central-1", "europe-west4", "europe-west1", "northeurope"], "northeurope", 0),
+    (["eu-west-1", "eu-central-1", "europe-west4", "europe-west1"], "westeurope", 3),  # no Azure region allowed
+])
+def test_the_zones_resource_group_keeps_its_metadata_where_the_stack_allows(cross_cloud, capsys, regions, location,
+                                                                           code):
+    # an allow-list without westeurope refused the plan at residency.geo on the zone's resource group although
+    # it named an Azure region the group could use; naming none, residency still refuses it (README)
+    stack = yaml.safe_load(cross_cloud.read_text())
+    if regions is not None:
+        stack["placement"]["regions"] = regions
+        if "northeurope" in regions:  # a region may be listed only of a cloud the stack may use
+            stack["placement"]["clouds"] = ["aws", "azure", "gcp"]
+    cross_cloud.write_text(yaml.safe_dump(stack, sort_keys=False))
+    assert main(["plan", str(cross_cloud), "--format", "json"]) == code
+    plan = json.loads(capsys.readouterr().out)
+    group = next(r for r in plan["resources"] if r["name"].endswith("-azure-global-rg"))
+    assert group["inputs"]["location"] == location
