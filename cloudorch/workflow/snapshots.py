@@ -41,12 +41,8 @@ class Snapshots:
         """Before a run's first attempt at a stack no apply has a snapshot of: keep its record as it is (a run
         resumed after a crash keeps what its first part kept, which the attempt since may have changed)."""
         path = self._before(stack)
-        if resumed and path.is_file():
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(record.read_bytes() if record.is_file() else b"")
-        os.replace(tmp, path)
+        if not (resumed and path.is_file()):
+            _replace(path, record.read_bytes() if record.is_file() else b"")
 
     def put_record_back(self, stack: str, which: str, record: Path) -> None:
         """After a rollback to nothing (no snapshot ``which``): ``record`` as it was before the stack's first
@@ -56,12 +52,10 @@ class Snapshots:
             kept = kept_at.read_bytes()
         except FileNotFoundError:
             return
-        if not kept:
+        if kept:
+            _replace(record, kept)
+        else:
             record.unlink(missing_ok=True)
-            return
-        tmp = record.with_name(f".{record.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(kept)
-        os.replace(tmp, record)
 
     def read(self, stack: str, which: str = "current") -> tuple[RenderedResource, ...] | None:
         try:
@@ -116,15 +110,17 @@ class Snapshots:
         """``source`` copied to ``path`` (atomically); no source: no copy."""
         if source is None:
             path.unlink(missing_ok=True)
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(source.read_bytes())
-        os.replace(tmp, path)
+        else:
+            _replace(path, source.read_bytes())
 
     def _write(self, stack: str, which: str, resources: tuple[RenderedResource, ...]) -> None:
-        path = self._path(stack, which)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps([r.model_dump(mode="json", exclude_defaults=True) for r in resources]), encoding="utf-8")
-        os.replace(tmp, path)
+        data = json.dumps([r.model_dump(mode="json", exclude_defaults=True) for r in resources])
+        _replace(self._path(stack, which), data.encode("utf-8"))
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """``path`` holding ``data``, written beside it and renamed over it: a crash leaves the old or the new."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
