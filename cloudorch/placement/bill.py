@@ -238,11 +238,6 @@ def network_cost(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Optio
     links = _vpn_links(terms, counts)
     gateways = {end for link in links for end in link}
     traffic: dict[tuple[str, str], float] = defaultdict(float)
-    # GB a month each cloud sends to the internet, for its egress tiers: the declared egress only. VPN
-    # traffic bills on the same meter, but how much of it crosses clouds is the placement's choice, and a
-    # lower bound would have to leave room for tiers on every GB any flow could send across; left at the
-    # first paid tier, it is a price a little above the bill at the largest volumes, never below
-    volume: dict[str, float] = defaultdict(float)
     for f in terms.flows:
         if terms.member_of.get(f.source) is None or terms.member_of.get(f.target) is None:
             continue
@@ -272,7 +267,6 @@ def network_cost(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Optio
         by_cloud: dict[tuple[str, str], float] = defaultdict(float)
         for o, n in chosen:
             by_cloud[("egress", o.cloud)] += egress.get(o.location, 0.0) * n
-            volume[o.cloud] += terms.replica_egress_gb.get(name, 0.0) * n
             by_cloud[("balancer-traffic", o.cloud)] += serving.get(o.location, 0.0) * n
             if o.cloud not in capped:  # a capped NAT is priced per site, below
                 by_cloud[("nat-per-vm", o.cloud)] += (extra.get(o.location, 0.0) - egress.get(o.location, 0.0)
@@ -287,9 +281,8 @@ def network_cost(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Optio
         if rates is not None and gb:
             lines.append(NetworkCostLine(kind="egress", what=name, cloud=loc[0],
                                          monthly_usd=gb * rates.internet_gb.get(loc, 0.0)))
-            volume[loc[0]] += gb
     if rates is not None:
-        lines += _egress_tiers(volume, rates)
+        lines += _egress_tiers(egress_volume(terms, assignment, buckets), rates)
         used = {"site": {c for _, c, _ in sites}, "vpn_site": {c for _, c, _ in gateways}}
         for part, clouds in (*used.items(), ("vpn_link_side", {c for link in links for _, c, _ in link})):
             for cloud in sorted(clouds):
@@ -299,6 +292,28 @@ def network_cost(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Optio
     return NetworkCost(lines=tuple(lines), monthly_usd=cents(sum(line.monthly_usd for line in lines)),
                        unpriced=dict(sorted(unpriced.items())))
 
+
+
+def egress_volume(terms: NetworkTerms, assignment: Mapping[str, tuple[tuple[Option, int], ...]],
+                  buckets: Mapping[str, tuple[tuple[str, str], float]] | None = None) -> dict[str, float]:
+    """GB a month each cloud sends to the internet, which its egress tiers count on: the declared egress of
+    the replicas and of the buckets only. VPN traffic bills on the same meter, but how much of it crosses
+    clouds is the placement's choice, and a lower bound would have to leave room for tiers on every GB any
+    flow could send across; left at the first paid tier, it is a price a little above the bill at the largest
+    volumes, never below."""
+    volume: dict[str, float] = defaultdict(float)
+    for name, chosen in sorted(assignment.items()):
+        gb = terms.replica_egress_gb.get(name, 0.0)
+        for o, n in chosen:
+            volume[o.cloud] += gb * n
+    for _, (loc, gb) in sorted((buckets or {}).items()):
+        volume[loc[0]] += gb
+    return volume
+
+
+def egress_tiers_off(volume: Mapping[str, float], rates: NetworkRates) -> float:
+    """What the egress tiers take off ``volume`` in all, as the bill's lines say it (each to 1/100 of a cent)."""
+    return sum(round(-line.monthly_usd, 4) for line in _egress_tiers(volume, rates))
 
 
 def _egress_tiers(volume: Mapping[str, float], rates: NetworkRates) -> list[NetworkCostLine]:

@@ -146,7 +146,7 @@ def _network_delta(problem: Problem, solution: Solution, rates: NetworkRates | N
     exactly what ``bill.network_cost`` prices but only what the move touches: pricing the whole bill again
     per alternative took minutes at 200 resources. ``rates`` and ``buckets``: the bill's (the tiers count the
     buckets' egress too). Cached per resulting set of locations."""
-    from cloudorch.placement.bill import network_cost
+    from cloudorch.placement.bill import egress_tiers_off, egress_volume, network_cost
     from cloudorch.placement.ledger import Ledger
 
     net = problem.network
@@ -156,25 +156,15 @@ def _network_delta(problem: Problem, solution: Solution, rates: NetworkRates | N
     # the bill's total is the sum of its lines (each to 1/100 of a cent), shown to the cent: an alternative's
     # is that sum with the move's change, shown the same way
     lines = sum(line.monthly_usd for line in network_cost(net, solution.assignment, rates, buckets).lines)
-    tiers = rates.egress if rates is not None else {}
-    volume: dict[str, float] = defaultdict(float)
-    for _, (loc, gb) in (buckets or {}).items():
-        volume[loc[0]] += gb
-    for other, chosen in solution.assignment.items():
-        for o, n in chosen:
-            volume[o.cloud] += net.replica_egress_gb.get(other, 0.0) * n
-
-    def taken_off(gb_by_cloud: Mapping[str, float]) -> float:
-        # as the bill's "egress tiers" lines: one per cloud, each to 1/100 of a cent
-        return sum(round(tiers[c].discount(gb), 4) for c, gb in gb_by_cloud.items() if c in tiers and gb > 0)
-
-    now_off = taken_off(volume)
+    tiered = rates is not None and bool(rates.egress)
+    volume = egress_volume(net, solution.assignment, buckets) if tiered else {}
+    now_off = egress_tiers_off(volume, rates) if tiered else 0.0
 
     def for_demand(name: str):
         cache: dict[tuple, float | None] = {}
         chosen_now = solution.assignment.get(name, ())
         machines_now = sum(problem.replica_cost(o, 0) * n for o, n in chosen_now)
-        sends = net.replica_egress_gb.get(name, 0.0) if tiers else 0.0
+        sends = net.replica_egress_gb.get(name, 0.0) if tiered else 0.0
 
         def tiers_change(new_chosen: tuple[tuple[Option, int], ...]) -> float:
             if not sends:
@@ -184,7 +174,7 @@ def _network_delta(problem: Problem, solution: Solution, rates: NetworkRates | N
                 moved[o.cloud] -= sends * n
             for o, n in new_chosen:
                 moved[o.cloud] += sends * n
-            return now_off - taken_off(moved)
+            return now_off - egress_tiers_off(moved, rates)
 
         def delta(new_chosen: tuple[tuple[Option, int], ...]) -> float | None:
             key = tuple(sorted((o.location, n) for o, n in new_chosen))
