@@ -99,10 +99,7 @@ def allocate_blocks(networks: Mapping[str, str], sites: Iterable[SiteKey], alloc
     for network, wanted in sorted(by_network.items()):
         cidr = networks[network]
         net = ipaddress.IPv4Network(cidr)
-        subnets = list(net.subnets(new_prefix=block_size(cidr)))
-        index = {str(s): i for i, s in enumerate(subnets)}
-        kept = {site: index[block] for site, (was, block) in allocation.blocks.items()
-                if site[0] == network and was == cidr and block in index}
+        subnets, kept = _kept(network, cidr, allocation)
         # a network whose CIDR changed is a new network: its old blocks mean nothing now
         for site in [s for s in allocation.blocks if s[0] == network and s not in kept]:
             del allocation.blocks[site]
@@ -130,12 +127,18 @@ def blocks_left(networks: Mapping[str, str], allocation: Allocation) -> dict[str
     ``allocate_blocks`` would keep, and how many blocks it has in all."""
     out = {}
     for network, cidr in sorted(networks.items()):
-        net = ipaddress.IPv4Network(cidr)
-        index = {str(s) for s in net.subnets(new_prefix=block_size(cidr))}
-        reserved = frozenset((site[1], site[2]) for site, (was, block) in allocation.blocks.items()
-                             if site[0] == network and was == cidr and block in index)
-        out[network] = BlocksLeft(cidr=cidr, blocks=len(index), reserved=reserved)
+        subnets, kept = _kept(network, cidr, allocation)
+        out[network] = BlocksLeft(cidr=cidr, blocks=len(subnets), reserved=frozenset(site[1:] for site in kept))
     return out
+
+
+def _kept(network: str, cidr: str, allocation: Allocation) -> tuple[list[ipaddress.IPv4Network], dict[SiteKey, int]]:
+    """The network's blocks, and the recorded sites whose block stays theirs (the index of it): those of the
+    network's current CIDR; a network whose CIDR changed is a new network, its old blocks mean nothing now."""
+    subnets = list(ipaddress.IPv4Network(cidr).subnets(new_prefix=block_size(cidr)))
+    index = {str(s): i for i, s in enumerate(subnets)}
+    return subnets, {site: index[block] for site, (was, block) in allocation.blocks.items()
+                     if site[0] == network and was == cidr and block in index}
 
 
 def renumberings(networks: Mapping[str, str], recorded: Mapping[SiteKey, tuple[str, str]],
