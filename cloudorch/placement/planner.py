@@ -171,11 +171,7 @@ def _plan_placement(stack: Stack, catalog: Catalog, settings: PlacementSettings,
     problem = Problem(tuple(demands), stack.placement.objective, quotas, model_budget, network=terms)
     solution = _solve(problem)
     if solution is None:
-        if budget is not None and problem.objective != "cost":
-            if _solve(replace(problem, disabled=frozenset({BUDGET_GROUP}))) is not None:
-                cheapest = _solve(replace(problem, objective="cost", budget_monthly_usd=None))
-                assert cheapest is not None
-                raise _over_budget(stack, problem, cheapest.monthly_usd, budget, 0.0)
+        _refuse_if_only_over_budget(stack, problem)
         part, fixed = _infeasible_part(problem)
         raise analyse_infeasible(part, fixed)
     limits = block_limits(stack, problem.demands, settings.blocks_left)
@@ -230,11 +226,17 @@ def _within_blocks(stack: Stack, problem: Problem, solution: Solution,
     found = _solve(limited)
     if found is not None:
         return limited, found
-    if limited.budget_in_model and _solve(replace(limited, disabled=frozenset({BUDGET_GROUP}))) is not None:
-        cheapest = _solve(replace(limited, objective="cost", budget_monthly_usd=None))
-        assert cheapest is not None and stack.budget.monthly_usd is not None
-        raise _over_budget(stack, limited, cheapest.monthly_usd, stack.budget.monthly_usd, 0.0)
+    _refuse_if_only_over_budget(stack, limited)
     return problem, solution
+
+
+def _refuse_if_only_over_budget(stack: Stack, problem: Problem) -> None:
+    """For a ``problem`` that has no solution: OverBudget (4), naming the cheapest placement, where only its
+    in-model budget (non-cost objectives) stood in the way."""
+    if problem.budget_in_model and _solve(replace(problem, disabled=frozenset({BUDGET_GROUP}))) is not None:
+        cheapest = _solve(replace(problem, objective="cost", budget_monthly_usd=None))
+        assert cheapest is not None and stack.budget.monthly_usd is not None
+        raise _over_budget(stack, problem, cheapest.monthly_usd, stack.budget.monthly_usd, 0.0)
 
 
 def _most_taken_off(problem: Problem, rates: NetworkRates | None, buckets: dict) -> float:
